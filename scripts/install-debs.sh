@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Install the Debian packages the integration tests use (real Dovecot, promtool, amtool,
+# Chromium, openssl), and start PostgreSQL if it is down. Only as root; otherwise it says what
+# is missing and leaves the machine alone.
+set -euo pipefail
+need=()
+command -v dovecot >/dev/null || need+=(dovecot-imapd)
+command -v promtool >/dev/null || need+=(prometheus)
+command -v amtool >/dev/null || need+=(prometheus-alertmanager)
+command -v chromium >/dev/null || need+=(chromium)
+command -v openssl >/dev/null || need+=(openssl)
+command -v systemd-analyze >/dev/null || need+=(systemd)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "installing ${need[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "missing Debian packages (run as root to install): ${need[*]}" >&2
+  fi
+fi
+if command -v pg_ctlcluster >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start
+  else
+    echo "PostgreSQL is not running on 127.0.0.1:5432" >&2
+  fi
+fi

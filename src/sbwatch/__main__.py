@@ -1,0 +1,7 @@
+"""``python -m sbwatch``."""
+
+import sys
+
+from sbwatch.cli import main
+
+sys.exit(main())

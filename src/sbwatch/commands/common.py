@@ -1,0 +1,19 @@
+"""Helpers shared by subcommands: loading settings with errors printed as ``location: message``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sbwatch.errors import ConfigError
+from sbwatch.settings import Settings, load_settings
+
+
+def settings_or_exit(args: argparse.Namespace) -> Settings:
+    """Load the configuration named by ``--config``; print every problem and exit 1 if invalid."""
+    try:
+        return load_settings(args.config)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        raise SystemExit(1) from None

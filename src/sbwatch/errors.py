@@ -1,0 +1,72 @@
+"""The sbwatch error tree: every error says whether retrying can help."""
+
+from __future__ import annotations
+
+
+class SbwatchError(Exception):
+    """Base of every error sbwatch raises on purpose."""
+
+    transient: bool = False
+    """True when the same call may succeed later (timeouts, 429, 5xx, dropped connections)."""
+
+
+class ConfigError(SbwatchError):
+    """The configuration is invalid; ``problems`` holds one ``location: message`` per error."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems) if problems else "invalid configuration")
+
+
+class TransientError(SbwatchError):
+    """A failure that a retry may cure."""
+
+    transient = True
+
+
+class PermanentError(SbwatchError):
+    """A failure that a retry will not cure without a change somewhere."""
+
+
+class ApiError(SbwatchError):
+    """The Management API answered with an error or could not be reached."""
+
+    def __init__(self, message: str, *, status: int | None = None, transient: bool) -> None:
+        super().__init__(message)
+        self.status = status
+        self.transient = transient
+
+
+class RateLimited(ApiError):
+    """429 from the Management API; ``retry_after_s`` from ``X-RateLimit-Reset``."""
+
+    def __init__(self, retry_after_s: float) -> None:
+        super().__init__(f"rate limited, retry after {retry_after_s:.0f}s", status=429, transient=True)
+        self.retry_after_s = retry_after_s
+
+
+class AuthRejected(ApiError):
+    """The token or key was refused (401/403): a person must fix the credential."""
+
+    def __init__(self, message: str = "credential rejected", *, status: int = 401) -> None:
+        super().__init__(message, status=status, transient=False)
+
+
+class StoreError(SbwatchError):
+    """The state store failed."""
+
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+class MailError(SbwatchError):
+    """The IMAP server refused or dropped us."""
+
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+class LockBusy(TransientError):
+    """Another process holds the escalation lock."""

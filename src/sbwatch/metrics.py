@@ -1,0 +1,75 @@
+"""sbwatch's own Prometheus metrics, in their own registry. The one module that defines them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+
+from sbwatch import __version__
+
+
+@dataclass
+class Metrics:
+    """Every metric sbwatch exports. Label values come from closed sets only."""
+
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.probe_success = Gauge(
+            "sbwatch_probe_success", "1 if the last probe run succeeded.", ["project", "probe"], registry=r
+        )
+        self.probe_up = Gauge(
+            "sbwatch_probe_up",
+            "Thresholded probe state: 1 up, 0 down, -1 unknown.",
+            ["project", "probe"],
+            registry=r,
+        )
+        self.probe_duration = Histogram(
+            "sbwatch_probe_duration_seconds",
+            "Duration of probe runs.",
+            ["project", "probe"],
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30),
+            registry=r,
+        )
+        self.probe_runs = Counter(
+            "sbwatch_probe_runs_total", "Probe runs by outcome.", ["project", "probe", "outcome"], registry=r
+        )
+        self.io_budget_ratio = Gauge(
+            "sbwatch_io_budget_ratio", "Estimated disk IO budget left, 0..1.", ["project"], registry=r
+        )
+        self.io_budget_eta = Gauge(
+            "sbwatch_io_budget_exhaustion_eta_seconds",
+            "Forecast seconds until the disk IO budget is exhausted (+Inf when not draining).",
+            ["project"],
+            registry=r,
+        )
+        self.io_throughput = Gauge(
+            "sbwatch_io_throughput_bytes_per_second", "Observed disk read+write rate.", ["project"], registry=r
+        )
+        self.diagnosis = Gauge(
+            "sbwatch_diagnosis", "1 for the current diagnosis kind of a project.", ["project", "kind"], registry=r
+        )
+        self.emails = Counter(
+            "sbwatch_emails_total", "Provider emails by kind and outcome.", ["kind", "outcome"], registry=r
+        )
+        self.notifications = Counter(
+            "sbwatch_notifications_total", "Notifications by outcome.", ["outcome"], registry=r
+        )
+        self.escalations = Counter(
+            "sbwatch_escalations_total", "Compute escalations by outcome.", ["outcome"], registry=r
+        )
+        self.recovery = Histogram(
+            "sbwatch_recovery_seconds",
+            "Seconds from a compute change to healthy services.",
+            buckets=(30, 60, 120, 180, 240, 300, 600, 900, 1800),
+            registry=r,
+        )
+        self.heartbeat = Gauge(
+            "sbwatch_last_cycle_timestamp_seconds",
+            "Unix time of the last completed evaluation cycle.",
+            registry=r,
+        )
+        self.build_info = Info("sbwatch_build", "sbwatch version.", registry=r)
+        self.build_info.info({"version": __version__})

@@ -1,0 +1,37 @@
+"""What every probe is: a small object that observes one thing and returns a ProbeResult."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import httpx
+
+from sbwatch.clock import Clock
+from sbwatch.results import ProbeKind, ProbeResult
+from sbwatch.settings import ProjectSettings, Settings
+
+
+@dataclass(frozen=True)
+class ProbeContext:
+    """Everything a probe may use; built once per (project, probe) by the app."""
+
+    settings: Settings
+    project: ProjectSettings
+    http: httpx.AsyncClient  # shared by every HTTP probe of the daemon
+    clock: Clock
+
+
+class Probe(Protocol):
+    """One probe of one project. ``run`` returns an outcome for every expected failure;
+    an exception means a bug and is turned into ``outcome=error`` by the runner."""
+
+    kind: ProbeKind
+
+    async def run(self) -> ProbeResult:
+        """Observe once."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release what the probe holds (connections)."""
+        ...

@@ -1,0 +1,247 @@
+"""Frozen values and closed enumerations shared by every part of sbwatch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sbwatch.tiers import Tier
+
+
+class Outcome(StrEnum):
+    """How one probe run went."""
+
+    OK = "ok"
+    FAIL = "fail"  # the target answered, wrongly (4xx/5xx, UNHEALTHY, bad payload)
+    TIMEOUT = "timeout"  # no answer in time (connect or read), 522/544 included
+    ERROR = "error"  # we could not even ask (refused, DNS, TLS, a bug in a probe)
+
+
+class ProbeKind(StrEnum):
+    """Every probe sbwatch knows; the registry in ``sbwatch.probes`` maps each to a module."""
+
+    DB = "db"
+    REST = "rest"
+    AUTH = "auth"
+    MGMT_HEALTH = "mgmt_health"
+    METRICS = "metrics"
+    STATUS_PAGE = "status_page"
+
+
+class ProbeState(StrEnum):
+    """A (project, probe) state after failure/success thresholds."""
+
+    UNKNOWN = "unknown"
+    UP = "up"
+    DOWN = "down"
+
+
+class DiagnosisKind(StrEnum):
+    """The closed set of answers diagnosis can give."""
+
+    HEALTHY = "healthy"
+    IO_BUDGET_LOW = "io_budget_low"
+    IO_BUDGET_EXHAUSTED = "io_budget_exhausted"
+    CPU_EXHAUSTED = "cpu_exhausted"
+    MEMORY_EXHAUSTED = "memory_exhausted"
+    DISK_FULL = "disk_full"
+    PLATFORM_OUTAGE = "platform_outage"
+    LOCAL_NETWORK = "local_network"
+    SERVICE_DOWN = "service_down"
+    PROJECT_PAUSED = "project_paused"
+    UNKNOWN = "unknown"
+
+
+class Severity(StrEnum):
+    """How urgently a person must look."""
+
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class EmailKind(StrEnum):
+    """What a provider email is about."""
+
+    IO_BUDGET_WARNING = "io_budget_warning"
+    IO_BUDGET_EXHAUSTED = "io_budget_exhausted"
+    DISK_SPACE = "disk_space"
+    CPU = "cpu"
+    MEMORY = "memory"
+    READ_ONLY = "read_only"
+    OTHER = "other"
+
+
+class EscalationMode(StrEnum):
+    """What sbwatch may do about the compute size by itself."""
+
+    OFF = "off"
+    ASK = "ask"
+    AUTO = "auto"
+
+
+class IntentState(StrEnum):
+    """Life of one journalled compute change."""
+
+    OPEN = "open"  # written before the PATCH; outcome unknown
+    APPLIED = "applied"  # the provider accepted it (or reconciliation found it applied)
+    FAILED = "failed"  # the provider refused it; nothing changed
+    RECOVERED = "recovered"  # applied and the services came back healthy
+    UNRECOVERED = "unrecovered"  # applied but the services did not recover in time
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    """One probe run: what was asked, how it went, and what was seen."""
+
+    project: str
+    probe: ProbeKind
+    outcome: Outcome
+    at: datetime
+    duration_s: float
+    detail: str = ""
+    status_code: int | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    """Probe-specific observations, JSON-serialisable (health per service, status indicator...)."""
+
+    @property
+    def ok(self) -> bool:
+        """Whether the outcome is ``ok``."""
+        return self.outcome is Outcome.OK
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """A (project, probe) state change."""
+
+    project: str
+    probe: ProbeKind
+    previous: ProbeState
+    current: ProbeState
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IoSample:
+    """One scrape of the project's metrics endpoint: cumulative counters and gauges."""
+
+    at: datetime
+    read_bytes_total: float
+    written_bytes_total: float
+    reads_completed_total: float
+    writes_completed_total: float
+    iowait_seconds_total: float | None = None
+    cpu_seconds_total: float | None = None  # all modes, all CPUs
+    idle_seconds_total: float | None = None
+    mem_available_bytes: float | None = None
+    mem_total_bytes: float | None = None
+    fs_avail_bytes: float | None = None
+    fs_size_bytes: float | None = None
+    pg_up: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetEstimate:
+    """The estimated disk IO budget of one project at one time."""
+
+    project: str
+    at: datetime
+    tier: Tier
+    ratio: float  # 1.0 full, 0.0 exhausted
+    burn_mbps: float  # smoothed net drain, MB/s (negative while refilling)
+    eta_s: float | None  # seconds to exhaustion at the current burn; None when not draining
+    confidence: float  # 0..1
+    throughput_mbps: float = 0.0
+    iops: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderEmail:
+    """A provider email turned into an event."""
+
+    message_id: str
+    kind: EmailKind
+    project_ref: str | None
+    received_at: datetime
+    subject: str
+    sender: str
+    trusted: bool
+    trust_reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    """What is wrong with one project, why, and how sure."""
+
+    project: str
+    at: datetime
+    kind: DiagnosisKind
+    confidence: float
+    evidence: tuple[str, ...] = ()
+    service: str | None = None  # for service_down: db, rest or auth
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """A journalled compute change."""
+
+    id: int
+    project: str
+    from_tier: Tier
+    to_tier: Tier
+    reason: str
+    actor: str  # "daemon" or "cli:<user>"
+    created_at: datetime
+    state: IntentState
+    updated_at: datetime
+    detail: str = ""
+    recovered_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """An open or closed alert of one project about one subject."""
+
+    key: str  # "<project>:<subject>", the dedupe key
+    project: str
+    severity: Severity
+    title: str
+    body: str
+    opened_at: datetime
+    last_sent_at: datetime | None = None
+    closed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """One message in the durable outbox."""
+
+    id: int
+    alert_key: str
+    route: str
+    severity: Severity
+    title: str
+    body: str
+    created_at: datetime
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    sent_at: datetime | None = None
+    failed: str | None = None  # permanent failure reason
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    """A silence or maintenance window for one project (or ``*``)."""
+
+    id: int
+    project: str
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+    created_by: str = ""
+
+
+PROVIDER = "_provider"
+"""The project key under which provider-wide signals (the status page) are stored."""

@@ -1,0 +1,451 @@
+"""Configuration: a TOML file, ``SBWATCH_*`` environment variables, and secrets from files.
+
+Secrets may be written in the file as a reference instead of a value:
+``"cred:NAME"`` reads ``$CREDENTIALS_DIRECTORY/NAME`` (systemd ``LoadCredential=``),
+``"env:VAR"`` reads an environment variable and ``"file:/path"`` reads a file.
+Every error is reported at once as ``location: message`` (see :func:`load_settings`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from sbwatch.durations import parse_duration
+from sbwatch.errors import ConfigError
+from sbwatch.results import EscalationMode, ProbeKind, Severity
+from sbwatch.tiers import Tier
+
+DEFAULT_CONFIG_PATHS = (Path("/etc/sbwatch/config.toml"),)
+
+
+def _to_timedelta(value: Any) -> Any:
+    if isinstance(value, str):
+        return parse_duration(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError(f"invalid duration {value!r}: write it with a unit, like '{value}s'")
+    return value
+
+
+def _resolve_secret(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    scheme, _, rest = value.partition(":")
+    if scheme == "cred" and rest:
+        directory = os.environ.get("CREDENTIALS_DIRECTORY")
+        if not directory:
+            raise ValueError(f"credential {rest!r} requested but $CREDENTIALS_DIRECTORY is not set")
+        return _read_secret_file(Path(directory) / rest, f"credential {rest!r}")
+    if scheme == "env" and rest:
+        if rest not in os.environ:
+            raise ValueError(f"environment variable {rest!r} is not set")
+        return os.environ[rest]
+    if scheme == "file" and rest:
+        return _read_secret_file(Path(rest), f"secret file {rest!r}")
+    return value
+
+
+def _read_secret_file(path: Path, what: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ValueError(f"{what} cannot be read ({exc.strerror})") from None
+
+
+def _positive(value: timedelta) -> timedelta:
+    if value.total_seconds() <= 0:
+        raise ValueError("must be longer than 0s")
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_to_timedelta)]
+PositiveDuration = Annotated[timedelta, BeforeValidator(_to_timedelta), AfterValidator(_positive)]
+Secret = Annotated[SecretStr, BeforeValidator(_resolve_secret)]
+Port = Annotated[int, Field(ge=0, le=65535)]
+HttpUrl = Annotated[str, Field(pattern=r"^https?://[^\s/]+(/\S*)?$")]
+ProjectRef = Annotated[str, Field(pattern=r"^[a-z0-9]{20}$")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProbeSettings(_Model):
+    """Schedule and thresholds of one probe of one project."""
+
+    enabled: bool = True
+    interval: PositiveDuration = timedelta(seconds=30)
+    timeout: PositiveDuration = timedelta(seconds=10)
+    failures_before_down: int = Field(default=2, ge=1, le=100)
+    successes_before_up: int = Field(default=1, ge=1, le=100)
+
+
+def _default_probes() -> dict[ProbeKind, ProbeSettings]:
+    return {
+        ProbeKind.DB: ProbeSettings(),
+        ProbeKind.REST: ProbeSettings(timeout=timedelta(seconds=20)),
+        ProbeKind.AUTH: ProbeSettings(),
+        ProbeKind.MGMT_HEALTH: ProbeSettings(interval=timedelta(seconds=60)),
+        ProbeKind.METRICS: ProbeSettings(interval=timedelta(seconds=60)),
+    }
+
+
+class DbProbeSettings(_Model):
+    """How the db probe spares the watched server."""
+
+    fresh_connection_every: int = Field(default=10, ge=1, le=10_000)
+    """Prove connectability with a new connection every N runs; the rest reuse one connection."""
+    connect_timeout: PositiveDuration = timedelta(seconds=5)
+
+
+class BudgetSettings(_Model):
+    """Disk IO budget estimation and its alert thresholds."""
+
+    consumed_pct: float | None = Field(default=None, ge=0, le=100)
+    """A known "Disk IO % consumed" reading from the dashboard; the estimator starts there."""
+    warn_horizon: PositiveDuration = timedelta(hours=24)
+    critical_horizon: PositiveDuration = timedelta(hours=1)
+    low_ratio: float = Field(default=0.2, ge=0, le=1)
+    smoothing: PositiveDuration = timedelta(minutes=30)
+
+
+class EscalationSettings(_Model):
+    """What sbwatch may do about the compute size of one project."""
+
+    mode: EscalationMode = EscalationMode.ASK
+    max_tier: Tier = Tier.SMALL
+    monthly_cost_cap_usd: float = Field(default=30.0, ge=0)
+    cooldown: Duration = timedelta(hours=1)
+    max_steps: int = Field(default=1, ge=1, le=8)
+    escalate_within: PositiveDuration = timedelta(hours=2)
+    """Escalate when the budget forecast runs out within this (or it is exhausted)."""
+    verify_timeout: PositiveDuration = timedelta(minutes=15)
+
+
+_SECRET_NEEDS: dict[ProbeKind, str] = {
+    ProbeKind.DB: "db_dsn",
+    ProbeKind.REST: "service_key",
+    ProbeKind.AUTH: "service_key",
+    ProbeKind.METRICS: "service_key",
+}
+
+
+class ProjectSettings(_Model):
+    """One watched Supabase project."""
+
+    ref: ProjectRef
+    name: str | None = None
+    tier: Tier | None = None
+    region: str | None = None
+    url: HttpUrl | None = None
+    """Project base URL; default ``https://<ref>.supabase.co``."""
+    dashboard_url: HttpUrl | None = None
+    db_dsn: Secret | None = None
+    service_key: Secret | None = None
+    mgmt_token: Secret | None = None
+    probes: dict[ProbeKind, ProbeSettings] = Field(default_factory=_default_probes)
+    db: DbProbeSettings = DbProbeSettings()
+    budget: BudgetSettings = BudgetSettings()
+    escalation: EscalationSettings = EscalationSettings()
+
+    @property
+    def display_name(self) -> str:
+        """The name people see."""
+        return self.name or self.ref
+
+    @property
+    def base_url(self) -> str:
+        """Where REST, auth and the metrics endpoint live."""
+        return (self.url or f"https://{self.ref}.supabase.co").rstrip("/")
+
+    def enabled_probes(self) -> list[ProbeKind]:
+        """Probe kinds this project runs, in registry order."""
+        return [kind for kind in ProbeKind if kind in self.probes and self.probes[kind].enabled]
+
+
+class StatusPageSettings(_Model):
+    """The provider's statuspage.io page."""
+
+    enabled: bool = True
+    url: HttpUrl = "https://status.supabase.com"
+    components: list[str] = Field(default_factory=lambda: ["Database", "REST API", "Auth"])
+    interval: PositiveDuration = timedelta(minutes=1)
+    timeout: PositiveDuration = timedelta(seconds=10)
+
+
+class StateSettings(_Model):
+    """Where sbwatch keeps its state."""
+
+    backend: Literal["sqlite", "postgres"] = "sqlite"
+    path: Path | None = None
+    """SQLite file; default ``$STATE_DIRECTORY/sbwatch.db`` or the XDG state dir."""
+    dsn: Secret | None = None
+
+    @model_validator(mode="after")
+    def _dsn_for_postgres(self) -> StateSettings:
+        if self.backend == "postgres" and self.dsn is None:
+            raise ValueError("dsn is required when backend = 'postgres'")
+        return self
+
+    def sqlite_path(self) -> Path:
+        """The SQLite file to use."""
+        if self.path is not None:
+            return self.path
+        state_dir = os.environ.get("STATE_DIRECTORY")
+        if state_dir:
+            return Path(state_dir.split(":")[0]) / "sbwatch.db"
+        xdg = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        return Path(xdg) / "sbwatch" / "sbwatch.db"
+
+
+class MetricsSettings(_Model):
+    """sbwatch's own Prometheus endpoint."""
+
+    enabled: bool = True
+    listen: str = "127.0.0.1"
+    port: Port = 9464
+
+
+class MailSettings(_Model):
+    """The mailbox the provider's emails arrive in."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: Port = 993
+    security: Literal["tls", "starttls", "plain"] = "tls"
+    verify_tls: bool = True
+    ca_file: Path | None = None
+    username: str = ""
+    password: Secret | None = None
+    mailbox: str = "INBOX"
+    trusted_domains: list[str] = Field(default_factory=lambda: ["supabase.com", "supabase.io"])
+    authserv_id: str | None = None
+    """Only ``Authentication-Results`` headers added by this server count; None: the topmost."""
+    poll_interval: PositiveDuration = timedelta(minutes=1)
+    idle_renew: PositiveDuration = timedelta(minutes=25)
+    backfill: bool = False
+    processed_folder: str | None = None
+    flag_processed: bool = False
+
+    @model_validator(mode="after")
+    def _plain_only_on_loopback(self) -> MailSettings:
+        if self.enabled and self.password is None:
+            raise ValueError("password is required when mail is enabled")
+        if self.security == "plain" and self.host not in {"127.0.0.1", "::1", "localhost"}:
+            raise ValueError("security = 'plain' is only allowed for a loopback host")
+        return self
+
+
+class RouteSettings(_Model):
+    """One notification route: an apprise URL and what goes to it."""
+
+    name: str = Field(pattern=r"^[a-z0-9_-]+$")
+    url: Secret
+    severities: list[Severity] = Field(default_factory=lambda: list(Severity))
+    projects: list[str] = Field(default_factory=lambda: ["*"])
+
+
+class SilenceSettings(_Model):
+    """A maintenance window from the config."""
+
+    project: str = "*"
+    starts: str
+    ends: str
+    reason: str = "maintenance"
+
+
+class AlertingSettings(_Model):
+    """Routing, reminders and the dead-man heartbeat."""
+
+    routes: list[RouteSettings] = Field(default_factory=list)
+    remind_warning: PositiveDuration = timedelta(hours=12)
+    remind_critical: PositiveDuration = timedelta(hours=1)
+    min_duration: Duration = timedelta(minutes=2)
+    """A problem must last this long before it alerts (flapping protection)."""
+    resolve_after: Duration = timedelta(minutes=5)
+    """Healthy for this long before an alert closes."""
+    heartbeat_url: Secret | None = None
+    retry_max: PositiveDuration = timedelta(minutes=10)
+
+
+class Settings(BaseSettings):
+    """The whole configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SBWATCH_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["auto", "json", "console"] = "auto"
+    mgmt_api_url: HttpUrl = "https://api.supabase.com"
+    mgmt_token: Secret | None = None
+    projects: list[ProjectSettings] = Field(default_factory=list)
+    status_page: StatusPageSettings = StatusPageSettings()
+    state: StateSettings = StateSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    mail: MailSettings = MailSettings()
+    alerting: AlertingSettings = AlertingSettings()
+
+    @model_validator(mode="after")
+    def _check_projects(self) -> Settings:
+        problems: list[str] = []
+        seen: set[str] = set()
+        for index, project in enumerate(self.projects):
+            where = f"projects[{index}]"
+            if project.ref in seen:
+                problems.append(f"{where}.ref: duplicate project ref {project.ref!r}")
+            seen.add(project.ref)
+            for kind in project.enabled_probes():
+                needed = _SECRET_NEEDS.get(kind)
+                if needed and getattr(project, needed) is None:
+                    problems.append(f"{where}.{needed}: required by the {kind} probe")
+            if ProbeKind.MGMT_HEALTH in project.enabled_probes() and not self.token_for(project):
+                problems.append(f"{where}.mgmt_token: required by the mgmt_health probe")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def token_for(self, project: ProjectSettings) -> SecretStr | None:
+        """The Management API token of a project (its own, else the global one)."""
+        return project.mgmt_token or self.mgmt_token
+
+    def project(self, ref: str) -> ProjectSettings:
+        """A configured project by ref; KeyError naming it otherwise."""
+        for project in self.projects:
+            if project.ref == ref:
+                return project
+        raise KeyError(f"no project {ref!r} in the configuration")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment variables override the file (passed as init values)."""
+        return (env_settings, init_settings)
+
+
+def default_config_path() -> Path:
+    """``/etc/sbwatch/config.toml`` if present, else the XDG config dir's."""
+    for path in DEFAULT_CONFIG_PATHS:
+        if path.exists():
+            return path
+    xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(xdg) / "sbwatch" / "config.toml"
+
+
+def load_settings(path: Path | None = None, *, text: str | None = None) -> Settings:
+    """Read and validate the configuration; raise ConfigError listing every problem."""
+    if text is None:
+        path = path or default_config_path()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError([f"{path}: no such file"]) from None
+        except OSError as exc:
+            raise ConfigError([f"{path}: {exc.strerror}"]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"toml: {exc}"]) from None
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_problems(exc, text)) from None
+
+
+def _problems(exc: ValidationError, text: str) -> list[str]:
+    lines = _key_lines(text)
+    problems: list[str] = []
+    for error in exc.errors(include_url=False, include_input=False):
+        loc = tuple(error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        for part in message.split("\n"):
+            if re.match(r"^projects\[\d+\]\.", part):
+                where, _, msg = part.partition(": ")
+                found = _lookup(lines, _parse_where(where))
+                problems.append(_format(where, found, msg))
+            else:
+                found = _lookup(lines, loc)
+                problems.append(_format(_dotted(loc), found, part))
+    return problems
+
+
+def _format(where: str, line: int | None, message: str) -> str:
+    return f"{where} (line {line}): {message}" if line else f"{where or 'config'}: {message}"
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _parse_where(where: str) -> tuple[Any, ...]:
+    parts: list[Any] = []
+    for token in re.findall(r"[^.\[\]]+|\[\d+\]", where):
+        parts.append(int(token[1:-1]) if token.startswith("[") else token)
+    return tuple(parts)
+
+
+def _key_lines(text: str) -> dict[tuple[Any, ...], int]:
+    """Map each table and key path of a TOML text to its line number (best effort)."""
+    found: dict[tuple[Any, ...], int] = {}
+    counters: dict[tuple[Any, ...], int] = {}
+    table: tuple[Any, ...] = ()
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if line.startswith("[["):
+            names = tuple(line.strip("[] ").split("."))
+            index = counters.get(names, -1) + 1
+            counters[names] = index
+            table = (*_anchor(names[:-1], counters), names[-1], index)
+            found.setdefault(table, number)
+        elif line.startswith("["):
+            names = tuple(line.strip("[] ").split("."))
+            table = _anchor(names, counters)
+            found.setdefault(table, number)
+        elif "=" in line and not line.startswith("#"):
+            key = line.split("=", 1)[0].strip().strip('"')
+            found.setdefault((*table, *key.split(".")), number)
+    return found
+
+
+def _anchor(names: tuple[str, ...], counters: dict[tuple[Any, ...], int]) -> tuple[Any, ...]:
+    out: list[Any] = []
+    for i, name in enumerate(names):
+        out.append(name)
+        if names[: i + 1] in counters:
+            out.append(counters[names[: i + 1]])
+    return tuple(out)
+
+
+def _lookup(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int | None:
+    for end in range(len(loc), 0, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return None

@@ -1,0 +1,235 @@
+"""The state store protocol: everything sbwatch remembers, behind one interface.
+
+Two implementations share one contract test suite: SQLite (embedded default) and PostgreSQL
+(shared across hosts). Storage knows no policy: it keeps values and answers queries.
+All timestamps are aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sbwatch.results import (
+    Alert,
+    BudgetEstimate,
+    Diagnosis,
+    Intent,
+    IntentState,
+    IoSample,
+    Notification,
+    ProbeKind,
+    ProbeResult,
+    ProbeState,
+    ProviderEmail,
+    Severity,
+    Silence,
+    Transition,
+)
+from sbwatch.tiers import Tier
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeStatus:
+    """The thresholded state of one (project, probe) with its counters."""
+
+    project: str
+    probe: ProbeKind
+    state: ProbeState
+    consecutive_ok: int
+    consecutive_fail: int
+    changed_at: datetime | None
+    last: ProbeResult | None
+
+
+class Store(Protocol):
+    """What sbwatch keeps between runs. Open with ``await open()``, close with ``await close()``."""
+
+    async def open(self) -> None:
+        """Connect and apply pending schema migrations."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...
+
+    async def schema_version(self) -> int:
+        """The applied migration number."""
+        ...
+
+    # -- probes ---------------------------------------------------------------------------
+    async def record_probe(self, result: ProbeResult) -> None:
+        """Append one probe result."""
+        ...
+
+    async def recent_probes(
+        self, project: str, since: datetime, probe: ProbeKind | None = None
+    ) -> list[ProbeResult]:
+        """Probe results at or after ``since``, oldest first."""
+        ...
+
+    async def save_probe_status(self, status: ProbeStatus) -> None:
+        """Insert or replace the thresholded state of (project, probe)."""
+        ...
+
+    async def probe_statuses(self, project: str | None = None) -> list[ProbeStatus]:
+        """Current states, for one project or all, ordered by project then probe."""
+        ...
+
+    async def record_transition(self, transition: Transition) -> None:
+        """Append a state change."""
+        ...
+
+    async def transitions(self, project: str, since: datetime) -> list[Transition]:
+        """State changes at or after ``since``, oldest first."""
+        ...
+
+    # -- disk IO --------------------------------------------------------------------------
+    async def record_io_sample(self, project: str, sample: IoSample) -> None:
+        """Append one metrics scrape."""
+        ...
+
+    async def io_samples(self, project: str, since: datetime) -> list[IoSample]:
+        """Scrapes at or after ``since``, oldest first."""
+        ...
+
+    async def record_budget(self, estimate: BudgetEstimate) -> None:
+        """Append one budget estimate."""
+        ...
+
+    async def latest_budget(self, project: str) -> BudgetEstimate | None:
+        """The newest budget estimate of a project."""
+        ...
+
+    async def budget_history(self, project: str, since: datetime) -> list[BudgetEstimate]:
+        """Estimates at or after ``since``, oldest first."""
+        ...
+
+    # -- small durable state (estimator state, IMAP cursor, pending corrections) ------------
+    async def get_state(self, namespace: str, key: str) -> dict[str, Any] | None:
+        """A JSON document, or None."""
+        ...
+
+    async def put_state(self, namespace: str, key: str, value: dict[str, Any]) -> None:
+        """Insert or replace a JSON document (durable when this returns)."""
+        ...
+
+    async def delete_state(self, namespace: str, key: str) -> None:
+        """Remove a document if present."""
+        ...
+
+    # -- emails ---------------------------------------------------------------------------
+    async def record_email(self, email: ProviderEmail) -> bool:
+        """Append an email event; False (and nothing written) if its Message-ID is known."""
+        ...
+
+    async def recent_emails(self, since: datetime, project: str | None = None) -> list[ProviderEmail]:
+        """Emails received at or after ``since`` (for a project: its own and those without a ref)."""
+        ...
+
+    # -- diagnoses ------------------------------------------------------------------------
+    async def record_diagnosis(self, diagnosis: Diagnosis) -> None:
+        """Append one diagnosis."""
+        ...
+
+    async def latest_diagnosis(self, project: str) -> Diagnosis | None:
+        """The newest diagnosis of a project."""
+        ...
+
+    async def diagnoses(self, project: str, since: datetime) -> list[Diagnosis]:
+        """Diagnoses at or after ``since``, oldest first."""
+        ...
+
+    # -- escalation journal and lock ------------------------------------------------------
+    async def create_intent(
+        self, project: str, from_tier: Tier, to_tier: Tier, reason: str, actor: str, at: datetime
+    ) -> Intent:
+        """Write (and commit) an OPEN intent before any PATCH is sent."""
+        ...
+
+    async def update_intent(
+        self,
+        intent_id: int,
+        state: IntentState,
+        at: datetime,
+        detail: str = "",
+        recovered_s: float | None = None,
+    ) -> Intent:
+        """Move an intent to a new state."""
+        ...
+
+    async def intents(self, project: str | None = None, since: datetime | None = None) -> list[Intent]:
+        """Journal entries, oldest first."""
+        ...
+
+    async def unfinished_intents(self, project: str | None = None) -> list[Intent]:
+        """Intents in OPEN or APPLIED state (an outcome or a verification is still owed)."""
+        ...
+
+    async def acquire_lock(self, name: str, owner: str, ttl_s: float, now: datetime) -> bool:
+        """Take the named lock if free or expired (or already ours, renewing it)."""
+        ...
+
+    async def release_lock(self, name: str, owner: str) -> None:
+        """Release the lock if we hold it."""
+        ...
+
+    # -- alerts, outbox, silences ---------------------------------------------------------
+    async def save_alert(self, alert: Alert) -> None:
+        """Insert or replace an alert by key."""
+        ...
+
+    async def get_alert(self, key: str) -> Alert | None:
+        """One alert by key (open or closed, the newest)."""
+        ...
+
+    async def open_alerts(self, project: str | None = None) -> list[Alert]:
+        """Alerts not closed."""
+        ...
+
+    async def enqueue_notification(
+        self,
+        alert_key: str,
+        route: str,
+        severity: Severity,
+        title: str,
+        body: str,
+        at: datetime,
+    ) -> Notification:
+        """Record a notification before any attempt to send it."""
+        ...
+
+    async def due_notifications(self, now: datetime) -> list[Notification]:
+        """Unsent, not permanently failed, whose next attempt is due; oldest first."""
+        ...
+
+    async def mark_sent(self, notification_id: int, at: datetime) -> None:
+        """The channel accepted it."""
+        ...
+
+    async def mark_retry(self, notification_id: int, next_attempt_at: datetime, error: str) -> None:
+        """A transient failure: count the attempt and schedule the next."""
+        ...
+
+    async def mark_failed(self, notification_id: int, reason: str, at: datetime) -> None:
+        """A permanent failure: never retried, surfaced to people."""
+        ...
+
+    async def notifications(self, since: datetime) -> list[Notification]:
+        """All notifications created at or after ``since``, oldest first."""
+        ...
+
+    async def add_silence(
+        self, project: str, starts_at: datetime, ends_at: datetime, reason: str, created_by: str
+    ) -> Silence:
+        """Add a silence (project ``*`` silences every project)."""
+        ...
+
+    async def silences(self, active_at: datetime | None = None) -> list[Silence]:
+        """All silences, or only those active at a time."""
+        ...
+
+    async def remove_silence(self, silence_id: int) -> bool:
+        """Delete a silence; False if there was none."""
+        ...
