@@ -1,0 +1,270 @@
+"""A small client for the Supabase Management API: project, health and compute add-ons.
+
+Errors are mapped once here to ``sbwatch.errors``: ``RateLimited`` on 429 (and, without
+sending, for every call until the announced reset), ``AuthRejected`` on 401/403,
+``ApiError(transient=True)`` on 5xx, timeouts and dropped connections, ``ApiError(transient=False)``
+on other 4xx and on bodies that do not match the published spec. GETs retry transient errors;
+PATCH and DELETE never do (a compute change must be sent at most once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from sbwatch import __version__
+from sbwatch.clock import Clock
+from sbwatch.errors import ApiError, AuthRejected, RateLimited
+from sbwatch.tiers import TIERS, Tier, tier_for_variant
+
+HOURS_PER_MONTH = 730.0
+"""How the provider turns hourly prices into monthly ones."""
+
+DEFAULT_RATE_LIMIT_RESET_S = 60.0
+"""The limit is per minute: without ``X-RateLimit-Reset``, wait out a whole minute."""
+
+_BACKOFF_BASE_S = 0.5
+_BACKOFF_CAP_S = 4.0
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    """``GET /v1/projects/{ref}``, the parts sbwatch uses."""
+
+    ref: str
+    name: str
+    status: str
+    region: str
+
+
+@dataclass(frozen=True)
+class ServiceHealth:
+    """One entry of ``GET /v1/projects/{ref}/health``."""
+
+    name: str
+    status: str
+    healthy: bool
+    error: str | None
+
+
+@dataclass(frozen=True)
+class Addons:
+    """The compute size and the monthly prices of the compute variants."""
+
+    compute_variant: str | None
+    compute_tier: Tier
+    monthly_prices: dict[str, float]
+
+
+class ManagementApi:
+    """Async client of the Management API endpoints sbwatch needs."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        base_url: str,
+        token: SecretStr,
+        *,
+        clock: Clock,
+        timeout_s: float = 10.0,
+        get_retries: int = 2,
+    ) -> None:
+        self._http = http
+        self._base_url = base_url.rstrip("/")
+        self._token = token
+        self._clock = clock
+        self._timeout = httpx.Timeout(timeout_s)
+        self._get_retries = max(get_retries, 0)
+        self._blocked_until: float | None = None
+
+    def __repr__(self) -> str:
+        return f"ManagementApi(base_url={self._base_url!r})"
+
+    async def get_project(self, ref: str) -> ProjectInfo:
+        """The project's name, status and region."""
+        body = await self._get_json(f"/v1/projects/{ref}")
+        return _parse_project(body)
+
+    async def health(
+        self, ref: str, services: Sequence[str] = ("db", "rest", "auth"), timeout_ms: int = 5000
+    ) -> list[ServiceHealth]:
+        """The provider's view of each service's health."""
+        params = {"services": ",".join(services), "timeout_ms": str(timeout_ms)}
+        body = await self._get_json(f"/v1/projects/{ref}/health", params=params)
+        if not isinstance(body, list):
+            raise _bad_body("health", "expected a list")
+        return [_parse_service(item) for item in body]
+
+    async def get_addons(self, ref: str) -> Addons:
+        """The selected compute size and the prices of every compute variant offered."""
+        body = await self._get_json(f"/v1/projects/{ref}/billing/addons")
+        return _parse_addons(body)
+
+    async def set_compute(self, ref: str, variant: str) -> None:
+        """Select a compute size. Sent once: never retried, whatever happens."""
+        payload = {"addon_type": "compute_instance", "addon_variant": variant}
+        await self._send("PATCH", f"/v1/projects/{ref}/billing/addons", json=payload)
+
+    async def remove_addon(self, ref: str, variant: str) -> None:
+        """Remove an add-on (for compute: roll back to the previous size). Never retried."""
+        await self._send("DELETE", f"/v1/projects/{ref}/billing/addons/{variant}")
+
+    # -- transport ------------------------------------------------------------------------
+    async def _get_json(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        attempt = 0
+        while True:
+            try:
+                response = await self._send("GET", path, params=params)
+            except RateLimited:
+                raise
+            except ApiError as exc:
+                if not exc.transient or attempt >= self._get_retries:
+                    raise
+                await self._clock.sleep(min(_BACKOFF_BASE_S * 2**attempt, _BACKOFF_CAP_S))
+                attempt += 1
+                continue
+            try:
+                return response.json()
+            except ValueError:
+                raise _bad_body(path, "not JSON") from None
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+    ) -> httpx.Response:
+        self._check_rate_limit()
+        headers = {
+            "Authorization": f"Bearer {self._token.get_secret_value()}",
+            "Accept": "application/json",
+            "User-Agent": f"sbwatch/{__version__}",
+        }
+        try:
+            response = await self._http.request(
+                method,
+                self._base_url + path,
+                params=params,
+                json=json,
+                headers=headers,
+                timeout=self._timeout,
+            )
+        except httpx.TimeoutException as exc:
+            raise ApiError(f"{method} {path}: timed out", transient=True) from exc
+        except httpx.TransportError as exc:
+            reason = self._scrub(f"{type(exc).__name__}: {exc}")
+            raise ApiError(
+                f"{method} {path}: connection failed ({reason})", transient=True
+            ) from exc
+        except httpx.RequestError as exc:
+            reason = self._scrub(type(exc).__name__)
+            raise ApiError(f"{method} {path}: request failed ({reason})", transient=False) from exc
+        self._raise_for_status(method, path, response)
+        return response
+
+    def _check_rate_limit(self) -> None:
+        if self._blocked_until is None:
+            return
+        left = self._blocked_until - self._clock.monotonic()
+        if left > 0:
+            raise RateLimited(left)
+        self._blocked_until = None
+
+    def _raise_for_status(self, method: str, path: str, response: httpx.Response) -> None:
+        status = response.status_code
+        if status < 300:
+            return
+        if status == 429:
+            reset = _reset_seconds(response.headers.get("X-RateLimit-Reset"))
+            self._blocked_until = self._clock.monotonic() + reset
+            raise RateLimited(reset)
+        if status in (401, 403):
+            raise AuthRejected(f"{method} {path}: token rejected (HTTP {status})", status=status)
+        where = f"{method} {path}: HTTP {status}"
+        raise ApiError(where, status=status, transient=status >= 500)
+
+    def _scrub(self, text: str) -> str:
+        secret = self._token.get_secret_value()
+        return text.replace(secret, "***") if secret else text
+
+
+def _reset_seconds(header: str | None) -> float:
+    try:
+        value = float(header) if header is not None else DEFAULT_RATE_LIMIT_RESET_S
+    except ValueError:
+        return DEFAULT_RATE_LIMIT_RESET_S
+    return value if value >= 0 else DEFAULT_RATE_LIMIT_RESET_S
+
+
+def _bad_body(what: str, why: str) -> ApiError:
+    return ApiError(f"{what}: unexpected response body ({why})", transient=False)
+
+
+def _field(body: Any, key: str, kind: type | tuple[type, ...], what: str) -> Any:
+    if not isinstance(body, dict):
+        raise _bad_body(what, "expected an object")
+    value = body.get(key)
+    if not isinstance(value, kind):
+        raise _bad_body(what, f"{key!r} missing or of the wrong type")
+    return value
+
+
+def _parse_project(body: Any) -> ProjectInfo:
+    return ProjectInfo(
+        ref=_field(body, "ref", str, "project"),
+        name=_field(body, "name", str, "project"),
+        status=_field(body, "status", str, "project"),
+        region=_field(body, "region", str, "project"),
+    )
+
+
+def _parse_service(item: Any) -> ServiceHealth:
+    name = _field(item, "name", str, "health")
+    status = _field(item, "status", str, "health")
+    healthy = item.get("healthy")
+    if not isinstance(healthy, bool):
+        # ``healthy`` is deprecated in favour of ``status``; derive it when absent.
+        healthy = status == "ACTIVE_HEALTHY"
+    error = item.get("error")
+    return ServiceHealth(name, status, healthy, error if isinstance(error, str) else None)
+
+
+def _monthly(price: Any) -> float:
+    amount = _field(price, "amount", (int, float), "addons price")
+    interval = _field(price, "interval", str, "addons price")
+    return float(amount) * (HOURS_PER_MONTH if interval == "hourly" else 1.0)
+
+
+def _compute_prices(variants: list[Any], prices: dict[str, float]) -> None:
+    for variant in variants:
+        vid = _field(variant, "id", str, "addons variant")
+        prices[vid] = _monthly(_field(variant, "price", dict, "addons variant"))
+
+
+def _parse_addons(body: Any) -> Addons:
+    selected = _field(body, "selected_addons", list, "addons")
+    available = _field(body, "available_addons", list, "addons")
+    prices: dict[str, float] = {}
+    variant: str | None = None
+    for addon in selected:
+        if _field(addon, "type", str, "addons") == "compute_instance":
+            chosen = _field(addon, "variant", dict, "addons")
+            _compute_prices([chosen], prices)
+            variant = chosen["id"]
+    for addon in available:
+        if _field(addon, "type", str, "addons") == "compute_instance":
+            _compute_prices(_field(addon, "variants", list, "addons"), prices)
+    return Addons(variant, _tier_of(variant), prices)
+
+
+def _tier_of(variant: str | None) -> Tier:
+    if variant is None:
+        return Tier.NANO
+    # Sizes above the tier table (12xl and up) have no burst budget either: treat as the top.
+    return tier_for_variant(variant) or TIERS[-1].tier
