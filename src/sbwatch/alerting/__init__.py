@@ -1,0 +1,1 @@
+"""Alerting: the pure policy (open, update, remind, resolve) and delivery through apprise."""

@@ -1,0 +1,257 @@
+"""Delivery through apprise from a durable outbox: recorded first, sent later, never lost.
+
+How a failure is judged transient or permanent. apprise answers a notify call with an
+``AppriseResult`` (a status, and per service the log lines captured during the attempt), not
+with HTTP statuses or exceptions. Each call here uses its own ``apprise.Apprise`` holding the
+one route URL, and reads that result:
+
+- the URL is refused by ``Apprise.add`` (unknown schema, missing parts): permanent;
+- the call or the service timed out: transient;
+- a captured line carries the HTTP status the way apprise's HTTP plugins write it
+  (``error=NNN``): 5xx, 408, 425 and 429 are transient, any other status is permanent;
+- a captured line reports a connection error or a timeout: transient;
+- anything else unrecognised: transient, so a page is retried (with capped backoff) rather
+  than dropped; the attempts stay visible in ``sbwatch alert list`` and the metrics.
+
+The captured lines may contain the route URL, so only the status code and a fixed reason
+are kept; route URLs (secrets) never reach a log line, a reason or a metric label.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+import apprise
+import httpx
+from pydantic import SecretStr
+
+from sbwatch.alerting.policy import AlertAction
+from sbwatch.clock import Clock
+from sbwatch.log import get_logger
+from sbwatch.metrics import Metrics
+from sbwatch.results import Notification, Severity
+from sbwatch.settings import RouteSettings
+from sbwatch.store.base import Store
+
+_STATUS = re.compile(r"error=(\d{3})\b")
+_CONNECTION = re.compile(r"connection error|timed out|timeout", re.IGNORECASE)
+_TRANSIENT_STATUSES = frozenset({408, 425, 429})
+_NOTIFY_TYPE = {
+    Severity.INFO: apprise.NotifyType.INFO,
+    Severity.WARNING: apprise.NotifyType.WARNING,
+    Severity.CRITICAL: apprise.NotifyType.FAILURE,
+}
+
+
+class Delivery(StrEnum):
+    """How one send attempt went."""
+
+    SENT = "sent"
+    RETRY = "retry"  # transient: try again later
+    FAILED = "failed"  # permanent: a person must fix the route
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """The outcome of one send attempt and a reason safe to log and store."""
+
+    delivery: Delivery
+    reason: str = ""
+    status: int | None = None
+
+
+def classify(timed_out: bool, messages: Iterable[str]) -> SendResult:
+    """Judge a failed apprise attempt from its status and captured log lines."""
+    lines = list(messages)
+    for line in lines:
+        match = _STATUS.search(line)
+        if match:
+            status = int(match.group(1))
+            transient = status >= 500 or status in _TRANSIENT_STATUSES
+            kind = Delivery.RETRY if transient else Delivery.FAILED
+            return SendResult(kind, f"http {status}", status)
+    if timed_out:
+        return SendResult(Delivery.RETRY, "timeout")
+    if any(_CONNECTION.search(line) for line in lines):
+        return SendResult(Delivery.RETRY, "connection error")
+    return SendResult(Delivery.RETRY, "unrecognised failure")
+
+
+def _send_blocking(
+    url: str, title: str, body: str, severity: Severity, timeout_s: float
+) -> SendResult:
+    """One apprise call with one URL (blocking; run it in a thread)."""
+    ap = apprise.Apprise()
+    if not ap.add(url):
+        return SendResult(Delivery.FAILED, "invalid route url")
+    result = ap.notify(
+        body=body, title=title, notify_type=_NOTIFY_TYPE[severity], timeout=timeout_s
+    )
+    if bool(result):
+        return SendResult(Delivery.SENT)
+    timed_out = result.status == apprise.AppriseResultStatus.TIMEOUT
+    messages = [entry.message for service in result for entry in service.logs()]
+    return classify(timed_out, messages)
+
+
+async def deliver(
+    route: RouteSettings, title: str, body: str, severity: Severity, *, timeout_s: float = 30.0
+) -> SendResult:
+    """Send one message through one route now, without the outbox."""
+    url = route.url.get_secret_value()
+    try:
+        async with asyncio.timeout(timeout_s + 5.0):
+            return await asyncio.to_thread(_send_blocking, url, title, body, severity, timeout_s)
+    except TimeoutError:
+        return SendResult(Delivery.RETRY, "timeout")
+    except Exception as exc:  # library boundary: keep the type only, the text may hold the URL
+        return SendResult(Delivery.RETRY, f"apprise raised {type(exc).__name__}")
+
+
+def route_matches(route: RouteSettings, project: str, severity: Severity) -> bool:
+    """Whether a route takes messages of this project and severity."""
+    projects_ok = "*" in route.projects or project in route.projects
+    return projects_ok and severity in route.severities
+
+
+def backoff_s(attempts: int, retry_max_s: float, rng: random.Random, base_s: float = 10.0) -> float:
+    """Capped exponential backoff with jitter: base*2^attempts, at most ``retry_max_s``."""
+    ceiling = min(retry_max_s, base_s * 2.0 ** min(attempts, 30))
+    return ceiling * rng.uniform(0.5, 1.0)
+
+
+class Dispatcher:
+    """Records alert messages in the outbox, then delivers them with retries."""
+
+    def __init__(
+        self,
+        store: Store,
+        routes: Sequence[RouteSettings],
+        *,
+        clock: Clock,
+        metrics: Metrics,
+        retry_max_s: float = 600,
+        http: httpx.AsyncClient | None = None,
+        send_timeout_s: float = 30.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._store = store
+        self._routes = {route.name: route for route in routes}
+        self._clock = clock
+        self._metrics = metrics
+        self._retry_max_s = retry_max_s
+        self._http = http
+        self._send_timeout_s = send_timeout_s
+        self._rng = rng or random.Random()
+        self._flushing = asyncio.Lock()
+        self._log = get_logger("alerting")
+
+    async def submit(self, action: AlertAction) -> list[Notification]:
+        """Save the alert and enqueue one notification per matching route, before any send."""
+        alert = action.alert
+        if action.kind != "notice":
+            await self._store.save_alert(alert)
+        if not action.send:
+            self._log.info(
+                "alert recorded", key=alert.key, kind=action.kind, sent=False, note=action.note
+            )
+            return []
+        now = self._clock.now()
+        queued = []
+        for route in self._routes.values():
+            if route_matches(route, alert.project, alert.severity):
+                queued.append(
+                    await self._store.enqueue_notification(
+                        alert.key,
+                        route.name,
+                        alert.severity,
+                        action.message_title,
+                        action.message_body,
+                        now,
+                    )
+                )
+        self._log.info(
+            "alert recorded",
+            key=alert.key,
+            kind=action.kind,
+            sent=True,
+            routes=[n.route for n in queued],
+        )
+        return queued
+
+    async def flush(self) -> int:
+        """Send every due notification; return how many were delivered."""
+        async with self._flushing:
+            due = await self._store.due_notifications(self._clock.now())
+            held: set[str] = set()  # routes that just failed transiently: keep their order
+            sent = 0
+            for notification in due:
+                if notification.route in held:
+                    continue
+                outcome = await self._attempt(notification)
+                if outcome is Delivery.SENT:
+                    sent += 1
+                elif outcome is Delivery.RETRY:
+                    held.add(notification.route)
+            return sent
+
+    async def _attempt(self, notification: Notification) -> Delivery:
+        route = self._routes.get(notification.route)
+        if route is None:
+            result = SendResult(Delivery.FAILED, "route no longer configured")
+        else:
+            result = await deliver(
+                route,
+                notification.title,
+                notification.body,
+                notification.severity,
+                timeout_s=self._send_timeout_s,
+            )
+        await self._record(notification, result)
+        return result.delivery
+
+    async def _record(self, notification: Notification, result: SendResult) -> None:
+        now = self._clock.now()
+        fields: dict[str, Any] = {
+            "route": notification.route,
+            "notification": notification.id,
+            "attempt": notification.attempts + 1,
+        }
+        if result.delivery is Delivery.SENT:
+            await self._store.mark_sent(notification.id, now)
+            self._log.info("notification sent", **fields)
+        elif result.delivery is Delivery.RETRY:
+            delay = backoff_s(notification.attempts, self._retry_max_s, self._rng)
+            await self._store.mark_retry(
+                notification.id, now + timedelta(seconds=delay), result.reason
+            )
+            self._log.warning(
+                "notification retry", reason=result.reason, retry_in_s=round(delay, 1), **fields
+            )
+        else:
+            await self._store.mark_failed(notification.id, result.reason, now)
+            self._log.error("notification failed", reason=result.reason, **fields)
+        self._metrics.notifications.labels(outcome=result.delivery.value).inc()
+
+    async def heartbeat(self, url: SecretStr) -> bool:
+        """Ping a healthchecks-style URL; True when it answered 2xx. The URL is never logged."""
+        try:
+            if self._http is not None:
+                response = await self._http.get(url.get_secret_value(), timeout=10.0)
+            else:
+                async with httpx.AsyncClient() as client:
+                    response = await client.get(url.get_secret_value(), timeout=10.0)
+        except httpx.HTTPError as exc:
+            self._log.warning("heartbeat failed", error=type(exc).__name__)
+            return False
+        if not response.is_success:
+            self._log.warning("heartbeat failed", status=response.status_code)
+            return False
+        return True

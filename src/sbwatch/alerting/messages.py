@@ -1,0 +1,81 @@
+"""Alert messages a tired person understands on a lock screen."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from sbwatch.durations import format_duration
+from sbwatch.results import Severity
+
+MessageKind = Literal["open", "update", "remind", "resolve", "notice"]
+
+_LABEL = {Severity.CRITICAL: "CRITICAL", Severity.WARNING: "WARNING", Severity.INFO: "INFO"}
+
+
+def one_line(text: str, limit: int = 120) -> str:
+    """Collapse whitespace and newlines; cut long text with an ellipsis."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def format_title(
+    kind: MessageKind,
+    *,
+    name: str,
+    severity: Severity,
+    title: str,
+    lasted_s: float = 0.0,
+    previous: Severity | None = None,
+) -> str:
+    """The first line: state, project display name and what is wrong."""
+    what = one_line(title)
+    label = _LABEL[severity]
+    if kind == "resolve":
+        return f"RESOLVED {name}: {what} (lasted {format_duration(lasted_s)})"
+    if kind == "remind":
+        return f"STILL {label} {name}: {what} ({format_duration(lasted_s)})"
+    if kind == "update" and previous is not None:
+        return f"{label} (was {previous.value}) {name}: {what}"
+    return f"{label} {name}: {what}"
+
+
+def format_body(
+    kind: MessageKind,
+    *,
+    body: str,
+    opened_at: datetime,
+    now: datetime,
+    dashboard_url: str | None = None,
+) -> str:
+    """The details: what sbwatch did or proposes (commands kept verbatim), since when, the link."""
+    lines = [line.rstrip() for line in body.strip().splitlines() if line.strip()]
+    lasted = format_duration((now - opened_at).total_seconds())
+    if kind == "resolve":
+        lines.append(f"Lasted {lasted}: {opened_at:%Y-%m-%d %H:%M} to {now:%H:%M} UTC.")
+    elif kind != "notice":
+        lines.append(f"Since {opened_at:%Y-%m-%d %H:%M} UTC ({lasted}).")
+    if dashboard_url:
+        lines.append(f"Dashboard: {dashboard_url}")
+    return "\n".join(lines)
+
+
+def format_message(
+    kind: MessageKind,
+    *,
+    name: str,
+    severity: Severity,
+    title: str,
+    body: str,
+    opened_at: datetime,
+    now: datetime,
+    dashboard_url: str | None = None,
+    previous: Severity | None = None,
+) -> tuple[str, str]:
+    """The (title, body) of one notification."""
+    lasted_s = (now - opened_at).total_seconds()
+    head = format_title(
+        kind, name=name, severity=severity, title=title, lasted_s=lasted_s, previous=previous
+    )
+    text = format_body(kind, body=body, opened_at=opened_at, now=now, dashboard_url=dashboard_url)
+    return head, text

@@ -1,0 +1,301 @@
+"""When to open, update, remind and resolve an alert: a pure function of conditions and ``now``.
+
+Each cycle the app hands :func:`evaluate` the conditions of one project (built from the
+diagnosis, the budget forecast, the mailbox...), its open alerts, the silences, the settings,
+the persisted :class:`PolicyState` and ``now``. It answers with the actions to apply and the
+next state; the caller saves alerts and enqueues notifications (see ``dispatch.Dispatcher``).
+
+Rules:
+- one alert per ``<project>:<subject>`` while open (dedupe);
+- a condition must stay active for ``min_duration`` before it opens (flapping protection),
+  except a critical one, which opens at once;
+- a higher severity on an open alert sends an ``update``; a lower one is recorded silently;
+- reminders every ``remind_warning`` / ``remind_critical`` while open;
+- an alert resolves once its condition has been inactive (or absent) for ``resolve_after``;
+- a condition with ``folds_others`` (local network down, platform outage) holds back the
+  project's other subjects: they neither open, remind nor resolve while it lasts;
+- a silence (the project or ``*``) suppresses sending; alerts still open and close, silently.
+  An alert opened under a silence is sent as a reminder once the silence ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Literal
+
+from sbwatch.alerting.messages import format_message
+from sbwatch.results import Alert, Severity, Silence
+from sbwatch.settings import AlertingSettings
+
+ActionKind = Literal["open", "update", "remind", "resolve", "notice"]
+
+_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
+
+
+@dataclass(frozen=True)
+class Condition:
+    """Something that is (or is not) wrong with a project right now, about one subject."""
+
+    project: str
+    subject: str  # "diagnosis", "budget", "mail", ...
+    severity: Severity
+    title: str  # what is wrong, one line
+    body: str  # what sbwatch did or proposes; the exact command in ask mode
+    active: bool
+    folds_others: bool = False  # local network / platform outage: other subjects wait
+
+    @property
+    def key(self) -> str:
+        """The dedupe key of the alert this condition opens."""
+        return alert_key(self.project, self.subject)
+
+
+@dataclass(frozen=True)
+class AlertAction:
+    """An alert to save and, when ``send``, a message to enqueue for every matching route."""
+
+    kind: ActionKind
+    alert: Alert
+    message_title: str
+    message_body: str
+    send: bool = True
+    note: str = ""  # why nothing is sent (silenced, severity lowered)
+
+
+@dataclass(frozen=True)
+class PolicyState:
+    """Pending timers per alert key, persisted by the caller between cycles."""
+
+    first_seen: Mapping[str, datetime] = field(default_factory=dict)
+    """Since when a condition has been continuously active."""
+    inactive_since: Mapping[str, datetime] = field(default_factory=dict)
+    """Since when the condition of an open alert has been inactive."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable form (ISO timestamps)."""
+        return {
+            "first_seen": {k: v.isoformat() for k, v in self.first_seen.items()},
+            "inactive_since": {k: v.isoformat() for k, v in self.inactive_since.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> PolicyState:
+        """The inverse of :meth:`to_dict`; an empty state for None."""
+        data = data or {}
+        return cls(
+            first_seen={
+                k: datetime.fromisoformat(v) for k, v in data.get("first_seen", {}).items()
+            },
+            inactive_since={
+                k: datetime.fromisoformat(v) for k, v in data.get("inactive_since", {}).items()
+            },
+        )
+
+
+@dataclass(frozen=True)
+class Target:
+    """How the messages of one project name it and link to it."""
+
+    name: str
+    dashboard_url: str | None = None
+
+
+def alert_key(project: str, subject: str) -> str:
+    """The dedupe key ``<project>:<subject>``."""
+    return f"{project}:{subject}"
+
+
+def active_silence(project: str, silences: Sequence[Silence], now: datetime) -> Silence | None:
+    """The first silence covering the project (or ``*``) at ``now``."""
+    for silence in silences:
+        if silence.project in (project, "*") and silence.starts_at <= now < silence.ends_at:
+            return silence
+    return None
+
+
+def evaluate(
+    project: str,
+    conditions: Sequence[Condition],
+    open_alerts: Sequence[Alert],
+    silences: Sequence[Silence],
+    settings: AlertingSettings,
+    state: PolicyState,
+    now: datetime,
+    *,
+    target: Target | None = None,
+) -> tuple[list[AlertAction], PolicyState]:
+    """The actions for one project at ``now`` and the next policy state."""
+    ctx = _Cycle(settings, now, target or Target(project), active_silence(project, silences, now))
+    conds = _by_key(c for c in conditions if c.project == project)
+    opens = {a.key: a for a in open_alerts if a.project == project and a.closed_at is None}
+    folding = any(c.active and c.folds_others for c in conds.values())
+    first_seen = {k: v for k, v in state.first_seen.items() if not _owned(k, project, conds)}
+    inactive = {k: v for k, v in state.inactive_since.items() if not _owned(k, project, opens)}
+    actions: list[AlertAction] = []
+    for key in sorted(conds.keys() | opens.keys()):
+        cond, alert = conds.get(key), opens.get(key)
+        if folding and not (cond is not None and cond.folds_others):
+            if alert is None:
+                first_seen.pop(key, None)
+            inactive.pop(key, None)
+            continue
+        if cond is not None and cond.active:
+            inactive.pop(key, None)
+            since = first_seen.setdefault(key, now)
+            action = ctx.active(cond, alert, since)
+        else:
+            first_seen.pop(key, None)
+            action = ctx.inactive(alert, inactive.setdefault(key, now)) if alert else None
+            if action is not None:
+                inactive.pop(key, None)
+        if action is not None:
+            actions.append(action)
+    return actions, PolicyState(first_seen=first_seen, inactive_since=inactive)
+
+
+def notice(
+    project: str,
+    subject: str,
+    severity: Severity,
+    title: str,
+    body: str,
+    now: datetime,
+    *,
+    target: Target | None = None,
+) -> AlertAction:
+    """A one-shot message ("escalation started", "recovered"): sent once, never kept open."""
+    alert = Alert(
+        key=alert_key(project, subject),
+        project=project,
+        severity=severity,
+        title=title,
+        body=body,
+        opened_at=now,
+        last_sent_at=now,
+        closed_at=now,
+    )
+    where = target or Target(project)
+    head, text = format_message(
+        "notice",
+        name=where.name,
+        severity=severity,
+        title=title,
+        body=body,
+        opened_at=now,
+        now=now,
+        dashboard_url=where.dashboard_url,
+    )
+    return AlertAction(kind="notice", alert=alert, message_title=head, message_body=text)
+
+
+def _by_key(conditions: Any) -> dict[str, Condition]:
+    """One condition per key: an active one over an inactive one, then the most severe."""
+    out: dict[str, Condition] = {}
+    for cond in conditions:
+        old = out.get(cond.key)
+        if old is None or (cond.active, _RANK[cond.severity]) > (old.active, _RANK[old.severity]):
+            out[cond.key] = cond
+    return out
+
+
+def _owned(key: str, project: str, live: Mapping[str, Any]) -> bool:
+    """Whether a state entry belongs to this project but to no live condition or alert."""
+    return key.startswith(f"{project}:") and key not in live
+
+
+@dataclass(frozen=True)
+class _Cycle:
+    """What every decision of one evaluation shares."""
+
+    settings: AlertingSettings
+    now: datetime
+    target: Target
+    silence: Silence | None
+
+    def active(self, cond: Condition, alert: Alert | None, since: datetime) -> AlertAction | None:
+        """Open, update or remind for an active condition."""
+        if alert is None:
+            critical = cond.severity is Severity.CRITICAL
+            if critical or self.now - since >= self.settings.min_duration:
+                return self._action("open", cond, since, None, None)
+            return None
+        if _RANK[cond.severity] > _RANK[alert.severity]:
+            return self._action("update", cond, alert.opened_at, alert, alert.severity)
+        if _RANK[cond.severity] < _RANK[alert.severity]:
+            lowered = replace(alert, severity=cond.severity, title=cond.title, body=cond.body)
+            return AlertAction("update", lowered, "", "", send=False, note="severity lowered")
+        if self._reminder_due(alert):
+            return self._action("remind", cond, alert.opened_at, alert, None)
+        return None
+
+    def inactive(self, alert: Alert, since: datetime) -> AlertAction | None:
+        """Resolve an open alert whose condition has stayed inactive long enough."""
+        if self.now - since < self.settings.resolve_after:
+            return None
+        closed = replace(alert, closed_at=self.now)
+        head, text = self._format(
+            "resolve", alert.severity, alert.title, alert.body, alert.opened_at
+        )
+        if alert.last_sent_at is None:
+            return AlertAction("resolve", closed, head, text, send=False, note="never sent")
+        return self._maybe_silenced(AlertAction("resolve", closed, head, text))
+
+    def _reminder_due(self, alert: Alert) -> bool:
+        if self.silence is not None:
+            return False
+        if alert.last_sent_at is None:
+            return True  # opened under a silence that has ended: say it now
+        critical = alert.severity is Severity.CRITICAL
+        every = self.settings.remind_critical if critical else self.settings.remind_warning
+        return self.now - alert.last_sent_at >= every
+
+    def _action(
+        self,
+        kind: ActionKind,
+        cond: Condition,
+        opened_at: datetime,
+        alert: Alert | None,
+        previous: Severity | None,
+    ) -> AlertAction:
+        sent_at = alert.last_sent_at if alert is not None else None
+        record = Alert(
+            key=cond.key,
+            project=cond.project,
+            severity=cond.severity,
+            title=cond.title,
+            body=cond.body,
+            opened_at=opened_at,
+            last_sent_at=sent_at if self.silence is not None else self.now,
+        )
+        head, text = self._format(kind, cond.severity, cond.title, cond.body, opened_at, previous)
+        return self._maybe_silenced(AlertAction(kind, record, head, text))
+
+    def _maybe_silenced(self, action: AlertAction) -> AlertAction:
+        if self.silence is None:
+            return action
+        until = f"{self.silence.ends_at:%Y-%m-%d %H:%M} UTC"
+        note = f"silenced by #{self.silence.id} until {until}: {self.silence.reason}"
+        return replace(action, send=False, note=note)
+
+    def _format(
+        self,
+        kind: ActionKind,
+        severity: Severity,
+        title: str,
+        body: str,
+        opened_at: datetime,
+        previous: Severity | None = None,
+    ) -> tuple[str, str]:
+        return format_message(
+            kind,
+            name=self.target.name,
+            severity=severity,
+            title=title,
+            body=body,
+            opened_at=opened_at,
+            now=self.now,
+            dashboard_url=self.target.dashboard_url,
+            previous=previous,
+        )
