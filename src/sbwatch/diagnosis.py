@@ -1,0 +1,321 @@
+"""Diagnosis: recent signals of one project -> one kind from a closed set, with evidence (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sbwatch.results import (
+    BudgetEstimate,
+    Diagnosis,
+    DiagnosisKind,
+    EmailKind,
+    Outcome,
+    ProbeState,
+    ProviderEmail,
+)
+from sbwatch.tiers import spec
+
+SERVICES = ("db", "rest", "auth")
+EXHAUSTED_RATIO = 0.05
+"""A budget at or below this is treated as used up."""
+IOWAIT_HIGH = 0.25
+CPU_HIGH = 0.9
+MEM_LOW = 0.05
+DISK_FULL = 0.95
+"""Above this the provider switches the database to read-only mode."""
+FLAT_TOLERANCE = 0.2
+"""Throughput within this fraction of the tier baseline counts as throttled to baseline."""
+EMAIL_WINDOW = timedelta(hours=24)
+GATEWAY_TIMEOUTS = frozenset({522, 544})
+PAUSED = frozenset({"INACTIVE", "PAUSING"})
+BAD_INDICATORS = frozenset({"major", "critical"})
+IO_EMAILS = frozenset({EmailKind.IO_BUDGET_WARNING, EmailKind.IO_BUDGET_EXHAUSTED})
+
+
+@dataclass(frozen=True)
+class Signals:
+    """Everything diagnosis looks at for one project at one time; built by the app each cycle."""
+
+    ref: str
+    now: datetime
+    services: dict[str, ProbeState] = field(default_factory=dict)
+    """Thresholded state of our own db/rest/auth probes."""
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    """Last raw outcome of our own db/rest/auth probes (transport failures tell local trouble)."""
+    status_codes: dict[str, int] = field(default_factory=dict)
+    """Last HTTP status of rest/auth when they answered (522/544 mean an origin timeout)."""
+    mgmt_services: dict[str, str] | None = None
+    project_status: str | None = None
+    mgmt_reachable: bool | None = None
+    status_indicator: str | None = None
+    status_components: dict[str, str] = field(default_factory=dict)
+    status_reachable: bool | None = None
+    budget: BudgetEstimate | None = None
+    iowait_ratio: float | None = None
+    cpu_busy_ratio: float | None = None
+    mem_available_ratio: float | None = None
+    disk_used_ratio: float | None = None
+    pg_up: bool | None = None
+    emails: tuple[ProviderEmail, ...] = ()
+    canary_ok: bool | None = None
+    warn_horizon_s: float = 86_400.0
+    low_ratio: float = 0.2
+
+
+Failing = dict[str, str]
+Rule = Callable[[Signals, Failing], Diagnosis | None]
+
+
+def diagnose(signals: Signals) -> Diagnosis:
+    """The single best explanation of the project's state, most specific cause first."""
+    failing = failing_services(signals)
+    rules: tuple[Rule, ...] = (
+        _local_network,
+        _no_signals,
+        _paused,
+        _disk_full,
+        _io_exhausted,
+        _memory,
+        _cpu,
+        _platform,
+        _service_down,
+        _budget_low,
+        _healthy,
+    )
+    for rule in rules:
+        found = rule(signals, failing)
+        if found is not None:
+            return found
+    return _make(signals, DiagnosisKind.UNKNOWN, 0.3, ["signals are incomplete or contradictory"])
+
+
+def failing_services(s: Signals) -> Failing:
+    """Each of db/rest/auth that is failing, with the reason; our own probes outrank the API."""
+    failing: Failing = {}
+    mgmt = s.mgmt_services or {}
+    for name in SERVICES:
+        state = s.services.get(name, ProbeState.UNKNOWN)
+        if state is ProbeState.DOWN:
+            failing[name] = f"{name} probe down"
+        elif s.status_codes.get(name) in GATEWAY_TIMEOUTS:
+            failing[name] = f"{name} answered {s.status_codes[name]} (origin timeout)"
+        elif state is ProbeState.UNKNOWN and mgmt.get(name) == "UNHEALTHY":
+            failing[name] = f"management API reports {name} UNHEALTHY"
+    if s.pg_up is False and "db" not in failing and s.services.get("db") is not ProbeState.UP:
+        failing["db"] = "pg_up = 0"
+    return failing
+
+
+def _make(
+    s: Signals,
+    kind: DiagnosisKind,
+    confidence: float,
+    evidence: list[str],
+    service: str | None = None,
+) -> Diagnosis:
+    return Diagnosis(
+        project=s.ref,
+        at=s.now,
+        kind=kind,
+        confidence=round(min(max(confidence, 0.0), 1.0), 3),
+        evidence=tuple(evidence),
+        service=service,
+    )
+
+
+def _transport_failed(s: Signals) -> bool:
+    """Every own probe failed without any answer (refused, DNS, connect timeout)."""
+    known = {n: s.outcomes[n] for n in SERVICES if n in s.outcomes}
+    if known:
+        return all(
+            o is Outcome.ERROR or (o is Outcome.TIMEOUT and n not in s.status_codes)
+            for n, o in known.items()
+        )
+    return bool(s.services) and all(st is ProbeState.DOWN for st in s.services.values())
+
+
+def _local_network(s: Signals, failing: Failing) -> Diagnosis | None:
+    if s.canary_ok is False and (failing or s.mgmt_reachable is False):
+        return _make(
+            s, DiagnosisKind.LOCAL_NETWORK, 0.9, ["canary target unreachable", *failing.values()]
+        )
+    if _transport_failed(s) and s.mgmt_reachable is False and s.status_reachable is False:
+        evidence = [
+            "own probes fail at transport level",
+            "management API unreachable",
+            "status page unreachable",
+        ]
+        return _make(s, DiagnosisKind.LOCAL_NETWORK, 0.8, evidence)
+    return None
+
+
+def _no_signals(s: Signals, failing: Failing) -> Diagnosis | None:
+    own_known = any(st is not ProbeState.UNKNOWN for st in s.services.values())
+    if own_known or s.mgmt_services or s.project_status or s.budget or failing:
+        return None
+    return _make(s, DiagnosisKind.UNKNOWN, 0.2, ["no probe, management API or budget signal yet"])
+
+
+def _paused(s: Signals, failing: Failing) -> Diagnosis | None:
+    if s.project_status not in PAUSED:
+        return None
+    return _make(s, DiagnosisKind.PROJECT_PAUSED, 0.95, [f"project status {s.project_status}"])
+
+
+def _disk_full(s: Signals, failing: Failing) -> Diagnosis | None:
+    if s.disk_used_ratio is None or s.disk_used_ratio < DISK_FULL:
+        return None
+    evidence = [f"disk {s.disk_used_ratio:.0%} used (read-only mode)", *failing.values()]
+    return _make(s, DiagnosisKind.DISK_FULL, 0.9, evidence)
+
+
+def _budget_facts(s: Signals) -> tuple[bool, bool, list[str]]:
+    """(budget at/near zero, throttled: iowait high with throughput flat at baseline, evidence)."""
+    b = s.budget
+    if b is None or not spec(b.tier).has_burst_budget:
+        return False, False, []
+    evidence: list[str] = []
+    empty = b.ratio <= EXHAUSTED_RATIO
+    if empty:
+        evidence.append(f"IO budget {b.ratio:.0%} left (estimate confidence {b.confidence:.2f})")
+    baseline = spec(b.tier).baseline_mbps
+    flat = abs(b.throughput_mbps - baseline) <= FLAT_TOLERANCE * baseline
+    throttled = s.iowait_ratio is not None and s.iowait_ratio >= IOWAIT_HIGH and flat
+    if throttled:
+        evidence.append(
+            f"iowait {s.iowait_ratio:.0%} with throughput {b.throughput_mbps:.1f} MB/s flat at "
+            f"the {b.tier} baseline {baseline:g} MB/s"
+        )
+    return empty, throttled, evidence
+
+
+def _context(s: Signals) -> list[str]:
+    """Supporting facts that never decide a kind on their own: emails and the status page."""
+    notes: list[str] = []
+    for email in _io_emails(s):
+        trust = "trusted" if email.trusted else f"untrusted ({email.trust_reason})"
+        notes.append(f"{trust} {email.kind} email at {email.received_at.isoformat()}")
+    if s.status_indicator == "none" and not _status_bad(s):
+        notes.append("status page green (the cause is the project's own)")
+    elif s.status_indicator is not None:
+        notes.append(f"status page indicator {s.status_indicator}")
+    return notes
+
+
+def _io_exhausted(s: Signals, failing: Failing) -> Diagnosis | None:
+    if not failing:
+        return None
+    empty, throttled, evidence = _budget_facts(s)
+    if not (empty or throttled):
+        return None
+    assert s.budget is not None  # _budget_facts found something, so there is a budget
+    confidence = (0.95 if empty and throttled else 0.75) * (0.7 + 0.3 * s.budget.confidence)
+    return _make(
+        s,
+        DiagnosisKind.IO_BUDGET_EXHAUSTED,
+        confidence,
+        [*failing.values(), *evidence, *_context(s)],
+    )
+
+
+def _memory(s: Signals, failing: Failing) -> Diagnosis | None:
+    if not failing or s.mem_available_ratio is None or s.mem_available_ratio > MEM_LOW:
+        return None
+    evidence = [*failing.values(), f"memory available {s.mem_available_ratio:.0%}"]
+    return _make(s, DiagnosisKind.MEMORY_EXHAUSTED, 0.8, evidence)
+
+
+def _cpu(s: Signals, failing: Failing) -> Diagnosis | None:
+    if not failing or s.cpu_busy_ratio is None or s.cpu_busy_ratio < CPU_HIGH:
+        return None
+    evidence = [*failing.values(), f"CPU {s.cpu_busy_ratio:.0%} busy"]
+    return _make(s, DiagnosisKind.CPU_EXHAUSTED, 0.75, evidence)
+
+
+def _status_bad(s: Signals) -> bool:
+    """The status page reports a configured component down, or a major/critical indicator."""
+    bad_component = any(status != "operational" for status in s.status_components.values())
+    return bad_component or s.status_indicator in BAD_INDICATORS
+
+
+def _platform(s: Signals, failing: Failing) -> Diagnosis | None:
+    if not failing:
+        return None
+    evidence = list(failing.values())
+    outside_ok = s.status_reachable is True or s.canary_ok is True
+    shared_down = s.mgmt_reachable is False
+    if _status_bad(s):
+        bad = sorted(f"{k}: {v}" for k, v in s.status_components.items() if v != "operational")
+        evidence.append(f"status page indicator {s.status_indicator} {bad}".rstrip())
+        if shared_down:
+            evidence.append("management API unreachable")
+        return _make(s, DiagnosisKind.PLATFORM_OUTAGE, 0.9 if shared_down else 0.75, evidence)
+    if shared_down and outside_ok:
+        evidence += ["management API unreachable", "other targets reachable"]
+        return _make(s, DiagnosisKind.PLATFORM_OUTAGE, 0.7, evidence)
+    if shared_down and _transport_failed(s):
+        evidence += [
+            "management API unreachable",
+            "no outside target to tell our network from the provider's",
+        ]
+        return _make(s, DiagnosisKind.UNKNOWN, 0.4, evidence)
+    return None
+
+
+def _service_down(s: Signals, failing: Failing) -> Diagnosis | None:
+    if not failing:
+        return None
+    first = next(name for name in SERVICES if name in failing)
+    evidence = [*failing.values(), *_context(s)]
+    return _make(s, DiagnosisKind.SERVICE_DOWN, 0.7, evidence, service=first)
+
+
+def _io_emails(s: Signals) -> list[ProviderEmail]:
+    since = s.now - EMAIL_WINDOW
+    return [
+        e
+        for e in s.emails
+        if e.kind in IO_EMAILS
+        and e.project_ref in (None, s.ref)
+        and since <= e.received_at <= s.now
+    ]
+
+
+def _budget_low(s: Signals, failing: Failing) -> Diagnosis | None:
+    evidence: list[str] = []
+    confidence = 0.0
+    b = s.budget
+    if b is not None and spec(b.tier).has_burst_budget:
+        if b.eta_s is not None and b.eta_s <= s.warn_horizon_s:
+            evidence.append(f"IO budget forecast to run out in {b.eta_s / 3600:.1f} h")
+        if b.ratio <= s.low_ratio:
+            evidence.append(f"IO budget {b.ratio:.0%} left")
+        if evidence:
+            confidence = 0.5 + 0.4 * b.confidence
+    trusted = [e for e in _io_emails(s) if e.trusted]
+    if trusted:
+        evidence.append(f"trusted {trusted[-1].kind} email from {trusted[-1].sender}")
+        confidence = max(confidence, 0.6) + 0.05
+    if not evidence:
+        return None
+    return _make(s, DiagnosisKind.IO_BUDGET_LOW, confidence, [*evidence, *_context(s)])
+
+
+def _healthy(s: Signals, failing: Failing) -> Diagnosis | None:
+    mgmt = s.mgmt_services or {}
+    own_up = [n for n in SERVICES if s.services.get(n) is ProbeState.UP]
+    api_ok = [n for n in SERVICES if mgmt.get(n) == "ACTIVE_HEALTHY"]
+    api_bad = [n for n in SERVICES if mgmt.get(n) == "UNHEALTHY"]
+    if len(own_up) == len(SERVICES) and len(api_bad) == len(SERVICES):
+        return None  # every own probe passes while the provider says every service is down
+    if not all(n in own_up or n in api_ok for n in SERVICES):
+        return None
+    evidence = [f"{', '.join(own_up) or 'no'} own probes up"]
+    if api_bad:
+        evidence.append(f"management API disagrees: {', '.join(api_bad)} UNHEALTHY")
+    if s.mgmt_reachable is False:
+        evidence.append("management API unreachable")
+    confidence = 0.9 if len(own_up) == len(SERVICES) and not api_bad else 0.6
+    return _make(s, DiagnosisKind.HEALTHY, confidence, [*evidence, *_context(s)])

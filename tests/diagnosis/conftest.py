@@ -1,0 +1,1 @@
+"""Diagnosis tests need no fixtures: they are tables of plain values."""

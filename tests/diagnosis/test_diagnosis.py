@@ -1,0 +1,392 @@
+"""Diagnosis tables: every kind, the May 26 incident, and what an email may and may not change."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sbwatch.diagnosis import Signals, diagnose
+from sbwatch.results import (
+    BudgetEstimate,
+    DiagnosisKind,
+    EmailKind,
+    Outcome,
+    ProbeState,
+    ProviderEmail,
+)
+from sbwatch.tiers import Tier
+
+REF = "abcdefghijklmnopqrst"
+NOW = datetime(2026, 5, 26, 12, 0, tzinfo=UTC)
+UP = {"db": ProbeState.UP, "rest": ProbeState.UP, "auth": ProbeState.UP}
+DOWN = {"db": ProbeState.DOWN, "rest": ProbeState.DOWN, "auth": ProbeState.DOWN}
+API_OK = {"db": "ACTIVE_HEALTHY", "rest": "ACTIVE_HEALTHY", "auth": "ACTIVE_HEALTHY"}
+API_BAD = {"db": "UNHEALTHY", "rest": "UNHEALTHY", "auth": "UNHEALTHY"}
+COMPONENTS_OK = {"Database": "operational", "REST API": "operational", "Auth": "operational"}
+
+
+def budget(
+    ratio: float = 0.8,
+    eta_s: float | None = None,
+    *,
+    tier: Tier = Tier.MICRO,
+    throughput: float = 8.0,
+    confidence: float = 0.9,
+) -> BudgetEstimate:
+    """A budget estimate of the test project."""
+    return BudgetEstimate(
+        project=REF,
+        at=NOW,
+        tier=tier,
+        ratio=ratio,
+        burn_mbps=0.0,
+        eta_s=eta_s,
+        confidence=confidence,
+        throughput_mbps=throughput,
+    )
+
+
+def email(
+    kind: EmailKind = EmailKind.IO_BUDGET_WARNING,
+    *,
+    trusted: bool = True,
+    hours_ago: float = 2.0,
+    ref: str | None = REF,
+) -> ProviderEmail:
+    """A provider email about the test project."""
+    return ProviderEmail(
+        message_id=f"<{kind}-{trusted}-{hours_ago}@mail>",
+        kind=kind,
+        project_ref=ref,
+        received_at=NOW - timedelta(hours=hours_ago),
+        subject="Your project is depleting its Disk IO Budget",
+        sender="noreply@supabase.com" if trusted else "noreply@supabase-billing.example",
+        trusted=trusted,
+        trust_reason="dkim=pass" if trusted else "dkim=fail",
+    )
+
+
+def sig(**changes: object) -> Signals:
+    """A healthy, fully observed project with some fields changed."""
+    base = Signals(
+        ref=REF,
+        now=NOW,
+        services=dict(UP),
+        outcomes={"db": Outcome.OK, "rest": Outcome.OK, "auth": Outcome.OK},
+        mgmt_services=dict(API_OK),
+        project_status="ACTIVE_HEALTHY",
+        mgmt_reachable=True,
+        status_indicator="none",
+        status_components=dict(COMPONENTS_OK),
+        status_reachable=True,
+        budget=budget(),
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]  # test builder, fields vary
+
+
+TIMEOUTS = {"db": Outcome.TIMEOUT, "rest": Outcome.TIMEOUT, "auth": Outcome.TIMEOUT}
+REFUSED = {"db": Outcome.ERROR, "rest": Outcome.ERROR, "auth": Outcome.ERROR}
+
+MAY26 = sig(
+    services=dict(DOWN),
+    outcomes={"db": Outcome.TIMEOUT, "rest": Outcome.TIMEOUT, "auth": Outcome.FAIL},
+    status_codes={"rest": 544, "auth": 503},
+    mgmt_services=dict(API_BAD),
+    project_status="ACTIVE_HEALTHY",
+    budget=budget(0.0, 0.0, throughput=11.0),
+    iowait_ratio=0.7,
+    emails=(email(hours_ago=100), email(hours_ago=3)),
+)
+
+PLATFORM_DOWN = sig(
+    services=dict(DOWN),
+    outcomes=dict(REFUSED),
+    mgmt_services=None,
+    project_status=None,
+    mgmt_reachable=False,
+    budget=budget(0.8),
+)
+
+CASES: list[tuple[str, Signals, DiagnosisKind, str | None]] = [
+    ("all probes up, budget fine", sig(), DiagnosisKind.HEALTHY, None),
+    (
+        "own probes not run yet, the API says healthy",
+        sig(services={}, outcomes={}),
+        DiagnosisKind.HEALTHY,
+        None,
+    ),
+    ("cpu busy but services up", sig(cpu_busy_ratio=0.99), DiagnosisKind.HEALTHY, None),
+    (
+        "untrusted warning email alone",
+        sig(emails=(email(trusted=False),)),
+        DiagnosisKind.HEALTHY,
+        None,
+    ),
+    (
+        "trusted warning email older than 24 h",
+        sig(emails=(email(hours_ago=30),)),
+        DiagnosisKind.HEALTHY,
+        None,
+    ),
+    (
+        "trusted warning email about another project",
+        sig(emails=(email(ref="zzzzzzzzzzzzzzzzzzzz"),)),
+        DiagnosisKind.HEALTHY,
+        None,
+    ),
+    (
+        "a 4XL has no burst budget to run out of",
+        sig(budget=budget(0.0, 10.0, tier=Tier.XXXXL)),
+        DiagnosisKind.HEALTHY,
+        None,
+    ),
+    (
+        "status page minor for Storage, project fine",
+        sig(status_indicator="minor"),
+        DiagnosisKind.HEALTHY,
+        None,
+    ),
+    (
+        "management API down while the project answers",
+        sig(mgmt_reachable=False, mgmt_services=None),
+        DiagnosisKind.HEALTHY,
+        None,
+    ),
+    (
+        "forecast runs out within the warn horizon",
+        sig(budget=budget(0.5, 3 * 3600)),
+        DiagnosisKind.IO_BUDGET_LOW,
+        None,
+    ),
+    (
+        "forecast beyond the warn horizon",
+        sig(budget=budget(0.5, 30 * 3600)),
+        DiagnosisKind.HEALTHY,
+        None,
+    ),
+    ("budget below the low ratio", sig(budget=budget(0.1)), DiagnosisKind.IO_BUDGET_LOW, None),
+    (
+        "budget used up but services still up",
+        sig(budget=budget(0.0, 0.0)),
+        DiagnosisKind.IO_BUDGET_LOW,
+        None,
+    ),
+    (
+        "trusted warning email, budget fine",
+        sig(emails=(email(),)),
+        DiagnosisKind.IO_BUDGET_LOW,
+        None,
+    ),
+    (
+        "trusted exhausted email without a ref",
+        sig(emails=(email(EmailKind.IO_BUDGET_EXHAUSTED, ref=None),)),
+        DiagnosisKind.IO_BUDGET_LOW,
+        None,
+    ),
+    (
+        "trusted CPU email is not about the IO budget",
+        sig(emails=(email(EmailKind.CPU),)),
+        DiagnosisKind.HEALTHY,
+        None,
+    ),
+    (
+        "May 26: all down, budget zero, email, status green",
+        MAY26,
+        DiagnosisKind.IO_BUDGET_EXHAUSTED,
+        None,
+    ),
+    (
+        "budget exhausted while the status page is minor for Storage",
+        replace(MAY26, status_indicator="minor"),
+        DiagnosisKind.IO_BUDGET_EXHAUSTED,
+        None,
+    ),
+    (
+        "budget exhausted while Storage (configured) is degraded",
+        replace(
+            MAY26,
+            status_indicator="minor",
+            status_components={**COMPONENTS_OK, "Storage": "degraded_performance"},
+        ),
+        DiagnosisKind.IO_BUDGET_EXHAUSTED,
+        None,
+    ),
+    (
+        "budget exhausted while the status page says major",
+        replace(MAY26, status_indicator="major"),
+        DiagnosisKind.IO_BUDGET_EXHAUSTED,
+        None,
+    ),
+    (
+        "REST 522 with iowait high and throughput flat at baseline",
+        sig(status_codes={"rest": 522}, budget=budget(0.3, throughput=11.5), iowait_ratio=0.6),
+        DiagnosisKind.IO_BUDGET_EXHAUSTED,
+        None,
+    ),
+    (
+        "REST 522 with iowait high but throughput far above baseline",
+        sig(status_codes={"rest": 522}, budget=budget(0.3, throughput=200.0), iowait_ratio=0.6),
+        DiagnosisKind.SERVICE_DOWN,
+        "rest",
+    ),
+    (
+        "rest down with CPU saturated",
+        sig(services={**UP, "rest": ProbeState.DOWN}, cpu_busy_ratio=0.97),
+        DiagnosisKind.CPU_EXHAUSTED,
+        None,
+    ),
+    (
+        "db down with memory exhausted",
+        sig(services={**UP, "db": ProbeState.DOWN}, mem_available_ratio=0.02, cpu_busy_ratio=0.95),
+        DiagnosisKind.MEMORY_EXHAUSTED,
+        None,
+    ),
+    ("disk 96% used: read-only mode", sig(disk_used_ratio=0.96), DiagnosisKind.DISK_FULL, None),
+    (
+        "disk full explains a failing db even with an empty budget",
+        sig(services={**UP, "db": ProbeState.DOWN}, disk_used_ratio=0.97, budget=budget(0.0, 0.0)),
+        DiagnosisKind.DISK_FULL,
+        None,
+    ),
+    (
+        "project paused",
+        sig(services=dict(DOWN), project_status="INACTIVE"),
+        DiagnosisKind.PROJECT_PAUSED,
+        None,
+    ),
+    ("project pausing", sig(project_status="PAUSING"), DiagnosisKind.PROJECT_PAUSED, None),
+    (
+        "every provider endpoint fails, status page reachable (still green)",
+        PLATFORM_DOWN,
+        DiagnosisKind.PLATFORM_OUTAGE,
+        None,
+    ),
+    (
+        "every provider endpoint fails, status page major",
+        replace(PLATFORM_DOWN, status_indicator="major"),
+        DiagnosisKind.PLATFORM_OUTAGE,
+        None,
+    ),
+    (
+        "db down and the status page marks Database down",
+        sig(
+            services={**UP, "db": ProbeState.DOWN},
+            status_indicator="minor",
+            status_components={**COMPONENTS_OK, "Database": "major_outage"},
+        ),
+        DiagnosisKind.PLATFORM_OUTAGE,
+        None,
+    ),
+    (
+        "every provider endpoint fails, status page unreachable too",
+        replace(PLATFORM_DOWN, status_reachable=False, status_indicator=None, status_components={}),
+        DiagnosisKind.LOCAL_NETWORK,
+        None,
+    ),
+    (
+        "the canary fails too",
+        replace(PLATFORM_DOWN, canary_ok=False, status_reachable=None),
+        DiagnosisKind.LOCAL_NETWORK,
+        None,
+    ),
+    (
+        "nothing reachable, the budget is empty: still our network",
+        replace(
+            PLATFORM_DOWN, outcomes=dict(TIMEOUTS), status_reachable=False, budget=budget(0.0, 0.0)
+        ),
+        DiagnosisKind.LOCAL_NETWORK,
+        None,
+    ),
+    (
+        "provider unreachable, no status page nor canary to compare",
+        replace(PLATFORM_DOWN, status_reachable=None, status_indicator=None, status_components={}),
+        DiagnosisKind.UNKNOWN,
+        None,
+    ),
+    (
+        "rest down alone",
+        sig(services={**UP, "rest": ProbeState.DOWN}),
+        DiagnosisKind.SERVICE_DOWN,
+        "rest",
+    ),
+    (
+        "auth reported UNHEALTHY by the API, own auth probe not run",
+        sig(
+            services={"db": ProbeState.UP, "rest": ProbeState.UP},
+            mgmt_services={**API_OK, "auth": "UNHEALTHY"},
+        ),
+        DiagnosisKind.SERVICE_DOWN,
+        "auth",
+    ),
+    (
+        "pg_up 0, db probe unknown",
+        sig(services={"rest": ProbeState.UP, "auth": ProbeState.UP}, pg_up=False),
+        DiagnosisKind.SERVICE_DOWN,
+        "db",
+    ),
+    ("no signal at all", Signals(ref=REF, now=NOW), DiagnosisKind.UNKNOWN, None),
+    (
+        "own probes all up, the API says all UNHEALTHY",
+        sig(mgmt_services=dict(API_BAD)),
+        DiagnosisKind.UNKNOWN,
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "signals", "kind", "service"), CASES, ids=[c[0] for c in CASES])
+def test_diagnosis_table(
+    name: str, signals: Signals, kind: DiagnosisKind, service: str | None
+) -> None:
+    """Each set of signals gets the one expected kind (and the failing service for service_down)."""
+    found = diagnose(signals)
+    assert (kind, service) == (found.kind, found.service), found.evidence
+
+
+def test_every_kind_is_covered_by_the_table() -> None:
+    """The table exercises every diagnosis kind."""
+    assert set(DiagnosisKind) == {case[2] for case in CASES}
+
+
+@pytest.mark.parametrize(("name", "signals", "kind", "service"), CASES, ids=[c[0] for c in CASES])
+def test_an_untrusted_email_never_changes_the_kind(
+    name: str, signals: Signals, kind: DiagnosisKind, service: str | None
+) -> None:
+    """Adding an untrusted IO budget email leaves every diagnosis kind as it was."""
+    spoofed = email(EmailKind.IO_BUDGET_EXHAUSTED, trusted=False, hours_ago=0.5)
+    assert kind == diagnose(replace(signals, emails=(*signals.emails, spoofed))).kind
+
+
+def test_may26_evidence_names_budget_email_and_green_status() -> None:
+    """The May 26 diagnosis cites the empty budget, the trusted email and the green status page."""
+    evidence = " | ".join(diagnose(MAY26).evidence)
+    assert ("IO budget 0% left" in evidence, "trusted io_budget_warning email" in evidence) == (
+        True,
+        True,
+    )
+    assert "status page green" in evidence
+
+
+def test_untrusted_email_appears_as_evidence_only() -> None:
+    """An untrusted email is cited in the evidence of a healthy diagnosis."""
+    found = diagnose(sig(emails=(email(trusted=False),)))
+    assert (DiagnosisKind.HEALTHY, True) == (
+        found.kind,
+        any("untrusted" in e for e in found.evidence),
+    )
+
+
+def test_diagnosis_carries_project_time_and_bounded_confidence() -> None:
+    """Every diagnosis names the project and time, with a confidence in 0..1."""
+    for _, signals, _, _ in CASES:
+        found = diagnose(signals)
+        assert (REF, NOW, True) == (found.project, found.at, 0.0 <= found.confidence <= 1.0)
+
+
+def test_service_is_only_set_for_service_down() -> None:
+    """Diagnosis.service is None for every kind other than service_down."""
+    for _, signals, _, _ in CASES:
+        found = diagnose(signals)
+        assert (found.kind is DiagnosisKind.SERVICE_DOWN) == (found.service is not None)
