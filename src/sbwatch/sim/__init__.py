@@ -1,0 +1,1 @@
+"""The built-in Supabase simulator: IO model, world, HTTP app, emails and scenarios."""

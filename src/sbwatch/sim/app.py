@@ -1,0 +1,130 @@
+"""The simulator's HTTP app: Management API subset, project endpoints, status page, control API."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from sbwatch.clock import Clock
+from sbwatch.sim.endpoints import project_routes, status_routes
+from sbwatch.sim.mgmt import mgmt_routes
+from sbwatch.sim.world import SimWorld
+from sbwatch.tiers import Tier
+
+RATE_LIMIT = 120
+RATE_WINDOW_S = 60.0
+_HOST = re.compile(r"^([a-z0-9]{20})\.supabase\.co(?::\d+)?$")
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class RateLimiter:
+    """120 requests a minute per token and project; over it, 429 for the rest of the minute."""
+
+    def __init__(self, clock: Clock, limit: int = RATE_LIMIT, window_s: float = RATE_WINDOW_S) -> None:
+        self._clock = clock
+        self.limit = limit
+        self._window_s = window_s
+        self._windows: dict[tuple[str, str], tuple[float, int]] = {}
+
+    def hit(self, token: str, ref: str) -> tuple[bool, dict[str, str]]:
+        """Count one request; return whether it is allowed and the X-RateLimit-* headers."""
+        now = self._clock.monotonic()
+        start, count = self._windows.get((token, ref), (now, 0))
+        if now - start >= self._window_s:
+            start, count = now, 0
+        count += 1
+        self._windows[(token, ref)] = (start, count)
+        reset = max(1, math.ceil(start + self._window_s - now))
+        headers = {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(max(0, self.limit - count)),
+            "X-RateLimit-Reset": str(reset),
+        }
+        return count <= self.limit, headers
+
+
+class HostRouting:
+    """Serve ``<ref>.supabase.co/<path>`` as ``/p/<ref>/<path>`` so one port serves every project."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Rewrite the path of project requests selected by the Host header."""
+        if scope["type"] == "http":
+            host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
+            match = _HOST.match(host)
+            path = scope["path"]
+            if match and not path.startswith(("/p/", "/_sim/", "/v1/", "/status/")):
+                scope = dict(scope)
+                scope["path"] = f"/p/{match.group(1)}{path}"
+                scope["raw_path"] = scope["path"].encode()
+        await self.app(scope, receive, send)
+
+
+def control_routes(world: SimWorld) -> list[Route]:
+    """The /_sim control API: events, truth, stats, projects."""
+
+    async def events(request: Request) -> Response:
+        try:
+            event = json.loads(await request.body())
+            if not isinstance(event, dict):
+                raise ValueError("an event is a JSON object")
+            world.apply(event)
+        except ValueError as exc:  # json.JSONDecodeError is a ValueError
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse({"applied": event})
+
+    async def truth(request: Request) -> Response:
+        ref = request.path_params["ref"]
+        if ref not in world.projects:
+            return JSONResponse({"error": f"unknown project {ref!r}"}, status_code=404)
+        return JSONResponse(world.truth(ref))
+
+    async def stats(request: Request) -> Response:
+        world.sync()
+        return JSONResponse(world.stats())
+
+    async def projects(request: Request) -> Response:
+        try:
+            body: dict[str, Any] = json.loads(await request.body())
+            ref = str(body["ref"])
+            if not re.fullmatch(r"[a-z]{20}", ref):
+                raise ValueError("ref must be 20 lowercase letters")
+            world.add_project(ref, Tier(body.get("tier", "micro")), float(body.get("budget_pct", 100)))
+        except (ValueError, KeyError, TypeError) as exc:
+            return JSONResponse({"error": f"bad project: {exc}"}, status_code=400)
+        return JSONResponse(world.truth(ref), status_code=201)
+
+    return [
+        Route("/_sim/events", events, methods=["POST"]),
+        Route("/_sim/truth/{ref}", truth, methods=["GET"]),
+        Route("/_sim/stats", stats, methods=["GET"]),
+        Route("/_sim/projects", projects, methods=["POST"]),
+    ]
+
+
+def create_app(
+    world: SimWorld, *, token: str = "sbp_sim_token", service_key: str = "sim-service-key"
+) -> Starlette:
+    """One Starlette app serving every simulated endpoint; unknown routes answer 404."""
+    limiter = RateLimiter(world.clock)
+    routes = [
+        *mgmt_routes(world, token, limiter),
+        *project_routes(world, service_key),
+        *status_routes(world),
+        *control_routes(world),
+    ]
+    app = Starlette(routes=routes)
+    app.add_middleware(HostRouting)
+    return app

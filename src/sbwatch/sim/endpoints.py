@@ -1,0 +1,273 @@
+"""Project endpoints (REST, auth health, metrics) and the status page of the simulator."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from sbwatch.sim.world import SimProject, SimWorld
+
+DATA_DEVICE = "nvme1n1"
+ROOT_DEVICE = "nvme0n1"
+DISK_BYTES = 8 * 1024**3
+_MEMORY = {"nano": 0.5, "micro": 1, "small": 2, "medium": 4, "large": 8, "xl": 16, "2xl": 32}
+COMPONENTS = ("Database", "REST API", "Auth", "Storage", "Realtime", "Edge Functions", "Dashboard")
+_COMPONENT_STATUS = {
+    "none": "operational",
+    "minor": "degraded_performance",
+    "major": "partial_outage",
+    "critical": "major_outage",
+}
+_DESCRIPTION = {
+    "none": "All Systems Operational",
+    "minor": "Minor Service Outage",
+    "major": "Partial System Outage",
+    "critical": "Major Service Outage",
+}
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"message": message}, status_code=status)
+
+
+def _unavailable(world: SimWorld, ref: str) -> Response | None:
+    """The answer when the project cannot serve at all (outage, unknown, paused, resizing)."""
+    world.sync()
+    if world.platform_outage:
+        return _error(503, "Service Unavailable")
+    project = world.projects.get(ref)
+    if project is None:
+        return _error(404, "Project not found")
+    if project.paused:
+        return _error(540, "Project paused")
+    if project.resizing:
+        return _error(503, "Service Unavailable: the project is resizing")
+    return None
+
+
+def _key_problem(request: Request, service_key: str) -> Response | None:
+    key = request.headers.get("apikey")
+    if key is None:
+        bearer = request.headers.get("authorization", "")
+        key = bearer.removeprefix("Bearer ") if bearer.startswith("Bearer ") else None
+    if key is None:
+        return _error(401, "No API key found in request")
+    if key != service_key:
+        return _error(401, "Invalid API key")
+    return None
+
+
+def project_routes(world: SimWorld, service_key: str) -> list[Route]:
+    """Routes under /p/{ref}: REST root, auth health and the privileged metrics endpoint."""
+
+    async def rest(request: Request) -> Response:
+        ref = request.path_params["ref"]
+        problem = _unavailable(world, ref) or _key_problem(request, service_key)
+        if problem is not None:
+            return problem
+        project = world.projects[ref]
+        if project.model.overloaded:
+            if world.rng.random() < 0.5:
+                await world.clock.sleep(20.0)
+                return Response("error code: 522", status_code=522, media_type="text/plain")
+            return Response("error code: 544", status_code=544, media_type="text/plain")
+        if "rest" in project.faults or "db" in project.faults:
+            return _error(503, "Service Unavailable")
+        return JSONResponse(
+            {"swagger": "2.0", "info": {"title": "PostgREST API", "version": "12.2.3"}, "paths": {}}
+        )
+
+    async def auth_health(request: Request) -> Response:
+        ref = request.path_params["ref"]
+        problem = _unavailable(world, ref) or _key_problem(request, service_key)
+        if problem is not None:
+            return problem
+        if "auth" in world.projects[ref].faults:
+            return _error(503, "Service Unavailable")
+        return JSONResponse(
+            {
+                "version": "v2.170.0",
+                "name": "GoTrue",
+                "description": "GoTrue is a user registration and authentication API",
+            }
+        )
+
+    async def metrics(request: Request) -> Response:
+        ref = request.path_params["ref"]
+        problem = _unavailable(world, ref)
+        if problem is not None:
+            return problem
+        if not _basic_ok(request.headers.get("authorization", ""), service_key):
+            return Response(
+                "Unauthorized",
+                status_code=401,
+                headers={"WWW-Authenticate": 'Basic realm="metrics"'},
+            )
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(ProjectCollector(world.projects[ref]))
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return [
+        Route("/p/{ref}/rest/v1/", rest, methods=["GET", "HEAD"]),
+        Route("/p/{ref}/auth/v1/health", auth_health, methods=["GET"]),
+        Route("/p/{ref}/customer/v1/privileged/metrics", metrics, methods=["GET"]),
+    ]
+
+
+def _basic_ok(header: str, service_key: str) -> bool:
+    if not header.startswith("Basic "):
+        return False
+    try:
+        decoded = base64.b64decode(header.removeprefix("Basic "), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    return decoded == f"service_role:{service_key}"
+
+
+class ProjectCollector:
+    """A Prometheus collector exposing one simulated project's node and Postgres metrics."""
+
+    def __init__(self, project: SimProject) -> None:
+        self._project = project
+
+    def collect(self) -> Iterator[Metric]:
+        """Every family the provider's endpoint shows that sbwatch reads."""
+        project = self._project
+        model = project.model
+        labels = ["supabase_project_ref", "supabase_identifier"]
+        ids = [project.ref, project.ref]
+        disk: list[tuple[str, str, float, float]] = [
+            ("node_disk_read_bytes", "bytes read", model.read_bytes_total, 1e-3),
+            ("node_disk_written_bytes", "bytes written", model.written_bytes_total, 1e-3),
+            ("node_disk_reads_completed", "reads completed", model.reads_completed_total, 1e-3),
+            ("node_disk_writes_completed", "writes completed", model.writes_completed_total, 1e-3),
+            ("node_disk_io_time_seconds", "seconds doing IO", model.io_time_seconds_total, 1e-3),
+        ]
+        for name, help_text, data_value, root_share in disk:
+            family = CounterMetricFamily(name, f"The total number of {help_text}.", labels=[*labels, "device"])
+            family.add_metric([*ids, DATA_DEVICE], data_value)
+            family.add_metric([*ids, ROOT_DEVICE], data_value * root_share)
+            yield family
+        io_now = GaugeMetricFamily("node_disk_io_now", "IOs in progress.", labels=[*labels, "device"])
+        io_now.add_metric([*ids, DATA_DEVICE], 32.0 if model.throttled else 1.0)
+        io_now.add_metric([*ids, ROOT_DEVICE], 0.0)
+        yield io_now
+        yield self._cpu(labels, ids)
+        yield from self._memory_and_fs(labels, ids)
+        pg_up = GaugeMetricFamily("pg_up", "Whether the last scrape of Postgres worked.", labels=labels)
+        pg_up.add_metric(ids, 0.0 if "db" in project.faults else 1.0)
+        yield pg_up
+
+    def _cpu(self, labels: list[str], ids: list[str]) -> Metric:
+        model = self._project.model
+        family = CounterMetricFamily(
+            "node_cpu_seconds", "Seconds the CPUs spent in each mode.", labels=[*labels, "cpu", "mode"]
+        )
+        system = model.cpu_seconds_total - model.user_seconds_total - model.iowait_seconds_total
+        system -= model.idle_seconds_total
+        modes = {
+            "user": model.user_seconds_total,
+            "system": max(0.0, system),
+            "iowait": model.iowait_seconds_total,
+            "idle": model.idle_seconds_total,
+        }
+        for cpu in range(model.cpus):
+            for mode, total in modes.items():
+                family.add_metric([*ids, str(cpu), mode], total / model.cpus)
+        return family
+
+    def _memory_and_fs(self, labels: list[str], ids: list[str]) -> Iterator[Metric]:
+        model = self._project.model
+        total = _MEMORY.get(str(model.tier), 64) * 1024**3
+        for name, value in (
+            ("node_memory_MemTotal_bytes", total),
+            ("node_memory_MemAvailable_bytes", total * 0.45),
+        ):
+            family = GaugeMetricFamily(name, f"Memory information field {name[12:]}.", labels=labels)
+            family.add_metric(ids, value)
+            yield family
+        fs_labels = [*labels, "device", "fstype", "mountpoint"]
+        for name, value in (
+            ("node_filesystem_size_bytes", float(DISK_BYTES)),
+            ("node_filesystem_avail_bytes", DISK_BYTES * 0.7),
+        ):
+            family = GaugeMetricFamily(name, "Filesystem space in bytes.", labels=fs_labels)
+            family.add_metric([*ids, f"/dev/{DATA_DEVICE}", "ext4", "/data"], value)
+            yield family
+
+
+def status_routes(world: SimWorld) -> list[Route]:
+    """statuspage.io-shaped status.json and summary.json, following the status_page events."""
+
+    async def status(request: Request) -> Response:
+        return JSONResponse({"page": _page(), "status": _indicator(world)})
+
+    async def summary(request: Request) -> Response:
+        return JSONResponse(summary_document(world))
+
+    return [
+        Route("/status/api/v2/status.json", status, methods=["GET"]),
+        Route("/status/api/v2/summary.json", summary, methods=["GET"]),
+    ]
+
+
+def _page() -> dict[str, Any]:
+    return {
+        "id": "simstatuspage",
+        "name": "Supabase",
+        "url": "https://status.supabase.com",
+        "time_zone": "Etc/UTC",
+        "updated_at": "2026-05-20T00:00:00.000Z",
+    }
+
+
+def _indicator(world: SimWorld) -> dict[str, str]:
+    return {"indicator": world.status_indicator, "description": _DESCRIPTION[world.status_indicator]}
+
+
+def summary_document(world: SimWorld) -> dict[str, Any]:
+    """The summary.json body: page, components, unresolved incidents and the indicator."""
+    indicator = world.status_indicator
+    affected = set(world.status_components or COMPONENTS) if indicator != "none" else set()
+    components = [
+        {
+            "id": f"component{index}",
+            "name": name,
+            "status": _COMPONENT_STATUS[indicator] if name in affected else "operational",
+            "position": index,
+            "group": False,
+            "only_show_if_degraded": False,
+        }
+        for index, name in enumerate(COMPONENTS, start=1)
+    ]
+    incidents = []
+    if indicator != "none":
+        incidents.append(
+            {
+                "id": "simincident1",
+                "name": "Elevated error rates",
+                "status": "investigating",
+                "impact": indicator,
+                "shortlink": "https://stspg.io/sim",
+                "components": [c for c in components if c["name"] in affected],
+                "incident_updates": [
+                    {"status": "investigating", "body": "We are investigating elevated error rates."}
+                ],
+            }
+        )
+    return {
+        "page": _page(),
+        "components": components,
+        "incidents": incidents,
+        "scheduled_maintenances": [],
+        "status": _indicator(world),
+    }

@@ -1,0 +1,206 @@
+"""The Management API subset of the simulator, shaped like the provider's OpenAPI spec."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from sbwatch.sim.world import SimWorld
+from sbwatch.tiers import TIERS, TierSpec, spec, tier_for_variant
+
+if TYPE_CHECKING:
+    from sbwatch.sim.app import RateLimiter
+
+Handler = Callable[[Request], Awaitable[Response]]
+HEALTH_SERVICES = ("auth", "db", "db_postgres_user", "pooler", "realtime", "rest", "storage", "pg_bouncer")
+SLOW_S = 30.0
+_CORE = {"db": "db", "db_postgres_user": "db", "pg_bouncer": "db", "pooler": "db", "rest": "rest"}
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"message": message}, status_code=status, headers=headers)
+
+
+def _guard(world: SimWorld, token: str, limiter: RateLimiter, handler: Handler) -> Handler:
+    """Outage, bearer auth, unknown project, rate limit and injected faults, then ``handler``."""
+
+    async def guarded(request: Request) -> Response:
+        world.sync()
+        if world.platform_outage:
+            return _error(503, "Service Unavailable")
+        auth = request.headers.get("authorization", "")
+        if not auth.startswith("Bearer ") or auth.removeprefix("Bearer ") != token:
+            return _error(401, "Unauthorized")
+        ref = request.path_params["ref"]
+        if ref not in world.projects:
+            return _error(404, f"Project {ref} not found")
+        allowed, headers = limiter.hit(token, ref)
+        if not allowed or world.mgmt_fault == "rate_limit":
+            headers["X-RateLimit-Remaining"] = "0"
+            return _error(429, "Too many requests: rate limit exceeded", headers)
+        if world.mgmt_fault == "error":
+            return _error(500, "Internal server error", headers)
+        if world.mgmt_fault == "slow":
+            await world.clock.sleep(SLOW_S)
+            world.sync()
+        response = await handler(request)
+        response.headers.update(headers)
+        return response
+
+    return guarded
+
+
+def _price(figures: TierSpec) -> dict[str, Any]:
+    return {
+        "description": f"${figures.hourly_usd}/hour (~${figures.monthly_usd:.0f}/month)",
+        "type": "usage",
+        "interval": "hourly",
+        "amount": figures.hourly_usd,
+    }
+
+
+def _variant(figures: TierSpec) -> dict[str, Any]:
+    memory = {"micro": "1 GB", "small": "2 GB", "medium": "4 GB", "large": "8 GB"}
+    return {
+        "id": figures.variant,
+        "name": str(figures.tier).upper() if len(figures.tier) <= 3 else str(figures.tier).title(),
+        "price": _price(figures),
+        "meta": {"memory_gb": memory.get(str(figures.tier), ""), "baseline_disk_io_mbs": figures.baseline_mbps},
+    }
+
+
+def addons_document(world: SimWorld, ref: str) -> dict[str, Any]:
+    """The ListProjectAddonsResponse of a project (the target size while resizing)."""
+    project = world.projects[ref]
+    tier = project.resize_to or project.tier
+    selected = []
+    if spec(tier).variant is not None:
+        selected.append({"type": "compute_instance", "variant": _variant(spec(tier))})
+    variants = [_variant(figures) for figures in TIERS if figures.variant is not None]
+    available = [{"type": "compute_instance", "name": "Compute Instance", "variants": variants}]
+    return {"selected_addons": selected, "available_addons": available}
+
+
+def project_document(world: SimWorld, ref: str) -> dict[str, Any]:
+    """The V1ProjectWithDatabaseResponse of a project."""
+    project = world.projects[ref]
+    return {
+        "id": ref,
+        "ref": ref,
+        "organization_id": "simorganization",
+        "organization_slug": "simorganization",
+        "name": project.name,
+        "region": project.region,
+        "created_at": "2026-01-05T10:00:00.000Z",
+        "status": world.status(ref),
+        "database": {
+            "host": f"db.{ref}.supabase.co",
+            "version": "15.8.1.085",
+            "postgres_engine": "15",
+            "release_channel": "ga",
+        },
+    }
+
+
+def health_document(world: SimWorld, ref: str, services: list[str]) -> list[dict[str, Any]]:
+    """One V1ServiceHealthResponse per asked service."""
+    project = world.projects[ref]
+    down = set(world.down(ref))
+    answers = []
+    for name in services:
+        core = _CORE.get(name, name)
+        whole = project.resizing or project.paused or project.model.overloaded
+        unhealthy = whole or core in down
+        status = "COMING_UP" if project.resizing else ("UNHEALTHY" if unhealthy else "ACTIVE_HEALTHY")
+        entry: dict[str, Any] = {"name": name, "healthy": status == "ACTIVE_HEALTHY", "status": status}
+        if status != "ACTIVE_HEALTHY":
+            entry["error"] = "project is resizing" if project.resizing else "connection timed out"
+        answers.append(entry)
+    return answers
+
+
+def _health_params(request: Request) -> tuple[list[str], str | None]:
+    raw = request.query_params.getlist("services")
+    services = [part.strip() for item in raw for part in item.split(",") if part.strip()]
+    if not services:
+        return [], "services is required"
+    unknown = [name for name in services if name not in HEALTH_SERVICES]
+    if unknown:
+        return [], f"unknown services: {', '.join(unknown)}"
+    timeout = request.query_params.get("timeout_ms")
+    if timeout is not None and (not timeout.isdigit() or int(timeout) > 10_000):
+        return [], "timeout_ms must be an integer from 0 to 10000"
+    return services, None
+
+
+def mgmt_routes(world: SimWorld, token: str, limiter: RateLimiter) -> list[Route]:
+    """The /v1 routes the simulator serves."""
+
+    async def get_project(request: Request) -> Response:
+        return JSONResponse(project_document(world, request.path_params["ref"]))
+
+    async def health(request: Request) -> Response:
+        services, problem = _health_params(request)
+        if problem:
+            return _error(400, problem)
+        return JSONResponse(health_document(world, request.path_params["ref"], services))
+
+    async def list_addons(request: Request) -> Response:
+        return JSONResponse(addons_document(world, request.path_params["ref"]))
+
+    async def apply_addon(request: Request) -> Response:
+        ref = request.path_params["ref"]
+        try:
+            body = json.loads(await request.body())
+            kind, variant = body["addon_type"], body["addon_variant"]
+        except (ValueError, KeyError, TypeError):
+            return _error(400, "body must be {addon_type, addon_variant}")
+        tier = tier_for_variant(variant) if kind == "compute_instance" else None
+        if tier is None:
+            return _error(400, f"unsupported add-on {kind}/{variant}")
+        if world.projects[ref].resizing:
+            return _error(500, "Failed to apply project addon: a compute change is in progress")
+        world.patch_calls += 1
+        world.resize(ref, tier)
+        return Response(status_code=200)
+
+    async def remove_addon(request: Request) -> Response:
+        ref = request.path_params["ref"]
+        project = world.projects[ref]
+        variant = request.path_params["variant"]
+        current = spec(project.resize_to or project.tier).variant
+        if variant != current:
+            return _error(400, f"add-on variant {variant} is not active on this project")
+        if project.resizing:
+            return _error(500, "Failed to remove project addon: a compute change is in progress")
+        world.resize(ref, world.rollback_tier(ref), rollback=True)
+        return Response(status_code=200)
+
+    async def pause(request: Request) -> Response:
+        return _error(403, "Pausing is not available for projects on a paid plan")
+
+    async def restart(request: Request) -> Response:
+        return _error(404, "Restarting a project is not available in the Management API")
+
+    def guard(handler: Handler) -> Handler:
+        return _guard(world, token, limiter, handler)
+
+    async def count_patch(request: Request) -> Response:
+        world.patch_attempts += 1
+        return await guard(apply_addon)(request)
+
+    return [
+        Route("/v1/projects/{ref}", guard(get_project), methods=["GET"]),
+        Route("/v1/projects/{ref}/health", guard(health), methods=["GET"]),
+        Route("/v1/projects/{ref}/billing/addons", guard(list_addons), methods=["GET"]),
+        Route("/v1/projects/{ref}/billing/addons", count_patch, methods=["PATCH"]),
+        Route("/v1/projects/{ref}/billing/addons/{variant}", guard(remove_addon), methods=["DELETE"]),
+        Route("/v1/projects/{ref}/pause", guard(pause), methods=["POST"]),
+        Route("/v1/projects/{ref}/restart", guard(restart), methods=["POST"]),
+    ]
+
