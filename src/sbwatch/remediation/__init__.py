@@ -1,0 +1,1 @@
+"""Compute escalation: the pure policy and the journal-backed executor."""

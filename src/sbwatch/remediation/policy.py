@@ -1,0 +1,163 @@
+"""The escalation policy: whether to raise the compute size, to what, and who decides (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sbwatch.durations import format_duration
+from sbwatch.results import (
+    BudgetEstimate,
+    Diagnosis,
+    DiagnosisKind,
+    EscalationMode,
+    Intent,
+    IntentState,
+)
+from sbwatch.settings import EscalationSettings
+from sbwatch.tiers import Tier, next_tier, rank, spec
+
+EXHAUSTED_RATIO = 0.05
+FAILED_RETRY = timedelta(minutes=15)
+"""After a refused change, wait this long (or the cooldown, if shorter) before proposing again."""
+FIXABLE = frozenset(
+    {
+        DiagnosisKind.IO_BUDGET_EXHAUSTED,
+        DiagnosisKind.IO_BUDGET_LOW,
+        DiagnosisKind.CPU_EXHAUSTED,
+        DiagnosisKind.MEMORY_EXHAUSTED,
+    }
+)
+"""Only resource exhaustion that a bigger compute size cures."""
+IO_KINDS = frozenset({DiagnosisKind.IO_BUDGET_EXHAUSTED, DiagnosisKind.IO_BUDGET_LOW})
+UNFINISHED = frozenset({IntentState.OPEN, IntentState.APPLIED})
+CHANGED = frozenset({IntentState.APPLIED, IntentState.RECOVERED, IntentState.UNRECOVERED})
+
+
+@dataclass(frozen=True)
+class EscalationDecision:
+    """What to do about the compute size now, and why."""
+
+    action: Literal["none", "ask", "escalate"]
+    target: Tier | None
+    reason: str
+    command: str | None
+    monthly_cost_delta_usd: float | None
+
+
+def monthly_price(tier: Tier, prices: Mapping[Tier, float] | None) -> float:
+    """USD/month of a tier: the provider's listed price when known, else the tier table's."""
+    if prices is not None and tier in prices:
+        return prices[tier]
+    return spec(tier).monthly_usd
+
+
+def _none(reason: str) -> EscalationDecision:
+    return EscalationDecision("none", None, reason, None, None)
+
+
+def decide(
+    diagnosis: Diagnosis,
+    budget: BudgetEstimate | None,
+    policy: EscalationSettings,
+    current_tier: Tier,
+    journal: Sequence[Intent],
+    now: datetime,
+    *,
+    prices: Mapping[Tier, float] | None = None,
+    ref: str,
+) -> EscalationDecision:
+    """Decide about escalating one project from its diagnosis, budget, bounds and journal."""
+    mine = [i for i in journal if i.project == ref]
+    blocked = _blocked_by_journal(mine, policy, now) or _not_fixable(diagnosis, budget, policy)
+    if blocked:
+        return _none(blocked)
+    demand = budget.throughput_mbps if budget is not None and diagnosis.kind in IO_KINDS else 0.0
+    target, why_not = _target(current_tier, demand, policy, prices)
+    if target is None:
+        return _none(why_not)
+    delta = round(monthly_price(target, prices) - monthly_price(current_tier, prices), 2)
+    what = (
+        f"{diagnosis.kind}: raise {current_tier} -> {target} "
+        f"({'+' if delta >= 0 else '-'}${abs(delta):.2f}/month)"
+    )
+    command = f"sbwatch escalate {ref} --to {target}"
+    if policy.mode is EscalationMode.OFF:
+        return EscalationDecision("none", target, f"escalation off; would {what}", None, delta)
+    if policy.mode is EscalationMode.ASK:
+        return EscalationDecision("ask", target, f"{what}; run: {command}", command, delta)
+    return EscalationDecision("escalate", target, what, command, delta)
+
+
+def _blocked_by_journal(mine: Sequence[Intent], policy: EscalationSettings, now: datetime) -> str:
+    """Why the journal forbids a new change now ("" when it does not)."""
+    for intent in mine:
+        if intent.state in UNFINISHED:
+            return (
+                f"intent #{intent.id} ({intent.from_tier} -> {intent.to_tier}) is still "
+                f"{intent.state}; waiting for it to finish"
+            )
+    changed = [i.updated_at for i in mine if i.state in CHANGED]
+    if changed:
+        left = policy.cooldown - (now - max(changed))
+        if left > timedelta(0):
+            return f"cooldown after the last change: {format_duration(left.total_seconds())} left"
+    failed = [i.updated_at for i in mine if i.state is IntentState.FAILED]
+    if failed:
+        left = min(policy.cooldown, FAILED_RETRY) - (now - max(failed))
+        if left > timedelta(0):
+            return f"the last change was refused; retry in {format_duration(left.total_seconds())}"
+    return ""
+
+
+def _not_fixable(
+    diagnosis: Diagnosis, budget: BudgetEstimate | None, policy: EscalationSettings
+) -> str:
+    """Why a bigger compute size would not help ("" when it would)."""
+    if diagnosis.kind not in FIXABLE:
+        return f"{diagnosis.kind}: a bigger compute size does not fix this"
+    if diagnosis.kind is not DiagnosisKind.IO_BUDGET_LOW:
+        return ""
+    if budget is None:
+        return (
+            "io_budget_low without a budget estimate (an email alone is not enough): check budget"
+        )
+    horizon = policy.escalate_within.total_seconds()
+    if budget.ratio <= EXHAUSTED_RATIO or (budget.eta_s is not None and budget.eta_s <= horizon):
+        return ""
+    eta = "not draining" if budget.eta_s is None else f"runs out in {format_duration(budget.eta_s)}"
+    return (
+        f"io_budget_low: budget {budget.ratio:.0%} left, {eta}; escalating only within "
+        f"{format_duration(horizon)} of exhaustion"
+    )
+
+
+def _target(
+    current: Tier,
+    demand_mbps: float,
+    policy: EscalationSettings,
+    prices: Mapping[Tier, float] | None,
+) -> tuple[Tier | None, str]:
+    """The size to raise to within max_tier, max_steps and the cost cap, or why there is none."""
+    steps: list[Tier] = []
+    tier: Tier | None = current
+    while len(steps) < policy.max_steps:
+        tier = next_tier(tier) if tier is not None else None
+        if tier is None or rank(tier) > rank(policy.max_tier):
+            break
+        steps.append(tier)
+    if not steps:
+        return None, f"already at {current}; max_tier is {policy.max_tier}"
+    affordable = [t for t in steps if monthly_price(t, prices) <= policy.monthly_cost_cap_usd]
+    if not affordable:
+        cost = monthly_price(steps[0], prices)
+        return None, (
+            f"{steps[0]} costs ${cost:.2f}/month, over the cap of "
+            f"${policy.monthly_cost_cap_usd:.2f}/month"
+        )
+    for tier in affordable:  # disk IO: the smallest size whose baseline carries the demand
+        if spec(tier).baseline_mbps >= demand_mbps:
+            return tier, ""
+    return affordable[-1], ""
