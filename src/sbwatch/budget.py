@@ -1,0 +1,312 @@
+"""The disk IO budget of one project: a token-bucket estimate per compute tier and its forecast.
+
+Pure and synchronous: values in, values out. The model (shared/SUPABASE.md): a bucket of
+``(max - baseline) x BURST_SECONDS_PER_DAY`` MB (MB = 1e6 bytes) drains at ``actual - baseline``
+when IO runs above the baseline and refills at ``baseline - actual`` below it; IOPS have their
+own bucket; the budget ratio is the lower of the two. Sizes without a burst budget read 1.0.
+
+Choices where the metrics leave a hole:
+- A counter going down (restart, device change) or a rate no disk can reach: the new sample
+  becomes the baseline and the last smoothed rate is assumed to have continued for at most
+  ``max_gap_s``; nothing else is invented.
+- A scrape gap longer than ``max_gap_s`` with intact counters: the counters are cumulative, so
+  the IO done during the gap is known exactly and is applied as its average rate (only its
+  shape inside the gap is unknown). The forecast and the confidence restart from there.
+- A tier change starts both buckets full (provider behaviour after a resize); a correction from
+  the dashboard sets the ratio. IO before either moment does not count against the new level.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sbwatch.budget_state import estimate_from_dict, estimate_to_dict
+from sbwatch.results import BudgetEstimate, IoSample, Severity
+from sbwatch.settings import BudgetSettings
+from sbwatch.tiers import Tier, TierSpec, spec
+from sbwatch.tokens import Bucket, BurnTracker
+
+MB = 1_000_000.0
+DEFAULT_MAX_GAP_S = 900.0
+FULL_COVERAGE_S = 3600.0
+"""Observing this long without a break gives full coverage in the confidence."""
+IMPLAUSIBLE_FACTOR = 2.0
+"""A rate above this many times the tier maximum cannot be real IO: treated as a counter reset."""
+EXHAUSTED_RATIO = 0.01
+
+# Resource pressure thresholds used by diagnosis (fractions).
+READ_ONLY_DISK_RATIO = 0.95  # the provider puts the database in read-only mode at 95% disk use
+DISK_HIGH_RATIO = 0.90
+IOWAIT_HIGH_RATIO = 0.20
+CPU_BUSY_HIGH_RATIO = 0.90
+MEM_AVAILABLE_LOW_RATIO = 0.10
+
+
+def _clamp(value: float, low: float, high: float) -> float:
+    return max(low, min(high, value))
+
+
+@dataclass(frozen=True)
+class _Counters:
+    at: datetime
+    mb: float
+    ops: float
+
+    @classmethod
+    def of(cls, sample: IoSample) -> _Counters:
+        mb = (sample.read_bytes_total + sample.written_bytes_total) / MB
+        return cls(sample.at, mb, sample.reads_completed_total + sample.writes_completed_total)
+
+
+class BudgetEstimator:
+    """Estimates one project's disk IO budget from consecutive metrics samples."""
+
+    def __init__(
+        self,
+        project: str,
+        tier: Tier,
+        *,
+        ratio: float = 1.0,
+        smoothing_s: float = 1800.0,
+        max_gap_s: float = DEFAULT_MAX_GAP_S,
+    ) -> None:
+        self.project = project
+        self.smoothing_s = smoothing_s
+        self.max_gap_s = max_gap_s
+        self._mb_rate = BurnTracker(smoothing_s)
+        self._op_rate = BurnTracker(smoothing_s)
+        self._tier = tier
+        self._mb, self._ops = self._buckets(tier, ratio, known=False)
+        self._last: _Counters | None = None
+        self._since: datetime | None = None
+        self._observed_s = 0.0
+        self._throughput = 0.0
+        self._iops = 0.0
+        self._estimate: BudgetEstimate | None = None
+
+    @staticmethod
+    def _buckets(tier: Tier, ratio: float, *, known: bool) -> tuple[Bucket, Bucket]:
+        s = spec(tier)
+        return (
+            Bucket.new(s.baseline_mbps, s.max_mbps, ratio, known=known),
+            Bucket.new(s.baseline_iops, s.max_iops, ratio, known=known),
+        )
+
+    @property
+    def tier(self) -> Tier:
+        """The compute size the estimate is for."""
+        return self._tier
+
+    @property
+    def estimate(self) -> BudgetEstimate | None:
+        """The last estimate, or None before the first sample."""
+        return self._estimate
+
+    def update(self, sample: IoSample) -> BudgetEstimate:
+        """Fold in one scrape and return the new estimate."""
+        cur, prev = _Counters.of(sample), self._last
+        dt = 0.0 if prev is None else (cur.at - prev.at).total_seconds()
+        if prev is not None and dt <= 0:  # duplicate or out of order: nothing new
+            return self._estimate or self._emit(prev.at)
+        self._last = cur
+        if prev is None:
+            return self._emit(cur.at)
+        counted = self._counted(prev.at, cur.at)
+        mbps, iops = (cur.mb - prev.mb) / dt, (cur.ops - prev.ops) / dt
+        s = spec(self._tier)
+        if min(mbps, iops) < 0 or _implausible(s, mbps, iops):
+            self._carry(min(dt, self.max_gap_s) * counted / dt)
+            self._observed_s = 0.0
+            return self._emit(cur.at)
+        mbps, iops = min(mbps, s.max_mbps), min(iops, s.max_iops)
+        if dt > self.max_gap_s:
+            self._mb_rate.reset()
+            self._op_rate.reset()
+            self._observed_s = 0.0
+        else:
+            self._observed_s += dt
+        self._mb.flow((mbps - self._mb.baseline) * counted)
+        self._ops.flow((iops - self._ops.baseline) * counted)
+        self._mb_rate.add(dt, mbps)
+        self._op_rate.add(dt, iops)
+        self._throughput, self._iops = mbps, iops
+        return self._emit(cur.at)
+
+    def _counted(self, start: datetime, end: datetime) -> float:
+        """Seconds of ``start..end`` that count against the bucket (after a reset point)."""
+        if self._since is not None and self._since > start:
+            return max(0.0, (end - max(start, self._since)).total_seconds())
+        return (end - start).total_seconds()
+
+    def _carry(self, seconds: float) -> None:
+        """Assume the smoothed rates went on for ``seconds`` (counters lost across a reset)."""
+        for bucket, tracker in ((self._mb, self._mb_rate), (self._ops, self._op_rate)):
+            rate = tracker.value
+            if rate is not None:
+                bucket.flow((rate - bucket.baseline) * seconds)
+
+    def set_tier(self, tier: Tier, at: datetime) -> None:
+        """The compute size changed at ``at``: the new size starts with full buckets."""
+        self._tier = tier
+        self._mb, self._ops = self._buckets(tier, 1.0, known=True)
+        self._since = at
+        self._observed_s = 0.0
+        self._emit(self._now(at))
+
+    def correct(self, consumed_pct: float, at: datetime) -> None:
+        """Apply a dashboard "Disk IO % consumed" reading taken at ``at``."""
+        ratio = _clamp(1.0 - consumed_pct / 100.0, 0.0, 1.0)
+        buckets = sorted((self._mb, self._ops), key=lambda b: b.ratio)
+        buckets[0].pin(ratio)  # the limiting bucket reads exactly the dashboard figure
+        for other in buckets[1:]:
+            other.pin(max(other.ratio, ratio))
+        if self._last is None or at > self._last.at:
+            self._since = at
+        self._emit(self._now(at))
+
+    def _now(self, at: datetime) -> datetime:
+        return at if self._last is None else max(at, self._last.at)
+
+    def _emit(self, at: datetime) -> BudgetEstimate:
+        s = spec(self._tier)
+        burst = s.has_burst_budget
+        etas = [
+            eta
+            for eta in (_eta(self._mb, self._mb_rate), _eta(self._ops, self._op_rate))
+            if eta is not None
+        ]
+        mb_rate = self._mb_rate.value
+        self._estimate = BudgetEstimate(
+            project=self.project,
+            at=at,
+            tier=self._tier,
+            ratio=min(self._mb.ratio, self._ops.ratio) if burst else 1.0,
+            burn_mbps=0.0 if mb_rate is None else mb_rate - s.baseline_mbps,
+            eta_s=min(etas) if burst and etas else None,
+            confidence=self._confidence(s),
+            throughput_mbps=self._throughput,
+            iops=self._iops,
+        )
+        return self._estimate
+
+    def _confidence(self, s: TierSpec) -> float:
+        """0..1 from how long we have watched without a break, how steady the load is, and how
+        well the level is pinned (a correction, a resize, or enough IO to fill or empty it)."""
+        coverage = min(1.0, self._observed_s / FULL_COVERAGE_S)
+        rate = self._mb_rate.value
+        if rate is None:
+            return 0.0
+        scale = abs(rate - s.baseline_mbps) + 0.1 * s.baseline_mbps
+        steadiness = 1.0 / (1.0 + self._mb_rate.noise / scale)
+        spread = (
+            0.0 if self._mb.capacity <= 0 else (self._mb.high - self._mb.low) / self._mb.capacity
+        )
+        return _clamp(coverage * steadiness * (1.0 - 0.5 * spread), 0.0, 1.0)
+
+    def to_state(self) -> dict[str, Any]:
+        """A JSON-serialisable snapshot to resume from after a restart."""
+        last = self._last
+        return {
+            "version": 1,
+            "project": self.project,
+            "tier": str(self._tier),
+            "smoothing_s": self.smoothing_s,
+            "max_gap_s": self.max_gap_s,
+            "buckets": [asdict(self._mb), asdict(self._ops)],
+            "rates": [self._mb_rate.to_state(), self._op_rate.to_state()],
+            "last": None if last is None else [last.at.isoformat(), last.mb, last.ops],
+            "since": None if self._since is None else self._since.isoformat(),
+            "observed_s": self._observed_s,
+            "throughput": [self._throughput, self._iops],
+            "estimate": None if self._estimate is None else estimate_to_dict(self._estimate),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> BudgetEstimator:
+        """Rebuild from :meth:`to_state`."""
+        est = cls(
+            str(state["project"]),
+            Tier(state["tier"]),
+            smoothing_s=float(state["smoothing_s"]),
+            max_gap_s=float(state["max_gap_s"]),
+        )
+        est._mb, est._ops = (Bucket(**b) for b in state["buckets"])
+        est._mb_rate, est._op_rate = (BurnTracker.from_state(r) for r in state["rates"])
+        last = state["last"]
+        if last is not None:
+            est._last = _Counters(datetime.fromisoformat(last[0]), float(last[1]), float(last[2]))
+        est._since = None if state["since"] is None else datetime.fromisoformat(state["since"])
+        est._observed_s = float(state["observed_s"])
+        est._throughput, est._iops = (float(x) for x in state["throughput"])
+        if state["estimate"] is not None:
+            est._estimate = estimate_from_dict(state["estimate"])
+        return est
+
+
+def _implausible(s: TierSpec, mbps: float, iops: float) -> bool:
+    return mbps > s.max_mbps * IMPLAUSIBLE_FACTOR or iops > s.max_iops * IMPLAUSIBLE_FACTOR
+
+
+def _eta(bucket: Bucket, tracker: BurnTracker) -> float | None:
+    rate = tracker.value
+    if bucket.capacity <= 0 or rate is None or rate <= bucket.baseline:
+        return None
+    return bucket.level / (rate - bucket.baseline)
+
+
+def budget_severity(estimate: BudgetEstimate, settings: BudgetSettings) -> Severity | None:
+    """CRITICAL when (nearly) exhausted or about to be, WARNING when low or draining, else None."""
+    eta = estimate.eta_s
+    if estimate.ratio <= EXHAUSTED_RATIO or (
+        eta is not None and eta <= settings.critical_horizon.total_seconds()
+    ):
+        return Severity.CRITICAL
+    if estimate.ratio <= settings.low_ratio or (
+        eta is not None and eta <= settings.warn_horizon.total_seconds()
+    ):
+        return Severity.WARNING
+    return None
+
+
+@dataclass(frozen=True)
+class Pressure:
+    """Resource use between two samples, as fractions (None when not measurable)."""
+
+    iowait_ratio: float | None  # share of all CPU time spent waiting on IO
+    cpu_busy_ratio: float | None  # share of CPU time neither idle nor in iowait
+    mem_available_ratio: float | None
+    disk_used_ratio: float | None
+    pg_up: bool | None
+
+
+def _delta(prev: float | None, cur: float | None) -> float | None:
+    if prev is None or cur is None or cur < prev:
+        return None
+    return cur - prev
+
+
+def _share(part: float | None, whole: float | None) -> float | None:
+    if part is None or whole is None or whole <= 0:
+        return None
+    return _clamp(part / whole, 0.0, 1.0)
+
+
+def pressure(prev: IoSample | None, cur: IoSample) -> Pressure:
+    """CPU, memory, disk space and Postgres signals from one sample and the one before it."""
+    cpu = iowait = idle = None
+    if prev is not None:
+        cpu = _delta(prev.cpu_seconds_total, cur.cpu_seconds_total)
+        iowait = _delta(prev.iowait_seconds_total, cur.iowait_seconds_total)
+        idle = _delta(prev.idle_seconds_total, cur.idle_seconds_total)
+    busy = None if cpu is None or idle is None else cpu - idle - (iowait or 0.0)
+    avail, size = cur.fs_avail_bytes, cur.fs_size_bytes
+    used = None if avail is None or size is None else size - avail
+    return Pressure(
+        iowait_ratio=_share(iowait, cpu),
+        cpu_busy_ratio=_share(busy, cpu),
+        mem_available_ratio=_share(cur.mem_available_bytes, cur.mem_total_bytes),
+        disk_used_ratio=_share(used, size),
+        pg_up=None if cur.pg_up is None else cur.pg_up >= 1.0,
+    )

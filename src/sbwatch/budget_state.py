@@ -1,0 +1,62 @@
+"""Stored forms of budget values: estimates, estimator snapshots and dashboard corrections.
+
+The daemon keeps each project's estimator snapshot (``BudgetEstimator.to_state``) under
+``(STATE_NAMESPACE, estimator_key(ref))``. ``sbwatch budget set`` writes a pending correction
+under ``(STATE_NAMESPACE, correction_key(ref))``; on its next cycle the daemon reads it, calls
+``BudgetEstimator.correct(*parse_correction(doc))`` and deletes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from sbwatch.results import BudgetEstimate
+from sbwatch.tiers import Tier
+
+STATE_NAMESPACE = "budget"
+"""Store state namespace of the estimator snapshots and of pending dashboard corrections."""
+
+
+def correction_key(ref: str) -> str:
+    """Store key of a pending "% consumed" correction (written by ``sbwatch budget set``)."""
+    return f"correction:{ref}"
+
+
+def estimator_key(ref: str) -> str:
+    """Store key of the estimator snapshot the daemon resumes from."""
+    return f"estimator:{ref}"
+
+
+def correction_doc(consumed_pct: float, at: datetime) -> dict[str, Any]:
+    """The stored form of a correction."""
+    return {"consumed_pct": float(consumed_pct), "at": at.isoformat()}
+
+
+def parse_correction(doc: dict[str, Any]) -> tuple[float, datetime]:
+    """``(consumed_pct, at)`` from :func:`correction_doc`; ValueError when malformed."""
+    try:
+        pct = float(doc["consumed_pct"])
+        at = datetime.fromisoformat(str(doc["at"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"malformed budget correction: {exc}") from None
+    if not 0.0 <= pct <= 100.0 or at.tzinfo is None:
+        raise ValueError("budget correction out of range or without a time zone")
+    return pct, at
+
+
+def estimate_to_dict(estimate: BudgetEstimate) -> dict[str, Any]:
+    """A JSON-serialisable form of an estimate."""
+    out = asdict(estimate)
+    out["at"] = estimate.at.isoformat()
+    out["tier"] = str(estimate.tier)
+    return out
+
+
+def estimate_from_dict(data: dict[str, Any]) -> BudgetEstimate:
+    """Inverse of :func:`estimate_to_dict`."""
+    fields = dict(data)
+    fields["at"] = datetime.fromisoformat(str(data["at"]))
+    fields["tier"] = Tier(data["tier"])
+    return BudgetEstimate(**fields)
