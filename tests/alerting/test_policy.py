@@ -1,0 +1,248 @@
+"""Tables for the alerting policy: flapping, dedupe, updates, reminders, resolve, silences."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sbwatch.alerting.policy import (
+    AlertAction,
+    Condition,
+    PolicyState,
+    Target,
+    evaluate,
+    notice,
+)
+from sbwatch.results import Alert, Severity, Silence
+from sbwatch.settings import AlertingSettings
+
+P = "abcdefghijklmnopqrst"
+T0 = datetime(2026, 5, 20, 12, 0, tzinfo=UTC)
+SETTINGS = AlertingSettings(
+    remind_warning=timedelta(hours=12),
+    remind_critical=timedelta(hours=1),
+    min_duration=timedelta(minutes=2),
+    resolve_after=timedelta(minutes=5),
+)
+W, C = Severity.WARNING, Severity.CRITICAL
+
+
+def cond(
+    subject: str = "budget", severity: Severity = W, active: bool = True, folds: bool = False
+) -> Condition:
+    """A condition of project P."""
+    return Condition(P, subject, severity, f"{subject} problem", "sbwatch did X", active, folds)
+
+
+@dataclass
+class Run:
+    """Replays cycles through the policy, applying actions like the app would."""
+
+    silences: list[Silence] = field(default_factory=list)
+    alerts: dict[str, Alert] = field(default_factory=dict)
+    state: PolicyState = field(default_factory=PolicyState)
+
+    def at(self, minutes: float, *conditions: Condition) -> list[AlertAction]:
+        """Evaluate at T0 + minutes and apply the actions."""
+        now = T0 + timedelta(minutes=minutes)
+        opened = [a for a in self.alerts.values() if a.closed_at is None]
+        actions, state = evaluate(
+            P,
+            conditions,
+            opened,
+            self.silences,
+            SETTINGS,
+            PolicyState.from_dict(self.state.to_dict()),
+            now,
+        )
+        self.state = state
+        for action in actions:
+            self.alerts[action.alert.key] = action.alert
+        return actions
+
+
+def kinds(actions: Sequence[AlertAction]) -> list[tuple[str, str, bool]]:
+    """(kind, key subject, send) of each action."""
+    return [(a.kind, a.alert.key.split(":", 1)[1], a.send) for a in actions]
+
+
+# (minute, conditions, expected actions), replayed in order
+FLAPPING = [
+    (0, [cond()], []),
+    (1, [cond(active=False)], []),
+    (1.5, [cond()], []),
+    (3, [cond()], []),
+    (3.5, [cond()], [("open", "budget", True)]),
+]
+CRITICAL_AT_ONCE = [(0, [cond(severity=C)], [("open", "budget", True)])]
+DEDUPE_AND_REMIND = [
+    (0, [cond(severity=C)], [("open", "budget", True)]),
+    (30, [cond(severity=C)], []),
+    (59, [cond(severity=C)], []),
+    (60, [cond(severity=C)], [("remind", "budget", True)]),
+    (90, [cond(severity=C)], []),
+    (120, [cond(severity=C)], [("remind", "budget", True)]),
+]
+WARNING_REMIND = [
+    (0, [cond()], []),
+    (2, [cond()], [("open", "budget", True)]),
+    (2 + 60 * 11, [cond()], []),
+    (2 + 60 * 12, [cond()], [("remind", "budget", True)]),
+]
+SEVERITY = [
+    (0, [cond()], []),
+    (2, [cond()], [("open", "budget", True)]),
+    (3, [cond(severity=C)], [("update", "budget", True)]),
+    (4, [cond(severity=C)], []),
+    (5, [cond()], [("update", "budget", False)]),
+    (6, [cond()], []),
+]
+RESOLVE = [
+    (0, [cond(severity=C)], [("open", "budget", True)]),
+    (1, [cond(active=False)], []),
+    (5, [], []),
+    (5.5, [cond(severity=C)], []),
+    (6, [cond(active=False)], []),
+    (10.9, [], []),
+    (11, [], [("resolve", "budget", True)]),
+    (12, [], []),
+]
+FOLDING = [
+    (
+        0,
+        [cond("diagnosis", C, folds=True), cond("budget", C), cond("mail", C)],
+        [("open", "diagnosis", True)],
+    ),
+    (10, [cond("diagnosis", C, folds=True), cond("budget", C)], []),
+    (11, [cond("diagnosis", C, active=False), cond("budget", C)], [("open", "budget", True)]),
+]
+
+
+@pytest.mark.parametrize(
+    "table",
+    [FLAPPING, CRITICAL_AT_ONCE, DEDUPE_AND_REMIND, WARNING_REMIND, SEVERITY, RESOLVE, FOLDING],
+    ids=[
+        "flapping",
+        "critical",
+        "dedupe-remind",
+        "warning-remind",
+        "severity",
+        "resolve",
+        "folding",
+    ],
+)
+def test_policy_tables(
+    table: list[tuple[float, list[Condition], list[tuple[str, str, bool]]]],
+) -> None:
+    """Each cycle of the table yields exactly the expected actions."""
+    run = Run()
+    for minute, conditions, expected in table:
+        assert (minute, expected) == (minute, kinds(run.at(minute, *conditions)))
+
+
+def test_folded_open_alert_neither_reminds_nor_resolves() -> None:
+    """An open alert of another subject is frozen while a folding condition lasts."""
+    run = Run()
+    run.at(0, cond("budget", C))
+    assert [("open", "diagnosis", True)] == kinds(run.at(70, cond("diagnosis", C, folds=True)))
+    assert [("remind", "budget", True)] == kinds(
+        run.at(71, cond("diagnosis", C, active=False), cond("budget", C))
+    )
+
+
+def test_silence_records_without_sending_then_sends_when_it_ends() -> None:
+    """Under a silence the alert opens unsent; once the silence ends it is sent as a reminder."""
+    silence = Silence(3, "*", T0, T0 + timedelta(hours=1), "deploy")
+    run = Run(silences=[silence])
+    actions = run.at(0, cond(severity=C))
+    assert [("open", "budget", False)] == kinds(actions)
+    assert "silenced by #3" in actions[0].note
+    assert None is actions[0].alert.last_sent_at
+    assert [] == kinds(run.at(30, cond(severity=C)))
+    assert [("remind", "budget", True)] == kinds(run.at(60, cond(severity=C)))
+
+
+def test_silence_of_another_project_does_not_apply() -> None:
+    """A silence for another project leaves this one's alerts sent."""
+    run = Run(silences=[Silence(1, "zzzzzzzzzzzzzzzzzzzz", T0, T0 + timedelta(hours=1), "x")])
+    assert [("open", "budget", True)] == kinds(run.at(0, cond(severity=C)))
+
+
+def test_resolve_under_silence_and_never_sent_are_quiet() -> None:
+    """An alert that was never sent resolves without a message."""
+    run = Run(silences=[Silence(1, P, T0, T0 + timedelta(days=1), "x")])
+    run.at(0, cond(severity=C))
+    run.at(10, cond(active=False))
+    assert [("resolve", "budget", False)] == kinds(run.at(15, cond(active=False)))
+
+
+def test_resolve_message_says_how_long_it_lasted() -> None:
+    """The resolve message names the project and the duration."""
+    run = Run()
+    run.at(0, cond(severity=C))
+    run.at(40, cond(active=False))
+    (action,) = run.at(45, cond(active=False))
+    assert "RESOLVED abcdefghijklmnopqrst: budget problem (lasted 45m)" == action.message_title
+    assert T0 + timedelta(minutes=45) == action.alert.closed_at
+
+
+def test_open_time_is_when_the_condition_started() -> None:
+    """An alert opened after min_duration dates from the first active cycle."""
+    run = Run()
+    run.at(0, cond())
+    (action,) = run.at(2, cond())
+    assert T0 == action.alert.opened_at
+    assert T0 + timedelta(minutes=2) == action.alert.last_sent_at
+
+
+def test_state_round_trips_and_forgets_stale_keys() -> None:
+    """PolicyState survives to_dict/from_dict and drops timers of vanished conditions."""
+    run = Run()
+    run.at(0, cond("budget"), cond("mail"))
+    assert {f"{P}:budget", f"{P}:mail"} == set(run.state.first_seen)
+    run.at(1, cond("budget"))
+    assert {f"{P}:budget": T0} == dict(run.state.first_seen)
+    assert run.state == PolicyState.from_dict(run.state.to_dict())
+
+
+def test_other_projects_state_is_kept() -> None:
+    """Evaluating one project keeps the timers of the others."""
+    other = PolicyState(first_seen={"zzzzzzzzzzzzzzzzzzzz:budget": T0})
+    _, state = evaluate(P, [cond()], [], [], SETTINGS, other, T0)
+    assert {"zzzzzzzzzzzzzzzzzzzz:budget": T0, f"{P}:budget": T0} == dict(state.first_seen)
+
+
+def test_messages_carry_name_command_and_dashboard() -> None:
+    """The message has the display name, the body's command verbatim, and the dashboard link."""
+    c = replace(
+        cond(severity=C),
+        body="Budget at 0%.\nTo raise compute run:\n  sbwatch escalate abc --to small",
+    )
+    target = Target("Shop DB", "https://supabase.com/dashboard/project/abc")
+    (action,) = evaluate(P, [c], [], [], SETTINGS, PolicyState(), T0, target=target)[0]
+    assert "CRITICAL Shop DB: budget problem" == action.message_title
+    expected = (
+        "Budget at 0%.\nTo raise compute run:\n  sbwatch escalate abc --to small\n"
+        "Since 2026-05-20 12:00 UTC (0s).\nDashboard: https://supabase.com/dashboard/project/abc"
+    )
+    assert expected == action.message_body
+
+
+def test_update_title_names_previous_severity() -> None:
+    """A severity increase says what it was."""
+    run = Run()
+    run.at(0, cond())
+    run.at(2, cond())
+    (action,) = run.at(3, cond(severity=C))
+    assert "CRITICAL (was warning) abcdefghijklmnopqrst: budget problem" == action.message_title
+
+
+def test_notice_is_one_shot() -> None:
+    """A notice is a closed alert, sent once."""
+    action = notice(P, "escalation", Severity.INFO, "Compute raised to small", "Took 3m.", T0)
+    assert ("notice", T0, True) == (action.kind, action.alert.closed_at, action.send)
+    assert "INFO abcdefghijklmnopqrst: Compute raised to small" == action.message_title
+    assert "Took 3m." == action.message_body
