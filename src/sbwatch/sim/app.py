@@ -30,7 +30,9 @@ Handler = Callable[[Request], Awaitable[Response]]
 class RateLimiter:
     """120 requests a minute per token and project; over it, 429 for the rest of the minute."""
 
-    def __init__(self, clock: Clock, limit: int = RATE_LIMIT, window_s: float = RATE_WINDOW_S) -> None:
+    def __init__(
+        self, clock: Clock, limit: int = RATE_LIMIT, window_s: float = RATE_WINDOW_S
+    ) -> None:
         self._clock = clock
         self.limit = limit
         self._window_s = window_s
@@ -54,7 +56,7 @@ class RateLimiter:
 
 
 class HostRouting:
-    """Serve ``<ref>.supabase.co/<path>`` as ``/p/<ref>/<path>`` so one port serves every project."""
+    """Serve ``<ref>.supabase.co/<path>`` as ``/p/<ref>/<path>``: one port, every project."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -101,7 +103,9 @@ def control_routes(world: SimWorld) -> list[Route]:
             ref = str(body["ref"])
             if not re.fullmatch(r"[a-z]{20}", ref):
                 raise ValueError("ref must be 20 lowercase letters")
-            world.add_project(ref, Tier(body.get("tier", "micro")), float(body.get("budget_pct", 100)))
+            world.add_project(
+                ref, Tier(body.get("tier", "micro")), float(body.get("budget_pct", 100))
+            )
         except (ValueError, KeyError, TypeError) as exc:
             return JSONResponse({"error": f"bad project: {exc}"}, status_code=400)
         return JSONResponse(world.truth(ref), status_code=201)

@@ -12,7 +12,9 @@ import aioimaplib
 from sbwatch.errors import MailError
 
 SENDER = "Supabase <noreply@supabase.com>"
-TRUSTED_RESULTS = "mx.sbwatch.test; dkim=pass header.d=supabase.com; spf=pass smtp.mailfrom=supabase.com"
+TRUSTED_RESULTS = (
+    "mx.sbwatch.test; dkim=pass header.d=supabase.com; spf=pass smtp.mailfrom=supabase.com"
+)
 SPOOFED_RESULTS = (
     "mx.sbwatch.test; dkim=fail header.d=supabase.com; spf=fail smtp.mailfrom=supabase-billing.com"
 )

@@ -153,24 +153,32 @@ class ProjectCollector:
             ("node_disk_io_time_seconds", "seconds doing IO", model.io_time_seconds_total, 1e-3),
         ]
         for name, help_text, data_value, root_share in disk:
-            family = CounterMetricFamily(name, f"The total number of {help_text}.", labels=[*labels, "device"])
+            family = CounterMetricFamily(
+                name, f"The total number of {help_text}.", labels=[*labels, "device"]
+            )
             family.add_metric([*ids, DATA_DEVICE], data_value)
             family.add_metric([*ids, ROOT_DEVICE], data_value * root_share)
             yield family
-        io_now = GaugeMetricFamily("node_disk_io_now", "IOs in progress.", labels=[*labels, "device"])
+        io_now = GaugeMetricFamily(
+            "node_disk_io_now", "IOs in progress.", labels=[*labels, "device"]
+        )
         io_now.add_metric([*ids, DATA_DEVICE], 32.0 if model.throttled else 1.0)
         io_now.add_metric([*ids, ROOT_DEVICE], 0.0)
         yield io_now
         yield self._cpu(labels, ids)
         yield from self._memory_and_fs(labels, ids)
-        pg_up = GaugeMetricFamily("pg_up", "Whether the last scrape of Postgres worked.", labels=labels)
+        pg_up = GaugeMetricFamily(
+            "pg_up", "Whether the last scrape of Postgres worked.", labels=labels
+        )
         pg_up.add_metric(ids, 0.0 if "db" in project.faults else 1.0)
         yield pg_up
 
     def _cpu(self, labels: list[str], ids: list[str]) -> Metric:
         model = self._project.model
         family = CounterMetricFamily(
-            "node_cpu_seconds", "Seconds the CPUs spent in each mode.", labels=[*labels, "cpu", "mode"]
+            "node_cpu_seconds",
+            "Seconds the CPUs spent in each mode.",
+            labels=[*labels, "cpu", "mode"],
         )
         system = model.cpu_seconds_total - model.user_seconds_total - model.iowait_seconds_total
         system -= model.idle_seconds_total
@@ -192,7 +200,9 @@ class ProjectCollector:
             ("node_memory_MemTotal_bytes", total),
             ("node_memory_MemAvailable_bytes", total * 0.45),
         ):
-            family = GaugeMetricFamily(name, f"Memory information field {name[12:]}.", labels=labels)
+            family = GaugeMetricFamily(
+                name, f"Memory information field {name[12:]}.", labels=labels
+            )
             family.add_metric(ids, value)
             yield family
         fs_labels = [*labels, "device", "fstype", "mountpoint"]
@@ -231,7 +241,10 @@ def _page() -> dict[str, Any]:
 
 
 def _indicator(world: SimWorld) -> dict[str, str]:
-    return {"indicator": world.status_indicator, "description": _DESCRIPTION[world.status_indicator]}
+    return {
+        "indicator": world.status_indicator,
+        "description": _DESCRIPTION[world.status_indicator],
+    }
 
 
 def summary_document(world: SimWorld) -> dict[str, Any]:
@@ -260,7 +273,10 @@ def summary_document(world: SimWorld) -> dict[str, Any]:
                 "shortlink": "https://stspg.io/sim",
                 "components": [c for c in components if c["name"] in affected],
                 "incident_updates": [
-                    {"status": "investigating", "body": "We are investigating elevated error rates."}
+                    {
+                        "status": "investigating",
+                        "body": "We are investigating elevated error rates.",
+                    }
                 ],
             }
         )

@@ -17,7 +17,16 @@ if TYPE_CHECKING:
     from sbwatch.sim.app import RateLimiter
 
 Handler = Callable[[Request], Awaitable[Response]]
-HEALTH_SERVICES = ("auth", "db", "db_postgres_user", "pooler", "realtime", "rest", "storage", "pg_bouncer")
+HEALTH_SERVICES = (
+    "auth",
+    "db",
+    "db_postgres_user",
+    "pooler",
+    "realtime",
+    "rest",
+    "storage",
+    "pg_bouncer",
+)
 SLOW_S = 30.0
 _CORE = {"db": "db", "db_postgres_user": "db", "pg_bouncer": "db", "pooler": "db", "rest": "rest"}
 
@@ -70,7 +79,10 @@ def _variant(figures: TierSpec) -> dict[str, Any]:
         "id": figures.variant,
         "name": str(figures.tier).upper() if len(figures.tier) <= 3 else str(figures.tier).title(),
         "price": _price(figures),
-        "meta": {"memory_gb": memory.get(str(figures.tier), ""), "baseline_disk_io_mbs": figures.baseline_mbps},
+        "meta": {
+            "memory_gb": memory.get(str(figures.tier), ""),
+            "baseline_disk_io_mbs": figures.baseline_mbps,
+        },
     }
 
 
@@ -116,8 +128,14 @@ def health_document(world: SimWorld, ref: str, services: list[str]) -> list[dict
         core = _CORE.get(name, name)
         whole = project.resizing or project.paused or project.model.overloaded
         unhealthy = whole or core in down
-        status = "COMING_UP" if project.resizing else ("UNHEALTHY" if unhealthy else "ACTIVE_HEALTHY")
-        entry: dict[str, Any] = {"name": name, "healthy": status == "ACTIVE_HEALTHY", "status": status}
+        status = (
+            "COMING_UP" if project.resizing else ("UNHEALTHY" if unhealthy else "ACTIVE_HEALTHY")
+        )
+        entry: dict[str, Any] = {
+            "name": name,
+            "healthy": status == "ACTIVE_HEALTHY",
+            "status": status,
+        }
         if status != "ACTIVE_HEALTHY":
             entry["error"] = "project is resizing" if project.resizing else "connection timed out"
         answers.append(entry)
@@ -199,8 +217,9 @@ def mgmt_routes(world: SimWorld, token: str, limiter: RateLimiter) -> list[Route
         Route("/v1/projects/{ref}/health", guard(health), methods=["GET"]),
         Route("/v1/projects/{ref}/billing/addons", guard(list_addons), methods=["GET"]),
         Route("/v1/projects/{ref}/billing/addons", count_patch, methods=["PATCH"]),
-        Route("/v1/projects/{ref}/billing/addons/{variant}", guard(remove_addon), methods=["DELETE"]),
+        Route(
+            "/v1/projects/{ref}/billing/addons/{variant}", guard(remove_addon), methods=["DELETE"]
+        ),
         Route("/v1/projects/{ref}/pause", guard(pause), methods=["POST"]),
         Route("/v1/projects/{ref}/restart", guard(restart), methods=["POST"]),
     ]
-

@@ -141,14 +141,16 @@ class DiskIoModel:
         return self._starving() and self._starved_s >= OVERLOAD_AFTER_S - _EPS
 
     def advance(self, seconds: float) -> None:
-        """Integrate exactly over ``seconds`` of constant demand (splitting where a bucket empties)."""
+        """Integrate ``seconds`` of constant demand exactly (split where a bucket empties)."""
         remaining = max(0.0, seconds)
         for _ in range(8):
             if remaining <= 0:
                 break
             rate = self._actual_total()
             ops_rate = rate * MB / OP_BYTES
-            step = min(remaining, self._mb.seconds_to_empty(rate), self._ops.seconds_to_empty(ops_rate))
+            step = min(
+                remaining, self._mb.seconds_to_empty(rate), self._ops.seconds_to_empty(ops_rate)
+            )
             self._integrate(rate, ops_rate, step)
             remaining -= step
         if remaining > 0:

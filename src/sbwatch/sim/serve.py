@@ -1,0 +1,190 @@
+"""Run the simulator over real HTTP on 127.0.0.1, with IMAP delivery and database proxies."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+from sbwatch.clock import SystemClock
+from sbwatch.errors import ConfigError, MailError
+from sbwatch.log import get_logger
+from sbwatch.sim.dbproxy import DbProxy
+from sbwatch.sim.emails import deliver_imap
+from sbwatch.sim.world import SimWorld, create_app
+from sbwatch.tiers import Tier
+
+log = get_logger("sim.serve")
+
+
+@dataclass(frozen=True)
+class MailTarget:
+    """An IMAP mailbox the simulated provider's emails are appended to."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    mailbox: str = "INBOX"
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """What ``sbwatch sim serve`` runs: projects, port, credentials, resize time."""
+
+    projects: tuple[tuple[str, Tier, float], ...]
+    port: int = 8787
+    token: str = "sbp_sim_token"
+    service_key: str = "sim-service-key"
+    resize_seconds: float = 120.0
+    seed: int = 0
+    mail: MailTarget | None = None
+    db_target: tuple[str, int] | None = None
+
+
+def load_sim_config(path: Path) -> SimConfig:
+    """Read a sim.toml; raise ConfigError listing every problem."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError([f"{path}: {exc}"]) from None
+    problems: list[str] = []
+    allowed = {"port", "token", "service_key", "resize_seconds", "seed", "projects", "mail", "db"}
+    problems += [f"{key}: unknown key" for key in data if key not in allowed]
+    projects = []
+    for index, item in enumerate(data.get("projects", [])):
+        ref = str(item.get("ref", ""))
+        if len(ref) != 20 or not ref.isalpha() or not ref.islower():
+            problems.append(f"projects[{index}].ref: must be 20 lowercase letters")
+        tier = item.get("tier", "micro")
+        if tier not in tuple(Tier):
+            problems.append(f"projects[{index}].tier: unknown tier {tier!r}")
+            tier = "micro"
+        projects.append((ref, Tier(tier), float(item.get("budget", 100))))
+    if not projects:
+        problems.append("projects: at least one [[projects]] table is required")
+    mail = MailTarget(**data["mail"]) if "mail" in data else None
+    db_target = None
+    if "db" in data:
+        host, _, port = str(data["db"].get("target", "127.0.0.1:5432")).rpartition(":")
+        db_target = (host or "127.0.0.1", int(port))
+    if problems:
+        raise ConfigError(problems)
+    return SimConfig(
+        projects=tuple(projects),
+        port=int(data.get("port", 8787)),
+        token=str(data.get("token", "sbp_sim_token")),
+        service_key=str(data.get("service_key", "sim-service-key")),
+        resize_seconds=float(data.get("resize_seconds", 120)),
+        seed=int(data.get("seed", 0)),
+        mail=mail,
+        db_target=db_target,
+    )
+
+
+def settings_snippet(config: SimConfig, port: int, db_ports: dict[str, int] | None = None) -> str:
+    """The sbwatch configuration that points at this simulator."""
+    base = f"http://127.0.0.1:{port}"
+    lines = [
+        f'mgmt_api_url = "{base}"',
+        f'mgmt_token = "{config.token}"',
+        "",
+        "[status_page]",
+        f'url = "{base}/status"',
+    ]
+    for ref, tier, _ in config.projects:
+        lines += [
+            "",
+            "[[projects]]",
+            f'ref = "{ref}"',
+            f'tier = "{tier}"',
+            f'url = "{base}/p/{ref}"',
+        ]
+        lines.append(f'service_key = "{config.service_key}"')
+        if db_ports and ref in db_ports:
+            lines.append(f'db_dsn = "postgresql://postgres@127.0.0.1:{db_ports[ref]}/postgres"')
+    return "\n".join(lines) + "\n"
+
+
+def build_world(config: SimConfig) -> SimWorld:
+    """A live world on the system clock with the configured projects."""
+    world = SimWorld(SystemClock(), resize_seconds=config.resize_seconds, seed=config.seed)
+    for ref, tier, budget in config.projects:
+        world.add_project(ref, tier, budget)
+    return world
+
+
+async def _follow(world: SimWorld, config: SimConfig, proxies: dict[str, DbProxy]) -> None:
+    """Deliver new emails by IMAP and keep every database proxy in step with the world."""
+    sent = 0
+    while True:
+        world.sync()
+        for ref, proxy in proxies.items():
+            proxy.set_mode(world.db_mode(ref))
+        while config.mail is not None and sent < len(world.emails):
+            target = config.mail
+            try:
+                await deliver_imap(
+                    world.emails[sent],
+                    target.host,
+                    target.port,
+                    target.user,
+                    target.password,
+                    target.mailbox,
+                )
+            except MailError as exc:
+                log.warning("email delivery failed", error=str(exc))
+                break
+            sent += 1
+        await asyncio.sleep(0.5)
+
+
+async def _started(server: uvicorn.Server, serving: asyncio.Task[None]) -> None:
+    """Wait (10 s at most) until uvicorn listens."""
+    async with asyncio.timeout(10):
+        while not server.started and not serving.done():  # noqa: ASYNC110 - uvicorn offers no event
+            await asyncio.sleep(0.05)
+
+
+async def serve(
+    config: SimConfig,
+    *,
+    ready: Callable[[int, str], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Serve until ``stop`` is set (or forever); ``ready(port, snippet)`` once listening."""
+    world = build_world(config)
+    app = create_app(world, token=config.token, service_key=config.service_key)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", config.port))
+    port: int = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    proxies: dict[str, DbProxy] = {}
+    db_ports: dict[str, int] = {}
+    try:
+        if config.db_target is not None:
+            for ref, _, _ in config.projects:
+                proxies[ref] = DbProxy(*config.db_target)
+                db_ports[ref] = await proxies[ref].start()
+        async with asyncio.TaskGroup() as group:
+            serving = group.create_task(server.serve(sockets=[sock]))
+            follower = group.create_task(_follow(world, config, proxies))
+            await _started(server, serving)
+            if ready is not None:
+                ready(port, settings_snippet(config, port, db_ports))
+            await (stop.wait() if stop is not None else asyncio.Event().wait())
+            server.should_exit = True
+            await serving
+            follower.cancel()
+    finally:
+        for proxy in proxies.values():
+            await proxy.stop()
+        with contextlib.suppress(OSError):
+            sock.close()
