@@ -1,0 +1,390 @@
+"""Row <-> value conversion shared by the SQLite and PostgreSQL stores (no SQL here)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, fields
+from datetime import UTC, datetime
+from typing import Any
+
+from sbwatch.errors import StoreError
+from sbwatch.results import (
+    Alert,
+    BudgetEstimate,
+    Diagnosis,
+    DiagnosisKind,
+    EmailKind,
+    Intent,
+    IntentState,
+    IoSample,
+    Notification,
+    Outcome,
+    ProbeKind,
+    ProbeResult,
+    ProbeState,
+    ProviderEmail,
+    Severity,
+    Silence,
+    Transition,
+)
+from sbwatch.store.base import ProbeStatus
+from sbwatch.tiers import Tier
+
+Row = Any
+"""A database row addressable by column name (``sqlite3.Row`` or ``asyncpg.Record``)."""
+
+TimeIn = Callable[[datetime], Any]
+"""How a backend wants an aware UTC datetime as a query parameter."""
+
+IO_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(IoSample) if f.name != "at")
+"""The numeric columns of the io_samples table, in IoSample field order."""
+
+# Column names in the order of the matching ``*_params`` tuple.
+PROBE_COLUMNS = ("project", "probe", "outcome", "at", "duration_s", "detail", "status_code", "data")
+STATUS_COLUMNS = (
+    "project", "probe", "state", "consecutive_ok", "consecutive_fail", "changed_at", "last",
+)  # fmt: skip
+TRANSITION_COLUMNS = ("project", "probe", "previous", "current", "at")
+IO_SAMPLE_COLUMNS = ("project", "at", *IO_COLUMNS)
+BUDGET_COLUMNS = (
+    "project", "at", "tier", "ratio", "burn_mbps", "eta_s", "confidence", "throughput_mbps", "iops",
+)  # fmt: skip
+EMAIL_COLUMNS = (
+    "message_id", "kind", "project_ref", "received_at", "subject", "sender", "trusted",
+    "trust_reason",
+)  # fmt: skip
+DIAGNOSIS_COLUMNS = ("project", "at", "kind", "confidence", "evidence", "service")
+ALERT_COLUMNS = (
+    "key", "project", "severity", "title", "body", "opened_at", "last_sent_at", "closed_at",
+)  # fmt: skip
+INTENT_COLUMNS = (
+    "project", "from_tier", "to_tier", "reason", "actor", "created_at", "state", "updated_at",
+    "detail",
+)  # fmt: skip
+NOTIFICATION_COLUMNS = ("alert_key", "route", "severity", "title", "body", "created_at")
+SILENCE_COLUMNS = ("project", "starts_at", "ends_at", "reason", "created_by")
+
+
+# -- scalars ------------------------------------------------------------------------------
+def utc(value: datetime) -> datetime:
+    """An aware datetime converted to UTC; naive datetimes are a bug."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("naive datetime given to the state store; use aware UTC")
+    return value.astimezone(UTC)
+
+
+def ts_text(value: datetime) -> str:
+    """Fixed-width ISO text that sorts like the instant it names (for SQLite)."""
+    return utc(value).isoformat(timespec="microseconds")
+
+
+def ts_out(value: datetime | str | None) -> datetime | None:
+    """A stored timestamp (ISO text or a driver datetime) as an aware UTC datetime."""
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def ts_req(value: datetime | str) -> datetime:
+    """A NOT NULL stored timestamp as an aware UTC datetime."""
+    result = ts_out(value)
+    if result is None:
+        raise StoreError("a required timestamp is missing", transient=False)
+    return result
+
+
+def dump_json(value: Any) -> str:
+    """Compact JSON text; a value JSON cannot hold is a permanent store error."""
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"value is not JSON-serialisable: {exc}", transient=False) from exc
+
+
+def load_json(value: str | None) -> Any:
+    """Parsed JSON text, or None."""
+    return None if value is None else json.loads(value)
+
+
+# -- probes -------------------------------------------------------------------------------
+def probe_params(r: ProbeResult, ts: TimeIn) -> tuple[Any, ...]:
+    """Parameters in PROBE_COLUMNS order."""
+    return (
+        r.project,
+        r.probe.value,
+        r.outcome.value,
+        ts(r.at),
+        r.duration_s,
+        r.detail,
+        r.status_code,
+        dump_json(r.data),
+    )
+
+
+def probe_from_row(row: Row) -> ProbeResult:
+    """A ProbeResult from a probe_results row."""
+    return ProbeResult(
+        project=row["project"],
+        probe=ProbeKind(row["probe"]),
+        outcome=Outcome(row["outcome"]),
+        at=ts_req(row["at"]),
+        duration_s=row["duration_s"],
+        detail=row["detail"],
+        status_code=row["status_code"],
+        data=load_json(row["data"]),
+    )
+
+
+def probe_to_doc(r: ProbeResult | None) -> str | None:
+    """A probe result as one JSON document (the ``last`` of a probe status)."""
+    if r is None:
+        return None
+    doc = asdict(r)
+    doc["at"] = ts_text(r.at)
+    return dump_json(doc)
+
+
+def probe_from_doc(text: str | None) -> ProbeResult | None:
+    """The inverse of :func:`probe_to_doc`."""
+    doc = load_json(text)
+    if doc is None:
+        return None
+    return probe_from_row(doc | {"data": dump_json(doc["data"])})
+
+
+def status_params(s: ProbeStatus, ts: TimeIn) -> tuple[Any, ...]:
+    """Parameters in STATUS_COLUMNS order."""
+    changed = ts(s.changed_at) if s.changed_at is not None else None
+    return (
+        s.project,
+        s.probe.value,
+        s.state.value,
+        s.consecutive_ok,
+        s.consecutive_fail,
+        changed,
+        probe_to_doc(s.last),
+    )
+
+
+def status_from_row(row: Row) -> ProbeStatus:
+    """A ProbeStatus from a probe_status row."""
+    return ProbeStatus(
+        project=row["project"],
+        probe=ProbeKind(row["probe"]),
+        state=ProbeState(row["state"]),
+        consecutive_ok=row["consecutive_ok"],
+        consecutive_fail=row["consecutive_fail"],
+        changed_at=ts_out(row["changed_at"]),
+        last=probe_from_doc(row["last"]),
+    )
+
+
+def transition_params(t: Transition, ts: TimeIn) -> tuple[Any, ...]:
+    """Parameters in TRANSITION_COLUMNS order."""
+    return (t.project, t.probe.value, t.previous.value, t.current.value, ts(t.at))
+
+
+def transition_from_row(row: Row) -> Transition:
+    """A Transition from a transitions row."""
+    return Transition(
+        project=row["project"],
+        probe=ProbeKind(row["probe"]),
+        previous=ProbeState(row["previous"]),
+        current=ProbeState(row["current"]),
+        at=ts_req(row["at"]),
+    )
+
+
+# -- disk IO ------------------------------------------------------------------------------
+def io_params(project: str, s: IoSample, ts: TimeIn) -> tuple[Any, ...]:
+    """Parameters in IO_SAMPLE_COLUMNS order."""
+    return (project, ts(s.at), *(getattr(s, name) for name in IO_COLUMNS))
+
+
+def io_from_row(row: Row) -> IoSample:
+    """An IoSample from an io_samples row."""
+    return IoSample(at=ts_req(row["at"]), **{name: row[name] for name in IO_COLUMNS})
+
+
+def budget_params(b: BudgetEstimate, ts: TimeIn) -> tuple[Any, ...]:
+    """Parameters in BUDGET_COLUMNS order."""
+    return (
+        b.project,
+        ts(b.at),
+        b.tier.value,
+        b.ratio,
+        b.burn_mbps,
+        b.eta_s,
+        b.confidence,
+        b.throughput_mbps,
+        b.iops,
+    )
+
+
+def budget_from_row(row: Row) -> BudgetEstimate:
+    """A BudgetEstimate from a budgets row."""
+    return BudgetEstimate(
+        project=row["project"],
+        at=ts_req(row["at"]),
+        tier=Tier(row["tier"]),
+        ratio=row["ratio"],
+        burn_mbps=row["burn_mbps"],
+        eta_s=row["eta_s"],
+        confidence=row["confidence"],
+        throughput_mbps=row["throughput_mbps"],
+        iops=row["iops"],
+    )
+
+
+# -- emails and diagnoses ----------------------------------------------------------------
+def email_params(e: ProviderEmail, ts: TimeIn) -> tuple[Any, ...]:
+    """Parameters in EMAIL_COLUMNS order."""
+    return (
+        e.message_id,
+        e.kind.value,
+        e.project_ref,
+        ts(e.received_at),
+        e.subject,
+        e.sender,
+        e.trusted,
+        e.trust_reason,
+    )
+
+
+def email_from_row(row: Row) -> ProviderEmail:
+    """A ProviderEmail from an emails row."""
+    return ProviderEmail(
+        message_id=row["message_id"],
+        kind=EmailKind(row["kind"]),
+        project_ref=row["project_ref"],
+        received_at=ts_req(row["received_at"]),
+        subject=row["subject"],
+        sender=row["sender"],
+        trusted=bool(row["trusted"]),
+        trust_reason=row["trust_reason"],
+    )
+
+
+def diagnosis_params(d: Diagnosis, ts: TimeIn) -> tuple[Any, ...]:
+    """Parameters in DIAGNOSIS_COLUMNS order."""
+    return (
+        d.project,
+        ts(d.at),
+        d.kind.value,
+        d.confidence,
+        dump_json(list(d.evidence)),
+        d.service,
+    )
+
+
+def diagnosis_from_row(row: Row) -> Diagnosis:
+    """A Diagnosis from a diagnoses row."""
+    return Diagnosis(
+        project=row["project"],
+        at=ts_req(row["at"]),
+        kind=DiagnosisKind(row["kind"]),
+        confidence=row["confidence"],
+        evidence=tuple(load_json(row["evidence"])),
+        service=row["service"],
+    )
+
+
+# -- journal, alerts, outbox, silences ---------------------------------------------------
+def intent_params(
+    project: str, from_tier: Tier, to_tier: Tier, reason: str, actor: str, at: datetime, ts: TimeIn
+) -> tuple[Any, ...]:
+    """Parameters in INTENT_COLUMNS order for a new OPEN intent."""
+    opened = IntentState.OPEN.value
+    return (project, from_tier.value, to_tier.value, reason, actor, ts(at), opened, ts(at), "")
+
+
+def intent_from_row(row: Row) -> Intent:
+    """An Intent from an intents row."""
+    return Intent(
+        id=row["id"],
+        project=row["project"],
+        from_tier=Tier(row["from_tier"]),
+        to_tier=Tier(row["to_tier"]),
+        reason=row["reason"],
+        actor=row["actor"],
+        created_at=ts_req(row["created_at"]),
+        state=IntentState(row["state"]),
+        updated_at=ts_req(row["updated_at"]),
+        detail=row["detail"],
+        recovered_s=row["recovered_s"],
+    )
+
+
+def alert_params(a: Alert, ts: TimeIn) -> tuple[Any, ...]:
+    """Parameters in ALERT_COLUMNS order."""
+    return (
+        a.key,
+        a.project,
+        a.severity.value,
+        a.title,
+        a.body,
+        ts(a.opened_at),
+        ts(a.last_sent_at) if a.last_sent_at is not None else None,
+        ts(a.closed_at) if a.closed_at is not None else None,
+    )
+
+
+def alert_from_row(row: Row) -> Alert:
+    """An Alert from an alerts row."""
+    return Alert(
+        key=row["key"],
+        project=row["project"],
+        severity=Severity(row["severity"]),
+        title=row["title"],
+        body=row["body"],
+        opened_at=ts_req(row["opened_at"]),
+        last_sent_at=ts_out(row["last_sent_at"]),
+        closed_at=ts_out(row["closed_at"]),
+    )
+
+
+def notification_params(
+    alert_key: str, route: str, severity: Severity, title: str, body: str, at: datetime, ts: TimeIn
+) -> tuple[Any, ...]:
+    """Parameters in NOTIFICATION_COLUMNS order."""
+    return (alert_key, route, severity.value, title, body, ts(at))
+
+
+def notification_from_row(row: Row) -> Notification:
+    """A Notification from a notifications row."""
+    return Notification(
+        id=row["id"],
+        alert_key=row["alert_key"],
+        route=row["route"],
+        severity=Severity(row["severity"]),
+        title=row["title"],
+        body=row["body"],
+        created_at=ts_req(row["created_at"]),
+        attempts=row["attempts"],
+        next_attempt_at=ts_out(row["next_attempt_at"]),
+        sent_at=ts_out(row["sent_at"]),
+        failed=row["failed"],
+    )
+
+
+def silence_params(
+    project: str, starts_at: datetime, ends_at: datetime, reason: str, created_by: str, ts: TimeIn
+) -> tuple[Any, ...]:
+    """Parameters in SILENCE_COLUMNS order."""
+    return (project, ts(starts_at), ts(ends_at), reason, created_by)
+
+
+def silence_from_row(row: Row) -> Silence:
+    """A Silence from a silences row."""
+    return Silence(
+        id=row["id"],
+        project=row["project"],
+        starts_at=ts_req(row["starts_at"]),
+        ends_at=ts_req(row["ends_at"]),
+        reason=row["reason"],
+        created_by=row["created_by"],
+    )

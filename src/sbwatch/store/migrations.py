@@ -1,0 +1,134 @@
+"""Versioned schema migrations: one ordered history, rendered for SQLite and for PostgreSQL.
+
+Each migration is written once with type placeholders (``{id}``, ``{ts}``, ``{real}``,
+``{json}``, ``{bool}``, ``{sorted_text}``) so the two schemas cannot drift apart.
+A released migration is never edited: changes are new migrations appended to ``_HISTORY``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Backend = Literal["sqlite", "postgres"]
+
+_TYPES: dict[Backend, dict[str, str]] = {
+    "sqlite": {
+        "id": "INTEGER PRIMARY KEY AUTOINCREMENT",
+        "ts": "TEXT",
+        "real": "REAL",
+        "json": "TEXT",
+        "bool": "INTEGER",
+        "sorted_text": "TEXT",
+    },
+    "postgres": {
+        "id": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+        "ts": "TIMESTAMPTZ",
+        "real": "DOUBLE PRECISION",
+        "json": "JSONB",
+        "bool": "BOOLEAN",
+        "sorted_text": 'TEXT COLLATE "C"',  # byte order, as SQLite sorts
+    },
+}
+
+VERSION_TABLE: dict[Backend, str] = {
+    "sqlite": (
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, description TEXT NOT NULL,"
+        " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))"
+    ),
+    "postgres": (
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, description TEXT NOT NULL,"
+        " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+    ),
+}
+"""The bookkeeping table: one row per applied migration."""
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One schema step: its number, what it does, and its statements for one backend."""
+
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+_V1_INITIAL = (
+    """CREATE TABLE probe_results (
+        id {id}, project TEXT NOT NULL, probe TEXT NOT NULL, outcome TEXT NOT NULL,
+        at {ts} NOT NULL, duration_s {real} NOT NULL, detail TEXT NOT NULL,
+        status_code INTEGER, data {json} NOT NULL)""",
+    "CREATE INDEX probe_results_project_at ON probe_results (project, at)",
+    """CREATE TABLE probe_status (
+        project {sorted_text} NOT NULL, probe {sorted_text} NOT NULL, state TEXT NOT NULL,
+        consecutive_ok INTEGER NOT NULL, consecutive_fail INTEGER NOT NULL,
+        changed_at {ts}, last {json}, PRIMARY KEY (project, probe))""",
+    """CREATE TABLE transitions (
+        id {id}, project TEXT NOT NULL, probe TEXT NOT NULL, previous TEXT NOT NULL,
+        current TEXT NOT NULL, at {ts} NOT NULL)""",
+    "CREATE INDEX transitions_project_at ON transitions (project, at)",
+    """CREATE TABLE io_samples (
+        id {id}, project TEXT NOT NULL, at {ts} NOT NULL,
+        read_bytes_total {real} NOT NULL, written_bytes_total {real} NOT NULL,
+        reads_completed_total {real} NOT NULL, writes_completed_total {real} NOT NULL,
+        iowait_seconds_total {real}, cpu_seconds_total {real}, idle_seconds_total {real},
+        mem_available_bytes {real}, mem_total_bytes {real}, fs_avail_bytes {real},
+        fs_size_bytes {real}, pg_up {real})""",
+    "CREATE INDEX io_samples_project_at ON io_samples (project, at)",
+    """CREATE TABLE budgets (
+        id {id}, project TEXT NOT NULL, at {ts} NOT NULL, tier TEXT NOT NULL,
+        ratio {real} NOT NULL, burn_mbps {real} NOT NULL, eta_s {real},
+        confidence {real} NOT NULL, throughput_mbps {real} NOT NULL, iops {real} NOT NULL)""",
+    "CREATE INDEX budgets_project_at ON budgets (project, at)",
+    """CREATE TABLE state (
+        namespace TEXT NOT NULL, key TEXT NOT NULL, value {json} NOT NULL,
+        PRIMARY KEY (namespace, key))""",
+    """CREATE TABLE emails (
+        id {id}, message_id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, project_ref TEXT,
+        received_at {ts} NOT NULL, subject TEXT NOT NULL, sender TEXT NOT NULL,
+        trusted {bool} NOT NULL, trust_reason TEXT NOT NULL)""",
+    "CREATE INDEX emails_received_at ON emails (received_at)",
+    """CREATE TABLE diagnoses (
+        id {id}, project TEXT NOT NULL, at {ts} NOT NULL, kind TEXT NOT NULL,
+        confidence {real} NOT NULL, evidence {json} NOT NULL, service TEXT)""",
+    "CREATE INDEX diagnoses_project_at ON diagnoses (project, at)",
+    """CREATE TABLE intents (
+        id {id}, project TEXT NOT NULL, from_tier TEXT NOT NULL, to_tier TEXT NOT NULL,
+        reason TEXT NOT NULL, actor TEXT NOT NULL, created_at {ts} NOT NULL,
+        state TEXT NOT NULL, updated_at {ts} NOT NULL, detail TEXT NOT NULL,
+        recovered_s {real})""",
+    "CREATE INDEX intents_state ON intents (state)",
+    """CREATE TABLE locks (
+        name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at {ts} NOT NULL)""",
+    """CREATE TABLE alerts (
+        key {sorted_text} PRIMARY KEY, project TEXT NOT NULL, severity TEXT NOT NULL,
+        title TEXT NOT NULL, body TEXT NOT NULL, opened_at {ts} NOT NULL,
+        last_sent_at {ts}, closed_at {ts})""",
+    """CREATE TABLE notifications (
+        id {id}, alert_key TEXT NOT NULL, route TEXT NOT NULL, severity TEXT NOT NULL,
+        title TEXT NOT NULL, body TEXT NOT NULL, created_at {ts} NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at {ts}, sent_at {ts},
+        failed TEXT, failed_at {ts}, last_error TEXT)""",
+    "CREATE INDEX notifications_created_at ON notifications (created_at)",
+    """CREATE TABLE silences (
+        id {id}, project TEXT NOT NULL, starts_at {ts} NOT NULL, ends_at {ts} NOT NULL,
+        reason TEXT NOT NULL, created_by TEXT NOT NULL)""",
+)
+
+_HISTORY: tuple[tuple[str, tuple[str, ...]], ...] = (("initial schema", _V1_INITIAL),)
+
+
+def migrations(backend: Backend) -> tuple[Migration, ...]:
+    """Every migration, oldest first, with its SQL rendered for one backend."""
+    types = _TYPES[backend]
+    return tuple(
+        Migration(number, description, tuple(sql.format(**types) for sql in statements))
+        for number, (description, statements) in enumerate(_HISTORY, start=1)
+    )
+
+
+def latest_version() -> int:
+    """The version a fully migrated store reports."""
+    return len(_HISTORY)
