@@ -1,0 +1,260 @@
+"""The escalation executor: journal first, one PATCH per intent, reconcile, verify recovery.
+
+Every step is visible in the store: the lock row, then the OPEN intent (committed before the
+PATCH is sent), then APPLIED or FAILED, then RECOVERED or UNRECOVERED. An intent whose
+outcome is unknown (timeout, dropped connection, crash) stays OPEN until a ``GET`` of the
+add-ons settles it; a PATCH is never sent twice for the same intent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from sbwatch.clock import Clock
+from sbwatch.errors import ApiError, LockBusy, PermanentError, RateLimited, TransientError
+from sbwatch.log import get_logger
+from sbwatch.metrics import Metrics
+from sbwatch.mgmt_api import Addons, ProjectInfo
+from sbwatch.results import Intent, IntentState
+from sbwatch.store.base import Store
+from sbwatch.tiers import Tier, rank, spec
+
+IN_PROGRESS = frozenset({"RESIZING", "UPGRADING", "RESTARTING", "COMING_UP"})
+"""Project statuses during which an unseen change may still be landing."""
+NOT_APPLIED = "not applied; safe to retry"
+
+log = get_logger("remediation")
+
+
+class ComputeApi(Protocol):
+    """The part of ``sbwatch.mgmt_api.ManagementApi`` the executor uses."""
+
+    async def get_project(self, ref: str) -> ProjectInfo:
+        """The project and its status."""
+        ...
+
+    async def get_addons(self, ref: str) -> Addons:
+        """The compute size."""
+        ...
+
+    async def set_compute(self, ref: str, variant: str) -> None:
+        """PATCH the compute size (never retried by the client)."""
+        ...
+
+
+def lock_name(ref: str) -> str:
+    """The store lock that serialises every compute change of one project."""
+    return f"escalation:{ref}"
+
+
+class Escalator:
+    """Runs compute changes of projects through the journal and the shared lock."""
+
+    def __init__(
+        self,
+        store: Store,
+        api: ComputeApi,
+        *,
+        clock: Clock,
+        metrics: Metrics,
+        owner: str,
+        lock_ttl_s: float = 900,
+        settle_s: float = 30.0,
+    ) -> None:
+        self._store = store
+        self._api = api
+        self._clock = clock
+        self._metrics = metrics
+        self._owner = owner
+        self._lock_ttl_s = lock_ttl_s
+        self._settle_s = settle_s
+
+    async def reconcile(self, ref: str) -> list[Intent]:
+        """Settle every OPEN intent of a project from the add-ons; return the unfinished ones.
+
+        Runs under the project's lock; while another process holds it (a change in flight),
+        nothing is settled and the unfinished intents are returned as stored.
+        """
+        name = lock_name(ref)
+        if not await self._store.acquire_lock(
+            name, self._owner, self._lock_ttl_s, self._clock.now()
+        ):
+            log.info("reconcile skipped", project=ref, reason="lock held elsewhere")
+            return await self._store.unfinished_intents(ref)
+        try:
+            return await self._reconcile(ref)
+        finally:
+            await self._store.release_lock(name, self._owner)
+
+    async def _reconcile(self, ref: str) -> list[Intent]:
+        unfinished = await self._store.unfinished_intents(ref)
+        if not any(i.state is IntentState.OPEN for i in unfinished):
+            return unfinished
+        try:
+            addons = await self._api.get_addons(ref)
+        except ApiError as exc:
+            log.warning("reconcile postponed", project=ref, error=str(exc), transient=exc.transient)
+            return unfinished
+        settled = []
+        for intent in unfinished:
+            if intent.state is IntentState.OPEN:
+                intent = await self._settle(intent, addons)
+            settled.append(intent)
+        return [i for i in settled if i.state in (IntentState.OPEN, IntentState.APPLIED)]
+
+    async def _settle(self, intent: Intent, addons: Addons) -> Intent:
+        """Mark one OPEN intent APPLIED or FAILED from what the provider shows (no PATCH)."""
+        now = self._clock.now()
+        if addons.compute_tier is intent.to_tier:
+            detail = "found applied when reconciling"
+            settled = await self._store.update_intent(intent.id, IntentState.APPLIED, now, detail)
+            self._count("applied")
+        elif await self._in_progress(intent.project):
+            log.info("reconcile waits", project=intent.project, intent=intent.id, reason="resizing")
+            return intent
+        else:
+            settled = await self._store.update_intent(
+                intent.id, IntentState.FAILED, now, NOT_APPLIED
+            )
+            self._count("failed")
+        log.info(
+            "intent reconciled", project=intent.project, intent=intent.id, state=str(settled.state)
+        )
+        return settled
+
+    async def _in_progress(self, ref: str) -> bool:
+        """Whether the project is in the middle of a change (or we cannot tell)."""
+        try:
+            project = await self._api.get_project(ref)
+        except ApiError:
+            return True  # unknown: keep the intent OPEN rather than invite a second PATCH
+        return project.status in IN_PROGRESS
+
+    async def escalate(
+        self, ref: str, from_tier: Tier, to_tier: Tier, reason: str, actor: str
+    ) -> Intent:
+        """Change the compute size once, under the lock, journalled before the PATCH."""
+        variant = spec(to_tier).variant
+        if variant is None or rank(to_tier) <= rank(from_tier):
+            raise PermanentError(f"{from_tier} -> {to_tier} is not an escalation")
+        name = lock_name(ref)
+        if not await self._store.acquire_lock(
+            name, self._owner, self._lock_ttl_s, self._clock.now()
+        ):
+            self._count("busy")
+            raise LockBusy(f"another sbwatch holds {name}")
+        try:
+            current = await self._preflight(ref, to_tier)
+            intent = await self._store.create_intent(
+                ref, current, to_tier, reason, actor, self._clock.now()
+            )
+            log.info(
+                "intent written", project=ref, intent=intent.id, to_tier=str(to_tier), actor=actor
+            )
+            return await self._send(intent, variant)
+        finally:
+            await self._store.release_lock(name, self._owner)
+
+    async def _preflight(self, ref: str, to_tier: Tier) -> Tier:
+        """Reconcile first; refuse while an outcome is unknown or when already that big."""
+        pending = await self._reconcile(ref)
+        open_ = [i for i in pending if i.state is IntentState.OPEN]
+        if open_:
+            raise TransientError(f"intent #{open_[0].id} is still unresolved; not sending another")
+        current = (await self._api.get_addons(ref)).compute_tier
+        if rank(current) >= rank(to_tier):
+            raise PermanentError(f"{ref} is already {current}; nothing to raise")
+        return current
+
+    async def _send(self, intent: Intent, variant: str) -> Intent:
+        """The one PATCH of this intent, and what became of it."""
+        try:
+            await self._api.set_compute(intent.project, variant)
+        except ApiError as exc:
+            if not exc.transient:
+                self._count("failed")
+                log.warning(
+                    "escalation refused", project=intent.project, intent=intent.id, error=str(exc)
+                )
+                return await self._store.update_intent(
+                    intent.id, IntentState.FAILED, self._clock.now(), f"refused: {exc}"
+                )
+            return await self._unknown_outcome(intent, exc)
+        self._count("applied")
+        log.info("escalation applied", project=intent.project, intent=intent.id)
+        return await self._store.update_intent(intent.id, IntentState.APPLIED, self._clock.now())
+
+    async def _unknown_outcome(self, intent: Intent, exc: ApiError) -> Intent:
+        """A timeout, 5xx or 429: the change may or may not have landed; ask, never resend."""
+        wait = max(self._settle_s, exc.retry_after_s if isinstance(exc, RateLimited) else 0.0)
+        log.warning(
+            "escalation outcome unknown",
+            project=intent.project,
+            intent=intent.id,
+            error=str(exc),
+            wait_s=wait,
+        )
+        await self._clock.sleep(wait)
+        for found in await self._reconcile(intent.project):
+            if found.id == intent.id:
+                if found.state is IntentState.OPEN:
+                    self._count("unknown")
+                return found
+        return await self._current(intent)
+
+    async def _current(self, intent: Intent) -> Intent:
+        """The stored version of an intent."""
+        for found in await self._store.intents(intent.project):
+            if found.id == intent.id:
+                return found
+        return intent
+
+    async def verify(
+        self,
+        intent: Intent,
+        healthy: Callable[[], Awaitable[bool]],
+        *,
+        timeout_s: float,
+        poll_s: float = 10,
+    ) -> Intent:
+        """Wait until the new size shows and ``healthy()``; record RECOVERED or UNRECOVERED."""
+        if intent.state is not IntentState.APPLIED:
+            return intent
+        while True:
+            if await self._shows(intent) and await healthy():
+                return await self._finish(intent, IntentState.RECOVERED)
+            if (self._clock.now() - intent.created_at).total_seconds() >= timeout_s:
+                return await self._finish(intent, IntentState.UNRECOVERED)
+            await self._clock.sleep(poll_s)
+
+    async def _shows(self, intent: Intent) -> bool:
+        """Whether the add-ons show the intent's size (False when the API cannot say)."""
+        try:
+            return (await self._api.get_addons(intent.project)).compute_tier is intent.to_tier
+        except RateLimited as exc:
+            await self._clock.sleep(exc.retry_after_s)
+        except ApiError as exc:
+            log.info("verify poll failed", project=intent.project, intent=intent.id, error=str(exc))
+        return False
+
+    async def _finish(self, intent: Intent, state: IntentState) -> Intent:
+        """Record the end of a verification once (another verifier may have finished first)."""
+        stored = await self._current(intent)
+        if stored.state is not IntentState.APPLIED:
+            return stored
+        now = self._clock.now()
+        elapsed = (now - intent.created_at).total_seconds()
+        if state is IntentState.RECOVERED:
+            self._metrics.recovery.observe(elapsed)
+            done = await self._store.update_intent(intent.id, state, now, recovered_s=elapsed)
+        else:
+            done = await self._store.update_intent(
+                intent.id, state, now, f"not healthy {elapsed:.0f}s after the change"
+            )
+        self._count(str(state))
+        log.info("escalation verified", project=intent.project, intent=intent.id, state=str(state))
+        return done
+
+    def _count(self, outcome: str) -> None:
+        self._metrics.escalations.labels(outcome).inc()
