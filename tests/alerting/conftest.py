@@ -1,21 +1,17 @@
-"""Fixtures for alerting: a real HTTP receiver on 127.0.0.1 and a file-backed store."""
+"""Fixtures for alerting: a real HTTP receiver on 127.0.0.1 and SQLite stores on files."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import json
-import pickle
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sbwatch.results import Alert, Notification, Severity, Silence
+from sbwatch.store.sqlite import SqliteStore
 
 
 class Receiver:
@@ -81,128 +77,16 @@ async def receiver() -> AsyncIterator[Receiver]:
     await rec.down()
 
 
-class FakeStore:
-    """The store methods alerting uses, persisted to a pickle file on every write."""
-
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self.alerts: dict[str, Alert] = {}
-        self.outbox: dict[int, Notification] = {}
-        self.silence_rows: dict[int, Silence] = {}
-
-    async def open(self) -> None:
-        """Load the file if present."""
-        if self._path.exists():
-            self.alerts, self.outbox, self.silence_rows = pickle.loads(self._path.read_bytes())
-
-    async def close(self) -> None:
-        """Nothing to release."""
-
-    def _save(self) -> None:
-        self._path.write_bytes(pickle.dumps((self.alerts, self.outbox, self.silence_rows)))
-
-    async def save_alert(self, alert: Alert) -> None:
-        """Insert or replace by key."""
-        self.alerts[alert.key] = alert
-        self._save()
-
-    async def get_alert(self, key: str) -> Alert | None:
-        """One alert by key."""
-        return self.alerts.get(key)
-
-    async def open_alerts(self, project: str | None = None) -> list[Alert]:
-        """Alerts not closed."""
-        return [
-            a
-            for a in self.alerts.values()
-            if a.closed_at is None and (project is None or a.project == project)
-        ]
-
-    async def enqueue_notification(
-        self, alert_key: str, route: str, severity: Severity, title: str, body: str, at: datetime
-    ) -> Notification:
-        """Record a notification."""
-        n = Notification(len(self.outbox) + 1, alert_key, route, severity, title, body, at)
-        self.outbox[n.id] = n
-        self._save()
-        return n
-
-    async def due_notifications(self, now: datetime) -> list[Notification]:
-        """Unsent, not failed, due."""
-        return [
-            n
-            for n in self.outbox.values()
-            if n.sent_at is None
-            and n.failed is None
-            and (n.next_attempt_at is None or n.next_attempt_at <= now)
-        ]
-
-    async def mark_sent(self, notification_id: int, at: datetime) -> None:
-        """Sent."""
-        n = self.outbox[notification_id]
-        self.outbox[notification_id] = replace(n, sent_at=at, attempts=n.attempts + 1)
-        self._save()
-
-    async def mark_retry(self, notification_id: int, next_attempt_at: datetime, error: str) -> None:
-        """Count the attempt and schedule the next."""
-        n = self.outbox[notification_id]
-        self.outbox[notification_id] = replace(
-            n, attempts=n.attempts + 1, next_attempt_at=next_attempt_at
-        )
-        self._save()
-
-    async def mark_failed(self, notification_id: int, reason: str, at: datetime) -> None:
-        """Permanent failure."""
-        n = self.outbox[notification_id]
-        self.outbox[notification_id] = replace(n, failed=reason, attempts=n.attempts + 1)
-        self._save()
-
-    async def notifications(self, since: datetime) -> list[Notification]:
-        """All created at or after since."""
-        return [n for n in self.outbox.values() if n.created_at >= since]
-
-    async def add_silence(
-        self, project: str, starts_at: datetime, ends_at: datetime, reason: str, created_by: str
-    ) -> Silence:
-        """Add a silence."""
-        s = Silence(len(self.silence_rows) + 1, project, starts_at, ends_at, reason, created_by)
-        self.silence_rows[s.id] = s
-        self._save()
-        return s
-
-    async def silences(self, active_at: datetime | None = None) -> list[Silence]:
-        """All or active silences."""
-        rows = list(self.silence_rows.values())
-        if active_at is None:
-            return rows
-        return [s for s in rows if s.starts_at <= active_at < s.ends_at]
-
-    async def remove_silence(self, silence_id: int) -> bool:
-        """Delete a silence."""
-        found = self.silence_rows.pop(silence_id, None) is not None
-        self._save()
-        return found
-
-
-USE_SQLITE = False
-"""Switched on once the SQLite store is finished; the fake keeps the same file semantics."""
-
 StoreFactory = Callable[[Path], Awaitable[Any]]
 
 
 @pytest.fixture
 async def make_store() -> AsyncIterator[StoreFactory]:
-    """Open a store on a file: the SQLite store when present, else the file-backed fake."""
-    opened: list[Any] = []
+    """Open a SQLite store on a file; every store opened is closed after the test."""
+    opened: list[SqliteStore] = []
 
-    async def factory(path: Path) -> Any:
-        store: Any
-        if USE_SQLITE and importlib.util.find_spec("sbwatch.store.sqlite") is not None:
-            from sbwatch.store.sqlite import SqliteStore
-
-            store = SqliteStore(path)
-        else:
-            store = FakeStore(path)
+    async def factory(path: Path) -> SqliteStore:
+        store = SqliteStore(path)
         await store.open()
         opened.append(store)
         return store

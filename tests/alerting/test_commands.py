@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import io
 import socket
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,7 @@ from sbwatch.results import Alert, Severity
 from sbwatch.settings import RouteSettings, load_settings
 
 # tests are not a package for mypy; pytest's importlib mode resolves the sibling module
-from .conftest import FakeStore, Receiver  # type: ignore[import-not-found]
+from .conftest import Receiver, StoreFactory  # type: ignore[import-not-found]
 
 # apprise loads its plugins on first use; one of them imports the deprecated stdlib imghdr
 pytestmark = pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning")
@@ -70,9 +71,11 @@ def test_alert_test_through_the_cli(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert secret not in captured.out + captured.err
 
 
-async def test_alert_list_shows_open_alerts_and_failures(tmp_path: Path) -> None:
+async def test_alert_list_shows_open_alerts_and_failures(
+    make_store: StoreFactory, tmp_path: Path
+) -> None:
     """Open alerts, waiting and failed notifications are listed; failures exit 1."""
-    store = FakeStore(tmp_path / "s.pickle")
+    store = await make_store(tmp_path / "s.db")
     alert = Alert(f"{P}:budget", P, Severity.CRITICAL, "IO budget exhausted", "b", NOW)
     await store.save_alert(alert)
     first = await store.enqueue_notification(alert.key, "phone", Severity.CRITICAL, "t1", "b", NOW)
@@ -91,9 +94,9 @@ async def test_alert_list_shows_open_alerts_and_failures(tmp_path: Path) -> None
     assert expected == out.getvalue()
 
 
-async def test_silence_add_list_remove(tmp_path: Path) -> None:
+async def test_silence_add_list_remove(make_store: StoreFactory, tmp_path: Path) -> None:
     """A silence is added from now, listed as active, and removed by id."""
-    store = FakeStore(tmp_path / "s.pickle")
+    store = await make_store(tmp_path / "s.db")
     out = io.StringIO()
     assert 0 == await add_silence(store, P, timedelta(hours=2), "deploy", NOW, out=out)
     (silence,) = await store.silences(NOW + timedelta(hours=1))
@@ -137,3 +140,26 @@ def test_help(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
         build_parser().parse_args(argv)
     assert 0 == exc.value.code
     assert "usage: sbwatch" in capsys.readouterr().out
+
+
+def test_silence_and_alert_list_through_the_cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``sbwatch silence`` and ``sbwatch alert list`` work on the configured SQLite file."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[state]\npath = "{tmp_path / "state.db"}"\n\n'
+        f'[[projects]]\nref = "{P}"\nname = "Shop"\nprobes = {{}}\n'
+    )
+    c = ["--config", str(config)]
+    assert 0 == main([*c, "silence", "Shop", "--for", "2h", "--reason", "deploy"])
+    assert 0 == main([*c, "silence", "--list"])
+    assert 0 == main([*c, "alert", "list"])
+    assert 0 == main([*c, "silence", "--remove", "1"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"silence #1: {P} until ")
+    assert lines[1].startswith(f"#1 {P}  ")
+    assert "active, " in lines[1]
+    assert lines[1].endswith("left  deploy  by cli:" + getpass.getuser())
+    assert ["open alerts: 0", "waiting to be delivered: 0", "failed: 0"] == lines[2:5]
+    assert "silence #1 removed" == lines[5]

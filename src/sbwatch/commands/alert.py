@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
-import inspect
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, TextIO
+from typing import TextIO
 
 from sbwatch.alerting.dispatch import Delivery, deliver
 from sbwatch.clock import SystemClock
@@ -16,6 +14,7 @@ from sbwatch.commands.common import settings_or_exit
 from sbwatch.durations import format_duration, parse_duration
 from sbwatch.results import Severity
 from sbwatch.settings import RouteSettings, Settings
+from sbwatch.store import open_store
 from sbwatch.store.base import Store
 
 NAME = "alert"
@@ -106,12 +105,7 @@ async def list_alerts(
 
 async def opened_store(settings: Settings) -> Store:
     """The configured state store, opened."""
-    # resolved at call time: the store factory lives with the storage backends
-    factory: Any = importlib.import_module("sbwatch.store").open_store
-    store = factory(settings)
-    if inspect.isawaitable(store):
-        store = await store
-    return store  # type: ignore[no-any-return]  # the factory returns a Store
+    return await open_store(settings.state)
 
 
 async def _list(settings: Settings, since: timedelta) -> int:
