@@ -17,6 +17,8 @@ COMMANDS: tuple[str, ...] = (
     "sbwatch.commands.alert",
     "sbwatch.commands.silence",
     "sbwatch.commands.sim",
+    "sbwatch.commands.escalate",
+    "sbwatch.commands.history",
 )
 
 

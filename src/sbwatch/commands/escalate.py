@@ -1,0 +1,290 @@
+"""``sbwatch escalate``: raise the compute size by hand, through the daemon's journal and lock."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import socket
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, TextIO
+
+import httpx
+from pydantic import SecretStr
+
+from sbwatch.clock import Clock, SystemClock
+from sbwatch.commands.common import settings_or_exit
+from sbwatch.durations import format_duration
+from sbwatch.errors import ApiError, LockBusy, SbwatchError
+from sbwatch.metrics import Metrics
+from sbwatch.mgmt_api import ManagementApi, ServiceHealth
+from sbwatch.remediation.executor import ComputeApi, Escalator
+from sbwatch.remediation.policy import monthly_price
+from sbwatch.results import IntentState
+from sbwatch.settings import ProjectSettings, Settings
+from sbwatch.store import open_store
+from sbwatch.store.base import Store
+from sbwatch.tiers import Tier, next_tier, rank, tier_for_variant
+
+NAME = "escalate"
+HELP = (
+    "Raise a project's compute size now: shows the latest diagnosis, the current and target "
+    "size and the monthly cost difference, asks for confirmation, sends the change once "
+    "through the same journal and lock as the daemon, then waits for the services to recover "
+    "(Ctrl-C stops waiting; the daemon finishes the verification). Never lowers the size."
+)
+
+
+class CliApi(ComputeApi, Protocol):
+    """What the command needs from the Management API."""
+
+    async def health(self, ref: str) -> list[ServiceHealth]:
+        """Service health of the project."""
+        ...
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """REF, --to, --yes, --dry-run."""
+    parser.add_argument("ref", nargs="?", metavar="REF", help="project ref (default: the only one)")
+    parser.add_argument(
+        "--to",
+        type=Tier,
+        choices=list(Tier),
+        metavar="TIER",
+        help="target size (default: the next size up); one of " + ", ".join(Tier),
+    )
+    parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    parser.add_argument("--dry-run", action="store_true", help="show the plan, change nothing")
+
+
+def pick_project(settings: Settings, ref: str | None) -> ProjectSettings:
+    """The named project, or the only configured one; SystemExit(2) with a message otherwise."""
+    if ref is not None:
+        try:
+            return settings.project(ref)
+        except KeyError as exc:
+            raise SystemExit(f"sbwatch: {exc.args[0]}") from None
+    if len(settings.projects) != 1:
+        raise SystemExit(f"sbwatch: name the project REF ({len(settings.projects)} configured)")
+    return settings.projects[0]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Plan, confirm, escalate and wait."""
+    settings = settings_or_exit(args)
+    project = pick_project(settings, args.ref)
+    token = settings.token_for(project)
+    if token is None:
+        print(f"sbwatch: no Management API token for {project.ref} (mgmt_token)", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_main(settings, project, token=token, args=args))
+    except KeyboardInterrupt:
+        print("\nstopped waiting; the journal is consistent and the daemon verifies the change.")
+        return 130
+
+
+async def _main(
+    settings: Settings, project: ProjectSettings, *, token: SecretStr, args: argparse.Namespace
+) -> int:
+    clock = SystemClock()
+    async with httpx.AsyncClient() as http:
+        api = ManagementApi(http, settings.mgmt_api_url, token, clock=clock)
+        store = await open_store(settings.state)
+        try:
+            return await escalate_command(
+                project, api, store, clock, to=args.to, yes=args.yes, dry_run=args.dry_run
+            )
+        finally:
+            await store.close()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the command is about to do."""
+
+    current: Tier
+    target: Tier
+    current_usd: float
+    target_usd: float
+    problem: str  # why it must not go ahead ("" when it may)
+
+
+async def make_plan(
+    project: ProjectSettings, api: CliApi, to: Tier | None, out: TextIO | None
+) -> Plan | None:
+    """Current size (add-ons, else config), target and prices; None when the size is unknown."""
+    prices: dict[Tier, float] = {}
+    try:
+        addons = await api.get_addons(project.ref)
+        current = addons.compute_tier
+        for variant, usd in addons.monthly_prices.items():
+            tier = tier_for_variant(variant)
+            if tier is not None:
+                prices[tier] = usd
+    except ApiError as exc:
+        if project.tier is None:
+            print(f"cannot read the compute size ({exc}) and none is configured", file=out)
+            return None
+        print(
+            f"cannot read the compute size ({exc}); using the configured {project.tier}", file=out
+        )
+        current = project.tier
+    target = to or next_tier(current) or current
+    bounds = project.escalation
+    target_usd = monthly_price(target, prices)
+    problem = ""
+    if rank(target) <= rank(current):
+        problem = f"{target} is not above the current {current}; sbwatch never lowers the size"
+    elif rank(target) > rank(bounds.max_tier):
+        problem = (
+            f"{target} is above max_tier = {bounds.max_tier}; raise it in the configuration first"
+        )
+    elif target_usd > bounds.monthly_cost_cap_usd:
+        cap = bounds.monthly_cost_cap_usd
+        problem = f"{target} costs ${target_usd:.2f}/month, over monthly_cost_cap_usd = {cap:.2f}"
+    return Plan(current, target, monthly_price(current, prices), target_usd, problem)
+
+
+async def escalate_command(
+    project: ProjectSettings,
+    api: CliApi,
+    store: Store,
+    clock: Clock,
+    *,
+    to: Tier | None,
+    yes: bool,
+    dry_run: bool,
+    confirm: Callable[[str], bool] | None = None,
+    out: TextIO | None = None,
+    poll_s: float = 10.0,
+) -> int:
+    """The whole command against injected API, store and clock; the exit status."""
+    ref = project.ref
+    diagnosis = await store.latest_diagnosis(ref)
+    if diagnosis is None:
+        print(f"{project.display_name}: no diagnosis recorded yet", file=out)
+    else:
+        age = format_duration((clock.now() - diagnosis.at).total_seconds())
+        print(
+            f"{project.display_name}: {diagnosis.kind} ({age} ago, "
+            f"confidence {diagnosis.confidence:.2f})",
+            file=out,
+        )
+        for line in diagnosis.evidence:
+            print(f"  - {line}", file=out)
+    plan = await make_plan(project, api, to, out)
+    if plan is None:
+        return 1
+    delta = plan.target_usd - plan.current_usd
+    print(
+        f"compute: {plan.current} (${plan.current_usd:.2f}/month) -> {plan.target} "
+        f"(${plan.target_usd:.2f}/month), {'+' if delta >= 0 else '-'}${abs(delta):.2f}/month",
+        file=out,
+    )
+    if plan.problem:
+        print(f"refused: {plan.problem}", file=out)
+        return 2
+    if dry_run:
+        print("dry run: nothing changed", file=out)
+        return 0
+    ask = confirm or _ask
+    if not yes and not ask(
+        f"Raise {ref} to {plan.target}? Expect a few minutes of downtime. [y/N] "
+    ):
+        print("cancelled", file=out)
+        return 1
+    return await _apply(project, api, store, clock, plan, out, poll_s)
+
+
+def _ask(question: str) -> bool:
+    if not sys.stdin.isatty():
+        print("not a terminal: pass --yes to confirm", file=sys.stderr)
+        return False
+    return input(question).strip().lower() in {"y", "yes"}
+
+
+async def _apply(
+    project: ProjectSettings,
+    api: CliApi,
+    store: Store,
+    clock: Clock,
+    plan: Plan,
+    out: TextIO | None,
+    poll_s: float,
+) -> int:
+    user = getpass.getuser()
+    owner = f"cli:{user}@{socket.gethostname()}:{os.getpid()}"
+    escalator = Escalator(store, api, clock=clock, metrics=Metrics(), owner=owner)
+    try:
+        intent = await escalator.escalate(
+            project.ref, plan.current, plan.target, "requested from the command line", f"cli:{user}"
+        )
+    except LockBusy:
+        print(
+            "another sbwatch (the daemon?) is changing the compute size now; try again later",
+            file=out,
+        )
+        return 75
+    except SbwatchError as exc:
+        print(f"not sent: {exc}", file=out)
+        return 1
+    if intent.state is not IntentState.APPLIED:
+        print(f"intent #{intent.id} {intent.state}: {intent.detail or 'outcome unknown'}", file=out)
+        return 1
+    print(
+        f"intent #{intent.id} applied; waiting for the services to recover (Ctrl-C stops waiting)",
+        file=out,
+    )
+    progress = Progress(api, project.ref, clock, intent.created_at, out)
+    done = await escalator.verify(
+        intent,
+        progress.healthy,
+        timeout_s=project.escalation.verify_timeout.total_seconds(),
+        poll_s=poll_s,
+    )
+    progress.end()
+    if done.state is IntentState.RECOVERED and done.recovered_s is not None:
+        print(f"recovered on {plan.target} in {format_duration(done.recovered_s)}", file=out)
+        return 0
+    print(f"intent #{done.id} {done.state}: {done.detail}", file=out)
+    return 1
+
+
+class Progress:
+    """A live status line while waiting: project status and each service's health."""
+
+    def __init__(
+        self, api: CliApi, ref: str, clock: Clock, since: datetime, out: TextIO | None
+    ) -> None:
+        self._api, self._ref, self._clock, self._since, self._out = api, ref, clock, since, out
+        self._tty = (out or sys.stdout).isatty()
+
+    async def healthy(self) -> bool:
+        """Poll status and health once, show them, and say whether everything is healthy."""
+        try:
+            status = (await self._api.get_project(self._ref)).status
+            services = await self._api.health(self._ref)
+        except ApiError as exc:
+            self._show(f"management API: {exc}")
+            return False
+        parts = " ".join(f"{s.name}={s.status}" for s in services)
+        self._show(f"{status} {parts}")
+        return status == "ACTIVE_HEALTHY" and bool(services) and all(s.healthy for s in services)
+
+    def _show(self, text: str) -> None:
+        elapsed = format_duration((self._clock.now() - self._since).total_seconds())
+        line = f"[{elapsed:>6}] {text}"
+        if self._tty:
+            print(f"\r\033[K{line}", end="", flush=True, file=self._out)
+        else:
+            print(line, file=self._out)
+
+    def end(self) -> None:
+        """Finish the live line."""
+        if self._tty:
+            print(file=self._out)
