@@ -1,0 +1,143 @@
+"""Project endpoints, the metrics endpoint, host routing, the status page and the control API."""
+
+from __future__ import annotations
+
+import base64
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from sbwatch.clock import VirtualClock
+from sbwatch.sim.world import SimWorld
+
+from .conftest import KEY, REF  # type: ignore[import-not-found]
+
+APIKEY = {"apikey": KEY}
+BASIC = {"Authorization": "Basic " + base64.b64encode(f"service_role:{KEY}".encode()).decode()}
+
+
+def overload(world: SimWorld, clock: VirtualClock) -> None:
+    world.project(REF).model.set_demand(60, 0)
+    clock.advance(3 * 3600)
+
+
+async def test_rest_ok_when_up(client: httpx.AsyncClient) -> None:
+    """REST answers 200 JSON with the apikey."""
+    response = await client.get(f"/p/{REF}/rest/v1/", headers=APIKEY)
+    assert (200, "application/json") == (response.status_code, response.headers["content-type"])
+
+
+@pytest.mark.parametrize("headers", [{}, {"apikey": "wrong"}])
+async def test_rest_needs_the_key(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+    """REST without a valid apikey answers 401."""
+    assert 401 == (await client.get(f"/p/{REF}/rest/v1/", headers=headers)).status_code
+
+
+async def test_rest_overloaded_522_after_20s_or_544(client: httpx.AsyncClient, world: SimWorld, clock: VirtualClock) -> None:
+    """Overloaded REST answers 522 after a 20 s (virtual) delay, or 544 at once; auth stays up."""
+    overload(world, clock)
+    seen: dict[int, list[float]] = {}
+    for _ in range(20):
+        before = clock.elapsed
+        response = await client.get(f"/p/{REF}/rest/v1/", headers=APIKEY)
+        seen.setdefault(response.status_code, []).append(clock.elapsed - before)
+    assert {522, 544} == set(seen)
+    assert {20.0} == set(seen[522])
+    assert {0.0} == set(seen[544])
+    auth = await client.get(f"/p/{REF}/auth/v1/health", headers=APIKEY)
+    assert (200, "GoTrue") == (auth.status_code, auth.json()["name"])
+
+
+@pytest.mark.parametrize(
+    ("event", "rest", "auth"),
+    [
+        ({"kind": "service", "name": "rest", "up": False}, 503, 200),
+        ({"kind": "service", "name": "auth", "up": False}, 200, 503),
+        ({"kind": "service", "name": "db", "up": False}, 503, 200),
+        ({"kind": "project", "state": "paused"}, 540, 540),
+    ],
+)
+async def test_service_faults(client: httpx.AsyncClient, world: SimWorld, event: dict[str, object], rest: int, auth: int) -> None:
+    """Service and project events change what REST and auth answer."""
+    world.apply(event)
+    got_rest = await client.get(f"/p/{REF}/rest/v1/", headers=APIKEY)
+    got_auth = await client.get(f"/p/{REF}/auth/v1/health", headers=APIKEY)
+    assert (rest, auth) == (got_rest.status_code, got_auth.status_code)
+
+
+async def test_host_header_selects_the_project(client: httpx.AsyncClient) -> None:
+    """``Host: <ref>.supabase.co`` serves the same endpoints as the /p/<ref> prefix."""
+    response = await client.get("/auth/v1/health", headers={"host": f"{REF}.supabase.co", **APIKEY})
+    assert 200 == response.status_code
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Basic " + base64.b64encode(b"service_role:nope").decode()}, {"Authorization": "Basic ???"}],
+)
+async def test_metrics_need_basic_auth(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+    """The metrics endpoint wants service_role and the service key."""
+    response = await client.get(f"/p/{REF}/customer/v1/privileged/metrics", headers=headers)
+    assert 401 == response.status_code
+
+
+async def test_metrics_follow_the_model(client: httpx.AsyncClient, world: SimWorld, clock: VirtualClock) -> None:
+    """The Prometheus text carries the model's counters, labelled by project and device."""
+    world.apply({"kind": "workload", "read_mbps": 15, "write_mbps": 5})
+    clock.advance(100)
+    response = await client.get(f"/p/{REF}/customer/v1/privileged/metrics", headers=BASIC)
+    samples = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    data = (("device", "nvme1n1"), ("supabase_identifier", REF), ("supabase_project_ref", REF))
+    assert 15e8 == pytest.approx(samples[("node_disk_read_bytes_total", data)])
+    assert 5e8 == pytest.approx(samples[("node_disk_written_bytes_total", data)])
+    assert 15e8 / 131072 == pytest.approx(samples[("node_disk_reads_completed_total", data)])
+    names = {name for name, _ in samples}
+    expected = {
+        "node_disk_read_bytes_total", "node_disk_written_bytes_total", "node_disk_reads_completed_total",
+        "node_disk_writes_completed_total", "node_disk_io_time_seconds_total", "node_disk_io_now",
+        "node_cpu_seconds_total", "node_memory_MemAvailable_bytes", "node_memory_MemTotal_bytes",
+        "node_filesystem_avail_bytes", "node_filesystem_size_bytes", "pg_up",
+    }  # fmt: skip
+    assert expected <= names
+    devices = {dict(labels).get("device") for name, labels in samples if name == "node_disk_io_now"}
+    assert {"nvme0n1", "nvme1n1"} == devices
+    cpu = sum(v for (name, _), v in samples.items() if name == "node_cpu_seconds_total")
+    assert pytest.approx(200.0) == cpu
+    mounts = {dict(labels).get("mountpoint") for name, labels in samples if name.startswith("node_filesystem")}
+    assert {"/data"} == mounts
+
+
+async def test_status_page_follows_events(client: httpx.AsyncClient, world: SimWorld) -> None:
+    """status.json and summary.json follow status_page events, components and incidents included."""
+    calm = (await client.get("/status/api/v2/summary.json")).json()
+    assert ("none", [], {"operational"}) == (
+        calm["status"]["indicator"], calm["incidents"], {c["status"] for c in calm["components"]}
+    )  # fmt: skip
+    world.apply({"kind": "status_page", "indicator": "minor", "components": ["Storage"]})
+    summary = (await client.get("/status/api/v2/summary.json")).json()
+    by_name = {c["name"]: c["status"] for c in summary["components"]}
+    assert ("degraded_performance", "operational") == (by_name["Storage"], by_name["Database"])
+    assert 1 == len(summary["incidents"])
+    world.apply({"kind": "status_page", "indicator": "critical"})
+    status = (await client.get("/status/api/v2/status.json")).json()
+    summary = (await client.get("/status/api/v2/summary.json")).json()
+    assert "critical" == status["status"]["indicator"]
+    assert {"major_outage"} == {c["status"] for c in summary["components"]}
+
+
+async def test_control_api(client: httpx.AsyncClient, world: SimWorld) -> None:
+    """Events, truth, stats and new projects through /_sim."""
+    added = await client.post("/_sim/projects", json={"ref": "bbbbbbbbbbbbbbbbbbbb", "tier": "small", "budget_pct": 50})
+    assert (201, 0.5) == (added.status_code, added.json()["budget_ratio"])
+    applied = await client.post("/_sim/events", json={"kind": "service", "name": "rest", "up": False, "ref": REF})
+    refused = await client.post("/_sim/events", json={"kind": "meteor"})
+    truth = (await client.get(f"/_sim/truth/{REF}")).json()
+    stats = (await client.get("/_sim/stats")).json()
+    assert (200, 400, ["rest"]) == (applied.status_code, refused.status_code, truth["down"])
+    assert {"patch_calls": 0, "patch_attempts": 0, "emails": 0} == stats
+    assert 404 == (await client.get("/_sim/truth/zzzzzzzzzzzzzzzzzzzz")).status_code
+    assert 400 == (await client.post("/_sim/projects", json={"ref": "BAD"})).status_code
