@@ -1,0 +1,106 @@
+"""Management API probe: the provider's view of the project and of each service's health.
+
+``ok`` only when the project is ACTIVE_HEALTHY and every service is ACTIVE_HEALTHY; ``fail``
+when either is not (or the API answers wrongly); ``error`` when the API cannot be asked
+(rate limited, unreachable). After a 429 the client itself refuses calls until the reset,
+so the probe costs nothing while it waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+
+from sbwatch.errors import ApiError, AuthRejected, RateLimited
+from sbwatch.mgmt_api import ManagementApi, ProjectInfo, ServiceHealth
+from sbwatch.probes._common import Timer, network_cause, timeout_s
+from sbwatch.probes.base import ProbeContext
+from sbwatch.results import Outcome, ProbeKind, ProbeResult
+
+HEALTHY = "ACTIVE_HEALTHY"
+SERVICES = ("db", "rest", "auth")
+MAX_HEALTH_TIMEOUT_MS = 10_000
+
+
+class MgmtHealthProbe:
+    """Project status and service health from the Management API."""
+
+    kind = ProbeKind.MGMT_HEALTH
+
+    def __init__(self, ctx: ProbeContext, api: ManagementApi | None = None) -> None:
+        self._ctx = ctx
+        self._ref = ctx.project.ref
+        timeout = timeout_s(ctx, self.kind)
+        # The server-side health check must finish before our own request gives up.
+        self._health_timeout_ms = min(MAX_HEALTH_TIMEOUT_MS, max(int(timeout * 800), 500))
+        self._api = api or _default_api(ctx, timeout)
+
+    async def run(self) -> ProbeResult:
+        """Ask for the project and its services' health (concurrently)."""
+        timer = Timer(self._ctx, self.kind)
+        answers = await asyncio.gather(
+            self._api.get_project(self._ref),
+            self._api.health(self._ref, SERVICES, timeout_ms=self._health_timeout_ms),
+            return_exceptions=True,
+        )
+        project, health = answers
+        for answer in answers:
+            if isinstance(answer, BaseException):
+                if not isinstance(answer, Exception):
+                    raise answer
+                return _failure(timer, answer)
+        assert isinstance(project, ProjectInfo)
+        assert isinstance(health, list)
+        return _judge(timer, project, health)
+
+    async def aclose(self) -> None:
+        """Nothing to release: the HTTP client is shared."""
+
+
+def _default_api(ctx: ProbeContext, timeout: float) -> ManagementApi:
+    token = ctx.settings.token_for(ctx.project)
+    if token is None:
+        raise ValueError(f"project {ctx.project.ref}: no Management API token configured")
+    # One attempt per run: the probe runs again at its next interval.
+    return ManagementApi(
+        ctx.http,
+        ctx.settings.mgmt_api_url,
+        token,
+        clock=ctx.clock,
+        timeout_s=timeout,
+        get_retries=0,
+    )
+
+
+def _judge(timer: Timer, project: ProjectInfo, health: list[ServiceHealth]) -> ProbeResult:
+    services = {item.name: item.status for item in health}
+    data: dict[str, Any] = {"project_status": project.status, "services": services}
+    bad = [item for item in health if item.status != HEALTHY]
+    if project.status == HEALTHY and not bad and health:
+        return timer.result(Outcome.OK, data=data)
+    problems = [] if project.status == HEALTHY else [f"project {project.status}"]
+    problems += [f"{item.name} {item.status}" for item in bad]
+    if not health:
+        problems.append("no service health reported")
+    return timer.result(Outcome.FAIL, "; ".join(problems), data=data)
+
+
+def _failure(timer: Timer, exc: Exception) -> ProbeResult:
+    if isinstance(exc, RateLimited):
+        return timer.result(Outcome.ERROR, f"rate limited, retry in {exc.retry_after_s:.0f}s")
+    if isinstance(exc, AuthRejected):
+        return timer.result(Outcome.FAIL, "token rejected", status_code=exc.status)
+    if not isinstance(exc, ApiError):
+        raise exc
+    if isinstance(exc.__cause__, httpx.TimeoutException):
+        return timer.result(Outcome.TIMEOUT, "management API did not answer in time")
+    if exc.status is None and exc.transient:
+        cause = network_cause(exc) or "could not connect"
+        return timer.result(Outcome.ERROR, f"management API unreachable: {cause}")
+    if exc.status is None:
+        return timer.result(Outcome.FAIL, "management API: unexpected response body")
+    return timer.result(
+        Outcome.FAIL, f"management API error ({exc.status})", status_code=exc.status
+    )

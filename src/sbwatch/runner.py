@@ -1,0 +1,66 @@
+"""Runs one probe once: under a timeout, timed, with metrics and one canonical log line.
+
+The one place that catches ``Exception``: a probe returns outcomes for every expected
+failure, so an exception here is a bug, logged with its traceback and reported as ``error``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sbwatch.clock import Clock
+from sbwatch.metrics import Metrics
+from sbwatch.probes.base import Probe
+from sbwatch.results import Outcome, ProbeResult
+
+
+async def run_probe(
+    probe: Probe, *, project: str, timeout_s: float, clock: Clock, metrics: Metrics, log: Any
+) -> ProbeResult:
+    """Run ``probe`` once and return its result; never raises for a probe failure."""
+    started = clock.monotonic()
+    timeout = asyncio.timeout(timeout_s)
+    try:
+        async with timeout:
+            result = await probe.run()
+    except TimeoutError:
+        if not timeout.expired():
+            raise
+        result = _made_up(
+            probe, project, clock, started, Outcome.TIMEOUT, f"no answer within {timeout_s:g}s"
+        )
+    except Exception as exc:  # the one catch-all: a probe bug becomes outcome=error
+        log.exception("probe crashed", project=project, probe=str(probe.kind))
+        detail = f"probe crashed ({type(exc).__name__})"
+        result = _made_up(probe, project, clock, started, Outcome.ERROR, detail)
+    _record(metrics, project, result)
+    log.info(
+        "probe finished",
+        project=project,
+        probe=str(result.probe),
+        outcome=str(result.outcome),
+        duration_s=round(result.duration_s, 6),
+        detail=result.detail,
+    )
+    return result
+
+
+def _made_up(
+    probe: Probe, project: str, clock: Clock, started: float, outcome: Outcome, detail: str
+) -> ProbeResult:
+    return ProbeResult(
+        project=project,
+        probe=probe.kind,
+        outcome=outcome,
+        at=clock.now(),
+        duration_s=max(clock.monotonic() - started, 0.0),
+        detail=detail,
+    )
+
+
+def _record(metrics: Metrics, project: str, result: ProbeResult) -> None:
+    labels = {"project": project, "probe": str(result.probe)}
+    metrics.probe_success.labels(**labels).set(1.0 if result.ok else 0.0)
+    metrics.probe_duration.labels(**labels).observe(result.duration_s)
+    metrics.probe_runs.labels(**labels, outcome=str(result.outcome)).inc()
