@@ -24,16 +24,14 @@ async def run_probe(
     try:
         async with timeout:
             result = await probe.run()
-    except TimeoutError:
-        if not timeout.expired():
-            raise
-        result = _made_up(
-            probe, project, clock, started, Outcome.TIMEOUT, f"no answer within {timeout_s:g}s"
-        )
     except Exception as exc:  # the one catch-all: a probe bug becomes outcome=error
-        log.exception("probe crashed", project=project, probe=str(probe.kind))
-        detail = f"probe crashed ({type(exc).__name__})"
-        result = _made_up(probe, project, clock, started, Outcome.ERROR, detail)
+        if isinstance(exc, TimeoutError) and timeout.expired():
+            detail = f"no answer within {timeout_s:g}s"
+            result = _made_up(probe, project, clock, started, Outcome.TIMEOUT, detail)
+        else:
+            log.exception("probe crashed", project=project, probe=str(probe.kind))
+            detail = f"probe crashed ({type(exc).__name__})"
+            result = _made_up(probe, project, clock, started, Outcome.ERROR, detail)
     _record(metrics, project, result)
     log.info(
         "probe finished",
