@@ -1,8 +1,8 @@
 """Token-bucket primitives of the disk IO budget: the bucket and a smoothed burn rate.
 
-The burn rate follows real changes within minutes and ignores minute-to-minute noise. Its
+The burn rate follows real changes within minutes and damps minute-to-minute noise. Its
 value is the median of three trackers fed the same observations: an EWMA with the slow
-time constant, an EWMA ten times faster, and the time-weighted mean of the last few minutes.
+time constant, an EWMA six times faster, and the time-weighted mean of the last ten minutes.
 While the two fast trackers disagree (noise), the median is the slow EWMA; when both agree the
 level moved (a step or a ramp), the nearer of them wins, so a new load is followed in minutes
 instead of hours. Each tracker is a positive-weight average of the observations, and a median
@@ -17,8 +17,8 @@ from typing import Any
 
 from sbwatch.tiers import BURST_SECONDS_PER_DAY
 
-FAST_DIVISOR = 10.0
-DEFAULT_WINDOW_S = 300.0
+FAST_DIVISOR = 6.0
+DEFAULT_WINDOW_S = 600.0
 
 
 def _ewma(previous: float | None, value: float, dt: float, tau: float) -> float:
