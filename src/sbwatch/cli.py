@@ -19,6 +19,7 @@ COMMANDS: tuple[str, ...] = (
     "sbwatch.commands.sim",
     "sbwatch.commands.escalate",
     "sbwatch.commands.history",
+    "sbwatch.commands.probe",
 )
 
 

@@ -1,0 +1,102 @@
+"""``sbwatch probe REF KIND``: run one probe once against a configured project and print it."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+import httpx
+
+from sbwatch import log as logging_setup
+from sbwatch.clock import SystemClock
+from sbwatch.commands.common import settings_or_exit
+from sbwatch.metrics import Metrics
+from sbwatch.probes import PROBES, build_probe, timeout_s
+from sbwatch.probes.base import ProbeContext
+from sbwatch.results import ProbeKind, ProbeResult
+from sbwatch.runner import run_probe
+from sbwatch.settings import Settings
+
+NAME = "probe"
+HELP = (
+    "Run one probe once against a configured project and print the result "
+    "(exit 0 when ok, 1 when not, 2 for an unknown project or probe)."
+)
+GRACE_S = 1.0
+"""The runner's deadline is the probe's timeout plus this, so the probe reports its own detail."""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """REF, KIND and --json."""
+    parser.add_argument("ref", metavar="REF", help="project ref, as in the configuration")
+    parser.add_argument(
+        "kind",
+        metavar="KIND",
+        choices=[kind.value for kind in ProbeKind],
+        help="probe kind: " + ", ".join(kind.value for kind in ProbeKind),
+    )
+    parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the configuration, run the probe once, print the result."""
+    settings = settings_or_exit(args)
+    kind = ProbeKind(args.kind)
+    try:
+        project = settings.project(args.ref)
+    except KeyError as exc:
+        print(exc.args[0], file=sys.stderr)
+        return 2
+    if kind not in PROBES:
+        print(f"no probe registered for {kind}", file=sys.stderr)
+        return 2
+    logging_setup.configure(settings.log_level, settings.log_format, stream=sys.stderr)
+    result = asyncio.run(_probe_once(settings, project.ref, kind))
+    print(json.dumps(result_to_dict(result)) if args.json else _line(result))
+    return 0 if result.ok else 1
+
+
+async def _probe_once(settings: Settings, ref: str, kind: ProbeKind) -> ProbeResult:
+    clock = SystemClock()
+    async with httpx.AsyncClient() as http:
+        ctx = ProbeContext(settings, settings.project(ref), http, clock)
+        probe = build_probe(kind, ctx)
+        try:
+            return await run_probe(
+                probe,
+                project=ref,
+                timeout_s=timeout_s(ctx, kind) + GRACE_S,
+                clock=clock,
+                metrics=Metrics(),
+                log=logging_setup.get_logger("probe"),
+            )
+        finally:
+            await probe.aclose()
+
+
+def result_to_dict(result: ProbeResult) -> dict[str, Any]:
+    """A ProbeResult as a JSON-ready dict (ISO time)."""
+    return {
+        "project": result.project,
+        "probe": str(result.probe),
+        "outcome": str(result.outcome),
+        "at": result.at.isoformat(),
+        "duration_s": round(result.duration_s, 6),
+        "detail": result.detail,
+        "status_code": result.status_code,
+        "data": result.data,
+    }
+
+
+def _line(result: ProbeResult) -> str:
+    parts = [result.project, str(result.probe), str(result.outcome), f"{result.duration_s:.3f}s"]
+    if result.status_code is not None:
+        parts.append(f"HTTP {result.status_code}")
+    if result.detail:
+        parts.append(result.detail)
+    if result.data:
+        parts.append(json.dumps(result.data, sort_keys=True))
+    return "  ".join(parts)
