@@ -1,0 +1,106 @@
+"""Fixtures for the state store tests: one contract suite over SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from sbwatch.store import Store
+from sbwatch.store.postgres import PostgresStore
+from sbwatch.store.sqlite import SqliteStore
+
+PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@dataclass
+class Backend:
+    """One storage location and how to open (another) store on it."""
+
+    name: str
+    make: Callable[[], Store]
+    migration_rows: Callable[[], Awaitable[list[tuple[int, str]]]]
+    opened: list[Store] = field(default_factory=list)
+
+    async def open(self) -> Store:
+        """A new opened store on this storage, closed at teardown."""
+        store = self.make()
+        await store.open()
+        self.opened.append(store)
+        return store
+
+
+async def _admin(sql: str) -> None:
+    """Run one statement on the maintenance database."""
+    admin = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await admin.execute(sql)
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+def pg_dsn() -> Iterator[str]:
+    """A fresh PostgreSQL database with a random name on 127.0.0.1:5432, dropped at the end."""
+    name = f"sbwatch_test_{secrets.token_hex(6)}"
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def pg_schema() -> str:
+    """A schema name of its own for one test, so tests never share tables."""
+    return f"t_{secrets.token_hex(6)}"
+
+
+def _sqlite_backend(path: Path) -> Backend:
+    async def rows() -> list[tuple[int, str]]:
+        with sqlite3.connect(path) as conn:
+            found = conn.execute("SELECT version, applied_at FROM schema_migrations").fetchall()
+        conn.close()
+        return [(int(v), str(a)) for v, a in found]
+
+    return Backend("sqlite", lambda: SqliteStore(path), rows)
+
+
+def _postgres_backend(dsn: str, schema: str) -> Backend:
+    async def rows() -> list[tuple[int, str]]:
+        conn = await asyncpg.connect(dsn)
+        try:
+            found = await conn.fetch(f"SELECT version, applied_at FROM {schema}.schema_migrations")
+        finally:
+            await conn.close()
+        return [(int(r["version"]), str(r["applied_at"])) for r in found]
+
+    return Backend("postgres", lambda: PostgresStore(dsn, schema=schema), rows)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def backend(
+    request: pytest.FixtureRequest, tmp_path: Path, pg_dsn: str, pg_schema: str
+) -> AsyncIterator[Backend]:
+    """Each backend in turn: an SQLite file in tmp_path, a fresh schema in a fresh database."""
+    if request.param == "sqlite":
+        chosen = _sqlite_backend(tmp_path / "state" / "sbwatch.db")
+    else:
+        chosen = _postgres_backend(pg_dsn, pg_schema)
+    try:
+        yield chosen
+    finally:
+        for opened in chosen.opened:
+            await opened.close()
+
+
+@pytest.fixture
+async def store(backend: Backend) -> Store:
+    """An opened store of the current backend."""
+    return await backend.open()
