@@ -1,4 +1,4 @@
-"""Fixtures for the simulator tests: a world on a virtual clock, its app, clients and live servers."""
+"""Fixtures of the simulator tests: a world on a virtual clock, its app, clients, servers."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ class LiveServer:
         """Serve, and return once listening."""
         self.task = asyncio.create_task(self.server.serve(sockets=[self.sock]))
         async with asyncio.timeout(10):
-            while not self.server.started:
+            while not self.server.started:  # noqa: ASYNC110 - uvicorn offers no event
                 await asyncio.sleep(0.02)
 
     async def stop(self) -> None:
@@ -75,7 +75,7 @@ class LiveServer:
         self.sock.close()
 
 
-async def wait_for(condition: Any, timeout: float = 10.0, interval: float = 0.05) -> None:
+async def wait_for(condition: Any, timeout: float = 10.0, interval: float = 0.05) -> None:  # noqa: ASYNC109 - a deadline helper
     """Poll an (async or sync) condition until true, failing after ``timeout`` seconds."""
     async with asyncio.timeout(timeout):
         while True:

@@ -59,7 +59,9 @@ async def test_cut_drops_open_connections_and_pass_recovers(proxy: tuple[DbProxy
     connection = await asyncpg.connect(dsn(port), timeout=5)
     try:
         db_proxy.set_mode("cut")
-        with pytest.raises((ConnectionError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError)):
+        with pytest.raises(
+            (ConnectionError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
+        ):
             await connection.fetchval("select 1", timeout=5)
     finally:
         connection.terminate()

@@ -38,7 +38,10 @@ def test_email_headers_and_body(template: str) -> None:
     message = email.message_from_bytes(build_email(template, REF, at=AT, to="ops@example.test"))
     assert TEMPLATES[template][0] == message["Subject"]
     assert "noreply@supabase.com" in message["From"]
-    assert ("ops@example.test", "multipart/alternative") == (message["To"], message.get_content_type())
+    assert ("ops@example.test", "multipart/alternative") == (
+        message["To"],
+        message.get_content_type(),
+    )
     assert message["Message-ID"].endswith("@supabase.com>")
     assert AT == email.utils.parsedate_to_datetime(message["Date"])
     assert "dkim=pass header.d=supabase.com" in message["Authentication-Results"]
@@ -50,14 +53,21 @@ def test_email_headers_and_body(template: str) -> None:
 def test_warning_uses_the_provider_wording() -> None:
     """The warning email begins with the sentence users quoted."""
     body = _text(email.message_from_bytes(build_email("io_budget_warning", REF, at=AT)))
-    assert "This implies that your project is utilizing more Disk IO than what your compute add-on" in body
+    assert (
+        "This implies that your project is utilizing more Disk IO than what your compute add-on"
+        in body
+    )
 
 
 def test_spoofed_fails_dkim_and_spf() -> None:
     """A spoofed message carries failing DKIM and SPF verdicts."""
     message = email.message_from_bytes(build_email("io_budget_exhausted", REF, at=AT, spoofed=True))
     results = message["Authentication-Results"]
-    assert ("dkim=fail" in results, "spf=fail" in results, "dkim=pass" in results) == (True, True, False)
+    assert ("dkim=fail" in results, "spf=fail" in results, "dkim=pass" in results) == (
+        True,
+        True,
+        False,
+    )
 
 
 def test_unknown_template_refused() -> None:
@@ -77,7 +87,7 @@ def _free_port() -> int:
 async def dovecot() -> AsyncIterator[int]:
     """A private Dovecot on a free loopback port with user ops / secret."""
     base = Path(tempfile.mkdtemp(prefix="sbwatch-dovecot-"))
-    base.chmod(0o755)  # the auth and mail processes run as the dovecot user
+    base.chmod(0o755)  # noqa: ASYNC240 - setup; the auth and mail processes run as dovecot
     port = _free_port()
     (base / "home").mkdir()
     (base / "users").write_text("ops:{PLAIN}secret\n")
@@ -107,7 +117,7 @@ service imap-login {{
 """
     )
     shutil.chown(base / "home", "dovecot", "dovecot")
-    process = subprocess.Popen(["dovecot", "-c", str(base / "dovecot.conf"), "-F"])
+    process = subprocess.Popen(["dovecot", "-c", str(base / "dovecot.conf"), "-F"])  # noqa: ASYNC220 - starts at once
     try:
         async with asyncio.timeout(15):
             while True:
@@ -131,7 +141,11 @@ async def _fetch_all(port: int) -> list[bytes]:
     await client.select("INBOX")
     fetched = await client.fetch("1:*", "(RFC822)")
     await client.logout()
-    return [line for line in fetched.lines if isinstance(line, bytes | bytearray) and b"Subject:" in line]
+    return [
+        line
+        for line in fetched.lines
+        if isinstance(line, bytes | bytearray) and b"Subject:" in line
+    ]
 
 
 @pytest.mark.integration
@@ -141,7 +155,10 @@ async def test_deliver_imap_appends_to_dovecot(dovecot: int) -> None:
     await deliver_imap(raw, "127.0.0.1", dovecot, "ops", "secret")
     messages = await _fetch_all(dovecot)
     assert 1 == len(messages)
-    assert "Your project is depleting its Disk IO Budget" == email.message_from_bytes(bytes(messages[0]))["Subject"]
+    assert (
+        "Your project is depleting its Disk IO Budget"
+        == email.message_from_bytes(bytes(messages[0]))["Subject"]
+    )
 
 
 @pytest.mark.integration

@@ -34,7 +34,9 @@ async def test_rest_needs_the_key(client: httpx.AsyncClient, headers: dict[str, 
     assert 401 == (await client.get(f"/p/{REF}/rest/v1/", headers=headers)).status_code
 
 
-async def test_rest_overloaded_522_after_20s_or_544(client: httpx.AsyncClient, world: SimWorld, clock: VirtualClock) -> None:
+async def test_rest_overloaded_522_after_20s_or_544(
+    client: httpx.AsyncClient, world: SimWorld, clock: VirtualClock
+) -> None:
     """Overloaded REST answers 522 after a 20 s (virtual) delay, or 544 at once; auth stays up."""
     overload(world, clock)
     seen: dict[int, list[float]] = {}
@@ -58,7 +60,9 @@ async def test_rest_overloaded_522_after_20s_or_544(client: httpx.AsyncClient, w
         ({"kind": "project", "state": "paused"}, 540, 540),
     ],
 )
-async def test_service_faults(client: httpx.AsyncClient, world: SimWorld, event: dict[str, object], rest: int, auth: int) -> None:
+async def test_service_faults(
+    client: httpx.AsyncClient, world: SimWorld, event: dict[str, object], rest: int, auth: int
+) -> None:
     """Service and project events change what REST and auth answer."""
     world.apply(event)
     got_rest = await client.get(f"/p/{REF}/rest/v1/", headers=APIKEY)
@@ -74,7 +78,11 @@ async def test_host_header_selects_the_project(client: httpx.AsyncClient) -> Non
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"Authorization": "Basic " + base64.b64encode(b"service_role:nope").decode()}, {"Authorization": "Basic ???"}],
+    [
+        {},
+        {"Authorization": "Basic " + base64.b64encode(b"service_role:nope").decode()},
+        {"Authorization": "Basic ???"},
+    ],
 )
 async def test_metrics_need_basic_auth(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
     """The metrics endpoint wants service_role and the service key."""
@@ -82,7 +90,9 @@ async def test_metrics_need_basic_auth(client: httpx.AsyncClient, headers: dict[
     assert 401 == response.status_code
 
 
-async def test_metrics_follow_the_model(client: httpx.AsyncClient, world: SimWorld, clock: VirtualClock) -> None:
+async def test_metrics_follow_the_model(
+    client: httpx.AsyncClient, world: SimWorld, clock: VirtualClock
+) -> None:
     """The Prometheus text carries the model's counters, labelled by project and device."""
     world.apply({"kind": "workload", "read_mbps": 15, "write_mbps": 5})
     clock.advance(100)
@@ -97,7 +107,8 @@ async def test_metrics_follow_the_model(client: httpx.AsyncClient, world: SimWor
     assert 15e8 / 131072 == pytest.approx(samples[("node_disk_reads_completed_total", data)])
     names = {name for name, _ in samples}
     expected = {
-        "node_disk_read_bytes_total", "node_disk_written_bytes_total", "node_disk_reads_completed_total",
+        "node_disk_read_bytes_total", "node_disk_written_bytes_total",
+        "node_disk_reads_completed_total",
         "node_disk_writes_completed_total", "node_disk_io_time_seconds_total", "node_disk_io_now",
         "node_cpu_seconds_total", "node_memory_MemAvailable_bytes", "node_memory_MemTotal_bytes",
         "node_filesystem_avail_bytes", "node_filesystem_size_bytes", "pg_up",
@@ -107,7 +118,11 @@ async def test_metrics_follow_the_model(client: httpx.AsyncClient, world: SimWor
     assert {"nvme0n1", "nvme1n1"} == devices
     cpu = sum(v for (name, _), v in samples.items() if name == "node_cpu_seconds_total")
     assert pytest.approx(200.0) == cpu
-    mounts = {dict(labels).get("mountpoint") for name, labels in samples if name.startswith("node_filesystem")}
+    mounts = {
+        dict(labels).get("mountpoint")
+        for name, labels in samples
+        if name.startswith("node_filesystem")
+    }
     assert {"/data"} == mounts
 
 
@@ -131,9 +146,13 @@ async def test_status_page_follows_events(client: httpx.AsyncClient, world: SimW
 
 async def test_control_api(client: httpx.AsyncClient, world: SimWorld) -> None:
     """Events, truth, stats and new projects through /_sim."""
-    added = await client.post("/_sim/projects", json={"ref": "bbbbbbbbbbbbbbbbbbbb", "tier": "small", "budget_pct": 50})
+    added = await client.post(
+        "/_sim/projects", json={"ref": "bbbbbbbbbbbbbbbbbbbb", "tier": "small", "budget_pct": 50}
+    )
     assert (201, 0.5) == (added.status_code, added.json()["budget_ratio"])
-    applied = await client.post("/_sim/events", json={"kind": "service", "name": "rest", "up": False, "ref": REF})
+    applied = await client.post(
+        "/_sim/events", json={"kind": "service", "name": "rest", "up": False, "ref": REF}
+    )
     refused = await client.post("/_sim/events", json={"kind": "meteor"})
     truth = (await client.get(f"/_sim/truth/{REF}")).json()
     stats = (await client.get("/_sim/stats")).json()

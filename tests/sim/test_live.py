@@ -48,8 +48,13 @@ async def test_auth_rate_limit_patch_and_resize(live: tuple[LiveServer, SimWorld
             return body["status"] == "ACTIVE_HEALTHY" and world.truth(REF)["tier"] == "small"
 
         await wait_for(healthy_small, timeout=10.0, interval=0.1)
-        codes = [(await http.get(f"/v1/projects/{REF}", headers=BEARER)).status_code for _ in range(125)]
+        codes = [
+            (await http.get(f"/v1/projects/{REF}", headers=BEARER)).status_code for _ in range(125)
+        ]
         assert 429 == codes[-1]
         limited = await http.get(f"/v1/projects/{REF}", headers=BEARER)
-        assert ("120", "0") == (limited.headers["x-ratelimit-limit"], limited.headers["x-ratelimit-remaining"])
+        assert ("120", "0") == (
+            limited.headers["x-ratelimit-limit"],
+            limited.headers["x-ratelimit-remaining"],
+        )
     assert (1, 1) == (world.patch_calls, world.patch_attempts)

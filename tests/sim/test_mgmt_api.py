@@ -20,7 +20,9 @@ async def test_get_project_shape(client: httpx.AsyncClient) -> None:
     assert (200, REF, "ACTIVE_HEALTHY") == (response.status_code, body["ref"], body["status"])
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer sbp_wrong"}, {"Authorization": "Basic x"}])
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer sbp_wrong"}, {"Authorization": "Basic x"}]
+)
 async def test_bearer_auth_required(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
     """Without the right bearer token every Management API route answers 401."""
     response = await client.get(f"/v1/projects/{REF}/billing/addons", headers=headers)
@@ -40,7 +42,7 @@ async def test_unknown_project_is_404(client: httpx.AsyncClient) -> None:
 
 
 async def test_rate_limit_120_a_minute(client: httpx.AsyncClient, clock: VirtualClock) -> None:
-    """The 121st request in a minute gets 429 with X-RateLimit-* headers; the next minute is fresh."""
+    """The 121st request in a minute gets 429 with X-RateLimit-* headers; next minute is fresh."""
     for _ in range(120):
         response = await client.get(f"/v1/projects/{REF}", headers=BEARER)
         assert 200 == response.status_code
@@ -62,7 +64,9 @@ async def test_rate_limit_120_a_minute(client: httpx.AsyncClient, clock: Virtual
 async def test_health_lists_asked_services(client: httpx.AsyncClient) -> None:
     """Health answers one entry per asked service (comma list or repeated parameter)."""
     comma = await client.get(f"/v1/projects/{REF}/health?services=db,rest,auth", headers=BEARER)
-    repeated = await client.get(f"/v1/projects/{REF}/health?services=db&services=rest", headers=BEARER)
+    repeated = await client.get(
+        f"/v1/projects/{REF}/health?services=db&services=rest", headers=BEARER
+    )
     assert ["db", "rest", "auth"] == [entry["name"] for entry in comma.json()]
     assert ["db", "rest"] == [entry["name"] for entry in repeated.json()]
     assert {"ACTIVE_HEALTHY"} == {entry["status"] for entry in comma.json()}
@@ -75,7 +79,9 @@ async def test_health_bad_query_is_400(client: httpx.AsyncClient, query: str) ->
     assert 400 == response.status_code
 
 
-async def test_overloaded_health_unhealthy_but_status_active(clock: VirtualClock, client: httpx.AsyncClient, world: SimWorld) -> None:
+async def test_overloaded_health_unhealthy_but_status_active(
+    clock: VirtualClock, client: httpx.AsyncClient, world: SimWorld
+) -> None:
     """In an IO exhaustion the services are UNHEALTHY while the project reads ACTIVE_HEALTHY."""
     world.project(REF).model.set_demand(60, 0)
     clock.advance(3 * 3600)
@@ -85,9 +91,13 @@ async def test_overloaded_health_unhealthy_but_status_active(clock: VirtualClock
     assert "ACTIVE_HEALTHY" == project.json()["status"]
 
 
-async def test_patch_resizes_and_counts(client: httpx.AsyncClient, clock: VirtualClock, world: SimWorld) -> None:
+async def test_patch_resizes_and_counts(
+    client: httpx.AsyncClient, clock: VirtualClock, world: SimWorld
+) -> None:
     """PATCH answers 200, the project resizes for resize_seconds, then runs the new tier."""
-    response = await client.patch(f"/v1/projects/{REF}/billing/addons", headers=BEARER, json=PATCH_SMALL)
+    response = await client.patch(
+        f"/v1/projects/{REF}/billing/addons", headers=BEARER, json=PATCH_SMALL
+    )
     assert (200, b"") == (response.status_code, response.content)
     project = await client.get(f"/v1/projects/{REF}", headers=BEARER)
     addons = await client.get(f"/v1/projects/{REF}/billing/addons", headers=BEARER)
@@ -101,20 +111,31 @@ async def test_patch_resizes_and_counts(client: httpx.AsyncClient, clock: Virtua
 async def test_patch_during_resize_is_refused(client: httpx.AsyncClient, world: SimWorld) -> None:
     """A second PATCH while resizing gets 500 and is not applied."""
     await client.patch(f"/v1/projects/{REF}/billing/addons", headers=BEARER, json=PATCH_SMALL)
-    second = await client.patch(f"/v1/projects/{REF}/billing/addons", headers=BEARER, json=PATCH_SMALL)
+    second = await client.patch(
+        f"/v1/projects/{REF}/billing/addons", headers=BEARER, json=PATCH_SMALL
+    )
     assert (500, 1, 2) == (second.status_code, world.patch_calls, world.patch_attempts)
 
 
 @pytest.mark.parametrize(
-    "body", [{"addon_type": "compute_instance", "addon_variant": "ci_huge"}, {"addon_variant": "ci_small"}, "x"]
+    "body",
+    [
+        {"addon_type": "compute_instance", "addon_variant": "ci_huge"},
+        {"addon_variant": "ci_small"},
+        "x",
+    ],
 )
-async def test_patch_bad_body_is_400(client: httpx.AsyncClient, world: SimWorld, body: object) -> None:
+async def test_patch_bad_body_is_400(
+    client: httpx.AsyncClient, world: SimWorld, body: object
+) -> None:
     """A PATCH with a bad body is refused with 400 and counted only as an attempt."""
     response = await client.patch(f"/v1/projects/{REF}/billing/addons", headers=BEARER, json=body)
     assert (400, 0, 1) == (response.status_code, world.patch_calls, world.patch_attempts)
 
 
-async def test_delete_rolls_back(client: httpx.AsyncClient, clock: VirtualClock, world: SimWorld) -> None:
+async def test_delete_rolls_back(
+    client: httpx.AsyncClient, clock: VirtualClock, world: SimWorld
+) -> None:
     """DELETE of the active compute variant returns to the previous size after a resize."""
     await client.patch(f"/v1/projects/{REF}/billing/addons", headers=BEARER, json=PATCH_SMALL)
     clock.advance(120)
@@ -125,7 +146,9 @@ async def test_delete_rolls_back(client: httpx.AsyncClient, clock: VirtualClock,
 
 
 @pytest.mark.parametrize(("path", "status"), [("pause", 403), ("restart", 404)])
-async def test_pause_and_restart_not_available(client: httpx.AsyncClient, path: str, status: int) -> None:
+async def test_pause_and_restart_not_available(
+    client: httpx.AsyncClient, path: str, status: int
+) -> None:
     """Pause answers 403 (paid projects) and restart 404 (no such operation), with a message."""
     response = await client.post(f"/v1/projects/{REF}/{path}", headers=BEARER)
     assert status == response.status_code
@@ -135,8 +158,15 @@ async def test_pause_and_restart_not_available(client: httpx.AsyncClient, path: 
 async def test_fault_error_applies_nothing(client: httpx.AsyncClient, world: SimWorld) -> None:
     """With fault=error a PATCH gets 500 and nothing is applied."""
     world.apply({"kind": "mgmt_api", "fault": "error"})
-    response = await client.patch(f"/v1/projects/{REF}/billing/addons", headers=BEARER, json=PATCH_SMALL)
-    assert (500, 0, 1, "micro") == (response.status_code, world.patch_calls, world.patch_attempts, world.truth(REF)["tier"])
+    response = await client.patch(
+        f"/v1/projects/{REF}/billing/addons", headers=BEARER, json=PATCH_SMALL
+    )
+    assert (500, 0, 1, "micro") == (
+        response.status_code,
+        world.patch_calls,
+        world.patch_attempts,
+        world.truth(REF)["tier"],
+    )
 
 
 async def test_fault_rate_limit(client: httpx.AsyncClient, world: SimWorld) -> None:
@@ -147,18 +177,24 @@ async def test_fault_rate_limit(client: httpx.AsyncClient, world: SimWorld) -> N
     assert int(response.headers["X-RateLimit-Reset"]) > 0
 
 
-async def test_fault_slow_answers_after_30s_but_applies(client: httpx.AsyncClient, clock: VirtualClock, world: SimWorld) -> None:
+async def test_fault_slow_answers_after_30s_but_applies(
+    client: httpx.AsyncClient, clock: VirtualClock, world: SimWorld
+) -> None:
     """With fault=slow the PATCH answers 30 s later (virtual) and is applied."""
     world.apply({"kind": "mgmt_api", "fault": "slow"})
-    response = await client.patch(f"/v1/projects/{REF}/billing/addons", headers=BEARER, json=PATCH_SMALL)
+    response = await client.patch(
+        f"/v1/projects/{REF}/billing/addons", headers=BEARER, json=PATCH_SMALL
+    )
     assert (200, 30.0, 1) == (response.status_code, clock.elapsed, world.patch_calls)
     world.apply({"kind": "mgmt_api", "fault": "none"})
     clock.advance(120)
     assert "small" == world.truth(REF)["tier"]
 
 
-async def test_platform_outage_fails_everything_but_the_status_page(client: httpx.AsyncClient, world: SimWorld) -> None:
-    """During a platform outage the API and project endpoints answer 503; the status page answers."""
+async def test_platform_outage_fails_everything_but_the_status_page(
+    client: httpx.AsyncClient, world: SimWorld
+) -> None:
+    """In a platform outage the API and project endpoints answer 503; the status page answers."""
     world.apply({"kind": "platform_outage", "on": True})
     api = await client.get(f"/v1/projects/{REF}", headers=BEARER)
     rest = await client.get(f"/p/{REF}/rest/v1/", headers={"apikey": "test-service-key"})

@@ -33,7 +33,9 @@ def test_demand_at_or_under_baseline_never_drains(tier: Tier) -> None:
         (Tier.XL, 594.0, 900.0, 1 - 445 * 900 / (445 * 1800)),
     ],
 )
-def test_drain_speed_per_tier(tier: Tier, demand: float, seconds: float, expected_ratio: float) -> None:
+def test_drain_speed_per_tier(
+    tier: Tier, demand: float, seconds: float, expected_ratio: float
+) -> None:
     """Above the baseline the bucket drains at demand minus baseline."""
     model = DiskIoModel(tier)
     model.set_demand(demand, 0.0)
@@ -107,7 +109,9 @@ def test_set_tier_gives_a_full_bucket() -> None:
         (40.0, 181.0, True),
     ],
 )
-def test_overloaded_after_three_minutes_at_twice_baseline(demand: float, seconds: float, expected: bool) -> None:
+def test_overloaded_after_three_minutes_at_twice_baseline(
+    demand: float, seconds: float, expected: bool
+) -> None:
     """Empty bucket and demand >= 2x baseline for 3 minutes means overloaded."""
     model = DiskIoModel(Tier.MICRO, budget_pct=0.0)
     model.set_demand(demand, 0.0)

@@ -36,7 +36,9 @@ def spec(request: pytest.FixtureRequest) -> OpenAPI:
     return OpenAPI.from_dict(document, config=config)
 
 
-async def _exchange(client: httpx.AsyncClient, world: SimWorld, clock: VirtualClock, case: str) -> httpx.Response:
+async def _exchange(
+    client: httpx.AsyncClient, world: SimWorld, clock: VirtualClock, case: str
+) -> httpx.Response:
     """One request per case, the world prepared for it."""
     projects = f"/v1/projects/{REF}"
     if case.startswith("overloaded"):
@@ -55,7 +57,11 @@ async def _exchange(client: httpx.AsyncClient, world: SimWorld, clock: VirtualCl
         "project-error": ("GET", projects, None),
         "health": ("GET", f"{projects}/health?services=db,rest,auth,storage", None),
         "health-resizing": ("GET", f"{projects}/health?services=db,rest,auth", None),
-        "overloaded-health": ("GET", f"{projects}/health?services=db,rest,auth&timeout_ms=5000", None),
+        "overloaded-health": (
+            "GET",
+            f"{projects}/health?services=db,rest,auth&timeout_ms=5000",
+            None,
+        ),
         "health-limited": ("GET", f"{projects}/health?services=db", None),
         "addons": ("GET", f"{projects}/billing/addons", None),
         "addons-resizing": ("GET", f"{projects}/billing/addons", None),
@@ -74,7 +80,8 @@ async def _exchange(client: httpx.AsyncClient, world: SimWorld, clock: VirtualCl
 
 
 CASES = [
-    ("project", 200), ("project-resizing", 200), ("project-unauthorized", 401), ("project-error", 500),
+    ("project", 200), ("project-resizing", 200), ("project-unauthorized", 401),
+    ("project-error", 500),
     ("health", 200), ("health-resizing", 200), ("overloaded-health", 200), ("health-limited", 429),
     ("addons", 200), ("addons-resizing", 200), ("addons-error", 500),
     ("patch", 200), ("patch-resizing", 500), ("patch-error", 500), ("patch-limited", 429),
@@ -84,9 +91,14 @@ CASES = [
 
 @pytest.mark.parametrize(("case", "status"), CASES)
 async def test_response_matches_spec(
-    spec: OpenAPI, client: httpx.AsyncClient, world: SimWorld, clock: VirtualClock, case: str, status: int
+    spec: OpenAPI,
+    client: httpx.AsyncClient,
+    world: SimWorld,
+    clock: VirtualClock,
+    case: str,
+    status: int,
 ) -> None:
-    """Each route's answer (errors included where the spec lists them) validates against the spec."""
+    """Each route's answer (errors included where the spec lists them) matches the spec."""
     response = await _exchange(client, world, clock, case)
     assert status == response.status_code
     validate_response(spec, response)
@@ -97,7 +109,7 @@ async def test_validation_catches_a_wrong_answer(spec: OpenAPI, client: httpx.As
     response = await client.get(f"/v1/projects/{REF}", headers=BEARER)
     body = response.json() | {"status": "SLEEPY"}
     forged = httpx.Response(200, json=body, request=response.request)
-    with pytest.raises(Exception, match="SLEEPY|status|valid"):
+    with pytest.raises(Exception, match=r"SLEEPY|status|valid"):
         validate_response(spec, forged)
 
 
@@ -108,7 +120,8 @@ def test_shipped_subset_is_fresh() -> None:
 
     script = Path(__file__).resolve().parents[2] / "scripts" / "trim_openapi.py"
     loader = importlib.util.spec_from_file_location("trim_openapi", script)
-    assert loader is not None and loader.loader is not None
+    assert loader is not None
+    assert loader.loader is not None
     module = importlib.util.module_from_spec(loader)
     loader.loader.exec_module(module)
     expected = module.trim(json.loads(FULL.read_text(encoding="utf-8")))

@@ -22,26 +22,51 @@ FLAGS = [
 def synthetic_report() -> dict[str, Any]:
     """A two-day replay with a drain, an email, an alert and an escalation."""
     series = [
-        {"at_s": t * 3600.0, "true": max(0.0, 1 - t / 40), "estimated": None if t < 2 else max(0.0, 1 - t / 38)}
+        {
+            "at_s": t * 3600.0,
+            "true": max(0.0, 1 - t / 40),
+            "estimated": None if t < 2 else max(0.0, 1 - t / 38),
+        }
         for t in range(49)
     ]
     return {
         "scenario": "synthetic <drain>",
         "passed": True,
-        "diagnoses": [{"at_s": 3600.0, "kind": "healthy"}, {"at_s": 30 * 3600.0, "kind": "io_budget_low"}],
+        "diagnoses": [
+            {"at_s": 3600.0, "kind": "healthy"},
+            {"at_s": 30 * 3600.0, "kind": "io_budget_low"},
+        ],
         "alerts": [{"at_s": 30 * 3600.0 + 60, "severity": "warning", "title": "IO budget low"}],
-        "escalations": [{"at_s": 31 * 3600.0, "from": "micro", "to": "small", "outcome": "applied"}],
+        "escalations": [
+            {"at_s": 31 * 3600.0, "from": "micro", "to": "small", "outcome": "applied"}
+        ],
         "patch_calls": 1,
         "patch_attempts": 1,
         "downtime_s": 125.0,
         "first_alert_s": 600.0,
         "checks": [{"name": "escalate_to", "passed": True, "detail": "small"}],
         "series": series,
-        "emails": [{"at_s": 20 * 3600.0, "template": "io_budget_warning", "subject": "Your project is depleting"}],
+        "emails": [
+            {
+                "at_s": 20 * 3600.0,
+                "template": "io_budget_warning",
+                "subject": "Your project is depleting",
+            }
+        ],
         "probe_states": [
             {"at_s": 0.0, "project": "abcdefghijklmnopqrst", "probe": "rest", "state": "up"},
-            {"at_s": 31 * 3600.0, "project": "abcdefghijklmnopqrst", "probe": "rest", "state": "down"},
-            {"at_s": 31 * 3600.0 + 130, "project": "abcdefghijklmnopqrst", "probe": "rest", "state": "up"},
+            {
+                "at_s": 31 * 3600.0,
+                "project": "abcdefghijklmnopqrst",
+                "probe": "rest",
+                "state": "down",
+            },
+            {
+                "at_s": 31 * 3600.0 + 130,
+                "project": "abcdefghijklmnopqrst",
+                "probe": "rest",
+                "state": "up",
+            },
         ],
     }
 
@@ -60,7 +85,8 @@ def test_missing_estimates_break_the_line() -> None:
     page = render_html(synthetic_report())
     true_path = re.search(r'class="series-true" d="([^"]+)"', page)
     estimated = re.search(r'class="series-estimated" d="([^"]+)"', page)
-    assert true_path is not None and estimated is not None
+    assert true_path is not None
+    assert estimated is not None
     assert (1, 48) == (true_path.group(1).count("M"), true_path.group(1).count("L"))
     assert (1, 46) == (estimated.group(1).count("M"), estimated.group(1).count("L"))
 
@@ -73,7 +99,7 @@ def _png_size(data: bytes) -> tuple[int, int]:
 
 @pytest.mark.integration
 def test_chromium_renders_the_chart() -> None:
-    """Headless Chromium renders the page: the DOM has the SVG with path data; the PNG is not blank."""
+    """Headless Chromium renders it: the DOM has SVG paths with data; the PNG is not blank."""
     with tempfile.TemporaryDirectory(prefix="sbwatch-report-") as tmp:
         base = Path(tmp)
         page = base / "report.html"
@@ -81,9 +107,14 @@ def test_chromium_renders_the_chart() -> None:
         png = base / "shot.png"
         url = page.as_uri()
         common = ["chromium", *FLAGS, f"--user-data-dir={base / 'profile'}"]
-        dom = subprocess.run([*common, "--dump-dom", url], capture_output=True, text=True, timeout=90, check=True)
+        dom = subprocess.run(
+            [*common, "--dump-dom", url], capture_output=True, text=True, timeout=90, check=True
+        )
         subprocess.run(
-            [*common, f"--screenshot={png}", "--window-size=1000,900", url], capture_output=True, timeout=90, check=True
+            [*common, f"--screenshot={png}", "--window-size=1000,900", url],
+            capture_output=True,
+            timeout=90,
+            check=True,
         )
         shot = png.read_bytes()
     paths = re.findall(r'<path class="series-(?:true|estimated)" d="([^"]*)"', dom.stdout)

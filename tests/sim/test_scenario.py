@@ -27,9 +27,14 @@ def test_shared_scenarios_load(path: Path) -> None:
 def test_may26_values() -> None:
     """The May 26 scenario reads as written."""
     scenario = load_scenario(SHARED / "may26-io-exhaustion.toml")
-    assert (6 * 86_400.0, Tier.MICRO, 100.0) == (scenario.duration_s, scenario.project.tier, scenario.project.io_budget_pct)
+    assert (6 * 86_400.0, Tier.MICRO, 100.0) == (
+        scenario.duration_s,
+        scenario.project.tier,
+        scenario.project.io_budget_pct,
+    )
+    policy = scenario.policy
     assert (EscalationMode.AUTO, Tier.SMALL, 30.0, 3600.0) == (
-        scenario.policy.mode, scenario.policy.max_tier, scenario.policy.monthly_cost_cap_usd, scenario.policy.cooldown_s
+        policy.mode, policy.max_tier, policy.monthly_cost_cap_usd, policy.cooldown_s
     )  # fmt: skip
     assert {"at_s": 72_000.0, "kind": "email", "template": "io_budget_warning"} in scenario.events
     expect = scenario.expect
@@ -56,18 +61,36 @@ def test_defaults() -> None:
 @pytest.mark.parametrize(
     ("extra", "problem"),
     [
-        ('[[events]]\nat = "1h"\nkind = "status_page"\nindicatr = "none"\n', "events[0].indicatr: unknown key"),
-        ('[[events]]\nat = "1h"\nkind = "status_page"\nindicatr = "none"\n', "events[0].indicator: required for a status_page event"),
+        (
+            '[[events]]\nat = "1h"\nkind = "status_page"\nindicatr = "none"\n',
+            "events[0].indicatr: unknown key",
+        ),
+        (
+            '[[events]]\nat = "1h"\nkind = "status_page"\nindicatr = "none"\n',
+            "events[0].indicator: required for a status_page event",
+        ),
         ('[[events]]\nat = "1h"\nkind = "quake"\n', "events[0].kind: must be one of"),
-        ('[[events]]\nat = "1x"\nkind = "network"\non = true\n', "events[0].at: invalid duration '1x'"),
+        (
+            '[[events]]\nat = "1x"\nkind = "network"\non = true\n',
+            "events[0].at: invalid duration '1x'",
+        ),
         ('[[events]]\nkind = "network"\non = true\n', "events[0].at: required"),
-        ('[[events]]\nat = "1h"\nkind = "network"\non = "yes"\n', "events[0].on: must be true or false"),
-        ('[[events]]\nat = "1h"\nkind = "mgmt_api"\nfault = "flaky"\n', "events[0].fault: must be one of"),
-        ('[[events]]\nat = "1h"\nkind = "workload"\nread_mbps = -3\n', "events[0].read_mbps: must be a number"),
+        (
+            '[[events]]\nat = "1h"\nkind = "network"\non = "yes"\n',
+            "events[0].on: must be true or false",
+        ),
+        (
+            '[[events]]\nat = "1h"\nkind = "mgmt_api"\nfault = "flaky"\n',
+            "events[0].fault: must be one of",
+        ),
+        (
+            '[[events]]\nat = "1h"\nkind = "workload"\nread_mbps = -3\n',
+            "events[0].read_mbps: must be a number",
+        ),
         ('[expect]\ndiagnosis = "sadness"\n', "expect.diagnosis: must be one of"),
         ('[expect]\nnever = ["healthy", "meh"]\n', "expect.never[1]: must be one of"),
         ('[expect]\nescalate_to = "huge"\n', "expect.escalate_to: must be one of"),
-        ('[expect]\nfirst_alert_within = 5\n', "expect.first_alert_within: must be a duration"),
+        ("[expect]\nfirst_alert_within = 5\n", "expect.first_alert_within: must be a duration"),
         ('[policy]\nmode = "yolo"\n', "policy.mode: must be one of"),
         ('color = "red"\n', "project.color: unknown key"),
     ],
@@ -90,7 +113,7 @@ def test_every_problem_at_once() -> None:
 
 def test_missing_file() -> None:
     """A missing file is a ConfigError naming it."""
-    with pytest.raises(ConfigError, match="nope.toml"):
+    with pytest.raises(ConfigError, match=r"nope\.toml"):
         load_scenario("/nonexistent/nope.toml")
 
 

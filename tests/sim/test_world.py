@@ -27,7 +27,11 @@ def test_resize_window_then_new_tier_with_full_bucket(world: SimWorld, clock: Vi
     world.resize(REF, Tier.SMALL)
     clock.advance(119)
     truth = world.truth(REF)
-    assert ("RESIZING", True, ["db", "rest", "auth"]) == (truth["status"], truth["resizing"], truth["down"])
+    assert ("RESIZING", True, ["db", "rest", "auth"]) == (
+        truth["status"],
+        truth["resizing"],
+        truth["down"],
+    )
     clock.advance(1)
     truth = world.truth(REF)
     assert ("ACTIVE_HEALTHY", "small", 1.0, []) == (
@@ -38,7 +42,9 @@ def test_resize_window_then_new_tier_with_full_bucket(world: SimWorld, clock: Vi
     )
 
 
-def test_resize_completion_inside_a_long_sync_is_exact(world: SimWorld, clock: VirtualClock) -> None:
+def test_resize_completion_inside_a_long_sync_is_exact(
+    world: SimWorld, clock: VirtualClock
+) -> None:
     """The new tier's bucket starts at the end of the window even if nobody looked then."""
     world.project(REF).model.set_demand(30, 0)
     world.resize(REF, Tier.SMALL)
@@ -61,10 +67,28 @@ def test_overload_is_downtime(clock: VirtualClock) -> None:
     ("events", "down", "status", "db_mode"),
     [
         ([{"kind": "service", "name": "rest", "up": False}], ["rest"], "ACTIVE_HEALTHY", "pass"),
-        ([{"kind": "service", "name": "db", "up": False}], ["db", "rest"], "ACTIVE_HEALTHY", "stall"),
-        ([{"kind": "service", "name": "auth", "up": False}, {"kind": "service", "name": "auth", "up": True}], [], "ACTIVE_HEALTHY", "pass"),
+        (
+            [{"kind": "service", "name": "db", "up": False}],
+            ["db", "rest"],
+            "ACTIVE_HEALTHY",
+            "stall",
+        ),
+        (
+            [
+                {"kind": "service", "name": "auth", "up": False},
+                {"kind": "service", "name": "auth", "up": True},
+            ],
+            [],
+            "ACTIVE_HEALTHY",
+            "pass",
+        ),
         ([{"kind": "project", "state": "paused"}], ["db", "rest", "auth"], "INACTIVE", "cut"),
-        ([{"kind": "platform_outage", "on": True}], ["db", "rest", "auth"], "ACTIVE_HEALTHY", "cut"),
+        (
+            [{"kind": "platform_outage", "on": True}],
+            ["db", "rest", "auth"],
+            "ACTIVE_HEALTHY",
+            "cut",
+        ),
         ([{"kind": "network", "on": False}], [], "ACTIVE_HEALTHY", "pass"),
     ],
 )

@@ -109,6 +109,11 @@ def settings_snippet(config: SimConfig, port: int, db_ports: dict[str, int] | No
         lines.append(f'service_key = "{config.service_key}"')
         if db_ports and ref in db_ports:
             lines.append(f'db_dsn = "postgresql://postgres@127.0.0.1:{db_ports[ref]}/postgres"')
+        else:
+            lines.append(
+                "# no [db] target in sim.toml: the local server, not steered by the simulator"
+            )
+            lines.append('db_dsn = "postgresql://postgres@127.0.0.1:5432/postgres"')
     return "\n".join(lines) + "\n"
 
 
