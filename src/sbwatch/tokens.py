@@ -2,11 +2,13 @@
 
 The burn rate follows real changes within minutes and damps minute-to-minute noise. Its
 value is the median of three trackers fed the same observations: an EWMA with the slow
-time constant, an EWMA six times faster, and the time-weighted mean of the last ten minutes.
+time constant, an EWMA six times faster, and the interquartile mean of the last ten minutes
+(trimmed, so that one odd minute does not move it).
 While the two fast trackers disagree (noise), the median is the slow EWMA; when both agree the
 level moved (a step or a ramp), the nearer of them wins, so a new load is followed in minutes
-instead of hours. Each tracker is a positive-weight average of the observations, and a median
-of monotone functions is monotone: a higher load never yields a lower smoothed rate.
+instead of hours. Each tracker weighs observations or their order statistics positively, and a median
+of monotone functions is monotone: a higher load never yields a lower
+smoothed rate.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sbwatch.tiers import BURST_SECONDS_PER_DAY
 
 FAST_DIVISOR = 6.0
 DEFAULT_WINDOW_S = 600.0
+TRIM = 0.25
 
 
 def _ewma(previous: float | None, value: float, dt: float, tau: float) -> float:
@@ -28,8 +31,22 @@ def _ewma(previous: float | None, value: float, dt: float, tau: float) -> float:
     return previous + alpha * (value - previous)
 
 
+def _trimmed_mean(values: list[tuple[float, float]], trim: float = TRIM) -> float:
+    """Mean of ``(weight, value)`` pairs without the lowest and highest ``trim`` of the weight."""
+    ordered = sorted(values, key=lambda pair: pair[1])
+    total = sum(weight for weight, _ in ordered)
+    low, high = trim * total, (1 - trim) * total
+    kept = weighted = seen = 0.0
+    for weight, value in ordered:
+        share = max(0.0, min(seen + weight, high) - max(seen, low))
+        kept += share
+        weighted += share * value
+        seen += weight
+    return weighted / kept if kept > 0 else ordered[len(ordered) // 2][1]
+
+
 class BurnTracker:
-    """Median of a slow EWMA, a fast EWMA and a short window mean of irregularly spaced rates."""
+    """Median of a slow EWMA, a fast EWMA and a short trimmed window mean of irregularly spaced rates."""
 
     def __init__(self, slow_s: float, *, window_s: float = DEFAULT_WINDOW_S) -> None:
         if slow_s <= 0 or window_s <= 0:
@@ -65,8 +82,7 @@ class BurnTracker:
         """The smoothed rate, or None before the first observation."""
         if self._slow is None or self._fast is None or not self._window:
             return None
-        span = sum(d for d, _ in self._window)
-        recent = sum(d * v for d, v in self._window) / span
+        recent = _trimmed_mean(self._window)
         return sorted((self._slow, self._fast, recent))[1]
 
     @property

@@ -1,0 +1,219 @@
+"""Table tests of the budget estimator: drain, refill, resets, gaps, corrections, forecast."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from sbwatch.budget import BudgetEstimator
+from sbwatch.results import IoSample
+from sbwatch.tiers import BURST_SECONDS_PER_DAY, Tier, spec
+
+BURST_TIERS = [Tier.MICRO, Tier.SMALL, Tier.MEDIUM, Tier.LARGE, Tier.XL, Tier.XXL]
+
+
+def capacity_mb(tier: Tier) -> float:
+    """The throughput bucket of a tier, MB."""
+    s = spec(tier)
+    return (s.max_mbps - s.baseline_mbps) * BURST_SECONDS_PER_DAY
+
+
+@pytest.mark.parametrize("tier", BURST_TIERS)
+def test_steady_load_under_baseline_never_drains(tier, feed):
+    """A day at 90% of the baseline leaves a full budget and no ETA."""
+    f = feed(BudgetEstimator("p", tier))
+    est = f.run(0.9 * spec(tier).baseline_mbps, 24 * 3600)
+    assert 1.0 == est.ratio
+    assert est.eta_s is None
+    assert all(e.ratio == 1.0 for e in f.history)
+
+
+@pytest.mark.parametrize("tier", BURST_TIERS)
+def test_load_above_baseline_drains_at_the_excess(tier, feed):
+    """One hour at baseline + 10 MB/s drains 36,000 MB and forecasts at a 10 MB/s burn."""
+    f = feed(BudgetEstimator("p", tier))
+    est = f.run(spec(tier).baseline_mbps + 10, 3600)
+    expected_ratio = 1 - 36_000 / capacity_mb(tier)
+    assert expected_ratio == pytest.approx(est.ratio, abs=1e-9)
+    assert 10.0 == pytest.approx(est.burn_mbps, rel=1e-6)
+    assert expected_ratio * capacity_mb(tier) / 10 == pytest.approx(est.eta_s, rel=1e-6)
+
+
+@pytest.mark.parametrize("tier", BURST_TIERS)
+def test_full_burst_empties_in_thirty_minutes(tier, feed):
+    """At the tier maximum the full bucket lasts BURST_SECONDS_PER_DAY, then reads 0."""
+    f = feed(BudgetEstimator("p", tier))
+    assert 0.5 == pytest.approx(f.run(spec(tier).max_mbps, 900).ratio, abs=1e-9)
+    assert 0.0 == f.run(spec(tier).max_mbps, 900).ratio
+
+
+def test_refill_below_baseline(feed):
+    """An idle hour on micro refills 11 MB/s x 3600 s into a half-empty bucket."""
+    f = feed(BudgetEstimator("p", Tier.MICRO, ratio=0.5))
+    est = f.run(0.0, 3600)
+    assert 0.5 + 11 * 3600 / capacity_mb(Tier.MICRO) == pytest.approx(est.ratio, abs=1e-9)
+    assert est.eta_s is None
+    assert -11.0 == pytest.approx(est.burn_mbps)
+
+
+def test_refill_stops_at_full(feed):
+    """Refill never goes past a full bucket."""
+    f = feed(BudgetEstimator("p", Tier.MICRO, ratio=0.99))
+    assert 1.0 == f.run(0.0, 24 * 3600).ratio
+
+
+def test_throttled_at_baseline_once_empty(feed):
+    """Once empty, IO held at the baseline keeps it at 0 with no time left to wait for."""
+    f = feed(BudgetEstimator("p", Tier.MICRO, ratio=0.01))
+    f.run(261, 600)
+    est = f.run(11, 1800)
+    assert 0.0 == est.ratio
+    assert est.eta_s in (None, 0.0)
+
+
+@pytest.mark.parametrize("tier", [Tier.XXXXL, Tier.XXXXXXXXL])
+def test_sizes_without_a_budget_always_read_full(tier, feed):
+    """4xl and up have no burst budget: ratio 1 and no ETA even at their maximum."""
+    f = feed(BudgetEstimator("p", tier))
+    est = f.run(spec(tier).max_mbps, 3600)
+    assert (1.0, None) == (est.ratio, est.eta_s)
+
+
+def test_tier_change_starts_a_full_bucket(feed):
+    """After a resize the new tier starts full, and drains against its own baseline."""
+    f = feed(BudgetEstimator("p", Tier.MICRO))
+    f.run(261, 1500)
+    resize_at = f.t + timedelta(seconds=30)
+    f.estimator.set_tier(Tier.SMALL, resize_at)
+    assert (Tier.SMALL, 1.0) == (f.estimator.estimate.tier, f.estimator.estimate.ratio)
+    est = f.run(32, 60)  # only the 30 s after the resize count: 10 MB/s over small's 22
+    assert 1 - 300 / capacity_mb(Tier.SMALL) == pytest.approx(est.ratio, abs=1e-9)
+    est = f.run(32, 3600)
+    assert 1 - 36_300 / capacity_mb(Tier.SMALL) == pytest.approx(est.ratio, abs=1e-9)
+
+
+def test_counter_reset_invents_no_drain(feed):
+    """Counters going down (a restart) rebaseline; only one interval of the last burn is assumed."""
+    f = feed(BudgetEstimator("p", Tier.MICRO))
+    before = f.run(21, 3600).ratio  # 10 MB/s above baseline
+    f.t += timedelta(seconds=60)
+    f.bytes_total = f.ops_total = 0.0
+    after_reset = f.sample().ratio
+    assert before - 600 / capacity_mb(Tier.MICRO) == pytest.approx(after_reset, abs=1e-9)
+    est = f.run(21, 600)
+    assert after_reset - 6_000 / capacity_mb(Tier.MICRO) == pytest.approx(est.ratio, abs=1e-9)
+
+
+def test_long_gap_with_counters_applies_the_measured_io(feed):
+    """A two-hour scrape gap uses the IO the counters measured, and restarts the confidence."""
+    f = feed(BudgetEstimator("p", Tier.MICRO))
+    f.run(21, 3600)
+    confident = f.history[-1].confidence
+    f.advance(21, 7200)
+    est = f.sample()
+    assert 1 - 10 * 3 * 3600 / capacity_mb(Tier.MICRO) == pytest.approx(est.ratio, abs=1e-9)
+    assert est.confidence < confident
+
+
+def test_gap_ending_in_a_counter_reset_caps_the_assumed_burn(feed):
+    """Across a gap with a reset, the last burn is assumed for at most max_gap_s."""
+    f = feed(BudgetEstimator("p", Tier.MICRO, max_gap_s=900))
+    before = f.run(21, 3600).ratio
+    f.t += timedelta(hours=5)
+    f.bytes_total = f.ops_total = 0.0
+    est = f.sample()
+    assert before - 10 * 900 / capacity_mb(Tier.MICRO) == pytest.approx(est.ratio, abs=1e-9)
+
+
+def test_implausible_jump_is_treated_as_a_reset(feed):
+    """A counter jump no disk could do (device switch) drains nothing extra."""
+    f = feed(BudgetEstimator("p", Tier.MICRO))
+    f.run(11, 600)
+    f.bytes_total += 10**15
+    f.t += timedelta(seconds=60)
+    assert 1.0 == f.sample().ratio
+
+
+def test_correction_sets_the_ratio_and_drain_continues(feed):
+    """A dashboard reading of 30% consumed sets 0.70; drain continues from there."""
+    f = feed(BudgetEstimator("p", Tier.MICRO))
+    f.run(21, 600)
+    f.estimator.correct(30.0, f.t)
+    assert 0.70 == pytest.approx(f.estimator.estimate.ratio)
+    est = f.run(21, 3600)
+    assert 0.70 - 36_000 / capacity_mb(Tier.MICRO) == pytest.approx(est.ratio, abs=1e-9)
+
+
+def test_correction_from_the_future_counts_only_later_io(feed):
+    """IO before the correction's time does not count against it."""
+    f = feed(BudgetEstimator("p", Tier.MICRO))
+    f.run(21, 600)
+    f.estimator.correct(50.0, f.t + timedelta(seconds=45))
+    est = f.run(21, 60)
+    assert 0.5 - 150 / capacity_mb(Tier.MICRO) == pytest.approx(est.ratio, abs=1e-9)
+
+
+def test_iops_bucket_can_be_the_limit(feed):
+    """Small-block IO drains the IOPS bucket while throughput stays under baseline."""
+    f = feed(BudgetEstimator("p", Tier.MICRO))
+    est = f.run(5, 3600, iops=5_500)  # 5,000 IOPS above micro's 500
+    ops_capacity = (11_800 - 500) * BURST_SECONDS_PER_DAY
+    assert 1 - 5_000 * 3600 / ops_capacity == pytest.approx(est.ratio, abs=1e-9)
+    assert est.eta_s is not None
+
+
+def test_forecast_follows_a_step_within_minutes(feed):
+    """After a night of refill, a step to 15 MB/s on micro gives the 4 MB/s burn in 30 minutes."""
+    f = feed(BudgetEstimator("p", Tier.MICRO, ratio=0.8))
+    f.run(8, 6 * 3600)
+    est = f.run(15, 1800)
+    assert 4.0 == pytest.approx(est.burn_mbps, rel=0.01)
+    assert est.ratio * capacity_mb(Tier.MICRO) / 4.0 == pytest.approx(est.eta_s, rel=0.01)
+
+
+def test_single_minute_spike_barely_moves_the_forecast(feed):
+    """One minute 85 MB/s over a steady load moves the burn by under 3 MB/s."""
+    f = feed(BudgetEstimator("p", Tier.MICRO))
+    f.run(15, 3600)
+    f.run(100, 60)
+    est = f.run(15, 60)
+    assert 4.0 == pytest.approx(est.burn_mbps, abs=3.0)
+
+
+def test_confidence_grows_with_observation(feed):
+    """No confidence at first; more after an hour of steady load; full once pinned by a reading."""
+    f = feed(BudgetEstimator("p", Tier.MICRO))
+    first = f.sample().confidence
+    hour = f.run(15, 3600).confidence
+    f.estimator.correct(20.0, f.t)
+    pinned = f.run(15, 600).confidence
+    assert 0.0 == first
+    assert 0.0 < hour < pinned <= 1.0
+
+
+def test_out_of_order_sample_is_ignored(feed):
+    """A sample older than the last one changes nothing."""
+    f = feed(BudgetEstimator("p", Tier.MICRO))
+    est = f.run(21, 600)
+    stale = IoSample(f.t - timedelta(minutes=5), 0.0, 0.0, 0.0, 0.0)
+    assert est == f.estimator.update(stale)
+
+
+def test_state_round_trip_resumes_identically(feed):
+    """A snapshot through JSON resumes with the same estimates as the original."""
+    f = feed(BudgetEstimator("p", Tier.SMALL, ratio=0.6))
+    f.run(40, 1800)
+    f.estimator.set_tier(Tier.MEDIUM, f.t)
+    f.run(60, 600)
+    clone = BudgetEstimator.from_state(json.loads(json.dumps(f.estimator.to_state())))
+    assert f.estimator.estimate == clone.estimate
+    g = type(f)(clone, t=f.t, bytes_total=f.bytes_total, ops_total=f.ops_total)
+    g.history.append(clone.estimate)
+    assert f.run(80, 1800) == g.run(80, 1800)
+
+
+def test_estimate_is_none_before_any_sample():
+    """A fresh estimator has no estimate yet."""
+    assert BudgetEstimator("p", Tier.MICRO).estimate is None
