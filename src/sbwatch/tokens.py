@@ -6,9 +6,8 @@ time constant, an EWMA six times faster, and the interquartile mean of the last 
 (trimmed, so that one odd minute does not move it).
 While the two fast trackers disagree (noise), the median is the slow EWMA; when both agree the
 level moved (a step or a ramp), the nearer of them wins, so a new load is followed in minutes
-instead of hours. Each tracker weighs observations or their order statistics positively, and a median
-of monotone functions is monotone: a higher load never yields a lower
-smoothed rate.
+instead of hours. Each tracker weighs observations (or their order statistics) positively,
+and a median of monotone functions is monotone: a higher load never yields a lower burn.
 """
 
 from __future__ import annotations
@@ -46,7 +45,7 @@ def _trimmed_mean(values: list[tuple[float, float]], trim: float = TRIM) -> floa
 
 
 class BurnTracker:
-    """Median of a slow EWMA, a fast EWMA and a short trimmed window mean of irregularly spaced rates."""
+    """Median of a slow EWMA, a fast EWMA and a trimmed mean of the last minutes of rates."""
 
     def __init__(self, slow_s: float, *, window_s: float = DEFAULT_WINDOW_S) -> None:
         if slow_s <= 0 or window_s <= 0:
