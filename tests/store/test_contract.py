@@ -7,6 +7,7 @@ import inspect
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from tests.store.conftest import Backend
 
 from sbwatch.errors import StoreError
 from sbwatch.results import (
@@ -30,8 +31,6 @@ from sbwatch.store.migrations import latest_version
 from sbwatch.store.postgres import PostgresStore
 from sbwatch.store.sqlite import SqliteStore
 from sbwatch.tiers import Tier
-
-from .conftest import Backend
 
 T0 = datetime(2026, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
 

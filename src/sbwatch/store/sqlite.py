@@ -23,7 +23,7 @@ _TRANSIENT_NAMES = ("SQLITE_BUSY", "SQLITE_LOCKED")
 def map_sqlite_error(exc: sqlite3.Error, op: str) -> StoreError:
     """The StoreError for a sqlite3 error: busy/locked is transient, anything else permanent."""
     name = getattr(exc, "sqlite_errorname", "") or ""
-    transient = name.startswith(_TRANSIENT_NAMES) or "database is locked" in str(exc)
+    transient = name.startswith(_TRANSIENT_NAMES) or "is locked" in str(exc)
     return StoreError(f"sqlite {op} failed: {type(exc).__name__}: {exc}", transient=transient)
 
 
