@@ -160,8 +160,10 @@ class MetricsProbe:
             )
         except httpx.TimeoutException:
             return Outcome.TIMEOUT, f"no answer within {self.timeout_s:g}s", None, {}
-        except httpx.HTTPError as exc:
-            return Outcome.ERROR, f"request failed: {type(exc).__name__}", None, {}
+        except httpx.ConnectError as exc:  # refused, DNS, TLS: we could not even ask
+            return Outcome.ERROR, f"cannot connect: {type(exc).__name__}", None, {}
+        except httpx.HTTPError as exc:  # reached, but the answer broke off
+            return Outcome.FAIL, f"answer broke off: {type(exc).__name__}", None, {}
         code = response.status_code
         if code in (401, 403):
             return Outcome.FAIL, "key rejected", code, {}
