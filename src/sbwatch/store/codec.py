@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, fields
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any
 
 from sbwatch.errors import StoreError
@@ -40,7 +41,7 @@ TimeIn = Callable[[datetime], Any]
 IO_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(IoSample) if f.name != "at")
 """The numeric columns of the io_samples table, in IoSample field order."""
 
-# Column names in the order of the matching ``*_params`` tuple.
+# Table columns named like the fields they hold, in parameter order (see ``params``).
 PROBE_COLUMNS = ("project", "probe", "outcome", "at", "duration_s", "detail", "status_code", "data")
 STATUS_COLUMNS = (
     "project", "probe", "state", "consecutive_ok", "consecutive_fail", "changed_at", "last",
@@ -110,21 +111,23 @@ def load_json(value: str | None) -> Any:
     return None if value is None else json.loads(value)
 
 
+def encode(value: Any, ts: TimeIn) -> Any:
+    """One field as a query parameter: enums by value, datetimes via ``ts``, containers as JSON."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return ts(value)
+    if isinstance(value, dict | list | tuple):
+        return dump_json(list(value) if isinstance(value, tuple) else value)
+    return value
+
+
+def params(value: Any, columns: Sequence[str], ts: TimeIn) -> tuple[Any, ...]:
+    """The fields of a value named by ``columns``, encoded, in that order."""
+    return tuple(encode(getattr(value, column), ts) for column in columns)
+
+
 # -- probes -------------------------------------------------------------------------------
-def probe_params(r: ProbeResult, ts: TimeIn) -> tuple[Any, ...]:
-    """Parameters in PROBE_COLUMNS order."""
-    return (
-        r.project,
-        r.probe.value,
-        r.outcome.value,
-        ts(r.at),
-        r.duration_s,
-        r.detail,
-        r.status_code,
-        dump_json(r.data),
-    )
-
-
 def probe_from_row(row: Row) -> ProbeResult:
     """A ProbeResult from a probe_results row."""
     return ProbeResult(
@@ -183,11 +186,6 @@ def status_from_row(row: Row) -> ProbeStatus:
     )
 
 
-def transition_params(t: Transition, ts: TimeIn) -> tuple[Any, ...]:
-    """Parameters in TRANSITION_COLUMNS order."""
-    return (t.project, t.probe.value, t.previous.value, t.current.value, ts(t.at))
-
-
 def transition_from_row(row: Row) -> Transition:
     """A Transition from a transitions row."""
     return Transition(
@@ -210,21 +208,6 @@ def io_from_row(row: Row) -> IoSample:
     return IoSample(at=ts_req(row["at"]), **{name: row[name] for name in IO_COLUMNS})
 
 
-def budget_params(b: BudgetEstimate, ts: TimeIn) -> tuple[Any, ...]:
-    """Parameters in BUDGET_COLUMNS order."""
-    return (
-        b.project,
-        ts(b.at),
-        b.tier.value,
-        b.ratio,
-        b.burn_mbps,
-        b.eta_s,
-        b.confidence,
-        b.throughput_mbps,
-        b.iops,
-    )
-
-
 def budget_from_row(row: Row) -> BudgetEstimate:
     """A BudgetEstimate from a budgets row."""
     return BudgetEstimate(
@@ -241,20 +224,6 @@ def budget_from_row(row: Row) -> BudgetEstimate:
 
 
 # -- emails and diagnoses ----------------------------------------------------------------
-def email_params(e: ProviderEmail, ts: TimeIn) -> tuple[Any, ...]:
-    """Parameters in EMAIL_COLUMNS order."""
-    return (
-        e.message_id,
-        e.kind.value,
-        e.project_ref,
-        ts(e.received_at),
-        e.subject,
-        e.sender,
-        e.trusted,
-        e.trust_reason,
-    )
-
-
 def email_from_row(row: Row) -> ProviderEmail:
     """A ProviderEmail from an emails row."""
     return ProviderEmail(
@@ -266,18 +235,6 @@ def email_from_row(row: Row) -> ProviderEmail:
         sender=row["sender"],
         trusted=bool(row["trusted"]),
         trust_reason=row["trust_reason"],
-    )
-
-
-def diagnosis_params(d: Diagnosis, ts: TimeIn) -> tuple[Any, ...]:
-    """Parameters in DIAGNOSIS_COLUMNS order."""
-    return (
-        d.project,
-        ts(d.at),
-        d.kind.value,
-        d.confidence,
-        dump_json(list(d.evidence)),
-        d.service,
     )
 
 
@@ -316,20 +273,6 @@ def intent_from_row(row: Row) -> Intent:
         updated_at=ts_req(row["updated_at"]),
         detail=row["detail"],
         recovered_s=row["recovered_s"],
-    )
-
-
-def alert_params(a: Alert, ts: TimeIn) -> tuple[Any, ...]:
-    """Parameters in ALERT_COLUMNS order."""
-    return (
-        a.key,
-        a.project,
-        a.severity.value,
-        a.title,
-        a.body,
-        ts(a.opened_at),
-        ts(a.last_sent_at) if a.last_sent_at is not None else None,
-        ts(a.closed_at) if a.closed_at is not None else None,
     )
 
 

@@ -80,6 +80,10 @@ class SqlStore(ABC):
         sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) {tail}"
         return await self._fetch(f"insert {table}", sql, params)
 
+    async def _append(self, table: str, columns: Sequence[str], value: Any) -> None:
+        """INSERT the fields of a value named like the columns."""
+        await self._insert(table, columns, codec.params(value, columns, self._ts))
+
     async def _upsert(
         self, table: str, columns: Sequence[str], params: Sequence[Any], keys: Sequence[str]
     ) -> None:
@@ -104,7 +108,9 @@ class SqlStore(ABC):
     async def record_probe(self, result: ProbeResult) -> None:
         """Append one probe result."""
         await self._insert(
-            "probe_results", codec.PROBE_COLUMNS, codec.probe_params(result, self._ts)
+            "probe_results",
+            codec.PROBE_COLUMNS,
+            codec.params(result, codec.PROBE_COLUMNS, self._ts),
         )
 
     async def recent_probes(
@@ -129,8 +135,7 @@ class SqlStore(ABC):
 
     async def record_transition(self, transition: Transition) -> None:
         """Append a state change."""
-        params = codec.transition_params(transition, self._ts)
-        await self._insert("transitions", codec.TRANSITION_COLUMNS, params)
+        await self._append("transitions", codec.TRANSITION_COLUMNS, transition)
 
     async def transitions(self, project: str, since: datetime) -> list[Transition]:
         """State changes at or after ``since``, oldest first."""
@@ -150,8 +155,7 @@ class SqlStore(ABC):
 
     async def record_budget(self, estimate: BudgetEstimate) -> None:
         """Append one budget estimate."""
-        params = codec.budget_params(estimate, self._ts)
-        await self._insert("budgets", codec.BUDGET_COLUMNS, params)
+        await self._append("budgets", codec.BUDGET_COLUMNS, estimate)
 
     async def latest_budget(self, project: str) -> BudgetEstimate | None:
         """The newest budget estimate of a project."""
@@ -184,7 +188,7 @@ class SqlStore(ABC):
     # -- emails and diagnoses --------------------------------------------------------------
     async def record_email(self, email: ProviderEmail) -> bool:
         """Append an email event; False (and nothing written) if its Message-ID is known."""
-        params = codec.email_params(email, self._ts)
+        params = codec.params(email, codec.EMAIL_COLUMNS, self._ts)
         tail = "ON CONFLICT (message_id) DO NOTHING RETURNING id"
         return bool(await self._insert("emails", codec.EMAIL_COLUMNS, params, tail))
 
@@ -200,8 +204,7 @@ class SqlStore(ABC):
 
     async def record_diagnosis(self, diagnosis: Diagnosis) -> None:
         """Append one diagnosis."""
-        params = codec.diagnosis_params(diagnosis, self._ts)
-        await self._insert("diagnoses", codec.DIAGNOSIS_COLUMNS, params)
+        await self._append("diagnoses", codec.DIAGNOSIS_COLUMNS, diagnosis)
 
     async def latest_diagnosis(self, project: str) -> Diagnosis | None:
         """The newest diagnosis of a project."""
@@ -281,7 +284,7 @@ class SqlStore(ABC):
     # -- alerts, outbox, silences ----------------------------------------------------------
     async def save_alert(self, alert: Alert) -> None:
         """Insert or replace an alert by key."""
-        params = codec.alert_params(alert, self._ts)
+        params = codec.params(alert, codec.ALERT_COLUMNS, self._ts)
         await self._upsert("alerts", codec.ALERT_COLUMNS, params, ("key",))
 
     async def get_alert(self, key: str) -> Alert | None:
