@@ -14,6 +14,7 @@ from sbwatch import __version__
 COMMANDS: tuple[str, ...] = (
     "sbwatch.commands.check_config",
     "sbwatch.commands.version",
+    "sbwatch.commands.budget",
     "sbwatch.commands.alert",
     "sbwatch.commands.silence",
     "sbwatch.commands.sim",
