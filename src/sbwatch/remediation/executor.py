@@ -228,6 +228,18 @@ class Escalator:
                 return await self._finish(intent, IntentState.UNRECOVERED)
             await self._clock.sleep(poll_s)
 
+    async def check_recovery(
+        self, intent: Intent, *, shows: bool, healthy: bool, timeout_s: float
+    ) -> Intent:
+        """One verification step without waiting: RECOVERED, UNRECOVERED or unchanged."""
+        if intent.state is not IntentState.APPLIED:
+            return intent
+        if shows and healthy:
+            return await self._finish(intent, IntentState.RECOVERED)
+        if (self._clock.now() - intent.created_at).total_seconds() >= timeout_s:
+            return await self._finish(intent, IntentState.UNRECOVERED)
+        return intent
+
     async def _shows(self, intent: Intent) -> bool:
         """Whether the add-ons show the intent's size (False when the API cannot say)."""
         try:

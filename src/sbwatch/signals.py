@@ -1,0 +1,95 @@
+"""Builds diagnosis Signals from the watcher's latest observations (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from sbwatch.budget import Pressure
+from sbwatch.diagnosis import Signals
+from sbwatch.results import (
+    BudgetEstimate,
+    Outcome,
+    ProbeKind,
+    ProbeResult,
+    ProbeState,
+    ProviderEmail,
+)
+from sbwatch.store.base import ProbeStatus
+
+OWN_SERVICES = {ProbeKind.DB: "db", ProbeKind.REST: "rest", ProbeKind.AUTH: "auth"}
+
+
+def _mgmt(result: ProbeResult | None) -> tuple[dict[str, str] | None, str | None, bool | None]:
+    """(service statuses, project status, reachable) from the last mgmt_health result."""
+    if result is None:
+        return None, None, None
+    services = result.data.get("services")
+    status = result.data.get("project_status")
+    if services is not None or status is not None:
+        return dict(services or {}), status, True
+    if result.detail.startswith("rate limited"):
+        return None, None, None
+    if result.outcome is Outcome.FAIL and (result.status_code or 0) < 500:
+        return None, None, True  # it answered (token rejected...): reachable
+    return None, None, False
+
+
+def _status_page(result: ProbeResult | None) -> tuple[str | None, dict[str, str], bool | None]:
+    if result is None:
+        return None, {}, None
+    if result.outcome is Outcome.OK:
+        return result.data.get("indicator"), dict(result.data.get("components", {})), True
+    return None, {}, result.outcome is Outcome.FAIL
+
+
+def build_signals(
+    ref: str,
+    now: datetime,
+    statuses: Mapping[ProbeKind, ProbeStatus],
+    *,
+    provider: ProbeResult | None,
+    budget: BudgetEstimate | None,
+    pressure: Pressure | None,
+    emails: Sequence[ProviderEmail],
+    warn_horizon_s: float,
+    low_ratio: float,
+) -> Signals:
+    """Everything diagnosis needs about one project at ``now``."""
+    services: dict[str, ProbeState] = {}
+    outcomes: dict[str, Outcome] = {}
+    codes: dict[str, int] = {}
+    for kind, name in OWN_SERVICES.items():
+        status = statuses.get(kind)
+        if status is None:
+            continue
+        services[name] = status.state
+        if status.last is not None:
+            outcomes[name] = status.last.outcome
+            if status.last.status_code is not None:
+                codes[name] = status.last.status_code
+    mgmt = statuses.get(ProbeKind.MGMT_HEALTH)
+    mgmt_services, project_status, mgmt_reachable = _mgmt(mgmt.last if mgmt else None)
+    indicator, components, status_reachable = _status_page(provider)
+    return Signals(
+        ref=ref,
+        now=now,
+        services=services,
+        outcomes=outcomes,
+        status_codes=codes,
+        mgmt_services=mgmt_services,
+        project_status=project_status,
+        mgmt_reachable=mgmt_reachable,
+        status_indicator=indicator,
+        status_components=components,
+        status_reachable=status_reachable,
+        budget=budget,
+        iowait_ratio=pressure.iowait_ratio if pressure else None,
+        cpu_busy_ratio=pressure.cpu_busy_ratio if pressure else None,
+        mem_available_ratio=pressure.mem_available_ratio if pressure else None,
+        disk_used_ratio=pressure.disk_used_ratio if pressure else None,
+        pg_up=pressure.pg_up if pressure else None,
+        emails=tuple(emails),
+        warn_horizon_s=warn_horizon_s,
+        low_ratio=low_ratio,
+    )

@@ -1,0 +1,404 @@
+"""Scenario replay: the simulator and the daemon's real logic on one virtual clock.
+
+The watcher (real probes, store, budget estimator, diagnosis, alerting and escalation
+policies) talks HTTP to the simulator's ASGI app in-process, so six simulated days pass in
+seconds. The report follows shared/DESIGN.md; every [expect] key becomes one check.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from sbwatch.alerting.dispatch import Dispatcher
+from sbwatch.alerting.policy import AlertAction
+from sbwatch.clock import VirtualClock
+from sbwatch.durations import format_duration
+from sbwatch.ingest.parse import TrustRule, parse_email
+from sbwatch.metrics import Metrics
+from sbwatch.results import DiagnosisKind, IntentState, ProbeKind
+from sbwatch.settings import Settings
+from sbwatch.sim.scenario import Scenario
+from sbwatch.sim.world import SimWorld, create_app
+from sbwatch.store.sqlite import SqliteStore
+from sbwatch.watcher import Watcher
+
+BASE = "http://127.0.0.1:8787"
+TOKEN = "sbp_replay_token"
+SERVICE_KEY = "replay-service-key"
+START = datetime(2026, 5, 20, tzinfo=UTC)
+SERIES_EVERY_S = 600.0
+QUIET_EVENTS = frozenset({"workload", "status_page"})
+
+Printer = Callable[[str], None]
+
+
+class NetworkGate(httpx.AsyncBaseTransport):
+    """The watcher's only way out: fails every request while the world says our network is down."""
+
+    def __init__(self, world: SimWorld, inner: httpx.AsyncBaseTransport) -> None:
+        self._world = world
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Forward to the simulator, or fail like a cut cable."""
+        if not self._world.network_up:
+            raise httpx.ConnectError("network unreachable", request=request)
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        """Close the inner transport."""
+        await self._inner.aclose()
+
+
+def replay_settings(
+    scenario: Scenario, *, probe_interval_s: int = 60, scrape_interval_s: int = 300
+) -> Settings:
+    """The watcher's configuration for a scenario: every endpoint on the simulator.
+
+    Service probes run every minute; the metrics scrape and the status page every five
+    minutes, which keeps a six-day replay short while the workload changes at most hourly.
+    """
+    policy = scenario.policy
+    every = f"{probe_interval_s}s"
+    scrape = f"{scrape_interval_s}s"
+    probe = {"interval": every, "timeout": "25s", "failures_before_down": 2}
+    project = {
+        "ref": scenario.project.ref,
+        "name": f"{scenario.name} ({scenario.project.ref[:6]})",
+        "url": f"{BASE}/p/{scenario.project.ref}",
+        "service_key": SERVICE_KEY,
+        "probes": {
+            "rest": probe,
+            "auth": probe,
+            "mgmt_health": {**probe, "interval": every},
+            "metrics": {**probe, "interval": scrape},
+        },
+        "budget": {"consumed_pct": 100.0 - scenario.project.io_budget_pct},
+        "escalation": {
+            "mode": policy.mode.value,
+            "max_tier": policy.max_tier.value,
+            "monthly_cost_cap_usd": policy.monthly_cost_cap_usd,
+            "cooldown": f"{int(policy.cooldown_s)}s",
+        },
+    }
+    return Settings(
+        mgmt_api_url=BASE,
+        mgmt_token=TOKEN,
+        projects=[project],
+        status_page={"url": f"{BASE}/status", "interval": scrape},
+        metrics={"enabled": False},
+    )
+
+
+@dataclass
+class Recorder:
+    """What happened, as the report and the live timeline see it."""
+
+    ref: str
+    print_line: Printer | None
+    clock: VirtualClock
+    diagnoses: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    emails: list[dict[str, Any]] = field(default_factory=list)
+    series: list[dict[str, Any]] = field(default_factory=list)
+    probe_states: list[dict[str, Any]] = field(default_factory=list)
+
+    def say(self, text: str) -> None:
+        """One timeline line, stamped with the virtual time."""
+        if self.print_line is not None:
+            self.print_line(f"{_stamp(self.clock.elapsed):>9}  {text}")
+
+    def alert(self, action: AlertAction) -> None:
+        """An alert or notice that was sent."""
+        at = round(self.clock.elapsed, 1)
+        self.alerts.append(
+            {
+                "at_s": at,
+                "severity": action.alert.severity.value,
+                "title": action.message_title,
+                "kind": action.kind,
+            }
+        )
+        self.say(f"ALERT   {action.message_title}")
+
+
+def _stamp(seconds: float) -> str:
+    days, rest = divmod(int(seconds), 86_400)
+    hours, rest = divmod(rest, 3_600)
+    return f"{days}d{hours:02d}h{rest // 60:02d}m"
+
+
+Job = tuple[float, int, float, Callable[[], Awaitable[Any]]]
+
+
+async def replay(
+    scenario: Scenario, *, print_line: Printer | None = None, probe_interval_s: int = 60
+) -> dict[str, Any]:
+    """Replay one scenario and return the report (``passed`` says whether every check held)."""
+    clock = VirtualClock(START)
+    world = SimWorld(clock)
+    world.add_project(scenario.project.ref, scenario.project.tier, scenario.project.io_budget_pct)
+    settings = replay_settings(scenario, probe_interval_s=probe_interval_s)
+    app = create_app(world, token=TOKEN, service_key=SERVICE_KEY)
+    transport = NetworkGate(world, httpx.ASGITransport(app=app))
+    rec = Recorder(scenario.project.ref, print_line, clock)
+    store = SqliteStore(":memory:")
+    await store.open()
+    try:
+        async with httpx.AsyncClient(transport=transport, timeout=30.0) as http:
+            metrics = Metrics()
+            dispatcher = Dispatcher(store, [], clock=clock, metrics=metrics)
+            watcher = Watcher(
+                settings,
+                store,
+                clock=clock,
+                metrics=metrics,
+                http=http,
+                dispatcher=dispatcher,
+                on_alert=rec.alert,
+            )
+            await watcher.start()
+            try:
+                await _run(scenario, world, watcher, rec, probe_interval_s)
+            finally:
+                await watcher.close()
+        return await _report(scenario, world, store, rec)
+    finally:
+        await store.close()
+
+
+async def _run(
+    scenario: Scenario, world: SimWorld, watcher: Watcher, rec: Recorder, every: float
+) -> None:
+    ref = scenario.project.ref
+    clock = rec.clock
+    counter = itertools.count()
+    jobs: list[Job] = []
+
+    def schedule(interval: float, job: Callable[[], Awaitable[Any]]) -> None:
+        heapq.heappush(jobs, (0.0, next(counter), interval, job))
+
+    settings = watcher.settings
+    schedule(settings.status_page.interval.total_seconds(), watcher.probe_provider)
+    project = settings.project(ref)
+    for kind in watcher.projects[ref].probes:
+        schedule(project.probes[kind].interval.total_seconds(), _probe_job(watcher, rec, ref, kind))
+    schedule(every, _evaluate_job(watcher, rec, ref))
+    events = list(scenario.events)
+    trust = TrustRule(
+        trusted_domains=tuple(watcher.settings.mail.trusted_domains), authserv_id=None
+    )
+    seen_emails = 0
+    next_series = 0.0
+    while True:
+        next_event = events[0]["at_s"] if events else float("inf")
+        next_job = jobs[0][0] if jobs else float("inf")
+        upcoming = min(next_event, next_job, next_series)
+        if upcoming > scenario.duration_s:
+            break
+        if upcoming > clock.elapsed:
+            clock.advance(upcoming - clock.elapsed)
+        while events and events[0]["at_s"] <= clock.elapsed:
+            event = events.pop(0)
+            world.apply({k: v for k, v in event.items() if k != "at_s"})
+            rec.say(f"EVENT   {_describe(event)}")
+        while seen_emails < len(world.emails):
+            raw = world.emails[seen_emails]
+            seen_emails += 1
+            await _ingest(raw, trust, watcher, rec)
+        if next_series <= clock.elapsed:
+            _sample_series(world, watcher, rec)
+            next_series += SERIES_EVERY_S
+        while jobs and jobs[0][0] <= clock.elapsed:
+            due, _, interval, job = heapq.heappop(jobs)
+            await job()
+            heapq.heappush(jobs, (due + interval, next(counter), interval, job))
+
+
+def _probe_job(
+    watcher: Watcher, rec: Recorder, ref: str, kind: ProbeKind
+) -> Callable[[], Awaitable[None]]:
+    async def job() -> None:
+        before = watcher.projects[ref].statuses.get(kind)
+        await watcher.probe(ref, kind)
+        after = watcher.projects[ref].statuses[kind]
+        if before is None or before.state is not after.state:
+            rec.probe_states.append(
+                {
+                    "at_s": round(rec.clock.elapsed, 1),
+                    "project": ref,
+                    "probe": kind.value,
+                    "state": after.state.value,
+                }
+            )
+            if before is not None:
+                rec.say(f"PROBE   {kind.value} {before.state.value} -> {after.state.value}")
+
+    return job
+
+
+def _evaluate_job(watcher: Watcher, rec: Recorder, ref: str) -> Callable[[], Awaitable[None]]:
+    async def job() -> None:
+        await _evaluate(watcher, rec, ref)
+
+    return job
+
+
+async def _evaluate(watcher: Watcher, rec: Recorder, ref: str) -> None:
+    diagnosis = await watcher.evaluate(ref)
+    last = rec.diagnoses[-1]["kind"] if rec.diagnoses else None
+    if diagnosis.kind.value != last:
+        rec.diagnoses.append({"at_s": round(rec.clock.elapsed, 1), "kind": diagnosis.kind.value})
+        why = "; ".join(diagnosis.evidence[:2])
+        rec.say(f"DIAGNOSIS {diagnosis.kind.value} ({why})")
+
+
+async def _ingest(raw: bytes, trust: TrustRule, watcher: Watcher, rec: Recorder) -> None:
+    email = parse_email(raw, trust, fallback_time=rec.clock.now())
+    if email is None:
+        return
+    fresh = await watcher.store.record_email(email)
+    trusted = "trusted" if email.trusted else "UNTRUSTED"
+    rec.emails.append(
+        {"at_s": round(rec.clock.elapsed, 1), "kind": email.kind.value, "trusted": email.trusted}
+    )
+    rec.say(f"EMAIL   {email.kind.value} ({trusted}): {email.subject}")
+    if fresh:
+        before = len(rec.diagnoses)
+        await watcher.on_email(email)
+        del before
+
+
+def _sample_series(world: SimWorld, watcher: Watcher, rec: Recorder) -> None:
+    truth = world.truth(rec.ref)
+    estimate = watcher.projects[rec.ref].estimator.estimate
+    rec.series.append(
+        {
+            "at_s": round(rec.clock.elapsed, 1),
+            "estimated": round(estimate.ratio, 4) if estimate else None,
+            "true": round(truth["budget_ratio"], 4),
+            "eta_s": estimate.eta_s if estimate else None,
+            "tier": truth["tier"],
+        }
+    )
+
+
+def _describe(event: dict[str, Any]) -> str:
+    details = ", ".join(f"{k}={v}" for k, v in event.items() if k not in ("at_s", "kind"))
+    return f"{event['kind']} {details}".strip()
+
+
+async def _report(
+    scenario: Scenario, world: SimWorld, store: SqliteStore, rec: Recorder
+) -> dict[str, Any]:
+    ref = scenario.project.ref
+    intents = await store.intents(ref)
+    escalations = [
+        {
+            "at_s": round((i.created_at - START).total_seconds(), 1),
+            "from": i.from_tier.value,
+            "to": i.to_tier.value,
+            "outcome": i.state.value,
+            "recovered_s": i.recovered_s,
+        }
+        for i in intents
+    ]
+    truth = world.truth(ref)
+    stats = world.stats()
+    reference = next((e["at_s"] for e in scenario.events if e["kind"] not in QUIET_EVENTS), None)
+    after = [a["at_s"] for a in rec.alerts if reference is None or a["at_s"] >= reference]
+    report: dict[str, Any] = {
+        "scenario": scenario.name,
+        "passed": False,
+        "duration_s": scenario.duration_s,
+        "diagnoses": rec.diagnoses,
+        "alerts": rec.alerts,
+        "escalations": escalations,
+        "patch_calls": stats["patch_calls"],
+        "patch_attempts": stats["patch_attempts"],
+        "downtime_s": round(truth["downtime_s"], 1),
+        "first_alert_s": after[0] if after else None,
+        "reference_event_s": reference,
+        "final_tier": truth["tier"],
+        "emails": rec.emails,
+        "series": rec.series,
+        "probe_states": rec.probe_states,
+    }
+    report["checks"] = checks(
+        scenario, report, intents_applied=[i.to_tier.value for i in intents if i.state in _CHANGED]
+    )
+    report["passed"] = all(c["passed"] for c in report["checks"])
+    return report
+
+
+_CHANGED = frozenset({IntentState.APPLIED, IntentState.RECOVERED, IntentState.UNRECOVERED})
+
+
+def checks(
+    scenario: Scenario, report: dict[str, Any], *, intents_applied: list[str]
+) -> list[dict[str, Any]]:
+    """One check per [expect] key of the scenario."""
+    expect = scenario.expect
+    seen = {d["kind"] for d in report["diagnoses"]}
+    out: list[dict[str, Any]] = []
+
+    def check(name: str, passed: bool, detail: str) -> None:
+        out.append({"name": name, "passed": passed, "detail": detail})
+
+    if expect.diagnosis is not None:
+        check(
+            "diagnosis", expect.diagnosis in seen, f"wanted {expect.diagnosis}; saw {sorted(seen)}"
+        )
+    if expect.never:
+        bad = sorted(seen & set(expect.never))
+        check("never", not bad, f"must not see {list(expect.never)}; saw {bad or 'none of them'}")
+    if expect.escalate_to is not None:
+        if expect.escalate_to == "none":
+            check(
+                "escalate_to", not intents_applied, f"changes applied: {intents_applied or 'none'}"
+            )
+        else:
+            ok = (
+                expect.escalate_to in intents_applied and report["final_tier"] == expect.escalate_to
+            )
+            check(
+                "escalate_to",
+                ok,
+                f"wanted {expect.escalate_to}; applied {intents_applied or 'none'}, "
+                f"final tier {report['final_tier']}",
+            )
+    if expect.max_patch_calls is not None:
+        check(
+            "max_patch_calls",
+            report["patch_calls"] <= expect.max_patch_calls,
+            f"{report['patch_calls']} applied (of {report['patch_attempts']} attempts), "
+            f"at most {expect.max_patch_calls}",
+        )
+    if expect.first_alert_within_s is not None:
+        first, ref = report["first_alert_s"], report["reference_event_s"] or 0.0
+        ok = first is not None and first - ref <= expect.first_alert_within_s
+        delay = "no alert" if first is None else f"first alert {format_duration(first - ref)} after"
+        check(
+            "first_alert_within",
+            ok,
+            f"{delay} the event at {format_duration(ref)}; "
+            f"limit {format_duration(expect.first_alert_within_s)}",
+        )
+    if expect.max_downtime_s is not None:
+        check(
+            "max_downtime",
+            report["downtime_s"] <= expect.max_downtime_s,
+            f"{format_duration(report['downtime_s'])} down; "
+            f"limit {format_duration(expect.max_downtime_s)}",
+        )
+    return out
+
+
+__all__ = ["DiagnosisKind", "replay", "replay_settings"]

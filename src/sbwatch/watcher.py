@@ -1,0 +1,564 @@
+"""The watcher: everything the daemon does for its projects, as plain async jobs.
+
+The scheduler calls these jobs on intervals in the daemon; the replay calls them on a virtual
+clock. Each job is one unit of work: run a probe and keep its state; or evaluate a project
+(budget, diagnosis, alerts, escalation and its verification).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from sbwatch.alerting.dispatch import Dispatcher
+from sbwatch.alerting.policy import AlertAction, PolicyState, Target, evaluate, notice
+from sbwatch.budget import BudgetEstimator, Pressure, budget_severity, pressure
+from sbwatch.budget_state import correction_key, estimator_key, parse_correction
+from sbwatch.clock import Clock
+from sbwatch.conditions import IO_KINDS, conditions
+from sbwatch.diagnosis import diagnose
+from sbwatch.durations import format_duration
+from sbwatch.errors import ApiError, SbwatchError
+from sbwatch.log import get_logger
+from sbwatch.metrics import Metrics
+from sbwatch.mgmt_api import ManagementApi
+from sbwatch.probes import ProbeContext, build_probe, timeout_s
+from sbwatch.probes.base import Probe
+from sbwatch.probes.metrics import sample_from_dict
+from sbwatch.remediation.executor import Escalator
+from sbwatch.remediation.policy import EscalationDecision, decide
+from sbwatch.results import (
+    PROVIDER,
+    Diagnosis,
+    DiagnosisKind,
+    EmailKind,
+    Intent,
+    IntentState,
+    IoSample,
+    ProbeKind,
+    ProbeResult,
+    ProbeState,
+    ProviderEmail,
+    Severity,
+)
+from sbwatch.settings import ProjectSettings, Settings
+from sbwatch.signals import build_signals
+from sbwatch.store.base import ProbeStatus, Store
+from sbwatch.thresholds import next_status
+from sbwatch.tiers import Tier, tier_for_variant
+
+EMAIL_LOOKBACK = timedelta(hours=24)
+DIAGNOSIS_RECORD_EVERY = timedelta(minutes=10)
+"""An unchanged diagnosis is written to the store at most this often."""
+LATCH_RELEASE_RATIO = 0.95
+"""An IO budget alert, once raised, holds until the estimate refills to this."""
+_STATE_VALUE = {ProbeState.UP: 1.0, ProbeState.DOWN: 0.0, ProbeState.UNKNOWN: -1.0}
+
+AlertObserver = Callable[[AlertAction], None]
+
+
+@dataclass
+class ProjectRuntime:
+    """What the watcher knows about one project between jobs."""
+
+    settings: ProjectSettings
+    estimator: BudgetEstimator
+    tier: Tier
+    probes: dict[ProbeKind, Probe] = field(default_factory=dict)
+    statuses: dict[ProbeKind, ProbeStatus] = field(default_factory=dict)
+    api: ManagementApi | None = None
+    escalator: Escalator | None = None
+    prices: dict[Tier, float] | None = None
+    last_sample: IoSample | None = None
+    pressure: Pressure | None = None
+    policy_state: PolicyState = field(default_factory=PolicyState)
+    budget_latched: bool = False
+    diagnosis: Diagnosis | None = None
+    diagnosis_recorded_at: datetime | None = None
+    decision: EscalationDecision | None = None
+    emails: list[ProviderEmail] = field(default_factory=list)
+    journal: list[Intent] = field(default_factory=list)
+    saved_policy: dict[str, Any] | None = None
+
+
+class Watcher:
+    """Probes, evaluates and acts for every configured project."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        clock: Clock,
+        metrics: Metrics,
+        http: httpx.AsyncClient,
+        dispatcher: Dispatcher,
+        owner: str = "daemon",
+        on_alert: AlertObserver | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.metrics = metrics
+        self.http = http
+        self.dispatcher = dispatcher
+        self.owner = owner
+        self.on_alert = on_alert
+        self.projects: dict[str, ProjectRuntime] = {}
+        self.provider_probe: Probe | None = None
+        self.provider_last: ProbeResult | None = None
+        self._log = get_logger("watcher")
+
+    # -- life cycle -----------------------------------------------------------------------
+    async def start(self) -> None:
+        """Restore state, discover compute sizes and settle unfinished escalations."""
+        statuses = {(s.project, s.probe): s for s in await self.store.probe_statuses()}
+        for project in self.settings.projects:
+            runtime = await self._runtime(project)
+            for kind in project.enabled_probes():
+                if kind is ProbeKind.STATUS_PAGE:
+                    continue
+                runtime.probes[kind] = build_probe(kind, self._context(project))
+                if (project.ref, kind) in statuses:
+                    runtime.statuses[kind] = statuses[(project.ref, kind)]
+            self.projects[project.ref] = runtime
+            now = self.clock.now()
+            runtime.emails = await self.store.recent_emails(now - EMAIL_LOOKBACK, project.ref)
+            runtime.journal = await self.store.intents(project.ref)
+            runtime.policy_state = PolicyState.from_dict(
+                await self.store.get_state("alerting", f"policy:{project.ref}")
+            )
+            if runtime.escalator is not None:
+                await self._safely(runtime.escalator.reconcile(project.ref), "reconcile")
+        if self.settings.status_page.enabled and self.settings.projects:
+            first = self.settings.projects[0]
+            self.provider_probe = build_probe(ProbeKind.STATUS_PAGE, self._context(first))
+
+    async def close(self) -> None:
+        """Release every probe's connections."""
+        for runtime in self.projects.values():
+            for probe in runtime.probes.values():
+                await probe.aclose()
+        if self.provider_probe is not None:
+            await self.provider_probe.aclose()
+
+    def _context(self, project: ProjectSettings) -> ProbeContext:
+        return ProbeContext(self.settings, project, self.http, self.clock)
+
+    async def _runtime(self, project: ProjectSettings) -> ProjectRuntime:
+        token = self.settings.token_for(project)
+        api = (
+            ManagementApi(self.http, self.settings.mgmt_api_url, token, clock=self.clock)
+            if token is not None
+            else None
+        )
+        tier, prices = await self._discover_tier(project, api)
+        saved = await self.store.get_state("budget", estimator_key(project.ref))
+        if saved is not None:
+            estimator = BudgetEstimator.from_state(saved)
+            if estimator.tier is not tier:
+                estimator.set_tier(tier, self.clock.now())
+        else:
+            estimator = BudgetEstimator(
+                project.ref, tier, smoothing_s=project.budget.smoothing.total_seconds()
+            )
+            if project.budget.consumed_pct is not None:
+                estimator.correct(project.budget.consumed_pct, self.clock.now())
+        escalator = (
+            Escalator(self.store, api, clock=self.clock, metrics=self.metrics, owner=self.owner)
+            if api is not None
+            else None
+        )
+        return ProjectRuntime(project, estimator, tier, api=api, escalator=escalator, prices=prices)
+
+    async def _discover_tier(
+        self, project: ProjectSettings, api: ManagementApi | None
+    ) -> tuple[Tier, dict[Tier, float] | None]:
+        if api is not None:
+            try:
+                addons = await api.get_addons(project.ref)
+            except SbwatchError as exc:
+                self._log.warning("tier lookup failed", project=project.ref, error=str(exc))
+            else:
+                prices = {
+                    tier: usd
+                    for variant, usd in addons.monthly_prices.items()
+                    if (tier := tier_for_variant(variant)) is not None
+                }
+                return addons.compute_tier, prices or None
+        if project.tier is not None:
+            return project.tier, None
+        self._log.warning("tier unknown, assuming micro", project=project.ref)
+        return Tier.MICRO, None
+
+    async def _safely(self, work: Any, what: str) -> Any:
+        try:
+            return await work
+        except SbwatchError as exc:
+            self._log.warning(f"{what} failed", error=str(exc), transient=exc.transient)
+            return None
+
+    # -- probes ---------------------------------------------------------------------------
+    async def probe(self, ref: str, kind: ProbeKind) -> ProbeResult:
+        """Run one probe of one project and keep its result, state and consequences."""
+        from sbwatch.runner import run_probe  # the runner is the only place catching Exception
+
+        runtime = self.projects[ref]
+        probe = runtime.probes[kind]
+        result = await run_probe(
+            probe,
+            project=ref,
+            timeout_s=timeout_s(self._context(runtime.settings), kind),
+            clock=self.clock,
+            metrics=self.metrics,
+            log=self._log,
+        )
+        await self.store.record_probe(result)
+        status, transition = next_status(
+            runtime.statuses.get(kind), result, runtime.settings.probes[kind]
+        )
+        runtime.statuses[kind] = status
+        await self.store.save_probe_status(status)
+        self.metrics.probe_up.labels(ref, kind.value).set(_STATE_VALUE[status.state])
+        if transition is not None:
+            await self.store.record_transition(transition)
+            self._log.info(
+                "probe state changed",
+                project=ref,
+                probe=kind.value,
+                previous=transition.previous.value,
+                current=transition.current.value,
+            )
+        if kind is ProbeKind.METRICS and result.ok and "sample" in result.data:
+            await self._fold_sample(runtime, sample_from_dict(result.data["sample"]))
+        return result
+
+    async def probe_provider(self) -> ProbeResult | None:
+        """Run the provider-wide status page probe."""
+        from sbwatch.runner import run_probe
+
+        if self.provider_probe is None:
+            return None
+        result = await run_probe(
+            self.provider_probe,
+            project=PROVIDER,
+            timeout_s=self.settings.status_page.timeout.total_seconds(),
+            clock=self.clock,
+            metrics=self.metrics,
+            log=self._log,
+        )
+        await self.store.record_probe(result)
+        self.provider_last = result
+        return result
+
+    async def _fold_sample(self, runtime: ProjectRuntime, sample: IoSample) -> None:
+        ref = runtime.settings.ref
+        await self.store.record_io_sample(ref, sample)
+        runtime.pressure = pressure(runtime.last_sample, sample)
+        runtime.last_sample = sample
+        estimate = runtime.estimator.update(sample)
+        await self.store.record_budget(estimate)
+        await self.store.put_state("budget", estimator_key(ref), runtime.estimator.to_state())
+        self.metrics.io_budget_ratio.labels(ref).set(estimate.ratio)
+        eta = estimate.eta_s if estimate.eta_s is not None else math.inf
+        self.metrics.io_budget_eta.labels(ref).set(eta)
+        self.metrics.io_throughput.labels(ref).set(estimate.throughput_mbps * 1_000_000)
+
+    # -- emails ---------------------------------------------------------------------------
+    async def on_email(self, email: ProviderEmail) -> None:
+        """A new provider email was stored: evaluate the projects it concerns at once."""
+        self._log.info(
+            "provider email",
+            kind=email.kind.value,
+            project=email.project_ref,
+            trusted=email.trusted,
+        )
+        for ref, runtime in self.projects.items():
+            if email.project_ref in (None, ref):
+                runtime.emails.append(email)
+                await self._email_notice(runtime, email)
+                await self.evaluate(ref)
+
+    # -- evaluation -----------------------------------------------------------------------
+    async def evaluate(self, ref: str) -> Diagnosis:
+        """Budget corrections, diagnosis, escalation and its verification, then alerts."""
+        runtime = self.projects[ref]
+        project = runtime.settings
+        now = self.clock.now()
+        await self._apply_correction(runtime)
+        emails = [e for e in runtime.emails if e.received_at >= now - EMAIL_LOOKBACK]
+        runtime.emails = emails
+        budget = runtime.estimator.estimate
+        signals = build_signals(
+            ref,
+            now,
+            runtime.statuses,
+            provider=self.provider_last,
+            budget=budget,
+            pressure=runtime.pressure,
+            emails=emails,
+            warn_horizon_s=project.escalation.escalate_within.total_seconds(),
+            low_ratio=project.budget.low_ratio,
+        )
+        diagnosis = diagnose(signals)
+        await self._record_diagnosis(runtime, diagnosis)
+        if await self._escalation_in_progress(runtime, diagnosis):
+            return diagnosis
+        decision = await self._decide(runtime, diagnosis)
+        if decision.action == "escalate" and await self._escalate(runtime, decision):
+            return diagnosis
+        severity = budget_severity(budget, project.budget) if budget is not None else None
+        self._latch(runtime, diagnosis, severity)
+        conds = conditions(
+            diagnosis, budget, severity, decision, budget_latched=runtime.budget_latched
+        )
+        await self._alert(runtime, conds)
+        self.metrics.heartbeat.set(now.timestamp())
+        return diagnosis
+
+    async def _apply_correction(self, runtime: ProjectRuntime) -> None:
+        key = correction_key(runtime.settings.ref)
+        doc = await self.store.get_state("budget", key)
+        if doc is None:
+            return
+        consumed_pct, at = parse_correction(doc)
+        runtime.estimator.correct(consumed_pct, at)
+        await self.store.delete_state("budget", key)
+        self._log.info("budget corrected", project=runtime.settings.ref, consumed_pct=consumed_pct)
+
+    async def _record_diagnosis(self, runtime: ProjectRuntime, diagnosis: Diagnosis) -> None:
+        previous = runtime.diagnosis
+        runtime.diagnosis = diagnosis
+        changed = previous is None or previous.kind is not diagnosis.kind
+        last = runtime.diagnosis_recorded_at
+        if changed or last is None or diagnosis.at - last >= DIAGNOSIS_RECORD_EVERY:
+            await self.store.record_diagnosis(diagnosis)
+            runtime.diagnosis_recorded_at = diagnosis.at
+        for kind in DiagnosisKind:
+            value = 1.0 if kind is diagnosis.kind else 0.0
+            self.metrics.diagnosis.labels(diagnosis.project, kind.value).set(value)
+        if changed:
+            self._log.info(
+                "diagnosis changed",
+                project=diagnosis.project,
+                kind=diagnosis.kind.value,
+                previous=previous.kind.value if previous else None,
+                evidence=list(diagnosis.evidence),
+            )
+
+    def _latch(
+        self, runtime: ProjectRuntime, diagnosis: Diagnosis, severity: Severity | None
+    ) -> None:
+        raised = diagnosis.kind in IO_KINDS or severity is not None
+        budget = runtime.estimator.estimate
+        refilled = budget is not None and budget.ratio >= LATCH_RELEASE_RATIO
+        runtime.budget_latched = raised or (runtime.budget_latched and not refilled)
+
+    async def _decide(self, runtime: ProjectRuntime, diagnosis: Diagnosis) -> EscalationDecision:
+        decision = decide(
+            diagnosis,
+            runtime.estimator.estimate,
+            runtime.settings.escalation,
+            runtime.tier,
+            runtime.journal,
+            self.clock.now(),
+            prices=runtime.prices,
+            ref=runtime.settings.ref,
+        )
+        if runtime.decision is None or runtime.decision.reason != decision.reason:
+            self._log.info(
+                "escalation decision",
+                project=runtime.settings.ref,
+                action=decision.action,
+                target=decision.target.value if decision.target else None,
+                reason=decision.reason,
+            )
+        runtime.decision = decision
+        return decision
+
+    async def _escalate(self, runtime: ProjectRuntime, decision: EscalationDecision) -> bool:
+        """Raise the compute size; True when a change is under way (alerts wait for it)."""
+        assert decision.target is not None
+        ref = runtime.settings.ref
+        if runtime.escalator is None:
+            return False
+        try:
+            intent = await runtime.escalator.escalate(
+                ref, runtime.tier, decision.target, decision.reason, self.owner
+            )
+        except SbwatchError as exc:
+            self._log.warning("escalation not started", project=ref, error=str(exc))
+            return False
+        finally:
+            runtime.journal = await self.store.intents(ref)
+        if intent.state is IntentState.FAILED:
+            await self._notice(
+                runtime,
+                Severity.CRITICAL,
+                f"could not raise compute to {decision.target}",
+                f"{intent.detail}\nRun: sbwatch escalate {ref} --to {decision.target}",
+            )
+            return False
+        delta = decision.monthly_cost_delta_usd or 0.0
+        await self._notice(
+            runtime,
+            Severity.CRITICAL,
+            f"raising compute {intent.from_tier} -> {intent.to_tier} (+${delta:.2f}/month)",
+            f"{decision.reason}\nServices restart during the resize (about 2 minutes); "
+            "sbwatch watches the recovery.",
+        )
+        return True
+
+    async def _escalation_in_progress(self, runtime: ProjectRuntime, diagnosis: Diagnosis) -> bool:
+        """Verify an applied change; True while one is still settling (alerts wait)."""
+        if runtime.escalator is None:
+            return False
+        ref = runtime.settings.ref
+        unfinished = await self.store.unfinished_intents(ref)
+        if not unfinished:
+            return False
+        if any(i.state is IntentState.OPEN for i in unfinished):
+            unfinished = await runtime.escalator.reconcile(ref)
+        for intent in unfinished:
+            if intent.state is IntentState.APPLIED:
+                await self._verify(runtime, intent, diagnosis)
+        runtime.journal = await self.store.intents(ref)
+        # A change that just finished still skips this cycle's alerts: its notice said it all.
+        return True
+
+    async def _verify(self, runtime: ProjectRuntime, intent: Intent, diagnosis: Diagnosis) -> None:
+        assert runtime.escalator is not None
+        assert runtime.api is not None
+        healthy = diagnosis.kind in {DiagnosisKind.HEALTHY, *IO_KINDS} and self._fresh_ok(
+            runtime, intent.updated_at
+        )
+        try:
+            shows = (await runtime.api.get_addons(intent.project)).compute_tier is intent.to_tier
+        except ApiError:
+            shows = False
+        timeout_s = runtime.settings.escalation.verify_timeout.total_seconds()
+        done = await runtime.escalator.check_recovery(
+            intent, shows=shows, healthy=healthy, timeout_s=timeout_s
+        )
+        if done.state is IntentState.RECOVERED:
+            await self._recovered(runtime, done)
+        elif done.state is IntentState.UNRECOVERED:
+            await self._notice(
+                runtime,
+                Severity.CRITICAL,
+                f"still unhealthy {format_duration(timeout_s)} after raising compute to "
+                f"{intent.to_tier}",
+                "sbwatch will not change the size again by itself. Check the dashboard.",
+            )
+
+    def _fresh_ok(self, runtime: ProjectRuntime, since: datetime) -> bool:
+        """Every service probe (and the provider's health view) passed after ``since``."""
+        kinds = (ProbeKind.DB, ProbeKind.REST, ProbeKind.AUTH, ProbeKind.MGMT_HEALTH)
+        seen = [status for kind, status in runtime.statuses.items() if kind in kinds]
+        return bool(seen) and all(
+            s.state is ProbeState.UP and s.last is not None and s.last.ok and s.last.at > since
+            for s in seen
+        )
+
+    async def _recovered(self, runtime: ProjectRuntime, intent: Intent) -> None:
+        now = self.clock.now()
+        runtime.tier = intent.to_tier
+        runtime.estimator.set_tier(intent.to_tier, now)
+        runtime.budget_latched = False
+        runtime.policy_state = PolicyState()
+        await self.store.put_state(
+            "budget", estimator_key(runtime.settings.ref), runtime.estimator.to_state()
+        )
+        for alert in await self.store.open_alerts(runtime.settings.ref):
+            await self.store.save_alert(_closed(alert, now))
+        await self._notice(
+            runtime,
+            Severity.INFO,
+            f"recovered on {intent.to_tier} in {format_duration(intent.recovered_s or 0)}",
+            f"Compute raised {intent.from_tier} -> {intent.to_tier}; services healthy again. "
+            "Open alerts of this project are closed.",
+        )
+
+    # -- alerts ---------------------------------------------------------------------------
+    def _target(self, runtime: ProjectRuntime) -> Target:
+        project = runtime.settings
+        return Target(project.display_name, project.dashboard_url)
+
+    async def _notice(
+        self, runtime: ProjectRuntime, severity: Severity, title: str, body: str
+    ) -> None:
+        action = notice(
+            runtime.settings.ref,
+            "escalation",
+            severity,
+            title,
+            body,
+            self.clock.now(),
+            target=self._target(runtime),
+        )
+        await self._submit(action)
+
+    async def _alert(self, runtime: ProjectRuntime, conds: list[Any]) -> None:
+        ref = runtime.settings.ref
+        now = self.clock.now()
+        actions, runtime.policy_state = evaluate(
+            ref,
+            conds,
+            await self.store.open_alerts(ref),
+            await self.store.silences(now),
+            self.settings.alerting,
+            runtime.policy_state,
+            now,
+            target=self._target(runtime),
+        )
+        for action in actions:
+            await self._submit(action)
+        await self._save_policy_state(runtime)
+
+    async def _save_policy_state(self, runtime: ProjectRuntime) -> None:
+        state = runtime.policy_state.to_dict()
+        if state != runtime.saved_policy:
+            await self.store.put_state("alerting", f"policy:{runtime.settings.ref}", state)
+            runtime.saved_policy = state
+
+    async def _email_notice(self, runtime: ProjectRuntime, email: ProviderEmail) -> None:
+        """Say at once that the provider wrote: the warning must not die in an inbox."""
+        if email.kind is EmailKind.OTHER:
+            return
+        budget = runtime.estimator.estimate
+        estimate = f" sbwatch estimates {budget.ratio:.0%} of the IO budget left." if budget else ""
+        if email.trusted:
+            title, severity = f"Supabase emailed: {email.subject}", Severity.WARNING
+        else:
+            title, severity = f"UNTRUSTED email claims: {email.subject}", Severity.INFO
+        body = f"{email.kind.value} from {email.sender} ({email.trust_reason}).{estimate}"
+        action = notice(
+            runtime.settings.ref,
+            "mail",
+            severity,
+            title,
+            body,
+            self.clock.now(),
+            target=self._target(runtime),
+        )
+        await self._submit(action)
+
+    async def _submit(self, action: AlertAction) -> None:
+        await self.dispatcher.submit(action)
+        if action.send and self.on_alert is not None:
+            self.on_alert(action)
+
+    async def flush(self) -> int:
+        """Deliver due notifications."""
+        return await self.dispatcher.flush()
+
+
+def _closed(alert: Any, now: Any) -> Any:
+    from dataclasses import replace
+
+    return replace(alert, closed_at=now)
