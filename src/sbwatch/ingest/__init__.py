@@ -1,0 +1,1 @@
+"""Provider warning emails: parse and classify (pure), and ingest over IMAP."""
