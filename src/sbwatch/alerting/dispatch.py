@@ -13,6 +13,10 @@ one route URL, and reads that result:
 - anything else unrecognised: transient, so a page is retried (with capped backoff) rather
   than dropped; the attempts stay visible in ``sbwatch alert list`` and the metrics.
 
+apprise's ``notify`` blocks, so it runs in a thread under ``asyncio.timeout``; apprise gets a
+shorter deadline of its own so it normally gives up first. Delivery is at least once: a send
+that the receiver accepted but that timed out on our side is retried.
+
 The captured lines may contain the route URL, so only the status code and a fixed reason
 are kept; route URLs (secrets) never reach a log line, a reason or a metric label.
 """
