@@ -134,7 +134,12 @@ class Escalator:
     async def escalate(
         self, ref: str, from_tier: Tier, to_tier: Tier, reason: str, actor: str
     ) -> Intent:
-        """Change the compute size once, under the lock, journalled before the PATCH."""
+        """Change the compute size once, under the lock, journalled before the PATCH.
+
+        ``from_tier`` is the caller's view; the intent records the size the add-ons show.
+        Raises LockBusy (lock held elsewhere), TransientError (an earlier intent is still
+        unresolved), PermanentError (not an upgrade, or already that size) before any write.
+        """
         variant = spec(to_tier).variant
         if variant is None or rank(to_tier) <= rank(from_tier):
             raise PermanentError(f"{from_tier} -> {to_tier} is not an escalation")
