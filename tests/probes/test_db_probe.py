@@ -103,19 +103,28 @@ async def test_reconnects_when_the_kept_connection_is_killed(
     probe = _probe(http, db_dsn(pg_database))
     try:
         first = await probe.run()
-        admin = await asyncpg.connect(PG_ADMIN_DSN)
-        try:
-            killed = await admin.fetchval(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = $1 AND application_name = 'sbwatch'",
-                pg_database,
-            )
-        finally:
-            await admin.close()
+        killed = await _terminate_probe_backends(pg_database)
         second = await probe.run()
     finally:
         await probe.aclose()
     assert (1, Outcome.OK, Outcome.OK) == (killed, first.outcome, second.outcome)
+
+
+async def _terminate_probe_backends(database: str) -> int:
+    """Terminate the probe's backends and wait until they are gone."""
+    admin = await asyncpg.connect(PG_ADMIN_DSN)
+    where = "WHERE datname = $1 AND application_name = 'sbwatch'"
+    try:
+        killed: int = await admin.fetchval(
+            f"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity {where}", database
+        )
+        async with asyncio.timeout(10):
+            while await admin.fetchval(f"SELECT count(*) FROM pg_stat_activity {where}", database):
+                await asyncio.sleep(0.02)
+                await admin.execute("SELECT pg_stat_clear_snapshot()")
+        return killed
+    finally:
+        await admin.close()
 
 
 async def test_refused_port_is_an_error(http: httpx.AsyncClient) -> None:
@@ -160,8 +169,9 @@ async def test_hung_server_is_a_query_timeout_then_recovers(
         (db_dsn("no_such_database_sbwatch"), Outcome.FAIL, "database does not exist"),
         (db_dsn("postgres", host="db.invalid"), Outcome.ERROR, "DNS lookup failed"),
         ("not a dsn://", Outcome.ERROR, "invalid database DSN"),
+        ("", Outcome.ERROR, "no database DSN configured"),
     ],
-    ids=["auth", "no-database", "dns", "bad-dsn"],
+    ids=["auth", "no-database", "dns", "bad-dsn", "no-dsn"],
 )
 async def test_expected_failures_are_outcomes(
     http: httpx.AsyncClient, dsn: str, outcome: Outcome, detail: str

@@ -31,6 +31,10 @@ _AUTH_ERRORS: tuple[type[BaseException], ...] = (
 _CONNECTION_LOST: tuple[type[BaseException], ...] = (
     asyncpg.ConnectionDoesNotExistError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,  # the protocol saw a FATAL arrive while idle
+    asyncpg.PostgresConnectionError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
     ConnectionResetError,
     ConnectionAbortedError,
     BrokenPipeError,
@@ -68,6 +72,8 @@ class DbProbe:
     async def run(self) -> ProbeResult:
         """One liveness query, plus a fresh connection when one is due."""
         timer = Timer(self._ctx, self.kind)
+        if not self._dsn:
+            return timer.result(Outcome.ERROR, "no database DSN configured")
         try:
             await self._observe()
         except Exception as exc:  # mapped to an outcome below; anything unexpected re-raises
@@ -150,6 +156,10 @@ def _outcome_of(exc: Exception) -> tuple[Outcome, str]:
         return Outcome.FAIL, "server not accepting connections (starting or shutting down)"
     if isinstance(exc, asyncpg.InvalidCatalogNameError):
         return Outcome.FAIL, "database does not exist"
+    if isinstance(exc, asyncpg.PostgresConnectionError):
+        return Outcome.FAIL, f"connection error {exc.sqlstate} ({type(exc).__name__})"
+    if isinstance(exc, _CONNECTION_LOST):
+        return Outcome.FAIL, "connection lost"
     if isinstance(exc, asyncpg.PostgresError):
         return Outcome.FAIL, f"server error {exc.sqlstate} ({type(exc).__name__})"
     if isinstance(exc, ssl.SSLError | ssl.CertificateError):
@@ -158,8 +168,6 @@ def _outcome_of(exc: Exception) -> tuple[Outcome, str]:
         return Outcome.ERROR, "DNS lookup failed"
     if isinstance(exc, ConnectionRefusedError):
         return Outcome.ERROR, "connection refused"
-    if isinstance(exc, _CONNECTION_LOST):
-        return Outcome.FAIL, "connection lost"
     if isinstance(exc, OSError):
         return Outcome.ERROR, network_cause(exc) or f"network error ({exc.strerror or 'unknown'})"
     raise exc
