@@ -12,6 +12,9 @@ from sbwatch import __version__
 
 # One line per subcommand module; each defines NAME, HELP, configure(parser) and run(args) -> int.
 COMMANDS: tuple[str, ...] = (
+    "sbwatch.commands.run",
+    "sbwatch.commands.status",
+    "sbwatch.commands.demo",
     "sbwatch.commands.check_config",
     "sbwatch.commands.version",
     "sbwatch.commands.budget",
@@ -37,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-c",
         type=Path,
         default=None,
-        help="configuration file (default: /etc/sbwatch/config.toml, then $XDG_CONFIG_HOME/sbwatch/config.toml)",
+        help="configuration file (default: /etc/sbwatch/config.toml, "
+        "then $XDG_CONFIG_HOME/sbwatch/config.toml)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from sbwatch.clock import Clock
+from sbwatch.log import get_logger
 
 Job = Callable[[], Awaitable[Any]]
 
@@ -18,16 +20,25 @@ class Scheduler:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._scheduler = AsyncIOScheduler(timezone="UTC")
+        self._running: set[asyncio.Task[Any]] = set()
+        self._log = get_logger("scheduler")
         self.last_progress = clock.monotonic()
 
     def every(self, name: str, seconds: float, job: Job, *, jitter_s: float = 0.0) -> None:
-        """Run ``job`` every ``seconds``: first run at once, never two at a time, missed runs coalesced."""
+        """Run ``job`` every ``seconds``: at once first, never two at a time, misses coalesced."""
 
         async def tracked() -> None:
+            task = asyncio.current_task()
+            if task is not None:
+                self._running.add(task)
             try:
                 await job()
+            except Exception:  # a failed job must not stop the schedule; the next run retries
+                self._log.exception("job failed", job=name)
             finally:
                 self.last_progress = self._clock.monotonic()
+                if task is not None:
+                    self._running.discard(task)
 
         self._scheduler.add_job(
             tracked,
@@ -51,10 +62,14 @@ class Scheduler:
         """Start running jobs on the current event loop."""
         self._scheduler.start()
 
-    def shutdown(self) -> None:
-        """Stop scheduling; running jobs are cancelled by their owners."""
+    async def stop(self) -> None:
+        """Stop scheduling, cancel running jobs and wait until they are gone."""
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+        running = list(self._running)
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
 
     def stalled_for(self) -> float:
         """Seconds since any job last finished."""

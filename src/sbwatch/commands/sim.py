@@ -62,7 +62,22 @@ def add_ctl(sub: Any) -> None:
     parser.set_defaults(_sim_run=_run_ctl)
 
 
-SUBCOMMANDS: tuple[Callable[[Any], None], ...] = (add_serve, add_ctl)
+def add_replay(sub: Any) -> None:
+    """``sbwatch sim replay FILE.toml [--json] [--report out.html]``."""
+    parser = sub.add_parser(
+        "replay",
+        help="replay a scenario on a virtual clock and check its expectations",
+        description="Replay a scenario TOML (format in the README) against the simulator with "
+        "sbwatch's real probes, store, budget estimator, diagnosis and policies on a virtual "
+        "clock. Exit 0 when every [expect] holds, 1 when one does not, 2 for an invalid scenario.",
+    )
+    parser.add_argument("scenario", type=Path, help="scenario TOML file")
+    parser.add_argument("--json", action="store_true", help="print the JSON report only")
+    parser.add_argument("--report", type=Path, help="also write the HTML report here")
+    parser.set_defaults(_sim_run=_run_replay)
+
+
+SUBCOMMANDS: tuple[Callable[[Any], None], ...] = (add_serve, add_ctl, add_replay)
 """One function per ``sbwatch sim`` subcommand; each adds its parser and sets ``_sim_run``."""
 
 
@@ -136,3 +151,27 @@ def _run_ctl(args: argparse.Namespace) -> int:
         return 1
     print(json.dumps(response.json(), indent=2))
     return 0 if response.is_success else 1
+
+
+def _run_replay(args: argparse.Namespace) -> int:
+    from sbwatch import log
+    from sbwatch.sim.replay import replay
+    from sbwatch.sim.report import render_html
+    from sbwatch.sim.scenario import load_scenario
+
+    try:
+        scenario = load_scenario(args.scenario)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    log.configure("error", "console", sys.stderr)
+    report = asyncio.run(replay(scenario, print_line=None if args.json else print))
+    if args.report is not None:
+        args.report.write_text(render_html(report), encoding="utf-8")
+    if args.json:
+        print(json.dumps(report, default=str))
+    else:
+        for check in report["checks"]:
+            print(f"[{'ok' if check['passed'] else 'FAILED'}] {check['name']}: {check['detail']}")
+    return 0 if report["passed"] else 1

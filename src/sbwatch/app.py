@@ -1,0 +1,283 @@
+"""The composition root: builds the store, clients, watcher and schedule, and runs the daemon.
+
+Everything long-lived is created here and passed down; nothing is global. One TaskGroup owns
+every task; SIGTERM/SIGINT stop the daemon, SIGHUP reloads the configuration (an invalid new
+configuration is refused and the old one keeps running).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from prometheus_client import start_http_server
+
+from sbwatch.alerting.dispatch import Dispatcher
+from sbwatch.alerting.policy import notice
+from sbwatch.clock import Clock, SystemClock
+from sbwatch.errors import ConfigError
+from sbwatch.ingest.imap import MailWatcher
+from sbwatch.ingest.parse import TrustRule
+from sbwatch.log import get_logger
+from sbwatch.metrics import Metrics
+from sbwatch.results import ProbeKind, Severity
+from sbwatch.scheduler import Scheduler
+from sbwatch.sdnotify import Notifier
+from sbwatch.settings import Settings, load_settings
+from sbwatch.store import Store, open_store
+from sbwatch.watcher import Watcher
+
+FLUSH_EVERY_S = 5.0
+HEARTBEAT_EVERY_S = 60.0
+STALL_LIMIT_S = 120.0
+"""The watchdog stops being fed when no job has finished for this long."""
+
+log = get_logger("daemon")
+
+
+@dataclass
+class Generation:
+    """Everything built from one version of the configuration."""
+
+    settings: Settings
+    watcher: Watcher
+    scheduler: Scheduler
+    mail_task: asyncio.Task[None] | None
+
+
+def http_client() -> httpx.AsyncClient:
+    """The one HTTP client every probe and API call shares: keep-alive, bounded, timed."""
+    return httpx.AsyncClient(
+        limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+        timeout=httpx.Timeout(10.0, connect=5.0),
+        headers={"User-Agent": "sbwatch"},
+    )
+
+
+@contextlib.contextmanager
+def metrics_server(settings: Settings, metrics: Metrics) -> Any:
+    """Serve /metrics on the configured address (127.0.0.1 by default) while in the block."""
+    if not settings.metrics.enabled:
+        yield None
+        return
+    server, thread = start_http_server(
+        settings.metrics.port, addr=settings.metrics.listen, registry=metrics.registry
+    )
+    log.info("metrics listening", address=settings.metrics.listen, port=server.server_port)
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+class Daemon:
+    """``sbwatch run``: probes on a schedule, evaluates, alerts and escalates until stopped."""
+
+    def __init__(
+        self, settings: Settings, *, config_path: Path | None, clock: Clock | None = None
+    ) -> None:
+        self.settings = settings
+        self.config_path = config_path
+        self.clock = clock or SystemClock()
+        self.metrics = Metrics()
+        self.notifier = Notifier()
+        self.owner = f"daemon:{socket.gethostname()}:{os.getpid()}"
+        self._stop = asyncio.Event()
+        self._reload = asyncio.Event()
+
+    async def run(self) -> int:
+        """Run until SIGTERM/SIGINT; 0 on a clean stop."""
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self._stop.set)
+        loop.add_signal_handler(signal.SIGINT, self._stop.set)
+        loop.add_signal_handler(signal.SIGHUP, self._reload.set)
+        try:
+            async with self._resources() as (store, http):
+                with metrics_server(self.settings, self.metrics):
+                    await self._serve(store, http)
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
+        log.info("stopped")
+        return 0
+
+    @contextlib.asynccontextmanager
+    async def _resources(self) -> AsyncIterator[tuple[Store, httpx.AsyncClient]]:
+        store = await open_store(self.settings.state)
+        try:
+            async with http_client() as http:
+                yield store, http
+        finally:
+            await store.close()
+
+    async def _serve(self, store: Store, http: httpx.AsyncClient) -> None:
+        generation = await self._start(self.settings, store, http)
+        self.notifier.ready()
+        self.notifier.status(f"watching {len(self.settings.projects)} project(s)")
+        log.info("started", projects=[p.ref for p in self.settings.projects])
+        async with asyncio.TaskGroup() as group:
+            watchdog = group.create_task(self._feed_watchdog(lambda: generation.scheduler))
+            while not self._stop.is_set():
+                await self._wait_for_signal()
+                if self._reload.is_set() and not self._stop.is_set():
+                    self._reload.clear()
+                    generation = await self._reload_config(generation, store, http)
+            self.notifier.stopping()
+            watchdog.cancel()
+            await self._finish(generation)
+
+    async def _wait_for_signal(self) -> None:
+        stop = asyncio.ensure_future(self._stop.wait())
+        reload = asyncio.ensure_future(self._reload.wait())
+        try:
+            await asyncio.wait({stop, reload}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in (stop, reload):
+                waiter.cancel()
+            await asyncio.gather(stop, reload, return_exceptions=True)
+
+    async def _start(self, settings: Settings, store: Store, http: httpx.AsyncClient) -> Generation:
+        dispatcher = Dispatcher(
+            store,
+            settings.alerting.routes,
+            clock=self.clock,
+            metrics=self.metrics,
+            retry_max_s=settings.alerting.retry_max.total_seconds(),
+            http=http,
+        )
+        watcher = Watcher(
+            settings,
+            store,
+            clock=self.clock,
+            metrics=self.metrics,
+            http=http,
+            dispatcher=dispatcher,
+            owner=self.owner,
+        )
+        await watcher.start()
+        scheduler = Scheduler(self.clock)
+        _schedule(scheduler, settings, watcher, dispatcher)
+        scheduler.start()
+        mail_task = None
+        if settings.mail.enabled:
+            mail = MailWatcher(
+                settings.mail,
+                store,
+                clock=self.clock,
+                metrics=self.metrics,
+                on_email=watcher.on_email,
+                rule=TrustRule(tuple(settings.mail.trusted_domains), settings.mail.authserv_id),
+            )
+            mail_task = asyncio.create_task(mail.run(), name="mail")
+        return Generation(settings, watcher, scheduler, mail_task)
+
+    async def _finish(self, generation: Generation) -> None:
+        await generation.scheduler.stop()
+        if generation.mail_task is not None:
+            generation.mail_task.cancel()
+            await asyncio.gather(generation.mail_task, return_exceptions=True)
+        await generation.watcher.close()
+
+    async def _reload_config(
+        self, old: Generation, store: Store, http: httpx.AsyncClient
+    ) -> Generation:
+        self.notifier.reloading()
+        try:
+            new_settings = load_settings(self.config_path)
+        except ConfigError as exc:
+            log.error("reload refused", problems=exc.problems)
+            await _config_refused(old, exc)
+            self.notifier.ready()
+            return old
+        await self._finish(old)
+        self.settings = new_settings
+        generation = await self._start(new_settings, store, http)
+        log.info("reloaded", projects=[p.ref for p in new_settings.projects])
+        self.notifier.ready()
+        return generation
+
+    async def _feed_watchdog(self, scheduler: Any) -> None:
+        interval = self.notifier.watchdog_interval_s()
+        if interval is None:
+            return
+        while True:
+            await asyncio.sleep(interval)
+            stalled = scheduler().stalled_for()
+            if stalled < STALL_LIMIT_S:
+                self.notifier.watchdog()
+            else:
+                log.error("scheduler stalled", stalled_s=round(stalled))
+
+
+def _schedule(
+    scheduler: Scheduler, settings: Settings, watcher: Watcher, dispatcher: Dispatcher
+) -> None:
+    """One job per (project, probe), one evaluation per project, delivery and heartbeat."""
+    shortest = 60.0
+    for project in settings.projects:
+        for kind, probe in watcher.projects[project.ref].probes.items():
+            seconds = project.probes[kind].interval.total_seconds()
+            shortest = min(shortest, seconds)
+            scheduler.every(
+                f"probe:{project.ref}:{kind.value}",
+                seconds,
+                _probe_job(watcher, project.ref, kind),
+                jitter_s=min(seconds * 0.1, 5.0),
+            )
+            del probe
+        scheduler.every(f"evaluate:{project.ref}", shortest, _evaluate_job(watcher, project.ref))
+    if watcher.provider_probe is not None:
+        scheduler.every(
+            "probe:status_page",
+            settings.status_page.interval.total_seconds(),
+            watcher.probe_provider,
+        )
+    scheduler.every("notifications", FLUSH_EVERY_S, dispatcher.flush)
+    url = settings.alerting.heartbeat_url
+    if url is not None:
+
+        async def heartbeat() -> None:
+            if scheduler.stalled_for() < STALL_LIMIT_S:
+                await dispatcher.heartbeat(url)
+
+        scheduler.every("heartbeat", HEARTBEAT_EVERY_S, heartbeat)
+
+
+def _probe_job(watcher: Watcher, ref: str, kind: ProbeKind) -> Any:
+    async def job() -> None:
+        await watcher.probe(ref, kind)
+
+    return job
+
+
+def _evaluate_job(watcher: Watcher, ref: str) -> Any:
+    async def job() -> None:
+        await watcher.evaluate(ref)
+
+    return job
+
+
+async def _config_refused(generation: Generation, exc: ConfigError) -> None:
+    """Tell people the new configuration was refused (the old one keeps running)."""
+    body = "\n".join(exc.problems[:10]) + "\nThe previous configuration keeps running."
+    for ref in generation.watcher.projects:
+        action = notice(
+            ref,
+            "config",
+            Severity.WARNING,
+            "configuration reload refused",
+            body,
+            generation.watcher.clock.now(),
+        )
+        await generation.watcher.dispatcher.submit(action)
+        break

@@ -1,0 +1,31 @@
+"""``sbwatch run``: the daemon."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from sbwatch import log
+from sbwatch.commands.common import settings_or_exit
+from sbwatch.settings import default_config_path
+
+NAME = "run"
+HELP = (
+    "Run the watchdog: probe every configured project on its schedule, estimate the disk IO "
+    "budget, read provider emails, diagnose, alert and escalate as the policy allows. "
+    "Stops cleanly on SIGTERM/SIGINT; SIGHUP reloads the configuration."
+)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """No options beyond the global --config."""
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the configuration (exit 1 listing every problem), then run until stopped."""
+    from sbwatch.app import Daemon  # the daemon's imports are only needed here
+
+    settings = settings_or_exit(args)
+    log.configure(settings.log_level, settings.log_format)
+    daemon = Daemon(settings, config_path=args.config or default_config_path())
+    return asyncio.run(daemon.run())

@@ -1,0 +1,127 @@
+"""``sbwatch status``: what is healthy and what is not, at a glance."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sbwatch.commands.common import settings_or_exit
+from sbwatch.durations import format_duration
+from sbwatch.settings import Settings
+from sbwatch.store import Store, open_store
+
+NAME = "status"
+HELP = (
+    "Show each project's probe states, diagnosis, disk IO budget, open alerts, unfinished "
+    "escalations and failed notifications, from the state store the daemon writes."
+)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """``--json`` for scripts."""
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the status; exit 0 when every project is healthy, 3 otherwise (like a check)."""
+    settings = settings_or_exit(args)
+    report = asyncio.run(_collect(settings))
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+    else:
+        print(render(report))
+    healthy = all(p["diagnosis"] in ("healthy", None) for p in report["projects"])
+    return 0 if healthy else 3
+
+
+async def _collect(settings: Settings) -> dict[str, Any]:
+    store = await open_store(settings.state)
+    try:
+        return await gather_status(store, settings, datetime.now(UTC))
+    finally:
+        await store.close()
+
+
+async def gather_status(store: Store, settings: Settings, now: datetime) -> dict[str, Any]:
+    """The status document of every configured project."""
+    projects = []
+    for project in settings.projects:
+        ref = project.ref
+        statuses = await store.probe_statuses(ref)
+        diagnosis = await store.latest_diagnosis(ref)
+        budget = await store.latest_budget(ref)
+        projects.append(
+            {
+                "ref": ref,
+                "name": project.display_name,
+                "diagnosis": diagnosis.kind.value if diagnosis else None,
+                "diagnosed_at": diagnosis.at.isoformat() if diagnosis else None,
+                "evidence": list(diagnosis.evidence) if diagnosis else [],
+                "probes": [
+                    {
+                        "probe": s.probe.value,
+                        "state": s.state.value,
+                        "since": s.changed_at.isoformat() if s.changed_at else None,
+                        "last_outcome": s.last.outcome.value if s.last else None,
+                        "last_detail": s.last.detail if s.last else "",
+                        "last_at": s.last.at.isoformat() if s.last else None,
+                    }
+                    for s in statuses
+                ],
+                "budget": None
+                if budget is None
+                else {
+                    "tier": budget.tier.value,
+                    "ratio": budget.ratio,
+                    "eta_s": budget.eta_s,
+                    "burn_mbps": budget.burn_mbps,
+                    "at": budget.at.isoformat(),
+                },
+                "open_alerts": [
+                    {"key": a.key, "severity": a.severity.value, "title": a.title}
+                    for a in await store.open_alerts(ref)
+                ],
+                "unfinished_escalations": [
+                    {"id": i.id, "to": i.to_tier.value, "state": i.state.value}
+                    for i in await store.unfinished_intents(ref)
+                ],
+            }
+        )
+    failed = [
+        {"route": n.route, "title": n.title, "reason": n.failed}
+        for n in await store.notifications(now - timedelta(days=7))
+        if n.failed
+    ]
+    return {"at": now.isoformat(), "projects": projects, "failed_notifications": failed}
+
+
+def render(report: dict[str, Any]) -> str:
+    """The status as a few aligned lines per project."""
+    lines: list[str] = []
+    for p in report["projects"]:
+        lines.append(f"{p['name']} ({p['ref']}): {p['diagnosis'] or 'no diagnosis yet'}")
+        for probe in p["probes"]:
+            detail = f"  {probe['last_detail']}" if probe["last_detail"] else ""
+            lines.append(
+                f"  {probe['probe']:<12} {probe['state']:<8} {probe['last_outcome']}{detail}"
+            )
+        budget = p["budget"]
+        if budget:
+            eta = (
+                format_duration(budget["eta_s"]) if budget["eta_s"] is not None else "not draining"
+            )
+            lines.append(
+                f"  io budget    {budget['ratio']:.0%} left on {budget['tier']}, runs out: {eta}"
+            )
+        for alert in p["open_alerts"]:
+            lines.append(f"  ALERT {alert['severity']}: {alert['title']}")
+        for intent in p["unfinished_escalations"]:
+            lines.append(f"  escalation #{intent['id']} to {intent['to']}: {intent['state']}")
+    for failed in report["failed_notifications"]:
+        lines.append(
+            f"notification to {failed['route']} FAILED: {failed['title']} ({failed['reason']})"
+        )
+    return "\n".join(lines) if lines else "no projects configured"
