@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -262,19 +263,25 @@ class RouteSettings(_Model):
 
 
 class SilenceSettings(_Model):
-    """A maintenance window from the config."""
+    """A maintenance window from the config: alerts still open and close, nothing is sent."""
 
     project: str = "*"
-    starts: str
-    ends: str
+    starts: AwareDatetime
+    ends: AwareDatetime
     reason: str = "maintenance"
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> SilenceSettings:
+        if self.ends <= self.starts:
+            raise ValueError("ends must be after starts")
+        return self
 
 
 class AlertingSettings(_Model):
     """Routing, reminders and the dead-man heartbeat."""
 
     routes: list[RouteSettings] = Field(default_factory=list)
-    remind_warning: PositiveDuration = timedelta(hours=12)
+    remind_warning: PositiveDuration = timedelta(hours=24)
     remind_critical: PositiveDuration = timedelta(hours=1)
     min_duration: Duration = timedelta(minutes=2)
     """A problem must last this long before it alerts (flapping protection)."""
@@ -282,6 +289,7 @@ class AlertingSettings(_Model):
     """Healthy for this long before an alert closes."""
     heartbeat_url: Secret | None = None
     retry_max: PositiveDuration = timedelta(minutes=10)
+    silences: list[SilenceSettings] = Field(default_factory=list)
 
 
 class Settings(BaseSettings):

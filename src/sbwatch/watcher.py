@@ -45,6 +45,7 @@ from sbwatch.results import (
     ProbeState,
     ProviderEmail,
     Severity,
+    Silence,
 )
 from sbwatch.settings import ProjectSettings, Settings
 from sbwatch.signals import build_signals
@@ -510,7 +511,7 @@ class Watcher:
             ref,
             conds,
             await self.store.open_alerts(ref),
-            await self.store.silences(now),
+            [*await self.store.silences(now), *self._configured_silences()],
             self.settings.alerting,
             runtime.policy_state,
             now,
@@ -547,6 +548,13 @@ class Watcher:
             target=self._target(runtime),
         )
         await self._submit(action)
+
+    def _configured_silences(self) -> list[Silence]:
+        """Maintenance windows from the configuration, as silences (negative ids)."""
+        return [
+            Silence(-index, w.project, w.starts, w.ends, w.reason, "config")
+            for index, w in enumerate(self.settings.alerting.silences, start=1)
+        ]
 
     async def _submit(self, action: AlertAction) -> None:
         await self.dispatcher.submit(action)

@@ -88,13 +88,14 @@ def replay_settings(
             "cooldown": f"{int(policy.cooldown_s)}s",
         },
     }
-    return Settings(
-        mgmt_api_url=BASE,
-        mgmt_token=TOKEN,
-        projects=[project],
-        status_page={"url": f"{BASE}/status", "interval": scrape},
-        metrics={"enabled": False},
-    )
+    data: dict[str, Any] = {
+        "mgmt_api_url": BASE,
+        "mgmt_token": TOKEN,
+        "projects": [project],
+        "status_page": {"url": f"{BASE}/status", "interval": scrape},
+        "metrics": {"enabled": False},
+    }
+    return Settings.model_validate(data)
 
 
 @dataclass
