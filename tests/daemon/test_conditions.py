@@ -1,0 +1,122 @@
+"""Alert conditions from a diagnosis, a budget and an escalation decision."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from sbwatch.conditions import budget_title, conditions, headline
+from sbwatch.remediation.policy import EscalationDecision
+from sbwatch.results import BudgetEstimate, Diagnosis, DiagnosisKind, Severity
+from sbwatch.tiers import Tier
+
+NOW = datetime(2026, 5, 25, tzinfo=UTC)
+REF = "abcdefghijklmnopqrst"
+
+
+def diagnosis(
+    kind: DiagnosisKind, *, confidence: float = 0.8, service: str | None = None
+) -> Diagnosis:
+    return Diagnosis(REF, NOW, kind, confidence, ("evidence one", "evidence two"), service)
+
+
+def budget(ratio: float, eta_s: float | None) -> BudgetEstimate:
+    return BudgetEstimate(REF, NOW, Tier.MICRO, ratio, 4.0, eta_s, 0.9, 15.0, 100.0)
+
+
+def by_subject(kind: DiagnosisKind, **kwargs: object) -> dict[str, object]:
+    conds = conditions(
+        diagnosis(kind),
+        kwargs.get("budget"),  # type: ignore[arg-type]  # test helper passes typed values
+        kwargs.get("severity"),  # type: ignore[arg-type]
+        kwargs.get("decision"),  # type: ignore[arg-type]
+        budget_latched=bool(kwargs.get("latched", False)),
+    )
+    return {c.subject: c for c in conds}
+
+
+@pytest.mark.parametrize(
+    ("kind", "active", "severity", "folds"),
+    [
+        (DiagnosisKind.HEALTHY, False, Severity.CRITICAL, False),
+        (DiagnosisKind.SERVICE_DOWN, True, Severity.CRITICAL, False),
+        (DiagnosisKind.PLATFORM_OUTAGE, True, Severity.CRITICAL, True),
+        (DiagnosisKind.LOCAL_NETWORK, True, Severity.WARNING, True),
+        (DiagnosisKind.PROJECT_PAUSED, True, Severity.CRITICAL, False),
+        (DiagnosisKind.DISK_FULL, True, Severity.CRITICAL, False),
+        (DiagnosisKind.UNKNOWN, True, Severity.WARNING, False),
+        (DiagnosisKind.IO_BUDGET_LOW, False, Severity.CRITICAL, False),
+        (DiagnosisKind.IO_BUDGET_EXHAUSTED, False, Severity.CRITICAL, False),
+    ],
+)
+def test_diagnosis_condition_per_kind(
+    kind: DiagnosisKind, active: bool, severity: Severity, folds: bool
+) -> None:
+    """Each kind opens (or not) the diagnosis alert with its severity; IO kinds use their own."""
+    cond = by_subject(kind)["diagnosis"]
+    assert (active, severity, folds) == (cond.active, cond.severity, cond.folds_others)  # type: ignore[attr-defined]
+
+
+def test_unknown_without_signals_stays_quiet() -> None:
+    """'No signal yet' at start-up is not worth waking anyone."""
+    cond = conditions(
+        diagnosis(DiagnosisKind.UNKNOWN, confidence=0.2), None, None, None, budget_latched=False
+    )
+    assert [False] == [c.active for c in cond if c.subject == "diagnosis"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "severity", "latched", "active", "expected_severity"),
+    [
+        (DiagnosisKind.HEALTHY, None, False, False, Severity.WARNING),
+        (DiagnosisKind.HEALTHY, Severity.WARNING, False, True, Severity.WARNING),
+        (DiagnosisKind.HEALTHY, None, True, True, Severity.WARNING),
+        (DiagnosisKind.HEALTHY, Severity.CRITICAL, False, True, Severity.CRITICAL),
+        (DiagnosisKind.IO_BUDGET_LOW, None, False, True, Severity.WARNING),
+        (DiagnosisKind.IO_BUDGET_EXHAUSTED, None, False, True, Severity.CRITICAL),
+    ],
+)
+def test_io_budget_condition(
+    kind: DiagnosisKind,
+    severity: Severity | None,
+    latched: bool,
+    active: bool,
+    expected_severity: Severity,
+) -> None:
+    """The budget alert is active on an IO diagnosis, a forecast warning, or while latched."""
+    cond = by_subject(kind, budget=budget(0.5, 3600.0), severity=severity, latched=latched)[
+        "io_budget"
+    ]
+    assert (active, expected_severity) == (cond.active, cond.severity)  # type: ignore[attr-defined]
+
+
+def test_ask_mode_body_carries_the_command() -> None:
+    """In ask mode the alert says exactly what to run."""
+    decision = EscalationDecision(
+        "ask",
+        Tier.SMALL,
+        "io_budget_low: raise micro -> small (+$5.00/month); run: x",
+        "sbwatch escalate abcdefghijklmnopqrst --to small",
+        5.0,
+    )
+    cond = by_subject(DiagnosisKind.IO_BUDGET_LOW, budget=budget(0.1, 3000.0), decision=decision)
+    assert "Run: sbwatch escalate abcdefghijklmnopqrst --to small" in cond["io_budget"].body  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("ratio", "eta", "expected"),
+    [
+        (0.5, 7200.0, "disk IO budget 50% left, runs out in ~2h"),
+        (0.9, None, "disk IO budget 90% left"),
+        (0.0, 0.0, "disk IO budget used up: throughput held at the micro baseline"),
+    ],
+)
+def test_budget_title(ratio: float, eta: float | None, expected: str) -> None:
+    """The budget line says what is left and when it runs out, or that it is used up."""
+    assert expected == budget_title(diagnosis(DiagnosisKind.HEALTHY), budget(ratio, eta))
+
+
+def test_headline_names_the_service() -> None:
+    """A service_down headline names the service, never a probe."""
+    assert "rest is down" == headline(diagnosis(DiagnosisKind.SERVICE_DOWN, service="rest"))
