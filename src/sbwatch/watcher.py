@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 
 from sbwatch.alerting.dispatch import Dispatcher
-from sbwatch.alerting.policy import AlertAction, PolicyState, Target, evaluate, notice
+from sbwatch.alerting.policy import (
+    AlertAction,
+    PolicyState,
+    Target,
+    active_silence,
+    evaluate,
+    notice,
+)
 from sbwatch.budget import BudgetEstimator, Pressure, budget_severity, pressure
 from sbwatch.budget_state import correction_key, estimator_key, parse_correction
 from sbwatch.clock import Clock
@@ -34,6 +41,7 @@ from sbwatch.remediation.executor import Escalator
 from sbwatch.remediation.policy import EscalationDecision, decide
 from sbwatch.results import (
     PROVIDER,
+    Alert,
     Diagnosis,
     DiagnosisKind,
     EmailKind,
@@ -491,17 +499,20 @@ class Watcher:
         return Target(project.display_name, project.dashboard_url)
 
     async def _notice(
-        self, runtime: ProjectRuntime, severity: Severity, title: str, body: str
+        self,
+        runtime: ProjectRuntime,
+        severity: Severity,
+        title: str,
+        body: str,
+        subject: str = "escalation",
     ) -> None:
-        action = notice(
-            runtime.settings.ref,
-            "escalation",
-            severity,
-            title,
-            body,
-            self.clock.now(),
-            target=self._target(runtime),
-        )
+        """A one-shot message (escalation, recovery, provider email); held back by silences."""
+        ref = runtime.settings.ref
+        now = self.clock.now()
+        action = notice(ref, subject, severity, title, body, now, target=self._target(runtime))
+        silence = active_silence(ref, await self._silences(now), now)
+        if silence is not None:
+            action = replace(action, send=False, note=f"silenced: {silence.reason}")
         await self._submit(action)
 
     async def _alert(self, runtime: ProjectRuntime, conds: list[Any]) -> None:
@@ -511,7 +522,7 @@ class Watcher:
             ref,
             conds,
             await self.store.open_alerts(ref),
-            [*await self.store.silences(now), *self._configured_silences()],
+            await self._silences(now),
             self.settings.alerting,
             runtime.policy_state,
             now,
@@ -538,23 +549,15 @@ class Watcher:
         else:
             title, severity = f"UNTRUSTED email claims: {email.subject}", Severity.INFO
         body = f"{email.kind.value} from {email.sender} ({email.trust_reason}).{estimate}"
-        action = notice(
-            runtime.settings.ref,
-            "mail",
-            severity,
-            title,
-            body,
-            self.clock.now(),
-            target=self._target(runtime),
-        )
-        await self._submit(action)
+        await self._notice(runtime, severity, title, body, subject="mail")
 
-    def _configured_silences(self) -> list[Silence]:
-        """Maintenance windows from the configuration, as silences (negative ids)."""
-        return [
+    async def _silences(self, now: datetime) -> list[Silence]:
+        """Active silences: from ``sbwatch silence`` and the configured maintenance windows."""
+        configured = [
             Silence(-index, w.project, w.starts, w.ends, w.reason, "config")
             for index, w in enumerate(self.settings.alerting.silences, start=1)
         ]
+        return [*await self.store.silences(now), *configured]
 
     async def _submit(self, action: AlertAction) -> None:
         await self.dispatcher.submit(action)
@@ -566,7 +569,5 @@ class Watcher:
         return await self.dispatcher.flush()
 
 
-def _closed(alert: Any, now: Any) -> Any:
-    from dataclasses import replace
-
+def _closed(alert: Alert, now: datetime) -> Alert:
     return replace(alert, closed_at=now)
