@@ -1,0 +1,368 @@
+"""System test fixtures: the simulator and the daemon as real subprocesses on 127.0.0.1."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+REF = "sysprojaaaaaaaaaaaaa"
+"""The simulated project (20 lowercase letters: the simulator's rule)."""
+OTHER_REF = "sysprojbbbbbbbbbbbbb"
+SIM_TOKEN = "sbp_system_sim_token"
+SIM_SERVICE_KEY = "system-service-key"
+DEADLINE_S = 20.0
+
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for(what: str, check: Callable[[], T | None], deadline_s: float = DEADLINE_S) -> T:
+    """Poll ``check`` until it returns something truthy; fail naming ``what`` at the deadline."""
+    end = time.monotonic() + deadline_s
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {deadline_s}s waiting for {what}")
+        time.sleep(0.1)
+
+
+class Proc:
+    """A subprocess whose output goes to files; stopped (terminate, then kill) by ``close``."""
+
+    def __init__(self, name: str, argv: list[str], directory: Path, env: dict[str, str]) -> None:
+        self.out_path = directory / f"{name}.out"
+        self.err_path = directory / f"{name}.err"
+        with self.out_path.open("wb") as out, self.err_path.open("wb") as err:
+            self.popen = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=directory)
+
+    @property
+    def stdout(self) -> str:
+        """Everything written to stdout so far."""
+        return self.out_path.read_text(encoding="utf-8", errors="replace")
+
+    @property
+    def stderr(self) -> str:
+        """Everything written to stderr so far."""
+        return self.err_path.read_text(encoding="utf-8", errors="replace")
+
+    def alive(self) -> bool:
+        """Still running."""
+        return self.popen.poll() is None
+
+    def signal(self, sig: signal.Signals) -> None:
+        """Send a signal."""
+        self.popen.send_signal(sig)
+
+    def wait(self, timeout_s: float) -> int:
+        """The exit code, waiting at most ``timeout_s``."""
+        return self.popen.wait(timeout=timeout_s)
+
+    def log_events(self) -> list[dict[str, Any]]:
+        """The JSON log lines written to stdout so far."""
+        events = []
+        for line in self.stdout.splitlines():
+            with contextlib.suppress(ValueError):
+                event = json.loads(line)
+                if isinstance(event, dict):
+                    events.append(event)
+        return events
+
+    def close(self) -> None:
+        """Terminate, then kill after 5 s; always reap."""
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(timeout=5)
+
+
+def sbwatch_argv(*args: str) -> list[str]:
+    """The command line of ``sbwatch ARGS`` with this interpreter."""
+    return [sys.executable, "-m", "sbwatch", *args]
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment of a child: this one without SBWATCH_* or credentials, plus ``extra``."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SBWATCH_") and k not in {"CREDENTIALS_DIRECTORY", "NOTIFY_SOCKET"}
+    }
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout_s: float = 20) -> Any:
+    """Run ``sbwatch ARGS`` to completion; the CompletedProcess (text)."""
+    return subprocess.run(
+        sbwatch_argv(*args),
+        capture_output=True,
+        text=True,
+        env=env or child_env(),
+        timeout=timeout_s,
+        check=False,
+    )
+
+
+@dataclass
+class Sim:
+    """A running ``sbwatch sim serve``."""
+
+    proc: Proc
+    port: int
+
+    @property
+    def url(self) -> str:
+        """Its base URL."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def ctl(self, kind: str, *pairs: str) -> None:
+        """``sbwatch sim ctl KIND PAIRS --url``; must succeed."""
+        done = run_cli("sim", "ctl", kind, *pairs, "--url", self.url)
+        assert 0 == done.returncode, done.stderr
+
+
+def start_sim(directory: Path, *, service_key: str = SIM_SERVICE_KEY) -> Sim:
+    """Start the simulator on a free port with two micro projects; wait until it listens."""
+    path = directory / "sim.toml"
+    path.write_text(
+        f'port = 0\ntoken = "{SIM_TOKEN}"\nservice_key = "{service_key}"\n'
+        "resize_seconds = 2\n"
+        f'[[projects]]\nref = "{REF}"\ntier = "micro"\n'
+        f'[[projects]]\nref = "{OTHER_REF}"\ntier = "micro"\n',
+        encoding="utf-8",
+    )
+    proc = Proc("sim", sbwatch_argv("sim", "serve", "--config", str(path)), directory, child_env())
+    try:
+
+        def listening() -> int | None:
+            assert proc.alive(), proc.stderr
+            found = re.search(r"Management API: http://127\.0\.0\.1:(\d+)/", proc.stdout)
+            return int(found.group(1)) if found else None
+
+        port = wait_for("the simulator to listen", listening)
+    except BaseException:
+        proc.close()
+        raise
+    return Sim(proc, port)
+
+
+@pytest.fixture
+def sim(tmp_path: Path) -> Iterator[Sim]:
+    """A simulator subprocess, stopped after the test."""
+    running = start_sim(tmp_path)
+    try:
+        yield running
+    finally:
+        running.proc.close()
+
+
+@dataclass
+class ConfigParts:
+    """The knobs of a daemon configuration file written by :func:`daemon_config`."""
+
+    mgmt_token: str = SIM_TOKEN
+    service_key: str = SIM_SERVICE_KEY
+    db_dsn: str = "postgresql://postgres@127.0.0.1:5432/postgres"
+    interval: str = "1s"
+    slow_interval: str = "2s"
+    extra: str = ""
+    """TOML appended at the end (more tables, e.g. [[alerting.routes]])."""
+    alerting: str = 'min_duration = "0s"\nresolve_after = "2s"\n'
+    projects_extra: str = ""
+    """TOML appended after the first project (e.g. a second [[projects]])."""
+
+
+def daemon_config(sim: Sim, directory: Path, metrics_port: int, parts: ConfigParts) -> str:
+    """A daemon configuration for the simulator: short intervals, JSON debug logs, sqlite."""
+    base = sim.url
+    return f"""log_level = "debug"
+log_format = "json"
+mgmt_api_url = "{base}"
+mgmt_token = "{parts.mgmt_token}"
+
+[status_page]
+url = "{base}/status"
+interval = "{parts.slow_interval}"
+
+[state]
+path = "{directory / "state.db"}"
+
+[metrics]
+port = {metrics_port}
+
+[alerting]
+{parts.alerting}
+[[projects]]
+ref = "{REF}"
+name = "shop"
+tier = "micro"
+url = "{base}/p/{REF}"
+service_key = "{parts.service_key}"
+db_dsn = "{parts.db_dsn}"
+probes.rest = {{ interval = "{parts.interval}" }}
+probes.auth = {{ interval = "{parts.interval}" }}
+probes.db = {{ interval = "{parts.interval}" }}
+probes.mgmt_health = {{ interval = "{parts.slow_interval}" }}
+probes.metrics = {{ interval = "{parts.slow_interval}" }}
+{parts.projects_extra}
+{parts.extra}"""
+
+
+@dataclass
+class Daemon:
+    """A running ``sbwatch run`` and what it was started with."""
+
+    proc: Proc
+    config: Path
+    metrics_port: int
+
+    def metrics_text(self) -> str:
+        """The /metrics page ('' when it does not answer)."""
+        try:
+            response = httpx.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=2)
+        except httpx.HTTPError:
+            return ""
+        return response.text if response.status_code == 200 else ""
+
+    def sample(self, name: str, **labels: str) -> float | None:
+        """The value of one sample of the metrics page, None when absent."""
+        text = self.metrics_text()
+        for line in text.splitlines():
+            if not line.startswith(name + "{") and not line.startswith(name + " "):
+                continue
+            head, _, value = line.rpartition(" ")
+            if all(f'{k}="{v}"' in head for k, v in labels.items()):
+                return float(value)
+        return None
+
+    def status(self, *extra: str) -> Any:
+        """``sbwatch --config X status EXTRA`` as a CompletedProcess."""
+        return run_cli("--config", str(self.config), "status", *extra)
+
+    def events(self, event: str) -> list[dict[str, Any]]:
+        """The JSON log lines with this event name."""
+        return [e for e in self.proc.log_events() if e.get("event") == event]
+
+
+@dataclass
+class DaemonFactory:
+    """Starts daemons in one directory; closes every one of them at the end."""
+
+    directory: Path
+    started: list[Proc] = field(default_factory=list)
+
+    def start(self, text: str, metrics_port: int, env: dict[str, str] | None = None) -> Daemon:
+        """Write the config and start ``sbwatch --config X run``; wait until metrics answer."""
+        config = self.directory / "config.toml"
+        config.write_text(text, encoding="utf-8")
+        argv = sbwatch_argv("--config", str(config), "run")
+        proc = Proc(f"daemon{len(self.started)}", argv, self.directory, env or child_env())
+        self.started.append(proc)
+        daemon = Daemon(proc, config, metrics_port)
+
+        def serving() -> bool:
+            assert proc.alive(), f"daemon exited: {proc.stdout[-2000:]}{proc.stderr[-2000:]}"
+            return "sbwatch_build_info" in daemon.metrics_text()
+
+        wait_for("the daemon's metrics endpoint", serving)
+        return daemon
+
+    def close(self) -> None:
+        """Stop every daemon started."""
+        for proc in self.started:
+            proc.close()
+
+
+@pytest.fixture
+def daemons(tmp_path: Path) -> Iterator[DaemonFactory]:
+    """Start daemons with ``daemons.start(config_text, port)``; all stopped after the test."""
+    factory = DaemonFactory(tmp_path)
+    try:
+        yield factory
+    finally:
+        factory.close()
+
+
+@dataclass
+class Receiver:
+    """A local HTTP endpoint recording every request (an apprise json:// target)."""
+
+    server: ThreadingHTTPServer
+    requests: list[dict[str, Any]]
+    status: list[int]
+
+    @property
+    def port(self) -> int:
+        """Its port on 127.0.0.1."""
+        port: int = self.server.server_address[1]
+        return port
+
+    def titles(self) -> list[str]:
+        """Titles of the JSON notifications received so far."""
+        return [str(r["json"].get("title", "")) for r in list(self.requests) if r["json"]]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """An HTTP receiver on a thread, answering ``receiver.status[0]`` (200 by default)."""
+    requests: list[dict[str, Any]] = []
+    status = [200]
+
+    class Handler(BaseHTTPRequestHandler):
+        def _record(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                body = None
+            requests.append({"method": self.command, "path": self.path, "json": body})
+            self.send_response(status[0])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_POST = _record
+        do_GET = _record
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="receiver", daemon=True)
+    thread.start()
+    try:
+        yield Receiver(server, requests, status)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

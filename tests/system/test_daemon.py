@@ -1,0 +1,113 @@
+"""``sbwatch run`` as a real process: probes, status, signals and reloads."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import (  # type: ignore[import-not-found]
+    REF,
+    ConfigParts,
+    DaemonFactory,
+    Sim,
+    daemon_config,
+    free_port,
+    wait_for,
+)
+
+PROBES = ("rest", "auth", "db", "mgmt_health", "metrics")
+
+pytestmark = pytest.mark.integration
+
+
+def _probe_states(report: dict[str, object]) -> dict[str, str]:
+    project = next(p for p in report["projects"] if p["ref"] == REF)  # type: ignore[attr-defined]
+    return {p["probe"]: p["state"] for p in project["probes"]}
+
+
+def test_probes_status_and_a_service_going_down(
+    sim: Sim, daemons: DaemonFactory, tmp_path: Path
+) -> None:
+    """Every probe runs and is exported; a rest outage shows in metrics, status and the log."""
+    port = free_port()
+    daemon = daemons.start(daemon_config(sim, tmp_path, port, ConfigParts()), port)
+
+    def all_succeeded() -> bool:
+        values = [daemon.sample("sbwatch_probe_success", project=REF, probe=p) for p in PROBES]
+        return all(v == 1.0 for v in values)
+
+    wait_for("every probe to succeed", all_succeeded)
+    assert daemon.sample("sbwatch_io_budget_ratio", project=REF) is not None
+    assert 1.0 == daemon.sample("sbwatch_build_info")
+    wait_for("every probe up", lambda: daemon.sample("sbwatch_probe_up", project=REF, probe="rest"))
+
+    text = daemon.status()
+    assert (0, True) == (text.returncode, f"shop ({REF}): healthy" in text.stdout), text
+    report = json.loads(daemon.status("--json").stdout)
+    assert dict.fromkeys(PROBES, "up") == _probe_states(report)
+
+    sim.ctl("service", "name=rest", "up=false", f"ref={REF}")
+    wait_for(
+        "rest down in the metrics",
+        lambda: daemon.sample("sbwatch_probe_up", project=REF, probe="rest") == 0.0,
+    )
+    down = daemon.status("--json")
+    assert "down" == _probe_states(json.loads(down.stdout))["rest"]
+    changes = [
+        (e["project"], e["probe"], e["previous"], e["current"])
+        for e in daemon.events("probe state changed")
+    ]
+    assert (REF, "rest", "up", "down") in changes
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_stop_signal_exits_zero_quickly(
+    sig: signal.Signals, sim: Sim, daemons: DaemonFactory, tmp_path: Path
+) -> None:
+    """SIGTERM and SIGINT stop the daemon with exit code 0 within 5 seconds."""
+    port = free_port()
+    daemon = daemons.start(daemon_config(sim, tmp_path, port, ConfigParts()), port)
+    wait_for("a probe to run", lambda: daemon.events("probe finished"))
+    started = time.monotonic()
+    daemon.proc.signal(sig)
+    code = daemon.proc.wait(timeout_s=5)
+    assert (0, True) == (code, time.monotonic() - started < 5.0)
+    assert daemon.events("stopped")
+
+
+def test_sighup_reloads_valid_and_refuses_broken_config(
+    sim: Sim, daemons: DaemonFactory, tmp_path: Path
+) -> None:
+    """SIGHUP applies a valid change, refuses a broken file and keeps serving either way."""
+    port = free_port()
+    daemon = daemons.start(daemon_config(sim, tmp_path, port, ConfigParts()), port)
+    wait_for("a probe to run", lambda: daemon.events("probe finished"))
+
+    changed = daemon_config(sim, tmp_path, port, ConfigParts(interval="3s"))
+    daemon.config.write_text(changed, encoding="utf-8")
+    daemon.proc.signal(signal.SIGHUP)
+    wait_for("the reload", lambda: daemon.events("reloaded"))
+    assert daemon.proc.alive()
+
+    broken = changed.replace('interval = "3s"', 'interval = "5 minutes"', 1)
+    daemon.config.write_text(broken, encoding="utf-8")
+    daemon.proc.signal(signal.SIGHUP)
+    refused = wait_for("the refusal", lambda: daemon.events("reload refused"))
+    problems = refused[0]["problems"]
+    assert any(p.startswith("projects[0].probes.rest.interval (line ") for p in problems), problems
+    before = daemon.sample("sbwatch_probe_runs_total", project=REF, probe="rest", outcome="ok")
+    wait_for(
+        "probes to keep running after the refusal",
+        lambda: (
+            (
+                daemon.sample("sbwatch_probe_runs_total", project=REF, probe="rest", outcome="ok")
+                or 0
+            )
+            > (before or 0)
+        ),
+    )
+    assert daemon.proc.alive()
