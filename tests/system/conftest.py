@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import socket
+import socketserver
 import subprocess
 import sys
 import threading
@@ -149,12 +150,19 @@ class Sim:
         done = run_cli("sim", "ctl", kind, *pairs, "--url", self.url)
         assert 0 == done.returncode, done.stderr
 
+    def event(self, **event: Any) -> None:
+        """Post one event to the control API directly (faster than ``ctl``)."""
+        response = httpx.post(f"{self.url}/_sim/events", json=event, timeout=5)
+        assert response.is_success, response.text
 
-def start_sim(directory: Path, *, service_key: str = SIM_SERVICE_KEY) -> Sim:
+
+def start_sim(
+    directory: Path, *, token: str = SIM_TOKEN, service_key: str = SIM_SERVICE_KEY
+) -> Sim:
     """Start the simulator on a free port with two micro projects; wait until it listens."""
     path = directory / "sim.toml"
     path.write_text(
-        f'port = 0\ntoken = "{SIM_TOKEN}"\nservice_key = "{service_key}"\n'
+        f'port = 0\ntoken = "{token}"\nservice_key = "{service_key}"\n'
         "resize_seconds = 2\n"
         f'[[projects]]\nref = "{REF}"\ntier = "micro"\n'
         f'[[projects]]\nref = "{OTHER_REF}"\ntier = "micro"\n',
@@ -362,6 +370,54 @@ def receiver() -> Iterator[Receiver]:
     thread.start()
     try:
         yield Receiver(server, requests, status)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@dataclass
+class FakeImap:
+    """A loopback IMAP server that refuses every login and records the LOGIN lines."""
+
+    server: socketserver.ThreadingTCPServer
+    logins: list[str]
+
+    @property
+    def port(self) -> int:
+        """Its port on 127.0.0.1."""
+        port: int = self.server.server_address[1]
+        return port
+
+
+@pytest.fixture
+def fake_imap() -> Iterator[FakeImap]:
+    """An IMAP server answering LOGIN with NO [AUTHENTICATIONFAILED]; stopped after the test."""
+    logins: list[str] = []
+
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            self.wfile.write(b"* OK [CAPABILITY IMAP4rev1 IDLE] ready\r\n")
+            for raw in self.rfile:
+                tag, _, rest = raw.decode("utf-8", "replace").strip().partition(" ")
+                command = rest.split(" ", 1)[0].upper()
+                if command == "CAPABILITY":
+                    self.wfile.write(f"* CAPABILITY IMAP4rev1 IDLE\r\n{tag} OK done\r\n".encode())
+                elif command == "LOGIN":
+                    logins.append(rest)
+                    self.wfile.write(f"{tag} NO [AUTHENTICATIONFAILED] failed\r\n".encode())
+                elif command == "LOGOUT":
+                    self.wfile.write(f"* BYE\r\n{tag} OK bye\r\n".encode())
+                    return
+                else:
+                    self.wfile.write(f"{tag} BAD unknown\r\n".encode())
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="imap", daemon=True)
+    thread.start()
+    try:
+        yield FakeImap(server, logins)
     finally:
         server.shutdown()
         server.server_close()
