@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import socket
 from collections.abc import AsyncIterator
@@ -23,7 +22,7 @@ from prometheus_client import start_http_server
 from sbwatch.alerting.dispatch import Dispatcher
 from sbwatch.alerting.policy import notice
 from sbwatch.clock import Clock, SystemClock
-from sbwatch.errors import ConfigError
+from sbwatch.errors import ConfigError, SbwatchError
 from sbwatch.ingest.imap import MailWatcher
 from sbwatch.ingest.parse import TrustRule
 from sbwatch.log import get_logger
@@ -68,9 +67,13 @@ def metrics_server(settings: Settings, metrics: Metrics) -> Any:
     if not settings.metrics.enabled:
         yield None
         return
-    server, thread = start_http_server(
-        settings.metrics.port, addr=settings.metrics.listen, registry=metrics.registry
-    )
+    address = f"{settings.metrics.listen}:{settings.metrics.port}"
+    try:
+        server, thread = start_http_server(
+            settings.metrics.port, addr=settings.metrics.listen, registry=metrics.registry
+        )
+    except OSError as exc:
+        raise ConfigError([f"metrics: cannot listen on {address} ({exc.strerror})"]) from None
     log.info("metrics listening", address=settings.metrics.listen, port=server.server_port)
     try:
         yield server
@@ -91,7 +94,10 @@ class Daemon:
         self.clock = clock or SystemClock()
         self.metrics = Metrics()
         self.notifier = Notifier()
-        self.owner = f"daemon:{socket.gethostname()}:{os.getpid()}"
+        # The lock owner is stable per host, not per process: a daemon restarted after a
+        # crash (kill -9, OOM) takes back the escalation lock its predecessor left behind and
+        # reconciles at once, instead of waiting out the lock's TTL with an intent stuck OPEN.
+        self.owner = f"daemon:{socket.gethostname()}"
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
 
@@ -179,6 +185,7 @@ class Daemon:
                 rule=TrustRule(tuple(settings.mail.trusted_domains), settings.mail.authserv_id),
             )
             mail_task = asyncio.create_task(mail.run(), name="mail")
+            mail_task.add_done_callback(_mail_ended)
         return Generation(settings, watcher, scheduler, mail_task)
 
     async def _finish(self, generation: Generation) -> None:
@@ -199,6 +206,9 @@ class Daemon:
             await _config_refused(old, exc)
             self.notifier.ready()
             return old
+        for section in ("metrics", "state"):
+            if getattr(new_settings, section) != getattr(old.settings, section):
+                log.warning("restart needed", section=section, detail="kept the running one")
         await self._finish(old)
         self.settings = new_settings
         generation = await self._start(new_settings, store, http)
@@ -265,6 +275,16 @@ def _evaluate_job(watcher: Watcher, ref: str) -> Any:
         await watcher.evaluate(ref)
 
     return job
+
+
+def _mail_ended(task: asyncio.Task[None]) -> None:
+    """Say so when the mail watcher dies: it only ends by cancellation otherwise."""
+    if task.cancelled() or task.exception() is None:
+        return
+    exc = task.exception()
+    # Only sbwatch's own messages are known to be free of secrets; of others, the type.
+    detail = str(exc) if isinstance(exc, SbwatchError) else ""
+    log.error("mail watcher stopped", error=type(exc).__name__, detail=detail)
 
 
 async def _config_refused(generation: Generation, exc: ConfigError) -> None:

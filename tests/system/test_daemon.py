@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import time
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from .conftest import (  # type: ignore[import-not-found]
     Sim,
     daemon_config,
     free_port,
+    run_cli,
     wait_for,
 )
 
@@ -91,9 +93,16 @@ def test_sighup_reloads_valid_and_refuses_broken_config(
     daemon.config.write_text(changed, encoding="utf-8")
     daemon.proc.signal(signal.SIGHUP)
     wait_for("the reload", lambda: daemon.events("reloaded"))
-    assert daemon.proc.alive()
+    assert ([], True) == (daemon.events("restart needed"), daemon.proc.alive())
 
-    broken = changed.replace('interval = "3s"', 'interval = "5 minutes"', 1)
+    moved = changed.replace(f"port = {port}", f"port = {free_port()}", 1)
+    daemon.config.write_text(moved, encoding="utf-8")
+    daemon.proc.signal(signal.SIGHUP)
+    wait_for("the second reload", lambda: len(daemon.events("reloaded")) == 2)
+    assert ["metrics"] == [e["section"] for e in daemon.events("restart needed")]
+    assert daemon.metrics_text()  # still on the port it started with
+
+    broken = moved.replace('interval = "3s"', 'interval = "5 minutes"', 1)
     daemon.config.write_text(broken, encoding="utf-8")
     daemon.proc.signal(signal.SIGHUP)
     refused = wait_for("the refusal", lambda: daemon.events("reload refused"))
@@ -111,3 +120,18 @@ def test_sighup_reloads_valid_and_refuses_broken_config(
         ),
     )
     assert daemon.proc.alive()
+
+
+def test_metrics_port_in_use_is_a_clear_error(sim: Sim, tmp_path: Path) -> None:
+    """A taken metrics port stops the start with exit 1 and one line naming it, no traceback."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = tmp_path / "config.toml"
+        config.write_text(daemon_config(sim, tmp_path, port, ConfigParts()), encoding="utf-8")
+        done = run_cli("--config", str(config), "run")
+    assert (1, f"metrics: cannot listen on 127.0.0.1:{port} (Address already in use)\n") == (
+        done.returncode,
+        done.stderr,
+    )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 
 from sbwatch import log
 from sbwatch.commands.common import settings_or_exit
+from sbwatch.errors import ConfigError, SbwatchError
 from sbwatch.settings import default_config_path
 
 NAME = "run"
@@ -28,4 +30,12 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_or_exit(args)
     log.configure(settings.log_level, settings.log_format)
     daemon = Daemon(settings, config_path=args.config or default_config_path())
-    return asyncio.run(daemon.run())
+    try:
+        return asyncio.run(daemon.run())
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    except SbwatchError as exc:
+        print(f"sbwatch cannot start: {exc}", file=sys.stderr)
+        return 1
