@@ -17,6 +17,7 @@ COMMANDS: tuple[str, ...] = (
     "sbwatch.commands.demo",
     "sbwatch.commands.check_config",
     "sbwatch.commands.version",
+    "sbwatch.commands.mail",
     "sbwatch.commands.budget",
     "sbwatch.commands.alert",
     "sbwatch.commands.silence",

@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
 import pytest
 from structlog.testing import capture_logs
 
+from sbwatch.cli import main
 from sbwatch.clock import VirtualClock
 from sbwatch.errors import MailError
 from sbwatch.ingest.imap import NAMESPACE
@@ -243,3 +245,26 @@ async def wait_until_state(
             if state is not None and check(state):
                 return
             await asyncio.sleep(0.02)
+
+
+def test_cli_mail_check(dovecot: Any, tmp_path: Any, capsys: Any) -> None:
+    """``sbwatch mail check`` logs in with the configured mailbox and reports it."""
+    user = dovecot.add_user()
+    dovecot.append(user, [make_email_bytes(1)])
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[state]\npath = "{tmp_path / "state.db"}"\n'
+        f'[mail]\nenabled = true\nhost = "127.0.0.1"\nport = {dovecot.port}\n'
+        f'security = "plain"\nusername = "{user}"\npassword = "secret"\n'
+    )
+    code = main(["--config", str(config), "mail", "check", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert (0, 1, True) == (code, data["messages"], data["idle"])
+
+
+def make_email_bytes(index: int) -> bytes:
+    """A minimal provider email."""
+    return (
+        "From: noreply@supabase.com\r\nSubject: high CPU usage\r\n"
+        f"Message-ID: <c{index}@x>\r\n\r\nhi\r\n"
+    ).encode()

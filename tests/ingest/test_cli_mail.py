@@ -1,0 +1,47 @@
+"""``sbwatch mail classify`` prints the verdict and its reasons."""
+# ruff: noqa: SIM300  -- the house order is `expected == actual`
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sbwatch.cli import main
+
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "emails"
+
+
+def test_classify_json(capsys: pytest.CaptureFixture[str]) -> None:
+    """--json gives kind, ref, trust and reasons."""
+    code = main(["mail", "classify", "--json", str(CORPUS / "io_budget_warning.eml")])
+    data = json.loads(capsys.readouterr().out)
+    assert (0, "io_budget_warning", "kqwmzrtplvbnhxcydsfa", True) == (
+        code,
+        data["kind"],
+        data["project_ref"],
+        data["trusted"],
+    )
+
+
+def test_classify_text_explains_untrusted(capsys: pytest.CaptureFixture[str]) -> None:
+    """The text output says why a spoofed email is untrusted."""
+    code = main(["mail", "classify", str(CORPUS / "spoofed_dkim_fail.eml")])
+    out = capsys.readouterr().out
+    assert (0, True, True) == (code, "trusted:     NO" in out, "dkim=fail" in out)
+
+
+def test_classify_uses_config_rule(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """With --config the configured trusted domains decide."""
+    config = tmp_path / "config.toml"
+    config.write_text('[mail]\ntrusted_domains = ["example.org"]\n')
+    main(["--config", str(config), "mail", "classify", "--json", str(CORPUS / "unrelated.eml")])
+    assert True is json.loads(capsys.readouterr().out)["trusted"]
+
+
+def test_classify_not_an_email(tmp_path: Path) -> None:
+    """A file that is not an email exits 1."""
+    junk = tmp_path / "junk.eml"
+    junk.write_bytes(b"")
+    assert 1 == main(["mail", "classify", str(junk)])
