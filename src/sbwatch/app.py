@@ -34,7 +34,8 @@ from sbwatch.settings import Settings, load_settings
 from sbwatch.store import Store, open_store
 from sbwatch.watcher import Watcher
 
-FLUSH_EVERY_S = 5.0
+FLUSH_EVERY_S = 1.0
+"""How often the outbox is checked: an alert leaves within about a second."""
 HEARTBEAT_EVERY_S = 60.0
 STALL_LIMIT_S = 120.0
 """The watchdog stops being fed when no job has finished for this long."""

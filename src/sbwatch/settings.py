@@ -406,6 +406,8 @@ def _format(where: str, line: int | None, message: str) -> str:
 def _dotted(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
+        if part == "[key]":  # pydantic's marker for a bad mapping key: the key is the place
+            continue
         if isinstance(part, int):
             out += f"[{part}]"
         else:

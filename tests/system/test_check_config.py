@@ -67,7 +67,7 @@ BROKEN: list[tuple[str, list[tuple[str, str]], str]] = [
     (
         "unknown probe kind",
         [('probes.auth = { interval = "30s" }', 'probes.smtp = { interval = "30s" }')],
-        "projects[0].probes.smtp.[key] (line 13): Input should be 'db'",
+        "projects[0].probes.smtp (line 13): Input should be 'db'",
     ),
     (
         "bad ref",
