@@ -61,7 +61,14 @@ class Escalator:
         owner: str,
         lock_ttl_s: float = 900,
         settle_s: float = 30.0,
+        in_flight_s: float = 60.0,
     ) -> None:
+        """``in_flight_s``: how long after its intent a PATCH may still land.
+
+        A request the provider received before its sender died or gave up can still be
+        applied later; until an intent is this old, a change the add-ons do not show yet is
+        not declared failed (that would invite a second PATCH once it lands).
+        """
         self._store = store
         self._api = api
         self._clock = clock
@@ -69,6 +76,7 @@ class Escalator:
         self._owner = owner
         self._lock_ttl_s = lock_ttl_s
         self._settle_s = settle_s
+        self._in_flight_s = in_flight_s
 
     async def reconcile(self, ref: str) -> list[Intent]:
         """Settle every OPEN intent of a project from the add-ons; return the unfinished ones.
@@ -110,6 +118,11 @@ class Escalator:
             detail = "found applied when reconciling"
             settled = await self._store.update_intent(intent.id, IntentState.APPLIED, now, detail)
             self._count("applied")
+        elif self._age_s(intent) < self._in_flight_s:
+            log.info(
+                "reconcile waits", project=intent.project, intent=intent.id, reason="in flight"
+            )
+            return intent
         elif await self._in_progress(intent.project):
             log.info("reconcile waits", project=intent.project, intent=intent.id, reason="resizing")
             return intent
@@ -122,6 +135,10 @@ class Escalator:
             "intent reconciled", project=intent.project, intent=intent.id, state=str(settled.state)
         )
         return settled
+
+    def _age_s(self, intent: Intent) -> float:
+        """Seconds since the intent was written."""
+        return (self._clock.now() - intent.created_at).total_seconds()
 
     async def _in_progress(self, ref: str) -> bool:
         """Whether the project is in the middle of a change (or we cannot tell)."""
@@ -192,7 +209,11 @@ class Escalator:
 
     async def _unknown_outcome(self, intent: Intent, exc: ApiError) -> Intent:
         """A timeout, 5xx or 429: the change may or may not have landed; ask, never resend."""
-        wait = max(self._settle_s, exc.retry_after_s if isinstance(exc, RateLimited) else 0.0)
+        wait = max(
+            self._settle_s,
+            exc.retry_after_s if isinstance(exc, RateLimited) else 0.0,
+            self._in_flight_s - self._age_s(intent),
+        )
         log.warning(
             "escalation outcome unknown",
             project=intent.project,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from sbwatch.sim.world import SimWorld
 from sbwatch.tiers import TIERS, TierSpec, spec, tier_for_variant
@@ -49,19 +50,32 @@ def _guard(world: SimWorld, token: str, limiter: RateLimiter, handler: Handler) 
         if ref not in world.projects:
             return _error(404, f"Project {ref} not found")
         allowed, headers = limiter.hit(token, ref)
-        if not allowed or world.mgmt_fault == "rate_limit":
+        fault = world.mgmt_fault_for(request.method)
+        if not allowed or fault == "rate_limit":
             headers["X-RateLimit-Remaining"] = "0"
             return _error(429, "Too many requests: rate limit exceeded", headers)
-        if world.mgmt_fault == "error":
+        if fault == "error":
             return _error(500, "Internal server error", headers)
-        if world.mgmt_fault == "slow":
+        if fault == "slow":
+            await request.body()  # read (and keep) it now: the sender may be gone in 30 s
             await world.clock.sleep(SLOW_S)
             world.sync()
         response = await handler(request)
+        if fault == "drop_after_apply" and request.method in ("PATCH", "DELETE"):
+            return _Dropped()
         response.headers.update(headers)
         return response
 
     return guarded
+
+
+class _Dropped(Response):
+    """A response that starts and never finishes: the server closes the connection mid-answer."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Send the status line and a length, then return without the body."""
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"64")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
 
 
 def _price(figures: TierSpec) -> dict[str, Any]:

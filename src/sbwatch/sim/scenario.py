@@ -17,7 +17,7 @@ _ENUMS: dict[str, tuple[str, ...]] = {
     "template": ("io_budget_warning", "io_budget_exhausted", "cpu_warning", "other"),
     "indicator": ("none", "minor", "major", "critical"),
     "name": ("db", "rest", "auth"),
-    "fault": ("rate_limit", "error", "slow", "none"),
+    "fault": ("rate_limit", "error", "slow", "drop_after_apply", "none"),
     "state": ("active", "paused"),
 }
 _NUMBERS = ("read_mbps", "write_mbps")
@@ -30,7 +30,7 @@ EVENT_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "platform_outage": (("on",), ()),
     "network": (("on",), ()),
     "service": (("name", "up"), ()),
-    "mgmt_api": (("fault",), ()),
+    "mgmt_api": (("fault",), ("methods",)),
     "project": (("state",), ()),
 }
 

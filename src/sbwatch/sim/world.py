@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
 SERVICES = ("db", "rest", "auth")
-MGMT_FAULTS = ("none", "rate_limit", "error", "slow")
+MGMT_FAULTS = ("none", "rate_limit", "error", "slow", "drop_after_apply")
+"""drop_after_apply: a PATCH/DELETE is applied, then the connection closes without an answer."""
 INDICATORS = ("none", "minor", "major", "critical")
 
 
@@ -61,6 +62,8 @@ class SimWorld:
         self.platform_outage = False
         self.network_up = True
         self.mgmt_fault = "none"
+        self.mgmt_fault_methods: frozenset[str] | None = None
+        """The HTTP methods the fault hits (None: every method)."""
         self.status_indicator = "none"
         self.status_components: list[str] | None = None
         self._last = clock.monotonic()
@@ -233,7 +236,21 @@ class SimWorld:
         fault = str(event.get("fault", "none"))
         if fault not in MGMT_FAULTS:
             raise ValueError(f"unknown management API fault {fault!r}")
+        methods = event.get("methods")
+        if isinstance(methods, str):
+            methods = methods.split(",")
+        if methods is not None and not isinstance(methods, list):
+            raise ValueError("methods: a list of HTTP methods, or one comma-separated string")
         self.mgmt_fault = fault
+        self.mgmt_fault_methods = (
+            frozenset(str(m).strip().upper() for m in methods) if methods else None
+        )
+
+    def mgmt_fault_for(self, method: str) -> str:
+        """The management API fault a request with this HTTP method meets ("none" if spared)."""
+        if self.mgmt_fault_methods is not None and method.upper() not in self.mgmt_fault_methods:
+            return "none"
+        return self.mgmt_fault
 
     def _on_project(self, event: dict[str, Any]) -> None:
         state = str(event.get("state"))
