@@ -15,6 +15,7 @@ from sbwatch.cli import main
 from sbwatch.clock import VirtualClock
 from sbwatch.errors import MailError
 from sbwatch.ingest.imap import NAMESPACE
+from sbwatch.ingest.session import ImapSession
 
 pytestmark = pytest.mark.integration
 
@@ -268,3 +269,19 @@ def make_email_bytes(index: int) -> bytes:
         "From: noreply@supabase.com\r\nSubject: high CPU usage\r\n"
         f"Message-ID: <c{index}@x>\r\n\r\nhi\r\n"
     ).encode()
+
+
+async def test_poll_fallback_without_idle(
+    dovecot: Any, harness: Any, make_email: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the server offers no IDLE the watcher polls at poll_interval and still delivers."""
+    monkeypatch.setattr(ImapSession, "supports_idle", property(lambda self: False))
+    user = dovecot.add_user()
+    watcher = harness.watcher(dovecot.settings(user, poll_interval="1s"))
+    with capture_logs() as logs:
+        harness.start(watcher)
+        await wait_cursor(harness, watcher)
+        await dovecot.aappend(user, [make_email(1)])
+        await wait_for(lambda: len(harness.received) == 1)
+    watching = [e for e in logs if e["event"] == "mail watching"]
+    assert False is watching[0]["idle"]
