@@ -290,8 +290,11 @@ class Watcher:
         for ref, runtime in self.projects.items():
             if email.project_ref in (None, ref):
                 runtime.emails.append(email)
-                await self._email_notice(runtime, email)
-                await self.evaluate(ref)
+                try:
+                    await self._email_notice(runtime, email)
+                    await self.evaluate(ref)
+                except SbwatchError as exc:  # the mailbox keeps going; the next cycle retries
+                    self._log.warning("email evaluation failed", project=ref, error=str(exc))
 
     # -- evaluation -----------------------------------------------------------------------
     async def evaluate(self, ref: str) -> Diagnosis:
