@@ -331,10 +331,10 @@ Scenario = Callable[[Live], Outcome]
 SCENARIOS: dict[str, Scenario] = {}
 
 
-def scenario(fn: Scenario) -> Scenario:
-    """Register a scenario under its function name."""
-    SCENARIOS[fn.__name__] = fn
-    return fn
+def register(*scenarios: Scenario) -> None:
+    """Register scenarios under their function names (test modules do this when imported)."""
+    for fn in scenarios:
+        SCENARIOS[fn.__name__] = fn
 
 
 def _run(name: str, workdir: Path) -> Outcome:

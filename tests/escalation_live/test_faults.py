@@ -10,15 +10,13 @@ from concurrent.futures import Future
 import httpx
 
 from sbwatch.remediation.executor import NOT_APPLIED
-from sbwatch.results import DiagnosisKind, IntentState
+from sbwatch.results import IntentState
 
-from .conftest import REF, Live, Outcome, scenario, wait_for  # type: ignore[import-not-found]
+from .conftest import REF, Live, Outcome, register  # type: ignore[import-not-found]
 
 DEADLINE_S = 170.0
-IO_KINDS = frozenset({DiagnosisKind.IO_BUDGET_LOW, DiagnosisKind.IO_BUDGET_EXHAUSTED})
 
 
-@scenario
 def live_auto(live: Live) -> Outcome:
     """A draining micro project under mode auto, nothing in the way."""
     live.start_sim()
@@ -30,7 +28,6 @@ def live_auto(live: Live) -> Outcome:
     return live.outcome(metrics=metrics, history=json.loads(history.stdout))
 
 
-@scenario
 def patch_rate_limited(live: Live) -> Outcome:
     """Every PATCH answers 429."""
     live.start_sim(fault="rate_limit", methods="PATCH")
@@ -39,7 +36,6 @@ def patch_rate_limited(live: Live) -> Outcome:
     return live.outcome()
 
 
-@scenario
 def patch_error(live: Live) -> Outcome:
     """Every PATCH answers 500 and applies nothing."""
     live.start_sim(fault="error", methods="PATCH")
@@ -48,7 +44,6 @@ def patch_error(live: Live) -> Outcome:
     return live.outcome()
 
 
-@scenario
 def patch_slow(live: Live) -> Outcome:
     """The PATCH answers after 30 s (the client gives up first) but applies."""
     live.start_sim(fault="slow", methods="PATCH")
@@ -57,33 +52,26 @@ def patch_slow(live: Live) -> Outcome:
     return live.outcome()
 
 
-@scenario
 def cli_races_daemon(live: Live) -> Outcome:
-    """Two ``sbwatch escalate --to small --yes`` start the moment the daemon diagnoses."""
+    """Two ``sbwatch escalate --to small --yes`` start together with the auto daemon."""
     live.start_sim()
-    live.start_daemon()
-    journal = live.journal
-    assert journal is not None
-    wait_for(
-        "a low-budget diagnosis",
-        lambda: (d := journal.diagnosis()) is not None and d.kind in IO_KINDS,
-        30,
-        0.005,
-    )
     command = [sys.executable, "-m", "sbwatch", "--config", str(live.config)]
     clis = [
         subprocess.Popen(
             [*command, "escalate", REF, "--to", "small", "--yes"],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            text=True,
         )
         for _ in range(2)
     ]
-    live.others.extend(clis)  # type: ignore[arg-type]
-    outputs = [cli.communicate(timeout=120)[0] for cli in clis]
+    live.others.extend(clis)
+    live.start_daemon()
+    outputs = [cli.communicate(timeout=120)[0].decode() for cli in clis]
     live.wait_settled()
     return live.outcome(codes=[cli.returncode for cli in clis], outputs=outputs)
+
+
+register(live_auto, patch_rate_limited, patch_error, patch_slow, cli_races_daemon)
 
 
 def check_no_duplicate_no_loss(outcome: Outcome) -> None:

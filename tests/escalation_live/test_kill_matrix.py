@@ -9,7 +9,7 @@ from sbwatch.results import DiagnosisKind, IntentState
 from .conftest import (  # type: ignore[import-not-found]
     Live,
     Outcome,
-    scenario,
+    register,
     wait_for,
 )
 
@@ -24,7 +24,6 @@ def restart_and_settle(live: Live, **notes: object) -> Outcome:
     return live.outcome(**notes)
 
 
-@scenario
 def kill_before_intent(live: Live) -> Outcome:
     """Kill as soon as the low budget is diagnosed, before the escalation is journalled."""
     live.start_sim()
@@ -41,7 +40,6 @@ def kill_before_intent(live: Live) -> Outcome:
     return restart_and_settle(live, intents_at_kill=len(live.intents()))
 
 
-@scenario
 def kill_after_intent(live: Live) -> Outcome:
     """Kill the moment the OPEN intent is committed (before or just after the PATCH leaves)."""
     live.start_sim()
@@ -51,7 +49,6 @@ def kill_after_intent(live: Live) -> Outcome:
     return restart_and_settle(live, patch_attempts_at_kill=live.sim.stats()["patch_attempts"])
 
 
-@scenario
 def kill_during_patch(live: Live) -> Outcome:
     """Kill while a slow PATCH is in flight; the provider applies it 30 s later anyway."""
     live.start_sim(fault="slow", methods="PATCH")
@@ -63,7 +60,6 @@ def kill_during_patch(live: Live) -> Outcome:
     return restart_and_settle(live, at_kill=at_kill, states_at_kill=[*map(str, live_states(live))])
 
 
-@scenario
 def kill_after_patch(live: Live) -> Outcome:
     """Kill after the PATCH applied but its answer was lost, before the outcome is recorded."""
     live.start_sim(fault="drop_after_apply", methods="PATCH")
@@ -75,7 +71,6 @@ def kill_after_patch(live: Live) -> Outcome:
     return restart_and_settle(live, states_at_kill=[str(s) for s in states])
 
 
-@scenario
 def kill_while_verifying(live: Live) -> Outcome:
     """Kill while the project is RESIZING and the daemon waits for it to recover."""
     live.start_sim()
@@ -93,6 +88,11 @@ def kill_while_verifying(live: Live) -> Outcome:
 def live_states(live: Live) -> list[IntentState]:
     """The journal's states now."""
     return [i.state for i in live.intents()]
+
+
+register(
+    kill_before_intent, kill_after_intent, kill_during_patch, kill_after_patch, kill_while_verifying
+)
 
 
 def check_invariants(outcome: Outcome) -> None:
