@@ -55,7 +55,7 @@ from sbwatch.results import (
     Severity,
     Silence,
 )
-from sbwatch.settings import ProjectSettings, Settings
+from sbwatch.settings import BudgetSettings, ProjectSettings, Settings
 from sbwatch.signals import build_signals
 from sbwatch.store.base import ProbeStatus, Store
 from sbwatch.thresholds import next_status
@@ -324,7 +324,8 @@ class Watcher:
         decision = await self._decide(runtime, diagnosis)
         if decision.action == "escalate" and await self._escalate(runtime, decision):
             return diagnosis
-        severity = budget_severity(budget, project.budget) if budget is not None else None
+        thresholds = alert_thresholds(project, self.settings.alerting.min_duration)
+        severity = budget_severity(budget, thresholds) if budget is not None else None
         self._latch(runtime, diagnosis, severity)
         conds = conditions(
             diagnosis, budget, severity, decision, budget_latched=runtime.budget_latched
@@ -570,6 +571,24 @@ class Watcher:
     async def flush(self) -> int:
         """Deliver due notifications."""
         return await self.dispatcher.flush()
+
+
+def alert_thresholds(project: ProjectSettings, min_duration: timedelta) -> BudgetSettings:
+    """The budget horizons moved earlier by an alert's own delay.
+
+    A condition alerts only after ``min_duration`` and is seen only at the next metrics scrape,
+    so "runs out within 24 h" is tested that much earlier: the warning then arrives at least
+    ``warn_horizon`` before the budget runs out.
+    """
+    budget = project.budget
+    metrics = project.probes.get(ProbeKind.METRICS)
+    lead = min_duration + (metrics.interval if metrics is not None else timedelta(0))
+    return budget.model_copy(
+        update={
+            "warn_horizon": budget.warn_horizon + lead,
+            "critical_horizon": budget.critical_horizon + lead,
+        }
+    )
 
 
 def _closed(alert: Alert, now: datetime) -> Alert:

@@ -1,0 +1,138 @@
+"""Fixtures of the replay tests: `sbwatch sim replay` and `sbwatch demo` as subprocesses.
+
+The six-day scenario and the demo each take tens of seconds, so they run once per session,
+side by side, and every test shares their results.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+HERE = Path(__file__).parent
+DATA = HERE / "data"
+ROOT = HERE.parents[1]
+SHIPPED = ROOT / "src" / "sbwatch" / "sim" / "scenarios"
+SHARED = ROOT.parent / "shared" / "scenarios"
+REPLAY_TIMEOUT_S = 300
+
+
+def scenario_path(name: str) -> Path:
+    """The shared copy of a scenario when present, else the shipped one."""
+    shared = SHARED / name
+    return shared if shared.exists() else SHIPPED / name
+
+
+def sbwatch(*args: str | Path) -> list[str]:
+    """The command line running sbwatch with this interpreter."""
+    return [sys.executable, "-m", "sbwatch", *(str(a) for a in args)]
+
+
+@dataclass(frozen=True)
+class Run:
+    """One finished command: exit code, outputs, and the JSON report when it printed one."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def report(self) -> dict[str, Any]:
+        """The JSON report printed on stdout."""
+        data: dict[str, Any] = json.loads(self.stdout)
+        return data
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("SBWATCH_CONFIG", None)
+    return env
+
+
+def run_cli(*args: str | Path, cwd: Path | None = None) -> Run:
+    """Run sbwatch to completion."""
+    done = subprocess.run(
+        sbwatch(*args),
+        capture_output=True,
+        text=True,
+        timeout=REPLAY_TIMEOUT_S,
+        env=_env(),
+        cwd=cwd,
+        check=False,
+    )
+    return Run(done.returncode, done.stdout, done.stderr)
+
+
+def replay_json(path: Path) -> Run:
+    """`sbwatch sim replay PATH --json`."""
+    return run_cli("sim", "replay", path, "--json")
+
+
+@dataclass(frozen=True)
+class LongRuns:
+    """The six-day replay (JSON and HTML report) and the demo, run once per session."""
+
+    may26: Run
+    may26_html: Path
+    demo: Run
+    demo_html: Path
+
+
+def _start(args: list[str], workdir: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=workdir
+    )
+
+
+def _finish(process: subprocess.Popen[str]) -> Run:
+    try:
+        out, err = process.communicate(timeout=REPLAY_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+    return Run(process.returncode, out, err)
+
+
+@pytest.fixture(scope="session")
+def long_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LongRuns]:
+    """The may26 replay with --json --report and `sbwatch demo --quiet --report`, in parallel."""
+    base = tmp_path_factory.mktemp("long-runs")
+    may26_html = base / "may26.html"
+    demo_html = base / "demo.html"
+    scenario = scenario_path("may26-io-exhaustion.toml")
+    replay = _start(sbwatch("sim", "replay", scenario, "--json", "--report", may26_html), base)
+    demo = _start(sbwatch("demo", "--quiet", "--report", demo_html), base)
+    try:
+        yield LongRuns(_finish(replay), may26_html, _finish(demo), demo_html)
+    finally:
+        for process in (replay, demo):
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+
+
+@pytest.fixture(scope="session")
+def variants() -> Iterator[dict[str, Run]]:
+    """Replays of tests/replay/data/*.toml, each run once on first use."""
+    cache: dict[str, Run] = {}
+    yield cache
+
+
+@pytest.fixture
+def variant(variants: dict[str, Run]) -> Any:
+    """``variant("ask-mode")`` -> the Run of tests/replay/data/ask-mode.toml (cached)."""
+
+    def get(name: str) -> Run:
+        if name not in variants:
+            variants[name] = replay_json(DATA / f"{name}.toml")
+        return variants[name]
+
+    return get

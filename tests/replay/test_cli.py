@@ -1,0 +1,164 @@
+"""`sbwatch sim replay` and `sbwatch demo` from the command line: exit codes and the report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.replay.conftest import (
+    DATA,
+    SHARED,
+    SHIPPED,
+    LongRuns,
+    replay_json,
+    run_cli,
+    scenario_path,
+)
+
+TOP_KEYS = {
+    "scenario",
+    "passed",
+    "diagnoses",
+    "alerts",
+    "escalations",
+    "patch_calls",
+    "patch_attempts",
+    "downtime_s",
+    "first_alert_s",
+    "checks",
+}
+ITEM_KEYS = {
+    "diagnoses": {"at_s", "kind"},
+    "alerts": {"at_s", "severity", "title"},
+    "escalations": {"at_s", "from", "to", "outcome"},
+    "checks": {"name", "passed", "detail"},
+}
+
+
+def missing_keys(report: dict[str, Any]) -> list[str]:
+    """Every key of the report format (shared/DESIGN.md) that the report lacks."""
+    missing = sorted(TOP_KEYS - report.keys())
+    for name, keys in ITEM_KEYS.items():
+        for index, item in enumerate(report.get(name, [])):
+            missing.extend(f"{name}[{index}].{key}" for key in sorted(keys - item.keys()))
+    return missing
+
+
+def test_shipped_scenarios_equal_the_shared_ones() -> None:
+    """The scenarios packaged with sbwatch are byte-for-byte the shared ones."""
+    shipped = sorted(p.name for p in SHIPPED.glob("*.toml"))
+    assert ["may26-io-exhaustion.toml", "platform-outage.toml"] == shipped
+    if SHARED.is_dir():
+        assert sorted(p.name for p in SHARED.glob("*.toml")) == shipped
+        for name in shipped:
+            assert (SHARED / name).read_bytes() == (SHIPPED / name).read_bytes(), name
+
+
+def test_platform_outage_replays_and_passes() -> None:
+    """The 3-hour platform outage: exit 0, every report key, no escalation, every check held."""
+    run = replay_json(scenario_path("platform-outage.toml"))
+    assert 0 == run.code, run.stderr
+    report = run.report
+    assert [] == missing_keys(report)
+    assert ("platform-outage", True) == (report["scenario"], report["passed"])
+    assert [] == [c for c in report["checks"] if not c["passed"]]
+    assert (0, 0, []) == (report["patch_calls"], report["patch_attempts"], report["escalations"])
+    assert "platform_outage" in {d["kind"] for d in report["diagnoses"]}
+
+
+def test_may26_replays_and_passes(long_runs: LongRuns) -> None:
+    """The six-day May 26 drain: exit 0, every report key, every check held."""
+    assert 0 == long_runs.may26.code, long_runs.may26.stderr
+    report = long_runs.may26.report
+    assert [] == missing_keys(report)
+    assert ("may26-io-exhaustion", True) == (report["scenario"], report["passed"])
+    names = [c["name"] for c in report["checks"]]
+    expected = ["diagnosis", "never", "escalate_to", "max_patch_calls", "first_alert_within"]
+    assert [*expected, "max_downtime"] == names
+    assert [] == [c for c in report["checks"] if not c["passed"]]
+
+
+def test_may26_escalates_once_to_small_and_recovers(long_runs: LongRuns) -> None:
+    """One change micro -> small, applied once, recovered; the resize is the only downtime."""
+    report = long_runs.may26.report
+    steps = [(e["from"], e["to"], e["outcome"]) for e in report["escalations"]]
+    assert [("micro", "small", "recovered")] == steps
+    assert (1, 1) == (report["patch_calls"], report["patch_attempts"])
+    assert report["downtime_s"] <= 300
+    kinds = {d["kind"] for d in report["diagnoses"]}
+    assert set() == kinds & {"platform_outage", "local_network"}
+
+
+def test_may26_escalates_before_the_true_budget_runs_out(long_runs: LongRuns) -> None:
+    """The change lands while the simulator's true budget is still above zero."""
+    report = long_runs.may26.report
+    at = report["escalations"][0]["at_s"]
+    before = [p["true"] for p in report["series"] if p["at_s"] <= at]
+    assert before[-1] > 0.0
+    assert 0.0 < min(p["true"] for p in report["series"])
+
+
+def write(tmp: Path, text: str) -> Path:
+    """A scenario file in ``tmp``."""
+    path = tmp / "scenario.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_unknown_key_exits_2_naming_it(tmp_path: Path) -> None:
+    """A misspelt event key: exit 2 and stderr names the key and its event."""
+    text = (DATA / "service-down.toml").read_text().replace("up = false", "upp = false")
+    run = run_cli("sim", "replay", write(tmp_path, text), "--json")
+    assert 2 == run.code
+    assert "events[1].upp: unknown key" in run.stderr
+    assert "" == run.stdout
+
+
+def test_bad_kind_exits_2_naming_it(tmp_path: Path) -> None:
+    """An event of an unknown kind: exit 2 and stderr names the location and the bad value."""
+    text = (DATA / "paused.toml").read_text().replace('kind = "project"', 'kind = "projekt"', 1)
+    run = run_cli("sim", "replay", write(tmp_path, text), "--json")
+    assert 2 == run.code
+    assert "events[1].kind: must be one of" in run.stderr
+    assert "'projekt'" in run.stderr
+
+
+def test_unknown_top_level_and_expect_keys_exit_2(tmp_path: Path) -> None:
+    """Unknown keys at the top, in [expect] and in an event are all reported at once."""
+    text = 'durationn = "1h"\n' + (DATA / "paused.toml").read_text()
+    text = text.replace("max_patch_calls = 0", "max_patch_call = 0")
+    text = text.replace('state = "paused"', 'state = "paused"\nfor = "5m"')
+    run = run_cli("sim", "replay", write(tmp_path, text))
+    assert 2 == run.code
+    expected = ["durationn", "events[1].for", "expect.max_patch_call"]
+    assert expected == [line.split(":")[0] for line in run.stderr.splitlines()]
+
+
+def test_failed_expectation_exits_1(tmp_path: Path) -> None:
+    """A short scenario expecting a change to medium that never comes: exit 1, check failed."""
+    text = (DATA / "service-down.toml").read_text()
+    text = text.replace('escalate_to = "none"', 'escalate_to = "medium"')
+    run = replay_json(write(tmp_path, text))
+    assert 1 == run.code
+    report = run.report
+    assert False is report["passed"]
+    failed = [c["name"] for c in report["checks"] if not c["passed"]]
+    assert ["escalate_to"] == failed
+
+
+def test_failed_expectation_text_output_says_failed(tmp_path: Path) -> None:
+    """Without --json the checks print one line each, the failed one marked FAILED."""
+    text = (DATA / "paused.toml").read_text().replace('"project_paused"', '"disk_full"')
+    run = run_cli("sim", "replay", write(tmp_path, text))
+    assert 1 == run.code
+    assert "[FAILED] diagnosis: wanted disk_full" in run.stdout
+
+
+def test_demo_writes_its_report(long_runs: LongRuns) -> None:
+    """`sbwatch demo --quiet --report X` exits 0, writes X and prints the summary line."""
+    assert 0 == long_runs.demo.code, long_runs.demo.stderr
+    page = long_runs.demo_html.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>")
+    assert "may26-io-exhaustion" in page
+    assert f"Report: {long_runs.demo_html}" in long_runs.demo.stdout
+    assert "EVENT" not in long_runs.demo.stdout  # --quiet: no timeline
