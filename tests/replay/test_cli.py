@@ -90,12 +90,11 @@ def test_may26_escalates_once_to_small_and_recovers(long_runs: LongRuns) -> None
 
 
 def test_may26_escalates_before_the_true_budget_runs_out(long_runs: LongRuns) -> None:
-    """The change lands while the simulator's true budget is still above zero."""
+    """The change lands before the simulator's true micro budget ever reaches zero."""
     report = long_runs.may26.report
     at = report["escalations"][0]["at_s"]
     before = [p["true"] for p in report["series"] if p["at_s"] <= at]
-    assert before[-1] > 0.0
-    assert 0.0 < min(p["true"] for p in report["series"])
+    assert min(before) > 0.0  # on micro, the true budget never reached zero
 
 
 def write(tmp: Path, text: str) -> Path:
