@@ -27,6 +27,7 @@ from sbwatch.ingest.parse import TrustRule, parse_email
 from sbwatch.metrics import Metrics
 from sbwatch.results import DiagnosisKind, IntentState, ProbeKind
 from sbwatch.settings import Settings
+from sbwatch.sim.replay_store import ReplayStore
 from sbwatch.sim.scenario import Scenario
 from sbwatch.sim.world import SimWorld, create_app
 from sbwatch.store.sqlite import SqliteStore
@@ -144,9 +145,16 @@ Job = tuple[float, int, float, Callable[[], Awaitable[Any]]]
 
 
 async def replay(
-    scenario: Scenario, *, print_line: Printer | None = None, probe_interval_s: int = 60
+    scenario: Scenario,
+    *,
+    print_line: Printer | None = None,
+    probe_interval_s: int = 60,
+    store: SqliteStore | None = None,
 ) -> dict[str, Any]:
-    """Replay one scenario and return the report (``passed`` says whether every check held)."""
+    """Replay one scenario and return the report (``passed`` says whether every check held).
+
+    ``store``: an unopened store to use instead of the in-memory ReplayStore (it is closed).
+    """
     clock = VirtualClock(START)
     world = SimWorld(clock)
     world.add_project(scenario.project.ref, scenario.project.tier, scenario.project.io_budget_pct)
@@ -154,7 +162,7 @@ async def replay(
     app = create_app(world, token=TOKEN, service_key=SERVICE_KEY)
     transport = NetworkGate(world, httpx.ASGITransport(app=app))
     rec = Recorder(scenario.project.ref, print_line, clock)
-    store = SqliteStore(":memory:")
+    store = store if store is not None else ReplayStore()
     await store.open()
     missing = _remember_missing("sniffio")
     try:
