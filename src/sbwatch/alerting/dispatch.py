@@ -47,6 +47,8 @@ from sbwatch.store.base import Store
 _STATUS = re.compile(r"error=(\d{3})\b")
 _CONNECTION = re.compile(r"connection error|timed out|timeout", re.IGNORECASE)
 _TRANSIENT_STATUSES = frozenset({408, 425, 429})
+_EVERYTHING = timedelta(days=36_500)
+"""Asking the outbox for messages due this far ahead lists every unsent one."""
 _NOTIFY_TYPE = {
     Severity.INFO: apprise.NotifyType.INFO,
     Severity.WARNING: apprise.NotifyType.WARNING,
@@ -191,19 +193,25 @@ class Dispatcher:
         return queued
 
     async def flush(self) -> int:
-        """Send every due notification; return how many were delivered."""
+        """Send due notifications, each route strictly in order; return how many were delivered.
+
+        A route's oldest unsent message goes first: while it waits for a retry, the route's
+        later messages wait behind it, so a phone never sees a resolve before its alert.
+        """
         async with self._flushing:
-            due = await self._store.due_notifications(self._clock.now())
-            held: set[str] = set()  # routes that just failed transiently: keep their order
+            now = self._clock.now()
+            pending = await self._store.due_notifications(now + _EVERYTHING)
+            blocked: set[str] = set()
             sent = 0
-            for notification in due:
-                if notification.route in held:
+            for notification in pending:
+                if notification.route in blocked:
                     continue
-                outcome = await self._attempt(notification)
+                due = notification.next_attempt_at is None or notification.next_attempt_at <= now
+                outcome = await self._attempt(notification) if due else Delivery.RETRY
                 if outcome is Delivery.SENT:
                     sent += 1
                 elif outcome is Delivery.RETRY:
-                    held.add(notification.route)
+                    blocked.add(notification.route)
             return sent
 
     async def _attempt(self, notification: Notification) -> Delivery:

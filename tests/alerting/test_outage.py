@@ -1,0 +1,55 @@
+"""A receiver outage of ten minutes loses no notification and duplicates none."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from sbwatch.alerting.dispatch import Dispatcher
+from sbwatch.alerting.policy import notice
+from sbwatch.clock import VirtualClock
+from sbwatch.metrics import Metrics
+from sbwatch.results import Severity
+from sbwatch.settings import RouteSettings
+
+from .conftest import Receiver, StoreFactory  # type: ignore[import-not-found]
+
+pytestmark = pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning")
+
+P = "abcdefghijklmnopqrst"
+
+
+async def test_ten_minute_outage_delivers_each_message_once_in_order(
+    receiver: Receiver, make_store: StoreFactory, tmp_path: Path
+) -> None:
+    """Messages raised during a 10-minute outage all arrive once, in order, after it ends."""
+    clock = VirtualClock()
+    store = await make_store(tmp_path / "s.db")
+    route = RouteSettings(name="phone", url=SecretStr(receiver.url()))
+    dispatcher = Dispatcher(
+        store, [route], clock=clock, metrics=Metrics(), retry_max_s=120, rng=random.Random(3)
+    )
+    await receiver.down()
+    titles = []
+    for second in range(0, 600, 5):  # the daemon flushes every second; check every 5 here
+        if second % 60 == 0:
+            title = f"alert {second // 60}"
+            titles.append(title)
+            await dispatcher.submit(
+                notice(P, f"s{second}", Severity.CRITICAL, title, "details", clock.now())
+            )
+        await dispatcher.flush()
+        clock.advance(5)
+    assert [] == receiver.posts
+    await receiver.up()
+    for _ in range(60):  # up to ten more minutes of flushing after the outage
+        await dispatcher.flush()
+        clock.advance(10)
+    delivered = [post["title"].split(": ", 1)[1] for post in receiver.posts]
+    assert titles == delivered
+    pending = await store.due_notifications(clock.now() + timedelta(days=1))
+    assert [] == pending
