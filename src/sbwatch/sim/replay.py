@@ -51,10 +51,20 @@ class NetworkGate(httpx.AsyncBaseTransport):
         self._inner = inner
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Forward to the simulator, or fail like a cut cable."""
+        """Forward to the simulator, or fail like a cut cable, or time out like a slow server.
+
+        An answer that took longer on the virtual clock than the request's read timeout is
+        dropped with ReadTimeout (what the simulator did, such as applying a PATCH, stays done).
+        """
         if not self._world.network_up:
             raise httpx.ConnectError("network unreachable", request=request)
-        return await self._inner.handle_async_request(request)
+        started = self._world.clock.monotonic()
+        response = await self._inner.handle_async_request(request)
+        limit = request.extensions.get("timeout", {}).get("read")
+        if limit is not None and self._world.clock.monotonic() - started > limit:
+            await response.aclose()
+            raise httpx.ReadTimeout("no answer within the read timeout", request=request)
+        return response
 
     async def aclose(self) -> None:
         """Close the inner transport."""
