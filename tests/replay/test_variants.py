@@ -103,3 +103,11 @@ def test_exhausted_while_failing_is_not_a_platform_outage(variant: Variant) -> N
     assert "platform_outage" not in kinds(report)
     assert report["downtime_s"] > 0  # the services really failed
     assert (0, []) == (report["patch_attempts"], report["escalations"])
+
+
+def test_slow_patch_is_not_sent_twice(variant: Variant) -> None:
+    """A PATCH answered after the client gave up (but applied) is reconciled, never resent."""
+    report = passed(variant, "mgmt-patch-slow")
+    assert (1, 1) == (report["patch_attempts"], report["patch_calls"])
+    steps = [(e["from"], e["to"], e["outcome"]) for e in report["escalations"]]
+    assert [("micro", "small", "recovered")] == steps
