@@ -14,7 +14,8 @@ def parse_duration(text: str) -> timedelta:
     match = _DURATION.match(cleaned)
     if not cleaned or match is None or not any(match.groups()):
         raise ValueError(
-            f"invalid duration {text!r}: use numbers with units d, h, m, s in that order, like '90s' or '1h30m'"
+            f"invalid duration {text!r}: use numbers with units d, h, m, s in that order, "
+            "like '90s' or '1h30m'"
         )
     days, hours, minutes, seconds = match.groups()
     return timedelta(

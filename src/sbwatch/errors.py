@@ -41,7 +41,9 @@ class RateLimited(ApiError):
     """429 from the Management API; ``retry_after_s`` from ``X-RateLimit-Reset``."""
 
     def __init__(self, retry_after_s: float) -> None:
-        super().__init__(f"rate limited, retry after {retry_after_s:.0f}s", status=429, transient=True)
+        super().__init__(
+            f"rate limited, retry after {retry_after_s:.0f}s", status=429, transient=True
+        )
         self.retry_after_s = retry_after_s
 
 

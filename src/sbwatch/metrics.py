@@ -18,7 +18,10 @@ class Metrics:
     def __post_init__(self) -> None:
         r = self.registry
         self.probe_success = Gauge(
-            "sbwatch_probe_success", "1 if the last probe run succeeded.", ["project", "probe"], registry=r
+            "sbwatch_probe_success",
+            "1 if the last probe run succeeded.",
+            ["project", "probe"],
+            registry=r,
         )
         self.probe_up = Gauge(
             "sbwatch_probe_up",
@@ -34,10 +37,16 @@ class Metrics:
             registry=r,
         )
         self.probe_runs = Counter(
-            "sbwatch_probe_runs_total", "Probe runs by outcome.", ["project", "probe", "outcome"], registry=r
+            "sbwatch_probe_runs_total",
+            "Probe runs by outcome.",
+            ["project", "probe", "outcome"],
+            registry=r,
         )
         self.io_budget_ratio = Gauge(
-            "sbwatch_io_budget_ratio", "Estimated disk IO budget left, 0..1.", ["project"], registry=r
+            "sbwatch_io_budget_ratio",
+            "Estimated disk IO budget left, 0..1.",
+            ["project"],
+            registry=r,
         )
         self.io_budget_eta = Gauge(
             "sbwatch_io_budget_exhaustion_eta_seconds",
@@ -46,13 +55,22 @@ class Metrics:
             registry=r,
         )
         self.io_throughput = Gauge(
-            "sbwatch_io_throughput_bytes_per_second", "Observed disk read+write rate.", ["project"], registry=r
+            "sbwatch_io_throughput_bytes_per_second",
+            "Observed disk read+write rate.",
+            ["project"],
+            registry=r,
         )
         self.diagnosis = Gauge(
-            "sbwatch_diagnosis", "1 for the current diagnosis kind of a project.", ["project", "kind"], registry=r
+            "sbwatch_diagnosis",
+            "1 for the current diagnosis kind of a project.",
+            ["project", "kind"],
+            registry=r,
         )
         self.emails = Counter(
-            "sbwatch_emails_total", "Provider emails by kind and outcome.", ["kind", "outcome"], registry=r
+            "sbwatch_emails_total",
+            "Provider emails by kind and outcome.",
+            ["kind", "outcome"],
+            registry=r,
         )
         self.notifications = Counter(
             "sbwatch_notifications_total", "Notifications by outcome.", ["outcome"], registry=r

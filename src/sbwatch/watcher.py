@@ -8,29 +8,23 @@ clock. Each job is one unit of work: run a probe and keep its state; or evaluate
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
 
 from sbwatch.alerting.dispatch import Dispatcher
 from sbwatch.alerting.policy import (
-    AlertAction,
     PolicyState,
-    Target,
-    active_silence,
-    evaluate,
-    notice,
 )
-from sbwatch.budget import BudgetEstimator, Pressure, budget_severity, pressure
+from sbwatch.announcer import AlertObserver, Announcer
+from sbwatch.budget import BudgetEstimator, budget_severity, pressure
 from sbwatch.budget_state import correction_key, estimator_key, parse_correction
 from sbwatch.clock import Clock
 from sbwatch.conditions import IO_KINDS, conditions
 from sbwatch.diagnosis import diagnose
-from sbwatch.durations import format_duration
-from sbwatch.errors import ApiError, SbwatchError
+from sbwatch.errors import SbwatchError
+from sbwatch.escalation_flow import EscalationFlow
 from sbwatch.log import get_logger
 from sbwatch.metrics import Metrics
 from sbwatch.mgmt_api import ManagementApi
@@ -38,26 +32,21 @@ from sbwatch.probes import ProbeContext, build_probe, timeout_s
 from sbwatch.probes.base import Probe
 from sbwatch.probes.metrics import sample_from_dict
 from sbwatch.remediation.executor import Escalator
-from sbwatch.remediation.policy import EscalationDecision, decide
 from sbwatch.results import (
     PROVIDER,
-    Alert,
     Diagnosis,
     DiagnosisKind,
-    EmailKind,
-    Intent,
-    IntentState,
     IoSample,
     ProbeKind,
     ProbeResult,
     ProbeState,
     ProviderEmail,
     Severity,
-    Silence,
 )
+from sbwatch.runtime import ProjectRuntime
 from sbwatch.settings import BudgetSettings, ProjectSettings, Settings
 from sbwatch.signals import build_signals
-from sbwatch.store.base import ProbeStatus, Store
+from sbwatch.store.base import Store
 from sbwatch.thresholds import next_status
 from sbwatch.tiers import Tier, tier_for_variant
 
@@ -67,32 +56,6 @@ DIAGNOSIS_RECORD_EVERY = timedelta(minutes=10)
 LATCH_RELEASE_RATIO = 0.95
 """An IO budget alert, once raised, holds until the estimate refills to this."""
 _STATE_VALUE = {ProbeState.UP: 1.0, ProbeState.DOWN: 0.0, ProbeState.UNKNOWN: -1.0}
-
-AlertObserver = Callable[[AlertAction], None]
-
-
-@dataclass
-class ProjectRuntime:
-    """What the watcher knows about one project between jobs."""
-
-    settings: ProjectSettings
-    estimator: BudgetEstimator
-    tier: Tier
-    probes: dict[ProbeKind, Probe] = field(default_factory=dict)
-    statuses: dict[ProbeKind, ProbeStatus] = field(default_factory=dict)
-    api: ManagementApi | None = None
-    escalator: Escalator | None = None
-    prices: dict[Tier, float] | None = None
-    last_sample: IoSample | None = None
-    pressure: Pressure | None = None
-    policy_state: PolicyState = field(default_factory=PolicyState)
-    budget_latched: bool = False
-    diagnosis: Diagnosis | None = None
-    diagnosis_recorded_at: datetime | None = None
-    decision: EscalationDecision | None = None
-    emails: list[ProviderEmail] = field(default_factory=list)
-    journal: list[Intent] = field(default_factory=list)
-    saved_policy: dict[str, Any] | None = None
 
 
 class Watcher:
@@ -121,6 +84,10 @@ class Watcher:
         self.projects: dict[str, ProjectRuntime] = {}
         self.provider_probe: Probe | None = None
         self.provider_last: ProbeResult | None = None
+        self.announcer = Announcer(
+            settings, store, clock=clock, dispatcher=dispatcher, on_alert=on_alert
+        )
+        self.escalations = EscalationFlow(store, clock=clock, announcer=self.announcer, owner=owner)
         self._log = get_logger("watcher")
 
     # -- life cycle -----------------------------------------------------------------------
@@ -291,7 +258,7 @@ class Watcher:
             if email.project_ref in (None, ref):
                 runtime.emails.append(email)
                 try:
-                    await self._email_notice(runtime, email)
+                    await self.announcer.email(runtime, email)
                     await self.evaluate(ref)
                 except SbwatchError as exc:  # the mailbox keeps going; the next cycle retries
                     self._log.warning("email evaluation failed", project=ref, error=str(exc))
@@ -319,10 +286,10 @@ class Watcher:
         )
         diagnosis = diagnose(signals)
         await self._record_diagnosis(runtime, diagnosis)
-        if await self._escalation_in_progress(runtime, diagnosis):
+        if await self.escalations.settle(runtime, diagnosis):
             return diagnosis
-        decision = await self._decide(runtime, diagnosis)
-        if decision.action == "escalate" and await self._escalate(runtime, decision):
+        decision = await self.escalations.decide(runtime, diagnosis)
+        if decision.action == "escalate" and await self.escalations.escalate(runtime, decision):
             return diagnosis
         thresholds = alert_thresholds(project, self.settings.alerting.min_duration)
         severity = budget_severity(budget, thresholds) if budget is not None else None
@@ -330,7 +297,7 @@ class Watcher:
         conds = conditions(
             diagnosis, budget, severity, decision, budget_latched=runtime.budget_latched
         )
-        await self._alert(runtime, conds)
+        await self.announcer.conditions(runtime, conds)
         self.metrics.heartbeat.set(now.timestamp())
         return diagnosis
 
@@ -372,202 +339,6 @@ class Watcher:
         refilled = budget is not None and budget.ratio >= LATCH_RELEASE_RATIO
         runtime.budget_latched = raised or (runtime.budget_latched and not refilled)
 
-    async def _decide(self, runtime: ProjectRuntime, diagnosis: Diagnosis) -> EscalationDecision:
-        decision = decide(
-            diagnosis,
-            runtime.estimator.estimate,
-            runtime.settings.escalation,
-            runtime.tier,
-            runtime.journal,
-            self.clock.now(),
-            prices=runtime.prices,
-            ref=runtime.settings.ref,
-        )
-        if runtime.decision is None or runtime.decision.reason != decision.reason:
-            self._log.info(
-                "escalation decision",
-                project=runtime.settings.ref,
-                action=decision.action,
-                target=decision.target.value if decision.target else None,
-                reason=decision.reason,
-            )
-        runtime.decision = decision
-        return decision
-
-    async def _escalate(self, runtime: ProjectRuntime, decision: EscalationDecision) -> bool:
-        """Raise the compute size; True when a change is under way (alerts wait for it)."""
-        assert decision.target is not None
-        ref = runtime.settings.ref
-        if runtime.escalator is None:
-            return False
-        try:
-            intent = await runtime.escalator.escalate(
-                ref, runtime.tier, decision.target, decision.reason, self.owner
-            )
-        except SbwatchError as exc:
-            self._log.warning("escalation not started", project=ref, error=str(exc))
-            return False
-        finally:
-            runtime.journal = await self.store.intents(ref)
-        if intent.state is IntentState.FAILED:
-            await self._notice(
-                runtime,
-                Severity.CRITICAL,
-                f"could not raise compute to {decision.target}",
-                f"{intent.detail}\nRun: sbwatch escalate {ref} --to {decision.target}",
-            )
-            return False
-        delta = decision.monthly_cost_delta_usd or 0.0
-        await self._notice(
-            runtime,
-            Severity.CRITICAL,
-            f"raising compute {intent.from_tier} -> {intent.to_tier} (+${delta:.2f}/month)",
-            f"{decision.reason}\nServices restart during the resize (about 2 minutes); "
-            "sbwatch watches the recovery.",
-        )
-        return True
-
-    async def _escalation_in_progress(self, runtime: ProjectRuntime, diagnosis: Diagnosis) -> bool:
-        """Verify an applied change; True while one is still settling (alerts wait)."""
-        if runtime.escalator is None:
-            return False
-        ref = runtime.settings.ref
-        unfinished = await self.store.unfinished_intents(ref)
-        if not unfinished:
-            return False
-        if any(i.state is IntentState.OPEN for i in unfinished):
-            unfinished = await runtime.escalator.reconcile(ref)
-        for intent in unfinished:
-            if intent.state is IntentState.APPLIED:
-                await self._verify(runtime, intent, diagnosis)
-        runtime.journal = await self.store.intents(ref)
-        # A change that just finished still skips this cycle's alerts: its notice said it all.
-        return True
-
-    async def _verify(self, runtime: ProjectRuntime, intent: Intent, diagnosis: Diagnosis) -> None:
-        assert runtime.escalator is not None
-        assert runtime.api is not None
-        healthy = diagnosis.kind in {DiagnosisKind.HEALTHY, *IO_KINDS} and self._fresh_ok(
-            runtime, intent.updated_at
-        )
-        try:
-            shows = (await runtime.api.get_addons(intent.project)).compute_tier is intent.to_tier
-        except ApiError:
-            shows = False
-        timeout_s = runtime.settings.escalation.verify_timeout.total_seconds()
-        done = await runtime.escalator.check_recovery(
-            intent, shows=shows, healthy=healthy, timeout_s=timeout_s
-        )
-        if done.state is IntentState.RECOVERED:
-            await self._recovered(runtime, done)
-        elif done.state is IntentState.UNRECOVERED:
-            await self._notice(
-                runtime,
-                Severity.CRITICAL,
-                f"still unhealthy {format_duration(timeout_s)} after raising compute to "
-                f"{intent.to_tier}",
-                "sbwatch will not change the size again by itself. Check the dashboard.",
-            )
-
-    def _fresh_ok(self, runtime: ProjectRuntime, since: datetime) -> bool:
-        """Every service probe (and the provider's health view) passed after ``since``."""
-        kinds = (ProbeKind.DB, ProbeKind.REST, ProbeKind.AUTH, ProbeKind.MGMT_HEALTH)
-        seen = [status for kind, status in runtime.statuses.items() if kind in kinds]
-        return bool(seen) and all(
-            s.state is ProbeState.UP and s.last is not None and s.last.ok and s.last.at > since
-            for s in seen
-        )
-
-    async def _recovered(self, runtime: ProjectRuntime, intent: Intent) -> None:
-        now = self.clock.now()
-        runtime.tier = intent.to_tier
-        runtime.estimator.set_tier(intent.to_tier, now)
-        runtime.budget_latched = False
-        runtime.policy_state = PolicyState()
-        await self.store.put_state(
-            "budget", estimator_key(runtime.settings.ref), runtime.estimator.to_state()
-        )
-        for alert in await self.store.open_alerts(runtime.settings.ref):
-            await self.store.save_alert(_closed(alert, now))
-        await self._notice(
-            runtime,
-            Severity.INFO,
-            f"recovered on {intent.to_tier} in {format_duration(intent.recovered_s or 0)}",
-            f"Compute raised {intent.from_tier} -> {intent.to_tier}; services healthy again. "
-            "Open alerts of this project are closed.",
-        )
-
-    # -- alerts ---------------------------------------------------------------------------
-    def _target(self, runtime: ProjectRuntime) -> Target:
-        project = runtime.settings
-        return Target(project.display_name, project.dashboard_url)
-
-    async def _notice(
-        self,
-        runtime: ProjectRuntime,
-        severity: Severity,
-        title: str,
-        body: str,
-        subject: str = "escalation",
-    ) -> None:
-        """A one-shot message (escalation, recovery, provider email); held back by silences."""
-        ref = runtime.settings.ref
-        now = self.clock.now()
-        action = notice(ref, subject, severity, title, body, now, target=self._target(runtime))
-        silence = active_silence(ref, await self._silences(now), now)
-        if silence is not None:
-            action = replace(action, send=False, note=f"silenced: {silence.reason}")
-        await self._submit(action)
-
-    async def _alert(self, runtime: ProjectRuntime, conds: list[Any]) -> None:
-        ref = runtime.settings.ref
-        now = self.clock.now()
-        actions, runtime.policy_state = evaluate(
-            ref,
-            conds,
-            await self.store.open_alerts(ref),
-            await self._silences(now),
-            self.settings.alerting,
-            runtime.policy_state,
-            now,
-            target=self._target(runtime),
-        )
-        for action in actions:
-            await self._submit(action)
-        await self._save_policy_state(runtime)
-
-    async def _save_policy_state(self, runtime: ProjectRuntime) -> None:
-        state = runtime.policy_state.to_dict()
-        if state != runtime.saved_policy:
-            await self.store.put_state("alerting", f"policy:{runtime.settings.ref}", state)
-            runtime.saved_policy = state
-
-    async def _email_notice(self, runtime: ProjectRuntime, email: ProviderEmail) -> None:
-        """Say at once that the provider wrote: the warning must not die in an inbox."""
-        if email.kind is EmailKind.OTHER:
-            return
-        budget = runtime.estimator.estimate
-        estimate = f" sbwatch estimates {budget.ratio:.0%} of the IO budget left." if budget else ""
-        if email.trusted:
-            title, severity = f"Supabase emailed: {email.subject}", Severity.WARNING
-        else:
-            title, severity = f"UNTRUSTED email claims: {email.subject}", Severity.INFO
-        body = f"{email.kind.value} from {email.sender} ({email.trust_reason}).{estimate}"
-        await self._notice(runtime, severity, title, body, subject="mail")
-
-    async def _silences(self, now: datetime) -> list[Silence]:
-        """Active silences: from ``sbwatch silence`` and the configured maintenance windows."""
-        configured = [
-            Silence(-index, w.project, w.starts, w.ends, w.reason, "config")
-            for index, w in enumerate(self.settings.alerting.silences, start=1)
-        ]
-        return [*await self.store.silences(now), *configured]
-
-    async def _submit(self, action: AlertAction) -> None:
-        await self.dispatcher.submit(action)
-        if action.send and self.on_alert is not None:
-            self.on_alert(action)
-
     async def flush(self) -> int:
         """Deliver due notifications."""
         return await self.dispatcher.flush()
@@ -589,7 +360,3 @@ def alert_thresholds(project: ProjectSettings, min_duration: timedelta) -> Budge
             "critical_horizon": budget.critical_horizon + lead,
         }
     )
-
-
-def _closed(alert: Alert, now: datetime) -> Alert:
-    return replace(alert, closed_at=now)

@@ -124,8 +124,10 @@ class Store(Protocol):
         """Append an email event; False (and nothing written) if its Message-ID is known."""
         ...
 
-    async def recent_emails(self, since: datetime, project: str | None = None) -> list[ProviderEmail]:
-        """Emails received at or after ``since`` (for a project: its own and those without a ref)."""
+    async def recent_emails(
+        self, since: datetime, project: str | None = None
+    ) -> list[ProviderEmail]:
+        """Emails received at or after ``since``: a project's own and those without a ref."""
         ...
 
     # -- diagnoses ------------------------------------------------------------------------
@@ -159,7 +161,9 @@ class Store(Protocol):
         """Move an intent to a new state."""
         ...
 
-    async def intents(self, project: str | None = None, since: datetime | None = None) -> list[Intent]:
+    async def intents(
+        self, project: str | None = None, since: datetime | None = None
+    ) -> list[Intent]:
         """Journal entries, oldest first."""
         ...
 

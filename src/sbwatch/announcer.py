@@ -1,0 +1,116 @@
+"""Alerts and one-shot notices of the watcher: policy in, outbox out, silences honoured."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from sbwatch.alerting.dispatch import Dispatcher
+from sbwatch.alerting.policy import (
+    AlertAction,
+    Condition,
+    Target,
+    active_silence,
+    evaluate,
+    notice,
+)
+from sbwatch.clock import Clock
+from sbwatch.results import EmailKind, ProviderEmail, Severity, Silence
+from sbwatch.runtime import ProjectRuntime
+from sbwatch.settings import Settings
+from sbwatch.store.base import Store
+
+AlertObserver = Callable[[AlertAction], None]
+
+
+class Announcer:
+    """Turns conditions and events into alerts and notices, and hands them to the outbox."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        clock: Clock,
+        dispatcher: Dispatcher,
+        on_alert: AlertObserver | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.dispatcher = dispatcher
+        self.on_alert = on_alert
+
+    def _target(self, runtime: ProjectRuntime) -> Target:
+        project = runtime.settings
+        return Target(project.display_name, project.dashboard_url)
+
+    async def notice(
+        self,
+        runtime: ProjectRuntime,
+        severity: Severity,
+        title: str,
+        body: str,
+        subject: str = "escalation",
+    ) -> None:
+        """A one-shot message (escalation, recovery, provider email); held back by silences."""
+        ref = runtime.settings.ref
+        now = self.clock.now()
+        action = notice(ref, subject, severity, title, body, now, target=self._target(runtime))
+        silence = active_silence(ref, await self._silences(now), now)
+        if silence is not None:
+            action = replace(action, send=False, note=f"silenced: {silence.reason}")
+        await self._submit(action)
+
+    async def conditions(self, runtime: ProjectRuntime, conds: Sequence[Condition]) -> None:
+        """Open, update, remind or resolve the project's alerts from this cycle's conditions."""
+        ref = runtime.settings.ref
+        now = self.clock.now()
+        actions, runtime.policy_state = evaluate(
+            ref,
+            conds,
+            await self.store.open_alerts(ref),
+            await self._silences(now),
+            self.settings.alerting,
+            runtime.policy_state,
+            now,
+            target=self._target(runtime),
+        )
+        for action in actions:
+            await self._submit(action)
+        state = runtime.policy_state.to_dict()
+        if state != runtime.saved_policy:
+            await self.store.put_state("alerting", f"policy:{ref}", state)
+            runtime.saved_policy = state
+
+    async def email(self, runtime: ProjectRuntime, email: ProviderEmail) -> None:
+        """Say at once that the provider wrote: the warning must not die in an inbox."""
+        if email.kind is EmailKind.OTHER:
+            return
+        budget = runtime.estimator.estimate
+        estimate = f" sbwatch estimates {budget.ratio:.0%} of the IO budget left." if budget else ""
+        if email.trusted:
+            title, severity = f"Supabase emailed: {email.subject}", Severity.WARNING
+        else:
+            title, severity = f"UNTRUSTED email claims: {email.subject}", Severity.INFO
+        body = f"{email.kind.value} from {email.sender} ({email.trust_reason}).{estimate}"
+        await self.notice(runtime, severity, title, body, subject="mail")
+
+    async def close_all(self, runtime: ProjectRuntime, now: datetime) -> None:
+        """Close the project's open alerts without a message (a notice has said why)."""
+        for alert in await self.store.open_alerts(runtime.settings.ref):
+            await self.store.save_alert(replace(alert, closed_at=now))
+
+    async def _silences(self, now: datetime) -> list[Silence]:
+        """Active silences: from ``sbwatch silence`` and the configured maintenance windows."""
+        configured = [
+            Silence(-index, w.project, w.starts, w.ends, w.reason, "config")
+            for index, w in enumerate(self.settings.alerting.silences, start=1)
+        ]
+        return [*await self.store.silences(now), *configured]
+
+    async def _submit(self, action: AlertAction) -> None:
+        await self.dispatcher.submit(action)
+        if action.send and self.on_alert is not None:
+            self.on_alert(action)

@@ -1,0 +1,42 @@
+"""What the watcher knows about one project between jobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sbwatch.alerting.policy import PolicyState
+from sbwatch.budget import BudgetEstimator, Pressure
+from sbwatch.mgmt_api import ManagementApi
+from sbwatch.probes.base import Probe
+from sbwatch.remediation.executor import Escalator
+from sbwatch.remediation.policy import EscalationDecision
+from sbwatch.results import Diagnosis, Intent, IoSample, ProbeKind, ProviderEmail
+from sbwatch.settings import ProjectSettings
+from sbwatch.store.base import ProbeStatus
+from sbwatch.tiers import Tier
+
+
+@dataclass
+class ProjectRuntime:
+    """What the watcher knows about one project between jobs."""
+
+    settings: ProjectSettings
+    estimator: BudgetEstimator
+    tier: Tier
+    probes: dict[ProbeKind, Probe] = field(default_factory=dict)
+    statuses: dict[ProbeKind, ProbeStatus] = field(default_factory=dict)
+    api: ManagementApi | None = None
+    escalator: Escalator | None = None
+    prices: dict[Tier, float] | None = None
+    last_sample: IoSample | None = None
+    pressure: Pressure | None = None
+    policy_state: PolicyState = field(default_factory=PolicyState)
+    budget_latched: bool = False
+    diagnosis: Diagnosis | None = None
+    diagnosis_recorded_at: datetime | None = None
+    decision: EscalationDecision | None = None
+    emails: list[ProviderEmail] = field(default_factory=list)
+    journal: list[Intent] = field(default_factory=list)
+    saved_policy: dict[str, Any] | None = None
