@@ -1,5 +1,4 @@
 """``sbwatch mail classify`` prints the verdict and its reasons."""
-# ruff: noqa: SIM300  -- the house order is `expected == actual`
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
 """Hostile and malformed messages: the parser never raises."""
-# ruff: noqa: SIM300  -- the house order is `expected == actual`
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
 """Table tests of the email parser over the corpus in tests/data/emails."""
-# ruff: noqa: SIM300  -- the house order is `expected == actual`
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
 """MailWatcher against a real Dovecot: push, restarts, UIDVALIDITY, first start, auth, TLS."""
-# ruff: noqa: SIM300  -- the house order is `expected == actual`
 
 from __future__ import annotations
 
