@@ -29,6 +29,7 @@ FLAT_TOLERANCE = 0.2
 """Throughput within this fraction of the tier baseline counts as throttled to baseline."""
 EMAIL_WINDOW = timedelta(hours=24)
 GATEWAY_TIMEOUTS = frozenset({522, 544})
+KEY_REJECTED = frozenset({401, 403})
 PAUSED = frozenset({"INACTIVE", "PAUSING"})
 BAD_INDICATORS = frozenset({"major", "critical"})
 IO_EMAILS = frozenset({EmailKind.IO_BUDGET_WARNING, EmailKind.IO_BUDGET_EXHAUSTED})
@@ -97,7 +98,10 @@ def failing_services(s: Signals) -> Failing:
     mgmt = s.mgmt_services or {}
     for name in SERVICES:
         state = s.services.get(name, ProbeState.UNKNOWN)
-        if state is ProbeState.DOWN:
+        code = s.status_codes.get(name)
+        if state is ProbeState.DOWN and code in KEY_REJECTED:
+            failing[name] = f"{name} probe down: the key is rejected (HTTP {code}), check it"
+        elif state is ProbeState.DOWN:
             failing[name] = f"{name} probe down"
         elif s.status_codes.get(name) in GATEWAY_TIMEOUTS:
             failing[name] = f"{name} answered {s.status_codes[name]} (origin timeout)"

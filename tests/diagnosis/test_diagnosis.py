@@ -390,3 +390,13 @@ def test_service_is_only_set_for_service_down() -> None:
     for _, signals, _, _ in CASES:
         found = diagnose(signals)
         assert (found.kind is DiagnosisKind.SERVICE_DOWN) == (found.service is not None)
+
+
+def test_rejected_key_is_named_in_the_evidence() -> None:
+    """A probe down on 401 says the key is rejected, so nobody hunts for an outage."""
+    services = {**UP, "rest": ProbeState.DOWN}
+    found = diagnose(sig(services=services, status_codes={"rest": 401}))
+    assert (DiagnosisKind.SERVICE_DOWN, True) == (
+        found.kind,
+        any("key is rejected (HTTP 401)" in e for e in found.evidence),
+    )
