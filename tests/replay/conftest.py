@@ -84,6 +84,20 @@ class LongRuns:
     may26_html: Path
     demo: Run
     demo_html: Path
+    may26_off: Run
+    """The same six days with the policy mode set to off: nothing stops the drain."""
+
+
+def may26_off(scenario: Path, directory: Path) -> Path:
+    """The May 26 scenario with escalation off, expecting only what must hold without it."""
+    text = scenario.read_text(encoding="utf-8")
+    text = text.replace('mode = "auto"', 'mode = "off"')
+    text = (
+        text[: text.index("[expect]")] + '[expect]\nnever = ["platform_outage", "local_network"]\n'
+    )
+    path = directory / "may26-off.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def _start(args: list[str], workdir: Path) -> subprocess.Popen[str]:
@@ -110,10 +124,13 @@ def long_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LongRuns]:
     scenario = scenario_path("may26-io-exhaustion.toml")
     replay = _start(sbwatch("sim", "replay", scenario, "--json", "--report", may26_html), base)
     demo = _start(sbwatch("demo", "--quiet", "--report", demo_html), base)
+    off = _start(sbwatch("sim", "replay", may26_off(scenario, base), "--json"), base)
     try:
-        yield LongRuns(_finish(replay), may26_html, _finish(demo), demo_html)
+        yield LongRuns(
+            _finish(replay), may26_html, _finish(demo), demo_html, may26_off=_finish(off)
+        )
     finally:
-        for process in (replay, demo):
+        for process in (replay, demo, off):
             if process.poll() is None:
                 process.kill()
                 process.communicate()
