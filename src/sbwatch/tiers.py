@@ -15,9 +15,9 @@ class Tier(StrEnum):
     MEDIUM = "medium"
     LARGE = "large"
     XL = "xl"
-    XXL = "2xl"
-    XXXXL = "4xl"
-    XXXXXXXXL = "8xl"
+    XL2 = "2xl"
+    XL4 = "4xl"
+    XL8 = "8xl"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +49,9 @@ TIERS: tuple[TierSpec, ...] = (
     TierSpec(Tier.MEDIUM, "ci_medium", 60, 0.0822, 43, 261, 2_000, 11_800),
     TierSpec(Tier.LARGE, "ci_large", 110, 0.1517, 79, 594, 3_600, 20_000),
     TierSpec(Tier.XL, "ci_xlarge", 210, 0.2877, 149, 594, 6_000, 20_000),
-    TierSpec(Tier.XXL, "ci_2xlarge", 410, 0.562, 297, 594, 12_000, 20_000),
-    TierSpec(Tier.XXXXL, "ci_4xlarge", 960, 1.32, 594, 594, 20_000, 20_000),
-    TierSpec(Tier.XXXXXXXXL, "ci_8xlarge", 1870, 2.562, 1188, 1188, 40_000, 40_000),
+    TierSpec(Tier.XL2, "ci_2xlarge", 410, 0.562, 297, 594, 12_000, 20_000),
+    TierSpec(Tier.XL4, "ci_4xlarge", 960, 1.32, 594, 594, 20_000, 20_000),
+    TierSpec(Tier.XL8, "ci_8xlarge", 1870, 2.562, 1188, 1188, 40_000, 40_000),
 )
 
 _BY_TIER = {spec.tier: spec for spec in TIERS}

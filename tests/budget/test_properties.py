@@ -13,7 +13,7 @@ from sbwatch.results import IoSample
 from sbwatch.tiers import Tier, spec
 
 T0 = datetime(2026, 5, 20, tzinfo=UTC)
-BURST = [Tier.NANO, Tier.MICRO, Tier.SMALL, Tier.MEDIUM, Tier.LARGE, Tier.XL, Tier.XXL]
+BURST = [Tier.NANO, Tier.MICRO, Tier.SMALL, Tier.MEDIUM, Tier.LARGE, Tier.XL, Tier.XL2]
 
 event = st.one_of(
     st.tuples(st.just("io"), st.floats(1, 4000), st.floats(0, 700), st.floats(0, 25_000)),

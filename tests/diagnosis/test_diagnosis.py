@@ -138,7 +138,7 @@ CASES: list[tuple[str, Signals, DiagnosisKind, str | None]] = [
     ),
     (
         "a 4XL has no burst budget to run out of",
-        sig(budget=budget(0.0, 10.0, tier=Tier.XXXXL)),
+        sig(budget=budget(0.0, 10.0, tier=Tier.XL4)),
         DiagnosisKind.HEALTHY,
         None,
     ),

@@ -13,7 +13,7 @@ def capacity_mb(tier: Tier) -> float:
     return (figures.max_mbps - figures.baseline_mbps) * BURST_SECONDS_PER_DAY
 
 
-@pytest.mark.parametrize("tier", [Tier.NANO, Tier.MICRO, Tier.SMALL, Tier.LARGE, Tier.XXL])
+@pytest.mark.parametrize("tier", [Tier.NANO, Tier.MICRO, Tier.SMALL, Tier.LARGE, Tier.XL2])
 def test_demand_at_or_under_baseline_never_drains(tier: Tier) -> None:
     """Demand at or under the baseline leaves a full bucket full, for days."""
     model = DiskIoModel(tier)
@@ -134,7 +134,7 @@ def test_overload_counts_from_the_moment_the_bucket_empties() -> None:
 
 def test_4xl_has_no_budget() -> None:
     """4XL has no burst budget: always full, never throttled, never overloaded."""
-    model = DiskIoModel(Tier.XXXXL, budget_pct=0.0)
+    model = DiskIoModel(Tier.XL4, budget_pct=0.0)
     model.set_demand(2000.0, 0.0)
     model.advance(86_400.0)
     assert (1.0, 594.0, False) == (model.budget_ratio, model.actual_read_mbps, model.overloaded)

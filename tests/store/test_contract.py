@@ -140,7 +140,7 @@ async def test_budgets_latest_and_history(store: Store) -> None:
     """The latest estimate is the newest; history is oldest first from ``since``."""
     assert await store.latest_budget("p") is None
     old = BudgetEstimate("p", at(1), Tier.MICRO, 0.9, 1.5, 3600.0, 0.8, 12.0, 90.0)
-    new = BudgetEstimate("p", at(2), Tier.XXL, 0.0, -2.0, None, 0.1)
+    new = BudgetEstimate("p", at(2), Tier.XL2, 0.0, -2.0, None, 0.1)
     await store.record_budget(new)
     await store.record_budget(old)
     await store.record_budget(BudgetEstimate("q", at(3), Tier.NANO, 1.0, 0.0, None, 1.0))
@@ -215,7 +215,7 @@ async def test_intents_filters_and_unfinished_states(store: Store) -> None:
     """intents() filters by project and since; unfinished means OPEN or APPLIED only."""
     a = await store.create_intent("p", Tier.NANO, Tier.MICRO, "r", "cli:ops", at(1))
     b = await store.create_intent("q", Tier.SMALL, Tier.MEDIUM, "r", "daemon", at(2))
-    c = await store.create_intent("p", Tier.XL, Tier.XXL, "r", "daemon", at(3))
+    c = await store.create_intent("p", Tier.XL, Tier.XL2, "r", "daemon", at(3))
     c = await store.update_intent(c.id, IntentState.APPLIED, at(4))
     failed = await store.update_intent(b.id, IntentState.FAILED, at(5), "400 refused")
     assert [a, failed, c] == await store.intents()

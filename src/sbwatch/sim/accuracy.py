@@ -192,7 +192,7 @@ def _judge_eta(model: DiskIoModel, demand: float, eta: float | None, result: Res
     result.eta_errors.append((eta - truth) / truth)
 
 
-BURST_TIERS = (Tier.MICRO, Tier.SMALL, Tier.MEDIUM, Tier.LARGE, Tier.XL, Tier.XXL)
+BURST_TIERS = (Tier.MICRO, Tier.SMALL, Tier.MEDIUM, Tier.LARGE, Tier.XL, Tier.XL2)
 
 
 def run_all(tiers: tuple[Tier, ...] = BURST_TIERS, realism: Realism | None = None) -> list[Result]:

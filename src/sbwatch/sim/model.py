@@ -12,7 +12,7 @@ OP_BYTES = 128 * 1024
 OVERLOAD_AFTER_S = 180.0
 """Empty bucket with demand at twice the baseline for this long: the services fail."""
 OVERLOAD_FACTOR = 2.0
-_CPUS = {Tier.XL: 4, Tier.XXL: 8, Tier.XXXXL: 16, Tier.XXXXXXXXL: 32}
+_CPUS = {Tier.XL: 4, Tier.XL2: 8, Tier.XL4: 16, Tier.XL8: 32}
 _EPS = 1e-9
 
 
