@@ -334,6 +334,10 @@ class Receiver:
         port: int = self.server.server_address[1]
         return port
 
+    def route(self, name: str = "phone") -> str:
+        """An [[alerting.routes]] table posting JSON notifications here."""
+        return f'[[alerting.routes]]\nname = "{name}"\nurl = "json://127.0.0.1:{self.port}/hook"\n'
+
     def titles(self) -> list[str]:
         """Titles of the JSON notifications received so far."""
         return [str(r["json"].get("title", "")) for r in list(self.requests) if r["json"]]

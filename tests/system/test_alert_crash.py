@@ -25,7 +25,7 @@ def test_alert_recorded_before_a_crash_is_delivered_once_after_restart(
     sim: Sim, daemons: DaemonFactory, receiver: Receiver, tmp_path: Path
 ) -> None:
     """Outbox survives SIGKILL: the unsent alert goes out once when the daemon is back."""
-    route = f'[[alerting.routes]]\nname = "phone"\nurl = "json://127.0.0.1:{receiver.port}/hook"\n'
+    route = receiver.route()
     alerting = 'min_duration = "0s"\nresolve_after = "2s"\nretry_max = "1s"\n'
     port = free_port()
     text = daemon_config(sim, tmp_path, port, ConfigParts(extra=route, alerting=alerting))

@@ -24,7 +24,7 @@ def test_service_outage_alerts_and_resolves(
     sim: Sim, daemons: DaemonFactory, receiver: Receiver, tmp_path: Path
 ) -> None:
     """A rest outage sends one alert naming the diagnosis; recovery sends a resolved message."""
-    route = f'[[alerting.routes]]\nname = "phone"\nurl = "json://127.0.0.1:{receiver.port}/hook"\n'
+    route = receiver.route()
     port = free_port()
     daemon = daemons.start(daemon_config(sim, tmp_path, port, ConfigParts(extra=route)), port)
     wait_for("a healthy diagnosis", lambda: daemon.events("diagnosis changed"))
