@@ -236,7 +236,7 @@ def _schedule(
     """One job per (project, probe), one evaluation per project, delivery and heartbeat."""
     shortest = 60.0
     for project in settings.projects:
-        for kind, probe in watcher.projects[project.ref].probes.items():
+        for kind in watcher.projects[project.ref].probes:
             seconds = project.probes[kind].interval.total_seconds()
             shortest = min(shortest, seconds)
             scheduler.every(
@@ -245,7 +245,6 @@ def _schedule(
                 _probe_job(watcher, project.ref, kind),
                 jitter_s=min(seconds * 0.1, 5.0),
             )
-            del probe
         scheduler.every(f"evaluate:{project.ref}", shortest, _evaluate_job(watcher, project.ref))
     if watcher.provider_probe is not None:
         scheduler.every(
