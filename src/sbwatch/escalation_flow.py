@@ -37,6 +37,7 @@ class EscalationFlow:
         self._log = get_logger("escalation")
 
     async def decide(self, runtime: ProjectRuntime, diagnosis: Diagnosis) -> EscalationDecision:
+        """The policy's answer for this cycle; logged when its reason changes."""
         decision = decide(
             diagnosis,
             runtime.estimator.estimate,
