@@ -32,6 +32,7 @@ from sbwatch.durations import parse_duration
 from sbwatch.errors import ConfigError
 from sbwatch.results import EscalationMode, ProbeKind, Severity
 from sbwatch.tiers import Tier
+from sbwatch.tomlpos import TomlPositions, dotted
 
 DEFAULT_CONFIG_PATHS = (Path("/etc/sbwatch/config.toml"),)
 
@@ -383,7 +384,7 @@ def load_settings(path: Path | None = None, *, text: str | None = None) -> Setti
 
 
 def _problems(exc: ValidationError, text: str) -> list[str]:
-    lines = _key_lines(text)
+    positions = TomlPositions(text)
     problems: list[str] = []
     for error in exc.errors(include_url=False, include_input=False):
         loc = tuple(error["loc"])
@@ -391,71 +392,7 @@ def _problems(exc: ValidationError, text: str) -> list[str]:
         for part in message.split("\n"):
             if re.match(r"^projects\[\d+\]\.", part):
                 where, _, msg = part.partition(": ")
-                found = _lookup(lines, _parse_where(where))
-                problems.append(_format(where, found, msg))
+                problems.append(positions.locate(where, msg))
             else:
-                found = _lookup(lines, loc)
-                problems.append(_format(_dotted(loc), found, part))
+                problems.append(positions.locate(dotted(loc), part))
     return problems
-
-
-def _format(where: str, line: int | None, message: str) -> str:
-    return f"{where} (line {line}): {message}" if line else f"{where or 'config'}: {message}"
-
-
-def _dotted(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if part == "[key]":  # pydantic's marker for a bad mapping key: the key is the place
-            continue
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def _parse_where(where: str) -> tuple[Any, ...]:
-    parts: list[Any] = []
-    for token in re.findall(r"[^.\[\]]+|\[\d+\]", where):
-        parts.append(int(token[1:-1]) if token.startswith("[") else token)
-    return tuple(parts)
-
-
-def _key_lines(text: str) -> dict[tuple[Any, ...], int]:
-    """Map each table and key path of a TOML text to its line number (best effort)."""
-    found: dict[tuple[Any, ...], int] = {}
-    counters: dict[tuple[Any, ...], int] = {}
-    table: tuple[Any, ...] = ()
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if line.startswith("[["):
-            names = tuple(line.strip("[] ").split("."))
-            index = counters.get(names, -1) + 1
-            counters[names] = index
-            table = (*_anchor(names[:-1], counters), names[-1], index)
-            found.setdefault(table, number)
-        elif line.startswith("["):
-            names = tuple(line.strip("[] ").split("."))
-            table = _anchor(names, counters)
-            found.setdefault(table, number)
-        elif "=" in line and not line.startswith("#"):
-            key = line.split("=", 1)[0].strip().strip('"')
-            found.setdefault((*table, *key.split(".")), number)
-    return found
-
-
-def _anchor(names: tuple[str, ...], counters: dict[tuple[Any, ...], int]) -> tuple[Any, ...]:
-    out: list[Any] = []
-    for i, name in enumerate(names):
-        out.append(name)
-        if names[: i + 1] in counters:
-            out.append(counters[names[: i + 1]])
-    return tuple(out)
-
-
-def _lookup(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int | None:
-    for end in range(len(loc), 0, -1):
-        if loc[:end] in lines:
-            return lines[loc[:end]]
-    return None

@@ -107,9 +107,10 @@ def write(tmp: Path, text: str) -> Path:
 def test_unknown_key_exits_2_naming_it(tmp_path: Path) -> None:
     """A misspelt event key: exit 2 and stderr names the key and its event."""
     text = (DATA / "service-down.toml").read_text().replace("up = false", "upp = false")
+    line = 1 + text.splitlines().index("upp = false")
     run = run_cli("sim", "replay", write(tmp_path, text), "--json")
     assert 2 == run.code
-    assert "events[1].upp: unknown key" in run.stderr
+    assert f"events[1].upp (line {line}): unknown key" in run.stderr
     assert "" == run.stdout
 
 
@@ -118,7 +119,8 @@ def test_bad_kind_exits_2_naming_it(tmp_path: Path) -> None:
     text = (DATA / "paused.toml").read_text().replace('kind = "project"', 'kind = "projekt"', 1)
     run = run_cli("sim", "replay", write(tmp_path, text), "--json")
     assert 2 == run.code
-    assert "events[1].kind: must be one of" in run.stderr
+    line = 1 + text.splitlines().index('kind = "projekt"')
+    assert f"events[1].kind (line {line}): must be one of" in run.stderr
     assert "'projekt'" in run.stderr
 
 
@@ -129,7 +131,10 @@ def test_unknown_top_level_and_expect_keys_exit_2(tmp_path: Path) -> None:
     text = text.replace('state = "paused"', 'state = "paused"\nfor = "5m"')
     run = run_cli("sim", "replay", write(tmp_path, text))
     assert 2 == run.code
-    expected = ["durationn", "events[1].for", "expect.max_patch_call"]
+    lines = text.splitlines()
+    at = [1, 1 + lines.index('for = "5m"'), 1 + lines.index("max_patch_call = 0")]
+    keys = ["durationn", "events[1].for", "expect.max_patch_call"]
+    expected = [f"{key} (line {line})" for key, line in zip(keys, at, strict=True)]
     assert expected == [line.split(":")[0] for line in run.stderr.splitlines()]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -99,7 +100,17 @@ def test_problems_are_located(extra: str, problem: str) -> None:
     """Unknown keys, kinds and bad values raise ConfigError naming where."""
     with pytest.raises(ConfigError) as caught:
         parse_scenario(MINIMAL + extra)
-    assert any(item.startswith(problem) for item in caught.value.problems), caught.value.problems
+    unlined = [re.sub(r" \(line \d+\)", "", item) for item in caught.value.problems]
+    assert any(item.startswith(problem) for item in unlined), caught.value.problems
+
+
+def test_problems_carry_the_line() -> None:
+    """A problem names the line of the offending key in the file."""
+    text = MINIMAL + '[[events]]\nat = "1h"\nkind = "status_page"\nindicatr = "none"\n'
+    line = len(text.splitlines())
+    with pytest.raises(ConfigError) as caught:
+        parse_scenario(text)
+    assert f"events[0].indicatr (line {line}): unknown key" in caught.value.problems
 
 
 def test_every_problem_at_once() -> None:
@@ -108,7 +119,7 @@ def test_every_problem_at_once() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_scenario(text)
     wheres = [problem.split(":")[0] for problem in caught.value.problems]
-    assert ["name", "project.ref", "project.tier", "duration"] == wheres
+    assert ["name", "project.ref (line 3)", "project.tier (line 4)", "duration (line 1)"] == wheres
 
 
 def test_missing_file() -> None:
@@ -121,4 +132,4 @@ def test_unknown_top_level_key() -> None:
     """An unknown key at the top is named on its own."""
     with pytest.raises(ConfigError) as caught:
         parse_scenario('colour = "red"\n' + MINIMAL)
-    assert ["colour: unknown key"] == caught.value.problems
+    assert ["colour (line 1): unknown key"] == caught.value.problems

@@ -11,6 +11,7 @@ from sbwatch.durations import parse_duration
 from sbwatch.errors import ConfigError
 from sbwatch.results import DiagnosisKind, EscalationMode
 from sbwatch.tiers import Tier
+from sbwatch.tomlpos import TomlPositions
 
 _TAIL_S = 6 * 3600.0
 _ENUMS: dict[str, tuple[str, ...]] = {
@@ -82,10 +83,10 @@ class _Problems:
     """Collects ``location: message`` problems while reading a document."""
 
     def __init__(self) -> None:
-        self.items: list[str] = []
+        self.items: list[tuple[str, str]] = []
 
     def add(self, where: str, message: str) -> None:
-        self.items.append(f"{where}: {message}")
+        self.items.append((where, message))
 
     def table(self, data: dict[str, Any], key: str) -> dict[str, Any]:
         value = data.get(key, {})
@@ -156,7 +157,8 @@ def parse_scenario(text: str, *, source: str = "scenario") -> Scenario:
     if "duration" in data:
         duration = problems.seconds("duration", data["duration"]) or duration
     if problems.items:
-        raise ConfigError(problems.items)
+        positions = TomlPositions(text)
+        raise ConfigError([positions.locate(*item) for item in problems.items])
     return Scenario(str(name), duration, project, policy, events, expect)
 
 

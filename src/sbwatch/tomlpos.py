@@ -1,0 +1,77 @@
+"""Where a key of a TOML document stands: line numbers for ``location: message`` errors.
+
+tomllib keeps no positions, so the document is scanned once for table headers and keys
+(best effort: arrays of tables are counted, inline tables and multi-line values are not).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+Path = tuple[Any, ...]
+
+
+class TomlPositions:
+    """The line of every table and key path of one TOML text."""
+
+    def __init__(self, text: str) -> None:
+        self._lines: dict[Path, int] = {}
+        self._counters: dict[Path, int] = {}
+        table: Path = ()
+        for number, raw in enumerate(text.splitlines(), start=1):
+            line = raw.strip()
+            if line.startswith("[["):
+                names = tuple(line.strip("[] ").split("."))
+                index = self._counters.get(names, -1) + 1
+                self._counters[names] = index
+                table = (*self._anchor(names[:-1]), names[-1], index)
+                self._lines.setdefault(table, number)
+            elif line.startswith("["):
+                table = self._anchor(tuple(line.strip("[] ").split(".")))
+                self._lines.setdefault(table, number)
+            elif "=" in line and not line.startswith("#"):
+                key = line.split("=", 1)[0].strip().strip('"')
+                self._lines.setdefault((*table, *key.split(".")), number)
+
+    def _anchor(self, names: tuple[str, ...]) -> Path:
+        """A dotted table name with the current index after each array of tables."""
+        out: list[Any] = []
+        for i, name in enumerate(names):
+            out.append(name)
+            if names[: i + 1] in self._counters:
+                out.append(self._counters[names[: i + 1]])
+        return tuple(out)
+
+    def line_of(self, path: Path) -> int | None:
+        """The line of the longest known prefix of ``path`` (None when nothing matches)."""
+        for end in range(len(path), 0, -1):
+            if path[:end] in self._lines:
+                return self._lines[path[:end]]
+        return None
+
+    def locate(self, where: str, message: str) -> str:
+        """``where (line N): message``, or ``where: message`` when the line is unknown."""
+        line = self.line_of(parse_where(where))
+        return f"{where} (line {line}): {message}" if line else f"{where or 'config'}: {message}"
+
+
+def parse_where(where: str) -> Path:
+    """``"projects[0].probes.rest"`` -> ``("projects", 0, "probes", "rest")``."""
+    parts: list[Any] = []
+    for token in re.findall(r"[^.\[\]]+|\[\d+\]", where):
+        parts.append(int(token[1:-1]) if token.startswith("[") else token)
+    return tuple(parts)
+
+
+def dotted(path: Path) -> str:
+    """``("projects", 0, "probes")`` -> ``"projects[0].probes"`` (pydantic's ``[key]`` dropped)."""
+    out = ""
+    for part in path:
+        if part == "[key]":  # pydantic's marker for a bad mapping key: the key is the place
+            continue
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
