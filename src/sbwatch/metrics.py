@@ -8,6 +8,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 from sbwatch import __version__
 
+NOTIFICATION_OUTCOMES = ("sent", "retry", "failed")
+ESCALATION_OUTCOMES = ("applied", "failed", "unknown", "busy", "recovered", "unrecovered")
+
 
 @dataclass
 class Metrics:
@@ -91,3 +94,9 @@ class Metrics:
         )
         self.build_info = Info("sbwatch_build", "sbwatch version.", registry=r)
         self.build_info.info({"version": __version__})
+        # Every outcome is exported from the start at 0, so rate() and increase() see the
+        # first failure instead of a series that appears already at 1.
+        for outcome in NOTIFICATION_OUTCOMES:
+            self.notifications.labels(outcome)
+        for outcome in ESCALATION_OUTCOMES:
+            self.escalations.labels(outcome)
