@@ -41,6 +41,17 @@ def unit(root: Path) -> Path:
     return root / "systemd" / "sbwatch.service"
 
 
+def verify(unit: Path) -> subprocess.CompletedProcess[str]:
+    """``systemd-analyze verify`` on one unit file."""
+    return subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", str(unit)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def test_unit_verifies(unit: Path, tmp_path: Path) -> None:
     """systemd-analyze verify accepts the unit, with only the binary path pointed at this venv."""
     venv_binary = str(Path(sys.executable).parent / "sbwatch")
@@ -53,13 +64,7 @@ def test_unit_verifies(unit: Path, tmp_path: Path) -> None:
         if a != b
     ]
     assert {"ExecStartPre", "ExecStart"} == {a.partition("=")[0] for a, _ in changed}
-    proc = subprocess.run(
-        ["systemd-analyze", "verify", "--man=no", str(copy)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    proc = verify(copy)
     assert (0, "") == (proc.returncode, proc.stderr.strip())
 
 
@@ -71,13 +76,7 @@ def test_encrypted_drop_in_verifies(unit: Path, root: Path, tmp_path: Path) -> N
     drop_in = root / "systemd" / "credentials-encrypted.conf"
     (tmp_path / "sbwatch.service.d").mkdir()
     (tmp_path / "sbwatch.service.d" / drop_in.name).write_bytes(drop_in.read_bytes())
-    proc = subprocess.run(
-        ["systemd-analyze", "verify", "--man=no", str(copy)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    proc = verify(copy)
     assert (0, "") == (proc.returncode, proc.stderr.strip())
     encrypted = dict(v.split(":", 1) for v in values(drop_in, "LoadCredentialEncrypted"))
     assert ([""], SECRETS) == (values(drop_in, "LoadCredential"), set(encrypted))
@@ -90,13 +89,7 @@ def test_verify_reports_unknown_directives(unit: Path, tmp_path: Path) -> None:
     text = unit.read_text(encoding="utf-8").replace(BINARY, venv_binary)
     copy = tmp_path / "sbwatch.service"
     copy.write_text(text.replace("WatchdogSec=", "WatchdogSek="), encoding="utf-8")
-    proc = subprocess.run(
-        ["systemd-analyze", "verify", "--man=no", str(copy)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    proc = verify(copy)
     assert "Unknown key 'WatchdogSek'" in proc.stderr
 
 
