@@ -326,9 +326,7 @@ async def _ingest(raw: bytes, trust: TrustRule, watcher: Watcher, rec: Recorder)
     )
     rec.say(f"EMAIL   {email.kind.value} ({trusted}): {email.subject}")
     if fresh:
-        before = len(rec.diagnoses)
         await watcher.on_email(email)
-        del before
 
 
 def _sample_series(world: SimWorld, watcher: Watcher, rec: Recorder) -> None:
