@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from sbwatch.alerting.policy import Condition
+from sbwatch.budget import EXHAUSTED_RATIO
 from sbwatch.durations import format_duration
 from sbwatch.remediation.policy import EscalationDecision
 from sbwatch.results import BudgetEstimate, Diagnosis, DiagnosisKind, Severity
 
 IO_KINDS = frozenset({DiagnosisKind.IO_BUDGET_LOW, DiagnosisKind.IO_BUDGET_EXHAUSTED})
 FOLDING = frozenset({DiagnosisKind.LOCAL_NETWORK, DiagnosisKind.PLATFORM_OUTAGE})
-EXHAUSTED_RATIO = 0.01
 QUIET = frozenset({DiagnosisKind.HEALTHY, *IO_KINDS})
 
 _HEADLINE: dict[DiagnosisKind, str] = {
