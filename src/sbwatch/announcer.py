@@ -12,16 +12,21 @@ from sbwatch.alerting.policy import (
     Condition,
     Target,
     active_silence,
+    alert_key,
     evaluate,
     notice,
 )
 from sbwatch.clock import Clock
+from sbwatch.conditions import IO_SUBJECT
+from sbwatch.diagnosis import IO_EMAILS
 from sbwatch.results import EmailKind, ProviderEmail, Severity, Silence
 from sbwatch.runtime import ProjectRuntime
 from sbwatch.settings import Settings
 from sbwatch.store.base import Store
 
+FOLDED_NOTE = "provider email folded into the open alert"
 AlertObserver = Callable[[AlertAction], None]
+"""Sees every action, sent or held back (``action.send`` says which)."""
 
 
 class Announcer:
@@ -85,9 +90,27 @@ class Announcer:
             runtime.saved_policy = state
 
     async def email(self, runtime: ProjectRuntime, email: ProviderEmail) -> None:
-        """Say at once that the provider wrote: the warning must not die in an inbox."""
+        """Say at once that the provider wrote: the warning must not die in an inbox.
+
+        A trusted email about the IO budget while the person already holds an open IO budget
+        alert is folded into that alert (recorded, not sent): it confirms what they were told.
+        """
         if email.kind is EmailKind.OTHER:
             return
+        ref = runtime.settings.ref
+        if email.trusted and email.kind in IO_EMAILS:
+            held = await self.store.open_alerts(ref)
+            covering = [a for a in held if a.key == alert_key(ref, IO_SUBJECT) and a.last_sent_at]
+            if covering:
+                alert = covering[0]
+                said = (
+                    f"Supabase emailed at {email.received_at:%Y-%m-%d %H:%M} UTC: {email.subject}"
+                )
+                folded = replace(alert, body=f"{alert.body}\n{said}".strip())
+                await self._submit(
+                    AlertAction("update", folded, "", "", send=False, note=FOLDED_NOTE)
+                )
+                return
         budget = runtime.estimator.estimate
         estimate = f" sbwatch estimates {budget.ratio:.0%} of the IO budget left." if budget else ""
         if email.trusted:
@@ -112,5 +135,5 @@ class Announcer:
 
     async def _submit(self, action: AlertAction) -> None:
         await self.dispatcher.submit(action)
-        if action.send and self.on_alert is not None:
+        if self.on_alert is not None:
             self.on_alert(action)

@@ -147,6 +147,23 @@ class BudgetEstimator:
             if rate is not None:
                 bucket.flow((rate - bucket.baseline) * seconds)
 
+    @property
+    def rate_mbps(self) -> float | None:
+        """The smoothed disk throughput the forecasts use (None before two samples)."""
+        return self._mb_rate.value
+
+    def eta_on(self, tier: Tier) -> float | None:
+        """How long a full budget on ``tier`` would last at the current rates.
+
+        None when it would not run out (the tier's baseline carries the load, or it has no
+        budget) or when no rate is known yet.
+        """
+        if not spec(tier).has_burst_budget:
+            return None
+        mb, ops = self._buckets(tier, 1.0, known=True)
+        etas = [e for e in (_eta(mb, self._mb_rate), _eta(ops, self._op_rate)) if e is not None]
+        return min(etas) if etas else None
+
     def set_tier(self, tier: Tier, at: datetime) -> None:
         """The compute size changed at ``at``: the new size starts with full buckets."""
         self._tier = tier

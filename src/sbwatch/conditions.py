@@ -10,6 +10,8 @@ from sbwatch.results import BudgetEstimate, Diagnosis, DiagnosisKind, Severity
 
 IO_KINDS = frozenset({DiagnosisKind.IO_BUDGET_LOW, DiagnosisKind.IO_BUDGET_EXHAUSTED})
 FOLDING = frozenset({DiagnosisKind.LOCAL_NETWORK, DiagnosisKind.PLATFORM_OUTAGE})
+IO_SUBJECT = "io_budget"
+"""The alert subject of the IO budget (forecast, low, used up)."""
 QUIET = frozenset({DiagnosisKind.HEALTHY, *IO_KINDS})
 
 _HEADLINE: dict[DiagnosisKind, str] = {
@@ -70,8 +72,15 @@ def conditions(
     decision: EscalationDecision | None,
     *,
     budget_latched: bool,
+    budget_held: bool = False,
 ) -> list[Condition]:
-    """The project's conditions this cycle: its diagnosis and its IO budget."""
+    """The project's conditions this cycle: its diagnosis and its IO budget.
+
+    ``budget_held``: sbwatch has just raised the compute size and said what to expect there;
+    the IO budget stays quiet unless services fail from it (``io_budget_exhausted``).
+    An IO budget problem sbwatch would fix now but may only propose (``ask`` mode) is critical:
+    a person must run the command.
+    """
     kind = diagnosis.kind
     project = diagnosis.project
     noisy_unknown = kind is DiagnosisKind.UNKNOWN and diagnosis.confidence < 0.3
@@ -92,15 +101,18 @@ def conditions(
             folds_others=kind in FOLDING,
         )
     ]
+    exhausted = kind is DiagnosisKind.IO_BUDGET_EXHAUSTED
     io_active = kind in IO_KINDS or budget_severity is not None or budget_latched
-    if kind is DiagnosisKind.IO_BUDGET_EXHAUSTED or budget_severity is Severity.CRITICAL:
+    io_active = io_active and (exhausted or not budget_held)
+    asks = decision is not None and decision.action == "ask" and kind in IO_KINDS
+    if exhausted or asks or budget_severity is Severity.CRITICAL:
         io_severity = Severity.CRITICAL
     else:
         io_severity = Severity.WARNING
     out.append(
         Condition(
             project=project,
-            subject="io_budget",
+            subject=IO_SUBJECT,
             severity=io_severity,
             title=budget_title(diagnosis, budget),
             body=_body(diagnosis, decision) if kind in IO_KINDS else _budget_body(budget),

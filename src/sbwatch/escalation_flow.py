@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sbwatch.alerting.policy import PolicyState
 from sbwatch.announcer import Announcer
-from sbwatch.budget_state import estimator_key
+from sbwatch.budget_state import STATE_NAMESPACE, estimator_key, hold_key
 from sbwatch.clock import Clock
 from sbwatch.conditions import IO_KINDS
 from sbwatch.durations import format_duration
@@ -24,6 +24,7 @@ from sbwatch.results import (
 )
 from sbwatch.runtime import ProjectRuntime
 from sbwatch.store.base import Store
+from sbwatch.tiers import Tier, next_tier, rank, spec
 
 
 class EscalationFlow:
@@ -83,12 +84,16 @@ class EscalationFlow:
             )
             return False
         delta = decision.monthly_cost_delta_usd or 0.0
+        lines = [
+            decision.reason,
+            "Services restart during the resize (about 2 minutes); sbwatch watches the recovery.",
+            outlook(runtime, intent.to_tier),
+        ]
         await self.announcer.notice(
             runtime,
             Severity.CRITICAL,
             f"raising compute {intent.from_tier} -> {intent.to_tier} (+${delta:.2f}/month)",
-            f"{decision.reason}\nServices restart during the resize (about 2 minutes); "
-            "sbwatch watches the recovery.",
+            "\n".join(line for line in lines if line),
         )
         return True
 
@@ -148,15 +153,53 @@ class EscalationFlow:
         runtime.tier = intent.to_tier
         runtime.estimator.set_tier(intent.to_tier, now)
         runtime.budget_latched = False
+        runtime.budget_held = True
         runtime.policy_state = PolicyState()
+        ref = runtime.settings.ref
         await self.store.put_state(
-            "budget", estimator_key(runtime.settings.ref), runtime.estimator.to_state()
+            STATE_NAMESPACE, estimator_key(ref), runtime.estimator.to_state()
+        )
+        await self.store.put_state(
+            STATE_NAMESPACE, hold_key(ref), {"tier": intent.to_tier.value, "since": now.isoformat()}
         )
         await self.announcer.close_all(runtime, now)
+        lines = [
+            f"Compute raised {intent.from_tier} -> {intent.to_tier}; services healthy again. "
+            "Open alerts of this project are closed.",
+        ]
+        if runtime.estimator.eta_on(intent.to_tier) is not None:
+            lines.append(
+                f"IO budget alerts stay quiet on {intent.to_tier} until its budget refills; "
+                "sbwatch still alerts if services fail."
+            )
         await self.announcer.notice(
             runtime,
             Severity.INFO,
             f"recovered on {intent.to_tier} in {format_duration(intent.recovered_s or 0)}",
-            f"Compute raised {intent.from_tier} -> {intent.to_tier}; services healthy again. "
-            "Open alerts of this project are closed.",
+            "\n".join(lines),
         )
+
+
+def outlook(runtime: ProjectRuntime, target: Tier) -> str:
+    """What to expect on ``target`` at the current disk load, in one or two sentences."""
+    rate = runtime.estimator.rate_mbps
+    if rate is None:
+        return ""
+    baseline = spec(target).baseline_mbps
+    eta = runtime.estimator.eta_on(target)
+    if eta is None:
+        return (
+            f"At the current {rate:.0f} MB/s, {target}'s baseline of {baseline:g} MB/s carries it."
+        )
+    line = (
+        f"At the current {rate:.0f} MB/s, {target}'s IO budget lasts about "
+        f"{format_duration(eta)}; then throughput is held at {baseline:g} MB/s."
+    )
+    max_tier = runtime.settings.escalation.max_tier
+    further = next_tier(target)
+    if further is not None and rank(target) >= rank(max_tier):
+        line += (
+            f" max_tier is {max_tier}; to go further, run: "
+            f"sbwatch escalate {runtime.settings.ref} --to {further}"
+        )
+    return line

@@ -16,6 +16,24 @@ _LEVELS = {
 }
 
 
+URL_LOGGERS = ("apprise", "urllib3", "requests", "httpx", "httpcore")
+"""Libraries whose own log lines carry full URLs, where route and heartbeat secrets live."""
+
+
+def _keep_urls_out_of_stdlib_logging() -> None:
+    """Whatever stdlib logging a host sets up, these libraries' lines never reach it.
+
+    apprise still hands each call its own lines through its result (see alerting.dispatch).
+    """
+    for name in URL_LOGGERS:
+        library = logging.getLogger(name)
+        library.addHandler(logging.NullHandler())
+        library.propagate = False
+
+
+_keep_urls_out_of_stdlib_logging()
+
+
 def configure(level: str = "info", fmt: str = "auto", stream: TextIO | None = None) -> None:
     """Set up structlog once for the process."""
     out = stream or sys.stdout

@@ -78,6 +78,22 @@ def _positive(value: timedelta) -> timedelta:
 
 Duration = Annotated[timedelta, BeforeValidator(_to_timedelta)]
 PositiveDuration = Annotated[timedelta, BeforeValidator(_to_timedelta), AfterValidator(_positive)]
+
+
+def _never_or_duration(value: object) -> object:
+    if isinstance(value, str) and value.strip().lower() == "never":
+        return None
+    return _to_timedelta(value)
+
+
+def _positive_or_none(value: timedelta | None) -> timedelta | None:
+    return None if value is None else _positive(value)
+
+
+Interval = Annotated[
+    timedelta | None, BeforeValidator(_never_or_duration), AfterValidator(_positive_or_none)
+]
+"""A duration, or "never"."""
 Secret = Annotated[SecretStr, BeforeValidator(_resolve_secret)]
 Port = Annotated[int, Field(ge=0, le=65535)]
 HttpUrl = Annotated[str, Field(pattern=r"^https?://[^\s/]+(/\S*)?$")]
@@ -282,8 +298,10 @@ class AlertingSettings(_Model):
     """Routing, reminders and the dead-man heartbeat."""
 
     routes: list[RouteSettings] = Field(default_factory=list)
-    remind_warning: PositiveDuration = timedelta(hours=24)
-    remind_critical: PositiveDuration = timedelta(hours=1)
+    remind_warning: Interval = None
+    """Re-send an open warning this often; "never" (the default): a warning is sent once, and
+    a message follows only when it turns critical or resolves."""
+    remind_critical: Interval = timedelta(hours=1)
     min_duration: Duration = timedelta(minutes=2)
     """A problem must last this long before it alerts (flapping protection)."""
     resolve_after: Duration = timedelta(minutes=5)

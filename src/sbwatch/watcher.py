@@ -19,7 +19,13 @@ from sbwatch.alerting.policy import (
 )
 from sbwatch.announcer import AlertObserver, Announcer
 from sbwatch.budget import BudgetEstimator, budget_severity, pressure
-from sbwatch.budget_state import correction_key, estimator_key, parse_correction
+from sbwatch.budget_state import (
+    STATE_NAMESPACE,
+    correction_key,
+    estimator_key,
+    hold_key,
+    parse_correction,
+)
 from sbwatch.clock import Clock
 from sbwatch.conditions import IO_KINDS, conditions
 from sbwatch.diagnosis import diagnose
@@ -106,6 +112,8 @@ class Watcher:
             now = self.clock.now()
             runtime.emails = await self.store.recent_emails(now - EMAIL_LOOKBACK, project.ref)
             runtime.journal = await self.store.intents(project.ref)
+            hold = await self.store.get_state(STATE_NAMESPACE, hold_key(project.ref))
+            runtime.budget_held = hold is not None and hold.get("tier") == runtime.tier.value
             runtime.policy_state = PolicyState.from_dict(
                 await self.store.get_state("alerting", f"policy:{project.ref}")
             )
@@ -134,7 +142,7 @@ class Watcher:
             else None
         )
         tier, prices = await self._discover_tier(project, api)
-        saved = await self.store.get_state("budget", estimator_key(project.ref))
+        saved = await self.store.get_state(STATE_NAMESPACE, estimator_key(project.ref))
         if saved is not None:
             estimator = BudgetEstimator.from_state(saved)
             if estimator.tier is not tier:
@@ -239,7 +247,9 @@ class Watcher:
         runtime.last_sample = sample
         estimate = runtime.estimator.update(sample)
         await self.store.record_budget(estimate)
-        await self.store.put_state("budget", estimator_key(ref), runtime.estimator.to_state())
+        await self.store.put_state(
+            STATE_NAMESPACE, estimator_key(ref), runtime.estimator.to_state()
+        )
         self.metrics.io_budget_ratio.labels(ref).set(estimate.ratio)
         eta = estimate.eta_s if estimate.eta_s is not None else math.inf
         self.metrics.io_budget_eta.labels(ref).set(eta)
@@ -293,9 +303,14 @@ class Watcher:
             return diagnosis
         thresholds = alert_thresholds(project, self.settings.alerting.min_duration)
         severity = budget_severity(budget, thresholds) if budget is not None else None
-        self._latch(runtime, diagnosis, severity)
+        await self._latch(runtime, diagnosis, severity)
         conds = conditions(
-            diagnosis, budget, severity, decision, budget_latched=runtime.budget_latched
+            diagnosis,
+            budget,
+            severity,
+            decision,
+            budget_latched=runtime.budget_latched,
+            budget_held=runtime.budget_held,
         )
         await self.announcer.conditions(runtime, conds)
         self.metrics.heartbeat.set(now.timestamp())
@@ -303,12 +318,12 @@ class Watcher:
 
     async def _apply_correction(self, runtime: ProjectRuntime) -> None:
         key = correction_key(runtime.settings.ref)
-        doc = await self.store.get_state("budget", key)
+        doc = await self.store.get_state(STATE_NAMESPACE, key)
         if doc is None:
             return
         consumed_pct, at = parse_correction(doc)
         runtime.estimator.correct(consumed_pct, at)
-        await self.store.delete_state("budget", key)
+        await self.store.delete_state(STATE_NAMESPACE, key)
         self._log.info("budget corrected", project=runtime.settings.ref, consumed_pct=consumed_pct)
 
     async def _record_diagnosis(self, runtime: ProjectRuntime, diagnosis: Diagnosis) -> None:
@@ -331,13 +346,18 @@ class Watcher:
                 evidence=list(diagnosis.evidence),
             )
 
-    def _latch(
+    async def _latch(
         self, runtime: ProjectRuntime, diagnosis: Diagnosis, severity: Severity | None
     ) -> None:
+        """Keep the IO budget alert latched, and its hold after a resize, until it refills."""
         raised = diagnosis.kind in IO_KINDS or severity is not None
         budget = runtime.estimator.estimate
         refilled = budget is not None and budget.ratio >= LATCH_RELEASE_RATIO
         runtime.budget_latched = raised or (runtime.budget_latched and not refilled)
+        if runtime.budget_held and not raised and refilled:
+            runtime.budget_held = False
+            await self.store.delete_state(STATE_NAMESPACE, hold_key(runtime.settings.ref))
+            self._log.info("io budget hold released", project=runtime.settings.ref)
 
     async def flush(self) -> int:
         """Deliver due notifications."""

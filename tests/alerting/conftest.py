@@ -55,7 +55,8 @@ class Receiver:
                     length = int(value.strip())
             body = await reader.readexactly(length)
             if self.status == 200:
-                self.posts.append(json.loads(body))
+                if body:  # a GET (the heartbeat) has none
+                    self.posts.append(json.loads(body))
                 self.paths.append(lines[0].split(" ")[1])
             head_out = f"HTTP/1.1 {self.status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
             writer.write(head_out.encode())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import random
 from datetime import timedelta
 from pathlib import Path
@@ -205,6 +207,38 @@ async def test_route_secret_never_logged(
     }
     assert SECRET not in repr(logs)
     assert SECRET not in repr(await store.notifications(clock.now() - timedelta(hours=1)))
+
+
+async def test_route_secret_stays_out_of_stdlib_logging(
+    receiver: Receiver,
+    make_store: StoreFactory,
+    tmp_path: Path,
+    clock: VirtualClock,
+    metrics: Metrics,
+) -> None:
+    """apprise, urllib3 and httpx log full URLs at DEBUG/INFO; a host's stdlib logging set-up
+    sees none of them: neither a route's nor the heartbeat's secret."""
+    root, seen = logging.getLogger(), io.StringIO()
+    handler, level = logging.StreamHandler(seen), root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        failed = await deliver(route(f"json://127.0.0.1:9/hook/{SECRET}"), "t", "b", Severity.INFO)
+        sent = await deliver(route(receiver.url(f"hook/{SECRET}")), "t", "b", Severity.INFO)
+        async with httpx.AsyncClient() as http:
+            d = Dispatcher(
+                await make_store(tmp_path / "s.db"), [], clock=clock, metrics=metrics, http=http
+            )
+            url = f"http://127.0.0.1:{receiver.port}/ping/{SECRET}"
+            pinged = await d.heartbeat(SecretStr(url))
+        logging.getLogger("sbwatch.test").debug("a line that does reach the root logger")
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    assert (Delivery.RETRY, Delivery.SENT, True) == (failed.delivery, sent.delivery, pinged)
+    assert [f"/hook/{SECRET}", f"/ping/{SECRET}"] == receiver.paths
+    assert "a line that does reach the root logger" in seen.getvalue()
+    assert SECRET not in seen.getvalue()
 
 
 async def test_routing_by_severity_and_project(

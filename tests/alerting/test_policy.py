@@ -44,6 +44,7 @@ class Run:
     silences: list[Silence] = field(default_factory=list)
     alerts: dict[str, Alert] = field(default_factory=dict)
     state: PolicyState = field(default_factory=PolicyState)
+    settings: AlertingSettings = SETTINGS
 
     def at(self, minutes: float, *conditions: Condition) -> list[AlertAction]:
         """Evaluate at T0 + minutes and apply the actions."""
@@ -54,7 +55,7 @@ class Run:
             conditions,
             opened,
             self.silences,
-            SETTINGS,
+            self.settings,
             PolicyState.from_dict(self.state.to_dict()),
             now,
         )
@@ -141,6 +142,34 @@ def test_policy_tables(
     run = Run()
     for minute, conditions, expected in table:
         assert (minute, expected) == (minute, kinds(run.at(minute, *conditions)))
+
+
+def test_default_warning_is_sent_once_then_only_turns_critical_or_resolves() -> None:
+    """By default warnings are not reminded (remind_warning = "never"); criticals are, hourly."""
+    run = Run(settings=AlertingSettings())
+    assert run.settings.remind_warning is None
+    assert [] == kinds(run.at(0, cond()))
+    assert [("open", "budget", True)] == kinds(run.at(2, cond()))
+    for day in range(1, 6):
+        assert [] == kinds(run.at(2 + 60 * 24 * day, cond()))
+    start = 2 + 60 * 24 * 5 + 1
+    assert [("update", "budget", True)] == kinds(run.at(start, cond(severity=C)))
+    assert [("remind", "budget", True)] == kinds(run.at(start + 60, cond(severity=C)))
+
+
+@pytest.mark.parametrize("text", ["never", "Never", "12h"])
+def test_remind_interval_accepts_never_or_a_duration(text: str) -> None:
+    """ "never" turns reminders off; a duration sets their interval."""
+    settings = AlertingSettings.model_validate({"remind_warning": text, "remind_critical": text})
+    expected = None if text.lower() == "never" else timedelta(hours=12)
+    assert (expected, expected) == (settings.remind_warning, settings.remind_critical)
+
+
+@pytest.mark.parametrize("text", ["0s", "-1h", "sometimes"])
+def test_remind_interval_rejects_nonsense(text: str) -> None:
+    """Zero, negative and unknown words are refused, naming the field."""
+    with pytest.raises(ValueError, match="remind_warning"):
+        AlertingSettings.model_validate({"remind_warning": text})
 
 
 def test_folded_open_alert_neither_reminds_nor_resolves() -> None:

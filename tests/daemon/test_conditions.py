@@ -32,6 +32,7 @@ def by_subject(kind: DiagnosisKind, **kwargs: object) -> dict[str, object]:
         kwargs.get("severity"),  # type: ignore[arg-type]
         kwargs.get("decision"),  # type: ignore[arg-type]
         budget_latched=bool(kwargs.get("latched", False)),
+        budget_held=bool(kwargs.get("held", False)),
     )
     return {c.subject: c for c in conds}
 
@@ -91,17 +92,48 @@ def test_io_budget_condition(
     assert (active, expected_severity) == (cond.active, cond.severity)  # type: ignore[attr-defined]
 
 
+ASK = EscalationDecision(
+    "ask",
+    Tier.SMALL,
+    "io_budget_low: raise micro -> small (+$5.00/month); run: x",
+    "sbwatch escalate abcdefghijklmnopqrst --to small",
+    5.0,
+)
+
+
 def test_ask_mode_body_carries_the_command() -> None:
-    """In ask mode the alert says exactly what to run."""
-    decision = EscalationDecision(
-        "ask",
-        Tier.SMALL,
-        "io_budget_low: raise micro -> small (+$5.00/month); run: x",
-        "sbwatch escalate abcdefghijklmnopqrst --to small",
-        5.0,
+    """In ask mode the alert says exactly what to run, and is critical: a person must act."""
+    cond = by_subject(DiagnosisKind.IO_BUDGET_LOW, budget=budget(0.1, 3000.0), decision=ASK)
+    io = cond["io_budget"]
+    assert "Run: sbwatch escalate abcdefghijklmnopqrst --to small" in io.body  # type: ignore[attr-defined]
+    assert Severity.CRITICAL == io.severity  # type: ignore[attr-defined]
+
+
+def test_a_proposal_not_about_the_io_budget_leaves_it_a_warning() -> None:
+    """ "ask" raises the budget alert only for an IO diagnosis; a forecast stays a warning."""
+    cond = by_subject(
+        DiagnosisKind.HEALTHY, budget=budget(0.5, 3600.0), severity=Severity.WARNING, decision=ASK
     )
-    cond = by_subject(DiagnosisKind.IO_BUDGET_LOW, budget=budget(0.1, 3000.0), decision=decision)
-    assert "Run: sbwatch escalate abcdefghijklmnopqrst --to small" in cond["io_budget"].body  # type: ignore[attr-defined]
+    assert (True, Severity.WARNING) == (cond["io_budget"].active, cond["io_budget"].severity)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("kind", "severity", "active"),
+    [
+        (DiagnosisKind.HEALTHY, Severity.WARNING, False),
+        (DiagnosisKind.HEALTHY, Severity.CRITICAL, False),
+        (DiagnosisKind.IO_BUDGET_LOW, Severity.CRITICAL, False),
+        (DiagnosisKind.IO_BUDGET_EXHAUSTED, Severity.CRITICAL, True),
+    ],
+)
+def test_hold_after_a_resize_quiets_the_budget_unless_services_fail(
+    kind: DiagnosisKind, severity: Severity, active: bool
+) -> None:
+    """Held: forecasts and "low" stay quiet (the notice said it); a failing exhaustion alerts."""
+    held = by_subject(kind, budget=budget(0.01, 60.0), severity=severity, latched=True, held=True)
+    assert active == held["io_budget"].active  # type: ignore[attr-defined]
+    free = by_subject(kind, budget=budget(0.01, 60.0), severity=severity, latched=True)
+    assert free["io_budget"].active  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(

@@ -97,6 +97,34 @@ def test_may26_escalates_before_the_true_budget_runs_out(long_runs: LongRuns) ->
     assert min(before) > 0.0  # on micro, the true budget never reached zero
 
 
+def test_may26_sends_one_warning_the_escalation_and_the_recovery_only(
+    long_runs: LongRuns,
+) -> None:
+    """Three messages in six days: the warning a day ahead, the escalation, the recovery."""
+    report = long_runs.may26.report
+    sent = [(a["severity"], a["kind"]) for a in report["alerts"]]
+    assert [("warning", "open"), ("critical", "notice"), ("info", "notice")] == sent
+    warning, escalation, recovery = report["alerts"]
+    assert "disk IO budget" in warning["title"]
+    assert "runs out in ~1d" in warning["title"]
+    assert warning["at_s"] < report["reference_event_s"]  # before Supabase's own email
+    assert "raising compute micro -> small" in escalation["title"]
+    assert "small's IO budget lasts about" in escalation["body"]
+    assert "sbwatch escalate abcdefghijklmnopqrst --to medium" in escalation["body"]
+    assert "recovered on small" in recovery["title"]
+    assert escalation["at_s"] < recovery["at_s"] <= escalation["at_s"] + 300
+
+
+def test_may26_folds_the_provider_email_into_the_open_warning(long_runs: LongRuns) -> None:
+    """Supabase's email confirms the warning already sent: recorded on it, not sent again."""
+    report = long_runs.may26.report
+    folded = [h for h in report["held"] if h["note"].startswith("provider email folded")]
+    assert [(72000.0, "abcdefghijklmnopqrst:io_budget")] == [(h["at_s"], h["key"]) for h in folded]
+    assert 72000.0 == report["first_alert_s"] == report["reference_event_s"]
+    check = next(c for c in report["checks"] if c["name"] == "first_alert_within")
+    assert check["detail"].startswith("folded into the open alert 0s after")
+
+
 def write(tmp: Path, text: str) -> Path:
     """A scenario file in ``tmp``."""
     path = tmp / "scenario.toml"

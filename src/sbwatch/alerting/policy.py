@@ -10,7 +10,8 @@ Rules:
 - a condition must stay active for ``min_duration`` before it opens (flapping protection),
   except a critical one, which opens at once;
 - a higher severity on an open alert sends an ``update``; a lower one is recorded silently;
-- reminders every ``remind_warning`` / ``remind_critical`` while open;
+- reminders every ``remind_warning`` / ``remind_critical`` while open (either may be None:
+  never; by default a warning is sent once and speaks again only to turn critical or resolve);
 - an alert resolves once its condition has been inactive (or absent) for ``resolve_after``;
 - a condition with ``folds_others`` (local network down, platform outage) holds back the
   project's other subjects: they neither open, remind nor resolve while it lasts;
@@ -249,7 +250,7 @@ class _Cycle:
             return True  # opened under a silence that has ended: say it now
         critical = alert.severity is Severity.CRITICAL
         every = self.settings.remind_critical if critical else self.settings.remind_warning
-        return self.now - alert.last_sent_at >= every
+        return every is not None and self.now - alert.last_sent_at >= every
 
     def _action(
         self,

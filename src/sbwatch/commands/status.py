@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sbwatch.budget_state import STATE_NAMESPACE, hold_key
 from sbwatch.commands.common import settings_or_exit
 from sbwatch.durations import format_duration
 from sbwatch.settings import Settings
@@ -53,6 +54,7 @@ async def gather_status(store: Store, settings: Settings, now: datetime) -> dict
         statuses = await store.probe_statuses(ref)
         diagnosis = await store.latest_diagnosis(ref)
         budget = await store.latest_budget(ref)
+        hold = await store.get_state(STATE_NAMESPACE, hold_key(ref))
         projects.append(
             {
                 "ref": ref,
@@ -80,6 +82,9 @@ async def gather_status(store: Store, settings: Settings, now: datetime) -> dict
                     "burn_mbps": budget.burn_mbps,
                     "at": budget.at.isoformat(),
                 },
+                "budget_alerts_held": None
+                if hold is None
+                else {"tier": hold.get("tier"), "since": hold.get("since")},
                 "open_alerts": [
                     {"key": a.key, "severity": a.severity.value, "title": a.title}
                     for a in await store.open_alerts(ref)
@@ -115,6 +120,12 @@ def render(report: dict[str, Any]) -> str:
             )
             lines.append(
                 f"  io budget    {budget['ratio']:.0%} left on {budget['tier']}, runs out: {eta}"
+            )
+        held = p["budget_alerts_held"]
+        if held:
+            lines.append(
+                f"  io alerts    quiet on {held['tier']} since {held['since']}: sbwatch raised the "
+                "size and said what to expect; they return once its budget refills"
             )
         for alert in p["open_alerts"]:
             lines.append(f"  ALERT {alert['severity']}: {alert['title']}")

@@ -21,6 +21,7 @@ import httpx
 
 from sbwatch.alerting.dispatch import Dispatcher
 from sbwatch.alerting.policy import AlertAction
+from sbwatch.announcer import FOLDED_NOTE
 from sbwatch.clock import VirtualClock
 from sbwatch.durations import format_duration
 from sbwatch.ingest.parse import TrustRule, parse_email
@@ -121,6 +122,7 @@ class Recorder:
     clock: VirtualClock
     diagnoses: list[dict[str, Any]] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    held: list[dict[str, Any]] = field(default_factory=list)
     emails: list[dict[str, Any]] = field(default_factory=list)
     series: list[dict[str, Any]] = field(default_factory=list)
     probe_states: list[dict[str, Any]] = field(default_factory=list)
@@ -131,8 +133,19 @@ class Recorder:
             self.print_line(f"{_stamp(self.clock.elapsed):>9}  {text}")
 
     def alert(self, action: AlertAction) -> None:
-        """An alert or notice that was sent."""
+        """An alert or notice: sent, or recorded and held back (with why)."""
         at = round(self.clock.elapsed, 1)
+        if not action.send:
+            self.held.append(
+                {
+                    "at_s": at,
+                    "key": action.alert.key,
+                    "kind": action.kind,
+                    "title": action.alert.title,
+                    "note": action.note,
+                }
+            )
+            return
         self.alerts.append(
             {
                 "at_s": at,
@@ -366,7 +379,7 @@ async def _report(
     truth = world.truth(ref)
     stats = world.stats()
     reference = next((e["at_s"] for e in scenario.events if e["kind"] not in QUIET_EVENTS), None)
-    after = [a["at_s"] for a in rec.alerts if reference is None or a["at_s"] >= reference]
+    first = first_alert(rec.alerts, rec.held, reference)
     report: dict[str, Any] = {
         "scenario": scenario.name,
         "passed": False,
@@ -377,8 +390,9 @@ async def _report(
         "patch_calls": stats["patch_calls"],
         "patch_attempts": stats["patch_attempts"],
         "downtime_s": round(truth["downtime_s"], 1),
-        "first_alert_s": after[0] if after else None,
+        "first_alert_s": first,
         "reference_event_s": reference,
+        "held": rec.held,
         "final_tier": truth["tier"],
         "emails": rec.emails,
         "series": rec.series,
@@ -389,6 +403,22 @@ async def _report(
     )
     report["passed"] = all(c["passed"] for c in report["checks"])
     return report
+
+
+def first_alert(
+    alerts: list[dict[str, Any]], held: list[dict[str, Any]], reference: float | None
+) -> float | None:
+    """When the person first heard of the problem the reference event is about.
+
+    The first alert sent at or after the event; or, when the event was folded into an alert
+    the person already held (a provider email confirming an open IO budget alert), the moment
+    it was folded in.
+    """
+    since = 0.0 if reference is None else reference
+    sent = [a["at_s"] for a in alerts if a["at_s"] >= since]
+    folded = [h["at_s"] for h in held if h["at_s"] >= since and h["note"] == FOLDED_NOTE]
+    times = sent + folded
+    return min(times) if times else None
 
 
 _CHANGED = frozenset({IntentState.APPLIED, IntentState.RECOVERED, IntentState.UNRECOVERED})
@@ -437,7 +467,11 @@ def checks(
     if expect.first_alert_within_s is not None:
         first, ref = report["first_alert_s"], report["reference_event_s"] or 0.0
         ok = first is not None and first - ref <= expect.first_alert_within_s
-        delay = "no alert" if first is None else f"first alert {format_duration(first - ref)} after"
+        folded = any(
+            h["at_s"] == first and h["note"] == FOLDED_NOTE for h in report.get("held", [])
+        )
+        what = "folded into the open alert" if folded else "first alert"
+        delay = "no alert" if first is None else f"{what} {format_duration(first - ref)} after"
         check(
             "first_alert_within",
             ok,
