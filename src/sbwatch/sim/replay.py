@@ -145,6 +145,7 @@ class Recorder:
                     "note": action.note,
                 }
             )
+            self.say(f"HELD    {action.note}: {action.alert.title}")
             return
         self.alerts.append(
             {
