@@ -21,6 +21,8 @@ class Receiver:
         self.posts: list[dict[str, Any]] = []
         self.paths: list[str] = []
         self.status = 200
+        self.fail_paths: set[str] = set()
+        """Paths answered 400 whatever ``status`` says."""
         self.port = 0
         self._server: asyncio.Server | None = None
 
@@ -54,11 +56,13 @@ class Receiver:
                 if name.strip().lower() == "content-length":
                     length = int(value.strip())
             body = await reader.readexactly(length)
-            if self.status == 200:
+            path = lines[0].split(" ")[1]
+            status = 400 if path in self.fail_paths else self.status
+            if status == 200:
                 if body:  # a GET (the heartbeat) has none
                     self.posts.append(json.loads(body))
-                self.paths.append(lines[0].split(" ")[1])
-            head_out = f"HTTP/1.1 {self.status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                self.paths.append(path)
+            head_out = f"HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
             writer.write(head_out.encode())
             await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):

@@ -164,6 +164,61 @@ async def test_client_error_is_permanent_and_surfaced(
     assert (0, []) == (await d.flush(), receiver.posts)
 
 
+async def test_permanent_failure_is_passed_on_by_the_next_working_route(
+    receiver: Receiver,
+    make_store: StoreFactory,
+    tmp_path: Path,
+    clock: VirtualClock,
+    metrics: Metrics,
+) -> None:
+    """Route "phone" answers 400: "chat" (warnings only) still gets the alert and the report."""
+    store = await make_store(tmp_path / "s.db")
+    phone = route(receiver.url("phone"), "phone")
+    chat = route(receiver.url("chat"), "chat", severities=[Severity.WARNING])
+    d = dispatcher(store, [phone, chat], clock, metrics)
+    await d.submit(action(clock, Severity.WARNING))
+    receiver.fail_paths.add("/phone")
+    assert 1 == await d.flush()  # chat took the alert; phone refused it
+    assert 1 == await d.flush()  # chat took the report
+    assert ["/chat", "/chat"] == receiver.paths
+    report = receiver.posts[1]
+    assert "sbwatch could not deliver to route phone: CRITICAL Shop" in report["title"]
+    assert "(http 400)" in report["message"]
+    assert "Run: sbwatch escalate" in report["message"]
+    notes = await store.notifications(clock.now() - timedelta(hours=1))
+    assert [("phone", "http 400"), ("chat", None), ("chat", None)] == [
+        (n.route, n.failed) for n in notes
+    ]
+    assert f"{P}:delivery" == notes[2].alert_key
+
+
+async def test_a_failed_report_is_not_reported_again(
+    receiver: Receiver,
+    make_store: StoreFactory,
+    tmp_path: Path,
+    clock: VirtualClock,
+    metrics: Metrics,
+) -> None:
+    """Both routes refuse: each original is reported once on the other, and that is all."""
+    store = await make_store(tmp_path / "s.db")
+    await receiver.up(400)
+    d = dispatcher(
+        store, [route(receiver.url("a"), "a"), route(receiver.url("b"), "b")], clock, metrics
+    )
+    await d.submit(action(clock))
+    for _ in range(4):
+        await d.flush()
+    notes = await store.notifications(clock.now() - timedelta(hours=1))
+    assert [("a", f"{P}:diagnosis"), ("b", f"{P}:diagnosis")] == [
+        (n.route, n.alert_key) for n in notes[:2]
+    ]
+    assert [("b", f"{P}:delivery"), ("a", f"{P}:delivery")] == [
+        (n.route, n.alert_key) for n in notes[2:]
+    ]
+    assert all(n.failed == "http 400" for n in notes)
+    assert 4.0 == sent(metrics, "failed")
+
+
 async def test_crash_between_record_and_send_delivers_once(
     receiver: Receiver,
     make_store: StoreFactory,

@@ -44,6 +44,8 @@ from sbwatch.results import Notification, Severity
 from sbwatch.settings import RouteSettings
 from sbwatch.store.base import Store
 
+DELIVERY_SUBJECT = "delivery"
+"""The alert subject of the reports of a message a route refused for good."""
 _STATUS = re.compile(r"error=(\d{3})\b")
 _CONNECTION = re.compile(r"connection error|timed out|timeout", re.IGNORECASE)
 _TRANSIENT_STATUSES = frozenset({408, 425, 429})
@@ -250,7 +252,33 @@ class Dispatcher:
         else:
             await self._store.mark_failed(notification.id, result.reason, now)
             self._log.error("notification failed", reason=result.reason, **fields)
+            await self._surface(notification, result.reason)
         self._metrics.notifications.labels(outcome=result.delivery.value).inc()
+
+    async def _surface(self, failed: Notification, reason: str) -> None:
+        """Pass a message one route refused for good to every other route, with why.
+
+        The report goes to all other routes whatever their filters: a route that refuses is a
+        person who is not being told. A report that fails in turn is not reported again.
+        """
+        project, _, subject = failed.alert_key.partition(":")
+        if subject == DELIVERY_SUBJECT:
+            return
+        title = f"sbwatch could not deliver to route {failed.route}: {failed.title}"
+        body = (
+            f"Route {failed.route} refused this message for good ({reason}); fix the route "
+            f"(`sbwatch alert test {failed.route}`). The message was:\n{failed.body}"
+        )
+        now = self._clock.now()
+        others = [name for name in self._routes if name != failed.route]
+        for name in others:
+            await self._store.enqueue_notification(
+                f"{project}:{DELIVERY_SUBJECT}", name, failed.severity, title, body, now
+            )
+        if others:
+            self._log.warning(
+                "notification failure passed on", route=failed.route, to=others, reason=reason
+            )
 
     async def heartbeat(self, url: SecretStr) -> bool:
         """Ping a healthchecks-style URL; True when it answered 2xx. The URL is never logged."""
