@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,7 +17,7 @@ from sbwatch.clock import VirtualClock
 from sbwatch.errors import ApiError, LockBusy, PermanentError, RateLimited, TransientError
 from sbwatch.metrics import Metrics
 from sbwatch.mgmt_api import Addons, ProjectInfo
-from sbwatch.remediation.executor import NOT_APPLIED, Escalator, lock_name
+from sbwatch.remediation.executor import NOT_APPLIED, Escalator, lock_name, process_owner
 from sbwatch.results import Intent, IntentState
 from sbwatch.store.sqlite import SqliteStore
 from sbwatch.tiers import Tier, spec, tier_for_variant
@@ -326,6 +329,47 @@ async def test_the_lock_is_released_after_an_escalation(
     """Another owner can take the lock once an escalation returned."""
     await up(escalator(store, api, metrics))
     assert await store.acquire_lock(lock_name(REF), "someone-else", 60, api.clock.now())
+
+
+def dead_pid() -> int:
+    """The PID of a process of this host that has exited (and been reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+@pytest.mark.parametrize(
+    ("holder", "taken"),
+    [
+        ("dead", True),
+        ("alive", False),
+        ("other-host", False),
+        ("daemon", False),
+    ],
+)
+async def test_a_lock_left_by_a_dead_local_process_is_taken_at_once(
+    store: SqliteStore, api: FakeComputeApi, metrics: Metrics, holder: str, taken: bool
+) -> None:
+    """A killed `sbwatch escalate` on this host blocks nobody; anything else keeps its lock."""
+    host = socket.gethostname()
+    owner = {
+        "dead": f"cli:ann@{host}:{dead_pid()}",
+        "alive": process_owner("cli:ann"),  # this very process
+        "other-host": f"cli:ann@not-{host}:{dead_pid()}",
+        "daemon": f"daemon:{host}",
+    }[holder]
+    assert await store.acquire_lock(lock_name(REF), owner, 900, api.clock.now())
+    esc = escalator(store, api, metrics, owner="daemon-new")
+    if taken:
+        assert IntentState.APPLIED is (await up(esc)).state
+        assert 1 == api.patch_calls
+    else:
+        with pytest.raises(LockBusy):
+            await up(esc)
+        assert (0, owner) == (
+            api.patch_calls,
+            await store.lock_holder(lock_name(REF), api.clock.now()),
+        )
 
 
 @pytest.mark.parametrize(("start", "to"), [(Tier.SMALL, Tier.MICRO), (Tier.SMALL, Tier.SMALL)])

@@ -246,6 +246,19 @@ async def test_lock_acquire_refuse_renew_expire_release(store: Store) -> None:
     assert await store.acquire_lock("escalate", "a", 60, at(112)) is True
 
 
+async def test_lock_holder_and_taking_it_from_a_named_holder(store: Store) -> None:
+    """The holder is readable until expiry; ``replacing`` takes the lock only from that holder."""
+    assert await store.lock_holder("escalate", at(0)) is None
+    assert await store.acquire_lock("escalate", "cli:dead", 60, at(0)) is True
+    assert "cli:dead" == await store.lock_holder("escalate", at(59))
+    assert await store.acquire_lock("escalate", "daemon", 60, at(1), replacing="cli:other") is False
+    assert "cli:dead" == await store.lock_holder("escalate", at(1))
+    assert await store.acquire_lock("escalate", "daemon", 60, at(1), replacing="cli:dead") is True
+    assert "daemon" == await store.lock_holder("escalate", at(2))
+    assert await store.acquire_lock("escalate", "cli:dead", 60, at(3)) is False
+    assert await store.lock_holder("escalate", at(61)) is None  # expired
+
+
 async def test_lock_is_exclusive_between_two_stores(backend: Backend) -> None:
     """Two stores on the same storage racing for the lock: exactly one gets it."""
     one, two = await backend.open(), await backend.open()

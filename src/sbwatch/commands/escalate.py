@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import os
-import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +20,7 @@ from sbwatch.durations import format_duration
 from sbwatch.errors import ApiError, LockBusy, SbwatchError
 from sbwatch.metrics import Metrics
 from sbwatch.mgmt_api import ManagementApi, ServiceHealth
-from sbwatch.remediation.executor import ComputeApi, Escalator
+from sbwatch.remediation.executor import ComputeApi, Escalator, process_owner
 from sbwatch.remediation.policy import monthly_price
 from sbwatch.results import IntentState
 from sbwatch.settings import ProjectSettings, Settings
@@ -218,7 +216,7 @@ async def _apply(
     poll_s: float,
 ) -> int:
     user = getpass.getuser()
-    owner = f"cli:{user}@{socket.gethostname()}:{os.getpid()}"
+    owner = process_owner(f"cli:{user}")
     escalator = Escalator(store, api, clock=clock, metrics=Metrics(), owner=owner)
     try:
         intent = await escalator.escalate(

@@ -8,6 +8,8 @@ add-ons settles it; a PATCH is never sent twice for the same intent.
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -48,6 +50,28 @@ def lock_name(ref: str) -> str:
     return f"escalation:{ref}"
 
 
+def process_owner(role: str) -> str:
+    """A lock owner naming this process: ``<role>@<host>:<pid>``."""
+    return f"{role}@{socket.gethostname()}:{os.getpid()}"
+
+
+def dead_here(owner: str) -> bool:
+    """Whether ``owner`` (see :func:`process_owner`) is a process of this host that is gone.
+
+    Only a provably dead local process counts; another host, or no PID, is never judged.
+    """
+    head, _, pid = owner.rpartition(":")
+    if not pid.isdigit() or head.rpartition("@")[2] != socket.gethostname():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, owned by another user
+        return False
+    return False
+
+
 class Escalator:
     """Runs compute changes of projects through the journal and the shared lock."""
 
@@ -78,6 +102,21 @@ class Escalator:
         self._settle_s = settle_s
         self._in_flight_s = in_flight_s
 
+    async def _lock(self, name: str) -> bool:
+        """Take the lock; from its holder too when that is a dead process of this host."""
+        now = self._clock.now()
+        if await self._store.acquire_lock(name, self._owner, self._lock_ttl_s, now):
+            return True
+        holder = await self._store.lock_holder(name, now)
+        if holder is None or not dead_here(holder):
+            return False
+        taken = await self._store.acquire_lock(
+            name, self._owner, self._lock_ttl_s, now, replacing=holder
+        )
+        if taken:
+            log.warning("lock taken from a dead process", lock=name, holder=holder)
+        return taken
+
     async def reconcile(self, ref: str) -> list[Intent]:
         """Settle every OPEN intent of a project from the add-ons; return the unfinished ones.
 
@@ -85,9 +124,7 @@ class Escalator:
         nothing is settled and the unfinished intents are returned as stored.
         """
         name = lock_name(ref)
-        if not await self._store.acquire_lock(
-            name, self._owner, self._lock_ttl_s, self._clock.now()
-        ):
+        if not await self._lock(name):
             log.info("reconcile skipped", project=ref, reason="lock held elsewhere")
             return await self._store.unfinished_intents(ref)
         try:
@@ -161,9 +198,7 @@ class Escalator:
         if variant is None or rank(to_tier) <= rank(from_tier):
             raise PermanentError(f"{from_tier} -> {to_tier} is not an escalation")
         name = lock_name(ref)
-        if not await self._store.acquire_lock(
-            name, self._owner, self._lock_ttl_s, self._clock.now()
-        ):
+        if not await self._lock(name):
             self._count("busy")
             raise LockBusy(f"another sbwatch holds {name}")
         try:

@@ -171,8 +171,15 @@ class Store(Protocol):
         """Intents in OPEN or APPLIED state (an outcome or a verification is still owed)."""
         ...
 
-    async def acquire_lock(self, name: str, owner: str, ttl_s: float, now: datetime) -> bool:
-        """Take the named lock if free or expired (or already ours, renewing it)."""
+    async def acquire_lock(
+        self, name: str, owner: str, ttl_s: float, now: datetime, *, replacing: str | None = None
+    ) -> bool:
+        """Take the named lock if free or expired (or already ours, renewing it), or from
+        ``replacing`` when that is exactly who holds it (a holder known to be dead)."""
+        ...
+
+    async def lock_holder(self, name: str, now: datetime) -> str | None:
+        """Who holds the named lock at ``now`` (None when it is free or expired)."""
         ...
 
     async def release_lock(self, name: str, owner: str) -> None:

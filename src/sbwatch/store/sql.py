@@ -265,16 +265,27 @@ class SqlStore(ABC):
             for row in await self._select("intents", where, "created_at, id")
         ]
 
-    async def acquire_lock(self, name: str, owner: str, ttl_s: float, now: datetime) -> bool:
-        """Take the named lock if free or expired (or already ours, renewing it)."""
+    async def acquire_lock(
+        self, name: str, owner: str, ttl_s: float, now: datetime, *, replacing: str | None = None
+    ) -> bool:
+        """Take the named lock if free or expired (or already ours, renewing it), or from
+        ``replacing`` when that is exactly who holds it."""
         sql = (
             "INSERT INTO locks (name, owner, expires_at) VALUES (?, ?, ?)"
             " ON CONFLICT (name) DO UPDATE SET owner = excluded.owner,"
             " expires_at = excluded.expires_at"
-            " WHERE locks.owner = excluded.owner OR locks.expires_at <= ? RETURNING owner"
+            " WHERE locks.owner = excluded.owner OR locks.expires_at <= ? OR locks.owner = ?"
+            " RETURNING owner"
         )
-        params = (name, owner, self._ts(now + timedelta(seconds=ttl_s)), self._ts(now))
+        until = self._ts(now + timedelta(seconds=ttl_s))
+        params = (name, owner, until, self._ts(now), replacing)
         return len(await self._fetch("acquire_lock", sql, params, tx=True)) == 1
+
+    async def lock_holder(self, name: str, now: datetime) -> str | None:
+        """Who holds the named lock at ``now`` (None when it is free or expired)."""
+        sql = "SELECT owner FROM locks WHERE name = ? AND expires_at > ?"
+        rows = await self._fetch("lock_holder", sql, (name, self._ts(now)))
+        return str(rows[0][0]) if rows else None
 
     async def release_lock(self, name: str, owner: str) -> None:
         """Release the lock if we hold it."""
