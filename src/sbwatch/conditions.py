@@ -10,6 +10,8 @@ from sbwatch.results import BudgetEstimate, Diagnosis, DiagnosisKind, Severity
 
 IO_KINDS = frozenset({DiagnosisKind.IO_BUDGET_LOW, DiagnosisKind.IO_BUDGET_EXHAUSTED})
 FOLDING = frozenset({DiagnosisKind.LOCAL_NETWORK, DiagnosisKind.PLATFORM_OUTAGE})
+LATCH_RELEASE_RATIO = 0.95
+"""An IO budget alert, once raised, holds until the estimate refills to this."""
 IO_SUBJECT = "io_budget"
 """The alert subject of the IO budget (forecast, low, used up)."""
 QUIET = frozenset({DiagnosisKind.HEALTHY, *IO_KINDS})
@@ -120,6 +122,18 @@ def conditions(
         )
     )
     return out
+
+
+def next_latch(latched: bool, held: bool, raised: bool, ratio: float | None) -> tuple[bool, bool]:
+    """The IO budget latch and hold after a cycle in which the budget was ``raised`` or not.
+
+    The latch keeps a raised budget alert open until the estimate refills to
+    ``LATCH_RELEASE_RATIO`` (a day/night load must not open and close it daily); the hold
+    (set by a recovered resize) ends the same way. Without an estimate (no metrics), nothing
+    but the raising signal itself keeps either.
+    """
+    refilled = ratio is None or ratio >= LATCH_RELEASE_RATIO
+    return raised or (latched and not refilled), held and (raised or not refilled)
 
 
 def _budget_body(budget: BudgetEstimate | None) -> str:

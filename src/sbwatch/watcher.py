@@ -27,7 +27,7 @@ from sbwatch.budget_state import (
     parse_correction,
 )
 from sbwatch.clock import Clock
-from sbwatch.conditions import IO_KINDS, conditions
+from sbwatch.conditions import IO_KINDS, conditions, next_latch
 from sbwatch.diagnosis import diagnose
 from sbwatch.errors import SbwatchError
 from sbwatch.escalation_flow import EscalationFlow
@@ -59,8 +59,6 @@ from sbwatch.tiers import Tier, tier_for_variant
 EMAIL_LOOKBACK = timedelta(hours=24)
 DIAGNOSIS_RECORD_EVERY = timedelta(minutes=10)
 """An unchanged diagnosis is written to the store at most this often."""
-LATCH_RELEASE_RATIO = 0.95
-"""An IO budget alert, once raised, holds until the estimate refills to this."""
 _STATE_VALUE = {ProbeState.UP: 1.0, ProbeState.DOWN: 0.0, ProbeState.UNKNOWN: -1.0}
 
 
@@ -352,10 +350,11 @@ class Watcher:
         """Keep the IO budget alert latched, and its hold after a resize, until it refills."""
         raised = diagnosis.kind in IO_KINDS or severity is not None
         budget = runtime.estimator.estimate
-        refilled = budget is not None and budget.ratio >= LATCH_RELEASE_RATIO
-        runtime.budget_latched = raised or (runtime.budget_latched and not refilled)
-        if runtime.budget_held and not raised and refilled:
-            runtime.budget_held = False
+        was_held = runtime.budget_held
+        runtime.budget_latched, runtime.budget_held = next_latch(
+            runtime.budget_latched, was_held, raised, budget.ratio if budget else None
+        )
+        if was_held and not runtime.budget_held:
             await self.store.delete_state(STATE_NAMESPACE, hold_key(runtime.settings.ref))
             self._log.info("io budget hold released", project=runtime.settings.ref)
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sbwatch.conditions import budget_title, conditions, headline
+from sbwatch.conditions import budget_title, conditions, headline, next_latch
 from sbwatch.remediation.policy import EscalationDecision
 from sbwatch.results import BudgetEstimate, Diagnosis, DiagnosisKind, Severity
 from sbwatch.tiers import Tier
@@ -152,3 +152,23 @@ def test_budget_title(ratio: float, eta: float | None, expected: str) -> None:
 def test_headline_names_the_service() -> None:
     """A service_down headline names the service, never a probe."""
     assert "rest is down" == headline(diagnosis(DiagnosisKind.SERVICE_DOWN, service="rest"))
+
+
+@pytest.mark.parametrize(
+    ("latched", "held", "raised", "ratio", "expected"),
+    [
+        (False, False, True, 0.5, (True, False)),  # raised: latched
+        (True, False, False, 0.5, (True, False)),  # quiet again but not refilled: still latched
+        (True, False, False, 0.95, (False, False)),  # refilled: released
+        (False, True, True, 1.0, (True, True)),  # draining on the new size: held
+        (False, True, False, 0.4, (False, True)),  # quiet, not refilled: still held
+        (False, True, False, 0.96, (False, False)),  # refilled there: hold ends
+        (False, True, False, None, (False, False)),  # no estimate: only the signal holds
+        (True, False, False, None, (False, False)),
+    ],
+)
+def test_next_latch(
+    latched: bool, held: bool, raised: bool, ratio: float | None, expected: tuple[bool, bool]
+) -> None:
+    """The latch and the hold keep until the budget refills, or the signal alone without one."""
+    assert expected == next_latch(latched, held, raised, ratio)
