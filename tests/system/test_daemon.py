@@ -47,6 +47,8 @@ def test_probes_status_and_a_service_going_down(
     assert 1.0 == daemon.sample("sbwatch_build_info")
     wait_for("every probe up", lambda: daemon.sample("sbwatch_probe_up", project=REF, probe="rest"))
 
+    # The diagnosis comes from the next evaluation after the probes are up, on its own schedule.
+    wait_for("a healthy diagnosis", lambda: daemon.status().returncode == 0)
     text = daemon.status()
     assert (0, True) == (text.returncode, f"shop ({REF}): healthy" in text.stdout), text
     report = json.loads(daemon.status("--json").stdout)
