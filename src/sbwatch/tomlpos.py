@@ -12,6 +12,15 @@ from typing import Any
 Path = tuple[Any, ...]
 
 
+_ARRAY_HEADER = re.compile(r"\[\[\s*([^\]]+?)\s*\]\]")
+_HEADER = re.compile(r"\[\s*([^\]]+?)\s*\]")
+
+
+def _names(dotted_key: str) -> tuple[str, ...]:
+    """``a."b c".d`` -> ``("a", "b c", "d")`` (a comment after a header is not part of it)."""
+    return tuple(part.strip().strip('"').strip("'") for part in dotted_key.split("."))
+
+
 class TomlPositions:
     """The line of every table and key path of one TOML text."""
 
@@ -21,18 +30,17 @@ class TomlPositions:
         table: Path = ()
         for number, raw in enumerate(text.splitlines(), start=1):
             line = raw.strip()
-            if line.startswith("[["):
-                names = tuple(line.strip("[] ").split("."))
+            if array := _ARRAY_HEADER.match(line):
+                names = _names(array[1])
                 index = self._counters.get(names, -1) + 1
                 self._counters[names] = index
                 table = (*self._anchor(names[:-1]), names[-1], index)
                 self._lines.setdefault(table, number)
-            elif line.startswith("["):
-                table = self._anchor(tuple(line.strip("[] ").split(".")))
+            elif header := _HEADER.match(line):
+                table = self._anchor(_names(header[1]))
                 self._lines.setdefault(table, number)
             elif "=" in line and not line.startswith("#"):
-                key = line.split("=", 1)[0].strip().strip('"')
-                self._lines.setdefault((*table, *key.split(".")), number)
+                self._lines.setdefault((*table, *_names(line.split("=", 1)[0])), number)
 
     def _anchor(self, names: tuple[str, ...]) -> Path:
         """A dotted table name with the current index after each array of tables."""

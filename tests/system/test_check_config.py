@@ -147,6 +147,32 @@ BROKEN: list[tuple[str, list[tuple[str, str]], str]] = [
         "projects[0].tier (line 10): Input should be",
     ),
     (
+        "comment after an array-of-tables header",
+        [
+            ("[[alerting.routes]]", "[[alerting.routes]]   # the phone, [critical] only"),
+            ('severities = ["critical"]', 'severities = ["urgent"]'),
+        ],
+        "alerting.routes[0].severities[0] (line 29): Input should be",
+    ),
+    (
+        "comment after a table header",
+        [
+            ("[mail]", "[mail]    # the provider's [warnings] arrive here"),
+            ('host = "127.0.0.1"', 'hots = "127.0.0.1"'),
+        ],
+        "mail.hots (line 21): Extra inputs are not permitted",
+    ),
+    (
+        "second of two routes",
+        [
+            (
+                'severities = ["critical"]',
+                'severities = ["critical"]\n\n[[alerting.routes]]  # chat\nname = "Chat"',
+            )
+        ],
+        "alerting.routes[1].name (line 32): String should match pattern",
+    ),
+    (
         "unknown state backend",
         [('backend = "sqlite"', 'backend = "mysql"')],
         "state.backend (line 6): Input should be 'sqlite' or 'postgres'",
