@@ -80,6 +80,26 @@ def test_page_is_self_contained() -> None:
     assert 2 == page.count('class="probe-state"') - 1
 
 
+def test_timeline_lists_what_was_held_back() -> None:
+    """An alert recorded but not sent shows in the timeline with why, escaped."""
+    report = synthetic_report()
+    report["held"] = [
+        {
+            "at_s": 20 * 3600.0,
+            "key": "abcdefghijklmnopqrst:io_budget",
+            "kind": "update",
+            "title": "IO budget <low>",
+            "note": "provider email folded into the open alert",
+        }
+    ]
+    page = render_html(report)
+    row = (
+        "<tr><td>20h</td><td>held back</td>"
+        "<td>provider email folded into the open alert: IO budget &lt;low&gt;</td></tr>"
+    )
+    assert row in page
+
+
 def test_missing_estimates_break_the_line() -> None:
     """The estimated line starts where estimates start; the true line covers the whole span."""
     page = render_html(synthetic_report())

@@ -218,6 +218,8 @@ def _timeline(report: dict[str, Any]) -> str:
         rows.append((float(d["at_s"]), "diagnosis", str(d.get("kind"))))
     for a in report.get("alerts", []) or []:
         rows.append((float(a["at_s"]), "alert", f"{a.get('severity')}: {a.get('title')}"))
+    for h in report.get("held", []) or []:
+        rows.append((float(h["at_s"]), "held back", f"{h.get('note')}: {h.get('title')}"))
     for e in report.get("escalations", []) or []:
         rows.append(
             (
