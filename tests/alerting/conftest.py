@@ -99,3 +99,10 @@ async def make_store() -> AsyncIterator[StoreFactory]:
     yield factory
     for store in opened:
         await store.close()
+
+
+@pytest.fixture
+async def store(make_store: StoreFactory, tmp_path: Path) -> SqliteStore:
+    """An open SQLite store in the test's directory (closed after the test)."""
+    opened: SqliteStore = await make_store(tmp_path / "s.db")
+    return opened

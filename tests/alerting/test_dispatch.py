@@ -28,6 +28,7 @@ from sbwatch.clock import VirtualClock
 from sbwatch.metrics import Metrics
 from sbwatch.results import Alert, Severity
 from sbwatch.settings import RouteSettings
+from sbwatch.store.sqlite import SqliteStore
 
 # tests are not a package for mypy; pytest's importlib mode resolves the sibling module
 from .conftest import Receiver, StoreFactory  # type: ignore[import-not-found]
@@ -90,13 +91,11 @@ def dispatcher(
 
 async def test_delivered_once(
     receiver: Receiver,
-    make_store: StoreFactory,
-    tmp_path: Path,
+    store: SqliteStore,
     clock: VirtualClock,
     metrics: Metrics,
 ) -> None:
     """A submitted alert is saved, queued and delivered exactly once."""
-    store = await make_store(tmp_path / "s.db")
     d = dispatcher(store, [route(receiver.url())], clock, metrics)
     queued = await d.submit(action(clock))
     assert ["phone"] == [n.route for n in queued]
@@ -112,13 +111,11 @@ async def test_delivered_once(
 async def test_transient_failure_retried_until_delivered_once(
     failure: str | int,
     receiver: Receiver,
-    make_store: StoreFactory,
-    tmp_path: Path,
+    store: SqliteStore,
     clock: VirtualClock,
     metrics: Metrics,
 ) -> None:
     """Receiver down (or 5xx, 429): retried with backoff, delivered once after recovery."""
-    store = await make_store(tmp_path / "s.db")
     d = dispatcher(store, [route(receiver.url())], clock, metrics)
     if failure == "down":
         await receiver.down()
@@ -141,13 +138,11 @@ async def test_transient_failure_retried_until_delivered_once(
 
 async def test_client_error_is_permanent_and_surfaced(
     receiver: Receiver,
-    make_store: StoreFactory,
-    tmp_path: Path,
+    store: SqliteStore,
     clock: VirtualClock,
     metrics: Metrics,
 ) -> None:
     """A 4xx marks the notification failed, counts it and logs the route name, then stops."""
-    store = await make_store(tmp_path / "s.db")
     await receiver.up(400)
     d = dispatcher(store, [route(receiver.url())], clock, metrics)
     await d.submit(action(clock))
@@ -166,13 +161,11 @@ async def test_client_error_is_permanent_and_surfaced(
 
 async def test_permanent_failure_is_passed_on_by_the_next_working_route(
     receiver: Receiver,
-    make_store: StoreFactory,
-    tmp_path: Path,
+    store: SqliteStore,
     clock: VirtualClock,
     metrics: Metrics,
 ) -> None:
     """Route "phone" answers 400: "chat" (warnings only) still gets the alert and the report."""
-    store = await make_store(tmp_path / "s.db")
     phone = route(receiver.url("phone"), "phone")
     chat = route(receiver.url("chat"), "chat", severities=[Severity.WARNING])
     d = dispatcher(store, [phone, chat], clock, metrics)
@@ -194,13 +187,11 @@ async def test_permanent_failure_is_passed_on_by_the_next_working_route(
 
 async def test_a_failed_report_is_not_reported_again(
     receiver: Receiver,
-    make_store: StoreFactory,
-    tmp_path: Path,
+    store: SqliteStore,
     clock: VirtualClock,
     metrics: Metrics,
 ) -> None:
     """Both routes refuse: each original is reported once on the other, and that is all."""
-    store = await make_store(tmp_path / "s.db")
     await receiver.up(400)
     d = dispatcher(
         store, [route(receiver.url("a"), "a"), route(receiver.url("b"), "b")], clock, metrics
@@ -239,13 +230,11 @@ async def test_crash_between_record_and_send_delivers_once(
 
 async def test_route_secret_never_logged(
     receiver: Receiver,
-    make_store: StoreFactory,
-    tmp_path: Path,
+    store: SqliteStore,
     clock: VirtualClock,
     metrics: Metrics,
 ) -> None:
     """A token in the route URL appears in no captured log event or stored reason."""
-    store = await make_store(tmp_path / "s.db")
     d = dispatcher(store, [route(receiver.url(f"hook/{SECRET}"))], clock, metrics)
     with capture_logs() as logs:
         await d.submit(action(clock))
@@ -297,10 +286,9 @@ async def test_route_secret_stays_out_of_stdlib_logging(
 
 
 async def test_routing_by_severity_and_project(
-    make_store: StoreFactory, tmp_path: Path, clock: VirtualClock, metrics: Metrics
+    store: SqliteStore, clock: VirtualClock, metrics: Metrics
 ) -> None:
     """Only routes whose severity and project filters match get a notification."""
-    store = await make_store(tmp_path / "s.db")
     routes = [
         route("json://127.0.0.1:9/a", "pager", severities=[Severity.CRITICAL]),
         route("json://127.0.0.1:9/b", "chat"),
@@ -316,10 +304,9 @@ async def test_routing_by_severity_and_project(
 
 
 async def test_unsent_action_is_recorded_without_notification(
-    make_store: StoreFactory, tmp_path: Path, clock: VirtualClock, metrics: Metrics
+    store: SqliteStore, clock: VirtualClock, metrics: Metrics
 ) -> None:
     """A silenced action saves the alert and queues nothing."""
-    store = await make_store(tmp_path / "s.db")
     d = dispatcher(store, [route("json://127.0.0.1:9/a")], clock, metrics)
     assert [] == await d.submit(action(clock, send=False))
     assert [f"{P}:diagnosis"] == [a.key for a in await store.open_alerts()]
@@ -327,13 +314,11 @@ async def test_unsent_action_is_recorded_without_notification(
 
 async def test_notice_is_sent_but_not_kept_open(
     receiver: Receiver,
-    make_store: StoreFactory,
-    tmp_path: Path,
+    store: SqliteStore,
     clock: VirtualClock,
     metrics: Metrics,
 ) -> None:
     """A notice is delivered and leaves no open alert."""
-    store = await make_store(tmp_path / "s.db")
     d = dispatcher(store, [route(receiver.url())], clock, metrics)
     await d.submit(
         notice(P, "escalation", Severity.INFO, "Compute raised", "to small", clock.now())
