@@ -99,8 +99,9 @@ class Announcer:
             return
         ref = runtime.settings.ref
         if email.trusted and email.kind in IO_EMAILS:
-            held = await self.store.open_alerts(ref)
-            covering = [a for a in held if a.key == alert_key(ref, IO_SUBJECT) and a.last_sent_at]
+            key = alert_key(ref, IO_SUBJECT)
+            open_alerts = await self.store.open_alerts(ref)
+            covering = [a for a in open_alerts if a.key == key and a.last_sent_at is not None]
             if covering:
                 alert = covering[0]
                 said = (
