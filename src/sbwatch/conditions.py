@@ -104,8 +104,8 @@ def conditions(
         )
     ]
     exhausted = kind is DiagnosisKind.IO_BUDGET_EXHAUSTED
-    io_active = kind in IO_KINDS or budget_severity is not None or budget_latched
-    io_active = io_active and (exhausted or not budget_held)
+    raised = kind in IO_KINDS or budget_severity is not None or budget_latched
+    io_active = raised and (exhausted or not budget_held)
     asks = decision is not None and decision.action == "ask" and kind in IO_KINDS
     if exhausted or asks or budget_severity is Severity.CRITICAL:
         io_severity = Severity.CRITICAL

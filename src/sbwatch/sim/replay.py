@@ -416,10 +416,13 @@ def first_alert(
     it was folded in.
     """
     since = 0.0 if reference is None else reference
-    sent = [a["at_s"] for a in alerts if a["at_s"] >= since]
-    folded = [h["at_s"] for h in held if h["at_s"] >= since and h["note"] == FOLDED_NOTE]
-    times = sent + folded
+    times = [at for at in [a["at_s"] for a in alerts] + folds(held) if at >= since]
     return min(times) if times else None
+
+
+def folds(held: list[dict[str, Any]]) -> list[float]:
+    """When provider emails were folded into an alert already sent."""
+    return [h["at_s"] for h in held if h["note"] == FOLDED_NOTE]
 
 
 _CHANGED = frozenset({IntentState.APPLIED, IntentState.RECOVERED, IntentState.UNRECOVERED})
@@ -468,9 +471,7 @@ def checks(
     if expect.first_alert_within_s is not None:
         first, ref = report["first_alert_s"], report["reference_event_s"] or 0.0
         ok = first is not None and first - ref <= expect.first_alert_within_s
-        folded = any(
-            h["at_s"] == first and h["note"] == FOLDED_NOTE for h in report.get("held", [])
-        )
+        folded = first in folds(report.get("held", []))
         what = "folded into the open alert" if folded else "first alert"
         delay = "no alert" if first is None else f"{what} {format_duration(first - ref)} after"
         check(
