@@ -17,13 +17,13 @@ import time
 from pathlib import Path
 from types import ModuleType
 
-from sbwatch.clock import SystemClock
+from sbwatch.config.settings import MailSettings
+from sbwatch.core.clock import SystemClock
+from sbwatch.core.log import configure as configure_logging
+from sbwatch.core.metrics import Metrics
+from sbwatch.core.results import ProviderEmail
 from sbwatch.ingest.imap import NAMESPACE, MailWatcher
 from sbwatch.ingest.parse import TrustRule
-from sbwatch.log import configure as configure_logging
-from sbwatch.metrics import Metrics
-from sbwatch.results import ProviderEmail
-from sbwatch.settings import MailSettings
 from sbwatch.store.sqlite import SqliteStore
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -26,12 +26,12 @@ from typing import Any
 import asyncpg
 import httpx
 
-from sbwatch.clock import SystemClock
+from sbwatch.config.settings import DbProbeSettings, ProjectSettings, Settings
+from sbwatch.core.clock import SystemClock
 from sbwatch.probes.auth import AuthProbe
 from sbwatch.probes.base import ProbeContext
 from sbwatch.probes.db import DbProbe
 from sbwatch.probes.rest import RestProbe
-from sbwatch.settings import DbProbeSettings, ProjectSettings, Settings
 
 REF = "benchbenchbenchbench"
 KEY = "bench-service-key"

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from importlib import resources
 
-from sbwatch import log
+from sbwatch.core import log
 from sbwatch.sim.replay import replay
 from sbwatch.sim.scenario import parse_scenario
 

@@ -14,8 +14,8 @@ from pydantic import SecretStr
 from sbwatch.cli import build_parser, main
 from sbwatch.commands.alert import list_alerts, send_test
 from sbwatch.commands.silence import add_silence, list_silences, remove_silence, resolve_project
-from sbwatch.results import Alert, Severity
-from sbwatch.settings import RouteSettings, load_settings
+from sbwatch.config.settings import RouteSettings, load_settings
+from sbwatch.core.results import Alert, Severity
 
 # tests are not a package for mypy; pytest's importlib mode resolves the sibling module
 from .conftest import Receiver, StoreFactory  # type: ignore[import-not-found]

@@ -23,11 +23,11 @@ from sbwatch.alerting.dispatch import (
     deliver,
     route_matches,
 )
-from sbwatch.alerting.policy import AlertAction, notice
-from sbwatch.clock import VirtualClock
-from sbwatch.metrics import Metrics
-from sbwatch.results import Alert, Severity
-from sbwatch.settings import RouteSettings
+from sbwatch.config.settings import RouteSettings
+from sbwatch.core.clock import VirtualClock
+from sbwatch.core.metrics import Metrics
+from sbwatch.core.results import Alert, Severity
+from sbwatch.policy.alerts import AlertAction, notice
 from sbwatch.store.sqlite import SqliteStore
 
 # tests are not a package for mypy; pytest's importlib mode resolves the sibling module

@@ -10,11 +10,11 @@ import pytest
 from pydantic import SecretStr
 
 from sbwatch.alerting.dispatch import Dispatcher
-from sbwatch.alerting.policy import notice
-from sbwatch.clock import VirtualClock
-from sbwatch.metrics import Metrics
-from sbwatch.results import Severity
-from sbwatch.settings import RouteSettings
+from sbwatch.config.settings import RouteSettings
+from sbwatch.core.clock import VirtualClock
+from sbwatch.core.metrics import Metrics
+from sbwatch.core.results import Severity
+from sbwatch.policy.alerts import notice
 
 from .conftest import Receiver, StoreFactory  # type: ignore[import-not-found]
 

@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sbwatch.alerting.policy import (
+from sbwatch.config.settings import AlertingSettings
+from sbwatch.core.results import Alert, Severity, Silence
+from sbwatch.policy.alerts import (
     AlertAction,
     Condition,
     PolicyState,
@@ -16,8 +18,6 @@ from sbwatch.alerting.policy import (
     evaluate,
     notice,
 )
-from sbwatch.results import Alert, Severity, Silence
-from sbwatch.settings import AlertingSettings
 
 P = "abcdefghijklmnopqrst"
 T0 = datetime(2026, 5, 20, 12, 0, tzinfo=UTC)

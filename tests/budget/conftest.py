@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sbwatch.budget import MB, BudgetEstimator
-from sbwatch.results import BudgetEstimate, IoSample
+from sbwatch.core.results import BudgetEstimate, IoSample
+from sbwatch.policy.budget import MB, BudgetEstimator
 
 T0 = datetime(2026, 5, 20, tzinfo=UTC)
 OP_BYTES = 128 * 1024

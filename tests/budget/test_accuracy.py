@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sbwatch.sim.accuracy import BURST_TIERS, Realism, run, shapes
-from sbwatch.tiers import Tier
+from sbwatch.supabase.tiers import Tier
 
 RATIO_TOLERANCE = 0.10
 ETA_TOLERANCE = 0.15

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sbwatch.budget_state import STATE_NAMESPACE, correction_key, parse_correction
 from sbwatch.cli import main
-from sbwatch.results import BudgetEstimate, IoSample
-from sbwatch.settings import load_settings
+from sbwatch.config.settings import load_settings
+from sbwatch.core.results import BudgetEstimate, IoSample
 from sbwatch.store import open_store
-from sbwatch.tiers import Tier
+from sbwatch.supabase.tiers import Tier
+from sbwatch.watch.state import STATE_NAMESPACE, correction_key, parse_correction
 
 REF = "abcdefghijklmnopqrst"
 OTHER = "zyxwvutsrqponmlkjihg"

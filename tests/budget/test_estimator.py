@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from sbwatch.budget import BudgetEstimator
-from sbwatch.results import IoSample
-from sbwatch.tiers import BURST_SECONDS_PER_DAY, Tier, spec
+from sbwatch.core.results import IoSample
+from sbwatch.policy.budget import BudgetEstimator
+from sbwatch.supabase.tiers import BURST_SECONDS_PER_DAY, Tier, spec
 
 BURST_TIERS = [Tier.MICRO, Tier.SMALL, Tier.MEDIUM, Tier.LARGE, Tier.XL, Tier.XL2]
 

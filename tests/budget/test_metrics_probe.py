@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from sbwatch.clock import VirtualClock
+from sbwatch.config.settings import ProbeSettings, ProjectSettings, Settings
+from sbwatch.core.clock import VirtualClock
+from sbwatch.core.results import IoSample, Outcome, ProbeKind
 from sbwatch.probes.base import ProbeContext
 from sbwatch.probes.metrics import MetricsProbe, sample_from_dict, sample_to_dict
-from sbwatch.results import IoSample, Outcome, ProbeKind
-from sbwatch.settings import ProbeSettings, ProjectSettings, Settings
 
 REF = "abcdefghijklmnopqrst"
 KEY = "sb-secret-service-key-123"

@@ -6,17 +6,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sbwatch.budget import Pressure, budget_severity, pressure
-from sbwatch.budget_state import (
+from sbwatch.config.settings import BudgetSettings
+from sbwatch.core.results import BudgetEstimate, IoSample, Severity
+from sbwatch.policy.budget import Pressure, budget_severity, pressure
+from sbwatch.supabase.tiers import Tier
+from sbwatch.watch.state import (
     correction_doc,
     correction_key,
     estimate_from_dict,
     estimate_to_dict,
     parse_correction,
 )
-from sbwatch.results import BudgetEstimate, IoSample, Severity
-from sbwatch.settings import BudgetSettings
-from sbwatch.tiers import Tier
 
 T0 = datetime(2026, 5, 20, tzinfo=UTC)
 HOUR = 3600.0

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sbwatch.budget import MB, BudgetEstimator
-from sbwatch.results import IoSample
-from sbwatch.tiers import Tier, spec
+from sbwatch.core.results import IoSample
+from sbwatch.policy.budget import MB, BudgetEstimator
+from sbwatch.supabase.tiers import Tier, spec
 
 T0 = datetime(2026, 5, 20, tzinfo=UTC)
 BURST = [Tier.NANO, Tier.MICRO, Tier.SMALL, Tier.MEDIUM, Tier.LARGE, Tier.XL, Tier.XL2]

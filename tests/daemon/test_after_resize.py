@@ -10,19 +10,19 @@ import httpx
 import pytest
 
 from sbwatch.alerting.dispatch import Dispatcher
-from sbwatch.announcer import FOLDED_NOTE, Announcer
-from sbwatch.budget import BudgetEstimator
-from sbwatch.budget_state import STATE_NAMESPACE, hold_key
-from sbwatch.clock import VirtualClock
 from sbwatch.commands.status import gather_status, render
-from sbwatch.escalation_flow import outlook
-from sbwatch.metrics import Metrics
-from sbwatch.results import Alert, EmailKind, IoSample, ProviderEmail, Severity
-from sbwatch.runtime import ProjectRuntime
-from sbwatch.settings import Settings
+from sbwatch.config.settings import Settings
+from sbwatch.core.clock import VirtualClock
+from sbwatch.core.metrics import Metrics
+from sbwatch.core.results import Alert, EmailKind, IoSample, ProviderEmail, Severity
+from sbwatch.policy.budget import BudgetEstimator
 from sbwatch.store.sqlite import SqliteStore
-from sbwatch.tiers import Tier
-from sbwatch.watcher import Watcher
+from sbwatch.supabase.tiers import Tier
+from sbwatch.watch.announcer import FOLDED_NOTE, Announcer
+from sbwatch.watch.escalation import outlook
+from sbwatch.watch.runtime import ProjectRuntime
+from sbwatch.watch.state import STATE_NAMESPACE, hold_key
+from sbwatch.watch.watcher import Watcher
 
 REF = "abcdefghijklmnopqrst"
 T0 = datetime(2026, 5, 20, 20, 0, tzinfo=UTC)

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sbwatch.conditions import budget_title, conditions, headline, next_latch
-from sbwatch.remediation.policy import EscalationDecision
-from sbwatch.results import BudgetEstimate, Diagnosis, DiagnosisKind, Severity
-from sbwatch.tiers import Tier
+from sbwatch.core.results import BudgetEstimate, Diagnosis, DiagnosisKind, Severity
+from sbwatch.policy.conditions import budget_title, conditions, headline, next_latch
+from sbwatch.policy.escalation import EscalationDecision
+from sbwatch.supabase.tiers import Tier
 
 NOW = datetime(2026, 5, 25, tzinfo=UTC)
 REF = "abcdefghijklmnopqrst"

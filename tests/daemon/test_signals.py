@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from sbwatch.results import Outcome, ProbeKind, ProbeResult, ProbeState
-from sbwatch.signals import build_signals
+from sbwatch.core.results import Outcome, ProbeKind, ProbeResult, ProbeState
 from sbwatch.store.base import ProbeStatus
+from sbwatch.watch.signals import build_signals
 
 NOW = datetime(2026, 5, 25, tzinfo=UTC)
 REF = "abcdefghijklmnopqrst"

@@ -1,4 +1,4 @@
-"""Metric names in the dashboard, the alert rules and their tests exist in sbwatch.metrics."""
+"""Metric names in the dashboard, the alert rules and their tests exist in sbwatch.core.metrics."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml  # type: ignore[import-untyped]  # PyYAML ships no type stubs; types-PyYAML is not a dependency
 
-from sbwatch.metrics import Metrics
+from sbwatch.core.metrics import Metrics
 
 NAME = re.compile(r"\bsbwatch_[a-z0-9_]+")
 SUFFIXES = {
@@ -97,7 +97,7 @@ def test_exported_names_include_every_kind() -> None:
 
 
 def test_a_misspelt_name_is_caught() -> None:
-    """A name that drifted from sbwatch.metrics is reported."""
+    """A name that drifted from sbwatch.core.metrics is reported."""
     texts = ['rate(sbwatch_probe_runs_total[5m]) + sbwatch_probe_sucess{probe="db"}']
     assert {"sbwatch_probe_sucess"} == used_names(texts) - exported_names()
 

@@ -13,7 +13,7 @@ import pytest
 from prometheus_client import start_http_server
 
 from sbwatch.cli import build_parser
-from sbwatch.metrics import Metrics
+from sbwatch.core.metrics import Metrics
 
 
 def instructions(dockerfile: Path) -> list[tuple[str, str]]:

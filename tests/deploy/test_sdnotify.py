@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from sbwatch.sdnotify import Notifier, watchdog_interval_s
+from sbwatch.daemon.sdnotify import Notifier, watchdog_interval_s
 
 
 def test_ready_sends_ready_datagram(notify_socket: tuple[socket.socket, str]) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sbwatch.settings import load_settings
+from sbwatch.config.settings import load_settings
 
 BINARY = "/usr/local/bin/sbwatch"
 SECRETS = {"mgmt_token", "service_key", "db_dsn", "imap_password", "alert_route_url"}

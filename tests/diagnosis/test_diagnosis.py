@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sbwatch.diagnosis import Signals, diagnose
-from sbwatch.results import (
+from sbwatch.core.results import (
     BudgetEstimate,
     DiagnosisKind,
     EmailKind,
@@ -16,7 +15,8 @@ from sbwatch.results import (
     ProbeState,
     ProviderEmail,
 )
-from sbwatch.tiers import Tier
+from sbwatch.policy.diagnosis import Signals, diagnose
+from sbwatch.supabase.tiers import Tier
 
 REF = "abcdefghijklmnopqrst"
 NOW = datetime(2026, 5, 26, 12, 0, tzinfo=UTC)

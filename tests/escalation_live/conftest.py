@@ -25,8 +25,8 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
+from sbwatch.core.results import Diagnosis, Intent, IntentState
 from sbwatch.remediation.executor import lock_name
-from sbwatch.results import Diagnosis, Intent, IntentState
 from sbwatch.store.sqlite import SqliteStore
 
 REF = "livescalationabcdefg"

@@ -10,8 +10,8 @@ from concurrent.futures import Future
 import httpx
 import pytest
 
+from sbwatch.core.results import IntentState
 from sbwatch.remediation.executor import NOT_APPLIED
-from sbwatch.results import IntentState
 
 from .conftest import REF, Live, Outcome, register  # type: ignore[import-not-found]
 

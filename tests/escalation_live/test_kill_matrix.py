@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 
-from sbwatch.results import DiagnosisKind, IntentState
+from sbwatch.core.results import DiagnosisKind, IntentState
 
 from .conftest import (  # type: ignore[import-not-found]
     Live,

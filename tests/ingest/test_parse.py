@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from sbwatch.core.results import EmailKind
 from sbwatch.ingest.parse import DEFAULT_RULE, TrustRule, explain, parse_email
-from sbwatch.results import EmailKind
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "emails"
 REF = "kqwmzrtplvbnhxcydsfa"

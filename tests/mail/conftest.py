@@ -19,12 +19,12 @@ from typing import Any
 
 import pytest
 
-from sbwatch.clock import Clock, SystemClock
+from sbwatch.config.settings import MailSettings
+from sbwatch.core.clock import Clock, SystemClock
+from sbwatch.core.metrics import Metrics
+from sbwatch.core.results import ProviderEmail
 from sbwatch.ingest.imap import MailWatcher
 from sbwatch.ingest.parse import TrustRule
-from sbwatch.metrics import Metrics
-from sbwatch.results import ProviderEmail
-from sbwatch.settings import MailSettings
 from sbwatch.store.sqlite import SqliteStore
 
 PASSWORD = "secret"

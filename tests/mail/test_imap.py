@@ -11,8 +11,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from sbwatch.cli import main
-from sbwatch.clock import VirtualClock
-from sbwatch.errors import MailError
+from sbwatch.core.clock import VirtualClock
+from sbwatch.core.errors import MailError
 from sbwatch.ingest.imap import NAMESPACE
 from sbwatch.ingest.session import ImapSession
 

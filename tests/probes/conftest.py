@@ -13,10 +13,10 @@ import asyncpg
 import httpx
 import pytest
 
-from sbwatch.clock import Clock, VirtualClock
+from sbwatch.config.settings import DbProbeSettings, ProbeSettings, ProjectSettings, Settings
+from sbwatch.core.clock import Clock, VirtualClock
+from sbwatch.core.results import ProbeKind
 from sbwatch.probes.base import ProbeContext
-from sbwatch.results import ProbeKind
-from sbwatch.settings import DbProbeSettings, ProbeSettings, ProjectSettings, Settings
 
 REF = "abcdefghijklmnopqrst"
 SERVICE_KEY = "svc-key-7f3a9c1e5b2d4f6a8c0e"

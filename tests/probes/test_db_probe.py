@@ -18,9 +18,9 @@ from tests.probes.conftest import (
     make_settings,
 )
 
-from sbwatch.clock import SystemClock
+from sbwatch.core.clock import SystemClock
+from sbwatch.core.results import Outcome, ProbeResult
 from sbwatch.probes.db import DbProbe
-from sbwatch.results import Outcome, ProbeResult
 
 
 def _probe(

@@ -10,12 +10,12 @@ import httpx
 import pytest
 from tests.probes.conftest import REF, SECRETS, SERVICE_KEY, make_ctx, make_settings, mock_client
 
-from sbwatch.clock import VirtualClock
+from sbwatch.core.clock import VirtualClock
+from sbwatch.core.results import PROVIDER, Outcome, ProbeKind, ProbeResult
 from sbwatch.probes import PROBES, build_probe
 from sbwatch.probes.auth import AuthProbe
 from sbwatch.probes.rest import RestProbe
 from sbwatch.probes.status_page import StatusPageProbe
-from sbwatch.results import PROVIDER, Outcome, ProbeKind, ProbeResult
 
 Handler = Callable[[httpx.Request], httpx.Response]
 

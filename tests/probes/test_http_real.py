@@ -14,9 +14,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from tests.probes.conftest import REF, SERVICE_KEY, free_port, make_ctx, make_settings
 
-from sbwatch.clock import SystemClock
+from sbwatch.core.clock import SystemClock
+from sbwatch.core.results import Outcome, ProbeKind, ProbeResult
 from sbwatch.probes import build_probe
-from sbwatch.results import Outcome, ProbeKind, ProbeResult
 
 
 class LocalProject:

@@ -11,10 +11,10 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from sbwatch.clock import VirtualClock
-from sbwatch.errors import ApiError, AuthRejected, RateLimited
-from sbwatch.mgmt_api import Addons, ManagementApi, ProjectInfo, ServiceHealth
-from sbwatch.tiers import Tier
+from sbwatch.core.clock import VirtualClock
+from sbwatch.core.errors import ApiError, AuthRejected, RateLimited
+from sbwatch.supabase.mgmt_api import Addons, ManagementApi, ProjectInfo, ServiceHealth
+from sbwatch.supabase.tiers import Tier
 
 TOKEN = "sbp_0123456789abcdef0123456789abcdef01234567"
 REF = "abcdefghijklmnopqrst"

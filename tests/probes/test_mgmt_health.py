@@ -9,9 +9,9 @@ import httpx
 import pytest
 from tests.probes.conftest import MGMT_TOKEN, REF, SECRETS, make_ctx, make_settings, mock_client
 
-from sbwatch.clock import VirtualClock
+from sbwatch.core.clock import VirtualClock
+from sbwatch.core.results import Outcome, ProbeKind, ProbeResult
 from sbwatch.probes import build_probe
-from sbwatch.results import Outcome, ProbeKind, ProbeResult
 
 
 def _project(status: str = "ACTIVE_HEALTHY") -> dict[str, Any]:

@@ -6,10 +6,10 @@ import asyncio
 
 from tests.probes.conftest import REF, CapturingLog
 
-from sbwatch.clock import SystemClock, VirtualClock
-from sbwatch.metrics import Metrics
-from sbwatch.results import Outcome, ProbeKind, ProbeResult
-from sbwatch.runner import run_probe
+from sbwatch.core.clock import SystemClock, VirtualClock
+from sbwatch.core.metrics import Metrics
+from sbwatch.core.results import Outcome, ProbeKind, ProbeResult
+from sbwatch.probes.runner import run_probe
 
 
 class StubProbe:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sbwatch.clock import VirtualClock
-from sbwatch.metrics import Metrics
+from sbwatch.core.clock import VirtualClock
+from sbwatch.core.metrics import Metrics
 from sbwatch.store.sqlite import SqliteStore
 
 

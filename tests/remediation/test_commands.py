@@ -14,16 +14,16 @@ import pytest
 from pydantic import SecretStr
 
 from sbwatch.cli import main
-from sbwatch.clock import VirtualClock
 from sbwatch.commands.escalate import escalate_command
 from sbwatch.commands.history import show_history
-from sbwatch.mgmt_api import ManagementApi
+from sbwatch.config.settings import EscalationSettings, ProjectSettings
+from sbwatch.core.clock import VirtualClock
+from sbwatch.core.results import Diagnosis, DiagnosisKind, IntentState
 from sbwatch.remediation.executor import lock_name
-from sbwatch.results import Diagnosis, DiagnosisKind, IntentState
-from sbwatch.settings import EscalationSettings, ProjectSettings
 from sbwatch.sim.world import SimWorld, create_app
 from sbwatch.store.sqlite import SqliteStore
-from sbwatch.tiers import Tier
+from sbwatch.supabase.mgmt_api import ManagementApi
+from sbwatch.supabase.tiers import Tier
 
 REF = "abcdefghijklmnopqrst"
 TOKEN = "sbp_sim_token"

@@ -13,14 +13,14 @@ from typing import Literal
 
 import pytest
 
-from sbwatch.clock import VirtualClock
-from sbwatch.errors import ApiError, LockBusy, PermanentError, RateLimited, TransientError
-from sbwatch.metrics import Metrics
-from sbwatch.mgmt_api import Addons, ProjectInfo
+from sbwatch.core.clock import VirtualClock
+from sbwatch.core.errors import ApiError, LockBusy, PermanentError, RateLimited, TransientError
+from sbwatch.core.metrics import Metrics
+from sbwatch.core.results import Intent, IntentState
 from sbwatch.remediation.executor import NOT_APPLIED, Escalator, lock_name, process_owner
-from sbwatch.results import Intent, IntentState
 from sbwatch.store.sqlite import SqliteStore
-from sbwatch.tiers import Tier, spec, tier_for_variant
+from sbwatch.supabase.mgmt_api import Addons, ProjectInfo
+from sbwatch.supabase.tiers import Tier, spec, tier_for_variant
 
 REF = "abcdefghijklmnopqrst"
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sbwatch.remediation.policy import EscalationDecision, decide
-from sbwatch.results import (
+from sbwatch.config.settings import EscalationSettings
+from sbwatch.core.results import (
     BudgetEstimate,
     Diagnosis,
     DiagnosisKind,
@@ -16,8 +16,8 @@ from sbwatch.results import (
     Intent,
     IntentState,
 )
-from sbwatch.settings import EscalationSettings
-from sbwatch.tiers import Tier, rank
+from sbwatch.policy.escalation import EscalationDecision, decide
+from sbwatch.supabase.tiers import Tier, rank
 
 REF = "abcdefghijklmnopqrst"
 NOW = datetime(2026, 5, 26, 12, 0, tzinfo=UTC)

@@ -11,9 +11,9 @@ import httpx
 import pytest
 import uvicorn
 
-from sbwatch.clock import VirtualClock
+from sbwatch.core.clock import VirtualClock
 from sbwatch.sim.world import SimWorld, create_app
-from sbwatch.tiers import Tier
+from sbwatch.supabase.tiers import Tier
 
 REF = "abcdefghijklmnopqrst"
 OTHER = "qrstuvwxyzabcdefghij"

@@ -11,8 +11,8 @@ import pytest
 
 from sbwatch.cli import build_parser, main
 from sbwatch.commands.sim import parse_pairs
-from sbwatch.errors import ConfigError
-from sbwatch.settings import load_settings
+from sbwatch.config.settings import load_settings
+from sbwatch.core.errors import ConfigError
 from sbwatch.sim.serve import load_sim_config, serve
 
 from .conftest import REF  # type: ignore[import-not-found]

@@ -17,7 +17,7 @@ from pathlib import Path
 import aioimaplib
 import pytest
 
-from sbwatch.errors import MailError
+from sbwatch.core.errors import MailError
 from sbwatch.sim.emails import TEMPLATES, build_email, deliver_imap
 
 from .conftest import REF  # type: ignore[import-not-found]

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from sbwatch.clock import VirtualClock
+from sbwatch.core.clock import VirtualClock
 from sbwatch.sim.world import SimWorld
 
 from .conftest import KEY, REF  # type: ignore[import-not-found]

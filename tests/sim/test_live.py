@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from sbwatch.clock import SystemClock
+from sbwatch.core.clock import SystemClock
 from sbwatch.sim.world import SimWorld, create_app
-from sbwatch.tiers import Tier
+from sbwatch.supabase.tiers import Tier
 
 from .conftest import BEARER, REF, TOKEN, LiveServer, wait_for  # type: ignore[import-not-found]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from sbwatch.clock import VirtualClock
+from sbwatch.core.clock import VirtualClock
 from sbwatch.sim.world import SimWorld
 
 from .conftest import BEARER, REF  # type: ignore[import-not-found]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sbwatch.sim.model import OP_BYTES, DiskIoModel
-from sbwatch.tiers import BURST_SECONDS_PER_DAY, Tier, spec
+from sbwatch.supabase.tiers import BURST_SECONDS_PER_DAY, Tier, spec
 
 
 def capacity_mb(tier: Tier) -> float:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from openapi_core import Config, OpenAPI
 
-from sbwatch.clock import VirtualClock
+from sbwatch.core.clock import VirtualClock
 from sbwatch.sim.world import SimWorld
 
 from .conftest import BEARER, REF, validate_response  # type: ignore[import-not-found]

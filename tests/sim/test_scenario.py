@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from sbwatch.errors import ConfigError
-from sbwatch.results import EscalationMode
+from sbwatch.core.errors import ConfigError
+from sbwatch.core.results import EscalationMode
 from sbwatch.sim.scenario import load_scenario, parse_scenario
-from sbwatch.tiers import Tier
+from sbwatch.supabase.tiers import Tier
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "scenarios"
 MINIMAL = 'name = "x"\n[project]\nref = "abcdefghijklmnopqrst"\n'

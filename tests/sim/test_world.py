@@ -6,9 +6,9 @@ import email
 
 import pytest
 
-from sbwatch.clock import VirtualClock
+from sbwatch.core.clock import VirtualClock
 from sbwatch.sim.world import SimWorld
-from sbwatch.tiers import Tier
+from sbwatch.supabase.tiers import Tier
 
 from .conftest import REF  # type: ignore[import-not-found]
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from tests.store.conftest import Backend
 
-from sbwatch.errors import StoreError
-from sbwatch.results import (
+from sbwatch.core.errors import StoreError
+from sbwatch.core.results import (
     Alert,
     BudgetEstimate,
     Diagnosis,
@@ -30,7 +30,7 @@ from sbwatch.store import ProbeStatus, Store
 from sbwatch.store.migrations import latest_version
 from sbwatch.store.postgres import PostgresStore
 from sbwatch.store.sqlite import SqliteStore
-from sbwatch.tiers import Tier
+from sbwatch.supabase.tiers import Tier
 
 T0 = datetime(2026, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
 

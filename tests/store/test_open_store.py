@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from sbwatch.settings import StateSettings
+from sbwatch.config.settings import StateSettings
 from sbwatch.store import open_store
 from sbwatch.store.migrations import latest_version
 from sbwatch.store.postgres import PostgresStore

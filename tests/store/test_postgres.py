@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
-from sbwatch.errors import StoreError
+from sbwatch.core.errors import StoreError
 from sbwatch.store.migrations import latest_version
 from sbwatch.store.postgres import PostgresStore, is_transient
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sbwatch.errors import StoreError
+from sbwatch.core.errors import StoreError
 from sbwatch.store.migrations import latest_version
 from sbwatch.store.sqlite import SqliteStore, map_sqlite_error
 

@@ -1,1 +1,1 @@
-"""Alerting: the pure policy (open, update, remind, resolve) and delivery through apprise."""
+"""Alerting: message text and delivery through apprise with a durable outbox."""

@@ -36,12 +36,12 @@ import apprise
 import httpx
 from pydantic import SecretStr
 
-from sbwatch.alerting.policy import AlertAction
-from sbwatch.clock import Clock
-from sbwatch.log import get_logger
-from sbwatch.metrics import Metrics
-from sbwatch.results import Notification, Severity
-from sbwatch.settings import RouteSettings
+from sbwatch.config.settings import RouteSettings
+from sbwatch.core.clock import Clock
+from sbwatch.core.log import get_logger
+from sbwatch.core.metrics import Metrics
+from sbwatch.core.results import Notification, Severity
+from sbwatch.policy.alerts import AlertAction
 from sbwatch.store.base import Store
 
 DELIVERY_SUBJECT = "delivery"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from sbwatch.durations import format_duration
-from sbwatch.results import Severity
+from sbwatch.core.durations import format_duration
+from sbwatch.core.results import Severity
 
 MessageKind = Literal["open", "update", "remind", "resolve", "notice"]
 

@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 from typing import TextIO
 
 from sbwatch.alerting.dispatch import Delivery, deliver
-from sbwatch.clock import SystemClock
 from sbwatch.commands.common import settings_or_exit
-from sbwatch.durations import format_duration, parse_duration
-from sbwatch.results import Severity
-from sbwatch.settings import RouteSettings, Settings
+from sbwatch.config.settings import RouteSettings, Settings
+from sbwatch.core.clock import SystemClock
+from sbwatch.core.durations import format_duration, parse_duration
+from sbwatch.core.results import Severity
 from sbwatch.store import open_store
 from sbwatch.store.base import Store
 

@@ -9,20 +9,20 @@ import sys
 from datetime import datetime, timedelta
 from typing import Any
 
-from sbwatch.budget_state import (
+from sbwatch.commands.common import settings_or_exit
+from sbwatch.config.settings import ProjectSettings, Settings
+from sbwatch.core.clock import SystemClock
+from sbwatch.core.durations import format_duration
+from sbwatch.core.results import BudgetEstimate, IoSample
+from sbwatch.store import open_store
+from sbwatch.store.base import Store
+from sbwatch.watch.state import (
     STATE_NAMESPACE,
     correction_doc,
     correction_key,
     estimate_to_dict,
     parse_correction,
 )
-from sbwatch.clock import SystemClock
-from sbwatch.commands.common import settings_or_exit
-from sbwatch.durations import format_duration
-from sbwatch.results import BudgetEstimate, IoSample
-from sbwatch.settings import ProjectSettings, Settings
-from sbwatch.store import open_store
-from sbwatch.store.base import Store
 
 NAME = "budget"
 HELP = (

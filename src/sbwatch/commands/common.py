@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sbwatch.errors import ConfigError
-from sbwatch.settings import Settings, load_settings
+from sbwatch.config.settings import Settings, load_settings
+from sbwatch.core.errors import ConfigError
 
 
 def settings_or_exit(args: argparse.Namespace) -> Settings:

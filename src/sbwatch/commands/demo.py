@@ -8,8 +8,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sbwatch import log
-from sbwatch.durations import format_duration
+from sbwatch.core import log
+from sbwatch.core.durations import format_duration
 
 NAME = "demo"
 HELP = (

@@ -14,19 +14,19 @@ from typing import Protocol, TextIO
 import httpx
 from pydantic import SecretStr
 
-from sbwatch.clock import Clock, SystemClock
 from sbwatch.commands.common import settings_or_exit
-from sbwatch.durations import format_duration
-from sbwatch.errors import ApiError, LockBusy, SbwatchError
-from sbwatch.metrics import Metrics
-from sbwatch.mgmt_api import ManagementApi, ServiceHealth
+from sbwatch.config.settings import ProjectSettings, Settings
+from sbwatch.core.clock import Clock, SystemClock
+from sbwatch.core.durations import format_duration
+from sbwatch.core.errors import ApiError, LockBusy, SbwatchError
+from sbwatch.core.metrics import Metrics
+from sbwatch.core.results import IntentState
+from sbwatch.policy.escalation import monthly_price
 from sbwatch.remediation.executor import ComputeApi, Escalator, process_owner
-from sbwatch.remediation.policy import monthly_price
-from sbwatch.results import IntentState
-from sbwatch.settings import ProjectSettings, Settings
 from sbwatch.store import open_store
 from sbwatch.store.base import Store
-from sbwatch.tiers import Tier, next_tier, rank, tier_for_variant
+from sbwatch.supabase.mgmt_api import ManagementApi, ServiceHealth
+from sbwatch.supabase.tiers import Tier, next_tier, rank, tier_for_variant
 
 NAME = "escalate"
 HELP = (

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from sbwatch.commands.common import settings_or_exit
-from sbwatch.durations import format_duration
-from sbwatch.results import Intent
-from sbwatch.settings import StateSettings
+from sbwatch.config.settings import StateSettings
+from sbwatch.core.durations import format_duration
+from sbwatch.core.results import Intent
 from sbwatch.store import open_store
 from sbwatch.store.base import Store
 

@@ -11,14 +11,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sbwatch.clock import SystemClock
 from sbwatch.commands.common import settings_or_exit
-from sbwatch.errors import MailError
+from sbwatch.config.settings import Settings
+from sbwatch.core.clock import SystemClock
+from sbwatch.core.errors import MailError
+from sbwatch.core.metrics import Metrics
+from sbwatch.core.results import ProviderEmail
 from sbwatch.ingest.imap import MailboxReport, MailWatcher
 from sbwatch.ingest.parse import DEFAULT_RULE, Classification, TrustRule, explain
-from sbwatch.metrics import Metrics
-from sbwatch.results import ProviderEmail
-from sbwatch.settings import Settings
 from sbwatch.store import open_store
 
 NAME = "mail"

@@ -10,15 +10,15 @@ from typing import Any
 
 import httpx
 
-from sbwatch import log as logging_setup
-from sbwatch.clock import SystemClock
 from sbwatch.commands.common import settings_or_exit
-from sbwatch.metrics import Metrics
+from sbwatch.config.settings import Settings
+from sbwatch.core import log as logging_setup
+from sbwatch.core.clock import SystemClock
+from sbwatch.core.metrics import Metrics
+from sbwatch.core.results import ProbeKind, ProbeResult
 from sbwatch.probes import PROBES, build_probe, timeout_s
 from sbwatch.probes.base import ProbeContext
-from sbwatch.results import ProbeKind, ProbeResult
-from sbwatch.runner import run_probe
-from sbwatch.settings import Settings
+from sbwatch.probes.runner import run_probe
 
 NAME = "probe"
 HELP = (

@@ -6,10 +6,10 @@ import argparse
 import asyncio
 import sys
 
-from sbwatch import log
 from sbwatch.commands.common import settings_or_exit
-from sbwatch.errors import ConfigError, SbwatchError
-from sbwatch.settings import default_config_path
+from sbwatch.config.settings import default_config_path
+from sbwatch.core import log
+from sbwatch.core.errors import ConfigError, SbwatchError
 
 NAME = "run"
 HELP = (
@@ -25,7 +25,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the configuration (exit 1 listing every problem), then run until stopped."""
-    from sbwatch.app import Daemon  # the daemon's imports are only needed here
+    from sbwatch.daemon.app import Daemon  # the daemon's imports are only needed here
 
     settings = settings_or_exit(args)
     log.configure(settings.log_level, settings.log_format)

@@ -8,11 +8,11 @@ import getpass
 from datetime import datetime, timedelta
 from typing import TextIO
 
-from sbwatch.clock import SystemClock
 from sbwatch.commands.alert import opened_store
 from sbwatch.commands.common import settings_or_exit
-from sbwatch.durations import format_duration, parse_duration
-from sbwatch.settings import Settings
+from sbwatch.config.settings import Settings
+from sbwatch.core.clock import SystemClock
+from sbwatch.core.durations import format_duration, parse_duration
 from sbwatch.store.base import Store
 
 NAME = "silence"

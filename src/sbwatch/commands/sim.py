@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from sbwatch.errors import ConfigError
+from sbwatch.core.errors import ConfigError
 
 NAME = "sim"
 HELP = (
@@ -154,7 +154,7 @@ def _run_ctl(args: argparse.Namespace) -> int:
 
 
 def _run_replay(args: argparse.Namespace) -> int:
-    from sbwatch import log
+    from sbwatch.core import log
     from sbwatch.sim.replay import replay
     from sbwatch.sim.report import render_html
     from sbwatch.sim.scenario import load_scenario

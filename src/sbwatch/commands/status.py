@@ -8,11 +8,11 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sbwatch.budget_state import STATE_NAMESPACE, hold_key
 from sbwatch.commands.common import settings_or_exit
-from sbwatch.durations import format_duration
-from sbwatch.settings import Settings
+from sbwatch.config.settings import Settings
+from sbwatch.core.durations import format_duration
 from sbwatch.store import Store, open_store
+from sbwatch.watch.state import STATE_NAMESPACE, hold_key
 
 NAME = "status"
 HELP = (

@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sbwatch.clock import Clock
-from sbwatch.errors import MailError
+from sbwatch.config.settings import MailSettings
+from sbwatch.core.clock import Clock
+from sbwatch.core.errors import MailError
+from sbwatch.core.log import get_logger
+from sbwatch.core.metrics import Metrics
+from sbwatch.core.results import EmailKind, ProviderEmail
 from sbwatch.ingest.parse import TrustRule, parse_email
 from sbwatch.ingest.session import ImapSession, Selected
-from sbwatch.log import get_logger
-from sbwatch.metrics import Metrics
-from sbwatch.results import EmailKind, ProviderEmail
-from sbwatch.settings import MailSettings
 from sbwatch.store.base import Store
 
 NAMESPACE = "imap"

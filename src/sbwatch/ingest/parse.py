@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 
+from sbwatch.core.results import EmailKind, ProviderEmail
 from sbwatch.ingest.authres import (
     AuthHeader,
     domain_of,
@@ -19,7 +20,6 @@ from sbwatch.ingest.authres import (
     passing_clause,
 )
 from sbwatch.ingest.text import SAFE_POLICY, body_text, first_header, header_values
-from sbwatch.results import EmailKind, ProviderEmail
 
 # Checked in order: the exhausted wording before the warning wording it resembles.
 PHRASES: tuple[tuple[EmailKind, str], ...] = (

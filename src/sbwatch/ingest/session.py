@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 import aioimaplib
 
-from sbwatch.errors import MailError
-from sbwatch.settings import MailSettings
+from sbwatch.config.settings import MailSettings
+from sbwatch.core.errors import MailError
 
 T = TypeVar("T")
 _FETCH = re.compile(rb"^\d+ FETCH \(")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from sbwatch.core.results import ProbeKind
 from sbwatch.probes._common import timeout_s
 from sbwatch.probes.auth import AuthProbe
 from sbwatch.probes.base import Probe, ProbeContext
@@ -12,7 +13,6 @@ from sbwatch.probes.metrics import MetricsProbe
 from sbwatch.probes.mgmt_health import MgmtHealthProbe
 from sbwatch.probes.rest import RestProbe
 from sbwatch.probes.status_page import StatusPageProbe
-from sbwatch.results import ProbeKind
 
 PROBES: dict[ProbeKind, Callable[[ProbeContext], Probe]] = {
     ProbeKind.DB: DbProbe,

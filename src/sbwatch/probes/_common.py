@@ -19,9 +19,9 @@ from typing import Any
 
 import httpx
 
+from sbwatch.config.settings import ProbeSettings
+from sbwatch.core.results import Outcome, ProbeKind, ProbeResult
 from sbwatch.probes.base import ProbeContext
-from sbwatch.results import Outcome, ProbeKind, ProbeResult
-from sbwatch.settings import ProbeSettings
 
 ORIGIN_TIMEOUT_STATUSES = frozenset({522, 544})
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from sbwatch.core.results import Outcome, ProbeKind, ProbeResult
 from sbwatch.probes._common import Timer, api_key_headers, http_get, json_body, timeout_s
 from sbwatch.probes.base import ProbeContext
-from sbwatch.results import Outcome, ProbeKind, ProbeResult
 
 
 class AuthProbe:

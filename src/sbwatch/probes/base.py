@@ -7,9 +7,9 @@ from typing import Protocol
 
 import httpx
 
-from sbwatch.clock import Clock
-from sbwatch.results import ProbeKind, ProbeResult
-from sbwatch.settings import ProjectSettings, Settings
+from sbwatch.config.settings import ProjectSettings, Settings
+from sbwatch.core.clock import Clock
+from sbwatch.core.results import ProbeKind, ProbeResult
 
 
 @dataclass(frozen=True)

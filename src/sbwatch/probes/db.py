@@ -17,9 +17,9 @@ from typing import Any
 
 import asyncpg
 
+from sbwatch.core.results import Outcome, ProbeKind, ProbeResult
 from sbwatch.probes._common import Timer, network_cause, timeout_s
 from sbwatch.probes.base import ProbeContext
-from sbwatch.results import Outcome, ProbeKind, ProbeResult
 
 LIVENESS_QUERY = "SELECT 1"
 APPLICATION_NAME = "sbwatch"

@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from sbwatch.log import get_logger
+from sbwatch.core.log import get_logger
+from sbwatch.core.results import IoSample, Outcome, ProbeKind, ProbeResult
 from sbwatch.probes.base import ProbeContext
-from sbwatch.results import IoSample, Outcome, ProbeKind, ProbeResult
 
 METRICS_PATH = "/customer/v1/privileged/metrics"
 USERNAME = "service_role"

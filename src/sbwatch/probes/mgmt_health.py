@@ -13,11 +13,11 @@ from typing import Any
 
 import httpx
 
-from sbwatch.errors import ApiError, AuthRejected, RateLimited
-from sbwatch.mgmt_api import ManagementApi, ProjectInfo, ServiceHealth
+from sbwatch.core.errors import ApiError, AuthRejected, RateLimited
+from sbwatch.core.results import Outcome, ProbeKind, ProbeResult
 from sbwatch.probes._common import Timer, network_cause, timeout_s
 from sbwatch.probes.base import ProbeContext
-from sbwatch.results import Outcome, ProbeKind, ProbeResult
+from sbwatch.supabase.mgmt_api import ManagementApi, ProjectInfo, ServiceHealth
 
 HEALTHY = "ACTIVE_HEALTHY"
 SERVICES = ("db", "rest", "auth")

@@ -6,9 +6,9 @@ parsed. 522/544 mean the provider's edge timed out on the origin, the disk IO bu
 
 from __future__ import annotations
 
+from sbwatch.core.results import Outcome, ProbeKind, ProbeResult
 from sbwatch.probes._common import Timer, api_key_headers, http_get, timeout_s
 from sbwatch.probes.base import ProbeContext
-from sbwatch.results import Outcome, ProbeKind, ProbeResult
 
 
 class RestProbe:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sbwatch.core.results import PROVIDER, Outcome, ProbeKind, ProbeResult
 from sbwatch.probes._common import Timer, http_get, json_body, timeout_s
 from sbwatch.probes.base import ProbeContext
-from sbwatch.results import PROVIDER, Outcome, ProbeKind, ProbeResult
 
 
 class StatusPageProbe:

@@ -1,1 +1,1 @@
-"""Compute escalation: the pure policy and the journal-backed executor."""
+"""Compute escalation: the journal-backed executor (intent, PATCH, reconcile, verify)."""

@@ -13,14 +13,14 @@ import socket
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from sbwatch.clock import Clock
-from sbwatch.errors import ApiError, LockBusy, PermanentError, RateLimited, TransientError
-from sbwatch.log import get_logger
-from sbwatch.metrics import Metrics
-from sbwatch.mgmt_api import Addons, ProjectInfo
-from sbwatch.results import Intent, IntentState
+from sbwatch.core.clock import Clock
+from sbwatch.core.errors import ApiError, LockBusy, PermanentError, RateLimited, TransientError
+from sbwatch.core.log import get_logger
+from sbwatch.core.metrics import Metrics
+from sbwatch.core.results import Intent, IntentState
 from sbwatch.store.base import Store
-from sbwatch.tiers import Tier, rank, spec
+from sbwatch.supabase.mgmt_api import Addons, ProjectInfo
+from sbwatch.supabase.tiers import Tier, rank, spec
 
 IN_PROGRESS = frozenset({"RESIZING", "UPGRADING", "RESTARTING", "COMING_UP"})
 """Project statuses during which an unseen change may still be landing."""
@@ -30,7 +30,7 @@ log = get_logger("remediation")
 
 
 class ComputeApi(Protocol):
-    """The part of ``sbwatch.mgmt_api.ManagementApi`` the executor uses."""
+    """The part of ``sbwatch.supabase.mgmt_api.ManagementApi`` the executor uses."""
 
     async def get_project(self, ref: str) -> ProjectInfo:
         """The project and its status."""

@@ -16,10 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sbwatch.budget import BudgetEstimator
-from sbwatch.results import IoSample
+from sbwatch.core.results import IoSample
+from sbwatch.policy.budget import BudgetEstimator
 from sbwatch.sim.model import DiskIoModel
-from sbwatch.tiers import Tier, spec
+from sbwatch.supabase.tiers import Tier, spec
 
 START = datetime(2026, 5, 20, tzinfo=UTC)
 EMPTY = 1e-9

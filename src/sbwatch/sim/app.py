@@ -14,11 +14,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from sbwatch.clock import Clock
+from sbwatch.core.clock import Clock
 from sbwatch.sim.endpoints import project_routes, status_routes
 from sbwatch.sim.mgmt import mgmt_routes
 from sbwatch.sim.world import SimWorld
-from sbwatch.tiers import Tier
+from sbwatch.supabase.tiers import Tier
 
 RATE_LIMIT = 120
 RATE_WINDOW_S = 60.0

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from typing import Any
 
-from sbwatch.log import get_logger
+from sbwatch.core.log import get_logger
 
 MODES = ("pass", "stall", "cut")
 _CHUNK = 65_536

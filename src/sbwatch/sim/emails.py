@@ -9,7 +9,7 @@ from email.utils import format_datetime, make_msgid
 
 import aioimaplib
 
-from sbwatch.errors import MailError
+from sbwatch.core.errors import MailError
 
 SENDER = "Supabase <noreply@supabase.com>"
 TRUSTED_RESULTS = (

@@ -12,7 +12,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from sbwatch.sim.world import SimWorld
-from sbwatch.tiers import TIERS, TierSpec, spec, tier_for_variant
+from sbwatch.supabase.tiers import TIERS, TierSpec, spec, tier_for_variant
 
 if TYPE_CHECKING:
     from sbwatch.sim.app import RateLimiter

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sbwatch.tiers import BURST_SECONDS_PER_DAY, Tier, spec
+from sbwatch.supabase.tiers import BURST_SECONDS_PER_DAY, Tier, spec
 
 MB = 1_000_000.0
 OP_BYTES = 128 * 1024

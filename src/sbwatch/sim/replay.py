@@ -20,19 +20,19 @@ from typing import Any
 import httpx
 
 from sbwatch.alerting.dispatch import Dispatcher
-from sbwatch.alerting.policy import AlertAction
-from sbwatch.announcer import FOLDED_NOTE
-from sbwatch.clock import VirtualClock
-from sbwatch.durations import format_duration
+from sbwatch.config.settings import Settings
+from sbwatch.core.clock import VirtualClock
+from sbwatch.core.durations import format_duration
+from sbwatch.core.metrics import Metrics
+from sbwatch.core.results import DiagnosisKind, IntentState, ProbeKind
 from sbwatch.ingest.parse import TrustRule, parse_email
-from sbwatch.metrics import Metrics
-from sbwatch.results import DiagnosisKind, IntentState, ProbeKind
-from sbwatch.settings import Settings
+from sbwatch.policy.alerts import AlertAction
 from sbwatch.sim.replay_store import ReplayStore
 from sbwatch.sim.scenario import Scenario
 from sbwatch.sim.world import SimWorld, create_app
 from sbwatch.store.sqlite import SqliteStore
-from sbwatch.watcher import Watcher
+from sbwatch.watch.announcer import FOLDED_NOTE
+from sbwatch.watch.watcher import Watcher
 
 BASE = "http://127.0.0.1:8787"
 TOKEN = "sbp_replay_token"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from sbwatch.durations import format_duration
+from sbwatch.core.durations import format_duration
 
 WIDTH, LEFT, RIGHT = 960, 60, 20
 CHART_TOP, CHART_H = 20, 220

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sbwatch.durations import parse_duration
-from sbwatch.errors import ConfigError
-from sbwatch.results import DiagnosisKind, EscalationMode
-from sbwatch.tiers import Tier
-from sbwatch.tomlpos import TomlPositions
+from sbwatch.config.tomlpos import TomlPositions
+from sbwatch.core.durations import parse_duration
+from sbwatch.core.errors import ConfigError
+from sbwatch.core.results import DiagnosisKind, EscalationMode
+from sbwatch.supabase.tiers import Tier
 
 _TAIL_S = 6 * 3600.0
 _ENUMS: dict[str, tuple[str, ...]] = {

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import uvicorn
 
-from sbwatch.clock import SystemClock
-from sbwatch.errors import ConfigError, MailError
-from sbwatch.log import get_logger
+from sbwatch.core.clock import SystemClock
+from sbwatch.core.errors import ConfigError, MailError
+from sbwatch.core.log import get_logger
 from sbwatch.sim.dbproxy import DbProxy
 from sbwatch.sim.emails import deliver_imap
 from sbwatch.sim.world import SimWorld, create_app
-from sbwatch.tiers import Tier
+from sbwatch.supabase.tiers import Tier
 
 log = get_logger("sim.serve")
 

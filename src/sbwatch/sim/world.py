@@ -6,10 +6,10 @@ import random
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sbwatch.clock import Clock
+from sbwatch.core.clock import Clock
 from sbwatch.sim.emails import build_email
 from sbwatch.sim.model import DiskIoModel
-from sbwatch.tiers import Tier
+from sbwatch.supabase.tiers import Tier
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette

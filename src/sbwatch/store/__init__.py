@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sbwatch.settings import StateSettings
+from sbwatch.config.settings import StateSettings
 from sbwatch.store.base import ProbeStatus, Store
 
 __all__ = ["ProbeStatus", "Store", "open_store"]

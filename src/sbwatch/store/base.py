@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sbwatch.results import (
+from sbwatch.core.results import (
     Alert,
     BudgetEstimate,
     Diagnosis,
@@ -27,7 +27,7 @@ from sbwatch.results import (
     Silence,
     Transition,
 )
-from sbwatch.tiers import Tier
+from sbwatch.supabase.tiers import Tier
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from sbwatch.errors import StoreError
-from sbwatch.results import (
+from sbwatch.core.errors import StoreError
+from sbwatch.core.results import (
     Alert,
     BudgetEstimate,
     Diagnosis,
@@ -30,7 +30,7 @@ from sbwatch.results import (
     Transition,
 )
 from sbwatch.store.base import ProbeStatus
-from sbwatch.tiers import Tier
+from sbwatch.supabase.tiers import Tier
 
 Row = Any
 """A database row addressable by column name (``sqlite3.Row`` or ``asyncpg.Record``)."""

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import asyncpg
 
-from sbwatch.errors import StoreError
+from sbwatch.core.errors import StoreError
 from sbwatch.store.codec import Row, utc
 from sbwatch.store.migrations import VERSION_TABLE, migrations
 from sbwatch.store.sql import SqlStore

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sbwatch.errors import StoreError
-from sbwatch.results import (
+from sbwatch.core.errors import StoreError
+from sbwatch.core.results import (
     Alert,
     BudgetEstimate,
     Diagnosis,
@@ -31,7 +31,7 @@ from sbwatch.results import (
 from sbwatch.store import codec
 from sbwatch.store.base import ProbeStatus
 from sbwatch.store.codec import Row
-from sbwatch.tiers import Tier
+from sbwatch.supabase.tiers import Tier
 
 _UNFINISHED = (IntentState.OPEN.value, IntentState.APPLIED.value)
 Where = tuple[str, list[Any]]

@@ -12,7 +12,7 @@ from typing import Any
 
 import aiosqlite
 
-from sbwatch.errors import StoreError
+from sbwatch.core.errors import StoreError
 from sbwatch.store.codec import ts_text
 from sbwatch.store.migrations import VERSION_TABLE, migrations
 from sbwatch.store.sql import SqlStore

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sbwatch.durations import format_duration
-from sbwatch.results import (
+from sbwatch.config.settings import EscalationSettings
+from sbwatch.core.durations import format_duration
+from sbwatch.core.results import (
     BudgetEstimate,
     Diagnosis,
     DiagnosisKind,
@@ -16,8 +17,7 @@ from sbwatch.results import (
     Intent,
     IntentState,
 )
-from sbwatch.settings import EscalationSettings
-from sbwatch.tiers import Tier, next_tier, rank, spec
+from sbwatch.supabase.tiers import Tier, next_tier, rank, spec
 
 EXHAUSTED_RATIO = 0.05
 FAILED_RETRY = timedelta(minutes=15)

@@ -20,19 +20,19 @@ import httpx
 from prometheus_client import start_http_server
 
 from sbwatch.alerting.dispatch import Dispatcher
-from sbwatch.alerting.policy import notice
-from sbwatch.clock import Clock, SystemClock
-from sbwatch.errors import ConfigError, SbwatchError
+from sbwatch.config.settings import Settings, load_settings
+from sbwatch.core.clock import Clock, SystemClock
+from sbwatch.core.errors import ConfigError, SbwatchError
+from sbwatch.core.log import get_logger
+from sbwatch.core.metrics import Metrics
+from sbwatch.core.results import ProbeKind, Severity
+from sbwatch.daemon.scheduler import Scheduler
+from sbwatch.daemon.sdnotify import Notifier
 from sbwatch.ingest.imap import MailWatcher
 from sbwatch.ingest.parse import TrustRule
-from sbwatch.log import get_logger
-from sbwatch.metrics import Metrics
-from sbwatch.results import ProbeKind, Severity
-from sbwatch.scheduler import Scheduler
-from sbwatch.sdnotify import Notifier
-from sbwatch.settings import Settings, load_settings
+from sbwatch.policy.alerts import notice
 from sbwatch.store import Store, open_store
-from sbwatch.watcher import Watcher
+from sbwatch.watch.watcher import Watcher
 
 FLUSH_EVERY_S = 1.0
 """How often the outbox is checked: an alert leaves within about a second."""

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sbwatch.alerting.policy import Condition
-from sbwatch.budget import EXHAUSTED_RATIO
-from sbwatch.durations import format_duration
-from sbwatch.remediation.policy import EscalationDecision
-from sbwatch.results import BudgetEstimate, Diagnosis, DiagnosisKind, Severity
+from sbwatch.core.durations import format_duration
+from sbwatch.core.results import BudgetEstimate, Diagnosis, DiagnosisKind, Severity
+from sbwatch.policy.alerts import Condition
+from sbwatch.policy.budget import EXHAUSTED_RATIO
+from sbwatch.policy.escalation import EscalationDecision
 
 IO_KINDS = frozenset({DiagnosisKind.IO_BUDGET_LOW, DiagnosisKind.IO_BUDGET_EXHAUSTED})
 FOLDING = frozenset({DiagnosisKind.LOCAL_NETWORK, DiagnosisKind.PLATFORM_OUTAGE})

@@ -1,6 +1,6 @@
 """A small client for the Supabase Management API: project, health and compute add-ons.
 
-Errors are mapped once here to ``sbwatch.errors``: ``RateLimited`` on 429 (and, without
+Errors are mapped once here to ``sbwatch.core.errors``: ``RateLimited`` on 429 (and, without
 sending, for every call until the announced reset), ``AuthRejected`` on 401/403,
 ``ApiError(transient=True)`` on 5xx, timeouts and dropped connections, ``ApiError(transient=False)``
 on other 4xx and on bodies that do not match the published spec. GETs retry transient errors;
@@ -17,9 +17,9 @@ import httpx
 from pydantic import SecretStr
 
 from sbwatch import __version__
-from sbwatch.clock import Clock
-from sbwatch.errors import ApiError, AuthRejected, RateLimited
-from sbwatch.tiers import TIERS, Tier, tier_for_variant
+from sbwatch.core.clock import Clock
+from sbwatch.core.errors import ApiError, AuthRejected, RateLimited
+from sbwatch.supabase.tiers import TIERS, Tier, tier_for_variant
 
 HOURS_PER_MONTH = 730.0
 """How the provider turns hourly prices into monthly ones."""

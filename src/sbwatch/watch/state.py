@@ -12,8 +12,8 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sbwatch.results import BudgetEstimate
-from sbwatch.tiers import Tier
+from sbwatch.core.results import BudgetEstimate
+from sbwatch.supabase.tiers import Tier
 
 STATE_NAMESPACE = "budget"
 """Store state namespace of the estimator snapshots and of pending dashboard corrections."""

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sbwatch.alerting.policy import PolicyState
-from sbwatch.announcer import Announcer
-from sbwatch.budget_state import STATE_NAMESPACE, estimator_key, hold_key
-from sbwatch.clock import Clock
-from sbwatch.conditions import IO_KINDS
-from sbwatch.durations import format_duration
-from sbwatch.errors import ApiError, SbwatchError
-from sbwatch.log import get_logger
-from sbwatch.remediation.policy import EscalationDecision, decide
-from sbwatch.results import (
+from sbwatch.core.clock import Clock
+from sbwatch.core.durations import format_duration
+from sbwatch.core.errors import ApiError, SbwatchError
+from sbwatch.core.log import get_logger
+from sbwatch.core.results import (
     Diagnosis,
     DiagnosisKind,
     Intent,
@@ -22,9 +17,14 @@ from sbwatch.results import (
     ProbeState,
     Severity,
 )
-from sbwatch.runtime import ProjectRuntime
+from sbwatch.policy.alerts import PolicyState
+from sbwatch.policy.conditions import IO_KINDS
+from sbwatch.policy.escalation import EscalationDecision, decide
 from sbwatch.store.base import Store
-from sbwatch.tiers import Tier, next_tier, rank, spec
+from sbwatch.supabase.tiers import Tier, next_tier, rank, spec
+from sbwatch.watch.announcer import Announcer
+from sbwatch.watch.runtime import ProjectRuntime
+from sbwatch.watch.state import STATE_NAMESPACE, estimator_key, hold_key
 
 
 class EscalationFlow:

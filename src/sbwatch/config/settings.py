@@ -28,11 +28,11 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from sbwatch.durations import parse_duration
-from sbwatch.errors import ConfigError
-from sbwatch.results import EscalationMode, ProbeKind, Severity
-from sbwatch.tiers import Tier
-from sbwatch.tomlpos import TomlPositions, dotted
+from sbwatch.config.tomlpos import TomlPositions, dotted
+from sbwatch.core.durations import parse_duration
+from sbwatch.core.errors import ConfigError
+from sbwatch.core.results import EscalationMode, ProbeKind, Severity
+from sbwatch.supabase.tiers import Tier
 
 DEFAULT_CONFIG_PATHS = (Path("/etc/sbwatch/config.toml"),)
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sbwatch.tiers import Tier
+from sbwatch.supabase.tiers import Tier
 
 
 class Outcome(StrEnum):

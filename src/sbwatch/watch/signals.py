@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sbwatch.budget import Pressure
-from sbwatch.diagnosis import Signals
-from sbwatch.results import (
+from sbwatch.core.results import (
     BudgetEstimate,
     Outcome,
     ProbeKind,
@@ -15,6 +13,8 @@ from sbwatch.results import (
     ProbeState,
     ProviderEmail,
 )
+from sbwatch.policy.budget import Pressure
+from sbwatch.policy.diagnosis import Signals
 from sbwatch.store.base import ProbeStatus
 
 OWN_SERVICES = {ProbeKind.DB: "db", ProbeKind.REST: "rest", ProbeKind.AUTH: "auth"}

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sbwatch.results import (
+from sbwatch.core.results import (
     BudgetEstimate,
     Diagnosis,
     DiagnosisKind,
@@ -15,7 +15,7 @@ from sbwatch.results import (
     ProbeState,
     ProviderEmail,
 )
-from sbwatch.tiers import spec
+from sbwatch.supabase.tiers import spec
 
 SERVICES = ("db", "rest", "auth")
 EXHAUSTED_RATIO = 0.05

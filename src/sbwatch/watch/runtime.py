@@ -6,16 +6,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sbwatch.alerting.policy import PolicyState
-from sbwatch.budget import BudgetEstimator, Pressure
-from sbwatch.mgmt_api import ManagementApi
+from sbwatch.config.settings import ProjectSettings
+from sbwatch.core.results import Diagnosis, Intent, IoSample, ProbeKind, ProviderEmail
+from sbwatch.policy.alerts import PolicyState
+from sbwatch.policy.budget import BudgetEstimator, Pressure
+from sbwatch.policy.escalation import EscalationDecision
 from sbwatch.probes.base import Probe
 from sbwatch.remediation.executor import Escalator
-from sbwatch.remediation.policy import EscalationDecision
-from sbwatch.results import Diagnosis, Intent, IoSample, ProbeKind, ProviderEmail
-from sbwatch.settings import ProjectSettings
 from sbwatch.store.base import ProbeStatus
-from sbwatch.tiers import Tier
+from sbwatch.supabase.mgmt_api import ManagementApi
+from sbwatch.supabase.tiers import Tier
 
 
 @dataclass

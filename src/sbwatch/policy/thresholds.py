@@ -7,8 +7,8 @@ state is returned as a Transition (the first one from ``unknown`` included).
 
 from __future__ import annotations
 
-from sbwatch.results import ProbeResult, ProbeState, Transition
-from sbwatch.settings import ProbeSettings
+from sbwatch.config.settings import ProbeSettings
+from sbwatch.core.results import ProbeResult, ProbeState, Transition
 from sbwatch.store.base import ProbeStatus
 
 COUNTER_CAP = 1_000_000

@@ -22,11 +22,11 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sbwatch.budget_state import estimate_from_dict, estimate_to_dict
-from sbwatch.results import BudgetEstimate, IoSample, Severity
-from sbwatch.settings import BudgetSettings
-from sbwatch.tiers import Tier, TierSpec, spec
-from sbwatch.tokens import Bucket, BurnTracker
+from sbwatch.config.settings import BudgetSettings
+from sbwatch.core.results import BudgetEstimate, IoSample, Severity
+from sbwatch.policy.tokens import Bucket, BurnTracker
+from sbwatch.supabase.tiers import Tier, TierSpec, spec
+from sbwatch.watch.state import estimate_from_dict, estimate_to_dict
 
 MB = 1_000_000.0
 DEFAULT_MAX_GAP_S = 900.0

@@ -27,8 +27,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sbwatch.alerting.messages import format_message
-from sbwatch.results import Alert, Severity, Silence
-from sbwatch.settings import AlertingSettings
+from sbwatch.config.settings import AlertingSettings
+from sbwatch.core.results import Alert, Severity, Silence
 
 ActionKind = Literal["open", "update", "remind", "resolve", "notice"]
 

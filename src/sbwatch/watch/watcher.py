@@ -14,31 +14,12 @@ from typing import Any
 import httpx
 
 from sbwatch.alerting.dispatch import Dispatcher
-from sbwatch.alerting.policy import (
-    PolicyState,
-)
-from sbwatch.announcer import AlertObserver, Announcer
-from sbwatch.budget import BudgetEstimator, budget_severity, pressure
-from sbwatch.budget_state import (
-    STATE_NAMESPACE,
-    correction_key,
-    estimator_key,
-    hold_key,
-    parse_correction,
-)
-from sbwatch.clock import Clock
-from sbwatch.conditions import IO_KINDS, conditions, next_latch
-from sbwatch.diagnosis import diagnose
-from sbwatch.errors import SbwatchError
-from sbwatch.escalation_flow import EscalationFlow
-from sbwatch.log import get_logger
-from sbwatch.metrics import Metrics
-from sbwatch.mgmt_api import ManagementApi
-from sbwatch.probes import ProbeContext, build_probe, timeout_s
-from sbwatch.probes.base import Probe
-from sbwatch.probes.metrics import sample_from_dict
-from sbwatch.remediation.executor import Escalator
-from sbwatch.results import (
+from sbwatch.config.settings import BudgetSettings, ProjectSettings, Settings
+from sbwatch.core.clock import Clock
+from sbwatch.core.errors import SbwatchError
+from sbwatch.core.log import get_logger
+from sbwatch.core.metrics import Metrics
+from sbwatch.core.results import (
     PROVIDER,
     Diagnosis,
     DiagnosisKind,
@@ -49,12 +30,31 @@ from sbwatch.results import (
     ProviderEmail,
     Severity,
 )
-from sbwatch.runtime import ProjectRuntime
-from sbwatch.settings import BudgetSettings, ProjectSettings, Settings
-from sbwatch.signals import build_signals
+from sbwatch.policy.alerts import (
+    PolicyState,
+)
+from sbwatch.policy.budget import BudgetEstimator, budget_severity, pressure
+from sbwatch.policy.conditions import IO_KINDS, conditions, next_latch
+from sbwatch.policy.diagnosis import diagnose
+from sbwatch.policy.thresholds import next_status
+from sbwatch.probes import ProbeContext, build_probe, timeout_s
+from sbwatch.probes.base import Probe
+from sbwatch.probes.metrics import sample_from_dict
+from sbwatch.remediation.executor import Escalator
 from sbwatch.store.base import Store
-from sbwatch.thresholds import next_status
-from sbwatch.tiers import Tier, tier_for_variant
+from sbwatch.supabase.mgmt_api import ManagementApi
+from sbwatch.supabase.tiers import Tier, tier_for_variant
+from sbwatch.watch.announcer import AlertObserver, Announcer
+from sbwatch.watch.escalation import EscalationFlow
+from sbwatch.watch.runtime import ProjectRuntime
+from sbwatch.watch.signals import build_signals
+from sbwatch.watch.state import (
+    STATE_NAMESPACE,
+    correction_key,
+    estimator_key,
+    hold_key,
+    parse_correction,
+)
 
 EMAIL_LOOKBACK = timedelta(hours=24)
 DIAGNOSIS_RECORD_EVERY = timedelta(minutes=10)
@@ -188,7 +188,9 @@ class Watcher:
     # -- probes ---------------------------------------------------------------------------
     async def probe(self, ref: str, kind: ProbeKind) -> ProbeResult:
         """Run one probe of one project and keep its result, state and consequences."""
-        from sbwatch.runner import run_probe  # the runner is the only place catching Exception
+        from sbwatch.probes.runner import (
+            run_probe,  # the runner is the only place catching Exception
+        )
 
         runtime = self.projects[ref]
         probe = runtime.probes[kind]
@@ -222,7 +224,7 @@ class Watcher:
 
     async def probe_provider(self) -> ProbeResult | None:
         """Run the provider-wide status page probe."""
-        from sbwatch.runner import run_probe
+        from sbwatch.probes.runner import run_probe
 
         if self.provider_probe is None:
             return None

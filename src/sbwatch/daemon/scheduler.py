@@ -8,8 +8,8 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from sbwatch.clock import Clock
-from sbwatch.log import get_logger
+from sbwatch.core.clock import Clock
+from sbwatch.core.log import get_logger
 
 Job = Callable[[], Awaitable[Any]]
 

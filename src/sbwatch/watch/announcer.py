@@ -7,7 +7,10 @@ from dataclasses import replace
 from datetime import datetime
 
 from sbwatch.alerting.dispatch import Dispatcher
-from sbwatch.alerting.policy import (
+from sbwatch.config.settings import Settings
+from sbwatch.core.clock import Clock
+from sbwatch.core.results import EmailKind, ProviderEmail, Severity, Silence
+from sbwatch.policy.alerts import (
     AlertAction,
     Condition,
     Target,
@@ -16,13 +19,10 @@ from sbwatch.alerting.policy import (
     evaluate,
     notice,
 )
-from sbwatch.clock import Clock
-from sbwatch.conditions import IO_SUBJECT
-from sbwatch.diagnosis import IO_EMAILS
-from sbwatch.results import EmailKind, ProviderEmail, Severity, Silence
-from sbwatch.runtime import ProjectRuntime
-from sbwatch.settings import Settings
+from sbwatch.policy.conditions import IO_SUBJECT
+from sbwatch.policy.diagnosis import IO_EMAILS
 from sbwatch.store.base import Store
+from sbwatch.watch.runtime import ProjectRuntime
 
 FOLDED_NOTE = "provider email folded into the open alert"
 AlertObserver = Callable[[AlertAction], None]

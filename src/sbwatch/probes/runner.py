@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sbwatch.clock import Clock
-from sbwatch.metrics import Metrics
+from sbwatch.core.clock import Clock
+from sbwatch.core.metrics import Metrics
+from sbwatch.core.results import Outcome, ProbeResult
 from sbwatch.probes.base import Probe
-from sbwatch.results import Outcome, ProbeResult
 
 
 async def run_probe(

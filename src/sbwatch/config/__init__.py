@@ -1,0 +1,1 @@
+"""The configuration: typed settings and TOML positions for error messages."""

@@ -1,0 +1,1 @@
+"""Shared building blocks: result values, errors, clocks, durations, logging and metrics."""

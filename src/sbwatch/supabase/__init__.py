@@ -1,0 +1,1 @@
+"""What sbwatch knows of the provider: the Management API client and the per-size limits."""

@@ -1,0 +1,1 @@
+"""The watch cycle: the jobs, per-project state, signals, escalation flow and announcements."""
