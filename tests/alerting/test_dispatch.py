@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import random
+from collections.abc import Awaitable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,11 @@ from sbwatch.alerting.dispatch import (
     deliver,
     route_matches,
 )
+from sbwatch.alerting.messages import Message
 from sbwatch.config.settings import RouteSettings
 from sbwatch.core.clock import VirtualClock
 from sbwatch.core.metrics import Metrics
-from sbwatch.core.results import Alert, Severity
+from sbwatch.core.results import Alert, Notification, Severity
 from sbwatch.policy.alerts import AlertAction, notice
 from sbwatch.store.sqlite import SqliteStore
 
@@ -51,9 +53,12 @@ def action(
     """An open action for project P."""
     now = clock.now()
     alert = Alert(f"{P}:diagnosis", P, severity, "IO budget exhausted", "body", now, now)
-    return AlertAction(
-        "open", alert, "CRITICAL Shop: IO budget exhausted", "Run: sbwatch escalate", send
-    )
+    return AlertAction("open", alert, send)
+
+
+def submit(d: Dispatcher, act: AlertAction) -> Awaitable[list[Notification]]:
+    """Hand one action to the dispatcher with its message."""
+    return d.submit(act, Message("CRITICAL Shop: IO budget exhausted", "Run: sbwatch escalate"))
 
 
 def sent(metrics: Metrics, outcome: str) -> float:
@@ -97,7 +102,7 @@ async def test_delivered_once(
 ) -> None:
     """A submitted alert is saved, queued and delivered exactly once."""
     d = dispatcher(store, [route(receiver.url())], clock, metrics)
-    queued = await d.submit(action(clock))
+    queued = await submit(d, action(clock))
     assert ["phone"] == [n.route for n in queued]
     assert 1 == len(await store.open_alerts())
     assert 1 == await d.flush()
@@ -121,7 +126,7 @@ async def test_transient_failure_retried_until_delivered_once(
         await receiver.down()
     else:
         await receiver.up(int(failure))
-    await d.submit(action(clock))
+    await submit(d, action(clock))
     assert 0 == await d.flush()
     (pending,) = await store.notifications(clock.now() - timedelta(hours=1))
     assert (1, None, None) == (pending.attempts, pending.sent_at, pending.failed)
@@ -145,7 +150,7 @@ async def test_client_error_is_permanent_and_surfaced(
     """A 4xx marks the notification failed, counts it and logs the route name, then stops."""
     await receiver.up(400)
     d = dispatcher(store, [route(receiver.url())], clock, metrics)
-    await d.submit(action(clock))
+    await submit(d, action(clock))
     with capture_logs() as logs:
         assert 0 == await d.flush()
     (failed,) = await store.notifications(clock.now() - timedelta(hours=1))
@@ -169,7 +174,7 @@ async def test_permanent_failure_is_passed_on_by_the_next_working_route(
     phone = route(receiver.url("phone"), "phone")
     chat = route(receiver.url("chat"), "chat", severities=[Severity.WARNING])
     d = dispatcher(store, [phone, chat], clock, metrics)
-    await d.submit(action(clock, Severity.WARNING))
+    await submit(d, action(clock, Severity.WARNING))
     receiver.fail_paths.add("/phone")
     assert 1 == await d.flush()  # chat took the alert; phone refused it
     assert 1 == await d.flush()  # chat took the report
@@ -196,7 +201,7 @@ async def test_a_failed_report_is_not_reported_again(
     d = dispatcher(
         store, [route(receiver.url("a"), "a"), route(receiver.url("b"), "b")], clock, metrics
     )
-    await d.submit(action(clock))
+    await submit(d, action(clock))
     for _ in range(4):
         await d.flush()
     notes = await store.notifications(clock.now() - timedelta(hours=1))
@@ -220,7 +225,7 @@ async def test_crash_between_record_and_send_delivers_once(
     """A notification recorded before a crash is sent once by the next process."""
     path = tmp_path / "s.db"
     first = dispatcher(await make_store(path), [route(receiver.url())], clock, metrics)
-    await first.submit(action(clock))
+    await submit(first, action(clock))
     del first  # the process dies before any flush
     second = dispatcher(await make_store(path), [route(receiver.url())], clock, Metrics())
     assert 1 == await second.flush()
@@ -237,10 +242,10 @@ async def test_route_secret_never_logged(
     """A token in the route URL appears in no captured log event or stored reason."""
     d = dispatcher(store, [route(receiver.url(f"hook/{SECRET}"))], clock, metrics)
     with capture_logs() as logs:
-        await d.submit(action(clock))
+        await submit(d, action(clock))
         await d.flush()
         await receiver.down()
-        await d.submit(action(clock))
+        await submit(d, action(clock))
         await d.flush()
         await receiver.up(403)
         clock.advance(600)
@@ -295,8 +300,8 @@ async def test_routing_by_severity_and_project(
         route("json://127.0.0.1:9/c", "other", projects=["zzzzzzzzzzzzzzzzzzzz"]),
     ]
     d = dispatcher(store, routes, clock, metrics)
-    warning = await d.submit(action(clock, Severity.WARNING))
-    critical = await d.submit(action(clock, Severity.CRITICAL))
+    warning = await submit(d, action(clock, Severity.WARNING))
+    critical = await submit(d, action(clock, Severity.CRITICAL))
     assert (["chat"], ["pager", "chat"]) == (
         [n.route for n in warning],
         [n.route for n in critical],
@@ -308,7 +313,7 @@ async def test_unsent_action_is_recorded_without_notification(
 ) -> None:
     """A silenced action saves the alert and queues nothing."""
     d = dispatcher(store, [route("json://127.0.0.1:9/a")], clock, metrics)
-    assert [] == await d.submit(action(clock, send=False))
+    assert [] == await submit(d, action(clock, send=False))
     assert [f"{P}:diagnosis"] == [a.key for a in await store.open_alerts()]
 
 
@@ -320,8 +325,8 @@ async def test_notice_is_sent_but_not_kept_open(
 ) -> None:
     """A notice is delivered and leaves no open alert."""
     d = dispatcher(store, [route(receiver.url())], clock, metrics)
-    await d.submit(
-        notice(P, "escalation", Severity.INFO, "Compute raised", "to small", clock.now())
+    await submit(
+        d, notice(P, "escalation", Severity.INFO, "Compute raised", "to small", clock.now())
     )
     assert (1, []) == (await d.flush(), await store.open_alerts())
 

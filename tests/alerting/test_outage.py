@@ -10,6 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from sbwatch.alerting.dispatch import Dispatcher
+from sbwatch.alerting.messages import Target, render
 from sbwatch.config.settings import RouteSettings
 from sbwatch.core.clock import VirtualClock
 from sbwatch.core.metrics import Metrics
@@ -39,9 +40,8 @@ async def test_ten_minute_outage_delivers_each_message_once_in_order(
         if second % 60 == 0:
             title = f"alert {second // 60}"
             titles.append(title)
-            await dispatcher.submit(
-                notice(P, f"s{second}", Severity.CRITICAL, title, "details", clock.now())
-            )
+            action = notice(P, f"s{second}", Severity.CRITICAL, title, "details", clock.now())
+            await dispatcher.submit(action, render(action, Target(P), clock.now()))
         await dispatcher.flush()
         clock.advance(5)
     assert [] == receiver.posts

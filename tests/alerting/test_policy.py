@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from sbwatch.alerting.messages import Message, Target, render
 from sbwatch.config.settings import AlertingSettings
 from sbwatch.core.results import Alert, Severity, Silence
 from sbwatch.policy.alerts import (
     AlertAction,
     Condition,
     PolicyState,
-    Target,
     evaluate,
     notice,
 )
@@ -28,6 +28,11 @@ SETTINGS = AlertingSettings(
     resolve_after=timedelta(minutes=5),
 )
 W, C = Severity.WARNING, Severity.CRITICAL
+
+
+def said(action: AlertAction, now: datetime, target: Target | None = None) -> Message:
+    """What the phone shows for one action at ``now``."""
+    return render(action, target or Target(P), now)
 
 
 def cond(
@@ -209,12 +214,14 @@ def test_resolve_under_silence_and_never_sent_are_quiet() -> None:
 
 
 def test_resolve_message_says_how_long_it_lasted() -> None:
-    """The resolve message names the project and the duration."""
+    """The resolve message counts from onset to the problem's end, not to the resolve wait."""
     run = Run()
     run.at(0, cond(severity=C))
     run.at(40, cond(active=False))
     (action,) = run.at(45, cond(active=False))
-    assert "RESOLVED abcdefghijklmnopqrst: budget problem (lasted 45m)" == action.message_title
+    message = said(action, T0 + timedelta(minutes=45))
+    assert "RESOLVED abcdefghijklmnopqrst: budget problem (lasted 40m)" == message.title
+    assert message.body.endswith("Lasted 40m: 2026-05-20 12:00 to 12:40 UTC.")
     assert T0 + timedelta(minutes=45) == action.alert.closed_at
 
 
@@ -251,13 +258,14 @@ def test_messages_carry_name_command_and_dashboard() -> None:
         body="Budget at 0%.\nTo raise compute run:\n  sbwatch escalate abc --to small",
     )
     target = Target("Shop DB", "https://supabase.com/dashboard/project/abc")
-    (action,) = evaluate(P, [c], [], [], SETTINGS, PolicyState(), T0, target=target)[0]
-    assert "CRITICAL Shop DB: budget problem" == action.message_title
+    (action,) = evaluate(P, [c], [], [], SETTINGS, PolicyState(), T0)[0]
+    message = said(action, T0, target)
+    assert "CRITICAL Shop DB: budget problem" == message.title
     expected = (
         "Budget at 0%.\nTo raise compute run:\n  sbwatch escalate abc --to small\n"
         "Since 2026-05-20 12:00 UTC (0s).\nDashboard: https://supabase.com/dashboard/project/abc"
     )
-    assert expected == action.message_body
+    assert expected == message.body
 
 
 def test_update_title_names_previous_severity() -> None:
@@ -266,12 +274,14 @@ def test_update_title_names_previous_severity() -> None:
     run.at(0, cond())
     run.at(2, cond())
     (action,) = run.at(3, cond(severity=C))
-    assert "CRITICAL (was warning) abcdefghijklmnopqrst: budget problem" == action.message_title
+    title = said(action, T0 + timedelta(minutes=3)).title
+    assert "CRITICAL (was warning) abcdefghijklmnopqrst: budget problem" == title
 
 
 def test_notice_is_one_shot() -> None:
     """A notice is a closed alert, sent once."""
     action = notice(P, "escalation", Severity.INFO, "Compute raised to small", "Took 3m.", T0)
     assert ("notice", T0, True) == (action.kind, action.alert.closed_at, action.send)
-    assert "INFO abcdefghijklmnopqrst: Compute raised to small" == action.message_title
-    assert "Took 3m." == action.message_body
+    assert Message("INFO abcdefghijklmnopqrst: Compute raised to small", "Took 3m.") == said(
+        action, T0
+    )

@@ -8,13 +8,17 @@ import pytest
 
 from sbwatch.config.settings import BudgetSettings
 from sbwatch.core.results import BudgetEstimate, IoSample, Severity
-from sbwatch.policy.budget import Pressure, budget_severity, pressure
+from sbwatch.policy.budget import (
+    Pressure,
+    budget_severity,
+    estimate_from_dict,
+    estimate_to_dict,
+    pressure,
+)
 from sbwatch.supabase.tiers import Tier
 from sbwatch.watch.state import (
     correction_doc,
     correction_key,
-    estimate_from_dict,
-    estimate_to_dict,
     parse_correction,
 )
 

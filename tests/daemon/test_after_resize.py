@@ -104,7 +104,7 @@ async def test_trusted_budget_email_folds_into_the_open_warning(store: SqliteSto
     await open_budget_alert(store, sent=True)
     seen = []
     speaker = announcer(store, config)
-    speaker.on_alert = seen.append
+    speaker.on_alert = lambda action, _message: seen.append(action)
     await speaker.email(runtime_at(15, config), email())
     assert [] == await store.notifications(T0 - timedelta(days=1))
     saved = await store.get_alert(f"{REF}:io_budget")

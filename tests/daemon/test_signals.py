@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from sbwatch.core.results import Outcome, ProbeKind, ProbeResult, ProbeState
-from sbwatch.store.base import ProbeStatus
+from sbwatch.core.results import Outcome, ProbeKind, ProbeResult, ProbeState, ProbeStatus
 from sbwatch.watch.signals import build_signals
 
 NOW = datetime(2026, 5, 25, tzinfo=UTC)

@@ -7,9 +7,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sbwatch.config.settings import ProbeSettings
-from sbwatch.core.results import Outcome, ProbeKind, ProbeResult, ProbeState, Transition
+from sbwatch.core.results import (
+    Outcome,
+    ProbeKind,
+    ProbeResult,
+    ProbeState,
+    ProbeStatus,
+    Transition,
+)
 from sbwatch.policy.thresholds import next_status
-from sbwatch.store.base import ProbeStatus
 
 T0 = datetime(2026, 5, 26, tzinfo=UTC)
 U, UP, DOWN = ProbeState.UNKNOWN, ProbeState.UP, ProbeState.DOWN

@@ -22,11 +22,12 @@ from sbwatch.core.results import (
     ProbeKind,
     ProbeResult,
     ProbeState,
+    ProbeStatus,
     ProviderEmail,
     Severity,
     Transition,
 )
-from sbwatch.store import ProbeStatus, Store
+from sbwatch.store import Store
 from sbwatch.store.migrations import latest_version
 from sbwatch.store.postgres import PostgresStore
 from sbwatch.store.sqlite import SqliteStore

@@ -36,6 +36,7 @@ import apprise
 import httpx
 from pydantic import SecretStr
 
+from sbwatch.alerting.messages import Message
 from sbwatch.config.settings import RouteSettings
 from sbwatch.core.clock import Clock
 from sbwatch.core.log import get_logger
@@ -161,8 +162,8 @@ class Dispatcher:
         self._flushing = asyncio.Lock()
         self._log = get_logger("alerting")
 
-    async def submit(self, action: AlertAction) -> list[Notification]:
-        """Save the alert and enqueue one notification per matching route, before any send."""
+    async def submit(self, action: AlertAction, message: Message) -> list[Notification]:
+        """Save the alert and enqueue ``message`` for every matching route, before any send."""
         alert = action.alert
         if action.kind != "notice":
             await self._store.save_alert(alert)
@@ -180,8 +181,8 @@ class Dispatcher:
                         alert.key,
                         route.name,
                         alert.severity,
-                        action.message_title,
-                        action.message_body,
+                        message.title,
+                        message.body,
                         now,
                     )
                 )

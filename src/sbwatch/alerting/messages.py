@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 from sbwatch.core.durations import format_duration
 from sbwatch.core.results import Severity
+from sbwatch.policy.alerts import AlertAction
 
 MessageKind = Literal["open", "update", "remind", "resolve", "notice"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """How the messages of one project name it and link to it."""
+
+    name: str
+    dashboard_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Message:
+    """What a phone shows: a title line and a body."""
+
+    title: str
+    body: str
+
 
 _LABEL = {Severity.CRITICAL: "CRITICAL", Severity.WARNING: "WARNING", Severity.INFO: "INFO"}
 
@@ -48,7 +67,10 @@ def format_body(
     now: datetime,
     dashboard_url: str | None = None,
 ) -> str:
-    """The details: what sbwatch did or proposes (commands kept verbatim), since when, the link."""
+    """The details: what sbwatch did or proposes (commands kept verbatim), since when, the link.
+
+    For a resolve, ``now`` is when the problem ended.
+    """
     lines = [line.rstrip() for line in body.strip().splitlines() if line.strip()]
     lasted = format_duration((now - opened_at).total_seconds())
     if kind == "resolve":
@@ -79,3 +101,21 @@ def format_message(
     )
     text = format_body(kind, body=body, opened_at=opened_at, now=now, dashboard_url=dashboard_url)
     return head, text
+
+
+def render(action: AlertAction, target: Target, now: datetime) -> Message:
+    """The message of one alert action; a resolve counts its duration to the problem's end."""
+    alert = action.alert
+    until = action.ended_at if action.kind == "resolve" and action.ended_at else now
+    title, body = format_message(
+        action.kind,
+        name=target.name,
+        severity=alert.severity,
+        title=alert.title,
+        body=alert.body,
+        opened_at=alert.opened_at,
+        now=until,
+        dashboard_url=target.dashboard_url,
+        previous=action.previous,
+    )
+    return Message(title, body)

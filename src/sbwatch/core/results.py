@@ -113,6 +113,19 @@ class ProbeResult:
 
 
 @dataclass(frozen=True, slots=True)
+class ProbeStatus:
+    """The thresholded state of one (project, probe) with its counters."""
+
+    project: str
+    probe: ProbeKind
+    state: ProbeState
+    consecutive_ok: int
+    consecutive_fail: int
+    changed_at: datetime | None
+    last: ProbeResult | None
+
+
+@dataclass(frozen=True, slots=True)
 class Transition:
     """A (project, probe) state change."""
 

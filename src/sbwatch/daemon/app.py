@@ -30,7 +30,6 @@ from sbwatch.daemon.scheduler import Scheduler
 from sbwatch.daemon.sdnotify import Notifier
 from sbwatch.ingest.imap import MailWatcher
 from sbwatch.ingest.parse import TrustRule
-from sbwatch.policy.alerts import notice
 from sbwatch.store import Store, open_store
 from sbwatch.watch.watcher import Watcher
 
@@ -290,14 +289,12 @@ def _mail_ended(task: asyncio.Task[None]) -> None:
 async def _config_refused(generation: Generation, exc: ConfigError) -> None:
     """Tell people the new configuration was refused (the old one keeps running)."""
     body = "\n".join(exc.problems[:10]) + "\nThe previous configuration keeps running."
-    for ref in generation.watcher.projects:
-        action = notice(
-            ref,
-            "config",
+    watcher = generation.watcher
+    for ref in watcher.projects:
+        await watcher.announcer.notice(
+            watcher.projects[ref],
             Severity.WARNING,
             "configuration reload refused",
             body,
-            generation.watcher.clock.now(),
+            subject="config",
         )
-        await generation.watcher.dispatcher.submit(action)
-        break

@@ -3,7 +3,8 @@
 Each cycle the app hands :func:`evaluate` the conditions of one project (built from the
 diagnosis, the budget forecast, the mailbox...), its open alerts, the silences, the settings,
 the persisted :class:`PolicyState` and ``now``. It answers with the actions to apply and the
-next state; the caller saves alerts and enqueues notifications (see ``dispatch.Dispatcher``).
+next state, as data: the caller renders the text (``alerting.messages.render``), saves alerts
+and enqueues notifications (``alerting.dispatch.Dispatcher``).
 
 Rules:
 - one alert per ``<project>:<subject>`` while open (dedupe);
@@ -21,12 +22,11 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from sbwatch.alerting.messages import format_message
 from sbwatch.config.settings import AlertingSettings
 from sbwatch.core.results import Alert, Severity, Silence
 
@@ -59,10 +59,12 @@ class AlertAction:
 
     kind: ActionKind
     alert: Alert
-    message_title: str
-    message_body: str
     send: bool = True
     note: str = ""  # why nothing is sent (silenced, severity lowered)
+    previous: Severity | None = None
+    """The severity an ``update`` raised the alert from."""
+    ended_at: datetime | None = None
+    """When the condition of a ``resolve`` ended (the resolve waits ``resolve_after`` more)."""
 
 
 @dataclass(frozen=True)
@@ -95,14 +97,6 @@ class PolicyState:
         )
 
 
-@dataclass(frozen=True)
-class Target:
-    """How the messages of one project name it and link to it."""
-
-    name: str
-    dashboard_url: str | None = None
-
-
 def alert_key(project: str, subject: str) -> str:
     """The dedupe key ``<project>:<subject>``."""
     return f"{project}:{subject}"
@@ -124,11 +118,9 @@ def evaluate(
     settings: AlertingSettings,
     state: PolicyState,
     now: datetime,
-    *,
-    target: Target | None = None,
 ) -> tuple[list[AlertAction], PolicyState]:
     """The actions for one project at ``now`` and the next policy state."""
-    ctx = _Cycle(settings, now, target or Target(project), active_silence(project, silences, now))
+    ctx = _Cycle(settings, now, active_silence(project, silences, now))
     conds = _by_key(c for c in conditions if c.project == project)
     opens = {a.key: a for a in open_alerts if a.project == project and a.closed_at is None}
     folding = any(c.active and c.folds_others for c in conds.values())
@@ -157,14 +149,7 @@ def evaluate(
 
 
 def notice(
-    project: str,
-    subject: str,
-    severity: Severity,
-    title: str,
-    body: str,
-    now: datetime,
-    *,
-    target: Target | None = None,
+    project: str, subject: str, severity: Severity, title: str, body: str, now: datetime
 ) -> AlertAction:
     """A one-shot message ("escalation started", "recovered"): sent once, never kept open."""
     alert = Alert(
@@ -177,21 +162,10 @@ def notice(
         last_sent_at=now,
         closed_at=now,
     )
-    where = target or Target(project)
-    head, text = format_message(
-        "notice",
-        name=where.name,
-        severity=severity,
-        title=title,
-        body=body,
-        opened_at=now,
-        now=now,
-        dashboard_url=where.dashboard_url,
-    )
-    return AlertAction(kind="notice", alert=alert, message_title=head, message_body=text)
+    return AlertAction(kind="notice", alert=alert)
 
 
-def _by_key(conditions: Any) -> dict[str, Condition]:
+def _by_key(conditions: Iterable[Condition]) -> dict[str, Condition]:
     """One condition per key: an active one over an inactive one, then the most severe."""
     out: dict[str, Condition] = {}
     for cond in conditions:
@@ -201,7 +175,7 @@ def _by_key(conditions: Any) -> dict[str, Condition]:
     return out
 
 
-def _owned(key: str, project: str, live: Mapping[str, Any]) -> bool:
+def _owned(key: str, project: str, live: Mapping[str, object]) -> bool:
     """Whether a state entry belongs to this project but to no live condition or alert."""
     return key.startswith(f"{project}:") and key not in live
 
@@ -212,7 +186,6 @@ class _Cycle:
 
     settings: AlertingSettings
     now: datetime
-    target: Target
     silence: Silence | None
 
     def active(self, cond: Condition, alert: Alert | None, since: datetime) -> AlertAction | None:
@@ -226,7 +199,7 @@ class _Cycle:
             return self._action("update", cond, alert.opened_at, alert, alert.severity)
         if _RANK[cond.severity] < _RANK[alert.severity]:
             lowered = replace(alert, severity=cond.severity, title=cond.title, body=cond.body)
-            return AlertAction("update", lowered, "", "", send=False, note="severity lowered")
+            return AlertAction("update", lowered, send=False, note="severity lowered")
         if self._reminder_due(alert):
             return self._action("remind", cond, alert.opened_at, alert, None)
         return None
@@ -236,12 +209,10 @@ class _Cycle:
         if self.now - since < self.settings.resolve_after:
             return None
         closed = replace(alert, closed_at=self.now)
-        head, text = self._format(
-            "resolve", alert.severity, alert.title, alert.body, alert.opened_at
-        )
+        ended = max(since, alert.opened_at)
         if alert.last_sent_at is None:
-            return AlertAction("resolve", closed, head, text, send=False, note="never sent")
-        return self._maybe_silenced(AlertAction("resolve", closed, head, text))
+            return AlertAction("resolve", closed, send=False, note="never sent", ended_at=ended)
+        return self._maybe_silenced(AlertAction("resolve", closed, ended_at=ended))
 
     def _reminder_due(self, alert: Alert) -> bool:
         if self.silence is not None:
@@ -270,8 +241,7 @@ class _Cycle:
             opened_at=opened_at,
             last_sent_at=sent_at if self.silence is not None else self.now,
         )
-        head, text = self._format(kind, cond.severity, cond.title, cond.body, opened_at, previous)
-        return self._maybe_silenced(AlertAction(kind, record, head, text))
+        return self._maybe_silenced(AlertAction(kind, record, previous=previous))
 
     def _maybe_silenced(self, action: AlertAction) -> AlertAction:
         if self.silence is None:
@@ -279,24 +249,3 @@ class _Cycle:
         until = f"{self.silence.ends_at:%Y-%m-%d %H:%M} UTC"
         note = f"silenced by #{self.silence.id} until {until}: {self.silence.reason}"
         return replace(action, send=False, note=note)
-
-    def _format(
-        self,
-        kind: ActionKind,
-        severity: Severity,
-        title: str,
-        body: str,
-        opened_at: datetime,
-        previous: Severity | None = None,
-    ) -> tuple[str, str]:
-        return format_message(
-            kind,
-            name=self.target.name,
-            severity=severity,
-            title=title,
-            body=body,
-            opened_at=opened_at,
-            now=self.now,
-            dashboard_url=self.target.dashboard_url,
-            previous=previous,
-        )

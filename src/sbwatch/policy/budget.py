@@ -26,7 +26,6 @@ from sbwatch.config.settings import BudgetSettings
 from sbwatch.core.results import BudgetEstimate, IoSample, Severity
 from sbwatch.policy.tokens import Bucket, BurnTracker
 from sbwatch.supabase.tiers import Tier, TierSpec, spec
-from sbwatch.watch.state import estimate_from_dict, estimate_to_dict
 
 MB = 1_000_000.0
 DEFAULT_MAX_GAP_S = 900.0
@@ -327,3 +326,19 @@ def pressure(prev: IoSample | None, cur: IoSample) -> Pressure:
         disk_used_ratio=_share(used, size),
         pg_up=None if cur.pg_up is None else cur.pg_up >= 1.0,
     )
+
+
+def estimate_to_dict(estimate: BudgetEstimate) -> dict[str, Any]:
+    """A JSON-serialisable form of an estimate."""
+    out = asdict(estimate)
+    out["at"] = estimate.at.isoformat()
+    out["tier"] = str(estimate.tier)
+    return out
+
+
+def estimate_from_dict(data: dict[str, Any]) -> BudgetEstimate:
+    """Inverse of :func:`estimate_to_dict`."""
+    fields = dict(data)
+    fields["at"] = datetime.fromisoformat(str(data["at"]))
+    fields["tier"] = Tier(data["tier"])
+    return BudgetEstimate(**fields)

@@ -8,8 +8,7 @@ state is returned as a Transition (the first one from ``unknown`` included).
 from __future__ import annotations
 
 from sbwatch.config.settings import ProbeSettings
-from sbwatch.core.results import ProbeResult, ProbeState, Transition
-from sbwatch.store.base import ProbeStatus
+from sbwatch.core.results import ProbeResult, ProbeState, ProbeStatus, Transition
 
 COUNTER_CAP = 1_000_000
 """Consecutive counters stop growing here: beyond any threshold, and safe for any column."""

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from sbwatch.alerting.dispatch import Dispatcher
+from sbwatch.alerting.messages import Message
 from sbwatch.config.settings import Settings
 from sbwatch.core.clock import VirtualClock
 from sbwatch.core.durations import format_duration
@@ -132,7 +133,7 @@ class Recorder:
         if self.print_line is not None:
             self.print_line(f"{_stamp(self.clock.elapsed):>9}  {text}")
 
-    def alert(self, action: AlertAction) -> None:
+    def alert(self, action: AlertAction, message: Message) -> None:
         """An alert or notice: sent, or recorded and held back (with why)."""
         at = round(self.clock.elapsed, 1)
         if not action.send:
@@ -151,12 +152,12 @@ class Recorder:
             {
                 "at_s": at,
                 "severity": action.alert.severity.value,
-                "title": action.message_title,
-                "body": action.message_body,
+                "title": message.title,
+                "body": message.body,
                 "kind": action.kind,
             }
         )
-        self.say(f"ALERT   {action.message_title}")
+        self.say(f"ALERT   {message.title}")
 
 
 def _stamp(seconds: float) -> str:

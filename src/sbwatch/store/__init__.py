@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from sbwatch.config.settings import StateSettings
-from sbwatch.store.base import ProbeStatus, Store
+from sbwatch.store.base import Store
 
-__all__ = ["ProbeStatus", "Store", "open_store"]
+__all__ = ["Store", "open_store"]
 
 
 async def open_store(state: StateSettings) -> Store:

@@ -7,7 +7,6 @@ All timestamps are aware UTC datetimes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -21,26 +20,13 @@ from sbwatch.core.results import (
     Notification,
     ProbeKind,
     ProbeResult,
-    ProbeState,
+    ProbeStatus,
     ProviderEmail,
     Severity,
     Silence,
     Transition,
 )
 from sbwatch.supabase.tiers import Tier
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeStatus:
-    """The thresholded state of one (project, probe) with its counters."""
-
-    project: str
-    probe: ProbeKind
-    state: ProbeState
-    consecutive_ok: int
-    consecutive_fail: int
-    changed_at: datetime | None
-    last: ProbeResult | None
 
 
 class Store(Protocol):

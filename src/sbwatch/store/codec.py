@@ -24,12 +24,12 @@ from sbwatch.core.results import (
     ProbeKind,
     ProbeResult,
     ProbeState,
+    ProbeStatus,
     ProviderEmail,
     Severity,
     Silence,
     Transition,
 )
-from sbwatch.store.base import ProbeStatus
 from sbwatch.supabase.tiers import Tier
 
 Row = Any

@@ -23,13 +23,13 @@ from sbwatch.core.results import (
     Notification,
     ProbeKind,
     ProbeResult,
+    ProbeStatus,
     ProviderEmail,
     Severity,
     Silence,
     Transition,
 )
 from sbwatch.store import codec
-from sbwatch.store.base import ProbeStatus
 from sbwatch.store.codec import Row
 from sbwatch.supabase.tiers import Tier
 

@@ -7,13 +7,13 @@ from dataclasses import replace
 from datetime import datetime
 
 from sbwatch.alerting.dispatch import Dispatcher
+from sbwatch.alerting.messages import Message, Target, render
 from sbwatch.config.settings import Settings
 from sbwatch.core.clock import Clock
 from sbwatch.core.results import EmailKind, ProviderEmail, Severity, Silence
 from sbwatch.policy.alerts import (
     AlertAction,
     Condition,
-    Target,
     active_silence,
     alert_key,
     evaluate,
@@ -25,8 +25,8 @@ from sbwatch.store.base import Store
 from sbwatch.watch.runtime import ProjectRuntime
 
 FOLDED_NOTE = "provider email folded into the open alert"
-AlertObserver = Callable[[AlertAction], None]
-"""Sees every action, sent or held back (``action.send`` says which)."""
+AlertObserver = Callable[[AlertAction, Message], None]
+"""Sees every action, sent or held back (``action.send`` says which), with its message."""
 
 
 class Announcer:
@@ -62,11 +62,11 @@ class Announcer:
         """A one-shot message (escalation, recovery, provider email); held back by silences."""
         ref = runtime.settings.ref
         now = self.clock.now()
-        action = notice(ref, subject, severity, title, body, now, target=self._target(runtime))
+        action = notice(ref, subject, severity, title, body, now)
         silence = active_silence(ref, await self._silences(now), now)
         if silence is not None:
             action = replace(action, send=False, note=f"silenced: {silence.reason}")
-        await self._submit(action)
+        await self._submit(runtime, action)
 
     async def conditions(self, runtime: ProjectRuntime, conds: Sequence[Condition]) -> None:
         """Open, update, remind or resolve the project's alerts from this cycle's conditions."""
@@ -80,10 +80,9 @@ class Announcer:
             self.settings.alerting,
             runtime.policy_state,
             now,
-            target=self._target(runtime),
         )
         for action in actions:
-            await self._submit(action)
+            await self._submit(runtime, action)
         state = runtime.policy_state.to_dict()
         if state != runtime.saved_policy:
             await self.store.put_state("alerting", f"policy:{ref}", state)
@@ -109,7 +108,7 @@ class Announcer:
                 )
                 folded = replace(alert, body=f"{alert.body}\n{said}".strip())
                 await self._submit(
-                    AlertAction("update", folded, "", "", send=False, note=FOLDED_NOTE)
+                    runtime, AlertAction("update", folded, send=False, note=FOLDED_NOTE)
                 )
                 return
         budget = runtime.estimator.estimate
@@ -134,7 +133,8 @@ class Announcer:
         ]
         return [*await self.store.silences(now), *configured]
 
-    async def _submit(self, action: AlertAction) -> None:
-        await self.dispatcher.submit(action)
+    async def _submit(self, runtime: ProjectRuntime, action: AlertAction) -> None:
+        message = render(action, self._target(runtime), self.clock.now())
+        await self.dispatcher.submit(action, message)
         if self.on_alert is not None:
-            self.on_alert(action)
+            self.on_alert(action, message)

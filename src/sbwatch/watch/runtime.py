@@ -7,13 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from sbwatch.config.settings import ProjectSettings
-from sbwatch.core.results import Diagnosis, Intent, IoSample, ProbeKind, ProviderEmail
+from sbwatch.core.results import Diagnosis, Intent, IoSample, ProbeKind, ProbeStatus, ProviderEmail
 from sbwatch.policy.alerts import PolicyState
 from sbwatch.policy.budget import BudgetEstimator, Pressure
 from sbwatch.policy.escalation import EscalationDecision
 from sbwatch.probes.base import Probe
 from sbwatch.remediation.executor import Escalator
-from sbwatch.store.base import ProbeStatus
 from sbwatch.supabase.mgmt_api import ManagementApi
 from sbwatch.supabase.tiers import Tier
 

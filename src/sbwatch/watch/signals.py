@@ -11,11 +11,11 @@ from sbwatch.core.results import (
     ProbeKind,
     ProbeResult,
     ProbeState,
+    ProbeStatus,
     ProviderEmail,
 )
 from sbwatch.policy.budget import Pressure
 from sbwatch.policy.diagnosis import Signals
-from sbwatch.store.base import ProbeStatus
 
 OWN_SERVICES = {ProbeKind.DB: "db", ProbeKind.REST: "rest", ProbeKind.AUTH: "auth"}
 

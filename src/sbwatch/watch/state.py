@@ -8,12 +8,8 @@ under ``(STATE_NAMESPACE, correction_key(ref))``; on its next cycle the daemon r
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
-
-from sbwatch.core.results import BudgetEstimate
-from sbwatch.supabase.tiers import Tier
 
 STATE_NAMESPACE = "budget"
 """Store state namespace of the estimator snapshots and of pending dashboard corrections."""
@@ -49,19 +45,3 @@ def parse_correction(doc: dict[str, Any]) -> tuple[float, datetime]:
     if not 0.0 <= pct <= 100.0 or at.tzinfo is None:
         raise ValueError("budget correction out of range or without a time zone")
     return pct, at
-
-
-def estimate_to_dict(estimate: BudgetEstimate) -> dict[str, Any]:
-    """A JSON-serialisable form of an estimate."""
-    out = asdict(estimate)
-    out["at"] = estimate.at.isoformat()
-    out["tier"] = str(estimate.tier)
-    return out
-
-
-def estimate_from_dict(data: dict[str, Any]) -> BudgetEstimate:
-    """Inverse of :func:`estimate_to_dict`."""
-    fields = dict(data)
-    fields["at"] = datetime.fromisoformat(str(data["at"]))
-    fields["tier"] = Tier(data["tier"])
-    return BudgetEstimate(**fields)
