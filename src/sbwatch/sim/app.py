@@ -16,9 +16,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sbwatch.core.clock import Clock
 from sbwatch.sim.endpoints import project_routes, status_routes
+from sbwatch.sim.hardware import machine
 from sbwatch.sim.mgmt import mgmt_routes
 from sbwatch.sim.world import SimWorld
-from sbwatch.supabase.tiers import Tier
 
 RATE_LIMIT = 120
 RATE_WINDOW_S = 60.0
@@ -103,9 +103,8 @@ def control_routes(world: SimWorld) -> list[Route]:
             ref = str(body["ref"])
             if not re.fullmatch(r"[a-z]{20}", ref):
                 raise ValueError("ref must be 20 lowercase letters")
-            world.add_project(
-                ref, Tier(body.get("tier", "micro")), float(body.get("budget_pct", 100))
-            )
+            size = machine(str(body.get("tier", "micro"))).size
+            world.add_project(ref, size, float(body.get("budget_pct", 100)))
         except (ValueError, KeyError, TypeError) as exc:
             return JSONResponse({"error": f"bad project: {exc}"}, status_code=400)
         return JSONResponse(world.truth(ref), status_code=201)

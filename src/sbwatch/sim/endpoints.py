@@ -19,7 +19,6 @@ from sbwatch.sim.world import SimProject, SimWorld
 DATA_DEVICE = "nvme1n1"
 ROOT_DEVICE = "nvme0n1"
 DISK_BYTES = 8 * 1024**3
-_MEMORY = {"nano": 0.5, "micro": 1, "small": 2, "medium": 4, "large": 8, "xl": 16, "2xl": 32}
 COMPONENTS = ("Database", "REST API", "Auth", "Storage", "Realtime", "Edge Functions", "Dashboard")
 _COMPONENT_STATUS = {
     "none": "operational",
@@ -195,7 +194,7 @@ class ProjectCollector:
 
     def _memory_and_fs(self, labels: list[str], ids: list[str]) -> Iterator[Metric]:
         model = self._project.model
-        total = _MEMORY.get(str(model.tier), 64) * 1024**3
+        total = model.machine.memory_gb * 1024**3
         for name, value in (
             ("node_memory_MemTotal_bytes", total),
             ("node_memory_MemAvailable_bytes", total * 0.45),

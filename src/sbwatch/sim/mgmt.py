@@ -11,8 +11,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from sbwatch.sim.hardware import MACHINES, MEGABIT, Machine, by_variant, machine
 from sbwatch.sim.world import SimWorld
-from sbwatch.supabase.tiers import TIERS, TierSpec, spec, tier_for_variant
 
 if TYPE_CHECKING:
     from sbwatch.sim.app import RateLimiter
@@ -78,24 +78,23 @@ class _Dropped(Response):
         await send({"type": "http.response.start", "status": 200, "headers": headers})
 
 
-def _price(figures: TierSpec) -> dict[str, Any]:
+def _price(m: Machine) -> dict[str, Any]:
     return {
-        "description": f"${figures.hourly_usd}/hour (~${figures.monthly_usd:.0f}/month)",
+        "description": f"${m.hourly_usd}/hour (~${m.monthly_usd:.0f}/month)",
         "type": "usage",
         "interval": "hourly",
-        "amount": figures.hourly_usd,
+        "amount": m.hourly_usd,
     }
 
 
-def _variant(figures: TierSpec) -> dict[str, Any]:
-    memory = {"micro": "1 GB", "small": "2 GB", "medium": "4 GB", "large": "8 GB"}
+def _variant(m: Machine) -> dict[str, Any]:
     return {
-        "id": figures.variant,
-        "name": str(figures.tier).upper() if len(figures.tier) <= 3 else str(figures.tier).title(),
-        "price": _price(figures),
+        "id": m.variant,
+        "name": m.label,
+        "price": _price(m),
         "meta": {
-            "memory_gb": memory.get(str(figures.tier), ""),
-            "baseline_disk_io_mbs": figures.baseline_mbps,
+            "memory_gb": f"{m.memory_gb:g} GB",
+            "baseline_disk_io_mbs": round(m.sustained_mbit * MEGABIT / 1_000_000),
         },
     }
 
@@ -103,11 +102,11 @@ def _variant(figures: TierSpec) -> dict[str, Any]:
 def addons_document(world: SimWorld, ref: str) -> dict[str, Any]:
     """The ListProjectAddonsResponse of a project (the target size while resizing)."""
     project = world.projects[ref]
-    tier = project.resize_to or project.tier
+    current = machine(project.resize_to or project.tier)
     selected = []
-    if spec(tier).variant is not None:
-        selected.append({"type": "compute_instance", "variant": _variant(spec(tier))})
-    variants = [_variant(figures) for figures in TIERS if figures.variant is not None]
+    if current.variant is not None:
+        selected.append({"type": "compute_instance", "variant": _variant(current)})
+    variants = [_variant(m) for m in MACHINES if m.variant is not None]
     available = [{"type": "compute_instance", "name": "Compute Instance", "variants": variants}]
     return {"selected_addons": selected, "available_addons": available}
 
@@ -192,20 +191,20 @@ def mgmt_routes(world: SimWorld, token: str, limiter: RateLimiter) -> list[Route
             kind, variant = body["addon_type"], body["addon_variant"]
         except (ValueError, KeyError, TypeError):
             return _error(400, "body must be {addon_type, addon_variant}")
-        tier = tier_for_variant(variant) if kind == "compute_instance" else None
-        if tier is None:
+        target = by_variant(variant) if kind == "compute_instance" else None
+        if target is None:
             return _error(400, f"unsupported add-on {kind}/{variant}")
         if world.projects[ref].resizing:
             return _error(500, "Failed to apply project addon: a compute change is in progress")
         world.patch_calls += 1
-        world.resize(ref, tier)
+        world.resize(ref, target.size)
         return Response(status_code=200)
 
     async def remove_addon(request: Request) -> Response:
         ref = request.path_params["ref"]
         project = world.projects[ref]
         variant = request.path_params["variant"]
-        current = spec(project.resize_to or project.tier).variant
+        current = machine(project.resize_to or project.tier).variant
         if variant != current:
             return _error(400, f"add-on variant {variant} is not active on this project")
         if project.resizing:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sbwatch.supabase.tiers import BURST_SECONDS_PER_DAY, Tier, spec
+from sbwatch.sim.hardware import BURST_BALANCE_S, Machine, machine
 
 MB = 1_000_000.0
 OP_BYTES = 128 * 1024
@@ -12,7 +12,6 @@ OP_BYTES = 128 * 1024
 OVERLOAD_AFTER_S = 180.0
 """Empty bucket with demand at twice the baseline for this long: the services fail."""
 OVERLOAD_FACTOR = 2.0
-_CPUS = {Tier.XL: 4, Tier.XL2: 8, Tier.XL4: 16, Tier.XL8: 32}
 _EPS = 1e-9
 
 
@@ -58,7 +57,7 @@ class _Bucket:
 class DiskIoModel:
     """EBS-style burst bucket for one project; time advances only through advance()."""
 
-    def __init__(self, tier: Tier, budget_pct: float = 100.0) -> None:
+    def __init__(self, tier: str, budget_pct: float = 100.0) -> None:
         self._read_demand = 0.0
         self._write_demand = 0.0
         self.read_bytes_total = 0.0
@@ -73,20 +72,24 @@ class DiskIoModel:
         self._starved_s = 0.0
         self._set_buckets(tier, budget_pct)
 
-    def _set_buckets(self, tier: Tier, budget_pct: float) -> None:
+    def _set_buckets(self, tier: str, budget_pct: float) -> None:
         self.tier = tier
-        figures = spec(tier)
+        self.machine: Machine = machine(tier)
         fill = min(100.0, max(0.0, budget_pct)) / 100.0
-        mb_cap = (figures.max_mbps - figures.baseline_mbps) * BURST_SECONDS_PER_DAY
-        ops_cap = (figures.max_iops - figures.baseline_iops) * BURST_SECONDS_PER_DAY
-        self._mb = _Bucket(mb_cap, mb_cap * fill, figures.baseline_mbps, figures.max_mbps)
-        self._ops = _Bucket(ops_cap, ops_cap * fill, figures.baseline_iops, figures.max_iops)
+        sustained = self.machine.sustained_bytes_s / MB
+        burst = self.machine.burst_bytes_s / MB
+        mb_cap = (burst - sustained) * BURST_BALANCE_S
+        ops_cap = (self.machine.burst_iops - self.machine.sustained_iops) * BURST_BALANCE_S
+        self._mb = _Bucket(mb_cap, mb_cap * fill, sustained, burst)
+        self._ops = _Bucket(
+            ops_cap, ops_cap * fill, self.machine.sustained_iops, self.machine.burst_iops
+        )
         self._starved_s = 0.0
 
     @property
     def cpus(self) -> int:
-        """CPU count of the tier (2 below XL)."""
-        return _CPUS.get(self.tier, 2)
+        """CPU count of the machine."""
+        return self.machine.vcpus
 
     def set_demand(self, read_mbps: float, write_mbps: float) -> None:
         """The workload's wish from now on, in MB/s."""
@@ -95,7 +98,7 @@ class DiskIoModel:
         if not self._starving():
             self._starved_s = 0.0
 
-    def set_tier(self, tier: Tier) -> None:
+    def set_tier(self, tier: str) -> None:
         """Move to another size; a tier change starts with a full bucket."""
         self._set_buckets(tier, 100.0)
 

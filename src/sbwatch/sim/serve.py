@@ -17,8 +17,8 @@ from sbwatch.core.errors import ConfigError, MailError
 from sbwatch.core.log import get_logger
 from sbwatch.sim.dbproxy import DbProxy
 from sbwatch.sim.emails import deliver_imap
+from sbwatch.sim.hardware import SIZES
 from sbwatch.sim.world import SimWorld, create_app
-from sbwatch.supabase.tiers import Tier
 
 log = get_logger("sim.serve")
 
@@ -38,7 +38,7 @@ class MailTarget:
 class SimConfig:
     """What ``sbwatch sim serve`` runs: projects, port, credentials, resize time."""
 
-    projects: tuple[tuple[str, Tier, float], ...]
+    projects: tuple[tuple[str, str, float], ...]
     port: int = 8787
     token: str = "sbp_sim_token"
     service_key: str = "sim-service-key"
@@ -63,10 +63,10 @@ def load_sim_config(path: Path) -> SimConfig:
         if len(ref) != 20 or not ref.isalpha() or not ref.islower():
             problems.append(f"projects[{index}].ref: must be 20 lowercase letters")
         tier = item.get("tier", "micro")
-        if tier not in tuple(Tier):
+        if tier not in SIZES:
             problems.append(f"projects[{index}].tier: unknown tier {tier!r}")
             tier = "micro"
-        projects.append((ref, Tier(tier), float(item.get("budget", 100))))
+        projects.append((ref, str(tier), float(item.get("budget", 100))))
     if not projects:
         problems.append("projects: at least one [[projects]] table is required")
     mail = MailTarget(**data["mail"]) if "mail" in data else None

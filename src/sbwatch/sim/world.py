@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 from sbwatch.core.clock import Clock
 from sbwatch.sim.emails import build_email
 from sbwatch.sim.model import DiskIoModel
-from sbwatch.supabase.tiers import Tier
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -32,12 +31,12 @@ class SimProject:
     faults: set[str] = field(default_factory=set)
     """Services switched down by a ``service`` event."""
     resize_until: float | None = None
-    resize_to: Tier | None = None
-    previous_tiers: list[Tier] = field(default_factory=list)
+    resize_to: str | None = None
+    previous_tiers: list[str] = field(default_factory=list)
     downtime_s: float = 0.0
 
     @property
-    def tier(self) -> Tier:
+    def tier(self) -> str:
         """The compute size in effect (the old one while resizing)."""
         return self.model.tier
 
@@ -68,7 +67,7 @@ class SimWorld:
         self.status_components: list[str] | None = None
         self._last = clock.monotonic()
 
-    def add_project(self, ref: str, tier: Tier, budget_pct: float = 100.0) -> SimProject:
+    def add_project(self, ref: str, tier: str, budget_pct: float = 100.0) -> SimProject:
         """Create a project (ACTIVE_HEALTHY, idle) on ``tier`` with ``budget_pct`` % left."""
         self.sync()
         project = SimProject(ref=ref, model=DiskIoModel(tier, budget_pct), name=f"sim-{ref[:6]}")
@@ -149,7 +148,7 @@ class SimWorld:
             "emails": len(self.emails),
         }
 
-    def resize(self, ref: str, tier: Tier, *, rollback: bool = False) -> None:
+    def resize(self, ref: str, tier: str, *, rollback: bool = False) -> None:
         """Start a compute change: RESIZING for resize_seconds, then ``tier`` with a full bucket."""
         self.sync()
         project = self.projects[ref]
@@ -160,10 +159,10 @@ class SimWorld:
         project.resize_to = tier
         project.resize_until = self.clock.monotonic() + self.resize_seconds
 
-    def rollback_tier(self, ref: str) -> Tier:
+    def rollback_tier(self, ref: str) -> str:
         """The size a DELETE of the compute add-on returns to."""
         project = self.projects[ref]
-        return project.previous_tiers.pop() if project.previous_tiers else Tier.NANO
+        return project.previous_tiers.pop() if project.previous_tiers else "nano"
 
     def db_mode(self, ref: str) -> str:
         """How a database proxy in front of this project should behave: pass, stall or cut."""
