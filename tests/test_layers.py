@@ -102,7 +102,7 @@ RULES = (
     Rule(
         "policy is pure: only core values, the configuration and the provider's data",
         scope=(S + "policy",),
-        allow=(S + "core", S + "config", S + "supabase.tiers"),
+        allow=(S + "core", S + "config", S + "supabase.tiers", S + "supabase.edge"),
         deny=(S + "core.log", S + "core.metrics"),
     ),
     Rule(

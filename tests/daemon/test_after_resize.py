@@ -195,7 +195,8 @@ def test_eta_on_a_size_uses_a_full_budget_and_the_current_rate() -> None:
     eta = estimator.eta_on(Tier.SMALL)
     assert eta is not None
     assert (261 - 22) * 1800 / (40 - 22) == pytest.approx(eta, rel=0.02)
-    assert estimator.eta_on(Tier.MEDIUM) is None  # 43 MB/s baseline
+    assert (261 - 39) * 1800 / (40 - 39) == pytest.approx(estimator.eta_on(Tier.MEDIUM), rel=0.05)
+    assert estimator.eta_on(Tier.LARGE) is None  # 79 MB/s baseline
     assert estimator.eta_on(Tier.XL4) is None  # no budget at all
     assert estimator.rate_mbps == pytest.approx(40, rel=0.01)
 

@@ -286,12 +286,6 @@ CASES: list[tuple[str, Signals, DiagnosisKind, str | None]] = [
         None,
     ),
     (
-        "the canary fails too",
-        replace(PLATFORM_DOWN, canary_ok=False, status_reachable=None),
-        DiagnosisKind.LOCAL_NETWORK,
-        None,
-    ),
-    (
         "nothing reachable, the budget is empty: still our network",
         replace(
             PLATFORM_DOWN, outcomes=dict(TIMEOUTS), status_reachable=False, budget=budget(0.0, 0.0)
@@ -300,7 +294,7 @@ CASES: list[tuple[str, Signals, DiagnosisKind, str | None]] = [
         None,
     ),
     (
-        "provider unreachable, no status page nor canary to compare",
+        "provider unreachable, no status page to compare",
         replace(PLATFORM_DOWN, status_reachable=None, status_indicator=None, status_components={}),
         DiagnosisKind.UNKNOWN,
         None,

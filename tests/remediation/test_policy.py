@@ -65,7 +65,15 @@ CASES = [
         Tier.SMALL,
         budget(0.4, 3600),
     ),
-    Case("budget low, ratio at 5%", K.IO_BUDGET_LOW, "escalate", Tier.SMALL, budget(0.05, None)),
+    Case("budget used up, ratio at 1%", K.IO_BUDGET_LOW, "escalate", Tier.SMALL, budget(0.01, None)),
+    Case(
+        "budget low at 5% but not draining: low, not used up",
+        K.IO_BUDGET_LOW,
+        "none",
+        None,
+        budget(0.05, None),
+        reason="not draining",
+    ),
     Case(
         "budget low, runs out in 10 h: not yet",
         K.IO_BUDGET_LOW,
@@ -213,7 +221,7 @@ CASES = [
         K.IO_BUDGET_EXHAUSTED,
         "escalate",
         Tier.MEDIUM,
-        budget(0.0, 0.0, throughput=40),
+        budget(0.0, 0.0, throughput=38),
         AUTO.model_copy(update={"max_tier": Tier.XL, "max_steps": 3, "monthly_cost_cap_usd": 500}),
     ),
     Case(

@@ -34,13 +34,8 @@ FULL_COVERAGE_S = 3600.0
 IMPLAUSIBLE_FACTOR = 2.0
 """A rate above this many times the tier maximum cannot be real IO: treated as a counter reset."""
 EXHAUSTED_RATIO = 0.01
-
-# Resource pressure thresholds used by diagnosis (fractions).
-READ_ONLY_DISK_RATIO = 0.95  # the provider puts the database in read-only mode at 95% disk use
-DISK_HIGH_RATIO = 0.90
-IOWAIT_HIGH_RATIO = 0.20
-CPU_BUSY_HIGH_RATIO = 0.90
-MEM_AVAILABLE_LOW_RATIO = 0.10
+"""A budget at or below this is used up: throughput is held at the baseline. Diagnosis, the
+escalation policy and the alert text all read this one value (a 3% budget is low, not used up)."""
 
 
 def _clamp(value: float, low: float, high: float) -> float:

@@ -15,11 +15,11 @@ from sbwatch.core.results import (
     ProbeState,
     ProviderEmail,
 )
+from sbwatch.policy.budget import EXHAUSTED_RATIO
+from sbwatch.supabase.edge import KEY_REJECTED_STATUSES, ORIGIN_TIMEOUT_STATUSES
 from sbwatch.supabase.tiers import spec
 
 SERVICES = ("db", "rest", "auth")
-EXHAUSTED_RATIO = 0.05
-"""A budget at or below this is treated as used up."""
 IOWAIT_HIGH = 0.25
 CPU_HIGH = 0.9
 MEM_LOW = 0.05
@@ -28,8 +28,6 @@ DISK_FULL = 0.95
 FLAT_TOLERANCE = 0.2
 """Throughput within this fraction of the tier baseline counts as throttled to baseline."""
 EMAIL_WINDOW = timedelta(hours=24)
-GATEWAY_TIMEOUTS = frozenset({522, 544})
-KEY_REJECTED = frozenset({401, 403})
 PAUSED = frozenset({"INACTIVE", "PAUSING"})
 BAD_INDICATORS = frozenset({"major", "critical"})
 IO_EMAILS = frozenset({EmailKind.IO_BUDGET_WARNING, EmailKind.IO_BUDGET_EXHAUSTED})
@@ -60,7 +58,6 @@ class Signals:
     disk_used_ratio: float | None = None
     pg_up: bool | None = None
     emails: tuple[ProviderEmail, ...] = ()
-    canary_ok: bool | None = None
     warn_horizon_s: float = 86_400.0
     low_ratio: float = 0.2
 
@@ -99,11 +96,11 @@ def failing_services(s: Signals) -> Failing:
     for name in SERVICES:
         state = s.services.get(name, ProbeState.UNKNOWN)
         code = s.status_codes.get(name)
-        if state is ProbeState.DOWN and code in KEY_REJECTED:
+        if state is ProbeState.DOWN and code in KEY_REJECTED_STATUSES:
             failing[name] = f"{name} probe down: the key is rejected (HTTP {code}), check it"
         elif state is ProbeState.DOWN:
             failing[name] = f"{name} probe down"
-        elif s.status_codes.get(name) in GATEWAY_TIMEOUTS:
+        elif s.status_codes.get(name) in ORIGIN_TIMEOUT_STATUSES:
             failing[name] = f"{name} answered {s.status_codes[name]} (origin timeout)"
         elif state is ProbeState.UNKNOWN and mgmt.get(name) == "UNHEALTHY":
             failing[name] = f"management API reports {name} UNHEALTHY"
@@ -141,10 +138,6 @@ def _transport_failed(s: Signals) -> bool:
 
 
 def _local_network(s: Signals, failing: Failing) -> Diagnosis | None:
-    if s.canary_ok is False and (failing or s.mgmt_reachable is False):
-        return _make(
-            s, DiagnosisKind.LOCAL_NETWORK, 0.9, ["canary target unreachable", *failing.values()]
-        )
     if _transport_failed(s) and s.mgmt_reachable is False and s.status_reachable is False:
         evidence = [
             "own probes fail at transport level",
@@ -248,7 +241,7 @@ def _platform(s: Signals, failing: Failing) -> Diagnosis | None:
     if not failing:
         return None
     evidence = list(failing.values())
-    outside_ok = s.status_reachable is True or s.canary_ok is True
+    outside_ok = s.status_reachable is True
     shared_down = s.mgmt_reachable is False
     if _status_bad(s):
         bad = sorted(f"{k}: {v}" for k, v in s.status_components.items() if v != "operational")

@@ -17,9 +17,9 @@ from sbwatch.core.results import (
     Intent,
     IntentState,
 )
+from sbwatch.policy.budget import EXHAUSTED_RATIO
 from sbwatch.supabase.tiers import Tier, next_tier, rank, spec
 
-EXHAUSTED_RATIO = 0.05
 FAILED_RETRY = timedelta(minutes=15)
 """After a refused change, wait this long (or the cooldown, if shorter) before proposing again."""
 FIXABLE = frozenset(

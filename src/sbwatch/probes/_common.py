@@ -22,8 +22,7 @@ import httpx
 from sbwatch.config.settings import ProbeSettings
 from sbwatch.core.results import Outcome, ProbeKind, ProbeResult
 from sbwatch.probes.base import ProbeContext
-
-ORIGIN_TIMEOUT_STATUSES = frozenset({522, 544})
+from sbwatch.supabase.edge import KEY_REJECTED_STATUSES, ORIGIN_TIMEOUT_STATUSES
 
 
 def timeout_s(ctx: ProbeContext, kind: ProbeKind) -> float:
@@ -67,7 +66,7 @@ def status_outcome(status: int) -> tuple[Outcome, str] | None:
     """The outcome of a non-2xx status; None for 2xx (the probe judges the body)."""
     if 200 <= status < 300:
         return None
-    if status in (401, 403):
+    if status in KEY_REJECTED_STATUSES:
         return Outcome.FAIL, f"key rejected ({status})"
     if status in ORIGIN_TIMEOUT_STATUSES:
         return Outcome.TIMEOUT, f"origin timeout ({status})"

@@ -17,10 +17,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from sbwatch.core.log import get_logger
 from sbwatch.core.results import IoSample, Outcome, ProbeKind, ProbeResult
 from sbwatch.probes.base import ProbeContext
+from sbwatch.supabase.edge import KEY_REJECTED_STATUSES, ORIGIN_TIMEOUT_STATUSES
 
 METRICS_PATH = "/customer/v1/privileged/metrics"
 USERNAME = "service_role"
-ORIGIN_TIMEOUT_STATUSES = frozenset({522, 544})
 DATA_MOUNTPOINTS = ("/data", "/")
 DISK_SERIES = (
     "node_disk_read_bytes_total",
@@ -165,7 +165,7 @@ class MetricsProbe:
         except httpx.HTTPError as exc:  # reached, but the answer broke off
             return Outcome.FAIL, f"answer broke off: {type(exc).__name__}", None, {}
         code = response.status_code
-        if code in (401, 403):
+        if code in KEY_REJECTED_STATUSES:
             return Outcome.FAIL, "key rejected", code, {}
         if code in ORIGIN_TIMEOUT_STATUSES:
             return Outcome.TIMEOUT, f"origin timeout (HTTP {code})", code, {}

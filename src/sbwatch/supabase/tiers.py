@@ -1,4 +1,10 @@
-"""Provider facts about compute sizes: prices and disk IO limits (shared/SUPABASE.md), as data."""
+"""Provider facts about compute sizes: prices and disk IO limits, as data.
+
+Source: Supabase's compute and disk documentation and its ``compute-disk-limits`` table
+(packages/shared-data), as of December 2026: medium's baseline became 39 MB/s in September
+2026, burst is documented up to 2XL, and every figure is a minimum (the real limit can be
+higher; the estimator learns it from what it observes).
+"""
 
 from __future__ import annotations
 
@@ -42,11 +48,13 @@ class TierSpec:
 BURST_SECONDS_PER_DAY = 1800.0
 """About 30 minutes a day at full burst: the bucket capacity is (max - baseline) x this."""
 
+TABLE_DATE = "2026-12"
+"""When the figures below were last checked against the provider's documentation."""
 TIERS: tuple[TierSpec, ...] = (
     TierSpec(Tier.NANO, None, 0, 0, 5, 261, 250, 11_800),
     TierSpec(Tier.MICRO, "ci_micro", 10, 0.01344, 11, 261, 500, 11_800),
     TierSpec(Tier.SMALL, "ci_small", 15, 0.0206, 22, 261, 1_000, 11_800),
-    TierSpec(Tier.MEDIUM, "ci_medium", 60, 0.0822, 43, 261, 2_000, 11_800),
+    TierSpec(Tier.MEDIUM, "ci_medium", 60, 0.0822, 39, 261, 2_000, 11_800),
     TierSpec(Tier.LARGE, "ci_large", 110, 0.1517, 79, 594, 3_600, 20_000),
     TierSpec(Tier.XL, "ci_xlarge", 210, 0.2877, 149, 594, 6_000, 20_000),
     TierSpec(Tier.XL2, "ci_2xlarge", 410, 0.562, 297, 594, 12_000, 20_000),
