@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -12,7 +13,7 @@ from sbwatch.config.settings import ProbeSettings, ProjectSettings, Settings
 from sbwatch.core.clock import VirtualClock
 from sbwatch.core.results import IoSample, Outcome, ProbeKind
 from sbwatch.probes.base import ProbeContext
-from sbwatch.probes.metrics import MetricsProbe, sample_from_dict, sample_to_dict
+from sbwatch.probes.metrics import MetricsProbe, is_whole_disk, parse_sample
 
 REF = "abcdefghijklmnopqrst"
 KEY = "sb-secret-service-key-123"
@@ -55,10 +56,10 @@ pg_up 1
 NOW = datetime(2026, 5, 20, tzinfo=UTC)
 EXPECTED = IoSample(
     at=NOW,
-    read_bytes_total=5.0e10,
-    written_bytes_total=3.0e10,
-    reads_completed_total=400000,
-    writes_completed_total=250000,
+    read_bytes_total=5.1e10,
+    written_bytes_total=3.2e10,
+    reads_completed_total=401000,
+    writes_completed_total=252000,
     iowait_seconds_total=120,
     cpu_seconds_total=2520,
     idle_seconds_total=1900,
@@ -92,8 +93,8 @@ async def run_with(handler):
         return await MetricsProbe(context(http)).run()
 
 
-async def test_good_payload_yields_the_data_device_sample():
-    """The device with most bytes, summed CPU modes, /data space and pg_up make the sample."""
+async def test_good_payload_yields_the_summed_disks_sample():
+    """Both disks summed (they share one budget), CPU modes, /data space and pg_up."""
     seen = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -101,9 +102,8 @@ async def test_good_payload_yields_the_data_device_sample():
         return httpx.Response(200, text=PAYLOAD)
 
     result = await run_with(handler)
-    assert (Outcome.OK, "device nvme1n1") == (result.outcome, result.detail)
-    assert {"sample": sample_to_dict(EXPECTED)} == result.data
-    assert EXPECTED == sample_from_dict(result.data["sample"])
+    assert (Outcome.OK, "disks nvme0n1, nvme1n1") == (result.outcome, result.detail)
+    assert (EXPECTED, 0) == (result.sample, result.skipped_lines)
     assert "/customer/v1/privileged/metrics" == seen[0].url.path
     expected_auth = httpx.BasicAuth("service_role", KEY)._auth_header
     assert expected_auth == seen[0].headers["authorization"]
@@ -113,7 +113,8 @@ async def test_root_filesystem_is_used_without_data_mount():
     """Without a /data mountpoint the / filesystem is reported."""
     text = PAYLOAD.replace('mountpoint="/data"', 'mountpoint="/boot"')
     result = await run_with(lambda request: httpx.Response(200, text=text))
-    sample = sample_from_dict(result.data["sample"])
+    sample = result.sample
+    assert sample is not None
     assert (1.0e9, 2.0e9) == (sample.fs_avail_bytes, sample.fs_size_bytes)
 
 
@@ -155,8 +156,58 @@ async def test_failures_are_outcomes(response, outcome, detail):
         assert detail == result.detail
     else:
         assert result.detail.startswith("not Prometheus text")
-    assert {} == result.data
+    assert (None, {}) == (result.sample, result.data)
     assert KEY not in result.detail
+
+
+REAL = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "real"
+REAL_SCRAPE = REAL / "prom_supabase_grafana_metrics_md_2025-06.prom"
+
+
+def test_the_providers_published_exposition_is_read_whole() -> None:
+    """The provider's own sample of the endpoint yields both disks and nothing left out."""
+    sample, disks, skipped = parse_sample(REAL_SCRAPE.read_text(), NOW)
+    assert (("nvme0n1", "nvme1n1"), 0) == (disks, skipped)
+    assert (0.0, 0.0) == (sample.fs_avail_bytes, sample.pg_up)  # the provider zeroed values
+
+
+@pytest.mark.parametrize(
+    "bad_line",
+    [
+        'pgbouncer_pools_client_active_connections{database="x",user="u",database="y"} 3',
+        'node_network_receive_bytes_total{device="eth0" 12',
+        "supavisor_clients{tenant=} NaNx",
+    ],
+)
+async def test_an_unreadable_line_elsewhere_keeps_the_disk_series(bad_line: str) -> None:
+    """One broken family costs only its line: the sample is whole and the skip is counted."""
+    text = REAL_SCRAPE.read_text().replace(
+        "# HELP node_disk_read_bytes_total", f"{bad_line}\n# HELP node_disk_read_bytes_total"
+    )
+    text = text.replace(" 0\n", " 7\n")  # give every series a value to sum
+    result = await run_with(lambda request: httpx.Response(200, text=text))
+    assert (Outcome.OK, 1) == (result.outcome, result.skipped_lines)
+    assert result.sample is not None
+    assert (14.0, 14.0) == (result.sample.read_bytes_total, result.sample.writes_completed_total)
+    assert result.detail.endswith("1 unreadable lines left out")
+
+
+@pytest.mark.parametrize(
+    ("device", "whole"),
+    [
+        ("nvme0n1", True),
+        ("nvme1n1", True),
+        ("nvme0n1p2", False),
+        ("sda", True),
+        ("sda1", False),
+        ("dm-0", False),
+        ("loop3", False),
+        ("xvda", True),
+    ],
+)
+def test_partitions_are_not_counted_twice(device: str, whole: bool) -> None:
+    """Only whole disks are summed: a partition's IO is already on its disk."""
+    assert whole == is_whole_disk(device)
 
 
 async def test_timeout_is_a_timeout():
@@ -176,7 +227,7 @@ async def test_real_server_on_loopback(metrics_server):
     async with httpx.AsyncClient() as http:
         result = await MetricsProbe(context(http, f"http://127.0.0.1:{server.port}/p/{REF}")).run()
     assert Outcome.OK == result.outcome
-    assert EXPECTED == sample_from_dict(result.data["sample"])
+    assert EXPECTED == result.sample
     assert [f"/p/{REF}/customer/v1/privileged/metrics"] == server.paths
 
 

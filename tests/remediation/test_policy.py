@@ -65,7 +65,9 @@ CASES = [
         Tier.SMALL,
         budget(0.4, 3600),
     ),
-    Case("budget used up, ratio at 1%", K.IO_BUDGET_LOW, "escalate", Tier.SMALL, budget(0.01, None)),
+    Case(
+        "budget used up, ratio at 1%", K.IO_BUDGET_LOW, "escalate", Tier.SMALL, budget(0.01, None)
+    ),
     Case(
         "budget low at 5% but not draining: low, not used up",
         K.IO_BUDGET_LOW,

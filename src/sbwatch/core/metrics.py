@@ -45,6 +45,12 @@ class Metrics:
             ["project", "probe", "outcome"],
             registry=r,
         )
+        self.metrics_lines_skipped = Counter(
+            "sbwatch_metrics_lines_skipped_total",
+            "Lines of the project's metrics exposition that could not be read and were left out.",
+            ["project"],
+            registry=r,
+        )
         self.io_budget_ratio = Gauge(
             "sbwatch_io_budget_ratio",
             "Estimated disk IO budget left, 0..1.",

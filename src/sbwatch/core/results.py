@@ -105,6 +105,12 @@ class ProbeResult:
     status_code: int | None = None
     data: dict[str, Any] = field(default_factory=dict)
     """Probe-specific observations, JSON-serialisable (health per service, status indicator...)."""
+    sample: IoSample | None = None
+    """The disk, CPU and memory readings of a metrics scrape (kept in the store on its own)."""
+    skipped_lines: int = 0
+    """Lines of the answer that could not be read and were left out."""
+    retry_after_s: float | None = None
+    """Set when the API refused the call for its rate limit: when it may be asked again."""
 
     @property
     def ok(self) -> bool:

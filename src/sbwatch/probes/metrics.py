@@ -1,15 +1,19 @@
 """The metrics probe: scrape the project's Prometheus endpoint into an IoSample.
 
-The data device is the one with the most bytes read and written. Every expected failure is an
-outcome: 401/403 "key rejected", no answer in time (522/544 included) a timeout, a payload
-that is not Prometheus text or lacks the disk series a fail naming what is wrong.
+The exposition is read line-tolerantly: when the whole text does not parse (a family of the
+provider's has repeated a label name), every line is read on its own and the unreadable ones
+are left out and counted, so an unrelated line never costs the disk series. The instance's
+disks (root with swap, and /data) share one IO budget: their counters are summed. Every
+expected failure is an outcome: 401/403 "key rejected", no answer in time (522/544 included)
+a timeout, a payload that is not Prometheus text or lacks the disk series a fail naming what
+is wrong.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, fields
+import re
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -28,68 +32,107 @@ DISK_SERIES = (
     "node_disk_reads_completed_total",
     "node_disk_writes_completed_total",
 )
+WANTED = frozenset(
+    {
+        *DISK_SERIES,
+        "node_cpu_seconds_total",
+        "node_filesystem_avail_bytes",
+        "node_filesystem_size_bytes",
+        "node_memory_MemAvailable_bytes",
+        "node_memory_MemTotal_bytes",
+        "pg_up",
+    }
+)
+PARTITION = re.compile(r"(p\d+|\d+)$|^(dm-|loop|ram|sr|zram)")
+"""Partitions and virtual devices: their IO is already counted on the whole disk."""
 
 log = get_logger("probes.metrics")
+
+Series = tuple[str, dict[str, str], float]
 
 
 class PayloadError(ValueError):
     """The scrape answered, but not with usable Prometheus text."""
 
 
-def sample_to_dict(sample: IoSample) -> dict[str, Any]:
-    """A JSON-serialisable form of a sample (``at`` as ISO 8601)."""
-    out = asdict(sample)
-    out["at"] = sample.at.isoformat()
-    return out
+@dataclass(frozen=True)
+class Exposition:
+    """The samples of one scrape, and how many lines could not be read."""
+
+    series: list[Series]
+    skipped_lines: int
 
 
-def sample_from_dict(data: dict[str, Any]) -> IoSample:
-    """Inverse of :func:`sample_to_dict`; unknown keys are ignored."""
-    known = {f.name for f in fields(IoSample)}
-    values = {k: v for k, v in data.items() if k in known and k != "at"}
-    return IoSample(at=datetime.fromisoformat(str(data["at"])), **values)
+def _parse(text: str) -> list[Series]:
+    return [
+        (s.name, dict(s.labels), float(s.value))
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    ]
 
 
-def _series(text: str) -> list[tuple[str, dict[str, str], float]]:
-    """Every sample in the exposition as (name, labels, value); PayloadError if not Prometheus."""
+def read_exposition(text: str) -> Exposition:
+    """Every readable sample; PayloadError when the text is not Prometheus at all."""
     if text.lstrip().startswith("<"):
         raise PayloadError("not Prometheus text (an HTML or XML page)")
     try:
-        return [
-            (s.name, dict(s.labels), float(s.value))
-            for family in text_string_to_metric_families(text)
-            for s in family.samples
-        ]
-    except (ValueError, TypeError, IndexError, KeyError) as exc:
-        raise PayloadError(f"not Prometheus text ({str(exc)[:80]})") from None
+        return Exposition(_parse(text), 0)
+    except (ValueError, TypeError, IndexError, KeyError):
+        pass  # one bad line; read them one by one below
+    series: list[Series] = []
+    skipped = 0
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        try:
+            series.extend(_parse(line + "\n"))
+        except (ValueError, TypeError, IndexError, KeyError):
+            skipped += 1
+    if not series:
+        raise PayloadError(f"not Prometheus text ({skipped} unreadable lines)")
+    return Exposition(series, skipped)
 
 
-def parse_sample(text: str, at: datetime) -> tuple[IoSample, str]:
-    """The IoSample in a scrape, and the data device it was read from."""
-    series = _series(text)
+def is_whole_disk(device: str) -> bool:
+    """Whether a ``device`` label names a whole disk (nvme0n1, sda), not a partition."""
+    if device.startswith("nvme"):
+        return re.fullmatch(r"nvme\d+n\d+", device) is not None
+    return PARTITION.search(device) is None
+
+
+def parse_sample(text: str, at: datetime) -> tuple[IoSample, tuple[str, ...], int]:
+    """The IoSample in a scrape, the disks it sums and the number of lines left out."""
+    exposition = read_exposition(text)
     by_device: dict[str, dict[str, float]] = {}
     cpu: dict[str, float] = {}
     gauges: dict[str, float] = {}
     fs: dict[str, dict[str, float]] = {}
-    for name, labels, value in series:
-        if name in DISK_SERIES and "device" in labels:
-            by_device.setdefault(labels["device"], {})[name] = value
+    for name, labels, value in exposition.series:
+        if name not in WANTED:
+            continue
+        if name in DISK_SERIES:
+            device = labels.get("device", "")
+            if is_whole_disk(device):
+                by_device.setdefault(device, {})[name] = value
         elif name == "node_cpu_seconds_total":
             mode = labels.get("mode", "")
             cpu[mode] = cpu.get(mode, 0.0) + value
-        elif name in ("node_filesystem_avail_bytes", "node_filesystem_size_bytes"):
+        elif name.startswith("node_filesystem_"):
             fs.setdefault(labels.get("mountpoint", ""), {})[name] = value
-        elif name in ("node_memory_MemAvailable_bytes", "node_memory_MemTotal_bytes", "pg_up"):
+        else:
             gauges[name] = value
-    device = _data_device(by_device)
-    disk = by_device[device]
+    disks = _complete_disks(by_device)
     mount = next((fs[m] for m in DATA_MOUNTPOINTS if m in fs), {})
+
+    def total(series: str) -> float:
+        return sum(by_device[d][series] for d in disks)
+
     sample = IoSample(
         at=at,
-        read_bytes_total=disk["node_disk_read_bytes_total"],
-        written_bytes_total=disk["node_disk_written_bytes_total"],
-        reads_completed_total=disk["node_disk_reads_completed_total"],
-        writes_completed_total=disk["node_disk_writes_completed_total"],
+        read_bytes_total=total("node_disk_read_bytes_total"),
+        written_bytes_total=total("node_disk_written_bytes_total"),
+        reads_completed_total=total("node_disk_reads_completed_total"),
+        writes_completed_total=total("node_disk_writes_completed_total"),
         iowait_seconds_total=cpu.get("iowait"),
         cpu_seconds_total=sum(cpu.values()) if cpu else None,
         idle_seconds_total=cpu.get("idle"),
@@ -99,23 +142,29 @@ def parse_sample(text: str, at: datetime) -> tuple[IoSample, str]:
         fs_size_bytes=mount.get("node_filesystem_size_bytes"),
         pg_up=gauges.get("pg_up"),
     )
-    return sample, device
+    return sample, disks, exposition.skipped_lines
 
 
-def _data_device(by_device: dict[str, dict[str, float]]) -> str:
-    """The complete device with the largest read+written bytes; PayloadError when none."""
-    complete = {d: v for d, v in by_device.items() if all(name in v for name in DISK_SERIES)}
+def _complete_disks(by_device: dict[str, dict[str, float]]) -> tuple[str, ...]:
+    """The disks with every disk series, sorted; PayloadError when there is none."""
+    complete = tuple(
+        sorted(d for d, v in by_device.items() if all(name in v for name in DISK_SERIES))
+    )
     if not complete:
         if not by_device:
             raise PayloadError("no disk series (node_disk_read_bytes_total...) in the payload")
         missing = sorted({n for v in by_device.values() for n in DISK_SERIES if n not in v})
         raise PayloadError(f"disk series missing: {', '.join(missing)}")
-    return max(
-        complete,
-        key=lambda d: (
-            complete[d]["node_disk_read_bytes_total"] + complete[d]["node_disk_written_bytes_total"]
-        ),
-    )
+    return complete
+
+
+@dataclass(frozen=True)
+class _Scrape:
+    outcome: Outcome
+    detail: str
+    status_code: int | None = None
+    sample: IoSample | None = None
+    skipped_lines: int = 0
 
 
 class MetricsProbe:
@@ -133,24 +182,29 @@ class MetricsProbe:
         """Scrape once."""
         at = self.ctx.clock.now()
         started = self.ctx.clock.monotonic()
-        outcome, detail, status, data = await self._scrape(at)
+        result = await self._scrape(at)
         duration = self.ctx.clock.monotonic() - started
-        log.debug("metrics scraped", project=self.ctx.project.ref, outcome=str(outcome))
+        if result.skipped_lines:
+            log.warning(
+                "metrics lines skipped", project=self.ctx.project.ref, lines=result.skipped_lines
+            )
+        log.debug("metrics scraped", project=self.ctx.project.ref, outcome=str(result.outcome))
         return ProbeResult(
             project=self.ctx.project.ref,
             probe=self.kind,
-            outcome=outcome,
+            outcome=result.outcome,
             at=at,
             duration_s=duration,
-            detail=detail,
-            status_code=status,
-            data=data,
+            detail=result.detail,
+            status_code=result.status_code,
+            sample=result.sample,
+            skipped_lines=result.skipped_lines,
         )
 
-    async def _scrape(self, at: datetime) -> tuple[Outcome, str, int | None, dict[str, Any]]:
+    async def _scrape(self, at: datetime) -> _Scrape:
         key = self.ctx.project.service_key
         if key is None:
-            return Outcome.FAIL, "no service key configured", None, {}
+            return _Scrape(Outcome.FAIL, "no service key configured")
         try:
             response = await self.ctx.http.get(
                 self.url,
@@ -159,23 +213,26 @@ class MetricsProbe:
                 headers={"Accept": "text/plain"},
             )
         except httpx.TimeoutException:
-            return Outcome.TIMEOUT, f"no answer within {self.timeout_s:g}s", None, {}
+            return _Scrape(Outcome.TIMEOUT, f"no answer within {self.timeout_s:g}s")
         except httpx.ConnectError as exc:  # refused, DNS, TLS: we could not even ask
-            return Outcome.ERROR, f"cannot connect: {type(exc).__name__}", None, {}
+            return _Scrape(Outcome.ERROR, f"cannot connect: {type(exc).__name__}")
         except httpx.HTTPError as exc:  # reached, but the answer broke off
-            return Outcome.FAIL, f"answer broke off: {type(exc).__name__}", None, {}
+            return _Scrape(Outcome.FAIL, f"answer broke off: {type(exc).__name__}")
         code = response.status_code
         if code in KEY_REJECTED_STATUSES:
-            return Outcome.FAIL, "key rejected", code, {}
+            return _Scrape(Outcome.FAIL, "key rejected", code)
         if code in ORIGIN_TIMEOUT_STATUSES:
-            return Outcome.TIMEOUT, f"origin timeout (HTTP {code})", code, {}
+            return _Scrape(Outcome.TIMEOUT, f"origin timeout (HTTP {code})", code)
         if code != 200:
-            return Outcome.FAIL, f"HTTP {code}", code, {}
+            return _Scrape(Outcome.FAIL, f"HTTP {code}", code)
         try:
-            sample, device = parse_sample(response.text, at)
+            sample, disks, skipped = parse_sample(response.text, at)
         except PayloadError as exc:
-            return Outcome.FAIL, str(exc), code, {}
-        return Outcome.OK, f"device {device}", code, {"sample": sample_to_dict(sample)}
+            return _Scrape(Outcome.FAIL, str(exc), code)
+        detail = f"disks {', '.join(disks)}"
+        if skipped:
+            detail += f"; {skipped} unreadable lines left out"
+        return _Scrape(Outcome.OK, detail, code, sample, skipped)
 
     async def aclose(self) -> None:
         """Nothing to release: the HTTP client is shared and owned by the app."""

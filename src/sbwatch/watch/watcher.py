@@ -39,7 +39,6 @@ from sbwatch.policy.diagnosis import diagnose
 from sbwatch.policy.thresholds import next_status
 from sbwatch.probes import ProbeContext, build_probe, timeout_s
 from sbwatch.probes.base import Probe
-from sbwatch.probes.metrics import sample_from_dict
 from sbwatch.remediation.executor import Escalator
 from sbwatch.store.base import Store
 from sbwatch.supabase.mgmt_api import ManagementApi
@@ -218,8 +217,10 @@ class Watcher:
                 previous=transition.previous.value,
                 current=transition.current.value,
             )
-        if kind is ProbeKind.METRICS and result.ok and "sample" in result.data:
-            await self._fold_sample(runtime, sample_from_dict(result.data["sample"]))
+        if result.skipped_lines:
+            self.metrics.metrics_lines_skipped.labels(ref).inc(result.skipped_lines)
+        if result.sample is not None:
+            await self._fold_sample(runtime, result.sample)
         return result
 
     async def probe_provider(self) -> ProbeResult | None:
