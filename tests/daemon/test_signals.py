@@ -75,7 +75,6 @@ def test_own_services_states_outcomes_and_codes() -> None:
         (Outcome.ERROR, None, "management API unreachable: refused", {}, False),
         (Outcome.TIMEOUT, None, "management API did not answer in time", {}, False),
         (Outcome.FAIL, 401, "token rejected", {}, True),
-        (Outcome.ERROR, None, "rate limited, retry in 30s", {}, None),
     ],
 )
 def test_management_api_reachability(
@@ -86,6 +85,13 @@ def test_management_api_reachability(
         [status(ProbeKind.MGMT_HEALTH, ProbeState.UP, outcome, code=code, detail=detail, data=data)]
     )
     assert expected == built.mgmt_reachable
+
+
+def test_a_rate_limited_call_says_nothing_about_reachability() -> None:
+    """A call the client held back for the rate limit was not made: reachability is unknown."""
+    last = ProbeResult(REF, ProbeKind.MGMT_HEALTH, Outcome.ERROR, NOW, 0.0, retry_after_s=30.0)
+    held = ProbeStatus(REF, ProbeKind.MGMT_HEALTH, ProbeState.UP, 1, 0, NOW, last)
+    assert signals([held]).mgmt_reachable is None
 
 
 @pytest.mark.parametrize(

@@ -112,6 +112,14 @@ async def test_probe_statuses_upsert_and_order(store: Store) -> None:
     assert [other, newer] == await store.probe_statuses("b")
 
 
+async def test_the_last_result_keeps_its_rate_limit_and_skips(store: Store) -> None:
+    """A status's last result comes back with its retry time and skipped lines."""
+    last = probe("b", ProbeKind.MGMT_HEALTH, 1, retry_after_s=30.0, skipped_lines=2)
+    status = ProbeStatus("b", ProbeKind.MGMT_HEALTH, ProbeState.UP, 1, 0, at(1), last)
+    await store.save_probe_status(status)
+    assert [status] == await store.probe_statuses("b")
+
+
 async def test_transitions_round_trip_since_and_order(store: Store) -> None:
     """Transitions come back oldest first from ``since``, per project."""
     t1 = Transition("p", ProbeKind.DB, ProbeState.UNKNOWN, ProbeState.UP, at(1))

@@ -48,6 +48,7 @@ class Timer:
         *,
         status_code: int | None = None,
         data: dict[str, Any] | None = None,
+        retry_after_s: float | None = None,
     ) -> ProbeResult:
         """The run's ProbeResult, with the time elapsed since the timer started."""
         return ProbeResult(
@@ -59,6 +60,7 @@ class Timer:
             detail=detail,
             status_code=status_code,
             data=data or {},
+            retry_after_s=retry_after_s,
         )
 
 

@@ -89,7 +89,11 @@ def _judge(timer: Timer, project: ProjectInfo, health: list[ServiceHealth]) -> P
 
 def _failure(timer: Timer, exc: Exception) -> ProbeResult:
     if isinstance(exc, RateLimited):
-        return timer.result(Outcome.ERROR, f"rate limited, retry in {exc.retry_after_s:.0f}s")
+        return timer.result(
+            Outcome.ERROR,
+            f"rate limited, retry in {exc.retry_after_s:.0f}s",
+            retry_after_s=exc.retry_after_s,
+        )
     if isinstance(exc, AuthRejected):
         return timer.result(Outcome.FAIL, "token rejected", status_code=exc.status)
     if not isinstance(exc, ApiError):

@@ -139,14 +139,25 @@ def probe_from_row(row: Row) -> ProbeResult:
         detail=row["detail"],
         status_code=row["status_code"],
         data=load_json(row["data"]),
+        skipped_lines=_optional(row, "skipped_lines", 0),
+        retry_after_s=_optional(row, "retry_after_s", None),
     )
+
+
+def _optional(row: Row, key: str, default: Any) -> Any:
+    """A value only the JSON form of a result carries (its table has no such column)."""
+    try:
+        return row[key]
+    except (KeyError, IndexError):  # a dict or asyncpg Record; sqlite3.Row raises IndexError
+        return default
 
 
 def probe_to_doc(r: ProbeResult | None) -> str | None:
     """A probe result as one JSON document (the ``last`` of a probe status)."""
     if r is None:
         return None
-    doc = {f.name: getattr(r, f.name) for f in fields(r)}  # shallow: dump_json copies nothing
+    # shallow: dump_json copies nothing; the sample is kept in io_samples, not here
+    doc = {f.name: getattr(r, f.name) for f in fields(r) if f.name != "sample"}
     doc["at"] = ts_text(r.at)
     return dump_json(doc)
 

@@ -28,7 +28,7 @@ def _mgmt(result: ProbeResult | None) -> tuple[dict[str, str] | None, str | None
     status = result.data.get("project_status")
     if services is not None or status is not None:
         return dict(services or {}), status, True
-    if result.detail.startswith("rate limited"):
+    if result.retry_after_s is not None:  # not asked: says nothing about reachability
         return None, None, None
     if result.outcome is Outcome.FAIL and (result.status_code or 0) < 500:
         return None, None, True  # it answered (token rejected...): reachable
