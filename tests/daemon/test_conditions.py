@@ -98,6 +98,7 @@ ASK = EscalationDecision(
     "io_budget_low: raise micro -> small (+$5.00/month); run: x",
     "sbwatch escalate abcdefghijklmnopqrst --to small",
     5.0,
+    "raise micro -> small (+$5.00/month)",
 )
 
 

@@ -12,7 +12,7 @@ from tests.probes.conftest import REF, SECRETS, SERVICE_KEY, make_ctx, make_sett
 
 from sbwatch.core.clock import VirtualClock
 from sbwatch.core.results import PROVIDER, Outcome, ProbeKind, ProbeResult
-from sbwatch.probes import PROBES, build_probe
+from sbwatch.probes import REGISTRY, build_probe
 from sbwatch.probes.auth import AuthProbe
 from sbwatch.probes.rest import RestProbe
 from sbwatch.probes.status_page import StatusPageProbe
@@ -217,9 +217,9 @@ def test_registry_has_every_probe_but_metrics() -> None:
         ProbeKind.MGMT_HEALTH,
         ProbeKind.STATUS_PAGE,
     }
-    assert expected == set(PROBES) - {ProbeKind.METRICS}
+    assert expected == set(REGISTRY) - {ProbeKind.METRICS}
     assert (RestProbe, AuthProbe, StatusPageProbe) == (
-        PROBES[ProbeKind.REST],
-        PROBES[ProbeKind.AUTH],
-        PROBES[ProbeKind.STATUS_PAGE],
+        REGISTRY[ProbeKind.REST].factory,
+        REGISTRY[ProbeKind.AUTH].factory,
+        REGISTRY[ProbeKind.STATUS_PAGE].factory,
     )

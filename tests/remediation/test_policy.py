@@ -301,7 +301,12 @@ def test_ask_decision_carries_command_and_cost() -> None:
         )
     )
     expected = EscalationDecision(
-        "ask", Tier.SMALL, decision.reason, f"sbwatch escalate {REF} --to small", 5.0
+        "ask",
+        Tier.SMALL,
+        f"io_budget_exhausted: raise micro -> small (+$5.00/month); run: {decision.command}",
+        f"sbwatch escalate {REF} --to small",
+        5.0,
+        "raise micro -> small (+$5.00/month)",
     )
     assert expected == decision
 

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
+from dataclasses import asdict
 from typing import Any
 
 import httpx
@@ -15,8 +16,8 @@ from sbwatch.config.settings import Settings
 from sbwatch.core import log as logging_setup
 from sbwatch.core.clock import SystemClock
 from sbwatch.core.metrics import Metrics
-from sbwatch.core.results import ProbeKind, ProbeResult
-from sbwatch.probes import PROBES, build_probe, timeout_s
+from sbwatch.core.results import IoSample, ProbeKind, ProbeResult
+from sbwatch.probes import REGISTRY, build_probe, timeout_for
 from sbwatch.probes.base import ProbeContext
 from sbwatch.probes.runner import run_probe
 
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     except KeyError as exc:
         print(exc.args[0], file=sys.stderr)
         return 2
-    if kind not in PROBES:
+    if kind not in REGISTRY:
         print(f"no probe registered for {kind}", file=sys.stderr)
         return 2
     logging_setup.configure(settings.log_level, settings.log_format, stream=sys.stderr)
@@ -68,7 +69,7 @@ async def _probe_once(settings: Settings, ref: str, kind: ProbeKind) -> ProbeRes
             return await run_probe(
                 probe,
                 project=ref,
-                timeout_s=timeout_s(ctx, kind) + GRACE_S,
+                timeout_s=timeout_for(ctx, kind) + GRACE_S,
                 clock=clock,
                 metrics=Metrics(),
                 log=logging_setup.get_logger("probe"),
@@ -88,7 +89,15 @@ def result_to_dict(result: ProbeResult) -> dict[str, Any]:
         "detail": result.detail,
         "status_code": result.status_code,
         "data": result.data,
+        "sample": None if result.sample is None else _sample_doc(result.sample),
+        "skipped_lines": result.skipped_lines,
     }
+
+
+def _sample_doc(sample: IoSample) -> dict[str, Any]:
+    doc = asdict(sample)
+    doc["at"] = sample.at.isoformat()
+    return doc
 
 
 def _line(result: ProbeResult) -> str:

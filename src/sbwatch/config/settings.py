@@ -32,6 +32,7 @@ from sbwatch.config.tomlpos import TomlPositions, dotted
 from sbwatch.core.durations import parse_duration
 from sbwatch.core.errors import ConfigError
 from sbwatch.core.results import EscalationMode, ProbeKind, Severity
+from sbwatch.probes import REGISTRY
 from sbwatch.supabase.tiers import Tier
 
 DEFAULT_CONFIG_PATHS = (Path("/etc/sbwatch/config.toml"),)
@@ -115,13 +116,24 @@ class ProbeSettings(_Model):
 
 
 def _default_probes() -> dict[ProbeKind, ProbeSettings]:
+    """Every project probe of the registry, with its spec's interval and timeout."""
     return {
-        ProbeKind.DB: ProbeSettings(),
-        ProbeKind.REST: ProbeSettings(timeout=timedelta(seconds=20)),
-        ProbeKind.AUTH: ProbeSettings(),
-        ProbeKind.MGMT_HEALTH: ProbeSettings(interval=timedelta(seconds=60)),
-        ProbeKind.METRICS: ProbeSettings(interval=timedelta(seconds=60)),
+        kind: ProbeSettings(interval=spec.interval, timeout=spec.timeout)
+        for kind, spec in REGISTRY.items()
+        if not spec.provider_wide
     }
+
+
+def _probe_defaults(value: Any) -> Any:
+    """A configured probe table starts from its kind's spec: an unset timeout stays the kind's."""
+    if not isinstance(value, dict):
+        return value
+    out = dict(value)
+    for key, table in value.items():
+        spec = REGISTRY.get(ProbeKind(key)) if key in tuple(ProbeKind) else None
+        if spec is not None and isinstance(table, dict):
+            out[key] = {"interval": spec.interval, "timeout": spec.timeout, **table}
+    return out
 
 
 class DbProbeSettings(_Model):
@@ -156,14 +168,6 @@ class EscalationSettings(_Model):
     verify_timeout: PositiveDuration = timedelta(minutes=15)
 
 
-_SECRET_NEEDS: dict[ProbeKind, str] = {
-    ProbeKind.DB: "db_dsn",
-    ProbeKind.REST: "service_key",
-    ProbeKind.AUTH: "service_key",
-    ProbeKind.METRICS: "service_key",
-}
-
-
 class ProjectSettings(_Model):
     """One watched Supabase project."""
 
@@ -177,7 +181,9 @@ class ProjectSettings(_Model):
     db_dsn: Secret | None = None
     service_key: Secret | None = None
     mgmt_token: Secret | None = None
-    probes: dict[ProbeKind, ProbeSettings] = Field(default_factory=_default_probes)
+    probes: Annotated[dict[ProbeKind, ProbeSettings], BeforeValidator(_probe_defaults)] = Field(
+        default_factory=_default_probes
+    )
     db: DbProbeSettings = DbProbeSettings()
     budget: BudgetSettings = BudgetSettings()
     escalation: EscalationSettings = EscalationSettings()
@@ -203,8 +209,8 @@ class StatusPageSettings(_Model):
     enabled: bool = True
     url: HttpUrl = "https://status.supabase.com"
     components: list[str] = Field(default_factory=lambda: ["Database", "REST API", "Auth"])
-    interval: PositiveDuration = timedelta(minutes=1)
-    timeout: PositiveDuration = timedelta(seconds=10)
+    interval: PositiveDuration = REGISTRY[ProbeKind.STATUS_PAGE].interval
+    timeout: PositiveDuration = REGISTRY[ProbeKind.STATUS_PAGE].timeout
 
 
 class StateSettings(_Model):
@@ -339,14 +345,19 @@ class Settings(BaseSettings):
                 problems.append(f"{where}.ref: duplicate project ref {project.ref!r}")
             seen.add(project.ref)
             for kind in project.enabled_probes():
-                needed = _SECRET_NEEDS.get(kind)
-                if needed and getattr(project, needed) is None:
-                    problems.append(f"{where}.{needed}: required by the {kind} probe")
-            if ProbeKind.MGMT_HEALTH in project.enabled_probes() and not self.token_for(project):
-                problems.append(f"{where}.mgmt_token: required by the mgmt_health probe")
+                for needed in REGISTRY[kind].secrets:
+                    if self._secret(project, needed) is None:
+                        problems.append(f"{where}.{needed}: required by the {kind} probe")
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    def _secret(self, project: ProjectSettings, name: str) -> SecretStr | None:
+        """A secret a probe needs: the project's own, or for the token also the global one."""
+        if name == "mgmt_token":
+            return self.token_for(project)
+        value = getattr(project, name)
+        return value if isinstance(value, SecretStr) else None
 
     def token_for(self, project: ProjectSettings) -> SecretStr | None:
         """The Management API token of a project (its own, else the global one)."""

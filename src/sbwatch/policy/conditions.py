@@ -60,7 +60,7 @@ def _body(diagnosis: Diagnosis, decision: EscalationDecision | None) -> str:
     if diagnosis.kind in _WAIT:
         lines.append(_WAIT[diagnosis.kind])
     if decision is not None and decision.action == "ask" and decision.command:
-        lines.append(f"Proposed: {decision.reason.split(';')[0]}")
+        lines.append(f"Proposed: {decision.summary}")
         lines.append(f"Run: {decision.command}")
     elif decision is not None and decision.action == "none" and decision.target is not None:
         lines.append(decision.reason)

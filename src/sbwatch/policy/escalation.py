@@ -43,8 +43,12 @@ class EscalationDecision:
     action: Literal["none", "ask", "escalate"]
     target: Tier | None
     reason: str
+    """Why: the whole answer, for logs and the journal."""
     command: str | None
+    """The exact command a person runs to make the change (ask mode)."""
     monthly_cost_delta_usd: float | None
+    summary: str = ""
+    """The proposed change in a few words ("raise micro -> small (+$5.23/month)")."""
 
 
 def monthly_price(tier: Tier, prices: Mapping[Tier, float] | None) -> float:
@@ -79,16 +83,18 @@ def decide(
     if target is None:
         return _none(why_not)
     delta = round(monthly_price(target, prices) - monthly_price(current_tier, prices), 2)
-    what = (
-        f"{diagnosis.kind}: raise {current_tier} -> {target} "
-        f"({'+' if delta >= 0 else '-'}${abs(delta):.2f}/month)"
+    summary = (
+        f"raise {current_tier} -> {target} ({'+' if delta >= 0 else '-'}${abs(delta):.2f}/month)"
     )
+    what = f"{diagnosis.kind}: {summary}"
     command = f"sbwatch escalate {ref} --to {target}"
     if policy.mode is EscalationMode.OFF:
-        return EscalationDecision("none", target, f"escalation off; would {what}", None, delta)
+        return EscalationDecision(
+            "none", target, f"escalation off; would {what}", None, delta, summary
+        )
     if policy.mode is EscalationMode.ASK:
-        return EscalationDecision("ask", target, f"{what}; run: {command}", command, delta)
-    return EscalationDecision("escalate", target, what, command, delta)
+        return EscalationDecision("ask", target, f"{what}; run: {command}", command, delta, summary)
+    return EscalationDecision("escalate", target, what, command, delta, summary)
 
 
 def _blocked_by_journal(mine: Sequence[Intent], policy: EscalationSettings, now: datetime) -> str:

@@ -19,17 +19,18 @@ from typing import Any
 
 import httpx
 
-from sbwatch.config.settings import ProbeSettings
 from sbwatch.core.results import Outcome, ProbeKind, ProbeResult
 from sbwatch.probes.base import ProbeContext
+from sbwatch.probes.spec import ProbeSpec
 from sbwatch.supabase.edge import KEY_REJECTED_STATUSES, ORIGIN_TIMEOUT_STATUSES
 
 
-def timeout_s(ctx: ProbeContext, kind: ProbeKind) -> float:
-    """The configured timeout of one probe kind, in seconds."""
-    if kind is ProbeKind.STATUS_PAGE:
+def timeout_s(ctx: ProbeContext, spec: ProbeSpec) -> float:
+    """The configured timeout of one probe kind (its spec's default if not configured), seconds."""
+    if spec.provider_wide:
         return ctx.settings.status_page.timeout.total_seconds()
-    return ctx.project.probes.get(kind, ProbeSettings()).timeout.total_seconds()
+    configured = ctx.project.probes.get(spec.kind)
+    return (configured.timeout if configured is not None else spec.timeout).total_seconds()
 
 
 class Timer:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sbwatch.core.results import Outcome, ProbeKind, ProbeResult
 from sbwatch.probes._common import Timer, api_key_headers, http_get, json_body, timeout_s
 from sbwatch.probes.base import ProbeContext
+from sbwatch.probes.spec import ProbeSpec
 
 
 class AuthProbe:
@@ -15,7 +16,7 @@ class AuthProbe:
     def __init__(self, ctx: ProbeContext) -> None:
         self._ctx = ctx
         self._url = f"{ctx.project.base_url}/auth/v1/health"
-        self._timeout = timeout_s(ctx, self.kind)
+        self._timeout = timeout_s(ctx, SPEC)
 
     async def run(self) -> ProbeResult:
         """GET the auth health endpoint once."""
@@ -30,3 +31,6 @@ class AuthProbe:
 
     async def aclose(self) -> None:
         """Nothing to release: the HTTP client is shared."""
+
+
+SPEC = ProbeSpec(ProbeKind.AUTH, AuthProbe, secrets=("service_key",))

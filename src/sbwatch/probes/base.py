@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
 
-from sbwatch.config.settings import ProjectSettings, Settings
 from sbwatch.core.clock import Clock
 from sbwatch.core.results import ProbeKind, ProbeResult
+
+if TYPE_CHECKING:  # the configuration imports the probe registry: types only, no cycle
+    from sbwatch.config.settings import ProjectSettings, Settings
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import asyncpg
 from sbwatch.core.results import Outcome, ProbeKind, ProbeResult
 from sbwatch.probes._common import Timer, network_cause, timeout_s
 from sbwatch.probes.base import ProbeContext
+from sbwatch.probes.spec import ProbeSpec
 
 LIVENESS_QUERY = "SELECT 1"
 APPLICATION_NAME = "sbwatch"
@@ -58,7 +59,7 @@ class DbProbe:
         self._ctx = ctx
         secret = ctx.project.db_dsn
         self._dsn = secret.get_secret_value() if secret is not None else ""
-        self._query_timeout = timeout_s(ctx, self.kind)
+        self._query_timeout = timeout_s(ctx, SPEC)
         self._connect_timeout = min(
             ctx.project.db.connect_timeout.total_seconds(), self._query_timeout
         )
@@ -171,3 +172,6 @@ def _outcome_of(exc: Exception) -> tuple[Outcome, str]:
     if isinstance(exc, OSError):
         return Outcome.ERROR, network_cause(exc) or f"network error ({exc.strerror or 'unknown'})"
     raise exc
+
+
+SPEC = ProbeSpec(ProbeKind.DB, DbProbe, secrets=("db_dsn",))

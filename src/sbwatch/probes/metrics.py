@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from sbwatch.core.log import get_logger
 from sbwatch.core.results import IoSample, Outcome, ProbeKind, ProbeResult
+from sbwatch.probes._common import timeout_s
 from sbwatch.probes.base import ProbeContext
+from sbwatch.probes.spec import ProbeSpec
 from sbwatch.supabase.edge import KEY_REJECTED_STATUSES, ORIGIN_TIMEOUT_STATUSES
 
 METRICS_PATH = "/customer/v1/privileged/metrics"
@@ -175,8 +177,7 @@ class MetricsProbe:
     def __init__(self, ctx: ProbeContext) -> None:
         self.ctx = ctx
         self.url = ctx.project.base_url + METRICS_PATH
-        settings = ctx.project.probes.get(ProbeKind.METRICS)
-        self.timeout_s = settings.timeout.total_seconds() if settings else 10.0
+        self.timeout_s = timeout_s(ctx, SPEC)
 
     async def run(self) -> ProbeResult:
         """Scrape once."""
@@ -236,3 +237,9 @@ class MetricsProbe:
 
     async def aclose(self) -> None:
         """Nothing to release: the HTTP client is shared and owned by the app."""
+
+
+# The endpoint updates once a minute.
+SPEC = ProbeSpec(
+    ProbeKind.METRICS, MetricsProbe, interval=timedelta(seconds=60), secrets=("service_key",)
+)

@@ -9,6 +9,7 @@ so the probe costs nothing while it waits.
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -17,6 +18,7 @@ from sbwatch.core.errors import ApiError, AuthRejected, RateLimited
 from sbwatch.core.results import Outcome, ProbeKind, ProbeResult
 from sbwatch.probes._common import Timer, network_cause, timeout_s
 from sbwatch.probes.base import ProbeContext
+from sbwatch.probes.spec import ProbeSpec
 from sbwatch.supabase.mgmt_api import ManagementApi, ProjectInfo, ServiceHealth
 
 HEALTHY = "ACTIVE_HEALTHY"
@@ -32,7 +34,7 @@ class MgmtHealthProbe:
     def __init__(self, ctx: ProbeContext, api: ManagementApi | None = None) -> None:
         self._ctx = ctx
         self._ref = ctx.project.ref
-        timeout = timeout_s(ctx, self.kind)
+        timeout = timeout_s(ctx, SPEC)
         # The server-side health check must finish before our own request gives up.
         self._health_timeout_ms = min(MAX_HEALTH_TIMEOUT_MS, max(int(timeout * 800), 500))
         self._api = api or _default_api(ctx, timeout)
@@ -108,3 +110,9 @@ def _failure(timer: Timer, exc: Exception) -> ProbeResult:
     return timer.result(
         Outcome.FAIL, f"management API error ({exc.status})", status_code=exc.status
     )
+
+
+# The Management API allows 120 requests a minute.
+SPEC = ProbeSpec(
+    ProbeKind.MGMT_HEALTH, MgmtHealthProbe, interval=timedelta(seconds=60), secrets=("mgmt_token",)
+)

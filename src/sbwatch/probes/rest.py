@@ -6,9 +6,12 @@ parsed. 522/544 mean the provider's edge timed out on the origin, the disk IO bu
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sbwatch.core.results import Outcome, ProbeKind, ProbeResult
 from sbwatch.probes._common import Timer, api_key_headers, http_get, timeout_s
 from sbwatch.probes.base import ProbeContext
+from sbwatch.probes.spec import ProbeSpec
 
 
 class RestProbe:
@@ -19,7 +22,7 @@ class RestProbe:
     def __init__(self, ctx: ProbeContext) -> None:
         self._ctx = ctx
         self._url = f"{ctx.project.base_url}/rest/v1/"
-        self._timeout = timeout_s(ctx, self.kind)
+        self._timeout = timeout_s(ctx, SPEC)
 
     async def run(self) -> ProbeResult:
         """GET the REST root once."""
@@ -32,3 +35,7 @@ class RestProbe:
 
     async def aclose(self) -> None:
         """Nothing to release: the HTTP client is shared."""
+
+
+# REST answers 522 after about 20 s when the origin times out.
+SPEC = ProbeSpec(ProbeKind.REST, RestProbe, timeout=timedelta(seconds=20), secrets=("service_key",))

@@ -7,11 +7,13 @@ are data for diagnosis. Results are stored under ``results.PROVIDER``.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sbwatch.core.results import PROVIDER, Outcome, ProbeKind, ProbeResult
 from sbwatch.probes._common import Timer, http_get, json_body, timeout_s
 from sbwatch.probes.base import ProbeContext
+from sbwatch.probes.spec import ProbeSpec
 
 
 class StatusPageProbe:
@@ -24,7 +26,7 @@ class StatusPageProbe:
         page = ctx.settings.status_page
         self._url = f"{page.url.rstrip('/')}/api/v2/summary.json"
         self._components = list(page.components)
-        self._timeout = timeout_s(ctx, self.kind)
+        self._timeout = timeout_s(ctx, SPEC)
 
     async def run(self) -> ProbeResult:
         """Fetch and read the summary once."""
@@ -66,3 +68,8 @@ def _parse_summary(body: Any, wanted: list[str]) -> tuple[str, dict[str, str], l
     }
     missing = [name for name in wanted if name.strip().casefold() not in on_page]
     return indicator, components, missing
+
+
+SPEC = ProbeSpec(
+    ProbeKind.STATUS_PAGE, StatusPageProbe, interval=timedelta(minutes=1), provider_wide=True
+)

@@ -37,7 +37,7 @@ from sbwatch.policy.budget import BudgetEstimator, budget_severity, pressure
 from sbwatch.policy.conditions import IO_KINDS, conditions, next_latch
 from sbwatch.policy.diagnosis import diagnose
 from sbwatch.policy.thresholds import next_status
-from sbwatch.probes import ProbeContext, build_probe, timeout_s
+from sbwatch.probes import ProbeContext, build_probe, timeout_for
 from sbwatch.probes.base import Probe
 from sbwatch.remediation.executor import Escalator
 from sbwatch.store.base import Store
@@ -196,7 +196,7 @@ class Watcher:
         result = await run_probe(
             probe,
             project=ref,
-            timeout_s=timeout_s(self._context(runtime.settings), kind),
+            timeout_s=timeout_for(self._context(runtime.settings), kind),
             clock=self.clock,
             metrics=self.metrics,
             log=self._log,

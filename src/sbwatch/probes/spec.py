@@ -1,0 +1,27 @@
+"""What the registry knows of each probe: its class, its defaults and the secrets it needs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sbwatch.core.results import ProbeKind
+
+if TYPE_CHECKING:  # the configuration reads this module: the types only, no import cycle
+    from sbwatch.probes.base import Probe, ProbeContext
+
+
+@dataclass(frozen=True)
+class ProbeSpec:
+    """One probe kind: how to build it, how often it runs by default, what it needs."""
+
+    kind: ProbeKind
+    factory: Callable[[ProbeContext], Probe]
+    interval: timedelta = timedelta(seconds=30)
+    timeout: timedelta = timedelta(seconds=10)
+    secrets: tuple[str, ...] = ()
+    """Project settings it cannot run without: ``db_dsn``, ``service_key``, ``mgmt_token``."""
+    provider_wide: bool = False
+    """One probe for the whole provider (the status page), configured outside the projects."""

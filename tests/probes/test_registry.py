@@ -1,0 +1,93 @@
+"""The probe registry is the one list of probes: defaults and secret needs derive from it."""
+
+from __future__ import annotations
+
+import importlib
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from sbwatch.config.settings import ProjectSettings, Settings, StatusPageSettings
+from sbwatch.core.results import ProbeKind
+from sbwatch.probes import REGISTRY
+from sbwatch.probes.spec import ProbeSpec
+
+PROBES_DIR = Path(__file__).resolve().parents[2] / "src" / "sbwatch" / "probes"
+TESTS = Path(__file__).resolve().parents[1]
+NOT_PROBES = {"__init__", "_common", "base", "runner", "spec"}
+REF = "abcdefghijklmnopqrst"
+
+
+def probe_modules() -> list[str]:
+    """The module names under probes/ that hold a probe."""
+    return sorted(p.stem for p in PROBES_DIR.glob("*.py") if p.stem not in NOT_PROBES)
+
+
+@pytest.mark.parametrize("name", probe_modules())
+def test_every_probe_module_is_registered(name: str) -> None:
+    """Each probe module defines a SPEC, and the registry holds exactly that spec."""
+    module = importlib.import_module(f"sbwatch.probes.{name}")
+    spec = getattr(module, "SPEC", None)
+    assert isinstance(spec, ProbeSpec), f"sbwatch.probes.{name} defines no SPEC"
+    assert spec is REGISTRY[spec.kind]
+
+
+def test_every_probe_kind_has_a_spec_whose_class_says_the_same_kind() -> None:
+    """No kind is left without a probe, and each class declares the kind it is registered as."""
+    assert set(ProbeKind) == set(REGISTRY)
+    assert all(getattr(spec.factory, "kind", None) is kind for kind, spec in REGISTRY.items())
+    assert len(probe_modules()) == len(REGISTRY)
+
+
+@pytest.mark.parametrize("name", probe_modules())
+def test_every_probe_has_a_test_file(name: str) -> None:
+    """Adding a probe brings its own tests: a test file named after it, or naming its class."""
+    cls = REGISTRY[importlib.import_module(f"sbwatch.probes.{name}").SPEC.kind].factory
+    name_of = getattr(cls, "__name__", "")
+    files = [p for p in TESTS.rglob("test_*.py") if p.name != "test_registry.py"]
+    own = [p for p in files if p.stem.startswith(f"test_{name}")]
+    assert own or any(name_of in p.read_text() for p in files), f"no test of {name_of}"
+
+
+def test_project_defaults_come_from_the_specs() -> None:
+    """A project with no probe table runs every project probe at its spec's interval/timeout."""
+    project = ProjectSettings(ref=REF)
+    expected = {
+        kind: (spec.interval, spec.timeout)
+        for kind, spec in REGISTRY.items()
+        if not spec.provider_wide
+    }
+    assert expected == {k: (p.interval, p.timeout) for k, p in project.probes.items()}
+    status = REGISTRY[ProbeKind.STATUS_PAGE]
+    page = StatusPageSettings()
+    assert (status.interval, status.timeout) == (page.interval, page.timeout)
+
+
+def test_a_configured_probe_keeps_its_kinds_other_defaults() -> None:
+    """Setting only the interval of rest keeps rest's own 20 s timeout, not a generic one."""
+    project = ProjectSettings(ref=REF, probes={"rest": {"interval": "10s"}})
+    rest = project.probes[ProbeKind.REST]
+    assert (timedelta(seconds=10), REGISTRY[ProbeKind.REST].timeout) == (
+        rest.interval,
+        rest.timeout,
+    )
+
+
+@pytest.mark.parametrize(
+    "kind", [kind for kind, spec in REGISTRY.items() if spec.secrets and not spec.provider_wide]
+)
+def test_secret_needs_come_from_the_spec(kind: ProbeKind) -> None:
+    """A probe enabled alone without its secret is refused naming that secret; with it, fine."""
+    probes = {kind.value: {}}
+    with pytest.raises(ValidationError) as refused:
+        Settings(projects=[{"ref": REF, "probes": probes}])
+    said = str(refused.value)
+    needs = REGISTRY[kind].secrets
+    expected = [f"projects[0].{name}: required by the {kind} probe" for name in needs]
+    assert expected == [line for line in expected if line in said]
+    assert len(needs) == said.count("required by")
+    secrets = dict.fromkeys(needs, "postgresql://u@h/d")
+    settings = Settings(projects=[{"ref": REF, "probes": probes, **secrets}])
+    assert [kind] == settings.projects[0].enabled_probes()
