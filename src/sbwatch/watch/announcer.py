@@ -14,6 +14,7 @@ from sbwatch.core.results import EmailKind, ProviderEmail, Severity, Silence
 from sbwatch.policy.alerts import (
     AlertAction,
     Condition,
+    PolicyState,
     active_silence,
     alert_key,
     evaluate,
@@ -68,11 +69,11 @@ class Announcer:
             action = replace(action, send=False, note=f"silenced: {silence.reason}")
         await self._submit(runtime, action)
 
-    async def conditions(self, runtime: ProjectRuntime, conds: Sequence[Condition]) -> None:
-        """Open, update, remind or resolve the project's alerts from this cycle's conditions."""
+    async def conditions(self, runtime: ProjectRuntime, conds: Sequence[Condition]) -> PolicyState:
+        """Open, update, remind or resolve the project's alerts; the next policy state."""
         ref = runtime.settings.ref
         now = self.clock.now()
-        actions, runtime.policy_state = evaluate(
+        actions, state = evaluate(
             ref,
             conds,
             await self.store.open_alerts(ref),
@@ -83,10 +84,7 @@ class Announcer:
         )
         for action in actions:
             await self._submit(runtime, action)
-        state = runtime.policy_state.to_dict()
-        if state != runtime.saved_policy:
-            await self.store.put_state("alerting", f"policy:{ref}", state)
-            runtime.saved_policy = state
+        return state
 
     async def email(self, runtime: ProjectRuntime, email: ProviderEmail) -> None:
         """Say at once that the provider wrote: the warning must not die in an inbox.

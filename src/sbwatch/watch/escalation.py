@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sbwatch.core.clock import Clock
@@ -17,14 +18,23 @@ from sbwatch.core.results import (
     ProbeState,
     Severity,
 )
-from sbwatch.policy.alerts import PolicyState
 from sbwatch.policy.conditions import IO_KINDS
 from sbwatch.policy.escalation import EscalationDecision, decide
 from sbwatch.store.base import Store
 from sbwatch.supabase.tiers import Tier, next_tier, rank, spec
 from sbwatch.watch.announcer import Announcer
 from sbwatch.watch.runtime import ProjectRuntime
-from sbwatch.watch.state import STATE_NAMESPACE, estimator_key, hold_key
+
+
+@dataclass(frozen=True)
+class Step:
+    """What one escalation step changed: the watcher writes it into the project's runtime."""
+
+    busy: bool
+    """A change is under way or has just settled: this cycle's alerts wait."""
+    journal: list[Intent]
+    recovered: Intent | None = None
+    """A change that has just recovered: the project now runs on ``recovered.to_tier``."""
 
 
 class EscalationFlow:
@@ -57,24 +67,22 @@ class EscalationFlow:
                 target=decision.target.value if decision.target else None,
                 reason=decision.reason,
             )
-        runtime.decision = decision
         return decision
 
-    async def escalate(self, runtime: ProjectRuntime, decision: EscalationDecision) -> bool:
-        """Raise the compute size; True when a change is under way (alerts wait for it)."""
+    async def escalate(self, runtime: ProjectRuntime, decision: EscalationDecision) -> Step:
+        """Raise the compute size; busy when a change is under way (alerts wait for it)."""
         assert decision.target is not None
         ref = runtime.settings.ref
         if runtime.escalator is None:
-            return False
+            return Step(False, runtime.journal)
         try:
             intent = await runtime.escalator.escalate(
                 ref, runtime.tier, decision.target, decision.reason, self.owner
             )
         except SbwatchError as exc:
             self._log.warning("escalation not started", project=ref, error=str(exc))
-            return False
-        finally:
-            runtime.journal = await self.store.intents(ref)
+            return Step(False, await self.store.intents(ref))
+        journal = await self.store.intents(ref)
         if intent.state is IntentState.FAILED:
             await self.announcer.notice(
                 runtime,
@@ -82,7 +90,7 @@ class EscalationFlow:
                 f"could not raise compute to {decision.target}",
                 f"{intent.detail}\nRun: sbwatch escalate {ref} --to {decision.target}",
             )
-            return False
+            return Step(False, journal)
         delta = decision.monthly_cost_delta_usd or 0.0
         lines = [
             decision.reason,
@@ -95,26 +103,29 @@ class EscalationFlow:
             f"raising compute {intent.from_tier} -> {intent.to_tier} (+${delta:.2f}/month)",
             "\n".join(line for line in lines if line),
         )
-        return True
+        return Step(True, journal)
 
-    async def settle(self, runtime: ProjectRuntime, diagnosis: Diagnosis) -> bool:
-        """Verify an applied change; True while one is still settling (alerts wait)."""
+    async def settle(self, runtime: ProjectRuntime, diagnosis: Diagnosis) -> Step:
+        """Verify an applied change; busy while one is still settling (alerts wait)."""
         if runtime.escalator is None:
-            return False
+            return Step(False, runtime.journal)
         ref = runtime.settings.ref
         unfinished = await self.store.unfinished_intents(ref)
         if not unfinished:
-            return False
+            return Step(False, runtime.journal)
         if any(i.state is IntentState.OPEN for i in unfinished):
             unfinished = await runtime.escalator.reconcile(ref)
+        recovered = None
         for intent in unfinished:
             if intent.state is IntentState.APPLIED:
-                await self._verify(runtime, intent, diagnosis)
-        runtime.journal = await self.store.intents(ref)
-        # A change that just finished still skips this cycle's alerts: its notice said it all.
-        return True
+                recovered = await self._verify(runtime, intent, diagnosis) or recovered
+        # A change that just finished still skips this cycle's alerts: its notice says it all.
+        return Step(True, await self.store.intents(ref), recovered)
 
-    async def _verify(self, runtime: ProjectRuntime, intent: Intent, diagnosis: Diagnosis) -> None:
+    async def _verify(
+        self, runtime: ProjectRuntime, intent: Intent, diagnosis: Diagnosis
+    ) -> Intent | None:
+        """Check an applied change; the intent once it has recovered."""
         assert runtime.escalator is not None
         assert runtime.api is not None
         healthy = diagnosis.kind in {DiagnosisKind.HEALTHY, *IO_KINDS} and self._fresh_ok(
@@ -129,8 +140,8 @@ class EscalationFlow:
             intent, shows=shows, healthy=healthy, timeout_s=timeout_s
         )
         if done.state is IntentState.RECOVERED:
-            await self._recovered(runtime, done)
-        elif done.state is IntentState.UNRECOVERED:
+            return done
+        if done.state is IntentState.UNRECOVERED:
             await self.announcer.notice(
                 runtime,
                 Severity.CRITICAL,
@@ -138,6 +149,7 @@ class EscalationFlow:
                 f"{intent.to_tier}",
                 "sbwatch will not change the size again by itself. Check the dashboard.",
             )
+        return None
 
     def _fresh_ok(self, runtime: ProjectRuntime, since: datetime) -> bool:
         """Every service probe (and the provider's health view) passed after ``since``."""
@@ -148,20 +160,9 @@ class EscalationFlow:
             for s in seen
         )
 
-    async def _recovered(self, runtime: ProjectRuntime, intent: Intent) -> None:
+    async def announce_recovery(self, runtime: ProjectRuntime, intent: Intent) -> None:
+        """Close the project's open alerts and say it recovered (the runtime is on the new size)."""
         now = self.clock.now()
-        runtime.tier = intent.to_tier
-        runtime.estimator.set_tier(intent.to_tier, now)
-        runtime.budget_latched = False
-        runtime.budget_held = True
-        runtime.policy_state = PolicyState()
-        ref = runtime.settings.ref
-        await self.store.put_state(
-            STATE_NAMESPACE, estimator_key(ref), runtime.estimator.to_state()
-        )
-        await self.store.put_state(
-            STATE_NAMESPACE, hold_key(ref), {"tier": intent.to_tier.value, "since": now.isoformat()}
-        )
         await self.announcer.close_all(runtime, now)
         lines = [
             f"Compute raised {intent.from_tier} -> {intent.to_tier}; services healthy again. "

@@ -44,7 +44,7 @@ from sbwatch.store.base import Store
 from sbwatch.supabase.mgmt_api import ManagementApi
 from sbwatch.supabase.tiers import Tier, tier_for_variant
 from sbwatch.watch.announcer import AlertObserver, Announcer
-from sbwatch.watch.escalation import EscalationFlow
+from sbwatch.watch.escalation import EscalationFlow, Step
 from sbwatch.watch.runtime import ProjectRuntime
 from sbwatch.watch.signals import build_signals
 from sbwatch.watch.state import (
@@ -297,11 +297,16 @@ class Watcher:
         )
         diagnosis = diagnose(signals)
         await self._record_diagnosis(runtime, diagnosis)
-        if await self.escalations.settle(runtime, diagnosis):
+        step = await self.escalations.settle(runtime, diagnosis)
+        await self._take(runtime, step)
+        if step.busy:
             return diagnosis
-        decision = await self.escalations.decide(runtime, diagnosis)
-        if decision.action == "escalate" and await self.escalations.escalate(runtime, decision):
-            return diagnosis
+        runtime.decision = decision = await self.escalations.decide(runtime, diagnosis)
+        if decision.action == "escalate":
+            step = await self.escalations.escalate(runtime, decision)
+            await self._take(runtime, step)
+            if step.busy:
+                return diagnosis
         thresholds = alert_thresholds(project, self.settings.alerting.min_duration)
         severity = budget_severity(budget, thresholds) if budget is not None else None
         await self._latch(runtime, diagnosis, severity)
@@ -313,9 +318,44 @@ class Watcher:
             budget_latched=runtime.budget_latched,
             budget_held=runtime.budget_held,
         )
-        await self.announcer.conditions(runtime, conds)
+        runtime.policy_state = await self.announcer.conditions(runtime, conds)
+        await self._save_policy(runtime)
         self.metrics.heartbeat.set(now.timestamp())
         return diagnosis
+
+    async def _take(self, runtime: ProjectRuntime, step: Step) -> None:
+        """Write an escalation step into the runtime; a recovery moves it to the new size."""
+        runtime.journal = step.journal
+        if step.recovered is not None:
+            await self._switch_size(runtime, step.recovered.to_tier, held=True)
+            await self.escalations.announce_recovery(runtime, step.recovered)
+
+    async def _switch_size(self, runtime: ProjectRuntime, tier: Tier, *, held: bool) -> None:
+        """The project runs on ``tier`` now: a full budget there, alerts start afresh.
+
+        ``held``: sbwatch made the change and said what to expect; IO budget alerts stay quiet
+        on the new size until its budget refills.
+        """
+        now = self.clock.now()
+        ref = runtime.settings.ref
+        runtime.tier = tier
+        runtime.estimator.set_tier(tier, now)
+        runtime.budget_latched = False
+        runtime.budget_held = held
+        runtime.policy_state = PolicyState()
+        await self.store.put_state(
+            STATE_NAMESPACE, estimator_key(ref), runtime.estimator.to_state()
+        )
+        if held:
+            hold = {"tier": tier.value, "since": now.isoformat()}
+            await self.store.put_state(STATE_NAMESPACE, hold_key(ref), hold)
+
+    async def _save_policy(self, runtime: ProjectRuntime) -> None:
+        """Persist the alert timers when they changed."""
+        state = runtime.policy_state.to_dict()
+        if state != runtime.saved_policy:
+            await self.store.put_state("alerting", f"policy:{runtime.settings.ref}", state)
+            runtime.saved_policy = state
 
     async def _apply_correction(self, runtime: ProjectRuntime) -> None:
         key = correction_key(runtime.settings.ref)
