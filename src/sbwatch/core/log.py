@@ -57,6 +57,10 @@ def configure(level: str = "info", fmt: str = "auto", stream: TextIO | None = No
     )
 
 
-def get_logger(name: str) -> Any:
+Logger = structlog.typing.FilteringBoundLogger
+
+
+def get_logger(name: str) -> Logger:
     """A bound logger carrying the component name."""
-    return structlog.get_logger(component=name)
+    logger: Logger = structlog.get_logger(component=name)
+    return logger

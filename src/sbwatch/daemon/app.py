@@ -11,10 +11,10 @@ import asyncio
 import contextlib
 import signal
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from http.server import HTTPServer
 from pathlib import Path
-from typing import Any
 
 import httpx
 from prometheus_client import start_http_server
@@ -62,7 +62,7 @@ def http_client() -> httpx.AsyncClient:
 
 
 @contextlib.contextmanager
-def metrics_server(settings: Settings, metrics: Metrics) -> Any:
+def metrics_server(settings: Settings, metrics: Metrics) -> Iterator[HTTPServer | None]:
     """Serve /metrics on the configured address (127.0.0.1 by default) while in the block."""
     if not settings.metrics.enabled:
         yield None
@@ -127,17 +127,17 @@ class Daemon:
             await store.close()
 
     async def _serve(self, store: Store, http: httpx.AsyncClient) -> None:
-        generation = await self._start(self.settings, store, http)
-        self.notifier.ready()
-        self.notifier.status(f"watching {len(self.settings.projects)} project(s)")
-        log.info("started", projects=[p.ref for p in self.settings.projects])
         async with asyncio.TaskGroup() as group:
+            generation = await self._start(self.settings, store, http, group)
+            self.notifier.ready()
+            self.notifier.status(f"watching {len(self.settings.projects)} project(s)")
+            log.info("started", projects=[p.ref for p in self.settings.projects])
             watchdog = group.create_task(self._feed_watchdog(lambda: generation.scheduler))
             while not self._stop.is_set():
                 await self._wait_for_signal()
                 if self._reload.is_set() and not self._stop.is_set():
                     self._reload.clear()
-                    generation = await self._reload_config(generation, store, http)
+                    generation = await self._reload_config(generation, store, http, group)
             self.notifier.stopping()
             watchdog.cancel()
             await self._finish(generation)
@@ -152,7 +152,13 @@ class Daemon:
                 waiter.cancel()
             await asyncio.gather(stop, reload, return_exceptions=True)
 
-    async def _start(self, settings: Settings, store: Store, http: httpx.AsyncClient) -> Generation:
+    async def _start(
+        self,
+        settings: Settings,
+        store: Store,
+        http: httpx.AsyncClient,
+        group: asyncio.TaskGroup,
+    ) -> Generation:
         dispatcher = Dispatcher(
             store,
             settings.alerting.routes,
@@ -184,8 +190,7 @@ class Daemon:
                 on_email=watcher.on_email,
                 rule=TrustRule(tuple(settings.mail.trusted_domains), settings.mail.authserv_id),
             )
-            mail_task = asyncio.create_task(mail.run(), name="mail")
-            mail_task.add_done_callback(_mail_ended)
+            mail_task = group.create_task(_watch_mail(mail), name="mail")
         return Generation(settings, watcher, scheduler, mail_task)
 
     async def _finish(self, generation: Generation) -> None:
@@ -196,7 +201,7 @@ class Daemon:
         await generation.watcher.close()
 
     async def _reload_config(
-        self, old: Generation, store: Store, http: httpx.AsyncClient
+        self, old: Generation, store: Store, http: httpx.AsyncClient, group: asyncio.TaskGroup
     ) -> Generation:
         self.notifier.reloading()
         try:
@@ -211,12 +216,12 @@ class Daemon:
                 log.warning("restart needed", section=section, detail="kept the running one")
         await self._finish(old)
         self.settings = new_settings
-        generation = await self._start(new_settings, store, http)
+        generation = await self._start(new_settings, store, http, group)
         log.info("reloaded", projects=[p.ref for p in new_settings.projects])
         self.notifier.ready()
         return generation
 
-    async def _feed_watchdog(self, scheduler: Any) -> None:
+    async def _feed_watchdog(self, scheduler: Callable[[], Scheduler]) -> None:
         interval = self.notifier.watchdog_interval_s()
         if interval is None:
             return
@@ -262,28 +267,33 @@ def _schedule(
         scheduler.every("heartbeat", HEARTBEAT_EVERY_S, heartbeat)
 
 
-def _probe_job(watcher: Watcher, ref: str, kind: ProbeKind) -> Any:
+def _probe_job(watcher: Watcher, ref: str, kind: ProbeKind) -> Callable[[], Awaitable[None]]:
     async def job() -> None:
         await watcher.probe(ref, kind)
 
     return job
 
 
-def _evaluate_job(watcher: Watcher, ref: str) -> Any:
+def _evaluate_job(watcher: Watcher, ref: str) -> Callable[[], Awaitable[None]]:
     async def job() -> None:
         await watcher.evaluate(ref)
 
     return job
 
 
-def _mail_ended(task: asyncio.Task[None]) -> None:
-    """Say so when the mail watcher dies: it only ends by cancellation otherwise."""
-    if task.cancelled() or task.exception() is None:
-        return
-    exc = task.exception()
-    # Only sbwatch's own messages are known to be free of secrets; of others, the type.
-    detail = str(exc) if isinstance(exc, SbwatchError) else ""
-    log.error("mail watcher stopped", error=type(exc).__name__, detail=detail)
+async def _watch_mail(mail: MailWatcher) -> None:
+    """Run the mail watcher in the daemon's TaskGroup; say so if it dies.
+
+    It only ends by cancellation otherwise. Its death must not take the TaskGroup (and with it
+    the probes and alerts) down, so this is the one place beside the probe runner that catches
+    every exception.
+    """
+    try:
+        await mail.run()
+    except Exception as exc:
+        # Only sbwatch's own messages are known to be free of secrets; of others, the type.
+        detail = str(exc) if isinstance(exc, SbwatchError) else ""
+        log.error("mail watcher stopped", error=type(exc).__name__, detail=detail)
 
 
 async def _config_refused(generation: Generation, exc: ConfigError) -> None:

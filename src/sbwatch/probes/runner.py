@@ -7,16 +7,16 @@ failure, so an exception here is a bug, logged with its traceback and reported a
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from sbwatch.core.clock import Clock
+from sbwatch.core.log import Logger
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import Outcome, ProbeResult
 from sbwatch.probes.base import Probe
 
 
 async def run_probe(
-    probe: Probe, *, project: str, timeout_s: float, clock: Clock, metrics: Metrics, log: Any
+    probe: Probe, *, project: str, timeout_s: float, clock: Clock, metrics: Metrics, log: Logger
 ) -> ProbeResult:
     """Run ``probe`` once and return its result; never raises for a probe failure."""
     started = clock.monotonic()

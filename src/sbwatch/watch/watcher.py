@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
-from typing import Any
 
 import httpx
 
@@ -39,6 +38,7 @@ from sbwatch.policy.diagnosis import diagnose
 from sbwatch.policy.thresholds import next_status
 from sbwatch.probes import ProbeContext, build_probe, timeout_for
 from sbwatch.probes.base import Probe
+from sbwatch.probes.runner import run_probe  # the one place that catches every Exception
 from sbwatch.remediation.executor import Escalator
 from sbwatch.store.base import Store
 from sbwatch.supabase.mgmt_api import ManagementApi
@@ -115,7 +115,10 @@ class Watcher:
                 await self.store.get_state("alerting", f"policy:{project.ref}")
             )
             if runtime.escalator is not None:
-                await self._safely(runtime.escalator.reconcile(project.ref), "reconcile")
+                try:
+                    await runtime.escalator.reconcile(project.ref)
+                except SbwatchError as exc:  # the next evaluation settles it
+                    self._log.warning("reconcile failed", error=str(exc), transient=exc.transient)
         if self.settings.status_page.enabled and self.settings.projects:
             first = self.settings.projects[0]
             self.provider_probe = build_probe(ProbeKind.STATUS_PAGE, self._context(first))
@@ -177,20 +180,9 @@ class Watcher:
         self._log.warning("tier unknown, assuming micro", project=project.ref)
         return Tier.MICRO, None
 
-    async def _safely(self, work: Any, what: str) -> Any:
-        try:
-            return await work
-        except SbwatchError as exc:
-            self._log.warning(f"{what} failed", error=str(exc), transient=exc.transient)
-            return None
-
     # -- probes ---------------------------------------------------------------------------
     async def probe(self, ref: str, kind: ProbeKind) -> ProbeResult:
         """Run one probe of one project and keep its result, state and consequences."""
-        from sbwatch.probes.runner import (
-            run_probe,  # the runner is the only place catching Exception
-        )
-
         runtime = self.projects[ref]
         probe = runtime.probes[kind]
         result = await run_probe(
@@ -225,8 +217,6 @@ class Watcher:
 
     async def probe_provider(self) -> ProbeResult | None:
         """Run the provider-wide status page probe."""
-        from sbwatch.probes.runner import run_probe
-
         if self.provider_probe is None:
             return None
         result = await run_probe(
