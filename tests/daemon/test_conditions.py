@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from sbwatch.alerting.conditions import budget_title, conditions, headline
 from sbwatch.core.results import BudgetEstimate, Diagnosis, DiagnosisKind, Severity
-from sbwatch.policy.conditions import budget_title, conditions, headline, next_latch
+from sbwatch.policy.conditions import next_latch
 from sbwatch.policy.escalation import EscalationDecision
 from sbwatch.supabase.tiers import Tier
 

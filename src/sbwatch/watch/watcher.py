@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import httpx
 
+from sbwatch.alerting.conditions import conditions
 from sbwatch.alerting.dispatch import Dispatcher
 from sbwatch.config.settings import BudgetSettings, ProjectSettings, Settings
 from sbwatch.core.clock import Clock
@@ -33,7 +34,7 @@ from sbwatch.policy.alerts import (
     PolicyState,
 )
 from sbwatch.policy.budget import BudgetEstimator, budget_severity, pressure
-from sbwatch.policy.conditions import IO_KINDS, conditions, next_latch
+from sbwatch.policy.conditions import IO_KINDS, next_latch
 from sbwatch.policy.diagnosis import diagnose
 from sbwatch.policy.thresholds import next_status
 from sbwatch.probes import ProbeContext, build_probe, timeout_for

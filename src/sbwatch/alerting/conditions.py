@@ -1,0 +1,108 @@
+"""The words of each alert condition: what a person reads about the diagnosis and the budget.
+
+``policy.conditions`` decides which subjects are active and how severe; this module writes
+their title and body, and the two together make the conditions the alerting policy handles.
+"""
+
+from __future__ import annotations
+
+from sbwatch.core.durations import format_duration
+from sbwatch.core.results import BudgetEstimate, Diagnosis, DiagnosisKind, Severity
+from sbwatch.policy.alerts import Condition
+from sbwatch.policy.budget import EXHAUSTED_RATIO
+from sbwatch.policy.conditions import IO_KINDS, assess
+from sbwatch.policy.escalation import EscalationDecision
+
+_HEADLINE: dict[DiagnosisKind, str] = {
+    DiagnosisKind.CPU_EXHAUSTED: "CPU exhausted: services failing",
+    DiagnosisKind.MEMORY_EXHAUSTED: "memory exhausted: services failing",
+    DiagnosisKind.DISK_FULL: "disk almost full: database read-only",
+    DiagnosisKind.PLATFORM_OUTAGE: "Supabase platform outage (not this project's resources)",
+    DiagnosisKind.LOCAL_NETWORK: "sbwatch cannot reach anything: our own network is down",
+    DiagnosisKind.PROJECT_PAUSED: "project is paused",
+    DiagnosisKind.UNKNOWN: "services failing for an unknown reason",
+}
+
+_WAIT = {
+    DiagnosisKind.PLATFORM_OUTAGE: (
+        "A bigger compute size would not help; sbwatch waits for the provider."
+    ),
+    DiagnosisKind.LOCAL_NETWORK: "Check the network of the machine running sbwatch.",
+}
+
+
+def headline(diagnosis: Diagnosis) -> str:
+    """One line naming what is wrong (a diagnosis, never a probe name)."""
+    if diagnosis.kind is DiagnosisKind.SERVICE_DOWN:
+        return f"{diagnosis.service or 'a service'} is down"
+    return _HEADLINE.get(diagnosis.kind, diagnosis.kind.value.replace("_", " "))
+
+
+def budget_title(diagnosis: Diagnosis, budget: BudgetEstimate | None) -> str:
+    """The IO budget line: exhausted, or what is left and when it runs out."""
+    if diagnosis.kind is DiagnosisKind.IO_BUDGET_EXHAUSTED:
+        return "disk IO budget exhausted: services throttled and failing"
+    if budget is None:
+        return "Supabase warns the disk IO budget is running low"
+    if budget.ratio <= EXHAUSTED_RATIO:
+        return f"disk IO budget used up: throughput held at the {budget.tier} baseline"
+    left = f"disk IO budget {budget.ratio:.0%} left"
+    if budget.eta_s is not None:
+        return f"{left}, runs out in ~{format_duration(budget.eta_s)}"
+    return left
+
+
+def _body(diagnosis: Diagnosis, decision: EscalationDecision | None) -> str:
+    lines = [*diagnosis.evidence[:4]]
+    if diagnosis.kind in _WAIT:
+        lines.append(_WAIT[diagnosis.kind])
+    if decision is not None and decision.action == "ask" and decision.command:
+        lines.append(f"Proposed: {decision.summary}")
+        lines.append(f"Run: {decision.command}")
+    elif decision is not None and decision.action == "none" and decision.target is not None:
+        lines.append(decision.reason)
+    return "\n".join(lines)
+
+
+def conditions(
+    diagnosis: Diagnosis,
+    budget: BudgetEstimate | None,
+    budget_severity: Severity | None,
+    decision: EscalationDecision | None,
+    *,
+    budget_latched: bool,
+    budget_held: bool = False,
+) -> list[Condition]:
+    """The project's conditions this cycle, in words: its diagnosis and its IO budget."""
+    diag, io = assess(
+        diagnosis,
+        budget_severity,
+        decision,
+        budget_latched=budget_latched,
+        budget_held=budget_held,
+    )
+    project = diagnosis.project
+    io_body = _body(diagnosis, decision) if diagnosis.kind in IO_KINDS else _budget_body(budget)
+    return [
+        Condition(
+            project,
+            diag.subject,
+            diag.severity,
+            headline(diagnosis),
+            _body(diagnosis, decision),
+            diag.active,
+            diag.folds_others,
+        ),
+        Condition(
+            project, io.subject, io.severity, budget_title(diagnosis, budget), io_body, io.active
+        ),
+    ]
+
+
+def _budget_body(budget: BudgetEstimate | None) -> str:
+    if budget is None:
+        return ""
+    return (
+        f"Estimated from disk throughput {budget.throughput_mbps:.1f} MB/s on {budget.tier} "
+        f"(net burn {budget.burn_mbps:+.1f} MB/s, confidence {budget.confidence:.0%})."
+    )
