@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 from sbwatch.core.durations import format_duration
 from sbwatch.core.results import Severity
-from sbwatch.policy.alerts import AlertAction
+from sbwatch.policy.alerts import ActionKind, AlertAction
 
-MessageKind = Literal["open", "update", "remind", "resolve", "notice"]
+MessageKind = ActionKind
+"""A message is said for each kind of alert action."""
 
 
 @dataclass(frozen=True)
