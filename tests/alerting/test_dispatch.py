@@ -112,6 +112,23 @@ async def test_delivered_once(
     assert (1.0, []) == (sent(metrics, "sent"), await store.due_notifications(clock.now()))
 
 
+@pytest.mark.parametrize(("good_news", "kind"), [(True, "success"), (False, "failure")])
+async def test_good_news_goes_out_as_success(
+    good_news: bool,
+    kind: str,
+    receiver: Receiver,
+    store: SqliteStore,
+    clock: VirtualClock,
+    metrics: Metrics,
+) -> None:
+    """A resolve reaches the phone with apprise's success type, a critical with failure."""
+    d = dispatcher(store, [route(receiver.url())], clock, metrics)
+    message = Message("RESOLVED Shop: IO budget exhausted", "Lasted 4m.", good_news=good_news)
+    await d.submit(action(clock), message)
+    assert 1 == await d.flush()
+    assert [kind] == [post["type"] for post in receiver.posts]
+
+
 @pytest.mark.parametrize("failure", ["down", 500, 429])
 async def test_transient_failure_retried_until_delivered_once(
     failure: str | int,

@@ -222,6 +222,7 @@ def test_resolve_message_says_how_long_it_lasted() -> None:
     message = said(action, T0 + timedelta(minutes=45))
     assert "RESOLVED abcdefghijklmnopqrst: budget problem (lasted 40m)" == message.title
     assert message.body.endswith("Lasted 40m: 2026-05-20 12:00 to 12:40 UTC.")
+    assert message.good_news
     assert T0 + timedelta(minutes=45) == action.alert.closed_at
 
 

@@ -295,6 +295,17 @@ async def test_alerts_upsert_get_and_open(store: Store) -> None:
     assert [sent] == await store.open_alerts("p")
 
 
+async def test_outbox_keeps_good_news(store: Store) -> None:
+    """A resolve queued as good news comes back as good news; others do not."""
+    good = await store.enqueue_notification(
+        "p:io", "phone", Severity.CRITICAL, "RESOLVED", "b", at(1), good_news=True
+    )
+    plain = await store.enqueue_notification("p:io", "phone", Severity.CRITICAL, "t", "b", at(2))
+    assert [(good.id, True), (plain.id, False)] == [
+        (n.id, n.good_news) for n in await store.due_notifications(at(3))
+    ]
+
+
 async def test_outbox_due_retry_sent_failed(store: Store) -> None:
     """Notifications are due until sent or failed; a retry waits until its time."""
     n1 = await store.enqueue_notification("p:io", "phone", Severity.CRITICAL, "t", "b", at(1))

@@ -93,16 +93,19 @@ def classify(timed_out: bool, messages: Iterable[str]) -> SendResult:
     return SendResult(Delivery.RETRY, "unrecognised failure")
 
 
+def notify_type(severity: Severity, good_news: bool = False) -> apprise.NotifyType:
+    """apprise's type of a message: success for good news, else by severity."""
+    return apprise.NotifyType.SUCCESS if good_news else _NOTIFY_TYPE[severity]
+
+
 def _send_blocking(
-    url: str, title: str, body: str, severity: Severity, timeout_s: float
+    url: str, title: str, body: str, kind: apprise.NotifyType, timeout_s: float
 ) -> SendResult:
     """One apprise call with one URL (blocking; run it in a thread)."""
     ap = apprise.Apprise()
     if not ap.add(url):
         return SendResult(Delivery.FAILED, "invalid route url")
-    result = ap.notify(
-        body=body, title=title, notify_type=_NOTIFY_TYPE[severity], timeout=timeout_s
-    )
+    result = ap.notify(body=body, title=title, notify_type=kind, timeout=timeout_s)
     if bool(result):
         return SendResult(Delivery.SENT)
     timed_out = result.status == apprise.AppriseResultStatus.TIMEOUT
@@ -111,13 +114,20 @@ def _send_blocking(
 
 
 async def deliver(
-    route: RouteSettings, title: str, body: str, severity: Severity, *, timeout_s: float = 30.0
+    route: RouteSettings,
+    title: str,
+    body: str,
+    severity: Severity,
+    *,
+    timeout_s: float = 30.0,
+    good_news: bool = False,
 ) -> SendResult:
     """Send one message through one route now, without the outbox."""
     url = route.url.get_secret_value()
+    kind = notify_type(severity, good_news)
     try:
         async with asyncio.timeout(timeout_s + 5.0):
-            return await asyncio.to_thread(_send_blocking, url, title, body, severity, timeout_s)
+            return await asyncio.to_thread(_send_blocking, url, title, body, kind, timeout_s)
     except TimeoutError:
         return SendResult(Delivery.RETRY, "timeout")
     except Exception as exc:  # library boundary: keep the type only, the text may hold the URL
@@ -184,6 +194,7 @@ class Dispatcher:
                         message.title,
                         message.body,
                         now,
+                        good_news=message.good_news,
                     )
                 )
         self._log.info(
@@ -228,6 +239,7 @@ class Dispatcher:
                 notification.body,
                 notification.severity,
                 timeout_s=self._send_timeout_s,
+                good_news=notification.good_news,
             )
         await self._record(notification, result)
         return result.delivery

@@ -27,6 +27,8 @@ class Message:
 
     title: str
     body: str
+    good_news: bool = False
+    """A resolve or a recovery: phones show it as a success, not a failure."""
 
 
 _LABEL = {Severity.CRITICAL: "CRITICAL", Severity.WARNING: "WARNING", Severity.INFO: "INFO"}
@@ -118,4 +120,4 @@ def render(action: AlertAction, target: Target, now: datetime) -> Message:
         dashboard_url=target.dashboard_url,
         previous=action.previous,
     )
-    return Message(title, body)
+    return Message(title, body, good_news=action.kind == "resolve" or action.good_news)

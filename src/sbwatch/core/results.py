@@ -248,6 +248,8 @@ class Notification:
     next_attempt_at: datetime | None = None
     sent_at: datetime | None = None
     failed: str | None = None  # permanent failure reason
+    good_news: bool = False
+    """A resolve or a recovery: sent with the success type, whatever the severity."""
 
 
 @dataclass(frozen=True, slots=True)

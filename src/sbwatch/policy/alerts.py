@@ -65,6 +65,8 @@ class AlertAction:
     """The severity an ``update`` raised the alert from."""
     ended_at: datetime | None = None
     """When the condition of a ``resolve`` ended (the resolve waits ``resolve_after`` more)."""
+    good_news: bool = False
+    """A notice that something got better (a recovery)."""
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,14 @@ def evaluate(
 
 
 def notice(
-    project: str, subject: str, severity: Severity, title: str, body: str, now: datetime
+    project: str,
+    subject: str,
+    severity: Severity,
+    title: str,
+    body: str,
+    now: datetime,
+    *,
+    good_news: bool = False,
 ) -> AlertAction:
     """A one-shot message ("escalation started", "recovered"): sent once, never kept open."""
     alert = Alert(
@@ -162,7 +171,7 @@ def notice(
         last_sent_at=now,
         closed_at=now,
     )
-    return AlertAction(kind="notice", alert=alert)
+    return AlertAction(kind="notice", alert=alert, good_news=good_news)
 
 
 def _by_key(conditions: Iterable[Condition]) -> dict[str, Condition]:

@@ -193,6 +193,8 @@ class Store(Protocol):
         title: str,
         body: str,
         at: datetime,
+        *,
+        good_news: bool = False,
     ) -> Notification:
         """Record a notification before any attempt to send it."""
         ...

@@ -63,7 +63,15 @@ INTENT_COLUMNS = (
     "project", "from_tier", "to_tier", "reason", "actor", "created_at", "state", "updated_at",
     "detail",
 )  # fmt: skip
-NOTIFICATION_COLUMNS = ("alert_key", "route", "severity", "title", "body", "created_at")
+NOTIFICATION_COLUMNS = (
+    "alert_key",
+    "route",
+    "severity",
+    "title",
+    "body",
+    "created_at",
+    "good_news",
+)
 SILENCE_COLUMNS = ("project", "starts_at", "ends_at", "reason", "created_by")
 
 
@@ -302,10 +310,17 @@ def alert_from_row(row: Row) -> Alert:
 
 
 def notification_params(
-    alert_key: str, route: str, severity: Severity, title: str, body: str, at: datetime, ts: TimeIn
+    alert_key: str,
+    route: str,
+    severity: Severity,
+    title: str,
+    body: str,
+    at: datetime,
+    ts: TimeIn,
+    good_news: bool,
 ) -> tuple[Any, ...]:
     """Parameters in NOTIFICATION_COLUMNS order."""
-    return (alert_key, route, severity.value, title, body, ts(at))
+    return (alert_key, route, severity.value, title, body, ts(at), good_news)
 
 
 def notification_from_row(row: Row) -> Notification:
@@ -322,6 +337,7 @@ def notification_from_row(row: Row) -> Notification:
         next_attempt_at=ts_out(row["next_attempt_at"]),
         sent_at=ts_out(row["sent_at"]),
         failed=row["failed"],
+        good_news=bool(row["good_news"]),
     )
 
 

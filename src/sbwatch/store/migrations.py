@@ -117,7 +117,13 @@ _V1_INITIAL = (
         reason TEXT NOT NULL, created_by TEXT NOT NULL)""",
 )
 
-_HISTORY: tuple[tuple[str, tuple[str, ...]], ...] = (("initial schema", _V1_INITIAL),)
+_V2_GOOD_NEWS = ("ALTER TABLE notifications ADD COLUMN good_news {bool} NOT NULL DEFAULT FALSE",)
+"""A resolve or a recovery is sent as good news (apprise's success type), not as a failure."""
+
+_HISTORY: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("initial schema", _V1_INITIAL),
+    ("notifications: good news", _V2_GOOD_NEWS),
+)
 
 
 def migrations(backend: Backend) -> tuple[Migration, ...]:

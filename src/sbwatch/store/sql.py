@@ -313,10 +313,20 @@ class SqlStore(ABC):
         ]
 
     async def enqueue_notification(
-        self, alert_key: str, route: str, severity: Severity, title: str, body: str, at: datetime
+        self,
+        alert_key: str,
+        route: str,
+        severity: Severity,
+        title: str,
+        body: str,
+        at: datetime,
+        *,
+        good_news: bool = False,
     ) -> Notification:
         """Record a notification before any attempt to send it."""
-        params = codec.notification_params(alert_key, route, severity, title, body, at, self._ts)
+        params = codec.notification_params(
+            alert_key, route, severity, title, body, at, self._ts, good_news
+        )
         rows = await self._insert(
             "notifications", codec.NOTIFICATION_COLUMNS, params, "RETURNING *"
         )

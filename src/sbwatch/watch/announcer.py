@@ -59,11 +59,13 @@ class Announcer:
         title: str,
         body: str,
         subject: str = "escalation",
+        *,
+        good_news: bool = False,
     ) -> None:
         """A one-shot message (escalation, recovery, provider email); held back by silences."""
         ref = runtime.settings.ref
         now = self.clock.now()
-        action = notice(ref, subject, severity, title, body, now)
+        action = notice(ref, subject, severity, title, body, now, good_news=good_news)
         silence = active_silence(ref, await self._silences(now), now)
         if silence is not None:
             action = replace(action, send=False, note=f"silenced: {silence.reason}")

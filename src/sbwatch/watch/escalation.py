@@ -178,6 +178,7 @@ class EscalationFlow:
             Severity.INFO,
             f"recovered on {intent.to_tier} in {format_duration(intent.recovered_s or 0)}",
             "\n".join(lines),
+            good_news=True,
         )
 
 
