@@ -166,6 +166,8 @@ class EscalationSettings(_Model):
     escalate_within: PositiveDuration = timedelta(hours=2)
     """Escalate when the budget forecast runs out within this (or it is exhausted)."""
     verify_timeout: PositiveDuration = timedelta(minutes=15)
+    size_check: PositiveDuration = timedelta(minutes=10)
+    """How often the compute size is read from the provider (a resize made elsewhere)."""
 
 
 class ProjectSettings(_Model):

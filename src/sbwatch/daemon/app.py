@@ -250,6 +250,12 @@ def _schedule(
                 jitter_s=min(seconds * 0.1, 5.0),
             )
         scheduler.every(f"evaluate:{project.ref}", shortest, _evaluate_job(watcher, project.ref))
+        if watcher.projects[project.ref].api is not None:
+            scheduler.every(
+                f"size:{project.ref}",
+                project.escalation.size_check.total_seconds(),
+                _size_job(watcher, project.ref),
+            )
     if watcher.provider_probe is not None:
         scheduler.every(
             "probe:status_page",
@@ -277,6 +283,13 @@ def _probe_job(watcher: Watcher, ref: str, kind: ProbeKind) -> Callable[[], Awai
 def _evaluate_job(watcher: Watcher, ref: str) -> Callable[[], Awaitable[None]]:
     async def job() -> None:
         await watcher.evaluate(ref)
+
+    return job
+
+
+def _size_job(watcher: Watcher, ref: str) -> Callable[[], Awaitable[None]]:
+    async def job() -> None:
+        await watcher.check_size(ref)
 
     return job
 

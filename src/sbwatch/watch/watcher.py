@@ -36,6 +36,7 @@ from sbwatch.policy.alerts import (
 from sbwatch.policy.budget import BudgetEstimator, budget_severity, pressure
 from sbwatch.policy.conditions import IO_KINDS, next_latch
 from sbwatch.policy.diagnosis import diagnose
+from sbwatch.policy.escalation import CHANGED
 from sbwatch.policy.thresholds import next_status
 from sbwatch.probes import ProbeContext, build_probe, timeout_for
 from sbwatch.probes.base import Probe
@@ -99,7 +100,7 @@ class Watcher:
         """Restore state, discover compute sizes and settle unfinished escalations."""
         statuses = {(s.project, s.probe): s for s in await self.store.probe_statuses()}
         for project in self.settings.projects:
-            runtime = await self._runtime(project)
+            runtime, size = await self._runtime(project)
             for kind in project.enabled_probes():
                 if kind is ProbeKind.STATUS_PAGE:
                     continue
@@ -110,6 +111,8 @@ class Watcher:
             now = self.clock.now()
             runtime.emails = await self.store.recent_emails(now - EMAIL_LOOKBACK, project.ref)
             runtime.journal = await self.store.intents(project.ref)
+            if size is not runtime.tier:  # resized while sbwatch was not running
+                await self._adopt_size(runtime, size)
             hold = await self.store.get_state(STATE_NAMESPACE, hold_key(project.ref))
             runtime.budget_held = hold is not None and hold.get("tier") == runtime.tier.value
             runtime.policy_state = PolicyState.from_dict(
@@ -135,7 +138,8 @@ class Watcher:
     def _context(self, project: ProjectSettings) -> ProbeContext:
         return ProbeContext(self.settings, project, self.http, self.clock)
 
-    async def _runtime(self, project: ProjectSettings) -> ProjectRuntime:
+    async def _runtime(self, project: ProjectSettings) -> tuple[ProjectRuntime, Tier]:
+        """A project's runtime on the size its saved estimate knows, and the size in effect."""
         token = self.settings.token_for(project)
         api = (
             ManagementApi(self.http, self.settings.mgmt_api_url, token, clock=self.clock)
@@ -146,8 +150,6 @@ class Watcher:
         saved = await self.store.get_state(STATE_NAMESPACE, estimator_key(project.ref))
         if saved is not None:
             estimator = BudgetEstimator.from_state(saved)
-            if estimator.tier is not tier:
-                estimator.set_tier(tier, self.clock.now())
         else:
             estimator = BudgetEstimator(
                 project.ref, tier, smoothing_s=project.budget.smoothing.total_seconds()
@@ -159,7 +161,10 @@ class Watcher:
             if api is not None
             else None
         )
-        return ProjectRuntime(project, estimator, tier, api=api, escalator=escalator, prices=prices)
+        runtime = ProjectRuntime(
+            project, estimator, estimator.tier, api=api, escalator=escalator, prices=prices
+        )
+        return runtime, tier
 
     async def _discover_tier(
         self, project: ProjectSettings, api: ManagementApi | None
@@ -271,6 +276,7 @@ class Watcher:
         runtime = self.projects[ref]
         project = runtime.settings
         now = self.clock.now()
+        await self._follow_journal(runtime)
         await self._apply_correction(runtime)
         emails = [e for e in runtime.emails if e.received_at >= now - EMAIL_LOOKBACK]
         runtime.emails = emails
@@ -347,6 +353,56 @@ class Watcher:
         if state != runtime.saved_policy:
             await self.store.put_state("alerting", f"policy:{runtime.settings.ref}", state)
             runtime.saved_policy = state
+
+    # -- the compute size -----------------------------------------------------------------
+    async def check_size(self, ref: str) -> Tier | None:
+        """Read the compute size from the provider and follow it; None when it cannot be read.
+
+        A change under way is left to its own verification. A size nobody in sbwatch asked for
+        (the dashboard, a colleague) is announced once; the estimate moves to it either way.
+        """
+        runtime = self.projects[ref]
+        if runtime.api is None or await self.store.unfinished_intents(ref):
+            return None
+        try:
+            tier = (await runtime.api.get_addons(ref)).compute_tier
+        except SbwatchError as exc:
+            self._log.warning("size check failed", project=ref, error=str(exc))
+            return None
+        if tier is not runtime.tier:
+            await self._adopt_size(runtime, tier)
+        return tier
+
+    async def _adopt_size(self, runtime: ProjectRuntime, tier: Tier) -> None:
+        previous = runtime.tier
+        changes = [i for i in runtime.journal if i.state in CHANGED]
+        await self._switch_size(runtime, tier, held=False)
+        ref = runtime.settings.ref
+        if changes and changes[-1].to_tier is tier:  # the journal's last change explains it
+            by = changes[-1].actor
+            self._log.info("compute size followed", project=ref, tier=tier.value, by=by)
+            return
+        if runtime.api is None:  # the configured size changed: the person knows
+            return
+        self._log.warning("compute changed outside sbwatch", project=ref, tier=tier.value)
+        await self.announcer.notice(
+            runtime,
+            Severity.INFO,
+            f"compute changed to {tier} outside sbwatch",
+            f"The provider reports {previous} -> {tier}; no change of sbwatch's journal asked "
+            f"for it (the dashboard or a colleague?). The IO budget is now estimated on {tier}.",
+            subject="size",
+        )
+
+    async def _follow_journal(self, runtime: ProjectRuntime) -> None:
+        """Another process (``sbwatch escalate``) changed the journal: read the size at once."""
+        journal = await self.store.intents(runtime.settings.ref)
+        if journal == runtime.journal:
+            return
+        changed = [i for i in journal if i not in runtime.journal]
+        runtime.journal = journal
+        if any(i.actor != self.owner for i in changed):
+            await self.check_size(runtime.settings.ref)
 
     async def _apply_correction(self, runtime: ProjectRuntime) -> None:
         key = correction_key(runtime.settings.ref)
