@@ -4,14 +4,66 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 
 from sbwatch.core.clock import Clock
 from sbwatch.core.log import get_logger
 
 Job = Callable[[], Awaitable[Any]]
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+LOOKBACK = timedelta(days=8)
+"""How far back :func:`previous_fire` looks: a weekly schedule's last run."""
+
+
+def _weekdays(field: str) -> str:
+    """Cron weekday numbers (0 or 7 Sunday) as names: APScheduler 3 counts 0 as Monday."""
+    parts = []
+    for part in field.split(","):
+        spec, _, step = part.partition("/")
+        if spec == "*" and step.isdigit():
+            spec = "0-6"
+        if not spec.replace("-", "").isdigit():
+            parts.append(part)
+            continue
+        low, _, high = spec.partition("-")
+        last = int(high or (7 if step else low))
+        days = range(int(low), last + 1, int(step or 1))
+        parts.extend(dict.fromkeys(_WEEKDAYS[d] for d in days))
+    return ",".join(parts)
+
+
+def cron_trigger(expr: str, timezone: str | None = None) -> CronTrigger:
+    """A trigger from five cron fields, in ``timezone`` (default: the local one); ValueError."""
+    fields = expr.split()
+    if len(fields) != 5:
+        raise ValueError(f"expected 5 cron fields, got {len(fields)}")
+    minute, hour, day, month, weekday = fields
+    try:
+        return CronTrigger(
+            minute=minute,
+            hour=hour,
+            day=day,
+            month=month,
+            day_of_week=_weekdays(weekday),
+            timezone=ZoneInfo(timezone) if timezone else None,
+        )
+    except IndexError:
+        raise ValueError(f"weekday out of range in {expr!r}") from None
+
+
+def previous_fire(trigger: CronTrigger, now: datetime) -> datetime | None:
+    """The last time ``trigger`` fired at or before ``now`` (within :data:`LOOKBACK`)."""
+    last: datetime | None = None
+    at = trigger.get_next_fire_time(None, now - LOOKBACK)
+    while at is not None and at <= now:
+        last = at
+        at = trigger.get_next_fire_time(at, at + timedelta(seconds=1))
+    return last
 
 
 class Scheduler:
@@ -24,9 +76,7 @@ class Scheduler:
         self._log = get_logger("scheduler")
         self.last_progress = clock.monotonic()
 
-    def every(self, name: str, seconds: float, job: Job, *, jitter_s: float = 0.0) -> None:
-        """Run ``job`` every ``seconds``: at once first, never two at a time, misses coalesced."""
-
+    def _tracked(self, name: str, job: Job) -> Job:
         async def tracked() -> None:
             task = asyncio.current_task()
             if task is not None:
@@ -40,8 +90,12 @@ class Scheduler:
                 if task is not None:
                     self._running.discard(task)
 
+        return tracked
+
+    def every(self, name: str, seconds: float, job: Job, *, jitter_s: float = 0.0) -> None:
+        """Run ``job`` every ``seconds``: at once first, never two at a time, misses coalesced."""
         self._scheduler.add_job(
-            tracked,
+            self._tracked(name, job),
             "interval",
             seconds=seconds,
             jitter=jitter_s or None,
@@ -51,6 +105,19 @@ class Scheduler:
             coalesce=True,
             misfire_grace_time=max(1, int(seconds)),
             next_run_time=self._clock.now(),
+            replace_existing=True,
+        )
+
+    def cron(self, name: str, trigger: CronTrigger, job: Job) -> None:
+        """Run ``job`` when ``trigger`` fires (see :func:`cron_trigger`); never two at a time."""
+        self._scheduler.add_job(
+            self._tracked(name, job),
+            trigger,
+            id=name,
+            name=name,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=3600,
             replace_existing=True,
         )
 
