@@ -90,18 +90,20 @@ async def run_backup(project: ProjectSettings, now: datetime) -> BackupOutcome:
     directory = project_dir(project)
     info = source(project)
     limit = settings.timeout.total_seconds()
-    with archive.locked(directory):
-        archive.clear_work(directory)
-        try:
+    try:
+        with archive.locked(directory):
+            archive.clear_work(directory)
             async with asyncio.timeout(limit):
                 path, manifest, size, replaced = await _dump_and_pack(
                     project, settings, info, directory, now
                 )
-        except TimeoutError:
-            raise BackupError(
-                f"the backup did not finish within {limit:.0f}s", transient=True
-            ) from None
-        removed = await asyncio.to_thread(prune, directory, settings, local_day(settings, now))
+            removed = await asyncio.to_thread(prune, directory, settings, local_day(settings, now))
+    except TimeoutError:  # before OSError, of which it is a subclass
+        raise BackupError(
+            f"the backup did not finish within {limit:.0f}s", transient=True
+        ) from None
+    except OSError as exc:
+        raise BackupError(f"writing the backup failed: {exc}", transient=True) from None
     return BackupOutcome(path, manifest, size, replaced, removed)
 
 

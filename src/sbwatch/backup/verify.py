@@ -90,19 +90,21 @@ async def verify_backup(
     settings = backup_settings(project)
     directory = project_dir(project)
     limit = settings.timeout.total_seconds()
-    with archive.locked(directory):
-        archive.clear_work(directory)
-        backup = choose(directory, name, project.ref)
-        manifest = await asyncio.to_thread(archive.read_manifest, backup.path)
-        try:
+    try:
+        with archive.locked(directory):
+            archive.clear_work(directory)
+            backup = choose(directory, name, project.ref)
+            manifest = await asyncio.to_thread(archive.read_manifest, backup.path)
             async with asyncio.timeout(limit):
                 report = await _restore_and_compare(project.ref, settings, backup, manifest)
-        except TimeoutError:
-            raise BackupError(
-                f"the restore check did not finish within {limit:.0f}s", transient=True
-            ) from None
-        record = {**report.to_dict(), "checksum": manifest.checksum, "at": now.isoformat()}
-        await asyncio.to_thread(archive.write_verify, backup, record)
+            record = {**report.to_dict(), "checksum": manifest.checksum, "at": now.isoformat()}
+            await asyncio.to_thread(archive.write_verify, backup, record)
+    except TimeoutError:  # before OSError, of which it is a subclass
+        raise BackupError(
+            f"the restore check did not finish within {limit:.0f}s", transient=True
+        ) from None
+    except OSError as exc:
+        raise BackupError(f"the restore check failed: {exc}", transient=True) from None
     return report
 
 
