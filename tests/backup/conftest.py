@@ -6,6 +6,8 @@ import asyncio
 import os
 import secrets
 import stat
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,4 +162,48 @@ def complete_backups(directory: Path) -> list[str]:
         return []
     return sorted(
         n for n in os.listdir(directory) if n.endswith(".tar.gz") and not n.startswith(".")
+    )
+
+
+def write_config(path: Path, dsn: str, backup: str = "") -> Path:
+    """A configuration file with one project backing up ``dsn``; ``backup``: extra keys."""
+    root = path.parent
+    path.write_text(
+        f"""\
+log_format = "json"
+
+[state]
+path = "{root / "state.db"}"
+
+[status_page]
+enabled = false
+
+[metrics]
+enabled = false
+
+[[projects]]
+ref = "{REF}"
+db_dsn = "{dsn}"
+probes = {{}}
+
+[projects.backup]
+dir = "{root / "backups"}"
+verify_dsn = "postgresql://postgres:{VERIFY_PASSWORD}@127.0.0.1:5432/postgres"
+{backup}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def run_cli(*args: str, timeout_s: float = 120) -> subprocess.CompletedProcess[str]:
+    """``sbwatch ARGS`` as a subprocess of this interpreter, output captured."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SBWATCH_")}
+    return subprocess.run(
+        [sys.executable, "-m", "sbwatch", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout_s,
+        check=False,
     )

@@ -54,7 +54,7 @@ def candidates(
 ) -> list[str]:
     """Where to look for ``name``: the configured path only, else beside, Debian's, PATH."""
     if configured is not None:
-        return [str(configured)]
+        return [str(configured)] if os.access(configured, os.X_OK) else []
     found = [os.path.join(os.path.dirname(beside), name)] if beside else []
     found.append(os.path.join(DEBIAN_BIN.format(major=major), name))
     on_path = shutil.which(name)
