@@ -165,12 +165,13 @@ def complete_backups(directory: Path) -> list[str]:
     )
 
 
-def write_config(path: Path, dsn: str, backup: str = "") -> Path:
-    """A configuration file with one project backing up ``dsn``; ``backup``: extra keys."""
+def write_config(path: Path, dsn: str, backup: str = "", top: str = "") -> Path:
+    """A configuration with one project backing up ``dsn``; extra ``backup`` and ``top`` keys."""
     root = path.parent
     path.write_text(
         f"""\
 log_format = "json"
+{top}
 
 [state]
 path = "{root / "state.db"}"
