@@ -16,8 +16,8 @@ from sbwatch.core.log import get_logger
 
 Job = Callable[[], Awaitable[Any]]
 _WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
-LOOKBACK = timedelta(days=8)
-"""How far back :func:`previous_fire` looks: a weekly schedule's last run."""
+LOOKBACK = (timedelta(hours=1), timedelta(days=1), timedelta(days=8))
+"""How far back :func:`previous_fire` looks, widening: at most a weekly schedule's last run."""
 
 
 def _weekdays(field: str) -> str:
@@ -58,12 +58,15 @@ def cron_trigger(expr: str, timezone: str | None = None) -> CronTrigger:
 
 def previous_fire(trigger: CronTrigger, now: datetime) -> datetime | None:
     """The last time ``trigger`` fired at or before ``now`` (within :data:`LOOKBACK`)."""
-    last: datetime | None = None
-    at = trigger.get_next_fire_time(None, now - LOOKBACK)
-    while at is not None and at <= now:
-        last = at
-        at = trigger.get_next_fire_time(at, at + timedelta(seconds=1))
-    return last
+    for window in LOOKBACK:
+        last: datetime | None = None
+        at = trigger.get_next_fire_time(None, now - window)
+        while at is not None and at <= now:
+            last = at
+            at = trigger.get_next_fire_time(at, at + timedelta(seconds=1))
+        if last is not None:
+            return last
+    return None
 
 
 class Scheduler:
