@@ -56,3 +56,9 @@ def test_only_urls_are_accepted_and_the_error_shows_none_of_it() -> None:
     with pytest.raises(BackupError) as err:
         ConnInfo.parse("host=db password=hunter2")
     assert "hunter2" not in str(err.value)
+
+
+def test_the_unix_socket_form_survives() -> None:
+    """``postgresql:///postgres`` (no host: the local socket) keeps its three slashes."""
+    info = ConnInfo.parse("postgresql:///postgres").with_database("scratch")
+    assert ("postgresql:///scratch", None) == (info.url, info.password)

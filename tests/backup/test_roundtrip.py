@@ -163,3 +163,13 @@ async def test_nothing_to_verify_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(BackupError, match=f"no backup of {REF} to verify"):
         await verify_backup(project, NOW)
     assert [] == archive.stored(project_dir(project))
+
+
+async def test_the_local_server_is_the_default_scratch(
+    small_db: Database, tmp_path: Path, no_scratch_left: None
+) -> None:
+    """Without verify_dsn the restore goes to the local server over its socket, then is dropped."""
+    project = make_project(small_db.dsn, tmp_path, verify_dsn=None)
+    await run_backup(project, NOW)
+    report = await verify_backup(project, NOW)
+    assert (True, 2, 502) == (report.ok, report.tables, report.rows)

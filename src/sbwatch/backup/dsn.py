@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from sbwatch.core.errors import BackupError
 
@@ -42,7 +42,7 @@ class ConnInfo:
         netloc = parts.netloc.rpartition("@")[2]
         if parts.username is not None:
             netloc = f"{quote(unquote(parts.username), safe='')}@{netloc}"
-        url = urlunsplit((parts.scheme, netloc, parts.path, urlencode(query), ""))
+        url = _join(parts.scheme, netloc, parts.path, urlencode(query))
         return cls(url, password or None)
 
     @property
@@ -53,7 +53,7 @@ class ConnInfo:
         parts = urlsplit(self.url)
         user, _, host = parts.netloc.rpartition("@")
         netloc = f"{user}:{quote(self.password, safe='')}@{host}"
-        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+        return _join(parts.scheme, netloc, parts.path, parts.query)
 
     @property
     def database(self) -> str:
@@ -64,9 +64,7 @@ class ConnInfo:
         """The same server and credentials, another database."""
         parts = urlsplit(self.url)
         path = "/" + quote(name, safe="")
-        return ConnInfo(
-            urlunsplit((parts.scheme, parts.netloc, path, parts.query, "")), self.password
-        )
+        return ConnInfo(_join(parts.scheme, parts.netloc, path, parts.query), self.password)
 
     def env(self) -> dict[str, str]:
         """Environment variables a libpq tool needs beside the URL."""
@@ -79,3 +77,8 @@ class ConnInfo:
         for form in {self.password, quote(self.password, safe="")}:
             text = text.replace(form, REDACTED)
         return text
+
+
+def _join(scheme: str, netloc: str, path: str, query: str) -> str:
+    """A URL that keeps ``//`` with an empty host (``postgresql:///db``: the Unix socket)."""
+    return f"{scheme}://{netloc}{path}" + (f"?{query}" if query else "")
