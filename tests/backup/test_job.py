@@ -154,6 +154,20 @@ async def test_a_failed_run_is_announced(tmp_path: Path, store: SqliteStore) -> 
     assert notices.seen[0][1].startswith("backup failed: cannot connect to the project database")
 
 
+async def test_a_failed_run_is_retried_until_defer_max(tmp_path: Path, store: SqliteStore) -> None:
+    """An unreachable database: retried at each check from the same due time, given up at 1 h."""
+    clock, notices = VirtualClock(DUE), Notices()
+    project = make_project("postgresql://postgres@127.0.0.1:9/x", tmp_path, defer_max="1h")
+    job = _job(project, store, clock, notices)
+    await job.due()
+    clock.advance(30 * 60)
+    await job.check()
+    assert DUE == job.due_since
+    clock.advance(31 * 60)
+    await job.check()
+    assert job.due_since is None
+
+
 class _Watcher:
     """The parts of a watcher the schedule uses."""
 

@@ -100,6 +100,7 @@ async def test_a_corrupted_dump_does_not_verify(small_db: Database, tmp_path: Pa
             tar.addfile(member, io.BytesIO(data))
     report = await verify_backup(project, NOW)
     assert (False, False) == (report.ok, report.checksum_ok)
+    assert "the dump does not match the checksum in its manifest" == report.summary()
 
 
 async def test_scratch_database_is_dropped_when_the_restore_fails(
@@ -114,7 +115,7 @@ async def test_scratch_database_is_dropped_when_the_restore_fails(
     await run_backup(project, NOW)
     report = await verify_backup(project, NOW)
     assert (False, 3) == (report.ok, report.restore_errors)
-    assert "disk on fire" in report.detail
+    assert report.summary().startswith("3 restore error(s): pg_restore: error: disk on fire")
 
 
 async def test_scratch_database_is_dropped_when_the_check_is_cancelled(

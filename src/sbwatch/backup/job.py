@@ -129,7 +129,7 @@ class BackupJob:
         """Run the due backup unless the budget says wait; None when nothing is due."""
         if self.due_since is None:
             return None
-        decision = self.gate()
+        due_at, decision = self.due_since, self.gate()
         reason = decision.reason.value if decision.reason else None
         waited = format_duration(decision.waited_s)
         if decision.gate is Gate.DEFER:
@@ -147,10 +147,10 @@ class BackupJob:
             return decision.gate
         if reason is not None:
             self._log.info("backup running late", project=self.ref, reason=reason, waited=waited)
-        await self._run(decision)
+        await self._run(decision, due_at)
         return decision.gate
 
-    async def _run(self, decision: Deferral) -> None:
+    async def _run(self, decision: Deferral, due_at: datetime) -> None:
         now = self.clock.now()
         try:
             outcome = await run_backup(self.project, now)
@@ -160,7 +160,7 @@ class BackupJob:
                 "backup failed", project=self.ref, error=str(exc), transient=exc.transient
             )
             if exc.transient and decision.waited_s < self.settings.defer_max.total_seconds():
-                self.due_since = self.due_since or now  # retried at the next check
+                self.due_since = due_at  # retried at the next check, within defer_max
             return
         self.last_error = None
         self._log.info("backup finished", project=self.ref, **outcome.to_dict())
@@ -184,7 +184,7 @@ class BackupJob:
             self.verify_error = str(exc)
             self._log.warning("backup verify failed", project=self.ref, error=str(exc))
             return
-        self.verify_error = None if report.ok else report.detail or "restore did not match"
+        self.verify_error = None if report.ok else report.summary()
         log = self._log.info if report.ok else self._log.warning
         log("backup verified", project=self.ref, **report.to_dict())
 

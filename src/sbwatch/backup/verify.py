@@ -44,6 +44,18 @@ class VerifyReport:
     mismatched: list[dict[str, Any]] = field(default_factory=list)
     detail: str = ""
 
+    def summary(self) -> str:
+        """What differs, in one line."""
+        if not self.checksum_ok:
+            return "the dump does not match the checksum in its manifest"
+        parts = [
+            f"{len(self.missing)} table(s) missing" if self.missing else "",
+            f"{len(self.extra)} unexpected table(s)" if self.extra else "",
+            f"{len(self.mismatched)} table(s) with other row counts" if self.mismatched else "",
+            f"{self.restore_errors} restore error(s): {self.detail}" if self.restore_errors else "",
+        ]
+        return "; ".join(p for p in parts if p) or "ok"
+
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready values."""
         return {
