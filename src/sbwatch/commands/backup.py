@@ -39,7 +39,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     for action, text in (
-        ("run", "make a backup now (replaces today's, if any)"),
+        ("run", "make a backup now, whatever the IO budget (replaces today's, if any)"),
         ("verify", "restore the newest (or a named) backup into a scratch database and compare"),
         ("list", "the backups kept, newest last, with their last restore check"),
     ):
