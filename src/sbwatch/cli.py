@@ -25,6 +25,7 @@ COMMANDS: tuple[str, ...] = (
     "sbwatch.commands.escalate",
     "sbwatch.commands.history",
     "sbwatch.commands.probe",
+    "sbwatch.commands.backup",
 )
 
 

@@ -111,7 +111,7 @@ def test_every_used_name_is_exported(root: Path, source: Any) -> None:
 
 
 def test_dashboard_covers_the_metrics(root: Path) -> None:
-    """The dashboard shows budget, probes, diagnosis, emails, actions and recovery time."""
+    """The dashboard shows budget, probes, diagnosis, emails, actions, recovery time, backups."""
     used = used_names(dashboard_exprs(root))
     expected = {
         "sbwatch_io_budget_ratio",
@@ -123,6 +123,10 @@ def test_dashboard_covers_the_metrics(root: Path) -> None:
         "sbwatch_escalations_total",
         "sbwatch_notifications_total",
         "sbwatch_recovery_seconds_bucket",
+        "sbwatch_backup_last_success_timestamp_seconds",
+        "sbwatch_backup_bytes",
+        "sbwatch_backup_duration_seconds",
+        "sbwatch_backup_verify_ok",
     }
     assert set() == expected - used
 

@@ -14,6 +14,7 @@ import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -29,6 +30,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from sbwatch.config.tomlpos import TomlPositions, dotted
+from sbwatch.core.cron import cron_trigger
 from sbwatch.core.durations import parse_duration
 from sbwatch.core.errors import ConfigError
 from sbwatch.core.results import EscalationMode, ProbeKind, Severity
@@ -170,6 +172,73 @@ class EscalationSettings(_Model):
     """How often the compute size is read from the provider (a resize made elsewhere)."""
 
 
+def _cron(value: str) -> str:
+    try:
+        cron_trigger(value)
+    except ValueError as exc:
+        raise ValueError(
+            f"invalid schedule {value!r} ({exc}): write five cron fields, minute hour day "
+            "month weekday, like '30 3 * * *'"
+        ) from None
+    return " ".join(value.split())
+
+
+def _zone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {value!r}: use an IANA name like 'Europe/Berlin'"
+        ) from None
+    return value
+
+
+CronExpr = Annotated[str, AfterValidator(_cron)]
+TimeZoneName = Annotated[str | None, AfterValidator(_zone)]
+
+
+class BackupSettings(_Model):
+    """The daily backup of one project: when, what, where, how long kept, how often restored."""
+
+    enabled: bool = True
+    dir: Path | None = None
+    """Backups go to ``DIR/REF/``; default ``$STATE_DIRECTORY/backups`` or the XDG state dir."""
+    schedule: CronExpr = "30 3 * * *"
+    timezone: TimeZoneName = None
+    """Of the schedule and of the file names' dates; default the system's local time zone."""
+    retention: PositiveDuration = timedelta(days=30)
+    schemas: list[str] | None = None
+    """None: every user schema (the provider's own schemas left out)."""
+    provider_schemas: list[str] = Field(default_factory=list)
+    """The provider's own schemas to include as well, such as ``auth`` and ``storage``."""
+    format: Literal["custom", "directory"] = "custom"
+    verify: Interval = timedelta(days=7)
+    """Restore a fresh backup when the last verified one is older than this; "never": not."""
+    verify_dsn: Secret | None = None
+    """A scratch server the restore goes into; default: the local server."""
+    pg_dump: Path | None = None
+    """Default: the Debian binary of the server's major version, else ``pg_dump`` on PATH."""
+    pg_restore: Path | None = None
+    """Default: beside pg_dump, else ``pg_restore`` on PATH."""
+    timeout: PositiveDuration = timedelta(hours=1)
+    defer_max: Duration = timedelta(hours=6)
+    """How long a backup waits for the IO budget before it runs anyway."""
+    max_age: PositiveDuration = timedelta(hours=26)
+    """Alert when the newest backup is older than this."""
+
+    def base_dir(self) -> Path:
+        """The directory holding one sub-directory per project."""
+        if self.dir is not None:
+            return self.dir
+        state_dir = os.environ.get("STATE_DIRECTORY")
+        if state_dir:
+            return Path(state_dir.split(":")[0]) / "backups"
+        xdg = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        return Path(xdg) / "sbwatch" / "backups"
+
+
 class ProjectSettings(_Model):
     """One watched Supabase project."""
 
@@ -189,6 +258,19 @@ class ProjectSettings(_Model):
     db: DbProbeSettings = DbProbeSettings()
     budget: BudgetSettings = BudgetSettings()
     escalation: EscalationSettings = EscalationSettings()
+    backup: BackupSettings | None = None
+    """Backups are off unless ``[projects.backup]`` is present and enabled."""
+
+    @model_validator(mode="after")
+    def _dsn_for_backup(self) -> ProjectSettings:
+        if self.backs_up and self.db_dsn is None:
+            raise ValueError("db_dsn is required by the backup")
+        return self
+
+    @property
+    def backs_up(self) -> bool:
+        """Whether this project's backup is configured and enabled."""
+        return self.backup is not None and self.backup.enabled
 
     @property
     def display_name(self) -> str:

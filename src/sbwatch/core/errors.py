@@ -72,3 +72,18 @@ class MailError(SbwatchError):
 
 class LockBusy(TransientError):
     """Another process holds the escalation lock."""
+
+
+class BackupError(SbwatchError):
+    """A backup or its verification could not be made; the message names the cause."""
+
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+class ToolVersionMismatch(BackupError):
+    """pg_dump or pg_restore is of another major version than the server."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, transient=False)

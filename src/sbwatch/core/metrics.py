@@ -98,6 +98,30 @@ class Metrics:
             "Unix time of the last completed evaluation cycle.",
             registry=r,
         )
+        self.backup_last_success = Gauge(
+            "sbwatch_backup_last_success_timestamp_seconds",
+            "Unix time the newest complete backup was taken.",
+            ["project"],
+            registry=r,
+        )
+        self.backup_bytes = Gauge(
+            "sbwatch_backup_bytes",
+            "Size of the newest complete backup archive.",
+            ["project"],
+            registry=r,
+        )
+        self.backup_duration = Gauge(
+            "sbwatch_backup_duration_seconds",
+            "Duration of the last successful backup run.",
+            ["project"],
+            registry=r,
+        )
+        self.backup_verify_ok = Gauge(
+            "sbwatch_backup_verify_ok",
+            "1 if the last restore check of a backup matched its manifest, 0 if not.",
+            ["project"],
+            registry=r,
+        )
         self.build_info = Info("sbwatch_build", "sbwatch version.", registry=r)
         self.build_info.info({"version": __version__})
         # Every outcome is exported from the start at 0, so rate() and increase() see the

@@ -20,6 +20,7 @@ import httpx
 from prometheus_client import start_http_server
 
 from sbwatch.alerting.dispatch import Dispatcher
+from sbwatch.backup.job import schedule_backups
 from sbwatch.config.settings import Settings, load_settings
 from sbwatch.core.clock import Clock, SystemClock
 from sbwatch.core.errors import ConfigError, SbwatchError
@@ -263,6 +264,7 @@ def _schedule(
             watcher.probe_provider,
         )
     scheduler.every("notifications", FLUSH_EVERY_S, dispatcher.flush)
+    schedule_backups(scheduler, watcher)
     url = settings.alerting.heartbeat_url
     if url is not None:
 

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 
 from sbwatch.core.clock import Clock
 from sbwatch.core.log import get_logger
@@ -24,9 +25,7 @@ class Scheduler:
         self._log = get_logger("scheduler")
         self.last_progress = clock.monotonic()
 
-    def every(self, name: str, seconds: float, job: Job, *, jitter_s: float = 0.0) -> None:
-        """Run ``job`` every ``seconds``: at once first, never two at a time, misses coalesced."""
-
+    def _tracked(self, name: str, job: Job) -> Job:
         async def tracked() -> None:
             task = asyncio.current_task()
             if task is not None:
@@ -40,8 +39,12 @@ class Scheduler:
                 if task is not None:
                     self._running.discard(task)
 
+        return tracked
+
+    def every(self, name: str, seconds: float, job: Job, *, jitter_s: float = 0.0) -> None:
+        """Run ``job`` every ``seconds``: at once first, never two at a time, misses coalesced."""
         self._scheduler.add_job(
-            tracked,
+            self._tracked(name, job),
             "interval",
             seconds=seconds,
             jitter=jitter_s or None,
@@ -51,6 +54,19 @@ class Scheduler:
             coalesce=True,
             misfire_grace_time=max(1, int(seconds)),
             next_run_time=self._clock.now(),
+            replace_existing=True,
+        )
+
+    def cron(self, name: str, trigger: CronTrigger, job: Job) -> None:
+        """Run ``job`` when ``trigger`` fires (see :func:`cron_trigger`); never two at a time."""
+        self._scheduler.add_job(
+            self._tracked(name, job),
+            trigger,
+            id=name,
+            name=name,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=3600,
             replace_existing=True,
         )
 
