@@ -286,3 +286,31 @@ def test_notice_is_one_shot() -> None:
     assert Message("INFO abcdefghijklmnopqrst: Compute raised to small", "Took 3m.") == said(
         action, T0
     )
+
+
+def test_a_new_cause_is_said_again_with_what_it_was() -> None:
+    """auth down turns out to be a platform outage: the open alert is updated and sent."""
+    run = Run()
+    first = replace(cond("diagnosis", C), title="auth is down", cause="service_down:auth")
+    run.at(0, first)
+    outage = replace(first, title="Supabase platform outage", cause="platform_outage")
+    (action,) = run.at(1, outage)
+    message = said(action, T0 + timedelta(minutes=1))
+    assert ("update", True) == (action.kind, action.send)
+    assert "CRITICAL abcdefghijklmnopqrst: now Supabase platform outage" == message.title
+    assert "Before: auth is down" in message.body
+    assert "Supabase platform outage" == run.alerts[f"{P}:diagnosis"].title
+    assert [] == run.at(2, outage)
+
+
+def test_a_forecast_that_halved_is_said_again_at_most_hourly() -> None:
+    """The budget warning's figures follow the forecast when it halves, not every scrape."""
+    run = Run()
+    run.at(0, replace(cond(), eta_s=86_400.0))
+    run.at(2, replace(cond(), eta_s=86_400.0))
+    assert [] == run.at(30, replace(cond(), eta_s=50_000.0))
+    assert [] == run.at(90, replace(cond(), eta_s=60_000.0))
+    (action,) = run.at(120, replace(cond(), eta_s=40_000.0))
+    assert ("update", 40_000.0) == (action.kind, action.alert.eta_s)
+    assert [] == run.at(150, replace(cond(), eta_s=15_000.0))
+    assert ["update"] == [a.kind for a in run.at(190, replace(cond(), eta_s=15_000.0))]

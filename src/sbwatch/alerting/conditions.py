@@ -92,11 +92,28 @@ def conditions(
             _body(diagnosis, decision),
             diag.active,
             diag.folds_others,
+            cause=f"{diagnosis.kind}:{diagnosis.service}" if diagnosis.service else diagnosis.kind,
         ),
         Condition(
-            project, io.subject, io.severity, budget_title(diagnosis, budget), io_body, io.active
+            project,
+            io.subject,
+            io.severity,
+            budget_title(diagnosis, budget),
+            io_body,
+            io.active,
+            cause=budget_cause(diagnosis, budget),
+            eta_s=budget.eta_s if budget is not None else None,
         ),
     ]
+
+
+def budget_cause(diagnosis: Diagnosis, budget: BudgetEstimate | None) -> str:
+    """What the IO budget alert is about: services failing, used up, or running out."""
+    if diagnosis.kind is DiagnosisKind.IO_BUDGET_EXHAUSTED:
+        return "failing"
+    if budget is not None and budget.ratio <= EXHAUSTED_RATIO:
+        return "used_up"
+    return "draining" if budget is not None else "provider_warning"
 
 
 def _budget_body(budget: BudgetEstimate | None) -> str:

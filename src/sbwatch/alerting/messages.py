@@ -48,10 +48,13 @@ def format_title(
     title: str,
     lasted_s: float = 0.0,
     previous: Severity | None = None,
+    changed: bool = False,
 ) -> str:
     """The first line: state, project display name and what is wrong."""
     what = one_line(title)
     label = _LABEL[severity]
+    if kind == "update" and changed:
+        return f"{label} {name}: now {what}"
     if kind == "resolve":
         return f"RESOLVED {name}: {what} (lasted {format_duration(lasted_s)})"
     if kind == "remind":
@@ -95,12 +98,21 @@ def format_message(
     now: datetime,
     dashboard_url: str | None = None,
     previous: Severity | None = None,
+    was: str | None = None,
 ) -> tuple[str, str]:
-    """The (title, body) of one notification."""
+    """The (title, body) of one notification; ``was``: the title a new cause replaces."""
     lasted_s = (now - opened_at).total_seconds()
     head = format_title(
-        kind, name=name, severity=severity, title=title, lasted_s=lasted_s, previous=previous
+        kind,
+        name=name,
+        severity=severity,
+        title=title,
+        lasted_s=lasted_s,
+        previous=previous,
+        changed=was is not None,
     )
+    if was is not None:
+        body = f"{body}\nBefore: {one_line(was)}".strip()
     text = format_body(kind, body=body, opened_at=opened_at, now=now, dashboard_url=dashboard_url)
     return head, text
 
@@ -119,5 +131,6 @@ def render(action: AlertAction, target: Target, now: datetime) -> Message:
         now=until,
         dashboard_url=target.dashboard_url,
         previous=action.previous,
+        was=action.was,
     )
     return Message(title, body, good_news=action.kind == "resolve" or action.good_news)

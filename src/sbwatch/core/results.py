@@ -231,6 +231,10 @@ class Alert:
     opened_at: datetime
     last_sent_at: datetime | None = None
     closed_at: datetime | None = None
+    cause: str = ""
+    """What the alert is about, as last sent ("service_down:rest", "platform_outage")."""
+    eta_s: float | None = None
+    """The forecast (seconds to run out) the person was last told, for IO budget alerts."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,8 @@ Rules:
 - a condition must stay active for ``min_duration`` before it opens (flapping protection),
   except a critical one, which opens at once;
 - a higher severity on an open alert sends an ``update``; a lower one is recorded silently;
+- a new cause of an open alert (auth down turns out to be a platform outage) sends an
+  ``update`` saying what it is now; so does a forecast that halved since it was last told;
 - reminders every ``remind_warning`` / ``remind_critical`` while open (either may be None:
   never; by default a warning is sent once and speaks again only to turn critical or resolve);
 - an alert resolves once its condition has been inactive (or absent) for ``resolve_after``;
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sbwatch.config.settings import AlertingSettings
@@ -46,6 +48,10 @@ class Condition:
     body: str  # what sbwatch did or proposes; the exact command in ask mode
     active: bool
     folds_others: bool = False  # local network / platform outage: other subjects wait
+    cause: str = ""
+    """What is wrong, as a value: a different cause on an open alert is said again."""
+    eta_s: float | None = None
+    """The forecast behind an IO budget condition: a halving is said again."""
 
     @property
     def key(self) -> str:
@@ -67,6 +73,8 @@ class AlertAction:
     """When the condition of a ``resolve`` ended (the resolve waits ``resolve_after`` more)."""
     good_news: bool = False
     """A notice that something got better (a recovery)."""
+    was: str | None = None
+    """The title an ``update`` replaces because the cause changed."""
 
 
 @dataclass(frozen=True)
@@ -184,6 +192,19 @@ def _by_key(conditions: Iterable[Condition]) -> dict[str, Condition]:
     return out
 
 
+FORECAST_MOVED = 0.5
+"""A forecast told to the person is said again once it has shrunk to this fraction."""
+FORECAST_QUIET = timedelta(hours=1)
+"""A moved forecast is said at most this often: a burst must not page every few minutes."""
+
+
+def _forecast_moved(told: float | None, now: float | None) -> bool:
+    """Whether the time to run out moved enough to tell again: it halved, or it began."""
+    if now is None:
+        return False
+    return told is None or now <= told * FORECAST_MOVED
+
+
 def _owned(key: str, project: str, live: Mapping[str, object]) -> bool:
     """Whether a state entry belongs to this project but to no live condition or alert."""
     return key.startswith(f"{project}:") and key not in live
@@ -207,8 +228,15 @@ class _Cycle:
         if _RANK[cond.severity] > _RANK[alert.severity]:
             return self._action("update", cond, alert.opened_at, alert, alert.severity)
         if _RANK[cond.severity] < _RANK[alert.severity]:
-            lowered = replace(alert, severity=cond.severity, title=cond.title, body=cond.body)
+            lowered = replace(
+                alert, severity=cond.severity, title=cond.title, body=cond.body, cause=cond.cause
+            )
             return AlertAction("update", lowered, send=False, note="severity lowered")
+        if cond.cause != alert.cause:
+            action = self._action("update", cond, alert.opened_at, alert, None)
+            return replace(action, was=alert.title)
+        if _forecast_moved(alert.eta_s, cond.eta_s) and self._quiet_since(alert, FORECAST_QUIET):
+            return self._action("update", cond, alert.opened_at, alert, None)
         if self._reminder_due(alert):
             return self._action("remind", cond, alert.opened_at, alert, None)
         return None
@@ -222,6 +250,10 @@ class _Cycle:
         if alert.last_sent_at is None:
             return AlertAction("resolve", closed, send=False, note="never sent", ended_at=ended)
         return self._maybe_silenced(AlertAction("resolve", closed, ended_at=ended))
+
+    def _quiet_since(self, alert: Alert, long: timedelta) -> bool:
+        """Nothing was sent about this alert for ``long``."""
+        return alert.last_sent_at is None or self.now - alert.last_sent_at >= long
 
     def _reminder_due(self, alert: Alert) -> bool:
         if self.silence is not None:
@@ -249,6 +281,8 @@ class _Cycle:
             body=cond.body,
             opened_at=opened_at,
             last_sent_at=sent_at if self.silence is not None else self.now,
+            cause=cond.cause,
+            eta_s=cond.eta_s,
         )
         return self._maybe_silenced(AlertAction(kind, record, previous=previous))
 

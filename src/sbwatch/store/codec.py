@@ -58,6 +58,7 @@ EMAIL_COLUMNS = (
 DIAGNOSIS_COLUMNS = ("project", "at", "kind", "confidence", "evidence", "service")
 ALERT_COLUMNS = (
     "key", "project", "severity", "title", "body", "opened_at", "last_sent_at", "closed_at",
+    "cause", "eta_s",
 )  # fmt: skip
 INTENT_COLUMNS = (
     "project", "from_tier", "to_tier", "reason", "actor", "created_at", "state", "updated_at",
@@ -306,6 +307,8 @@ def alert_from_row(row: Row) -> Alert:
         opened_at=ts_req(row["opened_at"]),
         last_sent_at=ts_out(row["last_sent_at"]),
         closed_at=ts_out(row["closed_at"]),
+        cause=row["cause"],
+        eta_s=row["eta_s"],
     )
 
 

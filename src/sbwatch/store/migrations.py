@@ -120,9 +120,16 @@ _V1_INITIAL = (
 _V2_GOOD_NEWS = ("ALTER TABLE notifications ADD COLUMN good_news {bool} NOT NULL DEFAULT FALSE",)
 """A resolve or a recovery is sent as good news (apprise's success type), not as a failure."""
 
+_V3_ALERT_CAUSE = (
+    "ALTER TABLE alerts ADD COLUMN cause TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE alerts ADD COLUMN eta_s {real}",
+)
+"""An open alert remembers its cause and the forecast it told, to speak again when they move."""
+
 _HISTORY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("initial schema", _V1_INITIAL),
     ("notifications: good news", _V2_GOOD_NEWS),
+    ("alerts: cause and forecast", _V3_ALERT_CAUSE),
 )
 
 
