@@ -3,19 +3,52 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
-from sbwatch.commands.common import settings_or_exit
+from sbwatch.config.settings import config_warnings, load_settings
+from sbwatch.core.errors import ConfigError
 
 NAME = "check-config"
-HELP = "Validate the configuration and print every problem as 'location: message' (exit 1 if any)."
+HELP = (
+    "Validate the configuration as 'sbwatch run' would read it, secrets and alert routes "
+    "included, and print every problem as 'location (line N): message' on stderr (exit 1 if "
+    "any). Warnings (valid, but probably not meant) are printed too and leave the exit code 0."
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """No options beyond the global --config."""
+    """An optional FILE (like ``promtool check config FILE``) and ``--no-secrets``."""
+    parser.add_argument(
+        "file",
+        nargs="?",
+        type=Path,
+        metavar="FILE",
+        help="the configuration file (the same as --config FILE)",
+    )
+    parser.add_argument(
+        "--no-secrets",
+        action="store_true",
+        help="check 'cred:', 'env:' and 'file:' references for their form only, without "
+        "reading them (for a file checked away from the credentials it will run with); the "
+        "alert route URLs behind such references are then not checked either",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Exit 0 and summarise when the configuration is valid."""
-    settings = settings_or_exit(args)
-    print(f"configuration ok: {len(settings.projects)} project(s)")
+    if args.file is not None and args.config is not None and args.file != args.config:
+        print("check-config: give the file once, as FILE or as --config FILE", file=sys.stderr)
+        return 2
+    path: Path | None = args.file or args.config
+    try:
+        settings = load_settings(path, read_secrets=not args.no_secrets, require_projects=True)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    for warning in config_warnings(settings):
+        print(f"warning: {warning}", file=sys.stderr)
+    unread = " (secrets not read)" if args.no_secrets else ""
+    print(f"configuration ok: {len(settings.projects)} project(s){unread}")
     return 0

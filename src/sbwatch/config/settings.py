@@ -8,9 +8,15 @@ Every error is reported at once as ``location: message`` (see :func:`load_settin
 
 from __future__ import annotations
 
+import contextvars
+import difflib
+import inspect
 import os
 import re
 import tomllib
+import types
+import typing
+import warnings
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -35,6 +41,9 @@ from sbwatch.core.results import EscalationMode, ProbeKind, Severity
 from sbwatch.supabase.tiers import Tier
 
 DEFAULT_CONFIG_PATHS = (Path("/etc/sbwatch/config.toml"),)
+_READ_SECRETS: contextvars.ContextVar[bool] = contextvars.ContextVar("read_secrets", default=True)
+"""False while ``load_settings(read_secrets=False)`` runs: references are checked, not read."""
+_REFERENCE = re.compile(r"^(cred|env|file):.+$", re.DOTALL)
 
 
 def _to_timedelta(value: Any) -> Any:
@@ -46,7 +55,7 @@ def _to_timedelta(value: Any) -> Any:
 
 
 def _resolve_secret(value: Any) -> Any:
-    if not isinstance(value, str):
+    if not isinstance(value, str) or (not _READ_SECRETS.get() and _REFERENCE.match(value)):
         return value
     scheme, _, rest = value.partition(":")
     if scheme == "cred" and rest:
@@ -68,6 +77,65 @@ def _read_secret_file(path: Path, what: str) -> str:
         return path.read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise ValueError(f"{what} cannot be read ({exc.strerror})") from None
+
+
+def _unreadable_dropped(data: Any, *keys: str) -> Any:
+    """``data`` without those secrets among ``keys`` that cannot be read: for a feature that is
+    off, whose secrets are therefore not demanded."""
+    if not isinstance(data, dict):
+        return data
+    kept = dict(data)
+    for key in keys:
+        if key in kept:
+            try:
+                _resolve_secret(kept[key])
+            except ValueError:
+                del kept[key]
+    return kept
+
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]{0,31}$")
+
+
+def apprise_url_problem(url: str) -> str | None:
+    """Why apprise cannot use ``url``, or None. The text never quotes the URL (it holds secrets)."""
+    import apprise  # only a configuration with routes pays for importing it
+    from apprise.manager_plugins import NotificationManager
+
+    from sbwatch.core import log  # noqa: F401 - its import keeps apprise's lines (URLs) out of logs
+
+    scheme, sep, _ = url.strip().partition("://")
+    if not sep or not _SCHEME.match(scheme):
+        return "not an apprise URL: write it as scheme://..., like ntfys://ntfy.sh/my-topic"
+    with warnings.catch_warnings():
+        # apprise loads its plugins on first use; one of them imports the deprecated imghdr
+        warnings.filterwarnings("ignore", "'imghdr' is deprecated", DeprecationWarning)
+        known = NotificationManager()  # type: ignore[no-untyped-call]  # apprise: unannotated
+        if scheme.lower() not in known:
+            return f"apprise does not know the scheme '{scheme}://'"
+        usable = apprise.Apprise.instantiate(url.strip()) is not None
+    if not usable:
+        return f"apprise cannot use this {scheme}:// URL: check its form in apprise's {scheme} page"
+    return None
+
+
+def _apprise_url(value: SecretStr) -> SecretStr:
+    url = value.get_secret_value()
+    if not _READ_SECRETS.get() and _REFERENCE.match(url):
+        return value  # not read, so not checked; ``check-config`` without --no-secrets does
+    problem = apprise_url_problem(url)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+def _http_url(value: SecretStr | None) -> SecretStr | None:
+    url = value.get_secret_value() if value is not None else ""
+    if value is None or (not _READ_SECRETS.get() and _REFERENCE.match(url)):
+        return value
+    if not re.match(r"^https?://[^\s/]+", url):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
 
 
 def _positive(value: timedelta) -> timedelta:
@@ -95,6 +163,8 @@ Interval = Annotated[
 ]
 """A duration, or "never"."""
 Secret = Annotated[SecretStr, BeforeValidator(_resolve_secret)]
+RouteUrl = Annotated[SecretStr, AfterValidator(_apprise_url), BeforeValidator(_resolve_secret)]
+"""An apprise URL that apprise itself accepts (a secret: it often carries a token)."""
 Port = Annotated[int, Field(ge=0, le=65535)]
 HttpUrl = Annotated[str, Field(pattern=r"^https?://[^\s/]+(/\S*)?$")]
 ProjectRef = Annotated[str, Field(pattern=r"^[a-z0-9]{20}$")]
@@ -164,6 +234,18 @@ _SECRET_NEEDS: dict[ProbeKind, str] = {
 }
 
 
+def _enabled(probe: Any) -> bool:
+    """Whether a probe table (or ProbeSettings) leaves its probe on."""
+    if isinstance(probe, dict):
+        return not _is_false(probe.get("enabled", True))
+    return bool(getattr(probe, "enabled", True))
+
+
+def _is_false(value: Any) -> bool:
+    """A value pydantic reads as False (from TOML or from the environment's text)."""
+    return value is False or str(value).lower() in {"false", "0", "no", "off", "f", "n"}
+
+
 class ProjectSettings(_Model):
     """One watched Supabase project."""
 
@@ -181,6 +263,17 @@ class ProjectSettings(_Model):
     db: DbProbeSettings = DbProbeSettings()
     budget: BudgetSettings = BudgetSettings()
     escalation: EscalationSettings = EscalationSettings()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secrets_of_disabled_probes(cls, data: Any) -> Any:
+        """Secrets only enabled probes need are not demanded when those probes are off."""
+        probes = data.get("probes") if isinstance(data, dict) else None
+        if not isinstance(probes, dict):
+            return data  # the defaults (or something invalid, reported on its own)
+        enabled = {str(kind) for kind, value in probes.items() if _enabled(value)}
+        needed = {field for kind, field in _SECRET_NEEDS.items() if kind.value in enabled}
+        return _unreadable_dropped(data, *(set(_SECRET_NEEDS.values()) - needed))
 
     @property
     def display_name(self) -> str:
@@ -214,6 +307,13 @@ class StateSettings(_Model):
     path: Path | None = None
     """SQLite file; default ``$STATE_DIRECTORY/sbwatch.db`` or the XDG state dir."""
     dsn: Secret | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dsn_only_for_postgres(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("backend", "sqlite") != "postgres":
+            return _unreadable_dropped(data, "dsn")
+        return data
 
     @model_validator(mode="after")
     def _dsn_for_postgres(self) -> StateSettings:
@@ -261,6 +361,13 @@ class MailSettings(_Model):
     processed_folder: str | None = None
     flag_processed: bool = False
 
+    @model_validator(mode="before")
+    @classmethod
+    def _password_only_when_enabled(cls, data: Any) -> Any:
+        if isinstance(data, dict) and _is_false(data.get("enabled", False)):
+            return _unreadable_dropped(data, "password")
+        return data
+
     @model_validator(mode="after")
     def _plain_only_on_loopback(self) -> MailSettings:
         if self.enabled and self.password is None:
@@ -274,7 +381,7 @@ class RouteSettings(_Model):
     """One notification route: an apprise URL and what goes to it."""
 
     name: str = Field(pattern=r"^[a-z0-9_-]+$")
-    url: Secret
+    url: RouteUrl
     severities: list[Severity] = Field(default_factory=lambda: list(Severity))
     projects: list[str] = Field(default_factory=lambda: ["*"])
 
@@ -306,7 +413,7 @@ class AlertingSettings(_Model):
     """A problem must last this long before it alerts (flapping protection)."""
     resolve_after: Duration = timedelta(minutes=5)
     """Healthy for this long before an alert closes."""
-    heartbeat_url: Secret | None = None
+    heartbeat_url: Annotated[Secret | None, AfterValidator(_http_url)] = None
     retry_max: PositiveDuration = timedelta(minutes=10)
     silences: list[SilenceSettings] = Field(default_factory=list)
 
@@ -344,6 +451,8 @@ class Settings(BaseSettings):
                     problems.append(f"{where}.{needed}: required by the {kind} probe")
             if ProbeKind.MGMT_HEALTH in project.enabled_probes() and not self.token_for(project):
                 problems.append(f"{where}.mgmt_token: required by the mgmt_health probe")
+            elif project.escalation.mode is EscalationMode.AUTO and not self.token_for(project):
+                problems.append(f"{where}.mgmt_token: required by escalation mode 'auto'")
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -381,10 +490,24 @@ def default_config_path() -> Path:
     return Path(xdg) / "sbwatch" / "config.toml"
 
 
-def load_settings(path: Path | None = None, *, text: str | None = None) -> Settings:
-    """Read and validate the configuration; raise ConfigError listing every problem."""
+def load_settings(
+    path: Path | None = None,
+    *,
+    text: str | None = None,
+    read_secrets: bool = True,
+    require_projects: bool = False,
+) -> Settings:
+    """Read and validate the configuration; raise ConfigError listing every problem.
+
+    With ``read_secrets=False`` secret references ("cred:", "env:", "file:") are taken as they
+    are written: for checking a file away from the credentials it will run with.
+    ``require_projects`` (the daemon and its check): an empty file or one without a project
+    is a problem too; the other commands also work on a file that only names the state store.
+    """
+    source = str(path) if path is not None or text is None else "config"
     if text is None:
         path = path or default_config_path()
+        source = str(path)
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -394,11 +517,45 @@ def load_settings(path: Path | None = None, *, text: str | None = None) -> Setti
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"toml: {exc}"]) from None
+        raise ConfigError([_toml_problem(source, exc)]) from None
+    if require_projects and not data:
+        raise ConfigError([f"{source}: empty; start from config.example.toml (every key)"])
+    token = _READ_SECRETS.set(read_secrets)
     try:
-        return Settings(**data)
+        settings = Settings(**data)
     except ValidationError as exc:
-        raise ConfigError(_problems(exc, text)) from None
+        problems = _problems(exc, text)
+        if require_projects and not data.get("projects"):
+            problems.append(NO_PROJECTS)
+        raise ConfigError(problems) from None
+    finally:
+        _READ_SECRETS.reset(token)
+    if require_projects and not settings.projects:
+        raise ConfigError([NO_PROJECTS])
+    return settings
+
+
+NO_PROJECTS = "projects: no [[projects]] table: there is nothing to watch"
+
+
+def config_warnings(settings: Settings) -> list[str]:
+    """What is valid but probably not meant: ``location: message`` lines."""
+    routes = settings.alerting.routes
+    if not routes:
+        return ["alerting.routes: no [[alerting.routes]]: alerts will go nowhere"]
+    if not any(Severity.CRITICAL in route.severities for route in routes):
+        return ["alerting.routes: no route takes critical alerts: they will go nowhere"]
+    return []
+
+
+def _toml_problem(source: str, exc: tomllib.TOMLDecodeError) -> str:
+    """``config.toml (line 3): invalid TOML: Expected '=' ... (column 5)``."""
+    message = str(exc)
+    found = re.fullmatch(r"(?s)(.*) \(at line (\d+), column (\d+)\)", message)
+    if found is None:
+        return f"{source}: invalid TOML: {message}"
+    what, line, column = found.groups()
+    return f"{source} (line {line}): invalid TOML: {what} (column {column})"
 
 
 def _problems(exc: ValidationError, text: str) -> list[str]:
@@ -407,6 +564,8 @@ def _problems(exc: ValidationError, text: str) -> list[str]:
     for error in exc.errors(include_url=False, include_input=False):
         loc = tuple(error["loc"])
         message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden" and loc:
+            message = _unknown_key(loc)
         for part in message.split("\n"):
             if re.match(r"^projects\[\d+\]\.", part):
                 where, _, msg = part.partition(": ")
@@ -414,3 +573,38 @@ def _problems(exc: ValidationError, text: str) -> list[str]:
             else:
                 problems.append(positions.locate(dotted(loc), part))
     return problems
+
+
+def _unknown_key(loc: tuple[Any, ...]) -> str:
+    """``unknown key 'projectz'; did you mean 'projects'?`` from the model's own field names."""
+    key = str(loc[-1])
+    known = _field_names(Settings, loc[:-1])
+    close = difflib.get_close_matches(key, known, n=1)
+    return f"unknown key {key!r}" + (f"; did you mean {close[0]!r}?" if close else "")
+
+
+def _field_names(model: Any, loc: tuple[Any, ...]) -> list[str]:
+    """The field names of the model found at ``loc`` under ``model`` (none if it is no model)."""
+    kind: Any = model
+    for part in loc:
+        kind = _inner(kind, part)
+    if inspect.isclass(kind) and issubclass(kind, BaseModel):
+        return list(kind.model_fields)
+    return []
+
+
+def _inner(kind: Any, part: Any) -> Any:
+    """The type one step down ``kind``: a model's field, a list's item, a mapping's value."""
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        inner = [_inner(arg, part) for arg in typing.get_args(kind) if arg is not type(None)]
+        return next((arg for arg in inner if arg is not None), None)
+    if origin is Annotated:
+        return _inner(typing.get_args(kind)[0], part)
+    if origin in (list, tuple) and isinstance(part, int):
+        return typing.get_args(kind)[0]
+    if origin is dict:
+        return typing.get_args(kind)[1]
+    if inspect.isclass(kind) and issubclass(kind, BaseModel) and part in kind.model_fields:
+        return kind.model_fields[part].annotation
+    return None

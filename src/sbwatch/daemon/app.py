@@ -201,7 +201,7 @@ class Daemon:
     ) -> Generation:
         self.notifier.reloading()
         try:
-            new_settings = load_settings(self.config_path)
+            new_settings = load_settings(self.config_path, require_projects=True)
         except ConfigError as exc:
             log.error("reload refused", problems=exc.problems)
             await _config_refused(old, exc)
