@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from sbwatch.config.settings import config_warnings, load_settings
+from sbwatch.config.settings import Settings, config_warnings, load_settings
 from sbwatch.core.errors import ConfigError
 
 NAME = "check-config"
@@ -47,8 +48,32 @@ def run(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 1
+    problems = state_problems(settings)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        return 1
     for warning in config_warnings(settings):
         print(f"warning: {warning}", file=sys.stderr)
     unread = " (secrets not read)" if args.no_secrets else ""
     print(f"configuration ok: {len(settings.projects)} project(s){unread}")
     return 0
+
+
+def state_problems(settings: Settings) -> list[str]:
+    """What would keep ``sbwatch run`` from creating or writing its SQLite state file."""
+    if settings.state.backend != "sqlite":
+        return []  # the PostgreSQL store is reached only by running
+    path = settings.state.sqlite_path()
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing == path:
+        if path.is_file() and os.access(path, os.R_OK | os.W_OK):
+            return []
+        return [f"state.path: {path} is not a writable file"]
+    if not existing.is_dir():
+        return [f"state.path: cannot create {path}: {existing} is not a directory"]
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return [f"state.path: cannot create {path}: {existing} is not writable"]
+    return []
