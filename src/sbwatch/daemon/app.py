@@ -25,7 +25,7 @@ from sbwatch.core.clock import Clock, SystemClock
 from sbwatch.core.errors import ConfigError, SbwatchError
 from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
-from sbwatch.core.results import ProbeKind, Severity
+from sbwatch.core.results import Diagnosis, ProbeKind, Severity
 from sbwatch.daemon.scheduler import Scheduler
 from sbwatch.daemon.sdnotify import Notifier
 from sbwatch.ingest.imap import MailWatcher
@@ -272,9 +272,24 @@ def _probe_job(watcher: Watcher, ref: str, kind: ProbeKind) -> Any:
 
 def _evaluate_job(watcher: Watcher, ref: str) -> Any:
     async def job() -> None:
-        await watcher.evaluate(ref)
+        started = watcher.clock.monotonic()
+        diagnosis = await watcher.evaluate(ref)
+        duration_s = round(watcher.clock.monotonic() - started, 3)
+        log.info("cycle finished", **cycle_summary(watcher, ref, diagnosis), duration_s=duration_s)
 
     return job
+
+
+def cycle_summary(watcher: Watcher, ref: str, diagnosis: Diagnosis) -> dict[str, Any]:
+    """What one evaluation of a project found: its one info line per cycle."""
+    runtime = watcher.projects[ref]
+    budget = runtime.estimator.estimate
+    return {
+        "project": ref,
+        "diagnosis": diagnosis.kind.value,
+        "probes": {kind.value: status.state.value for kind, status in runtime.statuses.items()},
+        "budget_left_pct": None if budget is None else round(budget.ratio * 100, 1),
+    }
 
 
 def _mail_ended(task: asyncio.Task[None]) -> None:
