@@ -91,8 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     try:
-        code = _main(argv)
-        sys.stdout.flush()  # a closed pipe shows here, not at exit where it cannot be caught
+        try:
+            code = _main(argv)
+        finally:  # also after --help: a closed pipe shows here, not at exit, too late to catch
+            sys.stdout.flush()
     except BrokenPipeError:
         # The reader went away (``sbwatch ... | head``): stop quietly. Python flushes stdout
         # again at exit, so point it at /dev/null first (as the signal module's docs advise).
