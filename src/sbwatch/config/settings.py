@@ -9,14 +9,9 @@ Every error is reported at once as ``location: message`` (see :func:`load_settin
 from __future__ import annotations
 
 import contextvars
-import difflib
-import inspect
 import os
 import re
 import tomllib
-import types
-import typing
-import warnings
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -34,6 +29,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from sbwatch.config.checks import apprise_url_problem, toml_problem, unknown_key
 from sbwatch.config.tomlpos import TomlPositions, dotted
 from sbwatch.core.durations import parse_duration
 from sbwatch.core.errors import ConfigError
@@ -92,31 +88,6 @@ def _unreadable_dropped(data: Any, *keys: str) -> Any:
             except ValueError:
                 del kept[key]
     return kept
-
-
-_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]{0,31}$")
-
-
-def apprise_url_problem(url: str) -> str | None:
-    """Why apprise cannot use ``url``, or None. The text never quotes the URL (it holds secrets)."""
-    import apprise  # only a configuration with routes pays for importing it
-    from apprise.manager_plugins import NotificationManager
-
-    from sbwatch.core import log  # noqa: F401 - its import keeps apprise's lines (URLs) out of logs
-
-    scheme, sep, _ = url.strip().partition("://")
-    if not sep or not _SCHEME.match(scheme):
-        return "not an apprise URL: write it as scheme://..., like ntfys://ntfy.sh/my-topic"
-    with warnings.catch_warnings():
-        # apprise loads its plugins on first use; one of them imports the deprecated imghdr
-        warnings.filterwarnings("ignore", "'imghdr' is deprecated", DeprecationWarning)
-        known = NotificationManager()  # type: ignore[no-untyped-call]  # apprise: unannotated
-        if scheme.lower() not in known:
-            return f"apprise does not know the scheme '{scheme}://'"
-        usable = apprise.Apprise.instantiate(url.strip()) is not None
-    if not usable:
-        return f"apprise cannot use this {scheme}:// URL: check its form in apprise's {scheme} page"
-    return None
 
 
 def _apprise_url(value: SecretStr) -> SecretStr:
@@ -490,6 +461,9 @@ def default_config_path() -> Path:
     return Path(xdg) / "sbwatch" / "config.toml"
 
 
+NO_PROJECTS = "projects: no [[projects]] table: there is nothing to watch"
+
+
 def load_settings(
     path: Path | None = None,
     *,
@@ -504,7 +478,7 @@ def load_settings(
     ``require_projects`` (the daemon and its check): an empty file or one without a project
     is a problem too; the other commands also work on a file that only names the state store.
     """
-    source = str(path) if path is not None or text is None else "config"
+    source = "config"
     if text is None:
         path = path or default_config_path()
         source = str(path)
@@ -517,7 +491,7 @@ def load_settings(
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([_toml_problem(source, exc)]) from None
+        raise ConfigError([toml_problem(source, exc)]) from None
     if require_projects and not data:
         raise ConfigError([f"{source}: empty; start from config.example.toml (every key)"])
     token = _READ_SECRETS.set(read_secrets)
@@ -535,9 +509,6 @@ def load_settings(
     return settings
 
 
-NO_PROJECTS = "projects: no [[projects]] table: there is nothing to watch"
-
-
 def config_warnings(settings: Settings) -> list[str]:
     """What is valid but probably not meant: ``location: message`` lines."""
     routes = settings.alerting.routes
@@ -548,16 +519,6 @@ def config_warnings(settings: Settings) -> list[str]:
     return []
 
 
-def _toml_problem(source: str, exc: tomllib.TOMLDecodeError) -> str:
-    """``config.toml (line 3): invalid TOML: Expected '=' ... (column 5)``."""
-    message = str(exc)
-    found = re.fullmatch(r"(?s)(.*) \(at line (\d+), column (\d+)\)", message)
-    if found is None:
-        return f"{source}: invalid TOML: {message}"
-    what, line, column = found.groups()
-    return f"{source} (line {line}): invalid TOML: {what} (column {column})"
-
-
 def _problems(exc: ValidationError, text: str) -> list[str]:
     positions = TomlPositions(text)
     problems: list[str] = []
@@ -565,7 +526,7 @@ def _problems(exc: ValidationError, text: str) -> list[str]:
         loc = tuple(error["loc"])
         message = str(error["msg"]).removeprefix("Value error, ")
         if error["type"] == "extra_forbidden" and loc:
-            message = _unknown_key(loc)
+            message = unknown_key(Settings, loc)
         for part in message.split("\n"):
             if re.match(r"^projects\[\d+\]\.", part):
                 where, _, msg = part.partition(": ")
@@ -573,38 +534,3 @@ def _problems(exc: ValidationError, text: str) -> list[str]:
             else:
                 problems.append(positions.locate(dotted(loc), part))
     return problems
-
-
-def _unknown_key(loc: tuple[Any, ...]) -> str:
-    """``unknown key 'projectz'; did you mean 'projects'?`` from the model's own field names."""
-    key = str(loc[-1])
-    known = _field_names(Settings, loc[:-1])
-    close = difflib.get_close_matches(key, known, n=1)
-    return f"unknown key {key!r}" + (f"; did you mean {close[0]!r}?" if close else "")
-
-
-def _field_names(model: Any, loc: tuple[Any, ...]) -> list[str]:
-    """The field names of the model found at ``loc`` under ``model`` (none if it is no model)."""
-    kind: Any = model
-    for part in loc:
-        kind = _inner(kind, part)
-    if inspect.isclass(kind) and issubclass(kind, BaseModel):
-        return list(kind.model_fields)
-    return []
-
-
-def _inner(kind: Any, part: Any) -> Any:
-    """The type one step down ``kind``: a model's field, a list's item, a mapping's value."""
-    origin = typing.get_origin(kind)
-    if origin in (typing.Union, types.UnionType):
-        inner = [_inner(arg, part) for arg in typing.get_args(kind) if arg is not type(None)]
-        return next((arg for arg in inner if arg is not None), None)
-    if origin is Annotated:
-        return _inner(typing.get_args(kind)[0], part)
-    if origin in (list, tuple) and isinstance(part, int):
-        return typing.get_args(kind)[0]
-    if origin is dict:
-        return typing.get_args(kind)[1]
-    if inspect.isclass(kind) and issubclass(kind, BaseModel) and part in kind.model_fields:
-        return kind.model_fields[part].annotation
-    return None
