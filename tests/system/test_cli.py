@@ -288,3 +288,22 @@ def test_sim_ctl_help_lists_kinds_and_values() -> None:
         faults.group(1) if faults else None,
     )
     assert "service          name=NAME up=true|false" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "{file}: empty; start from config.example.toml (every key)"),
+        (
+            '[state]\nbackend = "sqlite"\n',
+            "projects: no [[projects]] table: there is nothing to watch",
+        ),
+    ],
+    ids=["empty", "no-project"],
+)
+def test_run_refuses_a_file_with_nothing_to_watch(text: str, expected: str, tmp_path: Path) -> None:
+    """``sbwatch run`` on an empty file or one without a project: one line, exit 1."""
+    config = tmp_path / "config.toml"
+    config.write_text(text, encoding="utf-8")
+    done = run_cli("run", "--config", str(config))
+    assert (1, expected.replace("{file}", str(config))) == (done.returncode, _one_line(done))

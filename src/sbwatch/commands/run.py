@@ -25,9 +25,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the configuration (exit 1 listing every problem), then run until stopped."""
-    from sbwatch.daemon.app import Daemon  # the daemon's imports are only needed here
-
     settings = settings_or_exit(args, require_projects=True)
+    from sbwatch.daemon.app import Daemon  # the daemon's imports: only for a valid configuration
+
     log.configure(settings.log_level, settings.log_format)
     for warning in config_warnings(settings):
         log.get_logger("config").warning("configuration warning", detail=warning)
