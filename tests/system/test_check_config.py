@@ -523,3 +523,20 @@ def test_the_example_passes_the_full_check_with_its_credentials(tmp_path: Path) 
         done.stdout,
         done.stderr,
     )
+
+
+def test_an_unreadable_ca_file_is_a_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With mail on, a ca_file that is not there is reported before the daemon would fail."""
+    missing = tmp_path / "missing-ca.pem"
+    text = _broken(
+        [
+            (
+                'enabled = false\nhost = "127.0.0.1"',
+                f'enabled = true\nhost = "127.0.0.1"\npassword = "x"\nca_file = "{missing}"',
+            )
+        ]
+    )
+    code, _, err = _check(capsys, "check-config", str(_write(tmp_path, text)))
+    assert (1, f"mail.ca_file: cannot read {missing}\n") == (code, err)

@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 1
-    problems = state_problems(settings)
+    problems = state_problems(settings) + file_problems(settings)
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
@@ -76,4 +76,12 @@ def state_problems(settings: Settings) -> list[str]:
         return [f"state.path: cannot create {path}: {existing} is not a directory"]
     if not os.access(existing, os.W_OK | os.X_OK):
         return [f"state.path: cannot create {path}: {existing} is not writable"]
+    return []
+
+
+def file_problems(settings: Settings) -> list[str]:
+    """Files the configuration names that ``sbwatch run`` would fail to read."""
+    mail = settings.mail
+    if mail.enabled and mail.ca_file is not None and not os.access(mail.ca_file, os.R_OK):
+        return [f"mail.ca_file: cannot read {mail.ca_file}"]
     return []
