@@ -3,6 +3,7 @@
 #   make test    the whole suite (installs Debian test servers when run as root)
 #   make check   lint + types + tests
 #   make bench   benchmarks (ratios against baselines measured in the same run)
+#   make install put `sbwatch` on PATH (PREFIX=/usr/local as root, ~/.local otherwise)
 
 UV_VERSION := 0.13.8
 TOOLS := .tools
@@ -12,7 +13,16 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test check lint types bench debs venv clean
+# `make install`: an environment of its own under $(PREFIX)/lib/sbwatch with the versions of
+# uv.lock, and $(PREFIX)/bin/sbwatch linked to it. Needs only python3 (3.11+) with venv: uv is
+# the pinned one above. For the systemd unit (ProtectHome=yes), as root with the system Python:
+# `sudo make install PYTHON=/usr/bin/python3`.
+PREFIX ?= $(if $(filter 0,$(shell id -u)),/usr/local,$(HOME)/.local)
+PYTHON ?= python3
+INSTALL_ENV = $(PREFIX)/lib/sbwatch
+LOCKED = $(TOOLS)/requirements.txt
+
+.PHONY: demo test check lint types bench debs venv clean install uninstall
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -44,6 +54,20 @@ check: lint types test
 
 bench: venv debs
 	$(PY) -m bench
+
+install: $(UV)
+	$(UV) export --frozen --no-dev --no-emit-project --quiet -o $(LOCKED)
+	$(UV) venv --quiet --allow-existing --python "$$(command -v $(PYTHON))" $(INSTALL_ENV)
+	$(UV) pip install --quiet --python $(INSTALL_ENV)/bin/python -r $(LOCKED)
+	$(UV) pip install --quiet --python $(INSTALL_ENV)/bin/python --no-deps --reinstall-package sbwatch .
+	mkdir -p $(PREFIX)/bin
+	ln -sfn $(INSTALL_ENV)/bin/sbwatch $(PREFIX)/bin/sbwatch
+	@echo "installed $(PREFIX)/bin/sbwatch ($$($(PREFIX)/bin/sbwatch version))"
+	@case ":$$PATH:" in *":$(PREFIX)/bin:"*) ;; *) echo "note: $(PREFIX)/bin is not on PATH";; esac
+
+uninstall:
+	rm -f $(PREFIX)/bin/sbwatch
+	rm -rf $(INSTALL_ENV)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

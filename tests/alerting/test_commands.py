@@ -40,7 +40,8 @@ async def test_alert_test_reports_each_route(receiver: Receiver) -> None:
     await receiver.up(200)
     routes = [
         RouteSettings(name="phone", url=SecretStr(receiver.url())),
-        RouteSettings(name="broken", url=SecretStr("nosuchschema://x")),
+        # the configuration refuses such a URL; delivery still reports one it is handed
+        RouteSettings.model_construct(name="broken", url=SecretStr("nosuchschema://x")),
     ]
     out = io.StringIO()
     assert 1 == await send_test(routes, None, out=out)

@@ -57,7 +57,7 @@ def test_the_default_directory_is_the_state_directory(monkeypatch: pytest.Monkey
         ('schedule = "99 3 * * *"', "projects[0].backup.schedule (line 6): invalid schedule"),
         ('timezone = "Mars/Olympus"', "projects[0].backup.timezone (line 6): unknown time zone"),
         ('verify = "weekly"', "projects[0].backup.verify (line 6): invalid duration"),
-        ("dirr = '/x'", "projects[0].backup.dirr (line 6): Extra inputs are not permitted"),
+        ("dirr = '/x'", "projects[0].backup.dirr (line 6): unknown key 'dirr'"),
     ],
 )
 def test_mistakes_are_located(extra: str, expected: str) -> None:

@@ -41,6 +41,7 @@ def test_ready_watchdog_and_stopping(tmp_path: Path, notify_socket: socket.socke
     config.write_text(
         f'log_format = "json"\n[state]\npath = "{tmp_path / "s.db"}"\n'
         "[metrics]\nenabled = false\n[status_page]\nenabled = false\n"
+        '[[projects]]\nref = "abcdefghijklmnopqrst"\ntier = "micro"\nprobes = {}\n'
     )
     env = {
         **os.environ,

@@ -144,6 +144,8 @@ def test_config_example_loads(root: Path, tmp_path: Path, monkeypatch: pytest.Mo
     """The config example validates, with secrets read from $CREDENTIALS_DIRECTORY."""
     for name in SECRETS:
         (tmp_path / name).write_text(f"value-of-{name}\n", encoding="utf-8")
+    route_url = "ntfys://ntfy.sh/value-of-alert_route_url"  # apprise must accept a route URL
+    (tmp_path / "alert_route_url").write_text(route_url, encoding="utf-8")
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
     settings = load_settings(root / "systemd" / "config.toml")
     project = settings.projects[0]
@@ -157,7 +159,7 @@ def test_config_example_loads(root: Path, tmp_path: Path, monkeypatch: pytest.Mo
         settings.alerting.routes[0].url.get_secret_value(),
     )
     expected = tuple(f"value-of-{n}" for n in ("mgmt_token", "service_key", "imap_password"))
-    assert (*expected, "value-of-alert_route_url") == got
+    assert (*expected, route_url) == got
 
 
 def test_docs_use_the_unit_paths(root: Path) -> None:

@@ -82,6 +82,7 @@ class Sim:
             [sys.executable, "-m", "sbwatch", "sim", "serve", "--config", str(config)],
             stdout=subprocess.PIPE,
             stderr=self.log,
+            env={**os.environ, "XDG_RUNTIME_DIR": str(workdir)},  # its URL file stays here
         )
         self.url = ""
         self.http: httpx.Client | None = None

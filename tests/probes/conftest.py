@@ -82,6 +82,10 @@ class CapturingLog:
     def __init__(self) -> None:
         self.events: list[tuple[str, str, dict[str, Any]]] = []
 
+    def debug(self, event: str, **fields: Any) -> None:
+        """Record a debug event."""
+        self.events.append(("debug", event, fields))
+
     def info(self, event: str, **fields: Any) -> None:
         """Record an info event."""
         self.events.append(("info", event, fields))

@@ -42,7 +42,7 @@ def _sample(metrics: Metrics, name: str, **labels: str) -> float | None:
 
 
 async def test_result_is_recorded_in_metrics_and_logged(capture_log: CapturingLog) -> None:
-    """A probe's own result is returned, counted, timed and logged once as 'probe finished'."""
+    """A probe's own result is returned, counted, timed and logged once, at debug."""
     clock, metrics = VirtualClock(), Metrics()
     result = await run_probe(
         StubProbe("answer", clock),
@@ -57,7 +57,7 @@ async def test_result_is_recorded_in_metrics_and_logged(capture_log: CapturingLo
     assert 1.0 == _sample(metrics, "sbwatch_probe_runs_total", outcome="fail")
     assert 0.25 == _sample(metrics, "sbwatch_probe_duration_seconds_sum")
     expected = (
-        "info",
+        "debug",
         "probe finished",
         {
             "project": REF,

@@ -99,7 +99,7 @@ async def test_serve_and_ctl(tmp_path: Path) -> None:
             rest.status_code,
         )
         bad = await asyncio.to_thread(main, ["sim", "ctl", "meteor", "--url", url])
-        assert 1 == bad
+        assert 2 == bad
     finally:
         stop.set()
         with contextlib.suppress(asyncio.CancelledError):
@@ -114,4 +114,4 @@ def test_ctl_unreachable(capsys: pytest.CaptureFixture[str]) -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     assert 1 == main(["sim", "ctl", "stats", "--url", f"http://127.0.0.1:{port}"])
-    assert "unreachable" in capsys.readouterr().err
+    assert "no simulator answers at" in capsys.readouterr().err

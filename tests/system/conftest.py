@@ -168,7 +168,8 @@ def start_sim(
         f'[[projects]]\nref = "{OTHER_REF}"\ntier = "micro"\n',
         encoding="utf-8",
     )
-    proc = Proc("sim", sbwatch_argv("sim", "serve", "--config", str(path)), directory, child_env())
+    env = child_env(XDG_RUNTIME_DIR=str(directory))  # its URL file stays in the test's directory
+    proc = Proc("sim", sbwatch_argv("sim", "serve", "--config", str(path)), directory, env)
     try:
 
         def listening() -> int | None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
+import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from sbwatch.cli import main
 
-from .conftest import child_env, run_cli  # type: ignore[import-not-found]
+from .conftest import child_env, run_cli, sbwatch_argv  # type: ignore[import-not-found]
 
 GOOD = """\
 log_level = "info"
@@ -47,7 +50,7 @@ BROKEN: list[tuple[str, list[tuple[str, str]], str]] = [
     (
         "typo key",
         [('log_level = "info"', 'log_levle = "info"')],
-        "log_levle (line 1): Extra inputs are not permitted",
+        "log_levle (line 1): unknown key 'log_levle'; did you mean 'log_level'?",
     ),
     (
         "bad duration",
@@ -139,7 +142,7 @@ BROKEN: list[tuple[str, list[tuple[str, str]], str]] = [
     (
         "toml syntax error",
         [('log_level = "info"', 'log_level = "info')],
-        "toml: ",
+        "{file} (line 1): invalid TOML: ",
     ),
     (
         "unknown tier",
@@ -160,7 +163,7 @@ BROKEN: list[tuple[str, list[tuple[str, str]], str]] = [
             ("[mail]", "[mail]    # the provider's [warnings] arrive here"),
             ('host = "127.0.0.1"', 'hots = "127.0.0.1"'),
         ],
-        "mail.hots (line 21): Extra inputs are not permitted",
+        "mail.hots (line 21): unknown key 'hots'; did you mean 'host'?",
     ),
     (
         "second of two routes",
@@ -171,6 +174,73 @@ BROKEN: list[tuple[str, list[tuple[str, str]], str]] = [
             )
         ],
         "alerting.routes[1].name (line 32): String should match pattern",
+    ),
+    (
+        "unknown key with no close match",
+        [("[metrics]", "[metrics]\nwobble = 1")],
+        "metrics.wobble (line 17): unknown key 'wobble'",
+    ),
+    (
+        "typo in a project's probe table",
+        [('probes.auth = { interval = "30s" }', 'probes.auth = { intervall = "30s" }')],
+        "projects[0].probes.auth.intervall (line 13): unknown key 'intervall'; "
+        "did you mean 'interval'?",
+    ),
+    (
+        "typo in a top-level table name",
+        [("[metrics]", "[metrix]")],
+        "metrix (line 16): unknown key 'metrix'; did you mean 'metrics'?",
+    ),
+    (
+        "route scheme apprise does not know",
+        [('url = "ntfy://ntfy.sh/sbwatch-test"', 'url = "foo://token-abc@example.org/x"')],
+        "alerting.routes[0].url (line 28): apprise does not know the scheme 'foo://'",
+    ),
+    (
+        "route url apprise cannot use",
+        [('url = "ntfy://ntfy.sh/sbwatch-test"', 'url = "tgram://bad"')],
+        "alerting.routes[0].url (line 28): apprise cannot use this tgram:// URL",
+    ),
+    (
+        "route url without a scheme",
+        [('url = "ntfy://ntfy.sh/sbwatch-test"', 'url = "ntfy.sh/sbwatch-test"')],
+        "alerting.routes[0].url (line 28): not an apprise URL",
+    ),
+    (
+        "auto escalation without a token",
+        [
+            ('mgmt_token = "sbp_0123456789abcdef"\n', ""),
+            ('probes.mgmt_health = { interval = "1m" }', 'escalation = { mode = "auto" }'),
+        ],
+        "projects[0].mgmt_token (line 7): required by escalation mode 'auto'",
+    ),
+    (
+        "heartbeat that is no http url",
+        [('min_duration = "2m"', 'min_duration = "2m"\nheartbeat_url = "hc.example.org/ping"')],
+        "alerting.heartbeat_url (line 25): must be an http:// or https:// URL",
+    ),
+    (
+        "empty file",
+        [(GOOD, "")],
+        "{file}: empty; start from config.example.toml",
+    ),
+    (
+        "comments only",
+        [(GOOD, "# nothing yet\n")],
+        "{file}: empty; start from config.example.toml",
+    ),
+    (
+        "no project",
+        [(GOOD[GOOD.index("[[projects]]") : GOOD.index("[metrics]")], "")],
+        "projects: no [[projects]] table: there is nothing to watch",
+    ),
+    (
+        "no project, among other problems",
+        [
+            (GOOD[GOOD.index("[[projects]]") : GOOD.index("[metrics]")], ""),
+            ("port = 9464", "port = -1"),
+        ],
+        "projects: no [[projects]] table: there is nothing to watch",
     ),
     (
         "unknown state backend",
@@ -219,10 +289,10 @@ def test_broken_config_is_rejected_with_location(
     monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
     monkeypatch.delenv("SBWATCH_TEST_UNSET_TOKEN", raising=False)
     path = _write(tmp_path, _broken(replacements))
-    with pytest.raises(SystemExit) as exited:
-        main(["--config", str(path), "check-config"])
+    code = main(["--config", str(path), "check-config"])
     lines = capsys.readouterr().err.splitlines()
-    assert (1, True) == (exited.value.code, any(line.startswith(expected) for line in lines)), lines
+    expected = expected.replace("{file}", str(path))
+    assert (1, True) == (code, any(line.startswith(expected) for line in lines)), lines
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
@@ -262,3 +332,211 @@ def test_cred_reference_reads_credentials_directory(tmp_path: Path) -> None:
             "projects[0].service_key (line 10): credential 'service_key' cannot be read"
         ),
     ), missing.stderr
+
+
+def _check(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_the_file_can_be_named_before_or_after_the_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--config before or after check-config, -c, and a bare FILE all check the same file."""
+    path = str(_write(tmp_path, GOOD))
+    forms = [
+        ["--config", path, "check-config"],
+        ["check-config", "--config", path],
+        ["-c", path, "check-config"],
+        ["check-config", "-c", path],
+        ["check-config", path],
+        ["--config", path, "check-config", path],
+    ]
+    ok = (0, "configuration ok: 1 project(s)\n", "")
+    assert [ok] * len(forms) == [_check(capsys, *form) for form in forms]
+
+
+def test_two_different_files_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Naming one file with --config and another as FILE is a usage error, not a guess."""
+    path = _write(tmp_path, GOOD)
+    code, out, err = _check(capsys, "--config", str(path), "check-config", str(tmp_path / "b"))
+    assert (2, "", "check-config: give the file once, as FILE or as --config FILE\n") == (
+        code,
+        out,
+        err,
+    )
+
+
+def test_no_route_is_a_warning_not_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without alert routes the file is valid (exit 0), and check-config says alerts go nowhere."""
+    text = GOOD[: GOOD.index("[[alerting.routes]]")]
+    code, out, err = _check(capsys, "check-config", str(_write(tmp_path, text)))
+    assert (0, "configuration ok: 1 project(s)\n") == (code, out)
+    assert "warning: alerting.routes: no [[alerting.routes]]: alerts will go nowhere\n" == err
+
+
+def test_no_route_for_criticals_is_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Routes that all refuse criticals are valid but warned about."""
+    text = _broken([('severities = ["critical"]', 'severities = ["info"]')])
+    code, _, err = _check(capsys, "check-config", str(_write(tmp_path, text)))
+    assert (
+        0,
+        "warning: alerting.routes: no route takes critical alerts: they will go nowhere\n",
+    ) == (
+        code,
+        err,
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "foo://sekrit-token-abc@example.org/topic",
+        "tgram://sekrit-token-abc",
+        "sekrit-token-abc",
+        "https//sekrit-token-abc",
+    ],
+)
+def test_a_route_url_is_never_printed(
+    url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A route URL apprise refuses is reported by its place, never by its text (a secret)."""
+    text = _broken([('url = "ntfy://ntfy.sh/sbwatch-test"', f'url = "{url}"')])
+    code, out, err = _check(capsys, "check-config", str(_write(tmp_path, text)))
+    assert (1, True, False) == (
+        code,
+        err.startswith("alerting.routes[0].url (line 28): "),
+        "sekrit" in out + err,
+    ), err
+
+
+def test_a_route_url_from_a_credential_is_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The URL behind a "cred:" reference is read and checked like one written in the file."""
+    (tmp_path / "phone_url").write_text("foo://sekrit@example.org\n", encoding="utf-8")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
+    text = _broken([('url = "ntfy://ntfy.sh/sbwatch-test"', 'url = "cred:phone_url"')])
+    code, _, err = _check(capsys, "check-config", str(_write(tmp_path, text)))
+    assert (1, "alerting.routes[0].url (line 28): apprise does not know the scheme 'foo://'\n") == (
+        code,
+        err,
+    )
+
+
+def test_secrets_of_features_that_are_off_are_not_demanded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Mail off, SQLite state and a disabled db probe: their unreadable secrets are no error."""
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    monkeypatch.delenv("SBWATCH_TEST_UNSET_DSN", raising=False)
+    text = _broken(
+        [
+            ('host = "127.0.0.1"', 'host = "127.0.0.1"\npassword = "cred:imap_password"'),
+            ('backend = "sqlite"', 'backend = "sqlite"\ndsn = "env:SBWATCH_TEST_UNSET_DSN"'),
+            (
+                'db_dsn = "postgresql://postgres@127.0.0.1:5432/postgres"',
+                'db_dsn = "cred:db_dsn"\nprobes.db = { enabled = false }',
+            ),
+        ]
+    )
+    path = str(_write(tmp_path, text))
+    assert (0, "configuration ok: 1 project(s)\n", "") == _check(capsys, "check-config", path)
+
+    enabled = text.replace("enabled = false\n", "enabled = true\n", 1)
+    code, _, err = _check(capsys, "check-config", str(_write(tmp_path, enabled)))
+    assert (
+        1,
+        [
+            "mail.password (line 24): credential 'imap_password' requested but "
+            "$CREDENTIALS_DIRECTORY is not set"
+        ],
+    ) == (code, err.splitlines())
+
+
+def test_no_secrets_checks_references_without_reading_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--no-secrets accepts unreadable references but still checks a route URL written out."""
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    text = _broken(
+        [
+            ('service_key = "service-key"', 'service_key = "cred:service_key"'),
+            ('url = "ntfy://ntfy.sh/sbwatch-test"', 'url = "cred:phone_url"'),
+        ]
+    )
+    path = str(_write(tmp_path, text))
+    assert (0, "configuration ok: 1 project(s) (secrets not read)\n", "") == _check(
+        capsys, "check-config", "--no-secrets", path
+    )
+    assert 1 == _check(capsys, "check-config", path)[0]
+    literal = text.replace('url = "cred:phone_url"', 'url = "foo://x"')
+    code, _, err = _check(capsys, "check-config", "--no-secrets", str(_write(tmp_path, literal)))
+    assert (1, "alerting.routes[0].url (line 28): apprise does not know the scheme 'foo://'\n") == (
+        code,
+        err,
+    )
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_command_in_the_example_header_works_as_written() -> None:
+    """The check command quoted at the top of config.example.toml passes, run as written."""
+    header = (REPO / "config.example.toml").read_text(encoding="utf-8").split("\n\n", 1)[0]
+    commands = re.findall(r"`(sbwatch [^`]+)`", header)
+    assert ["sbwatch check-config"] == [c[: len("sbwatch check-config")] for c in commands[:1]]
+    done = subprocess.run(
+        sbwatch_argv(*shlex.split(commands[0])[1:]),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        timeout=20,
+        check=False,
+    )
+    assert (0, "") == (done.returncode, done.stderr), done.stdout
+
+
+def test_the_example_passes_the_full_check_with_its_credentials(tmp_path: Path) -> None:
+    """config.example.toml passes the full check once its credentials exist (secrets read)."""
+    values = {
+        "mgmt_token": "sbp_example",
+        "db_dsn": "postgresql://postgres@127.0.0.1:5432/postgres",
+        "service_key": "service-key",
+        "phone_url": "ntfys://ntfy.sh/my-private-topic",
+        "chat_url": "slack://TokenA/TokenB/TokenC/#ops",
+    }
+    for name, value in values.items():
+        (tmp_path / name).write_text(value + "\n", encoding="utf-8")
+    env = child_env(CREDENTIALS_DIRECTORY=str(tmp_path))
+    done = run_cli("check-config", str(REPO / "config.example.toml"), env=env)
+    assert (0, "configuration ok: 1 project(s)\n", "") == (
+        done.returncode,
+        done.stdout,
+        done.stderr,
+    )
+
+
+def test_an_unreadable_ca_file_is_a_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With mail on, a ca_file that is not there is reported before the daemon would fail."""
+    missing = tmp_path / "missing-ca.pem"
+    text = _broken(
+        [
+            (
+                'enabled = false\nhost = "127.0.0.1"',
+                f'enabled = true\nhost = "127.0.0.1"\npassword = "x"\nca_file = "{missing}"',
+            )
+        ]
+    )
+    code, _, err = _check(capsys, "check-config", str(_write(tmp_path, text)))
+    assert (1, f"mail.ca_file: cannot read {missing}\n") == (code, err)

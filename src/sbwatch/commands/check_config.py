@@ -4,36 +4,93 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+from pathlib import Path
 
 from sbwatch.backup.preflight import preflight
-from sbwatch.commands.common import settings_or_exit
-from sbwatch.config.settings import Settings
+from sbwatch.config.settings import Settings, config_warnings, load_settings
+from sbwatch.core.errors import ConfigError
 
 NAME = "check-config"
 HELP = (
-    "Validate the configuration and print every problem as 'location: message' (exit 1 if any). "
+    "Validate the configuration as 'sbwatch run' would read it, secrets and alert routes "
+    "included, and print every problem as 'location (line N): message' on stderr (exit 1 if "
+    "any). Warnings (valid, but probably not meant) are printed too and leave the exit code 0. "
     "For a project that backs up, also ask its server for its version and check that pg_dump "
     "and pg_restore of that major version are installed (an unreachable server only warns)."
 )
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """No options beyond the global --config."""
+    """An optional FILE (like ``promtool check config FILE``) and ``--no-secrets``."""
+    parser.add_argument(
+        "file",
+        nargs="?",
+        type=Path,
+        metavar="FILE",
+        help="the configuration file (the same as --config FILE)",
+    )
+    parser.add_argument(
+        "--no-secrets",
+        action="store_true",
+        help="check 'cred:', 'env:' and 'file:' references for their form only, without "
+        "reading them (for a file checked away from the credentials it will run with); the "
+        "alert route URLs behind such references are then not checked either",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Exit 0 and summarise when the configuration is valid."""
-    settings = settings_or_exit(args)
-    problems, warnings = asyncio.run(_backups(settings))
-    for warning in warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+    if args.file is not None and args.config is not None and args.file != args.config:
+        print("check-config: give the file once, as FILE or as --config FILE", file=sys.stderr)
+        return 2
+    path: Path | None = args.file or args.config
+    try:
+        settings = load_settings(path, read_secrets=not args.no_secrets, require_projects=True)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    problems = state_problems(settings) + file_problems(settings)
+    backup_problems, backup_warnings = asyncio.run(_backups(settings))
+    problems += backup_problems
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
         return 1
-    print(f"configuration ok: {len(settings.projects)} project(s)")
+    for warning in [*config_warnings(settings), *backup_warnings]:
+        print(f"warning: {warning}", file=sys.stderr)
+    unread = " (secrets not read)" if args.no_secrets else ""
+    print(f"configuration ok: {len(settings.projects)} project(s){unread}")
     return 0
+
+
+def state_problems(settings: Settings) -> list[str]:
+    """What would keep ``sbwatch run`` from creating or writing its SQLite state file."""
+    if settings.state.backend != "sqlite":
+        return []  # the PostgreSQL store is reached only by running
+    path = settings.state.sqlite_path()
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing == path:
+        if path.is_file() and os.access(path, os.R_OK | os.W_OK):
+            return []
+        return [f"state.path: {path} is not a writable file"]
+    if not existing.is_dir():
+        return [f"state.path: cannot create {path}: {existing} is not a directory"]
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return [f"state.path: cannot create {path}: {existing} is not writable"]
+    return []
+
+
+def file_problems(settings: Settings) -> list[str]:
+    """Files the configuration names that ``sbwatch run`` would fail to read."""
+    mail = settings.mail
+    if mail.enabled and mail.ca_file is not None and not os.access(mail.ca_file, os.R_OK):
+        return [f"mail.ca_file: cannot read {mail.ca_file}"]
+    return []
 
 
 async def _backups(settings: Settings) -> tuple[list[str], list[str]]:

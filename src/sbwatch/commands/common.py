@@ -9,10 +9,10 @@ from sbwatch.config.settings import Settings, load_settings
 from sbwatch.core.errors import ConfigError
 
 
-def settings_or_exit(args: argparse.Namespace) -> Settings:
+def settings_or_exit(args: argparse.Namespace, *, require_projects: bool = False) -> Settings:
     """Load the configuration named by ``--config``; print every problem and exit 1 if invalid."""
     try:
-        return load_settings(args.config)
+        return load_settings(args.config, require_projects=require_projects)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

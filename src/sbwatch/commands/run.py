@@ -7,7 +7,7 @@ import asyncio
 import sys
 
 from sbwatch.commands.common import settings_or_exit
-from sbwatch.config.settings import default_config_path
+from sbwatch.config.settings import config_warnings, default_config_path
 from sbwatch.core import log
 from sbwatch.core.errors import ConfigError, SbwatchError
 
@@ -25,10 +25,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the configuration (exit 1 listing every problem), then run until stopped."""
-    from sbwatch.daemon.app import Daemon  # the daemon's imports are only needed here
+    settings = settings_or_exit(args, require_projects=True)
+    from sbwatch.daemon.app import Daemon  # the daemon's imports: only for a valid configuration
 
-    settings = settings_or_exit(args)
     log.configure(settings.log_level, settings.log_format)
+    for warning in config_warnings(settings):
+        log.get_logger("config").warning("configuration warning", detail=warning)
     daemon = Daemon(settings, config_path=args.config or default_config_path())
     try:
         return asyncio.run(daemon.run())

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from sbwatch.core.errors import ConfigError
+from sbwatch.core.errors import ConfigError, SbwatchError
 
 NAME = "sim"
 HELP = (
@@ -20,6 +23,50 @@ HELP = (
     "metrics, status page, provider emails) and inject faults into it."
 )
 DEFAULT_URL = "http://127.0.0.1:8787"
+URL_ENV = "SBWATCH_SIM_URL"
+READS = ("stats", "truth")
+"""``sim ctl`` kinds that read the simulator's state instead of posting an event."""
+
+
+def url_file() -> Path:
+    """Where ``sim serve`` leaves its URL for ``sim ctl``: the runtime dir, else the cache."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime:
+        return Path(runtime) / "sbwatch-sim.url"
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "sbwatch" / "sim.url"
+
+
+def ctl_url(given: str | None) -> tuple[str, str]:
+    """The simulator ``sim ctl`` talks to, and where that URL came from."""
+    if given:
+        return given, "--url"
+    if os.environ.get(URL_ENV):
+        return os.environ[URL_ENV], f"${URL_ENV}"
+    path = url_file()
+    with contextlib.suppress(OSError):
+        written = path.read_text(encoding="utf-8").strip()
+        if written:
+            return written, str(path)
+    return DEFAULT_URL, "the default"
+
+
+@contextlib.contextmanager
+def _url_written(url: str) -> Iterator[Path | None]:
+    """Leave ``url`` in :func:`url_file` while serving; remove it after, unless replaced."""
+    path = url_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(url + "\n", encoding="utf-8")
+    except OSError:
+        yield None  # sim ctl then needs --url; serving goes on
+        return
+    try:
+        yield path
+    finally:
+        with contextlib.suppress(OSError):
+            if path.read_text(encoding="utf-8").strip() == url:
+                path.unlink()
 
 
 def add_serve(sub: Any) -> None:
@@ -31,7 +78,8 @@ def add_serve(sub: Any) -> None:
         "and the sbwatch settings that point at it. sim.toml holds port, token, service_key, "
         "resize_seconds, seed, [[projects]] (ref, tier, budget = % left), optional [mail] "
         "(host, port, user, password, mailbox) and [db] target = 'host:port' for stall/cut "
-        "database proxies.",
+        f"database proxies. Its base URL is printed and left in {url_file()} for "
+        "'sbwatch sim ctl' (removed when it stops).",
     )
     parser.add_argument(
         "--config", dest="sim_config", type=Path, required=True, help="simulator TOML file"
@@ -41,23 +89,31 @@ def add_serve(sub: Any) -> None:
 
 def add_ctl(sub: Any) -> None:
     """``sbwatch sim ctl EVENT-KIND key=value ...``."""
+    from sbwatch.sim.scenario import EVENT_KEYS, describe_events
+
     parser = sub.add_parser(
         "ctl",
         help="send one event to a running simulator",
         description="Post one scenario event to the simulator's control API, for example "
         "'sbwatch sim ctl workload read_mbps=40', 'sbwatch sim ctl service name=rest up=false', "
-        "'sbwatch sim ctl mgmt_api fault=rate_limit'. Values are read as JSON when they parse "
-        "(numbers, true/false), as text otherwise. 'ctl stats' and 'ctl truth ref=REF' read state.",
+        "'sbwatch sim ctl mgmt_api fault=rate_limit'. The event is checked as a scenario's "
+        "[[events]] table is (every required key, every value) before it is sent. Values are "
+        "read as JSON when they parse (numbers, true/false, lists), as text otherwise. "
+        "'ctl stats' and 'ctl truth ref=REF' read state.",
+        epilog=describe_events(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "kind",
         metavar="EVENT-KIND",
-        help="workload, email, status_page, platform_outage, "
-        "network, service, mgmt_api, project; or stats / truth",
+        help=f"{', '.join(EVENT_KEYS)}; or {' / '.join(READS)}",
     )
     parser.add_argument("pairs", nargs="*", metavar="key=value", help="event fields")
     parser.add_argument(
-        "--url", default=DEFAULT_URL, help=f"simulator base URL (default {DEFAULT_URL})"
+        "--url",
+        default=None,
+        help=f"simulator base URL (default: ${URL_ENV}, else the URL 'sim serve' left in "
+        f"{url_file()}, else {DEFAULT_URL})",
     )
     parser.set_defaults(_sim_run=_run_ctl)
 
@@ -95,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    from sbwatch.sim.serve import load_sim_config, serve
+    from sbwatch.sim.serve import load_sim_config
 
     try:
         config = load_sim_config(args.sim_config)
@@ -104,17 +160,44 @@ def _run_serve(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
         return 1
 
-    def ready(port: int, snippet: str) -> None:
-        base = f"http://127.0.0.1:{port}"
-        print(f"Management API: {base}/v1/projects/<ref>")
-        print(f"Status page:    {base}/status/api/v2/summary.json")
-        print(f"Control API:    {base}/_sim/events, {base}/_sim/truth/<ref>, {base}/_sim/stats")
-        for ref, _, _ in config.projects:
-            print(f"Project {ref}: {base}/p/{ref}/rest/v1/")
-        print("\n# sbwatch settings for this simulator\n" + snippet, flush=True)
+    with contextlib.ExitStack() as stack:
 
-    asyncio.run(serve(config, ready=ready))
+        def ready(port: int, snippet: str) -> None:
+            base = f"http://127.0.0.1:{port}"
+            written = stack.enter_context(_url_written(base))
+            print(f"Management API: {base}/v1/projects/<ref>")
+            print(f"Status page:    {base}/status/api/v2/summary.json")
+            print(f"Control API:    {base}/_sim/events, {base}/_sim/truth/<ref>, {base}/_sim/stats")
+            for ref, _, _ in config.projects:
+                print(f"Project {ref}: {base}/p/{ref}/rest/v1/")
+            print(f"\nSteer it:       sbwatch sim ctl --url {base} KIND key=value ...")
+            if written is not None:
+                print(
+                    f"                (the URL is in {written}: 'sbwatch sim ctl' finds it there)"
+                )
+            print("\n# sbwatch settings for this simulator\n" + snippet, flush=True)
+
+        try:
+            asyncio.run(_serve_until_stopped(config, ready))
+        except SbwatchError as exc:
+            print(f"sim serve: {exc}", file=sys.stderr)
+            return 1
     return 0
+
+
+async def _serve_until_stopped(config: Any, ready: Callable[[int, str], None]) -> None:
+    """Serve until SIGTERM or SIGINT, then stop cleanly (the URL file is removed after)."""
+    from sbwatch.sim.serve import serve
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await serve(config, ready=ready, stop=stop)
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
 
 
 def parse_pairs(kind: str, pairs: list[str]) -> dict[str, Any]:
@@ -131,26 +214,67 @@ def parse_pairs(kind: str, pairs: list[str]) -> dict[str, Any]:
     return event
 
 
+def checked_event(kind: str, pairs: list[str]) -> dict[str, Any]:
+    """The event ``sim ctl KIND PAIRS`` sends; ConfigError listing every problem otherwise."""
+    from sbwatch.sim.scenario import check_event
+
+    try:
+        event = parse_pairs(kind, pairs)
+    except ValueError as exc:
+        raise ConfigError([str(exc)]) from None
+    if kind == "stats":
+        return event
+    if kind == "truth":
+        if not isinstance(event.get("ref"), str) or set(event) != {"kind", "ref"}:
+            raise ConfigError(["truth: write 'sbwatch sim ctl truth ref=REF'"])
+        return event
+    return check_event(event)
+
+
 def _run_ctl(args: argparse.Namespace) -> int:
     try:
-        event = parse_pairs(args.kind, args.pairs)
-    except ValueError as exc:
-        print(exc, file=sys.stderr)
+        event = checked_event(args.kind, args.pairs)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"sim ctl: {problem}", file=sys.stderr)
         return 2
-    base = args.url.rstrip("/")
+    url, source = ctl_url(args.url)
+    base = url.rstrip("/")
     try:
         with httpx.Client(timeout=10.0) as client:
             if args.kind == "stats":
                 response = client.get(f"{base}/_sim/stats")
             elif args.kind == "truth":
-                response = client.get(f"{base}/_sim/truth/{event.get('ref', '')}")
+                response = client.get(f"{base}/_sim/truth/{event['ref']}")
             else:
                 response = client.post(f"{base}/_sim/events", json=event)
     except httpx.HTTPError as exc:
-        print(f"simulator at {base} unreachable: {type(exc).__name__}", file=sys.stderr)
+        print(
+            f"sim ctl: no simulator answers at {base} (URL from {source}; {type(exc).__name__}): "
+            "start one with 'sbwatch sim serve --config sim.toml'",
+            file=sys.stderr,
+        )
         return 1
-    print(json.dumps(response.json(), indent=2))
-    return 0 if response.is_success else 1
+    return _show_answer(base, response)
+
+
+def _show_answer(base: str, response: httpx.Response) -> int:
+    """Print the simulator's JSON answer; a refusal or a non-simulator is one line on stderr."""
+    try:
+        body = response.json()
+    except ValueError:
+        print(
+            f"sim ctl: {base} answered HTTP {response.status_code} without JSON: "
+            "is it the simulator?",
+            file=sys.stderr,
+        )
+        return 1
+    if not response.is_success:
+        error = body.get("error") if isinstance(body, dict) else None
+        print(f"sim ctl: the simulator refused: {error or response.status_code}", file=sys.stderr)
+        return 1
+    print(json.dumps(body, indent=2))
+    return 0
 
 
 def _run_replay(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ Every error is reported at once as ``location: message`` (see :func:`load_settin
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 import tomllib
@@ -29,6 +30,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from sbwatch.config.checks import apprise_url_problem, toml_problem, unknown_key
 from sbwatch.config.tomlpos import TomlPositions, dotted
 from sbwatch.core.cron import cron_trigger
 from sbwatch.core.durations import parse_duration
@@ -38,6 +40,9 @@ from sbwatch.probes import REGISTRY
 from sbwatch.supabase.tiers import Tier
 
 DEFAULT_CONFIG_PATHS = (Path("/etc/sbwatch/config.toml"),)
+_READ_SECRETS: contextvars.ContextVar[bool] = contextvars.ContextVar("read_secrets", default=True)
+"""False while ``load_settings(read_secrets=False)`` runs: references are checked, not read."""
+_REFERENCE = re.compile(r"^(cred|env|file):.+$", re.DOTALL)
 
 
 def _to_timedelta(value: Any) -> Any:
@@ -49,7 +54,7 @@ def _to_timedelta(value: Any) -> Any:
 
 
 def _resolve_secret(value: Any) -> Any:
-    if not isinstance(value, str):
+    if not isinstance(value, str) or (not _READ_SECRETS.get() and _REFERENCE.match(value)):
         return value
     scheme, _, rest = value.partition(":")
     if scheme == "cred" and rest:
@@ -71,6 +76,40 @@ def _read_secret_file(path: Path, what: str) -> str:
         return path.read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise ValueError(f"{what} cannot be read ({exc.strerror})") from None
+
+
+def _unreadable_dropped(data: Any, *keys: str) -> Any:
+    """``data`` without those secrets among ``keys`` that cannot be read: for a feature that is
+    off, whose secrets are therefore not demanded."""
+    if not isinstance(data, dict):
+        return data
+    kept = dict(data)
+    for key in keys:
+        if key in kept:
+            try:
+                _resolve_secret(kept[key])
+            except ValueError:
+                del kept[key]
+    return kept
+
+
+def _apprise_url(value: SecretStr) -> SecretStr:
+    url = value.get_secret_value()
+    if not _READ_SECRETS.get() and _REFERENCE.match(url):
+        return value  # not read, so not checked; ``check-config`` without --no-secrets does
+    problem = apprise_url_problem(url)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+def _http_url(value: SecretStr | None) -> SecretStr | None:
+    url = value.get_secret_value() if value is not None else ""
+    if value is None or (not _READ_SECRETS.get() and _REFERENCE.match(url)):
+        return value
+    if not re.match(r"^https?://[^\s/]+", url):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
 
 
 def _positive(value: timedelta) -> timedelta:
@@ -98,6 +137,8 @@ Interval = Annotated[
 ]
 """A duration, or "never"."""
 Secret = Annotated[SecretStr, BeforeValidator(_resolve_secret)]
+RouteUrl = Annotated[SecretStr, AfterValidator(_apprise_url), BeforeValidator(_resolve_secret)]
+"""An apprise URL that apprise itself accepts (a secret: it often carries a token)."""
 Port = Annotated[int, Field(ge=0, le=65535)]
 HttpUrl = Annotated[str, Field(pattern=r"^https?://[^\s/]+(/\S*)?$")]
 ProjectRef = Annotated[str, Field(pattern=r"^[a-z0-9]{20}$")]
@@ -239,6 +280,18 @@ class BackupSettings(_Model):
         return Path(xdg) / "sbwatch" / "backups"
 
 
+def _enabled(probe: Any) -> bool:
+    """Whether a probe table (or ProbeSettings) leaves its probe on."""
+    if isinstance(probe, dict):
+        return not _is_false(probe.get("enabled", True))
+    return bool(getattr(probe, "enabled", True))
+
+
+def _is_false(value: Any) -> bool:
+    """A value pydantic reads as False (from TOML or from the environment's text)."""
+    return value is False or str(value).lower() in {"false", "0", "no", "off", "f", "n"}
+
+
 class ProjectSettings(_Model):
     """One watched Supabase project."""
 
@@ -272,6 +325,20 @@ class ProjectSettings(_Model):
         """Whether this project's backup is configured and enabled."""
         return self.backup is not None and self.backup.enabled
 
+    @model_validator(mode="before")
+    @classmethod
+    def _secrets_of_disabled_probes(cls, data: Any) -> Any:
+        """Secrets only enabled probes need are not demanded when those probes are off."""
+        probes = data.get("probes") if isinstance(data, dict) else None
+        if not isinstance(probes, dict):
+            return data  # the defaults (or something invalid, reported on its own)
+        enabled = {str(kind) for kind, value in probes.items() if _enabled(value)}
+        needs = {kind: set(spec.secrets) - {"mgmt_token"} for kind, spec in REGISTRY.items()}
+        needed = {
+            field for kind, fields in needs.items() if kind.value in enabled for field in fields
+        }
+        return _unreadable_dropped(data, *(set().union(*needs.values()) - needed))
+
     @property
     def display_name(self) -> str:
         """The name people see."""
@@ -304,6 +371,13 @@ class StateSettings(_Model):
     path: Path | None = None
     """SQLite file; default ``$STATE_DIRECTORY/sbwatch.db`` or the XDG state dir."""
     dsn: Secret | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dsn_only_for_postgres(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("backend", "sqlite") != "postgres":
+            return _unreadable_dropped(data, "dsn")
+        return data
 
     @model_validator(mode="after")
     def _dsn_for_postgres(self) -> StateSettings:
@@ -351,6 +425,13 @@ class MailSettings(_Model):
     processed_folder: str | None = None
     flag_processed: bool = False
 
+    @model_validator(mode="before")
+    @classmethod
+    def _password_only_when_enabled(cls, data: Any) -> Any:
+        if isinstance(data, dict) and _is_false(data.get("enabled", False)):
+            return _unreadable_dropped(data, "password")
+        return data
+
     @model_validator(mode="after")
     def _plain_only_on_loopback(self) -> MailSettings:
         if self.enabled and self.password is None:
@@ -364,7 +445,7 @@ class RouteSettings(_Model):
     """One notification route: an apprise URL and what goes to it."""
 
     name: str = Field(pattern=r"^[a-z0-9_-]+$")
-    url: Secret
+    url: RouteUrl
     severities: list[Severity] = Field(default_factory=lambda: list(Severity))
     projects: list[str] = Field(default_factory=lambda: ["*"])
 
@@ -396,7 +477,7 @@ class AlertingSettings(_Model):
     """A problem must last this long before it alerts (flapping protection)."""
     resolve_after: Duration = timedelta(minutes=5)
     """Healthy for this long before an alert closes."""
-    heartbeat_url: Secret | None = None
+    heartbeat_url: Annotated[Secret | None, AfterValidator(_http_url)] = None
     retry_max: PositiveDuration = timedelta(minutes=10)
     silences: list[SilenceSettings] = Field(default_factory=list)
 
@@ -432,6 +513,8 @@ class Settings(BaseSettings):
                 for needed in REGISTRY[kind].secrets:
                     if self._secret(project, needed) is None:
                         problems.append(f"{where}.{needed}: required by the {kind} probe")
+            if project.escalation.mode is EscalationMode.AUTO and not self.token_for(project):
+                problems.append(f"{where}.mgmt_token: required by escalation mode 'auto'")
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -476,10 +559,27 @@ def default_config_path() -> Path:
     return Path(xdg) / "sbwatch" / "config.toml"
 
 
-def load_settings(path: Path | None = None, *, text: str | None = None) -> Settings:
-    """Read and validate the configuration; raise ConfigError listing every problem."""
+NO_PROJECTS = "projects: no [[projects]] table: there is nothing to watch"
+
+
+def load_settings(
+    path: Path | None = None,
+    *,
+    text: str | None = None,
+    read_secrets: bool = True,
+    require_projects: bool = False,
+) -> Settings:
+    """Read and validate the configuration; raise ConfigError listing every problem.
+
+    With ``read_secrets=False`` secret references ("cred:", "env:", "file:") are taken as they
+    are written: for checking a file away from the credentials it will run with.
+    ``require_projects`` (the daemon and its check): an empty file or one without a project
+    is a problem too; the other commands also work on a file that only names the state store.
+    """
+    source = "config"
     if text is None:
         path = path or default_config_path()
+        source = str(path)
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -489,11 +589,32 @@ def load_settings(path: Path | None = None, *, text: str | None = None) -> Setti
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"toml: {exc}"]) from None
+        raise ConfigError([toml_problem(source, exc)]) from None
+    if require_projects and not data:
+        raise ConfigError([f"{source}: empty; start from config.example.toml (every key)"])
+    token = _READ_SECRETS.set(read_secrets)
     try:
-        return Settings(**data)
+        settings = Settings(**data)
     except ValidationError as exc:
-        raise ConfigError(_problems(exc, text)) from None
+        problems = _problems(exc, text)
+        if require_projects and not data.get("projects"):
+            problems.append(NO_PROJECTS)
+        raise ConfigError(problems) from None
+    finally:
+        _READ_SECRETS.reset(token)
+    if require_projects and not settings.projects:
+        raise ConfigError([NO_PROJECTS])
+    return settings
+
+
+def config_warnings(settings: Settings) -> list[str]:
+    """What is valid but probably not meant: ``location: message`` lines."""
+    routes = settings.alerting.routes
+    if not routes:
+        return ["alerting.routes: no [[alerting.routes]]: alerts will go nowhere"]
+    if not any(Severity.CRITICAL in route.severities for route in routes):
+        return ["alerting.routes: no route takes critical alerts: they will go nowhere"]
+    return []
 
 
 def _problems(exc: ValidationError, text: str) -> list[str]:
@@ -502,6 +623,8 @@ def _problems(exc: ValidationError, text: str) -> list[str]:
     for error in exc.errors(include_url=False, include_input=False):
         loc = tuple(error["loc"])
         message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden" and loc:
+            message = unknown_key(Settings, loc)
         for part in message.split("\n"):
             if re.match(r"^projects\[\d+\]\.", part):
                 where, _, msg = part.partition(": ")

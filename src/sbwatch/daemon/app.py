@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from http.server import HTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 from prometheus_client import start_http_server
@@ -26,7 +27,7 @@ from sbwatch.core.clock import Clock, SystemClock
 from sbwatch.core.errors import ConfigError, SbwatchError
 from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
-from sbwatch.core.results import ProbeKind, Severity
+from sbwatch.core.results import Diagnosis, ProbeKind, Severity
 from sbwatch.daemon.scheduler import Scheduler
 from sbwatch.daemon.sdnotify import Notifier
 from sbwatch.ingest.imap import MailWatcher
@@ -206,7 +207,7 @@ class Daemon:
     ) -> Generation:
         self.notifier.reloading()
         try:
-            new_settings = load_settings(self.config_path)
+            new_settings = load_settings(self.config_path, require_projects=True)
         except ConfigError as exc:
             log.error("reload refused", problems=exc.problems)
             await _config_refused(old, exc)
@@ -284,9 +285,24 @@ def _probe_job(watcher: Watcher, ref: str, kind: ProbeKind) -> Callable[[], Awai
 
 def _evaluate_job(watcher: Watcher, ref: str) -> Callable[[], Awaitable[None]]:
     async def job() -> None:
-        await watcher.evaluate(ref)
+        started = watcher.clock.monotonic()
+        diagnosis = await watcher.evaluate(ref)
+        duration_s = round(watcher.clock.monotonic() - started, 3)
+        log.info("cycle finished", **cycle_summary(watcher, ref, diagnosis), duration_s=duration_s)
 
     return job
+
+
+def cycle_summary(watcher: Watcher, ref: str, diagnosis: Diagnosis) -> dict[str, Any]:
+    """What one evaluation of a project found: its one info line per cycle."""
+    runtime = watcher.projects[ref]
+    budget = runtime.estimator.estimate
+    return {
+        "project": ref,
+        "diagnosis": diagnosis.kind.value,
+        "probes": {kind.value: status.state.value for kind, status in runtime.statuses.items()},
+        "budget_left_pct": None if budget is None else round(budget.ratio * 100, 1),
+    }
 
 
 def _size_job(watcher: Watcher, ref: str) -> Callable[[], Awaitable[None]]:

@@ -33,7 +33,8 @@ async def run_probe(
             detail = f"probe crashed ({type(exc).__name__})"
             result = _made_up(probe, project, clock, started, Outcome.ERROR, detail)
     _record(metrics, project, result)
-    log.info(
+    # Debug: every run is a line; the watcher logs state changes and each cycle at info.
+    log.debug(
         "probe finished",
         project=project,
         probe=str(result.probe),

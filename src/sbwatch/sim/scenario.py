@@ -200,26 +200,73 @@ def _events(problems: _Problems, raw: Any) -> tuple[dict[str, Any], ...]:
     return tuple(sorted(events, key=lambda event: event["at_s"]))
 
 
-def _event(problems: _Problems, where: str, item: dict[str, Any]) -> dict[str, Any] | None:
-    """One event table -> {at_s, kind, ...}; problems are added for bad keys and values."""
+def check_event(item: dict[str, Any]) -> dict[str, Any]:
+    """One event without a time, as ``sbwatch sim ctl`` sends it, validated as in a scenario.
+
+    Raises ConfigError listing every problem as ``key: message``.
+    """
+    problems = _Problems()
+    event = _event(problems, "", item, timed=False)
+    if event is None or problems.items:
+        raise ConfigError([f"{where}: {message}" for where, message in problems.items])
+    return event
+
+
+def _event(
+    problems: _Problems, where: str, item: dict[str, Any], *, timed: bool = True
+) -> dict[str, Any] | None:
+    """One event table -> {at_s, kind, ...} ({kind, ...} untimed); problems for bad keys/values."""
     kind = item.get("kind")
     if kind not in EVENT_KEYS:
-        problems.add(f"{where}.kind", f"must be one of {', '.join(EVENT_KEYS)} (got {kind!r})")
+        got = f"must be one of {', '.join(EVENT_KEYS)} (got {kind!r})"
+        problems.add(_key(where, "kind"), got)
         return None
     required, optional = EVENT_KEYS[kind]
-    problems.unknown(where, item, ("at", "kind", "ref", *required, *optional))
+    problems.unknown(where, item, ("at", "kind", "ref", *required, *optional)[0 if timed else 1 :])
     for key in required:
         if key not in item:
-            problems.add(f"{where}.{key}", f"required for a {kind} event")
-    at_s = problems.seconds(f"{where}.at", item.get("at")) if "at" in item else None
-    if "at" not in item:
-        problems.add(f"{where}.at", "required")
-    event: dict[str, Any] = {"at_s": at_s or 0.0, "kind": kind}
+            problems.add(_key(where, key), f"required for a {kind} event")
+    event: dict[str, Any] = {"kind": kind}
+    if timed:
+        at_s = problems.seconds(f"{where}.at", item.get("at")) if "at" in item else None
+        if "at" not in item:
+            problems.add(f"{where}.at", "required")
+        event = {"at_s": at_s or 0.0, **event}
     for key, value in item.items():
         if key in ("at", "kind") or key not in (*required, *optional, "ref"):
             continue
-        event[key] = _event_value(problems, f"{where}.{key}", key, value)
+        event[key] = _event_value(problems, _key(where, key), key, value)
     return event
+
+
+def _key(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def describe_events() -> str:
+    """Every event kind with its keys (required ones bare, optional ones in brackets), and the
+    values the enumerated keys take: the reference for ``sbwatch sim ctl --help``."""
+    lines = ["event kinds and their keys ([optional]; every kind also takes ref=REF):"]
+    for kind, (required, optional) in EVENT_KEYS.items():
+        keys = [_hint(key) for key in required] + [f"[{_hint(key)}]" for key in optional]
+        lines.append(f"  {kind:<16} {' '.join(keys)}")
+    lines.append("values:")
+    lines += [f"  {key:<10} {', '.join(values)}" for key, values in _ENUMS.items()]
+    return "\n".join(lines)
+
+
+def _hint(key: str) -> str:
+    if key in _ENUMS:
+        return f"{key}={key.upper()}"
+    if key in _NUMBERS:
+        return f"{key}=N"
+    if key in _BOOLS:
+        return f"{key}=true|false"
+    if key == "methods":
+        return "methods=PATCH,GET"
+    if key == "components":
+        return 'components=\'["Database","REST API"]\''
+    return f"{key}=TEXT"
 
 
 def _event_value(problems: _Problems, where: str, key: str, value: Any) -> Any:

@@ -13,7 +13,7 @@ from pathlib import Path
 import uvicorn
 
 from sbwatch.core.clock import SystemClock
-from sbwatch.core.errors import ConfigError, MailError
+from sbwatch.core.errors import ConfigError, MailError, PermanentError
 from sbwatch.core.log import get_logger
 from sbwatch.sim.dbproxy import DbProxy
 from sbwatch.sim.emails import deliver_imap
@@ -168,7 +168,14 @@ async def serve(
     app = create_app(world, token=config.token, service_key=config.service_key)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", config.port))
+    try:
+        sock.bind(("127.0.0.1", config.port))
+    except OSError as exc:
+        sock.close()
+        raise PermanentError(
+            f"cannot listen on 127.0.0.1:{config.port} ({exc.strerror}); another simulator? "
+            "Set another port in sim.toml (port = 0 takes a free one)"
+        ) from None
     port: int = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     proxies: dict[str, DbProxy] = {}

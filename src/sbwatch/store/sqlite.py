@@ -53,7 +53,12 @@ class SqliteStore(SqlStore):
         if self._conn is not None:
             return
         if self._path != ":memory:":
-            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+            parent = Path(self._path).parent
+            try:
+                parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                message = f"sqlite open failed: cannot create {parent} ({exc.strerror})"
+                raise StoreError(message, transient=False) from None
         try:
             conn = await aiosqlite.connect(
                 self._path, timeout=self._busy_timeout_s, isolation_level=None
