@@ -8,7 +8,7 @@ import pytest
 
 from sbwatch.cli import main
 
-from .conftest import child_env, run_cli  # type: ignore[import-not-found]
+from .conftest import child_env, run_cli
 
 GOOD = """\
 log_level = "info"
