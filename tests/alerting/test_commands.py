@@ -18,7 +18,7 @@ from sbwatch.config.settings import RouteSettings, load_settings
 from sbwatch.core.results import Alert, Severity
 
 # tests are not a package for mypy; pytest's importlib mode resolves the sibling module
-from .conftest import Receiver, StoreFactory  # type: ignore[import-not-found]
+from .conftest import Receiver, StoreFactory
 
 # apprise loads its plugins on first use; one of them imports the deprecated stdlib imghdr
 pytestmark = pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning")

@@ -33,7 +33,7 @@ from sbwatch.policy.alerts import AlertAction, notice
 from sbwatch.store.sqlite import SqliteStore
 
 # tests are not a package for mypy; pytest's importlib mode resolves the sibling module
-from .conftest import Receiver, StoreFactory  # type: ignore[import-not-found]
+from .conftest import Receiver, StoreFactory
 
 # apprise loads its plugins on first use; one of them imports the deprecated stdlib imghdr
 pytestmark = pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning")

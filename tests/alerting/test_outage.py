@@ -17,7 +17,7 @@ from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import Severity
 from sbwatch.policy.alerts import notice
 
-from .conftest import Receiver, StoreFactory  # type: ignore[import-not-found]
+from .conftest import Receiver, StoreFactory
 
 pytestmark = pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning")
 

@@ -17,7 +17,7 @@ from sbwatch.backup import archive
 from sbwatch.backup.service import run_backup
 from sbwatch.core.errors import BackupError
 
-from .conftest import (  # type: ignore[import-not-found]
+from .conftest import (
     REAL_PG_DUMP,
     REF,
     Database,

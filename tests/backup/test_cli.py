@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import (  # type: ignore[import-not-found]
+from .conftest import (
     DB_PASSWORD,
     REF,
     ROWS,

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from .conftest import REF, SECRETS, Database, complete_backups, write_config  # type: ignore[import-not-found]
+from .conftest import REF, SECRETS, Database, complete_backups, write_config
 
 pytestmark = pytest.mark.integration
 DEADLINE_S = 60.0

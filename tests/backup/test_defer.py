@@ -18,7 +18,7 @@ from sbwatch.policy.backup import DeferReason, Gate, should_defer
 from sbwatch.store.sqlite import SqliteStore
 from sbwatch.supabase.tiers import Tier
 
-from .conftest import REF, Database, complete_backups, make_project  # type: ignore[import-not-found]
+from .conftest import REF, Database, complete_backups, make_project
 
 DUE = datetime(2026, 5, 20, 3, 30, tzinfo=UTC)
 SIX_HOURS = timedelta(hours=6)

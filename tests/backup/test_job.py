@@ -17,7 +17,7 @@ from sbwatch.core.results import Severity
 from sbwatch.daemon.scheduler import Scheduler
 from sbwatch.store.sqlite import SqliteStore
 
-from .conftest import REF, Database, complete_backups, make_project  # type: ignore[import-not-found]
+from .conftest import REF, Database, complete_backups, make_project
 
 pytestmark = pytest.mark.integration
 DUE = datetime(2026, 5, 20, 3, 30, tzinfo=UTC)

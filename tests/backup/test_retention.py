@@ -13,7 +13,7 @@ from sbwatch.backup.retention import Kept, expired
 from sbwatch.backup.service import prune, run_backup
 from sbwatch.config.settings import BackupSettings
 
-from .conftest import REF, Database, make_project  # type: ignore[import-not-found]
+from .conftest import REF, Database, make_project
 
 TODAY = date(2026, 5, 20)
 THIRTY = timedelta(days=30)

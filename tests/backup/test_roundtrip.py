@@ -16,7 +16,7 @@ from sbwatch.backup.service import project_dir, run_backup
 from sbwatch.backup.verify import verify_backup
 from sbwatch.core.errors import BackupError
 
-from .conftest import (  # type: ignore[import-not-found]
+from .conftest import (
     REF,
     ROWS,
     TABLES,
@@ -76,7 +76,7 @@ async def test_user_schemas_by_default_provider_schemas_on_request(
     small_db: Database, tmp_path: Path
 ) -> None:
     """Every user schema is dumped; a provider schema (auth) only when asked for."""
-    from .conftest import execute  # type: ignore[import-not-found]
+    from .conftest import execute
 
     await execute(small_db.dsn, "CREATE SCHEMA auth; CREATE TABLE auth.users (id int)")
     plain = await run_backup(make_project(small_db.dsn, tmp_path / "a"), NOW)

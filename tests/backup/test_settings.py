@@ -11,7 +11,7 @@ from sbwatch.config.settings import load_settings
 from sbwatch.core.cron import cron_trigger, previous_fire
 from sbwatch.core.errors import ConfigError
 
-from .conftest import REF  # type: ignore[import-not-found]
+from .conftest import REF
 
 BASE = f"""\
 [[projects]]

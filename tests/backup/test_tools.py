@@ -11,7 +11,7 @@ from sbwatch.backup.dump import candidates, find_tool, tool_version
 from sbwatch.backup.service import run_backup
 from sbwatch.core.errors import BackupError, ToolVersionMismatch
 
-from .conftest import (  # type: ignore[import-not-found]
+from .conftest import (
     REAL_PG_DUMP,
     REF,
     Database,

@@ -52,8 +52,11 @@ class Feed:
         self.ops_total += (mbps * MB / OP_BYTES if iops is None else iops) * seconds
 
 
+FeedFactory = Callable[[BudgetEstimator], Feed]
+
+
 @pytest.fixture
-def feed() -> Callable[[BudgetEstimator], Feed]:
+def feed() -> FeedFactory:
     """Make a feeder for an estimator."""
     return Feed
 
@@ -99,8 +102,11 @@ class MetricsServer:
         await writer.wait_closed()
 
 
+MetricsServerFactory = Callable[[str, str], MetricsServer]
+
+
 @pytest.fixture
-async def metrics_server() -> AsyncIterator[Callable[[str, str], MetricsServer]]:
+async def metrics_server() -> AsyncIterator[MetricsServerFactory]:
     """Start metrics servers on demand; all are stopped after the test."""
     servers: list[MetricsServer] = []
 

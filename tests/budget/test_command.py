@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +21,7 @@ OTHER = "zyxwvutsrqponmlkjihg"
 
 
 @pytest.fixture
-def config(tmp_path):
+def config(tmp_path: Path) -> Path:
     """A config with two projects and a SQLite state file in a temporary directory."""
     path = tmp_path / "config.toml"
     path.write_text(
@@ -34,7 +35,7 @@ def config(tmp_path):
     return path
 
 
-async def seed(config) -> datetime:
+async def seed(config: Path) -> datetime:
     """Store one sample and one estimate for REF."""
     now = datetime.now(UTC).replace(microsecond=0)
     store = await open_store(load_settings(config).state)
@@ -48,7 +49,9 @@ async def seed(config) -> datetime:
     return now
 
 
-async def test_budget_json_shows_estimate_and_sample(config, capsys):
+async def test_budget_json_shows_estimate_and_sample(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """--json lists every project with its estimate, percentages and latest sample time."""
     now = await seed(config)
     assert 0 == await _main(["-c", str(config), "budget", "--json"])
@@ -64,7 +67,9 @@ async def test_budget_json_shows_estimate_and_sample(config, capsys):
     assert (None, "micro") == (rows[1]["estimate"], rows[1]["tier"])
 
 
-async def test_budget_text_for_one_project(config, capsys):
+async def test_budget_text_for_one_project(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The text view shows % left and consumed, burn and ETA like the dashboard."""
     await seed(config)
     assert 0 == await _main(["-c", str(config), "budget", REF])
@@ -74,7 +79,9 @@ async def test_budget_text_for_one_project(config, capsys):
     assert "blog" not in out
 
 
-async def test_budget_set_records_a_correction(config, capsys):
+async def test_budget_set_records_a_correction(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """'budget set REF PCT' stores the reading for the daemon to apply."""
     before = datetime.now(UTC)
     assert 0 == await _main(["-c", str(config), "budget", "set", REF, "37.5"])
@@ -83,6 +90,7 @@ async def test_budget_set_records_a_correction(config, capsys):
         doc = await store.get_state(STATE_NAMESPACE, correction_key(REF))
     finally:
         await store.close()
+    assert doc is not None
     pct, at = parse_correction(doc)
     assert 37.5 == pct
     assert before <= at <= datetime.now(UTC)
@@ -93,7 +101,7 @@ async def test_budget_set_records_a_correction(config, capsys):
     "words",
     [["set", REF, "150"], ["set", REF, "lots"], ["set", "nosuchprojectrefxxxx", "5"], ["set", REF]],
 )
-async def test_budget_set_refuses_bad_input(config, words):
+async def test_budget_set_refuses_bad_input(config: Path, words: list[str]) -> None:
     """Out-of-range or non-numeric percentages, unknown refs and missing args exit 2."""
     assert 2 == await _main(["-c", str(config), "budget", *words])
 

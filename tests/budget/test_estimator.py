@@ -11,6 +11,8 @@ from sbwatch.core.results import IoSample
 from sbwatch.policy.budget import BudgetEstimator
 from sbwatch.supabase.tiers import BURST_SECONDS_PER_DAY, Tier, spec
 
+from .conftest import FeedFactory
+
 BURST_TIERS = [Tier.MICRO, Tier.SMALL, Tier.MEDIUM, Tier.LARGE, Tier.XL, Tier.XL2]
 
 
@@ -21,7 +23,7 @@ def capacity_mb(tier: Tier) -> float:
 
 
 @pytest.mark.parametrize("tier", BURST_TIERS)
-def test_steady_load_under_baseline_never_drains(tier, feed):
+def test_steady_load_under_baseline_never_drains(tier: Tier, feed: FeedFactory) -> None:
     """A day at 90% of the baseline leaves a full budget and no ETA."""
     f = feed(BudgetEstimator("p", tier))
     est = f.run(0.9 * spec(tier).baseline_mbps, 24 * 3600)
@@ -31,7 +33,7 @@ def test_steady_load_under_baseline_never_drains(tier, feed):
 
 
 @pytest.mark.parametrize("tier", BURST_TIERS)
-def test_load_above_baseline_drains_at_the_excess(tier, feed):
+def test_load_above_baseline_drains_at_the_excess(tier: Tier, feed: FeedFactory) -> None:
     """One hour at baseline + 10 MB/s drains 36,000 MB and forecasts at a 10 MB/s burn."""
     f = feed(BudgetEstimator("p", tier))
     est = f.run(spec(tier).baseline_mbps + 10, 3600)
@@ -42,14 +44,14 @@ def test_load_above_baseline_drains_at_the_excess(tier, feed):
 
 
 @pytest.mark.parametrize("tier", BURST_TIERS)
-def test_full_burst_empties_in_thirty_minutes(tier, feed):
+def test_full_burst_empties_in_thirty_minutes(tier: Tier, feed: FeedFactory) -> None:
     """At the tier maximum the full bucket lasts BURST_SECONDS_PER_DAY, then reads 0."""
     f = feed(BudgetEstimator("p", tier))
     assert 0.5 == pytest.approx(f.run(spec(tier).max_mbps, 900).ratio, abs=1e-9)
     assert 0.0 == f.run(spec(tier).max_mbps, 900).ratio
 
 
-def test_refill_below_baseline(feed):
+def test_refill_below_baseline(feed: FeedFactory) -> None:
     """An idle hour on micro refills 11 MB/s x 3600 s into a half-empty bucket."""
     f = feed(BudgetEstimator("p", Tier.MICRO, ratio=0.5))
     est = f.run(0.0, 3600)
@@ -58,13 +60,13 @@ def test_refill_below_baseline(feed):
     assert -11.0 == pytest.approx(est.burn_mbps)
 
 
-def test_refill_stops_at_full(feed):
+def test_refill_stops_at_full(feed: FeedFactory) -> None:
     """Refill never goes past a full bucket."""
     f = feed(BudgetEstimator("p", Tier.MICRO, ratio=0.99))
     assert 1.0 == f.run(0.0, 24 * 3600).ratio
 
 
-def test_throttled_at_baseline_once_empty(feed):
+def test_throttled_at_baseline_once_empty(feed: FeedFactory) -> None:
     """Once empty, IO held at the baseline keeps it at 0 with no time left to wait for."""
     f = feed(BudgetEstimator("p", Tier.MICRO, ratio=0.01))
     f.run(261, 600)
@@ -74,19 +76,20 @@ def test_throttled_at_baseline_once_empty(feed):
 
 
 @pytest.mark.parametrize("tier", [Tier.XL4, Tier.XL8])
-def test_sizes_without_a_budget_always_read_full(tier, feed):
+def test_sizes_without_a_budget_always_read_full(tier: Tier, feed: FeedFactory) -> None:
     """4xl and up have no burst budget: ratio 1 and no ETA even at their maximum."""
     f = feed(BudgetEstimator("p", tier))
     est = f.run(spec(tier).max_mbps, 3600)
     assert (1.0, None) == (est.ratio, est.eta_s)
 
 
-def test_tier_change_starts_a_full_bucket(feed):
+def test_tier_change_starts_a_full_bucket(feed: FeedFactory) -> None:
     """After a resize the new tier starts full, and drains against its own baseline."""
     f = feed(BudgetEstimator("p", Tier.MICRO))
     f.run(261, 1500)
     resize_at = f.t + timedelta(seconds=30)
     f.estimator.set_tier(Tier.SMALL, resize_at)
+    assert f.estimator.estimate is not None
     assert (Tier.SMALL, 1.0) == (f.estimator.estimate.tier, f.estimator.estimate.ratio)
     est = f.run(32, 60)  # only the 30 s after the resize count: 10 MB/s over small's 22
     assert 1 - 300 / capacity_mb(Tier.SMALL) == pytest.approx(est.ratio, abs=1e-9)
@@ -94,7 +97,7 @@ def test_tier_change_starts_a_full_bucket(feed):
     assert 1 - 36_300 / capacity_mb(Tier.SMALL) == pytest.approx(est.ratio, abs=1e-9)
 
 
-def test_counter_reset_invents_no_drain(feed):
+def test_counter_reset_invents_no_drain(feed: FeedFactory) -> None:
     """Counters going down (a restart) rebaseline; only one interval of the last burn is assumed."""
     f = feed(BudgetEstimator("p", Tier.MICRO))
     before = f.run(21, 3600).ratio  # 10 MB/s above baseline
@@ -106,7 +109,7 @@ def test_counter_reset_invents_no_drain(feed):
     assert after_reset - 6_000 / capacity_mb(Tier.MICRO) == pytest.approx(est.ratio, abs=1e-9)
 
 
-def test_long_gap_with_counters_applies_the_measured_io(feed):
+def test_long_gap_with_counters_applies_the_measured_io(feed: FeedFactory) -> None:
     """A two-hour scrape gap uses the IO the counters measured, and restarts the confidence."""
     f = feed(BudgetEstimator("p", Tier.MICRO))
     f.run(21, 3600)
@@ -117,7 +120,7 @@ def test_long_gap_with_counters_applies_the_measured_io(feed):
     assert est.confidence < confident
 
 
-def test_gap_ending_in_a_counter_reset_caps_the_assumed_burn(feed):
+def test_gap_ending_in_a_counter_reset_caps_the_assumed_burn(feed: FeedFactory) -> None:
     """Across a gap with a reset, the last burn is assumed for at most max_gap_s."""
     f = feed(BudgetEstimator("p", Tier.MICRO, max_gap_s=900))
     before = f.run(21, 3600).ratio
@@ -127,7 +130,7 @@ def test_gap_ending_in_a_counter_reset_caps_the_assumed_burn(feed):
     assert before - 10 * 900 / capacity_mb(Tier.MICRO) == pytest.approx(est.ratio, abs=1e-9)
 
 
-def test_implausible_jump_is_treated_as_a_reset(feed):
+def test_implausible_jump_is_treated_as_a_reset(feed: FeedFactory) -> None:
     """A counter jump no disk could do (device switch) drains nothing extra."""
     f = feed(BudgetEstimator("p", Tier.MICRO))
     f.run(11, 600)
@@ -136,17 +139,18 @@ def test_implausible_jump_is_treated_as_a_reset(feed):
     assert 1.0 == f.sample().ratio
 
 
-def test_correction_sets_the_ratio_and_drain_continues(feed):
+def test_correction_sets_the_ratio_and_drain_continues(feed: FeedFactory) -> None:
     """A dashboard reading of 30% consumed sets 0.70; drain continues from there."""
     f = feed(BudgetEstimator("p", Tier.MICRO))
     f.run(21, 600)
     f.estimator.correct(30.0, f.t)
+    assert f.estimator.estimate is not None
     assert 0.70 == pytest.approx(f.estimator.estimate.ratio)
     est = f.run(21, 3600)
     assert 0.70 - 36_000 / capacity_mb(Tier.MICRO) == pytest.approx(est.ratio, abs=1e-9)
 
 
-def test_correction_from_the_future_counts_only_later_io(feed):
+def test_correction_from_the_future_counts_only_later_io(feed: FeedFactory) -> None:
     """IO before the correction's time does not count against it."""
     f = feed(BudgetEstimator("p", Tier.MICRO))
     f.run(21, 600)
@@ -155,7 +159,7 @@ def test_correction_from_the_future_counts_only_later_io(feed):
     assert 0.5 - 150 / capacity_mb(Tier.MICRO) == pytest.approx(est.ratio, abs=1e-9)
 
 
-def test_iops_bucket_can_be_the_limit(feed):
+def test_iops_bucket_can_be_the_limit(feed: FeedFactory) -> None:
     """Small-block IO drains the IOPS bucket while throughput stays under baseline."""
     f = feed(BudgetEstimator("p", Tier.MICRO))
     est = f.run(5, 3600, iops=5_500)  # 5,000 IOPS above micro's 500
@@ -164,7 +168,7 @@ def test_iops_bucket_can_be_the_limit(feed):
     assert est.eta_s is not None
 
 
-def test_forecast_follows_a_step_within_minutes(feed):
+def test_forecast_follows_a_step_within_minutes(feed: FeedFactory) -> None:
     """After a night of refill, a step to 15 MB/s on micro gives the 4 MB/s burn in 30 minutes."""
     f = feed(BudgetEstimator("p", Tier.MICRO, ratio=0.8))
     f.run(8, 6 * 3600)
@@ -173,7 +177,7 @@ def test_forecast_follows_a_step_within_minutes(feed):
     assert est.ratio * capacity_mb(Tier.MICRO) / 4.0 == pytest.approx(est.eta_s, rel=0.01)
 
 
-def test_single_minute_spike_barely_moves_the_forecast(feed):
+def test_single_minute_spike_barely_moves_the_forecast(feed: FeedFactory) -> None:
     """One minute 85 MB/s over a steady load moves the burn by under 3 MB/s."""
     f = feed(BudgetEstimator("p", Tier.MICRO))
     f.run(15, 3600)
@@ -182,7 +186,7 @@ def test_single_minute_spike_barely_moves_the_forecast(feed):
     assert 4.0 == pytest.approx(est.burn_mbps, abs=3.0)
 
 
-def test_confidence_grows_with_observation(feed):
+def test_confidence_grows_with_observation(feed: FeedFactory) -> None:
     """No confidence at first; more after an hour of steady load; full once pinned by a reading."""
     f = feed(BudgetEstimator("p", Tier.MICRO))
     first = f.sample().confidence
@@ -193,7 +197,7 @@ def test_confidence_grows_with_observation(feed):
     assert 0.0 < hour < pinned <= 1.0
 
 
-def test_out_of_order_sample_is_ignored(feed):
+def test_out_of_order_sample_is_ignored(feed: FeedFactory) -> None:
     """A sample older than the last one changes nothing."""
     f = feed(BudgetEstimator("p", Tier.MICRO))
     est = f.run(21, 600)
@@ -201,7 +205,7 @@ def test_out_of_order_sample_is_ignored(feed):
     assert est == f.estimator.update(stale)
 
 
-def test_state_round_trip_resumes_identically(feed):
+def test_state_round_trip_resumes_identically(feed: FeedFactory) -> None:
     """A snapshot through JSON resumes with the same estimates as the original."""
     f = feed(BudgetEstimator("p", Tier.SMALL, ratio=0.6))
     f.run(40, 1800)
@@ -209,11 +213,12 @@ def test_state_round_trip_resumes_identically(feed):
     f.run(60, 600)
     clone = BudgetEstimator.from_state(json.loads(json.dumps(f.estimator.to_state())))
     assert f.estimator.estimate == clone.estimate
+    assert clone.estimate is not None
     g = type(f)(clone, t=f.t, bytes_total=f.bytes_total, ops_total=f.ops_total)
     g.history.append(clone.estimate)
     assert f.run(80, 1800) == g.run(80, 1800)
 
 
-def test_estimate_is_none_before_any_sample():
+def test_estimate_is_none_before_any_sample() -> None:
     """A fresh estimator has no estimate yet."""
     assert BudgetEstimator("p", Tier.MICRO).estimate is None

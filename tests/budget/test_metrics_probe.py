@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import socket
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from sbwatch.config.settings import ProbeSettings, ProjectSettings, Settings
 from sbwatch.core.clock import VirtualClock
-from sbwatch.core.results import IoSample, Outcome, ProbeKind
+from sbwatch.core.results import IoSample, Outcome, ProbeKind, ProbeResult
 from sbwatch.probes.base import ProbeContext
 from sbwatch.probes.metrics import MetricsProbe, is_whole_disk, parse_sample
+
+from .conftest import MetricsServerFactory
 
 REF = "abcdefghijklmnopqrst"
 KEY = "sb-secret-service-key-123"
@@ -76,26 +80,29 @@ def context(http: httpx.AsyncClient, url: str = "https://example.invalid") -> Pr
     project = ProjectSettings(
         ref=REF,
         url=url,
-        service_key=KEY,
-        probes={ProbeKind.METRICS: ProbeSettings(timeout="2s")},
+        service_key=SecretStr(KEY),
+        probes={ProbeKind.METRICS: ProbeSettings(timeout=timedelta(seconds=2))},
     )
     return ProbeContext(Settings(projects=[project]), project, http, VirtualClock(NOW))
 
 
-def mocked(handler) -> httpx.AsyncClient:
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def mocked(handler: Handler) -> httpx.AsyncClient:
     """An AsyncClient answering through ``handler``."""
     return httpx.AsyncClient(transport=httpx.MockTransport(handler))
 
 
-async def run_with(handler):
+async def run_with(handler: Handler) -> ProbeResult:
     """Run the probe once against a mocked transport."""
     async with mocked(handler) as http:
         return await MetricsProbe(context(http)).run()
 
 
-async def test_good_payload_yields_the_summed_disks_sample():
+async def test_good_payload_yields_the_summed_disks_sample() -> None:
     """Both disks summed (they share one budget), CPU modes, /data space and pg_up."""
-    seen = []
+    seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
@@ -109,7 +116,7 @@ async def test_good_payload_yields_the_summed_disks_sample():
     assert expected_auth == seen[0].headers["authorization"]
 
 
-async def test_root_filesystem_is_used_without_data_mount():
+async def test_root_filesystem_is_used_without_data_mount() -> None:
     """Without a /data mountpoint the / filesystem is reported."""
     text = PAYLOAD.replace('mountpoint="/data"', 'mountpoint="/boot"')
     result = await run_with(lambda request: httpx.Response(200, text=text))
@@ -148,7 +155,9 @@ async def test_root_filesystem_is_used_without_data_mount():
         ),
     ],
 )
-async def test_failures_are_outcomes(response, outcome, detail):
+async def test_failures_are_outcomes(
+    response: httpx.Response, outcome: Outcome, detail: str | None
+) -> None:
     """Rejected keys, edge timeouts, errors, HTML, garbage and missing series are outcomes."""
     result = await run_with(lambda request: response)
     assert outcome == result.outcome
@@ -210,7 +219,7 @@ def test_partitions_are_not_counted_twice(device: str, whole: bool) -> None:
     assert whole == is_whole_disk(device)
 
 
-async def test_timeout_is_a_timeout():
+async def test_timeout_is_a_timeout() -> None:
     """No answer in time is outcome timeout."""
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -220,7 +229,7 @@ async def test_timeout_is_a_timeout():
     assert (Outcome.TIMEOUT, "no answer within 2s") == (result.outcome, result.detail)
 
 
-async def test_real_server_on_loopback(metrics_server):
+async def test_real_server_on_loopback(metrics_server: MetricsServerFactory) -> None:
     """Against a real HTTP server the probe authenticates and parses the scrape."""
     server = metrics_server(PAYLOAD, KEY)
     await server.start()
@@ -231,7 +240,7 @@ async def test_real_server_on_loopback(metrics_server):
     assert [f"/p/{REF}/customer/v1/privileged/metrics"] == server.paths
 
 
-async def test_real_server_rejecting_the_key(metrics_server):
+async def test_real_server_rejecting_the_key(metrics_server: MetricsServerFactory) -> None:
     """A real 401 reads as key rejected, without the key in the result."""
     server = metrics_server(PAYLOAD, "another-key")
     await server.start()
@@ -245,7 +254,7 @@ async def test_real_server_rejecting_the_key(metrics_server):
     assert KEY not in repr(result)
 
 
-async def test_refused_connection_is_an_error():
+async def test_refused_connection_is_an_error() -> None:
     """Nothing listening on the port: outcome error."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -47,12 +48,14 @@ def estimate(ratio: float, eta_s: float | None) -> BudgetEstimate:
         (0.05, 30 * HOUR, Severity.WARNING),
     ],
 )
-def test_budget_severity_table(ratio, eta_s, expected):
+def test_budget_severity_table(
+    ratio: float, eta_s: float | None, expected: Severity | None
+) -> None:
     """CRITICAL at <=1% or ETA within 1h; WARNING at ETA within 24h or ratio <= 0.2."""
     assert expected == budget_severity(estimate(ratio, eta_s), BudgetSettings())
 
 
-def test_severity_follows_configured_horizons():
+def test_severity_follows_configured_horizons() -> None:
     """Horizons and the low ratio come from the settings."""
     settings = BudgetSettings(
         warn_horizon=timedelta(hours=6), critical_horizon=timedelta(hours=3), low_ratio=0.5
@@ -67,7 +70,7 @@ def sample(at: datetime, cpu: float, idle: float, iowait: float, **gauges: float
     return IoSample(at, 0, 0, 0, 0, iowait, cpu, idle, **gauges)
 
 
-def test_pressure_from_two_samples():
+def test_pressure_from_two_samples() -> None:
     """Shares of CPU time, memory and disk space between two scrapes."""
     prev = sample(T0, 100, 50, 10)
     cur = sample(
@@ -91,12 +94,12 @@ def test_pressure_from_two_samples():
     assert expected == pressure(prev, cur)
 
 
-def test_pressure_without_history_or_gauges_is_unknown():
+def test_pressure_without_history_or_gauges_is_unknown() -> None:
     """No previous sample and no gauges: every ratio is None."""
     assert Pressure(None, None, None, None, None) == pressure(None, sample(T0, 1, 1, 0))
 
 
-def test_pressure_ignores_cpu_counter_reset():
+def test_pressure_ignores_cpu_counter_reset() -> None:
     """CPU counters going down (a restart) give no CPU ratios; pg down reads False."""
     prev = sample(T0, 500, 400, 10)
     cur = sample(T0 + timedelta(minutes=1), 20, 10, 1, pg_up=0.0)
@@ -104,7 +107,7 @@ def test_pressure_ignores_cpu_counter_reset():
     assert (None, None, False) == (got.iowait_ratio, got.cpu_busy_ratio, got.pg_up)
 
 
-def test_correction_doc_round_trip():
+def test_correction_doc_round_trip() -> None:
     """A stored correction reads back as the same percentage and time."""
     assert (35.5, T0) == parse_correction(correction_doc(35.5, T0))
     assert "correction:abcdefghijklmnopqrst" == correction_key("abcdefghijklmnopqrst")
@@ -119,13 +122,13 @@ def test_correction_doc_round_trip():
         {"consumed_pct": 5, "at": "2026-05-20T00:00:00"},
     ],
 )
-def test_malformed_corrections_are_refused(doc):
+def test_malformed_corrections_are_refused(doc: dict[str, Any]) -> None:
     """Missing fields, non-numbers, out-of-range or naive times raise ValueError."""
     with pytest.raises(ValueError, match="budget correction"):
         parse_correction(doc)
 
 
-def test_estimate_dict_round_trip():
+def test_estimate_dict_round_trip() -> None:
     """An estimate survives its dict form."""
     est = BudgetEstimate("p", T0, Tier.SMALL, 0.4, 2.5, 1234.0, 0.7, 30.0, 200.0)
     assert est == estimate_from_dict(estimate_to_dict(est))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -29,7 +30,9 @@ event = st.one_of(
     start=st.floats(-1, 2),
     events=st.lists(event, max_size=60),
 )
-def test_ratio_always_within_zero_and_one(tier, start, events):
+def test_ratio_always_within_zero_and_one(
+    tier: Tier, start: float, events: list[tuple[Any, ...]]
+) -> None:
     """Whatever happens (bursts, resets, gaps, corrections, resizes), 0 <= ratio <= 1."""
     est = BudgetEstimator("p", tier, ratio=start)
     t, mb, ops = T0, 0.0, 0.0
@@ -68,7 +71,7 @@ def _final_eta(tier: Tier, intervals: list[tuple[float, float]]) -> float:
     tier=st.sampled_from(BURST),
     data=st.data(),
 )
-def test_more_load_never_yields_a_later_eta(tier, data):
+def test_more_load_never_yields_a_later_eta(tier: Tier, data: st.DataObject) -> None:
     """Adding IO to any interval of a history never pushes the forecast exhaustion later."""
     top = spec(tier).max_mbps
     base = data.draw(

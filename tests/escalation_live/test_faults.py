@@ -13,7 +13,7 @@ import pytest
 from sbwatch.core.results import IntentState
 from sbwatch.remediation.executor import NOT_APPLIED
 
-from .conftest import REF, Live, Outcome, register  # type: ignore[import-not-found]
+from .conftest import REF, Live, Outcome, register
 
 DEADLINE_S = 170.0
 

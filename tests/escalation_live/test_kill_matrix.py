@@ -6,7 +6,7 @@ from concurrent.futures import Future
 
 from sbwatch.core.results import DiagnosisKind, IntentState
 
-from .conftest import (  # type: ignore[import-not-found]
+from .conftest import (
     Live,
     Outcome,
     register,

@@ -67,7 +67,7 @@ def test_project_defaults_come_from_the_specs() -> None:
 
 def test_a_configured_probe_keeps_its_kinds_other_defaults() -> None:
     """Setting only the interval of rest keeps rest's own 20 s timeout, not a generic one."""
-    project = ProjectSettings(ref=REF, probes={"rest": {"interval": "10s"}})
+    project = ProjectSettings.model_validate({"ref": REF, "probes": {"rest": {"interval": "10s"}}})
     rest = project.probes[ProbeKind.REST]
     assert (timedelta(seconds=10), REGISTRY[ProbeKind.REST].timeout) == (
         rest.interval,
@@ -80,14 +80,14 @@ def test_a_configured_probe_keeps_its_kinds_other_defaults() -> None:
 )
 def test_secret_needs_come_from_the_spec(kind: ProbeKind) -> None:
     """A probe enabled alone without its secret is refused naming that secret; with it, fine."""
-    probes = {kind.value: {}}
+    probes: dict[str, dict[str, str]] = {kind.value: {}}
     with pytest.raises(ValidationError) as refused:
-        Settings(projects=[{"ref": REF, "probes": probes}])
+        Settings(projects=[{"ref": REF, "probes": probes}])  # type: ignore[list-item]  # validated dict
     said = str(refused.value)
     needs = REGISTRY[kind].secrets
     expected = [f"projects[0].{name}: required by the {kind} probe" for name in needs]
     assert expected == [line for line in expected if line in said]
     assert len(needs) == said.count("required by")
     secrets = dict.fromkeys(needs, "postgresql://u@h/d")
-    settings = Settings(projects=[{"ref": REF, "probes": probes, **secrets}])
+    settings = Settings(projects=[{"ref": REF, "probes": probes, **secrets}])  # type: ignore[list-item]  # validated dict
     assert [kind] == settings.projects[0].enabled_probes()

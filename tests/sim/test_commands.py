@@ -15,7 +15,7 @@ from sbwatch.config.settings import load_settings
 from sbwatch.core.errors import ConfigError
 from sbwatch.sim.serve import load_sim_config, serve
 
-from .conftest import REF  # type: ignore[import-not-found]
+from .conftest import REF
 
 SIM_TOML = f"""
 port = 0

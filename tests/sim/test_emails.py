@@ -20,7 +20,7 @@ import pytest
 from sbwatch.core.errors import MailError
 from sbwatch.sim.emails import TEMPLATES, build_email, deliver_imap
 
-from .conftest import REF  # type: ignore[import-not-found]
+from .conftest import REF
 
 AT = datetime(2026, 5, 21, 8, 30, tzinfo=UTC)
 
@@ -134,7 +134,7 @@ service imap-login {{
         shutil.rmtree(base, ignore_errors=True)
 
 
-async def _fetch_all(port: int) -> list[bytes]:
+async def _fetch_all(port: int) -> list[bytes | bytearray]:
     client = aioimaplib.IMAP4(host="127.0.0.1", port=port, timeout=10)
     await client.wait_hello_from_server()
     await client.login("ops", "secret")

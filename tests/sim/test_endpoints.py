@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sbwatch.core.clock import VirtualClock
 from sbwatch.sim.world import SimWorld
 
-from .conftest import KEY, REF  # type: ignore[import-not-found]
+from .conftest import KEY, REF
 
 APIKEY = {"apikey": KEY}
 BASIC = {"Authorization": "Basic " + base64.b64encode(f"service_role:{KEY}".encode()).decode()}

@@ -11,7 +11,7 @@ from sbwatch.core.clock import SystemClock
 from sbwatch.sim.world import SimWorld, create_app
 from sbwatch.supabase.tiers import Tier
 
-from .conftest import BEARER, REF, TOKEN, LiveServer, wait_for  # type: ignore[import-not-found]
+from .conftest import BEARER, REF, TOKEN, LiveServer, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +45,7 @@ async def test_auth_rate_limit_patch_and_resize(live: tuple[LiveServer, SimWorld
 
         async def healthy_small() -> bool:
             body = (await http.get(f"/v1/projects/{REF}", headers=BEARER)).json()
-            return body["status"] == "ACTIVE_HEALTHY" and world.truth(REF)["tier"] == "small"
+            return bool(body["status"] == "ACTIVE_HEALTHY" and world.truth(REF)["tier"] == "small")
 
         await wait_for(healthy_small, timeout=10.0, interval=0.1)
         codes = [

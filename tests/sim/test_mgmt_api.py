@@ -8,7 +8,7 @@ import pytest
 from sbwatch.core.clock import VirtualClock
 from sbwatch.sim.world import SimWorld
 
-from .conftest import BEARER, REF  # type: ignore[import-not-found]
+from .conftest import BEARER, REF
 
 PATCH_SMALL = {"addon_type": "compute_instance", "addon_variant": "ci_small"}
 

@@ -13,7 +13,7 @@ from openapi_core import Config, OpenAPI
 from sbwatch.core.clock import VirtualClock
 from sbwatch.sim.world import SimWorld
 
-from .conftest import BEARER, REF, validate_response  # type: ignore[import-not-found]
+from .conftest import BEARER, REF, validate_response
 
 SUBSET = Path(__file__).resolve().parents[2] / "src" / "sbwatch" / "sim" / "openapi-subset.json"
 FULL = Path(__file__).resolve().parents[3] / "shared" / "supabase-mgmt-openapi.json"

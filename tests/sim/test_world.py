@@ -10,7 +10,7 @@ from sbwatch.core.clock import VirtualClock
 from sbwatch.sim.world import SimWorld
 from sbwatch.supabase.tiers import Tier
 
-from .conftest import REF  # type: ignore[import-not-found]
+from .conftest import REF
 
 
 def test_sync_integrates_up_to_the_clock(world: SimWorld, clock: VirtualClock) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import (  # type: ignore[import-not-found]
+from .conftest import (
     REF,
     ConfigParts,
     DaemonFactory,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import (  # type: ignore[import-not-found]
+from .conftest import (
     REF,
     ConfigParts,
     DaemonFactory,

@@ -11,7 +11,7 @@ import pytest
 
 from sbwatch.cli import main
 
-from .conftest import child_env, run_cli, sbwatch_argv  # type: ignore[import-not-found]
+from .conftest import child_env, run_cli, sbwatch_argv
 
 GOOD = """\
 log_level = "info"

@@ -16,7 +16,7 @@ import pytest
 
 from sbwatch.cli import EXIT_BROKEN_PIPE, build_parser
 
-from .conftest import (  # type: ignore[import-not-found]
+from .conftest import (
     REF,
     Sim,
     child_env,

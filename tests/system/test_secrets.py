@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import signal
+from functools import partial
 from pathlib import Path
 
 import pytest
 
-from .conftest import (  # type: ignore[import-not-found]
+from .conftest import (
     OTHER_REF,
     REF,
     ConfigParts,
@@ -116,7 +117,7 @@ def test_no_secret_reaches_any_output(
         )
 
     for probe in ("mgmt_health", "rest", "db", "metrics"):
-        wait_for(f"the rejected {probe} probe", lambda p=probe: failed(p))
+        wait_for(f"the rejected {probe} probe", partial(failed, probe))
     wait_for("a heartbeat", lambda: any("/ping/" in r["path"] for r in receiver.requests))
     wait_for("a refused notification", lambda: daemon.events("notification retry"))
     wait_for("a refused IMAP login", lambda: fake_imap.logins)
