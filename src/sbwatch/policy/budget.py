@@ -31,6 +31,9 @@ MB = 1_000_000.0
 DEFAULT_MAX_GAP_S = 900.0
 FULL_COVERAGE_S = 3600.0
 """Observing this long without a break gives full coverage in the confidence."""
+REPEAT_WINDOW_S = 150.0
+"""The endpoint updates once a minute: identical counters within this long of the last change
+are the same reading again, not an idle disk. Past it, unchanged counters do mean no IO."""
 IMPLAUSIBLE_FACTOR = 2.0
 """A rate above this many times the tier maximum cannot be real IO: treated as a counter reset."""
 EXHAUSTED_RATIO = 0.01
@@ -47,6 +50,10 @@ class _Counters:
     at: datetime
     mb: float
     ops: float
+
+    def same_reading(self, other: _Counters) -> bool:
+        """Whether both hold the very same counter values (a repeated scrape)."""
+        return (self.mb, self.ops) == (other.mb, other.ops)
 
     @classmethod
     def of(cls, sample: IoSample) -> _Counters:
@@ -104,6 +111,8 @@ class BudgetEstimator:
         dt = 0.0 if prev is None else (cur.at - prev.at).total_seconds()
         if prev is not None and dt <= 0:  # duplicate or out of order: nothing new
             return self._estimate or self._emit(prev.at)
+        if prev is not None and cur.same_reading(prev) and dt < REPEAT_WINDOW_S:
+            return self._estimate or self._emit(prev.at)  # the endpoint has not updated yet
         self._last = cur
         if prev is None:
             return self._emit(cur.at)
