@@ -9,7 +9,7 @@ from __future__ import annotations
 from sbwatch.core.durations import format_duration
 from sbwatch.core.results import BudgetEstimate, Diagnosis, DiagnosisKind, Severity
 from sbwatch.policy.alerts import Condition
-from sbwatch.policy.budget import EXHAUSTED_RATIO
+from sbwatch.policy.budget import EXHAUSTED_RATIO, refilling
 from sbwatch.policy.conditions import IO_KINDS, assess
 from sbwatch.policy.escalation import EscalationDecision
 
@@ -44,6 +44,8 @@ def budget_title(diagnosis: Diagnosis, budget: BudgetEstimate | None) -> str:
         return "disk IO budget exhausted: services throttled and failing"
     if budget is None:
         return "Supabase warns the disk IO budget is running low"
+    if refilling(budget):
+        return f"disk IO budget {budget.ratio:.0%} left, refilling (load under the baseline)"
     if budget.ratio <= EXHAUSTED_RATIO:
         return f"disk IO budget used up: throughput held at the {budget.tier} baseline"
     left = f"disk IO budget {budget.ratio:.0%} left"

@@ -276,12 +276,28 @@ def _eta(bucket: Bucket, tracker: BurnTracker) -> float | None:
     return bucket.level / (rate - bucket.baseline)
 
 
+REFILL_MARGIN = 0.1
+"""Load this fraction of the baseline below it (and nothing draining) is a budget refilling."""
+
+
+def refilling(estimate: BudgetEstimate) -> bool:
+    """The load sits clearly under the baseline and neither balance drains: it earns back.
+
+    A budget held at the baseline once empty is not refilling (the load is throttled to it);
+    paying for a bigger size fixes that, not this.
+    """
+    margin = REFILL_MARGIN * spec(estimate.tier).baseline_mbps
+    return estimate.eta_s is None and estimate.burn_mbps < -margin
+
+
 def budget_severity(estimate: BudgetEstimate, settings: BudgetSettings) -> Severity | None:
-    """CRITICAL when (nearly) exhausted or about to be, WARNING when low or draining, else None."""
+    """CRITICAL when (nearly) exhausted or about to be, WARNING when low or draining, else None.
+
+    A used-up budget that is refilling is a warning: it needs watching, not a person at night.
+    """
     eta = estimate.eta_s
-    if estimate.ratio <= EXHAUSTED_RATIO or (
-        eta is not None and eta <= settings.critical_horizon.total_seconds()
-    ):
+    used_up = estimate.ratio <= EXHAUSTED_RATIO and not refilling(estimate)
+    if used_up or (eta is not None and eta <= settings.critical_horizon.total_seconds()):
         return Severity.CRITICAL
     if estimate.ratio <= settings.low_ratio or (
         eta is not None and eta <= settings.warn_horizon.total_seconds()
