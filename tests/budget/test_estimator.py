@@ -166,6 +166,8 @@ def test_iops_bucket_can_be_the_limit(feed: FeedFactory) -> None:
     ops_capacity = (11_800 - 500) * BURST_SECONDS_PER_DAY
     assert 1 - 5_000 * 3600 / ops_capacity == pytest.approx(est.ratio, abs=1e-9)
     assert est.eta_s is not None
+    assert "iops" == est.limited_by
+    assert "throughput" == feed(BudgetEstimator("p", Tier.MICRO)).run(30, 600).limited_by
 
 
 def test_forecast_follows_a_step_within_minutes(feed: FeedFactory) -> None:

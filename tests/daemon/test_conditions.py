@@ -187,3 +187,12 @@ def test_a_used_up_budget_that_refills_says_so_and_only_warns() -> None:
     assert Severity.WARNING == budget_severity(refill, BudgetSettings())
     held = replace(refill, burn_mbps=0.0, throughput_mbps=11.0)
     assert Severity.CRITICAL == budget_severity(held, BudgetSettings())
+
+
+def test_an_iops_limited_budget_says_which_balance() -> None:
+    """Small random reads: the title names IOPS and the body the operations against baseline."""
+    ops = BudgetEstimate(REF, NOW, Tier.MICRO, 0.4, -6.0, 7200.0, 0.9, 5.0, 5_500.0, "iops")
+    title = budget_title(diagnosis(DiagnosisKind.HEALTHY), ops)
+    assert "disk IO budget 40% left (IOPS), runs out in ~2h" == title
+    io = by_subject(DiagnosisKind.HEALTHY, budget=ops, severity=Severity.WARNING, latched=False)
+    assert "5500 IOPS against a baseline of 500" in io["io_budget"].body  # type: ignore[attr-defined]

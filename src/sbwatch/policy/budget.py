@@ -199,6 +199,7 @@ class BudgetEstimator:
         ]
         mb_rate = self._mb_rate.value
         self._estimate = BudgetEstimate(
+            limited_by=self._limit(),
             project=self.project,
             at=at,
             tier=self._tier,
@@ -210,6 +211,15 @@ class BudgetEstimator:
             iops=self._iops,
         )
         return self._estimate
+
+    def _limit(self) -> str:
+        """The balance that runs out first: the sooner to empty, else the lower one."""
+        mb_eta, ops_eta = _eta(self._mb, self._mb_rate), _eta(self._ops, self._op_rate)
+        if ops_eta is not None and (mb_eta is None or ops_eta < mb_eta):
+            return "iops"
+        if mb_eta is None and ops_eta is None and self._ops.ratio < self._mb.ratio:
+            return "iops"
+        return "throughput"
 
     def _confidence(self, s: TierSpec) -> float:
         """0..1 from how long we have watched without a break, how steady the load is, and how
