@@ -43,3 +43,10 @@ class ProjectRuntime:
     emails: list[ProviderEmail] = field(default_factory=list)
     journal: list[Intent] = field(default_factory=list)
     saved_policy: dict[str, Any] | None = None
+    provider_name: str | None = None
+    """The project's name at the provider (``GET /v1/projects/{ref}``): emails use it."""
+
+    def names(self) -> set[str]:
+        """Every name the provider's emails may call this project by, lowercased."""
+        found = {self.settings.ref, self.settings.name, self.provider_name}
+        return {name.lower() for name in found if name}

@@ -23,6 +23,7 @@ from sbwatch.core.results import (
     PROVIDER,
     Diagnosis,
     DiagnosisKind,
+    EmailKind,
     IoSample,
     ProbeKind,
     ProbeResult,
@@ -111,6 +112,7 @@ class Watcher:
             now = self.clock.now()
             runtime.emails = await self.store.recent_emails(now - EMAIL_LOOKBACK, project.ref)
             runtime.journal = await self.store.intents(project.ref)
+            runtime.provider_name = await self._provider_name(runtime)
             if size is not runtime.tier:  # resized while sbwatch was not running
                 await self._adopt_size(runtime, size)
             hold = await self.store.get_state(STATE_NAMESPACE, hold_key(project.ref))
@@ -126,6 +128,18 @@ class Watcher:
         if self.settings.status_page.enabled and self.settings.projects:
             first = self.settings.projects[0]
             self.provider_probe = build_probe(ProbeKind.STATUS_PAGE, self._context(first))
+
+    async def _provider_name(self, runtime: ProjectRuntime) -> str | None:
+        """The project's name at the provider, for emails that name it; None if unknown."""
+        if runtime.api is None:
+            return None
+        try:
+            return (await runtime.api.get_project(runtime.settings.ref)).name
+        except SbwatchError as exc:
+            self._log.warning(
+                "project name lookup failed", project=runtime.settings.ref, error=str(exc)
+            )
+            return None
 
     async def close(self) -> None:
         """Release every probe's connections."""
@@ -254,21 +268,49 @@ class Watcher:
 
     # -- emails ---------------------------------------------------------------------------
     async def on_email(self, email: ProviderEmail) -> None:
-        """A new provider email was stored: evaluate the projects it concerns at once."""
+        """A new provider email was stored: evaluate the project it concerns at once.
+
+        The project is found by its ref (a dashboard link), else by the name the email gives;
+        an email naming none fits the only project watched. One that fits no project is said
+        as such, never applied to every project.
+        """
         self._log.info(
             "provider email",
             kind=email.kind.value,
             project=email.project_ref,
+            name=email.project_name,
             trusted=email.trusted,
         )
-        for ref, runtime in self.projects.items():
-            if email.project_ref in (None, ref):
-                runtime.emails.append(email)
-                try:
-                    await self.announcer.email(runtime, email)
-                    await self.evaluate(ref)
-                except SbwatchError as exc:  # the mailbox keeps going; the next cycle retries
-                    self._log.warning("email evaluation failed", project=ref, error=str(exc))
+        targets = self._email_targets(email)
+        if not targets and email.kind is not EmailKind.OTHER:
+            await self._unmatched_email(email)
+        for runtime in targets:
+            ref = runtime.settings.ref
+            runtime.emails.append(email)
+            try:
+                await self.announcer.email(runtime, email)
+                await self.evaluate(ref)
+            except SbwatchError as exc:  # the mailbox keeps going; the next cycle retries
+                self._log.warning("email evaluation failed", project=ref, error=str(exc))
+
+    def _email_targets(self, email: ProviderEmail) -> list[ProjectRuntime]:
+        if email.project_ref is not None:
+            return [r for ref, r in self.projects.items() if ref == email.project_ref]
+        if email.project_name is not None:
+            name = email.project_name.lower()
+            return [r for r in self.projects.values() if name in r.names()]
+        return list(self.projects.values()) if len(self.projects) == 1 else []
+
+    async def _unmatched_email(self, email: ProviderEmail) -> None:
+        named = email.project_ref or email.project_name or "no project"
+        self._log.warning("provider email matches no watched project", named=named)
+        watched = ", ".join(r.settings.display_name for r in self.projects.values())
+        await self.announcer.provider_notice(
+            Severity.WARNING if email.trusted else Severity.INFO,
+            f"Supabase emailed about {named}, which sbwatch does not watch: {email.subject}",
+            f"{email.kind.value} from {email.sender} ({email.trust_reason}). sbwatch watches "
+            f"{watched}; name the project in the config (`name = ...`) if it is one of them.",
+        )
 
     # -- evaluation -----------------------------------------------------------------------
     async def evaluate(self, ref: str) -> Diagnosis:
