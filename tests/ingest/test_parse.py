@@ -213,7 +213,8 @@ def test_the_dashboard_banner_wordings_are_classified() -> None:
     assert "about to deplete its Disk IO Budget" in banner
     about = "Your project is about to deplete its Disk IO Budget, and may become unresponsive"
     depleted = "Your project has depleted its Disk IO Budget, and may become unresponsive"
-    assert about in banner and depleted in banner
+    assert about in banner
+    assert depleted in banner
     kinds = [
         parse_email(as_email("", subject=text), DEFAULT_RULE, fallback_time=FALLBACK)
         for text in (about, depleted)
