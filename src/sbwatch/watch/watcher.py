@@ -202,8 +202,30 @@ class Watcher:
 
     # -- probes ---------------------------------------------------------------------------
     async def probe(self, ref: str, kind: ProbeKind) -> ProbeResult:
-        """Run one probe of one project and keep its result, state and consequences."""
+        """Run one probe of one project and keep its result, state and consequences.
+
+        A failure is confirmed at once: the probe runs again after ``confirm_after`` until the
+        thresholds say down (or it passes). A change of state evaluates the project at once,
+        instead of waiting for the next cycle.
+        """
         runtime = self.projects[ref]
+        confirm = runtime.settings.probes[kind].confirm_after
+        result, changed = await self._probe_once(runtime, kind)
+        while confirm is not None and not result.ok:
+            if runtime.statuses[kind].state is ProbeState.DOWN:
+                break
+            await self.clock.sleep(confirm.total_seconds())
+            result, again = await self._probe_once(runtime, kind)
+            changed = changed or again
+        if changed and runtime.diagnosis is not None:  # after start's first evaluation
+            await self.evaluate(ref)
+        return result
+
+    async def _probe_once(
+        self, runtime: ProjectRuntime, kind: ProbeKind
+    ) -> tuple[ProbeResult, bool]:
+        """One run: keep the result and the state; whether the state changed."""
+        ref = runtime.settings.ref
         probe = runtime.probes[kind]
         result = await run_probe(
             probe,
@@ -233,7 +255,7 @@ class Watcher:
             self.metrics.metrics_lines_skipped.labels(ref).inc(result.skipped_lines)
         if result.sample is not None:
             await self._fold_sample(runtime, result.sample)
-        return result
+        return result, transition is not None
 
     async def probe_provider(self) -> ProbeResult | None:
         """Run the provider-wide status page probe."""
@@ -316,6 +338,11 @@ class Watcher:
     async def evaluate(self, ref: str) -> Diagnosis:
         """Budget corrections, diagnosis, escalation and its verification, then alerts."""
         runtime = self.projects[ref]
+        async with runtime.evaluating:
+            return await self._evaluate(runtime)
+
+    async def _evaluate(self, runtime: ProjectRuntime) -> Diagnosis:
+        ref = runtime.settings.ref
         project = runtime.settings
         now = self.clock.now()
         await self._follow_journal(runtime)
