@@ -412,6 +412,8 @@ class Watcher:
         await self.store.put_state(
             STATE_NAMESPACE, estimator_key(ref), runtime.estimator.to_state()
         )
+        if runtime.estimator.estimate is not None:  # status shows the new size at once
+            await self.store.record_budget(runtime.estimator.estimate)
         if held:
             hold = {"tier": tier.value, "since": now.isoformat()}
             await self.store.put_state(STATE_NAMESPACE, hold_key(ref), hold)
