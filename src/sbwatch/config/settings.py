@@ -195,6 +195,10 @@ class BudgetSettings(_Model):
     consumed_pct: float | None = Field(default=None, ge=0, le=100)
     """A known "Disk IO % consumed" reading from the dashboard; the estimator starts there."""
     warn_horizon: PositiveDuration = timedelta(hours=24)
+    """Warn when the budget runs out within this at the current rate (no pattern known yet)."""
+    pattern_warn_horizon: PositiveDuration = timedelta(days=3)
+    """Warn when the week's learned pattern runs the budget out within this: a slow drain is
+    told days ahead, and a daily refill never cries wolf in the morning."""
     critical_horizon: PositiveDuration = timedelta(hours=1)
     low_ratio: float = Field(default=0.2, ge=0, le=1)
     smoothing: PositiveDuration = timedelta(minutes=30)

@@ -176,6 +176,13 @@ class BudgetEstimate:
     iops: float = 0.0
     limited_by: str = "throughput"
     """The balance that runs out first: "throughput" (bytes) or "iops" (operations)."""
+    basis: str = "current"
+    """What ``eta_s`` assumes: "pattern" (the week's learned hours), "burst" (a load well
+    above the hour's usual, assumed to go on) or "current" (no pattern learned yet)."""
+    eta_now_s: float | None = None
+    """Time to run out at the current rate, beside the pattern's figure."""
+    refills: bool = False
+    """At the learned pattern the budget earns back every day what it spends: not at risk."""
 
 
 @dataclass(frozen=True, slots=True)

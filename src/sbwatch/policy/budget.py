@@ -24,6 +24,7 @@ from typing import Any
 
 from sbwatch.config.settings import BudgetSettings
 from sbwatch.core.results import BudgetEstimate, IoSample, Severity
+from sbwatch.policy.forecast import Profile, run_forward
 from sbwatch.policy.tokens import Bucket, BurnTracker
 from sbwatch.supabase.tiers import Tier, TierSpec, spec
 
@@ -85,6 +86,7 @@ class BudgetEstimator:
         self._observed_s = 0.0
         self._throughput = 0.0
         self._iops = 0.0
+        self._profile = Profile()
         self._estimate: BudgetEstimate | None = None
 
     @staticmethod
@@ -134,6 +136,7 @@ class BudgetEstimator:
         self._ops.flow((iops - self._ops.baseline) * counted)
         self._mb_rate.add(dt, mbps)
         self._op_rate.add(dt, iops)
+        self._profile.add(cur.at, dt, mbps, iops)
         self._throughput, self._iops = mbps, iops
         return self._emit(cur.at)
 
@@ -198,6 +201,14 @@ class BudgetEstimator:
             if eta is not None
         ]
         mb_rate = self._mb_rate.value
+        eta_now = min(etas) if burst and etas else None
+        eta, basis, refills = eta_now, "current", False
+        if burst and self._profile.known and mb_rate is not None:
+            current = (mb_rate, self._op_rate.value or 0.0)
+            latest = (self._throughput, self._iops)
+            outlook = run_forward(self._mb, self._ops, self._profile, at, current, latest)
+            eta, refills = outlook.eta_s, outlook.refills
+            basis = "burst" if outlook.burst else "pattern"
         self._estimate = BudgetEstimate(
             limited_by=self._limit(),
             project=self.project,
@@ -205,10 +216,13 @@ class BudgetEstimator:
             tier=self._tier,
             ratio=min(self._mb.ratio, self._ops.ratio) if burst else 1.0,
             burn_mbps=0.0 if mb_rate is None else mb_rate - s.baseline_mbps,
-            eta_s=min(etas) if burst and etas else None,
+            eta_s=eta,
             confidence=self._confidence(s),
             throughput_mbps=self._throughput,
             iops=self._iops,
+            basis=basis,
+            eta_now_s=eta_now,
+            refills=refills,
         )
         return self._estimate
 
@@ -250,6 +264,7 @@ class BudgetEstimator:
             "since": None if self._since is None else self._since.isoformat(),
             "observed_s": self._observed_s,
             "throughput": [self._throughput, self._iops],
+            "profile": self._profile.to_state(),
             "estimate": None if self._estimate is None else estimate_to_dict(self._estimate),
         }
 
@@ -270,6 +285,7 @@ class BudgetEstimator:
         est._since = None if state["since"] is None else datetime.fromisoformat(state["since"])
         est._observed_s = float(state["observed_s"])
         est._throughput, est._iops = (float(x) for x in state["throughput"])
+        est._profile = Profile.from_state(state.get("profile"))
         if state["estimate"] is not None:
             est._estimate = estimate_from_dict(state["estimate"])
         return est
@@ -296,8 +312,10 @@ def refilling(estimate: BudgetEstimate) -> bool:
     A budget held at the baseline once empty is not refilling (the load is throttled to it);
     paying for a bigger size fixes that, not this.
     """
+    if estimate.eta_s is not None:
+        return False
     margin = REFILL_MARGIN * spec(estimate.tier).baseline_mbps
-    return estimate.eta_s is None and estimate.burn_mbps < -margin
+    return estimate.refills or estimate.burn_mbps < -margin
 
 
 def budget_severity(estimate: BudgetEstimate, settings: BudgetSettings) -> Severity | None:
@@ -309,9 +327,10 @@ def budget_severity(estimate: BudgetEstimate, settings: BudgetSettings) -> Sever
     used_up = estimate.ratio <= EXHAUSTED_RATIO and not refilling(estimate)
     if used_up or (eta is not None and eta <= settings.critical_horizon.total_seconds()):
         return Severity.CRITICAL
-    if estimate.ratio <= settings.low_ratio or (
-        eta is not None and eta <= settings.warn_horizon.total_seconds()
-    ):
+    horizon = (
+        settings.pattern_warn_horizon if estimate.basis == "pattern" else settings.warn_horizon
+    )
+    if estimate.ratio <= settings.low_ratio or (eta is not None and eta <= horizon.total_seconds()):
         return Severity.WARNING
     return None
 

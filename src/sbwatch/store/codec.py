@@ -50,7 +50,7 @@ TRANSITION_COLUMNS = ("project", "probe", "previous", "current", "at")
 IO_SAMPLE_COLUMNS = ("project", "at", *IO_COLUMNS)
 BUDGET_COLUMNS = (
     "project", "at", "tier", "ratio", "burn_mbps", "eta_s", "confidence", "throughput_mbps", "iops",
-    "limited_by",
+    "limited_by", "basis", "eta_now_s", "refills",
 )  # fmt: skip
 EMAIL_COLUMNS = (
     "message_id", "kind", "project_ref", "received_at", "subject", "sender", "trusted",
@@ -242,6 +242,9 @@ def budget_from_row(row: Row) -> BudgetEstimate:
         throughput_mbps=row["throughput_mbps"],
         iops=row["iops"],
         limited_by=row["limited_by"],
+        basis=row["basis"],
+        eta_now_s=row["eta_now_s"],
+        refills=bool(row["refills"]),
     )
 
 

@@ -537,6 +537,7 @@ def alert_thresholds(project: ProjectSettings, min_duration: timedelta) -> Budge
     return budget.model_copy(
         update={
             "warn_horizon": budget.warn_horizon + lead,
+            "pattern_warn_horizon": budget.pattern_warn_horizon + lead,
             "critical_horizon": budget.critical_horizon + lead,
         }
     )
