@@ -209,7 +209,7 @@ def _start(session: Session, phone: Phone, *, fast: bool) -> None:
     daemon = session.spawn("daemon", "--config", str(config), "run")
     page = f"http://127.0.0.1:{plan.metrics_port}/"
     session.wait_for("daemon (its status page)", daemon, lambda: _answers(page))
-    _say(guide(sim_url, config, page, session, consumed, fast=fast))
+    _say(guide(sim_url, config, page, session, plan))
 
 
 def _banner(sim: Child) -> str | None:
@@ -246,14 +246,13 @@ TRIES: tuple[tuple[str, str], ...] = (
 """The ``sbwatch sim ctl`` commands the guide suggests, with what each shows."""
 
 
-def guide(
-    sim_url: str, config: Path, page: str, session: Session, consumed: float, *, fast: bool
-) -> str:
+def guide(sim_url: str, config: Path, page: str, session: Session, plan: TryPlan) -> str:
     """What is running, and what to try."""
     cfg = f"sbwatch --config {config}"
+    consumed, phone_port = plan.consumed_pct, plan.phone_port
     pace = (
         "--fast: probes every 2-5 s, an alert reaches the phone within seconds"
-        if fast
+        if plan.fast
         else "product defaults: REST and auth probed every 30 s, metrics every minute; an "
         "alert reaches the phone about a minute after a fault ('sbwatch try --fast': seconds)"
     )
@@ -266,7 +265,7 @@ sbwatch try: the simulator, a daemon watching it and a phone; Ctrl-C stops all t
   daemon       {cfg} run
                {pace}
   status page  {page}  (metrics at {page}metrics)
-  phone        prints below what a phone would get
+  phone        json://127.0.0.1:{phone_port}/ prints below what a phone would get
 {logs}
 
 Try these in another terminal. 'sbwatch sim ctl' finds this simulator through
