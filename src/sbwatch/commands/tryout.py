@@ -254,7 +254,7 @@ def guide(sim_url: str, config: Path, page: str, session: Session, plan: TryPlan
         "--fast: probes every 2-5 s, an alert reaches the phone within seconds"
         if plan.fast
         else "product defaults: REST and auth probed every 30 s, metrics every minute; an "
-        "alert reaches the phone about a minute after a fault ('sbwatch try --fast': seconds)"
+        "alert reaches the phone a minute or two after a fault ('sbwatch try --fast': seconds)"
     )
     tries = "\n".join(f"  sbwatch sim ctl {cmd:<32} {what}" for cmd, what in TRIES)
     logs = "\n".join(f"  {c.name + ' log':<12} {c.log}" for c in session.children)
@@ -271,7 +271,9 @@ sbwatch try: the simulator, a daemon watching it and a phone; Ctrl-C stops all t
 Try these in another terminal. 'sbwatch sim ctl' finds this simulator through
 {url_file()} (or: export {URL_ENV}={sim_url}).
 {tries}
-  {cfg} status   (also: budget, alert list)
+
+What sbwatch sees, and the commands its alerts name, take this configuration:
+  {cfg} status        (also: budget, alert list, escalate {REF} --to small)
 
 The daemon's budget estimate starts from the simulator's true level ({consumed:g}% consumed,
 budget.consumed_pct in its configuration); '{cfg} budget set {REF} PCT' corrects it later.
