@@ -166,6 +166,8 @@ def test_iops_bucket_can_be_the_limit(feed: FeedFactory) -> None:
     ops_capacity = (11_800 - 500) * BURST_SECONDS_PER_DAY
     assert 1 - 5_000 * 3600 / ops_capacity == pytest.approx(est.ratio, abs=1e-9)
     assert est.eta_s is not None
+    assert "iops" == est.limited_by
+    assert "throughput" == feed(BudgetEstimator("p", Tier.MICRO)).run(30, 600).limited_by
 
 
 def test_forecast_follows_a_step_within_minutes(feed: FeedFactory) -> None:
@@ -222,3 +224,30 @@ def test_state_round_trip_resumes_identically(feed: FeedFactory) -> None:
 def test_estimate_is_none_before_any_sample() -> None:
     """A fresh estimator has no estimate yet."""
     assert BudgetEstimator("p", Tier.MICRO).estimate is None
+
+
+def test_a_repeated_reading_is_not_an_idle_disk(feed: FeedFactory) -> None:
+    """Scraped every 30 s, a once-a-minute endpoint repeats itself: that is no zero rate."""
+    every_minute = feed(BudgetEstimator("p", Tier.MICRO))
+    every_minute.run(31, 1800)
+    twice_a_minute = feed(BudgetEstimator("p", Tier.MICRO))
+    twice_a_minute.sample()
+    for _ in range(30):  # the counters move once a minute; each reading is scraped twice
+        twice_a_minute.advance(31, 60)
+        twice_a_minute.sample()
+        twice_a_minute.t += timedelta(seconds=30)
+        twice_a_minute.sample()  # half a minute later the endpoint still shows the same values
+        twice_a_minute.t -= timedelta(seconds=30)
+    expected = every_minute.history[-1]
+    got = twice_a_minute.history[-1]
+    assert expected.ratio == pytest.approx(got.ratio, abs=1e-6)
+    assert expected.eta_s == pytest.approx(got.eta_s, rel=1e-6)
+
+
+def test_counters_unchanged_for_minutes_are_an_idle_disk(feed: FeedFactory) -> None:
+    """Past the repeat window, unchanged counters mean no IO: the budget refills."""
+    f = feed(BudgetEstimator("p", Tier.MICRO, ratio=0.5))
+    f.sample()
+    f.t += timedelta(minutes=10)
+    est = f.sample()
+    assert 0.5 + 11 * 600 / capacity_mb(Tier.MICRO) == pytest.approx(est.ratio, abs=1e-6)

@@ -97,17 +97,29 @@ def test_may26_escalates_before_the_true_budget_runs_out(long_runs: LongRuns) ->
     assert min(before) > 0.0  # on micro, the true budget never reached zero
 
 
-def test_may26_sends_one_warning_the_escalation_and_the_recovery_only(
+def test_may26_message_stream_reads_right_on_a_lock_screen(
     long_runs: LongRuns,
 ) -> None:
-    """Three messages in six days: the warning a day ahead, the escalation, the recovery."""
+    """The warning a day ahead, its figures again only as the forecast halves (at most
+    hourly), the escalation, the recovery: in that order, nothing else."""
     report = long_runs.may26.report
     sent = [(a["severity"], a["kind"]) for a in report["alerts"]]
-    assert [("warning", "open"), ("critical", "notice"), ("info", "notice")] == sent
-    warning, escalation, recovery = report["alerts"]
+    assert [
+        ("warning", "open"),
+        ("warning", "update"),
+        ("warning", "update"),
+        ("critical", "notice"),
+        ("info", "notice"),
+    ] == sent
+    warning, later, burst, escalation, recovery = report["alerts"]
     assert "disk IO budget" in warning["title"]
     assert "runs out in ~1d" in warning["title"]
     assert warning["at_s"] < report["reference_event_s"]  # before Supabase's own email
+    for update in (later, burst):
+        assert "disk IO budget" in update["title"]
+        assert "runs out in ~" in update["title"]
+    assert later["at_s"] - warning["at_s"] >= 3600
+    assert burst["at_s"] - later["at_s"] >= 3600
     assert "raising compute micro -> small" in escalation["title"]
     assert "small's IO budget lasts about" in escalation["body"]
     assert "sbwatch escalate abcdefghijklmnopqrst --to medium" in escalation["body"]

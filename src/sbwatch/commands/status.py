@@ -29,15 +29,36 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the status; exit 0 when every project is healthy, 3 otherwise (like a check)."""
+    """Print the status; exit 0 when all is healthy, 3 when a project is not, 4 when no daemon
+    has completed a cycle within two cycles (what the store says is then stale)."""
     settings = settings_or_exit(args)
     report = asyncio.run(_collect(settings))
     if args.json:
         print(json.dumps(report, indent=2, default=str))
     else:
         print(render(report))
+    if report["daemon"]["stale"]:
+        return 4
     healthy = all(p["diagnosis"] in ("healthy", None) for p in report["projects"])
     return 0 if healthy else 3
+
+
+def _daemon_line(report: dict[str, Any]) -> str:
+    daemon = report["daemon"]
+    last = daemon["last_cycle_at"]
+    if daemon["owner"] is None:
+        return "daemon not running (never seen on this state store): start `sbwatch run`"
+    if daemon["stale"]:
+        seen = f"last cycle {last}" if last else "no cycle completed"
+        return f"daemon not running ({seen}); what follows may be out of date"
+    ago = (
+        format_duration(
+            (datetime.fromisoformat(report["at"]) - datetime.fromisoformat(last)).total_seconds()
+        )
+        if last
+        else "-"
+    )
+    return f"daemon running ({daemon['owner']}), last cycle {ago} ago"
 
 
 async def _collect(settings: Settings) -> dict[str, Any]:
@@ -50,7 +71,7 @@ async def _collect(settings: Settings) -> dict[str, Any]:
 
 def render(report: dict[str, Any]) -> str:
     """The status as a few aligned lines per project."""
-    lines: list[str] = []
+    lines: list[str] = [_daemon_line(report)] if "daemon" in report else []
     for p in report["projects"]:
         lines.append(f"{p['name']} ({p['ref']}): {p['diagnosis'] or 'no diagnosis yet'}")
         for probe in p["probes"]:

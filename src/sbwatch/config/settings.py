@@ -156,6 +156,8 @@ class ProbeSettings(_Model):
     timeout: PositiveDuration = timedelta(seconds=10)
     failures_before_down: int = Field(default=2, ge=1, le=100)
     successes_before_up: int = Field(default=1, ge=1, le=100)
+    confirm_after: Interval = timedelta(seconds=5)
+    """A failure is confirmed by running again this soon, not at the next interval ("never")."""
 
 
 def _default_probes() -> dict[ProbeKind, ProbeSettings]:
@@ -473,8 +475,9 @@ class AlertingSettings(_Model):
     """Re-send an open warning this often; "never" (the default): a warning is sent once, and
     a message follows only when it turns critical or resolves."""
     remind_critical: Interval = timedelta(hours=1)
-    min_duration: Duration = timedelta(minutes=2)
-    """A problem must last this long before it alerts (flapping protection)."""
+    min_duration: Duration = timedelta(seconds=30)
+    """A warning must last this long before it alerts (criticals alert at once). A single
+    failed probe never pages either way: it is confirmed by a second run first."""
     resolve_after: Duration = timedelta(minutes=5)
     """Healthy for this long before an alert closes."""
     heartbeat_url: Annotated[Secret | None, AfterValidator(_http_url)] = None

@@ -174,6 +174,8 @@ class BudgetEstimate:
     confidence: float  # 0..1
     throughput_mbps: float = 0.0
     iops: float = 0.0
+    limited_by: str = "throughput"
+    """The balance that runs out first: "throughput" (bytes) or "iops" (operations)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +190,8 @@ class ProviderEmail:
     sender: str
     trusted: bool
     trust_reason: str
+    project_name: str | None = None
+    """The project's name as the email gives it ("Your project NAME is depleting ...")."""
 
 
 @dataclass(frozen=True, slots=True)

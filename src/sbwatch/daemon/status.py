@@ -7,6 +7,7 @@ from typing import Any
 
 from sbwatch.config.settings import Settings
 from sbwatch.core.results import BudgetEstimate, Intent, ProbeStatus
+from sbwatch.daemon.presence import Heartbeat, read_heartbeat
 from sbwatch.store import Store
 from sbwatch.watch.state import STATE_NAMESPACE, hold_key
 
@@ -30,12 +31,26 @@ async def gather_status(
     ]
     report: dict[str, Any] = {
         "at": now.isoformat(),
+        "daemon": _daemon(await read_heartbeat(store), now),
         "projects": projects,
         "failed_notifications": failed,
     }
     if window is not None:
         report["silences"] = await _silences(store, settings, now)
     return report
+
+
+def _daemon(beat: Heartbeat | None, now: datetime) -> dict[str, Any]:
+    """Whether a daemon runs on this store, and when it last completed a cycle."""
+    if beat is None:
+        return {"running": False, "owner": None, "last_cycle_at": None, "stale": True}
+    return {
+        "running": beat.running(now),
+        "owner": beat.owner,
+        "last_cycle_at": None if beat.last_cycle_at is None else beat.last_cycle_at.isoformat(),
+        "stopped_at": None if beat.stopped_at is None else beat.stopped_at.isoformat(),
+        "stale": beat.stale(now),
+    }
 
 
 async def _project(

@@ -31,6 +31,9 @@ MB = 1_000_000.0
 DEFAULT_MAX_GAP_S = 900.0
 FULL_COVERAGE_S = 3600.0
 """Observing this long without a break gives full coverage in the confidence."""
+REPEAT_WINDOW_S = 150.0
+"""The endpoint updates once a minute: identical counters within this long of the last change
+are the same reading again, not an idle disk. Past it, unchanged counters do mean no IO."""
 IMPLAUSIBLE_FACTOR = 2.0
 """A rate above this many times the tier maximum cannot be real IO: treated as a counter reset."""
 EXHAUSTED_RATIO = 0.01
@@ -47,6 +50,10 @@ class _Counters:
     at: datetime
     mb: float
     ops: float
+
+    def same_reading(self, other: _Counters) -> bool:
+        """Whether both hold the very same counter values (a repeated scrape)."""
+        return (self.mb, self.ops) == (other.mb, other.ops)
 
     @classmethod
     def of(cls, sample: IoSample) -> _Counters:
@@ -104,6 +111,8 @@ class BudgetEstimator:
         dt = 0.0 if prev is None else (cur.at - prev.at).total_seconds()
         if prev is not None and dt <= 0:  # duplicate or out of order: nothing new
             return self._estimate or self._emit(prev.at)
+        if prev is not None and cur.same_reading(prev) and dt < REPEAT_WINDOW_S:
+            return self._estimate or self._emit(prev.at)  # the endpoint has not updated yet
         self._last = cur
         if prev is None:
             return self._emit(cur.at)
@@ -190,6 +199,7 @@ class BudgetEstimator:
         ]
         mb_rate = self._mb_rate.value
         self._estimate = BudgetEstimate(
+            limited_by=self._limit(),
             project=self.project,
             at=at,
             tier=self._tier,
@@ -201,6 +211,15 @@ class BudgetEstimator:
             iops=self._iops,
         )
         return self._estimate
+
+    def _limit(self) -> str:
+        """The balance that runs out first: the sooner to empty, else the lower one."""
+        mb_eta, ops_eta = _eta(self._mb, self._mb_rate), _eta(self._ops, self._op_rate)
+        if ops_eta is not None and (mb_eta is None or ops_eta < mb_eta):
+            return "iops"
+        if mb_eta is None and ops_eta is None and self._ops.ratio < self._mb.ratio:
+            return "iops"
+        return "throughput"
 
     def _confidence(self, s: TierSpec) -> float:
         """0..1 from how long we have watched without a break, how steady the load is, and how
@@ -267,12 +286,28 @@ def _eta(bucket: Bucket, tracker: BurnTracker) -> float | None:
     return bucket.level / (rate - bucket.baseline)
 
 
+REFILL_MARGIN = 0.1
+"""Load this fraction of the baseline below it (and nothing draining) is a budget refilling."""
+
+
+def refilling(estimate: BudgetEstimate) -> bool:
+    """The load sits clearly under the baseline and neither balance drains: it earns back.
+
+    A budget held at the baseline once empty is not refilling (the load is throttled to it);
+    paying for a bigger size fixes that, not this.
+    """
+    margin = REFILL_MARGIN * spec(estimate.tier).baseline_mbps
+    return estimate.eta_s is None and estimate.burn_mbps < -margin
+
+
 def budget_severity(estimate: BudgetEstimate, settings: BudgetSettings) -> Severity | None:
-    """CRITICAL when (nearly) exhausted or about to be, WARNING when low or draining, else None."""
+    """CRITICAL when (nearly) exhausted or about to be, WARNING when low or draining, else None.
+
+    A used-up budget that is refilling is a warning: it needs watching, not a person at night.
+    """
     eta = estimate.eta_s
-    if estimate.ratio <= EXHAUSTED_RATIO or (
-        eta is not None and eta <= settings.critical_horizon.total_seconds()
-    ):
+    used_up = estimate.ratio <= EXHAUSTED_RATIO and not refilling(estimate)
+    if used_up or (eta is not None and eta <= settings.critical_horizon.total_seconds()):
         return Severity.CRITICAL
     if estimate.ratio <= settings.low_ratio or (
         eta is not None and eta <= settings.warn_horizon.total_seconds()
