@@ -5,15 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sbwatch.commands.common import settings_or_exit
 from sbwatch.config.settings import Settings
 from sbwatch.core.durations import format_duration
-from sbwatch.daemon.presence import Heartbeat, read_heartbeat
-from sbwatch.store import Store, open_store
-from sbwatch.watch.state import STATE_NAMESPACE, hold_key
+from sbwatch.daemon.status import gather_status
+from sbwatch.store import open_store
+
+__all__ = ["gather_status", "render"]  # gather_status lives in daemon.status, shared with the page
 
 NAME = "status"
 HELP = (
@@ -66,81 +67,6 @@ async def _collect(settings: Settings) -> dict[str, Any]:
         return await gather_status(store, settings, datetime.now(UTC))
     finally:
         await store.close()
-
-
-async def gather_status(store: Store, settings: Settings, now: datetime) -> dict[str, Any]:
-    """The status document of every configured project."""
-    projects = []
-    for project in settings.projects:
-        ref = project.ref
-        statuses = await store.probe_statuses(ref)
-        diagnosis = await store.latest_diagnosis(ref)
-        budget = await store.latest_budget(ref)
-        hold = await store.get_state(STATE_NAMESPACE, hold_key(ref))
-        projects.append(
-            {
-                "ref": ref,
-                "name": project.display_name,
-                "diagnosis": diagnosis.kind.value if diagnosis else None,
-                "diagnosed_at": diagnosis.at.isoformat() if diagnosis else None,
-                "evidence": list(diagnosis.evidence) if diagnosis else [],
-                "probes": [
-                    {
-                        "probe": s.probe.value,
-                        "state": s.state.value,
-                        "since": s.changed_at.isoformat() if s.changed_at else None,
-                        "last_outcome": s.last.outcome.value if s.last else None,
-                        "last_detail": s.last.detail if s.last else "",
-                        "last_at": s.last.at.isoformat() if s.last else None,
-                    }
-                    for s in statuses
-                ],
-                "budget": None
-                if budget is None
-                else {
-                    "tier": budget.tier.value,
-                    "ratio": budget.ratio,
-                    "eta_s": budget.eta_s,
-                    "burn_mbps": budget.burn_mbps,
-                    "at": budget.at.isoformat(),
-                },
-                "budget_alerts_held": None
-                if hold is None
-                else {"tier": hold.get("tier"), "since": hold.get("since")},
-                "open_alerts": [
-                    {"key": a.key, "severity": a.severity.value, "title": a.title}
-                    for a in await store.open_alerts(ref)
-                ],
-                "unfinished_escalations": [
-                    {"id": i.id, "to": i.to_tier.value, "state": i.state.value}
-                    for i in await store.unfinished_intents(ref)
-                ],
-            }
-        )
-    failed = [
-        {"route": n.route, "title": n.title, "reason": n.failed}
-        for n in await store.notifications(now - timedelta(days=7))
-        if n.failed
-    ]
-    return {
-        "at": now.isoformat(),
-        "daemon": _daemon(await read_heartbeat(store), now),
-        "projects": projects,
-        "failed_notifications": failed,
-    }
-
-
-def _daemon(beat: Heartbeat | None, now: datetime) -> dict[str, Any]:
-    """Whether a daemon runs on this store, and when it last completed a cycle."""
-    if beat is None:
-        return {"running": False, "owner": None, "last_cycle_at": None, "stale": True}
-    return {
-        "running": beat.running(now),
-        "owner": beat.owner,
-        "last_cycle_at": None if beat.last_cycle_at is None else beat.last_cycle_at.isoformat(),
-        "stopped_at": None if beat.stopped_at is None else beat.stopped_at.isoformat(),
-        "stale": beat.stale(now),
-    }
 
 
 def render(report: dict[str, Any]) -> str:

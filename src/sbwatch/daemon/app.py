@@ -13,12 +13,11 @@ import signal
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from http.server import HTTPServer
 from pathlib import Path
 from typing import Any
+from wsgiref.simple_server import WSGIServer
 
 import httpx
-from prometheus_client import start_http_server
 
 from sbwatch.alerting.dispatch import Dispatcher
 from sbwatch.backup.job import schedule_backups
@@ -28,9 +27,11 @@ from sbwatch.core.errors import ConfigError, SbwatchError
 from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import Diagnosis, ProbeKind, Severity
+from sbwatch.daemon.page import render_status_page, threadsafe
 from sbwatch.daemon.presence import RENEW_EVERY_S, AlreadyRunning, Presence
 from sbwatch.daemon.scheduler import Scheduler
 from sbwatch.daemon.sdnotify import Notifier
+from sbwatch.daemon.web import start_server
 from sbwatch.ingest.imap import MailWatcher
 from sbwatch.ingest.parse import TrustRule
 from sbwatch.remediation.executor import process_owner
@@ -68,15 +69,18 @@ def http_client() -> httpx.AsyncClient:
 
 
 @contextlib.contextmanager
-def metrics_server(settings: Settings, metrics: Metrics) -> Iterator[HTTPServer | None]:
-    """Serve /metrics on the configured address (127.0.0.1 by default) while in the block."""
+def metrics_server(
+    settings: Settings, metrics: Metrics, page: Callable[[], str] | None = None
+) -> Iterator[WSGIServer | None]:
+    """Serve /metrics, and the status page at / when given, on the configured address
+    (127.0.0.1 by default) while in the block."""
     if not settings.metrics.enabled:
         yield None
         return
     address = f"{settings.metrics.listen}:{settings.metrics.port}"
     try:
-        server, thread = start_http_server(
-            settings.metrics.port, addr=settings.metrics.listen, registry=metrics.registry
+        server, thread = start_server(
+            settings.metrics.listen, settings.metrics.port, metrics.registry, page
         )
     except OSError as exc:
         raise ConfigError([f"metrics: cannot listen on {address} ({exc.strerror})"]) from None
@@ -124,8 +128,11 @@ class Daemon:
                 )
                 await presence.claim()
                 self.presence = presence
+                page = threadsafe(
+                    lambda: render_status_page(store, self.settings, self.clock.now()), loop
+                )
                 try:
-                    with metrics_server(self.settings, self.metrics):
+                    with metrics_server(self.settings, self.metrics, page):
                         await self._serve(store, http)
                 finally:
                     await presence.release()

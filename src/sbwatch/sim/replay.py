@@ -337,7 +337,12 @@ async def _ingest(raw: bytes, trust: TrustRule, watcher: Watcher, rec: Recorder)
     fresh = await watcher.store.record_email(email)
     trusted = "trusted" if email.trusted else "UNTRUSTED"
     rec.emails.append(
-        {"at_s": round(rec.clock.elapsed, 1), "kind": email.kind.value, "trusted": email.trusted}
+        {
+            "at_s": round(rec.clock.elapsed, 1),
+            "kind": email.kind.value,
+            "trusted": email.trusted,
+            "subject": email.subject,
+        }
     )
     rec.say(f"EMAIL   {email.kind.value} ({trusted}): {email.subject}")
     if fresh:
@@ -347,6 +352,7 @@ async def _ingest(raw: bytes, trust: TrustRule, watcher: Watcher, rec: Recorder)
 def _sample_series(world: SimWorld, watcher: Watcher, rec: Recorder) -> None:
     truth = world.truth(rec.ref)
     estimate = watcher.projects[rec.ref].estimator.estimate
+    model = world.projects[rec.ref].model
     rec.series.append(
         {
             "at_s": round(rec.clock.elapsed, 1),
@@ -354,6 +360,8 @@ def _sample_series(world: SimWorld, watcher: Watcher, rec: Recorder) -> None:
             "true": round(truth["budget_ratio"], 4),
             "eta_s": estimate.eta_s if estimate else None,
             "tier": truth["tier"],
+            "asked_mbps": round(model.demand_mbps, 1),
+            "served_mbps": round(truth["actual_read_mbps"] + truth["actual_write_mbps"], 1),
         }
     )
 
