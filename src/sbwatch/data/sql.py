@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from sbwatch.config.data_checks import DataCheckSettings
+from sbwatch.core.results import DataCheckKind
 
 
 def quote_ident(name: str) -> str:
@@ -66,7 +67,7 @@ def explain_sql(statement: str) -> str:
 
 def index_probe(check: DataCheckSettings) -> str:
     """The statement whose plan tells whether the check's column is indexed."""
-    if check.column is not None and check.kind == "fresh":
+    if check.column is not None and check.kind is DataCheckKind.FRESH:
         return f"SELECT max({quote_ident(check.column)}) FROM {table_sql(check)}"
     return f"SELECT 1 FROM {table_sql(check)} WHERE {quote_ident(check.time_column)} >= now()"
 
