@@ -28,6 +28,7 @@ COMMANDS: tuple[str, ...] = (
     "sbwatch.commands.history",
     "sbwatch.commands.probe",
     "sbwatch.commands.backup",
+    "sbwatch.commands.db",
 )
 CONFIG_HELP = (
     "configuration file (default: /etc/sbwatch/config.toml, "
