@@ -148,7 +148,11 @@ async def _apply(
         _report(step)
     left = len(todo) - sum(step.status == "applied" for step in steps)
     if left:
-        print(f"{left} migration(s) not applied; later files were not tried", file=sys.stderr)
+        stopped = steps[-1].migration.file_name
+        print(
+            f"{left} of {len(todo)} migration(s) not applied: the run stopped at {stopped}",
+            file=sys.stderr,
+        )
     return 1 if left else 0
 
 
