@@ -9,14 +9,12 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
-
 from sbwatch.commands.common import settings_or_exit
 from sbwatch.config.settings import ProjectSettings, Settings
 from sbwatch.core.clock import SystemClock
 from sbwatch.core.durations import format_duration, parse_duration
-from sbwatch.core.errors import TransientError
 from sbwatch.data import activity
+from sbwatch.data.connect import InvalidDsn, Unreachable, connect
 from sbwatch.store import open_store
 
 NAME = "db"
@@ -31,7 +29,6 @@ examples:
   sbwatch db report abcdefghijklmnopqrst --since 7d   since a sample at least 7 days old
   sbwatch db report abcdefghijklmnopqrst --since 2026-05-01 --json
 """
-CONNECT_TIMEOUT_S = 10.0
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -122,12 +119,9 @@ async def _sample(
 ) -> tuple[activity.Sample, list[activity.TableNow]]:
     dsn = project.db_dsn.get_secret_value() if project.db_dsn else ""
     try:
-        conn = await asyncpg.connect(
-            dsn, timeout=CONNECT_TIMEOUT_S, server_settings={"application_name": "sbwatch-db"}
-        )
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise TransientError(f"cannot connect to {project.ref}'s database ({reason})") from None
+        conn = await connect(dsn, "sbwatch-db")
+    except (InvalidDsn, Unreachable) as exc:
+        raise type(exc)(f"cannot connect to {project.ref}'s database ({exc})") from None
     try:
         return await activity.take_sample(conn, now)
     finally:

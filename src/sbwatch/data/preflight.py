@@ -16,10 +16,9 @@ from sbwatch.config.data_checks import DataCheckSettings
 from sbwatch.config.settings import ProjectSettings
 from sbwatch.core.results import DataCheckKind
 from sbwatch.data import checks, sql
+from sbwatch.data.connect import InvalidDsn, Unreachable, connect
 
-CONNECT_TIMEOUT_S = 10.0
 APPLICATION_NAME = "sbwatch-check-config"
-_UNREACHABLE = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 _COLUMN = (
     "SELECT 1 FROM pg_attribute"
     " WHERE attrelid = $1::text::regclass AND attname = $2 AND attnum > 0 AND NOT attisdropped"
@@ -31,14 +30,11 @@ async def preflight(project: ProjectSettings) -> tuple[list[str], list[str]]:
     if not project.data_checks or project.db_dsn is None:
         return [], []
     try:
-        conn = await asyncpg.connect(
-            project.db_dsn.get_secret_value(),
-            timeout=CONNECT_TIMEOUT_S,
-            server_settings={"application_name": APPLICATION_NAME},
-        )
-    except _UNREACHABLE as exc:
-        reason = type(exc).__name__ if not isinstance(exc, OSError) else exc.strerror
-        return [], [f"data_checks: the database cannot be reached ({reason}): not checked"]
+        conn = await connect(project.db_dsn.get_secret_value(), APPLICATION_NAME)
+    except InvalidDsn as exc:
+        return [f"db_dsn: {exc}"], []
+    except Unreachable as exc:
+        return [], [f"data_checks: the database cannot be reached ({exc}): not checked"]
     problems: list[str] = []
     warnings: list[str] = []
     try:
