@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 from tests.datachecks.conftest import DB_PASSWORD, Database, data_probe, data_settings
 
+from sbwatch.core.clock import VirtualClock
 from sbwatch.core.results import Outcome, ProbeResult, Verdict
 from sbwatch.probes.data import DataProbe
 
@@ -108,10 +110,13 @@ async def test_a_filled_table_passes_and_an_emptied_one_fails_naming_it(
 
 
 async def test_a_delete_then_reinsert_loop_is_caught_and_an_upsert_pipeline_never(
-    orders: Database, probe: DataProbe
+    orders: Database, http: httpx.AsyncClient
 ) -> None:
     """Every run after a delete-then-reinsert cycle says the table was emptied (though no run
-    saw it empty); the same runs after UPSERT cycles on the same table all pass."""
+    saw it empty), and the finding holds for 15 minutes after the loop stops; runs after
+    UPSERT cycles on the same table all pass."""
+    clock = VirtualClock(datetime(2026, 6, 1, 12, tzinfo=UTC))
+    probe = data_probe(data_settings(orders.dsn, [NOT_EMPTY]), http, clock)
     writer = await orders.connect()
     try:
         assert [Verdict.OK] == verdicts(await probe.run())
@@ -119,17 +124,24 @@ async def test_a_delete_then_reinsert_loop_is_caught_and_an_upsert_pipeline_neve
         for _ in range(3):
             await delete_then_reinsert(writer)
             caught.append(await probe.run())
+            clock.advance(60)
         assert [[Verdict.WARNING]] * 3 == [verdicts(r) for r in caught]
         assert all("delete-then-reinsert" in r.detail for r in caught)
         assert all(r.checks[0].value and r.checks[0].value >= 1 for r in caught)
-        assert [Verdict.OK] == verdicts(await probe.run())  # the loop stopped: quiet again
+        held = await probe.run()  # the loop stopped a minute ago: the finding holds
+        assert [Verdict.WARNING] == verdicts(held)
+        assert "(seen at 2026-06-01 12:02:00 UTC)" in held.detail
+        clock.advance(15 * 60)
+        assert [Verdict.OK] == verdicts(await probe.run())
         upserted = []
         for _ in range(5):
             await upsert(writer)
             upserted.append(await probe.run())
+            clock.advance(60)
         assert [[Verdict.OK]] * 5 == [verdicts(r) for r in upserted]
     finally:
         await writer.close()
+        await probe.aclose()
 
 
 async def test_a_running_delete_then_reinsert_pipeline_trips_within_a_few_runs(

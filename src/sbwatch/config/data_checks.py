@@ -28,7 +28,7 @@ CheckName = Annotated[str, Field(pattern=r"^[a-z0-9_][a-z0-9_-]{0,62}$")]
 
 THRESHOLDS = ("warn_above", "critical_above", "warn_below", "critical_below")
 _USED: dict[DataCheckKind, frozenset[str]] = {
-    DataCheckKind.NOT_EMPTY: frozenset({"table", "severity"}),
+    DataCheckKind.NOT_EMPTY: frozenset({"table", "severity", "hold"}),
     DataCheckKind.FRESH: frozenset({"table", "column", "max_age", "severity"}),
     DataCheckKind.SUM: frozenset({"table", "column", "time_column", "window", "timezone"}),
     DataCheckKind.QUERY: frozenset({"table", "sql"}),
@@ -78,6 +78,10 @@ class DataCheckSettings(StrictModel):
     critical_below: float | None = None
     severity: Literal["warning", "critical"] = "warning"
     """How urgent an emptied table or a stale column is."""
+    hold: PositiveDuration = timedelta(minutes=15)
+    """not_empty: how long a table found emptied between two runs keeps the check failing, so
+    a pipeline that empties it once a day (or between a failure and its confirming re-run)
+    still alerts."""
     timeout: PositiveDuration = timedelta(seconds=5)
     """The statement timeout of the check's queries."""
 

@@ -6,7 +6,8 @@ reading, the check's settings, what earlier runs saw (:class:`Memory`) and ``now
 
 ``not_empty`` catches an emptied table two ways: a run that reads it empty, and (between runs)
 counters saying every row it had was deleted or vanished, which is what a delete-then-reinsert
-pipeline leaves behind even when no run happens to fall into its empty moment. An UPSERT
+pipeline leaves behind even when no run happens to fall into its empty moment. Such a finding
+keeps the check failing for its ``hold`` (15 minutes), long enough to alert. An UPSERT
 pipeline updates rows in place and deletes none, so it never trips.
 """
 
@@ -59,6 +60,8 @@ class Memory:
     empty_since: datetime | None = None
     indexed_on: int | None = None
     """fresh: the connection (its number) on which the column was found indexed."""
+    emptied: tuple[datetime, str] | None = None
+    """not_empty: when counters last showed the table emptied between runs, and how."""
 
 
 class NotANumber(Exception):
@@ -184,7 +187,12 @@ def _not_empty(
     memory.had_rows = True
     emptied = emptied_between(previous, counts)
     if emptied is not None:
-        return _result(check, _severity(check), value, emptied)
+        memory.emptied = (now, emptied)
+    if memory.emptied is not None and now - memory.emptied[0] < check.hold:
+        at, how = memory.emptied
+        held = f" (seen at {at:%Y-%m-%d %H:%M:%S} UTC)" if at != now else ""
+        return _result(check, _severity(check), value, how + held)
+    memory.emptied = None
     if was_empty is not None:
         lasted = format_duration((now - was_empty).total_seconds())
         return _result(check, Verdict.OK, value, f"rows again after reading empty for {lasted}")
