@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-MODULES = ("bench_probes", "budget_accuracy", "replay_speed", "bench_mail")
+MODULES = ("bench_probes", "bench_data", "budget_accuracy", "replay_speed", "bench_mail")
 LIMIT_S = 600
 
 

@@ -20,6 +20,7 @@ SERVED: dict[str, tuple[str, ...]] = {
     "/v1/projects/{ref}/billing/addons": ("get", "patch"),
     "/v1/projects/{ref}/billing/addons/{addon_variant}": ("delete",),
     "/v1/projects/{ref}/pause": ("post",),
+    "/v1/projects/{ref}/database/query": ("post",),
 }
 SECURITY_SCHEMES = {
     # the published spec names a "bearer" requirement without defining it; define it here

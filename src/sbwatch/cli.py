@@ -29,6 +29,8 @@ COMMANDS: tuple[str, ...] = (
     "sbwatch.commands.history",
     "sbwatch.commands.probe",
     "sbwatch.commands.backup",
+    "sbwatch.commands.db",
+    "sbwatch.commands.sql",
 )
 CONFIG_HELP = (
     "configuration file (default: /etc/sbwatch/config.toml, "

@@ -217,7 +217,7 @@ def test_registry_has_every_probe_but_metrics() -> None:
         ProbeKind.MGMT_HEALTH,
         ProbeKind.STATUS_PAGE,
     }
-    assert expected == set(REGISTRY) - {ProbeKind.METRICS}
+    assert expected == set(REGISTRY) - {ProbeKind.METRICS, ProbeKind.DATA}
     assert (RestProbe, AuthProbe, StatusPageProbe) == (
         REGISTRY[ProbeKind.REST].factory,
         REGISTRY[ProbeKind.AUTH].factory,

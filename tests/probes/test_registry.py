@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -16,8 +17,12 @@ from sbwatch.probes.spec import ProbeSpec
 
 PROBES_DIR = Path(__file__).resolve().parents[2] / "src" / "sbwatch" / "probes"
 TESTS = Path(__file__).resolve().parents[1]
-NOT_PROBES = {"__init__", "_common", "base", "runner", "spec"}
+NOT_PROBES = {"__init__", "_common", "_pg", "base", "runner", "spec"}
 REF = "abcdefghijklmnopqrst"
+WORK: dict[str, list[dict[str, str]]] = {
+    "data_checks": [{"name": "rows", "kind": "not_empty", "table": "orders"}],
+}
+"""Some work for each probe whose spec ``needs`` a project setting, by that setting."""
 
 
 def probe_modules() -> list[str]:
@@ -81,13 +86,32 @@ def test_a_configured_probe_keeps_its_kinds_other_defaults() -> None:
 def test_secret_needs_come_from_the_spec(kind: ProbeKind) -> None:
     """A probe enabled alone without its secret is refused naming that secret; with it, fine."""
     probes: dict[str, dict[str, str]] = {kind.value: {}}
+    needs = REGISTRY[kind].needs
+    work = {needs: WORK[needs]} if needs is not None else {}
     with pytest.raises(ValidationError) as refused:
-        Settings(projects=[{"ref": REF, "probes": probes}])  # type: ignore[list-item]  # validated dict
+        Settings(projects=[{"ref": REF, "probes": probes, **work}])  # type: ignore[list-item]  # validated dict
     said = str(refused.value)
-    needs = REGISTRY[kind].secrets
-    expected = [f"projects[0].{name}: required by the {kind} probe" for name in needs]
+    secrets_needed = REGISTRY[kind].secrets
+    expected = [f"projects[0].{name}: required by the {kind} probe" for name in secrets_needed]
     assert expected == [line for line in expected if line in said]
-    assert len(needs) == said.count("required by")
-    secrets = dict.fromkeys(needs, "postgresql://u@h/d")
-    settings = Settings(projects=[{"ref": REF, "probes": probes, **secrets}])  # type: ignore[list-item]  # validated dict
+    assert len(secrets_needed) == said.count("required by")
+    secrets = dict.fromkeys(REGISTRY[kind].secrets, "postgresql://u@h/d")
+    settings = Settings(projects=[{"ref": REF, "probes": probes, **secrets, **work}])  # type: ignore[list-item]  # validated dict
     assert [kind] == settings.projects[0].enabled_probes()
+
+
+@pytest.mark.parametrize("kind", [kind for kind, spec in REGISTRY.items() if spec.needs])
+def test_a_probe_without_work_neither_runs_nor_demands_secrets(kind: ProbeKind) -> None:
+    """A probe that needs work (data checks) is off without it, even when listed, and asks
+    for no secret; given work, it runs even when a probe table leaves it out."""
+    listed = Settings(projects=[{"ref": REF, "probes": {kind.value: {}}}])  # type: ignore[list-item]  # validated dict
+    assert [] == listed.projects[0].enabled_probes()
+    needs = REGISTRY[kind].needs
+    assert needs is not None
+    secrets = dict.fromkeys(REGISTRY[kind].secrets, "postgresql://u@h/d")
+    rest: dict[str, dict[str, Any]] = {"rest": {}}
+    given = {"ref": REF, "probes": rest, needs: WORK[needs], "service_key": "k", **secrets}
+    settings = Settings(projects=[given])  # type: ignore[list-item]  # validated dict
+    assert [ProbeKind.REST, kind] == settings.projects[0].enabled_probes()
+    off: dict[str, Any] = {**given, "probes": {**rest, kind.value: {"enabled": False}}}
+    assert [ProbeKind.REST] == Settings(projects=[off]).projects[0].enabled_probes()  # type: ignore[list-item]  # validated dict

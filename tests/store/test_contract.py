@@ -13,6 +13,8 @@ from sbwatch.core.errors import StoreError
 from sbwatch.core.results import (
     Alert,
     BudgetEstimate,
+    DataCheckKind,
+    DataCheckResult,
     Diagnosis,
     DiagnosisKind,
     EmailKind,
@@ -26,6 +28,7 @@ from sbwatch.core.results import (
     ProviderEmail,
     Severity,
     Transition,
+    Verdict,
 )
 from sbwatch.store import Store
 from sbwatch.store.migrations import latest_version
@@ -116,6 +119,20 @@ async def test_the_last_result_keeps_its_rate_limit_and_skips(store: Store) -> N
     """A status's last result comes back with its retry time and skipped lines."""
     last = probe("b", ProbeKind.MGMT_HEALTH, 1, retry_after_s=30.0, skipped_lines=2)
     status = ProbeStatus("b", ProbeKind.MGMT_HEALTH, ProbeState.UP, 1, 0, at(1), last)
+    await store.save_probe_status(status)
+    assert [status] == await store.probe_statuses("b")
+
+
+async def test_the_last_data_result_keeps_its_checks(store: Store) -> None:
+    """A data probe's last result comes back with each check's verdict, value and times."""
+    checks = (
+        DataCheckResult("rows", DataCheckKind.NOT_EMPTY, "public.t", Verdict.WARNING, 0.0,
+                        "empty", empty_since=at(0)),
+        DataCheckResult("spend", DataCheckKind.SUM, "public.s", Verdict.OK, 186.5, "186.5"),
+        DataCheckResult("q", DataCheckKind.QUERY, "-", Verdict.ERROR),
+    )  # fmt: skip
+    last = probe("b", ProbeKind.DATA, 1, checks=checks)
+    status = ProbeStatus("b", ProbeKind.DATA, ProbeState.DOWN, 0, 1, at(1), last)
     await store.save_probe_status(status)
     assert [status] == await store.probe_statuses("b")
 

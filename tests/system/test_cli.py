@@ -47,6 +47,9 @@ COMMAND_LINES: dict[str, list[str]] = {
     "backup run": ["backup", "run", REF],
     "backup verify": ["backup", "verify", REF],
     "backup list": ["backup", "list", REF],
+    "db report": ["db", "report", REF],
+    "sql apply": ["sql", "apply", REF, "20260501090000_x.sql"],
+    "sql status": ["sql", "status", REF],
 }
 
 

@@ -13,32 +13,11 @@ import asyncpg
 from sbwatch.backup.dsn import ConnInfo
 from sbwatch.backup.manifest import TableEntry
 from sbwatch.core.errors import BackupError
+from sbwatch.supabase.schemas import PROVIDER_SCHEMAS
 
 CONNECT_TIMEOUT_S = 10.0
 APPLICATION_NAME = "sbwatch-backup"
 SYSTEM_SCHEMAS = ("information_schema",)
-PROVIDER_SCHEMAS = frozenset(
-    {
-        "auth",
-        "storage",
-        "realtime",
-        "_realtime",
-        "_analytics",
-        "extensions",
-        "graphql",
-        "graphql_public",
-        "net",
-        "pgbouncer",
-        "pgsodium",
-        "pgsodium_masks",
-        "supabase_functions",
-        "supabase_migrations",
-        "vault",
-        "cron",
-        "pgtle",
-    }
-)
-"""Schemas Supabase creates and manages itself; left out unless named in provider_schemas."""
 
 _SCHEMAS = """
 SELECT n.nspname FROM pg_namespace n

@@ -11,6 +11,7 @@ from pathlib import Path
 from sbwatch.backup.preflight import preflight
 from sbwatch.config.settings import Settings, config_warnings, load_settings
 from sbwatch.core.errors import ConfigError
+from sbwatch.data import preflight as data_preflight
 
 NAME = "check-config"
 HELP = (
@@ -18,7 +19,9 @@ HELP = (
     "included, and print every problem as 'location (line N): message' on stderr (exit 1 if "
     "any). Warnings (valid, but probably not meant) are printed too and leave the exit code 0. "
     "For a project that backs up, also ask its server for its version and check that pg_dump "
-    "and pg_restore of that major version are installed (an unreachable server only warns)."
+    "and pg_restore of that major version are installed (an unreachable server only warns). "
+    "With --online, also ask each project's database about its data checks: tables and columns "
+    "exist, fresh has an index on its column (EXPLAIN), queries plan read-only."
 )
 
 
@@ -38,6 +41,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "reading them (for a file checked away from the credentials it will run with); the "
         "alert route URLs behind such references are then not checked either",
     )
+    parser.add_argument(
+        "--online",
+        action="store_true",
+        help="connect to each project's database and check its data checks against it "
+        "(plans and catalog reads only; an unreachable database only warns)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,11 +64,15 @@ def run(args: argparse.Namespace) -> int:
     problems = state_problems(settings) + file_problems(settings)
     backup_problems, backup_warnings = asyncio.run(_backups(settings))
     problems += backup_problems
+    data_warnings: list[str] = []
+    if args.online:
+        data_problems, data_warnings = asyncio.run(_data_checks(settings))
+        problems += data_problems
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
         return 1
-    for warning in [*config_warnings(settings), *backup_warnings]:
+    for warning in [*config_warnings(settings), *backup_warnings, *data_warnings]:
         print(f"warning: {warning}", file=sys.stderr)
     unread = " (secrets not read)" if args.no_secrets else ""
     print(f"configuration ok: {len(settings.projects)} project(s){unread}")
@@ -101,6 +114,17 @@ async def _backups(settings: Settings) -> tuple[list[str], list[str]]:
         if not project.backs_up:
             continue
         found, warned = await preflight(project)
+        problems += [f"projects[{index}].{p}" for p in found]
+        warnings += [f"projects[{index}].{w}" for w in warned]
+    return problems, warnings
+
+
+async def _data_checks(settings: Settings) -> tuple[list[str], list[str]]:
+    """Data check problems and warnings of every project, located as ``projects[N]``."""
+    problems: list[str] = []
+    warnings: list[str] = []
+    for index, project in enumerate(settings.projects):
+        found, warned = await data_preflight.preflight(project)
         problems += [f"projects[{index}].{p}" for p in found]
         warnings += [f"projects[{index}].{w}" for w in warned]
     return problems, warnings

@@ -20,6 +20,7 @@ from sbwatch.core.results import IoSample, ProbeKind, ProbeResult
 from sbwatch.probes import REGISTRY, build_probe, timeout_for
 from sbwatch.probes.base import ProbeContext
 from sbwatch.probes.runner import run_probe
+from sbwatch.store.codec import check_to_doc
 
 NAME = "probe"
 HELP = (
@@ -91,6 +92,7 @@ def result_to_dict(result: ProbeResult) -> dict[str, Any]:
         "data": result.data,
         "sample": None if result.sample is None else _sample_doc(result.sample),
         "skipped_lines": result.skipped_lines,
+        "checks": [check_to_doc(check) for check in result.checks],
     }
 
 
@@ -108,4 +110,8 @@ def _line(result: ProbeResult) -> str:
         parts.append(result.detail)
     if result.data:
         parts.append(json.dumps(result.data, sort_keys=True))
-    return "  ".join(parts)
+    lines = ["  ".join(parts)]
+    for check in result.checks:
+        value = "-" if check.value is None else f"{check.value:g}"
+        lines.append(f"  {check.name}  {check.table}  {check.verdict}  {value}  {check.detail}")
+    return "\n".join(lines)

@@ -15,14 +15,11 @@ import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
     AwareDatetime,
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -31,26 +28,20 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from sbwatch.config.checks import apprise_url_problem, toml_problem, unknown_key
+from sbwatch.config.data_checks import DataCheckSettings
 from sbwatch.config.tomlpos import TomlPositions, dotted
+from sbwatch.config.types import Duration, PositiveDuration, TimeZoneName, positive, to_timedelta
+from sbwatch.config.types import StrictModel as _Model
 from sbwatch.core.cron import cron_trigger
-from sbwatch.core.durations import parse_duration
 from sbwatch.core.errors import ConfigError
 from sbwatch.core.results import EscalationMode, ProbeKind, Severity
-from sbwatch.probes import REGISTRY
+from sbwatch.probes import REGISTRY, ProbeSpec
 from sbwatch.supabase.tiers import Tier
 
 DEFAULT_CONFIG_PATHS = (Path("/etc/sbwatch/config.toml"),)
 _READ_SECRETS: contextvars.ContextVar[bool] = contextvars.ContextVar("read_secrets", default=True)
 """False while ``load_settings(read_secrets=False)`` runs: references are checked, not read."""
 _REFERENCE = re.compile(r"^(cred|env|file):.+$", re.DOTALL)
-
-
-def _to_timedelta(value: Any) -> Any:
-    if isinstance(value, str):
-        return parse_duration(value)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        raise ValueError(f"invalid duration {value!r}: write it with a unit, like '{value}s'")
-    return value
 
 
 def _resolve_secret(value: Any) -> Any:
@@ -112,24 +103,14 @@ def _http_url(value: SecretStr | None) -> SecretStr | None:
     return value
 
 
-def _positive(value: timedelta) -> timedelta:
-    if value.total_seconds() <= 0:
-        raise ValueError("must be longer than 0s")
-    return value
-
-
-Duration = Annotated[timedelta, BeforeValidator(_to_timedelta)]
-PositiveDuration = Annotated[timedelta, BeforeValidator(_to_timedelta), AfterValidator(_positive)]
-
-
 def _never_or_duration(value: object) -> object:
     if isinstance(value, str) and value.strip().lower() == "never":
         return None
-    return _to_timedelta(value)
+    return to_timedelta(value)
 
 
 def _positive_or_none(value: timedelta | None) -> timedelta | None:
-    return None if value is None else _positive(value)
+    return None if value is None else positive(value)
 
 
 Interval = Annotated[
@@ -142,10 +123,6 @@ RouteUrl = Annotated[SecretStr, AfterValidator(_apprise_url), BeforeValidator(_r
 Port = Annotated[int, Field(ge=0, le=65535)]
 HttpUrl = Annotated[str, Field(pattern=r"^https?://[^\s/]+(/\S*)?$")]
 ProjectRef = Annotated[str, Field(pattern=r"^[a-z0-9]{20}$")]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class ProbeSettings(_Model):
@@ -230,20 +207,7 @@ def _cron(value: str) -> str:
     return " ".join(value.split())
 
 
-def _zone(value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"unknown time zone {value!r}: use an IANA name like 'Europe/Berlin'"
-        ) from None
-    return value
-
-
 CronExpr = Annotated[str, AfterValidator(_cron)]
-TimeZoneName = Annotated[str | None, AfterValidator(_zone)]
 
 
 class BackupSettings(_Model):
@@ -293,6 +257,14 @@ def _enabled(probe: Any) -> bool:
     return bool(getattr(probe, "enabled", True))
 
 
+def _has_work(spec: ProbeSpec, project: Any) -> bool:
+    """Whether a probe has something to do for a project (its raw table, or its settings)."""
+    if spec.needs is None:
+        return True
+    work = project.get(spec.needs) if isinstance(project, dict) else getattr(project, spec.needs)
+    return bool(work)
+
+
 def _is_false(value: Any) -> bool:
     """A value pydantic reads as False (from TOML or from the environment's text)."""
     return value is False or str(value).lower() in {"false", "0", "no", "off", "f", "n"}
@@ -319,6 +291,8 @@ class ProjectSettings(_Model):
     escalation: EscalationSettings = EscalationSettings()
     backup: BackupSettings | None = None
     """Backups are off unless ``[projects.backup]`` is present and enabled."""
+    data_checks: list[DataCheckSettings] = Field(default_factory=list)
+    """What the data probe checks; the probe runs only when there is at least one."""
 
     @model_validator(mode="after")
     def _dsn_for_backup(self) -> ProjectSettings:
@@ -338,7 +312,17 @@ class ProjectSettings(_Model):
         probes = data.get("probes") if isinstance(data, dict) else None
         if not isinstance(probes, dict):
             return data  # the defaults (or something invalid, reported on its own)
-        enabled = {str(kind) for kind, value in probes.items() if _enabled(value)}
+        # A probe with work to do (data checks) runs even when a probe table leaves it out.
+        working = {str(kind) for kind, spec in REGISTRY.items() if _has_work(spec, data)}
+        listed = {str(kind) for kind in probes}
+        wanted = [kind for kind in working - listed if REGISTRY[ProbeKind(kind)].needs]
+        added: dict[str, Any] = {kind: {} for kind in wanted}
+        data = {**data, "probes": {**probes, **added}}
+        enabled = {
+            str(kind)
+            for kind, value in data["probes"].items()
+            if _enabled(value) and str(kind) in working
+        }
         needs = {kind: set(spec.secrets) - {"mgmt_token"} for kind, spec in REGISTRY.items()}
         needed = {
             field for kind, fields in needs.items() if kind.value in enabled for field in fields
@@ -356,8 +340,12 @@ class ProjectSettings(_Model):
         return (self.url or f"https://{self.ref}.supabase.co").rstrip("/")
 
     def enabled_probes(self) -> list[ProbeKind]:
-        """Probe kinds this project runs, in registry order."""
-        return [kind for kind in ProbeKind if kind in self.probes and self.probes[kind].enabled]
+        """Probe kinds this project runs, in registry order: on, and with work to do."""
+        return [
+            kind
+            for kind in ProbeKind
+            if kind in self.probes and self.probes[kind].enabled and _has_work(REGISTRY[kind], self)
+        ]
 
 
 class StatusPageSettings(_Model):
@@ -516,6 +504,12 @@ class Settings(BaseSettings):
             if project.ref in seen:
                 problems.append(f"{where}.ref: duplicate project ref {project.ref!r}")
             seen.add(project.ref)
+            names = [check.name for check in project.data_checks]
+            for number, check in enumerate(project.data_checks):
+                at = f"{where}.data_checks[{number}]"
+                if check.name in names[:number]:
+                    problems.append(f"{at}.name: duplicate data check name {check.name!r}")
+                problems += [f"{at}.{problem}" for problem in check.problems()]
             for kind in project.enabled_probes():
                 for needed in REGISTRY[kind].secrets:
                     if self._secret(project, needed) is None:

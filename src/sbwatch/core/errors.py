@@ -31,10 +31,22 @@ class PermanentError(SbwatchError):
 class ApiError(SbwatchError):
     """The Management API answered with an error or could not be reached."""
 
-    def __init__(self, message: str, *, status: int | None = None, transient: bool) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        transient: bool,
+        provider_message: str = "",
+        retry_after_s: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.transient = transient
+        self.provider_message = provider_message
+        """The ``message`` of the error body (a query's SQL error, say); empty when none."""
+        self.retry_after_s = retry_after_s
+        """From ``Retry-After``: the API says the call may be repeated, after this long."""
 
 
 class RateLimited(ApiError):
@@ -42,9 +54,12 @@ class RateLimited(ApiError):
 
     def __init__(self, retry_after_s: float) -> None:
         super().__init__(
-            f"rate limited, retry after {retry_after_s:.0f}s", status=429, transient=True
+            f"rate limited, retry after {retry_after_s:.0f}s",
+            status=429,
+            transient=True,
+            retry_after_s=retry_after_s,
         )
-        self.retry_after_s = retry_after_s
+        self.retry_after_s: float = retry_after_s
 
 
 class AuthRejected(ApiError):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 from sbwatch import __version__
+from sbwatch.core.results import DataCheckResult
 
 NOTIFICATION_OUTCOMES = ("sent", "retry", "failed")
 ESCALATION_OUTCOMES = ("applied", "failed", "unknown", "busy", "recovered", "unrecovered")
@@ -122,6 +124,18 @@ class Metrics:
             ["project"],
             registry=r,
         )
+        self.data_check_value = Gauge(
+            "sbwatch_data_check_value",
+            "The number a data check read: rows (estimate), age in seconds, a sum, a query's.",
+            ["project", "check"],
+            registry=r,
+        )
+        self.data_check_ok = Gauge(
+            "sbwatch_data_check_ok",
+            "1 if the data check's last verdict was ok, 0 if not.",
+            ["project", "check"],
+            registry=r,
+        )
         self.build_info = Info("sbwatch_build", "sbwatch version.", registry=r)
         self.build_info.info({"version": __version__})
         # Every outcome is exported from the start at 0, so rate() and increase() see the
@@ -130,3 +144,11 @@ class Metrics:
             self.notifications.labels(outcome)
         for outcome in ESCALATION_OUTCOMES:
             self.escalations.labels(outcome)
+
+    def record_data_checks(self, project: str, checks: Iterable[DataCheckResult]) -> None:
+        """The value and verdict of each data check of one run (a check that could not read
+        a number keeps its last value)."""
+        for check in checks:
+            self.data_check_ok.labels(project, check.name).set(1.0 if check.ok else 0.0)
+            if check.value is not None:
+                self.data_check_value.labels(project, check.name).set(check.value)

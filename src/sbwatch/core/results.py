@@ -28,6 +28,25 @@ class ProbeKind(StrEnum):
     MGMT_HEALTH = "mgmt_health"
     METRICS = "metrics"
     STATUS_PAGE = "status_page"
+    DATA = "data"
+
+
+class DataCheckKind(StrEnum):
+    """What a data check asserts about a table."""
+
+    NOT_EMPTY = "not_empty"  # the table has rows (and was not emptied between two runs)
+    FRESH = "fresh"  # the newest timestamp of a column is recent enough
+    SUM = "sum"  # a column summed over a time window stays within thresholds
+    QUERY = "query"  # a read-only SQL returning one number stays within thresholds
+
+
+class Verdict(StrEnum):
+    """How one data check went."""
+
+    OK = "ok"
+    WARNING = "warning"
+    CRITICAL = "critical"
+    ERROR = "error"  # it could not be judged: a missing table or index, a timeout, not a number
 
 
 class ProbeState(StrEnum):
@@ -111,11 +130,33 @@ class ProbeResult:
     """Lines of the answer that could not be read and were left out."""
     retry_after_s: float | None = None
     """Set when the API refused the call for its rate limit: when it may be asked again."""
+    checks: tuple[DataCheckResult, ...] = ()
+    """The data probe's checks, one result each, in configuration order."""
 
     @property
     def ok(self) -> bool:
         """Whether the outcome is ``ok``."""
         return self.outcome is Outcome.OK
+
+
+@dataclass(frozen=True, slots=True)
+class DataCheckResult:
+    """One data check of one run: the number it read and the verdict on it."""
+
+    name: str
+    kind: DataCheckKind
+    table: str
+    verdict: Verdict
+    value: float | None = None
+    """Rows (estimate) for not_empty, age in seconds for fresh, the sum, the query's number."""
+    detail: str = ""
+    empty_since: datetime | None = None
+    """not_empty: when a run first read the table empty (None while it has rows)."""
+
+    @property
+    def ok(self) -> bool:
+        """Whether the verdict is ``ok``."""
+        return self.verdict is Verdict.OK
 
 
 @dataclass(frozen=True, slots=True)

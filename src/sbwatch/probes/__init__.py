@@ -7,7 +7,7 @@ the configuration derives the probe's defaults and the secrets it needs from its
 from __future__ import annotations
 
 from sbwatch.core.results import ProbeKind
-from sbwatch.probes import auth, db, metrics, mgmt_health, rest, status_page
+from sbwatch.probes import auth, data, db, metrics, mgmt_health, rest, status_page
 from sbwatch.probes._common import timeout_s
 from sbwatch.probes.base import Probe, ProbeContext
 from sbwatch.probes.spec import ProbeSpec
@@ -21,6 +21,7 @@ REGISTRY: dict[ProbeKind, ProbeSpec] = {
         mgmt_health.SPEC,
         metrics.SPEC,
         status_page.SPEC,
+        data.SPEC,
     )
 }
 

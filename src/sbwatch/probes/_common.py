@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from sbwatch.core.results import Outcome, ProbeKind, ProbeResult
+from sbwatch.core.results import DataCheckResult, Outcome, ProbeKind, ProbeResult
 from sbwatch.probes.base import ProbeContext
 from sbwatch.probes.spec import ProbeSpec
 from sbwatch.supabase.edge import KEY_REJECTED_STATUSES, ORIGIN_TIMEOUT_STATUSES
@@ -50,6 +50,7 @@ class Timer:
         status_code: int | None = None,
         data: dict[str, Any] | None = None,
         retry_after_s: float | None = None,
+        checks: tuple[DataCheckResult, ...] = (),
     ) -> ProbeResult:
         """The run's ProbeResult, with the time elapsed since the timer started."""
         return ProbeResult(
@@ -62,6 +63,7 @@ class Timer:
             status_code=status_code,
             data=data or {},
             retry_after_s=retry_after_s,
+            checks=checks,
         )
 
 

@@ -25,3 +25,7 @@ class ProbeSpec:
     """Project settings it cannot run without: ``db_dsn``, ``service_key``, ``mgmt_token``."""
     provider_wide: bool = False
     """One probe for the whole provider (the status page), configured outside the projects."""
+    needs: str | None = None
+    """A project setting (a list) that gives the probe its work, such as ``data_checks``: the
+    probe runs when that list has entries (unless its probe table turns it off), and not at
+    all, nor demands its secrets, when it is empty."""

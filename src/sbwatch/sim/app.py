@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.applications import Starlette
@@ -18,6 +18,7 @@ from sbwatch.core.clock import Clock
 from sbwatch.sim.endpoints import project_routes, status_routes
 from sbwatch.sim.hardware import machine
 from sbwatch.sim.mgmt import mgmt_routes
+from sbwatch.sim.query import query_routes
 from sbwatch.sim.world import SimWorld
 
 RATE_LIMIT = 120
@@ -118,12 +119,20 @@ def control_routes(world: SimWorld) -> list[Route]:
 
 
 def create_app(
-    world: SimWorld, *, token: str = "sbp_sim_token", service_key: str = "sim-service-key"
+    world: SimWorld,
+    *,
+    token: str = "sbp_sim_token",
+    service_key: str = "sim-service-key",
+    query_dsns: Mapping[str, str] | None = None,
 ) -> Starlette:
-    """One Starlette app serving every simulated endpoint; unknown routes answer 404."""
+    """One Starlette app serving every simulated endpoint; unknown routes answer 404.
+
+    ``query_dsns``: the local database each project's SQL endpoint runs its queries on.
+    """
     limiter = RateLimiter(world.clock)
     routes = [
         *mgmt_routes(world, token, limiter),
+        *query_routes(world, token, limiter, query_dsns or {}),
         *project_routes(world, service_key),
         *status_routes(world),
         *control_routes(world),

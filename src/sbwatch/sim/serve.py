@@ -15,10 +15,11 @@ import uvicorn
 from sbwatch.core.clock import SystemClock
 from sbwatch.core.errors import ConfigError, MailError, PermanentError
 from sbwatch.core.log import get_logger
+from sbwatch.sim.app import create_app
 from sbwatch.sim.dbproxy import DbProxy
 from sbwatch.sim.emails import deliver_imap
 from sbwatch.sim.hardware import SIZES
-from sbwatch.sim.world import SimWorld, create_app
+from sbwatch.sim.world import SimWorld
 
 log = get_logger("sim.serve")
 
@@ -46,6 +47,8 @@ class SimConfig:
     seed: int = 0
     mail: MailTarget | None = None
     db_target: tuple[str, int] | None = None
+    query_dsns: tuple[tuple[str, str], ...] = ()
+    """(ref, DSN): the local database each project's SQL endpoint runs queries on."""
 
 
 def load_sim_config(path: Path) -> SimConfig:
@@ -58,6 +61,7 @@ def load_sim_config(path: Path) -> SimConfig:
     allowed = {"port", "token", "service_key", "resize_seconds", "seed", "projects", "mail", "db"}
     problems += [f"{key}: unknown key" for key in data if key not in allowed]
     projects = []
+    query_dsns: list[tuple[str, str]] = []
     for index, item in enumerate(data.get("projects", [])):
         ref = str(item.get("ref", ""))
         if len(ref) != 20 or not ref.isalpha() or not ref.islower():
@@ -67,6 +71,8 @@ def load_sim_config(path: Path) -> SimConfig:
             problems.append(f"projects[{index}].tier: unknown tier {tier!r}")
             tier = "micro"
         projects.append((ref, str(tier), float(item.get("budget", 100))))
+        if "db_dsn" in item:
+            query_dsns.append((ref, str(item["db_dsn"])))
     if not projects:
         problems.append("projects: at least one [[projects]] table is required")
     mail = MailTarget(**data["mail"]) if "mail" in data else None
@@ -85,6 +91,7 @@ def load_sim_config(path: Path) -> SimConfig:
         seed=int(data.get("seed", 0)),
         mail=mail,
         db_target=db_target,
+        query_dsns=tuple(query_dsns),
     )
 
 
@@ -165,7 +172,12 @@ async def serve(
 ) -> None:
     """Serve until ``stop`` is set (or forever); ``ready(port, snippet)`` once listening."""
     world = build_world(config)
-    app = create_app(world, token=config.token, service_key=config.service_key)
+    app = create_app(
+        world,
+        token=config.token,
+        service_key=config.service_key,
+        query_dsns=dict(config.query_dsns),
+    )
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:

@@ -13,6 +13,8 @@ from sbwatch.core.errors import StoreError
 from sbwatch.core.results import (
     Alert,
     BudgetEstimate,
+    DataCheckKind,
+    DataCheckResult,
     Diagnosis,
     DiagnosisKind,
     EmailKind,
@@ -29,6 +31,7 @@ from sbwatch.core.results import (
     Severity,
     Silence,
     Transition,
+    Verdict,
 )
 from sbwatch.supabase.tiers import Tier
 
@@ -151,6 +154,7 @@ def probe_from_row(row: Row) -> ProbeResult:
         data=load_json(row["data"]),
         skipped_lines=_optional(row, "skipped_lines", 0),
         retry_after_s=_optional(row, "retry_after_s", None),
+        checks=tuple(check_from_doc(doc) for doc in _optional(row, "checks", None) or ()),
     )
 
 
@@ -167,9 +171,38 @@ def probe_to_doc(r: ProbeResult | None) -> str | None:
     if r is None:
         return None
     # shallow: dump_json copies nothing; the sample is kept in io_samples, not here
-    doc = {f.name: getattr(r, f.name) for f in fields(r) if f.name != "sample"}
+    doc = {f.name: getattr(r, f.name) for f in fields(r) if f.name not in ("sample", "checks")}
     doc["at"] = ts_text(r.at)
+    if r.checks:
+        doc["checks"] = [check_to_doc(check) for check in r.checks]
     return dump_json(doc)
+
+
+def check_to_doc(check: DataCheckResult) -> dict[str, Any]:
+    """One data check result as a JSON-ready dict (ISO time)."""
+    return {f.name: encode_plain(getattr(check, f.name)) for f in fields(check)}
+
+
+def encode_plain(value: Any) -> Any:
+    """Enums by value, datetimes as ISO text, the rest as it is."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return ts_text(value)
+    return value
+
+
+def check_from_doc(doc: dict[str, Any]) -> DataCheckResult:
+    """The inverse of :func:`check_to_doc`."""
+    return DataCheckResult(
+        name=doc["name"],
+        kind=DataCheckKind(doc["kind"]),
+        table=doc["table"],
+        verdict=Verdict(doc["verdict"]),
+        value=doc.get("value"),
+        detail=doc.get("detail", ""),
+        empty_since=ts_out(doc.get("empty_since")),
+    )
 
 
 def probe_from_doc(text: str | None) -> ProbeResult | None:

@@ -1,10 +1,12 @@
-"""A small client for the Supabase Management API: project, health and compute add-ons.
+"""A small client for the Supabase Management API: project, health, compute add-ons, SQL.
 
 Errors are mapped once here to ``sbwatch.core.errors``: ``RateLimited`` on 429 (and, without
 sending, for every call until the announced reset), ``AuthRejected`` on 401/403,
 ``ApiError(transient=True)`` on 5xx, timeouts and dropped connections, ``ApiError(transient=False)``
 on other 4xx and on bodies that do not match the published spec. GETs retry transient errors;
-PATCH and DELETE never do (a compute change must be sent at most once).
+PATCH, DELETE and a query never do (a compute change must be sent at most once; a query may have
+run). An error keeps the body's ``message`` and a ``Retry-After`` (``ApiError.provider_message``,
+``ApiError.retry_after_s``) for the caller to decide.
 """
 
 from __future__ import annotations
@@ -113,6 +115,24 @@ class ManagementApi:
         """Remove an add-on (for compute: roll back to the previous size). Never retried."""
         await self._send("DELETE", f"/v1/projects/{ref}/billing/addons/{variant}")
 
+    async def run_query(
+        self, ref: str, query: str, *, read_only: bool = False, timeout_s: float | None = None
+    ) -> list[dict[str, Any]]:
+        """Run SQL on the project's database; the rows of its last statement. Never retried:
+        a query that failed in transit may have run."""
+        payload: dict[str, Any] = {"query": query}
+        if read_only:
+            payload["read_only"] = True
+        path = f"/v1/projects/{ref}/database/query"
+        response = await self._send("POST", path, json=payload, timeout_s=timeout_s)
+        try:
+            body = response.json()
+        except ValueError:
+            raise _bad_body("query", "not JSON") from None
+        if not isinstance(body, list) or not all(isinstance(row, dict) for row in body):
+            raise _bad_body("query", "expected a list of rows")
+        return body
+
     # -- transport ------------------------------------------------------------------------
     async def _get_json(self, path: str, params: Mapping[str, str] | None = None) -> Any:
         attempt = 0
@@ -139,6 +159,7 @@ class ManagementApi:
         *,
         params: Mapping[str, str] | None = None,
         json: Any = None,
+        timeout_s: float | None = None,
     ) -> httpx.Response:
         self._check_rate_limit()
         headers = {
@@ -153,7 +174,7 @@ class ManagementApi:
                 params=params,
                 json=json,
                 headers=headers,
-                timeout=self._timeout,
+                timeout=self._timeout if timeout_s is None else httpx.Timeout(timeout_s),
             )
         except httpx.TimeoutException as exc:
             raise ApiError(f"{method} {path}: timed out", transient=True) from exc
@@ -187,7 +208,13 @@ class ManagementApi:
         if status in (401, 403):
             raise AuthRejected(f"{method} {path}: token rejected (HTTP {status})", status=status)
         where = f"{method} {path}: HTTP {status}"
-        raise ApiError(where, status=status, transient=status >= 500)
+        raise ApiError(
+            where,
+            status=status,
+            transient=status >= 500,
+            provider_message=self._scrub(_message(response)),
+            retry_after_s=_retry_after(response.headers.get("Retry-After")),
+        )
 
     def _scrub(self, text: str) -> str:
         secret = self._token.get_secret_value()
@@ -200,6 +227,25 @@ def _reset_seconds(header: str | None) -> float:
     except ValueError:
         return DEFAULT_RATE_LIMIT_RESET_S
     return value if value >= 0 else DEFAULT_RATE_LIMIT_RESET_S
+
+
+def _message(response: httpx.Response) -> str:
+    """The ``message`` of an error body (the provider's own words), or ""."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    message = body.get("message") if isinstance(body, dict) else None
+    return message if isinstance(message, str) else ""
+
+
+def _retry_after(header: str | None) -> float | None:
+    """``Retry-After`` in seconds (only the delta form; a date is not trusted to our clock)."""
+    try:
+        value = float(header) if header is not None else None
+    except ValueError:
+        return None
+    return value if value is not None and value >= 0 else None
 
 
 def _bad_body(what: str, why: str) -> ApiError:

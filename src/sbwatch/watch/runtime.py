@@ -8,7 +8,15 @@ from datetime import datetime
 from typing import Any
 
 from sbwatch.config.settings import ProjectSettings
-from sbwatch.core.results import Diagnosis, Intent, IoSample, ProbeKind, ProbeStatus, ProviderEmail
+from sbwatch.core.results import (
+    DataCheckResult,
+    Diagnosis,
+    Intent,
+    IoSample,
+    ProbeKind,
+    ProbeStatus,
+    ProviderEmail,
+)
 from sbwatch.policy.alerts import PolicyState
 from sbwatch.policy.budget import BudgetEstimator, Pressure
 from sbwatch.policy.escalation import EscalationDecision
@@ -44,6 +52,9 @@ class ProjectRuntime:
     emails: list[ProviderEmail] = field(default_factory=list)
     journal: list[Intent] = field(default_factory=list)
     saved_policy: dict[str, Any] | None = None
+    data_checks: tuple[DataCheckResult, ...] = ()
+    """The checks of the last data run that read the data (a run that could not connect says
+    nothing about the data, so it does not replace them)."""
     evaluating: asyncio.Lock = field(default_factory=asyncio.Lock)
     """One evaluation at a time: a probe's state change evaluates beside the schedule."""
     provider_name: str | None = None

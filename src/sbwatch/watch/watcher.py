@@ -13,6 +13,7 @@ from datetime import timedelta
 import httpx
 
 from sbwatch.alerting.conditions import conditions
+from sbwatch.alerting.data_conditions import data_conditions
 from sbwatch.alerting.dispatch import Dispatcher
 from sbwatch.config.settings import BudgetSettings, ProjectSettings, Settings
 from sbwatch.core.clock import Clock
@@ -255,6 +256,9 @@ class Watcher:
             self.metrics.metrics_lines_skipped.labels(ref).inc(result.skipped_lines)
         if result.sample is not None:
             await self._fold_sample(runtime, result.sample)
+        if result.checks:
+            runtime.data_checks = result.checks
+            self.metrics.record_data_checks(ref, result.checks)
         return result, transition is not None
 
     async def probe_provider(self) -> ProbeResult | None:
@@ -384,6 +388,7 @@ class Watcher:
             budget_latched=runtime.budget_latched,
             budget_held=runtime.budget_held,
         )
+        conds += data_conditions(ref, runtime.data_checks)
         runtime.policy_state = await self.announcer.conditions(runtime, conds)
         await self._save_policy(runtime)
         self.metrics.heartbeat.set(now.timestamp())

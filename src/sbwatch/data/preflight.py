@@ -1,0 +1,93 @@
+"""What ``check-config --online`` asks the database about a project's data checks.
+
+Tables and columns exist; ``fresh`` has an index on its column (asked with EXPLAIN, sequential
+scans disabled: a plan still scanning the table means there is none), ``sum`` has one on its
+time column (a warning: without it each run reads the whole table); a ``query`` plans, in a
+read-only transaction, and returns one column. Nothing is run but plans and catalog reads.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from sbwatch.config.data_checks import DataCheckSettings
+from sbwatch.config.settings import ProjectSettings
+from sbwatch.core.results import DataCheckKind
+from sbwatch.data import checks, sql
+from sbwatch.data.connect import InvalidDsn, Unreachable, connect
+
+APPLICATION_NAME = "sbwatch-check-config"
+_COLUMN = (
+    "SELECT 1 FROM pg_attribute"
+    " WHERE attrelid = $1::text::regclass AND attname = $2 AND attnum > 0 AND NOT attisdropped"
+)
+
+
+async def preflight(project: ProjectSettings) -> tuple[list[str], list[str]]:
+    """(problems, warnings) of one project's data checks, located as ``data_checks[N]``."""
+    if not project.data_checks or project.db_dsn is None:
+        return [], []
+    try:
+        conn = await connect(project.db_dsn.get_secret_value(), APPLICATION_NAME)
+    except InvalidDsn as exc:
+        return [f"db_dsn: {exc}"], []
+    except Unreachable as exc:
+        return [], [f"data_checks: the database cannot be reached ({exc}): not checked"]
+    problems: list[str] = []
+    warnings: list[str] = []
+    try:
+        for number, check in enumerate(project.data_checks):
+            found, warned = await _check(conn, check)
+            problems += [f"data_checks[{number}].{p}" for p in found]
+            warnings += [f"data_checks[{number}].{w}" for w in warned]
+    finally:
+        await conn.close()
+    return problems, warnings
+
+
+async def _check(conn: Any, check: DataCheckSettings) -> tuple[list[str], list[str]]:
+    if check.kind is DataCheckKind.QUERY:
+        return await _query(conn, check), []
+    if await conn.fetchval("SELECT to_regclass($1)", sql.table_sql(check)) is None:
+        return [f"table: {check.qualified} does not exist"], []
+    columns = [("column", check.column)]
+    if check.kind is DataCheckKind.SUM:
+        columns.append(("time_column", check.time_column))
+    missing = [
+        f"{key}: {check.qualified} has no column {name!r}"
+        for key, name in columns
+        if name is not None and await conn.fetchval(_COLUMN, sql.table_sql(check), name) is None
+    ]
+    if missing or check.kind is DataCheckKind.NOT_EMPTY:
+        return missing, []
+    key = "column" if check.kind is DataCheckKind.FRESH else "time_column"
+    try:
+        if await checks.column_indexed(conn, check):
+            return [], []
+    except asyncpg.PostgresError as exc:  # a time column that is no timestamp, say
+        return [f"{key}: {checks.error_detail(exc)}"], []
+    if check.kind is DataCheckKind.FRESH:
+        return [
+            f"column: no index on {check.qualified} ({check.column}): fresh would read the whole"
+            f" table each run, so it does not run; CREATE INDEX ON {check.qualified}"
+            f" ({check.column})"
+        ], []
+    return [], [
+        f"time_column: no index on {check.qualified} ({check.time_column}): each run reads the"
+        " whole table"
+    ]
+
+
+async def _query(conn: Any, check: DataCheckSettings) -> list[str]:
+    """The query plans read-only and answers one column."""
+    await conn.execute(sql.begin_read_only(check.timeout.total_seconds()))
+    try:
+        statement = await conn.prepare(check.sql or "")
+        columns = len(statement.get_attributes())
+    except asyncpg.PostgresError as exc:
+        return [f"sql: {checks.error_detail(exc)}"]
+    finally:
+        await conn.execute("ROLLBACK")
+    return [] if columns == 1 else [f"sql: returns {columns} columns, not one number"]

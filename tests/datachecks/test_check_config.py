@@ -1,0 +1,137 @@
+"""``sbwatch check-config --online``: the data checks against the real database."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tests.datachecks.conftest import DB_PASSWORD, REF, Database
+
+pytestmark = pytest.mark.integration
+
+CONFIG = """
+[state]
+path = "{state}"
+
+[alerting]
+routes = [{{ name = "log", url = "json://127.0.0.1:1/hook" }}]
+
+[[projects]]
+ref = "{ref}"
+db_dsn = "{dsn}"
+probes = {{ data = {{}} }}
+
+[[projects.data_checks]]
+name = "fresh_orders"
+kind = "fresh"
+table = "orders"
+column = "updated_at"
+max_age = "1h"
+
+[[projects.data_checks]]
+name = "spend"
+kind = "sum"
+table = "orders"
+column = "amount"
+time_column = "updated_at"
+critical_above = 100
+
+[[projects.data_checks]]
+name = "gone"
+kind = "not_empty"
+table = "public.missing"
+
+[[projects.data_checks]]
+name = "no_such_column"
+kind = "fresh"
+table = "orders"
+column = "created"
+max_age = "1h"
+
+[[projects.data_checks]]
+name = "two_columns"
+kind = "query"
+sql = "SELECT 1, 2"
+"""
+
+
+def check_config(path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """``sbwatch check-config FILE ...`` with this interpreter."""
+    return subprocess.run(
+        [sys.executable, "-m", "sbwatch", "check-config", str(path), *extra],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+async def test_online_says_what_the_database_lacks(database: Database, tmp_path: Path) -> None:
+    """--online names a missing index for fresh (a problem) and for sum (a warning), a missing
+    table and column, and a query of two columns; once indexed, fresh passes. Without
+    --online nothing is asked. The DSN's password is never printed."""
+    await database.execute(
+        "CREATE TABLE public.orders (id int PRIMARY KEY, amount numeric, updated_at timestamptz)"
+    )
+    config = tmp_path / "config.toml"
+    text = CONFIG.format(state=tmp_path / "state.db", ref=REF, dsn=database.dsn)
+    config.write_text(text, encoding="utf-8")
+    assert 0 == check_config(config).returncode
+    done = check_config(config, "--online")
+    lines = done.stderr.splitlines()
+    assert 1 == done.returncode
+    assert [
+        "projects[0].data_checks[0].column: no index on public.orders (updated_at): fresh would"
+        " read the whole table each run, so it does not run; CREATE INDEX ON public.orders"
+        " (updated_at)",
+        "projects[0].data_checks[2].table: public.missing does not exist",
+        "projects[0].data_checks[3].column: public.orders has no column 'created'",
+        "projects[0].data_checks[4].sql: returns 2 columns, not one number",
+    ] == lines
+    assert DB_PASSWORD not in done.stdout + done.stderr
+
+    await database.execute(
+        "CREATE INDEX ON public.orders (updated_at);"
+        " ALTER TABLE public.orders ADD COLUMN booked_at timestamptz"
+    )
+    fixed = text.split('[[projects.data_checks]]\nname = "gone"')[0]
+    fixed = fixed.replace('time_column = "updated_at"', 'time_column = "booked_at"')
+    config.write_text(fixed, encoding="utf-8")
+    done = check_config(config, "--online")
+    assert (0, ["warning: projects[0].data_checks[1].time_column: no index on public.orders"
+                " (booked_at): each run reads the whole table"]) == (
+        done.returncode, [line for line in done.stderr.splitlines() if "data_checks" in line]
+    ), done.stderr  # fmt: skip
+
+
+async def test_online_with_the_database_down_only_warns(tmp_path: Path) -> None:
+    """An unreachable database is a warning: the checks are not verified, the file is valid."""
+    config = tmp_path / "config.toml"
+    dsn = f"postgresql://postgres:{DB_PASSWORD}@127.0.0.1:1/none"
+    text = CONFIG.format(state=tmp_path / "state.db", ref=REF, dsn=dsn)
+    config.write_text(text, encoding="utf-8")
+    done = check_config(config, "--online")
+    assert 0 == done.returncode, done.stderr
+    assert "projects[0].data_checks: the database cannot be reached" in done.stderr
+    assert DB_PASSWORD not in done.stdout + done.stderr
+
+
+async def test_online_names_a_time_column_that_is_no_timestamp(
+    database: Database, tmp_path: Path
+) -> None:
+    """A sum over a time column of integers is a problem with the server's own words."""
+    await database.execute(
+        "CREATE TABLE public.orders (id int PRIMARY KEY, amount numeric, updated_at timestamptz)"
+    )
+    text = CONFIG.format(state=tmp_path / "state.db", ref=REF, dsn=database.dsn)
+    text = text.split('[[projects.data_checks]]\nname = "gone"')[0]
+    config = tmp_path / "config.toml"
+    config.write_text(text.replace('time_column = "updated_at"', 'time_column = "id"'))
+    done = check_config(config, "--online")
+    assert 1 == done.returncode
+    assert (
+        "projects[0].data_checks[1].time_column: server error 42883: operator does not exist:"
+        " integer >= timestamp with time zone"
+    ) in done.stderr.splitlines()
