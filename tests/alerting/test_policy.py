@@ -314,3 +314,18 @@ def test_a_forecast_that_halved_is_said_again_at_most_hourly() -> None:
     assert ("update", 40_000.0) == (action.kind, action.alert.eta_s)
     assert [] == run.at(150, replace(cond(), eta_s=15_000.0))
     assert ["update"] == [a.kind for a in run.at(190, replace(cond(), eta_s=15_000.0))]
+
+
+def test_a_passing_lower_state_does_not_rename_the_alert() -> None:
+    """An outage that ends through one 'unknown' cycle resolves as the outage it was."""
+    run = Run()
+    outage = replace(cond("diagnosis", C), title="Supabase platform outage", cause="platform")
+    run.at(0, outage)
+    passing = replace(cond("diagnosis", W), title="unknown reason", cause="unknown")
+    (lowered,) = run.at(1, passing)
+    assert (False, "Supabase platform outage") == (lowered.send, lowered.alert.title)
+    run.at(2, replace(outage, active=False))
+    (resolved,) = run.at(8, replace(outage, active=False))
+    assert said(resolved, T0 + timedelta(minutes=8)).title.startswith(
+        "RESOLVED abcdefghijklmnopqrst: Supabase platform outage (lasted 2m)"
+    )

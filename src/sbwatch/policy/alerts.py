@@ -228,9 +228,10 @@ class _Cycle:
         if _RANK[cond.severity] > _RANK[alert.severity]:
             return self._action("update", cond, alert.opened_at, alert, alert.severity)
         if _RANK[cond.severity] < _RANK[alert.severity]:
-            lowered = replace(
-                alert, severity=cond.severity, title=cond.title, body=cond.body, cause=cond.cause
-            )
+            # Said nothing of: the alert keeps the cause the person was told, so its resolve
+            # names that cause, not a passing state on the way out (an outage ending in an
+            # "unknown" cycle).
+            lowered = replace(alert, severity=cond.severity)
             return AlertAction("update", lowered, send=False, note="severity lowered")
         if cond.cause != alert.cause:
             action = self._action("update", cond, alert.opened_at, alert, None)
