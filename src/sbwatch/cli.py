@@ -27,6 +27,7 @@ COMMANDS: tuple[str, ...] = (
     "sbwatch.commands.sim",
     "sbwatch.commands.escalate",
     "sbwatch.commands.history",
+    "sbwatch.commands.plan",
     "sbwatch.commands.probe",
     "sbwatch.commands.backup",
     "sbwatch.commands.db",

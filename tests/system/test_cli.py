@@ -43,6 +43,7 @@ COMMAND_LINES: dict[str, list[str]] = {
     "sim replay": ["sim", "replay", "x.toml"],
     "escalate": ["escalate"],
     "history": ["history"],
+    "plan": ["plan"],
     "probe": ["probe", REF, "rest"],
     "backup run": ["backup", "run", REF],
     "backup verify": ["backup", "verify", REF],

@@ -173,6 +173,8 @@ class BudgetSettings(_Model):
     """A known "Disk IO % consumed" reading from the dashboard; the estimator starts there."""
     warn_horizon: PositiveDuration = timedelta(hours=24)
     """Warn when the budget runs out within this at the current rate (no pattern known yet)."""
+    plan_notice: bool = False
+    """Once a week, say when the last two weeks' disk IO fits another size than today's."""
     pattern_warn_horizon: PositiveDuration = timedelta(days=3)
     """Warn when the week's learned pattern runs the budget out within this: a slow drain is
     told days ahead, and a daily refill never cries wolf in the morning."""

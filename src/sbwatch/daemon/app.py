@@ -41,6 +41,8 @@ from sbwatch.watch.watcher import Watcher
 EVALUATE_AT_LEAST_S = 60.0
 """A project is evaluated at least once a minute, more often when a probe runs faster."""
 FLUSH_EVERY_S = 1.0
+PLAN_CHECK_S = 6 * 3600.0
+"""How often the weekly right-sizing notice looks whether its week is up."""
 """How often the outbox is checked: an alert leaves within about a second."""
 HEARTBEAT_EVERY_S = 60.0
 STALL_LIMIT_S = 120.0
@@ -301,6 +303,8 @@ def _schedule(
             evaluate_every(project),
             _evaluate_job(watcher, project.ref, presence),
         )
+        if project.budget.plan_notice:
+            scheduler.every(f"plan:{project.ref}", PLAN_CHECK_S, _plan_job(watcher, project.ref))
         if watcher.projects[project.ref].api is not None:
             scheduler.every(
                 f"size:{project.ref}",
@@ -353,6 +357,13 @@ def cycle_summary(watcher: Watcher, ref: str, diagnosis: Diagnosis) -> dict[str,
         "probes": {kind.value: status.state.value for kind, status in runtime.statuses.items()},
         "budget_left_pct": None if budget is None else round(budget.ratio * 100, 1),
     }
+
+
+def _plan_job(watcher: Watcher, ref: str) -> Callable[[], Awaitable[None]]:
+    async def job() -> None:
+        await watcher.plan_notice(ref)
+
+    return job
 
 
 def _size_job(watcher: Watcher, ref: str) -> Callable[[], Awaitable[None]]:

@@ -8,7 +8,7 @@ clock. Each job is one unit of work: run a probe and keep its state; or evaluate
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 
@@ -39,6 +39,7 @@ from sbwatch.policy.budget import BudgetEstimator, budget_severity, pressure
 from sbwatch.policy.conditions import IO_KINDS, next_latch
 from sbwatch.policy.diagnosis import diagnose
 from sbwatch.policy.escalation import CHANGED
+from sbwatch.policy.plan import Plan, plan
 from sbwatch.policy.thresholds import next_status
 from sbwatch.probes import ProbeContext, build_probe, timeout_for
 from sbwatch.probes.base import Probe
@@ -60,6 +61,8 @@ from sbwatch.watch.state import (
 )
 
 EMAIL_LOOKBACK = timedelta(hours=24)
+PLAN_EVERY = timedelta(days=7)
+PLAN_HISTORY = timedelta(days=14)
 DIAGNOSIS_RECORD_EVERY = timedelta(minutes=10)
 """An unchanged diagnosis is written to the store at most this often."""
 _STATE_VALUE = {ProbeState.UP: 1.0, ProbeState.DOWN: 0.0, ProbeState.UNKNOWN: -1.0}
@@ -431,6 +434,31 @@ class Watcher:
             runtime.saved_policy = state
 
     # -- the compute size -----------------------------------------------------------------
+    async def plan_notice(self, ref: str) -> Plan | None:
+        """The weekly right-sizing notice: said when the last two weeks fit another size."""
+        runtime = self.projects[ref]
+        now = self.clock.now()
+        key = f"plan:{ref}"
+        last = await self.store.get_state(STATE_NAMESPACE, key)
+        if last is not None and now - datetime.fromisoformat(str(last["at"])) < PLAN_EVERY:
+            return None
+        samples = await self.store.io_samples(ref, now - PLAN_HISTORY)
+        made = plan(samples, runtime.tier, prices=runtime.prices)
+        await self.store.put_state(STATE_NAMESPACE, key, {"at": now.isoformat()})
+        if made.pick is None or made.pick is runtime.tier:
+            return made
+        smaller = "a smaller size would have held" if made.downgrade else "it needed more"
+        await self.announcer.notice(
+            runtime,
+            Severity.INFO,
+            f"plan: {made.pick} fits the last {PLAN_HISTORY.days} days of disk IO "
+            f"(now {runtime.tier})",
+            f"Replayed through every size's budget, {smaller}. sbwatch never downsizes by "
+            f"itself; `sbwatch plan {ref}` shows each size.",
+            subject="plan",
+        )
+        return made
+
     async def check_size(self, ref: str) -> Tier | None:
         """Read the compute size from the provider and follow it; None when it cannot be read.
 

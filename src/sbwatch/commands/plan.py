@@ -1,0 +1,110 @@
+"""``sbwatch plan``: which compute size the recorded disk IO needed, and what it costs."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sbwatch.commands.common import settings_or_exit
+from sbwatch.config.settings import ProjectSettings, Settings
+from sbwatch.core.durations import format_duration
+from sbwatch.policy.plan import DEFAULT_FLOOR, Plan, plan
+from sbwatch.store import open_store
+from sbwatch.store.base import Store
+from sbwatch.supabase.tiers import Tier
+
+NAME = "plan"
+HELP = (
+    "Replay the disk IO the daemon recorded (default: the last 14 days) through every compute "
+    "size's budget and show, per size, the lowest budget level it would have reached, the "
+    "time it would have been throttled and its price; name the cheapest size that stays above "
+    "the floor, and a smaller one than today's when it would have held. Nothing is changed."
+)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """REF, --days, --floor and --json."""
+    parser.add_argument("ref", nargs="?", metavar="REF", help="project ref (default: every one)")
+    parser.add_argument("--days", type=float, default=14.0, help="history to replay (days)")
+    parser.add_argument(
+        "--floor",
+        type=float,
+        default=DEFAULT_FLOOR,
+        help=f"lowest budget share a size may reach and still count as holding ({DEFAULT_FLOOR})",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the plan of each project; 0, or 1 when a project has no recorded history."""
+    settings = settings_or_exit(args)
+    return asyncio.run(_main(settings, args))
+
+
+async def _main(settings: Settings, args: argparse.Namespace) -> int:
+    projects = [settings.project(args.ref)] if args.ref else list(settings.projects)
+    store = await open_store(settings.state)
+    try:
+        plans = [(p, await plan_of(store, p, args.days, args.floor)) for p in projects]
+    finally:
+        await store.close()
+    if args.json:
+        print(json.dumps([plan_doc(p, made) for p, made in plans], indent=2))
+    else:
+        print("\n\n".join(render(p, made, args.floor) for p, made in plans))
+    return 0 if all(made.observed_s > 0 for _, made in plans) else 1
+
+
+async def plan_of(store: Store, project: ProjectSettings, days: float, floor: float) -> Plan:
+    """The plan of one project from the samples its store holds."""
+    since = datetime.now(UTC) - timedelta(days=days)
+    samples = await store.io_samples(project.ref, since)
+    latest = await store.latest_budget(project.ref)
+    current = latest.tier if latest is not None else (project.tier or Tier.MICRO)
+    return plan(samples, current, floor=floor)
+
+
+def plan_doc(project: ProjectSettings, made: Plan) -> dict[str, Any]:
+    """One project's plan as JSON-ready data."""
+    return {
+        "ref": project.ref,
+        "observed_s": made.observed_s,
+        "pick": None if made.pick is None else made.pick.value,
+        "downgrade": None if made.downgrade is None else made.downgrade.value,
+        "sizes": [
+            {
+                "tier": s.tier.value,
+                "lowest_ratio": round(s.lowest_ratio, 4),
+                "throttled_s": s.throttled_s,
+                "monthly_usd": s.monthly_usd,
+            }
+            for s in made.sizes
+        ],
+    }
+
+
+def render(project: ProjectSettings, made: Plan, floor: float) -> str:
+    """A table per size and the verdict."""
+    head = f"{project.display_name} ({project.ref}): "
+    if made.observed_s <= 0:
+        return head + "no disk IO recorded yet (the daemon records it from the metrics probe)"
+    lines = [head + f"{format_duration(made.observed_s)} of recorded disk IO, replayed per size"]
+    lines.append(f"  {'size':<7} {'lowest':>7} {'throttled':>10} {'$/month':>8}")
+    for s in made.sizes:
+        throttled = format_duration(s.throttled_s) if s.throttled_s else "-"
+        lines.append(
+            f"  {s.tier.value:<7} {s.lowest_ratio:>7.0%} {throttled:>10} {s.monthly_usd:>8.2f}"
+        )
+    if made.pick is None:
+        lines.append(f"  no size stays above {floor:.0%} without throttling")
+    else:
+        lines.append(f"  the cheapest size that stays above {floor:.0%}: {made.pick}")
+    if made.downgrade is not None:
+        lines.append(
+            f"  {made.downgrade} would have held too: a smaller size is possible (sbwatch never "
+            "downsizes by itself)"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,105 @@
+"""Right-sizing: the recorded disk IO replayed through every size's budget (pure).
+
+For each compute size, the history of metrics samples is played through that size's buckets
+(bytes and IO operations, starting full): the lowest level the budget would have reached,
+how long IO would have been held at the baseline, and the price. The plan names the cheapest
+size that would have stayed above a floor, and a smaller size than today's when it would
+have held too (a downgrade is only ever proposed, never made).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+
+from sbwatch.core.results import IoSample
+from sbwatch.policy.escalation import monthly_price
+from sbwatch.policy.tokens import Bucket
+from sbwatch.supabase.tiers import TIERS, Tier, rank, spec
+
+MB = 1_000_000.0
+DEFAULT_FLOOR = 0.2
+MAX_GAP_S = 900.0
+"""Samples further apart than this are not joined: the gap's IO is unknown in shape."""
+
+
+@dataclass(frozen=True)
+class SizeOutcome:
+    """What one size would have lived through."""
+
+    tier: Tier
+    lowest_ratio: float
+    throttled_s: float
+    monthly_usd: float
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Every size's outcome, the size to pick, and a cheaper one that would have held."""
+
+    sizes: tuple[SizeOutcome, ...]
+    observed_s: float
+    pick: Tier | None
+    """The cheapest size that stayed above the floor (None: none did, or no history)."""
+    downgrade: Tier | None
+    """A size below ``current`` that would have held as well."""
+
+
+def rates(samples: Sequence[IoSample]) -> list[tuple[float, float, float]]:
+    """``(seconds, MB/s, IOPS)`` between consecutive samples, restarts and gaps left out."""
+    out = []
+    for before, after in pairwise(samples):
+        dt = (after.at - before.at).total_seconds()
+        moved = (after.read_bytes_total + after.written_bytes_total) - (
+            before.read_bytes_total + before.written_bytes_total
+        )
+        ops = (after.reads_completed_total + after.writes_completed_total) - (
+            before.reads_completed_total + before.writes_completed_total
+        )
+        if 0 < dt <= MAX_GAP_S and moved >= 0 and ops >= 0:
+            out.append((dt, moved / MB / dt, ops / dt))
+    return out
+
+
+def replay_size(tier: Tier, history: Sequence[tuple[float, float, float]]) -> tuple[float, float]:
+    """``(lowest ratio, seconds throttled)`` of one size over the history, from full."""
+    s = spec(tier)
+    mb = Bucket.new(s.baseline_mbps, s.max_mbps, 1.0, known=True)
+    ops = Bucket.new(s.baseline_iops, s.max_iops, 1.0, known=True)
+    lowest, throttled = 1.0, 0.0
+    for seconds, mbps, iops in history:
+        over = mbps > s.max_mbps or iops > s.max_iops
+        for bucket, rate in ((mb, mbps), (ops, iops)):
+            if bucket.capacity > 0:
+                bucket.flow((rate - bucket.baseline) * seconds)
+                over = over or (bucket.level <= 0 and rate > bucket.baseline)
+        if s.has_burst_budget:
+            lowest = min(lowest, mb.ratio, ops.ratio)
+        throttled += seconds if over else 0.0
+    return lowest, throttled
+
+
+def plan(
+    samples: Sequence[IoSample],
+    current: Tier,
+    *,
+    floor: float = DEFAULT_FLOOR,
+    prices: Mapping[Tier, float] | None = None,
+) -> Plan:
+    """Replay the samples through every size and choose."""
+    history = rates(samples)
+    sizes = tuple(
+        SizeOutcome(
+            spec_.tier, *replay_size(spec_.tier, history), monthly_price(spec_.tier, prices)
+        )
+        for spec_ in TIERS
+    )
+    held = [  # sizes a paid project can move to (nano has no add-on variant)
+        s
+        for s in sizes
+        if s.lowest_ratio >= floor and s.throttled_s == 0 and spec(s.tier).variant is not None
+    ]
+    pick = min(held, key=lambda s: (s.monthly_usd, rank(s.tier))).tier if held and history else None
+    downgrade = pick if pick is not None and rank(pick) < rank(current) else None
+    return Plan(sizes, sum(seconds for seconds, _, _ in history), pick, downgrade)

@@ -1,0 +1,129 @@
+"""Right-sizing: a recorded week replayed through every size names the one a person would pick."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+from sbwatch.alerting.dispatch import Dispatcher
+from sbwatch.config.settings import Settings
+from sbwatch.core.clock import VirtualClock
+from sbwatch.core.metrics import Metrics
+from sbwatch.core.results import IoSample
+from sbwatch.policy.plan import plan, rates
+from sbwatch.store.sqlite import SqliteStore
+from sbwatch.supabase.tiers import Tier
+from sbwatch.watch.watcher import Watcher
+
+from ..system.conftest import run_cli
+
+T0 = datetime(2026, 5, 18, tzinfo=UTC)
+REF = "abcdefghijklmnopqrst"
+OP = 131_072
+
+
+def week(day_mbps: float, night_mbps: float, *, step_s: int = 300) -> list[IoSample]:
+    """Seven days of a busy day and a quiet night, sampled every ``step_s``."""
+    samples, total = [], 0.0
+    for i in range(7 * 86_400 // step_s + 1):
+        at = T0 + timedelta(seconds=i * step_s)
+        samples.append(IoSample(at, total, 0.0, total / OP, 0.0))
+        total += (day_mbps if 8 <= at.hour < 20 else night_mbps) * 1e6 * step_s
+    return samples
+
+
+def test_a_week_that_drains_micro_picks_small() -> None:
+    """28 MB/s by day drains micro daily; small's 22 MB/s baseline plus its burst carries it."""
+    made = plan(week(28.0, 5.0), Tier.MICRO)
+    by_tier = {s.tier: s for s in made.sizes}
+    assert by_tier[Tier.MICRO].throttled_s > 0
+    assert 0.0 == by_tier[Tier.MICRO].lowest_ratio
+    assert Tier.SMALL == made.pick
+    assert made.downgrade is None
+    assert 7 * 86_400 == made.observed_s
+
+
+def test_an_oversized_project_is_told_a_smaller_size_would_hold() -> None:
+    """A quiet project on medium: micro would have held; it is proposed, never made."""
+    made = plan(week(9.0, 3.0), Tier.MEDIUM)
+    assert (Tier.MICRO, Tier.MICRO) == (made.pick, made.downgrade)
+
+
+def test_restarts_and_gaps_are_left_out() -> None:
+    """A counter going down and a long gap add no IO to the replay."""
+    samples = week(10.0, 10.0)[:4]
+    restarted = IoSample(samples[-1].at + timedelta(seconds=300), 0.0, 0.0, 0.0, 0.0)
+    gap = IoSample(restarted.at + timedelta(hours=2), 1e12, 0.0, 1e6, 0.0)
+    assert 3 == len(rates([*samples, restarted, gap]))
+
+
+async def test_the_command_reads_the_recorded_week(tmp_path: Path) -> None:
+    """`sbwatch plan REF --json` replays what the store recorded and names small."""
+    store = SqliteStore(tmp_path / "state.db")
+    await store.open()
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    shift = now - (T0 + timedelta(days=7))
+    for sample in week(28.0, 5.0, step_s=600):
+        await store.record_io_sample(REF, IoSample(sample.at + shift, *sample_values(sample)))
+    await store.close()
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[state]\npath = "{tmp_path / "state.db"}"\n[[projects]]\nref = "{REF}"\n'
+        'tier = "micro"\nprobes = {}\n'
+    )
+    done = run_cli("--config", str(config), "plan", REF, "--days", "8", "--json")
+    assert 0 == done.returncode, done.stderr
+    (doc,) = json.loads(done.stdout)
+    assert ("small", None) == (doc["pick"], doc["downgrade"])
+    text = run_cli("--config", str(config), "plan", REF, "--days", "8").stdout
+    assert "the cheapest size that stays above 20%: small" in text
+
+
+def sample_values(sample: IoSample) -> tuple[float, float, float, float]:
+    """The four counters of a sample."""
+    return (
+        sample.read_bytes_total,
+        sample.written_bytes_total,
+        sample.reads_completed_total,
+        sample.writes_completed_total,
+    )
+
+
+async def test_the_weekly_notice_says_a_better_size_once_a_week(tmp_path: Path) -> None:
+    """With plan_notice on, a micro project whose weeks need small hears it, then not again."""
+    store = SqliteStore(tmp_path / "state.db")
+    await store.open()
+    clock = VirtualClock(T0 + timedelta(days=7))
+    for sample in week(28.0, 5.0, step_s=600):
+        await store.record_io_sample(REF, sample)
+    config = Settings.model_validate(
+        {
+            "projects": [
+                {"ref": REF, "tier": "micro", "probes": {}, "budget": {"plan_notice": True}}
+            ],
+            "alerting": {"routes": [{"name": "phone", "url": "json://127.0.0.1:9/"}]},
+            "metrics": {"enabled": False},
+            "status_page": {"enabled": False},
+        }
+    )
+    async with httpx.AsyncClient() as http:
+        metrics = Metrics()
+        dispatcher = Dispatcher(store, config.alerting.routes, clock=clock, metrics=metrics)
+        watcher = Watcher(
+            config, store, clock=clock, metrics=metrics, http=http, dispatcher=dispatcher
+        )
+        await watcher.start()
+        first = await watcher.plan_notice(REF)
+        clock.advance(3600)
+        second = await watcher.plan_notice(REF)
+        await watcher.close()
+    titles = [n.title for n in await store.due_notifications(clock.now())]
+    await store.close()
+    assert first is not None
+    assert second is None
+    assert [
+        "INFO abcdefghijklmnopqrst: plan: small fits the last 14 days of disk IO (now micro)"
+    ] == titles
