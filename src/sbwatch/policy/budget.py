@@ -19,11 +19,11 @@ Choices where the metrics leave a hole:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sbwatch.config.settings import BudgetSettings
-from sbwatch.core.results import BudgetEstimate, IoSample, Severity
+from sbwatch.config.settings import BudgetSettings, ProjectSettings
+from sbwatch.core.results import BudgetEstimate, IoSample, ProbeKind, Severity
 from sbwatch.policy.forecast import Profile, run_forward
 from sbwatch.policy.tokens import Bucket, BurnTracker
 from sbwatch.supabase.tiers import Tier, TierSpec, spec
@@ -391,3 +391,22 @@ def estimate_from_dict(data: dict[str, Any]) -> BudgetEstimate:
     fields["at"] = datetime.fromisoformat(str(data["at"]))
     fields["tier"] = Tier(data["tier"])
     return BudgetEstimate(**fields)
+
+
+def alert_thresholds(project: ProjectSettings, min_duration: timedelta) -> BudgetSettings:
+    """The budget horizons moved earlier by an alert's own delay.
+
+    A condition alerts only after ``min_duration`` and is seen only at the next metrics scrape,
+    so "runs out within 24 h" is tested that much earlier: the warning then arrives at least
+    ``warn_horizon`` before the budget runs out.
+    """
+    budget = project.budget
+    metrics = project.probes.get(ProbeKind.METRICS)
+    lead = min_duration + (metrics.interval if metrics is not None else timedelta(0))
+    return budget.model_copy(
+        update={
+            "warn_horizon": budget.warn_horizon + lead,
+            "pattern_warn_horizon": budget.pattern_warn_horizon + lead,
+            "critical_horizon": budget.critical_horizon + lead,
+        }
+    )

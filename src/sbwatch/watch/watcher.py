@@ -8,14 +8,14 @@ clock. Each job is one unit of work: run a probe and keep its state; or evaluate
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import httpx
 
 from sbwatch.alerting.conditions import conditions
 from sbwatch.alerting.data_conditions import data_conditions
 from sbwatch.alerting.dispatch import Dispatcher
-from sbwatch.config.settings import BudgetSettings, ProjectSettings, Settings
+from sbwatch.config.settings import ProjectSettings, Settings
 from sbwatch.core.clock import Clock
 from sbwatch.core.errors import SbwatchError
 from sbwatch.core.log import get_logger
@@ -35,11 +35,10 @@ from sbwatch.core.results import (
 from sbwatch.policy.alerts import (
     PolicyState,
 )
-from sbwatch.policy.budget import BudgetEstimator, budget_severity, pressure
+from sbwatch.policy.budget import BudgetEstimator, alert_thresholds, budget_severity, pressure
 from sbwatch.policy.conditions import IO_KINDS, next_latch
 from sbwatch.policy.diagnosis import diagnose
-from sbwatch.policy.escalation import CHANGED
-from sbwatch.policy.plan import Plan, plan
+from sbwatch.policy.plan import Plan
 from sbwatch.policy.thresholds import next_status
 from sbwatch.probes import ProbeContext, build_probe, timeout_for
 from sbwatch.probes.base import Probe
@@ -47,9 +46,19 @@ from sbwatch.probes.runner import run_probe  # the one place that catches every 
 from sbwatch.remediation.executor import Escalator
 from sbwatch.store.base import Store
 from sbwatch.supabase.mgmt_api import ManagementApi
-from sbwatch.supabase.tiers import Tier, tier_for_variant
+from sbwatch.supabase.tiers import Tier
 from sbwatch.watch.announcer import AlertObserver, Announcer
 from sbwatch.watch.escalation import EscalationFlow, Step
+from sbwatch.watch.provider import (
+    discover_size,
+    email_targets,
+    explained_by,
+    plan_notice,
+    provider_name,
+    provider_size,
+    say_changed_outside,
+    say_unmatched,
+)
 from sbwatch.watch.runtime import ProjectRuntime
 from sbwatch.watch.signals import build_signals
 from sbwatch.watch.state import (
@@ -61,8 +70,6 @@ from sbwatch.watch.state import (
 )
 
 EMAIL_LOOKBACK = timedelta(hours=24)
-PLAN_EVERY = timedelta(days=7)
-PLAN_HISTORY = timedelta(days=14)
 DIAGNOSIS_RECORD_EVERY = timedelta(minutes=10)
 """An unchanged diagnosis is written to the store at most this often."""
 _STATE_VALUE = {ProbeState.UP: 1.0, ProbeState.DOWN: 0.0, ProbeState.UNKNOWN: -1.0}
@@ -116,7 +123,7 @@ class Watcher:
             now = self.clock.now()
             runtime.emails = await self.store.recent_emails(now - EMAIL_LOOKBACK, project.ref)
             runtime.journal = await self.store.intents(project.ref)
-            runtime.provider_name = await self._provider_name(runtime)
+            runtime.provider_name = await provider_name(runtime, self._log)
             if size is not runtime.tier:  # resized while sbwatch was not running
                 await self._adopt_size(runtime, size)
             hold = await self.store.get_state(STATE_NAMESPACE, hold_key(project.ref))
@@ -132,18 +139,6 @@ class Watcher:
         if self.settings.status_page.enabled and self.settings.projects:
             first = self.settings.projects[0]
             self.provider_probe = build_probe(ProbeKind.STATUS_PAGE, self._context(first))
-
-    async def _provider_name(self, runtime: ProjectRuntime) -> str | None:
-        """The project's name at the provider, for emails that name it; None if unknown."""
-        if runtime.api is None:
-            return None
-        try:
-            return (await runtime.api.get_project(runtime.settings.ref)).name
-        except SbwatchError as exc:
-            self._log.warning(
-                "project name lookup failed", project=runtime.settings.ref, error=str(exc)
-            )
-            return None
 
     async def close(self) -> None:
         """Release every probe's connections."""
@@ -164,7 +159,7 @@ class Watcher:
             if token is not None
             else None
         )
-        tier, prices = await self._discover_tier(project, api)
+        tier, prices = await discover_size(project, api, self._log)
         saved = await self.store.get_state(STATE_NAMESPACE, estimator_key(project.ref))
         if saved is not None:
             estimator = BudgetEstimator.from_state(saved)
@@ -183,26 +178,6 @@ class Watcher:
             project, estimator, estimator.tier, api=api, escalator=escalator, prices=prices
         )
         return runtime, tier
-
-    async def _discover_tier(
-        self, project: ProjectSettings, api: ManagementApi | None
-    ) -> tuple[Tier, dict[Tier, float] | None]:
-        if api is not None:
-            try:
-                addons = await api.get_addons(project.ref)
-            except SbwatchError as exc:
-                self._log.warning("tier lookup failed", project=project.ref, error=str(exc))
-            else:
-                prices = {
-                    tier: usd
-                    for variant, usd in addons.monthly_prices.items()
-                    if (tier := tier_for_variant(variant)) is not None
-                }
-                return addons.compute_tier, prices or None
-        if project.tier is not None:
-            return project.tier, None
-        self._log.warning("tier unknown, assuming micro", project=project.ref)
-        return Tier.MICRO, None
 
     # -- probes ---------------------------------------------------------------------------
     async def probe(self, ref: str, kind: ProbeKind) -> ProbeResult:
@@ -310,9 +285,10 @@ class Watcher:
             name=email.project_name,
             trusted=email.trusted,
         )
-        targets = self._email_targets(email)
+        targets = email_targets(self.projects, email)
         if not targets and email.kind is not EmailKind.OTHER:
-            await self._unmatched_email(email)
+            self._log.warning("provider email matches no watched project")
+            await say_unmatched(self.announcer, self.projects, email)
         for runtime in targets:
             ref = runtime.settings.ref
             runtime.emails.append(email)
@@ -321,25 +297,6 @@ class Watcher:
                 await self.evaluate(ref)
             except SbwatchError as exc:  # the mailbox keeps going; the next cycle retries
                 self._log.warning("email evaluation failed", project=ref, error=str(exc))
-
-    def _email_targets(self, email: ProviderEmail) -> list[ProjectRuntime]:
-        if email.project_ref is not None:
-            return [r for ref, r in self.projects.items() if ref == email.project_ref]
-        if email.project_name is not None:
-            name = email.project_name.lower()
-            return [r for r in self.projects.values() if name in r.names()]
-        return list(self.projects.values()) if len(self.projects) == 1 else []
-
-    async def _unmatched_email(self, email: ProviderEmail) -> None:
-        named = email.project_ref or email.project_name or "no project"
-        self._log.warning("provider email matches no watched project", named=named)
-        watched = ", ".join(r.settings.display_name for r in self.projects.values())
-        await self.announcer.provider_notice(
-            Severity.WARNING if email.trusted else Severity.INFO,
-            f"Supabase emailed about {named}, which sbwatch does not watch: {email.subject}",
-            f"{email.kind.value} from {email.sender} ({email.trust_reason}). sbwatch watches "
-            f"{watched}; name the project in the config (`name = ...`) if it is one of them.",
-        )
 
     # -- evaluation -----------------------------------------------------------------------
     async def evaluate(self, ref: str) -> Diagnosis:
@@ -435,29 +392,8 @@ class Watcher:
 
     # -- the compute size -----------------------------------------------------------------
     async def plan_notice(self, ref: str) -> Plan | None:
-        """The weekly right-sizing notice: said when the last two weeks fit another size."""
-        runtime = self.projects[ref]
-        now = self.clock.now()
-        key = f"plan:{ref}"
-        last = await self.store.get_state(STATE_NAMESPACE, key)
-        if last is not None and now - datetime.fromisoformat(str(last["at"])) < PLAN_EVERY:
-            return None
-        samples = await self.store.io_samples(ref, now - PLAN_HISTORY)
-        made = plan(samples, runtime.tier, prices=runtime.prices)
-        await self.store.put_state(STATE_NAMESPACE, key, {"at": now.isoformat()})
-        if made.pick is None or made.pick is runtime.tier:
-            return made
-        smaller = "a smaller size would have held" if made.downgrade else "it needed more"
-        await self.announcer.notice(
-            runtime,
-            Severity.INFO,
-            f"plan: {made.pick} fits the last {PLAN_HISTORY.days} days of disk IO "
-            f"(now {runtime.tier})",
-            f"Replayed through every size's budget, {smaller}. sbwatch never downsizes by "
-            f"itself; `sbwatch plan {ref}` shows each size.",
-            subject="plan",
-        )
-        return made
+        """The weekly right-sizing notice of one project (see ``provider.plan_notice``)."""
+        return await plan_notice(self.store, self.clock, self.announcer, self.projects[ref])
 
     async def check_size(self, ref: str) -> Tier | None:
         """Read the compute size from the provider and follow it; None when it cannot be read.
@@ -468,35 +404,21 @@ class Watcher:
         runtime = self.projects[ref]
         if runtime.api is None or await self.store.unfinished_intents(ref):
             return None
-        try:
-            tier = (await runtime.api.get_addons(ref)).compute_tier
-        except SbwatchError as exc:
-            self._log.warning("size check failed", project=ref, error=str(exc))
-            return None
-        if tier is not runtime.tier:
+        tier = await provider_size(runtime, self._log)
+        if tier is not None and tier is not runtime.tier:
             await self._adopt_size(runtime, tier)
         return tier
 
     async def _adopt_size(self, runtime: ProjectRuntime, tier: Tier) -> None:
         previous = runtime.tier
-        changes = [i for i in runtime.journal if i.state in CHANGED]
         await self._switch_size(runtime, tier, held=False)
         ref = runtime.settings.ref
-        if changes and changes[-1].to_tier is tier:  # the journal's last change explains it
-            by = changes[-1].actor
-            self._log.info("compute size followed", project=ref, tier=tier.value, by=by)
-            return
-        if runtime.api is None:  # the configured size changed: the person knows
-            return
-        self._log.warning("compute changed outside sbwatch", project=ref, tier=tier.value)
-        await self.announcer.notice(
-            runtime,
-            Severity.INFO,
-            f"compute changed to {tier} outside sbwatch",
-            f"The provider reports {previous} -> {tier}; no change of sbwatch's journal asked "
-            f"for it (the dashboard or a colleague?). The IO budget is now estimated on {tier}.",
-            subject="size",
-        )
+        made = explained_by(runtime.journal, tier)
+        if made is not None:
+            self._log.info("compute size followed", project=ref, tier=tier.value, by=made.actor)
+        elif runtime.api is not None:  # a configured size that changed: the person knows
+            self._log.warning("compute changed outside sbwatch", project=ref, tier=tier.value)
+            await say_changed_outside(self.announcer, runtime, previous, tier)
 
     async def _follow_journal(self, runtime: ProjectRuntime) -> None:
         """Another process (``sbwatch escalate``) changed the journal: read the size at once."""
@@ -555,22 +477,3 @@ class Watcher:
     async def flush(self) -> int:
         """Deliver due notifications."""
         return await self.dispatcher.flush()
-
-
-def alert_thresholds(project: ProjectSettings, min_duration: timedelta) -> BudgetSettings:
-    """The budget horizons moved earlier by an alert's own delay.
-
-    A condition alerts only after ``min_duration`` and is seen only at the next metrics scrape,
-    so "runs out within 24 h" is tested that much earlier: the warning then arrives at least
-    ``warn_horizon`` before the budget runs out.
-    """
-    budget = project.budget
-    metrics = project.probes.get(ProbeKind.METRICS)
-    lead = min_duration + (metrics.interval if metrics is not None else timedelta(0))
-    return budget.model_copy(
-        update={
-            "warn_horizon": budget.warn_horizon + lead,
-            "pattern_warn_horizon": budget.pattern_warn_horizon + lead,
-            "critical_horizon": budget.critical_horizon + lead,
-        }
-    )

@@ -1,0 +1,141 @@
+"""What the provider tells about a project, beside the probes: its compute size, its name in
+emails, and the weekly right-sizing word. The watcher writes what follows into the runtime."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from sbwatch.config.settings import ProjectSettings
+from sbwatch.core.clock import Clock
+from sbwatch.core.errors import SbwatchError
+from sbwatch.core.log import Logger
+from sbwatch.core.results import Intent, ProviderEmail, Severity
+from sbwatch.policy.escalation import CHANGED
+from sbwatch.policy.plan import Plan, plan
+from sbwatch.store.base import Store
+from sbwatch.supabase.mgmt_api import ManagementApi
+from sbwatch.supabase.tiers import Tier, tier_for_variant
+from sbwatch.watch.announcer import Announcer
+from sbwatch.watch.runtime import ProjectRuntime
+from sbwatch.watch.state import STATE_NAMESPACE
+
+PLAN_EVERY = timedelta(days=7)
+PLAN_HISTORY = timedelta(days=14)
+
+
+async def discover_size(
+    project: ProjectSettings, api: ManagementApi | None, log: Logger
+) -> tuple[Tier, dict[Tier, float] | None]:
+    """The size in effect and the listed prices: the provider's, else the configured size."""
+    if api is not None:
+        try:
+            addons = await api.get_addons(project.ref)
+        except SbwatchError as exc:
+            log.warning("tier lookup failed", project=project.ref, error=str(exc))
+        else:
+            prices = {
+                tier: usd
+                for variant, usd in addons.monthly_prices.items()
+                if (tier := tier_for_variant(variant)) is not None
+            }
+            return addons.compute_tier, prices or None
+    if project.tier is not None:
+        return project.tier, None
+    log.warning("tier unknown, assuming micro", project=project.ref)
+    return Tier.MICRO, None
+
+
+async def provider_size(runtime: ProjectRuntime, log: Logger) -> Tier | None:
+    """The compute size the provider reports; None without a token or when it cannot say."""
+    if runtime.api is None:
+        return None
+    try:
+        return (await runtime.api.get_addons(runtime.settings.ref)).compute_tier
+    except SbwatchError as exc:
+        log.warning("size check failed", project=runtime.settings.ref, error=str(exc))
+        return None
+
+
+async def provider_name(runtime: ProjectRuntime, log: Logger) -> str | None:
+    """The project's name at the provider, for emails that name it; None if unknown."""
+    if runtime.api is None:
+        return None
+    try:
+        return (await runtime.api.get_project(runtime.settings.ref)).name
+    except SbwatchError as exc:
+        log.warning("project name lookup failed", project=runtime.settings.ref, error=str(exc))
+        return None
+
+
+def explained_by(journal: list[Intent], tier: Tier) -> Intent | None:
+    """The journal's last change when it moved the project to ``tier`` (sbwatch did it)."""
+    changes = [i for i in journal if i.state in CHANGED]
+    return changes[-1] if changes and changes[-1].to_tier is tier else None
+
+
+async def say_changed_outside(
+    announcer: Announcer, runtime: ProjectRuntime, previous: Tier, tier: Tier
+) -> None:
+    """Once: the size changed and nobody in sbwatch asked for it."""
+    await announcer.notice(
+        runtime,
+        Severity.INFO,
+        f"compute changed to {tier} outside sbwatch",
+        f"The provider reports {previous} -> {tier}; no change of sbwatch's journal asked "
+        f"for it (the dashboard or a colleague?). The IO budget is now estimated on {tier}.",
+        subject="size",
+    )
+
+
+def email_targets(
+    projects: Mapping[str, ProjectRuntime], email: ProviderEmail
+) -> list[ProjectRuntime]:
+    """The projects an email is about: by ref, else by name, else the only one watched."""
+    if email.project_ref is not None:
+        return [r for ref, r in projects.items() if ref == email.project_ref]
+    if email.project_name is not None:
+        name = email.project_name.lower()
+        return [r for r in projects.values() if name in r.names()]
+    return list(projects.values()) if len(projects) == 1 else []
+
+
+async def say_unmatched(
+    announcer: Announcer, projects: Mapping[str, ProjectRuntime], email: ProviderEmail
+) -> None:
+    """Once: the provider wrote about a project sbwatch does not watch (or did not say which)."""
+    named = email.project_ref or email.project_name or "no project"
+    watched = ", ".join(r.settings.display_name for r in projects.values())
+    await announcer.provider_notice(
+        Severity.WARNING if email.trusted else Severity.INFO,
+        f"Supabase emailed about {named}, which sbwatch does not watch: {email.subject}",
+        f"{email.kind.value} from {email.sender} ({email.trust_reason}). sbwatch watches "
+        f"{watched}; name the project in the config (`name = ...`) if it is one of them.",
+    )
+
+
+async def plan_notice(
+    store: Store, clock: Clock, announcer: Announcer, runtime: ProjectRuntime
+) -> Plan | None:
+    """The weekly right-sizing notice: said when the last two weeks fit another size."""
+    ref = runtime.settings.ref
+    now = clock.now()
+    key = f"plan:{ref}"
+    last = await store.get_state(STATE_NAMESPACE, key)
+    if last is not None and now - datetime.fromisoformat(str(last["at"])) < PLAN_EVERY:
+        return None
+    samples = await store.io_samples(ref, now - PLAN_HISTORY)
+    made = plan(samples, runtime.tier, prices=runtime.prices)
+    await store.put_state(STATE_NAMESPACE, key, {"at": now.isoformat()})
+    if made.pick is None or made.pick is runtime.tier:
+        return made
+    smaller = "a smaller size would have held" if made.downgrade else "it needed more"
+    await announcer.notice(
+        runtime,
+        Severity.INFO,
+        f"plan: {made.pick} fits the last {PLAN_HISTORY.days} days of disk IO (now {runtime.tier})",
+        f"Replayed through every size's budget, {smaller}. sbwatch never downsizes by "
+        f"itself; `sbwatch plan {ref}` shows each size.",
+        subject="plan",
+    )
+    return made
