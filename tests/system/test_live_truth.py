@@ -1,8 +1,8 @@
 """The live daemon tells the truth, as real processes: the simulator, the daemon, a phone.
 
 Each test asserts what the phone receives, in order: a resize made elsewhere is seen within
-one size check, a platform outage corrects the alert that first blamed a service, and a
-resolve says how long the problem really lasted.
+one size check, a platform outage is said as such after a service first failed, two
+independent failures are two alerts, and a resolve says how long the problem really lasted.
 """
 
 from __future__ import annotations
@@ -92,11 +92,12 @@ def test_a_cli_resize_is_followed_without_a_notice(
     assert [] == [t for t in receiver.titles() if "outside sbwatch" in t]
 
 
-def test_an_outage_that_is_the_platforms_corrects_its_alert(
+def test_an_outage_that_is_the_platforms_is_said_as_such(
     sim: Sim, daemons: DaemonFactory, receiver: Receiver, tmp_path: Path
 ) -> None:
-    """Rest fails first (a service down), then the whole provider: the alert says so again,
-    and its resolve counts from the first failure to the recovery."""
+    """Rest fails first (a service down), then the whole provider: the phone is told it is
+    the platform, not the project; rest's alert waits under it and its resolve counts from
+    rest's first failure to its recovery."""
     port = free_port()
     daemon = daemons.start(
         daemon_config(sim, tmp_path, port, ConfigParts(extra=receiver.route())), port
@@ -107,22 +108,51 @@ def test_an_outage_that_is_the_platforms_corrects_its_alert(
     wait_for("the first alert", lambda: [t for t in receiver.titles() if "rest is down" in t])
     sim.ctl("platform_outage", "on=true")
     sim.ctl("status_page", "indicator=major")
-    wait_for("the correction", lambda: [t for t in receiver.titles() if ": now " in t])
+    wait_for("the outage", lambda: [t for t in receiver.titles() if "platform outage" in t])
     time.sleep(6)
     sim.ctl("platform_outage", "on=false")
     sim.ctl("status_page", "indicator=none")
     sim.ctl("service", "name=rest", "up=true", f"ref={REF}")
     lasted = time.monotonic() - began
     resolved = wait_for(
-        "the resolve",
-        lambda: [t for t in receiver.titles() if t.startswith("RESOLVED shop:")],
+        "rest's resolve",
+        lambda: [t for t in receiver.titles() if t.startswith("RESOLVED shop: rest is down")],
         deadline_s=60,
     )
     shop = [t for t in receiver.titles() if t.split(": ")[0].endswith("shop")]
-    opened = shop.index(next(t for t in shop if "rest is down" in t))
-    corrected = shop.index(next(t for t in shop if ": now " in t))
-    assert opened < corrected < shop.index(resolved[0])
-    assert "platform outage" in shop[corrected]
+    opened = shop.index("CRITICAL shop: rest is down")
+    outage = shop.index(next(t for t in shop if "platform outage" in t))
+    assert opened < outage < shop.index(resolved[0])
+    assert "not this project's resources" in shop[outage]
     said = re.search(r"lasted (\d+)s\)", resolved[0])
     assert said is not None, resolved
     assert abs(int(said.group(1)) - lasted) <= 5, (resolved, lasted)
+
+
+def test_two_independent_problems_give_two_alerts(
+    sim: Sim, daemons: DaemonFactory, receiver: Receiver, tmp_path: Path
+) -> None:
+    """Auth goes down, later rest: the second failure is its own alert, the first keeps its
+    words; both resolve."""
+    port = free_port()
+    daemon = daemons.start(
+        daemon_config(sim, tmp_path, port, ConfigParts(extra=receiver.route())), port
+    )
+    wait_for("a healthy diagnosis", lambda: daemon.events("diagnosis changed"))
+    sim.ctl("service", "name=auth", "up=false", f"ref={REF}")
+    wait_for("auth's alert", lambda: [t for t in receiver.titles() if "auth is down" in t])
+    sim.ctl("service", "name=rest", "up=false", f"ref={REF}")
+    wait_for("rest's alert", lambda: [t for t in receiver.titles() if "rest is down" in t])
+    for name in ("auth", "rest"):
+        sim.ctl("service", f"name={name}", "up=true", f"ref={REF}")
+    wait_for(
+        "both resolved",
+        lambda: len([t for t in receiver.titles() if t.startswith("RESOLVED shop:")]) == 2,
+        deadline_s=60,
+    )
+    shop = [t for t in receiver.titles() if t.split(": ")[0].endswith("shop")]
+    assert [
+        "CRITICAL shop: auth is down",
+        "CRITICAL shop: rest is down",
+    ] == [t for t in shop if not t.startswith("RESOLVED")]
+    assert all(": now " not in t for t in shop)

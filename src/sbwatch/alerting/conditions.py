@@ -94,6 +94,7 @@ def conditions(
     )
     project = diagnosis.project
     io_body = _body(diagnosis, decision) if diagnosis.kind in IO_KINDS else _budget_body(budget)
+    per_service = diagnosis.kind is DiagnosisKind.SERVICE_DOWN and bool(diagnosis.services)
     return [
         Condition(
             project,
@@ -101,7 +102,7 @@ def conditions(
             diag.severity,
             headline(diagnosis),
             _body(diagnosis, decision),
-            diag.active,
+            diag.active and not per_service,
             diag.folds_others,
             cause=f"{diagnosis.kind}:{diagnosis.service}" if diagnosis.service else diagnosis.kind,
         ),
@@ -114,6 +115,19 @@ def conditions(
             io.active,
             cause=budget_cause(diagnosis, budget),
             eta_s=budget.eta_s if budget is not None else None,
+        ),
+        *(  # each failing service is a problem of its own: its own alert, its own resolve
+            Condition(
+                project,
+                f"service:{name}",
+                Severity.CRITICAL,
+                f"{name} is down",
+                _body(diagnosis, decision),
+                active=True,
+                cause=f"service_down:{name}",
+                since=dict(diagnosis.onsets).get(name),
+            )
+            for name in diagnosis.services
         ),
     ]
 

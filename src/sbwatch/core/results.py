@@ -170,6 +170,8 @@ class ProbeStatus:
     consecutive_fail: int
     changed_at: datetime | None
     last: ProbeResult | None
+    failing_since: datetime | None = None
+    """When the current run of failures began (the first failed result); None while ok."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +254,10 @@ class Diagnosis:
     confidence: float
     evidence: tuple[str, ...] = ()
     service: str | None = None  # for service_down: db, rest or auth
+    services: tuple[str, ...] = ()
+    """For service_down, every failing service, the longest down first (``service`` is it)."""
+    onsets: tuple[tuple[str, datetime], ...] = ()
+    """When each failing service began to fail (its first failed probe)."""
 
 
 @dataclass(frozen=True, slots=True)

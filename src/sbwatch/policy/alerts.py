@@ -52,6 +52,8 @@ class Condition:
     """What is wrong, as a value: a different cause on an open alert is said again."""
     eta_s: float | None = None
     """The forecast behind an IO budget condition: a halving is said again."""
+    since: datetime | None = None
+    """When the problem began, when known before sbwatch saw it confirmed (a first failure)."""
 
     @property
     def key(self) -> str:
@@ -223,7 +225,8 @@ class _Cycle:
         if alert is None:
             critical = cond.severity is Severity.CRITICAL
             if critical or self.now - since >= self.settings.min_duration:
-                return self._action("open", cond, since, None, None)
+                began = min(since, cond.since) if cond.since is not None else since
+                return self._action("open", cond, began, None, None)
             return None
         if _RANK[cond.severity] > _RANK[alert.severity]:
             return self._action("update", cond, alert.opened_at, alert, alert.severity)

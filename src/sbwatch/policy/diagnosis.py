@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sbwatch.core.results import (
@@ -41,6 +41,8 @@ class Signals:
     now: datetime
     services: dict[str, ProbeState] = field(default_factory=dict)
     """Thresholded state of our own db/rest/auth probes."""
+    down_since: dict[str, datetime] = field(default_factory=dict)
+    """Since when each of them has been down."""
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     """Last raw outcome of our own db/rest/auth probes (transport failures tell local trouble)."""
     status_codes: dict[str, int] = field(default_factory=dict)
@@ -264,9 +266,15 @@ def _platform(s: Signals, failing: Failing) -> Diagnosis | None:
 def _service_down(s: Signals, failing: Failing) -> Diagnosis | None:
     if not failing:
         return None
-    first = next(name for name in SERVICES if name in failing)
+    never = s.now  # a failure without a recorded start sorts after the ones with one
+    ordered = sorted(
+        (name for name in SERVICES if name in failing),
+        key=lambda name: (s.down_since.get(name, never), SERVICES.index(name)),
+    )
     evidence = [*failing.values(), *_context(s)]
-    return _make(s, DiagnosisKind.SERVICE_DOWN, 0.7, evidence, service=first)
+    found = _make(s, DiagnosisKind.SERVICE_DOWN, 0.7, evidence, service=ordered[0])
+    onsets = tuple((name, s.down_since[name]) for name in ordered if name in s.down_since)
+    return replace(found, services=tuple(ordered), onsets=onsets)
 
 
 def _io_emails(s: Signals) -> list[ProviderEmail]:

@@ -31,6 +31,10 @@ def next_status(
         new_state = ProbeState.UP
     elif not result.ok and fail_count >= settings.failures_before_down:
         new_state = ProbeState.DOWN
+    failing_since = None
+    if not result.ok:
+        kept = current.failing_since if current is not None and current.consecutive_fail else None
+        failing_since = kept or result.at
     transition = None
     if new_state is not state:
         changed_at = result.at
@@ -43,5 +47,6 @@ def next_status(
         consecutive_fail=fail_count,
         changed_at=changed_at,
         last=result,
+        failing_since=failing_since,
     )
     return status, transition

@@ -48,6 +48,7 @@ IO_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(IoSample) if f.name !
 PROBE_COLUMNS = ("project", "probe", "outcome", "at", "duration_s", "detail", "status_code", "data")
 STATUS_COLUMNS = (
     "project", "probe", "state", "consecutive_ok", "consecutive_fail", "changed_at", "last",
+    "failing_since",
 )  # fmt: skip
 TRANSITION_COLUMNS = ("project", "probe", "previous", "current", "at")
 IO_SAMPLE_COLUMNS = ("project", "at", *IO_COLUMNS)
@@ -224,6 +225,7 @@ def status_params(s: ProbeStatus, ts: TimeIn) -> tuple[Any, ...]:
         s.consecutive_fail,
         changed,
         probe_to_doc(s.last),
+        ts(s.failing_since) if s.failing_since is not None else None,
     )
 
 
@@ -237,6 +239,7 @@ def status_from_row(row: Row) -> ProbeStatus:
         consecutive_fail=row["consecutive_fail"],
         changed_at=ts_out(row["changed_at"]),
         last=probe_from_doc(row["last"]),
+        failing_since=ts_out(row["failing_since"]),
     )
 
 

@@ -132,6 +132,7 @@ _V4_BALANCE_AND_NAME = (
     "ALTER TABLE budgets ADD COLUMN eta_now_s {real}",
     "ALTER TABLE budgets ADD COLUMN refills {bool} NOT NULL DEFAULT FALSE",
     "ALTER TABLE emails ADD COLUMN project_name TEXT",
+    "ALTER TABLE probe_status ADD COLUMN failing_since {ts}",
 )
 """Which balance (bytes or operations) limits the budget and what its forecast assumes; the
 project name an email gives."""

@@ -57,6 +57,7 @@ def build_signals(
 ) -> Signals:
     """Everything diagnosis needs about one project at ``now``."""
     services: dict[str, ProbeState] = {}
+    down_since: dict[str, datetime] = {}
     outcomes: dict[str, Outcome] = {}
     codes: dict[str, int] = {}
     for kind, name in OWN_SERVICES.items():
@@ -64,6 +65,9 @@ def build_signals(
         if status is None:
             continue
         services[name] = status.state
+        began = status.failing_since or status.changed_at
+        if status.state is ProbeState.DOWN and began is not None:
+            down_since[name] = began
         if status.last is not None:
             outcomes[name] = status.last.outcome
             if status.last.status_code is not None:
@@ -75,6 +79,7 @@ def build_signals(
         ref=ref,
         now=now,
         services=services,
+        down_since=down_since,
         outcomes=outcomes,
         status_codes=codes,
         mgmt_services=mgmt_services,
