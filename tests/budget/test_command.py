@@ -12,9 +12,10 @@ import pytest
 from sbwatch.cli import main
 from sbwatch.config.settings import load_settings
 from sbwatch.core.results import BudgetEstimate, IoSample
+from sbwatch.policy.budget import BudgetEstimator
 from sbwatch.store import open_store
 from sbwatch.supabase.tiers import Tier
-from sbwatch.watch.state import STATE_NAMESPACE, correction_key, parse_correction
+from sbwatch.watch.state import STATE_NAMESPACE, correction_key, estimator_key, parse_correction
 
 REF = "abcdefghijklmnopqrst"
 OTHER = "zyxwvutsrqponmlkjihg"
@@ -109,3 +110,20 @@ async def test_budget_set_refuses_bad_input(config: Path, words: list[str]) -> N
 async def _main(argv: list[str]) -> int:
     """Run the CLI in a worker thread (it calls asyncio.run itself)."""
     return await asyncio.to_thread(main, argv)
+
+
+async def test_budget_says_the_baseline_it_learned(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A baseline learned from throttled IO is said beside the published one."""
+    await seed(config)
+    store = await open_store(load_settings(config).state)
+    try:
+        learned = BudgetEstimator(REF, Tier.MICRO)
+        learned.learned = {"micro": 13.8}
+        await store.put_state(STATE_NAMESPACE, estimator_key(REF), learned.to_state())
+    finally:
+        await store.close()
+    assert 0 == await _main(["-c", str(config), "budget", REF])
+    out = capsys.readouterr().out
+    assert "micro really holds 13.8 MB/s once throttled (published 11)" in out

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from sbwatch.config.settings import BudgetSettings
+from sbwatch.config.settings import BudgetSettings, TierLimits
 from sbwatch.core.results import BudgetEstimate, IoSample
 from sbwatch.policy.budget import BudgetEstimator, budget_severity
 from sbwatch.supabase.tiers import BURST_SECONDS_PER_DAY, Tier, spec
@@ -291,3 +291,23 @@ def test_a_burst_is_forecast_at_the_current_rate(feed: FeedFactory) -> None:
     est = f.run(60.0, 1800, step_s=300)
     assert "burst" == est.basis
     assert est.eta_s == pytest.approx(est.eta_now_s)
+
+
+def test_io_flat_above_the_published_baseline_teaches_the_real_one(feed: FeedFactory) -> None:
+    """Used up, yet 14 MB/s for 15 minutes on micro (published 11): 14 is the real baseline."""
+    est = BudgetEstimator("p", Tier.MICRO, ratio=0.0)
+    f = feed(est)
+    f.run(14.0, 1200, step_s=60)
+    assert {"micro": pytest.approx(14.0)} == est.learned
+    assert 14.0 == pytest.approx(est.limits(Tier.MICRO).baseline_mbps)
+    assert f.run(14.0, 600, step_s=60).eta_s is None  # at its real baseline it does not drain
+    restored = BudgetEstimator.from_state(json.loads(json.dumps(est.to_state())))
+    assert est.learned == restored.learned
+
+
+def test_configured_limits_replace_the_published(feed: FeedFactory) -> None:
+    """`[projects.budget.limits.micro] baseline_mbps = 15`: 15 MB/s no longer drains micro."""
+    est = BudgetEstimator("p", Tier.MICRO)
+    est.configure({Tier.MICRO: TierLimits(baseline_mbps=15.0)})
+    assert 15.0 == est.limits(Tier.MICRO).baseline_mbps
+    assert 1.0 == feed(est).run(15.0, 3600).ratio

@@ -55,7 +55,8 @@ def test_ratio_always_within_zero_and_one(
 
 
 def _final_eta(tier: Tier, intervals: list[tuple[float, float]]) -> float:
-    est = BudgetEstimator("p", tier)
+    est = BudgetEstimator("p", tier, learn_baseline=False)  # the forecast alone:
+    # IO an empty bucket could not carry would teach a higher baseline, by design
     t, mb = T0, 0.0
     est.update(IoSample(t, 0.0, 0.0, 0.0, 0.0))
     for dt, rate in intervals:

@@ -17,10 +17,12 @@ from sbwatch.core.results import BudgetEstimate, IoSample
 from sbwatch.policy.budget import estimate_to_dict
 from sbwatch.store import open_store
 from sbwatch.store.base import Store
+from sbwatch.supabase.tiers import Tier, spec
 from sbwatch.watch.state import (
     STATE_NAMESPACE,
     correction_doc,
     correction_key,
+    estimator_key,
     parse_correction,
 )
 
@@ -128,7 +130,10 @@ async def _row(store: Store, project: ProjectSettings, now: datetime) -> dict[st
     estimate = await store.latest_budget(project.ref)
     samples = await store.io_samples(project.ref, now - SAMPLE_LOOKBACK)
     pending = await store.get_state(STATE_NAMESPACE, correction_key(project.ref))
+    saved = await store.get_state(STATE_NAMESPACE, estimator_key(project.ref))
+    learned = (saved or {}).get("learned") or {}
     return {
+        "learned_baseline_mbps": {str(k): float(v) for k, v in learned.items()},
         "project": project.ref,
         "name": project.display_name,
         "tier": str(estimate.tier) if estimate else (str(project.tier) if project.tier else None),
@@ -176,6 +181,12 @@ def _text(row: dict[str, Any]) -> str:
             f"  throughput  {est['throughput_mbps']:.1f} MB/s, {est['iops']:.0f} IOPS",
             f"  estimated   {est['at']}   latest sample {row['latest_sample_at'] or 'none'}",
         ]
+    for size, mbps in row["learned_baseline_mbps"].items():
+        published = spec(Tier(size)).baseline_mbps
+        lines.append(
+            f"  learned     {size} really holds {mbps:.1f} MB/s once throttled (published "
+            f"{published:g}): seen flat there with the budget used up; the estimate uses it"
+        )
     pending = row["pending_correction"]
     if pending is not None:
         lines.append(f"  pending correction {pending} (applied on the daemon's next cycle)")

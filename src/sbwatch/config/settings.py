@@ -166,8 +166,20 @@ class DbProbeSettings(_Model):
     connect_timeout: PositiveDuration = timedelta(seconds=5)
 
 
+class TierLimits(_Model):
+    """This project's own disk limits of one size, where they differ from the published."""
+
+    baseline_mbps: float | None = Field(default=None, gt=0)
+    max_mbps: float | None = Field(default=None, gt=0)
+    baseline_iops: float | None = Field(default=None, gt=0)
+    max_iops: float | None = Field(default=None, gt=0)
+
+
 class BudgetSettings(_Model):
     """Disk IO budget estimation and its alert thresholds."""
+
+    limits: dict[Tier, TierLimits] = Field(default_factory=dict)
+    """Per size, limits that replace the published ones (``[projects.budget.limits.small]``)."""
 
     consumed_pct: float | None = Field(default=None, ge=0, le=100)
     """A known "Disk IO % consumed" reading from the dashboard; the estimator starts there."""

@@ -18,11 +18,12 @@ Choices where the metrics leave a hole:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sbwatch.config.settings import BudgetSettings, ProjectSettings
+from sbwatch.config.settings import BudgetSettings, ProjectSettings, TierLimits
 from sbwatch.core.results import BudgetEstimate, IoSample, ProbeKind, Severity
 from sbwatch.policy.forecast import Profile, run_forward
 from sbwatch.policy.tokens import Bucket, BurnTracker
@@ -35,6 +36,10 @@ FULL_COVERAGE_S = 3600.0
 REPEAT_WINDOW_S = 150.0
 """The endpoint updates once a minute: identical counters within this long of the last change
 are the same reading again, not an idle disk. Past it, unchanged counters do mean no IO."""
+LEARN_MARGIN = 0.05
+"""IO within this fraction of one level counts as flat, and must clear the baseline by it."""
+LEARN_AFTER_S = 900.0
+"""Flat above the published baseline with the budget used up this long: a learned baseline."""
 IMPLAUSIBLE_FACTOR = 2.0
 """A rate above this many times the tier maximum cannot be real IO: treated as a counter reset."""
 EXHAUSTED_RATIO = 0.01
@@ -73,6 +78,7 @@ class BudgetEstimator:
         ratio: float = 1.0,
         smoothing_s: float = 1800.0,
         max_gap_s: float = DEFAULT_MAX_GAP_S,
+        learn_baseline: bool = True,
     ) -> None:
         self.project = project
         self.smoothing_s = smoothing_s
@@ -80,6 +86,11 @@ class BudgetEstimator:
         self._mb_rate = BurnTracker(smoothing_s)
         self._op_rate = BurnTracker(smoothing_s)
         self._tier = tier
+        self.overrides: dict[Tier, TierLimits] = {}
+        self.learned: dict[str, float] = {}
+        """Per size, the throttled baseline seen (MB/s) where it exceeds the published one."""
+        self._flat: tuple[datetime, float] | None = None
+        self.learn_baseline = learn_baseline
         self._mb, self._ops = self._buckets(tier, ratio, known=False)
         self._last: _Counters | None = None
         self._since: datetime | None = None
@@ -89,9 +100,35 @@ class BudgetEstimator:
         self._profile = Profile()
         self._estimate: BudgetEstimate | None = None
 
-    @staticmethod
-    def _buckets(tier: Tier, ratio: float, *, known: bool) -> tuple[Bucket, Bucket]:
+    def limits(self, tier: Tier) -> TierSpec:
+        """The size's limits for this project: the configured ones over the published, and a
+        baseline learned from throttled IO when it is higher."""
         s = spec(tier)
+        given = self.overrides.get(tier)
+        if given is not None:
+            chosen = {k: v for k, v in given.model_dump().items() if v is not None}
+            s = replace(s, **chosen)
+        learned = self.learned.get(tier.value)
+        if learned is not None and learned > s.baseline_mbps:
+            s = replace(s, baseline_mbps=learned)
+        return s
+
+    def configure(self, overrides: Mapping[Tier, TierLimits]) -> None:
+        """Use this project's configured limits; the buckets keep their fill."""
+        self.overrides = dict(overrides)
+        self._rebucket()
+
+    def _rebucket(self) -> None:
+        """Buckets of the size's current limits, holding the same share as before."""
+        mb, ops = self._buckets(self._tier, 1.0, known=True)
+        for new, old in ((mb, self._mb), (ops, self._ops)):
+            if old.capacity > 0:
+                scale = new.capacity / old.capacity
+                new.level, new.low, new.high = old.level * scale, old.low * scale, old.high * scale
+        self._mb, self._ops = mb, ops
+
+    def _buckets(self, tier: Tier, ratio: float, *, known: bool) -> tuple[Bucket, Bucket]:
+        s = self.limits(tier)
         return (
             Bucket.new(s.baseline_mbps, s.max_mbps, ratio, known=known),
             Bucket.new(s.baseline_iops, s.max_iops, ratio, known=known),
@@ -120,7 +157,7 @@ class BudgetEstimator:
             return self._emit(cur.at)
         counted = self._counted(prev.at, cur.at)
         mbps, iops = (cur.mb - prev.mb) / dt, (cur.ops - prev.ops) / dt
-        s = spec(self._tier)
+        s = self.limits(self._tier)
         if min(mbps, iops) < 0 or _implausible(s, mbps, iops):
             self._carry(min(dt, self.max_gap_s) * counted / dt)
             self._observed_s = 0.0
@@ -137,8 +174,28 @@ class BudgetEstimator:
         self._mb_rate.add(dt, mbps)
         self._op_rate.add(dt, iops)
         self._profile.add(cur.at, dt, mbps, iops)
+        self._learn_baseline(cur.at, mbps)
         self._throughput, self._iops = mbps, iops
         return self._emit(cur.at)
+
+    def _learn_baseline(self, at: datetime, mbps: float) -> None:
+        """A used-up budget with IO flat above the published baseline for a while: that level
+        is this project's real throttled baseline (the published figures are minimums)."""
+        published = self.limits(self._tier).baseline_mbps
+        if (
+            not self.learn_baseline
+            or self._mb.ratio > EXHAUSTED_RATIO
+            or mbps <= published * (1 + LEARN_MARGIN)
+        ):
+            self._flat = None
+            return
+        if self._flat is None or abs(mbps - self._flat[1]) > LEARN_MARGIN * self._flat[1]:
+            self._flat = (at, mbps)
+            return
+        if (at - self._flat[0]).total_seconds() >= LEARN_AFTER_S:
+            self.learned[self._tier.value] = round((self._flat[1] + mbps) / 2, 2)
+            self._flat = None
+            self._mb.baseline = self.limits(self._tier).baseline_mbps
 
     def _counted(self, start: datetime, end: datetime) -> float:
         """Seconds of ``start..end`` that count against the bucket (after a reset point)."""
@@ -164,7 +221,7 @@ class BudgetEstimator:
         None when it would not run out (the tier's baseline carries the load, or it has no
         budget) or when no rate is known yet.
         """
-        if not spec(tier).has_burst_budget:
+        if not self.limits(tier).has_burst_budget:
             return None
         mb, ops = self._buckets(tier, 1.0, known=True)
         etas = [e for e in (_eta(mb, self._mb_rate), _eta(ops, self._op_rate)) if e is not None]
@@ -193,7 +250,7 @@ class BudgetEstimator:
         return at if self._last is None else max(at, self._last.at)
 
     def _emit(self, at: datetime) -> BudgetEstimate:
-        s = spec(self._tier)
+        s = self.limits(self._tier)
         burst = s.has_burst_budget
         etas = [
             eta
@@ -265,6 +322,7 @@ class BudgetEstimator:
             "observed_s": self._observed_s,
             "throughput": [self._throughput, self._iops],
             "profile": self._profile.to_state(),
+            "learned": dict(self.learned),
             "estimate": None if self._estimate is None else estimate_to_dict(self._estimate),
         }
 
@@ -286,6 +344,7 @@ class BudgetEstimator:
         est._observed_s = float(state["observed_s"])
         est._throughput, est._iops = (float(x) for x in state["throughput"])
         est._profile = Profile.from_state(state.get("profile"))
+        est.learned = {str(k): float(v) for k, v in (state.get("learned") or {}).items()}
         if state["estimate"] is not None:
             est._estimate = estimate_from_dict(state["estimate"])
         return est

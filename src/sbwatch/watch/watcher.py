@@ -169,6 +169,7 @@ class Watcher:
             )
             if project.budget.consumed_pct is not None:
                 estimator.correct(project.budget.consumed_pct, self.clock.now())
+        estimator.configure(project.budget.limits)
         escalator = (
             Escalator(self.store, api, clock=self.clock, metrics=self.metrics, owner=self.owner)
             if api is not None
