@@ -13,7 +13,7 @@ from sbwatch.cli import build_parser, main
 from sbwatch.commands.sim import parse_pairs
 from sbwatch.config.settings import load_settings
 from sbwatch.core.errors import ConfigError
-from sbwatch.sim.serve import load_sim_config, serve
+from sbwatch.sim.serve import build_world, load_sim_config, serve
 
 from .conftest import REF
 
@@ -57,6 +57,21 @@ def test_bad_sim_config(tmp_path: Path) -> None:
         "colour: unknown key",
         "projects[0].ref: must be 20 lowercase letters",
         "projects[0].tier: unknown tier 'mega'",
+    ] == caught.value.problems
+
+
+def test_sim_config_true_limits(tmp_path: Path) -> None:
+    """true_limits_factor per project reaches the world's model; a bad one is named."""
+    path = tmp_path / "sim.toml"
+    path.write_text(f'[[projects]]\nref = "{REF}"\ntrue_limits_factor = 1.2\n')
+    world = build_world(load_sim_config(path))
+    assert 1.2 == world.truth(REF)["true_limits_factor"]
+    path.write_text(f'[[projects]]\nref = "{REF}"\ntrue_limits_factor = 0.5\nbudgett = 1\n')
+    with pytest.raises(ConfigError) as caught:
+        load_sim_config(path)
+    assert [
+        "projects[0].budgett: unknown key",
+        "projects[0].true_limits_factor: must be a number from 1 to 10",
     ] == caught.value.problems
 
 
