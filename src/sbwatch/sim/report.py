@@ -79,8 +79,9 @@ def _svg(report: dict[str, Any]) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" role="img">'
     ]
     parts.append(_axes(span, x, y))
+    series = first_project_series(report)
     for key, colour, dash in (("true", "#1f6fb2", ""), ("estimated", "#e08a1e", "6 3")):
-        path = _path(report.get("series", []) or [], key, x, y)
+        path = _path(series, key, x, y)
         if path:
             parts.append(
                 f'<path class="series-{key}" d="{path}" fill="none" stroke="{colour}" '
@@ -90,6 +91,13 @@ def _svg(report: dict[str, Any]) -> str:
     parts.extend(_probe_lanes(report, lanes, span, x))
     parts.append(_tag("text", _LEGEND, x=LEFT, y=CHART_TOP - 6) + "</svg>")
     return "".join(parts)
+
+
+def first_project_series(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The budget series the chart draws: the first project's (a scenario may hold several)."""
+    series: list[dict[str, Any]] = report.get("series", []) or []
+    first = (report.get("projects") or [None])[0]
+    return [p for p in series if first is None or p.get("project", first) == first]
 
 
 def _tag(name: str, inner: str = "", **attrs: Any) -> str:
