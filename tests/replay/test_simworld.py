@@ -47,7 +47,9 @@ def check_names(report: dict[str, Any]) -> list[str]:
 
 def true_zero(report: dict[str, Any], ref: str = A) -> float:
     """When the simulator's true budget of ``ref`` first reached zero."""
-    return next(p["at_s"] for p in report["series"] if p["project"] == ref and p["true"] <= 0.0)
+    return next(
+        float(p["at_s"]) for p in report["series"] if p["project"] == ref and p["true"] <= 0.0
+    )
 
 
 def test_iops_only_exhaustion_escalates(variant: Variant) -> None:

@@ -130,3 +130,21 @@ def test_ctl_unreachable(capsys: pytest.CaptureFixture[str]) -> None:
         port = sock.getsockname()[1]
     assert 1 == main(["sim", "ctl", "stats", "--url", f"http://127.0.0.1:{port}"])
     assert "no simulator answers at" in capsys.readouterr().err
+
+
+def test_ctl_checks_pattern_and_iops_events() -> None:
+    """``sim ctl`` validates the new event kinds and keys as a scenario does."""
+    from sbwatch.commands.sim import checked_event
+
+    hours = "[" + ",".join(["10"] * 24) + "]"
+    event = checked_event("pattern", [f"hours={hours}", f"ref={REF}"])
+    assert ("pattern", [10.0] * 24, REF) == (event["kind"], event["hours"], event["ref"])
+    assert {"kind": "workload", "read_mbps": 2.0, "read_iops": 900.0} == checked_event(
+        "workload", ["read_mbps=2", "read_iops=900"]
+    )
+    with pytest.raises(ConfigError) as caught:
+        checked_event("pattern", ["hours=[1,2]", "weekdays=[1]"])
+    assert [
+        "hours: must be a list of 24 numbers from 0 to 1e+06",
+        "weekdays: must be a list of 7 numbers from 0 to 100",
+    ] == caught.value.problems
