@@ -135,7 +135,7 @@ def test_may26_messages_tell_the_story(long_runs: LongRuns) -> None:
         m["title"].split("raising compute ")[1].split(" (")[0] for m in changes
     ]
     assert "small's IO budget lasts about" in changes[0]["body"]
-    assert "sbwatch escalate abcdefghijklmnopqrst --to medium" in changes[0]["body"]
+    assert "then throughput is held at 22 MB/s" in changes[0]["body"]  # small will not last
     assert ["recovered on small", "recovered on medium"] == [
         "recovered on " + m["title"].split("recovered on ")[1].split(" ")[0] for m in recoveries
     ]
