@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import httpx
 import pytest
@@ -149,6 +150,56 @@ async def test_metrics_follow_the_model(
     assert {"/", "/data"} == mounts
     pg = {dict(labels).get("service_type") for name, labels in samples if name == "pg_up"}
     assert {"postgresql"} == pg
+
+
+REAL_EXPOSITION = (
+    Path(__file__).resolve().parents[3]
+    / "shared"
+    / "fixtures"
+    / "real"
+    / "prom_supabase_grafana_metrics_md_2025-06.prom"
+)
+
+
+def real_label_sets() -> dict[str, set[tuple[tuple[str, str], ...]]]:
+    """Per series name in the provider's published sample: its label names and the values of
+    the labels that tell series apart (device, mountpoint, mode, service_type)."""
+    found: dict[str, set[tuple[tuple[str, str], ...]]] = {}
+    for line in REAL_EXPOSITION.read_text(encoding="utf-8").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        try:
+            families = list(text_string_to_metric_families(line + "\n"))
+        except ValueError:
+            continue  # the family with a repeated label name
+        for family in families:
+            for sample in family.samples:
+                found.setdefault(sample.name, set()).add(shape(sample.labels))
+    return found
+
+
+def shape(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """Label names, with the values only of the labels that tell series apart."""
+    telling = ("device", "mountpoint", "mode", "service_type", "fstype")
+    return tuple(sorted((k, v if k in telling else "*") for k, v in labels.items() if k != "cpu"))
+
+
+@pytest.mark.skipif(not REAL_EXPOSITION.exists(), reason="the shared fixtures are not here")
+async def test_the_exposition_has_the_real_endpoints_shape(client: httpx.AsyncClient) -> None:
+    """Every series sbwatch reads is labelled as in the provider's published sample: the same
+    label names, both disks, the root and /data filesystems, service_type db or postgresql."""
+    real = real_label_sets()
+    response = await client.get(f"/p/{REF}/customer/v1/privileged/metrics", headers=BASIC)
+    ours: dict[str, set[tuple[tuple[str, str], ...]]] = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            ours.setdefault(sample.name, set()).add(shape(sample.labels))
+    assert set(ours) <= set(real), sorted(set(ours) - set(real))
+    for name, shapes in ours.items():
+        if name == "node_cpu_seconds_total":  # the sample lists every mode; we give four
+            assert shapes <= real[name], name
+        else:
+            assert real[name] == shapes, name
 
 
 async def test_a_scrape_within_the_minute_repeats_the_sample(
