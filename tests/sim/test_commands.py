@@ -65,7 +65,9 @@ def test_sim_config_true_limits(tmp_path: Path) -> None:
     path = tmp_path / "sim.toml"
     path.write_text(f'[[projects]]\nref = "{REF}"\ntrue_limits_factor = 1.2\n')
     world = build_world(load_sim_config(path))
-    assert 1.2 == world.truth(REF)["true_limits_factor"]
+    assert (1.2, 60.0) == (world.truth(REF)["true_limits_factor"], world.metrics_update_s)
+    path.write_text(f'metrics_update_s = 0\n[[projects]]\nref = "{REF}"\n')
+    assert 0.0 == build_world(load_sim_config(path)).metrics_update_s
     path.write_text(f'[[projects]]\nref = "{REF}"\ntrue_limits_factor = 0.5\nbudgett = 1\n')
     with pytest.raises(ConfigError) as caught:
         load_sim_config(path)

@@ -262,3 +262,13 @@ def test_the_failure_starts_when_the_queue_crosses_the_threshold() -> None:
     model.set_demand(5.0, 0.0)
     model.advance(600.0)
     assert (False, False) == (model.failing("rest"), model.throttled)
+
+
+def test_publishing_every_change_at_once() -> None:
+    """publish_every_s = 0: the published reading follows every advance and every restart."""
+    model = DiskIoModel("micro", publish_every_s=0)
+    model.set_demand(10.0, 0.0)
+    model.advance(7.0)
+    assert pytest.approx(10e6 * 7) == sum(d.read_bytes for d in model.published.disks.values())
+    model.set_tier("small")
+    assert 0.0 == sum(d.read_bytes for d in model.published.disks.values())

@@ -16,7 +16,8 @@ daemon cannot read: it sees only what the metrics endpoint publishes.
 - Counters restart at 0 on a tier change (the instance reboots onto the new size, with full
   balances).
 - Published once a minute: ``published`` is the reading frozen at the last whole minute of the
-  world's clock, so faster scrapes repeat a sample.
+  world's clock, so faster scrapes repeat a sample (``publish_every_s`` = 0 publishes every
+  change at once, for live tests that are not about sampling).
 - Throttled services slow down before they fail. Demand over what the disks serve builds a
   queue: the extra delay tends to ``SLOW_S_PER_EXCESS`` x (demand / capacity - 1), building up
   with a time constant of ``QUEUE_BUILD_S`` (draining with ``QUEUE_DRAIN_S``). REST and the
@@ -175,7 +176,7 @@ class DiskIoModel:
     """One project's instance; time moves only through :meth:`advance`.
 
     ``minute_phase_s``: how far into a wall-clock minute the model starts, so that publishing
-    follows the world's whole minutes.
+    follows the world's whole minutes; ``publish_every_s``: the endpoint's update period.
     """
 
     def __init__(
@@ -185,11 +186,15 @@ class DiskIoModel:
         *,
         true_limits_factor: float = 1.0,
         minute_phase_s: float = 0.0,
+        publish_every_s: float = PUBLISH_EVERY_S,
     ) -> None:
         if not true_limits_factor >= 1.0:  # NaN included
             raise ValueError("true_limits_factor: 1.0 or more (the published limits are minimums)")
+        if publish_every_s < 0:
+            raise ValueError("publish_every_s: 0 (every change at once) or more")
         self.true_limits_factor = true_limits_factor
-        self.minute_phase_s = minute_phase_s % PUBLISH_EVERY_S
+        self.publish_every_s = publish_every_s
+        self.minute_phase_s = minute_phase_s % publish_every_s if publish_every_s else 0.0
         self.demand = Demand()
         self.failing_seconds_total = 0.0
         """Seconds spent with REST and the database failing from the queue."""
@@ -238,6 +243,8 @@ class DiskIoModel:
         """Reboot onto another size: full balances, every counter back to 0."""
         self._boot(tier, 100.0)
         self.restarts += 1
+        if not self.publish_every_s:
+            self._publish()
 
     @property
     def cpus(self) -> int:
@@ -329,8 +336,14 @@ class DiskIoModel:
         """Move ``seconds`` on at constant demand, publishing at the last whole minute passed."""
         seconds = max(0.0, seconds)
         end = self._t + seconds
-        minute = math.floor((end + self.minute_phase_s) / PUBLISH_EVERY_S + _EPS)
-        boundary = minute * PUBLISH_EVERY_S - self.minute_phase_s
+        every = self.publish_every_s
+        if not every:
+            self._run(seconds)
+            self._publish()
+            self._t = end
+            return
+        minute = math.floor((end + self.minute_phase_s) / every + _EPS)
+        boundary = minute * every - self.minute_phase_s
         if self._t < boundary <= end:
             self._run(boundary - self._t)
             self._publish()

@@ -50,6 +50,8 @@ class SimConfig:
     db_target: tuple[str, int] | None = None
     true_limits: dict[str, float] | None = None
     """Per ref, how far the real disk limits lie above the machine table (default 1.0)."""
+    metrics_update_s: float = 60.0
+    """How often the metrics endpoints update, like the provider's (0: every change at once)."""
 
 
 def load_sim_config(path: Path) -> SimConfig:
@@ -59,7 +61,17 @@ def load_sim_config(path: Path) -> SimConfig:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError([f"{path}: {exc}"]) from None
     problems: list[str] = []
-    allowed = {"port", "token", "service_key", "resize_seconds", "seed", "projects", "mail", "db"}
+    allowed = {
+        "port",
+        "token",
+        "service_key",
+        "resize_seconds",
+        "seed",
+        "metrics_update_s",
+        "projects",
+        "mail",
+        "db",
+    }
     problems += [f"{key}: unknown key" for key in data if key not in allowed]
     projects = []
     true_limits: dict[str, float] = {}
@@ -81,6 +93,10 @@ def load_sim_config(path: Path) -> SimConfig:
         projects.append((ref, str(tier), float(item.get("budget", 100))))
     if not projects:
         problems.append("projects: at least one [[projects]] table is required")
+    update = data.get("metrics_update_s", 60)
+    if isinstance(update, bool) or not isinstance(update, int | float) or not 0 <= update <= 3600:
+        problems.append("metrics_update_s: must be a number of seconds from 0 to 3600")
+        update = 60
     mail = MailTarget(**data["mail"]) if "mail" in data else None
     db_target = None
     if "db" in data:
@@ -98,6 +114,7 @@ def load_sim_config(path: Path) -> SimConfig:
         mail=mail,
         db_target=db_target,
         true_limits=true_limits,
+        metrics_update_s=float(update),
     )
 
 
@@ -132,7 +149,12 @@ def settings_snippet(config: SimConfig, port: int, db_ports: dict[str, int] | No
 
 def build_world(config: SimConfig) -> SimWorld:
     """A live world on the system clock with the configured projects."""
-    world = SimWorld(SystemClock(), resize_seconds=config.resize_seconds, seed=config.seed)
+    world = SimWorld(
+        SystemClock(),
+        resize_seconds=config.resize_seconds,
+        seed=config.seed,
+        metrics_update_s=config.metrics_update_s,
+    )
     factors = config.true_limits or {}
     for ref, tier, budget in config.projects:
         world.add_project(ref, tier, budget, true_limits_factor=factors.get(ref, 1.0))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sbwatch.core.clock import Clock
 from sbwatch.sim.emails import build_email
-from sbwatch.sim.model import SERVICES, DiskIoModel
+from sbwatch.sim.model import PUBLISH_EVERY_S, SERVICES, DiskIoModel
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -115,8 +115,17 @@ class SimProject:
 class SimWorld:
     """Every simulated project plus the provider-wide faults, advanced on a Clock."""
 
-    def __init__(self, clock: Clock, *, resize_seconds: float = 120.0, seed: int = 0) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        resize_seconds: float = 120.0,
+        seed: int = 0,
+        metrics_update_s: float = PUBLISH_EVERY_S,
+    ) -> None:
         self.clock = clock
+        self.metrics_update_s = metrics_update_s
+        """How often each project's metrics endpoint updates (0: every change at once)."""
         self.rng = random.Random(seed)
         self.resize_seconds = resize_seconds
         self.projects: dict[str, SimProject] = {}
@@ -148,9 +157,13 @@ class SimWorld:
         table (1.2: 20% more baseline and burst), which nothing outside the simulator can read.
         """
         self.sync()
-        phase = self.clock.now().timestamp() % 60.0
+        every = self.metrics_update_s
         model = DiskIoModel(
-            tier, budget_pct, true_limits_factor=true_limits_factor, minute_phase_s=phase
+            tier,
+            budget_pct,
+            true_limits_factor=true_limits_factor,
+            minute_phase_s=self.clock.now().timestamp() % every if every else 0.0,
+            publish_every_s=every,
         )
         project = SimProject(ref=ref, model=model, name=name or f"sim-{ref[:6]}")
         self.projects[ref] = project
