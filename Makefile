@@ -1,5 +1,6 @@
 # sbwatch: everything a fresh clone needs, from nothing installed.
 #   make demo    replay the May 26 incident on the built-in simulator
+#   make try     the simulator, a daemon watching it and a phone in this terminal (Ctrl-C stops)
 #   make test    the whole suite (installs Debian test servers when run as root)
 #   make check   lint + types + tests
 #   make bench   benchmarks (ratios against baselines measured in the same run)
@@ -22,7 +23,7 @@ PYTHON ?= python3
 INSTALL_ENV = $(PREFIX)/lib/sbwatch
 LOCKED = $(TOOLS)/requirements.txt
 
-.PHONY: demo test check lint types bench debs venv clean install uninstall
+.PHONY: demo try test check lint types bench debs venv clean install uninstall
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -39,6 +40,9 @@ debs:
 
 demo: venv
 	$(VENV)/bin/sbwatch demo --report sbwatch-demo.html
+
+try: venv
+	$(VENV)/bin/sbwatch try $(TRY_FLAGS)
 
 test: venv debs
 	$(PY) -m pytest -q

@@ -17,6 +17,7 @@ COMMANDS: tuple[str, ...] = (
     "sbwatch.commands.run",
     "sbwatch.commands.status",
     "sbwatch.commands.demo",
+    "sbwatch.commands.tryout",
     "sbwatch.commands.check_config",
     "sbwatch.commands.version",
     "sbwatch.commands.mail",

@@ -349,8 +349,10 @@ async def test_notice_is_sent_but_not_kept_open(
 
 
 async def test_invalid_route_url_is_permanent() -> None:
-    """An URL apprise cannot load fails permanently without a send."""
-    result = await deliver(route("nosuchschema://x"), "t", "b", Severity.INFO)
+    """An URL apprise cannot load fails permanently without a send (the config refuses it too,
+    so the route is built here without validation)."""
+    broken = RouteSettings.model_construct(name="phone", url=SecretStr("nosuchschema://x"))
+    result = await deliver(broken, "t", "b", Severity.INFO)
     assert SendResult(Delivery.FAILED, "invalid route url") == result
 
 

@@ -7,11 +7,12 @@ from datetime import timedelta
 
 import pytest
 
-from sbwatch.core.results import IoSample
-from sbwatch.policy.budget import BudgetEstimator
+from sbwatch.config.settings import BudgetSettings
+from sbwatch.core.results import BudgetEstimate, IoSample
+from sbwatch.policy.budget import BudgetEstimator, budget_severity
 from sbwatch.supabase.tiers import BURST_SECONDS_PER_DAY, Tier, spec
 
-from .conftest import FeedFactory
+from .conftest import Feed, FeedFactory
 
 BURST_TIERS = [Tier.MICRO, Tier.SMALL, Tier.MEDIUM, Tier.LARGE, Tier.XL, Tier.XL2]
 
@@ -166,6 +167,8 @@ def test_iops_bucket_can_be_the_limit(feed: FeedFactory) -> None:
     ops_capacity = (11_800 - 500) * BURST_SECONDS_PER_DAY
     assert 1 - 5_000 * 3600 / ops_capacity == pytest.approx(est.ratio, abs=1e-9)
     assert est.eta_s is not None
+    assert "iops" == est.limited_by
+    assert "throughput" == feed(BudgetEstimator("p", Tier.MICRO)).run(30, 600).limited_by
 
 
 def test_forecast_follows_a_step_within_minutes(feed: FeedFactory) -> None:
@@ -222,3 +225,69 @@ def test_state_round_trip_resumes_identically(feed: FeedFactory) -> None:
 def test_estimate_is_none_before_any_sample() -> None:
     """A fresh estimator has no estimate yet."""
     assert BudgetEstimator("p", Tier.MICRO).estimate is None
+
+
+def test_a_repeated_reading_is_not_an_idle_disk(feed: FeedFactory) -> None:
+    """Scraped every 30 s, a once-a-minute endpoint repeats itself: that is no zero rate."""
+    every_minute = feed(BudgetEstimator("p", Tier.MICRO))
+    every_minute.run(31, 1800)
+    twice_a_minute = feed(BudgetEstimator("p", Tier.MICRO))
+    twice_a_minute.sample()
+    for _ in range(30):  # the counters move once a minute; each reading is scraped twice
+        twice_a_minute.advance(31, 60)
+        twice_a_minute.sample()
+        twice_a_minute.t += timedelta(seconds=30)
+        twice_a_minute.sample()  # half a minute later the endpoint still shows the same values
+        twice_a_minute.t -= timedelta(seconds=30)
+    expected = every_minute.history[-1]
+    got = twice_a_minute.history[-1]
+    assert expected.ratio == pytest.approx(got.ratio, abs=1e-6)
+    assert expected.eta_s == pytest.approx(got.eta_s, rel=1e-6)
+
+
+def test_counters_unchanged_for_minutes_are_an_idle_disk(feed: FeedFactory) -> None:
+    """Past the repeat window, unchanged counters mean no IO: the budget refills."""
+    f = feed(BudgetEstimator("p", Tier.MICRO, ratio=0.5))
+    f.sample()
+    f.t += timedelta(minutes=10)
+    est = f.sample()
+    assert 0.5 + 11 * 600 / capacity_mb(Tier.MICRO) == pytest.approx(est.ratio, abs=1e-6)
+
+
+def day_night(f: Feed, day_mbps: float, night_mbps: float, days: int) -> list[BudgetEstimate]:
+    """Twelve hours at ``day_mbps`` then twelve at ``night_mbps``, sampled every 5 minutes."""
+    start = len(f.history)
+    for half in range(days * 2):
+        f.run(night_mbps if half % 2 else day_mbps, 43_200, step_s=300)
+    return f.history[start:]
+
+
+def test_a_daily_refill_is_not_at_risk_every_morning(feed: FeedFactory) -> None:
+    """Busy days, quiet nights that refill: once a day is learned, mornings do not cry wolf."""
+    f = feed(BudgetEstimator("p", Tier.MICRO, ratio=0.6))
+    seen = day_night(f, 14.0, 7.0, 4)
+    later = seen[len(seen) // 2 :]
+    assert all(e.basis == "pattern" for e in later)
+    assert all(e.eta_s is None and e.refills for e in later)
+    assert any(e.eta_now_s is not None for e in later)  # the current rate alone would warn
+    assert all(budget_severity(e, BudgetSettings()) is None for e in later)
+
+
+def test_a_slow_drain_warns_two_days_ahead_at_the_pattern(feed: FeedFactory) -> None:
+    """A day/night load that loses a little every day is warned of days before it runs out."""
+    f = feed(BudgetEstimator("p", Tier.MICRO))
+    seen = day_night(f, 15.0, 8.0, 9)
+    learned = [(i, e) for i, e in enumerate(seen) if e.basis == "pattern"]
+    first = next(i for i, e in learned if budget_severity(e, BudgetSettings()))
+    empty = next(i for i, e in enumerate(seen) if e.ratio <= 0.01)
+    assert learned[0][0] < first  # learned first, quiet while the end was far
+    assert (empty - first) * 300 >= 2 * 86_400
+
+
+def test_a_burst_is_forecast_at_the_current_rate(feed: FeedFactory) -> None:
+    """A load far above the hour's usual is assumed to go on: the forecast uses it."""
+    f = feed(BudgetEstimator("p", Tier.MICRO))
+    day_night(f, 12.0, 8.0, 2)
+    est = f.run(60.0, 1800, step_s=300)
+    assert "burst" == est.basis
+    assert est.eta_s == pytest.approx(est.eta_now_s)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
 from sbwatch.alerting.conditions import budget_title, conditions, headline
+from sbwatch.config.settings import BudgetSettings
 from sbwatch.core.results import BudgetEstimate, Diagnosis, DiagnosisKind, Severity
+from sbwatch.policy.budget import budget_severity
 from sbwatch.policy.conditions import next_latch
 from sbwatch.policy.escalation import EscalationDecision
 from sbwatch.supabase.tiers import Tier
@@ -174,3 +177,22 @@ def test_next_latch(
 ) -> None:
     """The latch and the hold keep until the budget refills, or the signal alone without one."""
     assert expected == next_latch(latched, held, raised, ratio)
+
+
+def test_a_used_up_budget_that_refills_says_so_and_only_warns() -> None:
+    """Under the baseline the budget earns back: the title says refilling, severity a warning."""
+    refill = BudgetEstimate(REF, NOW, Tier.MICRO, 0.005, -8.0, None, 0.9, 3.0, 100.0)
+    title = budget_title(diagnosis(DiagnosisKind.IO_BUDGET_LOW), refill)
+    assert "disk IO budget 0% left, refilling (load under the baseline)" == title
+    assert Severity.WARNING == budget_severity(refill, BudgetSettings())
+    held = replace(refill, burn_mbps=0.0, throughput_mbps=11.0)
+    assert Severity.CRITICAL == budget_severity(held, BudgetSettings())
+
+
+def test_an_iops_limited_budget_says_which_balance() -> None:
+    """Small random reads: the title names IOPS and the body the operations against baseline."""
+    ops = BudgetEstimate(REF, NOW, Tier.MICRO, 0.4, -6.0, 7200.0, 0.9, 5.0, 5_500.0, "iops")
+    title = budget_title(diagnosis(DiagnosisKind.HEALTHY), ops)
+    assert "disk IO budget 40% left (IOPS), runs out in ~2h" == title
+    io = by_subject(DiagnosisKind.HEALTHY, budget=ops, severity=Severity.WARNING, latched=False)
+    assert "5500 IOPS against a baseline of 500" in io["io_budget"].body  # type: ignore[attr-defined]

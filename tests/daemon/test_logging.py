@@ -176,7 +176,8 @@ async def test_each_evaluation_cycle_is_one_info_line() -> None:
 
     watcher = SimpleNamespace(clock=clock, evaluate=evaluate, projects={REF: runtime})
     with capture_logs() as logs:
-        await _evaluate_job(watcher, REF)()  # type: ignore[arg-type]  # a stand-in watcher
+        presence = SimpleNamespace(cycle_done=lambda: None)
+        await _evaluate_job(watcher, REF, presence)()  # type: ignore[arg-type]  # stand-ins
     assert [
         {
             "event": "cycle finished",

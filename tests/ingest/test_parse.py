@@ -167,3 +167,57 @@ def test_spf_alone_is_trusted() -> None:
 def test_not_an_email(raw: bytes) -> None:
     """Input that is not an email at all gives None."""
     assert None is parse_email(raw, DEFAULT_RULE, fallback_time=FALLBACK)
+
+
+REAL = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "real"
+
+
+def real_copies() -> list[str]:
+    """The warning email's text as each recipient pasted it (quote marks taken off)."""
+    text = (REAL / "supabase_disk_io_warning_email_texts.txt").read_text()
+    blocks = text.split("=== Copy ")[1:]
+    copies = []
+    notes = ("```", "###", "Trigger:", "(The same doc")  # the collector's lines, not the email's
+    for block in blocks:
+        lines = [line.removeprefix(">").strip().strip('"') for line in block.splitlines()[1:]]
+        body = "\n".join(line for line in lines if line and not line.startswith(notes))
+        copies.append(body.split("===")[0])
+    return copies
+
+
+def as_email(body: str, subject: str = "Your project is depleting its Disk IO Budget") -> bytes:
+    """A plain provider email carrying ``body`` under the subject users saw."""
+    return (
+        "From: Supabase <noreply@supabase.com>\r\nTo: ops@example.com\r\n"
+        f"Subject: {subject}\r\n"
+        "Message-ID: <real@supabase.com>\r\nDate: Mon, 18 May 2026 09:00:00 +0000\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\n" + body
+    ).encode()
+
+
+def test_the_real_warning_texts_are_read_as_the_provider_means_them() -> None:
+    """Every pasted copy is a disk IO warning; the one naming its project gives the name."""
+    found = [
+        parse_email(as_email(body), DEFAULT_RULE, fallback_time=FALLBACK) for body in real_copies()
+    ]
+    assert 3 == len(found)
+    assert all(e is not None and e.kind is EmailKind.IO_BUDGET_WARNING for e in found)
+    names = [e.project_name if e else None for e in found]
+    assert ["job-hunter-team", None, None] == names
+    assert all(e is not None and e.project_ref is None for e in found)
+
+
+def test_the_dashboard_banner_wordings_are_classified() -> None:
+    """The banner texts for each budget state map to the warning and the exhausted kinds."""
+    banner = (REAL / "supabase_studio_disk_io_banner_texts.txt").read_text()
+    assert "about to deplete its Disk IO Budget" in banner
+    about = "Your project is about to deplete its Disk IO Budget, and may become unresponsive"
+    depleted = "Your project has depleted its Disk IO Budget, and may become unresponsive"
+    assert about in banner
+    assert depleted in banner
+    kinds = [
+        parse_email(as_email("", subject=text), DEFAULT_RULE, fallback_time=FALLBACK)
+        for text in (about, depleted)
+    ]
+    expected = [EmailKind.IO_BUDGET_WARNING, EmailKind.IO_BUDGET_EXHAUSTED]
+    assert expected == [k.kind if k else None for k in kinds]

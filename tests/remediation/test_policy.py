@@ -26,10 +26,10 @@ K = DiagnosisKind
 
 
 def budget(
-    ratio: float = 0.02, eta_s: float | None = 600.0, throughput: float = 15.0
+    ratio: float = 0.02, eta_s: float | None = 600.0, throughput: float = 15.0, burn: float = 4.0
 ) -> BudgetEstimate:
     """A budget estimate of the test project on micro."""
-    return BudgetEstimate(REF, NOW, Tier.MICRO, ratio, 4.0, eta_s, 0.9, throughput_mbps=throughput)
+    return BudgetEstimate(REF, NOW, Tier.MICRO, ratio, burn, eta_s, 0.9, throughput_mbps=throughput)
 
 
 def intent(state: IntentState, minutes_ago: float, *, project: str = REF, id: int = 1) -> Intent:
@@ -67,6 +67,29 @@ CASES = [
     ),
     Case(
         "budget used up, ratio at 1%", K.IO_BUDGET_LOW, "escalate", Tier.SMALL, budget(0.01, None)
+    ),
+    Case(
+        "budget used up but refilling: paying buys nothing",
+        K.IO_BUDGET_LOW,
+        "none",
+        None,
+        budget(0.005, None, throughput=3.0, burn=-8.0),
+        reason="refilling",
+    ),
+    Case(
+        "services failing while the load has fallen under the baseline: never spend",
+        K.IO_BUDGET_EXHAUSTED,
+        "none",
+        None,
+        budget(0.0, None, throughput=3.0, burn=-8.0),
+        reason="refilling",
+    ),
+    Case(
+        "used up and held at the baseline (throttled): raise",
+        K.IO_BUDGET_LOW,
+        "escalate",
+        Tier.SMALL,
+        budget(0.0, None, throughput=11.0, burn=0.0),
     ),
     Case(
         "budget low at 5% but not draining: low, not used up",

@@ -30,6 +30,7 @@ COMMAND_LINES: dict[str, list[str]] = {
     "run": ["run"],
     "status": ["status"],
     "demo": ["demo"],
+    "try": ["try"],
     "check-config": ["check-config"],
     "version": ["version"],
     "mail classify": ["mail", "classify", "x.eml"],

@@ -6,12 +6,15 @@ their title and body, and the two together make the conditions the alerting poli
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sbwatch.core.durations import format_duration
 from sbwatch.core.results import BudgetEstimate, Diagnosis, DiagnosisKind, Severity
 from sbwatch.policy.alerts import Condition
-from sbwatch.policy.budget import EXHAUSTED_RATIO
+from sbwatch.policy.budget import EXHAUSTED_RATIO, refilling
 from sbwatch.policy.conditions import IO_KINDS, assess
 from sbwatch.policy.escalation import EscalationDecision
+from sbwatch.supabase.tiers import spec
 
 _HEADLINE: dict[DiagnosisKind, str] = {
     DiagnosisKind.CPU_EXHAUSTED: "CPU exhausted: services failing",
@@ -44,12 +47,20 @@ def budget_title(diagnosis: Diagnosis, budget: BudgetEstimate | None) -> str:
         return "disk IO budget exhausted: services throttled and failing"
     if budget is None:
         return "Supabase warns the disk IO budget is running low"
+    if refilling(budget):
+        return f"disk IO budget {budget.ratio:.0%} left, refilling (load under the baseline)"
+    ops = budget.limited_by == "iops"
     if budget.ratio <= EXHAUSTED_RATIO:
-        return f"disk IO budget used up: throughput held at the {budget.tier} baseline"
-    left = f"disk IO budget {budget.ratio:.0%} left"
-    if budget.eta_s is not None:
-        return f"{left}, runs out in ~{format_duration(budget.eta_s)}"
-    return left
+        held = "IO operations" if ops else "throughput"
+        return f"disk IO budget used up: {held} held at the {budget.tier} baseline"
+    left = f"disk IO budget {budget.ratio:.0%} left" + (" (IOPS)" if ops else "")
+    if budget.eta_s is None:
+        return f"{left}, refills every day: not at risk" if budget.refills else left
+    when = budget.at + timedelta(seconds=budget.eta_s)
+    runs_out = f"{left}, runs out in ~{format_duration(budget.eta_s)}"
+    if budget.basis == "pattern":
+        return f"{runs_out} ({when:%a %H:%M} UTC at this week's pattern)"
+    return runs_out
 
 
 def _body(diagnosis: Diagnosis, decision: EscalationDecision | None) -> str:
@@ -119,7 +130,21 @@ def budget_cause(diagnosis: Diagnosis, budget: BudgetEstimate | None) -> str:
 def _budget_body(budget: BudgetEstimate | None) -> str:
     if budget is None:
         return ""
-    return (
+    said = (
         f"Estimated from disk throughput {budget.throughput_mbps:.1f} MB/s on {budget.tier} "
         f"(net burn {budget.burn_mbps:+.1f} MB/s, confidence {budget.confidence:.0%})."
     )
+    if budget.basis != "current":
+        now = (
+            "not draining"
+            if budget.eta_now_s is None
+            else f"runs out in ~{format_duration(budget.eta_now_s)}"
+        )
+        basis = "a burst above this hour's usual" if budget.basis == "burst" else "the pattern"
+        said += f" Forecast from {basis}; at the current rate it {now}."
+    if budget.limited_by == "iops":
+        said += (
+            f" The IO operations balance runs out first: {budget.iops:.0f} IOPS against a "
+            f"baseline of {spec(budget.tier).baseline_iops:.0f}."
+        )
+    return said

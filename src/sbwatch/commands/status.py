@@ -5,14 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sbwatch.commands.common import settings_or_exit
 from sbwatch.config.settings import Settings
 from sbwatch.core.durations import format_duration
-from sbwatch.store import Store, open_store
-from sbwatch.watch.state import STATE_NAMESPACE, hold_key
+from sbwatch.daemon.status import gather_status
+from sbwatch.store import open_store
+
+__all__ = ["gather_status", "render"]  # gather_status lives in daemon.status, shared with the page
 
 NAME = "status"
 HELP = (
@@ -27,15 +29,36 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the status; exit 0 when every project is healthy, 3 otherwise (like a check)."""
+    """Print the status; exit 0 when all is healthy, 3 when a project is not, 4 when no daemon
+    has completed a cycle within two cycles (what the store says is then stale)."""
     settings = settings_or_exit(args)
     report = asyncio.run(_collect(settings))
     if args.json:
         print(json.dumps(report, indent=2, default=str))
     else:
         print(render(report))
+    if report["daemon"]["stale"]:
+        return 4
     healthy = all(p["diagnosis"] in ("healthy", None) for p in report["projects"])
     return 0 if healthy else 3
+
+
+def _daemon_line(report: dict[str, Any]) -> str:
+    daemon = report["daemon"]
+    last = daemon["last_cycle_at"]
+    if daemon["owner"] is None:
+        return "daemon not running (never seen on this state store): start `sbwatch run`"
+    if daemon["stale"]:
+        seen = f"last cycle {last}" if last else "no cycle completed"
+        return f"daemon not running ({seen}); what follows may be out of date"
+    ago = (
+        format_duration(
+            (datetime.fromisoformat(report["at"]) - datetime.fromisoformat(last)).total_seconds()
+        )
+        if last
+        else "-"
+    )
+    return f"daemon running ({daemon['owner']}), last cycle {ago} ago"
 
 
 async def _collect(settings: Settings) -> dict[str, Any]:
@@ -46,66 +69,9 @@ async def _collect(settings: Settings) -> dict[str, Any]:
         await store.close()
 
 
-async def gather_status(store: Store, settings: Settings, now: datetime) -> dict[str, Any]:
-    """The status document of every configured project."""
-    projects = []
-    for project in settings.projects:
-        ref = project.ref
-        statuses = await store.probe_statuses(ref)
-        diagnosis = await store.latest_diagnosis(ref)
-        budget = await store.latest_budget(ref)
-        hold = await store.get_state(STATE_NAMESPACE, hold_key(ref))
-        projects.append(
-            {
-                "ref": ref,
-                "name": project.display_name,
-                "diagnosis": diagnosis.kind.value if diagnosis else None,
-                "diagnosed_at": diagnosis.at.isoformat() if diagnosis else None,
-                "evidence": list(diagnosis.evidence) if diagnosis else [],
-                "probes": [
-                    {
-                        "probe": s.probe.value,
-                        "state": s.state.value,
-                        "since": s.changed_at.isoformat() if s.changed_at else None,
-                        "last_outcome": s.last.outcome.value if s.last else None,
-                        "last_detail": s.last.detail if s.last else "",
-                        "last_at": s.last.at.isoformat() if s.last else None,
-                    }
-                    for s in statuses
-                ],
-                "budget": None
-                if budget is None
-                else {
-                    "tier": budget.tier.value,
-                    "ratio": budget.ratio,
-                    "eta_s": budget.eta_s,
-                    "burn_mbps": budget.burn_mbps,
-                    "at": budget.at.isoformat(),
-                },
-                "budget_alerts_held": None
-                if hold is None
-                else {"tier": hold.get("tier"), "since": hold.get("since")},
-                "open_alerts": [
-                    {"key": a.key, "severity": a.severity.value, "title": a.title}
-                    for a in await store.open_alerts(ref)
-                ],
-                "unfinished_escalations": [
-                    {"id": i.id, "to": i.to_tier.value, "state": i.state.value}
-                    for i in await store.unfinished_intents(ref)
-                ],
-            }
-        )
-    failed = [
-        {"route": n.route, "title": n.title, "reason": n.failed}
-        for n in await store.notifications(now - timedelta(days=7))
-        if n.failed
-    ]
-    return {"at": now.isoformat(), "projects": projects, "failed_notifications": failed}
-
-
 def render(report: dict[str, Any]) -> str:
     """The status as a few aligned lines per project."""
-    lines: list[str] = []
+    lines: list[str] = [_daemon_line(report)] if "daemon" in report else []
     for p in report["projects"]:
         lines.append(f"{p['name']} ({p['ref']}): {p['diagnosis'] or 'no diagnosis yet'}")
         for probe in p["probes"]:

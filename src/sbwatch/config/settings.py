@@ -156,6 +156,8 @@ class ProbeSettings(_Model):
     timeout: PositiveDuration = timedelta(seconds=10)
     failures_before_down: int = Field(default=2, ge=1, le=100)
     successes_before_up: int = Field(default=1, ge=1, le=100)
+    confirm_after: Interval = timedelta(seconds=5)
+    """A failure is confirmed by running again this soon, not at the next interval ("never")."""
 
 
 def _default_probes() -> dict[ProbeKind, ProbeSettings]:
@@ -193,6 +195,10 @@ class BudgetSettings(_Model):
     consumed_pct: float | None = Field(default=None, ge=0, le=100)
     """A known "Disk IO % consumed" reading from the dashboard; the estimator starts there."""
     warn_horizon: PositiveDuration = timedelta(hours=24)
+    """Warn when the budget runs out within this at the current rate (no pattern known yet)."""
+    pattern_warn_horizon: PositiveDuration = timedelta(days=3)
+    """Warn when the week's learned pattern runs the budget out within this: a slow drain is
+    told days ahead, and a daily refill never cries wolf in the morning."""
     critical_horizon: PositiveDuration = timedelta(hours=1)
     low_ratio: float = Field(default=0.2, ge=0, le=1)
     smoothing: PositiveDuration = timedelta(minutes=30)
@@ -473,8 +479,9 @@ class AlertingSettings(_Model):
     """Re-send an open warning this often; "never" (the default): a warning is sent once, and
     a message follows only when it turns critical or resolves."""
     remind_critical: Interval = timedelta(hours=1)
-    min_duration: Duration = timedelta(minutes=2)
-    """A problem must last this long before it alerts (flapping protection)."""
+    min_duration: Duration = timedelta(seconds=30)
+    """A warning must last this long before it alerts (criticals alert at once). A single
+    failed probe never pages either way: it is confirmed by a second run first."""
     resolve_after: Duration = timedelta(minutes=5)
     """Healthy for this long before an alert closes."""
     heartbeat_url: Annotated[Secret | None, AfterValidator(_http_url)] = None

@@ -174,6 +174,15 @@ class BudgetEstimate:
     confidence: float  # 0..1
     throughput_mbps: float = 0.0
     iops: float = 0.0
+    limited_by: str = "throughput"
+    """The balance that runs out first: "throughput" (bytes) or "iops" (operations)."""
+    basis: str = "current"
+    """What ``eta_s`` assumes: "pattern" (the week's learned hours), "burst" (a load well
+    above the hour's usual, assumed to go on) or "current" (no pattern learned yet)."""
+    eta_now_s: float | None = None
+    """Time to run out at the current rate, beside the pattern's figure."""
+    refills: bool = False
+    """At the learned pattern the budget earns back every day what it spends: not at risk."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +197,8 @@ class ProviderEmail:
     sender: str
     trusted: bool
     trust_reason: str
+    project_name: str | None = None
+    """The project's name as the email gives it ("Your project NAME is depleting ...")."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,28 +13,33 @@ import signal
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from http.server import HTTPServer
 from pathlib import Path
 from typing import Any
+from wsgiref.simple_server import WSGIServer
 
 import httpx
-from prometheus_client import start_http_server
 
 from sbwatch.alerting.dispatch import Dispatcher
 from sbwatch.backup.job import schedule_backups
-from sbwatch.config.settings import Settings, load_settings
+from sbwatch.config.settings import ProjectSettings, Settings, load_settings
 from sbwatch.core.clock import Clock, SystemClock
 from sbwatch.core.errors import ConfigError, SbwatchError
 from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import Diagnosis, ProbeKind, Severity
+from sbwatch.daemon.page import render_status_page, threadsafe
+from sbwatch.daemon.presence import RENEW_EVERY_S, AlreadyRunning, Presence
 from sbwatch.daemon.scheduler import Scheduler
 from sbwatch.daemon.sdnotify import Notifier
+from sbwatch.daemon.web import start_server
 from sbwatch.ingest.imap import MailWatcher
 from sbwatch.ingest.parse import TrustRule
+from sbwatch.remediation.executor import process_owner
 from sbwatch.store import Store, open_store
 from sbwatch.watch.watcher import Watcher
 
+EVALUATE_AT_LEAST_S = 60.0
+"""A project is evaluated at least once a minute, more often when a probe runs faster."""
 FLUSH_EVERY_S = 1.0
 """How often the outbox is checked: an alert leaves within about a second."""
 HEARTBEAT_EVERY_S = 60.0
@@ -64,15 +69,18 @@ def http_client() -> httpx.AsyncClient:
 
 
 @contextlib.contextmanager
-def metrics_server(settings: Settings, metrics: Metrics) -> Iterator[HTTPServer | None]:
-    """Serve /metrics on the configured address (127.0.0.1 by default) while in the block."""
+def metrics_server(
+    settings: Settings, metrics: Metrics, page: Callable[[], str] | None = None
+) -> Iterator[WSGIServer | None]:
+    """Serve /metrics, and the status page at / when given, on the configured address
+    (127.0.0.1 by default) while in the block."""
     if not settings.metrics.enabled:
         yield None
         return
     address = f"{settings.metrics.listen}:{settings.metrics.port}"
     try:
-        server, thread = start_http_server(
-            settings.metrics.port, addr=settings.metrics.listen, registry=metrics.registry
+        server, thread = start_server(
+            settings.metrics.listen, settings.metrics.port, metrics.registry, page
         )
     except OSError as exc:
         raise ConfigError([f"metrics: cannot listen on {address} ({exc.strerror})"]) from None
@@ -102,6 +110,7 @@ class Daemon:
         self.owner = f"daemon:{socket.gethostname()}"
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
+        self.presence: Presence
 
     async def run(self) -> int:
         """Run until SIGTERM/SIGINT; 0 on a clean stop."""
@@ -111,8 +120,22 @@ class Daemon:
         loop.add_signal_handler(signal.SIGHUP, self._reload.set)
         try:
             async with self._resources() as (store, http):
-                with metrics_server(self.settings, self.metrics):
-                    await self._serve(store, http)
+                presence = Presence(
+                    store,
+                    clock=self.clock,
+                    owner=process_owner("daemon"),
+                    cycle_s=cycle_seconds(self.settings),
+                )
+                await presence.claim()
+                self.presence = presence
+                page = threadsafe(
+                    lambda: render_status_page(store, self.settings, self.clock.now()), loop
+                )
+                try:
+                    with metrics_server(self.settings, self.metrics, page):
+                        await self._serve(store, http)
+                finally:
+                    await presence.release()
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
@@ -180,7 +203,8 @@ class Daemon:
         )
         await watcher.start()
         scheduler = Scheduler(self.clock)
-        _schedule(scheduler, settings, watcher, dispatcher)
+        _schedule(scheduler, settings, watcher, dispatcher, self.presence)
+        scheduler.every("presence", RENEW_EVERY_S, self._renew)
         scheduler.start()
         mail_task = None
         if settings.mail.enabled:
@@ -223,6 +247,14 @@ class Daemon:
         self.notifier.ready()
         return generation
 
+    async def _renew(self) -> None:
+        """Keep the store's lock; a daemon that lost it to another stops acting at once."""
+        try:
+            await self.presence.beat()
+        except AlreadyRunning as exc:
+            log.error("stopping: lost the state store", detail=str(exc))
+            self._stop.set()
+
     async def _feed_watchdog(self, scheduler: Callable[[], Scheduler]) -> None:
         interval = self.notifier.watchdog_interval_s()
         if interval is None:
@@ -236,22 +268,39 @@ class Daemon:
                 log.error("scheduler stalled", stalled_s=round(stalled))
 
 
+def evaluate_every(project: ProjectSettings) -> float:
+    """Seconds between evaluations of a project: its fastest probe, at most a minute."""
+    intervals = [p.interval.total_seconds() for p in project.probes.values() if p.enabled]
+    return min([EVALUATE_AT_LEAST_S, *intervals])
+
+
+def cycle_seconds(settings: Settings) -> float:
+    """The longest evaluation interval of any project: one cycle of the whole daemon."""
+    return max((evaluate_every(p) for p in settings.projects), default=EVALUATE_AT_LEAST_S)
+
+
 def _schedule(
-    scheduler: Scheduler, settings: Settings, watcher: Watcher, dispatcher: Dispatcher
+    scheduler: Scheduler,
+    settings: Settings,
+    watcher: Watcher,
+    dispatcher: Dispatcher,
+    presence: Presence,
 ) -> None:
     """One job per (project, probe), one evaluation per project, delivery and heartbeat."""
-    shortest = 60.0
     for project in settings.projects:
         for kind in watcher.projects[project.ref].probes:
             seconds = project.probes[kind].interval.total_seconds()
-            shortest = min(shortest, seconds)
             scheduler.every(
                 f"probe:{project.ref}:{kind.value}",
                 seconds,
                 _probe_job(watcher, project.ref, kind),
                 jitter_s=min(seconds * 0.1, 5.0),
             )
-        scheduler.every(f"evaluate:{project.ref}", shortest, _evaluate_job(watcher, project.ref))
+        scheduler.every(
+            f"evaluate:{project.ref}",
+            evaluate_every(project),
+            _evaluate_job(watcher, project.ref, presence),
+        )
         if watcher.projects[project.ref].api is not None:
             scheduler.every(
                 f"size:{project.ref}",
@@ -283,10 +332,11 @@ def _probe_job(watcher: Watcher, ref: str, kind: ProbeKind) -> Callable[[], Awai
     return job
 
 
-def _evaluate_job(watcher: Watcher, ref: str) -> Callable[[], Awaitable[None]]:
+def _evaluate_job(watcher: Watcher, ref: str, presence: Presence) -> Callable[[], Awaitable[None]]:
     async def job() -> None:
         started = watcher.clock.monotonic()
         diagnosis = await watcher.evaluate(ref)
+        presence.cycle_done()
         duration_s = round(watcher.clock.monotonic() - started, 3)
         log.info("cycle finished", **cycle_summary(watcher, ref, diagnosis), duration_s=duration_s)
 

@@ -38,6 +38,11 @@ _REF_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("project wording", re.compile(r"\b(?i:project|projet|ref)\W{1,3}([a-z0-9]{20})(?![a-z0-9])")),
     ("bare ref", re.compile(r"(?<![a-z0-9])((?=[a-z]*[0-9])[a-z0-9]{20})(?![a-z0-9])")),
 )
+_NAME = re.compile(
+    r"\byour project (?!is\b|has\b)(?P<name>[A-Za-z0-9][\w.-]{0,62}) (?:is|has)\b",
+    re.IGNORECASE,
+)
+"""The provider names the project in the body: "Your project job-hunter-team is depleting"."""
 _SPACE = re.compile(r"\s+")
 
 
@@ -78,6 +83,7 @@ def explain(raw: bytes, rule: TrustRule, fallback_time: datetime) -> Classificat
     body = body_text(msg)
     kind, phrase = classify_kind(subject, body)
     ref, ref_source = find_ref(subject, body)
+    name = find_name(subject, body)
     sender = sender_address(first_header(msg, "From"))
     trusted, reason, used, reasons = judge_trust(msg, rule, sender)
     provider_email = ProviderEmail(
@@ -89,6 +95,7 @@ def explain(raw: bytes, rule: TrustRule, fallback_time: datetime) -> Classificat
         sender=sender,
         trusted=trusted,
         trust_reason=reason,
+        project_name=name,
     )
     wording = f"matched {phrase!r}" if phrase else "no known wording"
     reasons = (f"kind {kind}: {wording}", *reasons)
@@ -124,6 +131,15 @@ def find_ref(subject: str, body: str) -> tuple[str | None, str | None]:
             if match:
                 return match.group(1), f"{source} in the {where}"
     return None, None
+
+
+def find_name(subject: str, body: str) -> str | None:
+    """The project's name as the email gives it; None when it names none ("Your project is")."""
+    for text in (subject, body):
+        match = _NAME.search(_SPACE.sub(" ", text))
+        if match:
+            return match.group("name")
+    return None
 
 
 def sender_address(value: str) -> str:

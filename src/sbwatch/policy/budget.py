@@ -24,6 +24,7 @@ from typing import Any
 
 from sbwatch.config.settings import BudgetSettings
 from sbwatch.core.results import BudgetEstimate, IoSample, Severity
+from sbwatch.policy.forecast import Profile, run_forward
 from sbwatch.policy.tokens import Bucket, BurnTracker
 from sbwatch.supabase.tiers import Tier, TierSpec, spec
 
@@ -31,6 +32,9 @@ MB = 1_000_000.0
 DEFAULT_MAX_GAP_S = 900.0
 FULL_COVERAGE_S = 3600.0
 """Observing this long without a break gives full coverage in the confidence."""
+REPEAT_WINDOW_S = 150.0
+"""The endpoint updates once a minute: identical counters within this long of the last change
+are the same reading again, not an idle disk. Past it, unchanged counters do mean no IO."""
 IMPLAUSIBLE_FACTOR = 2.0
 """A rate above this many times the tier maximum cannot be real IO: treated as a counter reset."""
 EXHAUSTED_RATIO = 0.01
@@ -47,6 +51,10 @@ class _Counters:
     at: datetime
     mb: float
     ops: float
+
+    def same_reading(self, other: _Counters) -> bool:
+        """Whether both hold the very same counter values (a repeated scrape)."""
+        return (self.mb, self.ops) == (other.mb, other.ops)
 
     @classmethod
     def of(cls, sample: IoSample) -> _Counters:
@@ -78,6 +86,7 @@ class BudgetEstimator:
         self._observed_s = 0.0
         self._throughput = 0.0
         self._iops = 0.0
+        self._profile = Profile()
         self._estimate: BudgetEstimate | None = None
 
     @staticmethod
@@ -104,6 +113,8 @@ class BudgetEstimator:
         dt = 0.0 if prev is None else (cur.at - prev.at).total_seconds()
         if prev is not None and dt <= 0:  # duplicate or out of order: nothing new
             return self._estimate or self._emit(prev.at)
+        if prev is not None and cur.same_reading(prev) and dt < REPEAT_WINDOW_S:
+            return self._estimate or self._emit(prev.at)  # the endpoint has not updated yet
         self._last = cur
         if prev is None:
             return self._emit(cur.at)
@@ -125,6 +136,7 @@ class BudgetEstimator:
         self._ops.flow((iops - self._ops.baseline) * counted)
         self._mb_rate.add(dt, mbps)
         self._op_rate.add(dt, iops)
+        self._profile.add(cur.at, dt, mbps, iops)
         self._throughput, self._iops = mbps, iops
         return self._emit(cur.at)
 
@@ -189,18 +201,39 @@ class BudgetEstimator:
             if eta is not None
         ]
         mb_rate = self._mb_rate.value
+        eta_now = min(etas) if burst and etas else None
+        eta, basis, refills = eta_now, "current", False
+        if burst and self._profile.known and mb_rate is not None:
+            current = (mb_rate, self._op_rate.value or 0.0)
+            latest = (self._throughput, self._iops)
+            outlook = run_forward(self._mb, self._ops, self._profile, at, current, latest)
+            eta, refills = outlook.eta_s, outlook.refills
+            basis = "burst" if outlook.burst else "pattern"
         self._estimate = BudgetEstimate(
+            limited_by=self._limit(),
             project=self.project,
             at=at,
             tier=self._tier,
             ratio=min(self._mb.ratio, self._ops.ratio) if burst else 1.0,
             burn_mbps=0.0 if mb_rate is None else mb_rate - s.baseline_mbps,
-            eta_s=min(etas) if burst and etas else None,
+            eta_s=eta,
             confidence=self._confidence(s),
             throughput_mbps=self._throughput,
             iops=self._iops,
+            basis=basis,
+            eta_now_s=eta_now,
+            refills=refills,
         )
         return self._estimate
+
+    def _limit(self) -> str:
+        """The balance that runs out first: the sooner to empty, else the lower one."""
+        mb_eta, ops_eta = _eta(self._mb, self._mb_rate), _eta(self._ops, self._op_rate)
+        if ops_eta is not None and (mb_eta is None or ops_eta < mb_eta):
+            return "iops"
+        if mb_eta is None and ops_eta is None and self._ops.ratio < self._mb.ratio:
+            return "iops"
+        return "throughput"
 
     def _confidence(self, s: TierSpec) -> float:
         """0..1 from how long we have watched without a break, how steady the load is, and how
@@ -231,6 +264,7 @@ class BudgetEstimator:
             "since": None if self._since is None else self._since.isoformat(),
             "observed_s": self._observed_s,
             "throughput": [self._throughput, self._iops],
+            "profile": self._profile.to_state(),
             "estimate": None if self._estimate is None else estimate_to_dict(self._estimate),
         }
 
@@ -251,6 +285,7 @@ class BudgetEstimator:
         est._since = None if state["since"] is None else datetime.fromisoformat(state["since"])
         est._observed_s = float(state["observed_s"])
         est._throughput, est._iops = (float(x) for x in state["throughput"])
+        est._profile = Profile.from_state(state.get("profile"))
         if state["estimate"] is not None:
             est._estimate = estimate_from_dict(state["estimate"])
         return est
@@ -267,16 +302,35 @@ def _eta(bucket: Bucket, tracker: BurnTracker) -> float | None:
     return bucket.level / (rate - bucket.baseline)
 
 
+REFILL_MARGIN = 0.1
+"""Load this fraction of the baseline below it (and nothing draining) is a budget refilling."""
+
+
+def refilling(estimate: BudgetEstimate) -> bool:
+    """The load sits clearly under the baseline and neither balance drains: it earns back.
+
+    A budget held at the baseline once empty is not refilling (the load is throttled to it);
+    paying for a bigger size fixes that, not this.
+    """
+    if estimate.eta_s is not None:
+        return False
+    margin = REFILL_MARGIN * spec(estimate.tier).baseline_mbps
+    return estimate.refills or estimate.burn_mbps < -margin
+
+
 def budget_severity(estimate: BudgetEstimate, settings: BudgetSettings) -> Severity | None:
-    """CRITICAL when (nearly) exhausted or about to be, WARNING when low or draining, else None."""
+    """CRITICAL when (nearly) exhausted or about to be, WARNING when low or draining, else None.
+
+    A used-up budget that is refilling is a warning: it needs watching, not a person at night.
+    """
     eta = estimate.eta_s
-    if estimate.ratio <= EXHAUSTED_RATIO or (
-        eta is not None and eta <= settings.critical_horizon.total_seconds()
-    ):
+    used_up = estimate.ratio <= EXHAUSTED_RATIO and not refilling(estimate)
+    if used_up or (eta is not None and eta <= settings.critical_horizon.total_seconds()):
         return Severity.CRITICAL
-    if estimate.ratio <= settings.low_ratio or (
-        eta is not None and eta <= settings.warn_horizon.total_seconds()
-    ):
+    horizon = (
+        settings.pattern_warn_horizon if estimate.basis == "pattern" else settings.warn_horizon
+    )
+    if estimate.ratio <= settings.low_ratio or (eta is not None and eta <= horizon.total_seconds()):
         return Severity.WARNING
     return None
 

@@ -17,7 +17,7 @@ from sbwatch.core.results import (
     Intent,
     IntentState,
 )
-from sbwatch.policy.budget import EXHAUSTED_RATIO
+from sbwatch.policy.budget import EXHAUSTED_RATIO, refilling
 from sbwatch.supabase.tiers import Tier, next_tier, rank, spec
 
 FAILED_RETRY = timedelta(minutes=15)
@@ -124,6 +124,11 @@ def _not_fixable(
     """Why a bigger compute size would not help ("" when it would)."""
     if diagnosis.kind not in FIXABLE:
         return f"{diagnosis.kind}: a bigger compute size does not fix this"
+    if diagnosis.kind in IO_KINDS and budget is not None and refilling(budget):
+        return (
+            f"{diagnosis.kind}: budget {budget.ratio:.0%} left and refilling (the load is under "
+            "the baseline); a bigger size buys nothing"
+        )
     if diagnosis.kind is not DiagnosisKind.IO_BUDGET_LOW:
         return ""
     if budget is None:

@@ -209,7 +209,7 @@ def run(
         burning_since = (t if burning_since is None else burning_since) if burning else None
         burned = 0.0 if burning_since is None else t - burning_since
         if estimate is not None and burned >= burn_after_s and int(t) % int(eta_every_s) == 0:
-            _judge_eta(model, demand, iops, estimate.eta_s, result)
+            _judge_eta(model, demand, iops, estimate.eta_now_s, result)  # the current-rate figure
         model.advance(step_s)
         t += step_s
     return result

@@ -353,7 +353,12 @@ async def _ingest(raw: bytes, trust: TrustRule, watcher: Watcher, rec: Recorder)
     fresh = await watcher.store.record_email(email)
     trusted = "trusted" if email.trusted else "UNTRUSTED"
     rec.emails.append(
-        {"at_s": round(rec.clock.elapsed, 1), "kind": email.kind.value, "trusted": email.trusted}
+        {
+            "at_s": round(rec.clock.elapsed, 1),
+            "kind": email.kind.value,
+            "trusted": email.trusted,
+            "subject": email.subject,
+        }
     )
     rec.say(f"EMAIL   {email.kind.value} ({trusted}): {email.subject}")
     if fresh:
@@ -364,6 +369,7 @@ def _sample_series(world: SimWorld, watcher: Watcher, rec: Recorder) -> None:
     for ref in rec.refs:
         truth = world.truth(ref)
         estimate = watcher.projects[ref].estimator.estimate
+        model = world.projects[ref].model
         rec.series.append(
             {
                 "at_s": round(rec.clock.elapsed, 1),
@@ -374,6 +380,8 @@ def _sample_series(world: SimWorld, watcher: Watcher, rec: Recorder) -> None:
                 "true_iops": round(truth["iops_ratio"], 4),
                 "eta_s": estimate.eta_s if estimate else None,
                 "tier": truth["tier"],
+                "asked_mbps": round(model.demand_mbps, 1),
+                "served_mbps": round(truth["actual_read_mbps"] + truth["actual_write_mbps"], 1),
                 "throttled": truth["throttled"],
                 "rest_latency_s": truth["latency_s"]["rest"],
             }

@@ -50,10 +50,11 @@ TRANSITION_COLUMNS = ("project", "probe", "previous", "current", "at")
 IO_SAMPLE_COLUMNS = ("project", "at", *IO_COLUMNS)
 BUDGET_COLUMNS = (
     "project", "at", "tier", "ratio", "burn_mbps", "eta_s", "confidence", "throughput_mbps", "iops",
+    "limited_by", "basis", "eta_now_s", "refills",
 )  # fmt: skip
 EMAIL_COLUMNS = (
     "message_id", "kind", "project_ref", "received_at", "subject", "sender", "trusted",
-    "trust_reason",
+    "trust_reason", "project_name",
 )  # fmt: skip
 DIAGNOSIS_COLUMNS = ("project", "at", "kind", "confidence", "evidence", "service")
 ALERT_COLUMNS = (
@@ -240,6 +241,10 @@ def budget_from_row(row: Row) -> BudgetEstimate:
         confidence=row["confidence"],
         throughput_mbps=row["throughput_mbps"],
         iops=row["iops"],
+        limited_by=row["limited_by"],
+        basis=row["basis"],
+        eta_now_s=row["eta_now_s"],
+        refills=bool(row["refills"]),
     )
 
 
@@ -255,6 +260,7 @@ def email_from_row(row: Row) -> ProviderEmail:
         sender=row["sender"],
         trusted=bool(row["trusted"]),
         trust_reason=row["trust_reason"],
+        project_name=row["project_name"],
     )
 
 

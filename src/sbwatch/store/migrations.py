@@ -126,10 +126,21 @@ _V3_ALERT_CAUSE = (
 )
 """An open alert remembers its cause and the forecast it told, to speak again when they move."""
 
+_V4_BALANCE_AND_NAME = (
+    "ALTER TABLE budgets ADD COLUMN limited_by TEXT NOT NULL DEFAULT 'throughput'",
+    "ALTER TABLE budgets ADD COLUMN basis TEXT NOT NULL DEFAULT 'current'",
+    "ALTER TABLE budgets ADD COLUMN eta_now_s {real}",
+    "ALTER TABLE budgets ADD COLUMN refills {bool} NOT NULL DEFAULT FALSE",
+    "ALTER TABLE emails ADD COLUMN project_name TEXT",
+)
+"""Which balance (bytes or operations) limits the budget and what its forecast assumes; the
+project name an email gives."""
+
 _HISTORY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("initial schema", _V1_INITIAL),
     ("notifications: good news", _V2_GOOD_NEWS),
     ("alerts: cause and forecast", _V3_ALERT_CAUSE),
+    ("budgets: limiting balance and forecast; emails: project name", _V4_BALANCE_AND_NAME),
 )
 
 

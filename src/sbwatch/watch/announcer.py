@@ -10,7 +10,7 @@ from sbwatch.alerting.dispatch import Dispatcher
 from sbwatch.alerting.messages import Message, Target, render
 from sbwatch.config.settings import Settings
 from sbwatch.core.clock import Clock
-from sbwatch.core.results import EmailKind, ProviderEmail, Severity, Silence
+from sbwatch.core.results import PROVIDER, EmailKind, ProviderEmail, Severity, Silence
 from sbwatch.policy.alerts import (
     AlertAction,
     Condition,
@@ -70,6 +70,17 @@ class Announcer:
         if silence is not None:
             action = replace(action, send=False, note=f"silenced: {silence.reason}")
         await self._submit(runtime, action)
+
+    async def provider_notice(
+        self, severity: Severity, title: str, body: str, subject: str = "mail"
+    ) -> None:
+        """A one-shot message about no watched project (an email for another project)."""
+        now = self.clock.now()
+        action = notice(PROVIDER, subject, severity, title, body, now)
+        message = render(action, Target("Supabase"), now)
+        await self.dispatcher.submit(action, message)
+        if self.on_alert is not None:
+            self.on_alert(action, message)
 
     async def conditions(self, runtime: ProjectRuntime, conds: Sequence[Condition]) -> PolicyState:
         """Open, update, remind or resolve the project's alerts; the next policy state."""

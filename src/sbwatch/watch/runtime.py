@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -43,3 +44,12 @@ class ProjectRuntime:
     emails: list[ProviderEmail] = field(default_factory=list)
     journal: list[Intent] = field(default_factory=list)
     saved_policy: dict[str, Any] | None = None
+    evaluating: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """One evaluation at a time: a probe's state change evaluates beside the schedule."""
+    provider_name: str | None = None
+    """The project's name at the provider (``GET /v1/projects/{ref}``): emails use it."""
+
+    def names(self) -> set[str]:
+        """Every name the provider's emails may call this project by, lowercased."""
+        found = {self.settings.ref, self.settings.name, self.provider_name}
+        return {name.lower() for name in found if name}

@@ -23,6 +23,7 @@ from sbwatch.core.results import (
     PROVIDER,
     Diagnosis,
     DiagnosisKind,
+    EmailKind,
     IoSample,
     ProbeKind,
     ProbeResult,
@@ -111,6 +112,7 @@ class Watcher:
             now = self.clock.now()
             runtime.emails = await self.store.recent_emails(now - EMAIL_LOOKBACK, project.ref)
             runtime.journal = await self.store.intents(project.ref)
+            runtime.provider_name = await self._provider_name(runtime)
             if size is not runtime.tier:  # resized while sbwatch was not running
                 await self._adopt_size(runtime, size)
             hold = await self.store.get_state(STATE_NAMESPACE, hold_key(project.ref))
@@ -126,6 +128,18 @@ class Watcher:
         if self.settings.status_page.enabled and self.settings.projects:
             first = self.settings.projects[0]
             self.provider_probe = build_probe(ProbeKind.STATUS_PAGE, self._context(first))
+
+    async def _provider_name(self, runtime: ProjectRuntime) -> str | None:
+        """The project's name at the provider, for emails that name it; None if unknown."""
+        if runtime.api is None:
+            return None
+        try:
+            return (await runtime.api.get_project(runtime.settings.ref)).name
+        except SbwatchError as exc:
+            self._log.warning(
+                "project name lookup failed", project=runtime.settings.ref, error=str(exc)
+            )
+            return None
 
     async def close(self) -> None:
         """Release every probe's connections."""
@@ -188,8 +202,30 @@ class Watcher:
 
     # -- probes ---------------------------------------------------------------------------
     async def probe(self, ref: str, kind: ProbeKind) -> ProbeResult:
-        """Run one probe of one project and keep its result, state and consequences."""
+        """Run one probe of one project and keep its result, state and consequences.
+
+        A failure is confirmed at once: the probe runs again after ``confirm_after`` until the
+        thresholds say down (or it passes). A change of state evaluates the project at once,
+        instead of waiting for the next cycle.
+        """
         runtime = self.projects[ref]
+        confirm = runtime.settings.probes[kind].confirm_after
+        result, changed = await self._probe_once(runtime, kind)
+        while confirm is not None and not result.ok:
+            if runtime.statuses[kind].state is ProbeState.DOWN:
+                break
+            await self.clock.sleep(confirm.total_seconds())
+            result, again = await self._probe_once(runtime, kind)
+            changed = changed or again
+        if changed and runtime.diagnosis is not None:  # after start's first evaluation
+            await self.evaluate(ref)
+        return result
+
+    async def _probe_once(
+        self, runtime: ProjectRuntime, kind: ProbeKind
+    ) -> tuple[ProbeResult, bool]:
+        """One run: keep the result and the state; whether the state changed."""
+        ref = runtime.settings.ref
         probe = runtime.probes[kind]
         result = await run_probe(
             probe,
@@ -219,7 +255,7 @@ class Watcher:
             self.metrics.metrics_lines_skipped.labels(ref).inc(result.skipped_lines)
         if result.sample is not None:
             await self._fold_sample(runtime, result.sample)
-        return result
+        return result, transition is not None
 
     async def probe_provider(self) -> ProbeResult | None:
         """Run the provider-wide status page probe."""
@@ -254,26 +290,59 @@ class Watcher:
 
     # -- emails ---------------------------------------------------------------------------
     async def on_email(self, email: ProviderEmail) -> None:
-        """A new provider email was stored: evaluate the projects it concerns at once."""
+        """A new provider email was stored: evaluate the project it concerns at once.
+
+        The project is found by its ref (a dashboard link), else by the name the email gives;
+        an email naming none fits the only project watched. One that fits no project is said
+        as such, never applied to every project.
+        """
         self._log.info(
             "provider email",
             kind=email.kind.value,
             project=email.project_ref,
+            name=email.project_name,
             trusted=email.trusted,
         )
-        for ref, runtime in self.projects.items():
-            if email.project_ref in (None, ref):
-                runtime.emails.append(email)
-                try:
-                    await self.announcer.email(runtime, email)
-                    await self.evaluate(ref)
-                except SbwatchError as exc:  # the mailbox keeps going; the next cycle retries
-                    self._log.warning("email evaluation failed", project=ref, error=str(exc))
+        targets = self._email_targets(email)
+        if not targets and email.kind is not EmailKind.OTHER:
+            await self._unmatched_email(email)
+        for runtime in targets:
+            ref = runtime.settings.ref
+            runtime.emails.append(email)
+            try:
+                await self.announcer.email(runtime, email)
+                await self.evaluate(ref)
+            except SbwatchError as exc:  # the mailbox keeps going; the next cycle retries
+                self._log.warning("email evaluation failed", project=ref, error=str(exc))
+
+    def _email_targets(self, email: ProviderEmail) -> list[ProjectRuntime]:
+        if email.project_ref is not None:
+            return [r for ref, r in self.projects.items() if ref == email.project_ref]
+        if email.project_name is not None:
+            name = email.project_name.lower()
+            return [r for r in self.projects.values() if name in r.names()]
+        return list(self.projects.values()) if len(self.projects) == 1 else []
+
+    async def _unmatched_email(self, email: ProviderEmail) -> None:
+        named = email.project_ref or email.project_name or "no project"
+        self._log.warning("provider email matches no watched project", named=named)
+        watched = ", ".join(r.settings.display_name for r in self.projects.values())
+        await self.announcer.provider_notice(
+            Severity.WARNING if email.trusted else Severity.INFO,
+            f"Supabase emailed about {named}, which sbwatch does not watch: {email.subject}",
+            f"{email.kind.value} from {email.sender} ({email.trust_reason}). sbwatch watches "
+            f"{watched}; name the project in the config (`name = ...`) if it is one of them.",
+        )
 
     # -- evaluation -----------------------------------------------------------------------
     async def evaluate(self, ref: str) -> Diagnosis:
         """Budget corrections, diagnosis, escalation and its verification, then alerts."""
         runtime = self.projects[ref]
+        async with runtime.evaluating:
+            return await self._evaluate(runtime)
+
+    async def _evaluate(self, runtime: ProjectRuntime) -> Diagnosis:
+        ref = runtime.settings.ref
         project = runtime.settings
         now = self.clock.now()
         await self._follow_journal(runtime)
@@ -343,6 +412,8 @@ class Watcher:
         await self.store.put_state(
             STATE_NAMESPACE, estimator_key(ref), runtime.estimator.to_state()
         )
+        if runtime.estimator.estimate is not None:  # status shows the new size at once
+            await self.store.record_budget(runtime.estimator.estimate)
         if held:
             hold = {"tier": tier.value, "since": now.isoformat()}
             await self.store.put_state(STATE_NAMESPACE, hold_key(ref), hold)
@@ -466,6 +537,7 @@ def alert_thresholds(project: ProjectSettings, min_duration: timedelta) -> Budge
     return budget.model_copy(
         update={
             "warn_horizon": budget.warn_horizon + lead,
+            "pattern_warn_horizon": budget.pattern_warn_horizon + lead,
             "critical_horizon": budget.critical_horizon + lead,
         }
     )

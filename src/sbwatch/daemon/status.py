@@ -1,0 +1,151 @@
+"""What the store says about every configured project: ``sbwatch status`` and the status page."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sbwatch.config.settings import Settings
+from sbwatch.core.results import BudgetEstimate, Intent, ProbeStatus
+from sbwatch.daemon.presence import Heartbeat, read_heartbeat
+from sbwatch.store import Store
+from sbwatch.watch.state import STATE_NAMESPACE, hold_key
+
+FAILED_LOOKBACK = timedelta(days=7)
+"""Failed notifications this recent are listed."""
+
+
+async def gather_status(
+    store: Store, settings: Settings, now: datetime, *, window: timedelta | None = None
+) -> dict[str, Any]:
+    """The status document of every configured project.
+
+    ``window``: also the budget estimates and escalations of that long before ``now``, and the
+    silences active at ``now`` (what the status page draws; ``sbwatch status`` leaves it out).
+    """
+    projects = [await _project(store, settings, p.ref, window, now) for p in settings.projects]
+    failed = [
+        {"route": n.route, "title": n.title, "reason": n.failed}
+        for n in await store.notifications(now - FAILED_LOOKBACK)
+        if n.failed
+    ]
+    report: dict[str, Any] = {
+        "at": now.isoformat(),
+        "daemon": _daemon(await read_heartbeat(store), now),
+        "projects": projects,
+        "failed_notifications": failed,
+    }
+    if window is not None:
+        report["silences"] = await _silences(store, settings, now)
+    return report
+
+
+def _daemon(beat: Heartbeat | None, now: datetime) -> dict[str, Any]:
+    """Whether a daemon runs on this store, and when it last completed a cycle."""
+    if beat is None:
+        return {"running": False, "owner": None, "last_cycle_at": None, "stale": True}
+    return {
+        "running": beat.running(now),
+        "owner": beat.owner,
+        "last_cycle_at": None if beat.last_cycle_at is None else beat.last_cycle_at.isoformat(),
+        "stopped_at": None if beat.stopped_at is None else beat.stopped_at.isoformat(),
+        "stale": beat.stale(now),
+    }
+
+
+async def _project(
+    store: Store, settings: Settings, ref: str, window: timedelta | None, now: datetime
+) -> dict[str, Any]:
+    project = settings.project(ref)
+    diagnosis = await store.latest_diagnosis(ref)
+    budget = await store.latest_budget(ref)
+    hold = await store.get_state(STATE_NAMESPACE, hold_key(ref))
+    doc: dict[str, Any] = {
+        "ref": ref,
+        "name": project.display_name,
+        "diagnosis": diagnosis.kind.value if diagnosis else None,
+        "diagnosed_at": diagnosis.at.isoformat() if diagnosis else None,
+        "evidence": list(diagnosis.evidence) if diagnosis else [],
+        "probes": [_probe(s) for s in await store.probe_statuses(ref)],
+        "budget": None if budget is None else _budget(budget),
+        "budget_alerts_held": None
+        if hold is None
+        else {"tier": hold.get("tier"), "since": hold.get("since")},
+        "open_alerts": [
+            {
+                "key": a.key,
+                "severity": a.severity.value,
+                "title": a.title,
+                "opened_at": a.opened_at.isoformat(),
+            }
+            for a in await store.open_alerts(ref)
+        ],
+        "unfinished_escalations": [
+            {"id": i.id, "to": i.to_tier.value, "state": i.state.value}
+            for i in await store.unfinished_intents(ref)
+        ],
+    }
+    if window is not None:
+        since = now - window
+        doc["budget_history"] = [_point(b) for b in await store.budget_history(ref, since)]
+        doc["escalations"] = [_intent(i) for i in await store.intents(ref, since)]
+    return doc
+
+
+def _probe(status: ProbeStatus) -> dict[str, Any]:
+    last = status.last
+    return {
+        "probe": status.probe.value,
+        "state": status.state.value,
+        "since": status.changed_at.isoformat() if status.changed_at else None,
+        "last_outcome": last.outcome.value if last else None,
+        "last_detail": last.detail if last else "",
+        "last_at": last.at.isoformat() if last else None,
+    }
+
+
+def _budget(budget: BudgetEstimate) -> dict[str, Any]:
+    return {
+        "tier": budget.tier.value,
+        "ratio": budget.ratio,
+        "eta_s": budget.eta_s,
+        "burn_mbps": budget.burn_mbps,
+        "confidence": budget.confidence,
+        "at": budget.at.isoformat(),
+    }
+
+
+def _point(budget: BudgetEstimate) -> dict[str, Any]:
+    return {"at": budget.at.isoformat(), "ratio": budget.ratio, "tier": budget.tier.value}
+
+
+def _intent(intent: Intent) -> dict[str, Any]:
+    return {
+        "id": intent.id,
+        "from": intent.from_tier.value,
+        "to": intent.to_tier.value,
+        "state": intent.state.value,
+        "actor": intent.actor,
+        "reason": intent.reason,
+        "at": intent.created_at.isoformat(),
+        "recovered_s": intent.recovered_s,
+    }
+
+
+async def _silences(store: Store, settings: Settings, now: datetime) -> list[dict[str, Any]]:
+    """Silences in force now: those made with ``sbwatch silence`` and the configured windows."""
+    found = [
+        {
+            "project": s.project,
+            "until": s.ends_at.isoformat(),
+            "reason": s.reason,
+            "by": s.created_by,
+        }
+        for s in await store.silences(active_at=now)
+    ]
+    found += [
+        {"project": s.project, "until": s.ends.isoformat(), "reason": s.reason, "by": "config"}
+        for s in settings.alerting.silences
+        if s.starts <= now < s.ends
+    ]
+    return found

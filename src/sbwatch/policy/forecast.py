@@ -1,0 +1,159 @@
+"""The week's pattern of disk IO, and the budget run forward through it (pure).
+
+A project's load repeats: busy days, quiet nights, a heavier Monday. :class:`Profile` learns
+the mean throughput and IOPS of every hour of the week from what the metrics showed (a capped
+running mean per hour, so that the latest weeks count most). Until a week is recorded the
+hour of the day stands in for the hour of the week.
+
+:func:`run_forward` plays both buckets forward hour by hour at the learned rates: when they
+empty, or that they refill every day. A load well above what the hour usually brings (a
+burst) is assumed to go on: the forecast then runs at the current rate instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sbwatch.policy.tokens import Bucket
+
+HOUR_S = 3600.0
+WEEK_HOURS = 168
+SLOT_CAP_S = 3 * HOUR_S
+"""An hour's mean weighs at most three observed hours: older weeks fade as new ones come."""
+DAY_KNOWN_S = 20 * HOUR_S
+"""The hour-of-day pattern is known once this much of a day has been observed."""
+WEEK_KNOWN_HOURS = 150
+"""The hour-of-week pattern is used once this many of the week's hours have been seen."""
+HORIZON_S = 7 * 86_400.0
+BURST_FACTOR = 1.5
+"""A load this many times the hour's usual (and above the baseline) is a burst, not the day."""
+
+
+@dataclass
+class Profile:
+    """Mean MB/s and IOPS for each hour of the week, with how much each has been observed."""
+
+    mb: list[float] = field(default_factory=lambda: [0.0] * WEEK_HOURS)
+    ops: list[float] = field(default_factory=lambda: [0.0] * WEEK_HOURS)
+    seen: list[float] = field(default_factory=lambda: [0.0] * WEEK_HOURS)
+
+    def add(self, at: datetime, seconds: float, mbps: float, iops: float) -> None:
+        """Fold in ``seconds`` of load that ended at ``at`` (split over the hours it spans)."""
+        end = at
+        left = seconds
+        while left > 0:
+            slot = _slot(end - timedelta(microseconds=1))
+            into_hour = (end - end.replace(minute=0, second=0, microsecond=0)).total_seconds()
+            part = min(left, into_hour or HOUR_S)
+            weight = min(self.seen[slot] + part, SLOT_CAP_S)
+            share = part / weight
+            self.mb[slot] += (mbps - self.mb[slot]) * share
+            self.ops[slot] += (iops - self.ops[slot]) * share
+            self.seen[slot] = weight
+            end -= timedelta(seconds=part)
+            left -= part
+
+    @property
+    def observed_s(self) -> float:
+        """Seconds of load behind the profile (each hour counted up to its cap)."""
+        return sum(self.seen)
+
+    @property
+    def known(self) -> bool:
+        """Whether enough of a day is recorded to forecast with the pattern."""
+        return sum(min(s, HOUR_S) for s in self.seen) >= DAY_KNOWN_S
+
+    def rate_at(self, at: datetime) -> tuple[float, float] | None:
+        """The usual (MB/s, IOPS) at the hour of ``at``; None when that hour is unknown."""
+        slot = _slot(at)
+        weekly = sum(1 for s in self.seen if s > 0) >= WEEK_KNOWN_HOURS
+        if weekly and self.seen[slot] > 0:
+            return self.mb[slot], self.ops[slot]
+        same_hour = [h for h in range(slot % 24, WEEK_HOURS, 24) if self.seen[h] > 0]
+        if not same_hour:
+            return None
+        total = sum(self.seen[h] for h in same_hour)
+        mb = sum(self.mb[h] * self.seen[h] for h in same_hour) / total
+        ops = sum(self.ops[h] * self.seen[h] for h in same_hour) / total
+        return mb, ops
+
+    def to_state(self) -> dict[str, Any]:
+        """A JSON-serialisable snapshot."""
+        return {"mb": self.mb, "ops": self.ops, "seen": self.seen}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any] | None) -> Profile:
+        """Rebuild from :meth:`to_state` (an empty profile for None)."""
+        if not state:
+            return cls()
+        return cls(
+            [float(x) for x in state["mb"]],
+            [float(x) for x in state["ops"]],
+            [float(x) for x in state["seen"]],
+        )
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """The budget run forward: when it empties (None: not within the horizon), and why."""
+
+    eta_s: float | None
+    refills: bool
+    """Over every day ahead the budget earns back what it spends: not at risk."""
+    burst: bool
+    """The load now is well above the hour's usual: the forecast ran at the current rate."""
+
+
+def run_forward(
+    mb: Bucket,
+    ops: Bucket,
+    profile: Profile,
+    now: datetime,
+    current: tuple[float, float],
+    latest: tuple[float, float],
+) -> Outlook:
+    """Play both buckets forward at the learned hourly rates (the current rate in a burst).
+
+    ``current`` is the smoothed rate, ``latest`` the last interval's: a burst is a load both
+    see well above the hour's usual, so neither a lagging average at the turn of the day nor
+    one odd minute counts as one.
+    """
+    # The hour just begun and the one before: the load seen now may still be the last hour's.
+    hours = [r for r in (profile.rate_at(now), profile.rate_at(now - timedelta(hours=1))) if r]
+    usual = (max(r[0] for r in hours), max(r[1] for r in hours)) if hours else None
+    burst = usual is not None and any(
+        rate > bucket.baseline and rate > BURST_FACTOR * max(normal, 1e-9)
+        for rate, normal, bucket in (
+            (min(current[0], latest[0]), usual[0], mb),
+            (min(current[1], latest[1]), usual[1], ops),
+        )
+    )
+    levels = [mb.level, ops.level]
+    daily_low = list(levels)
+    refills = True
+    t, elapsed = now, 0.0
+    while elapsed < HORIZON_S:
+        rates = current if burst else (profile.rate_at(t) or current)
+        for index, (bucket, rate) in enumerate(((mb, rates[0]), (ops, rates[1]))):
+            if bucket.capacity <= 0:
+                continue
+            net = (rate - bucket.baseline) * HOUR_S
+            if net > 0 and levels[index] <= net:
+                return Outlook(elapsed + levels[index] / (rate - bucket.baseline), False, burst)
+            levels[index] = min(bucket.capacity, levels[index] - net)
+        elapsed += HOUR_S
+        t += timedelta(seconds=HOUR_S)
+        if elapsed % 86_400.0 == 0:  # a day on: no lower than a day ago (or full)
+            refills = refills and all(
+                level >= day_ago - 1e-6 or level >= bucket.capacity - 1e-6
+                for level, day_ago, bucket in zip(levels, daily_low, (mb, ops), strict=True)
+            )
+            daily_low = list(levels)
+    return Outlook(None, refills, burst)
+
+
+def _slot(at: datetime) -> int:
+    """The hour of the week of ``at`` (Monday 00:00 UTC is 0)."""
+    return at.weekday() * 24 + at.hour

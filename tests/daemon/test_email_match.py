@@ -1,0 +1,101 @@
+"""Provider emails reach the project they name, by ref or by name; others are said as such."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sbwatch.alerting.dispatch import Dispatcher
+from sbwatch.config.settings import Settings
+from sbwatch.core.clock import VirtualClock
+from sbwatch.core.metrics import Metrics
+from sbwatch.core.results import PROVIDER, EmailKind, ProviderEmail
+from sbwatch.store.sqlite import SqliteStore
+from sbwatch.watch.watcher import Watcher
+
+A, B = "aaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbb"
+T0 = datetime(2026, 5, 20, 20, 0, tzinfo=UTC)
+
+
+def settings(*refs: str) -> Settings:
+    """Projects that probe nothing, the second one named like the seed's project."""
+    projects = [{"ref": ref, "tier": "micro", "probes": {}} for ref in refs]
+    if len(projects) > 1:
+        projects[1]["name"] = "job-hunter-team"
+    return Settings.model_validate(
+        {
+            "projects": projects,
+            "alerting": {"routes": [{"name": "phone", "url": "json://127.0.0.1:9/"}]},
+            "metrics": {"enabled": False},
+            "status_page": {"enabled": False},
+        }
+    )
+
+
+def email(ref: str | None = None, name: str | None = None) -> ProviderEmail:
+    """A trusted disk IO warning naming a ref, a name, or neither."""
+    subject = "Your project is depleting its Disk IO Budget"
+    return ProviderEmail(
+        "<m@supabase.com>",
+        EmailKind.IO_BUDGET_WARNING,
+        ref,
+        T0,
+        subject,
+        "noreply@supabase.com",
+        True,
+        "dkim=pass",
+        project_name=name,
+    )
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    """An opened SQLite store."""
+    opened = SqliteStore(tmp_path / "s.db")
+    await opened.open()
+    yield opened
+    await opened.close()
+
+
+async def received(store: SqliteStore, config: Settings, mail: ProviderEmail) -> list[str]:
+    """The keys of the notifications one email queues."""
+    clock = VirtualClock(T0)
+    async with httpx.AsyncClient() as http:
+        metrics = Metrics()
+        dispatcher = Dispatcher(store, config.alerting.routes, clock=clock, metrics=metrics)
+        watcher = Watcher(
+            config, store, clock=clock, metrics=metrics, http=http, dispatcher=dispatcher
+        )
+        await watcher.start()
+        try:
+            await watcher.on_email(mail)
+        finally:
+            await watcher.close()
+    return [n.alert_key for n in await store.due_notifications(T0)]
+
+
+@pytest.mark.parametrize(
+    ("mail", "expected"),
+    [
+        (email(ref=A), [f"{A}:mail"]),
+        (email(name="job-hunter-team"), [f"{B}:mail"]),
+        (email(name="JOB-HUNTER-TEAM"), [f"{B}:mail"]),
+        (email(), [f"{PROVIDER}:mail"]),
+        (email(name="someone-else"), [f"{PROVIDER}:mail"]),
+        (email(ref="cccccccccccccccccccc"), [f"{PROVIDER}:mail"]),
+    ],
+)
+async def test_an_email_reaches_the_project_it_names(
+    store: SqliteStore, mail: ProviderEmail, expected: list[str]
+) -> None:
+    """By ref, by name (any case); naming no watched project it is said once, for nobody."""
+    assert expected == await received(store, settings(A, B), mail)
+
+
+async def test_with_one_project_an_unnamed_email_is_its(store: SqliteStore) -> None:
+    """The provider's email often names no project: with one watched, it is that one."""
+    assert [f"{A}:mail"] == await received(store, settings(A), email())

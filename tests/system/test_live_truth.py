@@ -1,0 +1,128 @@
+"""The live daemon tells the truth, as real processes: the simulator, the daemon, a phone.
+
+Each test asserts what the phone receives, in order: a resize made elsewhere is seen within
+one size check, a platform outage corrects the alert that first blamed a service, and a
+resolve says how long the problem really lasted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .conftest import (
+    REF,
+    SIM_TOKEN,
+    ConfigParts,
+    DaemonFactory,
+    Receiver,
+    Sim,
+    daemon_config,
+    free_port,
+    run_cli,
+    wait_for,
+)
+
+pytestmark = pytest.mark.integration
+SIZE_CHECK = '[projects.escalation]\nsize_check = "3s"\n'
+
+
+def tier_in_status(daemon_status: str) -> str | None:
+    """The size the budget line of `sbwatch status --json` reports for REF."""
+    report = json.loads(daemon_status)
+    project = next(p for p in report["projects"] if p["ref"] == REF)
+    return project["budget"]["tier"] if project["budget"] else None
+
+
+def test_a_dashboard_resize_is_seen_and_said_once(
+    sim: Sim, daemons: DaemonFactory, receiver: Receiver, tmp_path: Path
+) -> None:
+    """A resize through the provider's API, not sbwatch: status follows, the phone hears once."""
+    parts = ConfigParts(projects_extra=SIZE_CHECK, extra=receiver.route())
+    port = free_port()
+    daemon = daemons.start(daemon_config(sim, tmp_path, port, parts), port)
+    wait_for("the budget on micro", lambda: tier_in_status(daemon.status("--json").stdout))
+    assert "micro" == tier_in_status(daemon.status("--json").stdout)
+
+    patched = httpx.patch(
+        f"{sim.url}/v1/projects/{REF}/billing/addons",
+        headers={"Authorization": f"Bearer {SIM_TOKEN}"},
+        json={"addon_type": "compute_instance", "addon_variant": "ci_small"},
+        timeout=10,
+    )
+    assert 200 == patched.status_code, patched.text
+    started = time.monotonic()
+    wait_for(
+        "status on small",
+        lambda: tier_in_status(daemon.status("--json").stdout) == "small",
+        deadline_s=30,
+    )
+    assert time.monotonic() - started <= 2 + 3 + 10  # resize, one size check, slack
+    said = wait_for(
+        "the notice",
+        lambda: [t for t in receiver.titles() if "outside sbwatch" in t],
+    )
+    assert ["INFO shop: compute changed to small outside sbwatch"] == said
+    time.sleep(7)  # two more size checks: nothing more to say
+    assert 1 == len([t for t in receiver.titles() if "outside sbwatch" in t])
+
+
+def test_a_cli_resize_is_followed_without_a_notice(
+    sim: Sim, daemons: DaemonFactory, receiver: Receiver, tmp_path: Path
+) -> None:
+    """`sbwatch escalate` resizes: the daemon follows at once and says nothing of 'outside'."""
+    parts = ConfigParts(projects_extra=SIZE_CHECK, extra=receiver.route())
+    port = free_port()
+    daemon = daemons.start(daemon_config(sim, tmp_path, port, parts), port)
+    wait_for("the budget on micro", lambda: tier_in_status(daemon.status("--json").stdout))
+    done = run_cli(
+        "--config", str(daemon.config), "escalate", REF, "--to", "small", "--yes", timeout_s=120
+    )
+    assert 0 == done.returncode, done.stdout + done.stderr
+    wait_for(
+        "status on small",
+        lambda: tier_in_status(daemon.status("--json").stdout) == "small",
+        deadline_s=30,
+    )
+    assert [] == [t for t in receiver.titles() if "outside sbwatch" in t]
+
+
+def test_an_outage_that_is_the_platforms_corrects_its_alert(
+    sim: Sim, daemons: DaemonFactory, receiver: Receiver, tmp_path: Path
+) -> None:
+    """Rest fails first (a service down), then the whole provider: the alert says so again,
+    and its resolve counts from the first failure to the recovery."""
+    port = free_port()
+    daemon = daemons.start(
+        daemon_config(sim, tmp_path, port, ConfigParts(extra=receiver.route())), port
+    )
+    wait_for("a healthy diagnosis", lambda: daemon.events("diagnosis changed"))
+    sim.ctl("service", "name=rest", "up=false", f"ref={REF}")
+    began = time.monotonic()
+    wait_for("the first alert", lambda: [t for t in receiver.titles() if "rest is down" in t])
+    sim.ctl("platform_outage", "on=true")
+    sim.ctl("status_page", "indicator=major")
+    wait_for("the correction", lambda: [t for t in receiver.titles() if ": now " in t])
+    time.sleep(6)
+    sim.ctl("platform_outage", "on=false")
+    sim.ctl("status_page", "indicator=none")
+    sim.ctl("service", "name=rest", "up=true", f"ref={REF}")
+    lasted = time.monotonic() - began
+    resolved = wait_for(
+        "the resolve",
+        lambda: [t for t in receiver.titles() if t.startswith("RESOLVED shop:")],
+        deadline_s=60,
+    )
+    shop = [t for t in receiver.titles() if t.split(": ")[0].endswith("shop")]
+    opened = shop.index(next(t for t in shop if "rest is down" in t))
+    corrected = shop.index(next(t for t in shop if ": now " in t))
+    assert opened < corrected < shop.index(resolved[0])
+    assert "platform outage" in shop[corrected]
+    said = re.search(r"lasted (\d+)s\)", resolved[0])
+    assert said is not None, resolved
+    assert abs(int(said.group(1)) - lasted) <= 5, (resolved, lasted)
