@@ -7,7 +7,6 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-import pytest
 from tests.replay.conftest import (
     DATA,
     SHARED,
@@ -142,10 +141,12 @@ def test_may26_messages_tell_the_story(long_runs: LongRuns) -> None:
     for change, recovery in zip(changes, recoveries, strict=True):
         assert change["at_s"] < recovery["at_s"] <= change["at_s"] + 300
     assert {"critical"} == {m["severity"] for m in changes}
+    burst = [m for m in messages if 5 * DAY_S <= m["at_s"] < changes[0]["at_s"]]
+    assert ["warning"] == [m["severity"] for m in burst]
+    assert "Forecast from a burst above this hour's usual" in burst[0]["body"]
     assert len(messages) <= 8
 
 
-@pytest.mark.xfail(strict=True, reason="needs the pattern forecast")
 def test_may26_no_false_alarm_of_a_day_left_while_the_nights_refill(
     long_runs: LongRuns,
 ) -> None:
