@@ -21,7 +21,10 @@ Variant = Callable[[str], Run]
 
 NEEDS_IOPS = "needs the IOPS-aware estimator"
 NEEDS_TRUE_LIMIT = "needs the estimator that learns the true limit"
-NEEDS_REFILL = "needs the estimator that never spends on a refilling budget"
+NEEDS_REFILL = (
+    "needs no spending before a rate is known: at 0.5% the first evaluation raises the size "
+    "before any scrape can show the budget refilling"
+)
 
 
 def passed(variant: Variant, name: str) -> dict[str, Any]:
