@@ -75,6 +75,8 @@ class Sim:
         config = workdir / "sim.toml"
         config.write_text(
             f'port = 0\ntoken = "{TOKEN}"\nservice_key = "{KEY}"\nresize_seconds = {resize_s}\n'
+            # Metrics at once, not once a minute: the journal is under test, not sampling.
+            "metrics_update_s = 0\n"
             f'[[projects]]\nref = "{REF}"\ntier = "micro"\nbudget = {budget_pct}\n'
         )
         self.log = (workdir / "sim.log").open("wb")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ from tests.replay.conftest import (
     scenario_path,
 )
 
+DAY_S = 86_400.0
 TOP_KEYS = {
     "scenario",
     "passed",
@@ -44,14 +47,29 @@ def missing_keys(report: dict[str, Any]) -> list[str]:
     return missing
 
 
-def test_shipped_scenarios_equal_the_shared_ones() -> None:
-    """The scenarios packaged with sbwatch are byte-for-byte the shared ones."""
+DIVERGED = {"may26-io-exhaustion.toml": ("policy", "expect")}
+"""Shipped scenarios whose expectations differ from the shared copy, and in which tables."""
+
+
+def test_shipped_scenarios_match_the_shared_ones() -> None:
+    """The scenarios packaged with sbwatch are the shared ones: byte for byte, or, where the
+    simulated world changed what must be expected, the same timeline with the differing tables
+    explained in the shipped file's opening comment."""
     shipped = sorted(p.name for p in SHIPPED.glob("*.toml"))
     assert ["may26-io-exhaustion.toml", "platform-outage.toml"] == shipped
-    if SHARED.is_dir():
-        assert sorted(p.name for p in SHARED.glob("*.toml")) == shipped
-        for name in shipped:
-            assert (SHARED / name).read_bytes() == (SHIPPED / name).read_bytes(), name
+    if not SHARED.is_dir():
+        return
+    assert sorted(p.name for p in SHARED.glob("*.toml")) == shipped
+    for name in shipped:
+        ours, theirs = (SHIPPED / name).read_bytes(), (SHARED / name).read_bytes()
+        if name not in DIVERGED:
+            assert theirs == ours, name
+            continue
+        mine, shared = tomllib.loads(ours.decode()), tomllib.loads(theirs.decode())
+        keys = mine.keys() | shared.keys()
+        differ = sorted(key for key in keys if mine.get(key) != shared.get(key))
+        assert sorted(DIVERGED[name]) == differ, name
+        assert "Why this copy differs from shared/scenarios/" in ours.decode(), name
 
 
 def test_platform_outage_replays_and_passes() -> None:
@@ -74,54 +92,74 @@ def test_may26_replays_and_passes(long_runs: LongRuns) -> None:
     assert ("may26-io-exhaustion", True) == (report["scenario"], report["passed"])
     names = [c["name"] for c in report["checks"]]
     expected = ["diagnosis", "never", "escalate_to", "max_patch_calls", "first_alert_within"]
-    assert [*expected, "max_downtime"] == names
+    assert [*expected, "max_downtime", "messages", "max_messages"] == names
     assert [] == [c for c in report["checks"] if not c["passed"]]
 
 
-def test_may26_escalates_once_to_small_and_recovers(long_runs: LongRuns) -> None:
-    """One change micro -> small, applied once, recovered; the resize is the only downtime."""
+def test_may26_escalates_to_small_then_medium_and_recovers(long_runs: LongRuns) -> None:
+    """micro -> small on day five, then small -> medium before small's fresh budget runs dry;
+    the two resizes are the only downtime."""
     report = long_runs.may26.report
     steps = [(e["from"], e["to"], e["outcome"]) for e in report["escalations"]]
-    assert [("micro", "small", "recovered")] == steps
-    assert (1, 1) == (report["patch_calls"], report["patch_attempts"])
+    assert [("micro", "small", "recovered"), ("small", "medium", "recovered")] == steps
+    assert (2, 2) == (report["patch_calls"], report["patch_attempts"])
     assert report["downtime_s"] <= 300
     kinds = {d["kind"] for d in report["diagnoses"]}
     assert set() == kinds & {"platform_outage", "local_network"}
 
 
-def test_may26_escalates_before_the_true_budget_runs_out(long_runs: LongRuns) -> None:
-    """The change lands before the simulator's true micro budget ever reaches zero."""
+def test_may26_escalates_before_each_true_budget_runs_out(long_runs: LongRuns) -> None:
+    """Each change lands before the simulator's true budget of the size it leaves reaches zero."""
     report = long_runs.may26.report
-    at = report["escalations"][0]["at_s"]
-    before = [p["true"] for p in report["series"] if p["at_s"] <= at]
-    assert min(before) > 0.0  # on micro, the true budget never reached zero
+    first, second = (e["at_s"] for e in report["escalations"])
+    on_micro = [p["true"] for p in report["series"] if p["at_s"] <= first]
+    on_small = [p["true"] for p in report["series"] if first < p["at_s"] <= second]
+    assert min(on_micro) > 0.0
+    assert on_small
+    assert min(on_small) > 0.0
+    assert {"medium"} == {p["tier"] for p in report["series"] if p["at_s"] > second + 300}
 
 
-def test_may26_message_stream_reads_right_on_a_lock_screen(
+def test_may26_messages_tell_the_story(long_runs: LongRuns) -> None:
+    """A warning before Supabase's email, then each change and its recovery, in order."""
+    report = long_runs.may26.report
+    messages = report["messages"]
+    assert messages == [{k: a[k] for k in messages[0]} for a in report["alerts"]]
+    warning = messages[0]
+    assert ("warning", True) == (warning["severity"], "disk IO budget" in warning["title"])
+    assert warning["at_s"] < report["reference_event_s"]  # before Supabase's own email
+    changes = [m for m in messages if "raising compute" in m["title"]]
+    recoveries = [m for m in messages if "recovered on" in m["title"]]
+    assert ["micro -> small", "small -> medium"] == [
+        m["title"].split("raising compute ")[1].split(" (")[0] for m in changes
+    ]
+    assert "small's IO budget lasts about" in changes[0]["body"]
+    assert "then throughput is held at 22 MB/s" in changes[0]["body"]  # small will not last
+    assert ["recovered on small", "recovered on medium"] == [
+        "recovered on " + m["title"].split("recovered on ")[1].split(" ")[0] for m in recoveries
+    ]
+    for change, recovery in zip(changes, recoveries, strict=True):
+        assert change["at_s"] < recovery["at_s"] <= change["at_s"] + 300
+    assert {"critical"} == {m["severity"] for m in changes}
+    burst = [m for m in messages if 5 * DAY_S <= m["at_s"] < changes[0]["at_s"]]
+    assert ["warning"] == [m["severity"] for m in burst]
+    assert "Forecast from a burst above this hour's usual" in burst[0]["body"]
+    assert len(messages) <= 8
+
+
+def test_may26_no_false_alarm_of_a_day_left_while_the_nights_refill(
     long_runs: LongRuns,
 ) -> None:
-    """The warning a day ahead, the burst said when it starts, the escalation, the recovery:
-    in that order, nothing else (the days between follow the learned pattern: not at risk)."""
+    """Once a day of history shows the nights refilling, no warning says the budget runs out
+    within a day until day five's peak really makes it so."""
     report = long_runs.may26.report
-    sent = [(a["severity"], a["kind"]) for a in report["alerts"]]
-    assert [
-        ("warning", "open"),
-        ("warning", "update"),
-        ("critical", "notice"),
-        ("info", "notice"),
-    ] == sent
-    warning, burst, escalation, recovery = report["alerts"]
-    assert "disk IO budget" in warning["title"]
-    assert "runs out in ~1d" in warning["title"]
-    assert warning["at_s"] < report["reference_event_s"]  # before Supabase's own email
-    assert "runs out in ~" in burst["title"]
-    assert "Forecast from a burst above this hour's usual" in burst["body"]
-    assert 5 * 86_400 <= burst["at_s"] < escalation["at_s"]
-    assert "raising compute micro -> small" in escalation["title"]
-    assert "small's IO budget lasts about" in escalation["body"]
-    assert "sbwatch escalate abcdefghijklmnopqrst --to medium" in escalation["body"]
-    assert "recovered on small" in recovery["title"]
-    assert escalation["at_s"] < recovery["at_s"] <= escalation["at_s"] + 300
+    within_a_day = re.compile(r"runs out in ~(1d|\d+h|\d+m)")
+    false = [
+        m["title"]
+        for m in report["messages"]
+        if DAY_S <= m["at_s"] < 5 * DAY_S and within_a_day.search(m["title"])
+    ]
+    assert [] == false
 
 
 def test_may26_folds_the_provider_email_into_the_open_warning(long_runs: LongRuns) -> None:

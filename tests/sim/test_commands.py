@@ -13,7 +13,7 @@ from sbwatch.cli import build_parser, main
 from sbwatch.commands.sim import parse_pairs
 from sbwatch.config.settings import load_settings
 from sbwatch.core.errors import ConfigError
-from sbwatch.sim.serve import load_sim_config, serve
+from sbwatch.sim.serve import build_world, load_sim_config, serve
 
 from .conftest import REF
 
@@ -57,6 +57,23 @@ def test_bad_sim_config(tmp_path: Path) -> None:
         "colour: unknown key",
         "projects[0].ref: must be 20 lowercase letters",
         "projects[0].tier: unknown tier 'mega'",
+    ] == caught.value.problems
+
+
+def test_sim_config_true_limits(tmp_path: Path) -> None:
+    """true_limits_factor per project reaches the world's model; a bad one is named."""
+    path = tmp_path / "sim.toml"
+    path.write_text(f'[[projects]]\nref = "{REF}"\ntrue_limits_factor = 1.2\n')
+    world = build_world(load_sim_config(path))
+    assert (1.2, 60.0) == (world.truth(REF)["true_limits_factor"], world.metrics_update_s)
+    path.write_text(f'metrics_update_s = 0\n[[projects]]\nref = "{REF}"\n')
+    assert 0.0 == build_world(load_sim_config(path)).metrics_update_s
+    path.write_text(f'[[projects]]\nref = "{REF}"\ntrue_limits_factor = 0.5\nbudgett = 1\n')
+    with pytest.raises(ConfigError) as caught:
+        load_sim_config(path)
+    assert [
+        "projects[0].budgett: unknown key",
+        "projects[0].true_limits_factor: must be a number from 1 to 10",
     ] == caught.value.problems
 
 
@@ -115,3 +132,21 @@ def test_ctl_unreachable(capsys: pytest.CaptureFixture[str]) -> None:
         port = sock.getsockname()[1]
     assert 1 == main(["sim", "ctl", "stats", "--url", f"http://127.0.0.1:{port}"])
     assert "no simulator answers at" in capsys.readouterr().err
+
+
+def test_ctl_checks_pattern_and_iops_events() -> None:
+    """``sim ctl`` validates the new event kinds and keys as a scenario does."""
+    from sbwatch.commands.sim import checked_event
+
+    hours = "[" + ",".join(["10"] * 24) + "]"
+    event = checked_event("pattern", [f"hours={hours}", f"ref={REF}"])
+    assert ("pattern", [10.0] * 24, REF) == (event["kind"], event["hours"], event["ref"])
+    assert {"kind": "workload", "read_mbps": 2.0, "read_iops": 900.0} == checked_event(
+        "workload", ["read_mbps=2", "read_iops=900"]
+    )
+    with pytest.raises(ConfigError) as caught:
+        checked_event("pattern", ["hours=[1,2]", "weekdays=[1]"])
+    assert [
+        "hours: must be a list of 24 numbers from 0 to 1e+06",
+        "weekdays: must be a list of 7 numbers from 0 to 100",
+    ] == caught.value.problems

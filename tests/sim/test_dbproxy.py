@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -34,6 +35,22 @@ async def test_pass_forwards_queries(proxy: tuple[DbProxy, int]) -> None:
     try:
         assert 42 == await connection.fetchval("select 42")
     finally:
+        await connection.close()
+
+
+async def test_delay_holds_each_query_back(proxy: tuple[DbProxy, int]) -> None:
+    """With a delay set (a throttled database), queries still answer, but late."""
+    db_proxy, port = proxy
+    connection = await asyncpg.connect(dsn(port), timeout=5)
+    try:
+        db_proxy.set_delay(0.3)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        assert 42 == await connection.fetchval("select 42")
+        assert 0.3 <= loop.time() - started
+        assert 0.3 == db_proxy.delay_s
+    finally:
+        db_proxy.set_delay(0)
         await connection.close()
 
 

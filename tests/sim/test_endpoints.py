@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from sbwatch.core.clock import VirtualClock
+from sbwatch.sim.model import ROOT_SHARE
 from sbwatch.sim.world import SimWorld
 
 from .conftest import KEY, REF
@@ -90,21 +92,43 @@ async def test_metrics_need_basic_auth(client: httpx.AsyncClient, headers: dict[
     assert 401 == response.status_code
 
 
-async def test_metrics_follow_the_model(
-    client: httpx.AsyncClient, world: SimWorld, clock: VirtualClock
-) -> None:
-    """The Prometheus text carries the model's counters, labelled by project and device."""
-    world.apply({"kind": "workload", "read_mbps": 15, "write_mbps": 5})
-    clock.advance(100)
+async def scrape(client: httpx.AsyncClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """One scrape of the metrics endpoint: (name, sorted labels) -> value."""
     response = await client.get(f"/p/{REF}/customer/v1/privileged/metrics", headers=BASIC)
     samples = {}
     for family in text_string_to_metric_families(response.text):
         for sample in family.samples:
             samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    data = (("device", "nvme1n1"), ("supabase_identifier", REF), ("supabase_project_ref", REF))
-    assert 15e8 == pytest.approx(samples[("node_disk_read_bytes_total", data)])
-    assert 5e8 == pytest.approx(samples[("node_disk_written_bytes_total", data)])
-    assert 15e8 / 131072 == pytest.approx(samples[("node_disk_reads_completed_total", data)])
+    return samples
+
+
+def disk(device: str) -> tuple[tuple[str, str], ...]:
+    """The labels of one disk's series, as the real exposition has them."""
+    return (
+        ("device", device),
+        ("service_type", "db"),
+        ("supabase_identifier", REF),
+        ("supabase_project_ref", REF),
+    )
+
+
+async def test_metrics_follow_the_model(
+    client: httpx.AsyncClient, world: SimWorld, clock: VirtualClock
+) -> None:
+    """The Prometheus text carries the model's counters of both disks, as of the last minute."""
+    world.apply({"kind": "workload", "read_mbps": 15, "write_mbps": 5})
+    clock.advance(100)
+    samples = await scrape(client)
+    data, root = disk("nvme1n1"), disk("nvme0n1")
+    minute = 60.0  # the values are those of the last whole minute
+    share = 1 - ROOT_SHARE
+    assert 15e6 * minute * share == pytest.approx(samples[("node_disk_read_bytes_total", data)])
+    assert 5e6 * minute * share == pytest.approx(samples[("node_disk_written_bytes_total", data)])
+    assert 15e6 * minute * ROOT_SHARE == pytest.approx(
+        samples[("node_disk_read_bytes_total", root)]
+    )
+    reads = samples[("node_disk_reads_completed_total", data)]
+    assert 15e6 * minute * share / 131072 == pytest.approx(reads)
     names = {name for name, _ in samples}
     expected = {
         "node_disk_read_bytes_total", "node_disk_written_bytes_total",
@@ -117,13 +141,114 @@ async def test_metrics_follow_the_model(
     devices = {dict(labels).get("device") for name, labels in samples if name == "node_disk_io_now"}
     assert {"nvme0n1", "nvme1n1"} == devices
     cpu = sum(v for (name, _), v in samples.items() if name == "node_cpu_seconds_total")
-    assert pytest.approx(200.0) == cpu
+    assert pytest.approx(2 * minute) == cpu
     mounts = {
         dict(labels).get("mountpoint")
         for name, labels in samples
         if name.startswith("node_filesystem")
     }
-    assert {"/data"} == mounts
+    assert {"/", "/data"} == mounts
+    pg = {dict(labels).get("service_type") for name, labels in samples if name == "pg_up"}
+    assert {"postgresql"} == pg
+
+
+REAL_EXPOSITION = (
+    Path(__file__).resolve().parents[3]
+    / "shared"
+    / "fixtures"
+    / "real"
+    / "prom_supabase_grafana_metrics_md_2025-06.prom"
+)
+
+
+def real_label_sets() -> dict[str, set[tuple[tuple[str, str], ...]]]:
+    """Per series name in the provider's published sample: its label names and the values of
+    the labels that tell series apart (device, mountpoint, mode, service_type)."""
+    found: dict[str, set[tuple[tuple[str, str], ...]]] = {}
+    for line in REAL_EXPOSITION.read_text(encoding="utf-8").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        try:
+            families = list(text_string_to_metric_families(line + "\n"))
+        except ValueError:
+            continue  # the family with a repeated label name
+        for family in families:
+            for sample in family.samples:
+                found.setdefault(sample.name, set()).add(shape(sample.labels))
+    return found
+
+
+def shape(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """Label names, with the values only of the labels that tell series apart."""
+    telling = ("device", "mountpoint", "mode", "service_type", "fstype")
+    return tuple(sorted((k, v if k in telling else "*") for k, v in labels.items() if k != "cpu"))
+
+
+@pytest.mark.skipif(not REAL_EXPOSITION.exists(), reason="the shared fixtures are not here")
+async def test_the_exposition_has_the_real_endpoints_shape(client: httpx.AsyncClient) -> None:
+    """Every series sbwatch reads is labelled as in the provider's published sample: the same
+    label names, both disks, the root and /data filesystems, service_type db or postgresql."""
+    real = real_label_sets()
+    response = await client.get(f"/p/{REF}/customer/v1/privileged/metrics", headers=BASIC)
+    ours: dict[str, set[tuple[tuple[str, str], ...]]] = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            ours.setdefault(sample.name, set()).add(shape(sample.labels))
+    assert set(ours) <= set(real), sorted(set(ours) - set(real))
+    for name, shapes in ours.items():
+        if name == "node_cpu_seconds_total":  # the sample lists every mode; we give four
+            assert shapes <= real[name], name
+        else:
+            assert real[name] == shapes, name
+
+
+async def test_a_scrape_within_the_minute_repeats_the_sample(
+    client: httpx.AsyncClient, world: SimWorld, clock: VirtualClock
+) -> None:
+    """The endpoint updates once a minute: two scrapes 20 s apart read the same counters."""
+    world.apply({"kind": "workload", "read_mbps": 15})
+    clock.advance(65)
+    first = await scrape(client)
+    clock.advance(20)
+    second = await scrape(client)
+    clock.advance(40)  # 2m05s: a new minute
+    third = await scrape(client)
+    key = ("node_disk_read_bytes_total", disk("nvme1n1"))
+    assert first[key] == second[key] < third[key]
+
+
+async def test_a_resize_restarts_the_counters(
+    client: httpx.AsyncClient, world: SimWorld, clock: VirtualClock
+) -> None:
+    """After a tier change the counters start again from 0 (the instance rebooted)."""
+    world.apply({"kind": "workload", "read_mbps": 15})
+    clock.advance(3600)
+    before = (await scrape(client))[("node_disk_read_bytes_total", disk("nvme1n1"))]
+    world.resize(REF, "small")
+    clock.advance(world.resize_seconds + 60)
+    after = (await scrape(client))[("node_disk_read_bytes_total", disk("nvme1n1"))]
+    assert 0 < after < before
+    assert 1 == world.truth(REF)["restarts"]
+
+
+async def test_throttled_rest_answers_slowly_before_it_fails(
+    client: httpx.AsyncClient, world: SimWorld, clock: VirtualClock
+) -> None:
+    """An empty budget at 1.2x the baseline: REST answers 200, seconds late; auth stays fast."""
+    world.project(REF).model.set_demand(0, 0)
+    world.add_project("bbbbbbbbbbbbbbbbbbbb", "micro", budget_pct=0)
+    world.apply({"kind": "workload", "read_mbps": 13.2, "ref": "bbbbbbbbbbbbbbbbbbbb"})
+    clock.advance(3600)
+    before = clock.elapsed
+    response = await client.get("/p/bbbbbbbbbbbbbbbbbbbb/rest/v1/", headers=APIKEY)
+    took = clock.elapsed - before
+    assert 200 == response.status_code
+    assert 5.0 < took < 20.0
+    before = clock.elapsed
+    auth = await client.get("/p/bbbbbbbbbbbbbbbbbbbb/auth/v1/health", headers=APIKEY)
+    assert (200, True) == (auth.status_code, clock.elapsed - before < 1.0)
+    fast = await client.get(f"/p/{REF}/rest/v1/", headers=APIKEY)
+    assert 200 == fast.status_code
 
 
 async def test_status_page_follows_events(client: httpx.AsyncClient, world: SimWorld) -> None:

@@ -133,3 +133,159 @@ def test_unknown_top_level_key() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_scenario('colour = "red"\n' + MINIMAL)
     assert ["colour (line 1): unknown key"] == caught.value.problems
+
+
+HOURS = "[" + ", ".join(["5"] * 8 + ["15"] * 12 + ["8"] * 4) + "]"
+
+
+def test_workload_iops_and_pattern_events() -> None:
+    """read_iops/write_iops on a workload, and a pattern event with its series, read as given."""
+    text = (
+        MINIMAL
+        + '[[events]]\nat = "0s"\nkind = "workload"\nread_mbps = 3\nread_iops = 800\n'
+        + f'[[events]]\nat = "1d"\nkind = "pattern"\nhours = {HOURS}\n'
+        + "weekdays = [1, 1, 1, 1, 1, 0.5, 0.5]\n"
+    )
+    workload, pattern = parse_scenario(text).events
+    assert {"at_s": 0.0, "kind": "workload", "read_mbps": 3.0, "read_iops": 800.0} == workload
+    assert (86_400.0, "pattern", 24, [1.0] * 5 + [0.5] * 2) == (
+        pattern["at_s"], pattern["kind"], len(pattern["hours"]), pattern["weekdays"]
+    )  # fmt: skip
+
+
+def test_several_projects() -> None:
+    """[[projects]]: every project with its own tier, budget and hidden limits; events by ref."""
+    text = (
+        'name = "two"\n'
+        '[[projects]]\nref = "abcdefghijklmnopqrst"\ntier = "micro"\n'
+        '[[projects]]\nref = "qrstuvwxyzabcdefghij"\ntier = "small"\nio_budget_pct = 50\n'
+        "true_limits_factor = 1.3\n"
+        '[[events]]\nat = "0s"\nkind = "workload"\nref = "qrstuvwxyzabcdefghij"\nread_mbps = 1\n'
+        "[expect]\n"
+        'escalate_to = { abcdefghijklmnopqrst = "small", qrstuvwxyzabcdefghij = "none" }\n'
+    )
+    scenario = parse_scenario(text)
+    assert [("abcdefghijklmnopqrst", Tier.MICRO, 100.0, 1.0),
+            ("qrstuvwxyzabcdefghij", Tier.SMALL, 50.0, 1.3)] == [
+        (p.ref, p.tier, p.io_budget_pct, p.true_limits_factor) for p in scenario.projects
+    ]  # fmt: skip
+    assert scenario.project is scenario.projects[0]
+    assert (None, {"abcdefghijklmnopqrst": "small", "qrstuvwxyzabcdefghij": "none"}) == (
+        scenario.expect.escalate_to,
+        scenario.expect.escalate_to_each,
+    )
+
+
+def test_one_project_table_still_works() -> None:
+    """[project] gives a one-project scenario, projects included; the factor defaults to 1.0."""
+    scenario = parse_scenario(MINIMAL + "true_limits_factor = 1.2\n")
+    assert (scenario.project,) == scenario.projects
+    assert 1.2 == scenario.project.true_limits_factor
+
+
+def test_expected_messages() -> None:
+    """[[expect.messages]] in order, each a severity and/or a title pattern; max_messages."""
+    text = (
+        MINIMAL
+        + "[expect]\nmax_messages = 3\n"
+        + '[[expect.messages]]\nseverity = "warning"\ntitle = "disk IO budget"\n'
+        + "[[expect.messages]]\ntitle = 'raising compute \\w+ -> small'\n"
+    )
+    expect = parse_scenario(text).expect
+    assert 3 == expect.max_messages
+    warning, change = expect.messages
+    assert ("warning", "disk IO budget", None) == (warning.severity, warning.title, change.severity)
+    assert change.matches({"severity": "critical", "title": "raising compute micro -> small"})
+    assert not warning.matches({"severity": "critical", "title": "disk IO budget 3% left"})
+
+
+@pytest.mark.parametrize(
+    ("extra", "problem"),
+    [
+        (
+            '[[events]]\nat = "0s"\nkind = "workload"\nread_iops = "lots"\n',
+            "events[0].read_iops (line 7): must be a number from 0 to 1e+06",
+        ),
+        (
+            '[[events]]\nat = "0s"\nkind = "pattern"\nhours = [1, 2, 3]\n',
+            "events[0].hours (line 7): must be a list of 24 numbers from 0 to 1e+06",
+        ),
+        (
+            f'[[events]]\nat = "0s"\nkind = "pattern"\nhours = {HOURS}\nweekdays = [1, 2]\n',
+            "events[0].weekdays (line 8): must be a list of 7 numbers from 0 to 100",
+        ),
+        (
+            '[[events]]\nat = "0s"\nkind = "pattern"\nread_iops_hours = []\n',
+            "events[0].hours (line 4): required for a pattern event",
+        ),
+        (
+            f'[[events]]\nat = "0s"\nkind = "pattern"\nhours = {HOURS}\nhourz = 1\n',
+            "events[0].hourz (line 8): unknown key",
+        ),
+        (
+            '[[events]]\nat = "0s"\nkind = "network"\non = true\nref = "zzzzzzzzzzzzzzzzzzzz"\n',
+            "events[0].ref (line 8): not a project of this scenario (abcdefghijklmnopqrst)",
+        ),
+        ("true_limits_factor = 0.8\n", "project.true_limits_factor (line 4): must be a number"),
+        (
+            "[expect]\nmax_messages = 2.5\n",
+            "expect.max_messages (line 5): must be a whole number",
+        ),
+        (
+            '[expect]\n[[expect.messages]]\nseverity = "loud"\n',
+            "expect.messages[0].severity (line 6): must be one of info, warning, critical",
+        ),
+        (
+            "[expect]\n[[expect.messages]]\ntitle = '('\n",
+            "expect.messages[0].title (line 6): not a regular expression",
+        ),
+        (
+            "[expect]\n[[expect.messages]]\ntext = 'x'\n",
+            "expect.messages[0].text (line 6): unknown key",
+        ),
+        (
+            "[expect]\n[[expect.messages]]\ntext = 'x'\n",
+            "expect.messages[0] (line 5): needs a severity, a title pattern or both",
+        ),
+        (
+            '[expect]\nescalate_to = { zzzzzzzzzzzzzzzzzzzz = "small" }\n',
+            "expect.escalate_to.zzzzzzzzzzzzzzzzzzzz (line 5): not a project of this scenario",
+        ),
+        (
+            '[expect]\nescalate_to = { abcdefghijklmnopqrst = "huge" }\n',
+            "expect.escalate_to.abcdefghijklmnopqrst (line 5): must be one of",
+        ),
+    ],
+)
+def test_new_keys_are_validated_with_their_line(extra: str, problem: str) -> None:
+    """Every new key is checked and its problem located like the existing ones."""
+    with pytest.raises(ConfigError) as caught:
+        parse_scenario(MINIMAL + extra)
+    assert any(item.startswith(problem) for item in caught.value.problems), caught.value.problems
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            MINIMAL + '[[projects]]\nref = "qrstuvwxyzabcdefghij"\n',
+            "projects: write either [project] or [[projects]], not both",
+        ),
+        (
+            'name = "x"\n[[projects]]\nref = "abcdefghijklmnopqrst"\n'
+            '[[projects]]\nref = "abcdefghijklmnopqrst"\n',
+            "projects[1].ref (line 5): abcdefghijklmnopqrst is already a project",
+        ),
+        (
+            'name = "x"\n[[projects]]\nref = "abcdefghijklmnopqrst"\n'
+            '[[projects]]\nref = "qrstuvwxyzabcdefghij"\ntierr = "small"\n',
+            "projects[1].tierr (line 6): unknown key",
+        ),
+        ('name = "x"\nprojects = []\n', "projects (line 2): must be an array of tables"),
+    ],
+)
+def test_projects_problems(text: str, problem: str) -> None:
+    """[[projects]] mistakes are located too."""
+    with pytest.raises(ConfigError) as caught:
+        parse_scenario(text)
+    assert any(item.startswith(problem) for item in caught.value.problems), caught.value.problems

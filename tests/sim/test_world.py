@@ -52,15 +52,94 @@ def test_resize_completion_inside_a_long_sync_is_exact(
     assert pytest.approx(1 - 8 * 3600 / (239 * 1800)) == world.truth(REF)["budget_ratio"]
 
 
-def test_overload_is_downtime(clock: VirtualClock) -> None:
-    """An overloaded project is down (all of db/rest/auth) and the downtime is counted."""
+def test_failing_services_are_downtime(clock: VirtualClock) -> None:
+    """Throttled hard enough, REST and the database fail (auth answers); that is downtime."""
     world = SimWorld(clock)
     world.add_project(REF, Tier.MICRO, budget_pct=0)
     world.apply({"kind": "workload", "read_mbps": 40})
-    clock.advance(180)
-    assert ["db", "rest", "auth"] == world.truth(REF)["down"]
+    clock.advance(30)
+    assert ([], "pass") == (world.truth(REF)["down"], world.db_mode(REF))  # slow, not down yet
+    assert 1.0 < world.db_delay(REF) < 20.0
+    clock.advance(150)
+    assert (["db", "rest"], "stall") == (world.truth(REF)["down"], world.db_mode(REF))
+    start = world.truth(REF)["downtime_s"]
     clock.advance(600)
-    assert pytest.approx(600) == world.truth(REF)["downtime_s"]
+    assert pytest.approx(600) == world.truth(REF)["downtime_s"] - start
+
+
+def test_a_slow_project_is_not_down(clock: VirtualClock) -> None:
+    """Just over the baseline with the budget empty: slow answers, no downtime."""
+    world = SimWorld(clock)
+    world.add_project(REF, Tier.MICRO, budget_pct=0)
+    world.apply({"kind": "workload", "read_mbps": 13})
+    clock.advance(6 * 3600)
+    truth = world.truth(REF)
+    assert ([], 0.0, True) == (truth["down"], truth["downtime_s"], truth["throttled"])
+    assert 5.0 < truth["latency_s"]["rest"] < 20.0
+
+
+def test_true_limits_stay_hidden_in_the_truth_only(clock: VirtualClock) -> None:
+    """A project with limits 30% above the table: 13 MB/s on micro never drains it."""
+    world = SimWorld(clock)
+    world.add_project(REF, Tier.MICRO, true_limits_factor=1.3)
+    world.apply({"kind": "workload", "read_mbps": 14})
+    clock.advance(86_400)
+    truth = world.truth(REF)
+    assert (1.0, 1.3) == (truth["budget_ratio"], truth["true_limits_factor"])
+    assert pytest.approx(14.3) == truth["limits"]["baseline_mbps"]
+
+
+def test_a_pattern_sets_the_demand_hour_by_hour(clock: VirtualClock) -> None:
+    """A pattern event repeats a daily shape: the demand follows the hour of the day (UTC)."""
+    world = SimWorld(clock)
+    world.add_project(REF, Tier.MICRO)
+    hours = [5.0] * 8 + [20.0] * 12 + [5.0] * 4
+    world.apply({"kind": "pattern", "hours": hours})
+    clock.advance(7.5 * 3600)
+    assert 5.0 == world.truth(REF)["actual_read_mbps"]
+    assert 1.0 == world.truth(REF)["budget_ratio"]
+    clock.advance(3600)
+    assert 20.0 == world.truth(REF)["actual_read_mbps"]
+    clock.advance(11.5 * 3600)  # 20:00: twelve hours at 20 MB/s are over
+    drained = 9 * 12 * 3600 / (250 * 1800)
+    assert pytest.approx(1 - drained) == world.truth(REF)["budget_ratio"]
+    world.apply({"kind": "workload", "read_mbps": 1})
+    clock.advance(12 * 3600)
+    assert 1.0 == world.truth(REF)["actual_read_mbps"]  # a workload event ends the pattern
+
+
+def test_a_pattern_with_weekdays_scales_each_day(clock: VirtualClock) -> None:
+    """weekdays: seven factors, Monday first; 2026-05-20 is a Wednesday."""
+    world = SimWorld(clock)
+    world.add_project(REF, Tier.MICRO)
+    world.apply({"kind": "pattern", "hours": [10.0] * 24, "weekdays": [1, 1, 2, 1, 1, 0, 0]})
+    assert 20.0 == world.truth(REF)["actual_read_mbps"]
+    clock.advance(86_400 + 60)
+    assert 10.0 == world.truth(REF)["actual_read_mbps"]
+    clock.advance(2 * 86_400)
+    assert 0.0 == world.truth(REF)["actual_read_mbps"]
+
+
+def test_a_pattern_of_iops(clock: VirtualClock) -> None:
+    """read_iops_hours gives the operations per hour, apart from the bytes."""
+    world = SimWorld(clock)
+    world.add_project(REF, Tier.MICRO)
+    world.apply({"kind": "pattern", "hours": [1.0] * 24, "read_iops_hours": [2000.0] * 24})
+    clock.advance(3600)
+    truth = world.truth(REF)
+    assert (2000.0, 1.0) == (truth["actual_iops"], truth["bytes_ratio"])
+    assert truth["iops_ratio"] < 1.0
+
+
+def test_workload_iops_drain_the_iops_balance(clock: VirtualClock) -> None:
+    """A workload event with read_iops: the IOPS balance drains while the bytes stay full."""
+    world = SimWorld(clock)
+    world.add_project(REF, Tier.MICRO)
+    world.apply({"kind": "workload", "read_mbps": 3, "read_iops": 2500, "write_iops": 500})
+    clock.advance(3600)
+    truth = world.truth(REF)
+    assert 1.0 == truth["bytes_ratio"]
+    assert pytest.approx(1 - 2500 * 3600 / (11_300 * 1800)) == truth["iops_ratio"]
 
 
 @pytest.mark.parametrize(
@@ -126,6 +205,9 @@ def test_email_event_builds_a_message(world: SimWorld) -> None:
         {"kind": "mgmt_api", "fault": "sometimes"},
         {"kind": "status_page", "indicator": "purple"},
         {"kind": "workload", "read_mbps": 1, "ref": "zzzzzzzzzzzzzzzzzzzz"},
+        {"kind": "pattern", "hours": [1, 2, 3]},
+        {"kind": "pattern", "write_hours": [1] * 24},
+        {"kind": "pattern", "hours": [1] * 24, "weekdays": [1] * 6},
     ],
 )
 def test_bad_events_are_refused(world: SimWorld, event: dict[str, object]) -> None:

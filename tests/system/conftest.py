@@ -164,6 +164,8 @@ def start_sim(
     path.write_text(
         f'port = 0\ntoken = "{token}"\nservice_key = "{service_key}"\n'
         "resize_seconds = 2\n"
+        # Metrics at once, not once a minute: these tests run in seconds, not about sampling.
+        "metrics_update_s = 0\n"
         f'[[projects]]\nref = "{REF}"\ntier = "micro"\n'
         f'[[projects]]\nref = "{OTHER_REF}"\ntier = "micro"\n',
         encoding="utf-8",

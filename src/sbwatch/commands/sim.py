@@ -76,8 +76,11 @@ def add_serve(sub: Any) -> None:
         help="serve simulated projects over HTTP",
         description="Serve the simulated provider on 127.0.0.1 until interrupted; prints the URLs "
         "and the sbwatch settings that point at it. sim.toml holds port, token, service_key, "
-        "resize_seconds, seed, [[projects]] (ref, tier, budget = % left, db_dsn = a local "
-        "database the SQL endpoint runs its queries on), optional [mail] "
+        "resize_seconds, seed, metrics_update_s (how often the metrics endpoints update, 60 as "
+        "the provider's; 0: every change at once), [[projects]] (ref, tier, budget = % left, "
+        "true_limits_factor = how far the real disk limits lie above the published ones, "
+        "default 1.0, db_dsn = a local database the SQL endpoint runs its queries on), "
+        "optional [mail] "
         "(host, port, user, password, mailbox) and [db] target = 'host:port' for stall/cut "
         f"database proxies. Its base URL is printed and left in {url_file()} for "
         "'sbwatch sim ctl' (removed when it stops).",

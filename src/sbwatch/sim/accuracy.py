@@ -1,11 +1,13 @@
 """How close the daemon's budget estimator stays to the simulator's disk IO model.
 
-Drives a DiskIoModel through a load shape, scrapes its counters every ``step_s`` seconds into
-IoSamples for a BudgetEstimator (optionally with minute-to-minute load noise, jittered scrape
+Drives a DiskIoModel through a load shape, scrapes what its metrics endpoint publishes (both
+disks summed, values of the last whole minute) every ``step_s`` seconds into IoSamples for a
+BudgetEstimator (optionally with minute-to-minute load noise, jittered scrape
 times and dropped scrapes), and records the ratio error at every scrape and the ETA error
 wherever the load has stayed above the baseline for ``burn_after_s``. The true time-to-empty is
 found by advancing copies of the model at the current demand (the forecast answers "if the
-load stays as it is"), never by the estimator's own arithmetic.
+load stays as it is"), never by the estimator's own arithmetic. A run may give the model true
+limits above the published ones (``true_limits_factor``), which the estimator cannot know.
 """
 
 from __future__ import annotations
@@ -27,17 +29,22 @@ MIN_TRUE_ETA_S = 600.0
 """ETA errors are judged only where the true time-to-empty is at least this long."""
 
 Demand = Callable[[float], float]
-"""Total demand in MB/s at a time in seconds since the start."""
+"""Total demand in MB/s (or IOPS) at a time in seconds since the start."""
 
 
 @dataclass(frozen=True)
 class Shape:
-    """A named load shape for one tier: demand over time, duration, starting budget."""
+    """A named load shape for one tier: demand over time, duration, starting budget.
+
+    ``iops``: the operations asked for over time (None: the bytes at the model's default
+    operation size), for workloads of small random IO.
+    """
 
     name: str
     demand: Demand
     duration_s: float
     budget_pct: float = 100.0
+    iops: Demand | None = None
 
 
 def shapes(tier: Tier) -> list[Shape]:
@@ -104,14 +111,34 @@ class Realism:
     seed: int = 1
 
 
+def iops_shapes(tier: Tier) -> list[Shape]:
+    """Small random IO: MB/s far under the baseline while the IOPS run over theirs."""
+    s = spec(tier)
+    base, head = s.baseline_iops, s.max_iops - s.baseline_iops
+    low_mbps = 0.3 * s.baseline_mbps
+    hour = 3600.0
+    return [
+        Shape("iops-steady", lambda t: low_mbps, 14 * hour, iops=lambda t: base + 0.05 * head),
+        Shape(
+            "iops-day-night",
+            lambda t: low_mbps,
+            72 * hour,
+            iops=lambda t: base + 0.04 * head if (t // (12 * hour)) % 2 == 0 else 0.5 * base,
+        ),
+    ]
+
+
 def true_seconds_to_empty(
-    model: DiskIoModel, demand_mbps: float, horizon_s: float = 30 * 86400.0
+    model: DiskIoModel,
+    demand_mbps: float,
+    horizon_s: float = 30 * 86400.0,
+    demand_iops: float | None = None,
 ) -> float | None:
     """Seconds until a copy of ``model`` held at ``demand_mbps`` has an empty budget."""
     if model.budget_ratio <= EMPTY:
         return 0.0
     model = copy.deepcopy(model)
-    model.set_demand(demand_mbps, 0.0)
+    model.set_demand(demand_mbps, 0.0, demand_iops)
     low, high = 0.0, 60.0
     while not _empty_after(model, high):
         low, high = high, high * 2
@@ -130,15 +157,18 @@ def _empty_after(model: DiskIoModel, seconds: float) -> bool:
 
 
 def _sample(model: DiskIoModel, at: datetime) -> IoSample:
+    """What a scrape reads: the published reading, both disks summed."""
+    reading = model.published
+    disks = reading.disks.values()
     return IoSample(
         at=at,
-        read_bytes_total=model.read_bytes_total,
-        written_bytes_total=model.written_bytes_total,
-        reads_completed_total=model.reads_completed_total,
-        writes_completed_total=model.writes_completed_total,
-        iowait_seconds_total=model.iowait_seconds_total,
-        cpu_seconds_total=model.cpu_seconds_total,
-        idle_seconds_total=model.idle_seconds_total,
+        read_bytes_total=sum(d.read_bytes for d in disks),
+        written_bytes_total=sum(d.written_bytes for d in disks),
+        reads_completed_total=sum(d.reads_completed for d in disks),
+        writes_completed_total=sum(d.writes_completed for d in disks),
+        iowait_seconds_total=reading.cpu.iowait,
+        cpu_seconds_total=reading.cpu.total,
+        idle_seconds_total=reading.cpu.idle,
     )
 
 
@@ -151,16 +181,18 @@ def run(
     eta_every_s: float = 900.0,
     smoothing_s: float = 1800.0,
     realism: Realism | None = None,
+    true_limits_factor: float = 1.0,
 ) -> Result:
     """Replay one shape on one tier and collect the estimator's errors."""
     real = realism or Realism()
     rng = random.Random(real.seed)
-    model = DiskIoModel(tier, budget_pct=shape.budget_pct)
+    model = DiskIoModel(tier, budget_pct=shape.budget_pct, true_limits_factor=true_limits_factor)
     estimator = BudgetEstimator(
         "sim", tier, ratio=shape.budget_pct / 100.0, smoothing_s=smoothing_s
     )
     result = Result(tier, shape.name)
-    baseline = spec(tier).baseline_mbps
+    baseline = model.limits["baseline_mbps"]
+    baseline_iops = model.limits["baseline_iops"]
     burning_since: float | None = None
     t = 0.0
     estimate = None
@@ -170,20 +202,24 @@ def run(
             estimate = estimator.update(_sample(model, at))
             result.ratio_errors.append(estimate.ratio - model.budget_ratio)
         demand = shape.demand(t)
-        model.set_demand(demand * rng.uniform(1 - real.noise, 1 + real.noise), 0.0)
-        burning = demand > baseline
+        iops = None if shape.iops is None else shape.iops(t)
+        noise = rng.uniform(1 - real.noise, 1 + real.noise)
+        model.set_demand(demand * noise, 0.0, None if iops is None else iops * noise)
+        burning = demand > baseline or (iops is not None and iops > baseline_iops)
         burning_since = (t if burning_since is None else burning_since) if burning else None
         burned = 0.0 if burning_since is None else t - burning_since
         if estimate is not None and burned >= burn_after_s and int(t) % int(eta_every_s) == 0:
-            _judge_eta(model, demand, estimate.eta_now_s, result)  # the current-rate figure
+            _judge_eta(model, demand, iops, estimate.eta_now_s, result)  # the current-rate figure
         model.advance(step_s)
         t += step_s
     return result
 
 
-def _judge_eta(model: DiskIoModel, demand: float, eta: float | None, result: Result) -> None:
+def _judge_eta(
+    model: DiskIoModel, demand: float, iops: float | None, eta: float | None, result: Result
+) -> None:
     """Compare the forecast with the truth if the shape's demand (noise aside) stays as now."""
-    truth = true_seconds_to_empty(model, demand)
+    truth = true_seconds_to_empty(model, demand, demand_iops=iops)
     if truth is None or truth < MIN_TRUE_ETA_S:
         return
     if eta is None:
@@ -195,6 +231,16 @@ def _judge_eta(model: DiskIoModel, demand: float, eta: float | None, result: Res
 BURST_TIERS = (Tier.MICRO, Tier.SMALL, Tier.MEDIUM, Tier.LARGE, Tier.XL, Tier.XL2)
 
 
-def run_all(tiers: tuple[Tier, ...] = BURST_TIERS, realism: Realism | None = None) -> list[Result]:
-    """Every shape on every given tier (micro to 2xl by default)."""
-    return [run(tier, shape, realism=realism) for tier in tiers for shape in shapes(tier)]
+def run_all(
+    tiers: tuple[Tier, ...] = BURST_TIERS,
+    realism: Realism | None = None,
+    *,
+    true_limits_factor: float = 1.0,
+    with_iops: bool = False,
+) -> list[Result]:
+    """Every shape on every given tier (micro to 2xl by default), IOPS shapes when asked."""
+    return [
+        run(tier, shape, realism=realism, true_limits_factor=true_limits_factor)
+        for tier in tiers
+        for shape in [*shapes(tier), *(iops_shapes(tier) if with_iops else [])]
+    ]

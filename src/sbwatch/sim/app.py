@@ -105,7 +105,10 @@ def control_routes(world: SimWorld) -> list[Route]:
             if not re.fullmatch(r"[a-z]{20}", ref):
                 raise ValueError("ref must be 20 lowercase letters")
             size = machine(str(body.get("tier", "micro"))).size
-            world.add_project(ref, size, float(body.get("budget_pct", 100)))
+            factor = float(body.get("true_limits_factor", 1.0))
+            world.add_project(
+                ref, size, float(body.get("budget_pct", 100)), true_limits_factor=factor
+            )
         except (ValueError, KeyError, TypeError) as exc:
             return JSONResponse({"error": f"bad project: {exc}"}, status_code=400)
         return JSONResponse(world.truth(ref), status_code=201)

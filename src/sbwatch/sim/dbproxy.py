@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 from sbwatch.core.log import get_logger
@@ -15,11 +16,16 @@ log = get_logger("sim.dbproxy")
 
 
 class DbProxy:
-    """Forwards a loopback port to the server; ``stall`` never forwards, ``cut`` closes at once."""
+    """Forwards a loopback port to the server; ``stall`` never forwards, ``cut`` closes at once.
+
+    ``delay`` (seconds, set from the disks' queue) holds each query back before it reaches the
+    server, so a throttled database answers slowly before it stops answering.
+    """
 
     def __init__(self, target_host: str = "127.0.0.1", target_port: int = 5432) -> None:
         self._target = (target_host, target_port)
         self._mode = "pass"
+        self._delay_s = 0.0
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -28,6 +34,15 @@ class DbProxy:
     def mode(self) -> str:
         """The current mode."""
         return self._mode
+
+    @property
+    def delay_s(self) -> float:
+        """How long each query waits before it is forwarded, seconds."""
+        return self._delay_s
+
+    def set_delay(self, seconds: float) -> None:
+        """Hold every query back this long from now on (0: forward at once)."""
+        self._delay_s = max(0.0, seconds)
 
     async def start(self) -> int:
         """Listen on a free loopback port and return it."""
@@ -86,7 +101,7 @@ class DbProxy:
         self._writers.add(up_writer)
         try:
             async with asyncio.TaskGroup() as group:
-                group.create_task(_pipe(reader, up_writer))
+                group.create_task(_pipe(reader, up_writer, lambda: self._delay_s))
                 group.create_task(_pipe(up_reader, writer))
         finally:
             self._writers.discard(up_writer)
@@ -95,10 +110,17 @@ class DbProxy:
                 await up_writer.wait_closed()
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Copy until EOF, then close the other side so both directions end."""
+async def _pipe(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    delay_s: Callable[[], float] | None = None,
+) -> None:
+    """Copy until EOF (each chunk held back ``delay_s()`` first), then close the other side."""
     try:
         while chunk := await reader.read(_CHUNK):
+            wait = delay_s() if delay_s is not None else 0.0
+            if wait > 0:
+                await asyncio.sleep(wait)
             writer.write(chunk)
             await writer.drain()
     except OSError:

@@ -14,11 +14,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from sbwatch.sim.model import DATA_DEVICE, FAIL_LATENCY_S, ROOT_DEVICE, Reading
 from sbwatch.sim.world import SimProject, SimWorld
 
-DATA_DEVICE = "nvme1n1"
-ROOT_DEVICE = "nvme0n1"
 DISK_BYTES = 8 * 1024**3
+ROOT_BYTES = 4 * 1024**3
+NOTICEABLE_S = 0.1
+"""A delay shorter than this is not served (a replay's clock then stays on its grid)."""
 COMPONENTS = ("Database", "REST API", "Auth", "Storage", "Realtime", "Edge Functions", "Dashboard")
 _COMPONENT_STATUS = {
     "none": "operational",
@@ -53,6 +55,23 @@ def _unavailable(world: SimWorld, ref: str) -> Response | None:
     return None
 
 
+async def _slow(world: SimWorld, project: SimProject, service: str) -> Response | None:
+    """Wait as long as the disks' queue makes ``service`` take; past ~20 s, the edge gives up.
+
+    A request that would take FAIL_LATENCY_S or more is answered 522 after 20 s (the edge's
+    origin timeout) or 544 at once (the gateway's), half and half.
+    """
+    latency = project.model.latency_s(service)
+    if latency >= FAIL_LATENCY_S:
+        if world.rng.random() < 0.5:
+            await world.clock.sleep(FAIL_LATENCY_S)
+            return Response("error code: 522", status_code=522, media_type="text/plain")
+        return Response("error code: 544", status_code=544, media_type="text/plain")
+    if latency >= NOTICEABLE_S:
+        await world.clock.sleep(latency)
+    return None
+
+
 def _key_problem(request: Request, service_key: str) -> Response | None:
     key = request.headers.get("apikey")
     if key is None:
@@ -74,13 +93,11 @@ def project_routes(world: SimWorld, service_key: str) -> list[Route]:
         if problem is not None:
             return problem
         project = world.projects[ref]
-        if project.model.overloaded:
-            if world.rng.random() < 0.5:
-                await world.clock.sleep(20.0)
-                return Response("error code: 522", status_code=522, media_type="text/plain")
-            return Response("error code: 544", status_code=544, media_type="text/plain")
         if "rest" in project.faults or "db" in project.faults:
             return _error(503, "Service Unavailable")
+        slow = await _slow(world, project, "rest")
+        if slow is not None:
+            return slow
         return JSONResponse(
             {"swagger": "2.0", "info": {"title": "PostgREST API", "version": "12.2.3"}, "paths": {}}
         )
@@ -90,8 +107,12 @@ def project_routes(world: SimWorld, service_key: str) -> list[Route]:
         problem = _unavailable(world, ref) or _key_problem(request, service_key)
         if problem is not None:
             return problem
-        if "auth" in world.projects[ref].faults:
+        project = world.projects[ref]
+        if "auth" in project.faults:
             return _error(503, "Service Unavailable")
+        slow = await _slow(world, project, "auth")
+        if slow is not None:
+            return slow
         return JSONResponse(
             {
                 "version": "v2.170.0",
@@ -133,68 +154,78 @@ def _basic_ok(header: str, service_key: str) -> bool:
 
 
 class ProjectCollector:
-    """A Prometheus collector exposing one simulated project's node and Postgres metrics."""
+    """A Prometheus collector exposing one simulated project as the provider's endpoint does.
+
+    Values are the model's reading at the last whole minute (the endpoint updates once a
+    minute), both disks listed, labelled like the real exposition: ``supabase_project_ref``,
+    ``supabase_identifier`` and ``service_type``.
+    """
 
     def __init__(self, project: SimProject) -> None:
         self._project = project
 
+    def _labels(self, service_type: str = "db") -> tuple[list[str], list[str]]:
+        ref = self._project.ref
+        return (
+            ["supabase_project_ref", "supabase_identifier", "service_type"],
+            [ref, ref, service_type],
+        )
+
     def collect(self) -> Iterator[Metric]:
         """Every family the provider's endpoint shows that sbwatch reads."""
-        project = self._project
-        model = project.model
-        labels = ["supabase_project_ref", "supabase_identifier"]
-        ids = [project.ref, project.ref]
-        disk: list[tuple[str, str, float, float]] = [
-            ("node_disk_read_bytes", "bytes read", model.read_bytes_total, 1e-3),
-            ("node_disk_written_bytes", "bytes written", model.written_bytes_total, 1e-3),
-            ("node_disk_reads_completed", "reads completed", model.reads_completed_total, 1e-3),
-            ("node_disk_writes_completed", "writes completed", model.writes_completed_total, 1e-3),
-            ("node_disk_io_time_seconds", "seconds doing IO", model.io_time_seconds_total, 1e-3),
-        ]
-        for name, help_text, data_value, root_share in disk:
+        reading = self._project.model.published
+        labels, ids = self._labels()
+        disk = (
+            ("node_disk_read_bytes", "bytes read successfully", "read_bytes"),
+            ("node_disk_written_bytes", "bytes written successfully", "written_bytes"),
+            ("node_disk_reads_completed", "reads completed successfully", "reads_completed"),
+            ("node_disk_writes_completed", "writes completed successfully", "writes_completed"),
+            ("node_disk_io_time_seconds", "seconds spent doing I/Os", "io_time_seconds"),
+        )
+        for name, help_text, field_name in disk:
             family = CounterMetricFamily(
                 name, f"The total number of {help_text}.", labels=[*labels, "device"]
             )
-            family.add_metric([*ids, DATA_DEVICE], data_value)
-            family.add_metric([*ids, ROOT_DEVICE], data_value * root_share)
+            for device in (ROOT_DEVICE, DATA_DEVICE):
+                value = getattr(reading.disks[device], field_name)
+                family.add_metric([*ids, device], float(value))
             yield family
         io_now = GaugeMetricFamily(
-            "node_disk_io_now", "IOs in progress.", labels=[*labels, "device"]
+            "node_disk_io_now",
+            "The number of I/Os currently in progress.",
+            labels=[*labels, "device"],
         )
-        io_now.add_metric([*ids, DATA_DEVICE], 32.0 if model.throttled else 1.0)
-        io_now.add_metric([*ids, ROOT_DEVICE], 0.0)
+        for device in (ROOT_DEVICE, DATA_DEVICE):
+            io_now.add_metric([*ids, device], reading.io_now[device])
         yield io_now
-        yield self._cpu(labels, ids)
-        yield from self._memory_and_fs(labels, ids)
+        yield self._cpu(reading, labels, ids)
+        yield from self._memory_and_fs(reading, labels, ids)
+        pg_labels, pg_ids = self._labels("postgresql")
         pg_up = GaugeMetricFamily(
-            "pg_up", "Whether the last scrape of Postgres worked.", labels=labels
+            "pg_up",
+            "Whether the last scrape of metrics from PostgreSQL was able to connect.",
+            labels=pg_labels,
         )
-        pg_up.add_metric(ids, 0.0 if "db" in project.faults else 1.0)
+        pg_up.add_metric(pg_ids, 0.0 if "db" in self._project.faults else 1.0)
         yield pg_up
 
-    def _cpu(self, labels: list[str], ids: list[str]) -> Metric:
-        model = self._project.model
+    @staticmethod
+    def _cpu(reading: Reading, labels: list[str], ids: list[str]) -> Metric:
         family = CounterMetricFamily(
             "node_cpu_seconds",
             "Seconds the CPUs spent in each mode.",
             labels=[*labels, "cpu", "mode"],
         )
-        system = model.cpu_seconds_total - model.user_seconds_total - model.iowait_seconds_total
-        system -= model.idle_seconds_total
-        modes = {
-            "user": model.user_seconds_total,
-            "system": max(0.0, system),
-            "iowait": model.iowait_seconds_total,
-            "idle": model.idle_seconds_total,
-        }
-        for cpu in range(model.cpus):
+        cpu = reading.cpu
+        modes = {"user": cpu.user, "system": cpu.system, "iowait": cpu.iowait, "idle": cpu.idle}
+        for index in range(reading.cpus):
             for mode, total in modes.items():
-                family.add_metric([*ids, str(cpu), mode], total / model.cpus)
+                family.add_metric([*ids, str(index), mode], total / reading.cpus)
         return family
 
-    def _memory_and_fs(self, labels: list[str], ids: list[str]) -> Iterator[Metric]:
-        model = self._project.model
-        total = model.machine.memory_gb * 1024**3
+    @staticmethod
+    def _memory_and_fs(reading: Reading, labels: list[str], ids: list[str]) -> Iterator[Metric]:
+        total = reading.memory_bytes
         for name, value in (
             ("node_memory_MemTotal_bytes", total),
             ("node_memory_MemAvailable_bytes", total * 0.45),
@@ -204,13 +235,16 @@ class ProjectCollector:
             )
             family.add_metric(ids, value)
             yield family
-        fs_labels = [*labels, "device", "fstype", "mountpoint"]
-        for name, value in (
-            ("node_filesystem_size_bytes", float(DISK_BYTES)),
-            ("node_filesystem_avail_bytes", DISK_BYTES * 0.7),
+        fs_labels = [*labels, "device", "device_error", "fstype", "mountpoint"]
+        for name, fraction in (
+            ("node_filesystem_size_bytes", 1.0),
+            ("node_filesystem_avail_bytes", 0.7),
         ):
             family = GaugeMetricFamily(name, "Filesystem space in bytes.", labels=fs_labels)
-            family.add_metric([*ids, f"/dev/{DATA_DEVICE}", "ext4", "/data"], value)
+            root = [*ids, f"/dev/{ROOT_DEVICE}p2", "", "ext4", "/"]
+            family.add_metric(root, ROOT_BYTES * fraction)
+            data = [*ids, f"/dev/{DATA_DEVICE}", "", "ext4", "/data"]
+            family.add_metric(data, DISK_BYTES * fraction)
             yield family
 
 

@@ -30,6 +30,7 @@ HEALTH_SERVICES = (
 )
 SLOW_S = 30.0
 _CORE = {"db": "db", "db_postgres_user": "db", "pg_bouncer": "db", "pooler": "db", "rest": "rest"}
+DEFAULT_HEALTH_TIMEOUT_MS = 5000
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -132,15 +133,23 @@ def project_document(world: SimWorld, ref: str) -> dict[str, Any]:
     }
 
 
-def health_document(world: SimWorld, ref: str, services: list[str]) -> list[dict[str, Any]]:
-    """One V1ServiceHealthResponse per asked service."""
+def health_document(
+    world: SimWorld, ref: str, services: list[str], timeout_ms: int = DEFAULT_HEALTH_TIMEOUT_MS
+) -> list[dict[str, Any]]:
+    """One V1ServiceHealthResponse per asked service.
+
+    A service slower than ``timeout_ms`` (the disks' queue) is UNHEALTHY, timed out; services
+    that do not sit on the disks (realtime, storage) follow REST.
+    """
     project = world.projects[ref]
     down = set(world.down(ref))
     answers = []
     for name in services:
         core = _CORE.get(name, name)
-        whole = project.resizing or project.paused or project.model.overloaded
-        unhealthy = whole or core in down
+        disk_bound = core if core in ("db", "rest", "auth") else "rest"
+        slow = project.model.latency_s(disk_bound) * 1000 > timeout_ms
+        failing = project.model.failing(disk_bound)
+        unhealthy = project.resizing or project.paused or core in down or slow or failing
         status = (
             "COMING_UP" if project.resizing else ("UNHEALTHY" if unhealthy else "ACTIVE_HEALTHY")
         )
@@ -155,18 +164,18 @@ def health_document(world: SimWorld, ref: str, services: list[str]) -> list[dict
     return answers
 
 
-def _health_params(request: Request) -> tuple[list[str], str | None]:
+def _health_params(request: Request) -> tuple[list[str], int, str | None]:
     raw = request.query_params.getlist("services")
     services = [part.strip() for item in raw for part in item.split(",") if part.strip()]
     if not services:
-        return [], "services is required"
+        return [], 0, "services is required"
     unknown = [name for name in services if name not in HEALTH_SERVICES]
     if unknown:
-        return [], f"unknown services: {', '.join(unknown)}"
+        return [], 0, f"unknown services: {', '.join(unknown)}"
     timeout = request.query_params.get("timeout_ms")
     if timeout is not None and (not timeout.isdigit() or int(timeout) > 10_000):
-        return [], "timeout_ms must be an integer from 0 to 10000"
-    return services, None
+        return [], 0, "timeout_ms must be an integer from 0 to 10000"
+    return services, DEFAULT_HEALTH_TIMEOUT_MS if timeout is None else int(timeout), None
 
 
 def mgmt_routes(world: SimWorld, token: str, limiter: RateLimiter) -> list[Route]:
@@ -176,10 +185,11 @@ def mgmt_routes(world: SimWorld, token: str, limiter: RateLimiter) -> list[Route
         return JSONResponse(project_document(world, request.path_params["ref"]))
 
     async def health(request: Request) -> Response:
-        services, problem = _health_params(request)
+        services, timeout_ms, problem = _health_params(request)
         if problem:
             return _error(400, problem)
-        return JSONResponse(health_document(world, request.path_params["ref"], services))
+        ref = request.path_params["ref"]
+        return JSONResponse(health_document(world, ref, services, timeout_ms))
 
     async def list_addons(request: Request) -> Response:
         return JSONResponse(addons_document(world, request.path_params["ref"]))

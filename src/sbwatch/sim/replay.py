@@ -2,7 +2,8 @@
 
 The watcher (real probes, store, budget estimator, diagnosis, alerting and escalation
 policies) talks HTTP to the simulator's ASGI app in-process, so six simulated days pass in
-seconds. The report follows shared/DESIGN.md; every [expect] key becomes one check.
+seconds. The report follows shared/DESIGN.md; every [expect] key becomes one check. A scenario
+may hold several projects: the watcher watches them all, as the daemon would.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from sbwatch.core.results import DiagnosisKind, IntentState, ProbeKind
 from sbwatch.ingest.parse import TrustRule, parse_email
 from sbwatch.policy.alerts import AlertAction
 from sbwatch.sim.replay_store import ReplayStore
-from sbwatch.sim.scenario import Scenario
+from sbwatch.sim.scenario import ExpectedMessage, Scenario
 from sbwatch.sim.world import SimWorld, create_app
 from sbwatch.store.sqlite import SqliteStore
 from sbwatch.watch.announcer import FOLDED_NOTE
@@ -85,29 +86,32 @@ def replay_settings(
     every = f"{probe_interval_s}s"
     scrape = f"{scrape_interval_s}s"
     probe = {"interval": every, "timeout": "25s", "failures_before_down": 2}
-    project = {
-        "ref": scenario.project.ref,
-        "name": f"{scenario.name} ({scenario.project.ref[:6]})",
-        "url": f"{BASE}/p/{scenario.project.ref}",
-        "service_key": SERVICE_KEY,
-        "probes": {
-            "rest": probe,
-            "auth": probe,
-            "mgmt_health": {**probe, "interval": every},
-            "metrics": {**probe, "interval": scrape},
-        },
-        "budget": {"consumed_pct": 100.0 - scenario.project.io_budget_pct},
-        "escalation": {
-            "mode": policy.mode.value,
-            "max_tier": policy.max_tier.value,
-            "monthly_cost_cap_usd": policy.monthly_cost_cap_usd,
-            "cooldown": f"{int(policy.cooldown_s)}s",
-        },
-    }
+    projects = [
+        {
+            "ref": project.ref,
+            "name": f"{scenario.name} ({project.ref[:6]})",
+            "url": f"{BASE}/p/{project.ref}",
+            "service_key": SERVICE_KEY,
+            "probes": {
+                "rest": probe,
+                "auth": probe,
+                "mgmt_health": {**probe, "interval": every},
+                "metrics": {**probe, "interval": scrape},
+            },
+            "budget": {"consumed_pct": 100.0 - project.io_budget_pct},
+            "escalation": {
+                "mode": policy.mode.value,
+                "max_tier": policy.max_tier.value,
+                "monthly_cost_cap_usd": policy.monthly_cost_cap_usd,
+                "cooldown": f"{int(policy.cooldown_s)}s",
+            },
+        }
+        for project in scenario.projects
+    ]
     data: dict[str, Any] = {
         "mgmt_api_url": BASE,
         "mgmt_token": TOKEN,
-        "projects": [project],
+        "projects": projects,
         "status_page": {"url": f"{BASE}/status", "interval": scrape},
         "metrics": {"enabled": False},
     }
@@ -118,7 +122,7 @@ def replay_settings(
 class Recorder:
     """What happened, as the report and the live timeline see it."""
 
-    ref: str
+    refs: tuple[str, ...]
     print_line: Printer | None
     clock: VirtualClock
     diagnoses: list[dict[str, Any]] = field(default_factory=list)
@@ -155,6 +159,7 @@ class Recorder:
                 "title": message.title,
                 "body": message.body,
                 "kind": action.kind,
+                "project": action.alert.project,
             }
         )
         self.say(f"ALERT   {message.title}")
@@ -182,11 +187,17 @@ async def replay(
     """
     clock = VirtualClock(START)
     world = SimWorld(clock)
-    world.add_project(scenario.project.ref, scenario.project.tier, scenario.project.io_budget_pct)
+    for project in scenario.projects:
+        world.add_project(
+            project.ref,
+            project.tier,
+            project.io_budget_pct,
+            true_limits_factor=project.true_limits_factor,
+        )
     settings = replay_settings(scenario, probe_interval_s=probe_interval_s)
     app = create_app(world, token=TOKEN, service_key=SERVICE_KEY)
     transport = NetworkGate(world, httpx.ASGITransport(app=app))
-    rec = Recorder(scenario.project.ref, print_line, clock)
+    rec = Recorder(tuple(p.ref for p in scenario.projects), print_line, clock)
     store = store if store is not None else ReplayStore()
     await store.open()
     missing = _remember_missing("sniffio")
@@ -234,7 +245,6 @@ def _forget_missing(name: str | None) -> None:
 async def _run(
     scenario: Scenario, world: SimWorld, watcher: Watcher, rec: Recorder, every: float
 ) -> None:
-    ref = scenario.project.ref
     clock = rec.clock
     counter = itertools.count()
     jobs: list[Job] = []
@@ -244,10 +254,12 @@ async def _run(
 
     settings = watcher.settings
     schedule(settings.status_page.interval.total_seconds(), watcher.probe_provider)
-    project = settings.project(ref)
-    for kind in watcher.projects[ref].probes:
-        schedule(project.probes[kind].interval.total_seconds(), _probe_job(watcher, rec, ref, kind))
-    schedule(every, _evaluate_job(watcher, rec, ref))
+    for ref in rec.refs:
+        project = settings.project(ref)
+        for kind in watcher.projects[ref].probes:
+            interval = project.probes[kind].interval.total_seconds()
+            schedule(interval, _probe_job(watcher, rec, ref, kind))
+        schedule(every, _evaluate_job(watcher, rec, ref))
     events = list(scenario.events)
     trust = TrustRule(
         trusted_domains=tuple(watcher.settings.mail.trusted_domains), authserv_id=None
@@ -323,11 +335,15 @@ def _evaluate_job(watcher: Watcher, rec: Recorder, ref: str) -> Callable[[], Awa
 
 async def _evaluate(watcher: Watcher, rec: Recorder, ref: str) -> None:
     diagnosis = await watcher.evaluate(ref)
-    last = rec.diagnoses[-1]["kind"] if rec.diagnoses else None
+    mine = [d for d in rec.diagnoses if d["project"] == ref]
+    last = mine[-1]["kind"] if mine else None
     if diagnosis.kind.value != last:
-        rec.diagnoses.append({"at_s": round(rec.clock.elapsed, 1), "kind": diagnosis.kind.value})
+        rec.diagnoses.append(
+            {"at_s": round(rec.clock.elapsed, 1), "kind": diagnosis.kind.value, "project": ref}
+        )
         why = "; ".join(diagnosis.evidence[:2])
-        rec.say(f"DIAGNOSIS {diagnosis.kind.value} ({why})")
+        who = f"{ref[:6]} " if len(rec.refs) > 1 else ""
+        rec.say(f"DIAGNOSIS {who}{diagnosis.kind.value} ({why})")
 
 
 async def _ingest(raw: bytes, trust: TrustRule, watcher: Watcher, rec: Recorder) -> None:
@@ -350,20 +366,26 @@ async def _ingest(raw: bytes, trust: TrustRule, watcher: Watcher, rec: Recorder)
 
 
 def _sample_series(world: SimWorld, watcher: Watcher, rec: Recorder) -> None:
-    truth = world.truth(rec.ref)
-    estimate = watcher.projects[rec.ref].estimator.estimate
-    model = world.projects[rec.ref].model
-    rec.series.append(
-        {
-            "at_s": round(rec.clock.elapsed, 1),
-            "estimated": round(estimate.ratio, 4) if estimate else None,
-            "true": round(truth["budget_ratio"], 4),
-            "eta_s": estimate.eta_s if estimate else None,
-            "tier": truth["tier"],
-            "asked_mbps": round(model.demand_mbps, 1),
-            "served_mbps": round(truth["actual_read_mbps"] + truth["actual_write_mbps"], 1),
-        }
-    )
+    for ref in rec.refs:
+        truth = world.truth(ref)
+        estimate = watcher.projects[ref].estimator.estimate
+        model = world.projects[ref].model
+        rec.series.append(
+            {
+                "at_s": round(rec.clock.elapsed, 1),
+                "project": ref,
+                "estimated": round(estimate.ratio, 4) if estimate else None,
+                "true": round(truth["budget_ratio"], 4),
+                "true_bytes": round(truth["bytes_ratio"], 4),
+                "true_iops": round(truth["iops_ratio"], 4),
+                "eta_s": estimate.eta_s if estimate else None,
+                "tier": truth["tier"],
+                "asked_mbps": round(model.demand_mbps, 1),
+                "served_mbps": round(truth["actual_read_mbps"] + truth["actual_write_mbps"], 1),
+                "throttled": truth["throttled"],
+                "rest_latency_s": truth["latency_s"]["rest"],
+            }
+        )
 
 
 def _describe(event: dict[str, Any]) -> str:
@@ -374,19 +396,24 @@ def _describe(event: dict[str, Any]) -> str:
 async def _report(
     scenario: Scenario, world: SimWorld, store: SqliteStore, rec: Recorder
 ) -> dict[str, Any]:
-    ref = scenario.project.ref
-    intents = await store.intents(ref)
-    escalations = [
-        {
-            "at_s": round((i.created_at - START).total_seconds(), 1),
-            "from": i.from_tier.value,
-            "to": i.to_tier.value,
-            "outcome": i.state.value,
-            "recovered_s": i.recovered_s,
-        }
-        for i in intents
-    ]
-    truth = world.truth(ref)
+    escalations: list[dict[str, Any]] = []
+    applied: dict[str, list[str]] = {}
+    for ref in rec.refs:
+        intents = await store.intents(ref)
+        escalations += [
+            {
+                "at_s": round((i.created_at - START).total_seconds(), 1),
+                "project": ref,
+                "from": i.from_tier.value,
+                "to": i.to_tier.value,
+                "outcome": i.state.value,
+                "recovered_s": i.recovered_s,
+            }
+            for i in intents
+        ]
+        applied[ref] = [i.to_tier.value for i in intents if i.state in _CHANGED]
+    escalations.sort(key=lambda e: float(e["at_s"]))
+    truths = {ref: world.truth(ref) for ref in rec.refs}
     stats = world.stats()
     reference = next((e["at_s"] for e in scenario.events if e["kind"] not in QUIET_EVENTS), None)
     first = first_alert(rec.alerts, rec.held, reference)
@@ -394,25 +421,33 @@ async def _report(
         "scenario": scenario.name,
         "passed": False,
         "duration_s": scenario.duration_s,
+        "projects": list(rec.refs),
         "diagnoses": rec.diagnoses,
         "alerts": rec.alerts,
+        "messages": messages(rec.alerts),
         "escalations": escalations,
         "patch_calls": stats["patch_calls"],
         "patch_attempts": stats["patch_attempts"],
-        "downtime_s": round(truth["downtime_s"], 1),
+        "downtime_s": round(sum(t["downtime_s"] for t in truths.values()), 1),
+        "downtime_by_project": {ref: round(t["downtime_s"], 1) for ref, t in truths.items()},
         "first_alert_s": first,
         "reference_event_s": reference,
         "held": rec.held,
-        "final_tier": truth["tier"],
+        "final_tier": truths[rec.refs[0]]["tier"],
+        "final_tiers": {ref: t["tier"] for ref, t in truths.items()},
         "emails": rec.emails,
         "series": rec.series,
         "probe_states": rec.probe_states,
     }
-    report["checks"] = checks(
-        scenario, report, intents_applied=[i.to_tier.value for i in intents if i.state in _CHANGED]
-    )
+    report["checks"] = checks(scenario, report, applied=applied)
     report["passed"] = all(c["passed"] for c in report["checks"])
     return report
+
+
+def messages(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The messages the phone got, in order: when, how urgent, title and body (and whose)."""
+    keys = ("at_s", "severity", "title", "body", "project")
+    return [{key: alert[key] for key in keys if key in alert} for alert in alerts]
 
 
 def first_alert(
@@ -438,9 +473,12 @@ _CHANGED = frozenset({IntentState.APPLIED, IntentState.RECOVERED, IntentState.UN
 
 
 def checks(
-    scenario: Scenario, report: dict[str, Any], *, intents_applied: list[str]
+    scenario: Scenario, report: dict[str, Any], *, applied: dict[str, list[str]]
 ) -> list[dict[str, Any]]:
-    """One check per [expect] key of the scenario."""
+    """One check per [expect] key of the scenario.
+
+    ``applied``: per project ref, the sizes that the changes which took effect moved to.
+    """
     expect = scenario.expect
     seen = {d["kind"] for d in report["diagnoses"]}
     out: list[dict[str, Any]] = []
@@ -455,21 +493,21 @@ def checks(
     if expect.never:
         bad = sorted(seen & set(expect.never))
         check("never", not bad, f"must not see {list(expect.never)}; saw {bad or 'none of them'}")
+    wanted = dict(expect.escalate_to_each)
     if expect.escalate_to is not None:
-        if expect.escalate_to == "none":
-            check(
-                "escalate_to", not intents_applied, f"changes applied: {intents_applied or 'none'}"
-            )
-        else:
-            ok = (
-                expect.escalate_to in intents_applied and report["final_tier"] == expect.escalate_to
-            )
-            check(
-                "escalate_to",
-                ok,
-                f"wanted {expect.escalate_to}; applied {intents_applied or 'none'}, "
-                f"final tier {report['final_tier']}",
-            )
+        wanted = {ref: expect.escalate_to for ref in applied} | wanted
+    if wanted:
+        final = report["final_tiers"]
+        results = {
+            ref: _escalation(tier, applied.get(ref, []), final.get(ref))
+            for ref, tier in wanted.items()
+        }
+        several = len(applied) > 1
+        check(
+            "escalate_to",
+            all(ok for ok, _ in results.values()),
+            "; ".join(f"{ref[:6]}: {d}" if several else d for ref, (_, d) in results.items()),
+        )
     if expect.max_patch_calls is not None:
         check(
             "max_patch_calls",
@@ -496,7 +534,42 @@ def checks(
             f"{format_duration(report['downtime_s'])} down; "
             f"limit {format_duration(expect.max_downtime_s)}",
         )
+    sent = report.get("messages", report.get("alerts", []))
+    if expect.messages:
+        ok, detail = match_messages(expect.messages, sent)
+        check("messages", ok, detail)
+    if expect.max_messages is not None:
+        check(
+            "max_messages",
+            len(sent) <= expect.max_messages,
+            f"{len(sent)} sent, at most {expect.max_messages}",
+        )
     return out
+
+
+def _escalation(tier: str, applied: list[str], final: str | None) -> tuple[bool, str]:
+    if tier == "none":
+        return not applied, f"changes applied: {applied or 'none'}"
+    ok = tier in applied and final == tier
+    return ok, f"wanted {tier}; applied {applied or 'none'}, final tier {final}"
+
+
+def match_messages(
+    expected: tuple[ExpectedMessage, ...], sent: list[dict[str, Any]]
+) -> tuple[bool, str]:
+    """Whether every expected message was sent, in order (others may come between)."""
+    position = 0
+    found: list[str] = []
+    for wanted in expected:
+        while position < len(sent) and not wanted.matches(sent[position]):
+            position += 1
+        if position == len(sent):
+            got = "; ".join(f"{m['severity']}: {m['title']}" for m in sent) or "nothing"
+            done = f" after {', '.join(found)}" if found else ""
+            return False, f"no {wanted.describe()} message{done}; sent: {got}"
+        found.append(f"{wanted.describe()} at {_stamp(sent[position]['at_s'])}")
+        position += 1
+    return True, f"in order: {', '.join(found)}"
 
 
 __all__ = ["DiagnosisKind", "replay", "replay_settings"]

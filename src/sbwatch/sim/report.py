@@ -12,7 +12,14 @@ from html import escape
 from typing import Any
 
 from sbwatch.core.durations import format_duration
-from sbwatch.sim.report_chart import email_text, empty_periods, lanes_of, span_of, svg
+from sbwatch.sim.report_chart import (
+    email_text,
+    empty_periods,
+    first_project_series,
+    lanes_of,
+    span_of,
+    svg,
+)
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:24px;color:#222}
@@ -83,7 +90,7 @@ def _timeline(report: dict[str, Any]) -> str:
         rows.append((float(e["at_s"]), "escalation", escape(text)))
     for m in report.get("emails", []) or []:
         rows.append((float(m["at_s"]), "email", escape(email_text(m))))
-    series = sorted(report.get("series", []) or [], key=lambda p: float(p["at_s"]))
+    series = first_project_series(report)
     for period in empty_periods(series, span_of(report)):
         text = f"0% left until {format_duration(period['end_s'])}: {period['why']}"
         rows.append((period["start_s"], "budget", escape(text)))

@@ -60,7 +60,7 @@ def svg(report: dict[str, Any]) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" role="img">',
         _axes(span, x),
     ]
-    series = sorted(report.get("series", []) or [], key=lambda p: float(p["at_s"]))
+    series = first_project_series(report)
     parts.extend(_empty_periods(series, span, x))
     for key, colour, dash in (("true", "#1f6fb2", ""), ("estimated", "#e08a1e", "6 3")):
         path = _path(series, key, x)
@@ -127,6 +127,15 @@ def _axes(span: float, x: X) -> str:
             _tag("text", label, class_="tick-label", x=tick, y=bottom + 18, text_anchor="middle")
         )
     return "".join(out)
+
+
+def first_project_series(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The budget series the chart draws, by time: the first project's (a scenario may hold
+    several; the others are in the JSON report)."""
+    series: list[dict[str, Any]] = report.get("series", []) or []
+    first = (report.get("projects") or [None])[0]
+    mine = [p for p in series if first is None or p.get("project", first) == first]
+    return sorted(mine, key=lambda p: float(p["at_s"]))
 
 
 def _path(series: list[dict[str, Any]], key: str, x: X) -> str:

@@ -1,9 +1,29 @@
-"""Scenario files: a timeline of provider events plus the expectations a replay must meet."""
+"""Scenario files: a timeline of provider events plus the expectations a replay must meet.
+
+The format (the README's Scenarios section has it in full):
+
+- ``[project]`` (one project) or ``[[projects]]`` (several): ref, tier, io_budget_pct,
+  true_limits_factor (how far the instance's real disk limits lie above the machine table,
+  1.0 by default: hidden from the daemon, which knows only the published figures).
+- ``[[events]]`` at a time, of a kind; ``ref`` picks one project (default: every project).
+  ``workload`` sets read_mbps/write_mbps and read_iops/write_iops (IOPS default to the bytes
+  at 128 KiB an operation). ``pattern`` repeats a daily shape until the next workload or
+  pattern event: ``hours`` holds 24 read MB/s values, one for each UTC hour from midnight (the
+  replay starts at midnight); ``write_hours``, ``read_iops_hours`` and ``write_iops_hours``
+  are optional 24-value series alongside; ``weekdays`` optionally scales every series by one
+  factor a day, Monday first.
+- ``[expect]``: diagnosis, never, escalate_to (a tier or "none" for every project, or a table
+  ``{ref = tier}``), max_patch_calls, first_alert_within, max_downtime, max_messages (how many
+  messages the phone gets at most) and ``[[expect.messages]]`` (severity and/or ``title``, a
+  regular expression searched in the message title), found in that order among the messages
+  sent (others may come between them).
+"""
 
 from __future__ import annotations
 
+import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +41,15 @@ _ENUMS: dict[str, tuple[str, ...]] = {
     "fault": ("rate_limit", "error", "slow", "drop_after_apply", "none"),
     "state": ("active", "paused"),
 }
-_NUMBERS = ("read_mbps", "write_mbps")
+_NUMBERS = ("read_mbps", "write_mbps", "read_iops", "write_iops")
+_NUMBER_MAX = 1_000_000.0
+_SERIES = {"hours": 24, "write_hours": 24, "read_iops_hours": 24, "write_iops_hours": 24}
+_SERIES_FACTORS = {"weekdays": 7}
 _BOOLS = ("spoofed", "on", "up")
 EVENT_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # kind: (required keys, optional keys); "at" is required and "ref" optional everywhere
-    "workload": ((), ("read_mbps", "write_mbps")),
+    "workload": ((), ("read_mbps", "write_mbps", "read_iops", "write_iops")),
+    "pattern": (("hours",), ("write_hours", "read_iops_hours", "write_iops_hours", "weekdays")),
     "email": (("template",), ("spoofed",)),
     "status_page": (("indicator",), ("components",)),
     "platform_outage": (("on",), ()),
@@ -36,13 +60,41 @@ EVENT_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
+PROJECT_KEYS = ("ref", "tier", "io_budget_pct", "true_limits_factor")
+MAX_TRUE_LIMITS_FACTOR = 10.0
+SEVERITIES = ("info", "warning", "critical")
+
+
 @dataclass(frozen=True)
 class ScenarioProject:
-    """The simulated project at the start."""
+    """A simulated project at the start."""
 
     ref: str
     tier: Tier
     io_budget_pct: float
+    true_limits_factor: float = 1.0
+    """How far the real disk limits lie above the machine table (the daemon cannot read it)."""
+
+
+@dataclass(frozen=True)
+class ExpectedMessage:
+    """One message the phone must get, after the one expected before it."""
+
+    severity: str | None = None
+    title: str | None = None
+    """A regular expression searched in the message title."""
+
+    def matches(self, message: dict[str, Any]) -> bool:
+        """Whether a sent message (severity, title) is this one."""
+        if self.severity is not None and message.get("severity") != self.severity:
+            return False
+        title = str(message.get("title", ""))
+        return self.title is None or re.search(self.title, title) is not None
+
+    def describe(self) -> str:
+        """``warning /disk IO budget/``."""
+        parts = [self.severity or "any", f"/{self.title}/" if self.title is not None else ""]
+        return " ".join(p for p in parts if p)
 
 
 @dataclass(frozen=True)
@@ -62,9 +114,14 @@ class Expectations:
     diagnosis: str | None = None
     never: tuple[str, ...] = ()
     escalate_to: str | None = None
+    """A tier (or "none") for every project; see ``escalate_to_each`` for one per project."""
     max_patch_calls: int | None = None
     first_alert_within_s: float | None = None
     max_downtime_s: float | None = None
+    escalate_to_each: dict[str, str] = field(default_factory=dict)
+    """Per project ref, the tier it must end on (or "none": never changed)."""
+    messages: tuple[ExpectedMessage, ...] = ()
+    max_messages: int | None = None
 
 
 @dataclass(frozen=True)
@@ -74,9 +131,16 @@ class Scenario:
     name: str
     duration_s: float
     project: ScenarioProject
+    """The first project (the only one in most scenarios)."""
     policy: ScenarioPolicy
     events: tuple[dict[str, Any], ...]
     expect: Expectations
+    projects: tuple[ScenarioProject, ...] = ()
+    """Every project, the first one included (filled in from ``project`` when left empty)."""
+
+    def __post_init__(self) -> None:
+        if not self.projects:
+            object.__setattr__(self, "projects", (self.project,))
 
 
 class _Problems:
@@ -116,6 +180,16 @@ class _Problems:
             return None
         return str(value)
 
+    def series(self, where: str, value: Any, length: int, high: float) -> list[float]:
+        """A list of ``length`` numbers from 0 to ``high``."""
+        ok = isinstance(value, list) and len(value) == length
+        if ok and all(
+            not isinstance(v, bool) and isinstance(v, int | float) and 0 <= v <= high for v in value
+        ):
+            return [float(v) for v in value]
+        self.add(where, f"must be a list of {length} numbers from 0 to {high:g}")
+        return []
+
     def number(self, where: str, value: Any, low: float, high: float = float("inf")) -> float:
         if (
             isinstance(value, bool)
@@ -144,14 +218,16 @@ def parse_scenario(text: str, *, source: str = "scenario") -> Scenario:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{source}: {exc}"]) from None
     problems = _Problems()
-    problems.unknown("", data, ("name", "duration", "project", "policy", "events", "expect"))
+    top = ("name", "duration", "project", "projects", "policy", "events", "expect")
+    problems.unknown("", data, top)
     name = data.get("name")
     if not isinstance(name, str) or not name:
         problems.add("name", "required (a short name)")
-    project = _project(problems, problems.table(data, "project"))
+    projects = _projects(problems, data)
+    refs = tuple(p.ref for p in projects)
     policy = _policy(problems, problems.table(data, "policy"))
-    events = _events(problems, data.get("events", []))
-    expect = _expect(problems, problems.table(data, "expect"))
+    events = _events(problems, data.get("events", []), refs)
+    expect = _expect(problems, problems.table(data, "expect"), refs)
     last = max((event["at_s"] for event in events), default=0.0)
     duration = last + _TAIL_S
     if "duration" in data:
@@ -159,18 +235,43 @@ def parse_scenario(text: str, *, source: str = "scenario") -> Scenario:
     if problems.items:
         positions = TomlPositions(text)
         raise ConfigError([positions.locate(*item) for item in problems.items])
-    return Scenario(str(name), duration, project, policy, events, expect)
+    return Scenario(str(name), duration, projects[0], policy, events, expect, projects)
 
 
-def _project(problems: _Problems, data: dict[str, Any]) -> ScenarioProject:
-    problems.unknown("project", data, ("ref", "tier", "io_budget_pct"))
+def _projects(problems: _Problems, data: dict[str, Any]) -> tuple[ScenarioProject, ...]:
+    """``[project]`` or ``[[projects]]`` (not both); at least one project, refs unique."""
+    if "project" in data and "projects" in data:
+        problems.add("projects", "write either [project] or [[projects]], not both")
+    if "projects" not in data:
+        return (_project(problems, "project", problems.table(data, "project")),)
+    raw = data["projects"]
+    if not isinstance(raw, list) or not raw or not all(isinstance(p, dict) for p in raw):
+        problems.add("projects", "must be an array of tables ([[projects]]), at least one")
+        return (ScenarioProject("", Tier.MICRO, 100.0),)
+    projects = tuple(_project(problems, f"projects[{i}]", item) for i, item in enumerate(raw))
+    seen: set[str] = set()
+    for index, project in enumerate(projects):
+        if project.ref and project.ref in seen:
+            problems.add(f"projects[{index}].ref", f"{project.ref} is already a project")
+        seen.add(project.ref)
+    return projects
+
+
+def _project(problems: _Problems, where: str, data: dict[str, Any]) -> ScenarioProject:
+    problems.unknown(where, data, PROJECT_KEYS)
     ref = data.get("ref")
     if not isinstance(ref, str) or len(ref) != 20 or not ref.isalnum() or ref.lower() != ref:
-        problems.add("project.ref", "required: 20 lowercase letters or digits")
+        problems.add(f"{where}.ref", "required: 20 lowercase letters or digits")
         ref = ""
-    tier = problems.choice("project.tier", data.get("tier", "micro"), tuple(Tier))
-    pct = problems.number("project.io_budget_pct", data.get("io_budget_pct", 100), 0, 100)
-    return ScenarioProject(ref, Tier(tier or Tier.MICRO), pct)
+    tier = problems.choice(f"{where}.tier", data.get("tier", "micro"), tuple(Tier))
+    pct = problems.number(f"{where}.io_budget_pct", data.get("io_budget_pct", 100), 0, 100)
+    factor = problems.number(
+        f"{where}.true_limits_factor",
+        data.get("true_limits_factor", 1.0),
+        1.0,
+        MAX_TRUE_LIMITS_FACTOR,
+    )
+    return ScenarioProject(ref, Tier(tier or Tier.MICRO), pct, factor)
 
 
 def _policy(problems: _Problems, data: dict[str, Any]) -> ScenarioPolicy:
@@ -184,7 +285,7 @@ def _policy(problems: _Problems, data: dict[str, Any]) -> ScenarioPolicy:
     )
 
 
-def _events(problems: _Problems, raw: Any) -> tuple[dict[str, Any], ...]:
+def _events(problems: _Problems, raw: Any, refs: tuple[str, ...]) -> tuple[dict[str, Any], ...]:
     if not isinstance(raw, list):
         problems.add("events", "must be an array of tables ([[events]])")
         return ()
@@ -196,6 +297,9 @@ def _events(problems: _Problems, raw: Any) -> tuple[dict[str, Any], ...]:
             continue
         event = _event(problems, where, item)
         if event is not None:
+            ref = event.get("ref")
+            if isinstance(ref, str) and all(refs) and ref not in refs:
+                problems.add(f"{where}.ref", f"not a project of this scenario ({', '.join(refs)})")
             events.append(event)
     return tuple(sorted(events, key=lambda event: event["at_s"]))
 
@@ -260,6 +364,10 @@ def _hint(key: str) -> str:
         return f"{key}={key.upper()}"
     if key in _NUMBERS:
         return f"{key}=N"
+    if key in _SERIES:
+        return f"{key}='[{_SERIES[key]} numbers]'"
+    if key in _SERIES_FACTORS:
+        return f"{key}='[{_SERIES_FACTORS[key]} factors, Monday first]'"
     if key in _BOOLS:
         return f"{key}=true|false"
     if key == "methods":
@@ -273,7 +381,11 @@ def _event_value(problems: _Problems, where: str, key: str, value: Any) -> Any:
     if key in _ENUMS:
         return problems.choice(where, value, _ENUMS[key])
     if key in _NUMBERS:
-        return problems.number(where, value, 0, 100_000)
+        return problems.number(where, value, 0, _NUMBER_MAX)
+    if key in _SERIES:
+        return problems.series(where, value, _SERIES[key], _NUMBER_MAX)
+    if key in _SERIES_FACTORS:
+        return problems.series(where, value, _SERIES_FACTORS[key], 100.0)
     if key in _BOOLS:
         if not isinstance(value, bool):
             problems.add(where, "must be true or false")
@@ -288,7 +400,7 @@ def _event_value(problems: _Problems, where: str, key: str, value: Any) -> Any:
     return value
 
 
-def _expect(problems: _Problems, data: dict[str, Any]) -> Expectations:
+def _expect(problems: _Problems, data: dict[str, Any], refs: tuple[str, ...]) -> Expectations:
     keys = (
         "diagnosis",
         "never",
@@ -296,6 +408,8 @@ def _expect(problems: _Problems, data: dict[str, Any]) -> Expectations:
         "max_patch_calls",
         "first_alert_within",
         "max_downtime",
+        "max_messages",
+        "messages",
     )
     problems.unknown("expect", data, keys)
     kinds = tuple(DiagnosisKind)
@@ -311,9 +425,7 @@ def _expect(problems: _Problems, data: dict[str, Any]) -> Expectations:
     never = tuple(
         problems.choice(f"expect.never[{i}]", kind, kinds) or "" for i, kind in enumerate(never_raw)
     )
-    escalate_to = None
-    if "escalate_to" in data:
-        escalate_to = problems.choice("expect.escalate_to", data["escalate_to"], ("none", *Tier))
+    escalate_to, each = _escalate_to(problems, data, refs)
     max_calls = None
     if "max_patch_calls" in data:
         max_calls = int(problems.number("expect.max_patch_calls", data["max_patch_calls"], 0, 1000))
@@ -327,4 +439,72 @@ def _expect(problems: _Problems, data: dict[str, Any]) -> Expectations:
         if "max_downtime" in data
         else None
     )
-    return Expectations(diagnosis, never, escalate_to, max_calls, first, downtime)
+    max_messages = None
+    if "max_messages" in data:
+        max_messages = int(problems.number("expect.max_messages", data["max_messages"], 0, 10_000))
+        if data["max_messages"] != max_messages:
+            problems.add("expect.max_messages", "must be a whole number")
+    messages = _messages(problems, data.get("messages", []))
+    return Expectations(
+        diagnosis,
+        never,
+        escalate_to,
+        max_calls,
+        first,
+        downtime,
+        escalate_to_each=each,
+        messages=messages,
+        max_messages=max_messages,
+    )
+
+
+def _escalate_to(
+    problems: _Problems, data: dict[str, Any], refs: tuple[str, ...]
+) -> tuple[str | None, dict[str, str]]:
+    """``escalate_to = "small"`` (every project) or ``escalate_to = {ref = "small", ...}``."""
+    if "escalate_to" not in data:
+        return None, {}
+    raw = data["escalate_to"]
+    tiers = ("none", *Tier)
+    if not isinstance(raw, dict):
+        return problems.choice("expect.escalate_to", raw, tiers), {}
+    each: dict[str, str] = {}
+    for ref, tier in raw.items():
+        where = f"expect.escalate_to.{ref}"
+        if all(refs) and ref not in refs:
+            problems.add(where, f"not a project of this scenario ({', '.join(refs)})")
+        chosen = problems.choice(where, tier, tiers)
+        if chosen is not None:
+            each[str(ref)] = chosen
+    return None, each
+
+
+def _messages(problems: _Problems, raw: Any) -> tuple[ExpectedMessage, ...]:
+    """``[[expect.messages]]``: severity and/or a title pattern each."""
+    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+        problems.add("expect.messages", "must be an array of tables ([[expect.messages]])")
+        return ()
+    out = []
+    for index, item in enumerate(raw):
+        where = f"expect.messages[{index}]"
+        problems.unknown(where, item, ("severity", "title"))
+        if "severity" not in item and "title" not in item:
+            problems.add(where, "needs a severity, a title pattern or both")
+        severity = (
+            problems.choice(f"{where}.severity", item["severity"], SEVERITIES)
+            if "severity" in item
+            else None
+        )
+        title = item.get("title")
+        if title is not None:
+            if not isinstance(title, str):
+                problems.add(f"{where}.title", "must be a string (a regular expression)")
+                title = None
+            else:
+                try:
+                    re.compile(title)
+                except re.error as exc:
+                    problems.add(f"{where}.title", f"not a regular expression: {exc}")
+                    title = None
+        out.append(ExpectedMessage(severity, title))
+    return tuple(out)

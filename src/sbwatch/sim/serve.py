@@ -22,6 +22,7 @@ from sbwatch.sim.hardware import SIZES
 from sbwatch.sim.world import SimWorld
 
 log = get_logger("sim.serve")
+PROJECT_KEYS = ("ref", "tier", "budget", "true_limits_factor", "db_dsn")
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class SimConfig:
     """What ``sbwatch sim serve`` runs: projects, port, credentials, resize time."""
 
     projects: tuple[tuple[str, str, float], ...]
+    """(ref, tier, budget % left) of each project."""
     port: int = 8787
     token: str = "sbp_sim_token"
     service_key: str = "sim-service-key"
@@ -49,6 +51,10 @@ class SimConfig:
     db_target: tuple[str, int] | None = None
     query_dsns: tuple[tuple[str, str], ...] = ()
     """(ref, DSN): the local database each project's SQL endpoint runs queries on."""
+    true_limits: dict[str, float] | None = None
+    """Per ref, how far the real disk limits lie above the machine table (default 1.0)."""
+    metrics_update_s: float = 60.0
+    """How often the metrics endpoints update, like the provider's (0: every change at once)."""
 
 
 def load_sim_config(path: Path) -> SimConfig:
@@ -58,23 +64,45 @@ def load_sim_config(path: Path) -> SimConfig:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError([f"{path}: {exc}"]) from None
     problems: list[str] = []
-    allowed = {"port", "token", "service_key", "resize_seconds", "seed", "projects", "mail", "db"}
+    allowed = {
+        "port",
+        "token",
+        "service_key",
+        "resize_seconds",
+        "seed",
+        "metrics_update_s",
+        "projects",
+        "mail",
+        "db",
+    }
     problems += [f"{key}: unknown key" for key in data if key not in allowed]
     projects = []
     query_dsns: list[tuple[str, str]] = []
+    true_limits: dict[str, float] = {}
     for index, item in enumerate(data.get("projects", [])):
+        where = f"projects[{index}]"
+        problems += [f"{where}.{key}: unknown key" for key in item if key not in PROJECT_KEYS]
         ref = str(item.get("ref", ""))
         if len(ref) != 20 or not ref.isalpha() or not ref.islower():
-            problems.append(f"projects[{index}].ref: must be 20 lowercase letters")
+            problems.append(f"{where}.ref: must be 20 lowercase letters")
         tier = item.get("tier", "micro")
         if tier not in SIZES:
-            problems.append(f"projects[{index}].tier: unknown tier {tier!r}")
+            problems.append(f"{where}.tier: unknown tier {tier!r}")
             tier = "micro"
+        factor = item.get("true_limits_factor", 1.0)
+        if isinstance(factor, bool) or not isinstance(factor, int | float) or not 1 <= factor <= 10:
+            problems.append(f"{where}.true_limits_factor: must be a number from 1 to 10")
+            factor = 1.0
+        true_limits[ref] = float(factor)
         projects.append((ref, str(tier), float(item.get("budget", 100))))
         if "db_dsn" in item:
             query_dsns.append((ref, str(item["db_dsn"])))
     if not projects:
         problems.append("projects: at least one [[projects]] table is required")
+    update = data.get("metrics_update_s", 60)
+    if isinstance(update, bool) or not isinstance(update, int | float) or not 0 <= update <= 3600:
+        problems.append("metrics_update_s: must be a number of seconds from 0 to 3600")
+        update = 60
     mail = MailTarget(**data["mail"]) if "mail" in data else None
     db_target = None
     if "db" in data:
@@ -92,6 +120,8 @@ def load_sim_config(path: Path) -> SimConfig:
         mail=mail,
         db_target=db_target,
         query_dsns=tuple(query_dsns),
+        true_limits=true_limits,
+        metrics_update_s=float(update),
     )
 
 
@@ -126,9 +156,15 @@ def settings_snippet(config: SimConfig, port: int, db_ports: dict[str, int] | No
 
 def build_world(config: SimConfig) -> SimWorld:
     """A live world on the system clock with the configured projects."""
-    world = SimWorld(SystemClock(), resize_seconds=config.resize_seconds, seed=config.seed)
+    world = SimWorld(
+        SystemClock(),
+        resize_seconds=config.resize_seconds,
+        seed=config.seed,
+        metrics_update_s=config.metrics_update_s,
+    )
+    factors = config.true_limits or {}
     for ref, tier, budget in config.projects:
-        world.add_project(ref, tier, budget)
+        world.add_project(ref, tier, budget, true_limits_factor=factors.get(ref, 1.0))
     return world
 
 
@@ -139,6 +175,7 @@ async def _follow(world: SimWorld, config: SimConfig, proxies: dict[str, DbProxy
         world.sync()
         for ref, proxy in proxies.items():
             proxy.set_mode(world.db_mode(ref))
+            proxy.set_delay(world.db_delay(ref))
         while config.mail is not None and sent < len(world.emails):
             target = config.mail
             try:

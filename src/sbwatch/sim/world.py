@@ -2,21 +2,85 @@
 
 from __future__ import annotations
 
+import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sbwatch.core.clock import Clock
 from sbwatch.sim.emails import build_email
-from sbwatch.sim.model import DiskIoModel
+from sbwatch.sim.model import PUBLISH_EVERY_S, SERVICES, DiskIoModel
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
-SERVICES = ("db", "rest", "auth")
+HOUR_S = 3600.0
 MGMT_FAULTS = ("none", "rate_limit", "error", "slow", "drop_after_apply")
 """drop_after_apply: a PATCH/DELETE is applied, then the connection closes without an answer."""
 INDICATORS = ("none", "minor", "major", "critical")
+
+
+PATTERN_SERIES = ("hours", "write_hours", "read_iops_hours", "write_iops_hours")
+"""The 24-value series of a pattern event: read MB/s, write MB/s, read IOPS, write IOPS."""
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A repeating daily workload: one value per UTC hour, optionally scaled by weekday.
+
+    ``hours`` are read MB/s, ``write_hours`` write MB/s, ``read_iops_hours`` and
+    ``write_iops_hours`` IOPS (None: the bytes at the model's default operation size);
+    ``weekdays`` are 7 factors, Monday first, applied to every series.
+    """
+
+    hours: tuple[float, ...]
+    write_hours: tuple[float, ...] | None = None
+    read_iops_hours: tuple[float, ...] | None = None
+    write_iops_hours: tuple[float, ...] | None = None
+    weekdays: tuple[float, ...] | None = None
+
+    @classmethod
+    def of(cls, event: dict[str, Any]) -> Pattern:
+        """The pattern of a ``pattern`` event; ValueError naming a bad series."""
+
+        def series(key: str, length: int = 24) -> tuple[float, ...] | None:
+            raw = event.get(key)
+            if raw is None:
+                return None
+            if not isinstance(raw, Sequence) or isinstance(raw, str) or len(raw) != length:
+                raise ValueError(f"{key}: a list of {length} numbers")
+            values = tuple(float(v) for v in raw)
+            if any(v < 0 or not math.isfinite(v) for v in values):
+                raise ValueError(f"{key}: numbers of 0 or more")
+            return values
+
+        hours = series("hours")
+        if hours is None:
+            raise ValueError("hours: required for a pattern event (24 read MB/s values)")
+        return cls(
+            hours,
+            series("write_hours"),
+            series("read_iops_hours"),
+            series("write_iops_hours"),
+            series("weekdays", 7),
+        )
+
+    def demand_at(self, at: datetime) -> tuple[float, float, float | None, float | None]:
+        """(read MB/s, write MB/s, read IOPS, write IOPS) during the hour of ``at``."""
+        hour = at.hour
+        scale = 1.0 if self.weekdays is None else self.weekdays[at.weekday()]
+
+        def pick(values: tuple[float, ...] | None) -> float | None:
+            return None if values is None else values[hour] * scale
+
+        return (
+            self.hours[hour] * scale,
+            pick(self.write_hours) or 0.0,
+            pick(self.read_iops_hours),
+            pick(self.write_iops_hours),
+        )
 
 
 @dataclass
@@ -34,6 +98,8 @@ class SimProject:
     resize_to: str | None = None
     previous_tiers: list[str] = field(default_factory=list)
     downtime_s: float = 0.0
+    pattern: Pattern | None = None
+    """A daily workload shape in force (a workload event ends it)."""
 
     @property
     def tier(self) -> str:
@@ -49,8 +115,17 @@ class SimProject:
 class SimWorld:
     """Every simulated project plus the provider-wide faults, advanced on a Clock."""
 
-    def __init__(self, clock: Clock, *, resize_seconds: float = 120.0, seed: int = 0) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        resize_seconds: float = 120.0,
+        seed: int = 0,
+        metrics_update_s: float = PUBLISH_EVERY_S,
+    ) -> None:
         self.clock = clock
+        self.metrics_update_s = metrics_update_s
+        """How often each project's metrics endpoint updates (0: every change at once)."""
         self.rng = random.Random(seed)
         self.resize_seconds = resize_seconds
         self.projects: dict[str, SimProject] = {}
@@ -67,10 +142,30 @@ class SimWorld:
         self.status_components: list[str] | None = None
         self._last = clock.monotonic()
 
-    def add_project(self, ref: str, tier: str, budget_pct: float = 100.0) -> SimProject:
-        """Create a project (ACTIVE_HEALTHY, idle) on ``tier`` with ``budget_pct`` % left."""
+    def add_project(
+        self,
+        ref: str,
+        tier: str,
+        budget_pct: float = 100.0,
+        *,
+        true_limits_factor: float = 1.0,
+        name: str | None = None,
+    ) -> SimProject:
+        """Create a project (ACTIVE_HEALTHY, idle) on ``tier`` with ``budget_pct`` % left.
+
+        ``true_limits_factor``: how far the instance's real disk limits lie above the machine
+        table (1.2: 20% more baseline and burst), which nothing outside the simulator can read.
+        """
         self.sync()
-        project = SimProject(ref=ref, model=DiskIoModel(tier, budget_pct), name=f"sim-{ref[:6]}")
+        every = self.metrics_update_s
+        model = DiskIoModel(
+            tier,
+            budget_pct,
+            true_limits_factor=true_limits_factor,
+            minute_phase_s=self.clock.now().timestamp() % every if every else 0.0,
+            publish_every_s=every,
+        )
+        project = SimProject(ref=ref, model=model, name=name or f"sim-{ref[:6]}")
         self.projects[ref] = project
         return project
 
@@ -90,11 +185,29 @@ class SimWorld:
             self._advance(project, start, now)
         self._last = now
 
+    def _wall(self, monotonic: float) -> datetime:
+        """The wall-clock time of a monotonic reading."""
+        return self.clock.now() - timedelta(seconds=self.clock.monotonic() - monotonic)
+
     def _advance(self, project: SimProject, start: float, end: float) -> None:
-        seconds = max(0.0, end - start)
-        if self.down(project.ref):
-            project.downtime_s += seconds
+        """Advance one model, hour by hour while a daily pattern sets the demand."""
+        while end - start > 1e-9:
+            stop = end
+            if project.pattern is not None:
+                into_hour = self._wall(start).timestamp() % HOUR_S
+                stop = min(end, start + HOUR_S - into_hour)
+                project.model.set_demand(*project.pattern.demand_at(self._wall(start)))
+            self._advance_steady(project, stop - start)
+            start = stop
+
+    def _advance_steady(self, project: SimProject, seconds: float) -> None:
+        outside = self._down_outside_model(project)
+        failing_before = project.model.failing_seconds_total
         project.model.advance(seconds)
+        if outside:
+            project.downtime_s += seconds
+        else:
+            project.downtime_s += project.model.failing_seconds_total - failing_before
 
     def _finish_resize(self, project: SimProject) -> None:
         if project.resize_to is not None:
@@ -102,14 +215,21 @@ class SimWorld:
         project.resize_until = None
         project.resize_to = None
 
+    def _down_outside_model(self, project: SimProject) -> bool:
+        """Something other than the disks has a service down (outage, pause, resize, fault)."""
+        if self.platform_outage or project.paused or project.resizing:
+            return True
+        return bool(project.faults & set(SERVICES))
+
     def down(self, ref: str) -> list[str]:
-        """The services truly down now (db/rest/auth), from the world's point of view."""
+        """The services truly down now (db/rest/auth), from the world's point of view.
+
+        A service whose requests would take FAIL_LATENCY_S or more is down; a slow one is not.
+        """
         project = self.projects[ref]
         if self.platform_outage or project.paused or project.resizing:
             return list(SERVICES)
-        if project.model.overloaded:
-            return list(SERVICES)
-        down = [name for name in SERVICES if name in project.faults]
+        down = [n for n in SERVICES if n in project.faults or project.model.failing(n)]
         if "db" in down and "rest" not in down:
             down.append("rest")  # PostgREST cannot answer without its database
         return [name for name in SERVICES if name in down]
@@ -127,17 +247,25 @@ class SimWorld:
         """What is really going on with one project."""
         self.sync()
         project = self.projects[ref]
+        model = project.model
         return {
-            "budget_ratio": project.model.budget_ratio,
+            "budget_ratio": model.budget_ratio,
+            "bytes_ratio": model.bytes_balance.ratio,
+            "iops_ratio": model.ops_balance.ratio,
             "tier": str(project.tier),
             "status": self.status(ref),
             "down": self.down(ref),
             "resizing": project.resizing,
-            "overloaded": project.model.overloaded,
+            "throttled": model.throttled,
+            "latency_s": {name: round(model.latency_s(name), 3) for name in SERVICES},
             "paused": project.paused,
             "downtime_s": project.downtime_s,
-            "actual_read_mbps": project.model.actual_read_mbps,
-            "actual_write_mbps": project.model.actual_write_mbps,
+            "actual_read_mbps": model.actual_read_mbps,
+            "actual_write_mbps": model.actual_write_mbps,
+            "actual_iops": model.actual_iops,
+            "true_limits_factor": model.true_limits_factor,
+            "limits": model.limits,
+            "restarts": model.restarts,
         }
 
     def stats(self) -> dict[str, Any]:
@@ -169,9 +297,13 @@ class SimWorld:
         project = self.projects[ref]
         if self.platform_outage or project.paused or project.resizing:
             return "cut"
-        if project.model.overloaded or "db" in project.faults:
+        if project.model.failing("db") or "db" in project.faults:
             return "stall"
         return "pass"
+
+    def db_delay(self, ref: str) -> float:
+        """How long the database takes to answer one query now, seconds (the disks' queue)."""
+        return self.projects[ref].model.latency_s("db")
 
     def apply(self, event: dict[str, Any]) -> None:
         """Apply a scenario event dict (kind=..., plus its keys; ``ref`` picks one project)."""
@@ -191,10 +323,23 @@ class SimWorld:
         return [self.projects[ref]]
 
     def _on_workload(self, event: dict[str, Any]) -> None:
+        def iops(key: str) -> float | None:
+            return None if event.get(key) is None else float(event[key])
+
         for project in self._targets(event):
-            read = float(event.get("read_mbps", 0.0))
-            write = float(event.get("write_mbps", 0.0))
-            project.model.set_demand(read, write)
+            project.pattern = None
+            project.model.set_demand(
+                float(event.get("read_mbps", 0.0)),
+                float(event.get("write_mbps", 0.0)),
+                iops("read_iops"),
+                iops("write_iops"),
+            )
+
+    def _on_pattern(self, event: dict[str, Any]) -> None:
+        pattern = Pattern.of(event)
+        for project in self._targets(event):
+            project.pattern = pattern
+            project.model.set_demand(*pattern.demand_at(self.clock.now()))
 
     def _on_email(self, event: dict[str, Any]) -> None:
         for project in self._targets(event):
