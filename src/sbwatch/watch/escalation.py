@@ -21,7 +21,7 @@ from sbwatch.core.results import (
 from sbwatch.policy.conditions import IO_KINDS
 from sbwatch.policy.escalation import EscalationDecision, decide
 from sbwatch.store.base import Store
-from sbwatch.supabase.tiers import Tier, next_tier, rank, spec
+from sbwatch.supabase.tiers import Tier, next_tier, rank
 from sbwatch.watch.announcer import Announcer
 from sbwatch.watch.runtime import ProjectRuntime
 
@@ -187,15 +187,21 @@ def outlook(runtime: ProjectRuntime, target: Tier) -> str:
     rate = runtime.estimator.rate_mbps
     if rate is None:
         return ""
-    baseline = spec(target).baseline_mbps
+    estimate = runtime.estimator.estimate
+    limits = runtime.estimator.limits(target)
     eta = runtime.estimator.eta_on(target)
+    if estimate is not None and estimate.limited_by == "iops":
+        now, unit, baseline = estimate.iops, "IOPS", limits.baseline_iops
+        current = f"At the current {now:.0f} IOPS"
+    else:
+        unit, baseline = "MB/s", limits.baseline_mbps
+        current = f"At the current {rate:.0f} MB/s"
     if eta is None:
-        return (
-            f"At the current {rate:.0f} MB/s, {target}'s baseline of {baseline:g} MB/s carries it."
-        )
+        return f"{current}, {target}'s baseline of {baseline:g} {unit} carries it."
+    held = "IO operations are" if unit == "IOPS" else "throughput is"
     line = (
-        f"At the current {rate:.0f} MB/s, {target}'s IO budget lasts about "
-        f"{format_duration(eta)}; then throughput is held at {baseline:g} MB/s."
+        f"{current}, {target}'s IO budget lasts about "
+        f"{format_duration(eta)}; then {held} held at {baseline:g} {unit}."
     )
     max_tier = runtime.settings.escalation.max_tier
     further = next_tier(target)
