@@ -329,3 +329,15 @@ def test_a_passing_lower_state_does_not_rename_the_alert() -> None:
     assert said(resolved, T0 + timedelta(minutes=8)).title.startswith(
         "RESOLVED abcdefghijklmnopqrst: Supabase platform outage (lasted 2m)"
     )
+
+
+def test_a_platform_outage_takes_in_the_services_it_explains() -> None:
+    """Rest already alerted as down, then the outage: rest's alert closes without a word, the
+    outage names it and dates from it."""
+    run = Run()
+    run.at(0, replace(cond("service:rest", C), title="rest is down", cause="service_down:rest"))
+    outage = replace(cond("diagnosis", C), title="Supabase platform outage", folds_others=True)
+    actions = run.at(3, outage)
+    assert [("resolve", "service:rest", False), ("open", "diagnosis", True)] == kinds(actions)
+    opened = actions[-1].alert
+    assert (T0, True) == (opened.opened_at, opened.body.endswith("Part of it: rest is down."))

@@ -30,14 +30,14 @@ def test_report_renders_with_a_chart(long_runs: LongRuns) -> None:
 
 
 def test_report_reads_as_the_story(long_runs: LongRuns) -> None:
-    """Lanes by probe, a tick each day, micro, small then medium as a band, the header's first
-    alert the phone's first message, each alert's text once, the email by its subject, and no
-    period at 0% (each change came before the budget of the size it left ran out)."""
+    """Lanes by probe, a tick each day, micro then small as a band, the header's first alert
+    the phone's first message, each alert's text once, the email by its subject, and the
+    period at 0% on small (too small for the whole burst) saying why."""
     dom = dump_dom(long_runs.may26_html.as_uri())
     report = long_runs.may26.report
     assert ["rest", "auth", "mgmt_health", "metrics"] == texts(dom, "lane-label")
     assert ["0", "1d", "2d", "3d", "4d", "5d", "6d"] == texts(dom, "tick-label")
-    assert ["micro", "small", "medium"] == re.findall(r'class="tier-band" data-tier="(\w+)"', dom)
+    assert ["micro", "small"] == re.findall(r'class="tier-band" data-tier="(\w+)"', dom)
     header = re.search(r'<span class="first-alert">([^<]*)</span>', dom)
     assert header is not None
     assert unescape(header.group(1)).endswith(f": {report['alerts'][0]['title']}")
@@ -46,26 +46,25 @@ def test_report_reads_as_the_story(long_runs: LongRuns) -> None:
     assert "warning: WARNING" not in dom
     emails = re.findall(r'<tr class="email"><td>[^<]*</td><td>email</td><td>([^<]*)</td>', dom)
     assert ["Your project is depleting its Disk IO Budget"] == emails
-    assert [] == texts(dom, "why")
+    why = texts(dom, "why")
+    assert ["0%: throttled on small at 40 MB/s (22 MB/s served)"] == why
 
 
 def test_report_screenshot_keeps_the_layout(long_runs: LongRuns) -> None:
-    """At 1200x900 the chart, the tier band (micro, small for five hours, then medium) and the
-    four probe lanes are drawn in that order, at the chart's width, within the window."""
+    """At 1200x900 the chart, the tier band (micro, then small from day five) and the four
+    probe lanes are drawn in that order, at the chart's width, within the window."""
     image = decode_png(screenshot(long_runs.may26_html.as_uri(), 1200, 900))
     plot = image.region((0xFA, 0xFA, 0xFA), min_run=100)
     micro = image.region((0xA8, 0xC8, 0xE8), min_run=300)
     small = image.region((0x8F, 0xD1, 0x9E), min_run=20)
-    medium = image.region((0xF3, 0xD1, 0x7A), min_run=50)
     lanes = image.region((0x3A, 0x9D, 0x5D), min_run=600)
     assert plot is not None
     assert micro is not None
     assert small is not None
-    assert medium is not None
     assert lanes is not None
     assert 180 <= plot[3] - plot[1] <= 240
     assert plot[3] < micro[1] < lanes[1]
-    assert micro[0] < small[0] < medium[0]
-    assert micro[2] < small[2] < medium[2] < 1200
+    assert micro[0] < small[0]
+    assert micro[2] < small[2] < 1200
     assert 4 * 14 <= lanes[3] - lanes[1] + 1 <= 4 * 18
-    assert abs((medium[2] - micro[0]) - (lanes[2] - lanes[0])) <= 2  # band and lanes align
+    assert abs((small[2] - micro[0]) - (lanes[2] - lanes[0])) <= 2  # band and lanes align

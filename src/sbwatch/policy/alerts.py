@@ -139,6 +139,10 @@ def evaluate(
     first_seen = {k: v for k, v in state.first_seen.items() if not _owned(k, project, conds)}
     inactive = {k: v for k, v in state.inactive_since.items() if not _owned(k, project, opens)}
     actions: list[AlertAction] = []
+    if folding:
+        conds, absorbed = _absorb(conds, opens, now)
+        actions += absorbed
+        opens = {k: a for k, a in opens.items() if not k.endswith(_ABSORBED)}
     for key in sorted(conds.keys() | opens.keys()):
         cond, alert = conds.get(key), opens.get(key)
         if folding and not (cond is not None and cond.folds_others):
@@ -205,6 +209,31 @@ def _forecast_moved(told: float | None, now: float | None) -> bool:
     if now is None:
         return False
     return told is None or now <= told * FORECAST_MOVED
+
+
+_ABSORBED = tuple(f":{subject}" for subject in ("service:db", "service:rest", "service:auth"))
+"""Alerts a folding cause explains: a service down under a platform outage or our network."""
+
+
+def _absorb(
+    conds: dict[str, Condition], opens: Mapping[str, Alert], now: datetime
+) -> tuple[dict[str, Condition], list[AlertAction]]:
+    """The services already alerted as down are part of the folding cause: their alerts close
+    without a word, and the cause's alert dates from the first of them and names them."""
+    gone = [a for k, a in opens.items() if k.endswith(_ABSORBED)]
+    if not gone:
+        return conds, []
+    key, fold = next((k, c) for k, c in conds.items() if c.active and c.folds_others)
+    names = ", ".join(a.title for a in gone)
+    since = min(a.opened_at for a in gone)
+    body = f"{fold.body}\nPart of it: {names}.".strip()
+    earliest = since if fold.since is None else min(since, fold.since)
+    merged = {**conds, key: replace(fold, body=body, since=earliest)}
+    note = f"part of: {fold.title}"
+    closed = [
+        AlertAction("resolve", replace(a, closed_at=now), send=False, note=note) for a in gone
+    ]
+    return merged, closed
 
 
 def _owned(key: str, project: str, live: Mapping[str, object]) -> bool:

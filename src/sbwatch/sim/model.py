@@ -43,8 +43,8 @@ ROOT_SHARE = 0.08
 PUBLISH_EVERY_S = 60.0
 BASE_LATENCY_S = 0.03
 """What a request takes when the disks keep up."""
-SLOW_S_PER_EXCESS = 40.0
-"""Extra delay, in the steady state, per unit of demand over capacity (1.5x capacity: 20 s)."""
+SLOW_S_PER_EXCESS = 20.0
+"""Extra delay, in the steady state, per unit of demand over capacity (twice it: 20 s, failing)."""
 QUEUE_BUILD_S = 300.0
 QUEUE_DRAIN_S = 60.0
 FAIL_LATENCY_S = 20.0
