@@ -234,10 +234,10 @@ async def test_a_resize_restarts_the_counters(
 async def test_throttled_rest_answers_slowly_before_it_fails(
     client: httpx.AsyncClient, world: SimWorld, clock: VirtualClock
 ) -> None:
-    """An empty budget at 1.2x the baseline: REST answers 200, seconds late; auth stays fast."""
+    """An empty budget at 1.4x the baseline: REST answers 200, seconds late; auth stays fast."""
     world.project(REF).model.set_demand(0, 0)
     world.add_project("bbbbbbbbbbbbbbbbbbbb", "micro", budget_pct=0)
-    world.apply({"kind": "workload", "read_mbps": 13.2, "ref": "bbbbbbbbbbbbbbbbbbbb"})
+    world.apply({"kind": "workload", "read_mbps": 15.4, "ref": "bbbbbbbbbbbbbbbbbbbb"})
     clock.advance(3600)
     before = clock.elapsed
     response = await client.get("/p/bbbbbbbbbbbbbbbbbbbb/rest/v1/", headers=APIKEY)

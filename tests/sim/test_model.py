@@ -236,8 +236,8 @@ def test_throttled_latency_grows_with_demand_over_capacity() -> None:
     assert model.latency_s("auth") < model.latency_s("rest")
 
 
-@pytest.mark.parametrize(("demand", "fails"), [(11.0, False), (14.0, False), (16.0, False),
-                         (17.0, True), (40.0, True)])  # fmt: skip
+@pytest.mark.parametrize(("demand", "fails"), [(11.0, False), (14.0, False), (21.0, False),
+                         (23.0, True), (40.0, True)])  # fmt: skip
 def test_requests_fail_once_they_would_pass_twenty_seconds(demand: float, fails: bool) -> None:
     """Services slow down first; they fail only where the delay would reach FAIL_LATENCY_S."""
     model = DiskIoModel("micro", budget_pct=0.0)

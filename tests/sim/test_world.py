@@ -71,7 +71,7 @@ def test_a_slow_project_is_not_down(clock: VirtualClock) -> None:
     """Just over the baseline with the budget empty: slow answers, no downtime."""
     world = SimWorld(clock)
     world.add_project(REF, Tier.MICRO, budget_pct=0)
-    world.apply({"kind": "workload", "read_mbps": 13})
+    world.apply({"kind": "workload", "read_mbps": 15})
     clock.advance(6 * 3600)
     truth = world.truth(REF)
     assert ([], 0.0, True) == (truth["down"], truth["downtime_s"], truth["throttled"])
