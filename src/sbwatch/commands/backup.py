@@ -11,7 +11,7 @@ from typing import Any
 from sbwatch.backup import archive
 from sbwatch.backup.service import project_dir, run_backup
 from sbwatch.backup.verify import verify_backup
-from sbwatch.commands.common import settings_or_exit
+from sbwatch.commands.common import project_or_exit, settings_or_exit
 from sbwatch.config.settings import ProjectSettings
 from sbwatch.core import log as logging_setup
 from sbwatch.core.clock import SystemClock
@@ -53,11 +53,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Dispatch to the action; errors are one line on stderr."""
     settings = settings_or_exit(args)
-    try:
-        project = settings.project(args.ref)
-    except KeyError as exc:
-        print(exc.args[0], file=sys.stderr)
-        return 2
+    project = project_or_exit(settings, args.ref)
     if not project.backs_up:
         print(f"backups of {project.ref} are off: add [projects.backup]", file=sys.stderr)
         return 2

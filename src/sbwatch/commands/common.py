@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sbwatch.config.settings import Settings, load_settings
+from sbwatch.config.settings import ProjectSettings, Settings, load_settings
 from sbwatch.core.errors import ConfigError
 
 
@@ -17,3 +17,12 @@ def settings_or_exit(args: argparse.Namespace, *, require_projects: bool = False
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         raise SystemExit(1) from None
+
+
+def project_or_exit(settings: Settings, ref: str) -> ProjectSettings:
+    """A configured project; print that it is not configured and exit 2 otherwise."""
+    try:
+        return settings.project(ref)
+    except KeyError as exc:
+        print(exc.args[0], file=sys.stderr)
+        raise SystemExit(2) from None

@@ -9,7 +9,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from sbwatch.commands.common import settings_or_exit
+from sbwatch.commands.common import project_or_exit, settings_or_exit
 from sbwatch.config.settings import ProjectSettings, Settings
 from sbwatch.core.clock import SystemClock
 from sbwatch.core.durations import format_duration, parse_duration
@@ -51,11 +51,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Sample the tables, compare with the kept baseline, print the untouched ones."""
     settings = settings_or_exit(args)
-    try:
-        project = settings.project(args.ref)
-    except KeyError as exc:
-        print(exc.args[0], file=sys.stderr)
-        return 2
+    project = project_or_exit(settings, args.ref)
     if project.db_dsn is None:
         print(f"project {project.ref} has no db_dsn: nothing to read", file=sys.stderr)
         return 2

@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sbwatch.commands.common import settings_or_exit
+from sbwatch.commands.common import project_or_exit, settings_or_exit
 from sbwatch.config.settings import ProjectSettings, Settings
 from sbwatch.core.durations import format_duration
 from sbwatch.policy.plan import DEFAULT_FLOOR, Plan, plan
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _main(settings: Settings, args: argparse.Namespace) -> int:
-    projects = [settings.project(args.ref)] if args.ref else list(settings.projects)
+    projects = [project_or_exit(settings, args.ref)] if args.ref else list(settings.projects)
     store = await open_store(settings.state)
     try:
         plans = [(p, await plan_of(store, p, args.days, args.floor)) for p in projects]

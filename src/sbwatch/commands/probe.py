@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from sbwatch.commands.common import settings_or_exit
+from sbwatch.commands.common import project_or_exit, settings_or_exit
 from sbwatch.config.settings import Settings
 from sbwatch.core import log as logging_setup
 from sbwatch.core.clock import SystemClock
@@ -47,11 +47,7 @@ def run(args: argparse.Namespace) -> int:
     """Load the configuration, run the probe once, print the result."""
     settings = settings_or_exit(args)
     kind = ProbeKind(args.kind)
-    try:
-        project = settings.project(args.ref)
-    except KeyError as exc:
-        print(exc.args[0], file=sys.stderr)
-        return 2
+    project = project_or_exit(settings, args.ref)
     if kind not in REGISTRY:
         print(f"no probe registered for {kind}", file=sys.stderr)
         return 2

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 from pydantic import SecretStr
 
-from sbwatch.commands.common import settings_or_exit
+from sbwatch.commands.common import project_or_exit, settings_or_exit
 from sbwatch.config.settings import ProjectSettings, Settings
 from sbwatch.core.clock import SystemClock
 from sbwatch.core.errors import ApiError
@@ -64,11 +64,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Plan, guard, confirm, apply; or list."""
     settings = settings_or_exit(args)
-    try:
-        project = settings.project(args.ref)
-    except KeyError as exc:
-        print(exc.args[0], file=sys.stderr)
-        return 2
+    project = project_or_exit(settings, args.ref)
     token = settings.token_for(project)
     if token is None:
         print(f"no Management API token for {project.ref} (mgmt_token)", file=sys.stderr)
