@@ -47,7 +47,7 @@ def by_subject(kind: DiagnosisKind, **kwargs: object) -> dict[str, object]:
         (DiagnosisKind.HEALTHY, False, Severity.CRITICAL, False),
         (DiagnosisKind.SERVICE_DOWN, True, Severity.CRITICAL, False),
         (DiagnosisKind.PLATFORM_OUTAGE, True, Severity.CRITICAL, True),
-        (DiagnosisKind.LOCAL_NETWORK, True, Severity.WARNING, True),
+        (DiagnosisKind.LOCAL_NETWORK, True, Severity.CRITICAL, True),
         (DiagnosisKind.PROJECT_PAUSED, True, Severity.CRITICAL, False),
         (DiagnosisKind.DISK_FULL, True, Severity.CRITICAL, False),
         (DiagnosisKind.UNKNOWN, True, Severity.WARNING, False),

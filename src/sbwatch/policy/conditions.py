@@ -49,7 +49,8 @@ def assess(
     """
     kind = diagnosis.kind
     noisy_unknown = kind is DiagnosisKind.UNKNOWN and diagnosis.confidence < 0.3
-    warning_only = kind in {DiagnosisKind.UNKNOWN, DiagnosisKind.LOCAL_NETWORK}
+    # Our own network down is critical: sbwatch is blind, whatever happens to the project.
+    warning_only = kind is DiagnosisKind.UNKNOWN
     diag = Assessment(
         subject=DIAGNOSIS_SUBJECT,
         severity=Severity.WARNING if warning_only else Severity.CRITICAL,

@@ -71,5 +71,5 @@ def _parse_summary(body: Any, wanted: list[str]) -> tuple[str, dict[str, str], l
 
 
 SPEC = ProbeSpec(
-    ProbeKind.STATUS_PAGE, StatusPageProbe, interval=timedelta(minutes=1), provider_wide=True
+    ProbeKind.STATUS_PAGE, StatusPageProbe, interval=timedelta(seconds=30), provider_wide=True
 )
