@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from pydantic import SecretStr
+
 from sbwatch.config.settings import ProjectSettings, Settings, load_settings
 from sbwatch.core.errors import ConfigError
 
@@ -26,3 +28,12 @@ def project_or_exit(settings: Settings, ref: str) -> ProjectSettings:
     except KeyError as exc:
         print(exc.args[0], file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def token_or_exit(settings: Settings, project: ProjectSettings) -> SecretStr:
+    """The project's Management API token; print that it has none and exit 2 otherwise."""
+    token = settings.token_for(project)
+    if token is None:
+        print(f"sbwatch: no Management API token for {project.ref} (mgmt_token)", file=sys.stderr)
+        raise SystemExit(2)
+    return token

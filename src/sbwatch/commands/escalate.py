@@ -14,7 +14,7 @@ from typing import Protocol, TextIO
 import httpx
 from pydantic import SecretStr
 
-from sbwatch.commands.common import settings_or_exit
+from sbwatch.commands.common import settings_or_exit, token_or_exit
 from sbwatch.config.settings import ProjectSettings, Settings
 from sbwatch.core.clock import Clock, SystemClock
 from sbwatch.core.durations import format_duration
@@ -75,10 +75,7 @@ def run(args: argparse.Namespace) -> int:
     """Plan, confirm, escalate and wait."""
     settings = settings_or_exit(args)
     project = pick_project(settings, args.ref)
-    token = settings.token_for(project)
-    if token is None:
-        print(f"sbwatch: no Management API token for {project.ref} (mgmt_token)", file=sys.stderr)
-        return 2
+    token = token_or_exit(settings, project)
     try:
         return asyncio.run(_main(settings, project, token=token, args=args))
     except KeyboardInterrupt:

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 from pydantic import SecretStr
 
-from sbwatch.commands.common import project_or_exit, settings_or_exit
+from sbwatch.commands.common import project_or_exit, settings_or_exit, token_or_exit
 from sbwatch.config.settings import ProjectSettings, Settings
 from sbwatch.core.clock import SystemClock
 from sbwatch.core.errors import ApiError
@@ -65,10 +65,7 @@ def run(args: argparse.Namespace) -> int:
     """Plan, guard, confirm, apply; or list."""
     settings = settings_or_exit(args)
     project = project_or_exit(settings, args.ref)
-    token = settings.token_for(project)
-    if token is None:
-        print(f"no Management API token for {project.ref} (mgmt_token)", file=sys.stderr)
-        return 2
+    token = token_or_exit(settings, project)
     files: list[Path] = args.files or ([DEFAULT_DIR] if DEFAULT_DIR.is_dir() else [])
     try:
         found = m.read_migrations(files)
