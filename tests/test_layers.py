@@ -93,7 +93,7 @@ class Rule:
 
 S = "sbwatch."
 SIM_HARNESS = tuple(
-    S + m for m in ("sim.replay", "sim.replay_store", "sim.accuracy", "sim.scenario")
+    S + m for m in ("sim.replay", "sim.replay_store", "sim.accuracy", "sim.scenario", "sim.direct")
 )
 """The replay, its scenarios and the accuracy harness join the daemon's logic and the simulator."""
 SIM_WORLD_DENY = tuple(S + m for m in ("policy", "watch", "daemon", "supabase", "probes"))

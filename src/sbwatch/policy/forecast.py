@@ -67,11 +67,28 @@ class Profile:
 
     def rate_at(self, at: datetime) -> tuple[float, float] | None:
         """The usual (MB/s, IOPS) at the hour of ``at``; None when that hour is unknown."""
-        slot = _slot(at)
-        weekly = sum(1 for s in self.seen if s > 0) >= WEEK_KNOWN_HOURS
+        return self._rate(_slot(at), self._weekly())
+
+    def week_rates(self) -> list[tuple[float, float] | None]:
+        """:meth:`rate_at` for every hour of the week, Monday 00:00 UTC first."""
+        weekly = self._weekly()
+        daily = [self._daily(hour) for hour in range(24)]
+        return [
+            (self.mb[slot], self.ops[slot]) if weekly and self.seen[slot] > 0 else daily[slot % 24]
+            for slot in range(WEEK_HOURS)
+        ]
+
+    def _weekly(self) -> bool:
+        return sum(1 for s in self.seen if s > 0) >= WEEK_KNOWN_HOURS
+
+    def _rate(self, slot: int, weekly: bool) -> tuple[float, float] | None:
         if weekly and self.seen[slot] > 0:
             return self.mb[slot], self.ops[slot]
-        same_hour = [h for h in range(slot % 24, WEEK_HOURS, 24) if self.seen[h] > 0]
+        return self._daily(slot % 24)
+
+    def _daily(self, hour: int) -> tuple[float, float] | None:
+        """The observed-time weighted mean of ``hour`` over the days of the week seen."""
+        same_hour = [h for h in range(hour, WEEK_HOURS, 24) if self.seen[h] > 0]
         if not same_hour:
             return None
         total = sum(self.seen[h] for h in same_hour)
@@ -130,12 +147,13 @@ def run_forward(
             (min(current[1], latest[1]), usual[1], ops),
         )
     )
+    week = profile.week_rates()
     levels = [mb.level, ops.level]
     daily_low = list(levels)
     refills = True
     t, elapsed = now, 0.0
     while elapsed < HORIZON_S:
-        rates = current if burst else (profile.rate_at(t) or current)
+        rates = current if burst else (week[_slot(t)] or current)
         for index, (bucket, rate) in enumerate(((mb, rates[0]), (ops, rates[1]))):
             if bucket.capacity <= 0:
                 continue

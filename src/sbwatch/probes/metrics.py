@@ -48,6 +48,13 @@ WANTED = frozenset(
 PARTITION = re.compile(r"(p\d+|\d+)$|^(dm-|loop|ram|sr|zram)")
 """Partitions and virtual devices: their IO is already counted on the whole disk."""
 
+SERIES_EXTENSION = "sbwatch.series"
+"""A response extension: the samples an in-process server wrote into the text it answered.
+
+The replay's simulator hands them over beside the text (sim/direct.py); they are used as they
+are instead of reading the text again. Every other answer is read from its text.
+"""
+
 log = get_logger("probes.metrics")
 
 Series = tuple[str, dict[str, str], float]
@@ -95,6 +102,13 @@ def read_exposition(text: str) -> Exposition:
     return Exposition(series, skipped)
 
 
+def _exposition(response: httpx.Response) -> Exposition:
+    written: list[Series] | None = response.extensions.get(SERIES_EXTENSION)
+    if written is not None:
+        return Exposition(written, 0)
+    return read_exposition(response.text)
+
+
 def is_whole_disk(device: str) -> bool:
     """Whether a ``device`` label names a whole disk (nvme0n1, sda), not a partition."""
     if device.startswith("nvme"):
@@ -104,7 +118,11 @@ def is_whole_disk(device: str) -> bool:
 
 def parse_sample(text: str, at: datetime) -> tuple[IoSample, tuple[str, ...], int]:
     """The IoSample in a scrape, the disks it sums and the number of lines left out."""
-    exposition = read_exposition(text)
+    return sample_of(read_exposition(text), at)
+
+
+def sample_of(exposition: Exposition, at: datetime) -> tuple[IoSample, tuple[str, ...], int]:
+    """The IoSample in read samples, the disks it sums and the number of lines left out."""
     by_device: dict[str, dict[str, float]] = {}
     cpu: dict[str, float] = {}
     gauges: dict[str, float] = {}
@@ -227,7 +245,7 @@ class MetricsProbe:
         if code != 200:
             return _Scrape(Outcome.FAIL, f"HTTP {code}", code)
         try:
-            sample, disks, skipped = parse_sample(response.text, at)
+            sample, disks, skipped = sample_of(_exposition(response), at)
         except PayloadError as exc:
             return _Scrape(Outcome.FAIL, str(exc), code)
         detail = f"disks {', '.join(disks)}"

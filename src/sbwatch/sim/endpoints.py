@@ -13,6 +13,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from sbwatch.sim.model import DATA_DEVICE, FAIL_LATENCY_S, ROOT_DEVICE, Reading
 from sbwatch.sim.world import SimProject, SimWorld
@@ -132,9 +133,7 @@ def project_routes(world: SimWorld, service_key: str) -> list[Route]:
                 status_code=401,
                 headers={"WWW-Authenticate": 'Basic realm="metrics"'},
             )
-        registry = CollectorRegistry(auto_describe=False)
-        registry.register(ProjectCollector(world.projects[ref]))
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        return ExpositionResponse(list(ProjectCollector(world.projects[ref]).collect()))
 
     return [
         Route("/p/{ref}/rest/v1/", rest, methods=["GET", "HEAD"]),
@@ -151,6 +150,37 @@ def _basic_ok(header: str, service_key: str) -> bool:
     except (binascii.Error, UnicodeDecodeError):
         return False
     return decoded == f"service_role:{service_key}"
+
+
+class ExpositionResponse(Response):
+    """Prometheus text of ``families``, written when it is served over HTTP.
+
+    ``samples`` holds what the text says as (name, labels, value): the replay's in-process
+    client hands them over instead (sim/direct.py), and the text is never written there.
+    """
+
+    def __init__(self, families: list[Metric]) -> None:
+        super().__init__(media_type=CONTENT_TYPE_LATEST)
+        self._families = families
+        self.samples = [
+            (s.name, dict(s.labels), float(s.value)) for family in families for s in family.samples
+        ]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Write the text, then serve it."""
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(_Written(self._families))
+        self.body = generate_latest(registry)
+        self.init_headers()
+        await super().__call__(scope, receive, send)
+
+
+class _Written:
+    def __init__(self, families: list[Metric]) -> None:
+        self._families = families
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(self._families)
 
 
 class ProjectCollector:

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from starlette.applications import Starlette
 
 from sbwatch.alerting.dispatch import Dispatcher
 from sbwatch.alerting.messages import Message
@@ -29,7 +30,8 @@ from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import DiagnosisKind, IntentState, ProbeKind
 from sbwatch.ingest.parse import TrustRule, parse_email
 from sbwatch.policy.alerts import AlertAction
-from sbwatch.sim.replay_store import ReplayStore
+from sbwatch.sim.direct import InProcessClient
+from sbwatch.sim.replay_store import FastReplayStore, ReplayStore
 from sbwatch.sim.scenario import ExpectedMessage, Scenario
 from sbwatch.sim.world import SimWorld, create_app
 from sbwatch.store.sqlite import SqliteStore
@@ -180,10 +182,13 @@ async def replay(
     print_line: Printer | None = None,
     probe_interval_s: int = 60,
     store: SqliteStore | None = None,
+    fast: bool = True,
 ) -> dict[str, Any]:
     """Replay one scenario and return the report (``passed`` says whether every check held).
 
     ``store``: an unopened store to use instead of the in-memory ReplayStore (it is closed).
+    ``fast``: requests go straight to the simulator's handlers (sim/direct.py); False sends
+    them through httpx's in-process HTTP transport. Both give the same report.
     """
     clock = VirtualClock(START)
     world = SimWorld(clock)
@@ -196,13 +201,13 @@ async def replay(
         )
     settings = replay_settings(scenario, probe_interval_s=probe_interval_s)
     app = create_app(world, token=TOKEN, service_key=SERVICE_KEY)
-    transport = NetworkGate(world, httpx.ASGITransport(app=app))
     rec = Recorder(tuple(p.ref for p in scenario.projects), print_line, clock)
-    store = store if store is not None else ReplayStore()
+    if store is None:
+        store = FastReplayStore() if fast else ReplayStore()
     await store.open()
     missing = _remember_missing("sniffio")
     try:
-        async with httpx.AsyncClient(transport=transport, timeout=30.0) as http:
+        async with _client(world, app, fast=fast) as http:
             metrics = Metrics()
             dispatcher = Dispatcher(store, [], clock=clock, metrics=metrics)
             watcher = Watcher(
@@ -223,6 +228,13 @@ async def replay(
     finally:
         _forget_missing(missing)
         await store.close()
+
+
+def _client(world: SimWorld, app: Starlette, *, fast: bool) -> httpx.AsyncClient:
+    if fast:
+        return InProcessClient(world, app, timeout=30.0)
+    transport = NetworkGate(world, httpx.ASGITransport(app=app))
+    return httpx.AsyncClient(transport=transport, timeout=30.0)
 
 
 def _remember_missing(name: str) -> str | None:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Generator, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+from sbwatch.core.results import ProbeKind, ProbeResult, ProbeStatus
 from sbwatch.store.sqlite import SqliteStore
 
 
@@ -77,3 +79,70 @@ class ReplayStore(SqliteStore):
         conn.row_factory = sqlite3.Row
         await self._migrate(conn)  # type: ignore[arg-type]  # the same surface, run inline
         self._conn = conn  # type: ignore[assignment]  # same
+
+
+class FastReplayStore(ReplayStore):
+    """A ReplayStore that keeps the probe tables as values and reuses unchanged SELECTs.
+
+    A replay writes a probe result and a probe status a minute per probe and reads them back
+    only at start-up; turning each into a row and back cannot change what the watcher
+    decides. They stay here as the frozen values they are. The rest is the SQLite store, where
+    a SELECT repeated before any write to its table returns the rows it returned last time.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._results: list[ProbeResult] = []
+        self._statuses: dict[tuple[str, str], ProbeStatus] = {}
+        self._selected: dict[str, dict[tuple[str, tuple[Any, ...]], list[sqlite3.Row]]] = {}
+
+    async def record_probe(self, result: ProbeResult) -> None:
+        """Keep one probe result."""
+        self._results.append(result)
+
+    async def recent_probes(
+        self, project: str, since: datetime, probe: ProbeKind | None = None
+    ) -> list[ProbeResult]:
+        """Probe results at or after ``since``, oldest first."""
+        return [
+            r
+            for r in sorted(self._results, key=lambda r: r.at)
+            if r.project == project and r.at >= since and (probe is None or r.probe is probe)
+        ]
+
+    async def save_probe_status(self, status: ProbeStatus) -> None:
+        """Keep the thresholded state of (project, probe)."""
+        self._statuses[(status.project, status.probe.value)] = status
+
+    async def probe_statuses(self, project: str | None = None) -> list[ProbeStatus]:
+        """Current states, for one project or all, ordered by project then probe."""
+        return [
+            self._statuses[key]
+            for key in sorted(self._statuses)
+            if project is None or key[0] == project
+        ]
+
+    async def _fetch(
+        self, op: str, sql: str, params: Sequence[Any] = (), *, tx: bool = False
+    ) -> list[sqlite3.Row]:
+        verb, _, table = op.partition(" ")
+        if verb != "select" or not table:
+            self._forget(table)
+            return await super()._fetch(op, sql, params, tx=tx)
+        cached = self._selected.setdefault(table, {})
+        key = (sql, tuple(params))
+        rows = cached.get(key)
+        if rows is None:
+            rows = cached[key] = await super()._fetch(op, sql, params)
+        return list(rows)
+
+    async def _run(self, op: str, sql: str, params: Sequence[Any] = ()) -> int:
+        self._forget(op.partition(" ")[2])
+        return await super()._run(op, sql, params)
+
+    def _forget(self, table: str) -> None:
+        """Drop the SELECTs of a table written to (of every table, when it is not named)."""
+        if table:
+            self._selected.pop(table, None)
+        else:
+            self._selected.clear()

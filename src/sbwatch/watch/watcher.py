@@ -449,10 +449,10 @@ class Watcher:
         if changed or last is None or diagnosis.at - last >= DIAGNOSIS_RECORD_EVERY:
             await self.store.record_diagnosis(diagnosis)
             runtime.diagnosis_recorded_at = diagnosis.at
-        for kind in DiagnosisKind:
-            value = 1.0 if kind is diagnosis.kind else 0.0
-            self.metrics.diagnosis.labels(diagnosis.project, kind.value).set(value)
         if changed:
+            for kind in DiagnosisKind:
+                value = 1.0 if kind is diagnosis.kind else 0.0
+                self.metrics.diagnosis.labels(diagnosis.project, kind.value).set(value)
             self._log.info(
                 "diagnosis changed",
                 project=diagnosis.project,

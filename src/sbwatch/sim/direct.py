@@ -1,0 +1,133 @@
+"""The replay's fast way into the simulator: httpx's client API onto the route handlers.
+
+A replay runs the simulator in-process on a virtual clock. Going through HTTP there (building
+an httpx request, parsing its URL, the ASGI transport, Starlette's middleware, streaming the
+body back) costs most of a replay and cannot change what the watcher sees: the handler is the
+same, its answer is the same bytes. ``InProcessClient`` calls the handler the request's path
+matches and hands its answer back as an ``httpx.Response``. It keeps what the network does to a
+request on the virtual clock (our own network down, an answer slower than the read timeout)
+and fails the way httpx fails. ``tests/replay/test_fast_path.py`` holds its reports equal to
+the full path's.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Match, Route
+
+from sbwatch.probes.metrics import SERIES_EXTENSION
+from sbwatch.sim.endpoints import ExpositionResponse
+from sbwatch.sim.world import SimWorld
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+_Target = tuple[Endpoint, dict[str, Any]] | int
+"""A matched handler and its path parameters, or the status to answer (404, 405)."""
+
+
+class InProcessClient(httpx.AsyncClient):
+    """An ``httpx.AsyncClient`` whose requests go straight to the simulator's handlers."""
+
+    def __init__(self, world: SimWorld, app: Starlette, *, timeout: float = 30.0) -> None:
+        super().__init__(timeout=timeout)
+        self._world = world
+        self._routes = [r for r in app.routes if isinstance(r, Route)]
+        self._targets: dict[tuple[str, str], _Target] = {}
+
+    async def request(  # type: ignore[override]  # the subset of keywords sbwatch passes
+        self,
+        method: str,
+        url: httpx.URL | str,
+        *,
+        content: bytes | None = None,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: Any = None,
+        timeout: Any = httpx.USE_CLIENT_DEFAULT,
+        **_: Any,
+    ) -> httpx.Response:
+        """Answer one request from the handler its path matches."""
+        if not self._world.network_up:
+            raise httpx.ConnectError("network unreachable", request=self._request(method, url))
+        body = content if json is None else _json_bytes(json)
+        fields = dict(headers or {})
+        if isinstance(auth, httpx.Auth):
+            flow = auth.auth_flow(self._request(method, url, fields))
+            fields = dict(next(flow).headers)
+        parts = urlsplit(str(url))
+        query = parts.query or (urlencode(params, doseq=True) if params else "")
+        started = self._world.clock.monotonic()
+        answer = await self._answer(method, parts.path, query, fields, body or b"")
+        limit = self._read_timeout(timeout)
+        if limit is not None and self._world.clock.monotonic() - started > limit:
+            request = self._request(method, url)
+            raise httpx.ReadTimeout("no answer within the read timeout", request=request)
+        extensions = {}
+        if isinstance(answer, ExpositionResponse):
+            extensions[SERIES_EXTENSION] = answer.samples
+        return httpx.Response(
+            answer.status_code,
+            headers=answer.raw_headers,
+            content=answer.body,
+            extensions=extensions,
+        )
+
+    async def _answer(
+        self, method: str, path: str, query: str, headers: dict[str, str], body: bytes
+    ) -> Response:
+        target = self._target(method, path)
+        if isinstance(target, int):
+            return Response("Not Found" if target == 404 else "Method Not Allowed", target)
+        endpoint, path_params = target
+        scope = {
+            "type": "http",
+            "method": method,
+            "path": path,
+            "query_string": query.encode(),
+            "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+            "path_params": path_params,
+        }
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return await endpoint(Request(scope, receive))
+
+    def _target(self, method: str, path: str) -> _Target:
+        key = (method, path)
+        found = self._targets.get(key)
+        if found is None:
+            found = self._targets[key] = self._match(method, path)
+        return found
+
+    def _match(self, method: str, path: str) -> _Target:
+        scope = {"type": "http", "method": method, "path": path}
+        partial = False
+        for route in self._routes:
+            match, child = route.matches(scope)
+            if match is Match.FULL:
+                return route.endpoint, dict(child.get("path_params", {}))
+            partial = partial or match is Match.PARTIAL
+        return 405 if partial else 404
+
+    def _read_timeout(self, timeout: Any) -> float | None:
+        if timeout is httpx.USE_CLIENT_DEFAULT:
+            return self.timeout.read
+        return httpx.Timeout(timeout).read
+
+    def _request(
+        self, method: str, url: httpx.URL | str, headers: Mapping[str, str] | None = None
+    ) -> httpx.Request:
+        return httpx.Request(method, url, headers=headers)
+
+
+def _json_bytes(value: Any) -> bytes:
+    return jsonlib.dumps(value).encode()
