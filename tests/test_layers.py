@@ -93,7 +93,16 @@ class Rule:
 
 S = "sbwatch."
 SIM_HARNESS = tuple(
-    S + m for m in ("sim.replay", "sim.replay_store", "sim.accuracy", "sim.scenario", "sim.direct")
+    S + m
+    for m in (
+        "sim.replay",
+        "sim.replay_store",
+        "sim.accuracy",
+        "sim.scenario",
+        "sim.direct",
+        "sim.invariants",
+        "sim.fuzz",
+    )
 )
 """The replay, its scenarios and the accuracy harness join the daemon's logic and the simulator."""
 SIM_WORLD_DENY = tuple(S + m for m in ("policy", "watch", "daemon", "supabase", "probes"))

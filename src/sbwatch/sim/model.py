@@ -287,6 +287,15 @@ class DiskIoModel:
         return min(self.bytes_balance.ratio, self.ops_balance.ratio)
 
     @property
+    def draining(self) -> bool:
+        """The workload asks for more than a balance earns: that balance is going down."""
+        d = self.demand
+        return any(
+            balance.capacity > 0 and rate > balance.baseline
+            for balance, rate in ((self.bytes_balance, d.mbps), (self.ops_balance, d.iops))
+        )
+
+    @property
     def throttled(self) -> bool:
         """The disks serve less than the workload asks."""
         return self._segment().served < 1.0 - _EPS

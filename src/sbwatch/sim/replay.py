@@ -27,10 +27,11 @@ from sbwatch.config.settings import Settings
 from sbwatch.core.clock import VirtualClock
 from sbwatch.core.durations import format_duration
 from sbwatch.core.metrics import Metrics
-from sbwatch.core.results import DiagnosisKind, IntentState, ProbeKind
+from sbwatch.core.results import BudgetEstimate, DiagnosisKind, IntentState, ProbeKind
 from sbwatch.ingest.parse import TrustRule, parse_email
 from sbwatch.policy.alerts import AlertAction
 from sbwatch.sim.direct import InProcessClient
+from sbwatch.sim.invariants import invariant_checks
 from sbwatch.sim.replay_store import FastReplayStore, ReplayStore
 from sbwatch.sim.scenario import ExpectedMessage, Scenario
 from sbwatch.sim.world import SimWorld, create_app
@@ -162,6 +163,7 @@ class Recorder:
                 "body": message.body,
                 "kind": action.kind,
                 "project": action.alert.project,
+                "key": action.alert.key,
             }
         )
         self.say(f"ALERT   {message.title}")
@@ -412,6 +414,7 @@ async def _report(
     applied: dict[str, list[str]] = {}
     for ref in rec.refs:
         intents = await store.intents(ref)
+        budgets = await store.budget_history(ref, START)
         escalations += [
             {
                 "at_s": round((i.created_at - START).total_seconds(), 1),
@@ -420,6 +423,8 @@ async def _report(
                 "to": i.to_tier.value,
                 "outcome": i.state.value,
                 "recovered_s": i.recovered_s,
+                "actor": i.actor,
+                "budget": _budget_before(budgets, i.created_at),
             }
             for i in intents
         ]
@@ -450,10 +455,33 @@ async def _report(
         "emails": rec.emails,
         "series": rec.series,
         "probe_states": rec.probe_states,
+        "changes": world.changes,
+        "open_alerts": [
+            {"key": a.key, "project": a.project, "severity": a.severity.value, "title": a.title}
+            for a in await store.open_alerts()
+        ],
+        "true_end": {
+            ref: {key: t[key] for key in ("budget_ratio", "throttled", "paused", "down")}
+            for ref, t in truths.items()
+        },
     }
     report["checks"] = checks(scenario, report, applied=applied)
     report["passed"] = all(c["passed"] for c in report["checks"])
     return report
+
+
+def _budget_before(budgets: list[BudgetEstimate], at: datetime) -> dict[str, Any] | None:
+    """The last budget estimate made at or before ``at`` (what a decision then saw)."""
+    seen = [b for b in budgets if b.at <= at]
+    if not seen:
+        return None
+    last = seen[-1]
+    return {
+        "ratio": round(last.ratio, 4),
+        "eta_s": last.eta_s,
+        "refills": last.refills,
+        "burn_mbps": round(last.burn_mbps, 3),
+    }
 
 
 def messages(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -556,6 +584,8 @@ def checks(
             len(sent) <= expect.max_messages,
             f"{len(sent)} sent, at most {expect.max_messages}",
         )
+    if expect.invariants:
+        out += invariant_checks(scenario, report)
     return out
 
 

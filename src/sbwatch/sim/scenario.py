@@ -122,6 +122,8 @@ class Expectations:
     """Per project ref, the tier it must end on (or "none": never changed)."""
     messages: tuple[ExpectedMessage, ...] = ()
     max_messages: int | None = None
+    invariants: bool = False
+    """Check the rules that must hold in every replay (sim/invariants.py), one check each."""
 
 
 @dataclass(frozen=True)
@@ -410,6 +412,7 @@ def _expect(problems: _Problems, data: dict[str, Any], refs: tuple[str, ...]) ->
         "max_downtime",
         "max_messages",
         "messages",
+        "invariants",
     )
     problems.unknown("expect", data, keys)
     kinds = tuple(DiagnosisKind)
@@ -445,6 +448,9 @@ def _expect(problems: _Problems, data: dict[str, Any], refs: tuple[str, ...]) ->
         if data["max_messages"] != max_messages:
             problems.add("expect.max_messages", "must be a whole number")
     messages = _messages(problems, data.get("messages", []))
+    invariants = data.get("invariants", False)
+    if not isinstance(invariants, bool):
+        problems.add("expect.invariants", "must be true or false")
     return Expectations(
         diagnosis,
         never,
@@ -455,6 +461,7 @@ def _expect(problems: _Problems, data: dict[str, Any], refs: tuple[str, ...]) ->
         escalate_to_each=each,
         messages=messages,
         max_messages=max_messages,
+        invariants=invariants is True,
     )
 
 

@@ -100,6 +100,8 @@ class SimProject:
     downtime_s: float = 0.0
     pattern: Pattern | None = None
     """A daily workload shape in force (a workload event ends it)."""
+    lowest_budget: float = 1.0
+    """The lowest the budget has been on this project's current size."""
 
     @property
     def tier(self) -> str:
@@ -131,6 +133,8 @@ class SimWorld:
         self.projects: dict[str, SimProject] = {}
         self.patch_calls = 0
         self.patch_attempts = 0
+        self.changes: list[dict[str, Any]] = []
+        """Every compute change asked of the world, with what was true when it was asked."""
         self.emails: list[bytes] = []
         self.email_to = "ops@sbwatch.test"
         self.platform_outage = False
@@ -204,6 +208,7 @@ class SimWorld:
         outside = self._down_outside_model(project)
         failing_before = project.model.failing_seconds_total
         project.model.advance(seconds)
+        project.lowest_budget = min(project.lowest_budget, project.model.budget_ratio)
         if outside:
             project.downtime_s += seconds
         else:
@@ -212,6 +217,7 @@ class SimWorld:
     def _finish_resize(self, project: SimProject) -> None:
         if project.resize_to is not None:
             project.model.set_tier(project.resize_to)
+            project.lowest_budget = project.model.budget_ratio
         project.resize_until = None
         project.resize_to = None
 
@@ -282,10 +288,27 @@ class SimWorld:
         project = self.projects[ref]
         if not rollback:
             project.previous_tiers.append(project.tier)
+            self.changes.append(self._change(project, tier))
         if tier == project.tier:
             return
         project.resize_to = tier
         project.resize_until = self.clock.monotonic() + self.resize_seconds
+
+    def _change(self, project: SimProject, tier: str) -> dict[str, Any]:
+        model = project.model
+        return {
+            "at_s": round(self.clock.monotonic(), 1),
+            "project": project.ref,
+            "from": str(project.tier),
+            "to": tier,
+            "platform_outage": self.platform_outage,
+            "network_up": self.network_up,
+            "paused": project.paused,
+            "budget_ratio": round(model.budget_ratio, 4),
+            "lowest_budget": round(project.lowest_budget, 4),
+            "draining": model.draining,
+            "throttled": model.throttled,
+        }
 
     def rollback_tier(self, ref: str) -> str:
         """The size a DELETE of the compute add-on returns to."""
