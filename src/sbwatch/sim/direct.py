@@ -51,7 +51,7 @@ class InProcessClient(httpx.AsyncClient):
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         auth: Any = None,
-        timeout: Any = httpx.USE_CLIENT_DEFAULT,
+        timeout: Any = httpx.USE_CLIENT_DEFAULT,  # noqa: ASYNC109  # httpx's own keyword
         **_: Any,
     ) -> httpx.Response:
         """Answer one request from the handler its path matches."""
