@@ -15,10 +15,11 @@ from email.message import Message
 from pathlib import Path
 
 import aioimaplib
+import dkim
 import pytest
 
 from sbwatch.core.errors import MailError
-from sbwatch.sim.emails import TEMPLATES, build_email, deliver_imap
+from sbwatch.sim.emails import TEMPLATES, build_email, deliver_imap, dns_txt
 
 from .conftest import REF
 
@@ -59,15 +60,18 @@ def test_warning_uses_the_provider_wording() -> None:
     )
 
 
-def test_spoofed_fails_dkim_and_spf() -> None:
-    """A spoofed message carries failing DKIM and SPF verdicts."""
+def test_spoofed_is_unsigned_and_claims_a_pass() -> None:
+    """A spoofed message has no DKIM signature but an Authentication-Results claiming a pass."""
     message = email.message_from_bytes(build_email("io_budget_exhausted", REF, at=AT, spoofed=True))
     results = message["Authentication-Results"]
-    assert ("dkim=fail" in results, "spf=fail" in results, "dkim=pass" in results) == (
-        True,
-        True,
-        False,
-    )
+    assert (None, True) == (message["DKIM-Signature"], "dkim=pass" in results)
+
+
+def test_genuine_is_signed_and_verifies_in_the_world_dns() -> None:
+    """A genuine message is signed by supabase.com; its key is in the simulated DNS only."""
+    raw = build_email("io_budget_warning", REF, at=AT)
+    assert True is dkim.verify(raw, dnsfunc=dns_txt)
+    assert False is dkim.verify(raw.replace(b"Disk IO", b"disk io"), dnsfunc=dns_txt)
 
 
 def test_unknown_template_refused() -> None:
