@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from tests.dkimtest import DnsStub, sign, signing_key
+
 from sbwatch.ingest.dkim import aligned, pinned
 from sbwatch.ingest.parse import DEFAULT_RULE, TrustRule, explain, parse_email
-from tests.dkimtest import DnsStub, sign, signing_key
 
 FALLBACK = datetime(2026, 1, 1, tzinfo=UTC)
 DOMAINS = ("supabase.com", "supabase.io")
