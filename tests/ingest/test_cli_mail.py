@@ -13,15 +13,27 @@ CORPUS = Path(__file__).resolve().parents[1] / "data" / "emails"
 
 
 def test_classify_json(capsys: pytest.CaptureFixture[str]) -> None:
-    """--json gives kind, ref, trust and reasons."""
+    """--json gives kind, ref, trust and reasons; unsigned, the email is untrusted by default."""
     code = main(["mail", "classify", "--json", str(CORPUS / "io_budget_warning.eml")])
     data = json.loads(capsys.readouterr().out)
-    assert (0, "io_budget_warning", "kqwmzrtplvbnhxcydsfa", True) == (
+    assert (0, "io_budget_warning", "kqwmzrtplvbnhxcydsfa", False, "no DKIM signature") == (
         code,
         data["kind"],
         data["project_ref"],
         data["trusted"],
+        data["trust_reason"],
     )
+
+
+def test_classify_with_authserv_id_trusts_that_header(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With mail.authserv_id configured, that server's Authentication-Results decides."""
+    config = tmp_path / "config.toml"
+    config.write_text('[mail]\nauthserv_id = "mx.example.net"\n')
+    email = str(CORPUS / "io_budget_warning.eml")
+    main(["--config", str(config), "mail", "classify", "--json", email])
+    assert True is json.loads(capsys.readouterr().out)["trusted"]
 
 
 def test_classify_text_explains_untrusted(capsys: pytest.CaptureFixture[str]) -> None:
@@ -34,7 +46,7 @@ def test_classify_text_explains_untrusted(capsys: pytest.CaptureFixture[str]) ->
 def test_classify_uses_config_rule(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """With --config the configured trusted domains decide."""
     config = tmp_path / "config.toml"
-    config.write_text('[mail]\ntrusted_domains = ["example.org"]\n')
+    config.write_text('[mail]\ntrusted_domains = ["example.org"]\nauthserv_id = "mx.example.net"\n')
     main(["--config", str(config), "mail", "classify", "--json", str(CORPUS / "unrelated.eml")])
     assert True is json.loads(capsys.readouterr().out)["trusted"]
 

@@ -18,7 +18,7 @@ RECEIVER_RULE = TrustRule(
     trusted_domains=("supabase.com", "supabase.io"), authserv_id="mx.example.net"
 )
 
-# file, kind, ref, trusted (default rule: topmost Authentication-Results)
+# file, kind, ref, trusted (the receiver's rule: Authentication-Results by mx.example.net)
 TABLE = [
     ("io_budget_warning.eml", EmailKind.IO_BUDGET_WARNING, REF, True),
     ("io_budget_exhausted_html_qp.eml", EmailKind.IO_BUDGET_EXHAUSTED, REF, True),
@@ -44,20 +44,21 @@ def load(name: str) -> bytes:
 
 @pytest.mark.parametrize(("name", "kind", "ref", "trusted"), TABLE)
 def test_corpus_kind_ref_trust(name: str, kind: EmailKind, ref: str | None, trusted: bool) -> None:
-    """Each corpus email gets the expected kind, project ref and trust verdict."""
-    email = parse_email(load(name), DEFAULT_RULE, fallback_time=FALLBACK)
+    """Each corpus email gets the expected kind, project ref and trust verdict by its receiver."""
+    email = parse_email(load(name), RECEIVER_RULE, fallback_time=FALLBACK)
     assert email is not None
     assert (kind, ref, trusted) == (email.kind, email.project_ref, email.trusted)
 
 
 @pytest.mark.parametrize(("name", "kind", "ref", "trusted"), TABLE)
-def test_corpus_with_named_receiver(
+def test_corpus_unsigned_is_untrusted_by_default(
     name: str, kind: EmailKind, ref: str | None, trusted: bool
 ) -> None:
-    """Naming the receiver's authserv-id gives the same verdicts over the corpus."""
-    email = parse_email(load(name), RECEIVER_RULE, fallback_time=FALLBACK)
+    """By default sbwatch verifies DKIM itself: no corpus email is signed, none is trusted,
+    whatever its Authentication-Results headers claim."""
+    email = parse_email(load(name), DEFAULT_RULE, fallback_time=FALLBACK)
     assert email is not None
-    assert trusted == email.trusted
+    assert (kind, False, "no DKIM signature") == (email.kind, email.trusted, email.trust_reason)
 
 
 def test_every_corpus_file_is_in_the_table() -> None:
@@ -108,11 +109,19 @@ def test_encoded_subject_is_decoded() -> None:
 
 
 def test_forged_header_below_is_ignored_and_explained() -> None:
-    """A passing Authentication-Results below the receiver's is not used, and the reasons say so."""
-    found = explain(load("forged_authres_below.eml"), DEFAULT_RULE, FALLBACK)
+    """A passing Authentication-Results by another server is not used, and the reasons say so."""
+    found = explain(load("forged_authres_below.eml"), RECEIVER_RULE, FALLBACK)
     assert found is not None
     assert 1 == len(found.auth_headers_used)
-    assert True is any("1 below it ignored" in r for r in found.reasons)
+    assert True is any("1 by others ignored" in r for r in found.reasons)
+
+
+def test_default_rule_shows_headers_but_uses_none() -> None:
+    """Without authserv_id no Authentication-Results counts; each is shown as not used."""
+    found = explain(load("forged_authres_below.eml"), DEFAULT_RULE, FALLBACK)
+    assert found is not None
+    shown = [r for r in found.reasons if r.startswith("Authentication-Results by")]
+    assert ((), 2, False) == (found.auth_headers_used, len(shown), found.email.trusted)
 
 
 def test_forged_header_counts_only_when_its_server_is_named() -> None:
@@ -125,7 +134,7 @@ def test_forged_header_counts_only_when_its_server_is_named() -> None:
 
 def test_lookalike_from_domain_untrusted() -> None:
     """A DKIM pass for a look-alike domain does not make the email trusted."""
-    found = explain(load("spoofed_lookalike.eml"), DEFAULT_RULE, FALLBACK)
+    found = explain(load("spoofed_lookalike.eml"), RECEIVER_RULE, FALLBACK)
     assert found is not None
     assert ("no DKIM/SPF pass for a trusted domain", "noreply@supabase-alerts.com") == (
         found.email.trust_reason,
@@ -136,7 +145,7 @@ def test_lookalike_from_domain_untrusted() -> None:
 def test_trusted_dkim_but_foreign_from() -> None:
     """A DKIM pass for the provider with a From in another domain is untrusted."""
     raw = load("io_budget_warning.eml").replace(b"noreply@supabase.com", b"noreply@evil.example")
-    email = parse_email(raw, DEFAULT_RULE, fallback_time=FALLBACK)
+    email = parse_email(raw, RECEIVER_RULE, fallback_time=FALLBACK)
     assert email is not None
     assert (False, True) == (email.trusted, "not trusted" in email.trust_reason)
 
@@ -147,7 +156,7 @@ def test_subdomain_dkim_is_trusted() -> None:
         b"header.d=supabase.com", b"header.d=mail.supabase.io"
     )
     raw = raw.replace(b"spf=pass", b"spf=fail")
-    email = parse_email(raw, DEFAULT_RULE, fallback_time=FALLBACK)
+    email = parse_email(raw, RECEIVER_RULE, fallback_time=FALLBACK)
     assert email is not None
     assert (True, "dkim=pass header.d=mail.supabase.io (by mx.example.net)") == (
         email.trusted,
@@ -158,7 +167,7 @@ def test_subdomain_dkim_is_trusted() -> None:
 def test_spf_alone_is_trusted() -> None:
     """An SPF pass for smtp.mailfrom in a trusted domain counts without DKIM."""
     raw = load("io_budget_warning.eml").replace(b"dkim=pass", b"dkim=none")
-    email = parse_email(raw, DEFAULT_RULE, fallback_time=FALLBACK)
+    email = parse_email(raw, RECEIVER_RULE, fallback_time=FALLBACK)
     assert email is not None
     assert "spf=pass smtp.mailfrom=bounces.supabase.com (by mx.example.net)" == email.trust_reason
 

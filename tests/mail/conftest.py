@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.dkimtest import DnsStub, sign
 
 from sbwatch.config.settings import MailSettings
 from sbwatch.core.clock import Clock, SystemClock
@@ -211,7 +212,11 @@ def make_cert(root: Path, names: str) -> Path:
 def make_email(
     index: int, *, kind_subject: str = "Your project is depleting its Disk IO Budget"
 ) -> bytes:
-    """A genuine-looking provider warning email with a unique Message-ID."""
+    """A provider warning email with a unique Message-ID, signed by supabase.com's test key."""
+    return sign(_unsigned(index, kind_subject))
+
+
+def _unsigned(index: int, kind_subject: str) -> bytes:
     return (
         "Authentication-Results: mx.example.net; dkim=pass header.d=supabase.com; "
         "spf=pass smtp.mailfrom=supabase.com\r\n"
@@ -254,13 +259,13 @@ class Harness:
         kw.setdefault("backoff_base_s", 0.05)
         kw.setdefault("backoff_max_s", 0.5)
         kw.setdefault("timeout_s", 5.0)
+        kw.setdefault("rule", TrustRule(("supabase.com",), None, DnsStub().publish("supabase.com")))
         return MailWatcher(
             MailSettings(**settings),
             self.store,
             clock=clock or SystemClock(),
             metrics=self.metrics,
             on_email=self.on_email,
-            rule=TrustRule(("supabase.com",), None),
             **kw,
         )
 

@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 from structlog.testing import capture_logs
+from tests.dkimtest import DnsStub
 
 from sbwatch.cli import main
 from sbwatch.core.clock import VirtualClock
 from sbwatch.core.errors import MailError
 from sbwatch.ingest.imap import NAMESPACE
+from sbwatch.ingest.parse import TrustRule
 from sbwatch.ingest.session import ImapSession
 
 pytestmark = pytest.mark.integration
@@ -35,6 +37,25 @@ async def test_push_delivers_new_mail(dovecot: Any, harness: Any, make_email: An
     await wait_for(lambda: len(harness.received) == 1)
     print(f"push latency {harness.arrived_at[0] - sent:.3f}s")
     assert (True, 1.0) == (harness.received[0].trusted, harness.count("trusted"))
+
+
+async def test_dns_failure_still_records_the_email(
+    dovecot: Any, harness: Any, make_email: Any
+) -> None:
+    """When the DKIM key lookup fails the email is recorded and delivered, untrusted, said why."""
+    dns = DnsStub(error=OSError("no nameserver answered"))
+    user = dovecot.add_user()
+    watcher = harness.watcher(dovecot.settings(user), rule=TrustRule(("supabase.com",), None, dns))
+    harness.start(watcher)
+    await wait_cursor(harness, watcher)
+    await dovecot.aappend(user, [make_email(1)])
+    await wait_for(lambda: len(harness.received) == 1)
+    reason = "DKIM key lookup failed: test._domainkey.supabase.com: no nameserver answered"
+    assert (False, reason, 1.0) == (
+        harness.received[0].trusted,
+        harness.received[0].trust_reason,
+        harness.count("untrusted"),
+    )
 
 
 async def test_restarts_mid_idle_lose_and_double_nothing(

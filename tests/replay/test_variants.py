@@ -71,13 +71,15 @@ def test_paused_project(variant: Variant) -> None:
 
 
 def test_spoofed_email_alone_changes_nothing(variant: Variant) -> None:
-    """A spoofed warning on a healthy, full project: noticed as UNTRUSTED, never a budget case."""
+    """A spoofed warning on a healthy, full project: noticed as UNVERIFIED, never a budget case."""
     report = passed(variant, "spoofed-email")
     assert {"healthy"} == kinds(report)
     assert [(600.0, False)] == [(e["at_s"], e["trusted"]) for e in report["emails"]]
     mail = [a for a in report["alerts"] if "email" in a["title"].lower()]
     assert 1 == len(mail)
-    assert "UNTRUSTED" in mail[0]["title"]
+    assert "UNVERIFIED email claims: " in mail[0]["title"]
+    assert "Unverified: not proven to come from Supabase (no DKIM signature)" in mail[0]["body"]
+    assert "not counted as evidence" in mail[0]["body"]
     assert "info" == mail[0]["severity"]
     assert (0, []) == (report["patch_attempts"], report["escalations"])
 

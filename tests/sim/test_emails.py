@@ -9,16 +9,22 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import tomllib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from email.message import Message
 from pathlib import Path
 
 import aioimaplib
+import dkim
 import pytest
+from tests.dkimtest import DnsStub
 
+from sbwatch.config.settings import MailSettings
 from sbwatch.core.errors import MailError
-from sbwatch.sim.emails import TEMPLATES, build_email, deliver_imap
+from sbwatch.ingest.parse import parse_email, rule_from_settings
+from sbwatch.sim.emails import TEMPLATES, build_email, deliver_imap, dns_txt
+from sbwatch.sim.serve import MailTarget, mail_snippet
 
 from .conftest import REF
 
@@ -59,15 +65,18 @@ def test_warning_uses_the_provider_wording() -> None:
     )
 
 
-def test_spoofed_fails_dkim_and_spf() -> None:
-    """A spoofed message carries failing DKIM and SPF verdicts."""
+def test_spoofed_is_unsigned_and_claims_a_pass() -> None:
+    """A spoofed message has no DKIM signature but an Authentication-Results claiming a pass."""
     message = email.message_from_bytes(build_email("io_budget_exhausted", REF, at=AT, spoofed=True))
     results = message["Authentication-Results"]
-    assert ("dkim=fail" in results, "spf=fail" in results, "dkim=pass" in results) == (
-        True,
-        True,
-        False,
-    )
+    assert (None, True) == (message["DKIM-Signature"], "dkim=pass" in results)
+
+
+def test_genuine_is_signed_and_verifies_in_the_world_dns() -> None:
+    """A genuine message is signed by supabase.com; its key is in the simulated DNS only."""
+    raw = build_email("io_budget_warning", REF, at=AT)
+    assert True is dkim.verify(raw, dnsfunc=dns_txt)
+    assert False is dkim.verify(raw.replace(b"Disk IO", b"disk io"), dnsfunc=dns_txt)
 
 
 def test_unknown_template_refused() -> None:
@@ -174,3 +183,15 @@ async def test_deliver_imap_unreachable() -> None:
     with pytest.raises(MailError) as caught:
         await deliver_imap(b"Subject: x\r\n\r\nx\r\n", "127.0.0.1", _free_port(), "ops", "secret")
     assert True is caught.value.transient
+
+
+def test_served_mail_settings_pin_the_sim_key() -> None:
+    """The [mail] that sim serve prints trusts a genuine sim email with no DNS at all."""
+    target = MailTarget("127.0.0.1", 1143, "ops", "secret")
+    mail = MailSettings(**tomllib.loads("\n".join(mail_snippet(target)))["mail"])
+    rule = rule_from_settings(mail, dns=DnsStub(error=OSError("no DNS here")))
+    genuine = parse_email(build_email("io_budget_warning", REF, at=AT), rule, fallback_time=AT)
+    spoofed = parse_email(
+        build_email("io_budget_warning", REF, at=AT, spoofed=True), rule, fallback_time=AT
+    )
+    assert (True, False) == (genuine and genuine.trusted, spoofed and spoofed.trusted)

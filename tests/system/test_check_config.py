@@ -380,6 +380,56 @@ def test_no_route_is_a_warning_not_an_error(
     assert "warning: alerting.routes: no [[alerting.routes]]: alerts will go nowhere\n" == err
 
 
+MAIL_ON = (
+    'enabled = false\nhost = "127.0.0.1"',
+    'enabled = true\nhost = "127.0.0.1"\npassword = "pw"',
+)
+
+
+def test_mail_trust_rule_is_dkim_by_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With mail on and no authserv_id, check-config says sbwatch verifies DKIM, and warns not."""
+    code, out, err = _check(capsys, "check-config", str(_write(tmp_path, _broken([MAIL_ON]))))
+    expected = (
+        "configuration ok: 1 project(s)\n"
+        "mail: emails trusted by DKIM signatures verified by sbwatch, "
+        "d= in supabase.com, supabase.io\n"
+    )
+    assert (0, expected, "") == (code, out, err)
+
+
+def test_mail_trust_by_authserv_id_is_said_and_warned(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With authserv_id, check-config names that server's header rule and warns it rests on it."""
+    text = _broken([MAIL_ON, ("[alerting]", 'authserv_id = "mx.example.net"\n\n[alerting]')])
+    code, out, err = _check(capsys, "check-config", str(_write(tmp_path, text)))
+    line = (
+        "mail: emails trusted by Authentication-Results from authserv-id mx.example.net "
+        "(DKIM or SPF pass for supabase.com, supabase.io)\n"
+    )
+    assert (0, True) == (code, out.endswith(line))
+    assert err.startswith(
+        "warning: mail.authserv_id: emails are trusted on the Authentication-Results header "
+        "of mx.example.net alone, not on a signature sbwatch verified"
+    ), err
+
+
+def test_pinned_dkim_keys_are_warned(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Keys pinned in mail.dkim_keys are valid, but warned about: they replace DNS."""
+    pin = 'dkim_keys = { "s._domainkey.supabase.com" = "v=DKIM1; k=rsa; p=AAAA" }'
+    text = _broken([MAIL_ON, ("[alerting]", f"{pin}\n\n[alerting]")])
+    code, _, err = _check(capsys, "check-config", str(_write(tmp_path, text)))
+    assert (0, True) == (
+        code,
+        err.startswith(
+            "warning: mail.dkim_keys: DKIM keys pinned in the configuration replace DNS "
+            "for s._domainkey.supabase.com"
+        ),
+    ), err
+
+
 def test_no_route_for_criticals_is_a_warning(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -12,6 +12,7 @@ from sbwatch.backup.preflight import preflight
 from sbwatch.config.settings import Settings, config_warnings, load_settings
 from sbwatch.core.errors import ConfigError
 from sbwatch.data import preflight as data_preflight
+from sbwatch.ingest.parse import rule_from_settings
 
 NAME = "check-config"
 HELP = (
@@ -76,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     unread = " (secrets not read)" if args.no_secrets else ""
     print(f"configuration ok: {len(settings.projects)} project(s){unread}")
+    if settings.mail.enabled:
+        print(f"mail: {rule_from_settings(settings.mail).describe()}")
     return 0
 
 

@@ -18,7 +18,13 @@ from sbwatch.core.errors import MailError
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import ProviderEmail
 from sbwatch.ingest.imap import MailboxReport, MailWatcher
-from sbwatch.ingest.parse import DEFAULT_RULE, Classification, TrustRule, explain
+from sbwatch.ingest.parse import (
+    DEFAULT_RULE,
+    Classification,
+    TrustRule,
+    explain,
+    rule_from_settings,
+)
 from sbwatch.store import open_store
 
 NAME = "mail"
@@ -34,8 +40,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     classify = sub.add_parser(
         "classify",
         help="explain how a saved email (.eml) is classified and whether it is trusted",
-        description="Explain kind, project ref and trust of an email. Uses mail.trusted_domains "
-        "and mail.authserv_id from --config when given, else the defaults.",
+        description="Explain kind, project ref and trust of an email. Uses mail.trusted_domains, "
+        "mail.authserv_id and mail.dkim_keys from --config when given, else the defaults. "
+        "Without authserv_id sbwatch verifies the DKIM signature itself (a DNS lookup).",
     )
     classify.add_argument("file", type=Path, help="the raw email (RFC 822 .eml file)")
     classify.add_argument("--json", action="store_true", help="print one JSON object")
@@ -59,8 +66,7 @@ def rule_for(settings: Settings | None) -> TrustRule:
     """The trust rule of a configuration, or the defaults."""
     if settings is None:
         return DEFAULT_RULE
-    mail = settings.mail
-    return TrustRule(tuple(mail.trusted_domains), mail.authserv_id)
+    return rule_from_settings(settings.mail)
 
 
 def _classify(args: argparse.Namespace) -> int:

@@ -426,7 +426,11 @@ class MailSettings(_Model):
     mailbox: str = "INBOX"
     trusted_domains: list[str] = Field(default_factory=lambda: ["supabase.com", "supabase.io"])
     authserv_id: str | None = None
-    """Only ``Authentication-Results`` headers added by this server count; None: the topmost."""
+    """Trust the ``Authentication-Results`` headers this server adds; None: sbwatch verifies
+    DKIM signatures itself (the default, and the safer rule)."""
+    dkim_keys: dict[str, str] = Field(default_factory=dict)
+    """DKIM keys pinned here instead of DNS: ``"selector._domainkey.domain"`` to its TXT record
+    (``"v=DKIM1; k=rsa; p=..."``). For a mailbox the simulator fills; leave empty otherwise."""
     poll_interval: PositiveDuration = timedelta(minutes=1)
     idle_renew: PositiveDuration = timedelta(minutes=25)
     backfill: bool = False
@@ -624,12 +628,35 @@ def load_settings(
 
 def config_warnings(settings: Settings) -> list[str]:
     """What is valid but probably not meant: ``location: message`` lines."""
-    routes = settings.alerting.routes
+    return _route_warnings(settings.alerting.routes) + _mail_warnings(settings.mail)
+
+
+def _route_warnings(routes: list[RouteSettings]) -> list[str]:
     if not routes:
         return ["alerting.routes: no [[alerting.routes]]: alerts will go nowhere"]
     if not any(Severity.CRITICAL in route.severities for route in routes):
         return ["alerting.routes: no route takes critical alerts: they will go nowhere"]
     return []
+
+
+def _mail_warnings(mail: MailSettings) -> list[str]:
+    found: list[str] = []
+    if not mail.enabled:
+        return found
+    if mail.authserv_id is not None:
+        found.append(
+            f"mail.authserv_id: emails are trusted on the Authentication-Results header of "
+            f"{mail.authserv_id} alone, not on a signature sbwatch verified: make sure that "
+            "server adds it to every incoming email and removes the senders' own; without "
+            "authserv_id sbwatch verifies DKIM itself"
+        )
+    if mail.dkim_keys:
+        names = ", ".join(sorted(mail.dkim_keys))
+        found.append(
+            f"mail.dkim_keys: DKIM keys pinned in the configuration replace DNS for {names}: "
+            "anyone holding their private keys can write trusted emails"
+        )
+    return found
 
 
 def _problems(exc: ValidationError, text: str) -> list[str]:

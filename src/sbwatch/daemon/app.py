@@ -33,7 +33,7 @@ from sbwatch.daemon.scheduler import Scheduler
 from sbwatch.daemon.sdnotify import Notifier
 from sbwatch.daemon.web import start_server
 from sbwatch.ingest.imap import MailWatcher
-from sbwatch.ingest.parse import TrustRule
+from sbwatch.ingest.parse import rule_from_settings
 from sbwatch.remediation.executor import process_owner
 from sbwatch.store import Store, open_store
 from sbwatch.watch.watcher import Watcher
@@ -216,7 +216,7 @@ class Daemon:
                 clock=self.clock,
                 metrics=self.metrics,
                 on_email=watcher.on_email,
-                rule=TrustRule(tuple(settings.mail.trusted_domains), settings.mail.authserv_id),
+                rule=rule_from_settings(settings.mail),
             )
             mail_task = group.create_task(_watch_mail(mail), name="mail")
         return Generation(settings, watcher, scheduler, mail_task)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -175,7 +176,7 @@ class MailWatcher:
         )
 
     async def _handle(self, session: ImapSession, uid: int, raw: bytes, uidvalidity: int) -> None:
-        email = parse_email(raw, self._rule, fallback_time=self._clock.now())
+        email = await self._parse(raw)
         if email is None:
             self._metrics.emails.labels(kind=EmailKind.OTHER.value, outcome="unparseable").inc()
             log.warning("email unparseable", uid=uid, size=len(raw))
@@ -192,6 +193,18 @@ class MailWatcher:
         await self._after(session, uid)
         if new:
             await self._on_email(email)
+
+    async def _parse(self, raw: bytes) -> ProviderEmail | None:
+        """Parse in a thread (the DKIM key lookup blocks); past the deadline, the email is
+        recorded all the same, untrusted because its key lookup did not finish."""
+        now = self._clock.now()
+        limit = self._rule.timeout_s + 5.0
+        try:
+            async with asyncio.timeout(limit):
+                return await asyncio.to_thread(parse_email, raw, self._rule, fallback_time=now)
+        except TimeoutError:
+            rule = self._rule.offline(f"no answer within {limit:g} s")
+            return parse_email(raw, rule, fallback_time=now)
 
     async def _after(self, session: ImapSession, uid: int) -> None:
         if self._settings.flag_processed:

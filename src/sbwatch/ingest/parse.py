@@ -1,14 +1,18 @@
-"""Provider emails: raw bytes to a classified, trust-judged ``ProviderEmail``. Pure."""
+"""Provider emails: raw bytes to a classified, trust-judged ``ProviderEmail``.
+
+Pure but for the DKIM key lookup of the default trust rule (``TrustRule.dns``), which blocks.
+"""
 
 from __future__ import annotations
 
 import email
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
+from typing import TYPE_CHECKING
 
 from sbwatch.core.results import EmailKind, ProviderEmail
 from sbwatch.ingest.authres import (
@@ -19,7 +23,11 @@ from sbwatch.ingest.authres import (
     parse_auth_header,
     passing_clause,
 )
+from sbwatch.ingest.dkim import DEFAULT_DNS, DnsFunc, failing, pinned, verify
 from sbwatch.ingest.text import SAFE_POLICY, body_text, first_header, header_values
+
+if TYPE_CHECKING:
+    from sbwatch.config.settings import MailSettings
 
 # Checked in order: the exhausted wording before the warning wording it resembles.
 PHRASES: tuple[tuple[EmailKind, str], ...] = (
@@ -48,13 +56,39 @@ _SPACE = re.compile(r"\s+")
 
 @dataclass(frozen=True)
 class TrustRule:
-    """Which senders are the provider, and whose Authentication-Results headers count."""
+    """Which senders are the provider, and how it is proven.
+
+    Without ``authserv_id`` sbwatch verifies DKIM signatures itself, looking keys up with
+    ``dns``; with one, only the Authentication-Results headers that server added count.
+    """
 
     trusted_domains: tuple[str, ...]
     authserv_id: str | None
+    dns: DnsFunc = DEFAULT_DNS
+    timeout_s: float = 5.0
+
+    def offline(self, why: str) -> TrustRule:
+        """This rule with every DKIM key lookup failing with ``why``."""
+        return replace(self, dns=failing(why))
+
+    def describe(self) -> str:
+        """The rule in one line, for ``sbwatch check-config``."""
+        domains = ", ".join(self.trusted_domains) or "(none)"
+        if self.authserv_id is None:
+            return f"emails trusted by DKIM signatures verified by sbwatch, d= in {domains}"
+        return (
+            f"emails trusted by Authentication-Results from authserv-id {self.authserv_id} "
+            f"(DKIM or SPF pass for {domains})"
+        )
 
 
 DEFAULT_RULE = TrustRule(trusted_domains=("supabase.com", "supabase.io"), authserv_id=None)
+
+
+def rule_from_settings(mail: MailSettings, dns: DnsFunc = DEFAULT_DNS) -> TrustRule:
+    """The trust rule of a ``[mail]`` section; its pinned DKIM keys answer before ``dns``."""
+    lookup = pinned(mail.dkim_keys, dns) if mail.dkim_keys else dns
+    return TrustRule(tuple(mail.trusted_domains), mail.authserv_id, lookup)
 
 
 @dataclass(frozen=True)
@@ -85,7 +119,7 @@ def explain(raw: bytes, rule: TrustRule, fallback_time: datetime) -> Classificat
     ref, ref_source = find_ref(subject, body)
     name = find_name(subject, body)
     sender = sender_address(first_header(msg, "From"))
-    trusted, reason, used, reasons = judge_trust(msg, rule, sender)
+    trusted, reason, used, reasons = judge_trust(msg, raw, rule, sender)
     provider_email = ProviderEmail(
         message_id=message_id(msg, raw),
         kind=kind,
@@ -190,11 +224,35 @@ def _date(value: str) -> datetime | None:
 
 
 def judge_trust(
-    msg: Message, rule: TrustRule, sender: str
+    msg: Message, raw: bytes, rule: TrustRule, sender: str
 ) -> tuple[bool, str, tuple[str, ...], tuple[str, ...]]:
     """(trusted, short reason, headers used, every reason) per the rule."""
     headers = [h for h in map(parse_auth_header, header_values(msg, "Authentication-Results")) if h]
-    used, why_used = _headers_that_count(headers, rule)
+    from_domain = domain_of(sender) if "@" in sender else ""
+    if rule.authserv_id is None:
+        return _judge_by_dkim(raw, rule, from_domain, headers)
+    return _judge_by_header(rule, rule.authserv_id, from_domain, headers)
+
+
+def _judge_by_dkim(
+    raw: bytes, rule: TrustRule, from_domain: str, headers: list[AuthHeader]
+) -> tuple[bool, str, tuple[str, ...], tuple[str, ...]]:
+    """sbwatch's own DKIM verification decides; Authentication-Results are shown, not used."""
+    verdict = verify(bytes(raw), from_domain, rule.trusted_domains, rule.dns, rule.timeout_s)
+    shown = [
+        f"Authentication-Results by {h.authserv_id} not used ({failure_summary(h)})"
+        for h in headers
+    ]
+    final = ("trusted: " if verdict.trusted else "untrusted: ") + verdict.reason
+    reasons = (*verdict.reasons, *shown, final)
+    return verdict.trusted, verdict.reason, (), reasons
+
+
+def _judge_by_header(
+    rule: TrustRule, authserv_id: str, from_domain: str, headers: list[AuthHeader]
+) -> tuple[bool, str, tuple[str, ...], tuple[str, ...]]:
+    """The Authentication-Results headers added by ``authserv_id`` decide."""
+    used, why_used = _headers_that_count(headers, authserv_id)
     reasons = [why_used]
     passed: str | None = None
     for header in used:
@@ -202,7 +260,6 @@ def judge_trust(
         reasons.append(f"{header.authserv_id}: {failure_summary(header)}")
         if clause and passed is None:
             passed = f"{clause} (by {header.authserv_id})"
-    from_domain = domain_of(sender) if "@" in sender else ""
     from_ok = in_domains(from_domain, rule.trusted_domains)
     verdict = "trusted" if from_ok else "not trusted"
     reasons.append(f"From domain {from_domain or '(none)'} is {verdict}")
@@ -216,15 +273,12 @@ def judge_trust(
     return bool(passed and from_ok), reason, tuple(h.raw for h in used), tuple(reasons)
 
 
-def _headers_that_count(headers: list[AuthHeader], rule: TrustRule) -> tuple[list[AuthHeader], str]:
+def _headers_that_count(
+    headers: list[AuthHeader], authserv_id: str
+) -> tuple[list[AuthHeader], str]:
     if not headers:
         return [], "no Authentication-Results header"
-    if rule.authserv_id is None:
-        return headers[:1], (
-            f"using the topmost Authentication-Results (by {headers[0].authserv_id}); "
-            f"{len(headers) - 1} below it ignored"
-        )
-    wanted = rule.authserv_id.lower()
+    wanted = authserv_id.lower()
     used = [h for h in headers if h.authserv_id == wanted]
     return used, (
         f"using {len(used)} Authentication-Results by {wanted}; "

@@ -1,4 +1,9 @@
-"""The provider's notification emails as RFC 822 bytes, and their delivery to an IMAP mailbox."""
+"""The provider's notification emails as RFC 822 bytes, and their delivery to an IMAP mailbox.
+
+Genuine emails carry the simulated provider's DKIM signature (its key is in ``dkim_key``, its
+record in the simulated DNS, ``dns_txt``); spoofed ones are unsigned. Both carry an
+Authentication-Results header claiming a pass, as a forger would write.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +13,18 @@ from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 
 import aioimaplib
+import dkim
 
 from sbwatch.core.errors import MailError
+from sbwatch.sim import dkim_key
 
 SENDER = "Supabase <noreply@supabase.com>"
 TRUSTED_RESULTS = (
     "mx.sbwatch.test; dkim=pass header.d=supabase.com; spf=pass smtp.mailfrom=supabase.com"
 )
-SPOOFED_RESULTS = (
-    "mx.sbwatch.test; dkim=fail header.d=supabase.com; spf=fail smtp.mailfrom=supabase-billing.com"
-)
+SPOOFED_RESULTS = TRUSTED_RESULTS
+"""A forger writes the pass it wants read: only a verified signature tells the two apart."""
+SIGNED_HEADERS = (b"from", b"to", b"subject", b"date", b"message-id", b"x-supabase-project-ref")
 TEMPLATES: dict[str, tuple[str, str]] = {
     "io_budget_warning": (
         "Your project is depleting its Disk IO Budget",
@@ -57,7 +64,7 @@ def build_email(
     spoofed: bool = False,
     to: str = "ops@sbwatch.test",
 ) -> bytes:
-    """One provider email as RFC 822 bytes; ``spoofed`` makes DKIM and SPF fail."""
+    """One provider email as RFC 822 bytes, DKIM-signed; ``spoofed`` leaves it unsigned."""
     if template not in TEMPLATES:
         raise ValueError(f"unknown email template {template!r}")
     subject, paragraph = TEMPLATES[template]
@@ -81,7 +88,31 @@ def build_email(
     )
     message.set_content(text)
     message.add_alternative(html, subtype="html")
-    return message.as_bytes(policy=SMTP)
+    raw = message.as_bytes(policy=SMTP)
+    return raw if spoofed else sign(raw)
+
+
+def sign(raw: bytes) -> bytes:
+    """``raw`` with the simulated provider's DKIM-Signature on top."""
+    signature = dkim.sign(
+        raw,
+        dkim_key.SELECTOR.encode(),
+        dkim_key.DOMAIN.encode(),
+        dkim_key.PRIVATE_KEY,
+        include_headers=list(SIGNED_HEADERS),
+    )
+    return bytes(signature) + raw
+
+
+def dns_records() -> dict[str, str]:
+    """The simulated DNS: the provider's DKIM record by name."""
+    return {dkim_key.RECORD_NAME: dkim_key.RECORD}
+
+
+def dns_txt(name: bytes, timeout: float = 5.0) -> bytes | None:
+    """A TXT lookup in the simulated DNS (a dkimpy ``dnsfunc``): None for any other name."""
+    found = dns_records().get(name.decode("ascii", "replace").rstrip(".").lower())
+    return found.encode() if found is not None else None
 
 
 async def deliver_imap(

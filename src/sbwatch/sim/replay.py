@@ -276,7 +276,9 @@ async def _run(
         schedule(every, _evaluate_job(watcher, rec, ref))
     events = list(scenario.events)
     trust = TrustRule(
-        trusted_domains=tuple(watcher.settings.mail.trusted_domains), authserv_id=None
+        trusted_domains=tuple(watcher.settings.mail.trusted_domains),
+        authserv_id=None,
+        dns=world.dns_txt,  # the simulated world's DNS publishes its provider's DKIM key
     )
     seen_emails = 0
     next_series = 0.0

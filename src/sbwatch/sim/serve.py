@@ -17,7 +17,7 @@ from sbwatch.core.errors import ConfigError, MailError, PermanentError
 from sbwatch.core.log import get_logger
 from sbwatch.sim.app import create_app
 from sbwatch.sim.dbproxy import DbProxy
-from sbwatch.sim.emails import deliver_imap
+from sbwatch.sim.emails import deliver_imap, dns_records
 from sbwatch.sim.hardware import SIZES
 from sbwatch.sim.world import SimWorld
 
@@ -151,7 +151,26 @@ def settings_snippet(config: SimConfig, port: int, db_ports: dict[str, int] | No
                 "# no [db] target in sim.toml: the local server, not steered by the simulator"
             )
             lines.append('db_dsn = "postgresql://postgres@127.0.0.1:5432/postgres"')
+    if config.mail is not None:
+        lines += ["", *mail_snippet(config.mail)]
     return "\n".join(lines) + "\n"
+
+
+def mail_snippet(target: MailTarget) -> list[str]:
+    """The ``[mail]`` of a daemon reading the mailbox this simulator fills: it pins the
+    simulated provider's DKIM key, which no real DNS publishes."""
+    pinned = ", ".join(f'"{name}" = "{value}"' for name, value in dns_records().items())
+    return [
+        "[mail]",
+        "enabled = true",
+        f'host = "{target.host}"',
+        f"port = {target.port}",
+        'security = "plain"',
+        f'username = "{target.user}"',
+        f'password = "{target.password}"',
+        f'mailbox = "{target.mailbox}"',
+        f"dkim_keys = {{ {pinned} }}",
+    ]
 
 
 def build_world(config: SimConfig) -> SimWorld:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sbwatch.core.clock import Clock
-from sbwatch.sim.emails import build_email
+from sbwatch.sim.emails import build_email, dns_txt
 from sbwatch.sim.model import PUBLISH_EVERY_S, SERVICES, DiskIoModel
 
 if TYPE_CHECKING:
@@ -363,6 +363,10 @@ class SimWorld:
         for project in self._targets(event):
             project.pattern = pattern
             project.model.set_demand(*pattern.demand_at(self.clock.now()))
+
+    def dns_txt(self, name: bytes, timeout: float = 5.0) -> bytes | None:
+        """The world's DNS (a dkimpy ``dnsfunc``): its provider's DKIM record, nothing else."""
+        return dns_txt(name, timeout)
 
     def _on_email(self, event: dict[str, Any]) -> None:
         for project in self._targets(event):

@@ -126,9 +126,13 @@ class Announcer:
         estimate = f" sbwatch estimates {budget.ratio:.0%} of the IO budget left." if budget else ""
         if email.trusted:
             title, severity = f"Supabase emailed: {email.subject}", Severity.WARNING
+            body = f"{email.kind.value} from {email.sender} ({email.trust_reason}).{estimate}"
         else:
-            title, severity = f"UNTRUSTED email claims: {email.subject}", Severity.INFO
-        body = f"{email.kind.value} from {email.sender} ({email.trust_reason}).{estimate}"
+            title, severity = f"UNVERIFIED email claims: {email.subject}", Severity.INFO
+            body = (
+                f"Unverified: not proven to come from Supabase ({email.trust_reason}); "
+                f"not counted as evidence. {email.kind.value} from {email.sender}.{estimate}"
+            )
         await self.notice(runtime, severity, title, body, subject="mail")
 
     async def close_all(self, runtime: ProjectRuntime, now: datetime) -> None:

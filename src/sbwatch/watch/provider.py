@@ -106,9 +106,10 @@ async def say_unmatched(
     """Once: the provider wrote about a project sbwatch does not watch (or did not say which)."""
     named = email.project_ref or email.project_name or "no project"
     watched = ", ".join(r.settings.display_name for r in projects.values())
+    who = "Supabase emailed" if email.trusted else "An UNVERIFIED email (not proven Supabase's)"
     await announcer.provider_notice(
         Severity.WARNING if email.trusted else Severity.INFO,
-        f"Supabase emailed about {named}, which sbwatch does not watch: {email.subject}",
+        f"{who} about {named}, which sbwatch does not watch: {email.subject}",
         f"{email.kind.value} from {email.sender} ({email.trust_reason}). sbwatch watches "
         f"{watched}; name the project in the config (`name = ...`) if it is one of them.",
     )
