@@ -255,11 +255,23 @@ class Daemon:
     proc: Proc
     config: Path
     metrics_port: int
+    metrics_host: str = "127.0.0.1"
+
+    def wait_serving(self, deadline_s: float = DEADLINE_S) -> None:
+        """Wait until the metrics endpoint answers; fail at once if the daemon exits."""
+
+        def serving() -> bool:
+            proc = self.proc
+            assert proc.alive(), f"daemon exited: {proc.stdout[-2000:]}{proc.stderr[-2000:]}"
+            return "sbwatch_build_info" in self.metrics_text()
+
+        wait_for("the daemon's metrics endpoint", serving, deadline_s)
 
     def metrics_text(self) -> str:
         """The /metrics page ('' when it does not answer)."""
+        url = f"http://{self.metrics_host}:{self.metrics_port}/metrics"
         try:
-            response = httpx.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=2)
+            response = httpx.get(url, timeout=2)
         except httpx.HTTPError:
             return ""
         return response.text if response.status_code == 200 else ""
@@ -291,20 +303,26 @@ class DaemonFactory:
     directory: Path
     started: list[Proc] = field(default_factory=list)
 
-    def start(self, text: str, metrics_port: int, env: dict[str, str] | None = None) -> Daemon:
-        """Write the config and start ``sbwatch --config X run``; wait until metrics answer."""
-        config = self.directory / "config.toml"
+    def start(
+        self,
+        text: str,
+        metrics_port: int,
+        env: dict[str, str] | None = None,
+        *,
+        name: str = "config",
+        wrap: tuple[str, ...] = (),
+        wait: bool = True,
+    ) -> Daemon:
+        """Write the config (``NAME.toml``) and start ``sbwatch --config X run`` (behind the
+        ``wrap`` command, e.g. ``ip netns exec NS``); wait until metrics answer (``wait``)."""
+        config = self.directory / f"{name}.toml"
         config.write_text(text, encoding="utf-8")
-        argv = sbwatch_argv("--config", str(config), "run")
+        argv = [*wrap, *sbwatch_argv("--config", str(config), "run")]
         proc = Proc(f"daemon{len(self.started)}", argv, self.directory, env or child_env())
         self.started.append(proc)
         daemon = Daemon(proc, config, metrics_port)
-
-        def serving() -> bool:
-            assert proc.alive(), f"daemon exited: {proc.stdout[-2000:]}{proc.stderr[-2000:]}"
-            return "sbwatch_build_info" in daemon.metrics_text()
-
-        wait_for("the daemon's metrics endpoint", serving)
+        if wait:
+            daemon.wait_serving()
         return daemon
 
     def close(self) -> None:
@@ -360,7 +378,9 @@ def receiver() -> Iterator[Receiver]:
                 body = json.loads(raw) if raw else None
             except ValueError:
                 body = None
-            requests.append({"method": self.command, "path": self.path, "json": body})
+            requests.append(
+                {"method": self.command, "path": self.path, "json": body, "status": status[0]}
+            )
             self.send_response(status[0])
             self.send_header("Content-Length", "0")
             self.end_headers()

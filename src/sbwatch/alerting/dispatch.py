@@ -39,6 +39,7 @@ from pydantic import SecretStr
 from sbwatch.alerting.messages import Message
 from sbwatch.config.settings import RouteSettings
 from sbwatch.core.clock import Clock
+from sbwatch.core.lease import Fence
 from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import Notification, Severity
@@ -160,8 +161,11 @@ class Dispatcher:
         http: httpx.AsyncClient | None = None,
         send_timeout_s: float = 30.0,
         rng: random.Random | None = None,
+        fence: Fence | None = None,
     ) -> None:
+        """``fence``: with high availability, only the leading instance records and sends."""
         self._store = store
+        self._fence = fence
         self._routes = {route.name: route for route in routes}
         self._clock = clock
         self._metrics = metrics
@@ -175,6 +179,9 @@ class Dispatcher:
     async def submit(self, action: AlertAction, message: Message) -> list[Notification]:
         """Save the alert and enqueue ``message`` for every matching route, before any send."""
         alert = action.alert
+        if not self._acting():
+            self._log.info("alert left to the leader", key=alert.key, kind=action.kind)
+            return []
         if action.kind != "notice":
             await self._store.save_alert(alert)
         if not action.send:
@@ -213,6 +220,8 @@ class Dispatcher:
         later messages wait behind it, so a phone never sees a resolve before its alert.
         """
         async with self._flushing:
+            if not self._acting():
+                return 0
             now = self._clock.now()
             pending = await self._store.due_notifications(now + _EVERYTHING)
             blocked: set[str] = set()
@@ -221,12 +230,31 @@ class Dispatcher:
                 if notification.route in blocked:
                     continue
                 due = notification.next_attempt_at is None or notification.next_attempt_at <= now
+                if due and not await self._claim(notification):
+                    return sent  # another instance leads now: this one sends nothing more
                 outcome = await self._attempt(notification) if due else Delivery.RETRY
                 if outcome is Delivery.SENT:
                     sent += 1
                 elif outcome is Delivery.RETRY:
                     blocked.add(notification.route)
             return sent
+
+    def _acting(self) -> bool:
+        return self._fence is None or self._fence.acting()
+
+    async def _claim(self, notification: Notification) -> bool:
+        """Claim the message under this leader's epoch, refused by the store for a stale one;
+        then, at the last moment before the send, check this instance still acts."""
+        if self._fence is None:
+            return True
+        epoch = self._fence.epoch
+        claimed = epoch is not None and await self._store.claim_notification(notification.id, epoch)
+        if not claimed or not self._fence.acting():
+            self._log.warning(
+                "notification left to the leader", notification=notification.id, epoch=epoch
+            )
+            return False
+        return True
 
     async def _attempt(self, notification: Notification) -> Delivery:
         route = self._routes.get(notification.route)

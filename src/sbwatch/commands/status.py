@@ -61,6 +61,21 @@ def _daemon_line(report: dict[str, Any]) -> str:
     return f"daemon running ({daemon['owner']}), last cycle {ago} ago"
 
 
+def _ha_lines(ha: dict[str, Any] | None) -> list[str]:
+    """One line per instance: its role, its epoch when it leads, and its last renewal."""
+    if ha is None:
+        return []
+    lines = []
+    for instance in ha["instances"]:
+        epoch = f" (epoch {instance['epoch']})" if instance["epoch"] is not None else ""
+        ago = format_duration(max(0.0, instance["renewed_s_ago"]))
+        gone = "" if instance["current"] else " - not renewing"
+        lines.append(
+            f"instance {instance['name']}: {instance['role']}{epoch}, last renewal {ago} ago{gone}"
+        )
+    return lines or ["no instance has taken part in the lease yet"]
+
+
 async def _collect(settings: Settings) -> dict[str, Any]:
     store = await open_store(settings.state)
     try:
@@ -72,6 +87,7 @@ async def _collect(settings: Settings) -> dict[str, Any]:
 def render(report: dict[str, Any]) -> str:
     """The status as a few aligned lines per project."""
     lines: list[str] = [_daemon_line(report)] if "daemon" in report else []
+    lines += _ha_lines(report.get("ha"))
     for p in report["projects"]:
         lines.append(f"{p['name']} ({p['ref']}): {p['diagnosis'] or 'no diagnosis yet'}")
         for probe in p["probes"]:

@@ -29,6 +29,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from sbwatch.config.checks import apprise_url_problem, toml_problem, unknown_key
 from sbwatch.config.data_checks import DataCheckSettings
+from sbwatch.config.ha import HaSettings, store_on_a_watched_project
 from sbwatch.config.tomlpos import TomlPositions, dotted
 from sbwatch.config.types import Duration, PositiveDuration, TimeZoneName, positive, to_timedelta
 from sbwatch.config.types import StrictModel as _Model
@@ -512,10 +513,16 @@ class Settings(BaseSettings):
     metrics: MetricsSettings = MetricsSettings()
     mail: MailSettings = MailSettings()
     alerting: AlertingSettings = AlertingSettings()
+    ha: HaSettings = HaSettings()
 
     @model_validator(mode="after")
     def _check_projects(self) -> Settings:
         problems: list[str] = []
+        if self.ha.enabled and self.state.backend != "postgres":
+            problems.append(
+                "ha.enabled: high availability needs [state] backend = 'postgres', "
+                "one store every instance shares"
+            )
         seen: set[str] = set()
         for index, project in enumerate(self.projects):
             where = f"projects[{index}]"
@@ -628,15 +635,37 @@ def load_settings(
 
 def config_warnings(settings: Settings) -> list[str]:
     """What is valid but probably not meant: ``location: message`` lines."""
-    return _route_warnings(settings.alerting.routes) + _mail_warnings(settings.mail)
+    return (
+        _route_warnings(settings.alerting.routes)
+        + _store_warnings(settings)
+        + _mail_warnings(settings.mail)
+    )
 
 
 def _route_warnings(routes: list[RouteSettings]) -> list[str]:
+    found = []
     if not routes:
-        return ["alerting.routes: no [[alerting.routes]]: alerts will go nowhere"]
-    if not any(Severity.CRITICAL in route.severities for route in routes):
-        return ["alerting.routes: no route takes critical alerts: they will go nowhere"]
-    return []
+        found.append("alerting.routes: no [[alerting.routes]]: alerts will go nowhere")
+    elif not any(Severity.CRITICAL in route.severities for route in routes):
+        found.append("alerting.routes: no route takes critical alerts: they will go nowhere")
+    return found
+
+
+def _store_warnings(settings: Settings) -> list[str]:
+    found = []
+    dsn = settings.state.dsn
+    if settings.state.backend == "postgres" and dsn is not None:
+        pairs = [
+            (p.ref, p.db_dsn.get_secret_value() if p.db_dsn else None) for p in settings.projects
+        ]
+        ref = store_on_a_watched_project(dsn.get_secret_value(), pairs)
+        if ref is not None:
+            found.append(
+                f"state.dsn: the state store is on the database of watched project {ref}: "
+                "when that project fails, sbwatch loses its store, its lease and its outbox "
+                "exactly when it is needed; use a database elsewhere"
+            )
+    return found
 
 
 def _mail_warnings(mail: MailSettings) -> list[str]:
@@ -668,7 +697,7 @@ def _problems(exc: ValidationError, text: str) -> list[str]:
         if error["type"] == "extra_forbidden" and loc:
             message = unknown_key(Settings, loc)
         for part in message.split("\n"):
-            if re.match(r"^projects\[\d+\]\.", part):
+            if re.match(r"^(projects\[\d+\]|ha)\.", part):
                 where, _, msg = part.partition(": ")
                 problems.append(positions.locate(where, msg))
             else:

@@ -102,3 +102,8 @@ class ToolVersionMismatch(BackupError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, transient=False)
+
+
+class Fenced(SbwatchError):
+    """The store refused a write of a leader whose epoch is no longer the lease's: another
+    instance leads now, and this one must not act."""

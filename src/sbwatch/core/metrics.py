@@ -136,6 +136,16 @@ class Metrics:
             ["project", "check"],
             registry=r,
         )
+        self.ha_leader = Gauge(
+            "sbwatch_ha_leader",
+            "1 while this instance leads (holds a fresh lease and acts), 0 on a standby.",
+            registry=r,
+        )
+        self.ha_epoch = Gauge(
+            "sbwatch_ha_epoch",
+            "The fencing epoch of the lease this instance last led under (0: never led).",
+            registry=r,
+        )
         self.build_info = Info("sbwatch_build", "sbwatch version.", registry=r)
         self.build_info.info({"version": __version__})
         # Every outcome is exported from the start at 0, so rate() and increase() see the

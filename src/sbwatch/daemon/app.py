@@ -27,6 +27,7 @@ from sbwatch.core.errors import ConfigError, SbwatchError
 from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import Diagnosis, ProbeKind, Severity
+from sbwatch.daemon.ha import Leadership
 from sbwatch.daemon.page import render_status_page, threadsafe
 from sbwatch.daemon.presence import RENEW_EVERY_S, AlreadyRunning, Presence
 from sbwatch.daemon.scheduler import Scheduler
@@ -109,10 +110,14 @@ class Daemon:
         # The lock owner is stable per host, not per process: a daemon restarted after a
         # crash (kill -9, OOM) takes back the escalation lock its predecessor left behind and
         # reconciles at once, instead of waiting out the lock's TTL with an intent stuck OPEN.
-        self.owner = f"daemon:{socket.gethostname()}"
+        # With high availability every instance is its own owner: the instance name.
+        host = settings.ha.instance if settings.ha.enabled else socket.gethostname()
+        self.owner = f"daemon:{host}"
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
         self.presence: Presence
+        self.leadership: Leadership | None = None
+        self.generation: Generation | None = None
 
     async def run(self) -> int:
         """Run until SIGTERM/SIGINT; 0 on a clean stop."""
@@ -122,14 +127,18 @@ class Daemon:
         loop.add_signal_handler(signal.SIGHUP, self._reload.set)
         try:
             async with self._resources() as (store, http):
+                self.leadership = self._leadership(store)
                 presence = Presence(
                     store,
                     clock=self.clock,
                     owner=process_owner("daemon"),
                     cycle_s=cycle_seconds(self.settings),
+                    fence=self.leadership,
                 )
-                await presence.claim()
                 self.presence = presence
+                if self.leadership is not None:
+                    await self.leadership.tick()  # a lone instance leads from its first cycle
+                await presence.claim()
                 page = threadsafe(
                     lambda: render_status_page(store, self.settings, self.clock.now()), loop
                 )
@@ -138,11 +147,37 @@ class Daemon:
                         await self._serve(store, http)
                 finally:
                     await presence.release()
+                    if self.leadership is not None:
+                        await self.leadership.release()
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
         log.info("stopped")
         return 0
+
+    def _leadership(self, store: Store) -> Leadership | None:
+        """This instance's part in the lease with ``[ha]``; None for the one daemon of a store."""
+        if not self.settings.ha.enabled:
+            return None
+        leadership = Leadership(store, self.settings.ha, clock=self.clock, metrics=self.metrics)
+        leadership.on_takeover = self._took_over
+        log.info("high availability", instance=leadership.name, lease_s=self.settings.ha.lease_s)
+        return leadership
+
+    async def _took_over(self, epoch: int, previous: str | None) -> None:
+        """This instance leads now: say so in the heartbeat, and by a notice if configured."""
+        await self.presence.beat()
+        generation = self.generation
+        if generation is None or not self.settings.ha.notify_takeover:
+            return
+        name = self.settings.ha.instance
+        await generation.watcher.announcer.provider_notice(
+            Severity.WARNING,
+            f"sbwatch instance {name} took over the lead",
+            f"Instance {name} leads under epoch {epoch}"
+            + (f"; {previous} stopped renewing its lease." if previous else "."),
+            subject="ha",
+        )
 
     @contextlib.asynccontextmanager
     async def _resources(self) -> AsyncIterator[tuple[Store, httpx.AsyncClient]]:
@@ -156,6 +191,9 @@ class Daemon:
     async def _serve(self, store: Store, http: httpx.AsyncClient) -> None:
         async with asyncio.TaskGroup() as group:
             generation = await self._start(self.settings, store, http, group)
+            leading = None
+            if self.leadership is not None:
+                leading = group.create_task(self.leadership.run(), name="ha")
             self.notifier.ready()
             self.notifier.status(f"watching {len(self.settings.projects)} project(s)")
             log.info("started", projects=[p.ref for p in self.settings.projects])
@@ -167,6 +205,8 @@ class Daemon:
                     generation = await self._reload_config(generation, store, http, group)
             self.notifier.stopping()
             watchdog.cancel()
+            if leading is not None:
+                leading.cancel()
             await self._finish(generation)
 
     async def _wait_for_signal(self) -> None:
@@ -193,6 +233,7 @@ class Daemon:
             metrics=self.metrics,
             retry_max_s=settings.alerting.retry_max.total_seconds(),
             http=http,
+            fence=self.leadership,
         )
         watcher = Watcher(
             settings,
@@ -202,6 +243,7 @@ class Daemon:
             http=http,
             dispatcher=dispatcher,
             owner=self.owner,
+            fence=self.leadership,
         )
         await watcher.start()
         scheduler = Scheduler(self.clock)
@@ -219,7 +261,8 @@ class Daemon:
                 rule=rule_from_settings(settings.mail),
             )
             mail_task = group.create_task(_watch_mail(mail), name="mail")
-        return Generation(settings, watcher, scheduler, mail_task)
+        self.generation = Generation(settings, watcher, scheduler, mail_task)
+        return self.generation
 
     async def _finish(self, generation: Generation) -> None:
         await generation.scheduler.stop()
@@ -239,7 +282,7 @@ class Daemon:
             await _config_refused(old, exc)
             self.notifier.ready()
             return old
-        for section in ("metrics", "state"):
+        for section in ("metrics", "state", "ha"):
             if getattr(new_settings, section) != getattr(old.settings, section):
                 log.warning("restart needed", section=section, detail="kept the running one")
         await self._finish(old)

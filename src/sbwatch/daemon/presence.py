@@ -4,6 +4,9 @@ A daemon holds the store's ``daemon`` lock while it runs, renewing it; a second 
 on the same store finds it held and refuses to start. A lock left by a process of this host
 that is gone is taken over at once. Beside the lock the daemon writes when it last completed
 an evaluation cycle, so ``sbwatch status`` can tell a running daemon from a stale store.
+
+With high availability (``[ha]``) several daemons share the store: the lease decides who acts
+(see ``daemon/ha.py``), no lock is taken, and the acting leader writes the heartbeat.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 
 from sbwatch.core.clock import Clock
 from sbwatch.core.errors import SbwatchError
+from sbwatch.core.lease import Fence
 from sbwatch.remediation.executor import dead_here
 from sbwatch.store.base import Store
 
@@ -99,8 +103,17 @@ async def read_heartbeat(store: Store) -> Heartbeat | None:
 class Presence:
     """The running daemon's hold on its store: the lock, renewed, and the heartbeat."""
 
-    def __init__(self, store: Store, *, clock: Clock, owner: str, cycle_s: float) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Clock,
+        owner: str,
+        cycle_s: float,
+        fence: Fence | None = None,
+    ) -> None:
         self.store = store
+        self.fence = fence
         self.clock = clock
         self.owner = owner
         self.cycle_s = cycle_s
@@ -108,6 +121,9 @@ class Presence:
 
     async def claim(self) -> None:
         """Take the store for this daemon; AlreadyRunning when another daemon holds it."""
+        if self.fence is not None:  # several daemons by design: the lease decides who acts
+            await self.beat()
+            return
         now = self.clock.now()
         if await self.store.acquire_lock(LOCK, self.owner, LEASE_S, now):
             await self.beat()
@@ -133,6 +149,11 @@ class Presence:
         then this one must stop acting, at once.
         """
         now = self.clock.now()
+        if self.fence is not None:
+            if self.fence.acting():
+                beat = Heartbeat(self.owner, now, self.last_cycle_at, self.cycle_s)
+                await self.store.put_state(NAMESPACE, KEY, beat.to_doc())
+            return
         if not await self.store.acquire_lock(LOCK, self.owner, LEASE_S, now):
             holder = await self.store.lock_holder(LOCK, now)
             raise AlreadyRunning(f"the state store was taken over by {holder or 'another daemon'}")
@@ -142,8 +163,11 @@ class Presence:
     async def release(self) -> None:
         """Say the daemon stopped, and free the store for the next one (if still ours)."""
         now = self.clock.now()
-        if await self.store.lock_holder(LOCK, now) != self.owner:
+        if self.fence is not None and not self.fence.acting():
+            return  # a standby: the leader's heartbeat is the one that counts
+        if self.fence is None and await self.store.lock_holder(LOCK, now) != self.owner:
             return  # another daemon holds the store now: its heartbeat is the one that counts
         beat = Heartbeat(self.owner, now, self.last_cycle_at, self.cycle_s, stopped_at=now)
         await self.store.put_state(NAMESPACE, KEY, beat.to_doc())
-        await self.store.release_lock(LOCK, self.owner)
+        if self.fence is None:
+            await self.store.release_lock(LOCK, self.owner)

@@ -35,9 +35,38 @@ async def gather_status(
         "projects": projects,
         "failed_notifications": failed,
     }
+    if settings.ha.enabled:
+        report["ha"] = await _ha(store, settings, now)
     if window is not None:
         report["silences"] = await _silences(store, settings, now)
     return report
+
+
+async def _ha(store: Store, settings: Settings, now: datetime) -> dict[str, Any]:
+    """The lease and every instance: its role, and whether it renewed within one lease."""
+    lease = await store.current_lease()
+    gone_after = timedelta(seconds=settings.ha.lease_s)
+    return {
+        "lease": None
+        if lease is None
+        else {
+            "holder": lease.holder,
+            "epoch": lease.epoch,
+            "expires_at": lease.expires_at.isoformat(),
+            "renewed_at": lease.renewed_at.isoformat(),
+        },
+        "instances": [
+            {
+                "name": i.name,
+                "role": i.role.value,
+                "epoch": i.epoch,
+                "renewed_at": i.renewed_at.isoformat(),
+                "renewed_s_ago": round((now - i.renewed_at).total_seconds(), 1),
+                "current": i.role.value != "stopped" and now - i.renewed_at <= gone_after,
+            }
+            for i in await store.instances()
+        ],
+    }
 
 
 def _daemon(beat: Heartbeat | None, now: datetime) -> dict[str, Any]:

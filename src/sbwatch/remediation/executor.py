@@ -15,6 +15,7 @@ from typing import Protocol
 
 from sbwatch.core.clock import Clock
 from sbwatch.core.errors import ApiError, LockBusy, PermanentError, RateLimited, TransientError
+from sbwatch.core.lease import Fence
 from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import Intent, IntentState
@@ -86,12 +87,15 @@ class Escalator:
         lock_ttl_s: float = 900,
         settle_s: float = 30.0,
         in_flight_s: float = 60.0,
+        fence: Fence | None = None,
     ) -> None:
         """``in_flight_s``: how long after its intent a PATCH may still land.
 
         A request the provider received before its sender died or gave up can still be
         applied later; until an intent is this old, a change the add-ons do not show yet is
         not declared failed (that would invite a second PATCH once it lands).
+        ``fence``: with high availability, only the leading instance writes the journal and
+        PATCHes; its intents carry its epoch, and the store refuses them for a stale one.
         """
         self._store = store
         self._api = api
@@ -101,6 +105,10 @@ class Escalator:
         self._lock_ttl_s = lock_ttl_s
         self._settle_s = settle_s
         self._in_flight_s = in_flight_s
+        self._fence = fence
+
+    def _acting(self) -> bool:
+        return self._fence is None or self._fence.acting()
 
     async def _lock(self, name: str) -> bool:
         """Take the lock; from its holder too when that is a dead process of this host."""
@@ -124,6 +132,8 @@ class Escalator:
         nothing is settled and the unfinished intents are returned as stored.
         """
         name = lock_name(ref)
+        if not self._acting():
+            return await self._store.unfinished_intents(ref)
         if not await self._lock(name):
             log.info("reconcile skipped", project=ref, reason="lock held elsewhere")
             return await self._store.unfinished_intents(ref)
@@ -198,17 +208,28 @@ class Escalator:
         if variant is None or rank(to_tier) <= rank(from_tier):
             raise PermanentError(f"{from_tier} -> {to_tier} is not an escalation")
         name = lock_name(ref)
+        if not self._acting():
+            raise LockBusy("this instance is a standby: the leader escalates")
         if not await self._lock(name):
             self._count("busy")
             raise LockBusy(f"another sbwatch holds {name}")
         try:
             current = await self._preflight(ref, to_tier)
+            epoch = None if self._fence is None else self._fence.epoch
             intent = await self._store.create_intent(
-                ref, current, to_tier, reason, actor, self._clock.now()
+                ref, current, to_tier, reason, actor, self._clock.now(), epoch=epoch
             )
             log.info(
-                "intent written", project=ref, intent=intent.id, to_tier=str(to_tier), actor=actor
+                "intent written",
+                project=ref,
+                intent=intent.id,
+                to_tier=str(to_tier),
+                actor=actor,
+                epoch=epoch,
             )
+            if not self._acting():  # stepped down since: the next leader reconciles it
+                log.warning("escalation left to the leader", project=ref, intent=intent.id)
+                return intent
             return await self._send(intent, variant)
         finally:
             await self._store.release_lock(name, self._owner)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
+from sbwatch.core.lease import InstanceRecord, Lease, Role
 from sbwatch.core.results import (
     Alert,
     BudgetEstimate,
@@ -131,9 +132,18 @@ class Store(Protocol):
 
     # -- escalation journal and lock ------------------------------------------------------
     async def create_intent(
-        self, project: str, from_tier: Tier, to_tier: Tier, reason: str, actor: str, at: datetime
+        self,
+        project: str,
+        from_tier: Tier,
+        to_tier: Tier,
+        reason: str,
+        actor: str,
+        at: datetime,
+        *,
+        epoch: int | None = None,
     ) -> Intent:
-        """Write (and commit) an OPEN intent before any PATCH is sent."""
+        """Write (and commit) an OPEN intent before any PATCH is sent; with ``epoch``, only
+        while it is the lease's fencing epoch (Fenced otherwise)."""
         ...
 
     async def update_intent(
@@ -170,6 +180,37 @@ class Store(Protocol):
 
     async def release_lock(self, name: str, owner: str) -> None:
         """Release the lock if we hold it."""
+        ...
+
+    # -- high availability: the leader lease, instances, fenced claims ---------------------
+    async def take_lease(self, holder: str, ttl_s: float) -> Lease | None:
+        """Take the lease when free, expired (database time) or already ``holder``'s, under a
+        new fencing epoch; None while another holds it."""
+        ...
+
+    async def renew_lease(self, holder: str, epoch: int, ttl_s: float) -> Lease | None:
+        """Extend the lease ``holder`` holds under ``epoch``; None when that is no longer so."""
+        ...
+
+    async def release_lease(self, holder: str, epoch: int) -> bool:
+        """Let the lease expire now, if ``holder`` still holds it under ``epoch``."""
+        ...
+
+    async def current_lease(self) -> Lease | None:
+        """The lease as stored (expired or not); None when never taken."""
+        ...
+
+    async def record_instance(self, name: str, role: Role, epoch: int | None) -> None:
+        """Insert or replace an instance's role, renewed now (database time)."""
+        ...
+
+    async def instances(self) -> list[InstanceRecord]:
+        """Every instance that ever ran on this store, by name."""
+        ...
+
+    async def claim_notification(self, notification_id: int, epoch: int) -> bool:
+        """Claim an unsent notification for sending under ``epoch``; False when it was sent or
+        failed meanwhile or when ``epoch`` is no longer the lease's (nothing written)."""
         ...
 
     # -- alerts, outbox, silences ---------------------------------------------------------

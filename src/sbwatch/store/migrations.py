@@ -137,11 +137,25 @@ _V4_BALANCE_AND_NAME = (
 """Which balance (bytes or operations) limits the budget and what its forecast assumes; the
 project name an email gives."""
 
+_V5_HIGH_AVAILABILITY = (
+    """CREATE TABLE ha_lease (
+        name TEXT PRIMARY KEY, holder TEXT NOT NULL, epoch INTEGER NOT NULL,
+        expires_at {ts} NOT NULL, renewed_at {ts} NOT NULL)""",
+    """CREATE TABLE ha_instances (
+        name {sorted_text} PRIMARY KEY, role TEXT NOT NULL, epoch INTEGER,
+        renewed_at {ts} NOT NULL)""",
+    "ALTER TABLE notifications ADD COLUMN epoch INTEGER",
+    "ALTER TABLE intents ADD COLUMN epoch INTEGER",
+)
+"""The leader lease with its fencing epoch, the instances beside it, and the epoch under which
+a notification was claimed for sending or an intent written."""
+
 _HISTORY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("initial schema", _V1_INITIAL),
     ("notifications: good news", _V2_GOOD_NEWS),
     ("alerts: cause and forecast", _V3_ALERT_CAUSE),
     ("budgets: limiting balance and forecast; emails: project name", _V4_BALANCE_AND_NAME),
+    ("high availability: leader lease, instances, fencing epochs", _V5_HIGH_AVAILABILITY),
 )
 
 

@@ -142,6 +142,14 @@ class PostgresStore(SqlStore):
         """An aware UTC datetime (the column is TIMESTAMPTZ)."""
         return utc(value)
 
+    def _db_now(self, plus_seconds: bool = False) -> str:
+        """The server's clock: lease expiry never depends on an instance's clock."""
+        return "(now() + make_interval(secs => ?))" if plus_seconds else "now()"
+
+    def _share_lock(self) -> str:
+        """Wait for a takeover in flight, then judge the epoch it committed."""
+        return "FOR SHARE"
+
     @asynccontextmanager
     async def _guard(self, op: str) -> AsyncIterator[asyncpg.Pool]:
         """The pool for one operation, with library errors mapped to StoreError."""

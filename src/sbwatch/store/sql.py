@@ -31,13 +31,14 @@ from sbwatch.core.results import (
 )
 from sbwatch.store import codec
 from sbwatch.store.codec import Row
+from sbwatch.store.lease_sql import LeaseSql
 from sbwatch.supabase.tiers import Tier
 
 _UNFINISHED = (IntentState.OPEN.value, IntentState.APPLIED.value)
 Where = tuple[str, list[Any]]
 
 
-class SqlStore(ABC):
+class SqlStore(LeaseSql, ABC):
     """Every Store method over four primitives a backend implements."""
 
     @abstractmethod
@@ -219,11 +220,23 @@ class SqlStore(ABC):
 
     # -- escalation journal and lock -------------------------------------------------------
     async def create_intent(
-        self, project: str, from_tier: Tier, to_tier: Tier, reason: str, actor: str, at: datetime
+        self,
+        project: str,
+        from_tier: Tier,
+        to_tier: Tier,
+        reason: str,
+        actor: str,
+        at: datetime,
+        *,
+        epoch: int | None = None,
     ) -> Intent:
-        """Write (and commit) an OPEN intent before any PATCH is sent."""
+        """Write (and commit) an OPEN intent before any PATCH is sent; with ``epoch``, only
+        while it is the lease's (Fenced otherwise)."""
         params = codec.intent_params(project, from_tier, to_tier, reason, actor, at, self._ts)
-        rows = await self._insert("intents", codec.INTENT_COLUMNS, params, "RETURNING *")
+        if epoch is not None:
+            rows = await self._insert_fenced("intents", codec.INTENT_COLUMNS, params, epoch)
+        else:
+            rows = await self._insert("intents", codec.INTENT_COLUMNS, params, "RETURNING *")
         return codec.intent_from_row(rows[0])
 
     async def update_intent(

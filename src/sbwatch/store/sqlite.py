@@ -107,6 +107,15 @@ class SqliteStore(SqlStore):
         """Fixed-width ISO text in UTC, which sorts like the instant."""
         return ts_text(value)
 
+    def _db_now(self, plus_seconds: bool = False) -> str:
+        """SQLite's clock as the fixed-width text of :func:`ts_text` (milliseconds)."""
+        shift = ", printf('%+.3f seconds', ?)" if plus_seconds else ""
+        return f"(strftime('%Y-%m-%dT%H:%M:%f', 'now'{shift}) || '000+00:00')"
+
+    def _share_lock(self) -> str:
+        """None: a write transaction already holds the whole database."""
+        return ""
+
     @asynccontextmanager
     async def _guard(self, op: str) -> AsyncIterator[aiosqlite.Connection]:
         """The connection for one operation, in turn, with errors mapped to StoreError."""

@@ -58,6 +58,9 @@ class ProjectRuntime:
     evaluating: asyncio.Lock = field(default_factory=asyncio.Lock)
     """One evaluation at a time: a probe's state change evaluates beside the schedule."""
     provider_name: str | None = None
+    led_epoch: int | None = None
+    """The fencing epoch this runtime's alert state was last read from the store under: a new
+    lead starts from what the previous leader wrote."""
     """The project's name at the provider (``GET /v1/projects/{ref}``): emails use it."""
 
     def names(self) -> set[str]:

@@ -18,6 +18,7 @@ from sbwatch.alerting.dispatch import Dispatcher
 from sbwatch.config.settings import ProjectSettings, Settings
 from sbwatch.core.clock import Clock
 from sbwatch.core.errors import SbwatchError
+from sbwatch.core.lease import Fence
 from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import (
@@ -89,8 +90,12 @@ class Watcher:
         dispatcher: Dispatcher,
         owner: str = "daemon",
         on_alert: AlertObserver | None = None,
+        fence: Fence | None = None,
     ) -> None:
+        """``fence``: with high availability, this instance probes and diagnoses always, and
+        escalates and alerts only while it leads."""
         self.settings = settings
+        self.fence = fence
         self.store = store
         self.clock = clock
         self.metrics = metrics
@@ -131,7 +136,7 @@ class Watcher:
             runtime.policy_state = PolicyState.from_dict(
                 await self.store.get_state("alerting", f"policy:{project.ref}")
             )
-            if runtime.escalator is not None:
+            if runtime.escalator is not None and self.acting():
                 try:
                     await runtime.escalator.reconcile(project.ref)
                 except SbwatchError as exc:  # the next evaluation settles it
@@ -171,7 +176,14 @@ class Watcher:
                 estimator.correct(project.budget.consumed_pct, self.clock.now())
         estimator.configure(project.budget.limits)
         escalator = (
-            Escalator(self.store, api, clock=self.clock, metrics=self.metrics, owner=self.owner)
+            Escalator(
+                self.store,
+                api,
+                clock=self.clock,
+                metrics=self.metrics,
+                owner=self.owner,
+                fence=self.fence,
+            )
             if api is not None
             else None
         )
@@ -328,6 +340,9 @@ class Watcher:
         )
         diagnosis = diagnose(signals)
         await self._record_diagnosis(runtime, diagnosis)
+        if not self.acting():  # a standby: the leader escalates and alerts
+            return diagnosis
+        await self._resume(runtime)
         step = await self.escalations.settle(runtime, diagnosis)
         await self._take(runtime, step)
         if step.busy:
@@ -354,6 +369,26 @@ class Watcher:
         await self._save_policy(runtime)
         self.metrics.heartbeat.set(now.timestamp())
         return diagnosis
+
+    def acting(self) -> bool:
+        """Whether this instance acts: always without high availability, else while it leads."""
+        return self.fence is None or self.fence.acting()
+
+    async def _resume(self, runtime: ProjectRuntime) -> None:
+        """Under a new lead, start from the alert state the previous leader stored."""
+        epoch = None if self.fence is None else self.fence.epoch
+        if epoch == runtime.led_epoch:
+            return
+        ref = runtime.settings.ref
+        runtime.policy_state = PolicyState.from_dict(
+            await self.store.get_state("alerting", f"policy:{ref}")
+        )
+        runtime.saved_policy = runtime.policy_state.to_dict()
+        hold = await self.store.get_state(STATE_NAMESPACE, hold_key(ref))
+        runtime.budget_held = hold is not None and hold.get("tier") == runtime.tier.value
+        runtime.led_epoch = epoch
+        if runtime.led_epoch is not None:
+            self._log.info("leading project", project=ref, epoch=epoch)
 
     async def _take(self, runtime: ProjectRuntime, step: Step) -> None:
         """Write an escalation step into the runtime; a recovery moves it to the new size."""

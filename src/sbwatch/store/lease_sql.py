@@ -1,0 +1,146 @@
+"""The leader lease, the instances table and fenced writes, in SQL both backends accept.
+
+Expiry is judged by the database's clock (``now()`` in PostgreSQL), never an instance's, so
+instances whose clocks disagree still agree on when a lease has run out. Every take increments
+the fencing epoch; a fenced write checks the lease's current epoch in the same statement and
+is refused for any older one.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sbwatch.core.errors import Fenced
+from sbwatch.core.lease import LEASE_NAME, InstanceRecord, Lease, Role
+from sbwatch.store.codec import Row, ts_req
+
+_LEASE_COLUMNS = "holder, epoch, expires_at, renewed_at"
+
+
+def _lease(rows: list[Row]) -> Lease | None:
+    if not rows:
+        return None
+    row = rows[0]
+    return Lease(
+        str(row["holder"]),
+        int(row["epoch"]),
+        ts_req(row["expires_at"]),
+        ts_req(row["renewed_at"]),
+    )
+
+
+class LeaseSql(ABC):
+    """The high availability part of the Store protocol over a backend's primitives."""
+
+    @abstractmethod
+    def _db_now(self, plus_seconds: bool = False) -> str:
+        """SQL for the database's current time (plus one ``?`` parameter of seconds)."""
+
+    @abstractmethod
+    def _share_lock(self) -> str:
+        """A locking clause for reading the lease inside a write ('' where writes serialise)."""
+
+    @abstractmethod
+    def _ts(self, value: datetime) -> Any:
+        """An aware datetime as this backend's query parameter."""
+
+    @abstractmethod
+    async def _fetch(
+        self, op: str, sql: str, params: Sequence[Any] = (), *, tx: bool = False
+    ) -> list[Row]:
+        """Run one statement (inside a write transaction when ``tx``); its rows."""
+
+    def _current_epoch(self) -> str:
+        """A condition true while ``?`` is the lease's epoch (the lease row read locked)."""
+        return f"EXISTS (SELECT 1 FROM ha_lease WHERE name = ? AND epoch = ? {self._share_lock()})"
+
+    async def take_lease(self, holder: str, ttl_s: float) -> Lease | None:
+        """Take the lease when it is free, expired or already ``holder``'s, under a new epoch;
+        None while another holds it."""
+        now, until = self._db_now(), self._db_now(plus_seconds=True)
+        sql = (
+            "INSERT INTO ha_lease (name, holder, epoch, expires_at, renewed_at)"
+            f" VALUES (?, ?, 1, {until}, {now})"
+            " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,"
+            " epoch = ha_lease.epoch + 1, expires_at = excluded.expires_at,"
+            " renewed_at = excluded.renewed_at"
+            f" WHERE ha_lease.expires_at < {now} OR ha_lease.holder = excluded.holder"
+            f" RETURNING {_LEASE_COLUMNS}"
+        )
+        params = (LEASE_NAME, holder, float(ttl_s))
+        return _lease(await self._fetch("take_lease", sql, params, tx=True))
+
+    async def renew_lease(self, holder: str, epoch: int, ttl_s: float) -> Lease | None:
+        """Extend the lease ``holder`` holds under ``epoch``; None when it is no longer so."""
+        sql = (
+            f"UPDATE ha_lease SET expires_at = {self._db_now(plus_seconds=True)},"
+            f" renewed_at = {self._db_now()} WHERE name = ? AND holder = ? AND epoch = ?"
+            f" RETURNING {_LEASE_COLUMNS}"
+        )
+        params = (float(ttl_s), LEASE_NAME, holder, epoch)
+        return _lease(await self._fetch("renew_lease", sql, params, tx=True))
+
+    async def release_lease(self, holder: str, epoch: int) -> bool:
+        """Let the lease expire now (a clean stop), if ``holder`` still holds it under ``epoch``."""
+        sql = (
+            f"UPDATE ha_lease SET expires_at = {self._db_now()}"
+            f" WHERE name = ? AND holder = ? AND epoch = ? RETURNING epoch"
+        )
+        return bool(await self._fetch("release_lease", sql, (LEASE_NAME, holder, epoch), tx=True))
+
+    async def current_lease(self) -> Lease | None:
+        """The lease row as stored (expired or not), None when no instance ever took it."""
+        sql = f"SELECT {_LEASE_COLUMNS} FROM ha_lease WHERE name = ?"
+        return _lease(await self._fetch("current_lease", sql, (LEASE_NAME,)))
+
+    async def record_instance(self, name: str, role: Role, epoch: int | None) -> None:
+        """Insert or replace what an instance says about itself, renewed now (database time)."""
+        sql = (
+            "INSERT INTO ha_instances (name, role, epoch, renewed_at)"
+            f" VALUES (?, ?, ?, {self._db_now()})"
+            " ON CONFLICT (name) DO UPDATE SET role = excluded.role, epoch = excluded.epoch,"
+            " renewed_at = excluded.renewed_at"
+        )
+        await self._fetch("record_instance", sql, (name, role.value, epoch))
+
+    async def instances(self) -> list[InstanceRecord]:
+        """Every instance that ever ran on this store, by name."""
+        sql = "SELECT name, role, epoch, renewed_at FROM ha_instances ORDER BY name"
+        return [
+            InstanceRecord(
+                str(row["name"]),
+                Role(row["role"]),
+                None if row["epoch"] is None else int(row["epoch"]),
+                ts_req(row["renewed_at"]),
+            )
+            for row in await self._fetch("instances", sql)
+        ]
+
+    async def claim_notification(self, notification_id: int, epoch: int) -> bool:
+        """Mark an unsent notification as being sent under ``epoch``; False (nothing written)
+        when it was sent or failed meanwhile, or when ``epoch`` is no longer the lease's."""
+        sql = (
+            "UPDATE notifications SET epoch = ? WHERE id = ? AND sent_at IS NULL"
+            f" AND failed IS NULL AND {self._current_epoch()} RETURNING id"
+        )
+        params = (epoch, notification_id, LEASE_NAME, epoch)
+        return bool(await self._fetch("claim_notification", sql, params, tx=True))
+
+    async def _insert_fenced(
+        self, table: str, columns: Sequence[str], params: Sequence[Any], epoch: int
+    ) -> list[Row]:
+        """INSERT one row carrying ``epoch`` only while it is the lease's; Fenced otherwise."""
+        marks = ", ".join("?" for _ in (*columns, "epoch"))
+        sql = (
+            f"INSERT INTO {table} ({', '.join(columns)}, epoch) SELECT {marks}"
+            f" WHERE {self._current_epoch()} RETURNING *"
+        )
+        rows = await self._fetch(
+            f"insert {table}", sql, (*params, epoch, LEASE_NAME, epoch), tx=True
+        )
+        if not rows:
+            raise Fenced(f"epoch {epoch} is no longer the lease's: another instance leads")
+        return rows
