@@ -3,6 +3,7 @@
 #   make try     the simulator, a daemon watching it and a phone in this terminal (Ctrl-C stops)
 #   make test    the whole suite (installs Debian test servers when run as root)
 #   make check   lint + types + tests
+#   make fuzz    a long chaos replay campaign (FUZZ_SEED, FUZZ_COUNT, FUZZ_DAYS)
 #   make bench   benchmarks (ratios against baselines measured in the same run)
 #   make install put `sbwatch` on PATH (PREFIX=/usr/local as root, ~/.local otherwise)
 
@@ -23,7 +24,7 @@ PYTHON ?= python3
 INSTALL_ENV = $(PREFIX)/lib/sbwatch
 LOCKED = $(TOOLS)/requirements.txt
 
-.PHONY: demo try test check lint types bench debs venv clean install uninstall
+.PHONY: demo try test check lint types bench fuzz debs venv clean install uninstall
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -55,6 +56,13 @@ types: venv
 	$(VENV)/bin/mypy
 
 check: lint types test
+
+FUZZ_SEED ?= 1
+FUZZ_COUNT ?= 200
+FUZZ_DAYS ?= 2
+
+fuzz: venv
+	$(VENV)/bin/sbwatch sim fuzz --seed $(FUZZ_SEED) --count $(FUZZ_COUNT) --days $(FUZZ_DAYS)
 
 bench: venv debs
 	$(PY) -m bench

@@ -76,7 +76,7 @@ class InProcessClient(httpx.AsyncClient):
         return httpx.Response(
             answer.status_code,
             headers=answer.raw_headers,
-            content=answer.body,
+            content=bytes(answer.body),
             extensions=extensions,
         )
 
