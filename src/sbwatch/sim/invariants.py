@@ -37,7 +37,7 @@ Check = dict[str, Any]
 def invariant_checks(scenario: Scenario, report: dict[str, Any]) -> list[Check]:
     """One check per rule; ``detail`` names the first breaches."""
     rules = (
-        ("no_patch_without_cause", _without_cause(report)),
+        ("no_patch_without_cause", _without_cause(scenario, report)),
         ("patch_bounds", _bounds(scenario, report)),
         ("one_patch_per_need", _per_need(scenario, report)),
         ("not_while_refilling", _refilling(report)),
@@ -63,7 +63,14 @@ def _at(seconds: float) -> str:
     return f"{days}d{rest // 3600:02d}h{rest % 3600 // 60:02d}m"
 
 
-def _without_cause(report: dict[str, Any]) -> Iterable[str]:
+def _without_cause(scenario: Scenario, report: dict[str, Any]) -> Iterable[str]:
+    for escalation in report.get("escalations", []):
+        if escalation.get("actor") != "daemon":
+            continue
+        state = _state_at(scenario, float(escalation["at_s"]), str(escalation["project"]))
+        where = f"change to {escalation['to']} decided at {_at(escalation['at_s'])}"
+        for trouble in state:
+            yield f"{where} {trouble}"
     for change in _changes(report):
         where = f"PATCH {change['from']} -> {change['to']} at {_at(change['at_s'])}"
         if change["platform_outage"]:
@@ -87,6 +94,9 @@ def _bounds(scenario: Scenario, report: dict[str, Any]) -> Iterable[str]:
         where = f"PATCH {change['from']} -> {change['to']} at {_at(change['at_s'])}"
         if policy.mode.value != "auto":
             yield f"{where} in {policy.mode.value} mode"
+        if change["to"] not in SIZES:
+            yield f"{where} names no size"
+            continue
         if SIZES.index(change["to"]) < SIZES.index(change["from"]):
             yield f"{where} goes down"
         if SIZES.index(change["to"]) > top:
@@ -102,6 +112,8 @@ def _per_need(scenario: Scenario, report: dict[str, Any]) -> Iterable[str]:
         where = f"PATCH {change['from']} -> {change['to']} at {_at(change['at_s'])}"
         if change["to"] == change["from"]:
             yield f"{where}: the size it already had"
+        if not change["applied"]:
+            continue
         before = last.get(change["project"])
         if before is not None and change["at_s"] - before < scenario.policy.cooldown_s:
             yield f"{where}: {_at(change['at_s'] - before)} after the last one, within the cooldown"
@@ -151,14 +163,42 @@ def _lifecycle(report: dict[str, Any]) -> Iterable[str]:
 def _unresolved(scenario: Scenario, report: dict[str, Any]) -> Iterable[str]:
     ended = _calm_at_end(scenario)
     truths = report.get("true_end", {})
+    believed = {s["project"]: s["estimated"] for s in report.get("series", [])}
     for alert in report.get("open_alerts", []):
         truth = truths.get(alert["project"], {})
         if truth.get("down") or truth.get("paused") or not ended:
             continue
         budget_alert = any(subject in alert["key"] for subject in BUDGET_SUBJECTS)
-        if budget_alert and truth.get("budget_ratio", 1.0) < FULL_AGAIN:
+        # An IO budget alert is latched until the budget is full again, as sbwatch sees it.
+        low = min(truth.get("budget_ratio", 1.0), believed.get(alert["project"]) or 1.0)
+        if budget_alert and low < FULL_AGAIN:
             continue
         yield f"{alert['key']} ({alert['title']}) still open at the end, its cause over"
+
+
+def _state_at(scenario: Scenario, at: float, ref: str) -> list[str]:
+    """What is wrong outside the project's resources at ``at``: a platform outage, our own
+    network down, the project paused (from the scenario's events)."""
+    outage, network, paused = False, True, False
+    first = scenario.projects[0].ref
+    for event in scenario.events:
+        if event["at_s"] > at:
+            break
+        if event["kind"] == "platform_outage":
+            outage = bool(event["on"])
+        elif event["kind"] == "network":
+            network = bool(event["on"])
+        elif event["kind"] == "project" and event.get("ref", first) == ref:
+            paused = event["state"] == "paused"
+    return [
+        what
+        for what, now in (
+            ("during a platform outage", outage),
+            ("while our own network was down", not network),
+            ("on a paused project", paused),
+        )
+        if now
+    ]
 
 
 def _calm_at_end(scenario: Scenario) -> bool:

@@ -37,6 +37,15 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return JSONResponse({"message": message}, status_code=status, headers=headers)
 
 
+def _asked_size(body: bytes) -> str:
+    """The size a PATCH body asks for ("?" when it names none the cloud has)."""
+    try:
+        target = by_variant(str(json.loads(body)["addon_variant"]))
+    except (ValueError, KeyError, TypeError):
+        return "?"
+    return target.size if target is not None else "?"
+
+
 def _guard(world: SimWorld, token: str, limiter: RateLimiter, handler: Handler) -> Handler:
     """Outage, bearer auth, unknown project, rate limit and injected faults, then ``handler``."""
 
@@ -233,6 +242,7 @@ def mgmt_routes(world: SimWorld, token: str, limiter: RateLimiter) -> list[Route
 
     async def count_patch(request: Request) -> Response:
         world.patch_attempts += 1
+        world.attempted(request.path_params["ref"], _asked_size(await request.body()))
         return await guard(apply_addon)(request)
 
     return [

@@ -134,7 +134,8 @@ class SimWorld:
         self.patch_calls = 0
         self.patch_attempts = 0
         self.changes: list[dict[str, Any]] = []
-        """Every compute change asked of the world, with what was true when it was asked."""
+        """Every PATCH of a compute size that reached the world, with what was true when it
+        arrived and whether it was applied."""
         self.emails: list[bytes] = []
         self.email_to = "ops@sbwatch.test"
         self.platform_outage = False
@@ -288,15 +289,24 @@ class SimWorld:
         project = self.projects[ref]
         if not rollback:
             project.previous_tiers.append(project.tier)
-            self.changes.append(self._change(project, tier))
+            if self.changes and self.changes[-1]["project"] == ref:
+                self.changes[-1]["applied"] = True
         if tier == project.tier:
             return
         project.resize_to = tier
         project.resize_until = self.clock.monotonic() + self.resize_seconds
 
+    def attempted(self, ref: str, tier: str) -> None:
+        """A PATCH of the compute size arrived (applied or not): note what was true then."""
+        self.sync()
+        project = self.projects.get(ref)
+        if project is not None:
+            self.changes.append(self._change(project, tier))
+
     def _change(self, project: SimProject, tier: str) -> dict[str, Any]:
         model = project.model
         return {
+            "applied": False,
             "at_s": round(self.clock.monotonic(), 1),
             "project": project.ref,
             "from": str(project.tier),
