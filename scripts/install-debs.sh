@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian packages the integration tests use (real Dovecot, promtool, amtool,
-# Chromium, openssl), and start PostgreSQL if it is down. Only as root; otherwise it says what
+# Chromium, openssl, pg_dump, socat and ip for the HA partition test), and start PostgreSQL if it is down. Only as root; otherwise it says what
 # is missing and leaves the machine alone.
 set -euo pipefail
 need=()
@@ -10,6 +10,9 @@ command -v amtool >/dev/null || need+=(prometheus-alertmanager)
 command -v chromium >/dev/null || need+=(chromium)
 command -v openssl >/dev/null || need+=(openssl)
 command -v systemd-analyze >/dev/null || need+=(systemd)
+command -v pg_dump >/dev/null || need+=(postgresql-client)
+command -v socat >/dev/null || need+=(socat)
+command -v ip >/dev/null || need+=(iproute2)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     echo "installing ${need[*]}"
