@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
@@ -19,6 +19,23 @@ class Metrics:
     """Every metric sbwatch exports. Label values come from closed sets only."""
 
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    _probe_series: dict[tuple[str, str], ProbeSeries] = field(
+        default_factory=dict, init=False, repr=False
+    )
+
+    def probe_series(self, project: str, probe: str) -> ProbeSeries:
+        """The labelled series of one (project, probe), looked up once."""
+        key = (project, probe)
+        found = self._probe_series.get(key)
+        if found is None:
+            found = self._probe_series[key] = ProbeSeries(
+                self.probe_success.labels(project, probe),
+                self.probe_up.labels(project, probe),
+                self.probe_duration.labels(project, probe),
+                {},
+                lambda outcome: self.probe_runs.labels(project, probe, outcome),
+            )
+        return found
 
     def __post_init__(self) -> None:
         r = self.registry
@@ -162,3 +179,21 @@ class Metrics:
             self.data_check_ok.labels(project, check.name).set(1.0 if check.ok else 0.0)
             if check.value is not None:
                 self.data_check_value.labels(project, check.name).set(check.value)
+
+
+@dataclass
+class ProbeSeries:
+    """The series of one (project, probe): one dictionary lookup a run instead of four."""
+
+    success: Gauge
+    up: Gauge
+    duration: Histogram
+    _runs: dict[str, Counter]
+    _make_runs: Callable[[str], Counter]
+
+    def runs(self, outcome: str) -> Counter:
+        """The run counter of one outcome."""
+        found = self._runs.get(outcome)
+        if found is None:
+            found = self._runs[outcome] = self._make_runs(outcome)
+        return found

@@ -59,7 +59,7 @@ def _made_up(
 
 
 def _record(metrics: Metrics, project: str, result: ProbeResult) -> None:
-    labels = {"project": project, "probe": str(result.probe)}
-    metrics.probe_success.labels(**labels).set(1.0 if result.ok else 0.0)
-    metrics.probe_duration.labels(**labels).observe(result.duration_s)
-    metrics.probe_runs.labels(**labels, outcome=str(result.outcome)).inc()
+    series = metrics.probe_series(project, str(result.probe))
+    series.success.set(1.0 if result.ok else 0.0)
+    series.duration.observe(result.duration_s)
+    series.runs(str(result.outcome)).inc()

@@ -233,7 +233,7 @@ class Watcher:
         )
         runtime.statuses[kind] = status
         await self.store.save_probe_status(status)
-        self.metrics.probe_up.labels(ref, kind.value).set(_STATE_VALUE[status.state])
+        self.metrics.probe_series(ref, kind.value).up.set(_STATE_VALUE[status.state])
         if transition is not None:
             await self.store.record_transition(transition)
             self._log.info(
