@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian packages the integration tests use (real Dovecot, promtool, amtool,
-# Chromium, openssl, pg_dump, socat and ip for the HA partition test), and start PostgreSQL if it is down. Only as root; otherwise it says what
-# is missing and leaves the machine alone.
+# Chromium, openssl, pg_dump, and socat and ip for the HA partition test), and start
+# PostgreSQL if it is down. Only as root; otherwise it says what is missing and leaves the
+# machine alone.
 set -euo pipefail
 need=()
 command -v dovecot >/dev/null || need+=(dovecot-imapd)

@@ -151,9 +151,9 @@ def run_forward(
     levels = [mb.level, ops.level]
     daily_low = list(levels)
     refills = True
-    t, elapsed = now, 0.0
+    slot, elapsed = _slot(now), 0.0
     while elapsed < HORIZON_S:
-        rates = current if burst else (week[_slot(t)] or current)
+        rates = current if burst else (week[slot] or current)
         for index, (bucket, rate) in enumerate(((mb, rates[0]), (ops, rates[1]))):
             if bucket.capacity <= 0:
                 continue
@@ -162,7 +162,7 @@ def run_forward(
                 return Outlook(elapsed + levels[index] / (rate - bucket.baseline), False, burst)
             levels[index] = min(bucket.capacity, levels[index] - net)
         elapsed += HOUR_S
-        t += timedelta(seconds=HOUR_S)
+        slot = (slot + 1) % WEEK_HOURS
         if elapsed % 86_400.0 == 0:  # a day on: no lower than a day ago (or full)
             refills = refills and all(
                 level >= day_ago - 1e-6 or level >= bucket.capacity - 1e-6
