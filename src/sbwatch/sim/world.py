@@ -181,6 +181,8 @@ class SimWorld:
     def sync(self) -> None:
         """Advance every model to clock.now() (called by every request)."""
         now = self.clock.monotonic()
+        if now == self._last:
+            return  # nothing has moved since the last sync
         for project in self.projects.values():
             start = self._last
             if project.resize_until is not None and project.resize_until <= now:
