@@ -196,3 +196,13 @@ def test_an_iops_limited_budget_says_which_balance() -> None:
     assert "disk IO budget 40% left (IOPS), runs out in ~2h" == title
     io = by_subject(DiagnosisKind.HEALTHY, budget=ops, severity=Severity.WARNING, latched=False)
     assert "5500 IOPS against a baseline of 500" in io["io_budget"].body  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("eta", [1e15, 1e300])
+def test_an_eta_past_the_calendar_is_said_without_a_date(eta: float) -> None:
+    """A drain barely above the baseline (an ETA of millions of years) does not crash the
+    title: the pattern's weekday and hour are left out, the duration stays."""
+    far = replace(budget(0.5, eta), basis="pattern")
+    title = budget_title(diagnosis(DiagnosisKind.IO_BUDGET_LOW), far)
+    assert title.startswith("disk IO budget 50% left, runs out in ~")
+    assert "UTC" not in title

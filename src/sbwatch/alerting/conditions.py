@@ -6,9 +6,7 @@ their title and body, and the two together make the conditions the alerting poli
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from sbwatch.core.durations import format_duration
+from sbwatch.core.durations import format_duration, moment_after
 from sbwatch.core.results import BudgetEstimate, Diagnosis, DiagnosisKind, Severity
 from sbwatch.policy.alerts import Condition
 from sbwatch.policy.budget import EXHAUSTED_RATIO, refilling
@@ -56,9 +54,9 @@ def budget_title(diagnosis: Diagnosis, budget: BudgetEstimate | None) -> str:
     left = f"disk IO budget {budget.ratio:.0%} left" + (" (IOPS)" if ops else "")
     if budget.eta_s is None:
         return f"{left}, refills every day: not at risk" if budget.refills else left
-    when = budget.at + timedelta(seconds=budget.eta_s)
+    when = moment_after(budget.at, budget.eta_s)
     runs_out = f"{left}, runs out in ~{format_duration(budget.eta_s)}"
-    if budget.basis == "pattern":
+    if budget.basis == "pattern" and when is not None:
         return f"{runs_out} ({when:%a %H:%M} UTC at this week's pattern)"
     return runs_out
 

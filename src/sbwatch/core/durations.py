@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$")
 
@@ -41,3 +41,12 @@ def format_duration(seconds: float) -> str:
     if minutes:
         return f"{sign}{minutes}m{secs}s" if secs else f"{sign}{minutes}m"
     return f"{sign}{secs}s"
+
+
+def moment_after(at: datetime, seconds: float) -> datetime | None:
+    """``at`` plus ``seconds``; None when that lies past the calendar (a drain barely above
+    the baseline has an ETA of millions of years)."""
+    try:
+        return at + timedelta(seconds=seconds)
+    except (OverflowError, ValueError):
+        return None

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape
 
+from sbwatch.core.durations import moment_after
+
 WIDTH, HEIGHT = 640, 230
 LEFT, RIGHT = 44, 12
 TOP, PLOT_H = 12, 150
@@ -148,7 +150,7 @@ def _line(points: Sequence[Point], frame: Frame) -> str:
 
 def _forecast(frame: Frame, ratio: float, eta_s: float) -> str:
     """A dashed line from now to where the budget runs out at the current burn."""
-    out_at = frame.now + timedelta(seconds=eta_s)
+    out_at = moment_after(frame.now, eta_s) or datetime.max.replace(tzinfo=frame.now.tzinfo)
     end = min(out_at, frame.now + frame.ahead)
     share = (end - frame.now) / (out_at - frame.now) if out_at > frame.now else 1.0
     left_then = ratio * (1 - share)

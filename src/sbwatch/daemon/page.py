@@ -17,7 +17,7 @@ from typing import Any
 
 from sbwatch import __version__
 from sbwatch.config.settings import Settings
-from sbwatch.core.durations import format_duration
+from sbwatch.core.durations import format_duration, moment_after
 from sbwatch.daemon.chart import Frame, Point, budget_chart
 from sbwatch.daemon.status import gather_status
 from sbwatch.store import Store
@@ -169,8 +169,10 @@ def _budget(p: dict[str, Any], now: datetime) -> str:
         if eta is None:
             runs_out = "not draining"
         else:
-            at = now + timedelta(seconds=float(eta))
-            runs_out = f"runs out in {format_duration(float(eta))} ({at:%a %H:%M} UTC)"
+            at = moment_after(now, float(eta))
+            runs_out = f"runs out in {format_duration(float(eta))}" + (
+                f" ({at:%a %H:%M} UTC)" if at is not None else ""
+            )
         text = (
             f'<p class="estimate"><b>{ratio:.0%} left</b> on {escape(budget["tier"])} · '
             f"{runs_out} · net burn {float(budget['burn_mbps']):+.1f} MB/s · confidence "

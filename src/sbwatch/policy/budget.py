@@ -354,16 +354,11 @@ def _implausible(s: TierSpec, mbps: float, iops: float) -> bool:
     return mbps > s.max_mbps * IMPLAUSIBLE_FACTOR or iops > s.max_iops * IMPLAUSIBLE_FACTOR
 
 
-ETA_LIMIT_S = 365 * 86_400.0
-"""A drain that would take longer than a year to empty the budget is no drain."""
-
-
 def _eta(bucket: Bucket, tracker: BurnTracker) -> float | None:
     rate = tracker.value
     if bucket.capacity <= 0 or rate is None or rate <= bucket.baseline:
         return None
-    eta = bucket.level / (rate - bucket.baseline)
-    return eta if eta <= ETA_LIMIT_S else None
+    return bucket.level / (rate - bucket.baseline)
 
 
 REFILL_MARGIN = 0.1
