@@ -27,6 +27,8 @@ DAY_KNOWN_S = 20 * HOUR_S
 WEEK_KNOWN_HOURS = 150
 """The hour-of-week pattern is used once this many of the week's hours have been seen."""
 HORIZON_S = 7 * 86_400.0
+HELD_EMPTY = 0.01
+"""A balance at or under this share of its capacity that does not rise is held, not refilling."""
 BURST_FACTOR = 1.5
 """A load this many times the hour's usual (and above the baseline) is a burst, not the day."""
 
@@ -165,11 +167,21 @@ def run_forward(
         slot = (slot + 1) % WEEK_HOURS
         if elapsed % 86_400.0 == 0:  # a day on: no lower than a day ago (or full)
             refills = refills and all(
-                level >= day_ago - 1e-6 or level >= bucket.capacity - 1e-6
+                _earns_back(level, day_ago, bucket)
                 for level, day_ago, bucket in zip(levels, daily_low, (mb, ops), strict=True)
             )
             daily_low = list(levels)
     return Outlook(None, refills, burst)
+
+
+def _earns_back(level: float, day_ago: float, bucket: Bucket) -> bool:
+    """Whether a day on the balance is no lower than a day ago (or full). An empty balance
+    that stays empty is held at the baseline, not refilling."""
+    if level >= bucket.capacity - 1e-6:
+        return True
+    if level <= HELD_EMPTY * bucket.capacity and level <= day_ago + 1e-6:
+        return False
+    return level >= day_ago - 1e-6
 
 
 def _slot(at: datetime) -> int:

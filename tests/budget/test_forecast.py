@@ -1,0 +1,61 @@
+"""The budget run forward through the week's pattern: refilling, held empty, running out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sbwatch.policy.forecast import Profile, run_forward
+from sbwatch.policy.tokens import Bucket
+
+NOW = datetime(2026, 5, 25, 12, tzinfo=UTC)
+BASELINE_MB, BURST_MB = 11.0, 260.0
+BASELINE_OPS, BURST_OPS = 500.0, 11_800.0
+
+
+def learned(mbps: float, iops: float) -> Profile:
+    """A profile that has seen two days of a flat load."""
+    profile = Profile()
+    for hour in range(48):
+        profile.add(NOW - timedelta(hours=hour), 3600.0, mbps, iops)
+    assert profile.known
+    return profile
+
+
+def buckets(ratio: float) -> tuple[Bucket, Bucket]:
+    return (
+        Bucket.new(BASELINE_MB, BURST_MB, ratio, known=True),
+        Bucket.new(BASELINE_OPS, BURST_OPS, ratio, known=True),
+    )
+
+
+def test_a_load_under_the_baseline_refills() -> None:
+    """Half the baseline: the balance earns back every day, not at risk."""
+    mb, ops = buckets(0.3)
+    outlook = run_forward(mb, ops, learned(5.0, 100.0), NOW, (5.0, 100.0), (5.0, 100.0))
+    assert (None, True) == (outlook.eta_s, outlook.refills)
+
+
+def test_an_empty_balance_held_at_the_baseline_is_not_refilling() -> None:
+    """Throttled: the load served is the baseline and the balance stays empty. It does not
+    drain (no ETA) and it does not earn back either: not the refilling that needs no money."""
+    mb, ops = buckets(0.0)
+    at_baseline = (BASELINE_MB, 100.0)
+    outlook = run_forward(mb, ops, learned(*at_baseline), NOW, at_baseline, at_baseline)
+    assert (None, False) == (outlook.eta_s, outlook.refills)
+
+
+def test_a_half_full_balance_at_the_baseline_is_not_at_risk() -> None:
+    """Neither draining nor empty: a steady balance counts as earning back what it spends."""
+    mb, ops = buckets(0.5)
+    at_baseline = (BASELINE_MB, 100.0)
+    outlook = run_forward(mb, ops, learned(*at_baseline), NOW, at_baseline, at_baseline)
+    assert (None, True) == (outlook.eta_s, outlook.refills)
+
+
+def test_a_load_over_the_baseline_runs_out() -> None:
+    """Twice the baseline: an ETA, no refill."""
+    mb, ops = buckets(0.5)
+    load = (2 * BASELINE_MB, 100.0)
+    outlook = run_forward(mb, ops, learned(*load), NOW, load, load)
+    assert outlook.eta_s is not None
+    assert not outlook.refills
