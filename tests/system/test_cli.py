@@ -41,6 +41,7 @@ COMMAND_LINES: dict[str, list[str]] = {
     "silence": ["silence", "--list"],
     "sim ctl": ["sim", "ctl", "stats"],
     "sim replay": ["sim", "replay", "x.toml"],
+    "sim fuzz": ["sim", "fuzz"],
     "escalate": ["escalate"],
     "history": ["history"],
     "plan": ["plan"],

@@ -84,12 +84,16 @@ class LeaseSql(ABC):
         return _lease(await self._fetch("renew_lease", sql, params, tx=True))
 
     async def release_lease(self, holder: str, epoch: int) -> bool:
-        """Let the lease expire now (a clean stop), if ``holder`` still holds it under ``epoch``."""
+        """Let the lease expire (a clean stop), if ``holder`` still holds it under ``epoch``.
+
+        It is made to have expired a second ago: a take in the same clock tick (expiry is
+        ``expires_at < now``, at millisecond resolution in SQLite) finds it free."""
         sql = (
-            f"UPDATE ha_lease SET expires_at = {self._db_now()}"
+            f"UPDATE ha_lease SET expires_at = {self._db_now(plus_seconds=True)}"
             f" WHERE name = ? AND holder = ? AND epoch = ? RETURNING epoch"
         )
-        return bool(await self._fetch("release_lease", sql, (LEASE_NAME, holder, epoch), tx=True))
+        params = (-1.0, LEASE_NAME, holder, epoch)
+        return bool(await self._fetch("release_lease", sql, params, tx=True))
 
     async def current_lease(self) -> Lease | None:
         """The lease row as stored (expired or not), None when no instance ever took it."""
