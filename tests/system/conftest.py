@@ -170,6 +170,11 @@ def start_sim(
         f'[[projects]]\nref = "{OTHER_REF}"\ntier = "micro"\n',
         encoding="utf-8",
     )
+    return launch_sim(path, directory)
+
+
+def launch_sim(path: Path, directory: Path) -> Sim:
+    """``sbwatch sim serve --config path``; wait until it listens."""
     env = child_env(XDG_RUNTIME_DIR=str(directory))  # its URL file stays in the test's directory
     proc = Proc("sim", sbwatch_argv("sim", "serve", "--config", str(path)), directory, env)
     try:

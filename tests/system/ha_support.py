@@ -4,7 +4,6 @@ escalation, and daemon configurations with ``[ha]`` on a shared PostgreSQL store
 from __future__ import annotations
 
 import asyncio
-import re
 import secrets
 import subprocess
 import sys
@@ -17,7 +16,16 @@ from typing import Any
 import asyncpg
 import httpx
 
-from .conftest import REF, SIM_SERVICE_KEY, SIM_TOKEN, Daemon, Proc, Sim, child_env, sbwatch_argv
+from .conftest import (
+    REF,
+    SIM_SERVICE_KEY,
+    SIM_TOKEN,
+    Daemon,
+    Proc,
+    Sim,
+    child_env,
+    launch_sim,
+)
 from .conftest import wait_for as wait_for
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -68,20 +76,7 @@ def start_escalation_sim(directory: Path, resize_s: float) -> Sim:
         f'[[projects]]\nref = "{REF}"\ntier = "micro"\nbudget = 1.0\n',
         encoding="utf-8",
     )
-    env = child_env(XDG_RUNTIME_DIR=str(directory))
-    proc = Proc("sim", sbwatch_argv("sim", "serve", "--config", str(path)), directory, env)
-    try:
-
-        def listening() -> int | None:
-            assert proc.alive(), proc.stderr
-            found = re.search(r"Management API: http://127\.0\.0\.1:(\d+)/", proc.stdout)
-            return int(found.group(1)) if found else None
-
-        port = wait_for("the simulator to listen", listening)
-    except BaseException:
-        proc.close()
-        raise
-    return Sim(proc, port)
+    return launch_sim(path, directory)
 
 
 def sim_stats(sim: Sim) -> dict[str, Any]:
