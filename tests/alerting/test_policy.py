@@ -316,6 +316,15 @@ def test_a_forecast_that_halved_is_said_again_at_most_hourly() -> None:
     assert ["update"] == [a.kind for a in run.at(190, replace(cond(), eta_s=15_000.0))]
 
 
+def test_a_used_up_forecast_is_reminded_not_updated() -> None:
+    """A budget at zero (ETA 0) cannot halve: the hourly message is a reminder, "STILL", not
+    an update saying the same title again every hour."""
+    run = Run()
+    run.at(0, replace(cond("io_budget", C), eta_s=0.0))
+    assert [] == run.at(30, replace(cond("io_budget", C), eta_s=0.0))
+    assert ["remind"] == [a.kind for a in run.at(61, replace(cond("io_budget", C), eta_s=0.0))]
+
+
 def test_a_passing_lower_state_does_not_rename_the_alert() -> None:
     """An outage that ends through one 'unknown' cycle resolves as the outage it was."""
     run = Run()

@@ -205,10 +205,12 @@ FORECAST_QUIET = timedelta(hours=1)
 
 
 def _forecast_moved(told: float | None, now: float | None) -> bool:
-    """Whether the time to run out moved enough to tell again: it halved, or it began."""
+    """Whether the time to run out moved enough to tell again: it halved, or it began.
+
+    A forecast already at zero (used up) cannot halve: the hourly reminder says it again."""
     if now is None:
         return False
-    return told is None or now <= told * FORECAST_MOVED
+    return told is None or now < told * FORECAST_MOVED
 
 
 _ABSORBED = tuple(f":{subject}" for subject in ("service:db", "service:rest", "service:auth"))

@@ -135,10 +135,12 @@ class Announcer:
             )
         await self.notice(runtime, severity, title, body, subject="mail")
 
-    async def close_all(self, runtime: ProjectRuntime, now: datetime) -> None:
-        """Close the project's open alerts without a message (a notice has said why)."""
+    async def close_all(self, runtime: ProjectRuntime, now: datetime, *, why: str) -> None:
+        """Close the project's open alerts without a message (a notice says ``why``); each
+        close is recorded as a resolve that was not sent."""
         for alert in await self.store.open_alerts(runtime.settings.ref):
-            await self.store.save_alert(replace(alert, closed_at=now))
+            closed = replace(alert, closed_at=now)
+            await self._submit(runtime, AlertAction("resolve", closed, send=False, note=why))
 
     async def _silences(self, now: datetime) -> list[Silence]:
         """Active silences: from ``sbwatch silence`` and the configured maintenance windows."""

@@ -163,7 +163,7 @@ class EscalationFlow:
     async def announce_recovery(self, runtime: ProjectRuntime, intent: Intent) -> None:
         """Close the project's open alerts and say it recovered (the runtime is on the new size)."""
         now = self.clock.now()
-        await self.announcer.close_all(runtime, now)
+        await self.announcer.close_all(runtime, now, why=f"closed: recovered on {intent.to_tier}")
         lines = [
             f"Compute raised {intent.from_tier} -> {intent.to_tier}; services healthy again. "
             "Open alerts of this project are closed.",
