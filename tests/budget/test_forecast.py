@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sbwatch.core.results import BudgetEstimate
+from sbwatch.policy.budget import refilling
 from sbwatch.policy.forecast import Profile, run_forward
 from sbwatch.policy.tokens import Bucket
+from sbwatch.supabase.tiers import Tier
 
 NOW = datetime(2026, 5, 25, 12, tzinfo=UTC)
 BASELINE_MB, BURST_MB = 11.0, 260.0
@@ -59,3 +62,14 @@ def test_a_load_over_the_baseline_runs_out() -> None:
     outlook = run_forward(mb, ops, learned(*load), NOW, load, load)
     assert outlook.eta_s is not None
     assert not outlook.refills
+
+
+def test_a_nearly_empty_budget_served_at_the_baseline_is_not_refilling() -> None:
+    """Throttled at the baseline, the measured load is a hair under it and a forecast from it
+    says the budget refills: at 1% left that is the throttle, not a refill."""
+    held = BudgetEstimate("p", NOW, Tier.MICRO, 0.01, -0.1, None, 1.0, 10.9, refills=True)
+    assert not refilling(held)
+    clearly_under = BudgetEstimate("p", NOW, Tier.MICRO, 0.01, -8.0, None, 1.0, 3.0)
+    assert refilling(clearly_under)
+    higher = BudgetEstimate("p", NOW, Tier.MICRO, 0.4, -0.1, None, 1.0, 10.9, refills=True)
+    assert refilling(higher)

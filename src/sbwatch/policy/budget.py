@@ -361,6 +361,9 @@ def _eta(bucket: Bucket, tracker: BurnTracker) -> float | None:
     return bucket.level / (rate - bucket.baseline)
 
 
+HELD_RATIO = 0.05
+"""A budget this low whose load sits at the baseline is held there (throttled), whatever a
+forecast from that load says: served IO at the baseline hides the demand above it."""
 REFILL_MARGIN = 0.1
 """Load this fraction of the baseline below it (and nothing draining) is a budget refilling."""
 
@@ -374,6 +377,8 @@ def refilling(estimate: BudgetEstimate) -> bool:
     if estimate.eta_s is not None:
         return False
     margin = REFILL_MARGIN * spec(estimate.tier).baseline_mbps
+    if estimate.ratio <= HELD_RATIO and estimate.burn_mbps >= -margin:
+        return False  # (nearly) empty with the load at the baseline: held there, throttled
     return estimate.refills or estimate.burn_mbps < -margin
 
 
