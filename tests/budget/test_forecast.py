@@ -73,3 +73,10 @@ def test_a_nearly_empty_budget_served_at_the_baseline_is_not_refilling() -> None
     assert refilling(clearly_under)
     higher = BudgetEstimate("p", NOW, Tier.MICRO, 0.4, -0.1, None, 1.0, 10.9, refills=True)
     assert refilling(higher)
+
+
+def test_the_latest_load_at_the_baseline_says_held_while_the_average_lags() -> None:
+    """After a restart the smoothed load still carries the quiet hours before the throttle;
+    the last interval's load at the baseline already says the budget is held, not refilling."""
+    lagging = BudgetEstimate("p", NOW, Tier.MICRO, 0.01, -4.0, None, 1.0, 11.0)
+    assert not refilling(lagging)

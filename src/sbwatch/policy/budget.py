@@ -376,9 +376,11 @@ def refilling(estimate: BudgetEstimate) -> bool:
     """
     if estimate.eta_s is not None:
         return False
-    margin = REFILL_MARGIN * spec(estimate.tier).baseline_mbps
-    if estimate.ratio <= HELD_RATIO and estimate.burn_mbps >= -margin:
-        return False  # (nearly) empty with the load at the baseline: held there, throttled
+    baseline = spec(estimate.tier).baseline_mbps
+    margin = REFILL_MARGIN * baseline
+    at_baseline = estimate.burn_mbps >= -margin or estimate.throughput_mbps >= baseline - margin
+    if estimate.ratio <= HELD_RATIO and at_baseline:
+        return False  # (nearly) empty, the load (smoothed or latest) at the baseline: throttled
     return estimate.refills or estimate.burn_mbps < -margin
 
 
