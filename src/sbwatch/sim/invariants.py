@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sbwatch.sim.hardware import SIZES, machine
-from sbwatch.sim.scenario import Scenario
+from sbwatch.sim.scenario import Scenario, stamp
 
 NEED_FLOOR = 0.5
 """A change on a budget that never fell below this, not draining nor throttled, had no need."""
@@ -58,21 +58,16 @@ def _changes(report: dict[str, Any]) -> list[dict[str, Any]]:
     return list(report.get("changes", []))
 
 
-def _at(seconds: float) -> str:
-    days, rest = divmod(int(seconds), 86_400)
-    return f"{days}d{rest // 3600:02d}h{rest % 3600 // 60:02d}m"
-
-
 def _without_cause(scenario: Scenario, report: dict[str, Any]) -> Iterable[str]:
     for escalation in report.get("escalations", []):
         if escalation.get("actor") != "daemon":
             continue
         state = _state_at(scenario, float(escalation["at_s"]), str(escalation["project"]))
-        where = f"change to {escalation['to']} decided at {_at(escalation['at_s'])}"
+        where = f"change to {escalation['to']} decided at {stamp(escalation['at_s'])}"
         for trouble in state:
             yield f"{where} {trouble}"
     for change in _changes(report):
-        where = f"PATCH {change['from']} -> {change['to']} at {_at(change['at_s'])}"
+        where = f"PATCH {change['from']} -> {change['to']} at {stamp(change['at_s'])}"
         if change["platform_outage"]:
             yield f"{where} during a platform outage"
         if not change["network_up"]:
@@ -91,7 +86,7 @@ def _bounds(scenario: Scenario, report: dict[str, Any]) -> Iterable[str]:
     policy = scenario.policy
     top = SIZES.index(str(policy.max_tier))
     for change in _changes(report):
-        where = f"PATCH {change['from']} -> {change['to']} at {_at(change['at_s'])}"
+        where = f"PATCH {change['from']} -> {change['to']} at {stamp(change['at_s'])}"
         if policy.mode.value != "auto":
             yield f"{where} in {policy.mode.value} mode"
         if change["to"] not in SIZES:
@@ -109,14 +104,15 @@ def _bounds(scenario: Scenario, report: dict[str, Any]) -> Iterable[str]:
 def _per_need(scenario: Scenario, report: dict[str, Any]) -> Iterable[str]:
     last: dict[str, float] = {}
     for change in _changes(report):
-        where = f"PATCH {change['from']} -> {change['to']} at {_at(change['at_s'])}"
+        where = f"PATCH {change['from']} -> {change['to']} at {stamp(change['at_s'])}"
         if change["to"] == change["from"]:
             yield f"{where}: the size it already had"
         if not change["applied"]:
             continue
         before = last.get(change["project"])
         if before is not None and change["at_s"] - before < scenario.policy.cooldown_s:
-            yield f"{where}: {_at(change['at_s'] - before)} after the last one, within the cooldown"
+            gap = stamp(change["at_s"] - before)
+            yield f"{where}: {gap} after the last one, within the cooldown"
         last[change["project"]] = change["at_s"]
 
 
@@ -127,7 +123,7 @@ def _refilling(report: dict[str, Any]) -> Iterable[str]:
             continue
         if budget["refills"] and budget["eta_s"] is None:
             yield (
-                f"change to {escalation['to']} at {_at(escalation['at_s'])} while the forecast "
+                f"change to {escalation['to']} at {stamp(escalation['at_s'])} while the forecast "
                 f"said the budget ({budget['ratio']:.0%}) refills"
             )
 
@@ -142,7 +138,7 @@ def _lifecycle(report: dict[str, Any]) -> Iterable[str]:
     open_keys: set[str] = set()
     seen: set[tuple[Any, ...]] = set()
     for action in _actions(report):
-        key, kind, at = action["key"], action["kind"], _at(action["at_s"])
+        key, kind, at = action["key"], action["kind"], stamp(action["at_s"])
         if action["sent"]:
             message = (key, kind, action["at_s"], action.get("title"), action.get("body"))
             if message in seen:

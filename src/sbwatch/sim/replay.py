@@ -33,7 +33,7 @@ from sbwatch.policy.alerts import AlertAction
 from sbwatch.sim.direct import InProcessClient
 from sbwatch.sim.invariants import invariant_checks
 from sbwatch.sim.replay_store import FastReplayStore, ReplayStore
-from sbwatch.sim.scenario import ExpectedMessage, Scenario
+from sbwatch.sim.scenario import ExpectedMessage, Scenario, stamp
 from sbwatch.sim.world import SimWorld, create_app
 from sbwatch.store.sqlite import SqliteStore
 from sbwatch.watch.announcer import FOLDED_NOTE
@@ -138,7 +138,7 @@ class Recorder:
     def say(self, text: str) -> None:
         """One timeline line, stamped with the virtual time."""
         if self.print_line is not None:
-            self.print_line(f"{_stamp(self.clock.elapsed):>9}  {text}")
+            self.print_line(f"{stamp(self.clock.elapsed):>9}  {text}")
 
     def alert(self, action: AlertAction, message: Message) -> None:
         """An alert or notice: sent, or recorded and held back (with why)."""
@@ -167,12 +167,6 @@ class Recorder:
             }
         )
         self.say(f"ALERT   {message.title}")
-
-
-def _stamp(seconds: float) -> str:
-    days, rest = divmod(int(seconds), 86_400)
-    hours, rest = divmod(rest, 3_600)
-    return f"{days}d{hours:02d}h{rest // 60:02d}m"
 
 
 Job = tuple[float, int, float, Callable[[], Awaitable[Any]]]
@@ -611,7 +605,7 @@ def match_messages(
             got = "; ".join(f"{m['severity']}: {m['title']}" for m in sent) or "nothing"
             done = f" after {', '.join(found)}" if found else ""
             return False, f"no {wanted.describe()} message{done}; sent: {got}"
-        found.append(f"{wanted.describe()} at {_stamp(sent[position]['at_s'])}")
+        found.append(f"{wanted.describe()} at {stamp(sent[position]['at_s'])}")
         position += 1
     return True, f"in order: {', '.join(found)}"
 

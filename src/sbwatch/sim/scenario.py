@@ -515,3 +515,10 @@ def _messages(problems: _Problems, raw: Any) -> tuple[ExpectedMessage, ...]:
                     title = None
         out.append(ExpectedMessage(severity, title))
     return tuple(out)
+
+
+def stamp(seconds: float) -> str:
+    """A moment of a replay as the timeline prints it: ``2d05h30m``."""
+    days, rest = divmod(int(seconds), 86_400)
+    hours, rest = divmod(rest, 3_600)
+    return f"{days}d{hours:02d}h{rest // 60:02d}m"
