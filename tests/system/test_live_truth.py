@@ -110,9 +110,10 @@ def test_an_outage_that_is_the_platforms_is_said_as_such(
     sim.ctl("status_page", "indicator=major")
     wait_for("the outage", lambda: [t for t in receiver.titles() if "platform outage" in t])
     time.sleep(6)
+    # The provider recovers as a whole: rest comes back under the outage, the status page last.
+    sim.ctl("service", "name=rest", "up=true", f"ref={REF}")
     sim.ctl("platform_outage", "on=false")
     sim.ctl("status_page", "indicator=none")
-    sim.ctl("service", "name=rest", "up=true", f"ref={REF}")
     lasted = time.monotonic() - began
     resolved = wait_for(
         "the resolve",
