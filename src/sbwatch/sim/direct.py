@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Match, Route
 
 from sbwatch.probes.metrics import SERIES_EXTENSION
-from sbwatch.sim.endpoints import ExpositionResponse
+from sbwatch.sim.endpoints import DocumentResponse, ExpositionResponse, render_document
 from sbwatch.sim.world import SimWorld
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -40,6 +40,7 @@ class InProcessClient(httpx.AsyncClient):
         self._world = world
         self._routes = [r for r in app.routes if isinstance(r, Route)]
         self._targets: dict[tuple[str, str], _Target] = {}
+        self._queries: dict[tuple[tuple[str, Any], ...], str] = {}
 
     async def request(  # type: ignore[override]  # the subset of keywords sbwatch passes
         self,
@@ -63,7 +64,7 @@ class InProcessClient(httpx.AsyncClient):
             flow = auth.auth_flow(self._request(method, url, fields))
             fields = dict(next(flow).headers)
         parts = urlsplit(str(url))
-        query = parts.query or (urlencode(params, doseq=True) if params else "")
+        query = parts.query or (self._query(params) if params else "")
         started = self._world.clock.monotonic()
         answer = await self._answer(method, parts.path, query, fields, body or b"")
         limit = self._read_timeout(timeout)
@@ -73,12 +74,12 @@ class InProcessClient(httpx.AsyncClient):
         extensions = {}
         if isinstance(answer, ExpositionResponse):
             extensions[SERIES_EXTENSION] = answer.samples
-        return httpx.Response(
-            answer.status_code,
-            headers=answer.raw_headers,
-            content=bytes(answer.body),
-            extensions=extensions,
-        )
+        answered = _Answered(answer.status_code, answer.raw_headers, extensions)
+        if isinstance(answer, DocumentResponse):
+            answered.document = answer.document
+        else:
+            answered.body = bytes(answer.body)
+        return answered
 
     async def _answer(
         self, method: str, path: str, query: str, headers: dict[str, str], body: bytes
@@ -118,6 +119,14 @@ class InProcessClient(httpx.AsyncClient):
             partial = partial or match is Match.PARTIAL
         return 405 if partial else 404
 
+    def _query(self, params: Mapping[str, Any]) -> str:
+        """The query string of ``params``, encoded once per distinct value."""
+        key = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in params.items())
+        query = self._queries.get(key)
+        if query is None:
+            query = self._queries[key] = urlencode(params, doseq=True)
+        return query
+
     def _read_timeout(self, timeout: Any) -> float | None:
         if timeout is httpx.USE_CLIENT_DEFAULT:
             return self.timeout.read
@@ -127,6 +136,39 @@ class InProcessClient(httpx.AsyncClient):
         self, method: str, url: httpx.URL | str, headers: Mapping[str, str] | None = None
     ) -> httpx.Request:
         return httpx.Request(method, url, headers=headers)
+
+
+class _Answered(httpx.Response):
+    """A response whose body is already in memory, as ``Response(content=...)`` then ``read()``.
+
+    httpx's own constructor streams the body through its decoders to read it; here the stream
+    is marked consumed and closed, and the body is the handler's bytes, or its JSON document:
+    ``json()`` hands that over, the text is written only when read.
+    """
+
+    def __init__(
+        self, status_code: int, headers: list[tuple[bytes, bytes]], extensions: dict[str, Any]
+    ) -> None:
+        super().__init__(status_code, headers=headers, stream=_CONSUMED, extensions=extensions)
+        self.is_closed = self.is_stream_consumed = True
+        self.body: bytes | None = None
+        self.document: Any = None
+
+    @property
+    def content(self) -> bytes:
+        """The body's bytes."""
+        if self.body is None:
+            self.body = render_document(self.document)
+        return self.body
+
+    def json(self, **kwargs: Any) -> Any:
+        """The JSON document the handler answered, or the body parsed."""
+        if self.body is None and not kwargs:
+            return self.document
+        return super().json(**kwargs)
+
+
+_CONSUMED = httpx.ByteStream(b"")
 
 
 def _json_bytes(value: Any) -> bytes:

@@ -37,8 +37,8 @@ _DESCRIPTION = {
 }
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"message": message}, status_code=status)
+def _error(status: int, message: str) -> DocumentResponse:
+    return DocumentResponse({"message": message}, status_code=status)
 
 
 def _unavailable(world: SimWorld, ref: str) -> Response | None:
@@ -99,7 +99,7 @@ def project_routes(world: SimWorld, service_key: str) -> list[Route]:
         slow = await _slow(world, project, "rest")
         if slow is not None:
             return slow
-        return JSONResponse(
+        return DocumentResponse(
             {"swagger": "2.0", "info": {"title": "PostgREST API", "version": "12.2.3"}, "paths": {}}
         )
 
@@ -114,7 +114,7 @@ def project_routes(world: SimWorld, service_key: str) -> list[Route]:
         slow = await _slow(world, project, "auth")
         if slow is not None:
             return slow
-        return JSONResponse(
+        return DocumentResponse(
             {
                 "version": "v2.170.0",
                 "name": "GoTrue",
@@ -150,6 +150,40 @@ def _basic_ok(header: str, service_key: str) -> bool:
     except (binascii.Error, UnicodeDecodeError):
         return False
     return decoded == f"service_role:{service_key}"
+
+
+def render_document(document: Any) -> bytes:
+    """A JSON document's bytes, as Starlette's JSONResponse writes them."""
+    return JSONResponse.render(_RENDERER, document)
+
+
+class DocumentResponse(JSONResponse):
+    """JSON of ``document``, written when it is served over HTTP.
+
+    The replay's in-process client hands ``document`` over instead (sim/direct.py): the text
+    is written only if a probe reads the body as text.
+    """
+
+    def __init__(
+        self, document: Any, status_code: int = 200, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(None, status_code, headers)
+        self.document = document
+        self._extra = headers
+        self.raw_headers = [h for h in self.raw_headers if h[0] != b"content-length"]
+
+    def render(self, content: Any) -> bytes:
+        """Nothing yet: the body is written when served."""
+        return b""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Write the JSON, then serve it."""
+        self.body = render_document(self.document)
+        self.init_headers(self._extra)
+        await super().__call__(scope, receive, send)
+
+
+_RENDERER = JSONResponse(None)
 
 
 class ExpositionResponse(Response):
@@ -282,10 +316,10 @@ def status_routes(world: SimWorld) -> list[Route]:
     """statuspage.io-shaped status.json and summary.json, following the status_page events."""
 
     async def status(request: Request) -> Response:
-        return JSONResponse({"page": _page(), "status": _indicator(world)})
+        return DocumentResponse({"page": _page(), "status": _indicator(world)})
 
     async def summary(request: Request) -> Response:
-        return JSONResponse(summary_document(world))
+        return DocumentResponse(summary_document(world))
 
     return [
         Route("/status/api/v2/status.json", status, methods=["GET"]),

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from sbwatch.sim.endpoints import DocumentResponse
 from sbwatch.sim.hardware import MACHINES, MEGABIT, Machine, by_variant, machine
 from sbwatch.sim.world import SimWorld
 
@@ -33,8 +34,8 @@ _CORE = {"db": "db", "db_postgres_user": "db", "pg_bouncer": "db", "pooler": "db
 DEFAULT_HEALTH_TIMEOUT_MS = 5000
 
 
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"message": message}, status_code=status, headers=headers)
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> DocumentResponse:
+    return DocumentResponse({"message": message}, status_code=status, headers=headers)
 
 
 def _asked_size(body: bytes) -> str:
@@ -191,17 +192,17 @@ def mgmt_routes(world: SimWorld, token: str, limiter: RateLimiter) -> list[Route
     """The /v1 routes the simulator serves."""
 
     async def get_project(request: Request) -> Response:
-        return JSONResponse(project_document(world, request.path_params["ref"]))
+        return DocumentResponse(project_document(world, request.path_params["ref"]))
 
     async def health(request: Request) -> Response:
         services, timeout_ms, problem = _health_params(request)
         if problem:
             return _error(400, problem)
         ref = request.path_params["ref"]
-        return JSONResponse(health_document(world, ref, services, timeout_ms))
+        return DocumentResponse(health_document(world, ref, services, timeout_ms))
 
     async def list_addons(request: Request) -> Response:
-        return JSONResponse(addons_document(world, request.path_params["ref"]))
+        return DocumentResponse(addons_document(world, request.path_params["ref"]))
 
     async def apply_addon(request: Request) -> Response:
         ref = request.path_params["ref"]

@@ -14,7 +14,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from sbwatch.core.results import ProbeKind, ProbeResult, ProbeStatus
+from sbwatch.core.results import ProbeKind, ProbeResult, ProbeStatus, Silence
 from sbwatch.store.sqlite import SqliteStore
 
 
@@ -121,6 +121,13 @@ class FastReplayStore(ReplayStore):
             for key in sorted(self._statuses)
             if project is None or key[0] == project
         ]
+
+    async def silences(self, active_at: datetime | None = None) -> list[Silence]:
+        """All silences, or those active at a time: the filter on the unchanged full list."""
+        every = await super().silences()
+        if active_at is None:
+            return every
+        return [s for s in every if s.starts_at <= active_at < s.ends_at]
 
     async def _fetch(
         self, op: str, sql: str, params: Sequence[Any] = (), *, tx: bool = False
