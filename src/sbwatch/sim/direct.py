@@ -130,6 +130,8 @@ class InProcessClient(httpx.AsyncClient):
     def _read_timeout(self, timeout: Any) -> float | None:
         if timeout is httpx.USE_CLIENT_DEFAULT:
             return self.timeout.read
+        if timeout is None or isinstance(timeout, int | float):
+            return None if timeout is None else float(timeout)
         return httpx.Timeout(timeout).read
 
     def _request(
