@@ -26,10 +26,25 @@ class Feed:
     bytes_total: float = 0.0
     ops_total: float = 0.0
     history: list[BudgetEstimate] = field(default_factory=list)
+    iowait: float | None = None
+    """The share of CPU time waiting on IO to export (None: the counters are not exported)."""
+    cpu_total: float = 0.0
+    iowait_total: float = 0.0
 
     def sample(self) -> BudgetEstimate:
         """Send the current counters at the current time."""
-        est = self.estimator.update(IoSample(self.t, self.bytes_total, 0.0, self.ops_total, 0.0))
+        cpu = (self.iowait_total, self.cpu_total) if self.iowait is not None else (None, None)
+        est = self.estimator.update(
+            IoSample(
+                self.t,
+                self.bytes_total,
+                0.0,
+                self.ops_total,
+                0.0,
+                iowait_seconds_total=cpu[0],
+                cpu_seconds_total=cpu[1],
+            )
+        )
         self.history.append(est)
         return est
 
@@ -48,6 +63,8 @@ class Feed:
     def advance(self, mbps: float, seconds: float, *, iops: float | None = None) -> None:
         """Move time and counters without sampling (a scrape gap)."""
         self.t += timedelta(seconds=seconds)
+        self.cpu_total += 2 * seconds  # two CPUs
+        self.iowait_total += 2 * seconds * (self.iowait or 0.0)
         self.bytes_total += mbps * MB * seconds
         self.ops_total += (mbps * MB / OP_BYTES if iops is None else iops) * seconds
 

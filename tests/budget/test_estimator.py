@@ -305,6 +305,32 @@ def test_io_flat_above_the_published_baseline_teaches_the_real_one(feed: FeedFac
     assert est.learned == restored.learned
 
 
+def test_io_flat_above_the_baseline_without_waiting_teaches_nothing(feed: FeedFactory) -> None:
+    """The estimate is empty, yet 14 MB/s flows on micro with the disks not waited on (iowait
+    2%): the true budget is bigger than the published one and not spent, nothing is learned.
+    Once the disks are waited on at that level (iowait 60%), it is the real baseline."""
+    est = BudgetEstimator("p", Tier.MICRO, ratio=0.0)
+    f = feed(est)
+    f.iowait = 0.02
+    f.run(14.0, 1800, step_s=60)
+    assert {} == est.learned
+    f.iowait = 0.6
+    f.run(14.0, 1200, step_s=60)
+    assert {"micro": pytest.approx(14.0)} == est.learned
+
+
+def test_at_a_learned_baseline_an_empty_budget_stays_empty(feed: FeedFactory) -> None:
+    """Held at 13.8 MB/s after 14 was learned (within the margin): the empty budget does not
+    creep back up from the mean's rounding."""
+    est = BudgetEstimator("p", Tier.MICRO, ratio=0.0)
+    f = feed(est)
+    f.iowait = 0.6
+    f.run(14.0, 1200, step_s=60)
+    held = f.run(13.8, 6 * 3600, step_s=60)
+    assert held.ratio <= 0.001
+    assert 0.5 < f.run(2.0, 6 * 3600, step_s=60).ratio  # a real drop still refills
+
+
 def test_configured_limits_replace_the_published(feed: FeedFactory) -> None:
     """`[projects.budget.limits.micro] baseline_mbps = 15`: 15 MB/s no longer drains micro."""
     est = BudgetEstimator("p", Tier.MICRO)

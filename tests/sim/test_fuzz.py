@@ -243,18 +243,3 @@ def test_the_command_runs_a_campaign(tmp_path: Path) -> None:
     assert "cases/s" in run.stdout
     assert "0 broke an invariant" in run.stdout
     assert [] == list(tmp_path.iterdir())
-
-
-OPEN = FOUND.parent / "fuzz-open"
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="a trusted IO budget email on a budget sbwatch sees full opens a budget alert "
-    "titled '100% left, refilling' that the email keeps open",
-)
-@pytest.mark.parametrize("path", sorted(OPEN.glob("*.toml")), ids=lambda p: p.stem)
-def test_cases_found_by_the_fuzzer_not_fixed_yet(path: Path) -> None:
-    """Each case a campaign broke that is not fixed yet: strict, so a fix is noticed."""
-    report = asyncio.run(replay(load_scenario(path)))
-    assert [] == [c for c in report["checks"] if not c["passed"]]

@@ -93,6 +93,10 @@ def conditions(
     project = diagnosis.project
     io_body = _body(diagnosis, decision) if diagnosis.kind in IO_KINDS else _budget_body(budget)
     per_service = diagnosis.kind is DiagnosisKind.SERVICE_DOWN and bool(diagnosis.services)
+    io_cause = budget_cause(diagnosis, budget)
+    # Only a draining budget's alert tells a forecast; a used-up or failing one says so, and
+    # a forecast flickering there is no news.
+    forecast = budget.eta_s if budget is not None and io_cause == "draining" else None
     return [
         Condition(
             project,
@@ -111,8 +115,8 @@ def conditions(
             budget_title(diagnosis, budget),
             io_body,
             io.active,
-            cause=budget_cause(diagnosis, budget),
-            eta_s=budget.eta_s if budget is not None else None,
+            cause=io_cause,
+            eta_s=forecast,
         ),
         *(  # each failing service is a problem of its own: its own alert, its own resolve
             Condition(

@@ -42,6 +42,8 @@ LEARN_AFTER_S = 900.0
 """Flat above the published baseline with the budget used up this long: a learned baseline."""
 IMPLAUSIBLE_FACTOR = 2.0
 """A rate above this many times the tier maximum cannot be real IO: treated as a counter reset."""
+IOWAIT_HIGH = 0.25
+"""A share of CPU time waiting on IO this high means the disks hold the load back (throttled)."""
 EXHAUSTED_RATIO = 0.01
 """A budget at or below this is used up: throughput is held at the baseline. Diagnosis, the
 escalation policy and the alert text all read this one value (a 3% budget is low, not used up)."""
@@ -56,6 +58,16 @@ class _Counters:
     at: datetime
     mb: float
     ops: float
+    iowait_s: float | None = None
+    cpu_s: float | None = None
+
+    def iowait_since(self, prev: _Counters) -> float | None:
+        """The share of CPU time spent waiting on IO since ``prev`` (None when not exported)."""
+        if None in (self.iowait_s, self.cpu_s, prev.iowait_s, prev.cpu_s):
+            return None
+        cpu = float(self.cpu_s) - float(prev.cpu_s)  # type: ignore[arg-type]  # checked above
+        wait = float(self.iowait_s) - float(prev.iowait_s)  # type: ignore[arg-type]
+        return None if cpu <= 0 or wait < 0 else wait / cpu
 
     def same_reading(self, other: _Counters) -> bool:
         """Whether both hold the very same counter values (a repeated scrape)."""
@@ -64,7 +76,8 @@ class _Counters:
     @classmethod
     def of(cls, sample: IoSample) -> _Counters:
         mb = (sample.read_bytes_total + sample.written_bytes_total) / MB
-        return cls(sample.at, mb, sample.reads_completed_total + sample.writes_completed_total)
+        ops = sample.reads_completed_total + sample.writes_completed_total
+        return cls(sample.at, mb, ops, sample.iowait_seconds_total, sample.cpu_seconds_total)
 
 
 class BudgetEstimator:
@@ -169,23 +182,36 @@ class BudgetEstimator:
             self._observed_s = 0.0
         else:
             self._observed_s += dt
-        self._mb.flow((mbps - self._mb.baseline) * counted)
+        self._mb.flow(self._net_mbps(mbps) * counted)
         self._ops.flow((iops - self._ops.baseline) * counted)
         self._mb_rate.add(dt, mbps)
         self._op_rate.add(dt, iops)
         self._profile.add(cur.at, dt, mbps, iops)
-        self._learn_baseline(cur.at, mbps)
+        self._learn_baseline(cur.at, mbps, cur.iowait_since(prev))
         self._throughput, self._iops = mbps, iops
         return self._emit(cur.at)
 
-    def _learn_baseline(self, at: datetime, mbps: float) -> None:
-        """A used-up budget with IO flat above the published baseline for a while: that level
-        is this project's real throttled baseline (the published figures are minimums)."""
+    def _net_mbps(self, mbps: float) -> float:
+        """What the throughput takes from the balance (negative: gives back). At a learned
+        baseline the load is held there: within the learning margin nothing flows either way
+        (a level learned as a mean must not refill an empty budget by its rounding)."""
+        net = mbps - self._mb.baseline
+        learned = self.learned.get(self._tier.value)
+        if learned is not None and abs(mbps - learned) <= LEARN_MARGIN * learned:
+            return 0.0
+        return net
+
+    def _learn_baseline(self, at: datetime, mbps: float, iowait: float | None) -> None:
+        """A used-up budget with IO flat above the published baseline for a while, the disks
+        waited on: that level is this project's real throttled baseline (the published figures
+        are minimums). IO flat above the baseline without waiting is not held back: the true
+        budget is bigger than the published one and not spent yet (nothing is learned then)."""
         published = self.limits(self._tier).baseline_mbps
         if (
             not self.learn_baseline
             or self._mb.ratio > EXHAUSTED_RATIO
             or mbps <= published * (1 + LEARN_MARGIN)
+            or (iowait is not None and iowait < IOWAIT_HIGH)
         ):
             self._flat = None
             return
@@ -317,7 +343,9 @@ class BudgetEstimator:
             "max_gap_s": self.max_gap_s,
             "buckets": [asdict(self._mb), asdict(self._ops)],
             "rates": [self._mb_rate.to_state(), self._op_rate.to_state()],
-            "last": None if last is None else [last.at.isoformat(), last.mb, last.ops],
+            "last": None
+            if last is None
+            else [last.at.isoformat(), last.mb, last.ops, last.iowait_s, last.cpu_s],
             "since": None if self._since is None else self._since.isoformat(),
             "observed_s": self._observed_s,
             "throughput": [self._throughput, self._iops],
@@ -339,7 +367,9 @@ class BudgetEstimator:
         est._mb_rate, est._op_rate = (BurnTracker.from_state(r) for r in state["rates"])
         last = state["last"]
         if last is not None:
-            est._last = _Counters(datetime.fromisoformat(last[0]), float(last[1]), float(last[2]))
+            cpu = [None if x is None else float(x) for x in last[3:5]] + [None, None]
+            at, mb, ops = datetime.fromisoformat(last[0]), float(last[1]), float(last[2])
+            est._last = _Counters(at, mb, ops, cpu[0], cpu[1])
         est._since = None if state["since"] is None else datetime.fromisoformat(state["since"])
         est._observed_s = float(state["observed_s"])
         est._throughput, est._iops = (float(x) for x in state["throughput"])

@@ -15,12 +15,11 @@ from sbwatch.core.results import (
     ProbeState,
     ProviderEmail,
 )
-from sbwatch.policy.budget import EXHAUSTED_RATIO
+from sbwatch.policy.budget import EXHAUSTED_RATIO, IOWAIT_HIGH, refilling
 from sbwatch.supabase.edge import KEY_REJECTED_STATUSES, ORIGIN_TIMEOUT_STATUSES
 from sbwatch.supabase.tiers import spec
 
 SERVICES = ("db", "rest", "auth")
-IOWAIT_HIGH = 0.25
 CPU_HIGH = 0.9
 MEM_LOW = 0.05
 DISK_FULL = 0.95
@@ -300,12 +299,19 @@ def _budget_low(s: Signals, failing: Failing) -> Diagnosis | None:
         if evidence:
             confidence = 0.5 + 0.4 * b.confidence
     trusted = [e for e in _io_emails(s) if e.trusted]
-    if trusted:
+    if trusted and not _measured_refilling(b, s.low_ratio):
         evidence.append(f"trusted {trusted[-1].kind} email from {trusted[-1].sender}")
         confidence = max(confidence, 0.6) + 0.05
     if not evidence:
         return None
     return _make(s, DiagnosisKind.IO_BUDGET_LOW, confidence, [*evidence, *_context(s)])
+
+
+def _measured_refilling(b: BudgetEstimate | None, low_ratio: float) -> bool:
+    """sbwatch's own estimate says the budget is well filled and earning back: an email that
+    says it is running low is older than the measurement. The email is still relayed
+    (watch.announcer) with the estimate beside it; it raises no budget alert of its own."""
+    return b is not None and b.ratio > low_ratio and refilling(b)
 
 
 def _healthy(s: Signals, failing: Failing) -> Diagnosis | None:

@@ -169,7 +169,6 @@ class DocumentResponse(JSONResponse):
     ) -> None:
         super().__init__(None, status_code, headers)
         self.document = document
-        self._extra = headers
         self.raw_headers = [h for h in self.raw_headers if h[0] != b"content-length"]
 
     def render(self, content: Any) -> bytes:
@@ -179,7 +178,8 @@ class DocumentResponse(JSONResponse):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Write the JSON, then serve it."""
         self.body = render_document(self.document)
-        self.init_headers(self._extra)
+        length = (b"content-length", str(len(self.body)).encode())
+        self.raw_headers = [h for h in self.raw_headers if h[0] != b"content-length"] + [length]
         await super().__call__(scope, receive, send)
 
 
