@@ -90,12 +90,16 @@ class Pair:
         return self.fail_over_killed(leader, self.kill(leader))
 
     def fail_over_killed(self, leader: str, started: float) -> tuple[str, float]:
-        """Restart the killed leader; the other leads: its name and how soon after the kill."""
+        """The other leads: its name and how soon after the kill; then the killed one restarts.
+
+        It restarts only once the other leads: an instance started again under its own name
+        takes back its own lease at once (a new epoch fences the dead incarnation), which is a
+        restart, not the failover this measures."""
         other = "b" if leader == "a" else "a"
-        self.running[leader] = self.restart(leader)
-        self.parked[leader] = self.park(leader)  # its imports overlap the wait for the lease
         wait_for(f"{other} to lead", lambda: leading(self.running[other]) == 1.0, TAKEOVER_S)
         took = time.monotonic() - started
+        self.running[leader] = self.restart(leader)
+        self.parked[leader] = self.park(leader)  # its imports overlap what follows
         self.running[leader].wait_serving(STARTUP_S)
         assert self.leader() == other
         return other, took
