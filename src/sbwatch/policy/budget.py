@@ -62,12 +62,9 @@ class _Counters:
     cpu_s: float | None = None
 
     def iowait_since(self, prev: _Counters) -> float | None:
-        """The share of CPU time spent waiting on IO since ``prev`` (None when not exported)."""
-        if None in (self.iowait_s, self.cpu_s, prev.iowait_s, prev.cpu_s):
-            return None
-        cpu = float(self.cpu_s) - float(prev.cpu_s)  # type: ignore[arg-type]  # checked above
-        wait = float(self.iowait_s) - float(prev.iowait_s)  # type: ignore[arg-type]
-        return None if cpu <= 0 or wait < 0 else wait / cpu
+        """The share of CPU time spent waiting on IO since ``prev`` (None when not exported),
+        as :func:`pressure` reads it."""
+        return _share(_delta(prev.iowait_s, self.iowait_s), _delta(prev.cpu_s, self.cpu_s))
 
     def same_reading(self, other: _Counters) -> bool:
         """Whether both hold the very same counter values (a repeated scrape)."""
@@ -195,11 +192,10 @@ class BudgetEstimator:
         """What the throughput takes from the balance (negative: gives back). At a learned
         baseline the load is held there: within the learning margin nothing flows either way
         (a level learned as a mean must not refill an empty budget by its rounding)."""
-        net = mbps - self._mb.baseline
         learned = self.learned.get(self._tier.value)
         if learned is not None and abs(mbps - learned) <= LEARN_MARGIN * learned:
             return 0.0
-        return net
+        return mbps - self._mb.baseline
 
     def _learn_baseline(self, at: datetime, mbps: float, iowait: float | None) -> None:
         """A used-up budget with IO flat above the published baseline for a while, the disks
@@ -367,9 +363,9 @@ class BudgetEstimator:
         est._mb_rate, est._op_rate = (BurnTracker.from_state(r) for r in state["rates"])
         last = state["last"]
         if last is not None:
-            cpu = [None if x is None else float(x) for x in last[3:5]] + [None, None]
-            at, mb, ops = datetime.fromisoformat(last[0]), float(last[1]), float(last[2])
-            est._last = _Counters(at, mb, ops, cpu[0], cpu[1])
+            at, mb, ops, *cpu = last  # the CPU counters are absent from older states
+            waited, total = (None if x is None else float(x) for x in [*cpu, None, None][:2])
+            est._last = _Counters(datetime.fromisoformat(at), float(mb), float(ops), waited, total)
         est._since = None if state["since"] is None else datetime.fromisoformat(state["since"])
         est._observed_s = float(state["observed_s"])
         est._throughput, est._iops = (float(x) for x in state["throughput"])
