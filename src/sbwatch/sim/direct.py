@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Match, Route
 
 from sbwatch.probes.metrics import SERIES_EXTENSION
-from sbwatch.sim.endpoints import DocumentResponse, ExpositionResponse, render_document
+from sbwatch.sim.endpoints import DocumentResponse, ExpositionResponse
 from sbwatch.sim.world import SimWorld
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -74,12 +74,7 @@ class InProcessClient(httpx.AsyncClient):
         extensions = {}
         if isinstance(answer, ExpositionResponse):
             extensions[SERIES_EXTENSION] = answer.samples
-        answered = _Answered(answer.status_code, answer.raw_headers, extensions)
-        if isinstance(answer, DocumentResponse):
-            answered.document = answer.document
-        else:
-            answered.body = bytes(answer.body)
-        return answered
+        return _Answered(answer, extensions)
 
     async def _answer(
         self, method: str, path: str, query: str, headers: dict[str, str], body: bytes
@@ -130,8 +125,10 @@ class InProcessClient(httpx.AsyncClient):
     def _read_timeout(self, timeout: Any) -> float | None:
         if timeout is httpx.USE_CLIENT_DEFAULT:
             return self.timeout.read
-        if timeout is None or isinstance(timeout, int | float):
-            return None if timeout is None else float(timeout)
+        if timeout is None:
+            return None
+        if isinstance(timeout, int | float):
+            return float(timeout)
         return httpx.Timeout(timeout).read
 
     def _request(
@@ -148,25 +145,25 @@ class _Answered(httpx.Response):
     ``json()`` hands that over, the text is written only when read.
     """
 
-    def __init__(
-        self, status_code: int, headers: list[tuple[bytes, bytes]], extensions: dict[str, Any]
-    ) -> None:
-        super().__init__(status_code, headers=headers, stream=_CONSUMED, extensions=extensions)
+    def __init__(self, answer: Response, extensions: dict[str, Any]) -> None:
+        super().__init__(
+            answer.status_code, headers=answer.raw_headers, stream=_CONSUMED, extensions=extensions
+        )
         self.is_closed = self.is_stream_consumed = True
-        self.body: bytes | None = None
-        self.document: Any = None
+        self._document = answer if isinstance(answer, DocumentResponse) else None
+        self._body = None if self._document is not None else bytes(answer.body)
 
     @property
     def content(self) -> bytes:
         """The body's bytes."""
-        if self.body is None:
-            self.body = render_document(self.document)
-        return self.body
+        if self._body is None:
+            self._body = self._document.written() if self._document is not None else b""
+        return self._body
 
     def json(self, **kwargs: Any) -> Any:
         """The JSON document the handler answered, or the body parsed."""
-        if self.body is None and not kwargs:
-            return self.document
+        if self._document is not None and self._body is None and not kwargs:
+            return self._document.document
         return super().json(**kwargs)
 
 

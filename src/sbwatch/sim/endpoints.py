@@ -152,11 +152,6 @@ def _basic_ok(header: str, service_key: str) -> bool:
     return decoded == f"service_role:{service_key}"
 
 
-def render_document(document: Any) -> bytes:
-    """A JSON document's bytes, as Starlette's JSONResponse writes them."""
-    return JSONResponse.render(_RENDERER, document)
-
-
 class DocumentResponse(JSONResponse):
     """JSON of ``document``, written when it is served over HTTP.
 
@@ -175,15 +170,15 @@ class DocumentResponse(JSONResponse):
         """Nothing yet: the body is written when served."""
         return b""
 
+    def written(self) -> bytes:
+        """The document's JSON, as Starlette's JSONResponse writes it."""
+        return super().render(self.document)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Write the JSON, then serve it."""
-        self.body = render_document(self.document)
-        length = (b"content-length", str(len(self.body)).encode())
-        self.raw_headers = [h for h in self.raw_headers if h[0] != b"content-length"] + [length]
+        self.body = self.written()
+        self.raw_headers.append((b"content-length", str(len(self.body)).encode()))
         await super().__call__(scope, receive, send)
-
-
-_RENDERER = JSONResponse(None)
 
 
 class ExpositionResponse(Response):
