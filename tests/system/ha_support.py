@@ -31,9 +31,8 @@ from .conftest import wait_for as wait_for
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 LEASE_S = 2.0
 RENEW_S = 0.5
-TAKEOVER_S = LEASE_S + RENEW_S + 4.5
-"""A standby leads within lease + renew_every of the leader's death; the rest is its loop
-and the polling, slow on a loaded machine (1.5 s of slack was missed once in CI)."""
+TAKEOVER_S = LEASE_S + RENEW_S + 1.5
+"""A standby leads within lease + renew_every of the leader's death; the rest is polling."""
 
 
 async def _admin(sql: str) -> None:
