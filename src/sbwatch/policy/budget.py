@@ -19,7 +19,7 @@ Choices where the metrics leave a hole:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -337,7 +337,7 @@ class BudgetEstimator:
             "tier": str(self._tier),
             "smoothing_s": self.smoothing_s,
             "max_gap_s": self.max_gap_s,
-            "buckets": [asdict(self._mb), asdict(self._ops)],
+            "buckets": [_plain(self._mb), _plain(self._ops)],
             "rates": [self._mb_rate.to_state(), self._op_rate.to_state()],
             "last": None
             if last is None
@@ -471,10 +471,15 @@ def pressure(prev: IoSample | None, cur: IoSample) -> Pressure:
 
 def estimate_to_dict(estimate: BudgetEstimate) -> dict[str, Any]:
     """A JSON-serialisable form of an estimate."""
-    out = asdict(estimate)
+    out = _plain(estimate)
     out["at"] = estimate.at.isoformat()
     out["tier"] = str(estimate.tier)
     return out
+
+
+def _plain(value: Any) -> dict[str, Any]:
+    """A dataclass of plain fields as a dict (``asdict`` without its deep copies)."""
+    return {f.name: getattr(value, f.name) for f in fields(value)}
 
 
 def estimate_from_dict(data: dict[str, Any]) -> BudgetEstimate:

@@ -12,6 +12,8 @@ burst) is assumed to go on: the forecast then runs at the current rate instead.
 
 from __future__ import annotations
 
+import itertools
+import operator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,7 +28,7 @@ DAY_KNOWN_S = 20 * HOUR_S
 """The hour-of-day pattern is known once this much of a day has been observed."""
 WEEK_KNOWN_HOURS = 150
 """The hour-of-week pattern is used once this many of the week's hours have been seen."""
-HORIZON_S = 7 * 86_400.0
+HORIZON_HOURS = 7 * 24
 HELD_EMPTY = 0.01
 """A balance at or under this share of its capacity that does not rise is held, not refilling."""
 BURST_FACTOR = 1.5
@@ -65,7 +67,7 @@ class Profile:
     @property
     def known(self) -> bool:
         """Whether enough of a day is recorded to forecast with the pattern."""
-        return sum(min(s, HOUR_S) for s in self.seen) >= DAY_KNOWN_S
+        return sum(map(min, self.seen, itertools.repeat(HOUR_S))) >= DAY_KNOWN_S
 
     def rate_at(self, at: datetime) -> tuple[float, float] | None:
         """The usual (MB/s, IOPS) at the hour of ``at``; None when that hour is unknown."""
@@ -81,7 +83,7 @@ class Profile:
         ]
 
     def _weekly(self) -> bool:
-        return sum(1 for s in self.seen if s > 0) >= WEEK_KNOWN_HOURS
+        return WEEK_HOURS - self.seen.count(0.0) >= WEEK_KNOWN_HOURS
 
     def _rate(self, slot: int, weekly: bool) -> tuple[float, float] | None:
         if weekly and self.seen[slot] > 0:
@@ -90,12 +92,12 @@ class Profile:
 
     def _daily(self, hour: int) -> tuple[float, float] | None:
         """The observed-time weighted mean of ``hour`` over the days of the week seen."""
-        same_hour = [h for h in range(hour, WEEK_HOURS, 24) if self.seen[h] > 0]
-        if not same_hour:
+        seen = self.seen[hour::24]
+        total = sum(seen)
+        if total <= 0:
             return None
-        total = sum(self.seen[h] for h in same_hour)
-        mb = sum(self.mb[h] * self.seen[h] for h in same_hour) / total
-        ops = sum(self.ops[h] * self.seen[h] for h in same_hour) / total
+        mb = sum(map(operator.mul, self.mb[hour::24], seen)) / total
+        ops = sum(map(operator.mul, self.ops[hour::24], seen)) / total
         return mb, ops
 
     def to_state(self) -> dict[str, Any]:
@@ -153,19 +155,18 @@ def run_forward(
     levels = [mb.level, ops.level]
     daily_low = list(levels)
     refills = True
-    slot, elapsed = _slot(now), 0.0
-    while elapsed < HORIZON_S:
+    drawn = [(i, b.baseline, b.capacity) for i, b in enumerate((mb, ops)) if b.capacity > 0]
+    slot = _slot(now)
+    for hour in range(HORIZON_HOURS):
         rates = current if burst else (week[slot] or current)
-        for index, (bucket, rate) in enumerate(((mb, rates[0]), (ops, rates[1]))):
-            if bucket.capacity <= 0:
-                continue
-            net = (rate - bucket.baseline) * HOUR_S
+        for index, baseline, capacity in drawn:
+            rate = rates[index]
+            net = (rate - baseline) * HOUR_S
             if net > 0 and levels[index] <= net:
-                return Outlook(elapsed + levels[index] / (rate - bucket.baseline), False, burst)
-            levels[index] = min(bucket.capacity, levels[index] - net)
-        elapsed += HOUR_S
+                return Outlook(hour * HOUR_S + levels[index] / (rate - baseline), False, burst)
+            levels[index] = min(capacity, levels[index] - net)
         slot = (slot + 1) % WEEK_HOURS
-        if elapsed % 86_400.0 == 0:  # a day on: no lower than a day ago (or full)
+        if (hour + 1) % 24 == 0:  # a day on: no lower than a day ago (or full)
             refills = refills and all(
                 _earns_back(level, day_ago, bucket)
                 for level, day_ago, bucket in zip(levels, daily_low, (mb, ops), strict=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -175,16 +177,25 @@ def health_document(
 
 
 def _health_params(request: Request) -> tuple[list[str], int, str | None]:
-    raw = request.query_params.getlist("services")
-    services = [part.strip() for item in raw for part in item.split(",") if part.strip()]
+    services, timeout_ms, problem = _health_query(request.scope["query_string"])
+    return list(services), timeout_ms, problem
+
+
+@functools.lru_cache(maxsize=64)
+def _health_query(query: bytes) -> tuple[tuple[str, ...], int, str | None]:
+    """The services and timeout a health query string asks for, or the problem with it
+    (parsed once per distinct query string: a watcher asks the same every time)."""
+    params = QueryParams(query)
+    raw = params.getlist("services")
+    services = tuple(part.strip() for item in raw for part in item.split(",") if part.strip())
     if not services:
-        return [], 0, "services is required"
+        return (), 0, "services is required"
     unknown = [name for name in services if name not in HEALTH_SERVICES]
     if unknown:
-        return [], 0, f"unknown services: {', '.join(unknown)}"
-    timeout = request.query_params.get("timeout_ms")
+        return (), 0, f"unknown services: {', '.join(unknown)}"
+    timeout = params.get("timeout_ms")
     if timeout is not None and (not timeout.isdigit() or int(timeout) > 10_000):
-        return [], 0, "timeout_ms must be an integer from 0 to 10000"
+        return (), 0, "timeout_ms must be an integer from 0 to 10000"
     return services, DEFAULT_HEALTH_TIMEOUT_MS if timeout is None else int(timeout), None
 
 

@@ -14,7 +14,15 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from sbwatch.core.results import ProbeKind, ProbeResult, ProbeStatus, Silence
+from sbwatch.core.results import (
+    BudgetEstimate,
+    IoSample,
+    ProbeKind,
+    ProbeResult,
+    ProbeStatus,
+    Silence,
+)
+from sbwatch.store import codec
 from sbwatch.store.sqlite import SqliteStore
 
 
@@ -82,18 +90,24 @@ class ReplayStore(SqliteStore):
 
 
 class FastReplayStore(ReplayStore):
-    """A ReplayStore that keeps the probe tables as values and reuses unchanged SELECTs.
+    """A ReplayStore that keeps the busiest tables as values and reuses unchanged SELECTs.
 
-    A replay writes a probe result and a probe status a minute per probe and reads them back
-    only at start-up; turning each into a row and back cannot change what the watcher
-    decides. They stay here as the frozen values they are. The rest is the SQLite store, where
-    a SELECT repeated before any write to its table returns the rows it returned last time.
+    A replay writes a probe result and a probe status a minute per probe, a metrics scrape and
+    a budget estimate every few minutes, and small state documents at every evaluation;
+    turning each into a row and back cannot change what the watcher decides. Results,
+    statuses, scrapes and estimates stay here as the frozen values they are; a state document
+    is kept as its JSON text (so it is copied and checked serialisable as the store would).
+    The rest is the SQLite store, where a SELECT repeated before any write to its table
+    returns the rows it returned last time.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self._results: list[ProbeResult] = []
         self._statuses: dict[tuple[str, str], ProbeStatus] = {}
+        self._samples: list[tuple[str, IoSample]] = []
+        self._budgets: list[BudgetEstimate] = []
+        self._state: dict[tuple[str, str], str] = {}
         self._selected: dict[str, dict[tuple[str, tuple[Any, ...]], list[sqlite3.Row]]] = {}
 
     async def record_probe(self, result: ProbeResult) -> None:
@@ -121,6 +135,45 @@ class FastReplayStore(ReplayStore):
             for key in sorted(self._statuses)
             if project is None or key[0] == project
         ]
+
+    async def record_io_sample(self, project: str, sample: IoSample) -> None:
+        """Keep one metrics scrape."""
+        self._samples.append((project, sample))
+
+    async def io_samples(self, project: str, since: datetime) -> list[IoSample]:
+        """Scrapes at or after ``since``, oldest first."""
+        kept = [s for p, s in self._samples if p == project and s.at >= since]
+        return sorted(kept, key=lambda s: s.at)
+
+    async def record_budget(self, estimate: BudgetEstimate) -> None:
+        """Keep one budget estimate."""
+        self._budgets.append(estimate)
+
+    async def latest_budget(self, project: str) -> BudgetEstimate | None:
+        """The newest budget estimate of a project (the last kept of the newest time)."""
+        newest = None
+        for estimate in self._budgets:
+            if estimate.project == project and (newest is None or estimate.at >= newest.at):
+                newest = estimate
+        return newest
+
+    async def budget_history(self, project: str, since: datetime) -> list[BudgetEstimate]:
+        """Estimates at or after ``since``, oldest first."""
+        kept = [b for b in self._budgets if b.project == project and b.at >= since]
+        return sorted(kept, key=lambda b: b.at)
+
+    async def get_state(self, namespace: str, key: str) -> dict[str, Any] | None:
+        """A JSON document, or None."""
+        text = self._state.get((namespace, key))
+        return None if text is None else codec.load_json(text)
+
+    async def put_state(self, namespace: str, key: str, value: dict[str, Any]) -> None:
+        """Keep a JSON document as its text."""
+        self._state[(namespace, key)] = codec.dump_json(value)
+
+    async def delete_state(self, namespace: str, key: str) -> None:
+        """Forget a document if kept."""
+        self._state.pop((namespace, key), None)
 
     async def silences(self, active_at: datetime | None = None) -> list[Silence]:
         """All silences, or those active at a time: the filter on the unchanged full list."""
