@@ -41,6 +41,7 @@ class InProcessClient(httpx.AsyncClient):
         self._routes = [r for r in app.routes if isinstance(r, Route)]
         self._targets: dict[tuple[str, str], _Target] = {}
         self._queries: dict[tuple[tuple[str, Any], ...], str] = {}
+        self._basic: dict[httpx.BasicAuth, dict[str, str]] = {}
 
     async def request(  # type: ignore[override]  # the subset of keywords sbwatch passes
         self,
@@ -61,8 +62,7 @@ class InProcessClient(httpx.AsyncClient):
         body = content if json is None else _json_bytes(json)
         fields = dict(headers or {})
         if isinstance(auth, httpx.Auth):
-            flow = auth.auth_flow(self._request(method, url, fields))
-            fields = dict(next(flow).headers)
+            fields.update(self._auth_headers(method, url, auth))
         parts = urlsplit(str(url))
         query = parts.query or (self._query(params) if params else "")
         started = self._world.clock.monotonic()
@@ -114,6 +114,18 @@ class InProcessClient(httpx.AsyncClient):
             partial = partial or match is Match.PARTIAL
         return 405 if partial else 404
 
+    def _auth_headers(self, method: str, url: httpx.URL | str, auth: httpx.Auth) -> dict[str, str]:
+        """The headers ``auth`` adds to a request (a Basic one's once: they never change)."""
+        known = self._basic.get(auth) if isinstance(auth, httpx.BasicAuth) else None
+        if known is not None:
+            return known
+        plain = self._request(method, url)
+        added = next(auth.auth_flow(self._request(method, url))).headers
+        headers = {k: v for k, v in added.items() if plain.headers.get(k) != v}
+        if isinstance(auth, httpx.BasicAuth):
+            self._basic[auth] = headers
+        return headers
+
     def _query(self, params: Mapping[str, Any]) -> str:
         """The query string of ``params``, encoded once per distinct value."""
         key = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in params.items())
@@ -142,16 +154,29 @@ class _Answered(httpx.Response):
 
     httpx's own constructor streams the body through its decoders to read it; here the stream
     is marked consumed and closed, and the body is the handler's bytes, or its JSON document:
-    ``json()`` hands that over, the text is written only when read.
+    ``json()`` hands that over, the text is written only when read. The headers are the
+    handler's, turned into ``httpx.Headers`` when first read (most answers' never are).
     """
 
     def __init__(self, answer: Response, extensions: dict[str, Any]) -> None:
-        super().__init__(
-            answer.status_code, headers=answer.raw_headers, stream=_CONSUMED, extensions=extensions
-        )
+        super().__init__(answer.status_code, stream=_CONSUMED, extensions=extensions)
         self.is_closed = self.is_stream_consumed = True
+        self._raw_headers: list[tuple[bytes, bytes]] | None = answer.raw_headers
         self._document = answer if isinstance(answer, DocumentResponse) else None
         self._body = None if self._document is not None else bytes(answer.body)
+
+    @property  # an attribute of httpx.Response, read lazily here
+    def headers(self) -> httpx.Headers:
+        """The handler's headers."""
+        if self._raw_headers is not None:
+            self._headers = httpx.Headers(self._raw_headers)
+            self._raw_headers = None
+        return self._headers
+
+    @headers.setter
+    def headers(self, value: httpx.Headers) -> None:
+        self._headers = value
+        self._raw_headers = None
 
     @property
     def content(self) -> bytes:

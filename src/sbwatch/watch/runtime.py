@@ -58,10 +58,10 @@ class ProjectRuntime:
     evaluating: asyncio.Lock = field(default_factory=asyncio.Lock)
     """One evaluation at a time: a probe's state change evaluates beside the schedule."""
     provider_name: str | None = None
+    """The project's name at the provider (``GET /v1/projects/{ref}``): emails use it."""
     led_epoch: int | None = None
     """The fencing epoch this runtime's alert state was last read from the store under: a new
     lead starts from what the previous leader wrote."""
-    """The project's name at the provider (``GET /v1/projects/{ref}``): emails use it."""
 
     def names(self) -> set[str]:
         """Every name the provider's emails may call this project by, lowercased."""

@@ -15,7 +15,7 @@ import httpx
 from sbwatch.alerting.conditions import conditions
 from sbwatch.alerting.data_conditions import data_conditions
 from sbwatch.alerting.dispatch import Dispatcher
-from sbwatch.config.settings import ProjectSettings, Settings
+from sbwatch.config.settings import BudgetSettings, ProjectSettings, Settings
 from sbwatch.core.clock import Clock
 from sbwatch.core.errors import SbwatchError
 from sbwatch.core.lease import Fence
@@ -104,6 +104,7 @@ class Watcher:
         self.owner = owner
         self.on_alert = on_alert
         self.projects: dict[str, ProjectRuntime] = {}
+        self._thresholds: dict[str, BudgetSettings] = {}
         self.provider_probe: Probe | None = None
         self.provider_last: ProbeResult | None = None
         self.announcer = Announcer(
@@ -353,7 +354,10 @@ class Watcher:
             await self._take(runtime, step)
             if step.busy:
                 return diagnosis
-        thresholds = alert_thresholds(project, self.settings.alerting.min_duration)
+        thresholds = self._thresholds.get(ref)
+        if thresholds is None:  # the settings are this watcher's for good: worked out once
+            thresholds = alert_thresholds(project, self.settings.alerting.min_duration)
+            self._thresholds[ref] = thresholds
         severity = budget_severity(budget, thresholds) if budget is not None else None
         await self._latch(runtime, diagnosis, severity)
         conds = conditions(
