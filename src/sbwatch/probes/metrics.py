@@ -196,6 +196,8 @@ class MetricsProbe:
         self.ctx = ctx
         self.url = ctx.project.base_url + METRICS_PATH
         self.timeout_s = timeout_s(ctx, SPEC)
+        key = ctx.project.service_key
+        self._auth = None if key is None else httpx.BasicAuth(USERNAME, key.get_secret_value())
 
     async def run(self) -> ProbeResult:
         """Scrape once."""
@@ -221,13 +223,12 @@ class MetricsProbe:
         )
 
     async def _scrape(self, at: datetime) -> _Scrape:
-        key = self.ctx.project.service_key
-        if key is None:
+        if self._auth is None:
             return _Scrape(Outcome.FAIL, "no service key configured")
         try:
             response = await self.ctx.http.get(
                 self.url,
-                auth=httpx.BasicAuth(USERNAME, key.get_secret_value()),
+                auth=self._auth,
                 timeout=self.timeout_s,
                 headers={"Accept": "text/plain"},
             )
