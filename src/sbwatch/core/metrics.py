@@ -163,6 +163,13 @@ class Metrics:
             "The fencing epoch of the lease this instance last led under (0: never led).",
             registry=r,
         )
+        self.job_lag = Histogram(
+            "sbwatch_job_lag_seconds",
+            "How late scheduled jobs started, by job kind (probe, evaluate, size, ...).",
+            ["job"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 10, 30, 60),
+            registry=r,
+        )
         self.build_info = Info("sbwatch_build", "sbwatch version.", registry=r)
         self.build_info.info({"version": __version__})
         # Every outcome is exported from the start at 0, so rate() and increase() see the

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import resource
 import signal
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -28,6 +29,7 @@ from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import Diagnosis, ProbeKind, Severity
 from sbwatch.daemon.ha import Leadership
+from sbwatch.daemon.http import http_client
 from sbwatch.daemon.page import render_status_page, threadsafe
 from sbwatch.daemon.presence import RENEW_EVERY_S, AlreadyRunning, Presence
 from sbwatch.daemon.scheduler import Scheduler
@@ -60,15 +62,6 @@ class Generation:
     watcher: Watcher
     scheduler: Scheduler
     mail_task: asyncio.Task[None] | None
-
-
-def http_client() -> httpx.AsyncClient:
-    """The one HTTP client every probe and API call shares: keep-alive, bounded, timed."""
-    return httpx.AsyncClient(
-        limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
-        timeout=httpx.Timeout(10.0, connect=5.0),
-        headers={"User-Agent": "sbwatch"},
-    )
 
 
 @contextlib.contextmanager
@@ -121,6 +114,7 @@ class Daemon:
 
     async def run(self) -> int:
         """Run until SIGTERM/SIGINT; 0 on a clean stop."""
+        raise_open_files()
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, self._stop.set)
         loop.add_signal_handler(signal.SIGINT, self._stop.set)
@@ -246,7 +240,7 @@ class Daemon:
             fence=self.leadership,
         )
         await watcher.start()
-        scheduler = Scheduler(self.clock)
+        scheduler = Scheduler(self.clock, self.metrics)
         _schedule(scheduler, settings, watcher, dispatcher, self.presence)
         scheduler.every("presence", RENEW_EVERY_S, self._renew)
         scheduler.start()
@@ -313,6 +307,15 @@ class Daemon:
                 log.error("scheduler stalled", stalled_s=round(stalled))
 
 
+def raise_open_files() -> None:
+    """Lift the soft limit on open files to the hard one: a fleet keeps a connection or two per
+    project, and an outage holds every request open until its timeout."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 def evaluate_every(project: ProjectSettings) -> float:
     """Seconds between evaluations of a project: its fastest probe, at most a minute."""
     intervals = [p.interval.total_seconds() for p in project.probes.values() if p.enabled]
@@ -339,7 +342,6 @@ def _schedule(
                 f"probe:{project.ref}:{kind.value}",
                 seconds,
                 _probe_job(watcher, project.ref, kind),
-                jitter_s=min(seconds * 0.1, 5.0),
             )
         scheduler.every(
             f"evaluate:{project.ref}",

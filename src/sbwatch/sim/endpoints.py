@@ -43,7 +43,7 @@ def _error(status: int, message: str) -> DocumentResponse:
 
 def _unavailable(world: SimWorld, ref: str) -> Response | None:
     """The answer when the project cannot serve at all (outage, unknown, paused, resizing)."""
-    world.sync()
+    world.sync(ref)
     if world.platform_outage:
         return _error(503, "Service Unavailable")
     project = world.projects.get(ref)

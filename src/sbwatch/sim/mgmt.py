@@ -53,13 +53,13 @@ def _guard(world: SimWorld, token: str, limiter: RateLimiter, handler: Handler) 
     """Outage, bearer auth, unknown project, rate limit and injected faults, then ``handler``."""
 
     async def guarded(request: Request) -> Response:
-        world.sync()
+        ref = request.path_params["ref"]
+        world.sync(ref)
         if world.platform_outage:
             return _error(503, "Service Unavailable")
         auth = request.headers.get("authorization", "")
         if not auth.startswith("Bearer ") or auth.removeprefix("Bearer ") != token:
             return _error(401, "Unauthorized")
-        ref = request.path_params["ref"]
         if ref not in world.projects:
             return _error(404, f"Project {ref} not found")
         allowed, headers = limiter.hit(token, ref)
@@ -72,7 +72,7 @@ def _guard(world: SimWorld, token: str, limiter: RateLimiter, handler: Handler) 
         if fault == "slow":
             await request.body()  # read (and keep) it now: the sender may be gone in 30 s
             await world.clock.sleep(SLOW_S)
-            world.sync()
+            world.sync(ref)
         response = await handler(request)
         if fault == "drop_after_apply" and request.method in ("PATCH", "DELETE"):
             return _Dropped()

@@ -191,8 +191,8 @@ async def _follow(world: SimWorld, config: SimConfig, proxies: dict[str, DbProxy
     """Deliver new emails by IMAP and keep every database proxy in step with the world."""
     sent = 0
     while True:
-        world.sync()
         for ref, proxy in proxies.items():
+            world.sync(ref)
             proxy.set_mode(world.db_mode(ref))
             proxy.set_delay(world.db_delay(ref))
         while config.mail is not None and sent < len(world.emails):

@@ -102,6 +102,8 @@ class SimProject:
     """A daily workload shape in force (a workload event ends it)."""
     lowest_budget: float = 1.0
     """The lowest the budget has been on this project's current size."""
+    synced: float = 0.0
+    """The monotonic time its model has been advanced to."""
 
     @property
     def tier(self) -> str:
@@ -145,7 +147,6 @@ class SimWorld:
         """The HTTP methods the fault hits (None: every method)."""
         self.status_indicator = "none"
         self.status_components: list[str] | None = None
-        self._last = clock.monotonic()
 
     def add_project(
         self,
@@ -161,7 +162,6 @@ class SimWorld:
         ``true_limits_factor``: how far the instance's real disk limits lie above the machine
         table (1.2: 20% more baseline and burst), which nothing outside the simulator can read.
         """
-        self.sync()
         every = self.metrics_update_s
         model = DiskIoModel(
             tier,
@@ -170,7 +170,9 @@ class SimWorld:
             minute_phase_s=self.clock.now().timestamp() % every if every else 0.0,
             publish_every_s=every,
         )
-        project = SimProject(ref=ref, model=model, name=name or f"sim-{ref[:6]}")
+        project = SimProject(
+            ref=ref, model=model, name=name or f"sim-{ref[:6]}", synced=self.clock.monotonic()
+        )
         self.projects[ref] = project
         return project
 
@@ -178,19 +180,30 @@ class SimWorld:
         """A project by ref; KeyError when unknown."""
         return self.projects[ref]
 
-    def sync(self) -> None:
-        """Advance every model to clock.now() (called by every request)."""
+    def sync(self, ref: str | None = None) -> None:
+        """Advance a project's model to clock.now(), or every project's without ``ref``.
+
+        A request syncs only the project it is about, so a fleet's request costs one model,
+        not all of them; anything that changes the world (an event, a resize) syncs every
+        project first, so each model has run under the conditions of its time.
+        """
         now = self.clock.monotonic()
-        if now == self._last:
+        if ref is None:
+            for each in self.projects.values():
+                self._sync(each, now)
+        elif (one := self.projects.get(ref)) is not None:
+            self._sync(one, now)
+
+    def _sync(self, project: SimProject, now: float) -> None:
+        start = project.synced
+        if now == start:
             return  # nothing has moved since the last sync
-        for project in self.projects.values():
-            start = self._last
-            if project.resize_until is not None and project.resize_until <= now:
-                self._advance(project, start, project.resize_until)
-                start = project.resize_until
-                self._finish_resize(project)
-            self._advance(project, start, now)
-        self._last = now
+        if project.resize_until is not None and project.resize_until <= now:
+            self._advance(project, start, project.resize_until)
+            start = project.resize_until
+            self._finish_resize(project)
+        self._advance(project, start, now)
+        project.synced = now
 
     def _wall(self, monotonic: float) -> datetime:
         """The wall-clock time of a monotonic reading."""
@@ -254,7 +267,7 @@ class SimWorld:
 
     def truth(self, ref: str) -> dict[str, Any]:
         """What is really going on with one project."""
-        self.sync()
+        self.sync(ref)
         project = self.projects[ref]
         model = project.model
         return {
@@ -300,7 +313,7 @@ class SimWorld:
 
     def attempted(self, ref: str, tier: str) -> None:
         """A PATCH of the compute size arrived (applied or not): note what was true then."""
-        self.sync()
+        self.sync(ref)
         project = self.projects.get(ref)
         if project is not None:
             self.changes.append(self._change(project, tier))

@@ -7,6 +7,7 @@ clock. Each job is one unit of work: run a probe and keep its state; or evaluate
 
 from __future__ import annotations
 
+import asyncio
 import math
 from datetime import timedelta
 
@@ -30,6 +31,7 @@ from sbwatch.core.results import (
     ProbeKind,
     ProbeResult,
     ProbeState,
+    ProbeStatus,
     ProviderEmail,
     Severity,
 )
@@ -71,6 +73,8 @@ from sbwatch.watch.state import (
 )
 
 EMAIL_LOOKBACK = timedelta(hours=24)
+START_BATCH = 16
+"""Projects started at once."""
 DIAGNOSIS_RECORD_EVERY = timedelta(minutes=10)
 """An unchanged diagnosis is written to the store at most this often."""
 _STATE_VALUE = {ProbeState.UP: 1.0, ProbeState.DOWN: 0.0, ProbeState.UNKNOWN: -1.0}
@@ -115,36 +119,49 @@ class Watcher:
 
     # -- life cycle -----------------------------------------------------------------------
     async def start(self) -> None:
-        """Restore state, discover compute sizes and settle unfinished escalations."""
+        """Restore state, discover compute sizes and settle unfinished escalations.
+
+        Projects start ``START_BATCH`` at a time: a fleet's start-up is bounded by the round
+        trips to the provider, not their sum.
+        """
         statuses = {(s.project, s.probe): s for s in await self.store.probe_statuses()}
-        for project in self.settings.projects:
-            runtime, size = await self._runtime(project)
-            for kind in project.enabled_probes():
-                if kind is ProbeKind.STATUS_PAGE:
-                    continue
-                runtime.probes[kind] = build_probe(kind, self._context(project))
-                if (project.ref, kind) in statuses:
-                    runtime.statuses[kind] = statuses[(project.ref, kind)]
-            self.projects[project.ref] = runtime
-            now = self.clock.now()
-            runtime.emails = await self.store.recent_emails(now - EMAIL_LOOKBACK, project.ref)
-            runtime.journal = await self.store.intents(project.ref)
-            runtime.provider_name = await provider_name(runtime, self._log)
-            if size is not runtime.tier:  # resized while sbwatch was not running
-                await self._adopt_size(runtime, size)
-            hold = await self.store.get_state(STATE_NAMESPACE, hold_key(project.ref))
-            runtime.budget_held = hold is not None and hold.get("tier") == runtime.tier.value
-            runtime.policy_state = PolicyState.from_dict(
-                await self.store.get_state("alerting", f"policy:{project.ref}")
-            )
-            if runtime.escalator is not None and self.acting():
-                try:
-                    await runtime.escalator.reconcile(project.ref)
-                except SbwatchError as exc:  # the next evaluation settles it
-                    self._log.warning("reconcile failed", error=str(exc), transient=exc.transient)
+        projects = self.settings.projects
+        for at in range(0, len(projects), START_BATCH):
+            batch = projects[at : at + START_BATCH]
+            started = await asyncio.gather(*(self._start(p, statuses) for p in batch))
+            self.projects.update((runtime.settings.ref, runtime) for runtime in started)
         if self.settings.status_page.enabled and self.settings.projects:
             first = self.settings.projects[0]
             self.provider_probe = build_probe(ProbeKind.STATUS_PAGE, self._context(first))
+
+    async def _start(
+        self, project: ProjectSettings, statuses: dict[tuple[str, ProbeKind], ProbeStatus]
+    ) -> ProjectRuntime:
+        """One project's runtime: probes, saved state, its size, its unfinished escalation."""
+        runtime, size = await self._runtime(project)
+        for kind in project.enabled_probes():
+            if kind is ProbeKind.STATUS_PAGE:
+                continue
+            runtime.probes[kind] = build_probe(kind, self._context(project))
+            if (project.ref, kind) in statuses:
+                runtime.statuses[kind] = statuses[(project.ref, kind)]
+        now = self.clock.now()
+        runtime.emails = await self.store.recent_emails(now - EMAIL_LOOKBACK, project.ref)
+        runtime.journal = await self.store.intents(project.ref)
+        runtime.provider_name = await provider_name(runtime, self._log)
+        if size is not runtime.tier:  # resized while sbwatch was not running
+            await self._adopt_size(runtime, size)
+        hold = await self.store.get_state(STATE_NAMESPACE, hold_key(project.ref))
+        runtime.budget_held = hold is not None and hold.get("tier") == runtime.tier.value
+        runtime.policy_state = PolicyState.from_dict(
+            await self.store.get_state("alerting", f"policy:{project.ref}")
+        )
+        if runtime.escalator is not None and self.acting():
+            try:
+                await runtime.escalator.reconcile(project.ref)
+            except SbwatchError as exc:  # the next evaluation settles it
+                self._log.warning("reconcile failed", error=str(exc), transient=exc.transient)
+        return runtime
 
     async def close(self) -> None:
         """Release every probe's connections."""
