@@ -98,3 +98,22 @@ async def test_a_refused_connection_gives_its_slot_back() -> None:
             for _ in range(3):
                 with pytest.raises(httpx.ConnectError):
                     await client.get("http://127.0.0.1:9/")
+
+
+async def test_an_origin_has_no_more_in_flight_than_its_connections(
+    origins: tuple[Origin, Origin],
+) -> None:
+    """Two per origin: a held origin gets two of its four requests; the other is not held up."""
+    first, second = origins
+    first.release.clear()
+    async with httpx.AsyncClient(transport=OriginPools(per_origin=2)) as client:
+        held = [asyncio.create_task(client.get(first.url)) for _ in range(4)]
+        async with asyncio.timeout(DEADLINE_S):
+            assert 200 == (await client.get(second.url)).status_code
+            while first.arrived < 2:  # noqa: ASYNC110 - a thread's counter
+                await asyncio.sleep(0.01)
+        await asyncio.sleep(0.3)  # a third would have arrived by now
+        assert 2 == first.arrived
+        first.release.set()
+        answers = await asyncio.gather(*held)
+    assert [200] * 4 == [answer.status_code for answer in answers]

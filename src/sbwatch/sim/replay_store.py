@@ -64,6 +64,10 @@ class InlineConnection:
         """Run one statement now."""
         return _Executed(self._conn.execute(sql, params))
 
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement once per parameter row, now."""
+        self._conn.executemany(sql, rows)
+
     async def execute_fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """Run one statement and return all its rows."""
         return self._conn.execute(sql, params).fetchall()

@@ -67,6 +67,7 @@ class PostgresStore(SqlStore):
     ) -> None:
         if not _SCHEMA_NAME.fullmatch(schema):
             raise ValueError("schema must be a lowercase SQL identifier")
+        super().__init__()
         self._dsn = dsn
         self._secrets = _secrets_of(dsn)
         self._schema = schema
@@ -169,6 +170,12 @@ class PostgresStore(SqlStore):
                 return list(await pool.fetch(_numbered(sql), *params))
             async with pool.acquire() as conn, conn.transaction():
                 return list(await conn.fetch(_numbered(sql), *params))
+
+    async def _many(self, op: str, batches: Sequence[tuple[str, list[Sequence[Any]]]]) -> None:
+        """Run each statement once per parameter row, all in one transaction."""
+        async with self._guard(op) as pool, pool.acquire() as conn, conn.transaction():
+            for sql, rows in batches:
+                await conn.executemany(_numbered(sql), rows)
 
     async def _run(self, op: str, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement; the number of rows it changed (from the command tag)."""

@@ -7,8 +7,10 @@ timestamp parameter form and the error mapping.
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,10 +38,28 @@ from sbwatch.supabase.tiers import Tier
 
 _UNFINISHED = (IntentState.OPEN.value, IntentState.APPLIED.value)
 Where = tuple[str, list[Any]]
+PENDING_LIMIT = 10_000
+"""Probe results kept for a later write while the store fails; older ones are dropped."""
+
+
+@dataclass
+class _ProbeWrites:
+    """Probe results and states waiting to be written, and how far the writes have come."""
+
+    results: list[Sequence[Any]] = field(default_factory=list)
+    statuses: dict[tuple[str, str], Sequence[Any]] = field(default_factory=dict)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    queued: int = 0
+    """Tickets handed out: one per row or state queued."""
+    written: int = 0
+    """Every ticket up to this one is in the store."""
 
 
 class SqlStore(LeaseSql, ABC):
-    """Every Store method over four primitives a backend implements."""
+    """Every Store method over five primitives a backend implements."""
+
+    def __init__(self) -> None:
+        self._probe_writes = _ProbeWrites()
 
     @abstractmethod
     async def open(self) -> None:
@@ -63,6 +83,10 @@ class SqlStore(LeaseSql, ABC):
     async def _run(self, op: str, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement; the number of rows it changed."""
 
+    @abstractmethod
+    async def _many(self, op: str, batches: Sequence[tuple[str, list[Sequence[Any]]]]) -> None:
+        """Run each statement once per parameter row, all in one write transaction."""
+
     def _where(self, eq: dict[str, Any], since: tuple[str, datetime | None] = ("", None)) -> Where:
         """Equalities (None values skipped) and an optional ``column >= since``, ANDed."""
         terms = [f"{column} = ?" for column, value in eq.items() if value is not None]
@@ -77,9 +101,7 @@ class SqlStore(LeaseSql, ABC):
         self, table: str, columns: Sequence[str], params: Sequence[Any], tail: str = ""
     ) -> list[Row]:
         """INSERT (``tail`` may add ON CONFLICT and RETURNING); the returned rows."""
-        marks = ", ".join("?" for _ in columns)
-        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) {tail}"
-        return await self._fetch(f"insert {table}", sql, params)
+        return await self._fetch(f"insert {table}", _insert_sql(table, columns, tail), params)
 
     async def _append(self, table: str, columns: Sequence[str], value: Any) -> None:
         """INSERT the fields of a value named like the columns."""
@@ -89,9 +111,7 @@ class SqlStore(LeaseSql, ABC):
         self, table: str, columns: Sequence[str], params: Sequence[Any], keys: Sequence[str]
     ) -> None:
         """INSERT, or UPDATE every non-key column of the row with the same keys."""
-        sets = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
-        tail = f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}"
-        await self._insert(table, columns, params, tail)
+        await self._insert(table, columns, params, _upsert_tail(columns, keys))
 
     async def _select(
         self, table: str, where: Where, order: str = "at, id", limit: str = ""
@@ -107,12 +127,10 @@ class SqlStore(LeaseSql, ABC):
 
     # -- probes -----------------------------------------------------------------------------
     async def record_probe(self, result: ProbeResult) -> None:
-        """Append one probe result."""
-        await self._insert(
-            "probe_results",
-            codec.PROBE_COLUMNS,
-            codec.params(result, codec.PROBE_COLUMNS, self._ts),
-        )
+        """Append one probe result (written with whatever else is waiting)."""
+        writes = self._probe_writes
+        writes.results.append(codec.params(result, codec.PROBE_COLUMNS, self._ts))
+        await self._write_probes()
 
     async def recent_probes(
         self, project: str, since: datetime, probe: ProbeKind | None = None
@@ -124,8 +142,37 @@ class SqlStore(LeaseSql, ABC):
 
     async def save_probe_status(self, status: ProbeStatus) -> None:
         """Insert or replace the thresholded state of (project, probe)."""
-        params = codec.status_params(status, self._ts)
-        await self._upsert("probe_status", codec.STATUS_COLUMNS, params, ("project", "probe"))
+        key = (status.project, status.probe.value)
+        self._probe_writes.statuses[key] = codec.status_params(status, self._ts)
+        await self._write_probes()
+
+    async def _write_probes(self) -> None:
+        """Write the waiting probe results and states in one transaction (group commit).
+
+        A fleet records a result and a state a few hundred times a second. Callers that come
+        while a write is under way queue behind it; the first of them then writes for all, and
+        the others, whose rows are in, return at once. A failed write keeps its rows for the
+        next one and raises to the caller that made it; a caller whose rows were not written
+        tries itself, so nobody returns before their rows are in or an error says why not.
+        """
+        writes = self._probe_writes
+        writes.queued += 1
+        ticket = writes.queued
+        async with writes.lock:
+            if writes.written >= ticket:
+                return
+            upto = writes.queued
+            results, writes.results = writes.results, []
+            statuses, writes.statuses = writes.statuses, {}
+            batches = [(_PROBE_INSERT, results), (_STATUS_UPSERT, list(statuses.values()))]
+            try:
+                await self._many("write probes", [(sql, rows) for sql, rows in batches if rows])
+            except StoreError:
+                writes.results[:0] = results
+                del writes.results[:-PENDING_LIMIT]
+                writes.statuses = statuses | writes.statuses
+                raise
+            writes.written = upto
 
     async def probe_statuses(self, project: str | None = None) -> list[ProbeStatus]:
         """Current states, for one project or all, ordered by project then probe."""
@@ -403,3 +450,19 @@ class SqlStore(LeaseSql, ABC):
             await self._run("remove_silence", "DELETE FROM silences WHERE id = ?", (silence_id,))
             == 1
         )
+
+
+def _insert_sql(table: str, columns: Sequence[str], tail: str = "") -> str:
+    marks = ", ".join("?" for _ in columns)
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) {tail}"
+
+
+def _upsert_tail(columns: Sequence[str], keys: Sequence[str]) -> str:
+    sets = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
+    return f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}"
+
+
+_PROBE_INSERT = _insert_sql("probe_results", codec.PROBE_COLUMNS)
+_STATUS_UPSERT = _insert_sql(
+    "probe_status", codec.STATUS_COLUMNS, _upsert_tail(codec.STATUS_COLUMNS, ("project", "probe"))
+)

@@ -43,6 +43,7 @@ class SqliteStore(SqlStore):
     """The Store protocol on one SQLite file (or ``:memory:``), safe across processes."""
 
     def __init__(self, path: Path | str, *, busy_timeout_s: float = 5.0) -> None:
+        super().__init__()
         self._path = str(path)
         self._busy_timeout_s = busy_timeout_s
         self._conn: aiosqlite.Connection | None = None
@@ -141,3 +142,9 @@ class SqliteStore(SqlStore):
         """Run one statement; the number of rows it changed."""
         async with self._guard(op) as conn, conn.execute(sql, params) as cursor:
             return cursor.rowcount
+
+    async def _many(self, op: str, batches: Sequence[tuple[str, list[Sequence[Any]]]]) -> None:
+        """Run each statement once per parameter row, all in one write transaction."""
+        async with self._guard(op) as conn, _immediate(conn):
+            for sql, rows in batches:
+                await conn.executemany(sql, rows)
