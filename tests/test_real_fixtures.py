@@ -83,6 +83,17 @@ async def test_recorded_project_gives_its_name_and_status() -> None:
     assert (doc["body"]["name"], doc["body"]["status"]) == (project.name, project.status)
 
 
+async def test_recorded_project_in_a_list_gives_every_name() -> None:
+    """GET /v1/projects answers a list of the same documents: one request names them all."""
+    doc = recorded("mgmt_project_GET_default.response.json.txt")
+    other = {**doc["body"], "ref": "otherprojectrefaaaaa", "name": "other"}
+    api, client = api_answering(doc["status"], [doc["body"], other], doc["headers"])
+    async with client:
+        projects = await api.list_projects()
+    assert [doc["body"]["name"], "other"] == [p.name for p in projects]
+    assert [doc["body"]["ref"], "otherprojectrefaaaaa"] == [p.ref for p in projects]
+
+
 def go_health_answers() -> list[list[dict[str, Any]]]:
     """The /health answers a Supabase-maintained client is tested against, as JSON."""
     text = (REAL / "mgmt_health_shapes_from_terraform_provider.go.txt").read_text()

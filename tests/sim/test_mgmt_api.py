@@ -20,6 +20,16 @@ async def test_get_project_shape(client: httpx.AsyncClient) -> None:
     assert (200, REF, "ACTIVE_HEALTHY") == (response.status_code, body["ref"], body["status"])
 
 
+async def test_list_projects_has_every_project(client: httpx.AsyncClient, world: SimWorld) -> None:
+    """GET /v1/projects answers every project's document, as GET /v1/projects/{ref} does."""
+    listed = await client.get("/v1/projects", headers=BEARER)
+    one = await client.get(f"/v1/projects/{REF}", headers=BEARER)
+    assert 200 == listed.status_code
+    assert sorted(world.projects) == sorted(p["ref"] for p in listed.json())
+    assert one.json() in listed.json()
+    assert 401 == (await client.get("/v1/projects")).status_code
+
+
 @pytest.mark.parametrize(
     "headers", [{}, {"Authorization": "Bearer sbp_wrong"}, {"Authorization": "Basic x"}]
 )

@@ -53,16 +53,16 @@ def _guard(world: SimWorld, token: str, limiter: RateLimiter, handler: Handler) 
     """Outage, bearer auth, unknown project, rate limit and injected faults, then ``handler``."""
 
     async def guarded(request: Request) -> Response:
-        ref = request.path_params["ref"]
+        ref: str | None = request.path_params.get("ref")  # None: the list of every project
         world.sync(ref)
         if world.platform_outage:
             return _error(503, "Service Unavailable")
         auth = request.headers.get("authorization", "")
         if not auth.startswith("Bearer ") or auth.removeprefix("Bearer ") != token:
             return _error(401, "Unauthorized")
-        if ref not in world.projects:
+        if ref is not None and ref not in world.projects:
             return _error(404, f"Project {ref} not found")
-        allowed, headers = limiter.hit(token, ref)
+        allowed, headers = limiter.hit(token, ref or "")
         fault = world.mgmt_fault_for(request.method)
         if not allowed or fault == "rate_limit":
             headers["X-RateLimit-Remaining"] = "0"
@@ -202,6 +202,9 @@ def _health_query(query: bytes) -> tuple[tuple[str, ...], int, str | None]:
 def mgmt_routes(world: SimWorld, token: str, limiter: RateLimiter) -> list[Route]:
     """The /v1 routes the simulator serves."""
 
+    async def list_projects(request: Request) -> Response:
+        return DocumentResponse([project_document(world, ref) for ref in world.projects])
+
     async def get_project(request: Request) -> Response:
         return DocumentResponse(project_document(world, request.path_params["ref"]))
 
@@ -258,6 +261,7 @@ def mgmt_routes(world: SimWorld, token: str, limiter: RateLimiter) -> list[Route
         return await guard(apply_addon)(request)
 
     return [
+        Route("/v1/projects", guard(list_projects), methods=["GET"]),
         Route("/v1/projects/{ref}", guard(get_project), methods=["GET"]),
         Route("/v1/projects/{ref}/health", guard(health), methods=["GET"]),
         Route("/v1/projects/{ref}/billing/addons", guard(list_addons), methods=["GET"]),

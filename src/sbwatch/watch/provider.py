@@ -3,7 +3,7 @@ emails, and the weekly right-sizing word. The watcher writes what follows into t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 from sbwatch.config.settings import ProjectSettings
@@ -55,6 +55,18 @@ async def provider_size(runtime: ProjectRuntime, log: Logger) -> Tier | None:
     except SbwatchError as exc:
         log.warning("size check failed", project=runtime.settings.ref, error=str(exc))
         return None
+
+
+async def provider_names(apis: Iterable[ManagementApi], log: Logger) -> dict[str, str]:
+    """Every project's name at the provider by ref, one list per token; what fails is left out
+    (each project then asks for its own)."""
+    names: dict[str, str] = {}
+    for api in apis:
+        try:
+            names.update((p.ref, p.name) for p in await api.list_projects())
+        except SbwatchError as exc:
+            log.warning("project list failed", error=str(exc))
+    return names
 
 
 async def provider_name(runtime: ProjectRuntime, log: Logger) -> str | None:

@@ -58,6 +58,7 @@ from sbwatch.watch.provider import (
     explained_by,
     plan_notice,
     provider_name,
+    provider_names,
     provider_size,
     say_changed_outside,
     say_unmatched,
@@ -126,16 +127,26 @@ class Watcher:
         """
         statuses = {(s.project, s.probe): s for s in await self.store.probe_statuses()}
         projects = self.settings.projects
+        names = await provider_names(self._listing_apis(), self._log)
         for at in range(0, len(projects), START_BATCH):
             batch = projects[at : at + START_BATCH]
-            started = await asyncio.gather(*(self._start(p, statuses) for p in batch))
+            started = await asyncio.gather(*(self._start(p, statuses, names) for p in batch))
             self.projects.update((runtime.settings.ref, runtime) for runtime in started)
         if self.settings.status_page.enabled and self.settings.projects:
             first = self.settings.projects[0]
             self.provider_probe = build_probe(ProbeKind.STATUS_PAGE, self._context(first))
 
+    def _listing_apis(self) -> list[ManagementApi]:
+        """One Management API client per token in use, to list the projects it reaches."""
+        tokens = {token for p in self.settings.projects if (token := self.settings.token_for(p))}
+        url = self.settings.mgmt_api_url
+        return [ManagementApi(self.http, url, token, clock=self.clock) for token in tokens]
+
     async def _start(
-        self, project: ProjectSettings, statuses: dict[tuple[str, ProbeKind], ProbeStatus]
+        self,
+        project: ProjectSettings,
+        statuses: dict[tuple[str, ProbeKind], ProbeStatus],
+        names: dict[str, str],
     ) -> ProjectRuntime:
         """One project's runtime: probes, saved state, its size, its unfinished escalation."""
         runtime, size = await self._runtime(project)
@@ -148,7 +159,7 @@ class Watcher:
         now = self.clock.now()
         runtime.emails = await self.store.recent_emails(now - EMAIL_LOOKBACK, project.ref)
         runtime.journal = await self.store.intents(project.ref)
-        runtime.provider_name = await provider_name(runtime, self._log)
+        runtime.provider_name = names.get(project.ref) or await provider_name(runtime, self._log)
         if size is not runtime.tier:  # resized while sbwatch was not running
             await self._adopt_size(runtime, size)
         hold = await self.store.get_state(STATE_NAMESPACE, hold_key(project.ref))
