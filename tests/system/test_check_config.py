@@ -590,3 +590,14 @@ def test_an_unreadable_ca_file_is_a_problem(
     )
     code, _, err = _check(capsys, "check-config", str(_write(tmp_path, text)))
     assert (1, f"mail.ca_file: cannot read {missing}\n") == (code, err)
+
+
+def test_a_project_that_runs_no_probe_is_warned(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A lone [projects.probes.db] enabled = false names the only probe table: none runs."""
+    listed = 'probes.rest = { interval = "30s" }\nprobes.auth = { interval = "30s" }\n'
+    listed += 'probes.mgmt_health = { interval = "1m" }\n'
+    text = GOOD.replace(listed, "probes.db = { enabled = false }\n")
+    code, _, err = _check(capsys, "check-config", str(_write(tmp_path, text)))
+    assert (0, True) == (code, "warning: projects[0].probes: no probe runs for abcd" in err), err

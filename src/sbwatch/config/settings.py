@@ -637,9 +637,21 @@ def config_warnings(settings: Settings) -> list[str]:
     """What is valid but probably not meant: ``location: message`` lines."""
     return (
         _route_warnings(settings.alerting.routes)
+        + _probe_warnings(settings.projects)
         + _store_warnings(settings)
         + _mail_warnings(settings.mail)
     )
+
+
+def _probe_warnings(projects: list[ProjectSettings]) -> list[str]:
+    """A project that runs no probe: [projects.probes.*] tables list the probes that run, so a
+    lone table that turns one off turns every probe off."""
+    return [
+        f"projects[{index}].probes: no probe runs for {project.ref}: the [projects.probes.KIND] "
+        "tables name the probes that run (list the ones you want, e.g. [projects.probes.rest])"
+        for index, project in enumerate(projects)
+        if not project.enabled_probes()
+    ]
 
 
 def _route_warnings(routes: list[RouteSettings]) -> list[str]:
