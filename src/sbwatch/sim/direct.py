@@ -36,7 +36,8 @@ class InProcessClient(httpx.AsyncClient):
     """An ``httpx.AsyncClient`` whose requests go straight to the simulator's handlers."""
 
     def __init__(self, world: SimWorld, app: Starlette, *, timeout: float = 30.0) -> None:
-        super().__init__(timeout=timeout)
+        # No transport of httpx's own: it would load the TLS trust store for every replay.
+        super().__init__(timeout=timeout, transport=_NoTransport())
         self._world = world
         self._routes = [r for r in app.routes if isinstance(r, Route)]
         self._targets: dict[tuple[str, str], _Target] = {}
@@ -147,6 +148,14 @@ class InProcessClient(httpx.AsyncClient):
         self, method: str, url: httpx.URL | str, headers: Mapping[str, str] | None = None
     ) -> httpx.Request:
         return httpx.Request(method, url, headers=headers)
+
+
+class _NoTransport(httpx.AsyncBaseTransport):
+    """The client's transport, never used: every request is answered by a handler."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Refuse: a request reaching a transport did not go through the handlers."""
+        raise httpx.UnsupportedProtocol(f"not answered in-process: {request.url}")
 
 
 class _Answered(httpx.Response):
