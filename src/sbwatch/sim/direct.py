@@ -168,7 +168,16 @@ class _Answered(httpx.Response):
     """
 
     def __init__(self, answer: Response, extensions: dict[str, Any]) -> None:
-        super().__init__(answer.status_code, stream=_CONSUMED, extensions=extensions)
+        # httpx.Response.__init__ with a stream given, minus the headers and copies it makes
+        # only to have them replaced here.
+        self.status_code = answer.status_code
+        self._request = None
+        self.next_request = None
+        self.extensions = extensions
+        self.history = []
+        self.default_encoding = "utf-8"
+        self.stream = _CONSUMED
+        self._num_bytes_downloaded = 0
         self.is_closed = self.is_stream_consumed = True
         self._raw_headers: list[tuple[bytes, bytes]] | None = answer.raw_headers
         self._document = answer if isinstance(answer, DocumentResponse) else None
