@@ -43,6 +43,7 @@ class InProcessClient(httpx.AsyncClient):
         self._targets: dict[tuple[str, str], _Target] = {}
         self._queries: dict[tuple[tuple[str, Any], ...], str] = {}
         self._basic: dict[httpx.BasicAuth, dict[str, str]] = {}
+        self._encoded: dict[tuple[tuple[str, str], ...], list[tuple[bytes, bytes]]] = {}
 
     async def request(  # type: ignore[override]  # the subset of keywords sbwatch passes
         self,
@@ -89,7 +90,7 @@ class InProcessClient(httpx.AsyncClient):
             "method": method,
             "path": path,
             "query_string": query.encode(),
-            "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+            "headers": self._raw_headers(headers),
             "path_params": path_params,
         }
 
@@ -97,6 +98,14 @@ class InProcessClient(httpx.AsyncClient):
             return {"type": "http.request", "body": body, "more_body": False}
 
         return await endpoint(Request(scope, receive))
+
+    def _raw_headers(self, headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+        """The ASGI form of ``headers``, encoded once per distinct set (a probe's never vary)."""
+        key = tuple(headers.items())
+        raw = self._encoded.get(key)
+        if raw is None:
+            raw = self._encoded[key] = [(k.lower().encode(), v.encode()) for k, v in key]
+        return list(raw)
 
     def _target(self, method: str, path: str) -> _Target:
         key = (method, path)
