@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from typing import Any
 
@@ -9,9 +10,12 @@ import httpx
 import pytest
 from tests.probes.conftest import MGMT_TOKEN, REF, SECRETS, make_ctx, make_settings, mock_client
 
-from sbwatch.core.clock import VirtualClock
+from sbwatch.core.clock import SystemClock, VirtualClock
+from sbwatch.core.log import get_logger
+from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import Outcome, ProbeKind, ProbeResult
 from sbwatch.probes import build_probe
+from sbwatch.probes.runner import run_probe
 
 
 def _project(status: str = "ACTIVE_HEALTHY") -> dict[str, Any]:
@@ -182,3 +186,56 @@ async def test_failures_are_outcomes(handler: Any, outcome: Outcome, detail: str
         result = await probe.run()
     assert (outcome, detail) == (result.outcome, result.detail)
     assert not any(secret in repr(result) for secret in SECRETS)
+
+
+class SlowApi(FakeApi, httpx.AsyncBaseTransport):
+    """FakeApi answering after a real pause, or never when told to hang."""
+
+    def __init__(self, *, hang: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.hang = hang
+        self.in_flight = self.most_in_flight = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Count the requests in flight while each waits."""
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.hang:
+                await asyncio.Event().wait()
+            await asyncio.sleep(0.01)
+            return self(request)
+        finally:
+            self.in_flight -= 1
+
+
+def _slow_probe(api: SlowApi, http: httpx.AsyncClient) -> Any:
+    return build_probe(ProbeKind.MGMT_HEALTH, make_ctx(make_settings(), http, SystemClock()))
+
+
+async def test_project_and_health_are_asked_concurrently() -> None:
+    """Both requests are in flight at once; a project error is the one reported."""
+    api = SlowApi(status=500)
+    async with httpx.AsyncClient(transport=api) as http:
+        result = await _slow_probe(api, http).run()
+    assert 2 == api.most_in_flight
+    assert 2 == len(api.requests)
+    assert (Outcome.FAIL, "management API error (500)") == (result.outcome, result.detail)
+
+
+async def test_a_run_cut_by_its_timeout_leaves_no_request_behind() -> None:
+    """The runner's deadline cancels the run: the health request does not outlive it."""
+    api = SlowApi(hang=True)
+    async with httpx.AsyncClient(transport=api) as http:
+        result = await run_probe(
+            _slow_probe(api, http),
+            project=REF,
+            timeout_s=0.005,
+            clock=SystemClock(),
+            metrics=Metrics(),
+            log=get_logger("test"),
+        )
+        await asyncio.sleep(0.05)
+        assert Outcome.TIMEOUT == result.outcome
+        assert {asyncio.current_task()} == asyncio.all_tasks()
+        assert 0 == api.in_flight

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -272,3 +273,15 @@ def test_publishing_every_change_at_once() -> None:
     assert pytest.approx(10e6 * 7) == sum(d.read_bytes for d in model.published.disks.values())
     model.set_tier("small")
     assert 0.0 == sum(d.read_bytes for d in model.published.disks.values())
+
+
+def test_published_counters_are_copies_of_every_field() -> None:
+    """A published reading holds copies equal to the live counters, field by field."""
+    model = DiskIoModel("small", publish_every_s=0)
+    model.set_demand(30.0, 10.0)
+    model.advance(90.0)
+    for device in (ROOT_DEVICE, DATA_DEVICE):
+        assert replace(model.disks[device]) == model.published.disks[device]
+        assert model.disks[device] is not model.published.disks[device]
+    assert replace(model.cpu) == model.published.cpu
+    assert model.cpu is not model.published.cpu

@@ -46,6 +46,7 @@ class VirtualClock:
     def __init__(self, start: datetime | None = None) -> None:
         self._start = start or datetime(2026, 5, 20, tzinfo=UTC)
         self._elapsed = 0.0
+        self._now = self._start
 
     @property
     def elapsed(self) -> float:
@@ -53,8 +54,8 @@ class VirtualClock:
         return self._elapsed
 
     def now(self) -> datetime:
-        """The virtual time."""
-        return self._start + timedelta(seconds=self._elapsed)
+        """The virtual time (worked out when the clock moves, not at every read)."""
+        return self._now
 
     def monotonic(self) -> float:
         """The virtual elapsed seconds."""
@@ -65,6 +66,7 @@ class VirtualClock:
         if seconds < 0:
             raise ValueError("a clock does not go backwards")
         self._elapsed += seconds
+        self._now = self._start + timedelta(seconds=self._elapsed)
 
     async def sleep(self, seconds: float) -> None:
         """Advance by ``seconds`` and yield to the loop once."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import structlog
 
@@ -61,6 +61,40 @@ Logger = structlog.typing.FilteringBoundLogger
 
 
 def get_logger(name: str) -> Logger:
-    """A bound logger carrying the component name."""
-    logger: Logger = structlog.get_logger(component=name)
-    return logger
+    """A bound logger carrying the component name, following every later ``configure``."""
+    return cast(Logger, _Lazy(name))
+
+
+class _Lazy:
+    """structlog's lazy logger, built again only when structlog's configuration changed.
+
+    ``structlog.get_logger`` hands out a proxy that builds a new bound logger at every method
+    lookup, so that a later ``configure`` applies; this one keeps the logger it built while the
+    configuration it was built from is the current one. ``capture_logs`` swaps the processors
+    inside the same list, which a built logger holds and so follows.
+    """
+
+    __slots__ = ("_built", "_logger", "_proxy")
+
+    def __init__(self, name: str) -> None:
+        self._proxy = structlog.get_logger(component=name)
+        self._built: tuple[Any, ...] = (None, None, None, None)
+        self._logger: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        config = structlog.get_config()
+        built = self._built
+        if (
+            config["processors"] is not built[0]
+            or config["wrapper_class"] is not built[1]
+            or config["logger_factory"] is not built[2]
+            or config["context_class"] is not built[3]
+        ):
+            self._logger = self._proxy.bind()
+            self._built = (
+                config["processors"],
+                config["wrapper_class"],
+                config["logger_factory"],
+                config["context_class"],
+            )
+        return getattr(self._logger, name)

@@ -36,12 +36,14 @@ class InProcessClient(httpx.AsyncClient):
     """An ``httpx.AsyncClient`` whose requests go straight to the simulator's handlers."""
 
     def __init__(self, world: SimWorld, app: Starlette, *, timeout: float = 30.0) -> None:
-        super().__init__(timeout=timeout)
+        # No transport of httpx's own: it would load the TLS trust store for every replay.
+        super().__init__(timeout=timeout, transport=_NoTransport())
         self._world = world
         self._routes = [r for r in app.routes if isinstance(r, Route)]
         self._targets: dict[tuple[str, str], _Target] = {}
         self._queries: dict[tuple[tuple[str, Any], ...], str] = {}
         self._basic: dict[httpx.BasicAuth, dict[str, str]] = {}
+        self._encoded: dict[tuple[tuple[str, str], ...], list[tuple[bytes, bytes]]] = {}
 
     async def request(  # type: ignore[override]  # the subset of keywords sbwatch passes
         self,
@@ -88,7 +90,7 @@ class InProcessClient(httpx.AsyncClient):
             "method": method,
             "path": path,
             "query_string": query.encode(),
-            "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+            "headers": self._raw_headers(headers),
             "path_params": path_params,
         }
 
@@ -96,6 +98,14 @@ class InProcessClient(httpx.AsyncClient):
             return {"type": "http.request", "body": body, "more_body": False}
 
         return await endpoint(Request(scope, receive))
+
+    def _raw_headers(self, headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+        """The ASGI form of ``headers``, encoded once per distinct set (a probe's never vary)."""
+        key = tuple(headers.items())
+        raw = self._encoded.get(key)
+        if raw is None:
+            raw = self._encoded[key] = [(k.lower().encode(), v.encode()) for k, v in key]
+        return list(raw)
 
     def _target(self, method: str, path: str) -> _Target:
         key = (method, path)
@@ -149,6 +159,14 @@ class InProcessClient(httpx.AsyncClient):
         return httpx.Request(method, url, headers=headers)
 
 
+class _NoTransport(httpx.AsyncBaseTransport):
+    """The client's transport, never used: every request is answered by a handler."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Refuse: a request reaching a transport did not go through the handlers."""
+        raise httpx.UnsupportedProtocol(f"not answered in-process: {request.url}")
+
+
 class _Answered(httpx.Response):
     """A response whose body is already in memory, as ``Response(content=...)`` then ``read()``.
 
@@ -159,7 +177,16 @@ class _Answered(httpx.Response):
     """
 
     def __init__(self, answer: Response, extensions: dict[str, Any]) -> None:
-        super().__init__(answer.status_code, stream=_CONSUMED, extensions=extensions)
+        # httpx.Response.__init__ with a stream given, minus the headers and copies it makes
+        # only to have them replaced here.
+        self.status_code = answer.status_code
+        self._request = None
+        self.next_request = None
+        self.extensions = extensions
+        self.history = []
+        self.default_encoding = "utf-8"
+        self.stream = _CONSUMED
+        self._num_bytes_downloaded = 0
         self.is_closed = self.is_stream_consumed = True
         self._raw_headers: list[tuple[bytes, bytes]] | None = answer.raw_headers
         self._document = answer if isinstance(answer, DocumentResponse) else None

@@ -28,7 +28,7 @@ daemon cannot read: it sees only what the metrics endpoint publishes.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from sbwatch.sim.hardware import BURST_BALANCE_S, Machine, machine
 
@@ -103,6 +103,16 @@ class DiskCounters:
     writes_completed: float = 0.0
     io_time_seconds: float = 0.0
 
+    def copy(self) -> DiskCounters:
+        """The counters as they are now (``dataclasses.replace`` without its field lookups)."""
+        return DiskCounters(
+            self.read_bytes,
+            self.written_bytes,
+            self.reads_completed,
+            self.writes_completed,
+            self.io_time_seconds,
+        )
+
 
 @dataclass
 class CpuCounters:
@@ -112,6 +122,10 @@ class CpuCounters:
     user: float = 0.0
     iowait: float = 0.0
     idle: float = 0.0
+
+    def copy(self) -> CpuCounters:
+        """The counters as they are now."""
+        return CpuCounters(self.total, self.user, self.iowait, self.idle)
 
     @property
     def system(self) -> float:
@@ -364,8 +378,8 @@ class DiskIoModel:
     def _publish(self) -> None:
         depth = 1.0 + 31.0 * min(1.0, max(0.0, self._segment().pressure - 1.0))
         self.published = Reading(
-            disks={name: replace(counters) for name, counters in self.disks.items()},
-            cpu=replace(self.cpu),
+            disks={name: counters.copy() for name, counters in self.disks.items()},
+            cpu=self.cpu.copy(),
             io_now={ROOT_DEVICE: ROOT_SHARE * depth, DATA_DEVICE: (1 - ROOT_SHARE) * depth},
             cpus=self.cpus,
             memory_bytes=self.machine.memory_gb * 1024**3,

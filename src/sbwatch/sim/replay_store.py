@@ -9,13 +9,17 @@ schema, migrations and SQL on the event loop's thread instead. Only the replay u
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Generator, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
+from dataclasses import replace
 from datetime import datetime
 from types import TracebackType
 from typing import Any
 
 from sbwatch.core.results import (
+    Alert,
     BudgetEstimate,
+    Diagnosis,
+    Intent,
     IoSample,
     ProbeKind,
     ProbeResult,
@@ -97,12 +101,14 @@ class FastReplayStore(ReplayStore):
     """A ReplayStore that keeps the busiest tables as values and reuses unchanged SELECTs.
 
     A replay writes a probe result and a probe status a minute per probe, a metrics scrape and
-    a budget estimate every few minutes, and small state documents at every evaluation;
-    turning each into a row and back cannot change what the watcher decides. Results,
-    statuses, scrapes and estimates stay here as the frozen values they are; a state document
-    is kept as its JSON text (so it is copied and checked serialisable as the store would).
-    The rest is the SQLite store, where a SELECT repeated before any write to its table
-    returns the rows it returned last time.
+    a budget estimate every few minutes, a diagnosis every ten minutes, and small state
+    documents at every evaluation; turning each into a row and back cannot change what the
+    watcher decides. Results, statuses, scrapes, estimates and diagnoses stay here as the frozen
+    values they are (a diagnosis read back without what its row does not hold); a state
+    document is kept as its JSON text (so it is copied and checked serialisable as the store
+    would). The rest is the SQLite store, where a SELECT repeated before any write to its table
+    returns the rows it returned last time, and the open alerts and the journal read again
+    before any write to their table are the values read last time.
     """
 
     def __init__(self) -> None:
@@ -111,8 +117,10 @@ class FastReplayStore(ReplayStore):
         self._statuses: dict[tuple[str, str], ProbeStatus] = {}
         self._samples: list[tuple[str, IoSample]] = []
         self._budgets: list[BudgetEstimate] = []
+        self._diagnoses: list[Diagnosis] = []
         self._state: dict[tuple[str, str], str] = {}
         self._selected: dict[str, dict[tuple[str, tuple[Any, ...]], list[sqlite3.Row]]] = {}
+        self._read: dict[str, dict[tuple[Any, ...], list[Any]]] = {}
 
     async def record_probe(self, result: ProbeResult) -> None:
         """Keep one probe result."""
@@ -166,6 +174,53 @@ class FastReplayStore(ReplayStore):
         kept = [b for b in self._budgets if b.project == project and b.at >= since]
         return sorted(kept, key=lambda b: b.at)
 
+    async def record_diagnosis(self, diagnosis: Diagnosis) -> None:
+        """Keep one diagnosis."""
+        self._diagnoses.append(diagnosis)
+
+    async def latest_diagnosis(self, project: str) -> Diagnosis | None:
+        """The newest diagnosis of a project (the last kept of the newest time)."""
+        newest = None
+        for diagnosis in self._diagnoses:
+            if diagnosis.project == project and (newest is None or diagnosis.at >= newest.at):
+                newest = diagnosis
+        return None if newest is None else _as_stored(newest)
+
+    async def diagnoses(self, project: str, since: datetime) -> list[Diagnosis]:
+        """Diagnoses at or after ``since``, oldest first."""
+        kept = [d for d in self._diagnoses if d.project == project and d.at >= since]
+        return [_as_stored(d) for d in sorted(kept, key=lambda d: d.at)]
+
+    async def open_alerts(self, project: str | None = None) -> list[Alert]:
+        """Alerts not closed, oldest first (read again only after a write to alerts)."""
+        return await self._reread("alerts", ("open", project), super().open_alerts, project)
+
+    async def intents(
+        self, project: str | None = None, since: datetime | None = None
+    ) -> list[Intent]:
+        """Journal entries, oldest first (read again only after a write to intents)."""
+        key = ("all", project, since)
+        return await self._reread("intents", key, super().intents, project, since)
+
+    async def unfinished_intents(self, project: str | None = None) -> list[Intent]:
+        """Intents still owed an outcome (read again only after a write to intents)."""
+        key = ("unfinished", project)
+        return await self._reread("intents", key, super().unfinished_intents, project)
+
+    async def _reread(
+        self,
+        table: str,
+        key: tuple[Any, ...],
+        read: Callable[..., Awaitable[list[Any]]],
+        *args: Any,
+    ) -> list[Any]:
+        """What ``read(*args)`` gave for ``key`` since the last write to ``table``."""
+        kept = self._read.setdefault(table, {})
+        values = kept.get(key)
+        if values is None:
+            values = kept[key] = await read(*args)
+        return list(values)
+
     async def get_state(self, namespace: str, key: str) -> dict[str, Any] | None:
         """A JSON document, or None."""
         text = self._state.get((namespace, key))
@@ -208,5 +263,12 @@ class FastReplayStore(ReplayStore):
         """Drop the SELECTs of a table written to (of every table, when it is not named)."""
         if table:
             self._selected.pop(table, None)
+            self._read.pop(table, None)
         else:
             self._selected.clear()
+            self._read.clear()
+
+
+def _as_stored(diagnosis: Diagnosis) -> Diagnosis:
+    """A diagnosis as its row reads back: without the failing services and their onsets."""
+    return replace(diagnosis, services=(), onsets=())

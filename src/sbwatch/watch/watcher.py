@@ -110,6 +110,7 @@ class Watcher:
         self.on_alert = on_alert
         self.projects: dict[str, ProjectRuntime] = {}
         self._thresholds: dict[str, BudgetSettings] = {}
+        self._timeouts: dict[tuple[str, ProbeKind], float] = {}
         self.provider_probe: Probe | None = None
         self.provider_last: ProbeResult | None = None
         self.announcer = Announcer(
@@ -248,10 +249,14 @@ class Watcher:
         """One run: keep the result and the state; whether the state changed."""
         ref = runtime.settings.ref
         probe = runtime.probes[kind]
+        timeout = self._timeouts.get((ref, kind))
+        if timeout is None:  # the settings are this watcher's for good: worked out once
+            timeout = timeout_for(self._context(runtime.settings), kind)
+            self._timeouts[(ref, kind)] = timeout
         result = await run_probe(
             probe,
             project=ref,
-            timeout_s=timeout_for(self._context(runtime.settings), kind),
+            timeout_s=timeout,
             clock=self.clock,
             metrics=self.metrics,
             log=self._log,
