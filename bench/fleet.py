@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from bench.detect import KEY, TOKEN, start, wait
+from bench.detect import KEY, TOKEN, sim_config, start, wait
 
 from sbwatch.core.results import ProbeKind
 from sbwatch.probes import REGISTRY
@@ -92,16 +92,6 @@ def rss_mb(pid: int) -> float:
     status = Path(f"/proc/{pid}/status").read_text()
     found = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
     return int(found.group(1)) / 1024 if found else 0.0
-
-
-def sim_config(directory: Path, projects: list[str]) -> Path:
-    """A sim.toml with the projects, all healthy with a full budget."""
-    lines = ["port = 0", f'token = "{TOKEN}"', f'service_key = "{KEY}"']
-    for ref in projects:
-        lines += ["[[projects]]", f'ref = "{ref}"', 'tier = "micro"']
-    path = directory / "sim.toml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 def daemon_config(directory: Path, base: str, metrics_port: int, projects: list[str]) -> Path:
