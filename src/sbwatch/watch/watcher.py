@@ -12,6 +12,7 @@ import math
 from datetime import timedelta
 
 import httpx
+from pydantic import SecretStr
 
 from sbwatch.alerting.conditions import conditions
 from sbwatch.alerting.data_conditions import data_conditions
@@ -140,8 +141,11 @@ class Watcher:
     def _listing_apis(self) -> list[ManagementApi]:
         """One Management API client per token in use, to list the projects it reaches."""
         tokens = {token for p in self.settings.projects if (token := self.settings.token_for(p))}
-        url = self.settings.mgmt_api_url
-        return [ManagementApi(self.http, url, token, clock=self.clock) for token in tokens]
+        return [self._api(token) for token in tokens]
+
+    def _api(self, token: SecretStr) -> ManagementApi:
+        """A Management API client on the shared HTTP client, for one token."""
+        return ManagementApi(self.http, self.settings.mgmt_api_url, token, clock=self.clock)
 
     async def _start(
         self,
@@ -189,11 +193,7 @@ class Watcher:
     async def _runtime(self, project: ProjectSettings) -> tuple[ProjectRuntime, Tier]:
         """A project's runtime on the size its saved estimate knows, and the size in effect."""
         token = self.settings.token_for(project)
-        api = (
-            ManagementApi(self.http, self.settings.mgmt_api_url, token, clock=self.clock)
-            if token is not None
-            else None
-        )
+        api = self._api(token) if token is not None else None
         tier, prices = await discover_size(project, api, self._log)
         saved = await self.store.get_state(STATE_NAMESPACE, estimator_key(project.ref))
         if saved is not None:
