@@ -9,7 +9,7 @@ import pytest
 from tests.store.conftest import Backend
 
 from sbwatch.core.errors import Fenced
-from sbwatch.core.lease import Role
+from sbwatch.core.lease import PROJECT_LEASE_PREFIX, Role, project_lease
 from sbwatch.core.results import Severity
 from sbwatch.store import Store
 from sbwatch.supabase.tiers import Tier
@@ -106,3 +106,64 @@ async def test_instances_keep_their_last_role(store: Store) -> None:
     await store.record_instance("a", Role.LEADER, 3)
     found = [(i.name, i.role, i.epoch) for i in await store.instances()]
     assert [("a", Role.LEADER, 3), ("b", Role.STANDBY, None)] == found
+
+
+async def test_project_leases_renew_together_and_only_the_holders(store: Store) -> None:
+    """One statement renews every project lease an instance holds, none of another's, not the
+    leader lease; the unexpired ones are listed by name."""
+    for ref, holder in (("p1", "a"), ("p2", "a"), ("p3", "b")):
+        assert await store.take_lease(holder, 30, project_lease(ref)) is not None
+    leader = await store.take_lease("a", 30)
+    assert leader is not None
+    renewed = await store.renew_leases("a", PROJECT_LEASE_PREFIX, 30)
+    assert {project_lease("p1"): 1, project_lease("p2"): 1} == renewed
+    listed = await store.leases(PROJECT_LEASE_PREFIX)
+    assert {"project:p1": "a", "project:p2": "a", "project:p3": "b"} == {
+        name: lease.holder for name, lease in listed.items()
+    }
+    assert leader == await store.current_lease()
+
+
+async def test_an_expired_project_lease_is_not_listed_nor_renewed(store: Store) -> None:
+    """A project lease left to run out drops from the list; its holder cannot renew it once
+    another took it."""
+    await store.take_lease("a", 0.01, project_lease("p1"))
+    await asyncio.sleep(0.05)
+    assert {} == await store.leases(PROJECT_LEASE_PREFIX)
+    taken = await store.take_lease("b", 30, project_lease("p1"))
+    assert taken is not None
+    assert (2, {}) == (taken.epoch, await store.renew_leases("a", PROJECT_LEASE_PREFIX, 30))
+
+
+async def test_a_project_lease_fences_its_own_outbox_and_journal(store: Store) -> None:
+    """A message or an intent under a project's lease is judged by that lease's epoch alone."""
+    lease = project_lease("p1")
+    old = await store.take_lease("a", 0.01, lease)
+    assert old is not None
+    queued = await store.enqueue_notification(
+        "p1:x", "phone", Severity.CRITICAL, "t", "b", T0, lease=lease
+    )
+    assert lease == (await store.due_notifications(T0))[0].lease
+    await asyncio.sleep(0.05)
+    new = await store.take_lease("b", 30, lease)
+    assert new is not None
+    assert not await store.claim_notification(queued.id, old.epoch, lease)
+    assert not await store.claim_notification(queued.id, new.epoch)  # the leader lease: none
+    assert await store.claim_notification(queued.id, new.epoch, lease)
+    with pytest.raises(Fenced, match="project:p1"):
+        await store.create_intent(
+            "p1", Tier.MICRO, Tier.SMALL, "r", "a", T0, epoch=old.epoch, lease=lease
+        )
+    await store.create_intent("p1", Tier.MICRO, Tier.SMALL, "r", "b", T0, epoch=2, lease=lease)
+    assert ["b"] == [i.actor for i in await store.intents("p1")]
+
+
+async def test_live_instances_leave_out_the_stopped_and_the_silent(store: Store) -> None:
+    """An instance is live while it renewed within the window and did not stop."""
+    await store.record_instance("a", Role.STANDBY, None)
+    await store.record_instance("b", Role.LEADER, 1)
+    await store.record_instance("c", Role.STOPPED, None)
+    assert ["a", "b"] == await store.live_instances(30)
+    await asyncio.sleep(0.05)
+    await store.record_instance("b", Role.LEADER, 1)
+    assert ["b"] == await store.live_instances(0.04)

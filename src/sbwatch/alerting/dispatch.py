@@ -39,7 +39,7 @@ from pydantic import SecretStr
 from sbwatch.alerting.messages import Message
 from sbwatch.config.settings import RouteSettings
 from sbwatch.core.clock import Clock
-from sbwatch.core.lease import Fence
+from sbwatch.core.lease import LEASE_NAME, Fences
 from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import Notification, Severity
@@ -161,11 +161,12 @@ class Dispatcher:
         http: httpx.AsyncClient | None = None,
         send_timeout_s: float = 30.0,
         rng: random.Random | None = None,
-        fence: Fence | None = None,
+        fences: Fences | None = None,
     ) -> None:
-        """``fence``: with high availability, only the leading instance records and sends."""
+        """``fences``: with high availability, an alert is recorded and sent only by the holder
+        of the lease that covers its project (the leader lease, unless projects are shared)."""
         self._store = store
-        self._fence = fence
+        self._fences = fences
         self._routes = {route.name: route for route in routes}
         self._clock = clock
         self._metrics = metrics
@@ -179,7 +180,8 @@ class Dispatcher:
     async def submit(self, action: AlertAction, message: Message) -> list[Notification]:
         """Save the alert and enqueue ``message`` for every matching route, before any send."""
         alert = action.alert
-        if not self._acting():
+        lease = None if self._fences is None else self._fences.lease_for(alert.project)
+        if not self._acting(lease):
             self._log.info("alert left to the leader", key=alert.key, kind=action.kind)
             return []
         if action.kind != "notice":
@@ -202,6 +204,7 @@ class Dispatcher:
                         message.body,
                         now,
                         good_news=message.good_news,
+                        lease=lease,
                     )
                 )
         self._log.info(
@@ -220,18 +223,22 @@ class Dispatcher:
         later messages wait behind it, so a phone never sees a resolve before its alert.
         """
         async with self._flushing:
-            if not self._acting():
-                return 0
             now = self._clock.now()
             pending = await self._store.due_notifications(now + _EVERYTHING)
             blocked: set[str] = set()
+            lost: set[str] = set()  # leases another instance holds now: theirs to send
             sent = 0
             for notification in pending:
-                if notification.route in blocked:
+                lease = notification.lease or LEASE_NAME
+                if notification.route in blocked or lease in lost:
+                    continue
+                if not self._acting(lease):
+                    lost.add(lease)
                     continue
                 due = notification.next_attempt_at is None or notification.next_attempt_at <= now
-                if due and not await self._claim(notification):
-                    return sent  # another instance leads now: this one sends nothing more
+                if due and not await self._claim(notification, lease):
+                    lost.add(lease)
+                    continue
                 outcome = await self._attempt(notification) if due else Delivery.RETRY
                 if outcome is Delivery.SENT:
                     sent += 1
@@ -239,17 +246,20 @@ class Dispatcher:
                     blocked.add(notification.route)
             return sent
 
-    def _acting(self) -> bool:
-        return self._fence is None or self._fence.acting()
+    def _acting(self, lease: str | None) -> bool:
+        return self._fences is None or self._fences.fence(lease or LEASE_NAME).acting()
 
-    async def _claim(self, notification: Notification) -> bool:
-        """Claim the message under this leader's epoch, refused by the store for a stale one;
-        then, at the last moment before the send, check this instance still acts."""
-        if self._fence is None:
+    async def _claim(self, notification: Notification, lease: str) -> bool:
+        """Claim the message under the epoch of the lease that covers it, refused by the store
+        for a stale one; then, at the last moment before the send, check it still acts."""
+        if self._fences is None:
             return True
-        epoch = self._fence.epoch
-        claimed = epoch is not None and await self._store.claim_notification(notification.id, epoch)
-        if not claimed or not self._fence.acting():
+        fence = self._fences.fence(lease)
+        epoch = fence.epoch
+        claimed = epoch is not None and await self._store.claim_notification(
+            notification.id, epoch, lease
+        )
+        if not claimed or not fence.acting():
             self._log.warning(
                 "notification left to the leader", notification=notification.id, epoch=epoch
             )
@@ -314,7 +324,13 @@ class Dispatcher:
         others = [name for name in self._routes if name != failed.route]
         for name in others:
             await self._store.enqueue_notification(
-                f"{project}:{DELIVERY_SUBJECT}", name, failed.severity, title, body, now
+                f"{project}:{DELIVERY_SUBJECT}",
+                name,
+                failed.severity,
+                title,
+                body,
+                now,
+                lease=failed.lease,
             )
         if others:
             self._log.warning(

@@ -275,13 +275,16 @@ def schedule_backups(scheduler: Scheduler, watcher: Watcher) -> list[BackupJob]:
     for project in watcher.settings.projects:
         if not project.backs_up or project.backup is None:
             continue
-        runtime = watcher.projects[project.ref]
         trigger = cron_trigger(project.backup.schedule, project.backup.timezone)
 
-        def budget(rt: Any = runtime) -> tuple[BudgetEstimate | None, DiagnosisKind | None]:
+        # The runtime is looked up at each call: a project that moves between instances is
+        # started afresh, in a new runtime.
+        def budget(ref: str = project.ref) -> tuple[BudgetEstimate | None, DiagnosisKind | None]:
+            rt = watcher.projects[ref]
             return rt.estimator.estimate, rt.diagnosis.kind if rt.diagnosis else None
 
-        async def notify(severity: Severity, title: str, body: str, rt: Any = runtime) -> None:
+        async def notify(severity: Severity, title: str, body: str, ref: str = project.ref) -> None:
+            rt = watcher.projects[ref]
             await watcher.announcer.notice(rt, severity, title, body, subject="backup")
 
         def last_fire(now: datetime, t: Any = trigger) -> datetime | None:

@@ -70,8 +70,11 @@ def _ha_lines(ha: dict[str, Any] | None) -> list[str]:
         epoch = f" (epoch {instance['epoch']})" if instance["epoch"] is not None else ""
         ago = format_duration(max(0.0, instance["renewed_s_ago"]))
         gone = "" if instance["current"] else " - not renewing"
+        led = instance.get("projects")
+        leads = "" if led is None else f", leads {len(led)} project(s)"
         lines.append(
-            f"instance {instance['name']}: {instance['role']}{epoch}, last renewal {ago} ago{gone}"
+            f"instance {instance['name']}: {instance['role']}{epoch}{leads},"
+            f" last renewal {ago} ago{gone}"
         )
     return lines or ["no instance has taken part in the lease yet"]
 
@@ -89,7 +92,8 @@ def render(report: dict[str, Any]) -> str:
     lines: list[str] = [_daemon_line(report)] if "daemon" in report else []
     lines += _ha_lines(report.get("ha"))
     for p in report["projects"]:
-        lines.append(f"{p['name']} ({p['ref']}): {p['diagnosis'] or 'no diagnosis yet'}")
+        led = f" [led by {p['led_by'] or 'no instance'}]" if "led_by" in p else ""
+        lines.append(f"{p['name']} ({p['ref']}): {p['diagnosis'] or 'no diagnosis yet'}{led}")
         for probe in p["probes"]:
             detail = f"  {probe['last_detail']}" if probe["last_detail"] else ""
             lines.append(

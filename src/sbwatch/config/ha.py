@@ -15,7 +15,7 @@ from sbwatch.config.types import StrictModel as _Model
 
 class HaSettings(_Model):
     """High availability: every instance probes and diagnoses; the lease holder alone
-    escalates and sends notifications."""
+    escalates and sends notifications (with ``share_projects``, per project)."""
 
     enabled: bool = False
     instance: str = Field(default_factory=socket.gethostname, pattern=r"^[A-Za-z0-9_.:@-]{1,64}$")
@@ -27,6 +27,10 @@ class HaSettings(_Model):
     acting once its last renewal is older than ``lease - renew_every`` (its own clock)."""
     notify_takeover: bool = False
     """Also send a notice when an instance takes over the lead (it is always logged)."""
+    share_projects: bool = False
+    """Share the projects out among the instances: each project has a lease of its own, and
+    only its holder probes, diagnoses, escalates and alerts for it. Adding an instance adds
+    capacity; the projects of an instance that dies move to the others."""
 
     @model_validator(mode="after")
     def _renewals_fit_the_lease(self) -> HaSettings:

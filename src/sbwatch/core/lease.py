@@ -1,14 +1,35 @@
-"""High availability values: the leader lease, an instance's record, and the writer's fence."""
+"""High availability values: the leases, an instance's record, and the writer's fence."""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
 LEASE_NAME = "leader"
-"""The one lease of a state store: its holder escalates and sends notifications."""
+"""The lease of a state store: its holder escalates and sends notifications (with projects
+shared out, for every project no other lease covers, and the provider-wide notices)."""
+PROJECT_LEASE_PREFIX = "project:"
+
+
+def project_lease(ref: str) -> str:
+    """The name of the lease whose holder leads one project when instances share projects."""
+    return f"{PROJECT_LEASE_PREFIX}{ref}"
+
+
+def preferred_instance(ref: str, instances: Iterable[str]) -> str | None:
+    """The instance that should lead ``ref`` among ``instances`` (rendezvous hashing).
+
+    Every instance computes the same answer from the same list; when an instance leaves, only
+    its projects move, spread over the others; one that joins takes about its share."""
+
+    def weight(instance: str) -> bytes:
+        return hashlib.blake2b(f"{ref}\0{instance}".encode(), digest_size=8).digest()
+
+    return max(instances, key=weight, default=None)
 
 
 class Role(StrEnum):
@@ -43,10 +64,31 @@ class Fence(Protocol):
     """The writer's permission to act: the epoch it leads under, and whether it still may."""
 
     @property
+    def lease(self) -> str:
+        """The name of the lease this fence stands for."""
+        ...
+
+    @property
     def epoch(self) -> int | None:
         """The fencing epoch of the lease this instance holds; None when it holds none."""
         ...
 
     def acting(self) -> bool:
         """Whether this instance may escalate and send now (it leads, its lease is fresh)."""
+        ...
+
+
+class Fences(Protocol):
+    """The fences of an instance's writes, one per lease it may hold."""
+
+    def lease_for(self, project: str | None) -> str:
+        """The lease whose holder acts for ``project`` (None: provider-wide)."""
+        ...
+
+    def fence(self, lease: str) -> Fence:
+        """The fence of one lease."""
+        ...
+
+    def runs(self, project: str) -> bool:
+        """Whether this instance probes and diagnoses ``project`` now."""
         ...

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 from sbwatch import __version__
-from sbwatch.core.results import DataCheckResult
+from sbwatch.core.results import DataCheckResult, DiagnosisKind
 
 NOTIFICATION_OUTCOMES = ("sent", "retry", "failed")
 ESCALATION_OUTCOMES = ("applied", "failed", "unknown", "busy", "recovered", "unrecovered")
@@ -163,6 +164,11 @@ class Metrics:
             "The fencing epoch of the lease this instance last led under (0: never led).",
             registry=r,
         )
+        self.ha_projects = Gauge(
+            "sbwatch_ha_projects",
+            "How many projects this instance leads when instances share them out (0 otherwise).",
+            registry=r,
+        )
         self.job_lag = Histogram(
             "sbwatch_job_lag_seconds",
             "How late scheduled jobs started, by job kind (probe, evaluate, size, ...).",
@@ -178,6 +184,20 @@ class Metrics:
             self.notifications.labels(outcome)
         for outcome in ESCALATION_OUTCOMES:
             self.escalations.labels(outcome)
+
+    def forget_project(self, project: str) -> None:
+        """Drop the gauges that say how one project is now: it moved to another instance,
+        which exports them from here on (counters and histograms stay: they add up)."""
+        keyed: list[tuple[Gauge, tuple[str, ...]]] = []
+        for key in [key for key in self._probe_series if key[0] == project]:
+            del self._probe_series[key]
+            keyed += [(self.probe_success, key), (self.probe_up, key)]
+        for gauge in (self.io_budget_ratio, self.io_budget_eta, self.io_throughput):
+            keyed.append((gauge, (project,)))
+        keyed += [(self.diagnosis, (project, kind.value)) for kind in DiagnosisKind]
+        for gauge, labels in keyed:
+            with contextlib.suppress(KeyError):
+                gauge.remove(*labels)
 
     def record_data_checks(self, project: str, checks: Iterable[DataCheckResult]) -> None:
         """The value and verdict of each data check of one run (a check that could not read

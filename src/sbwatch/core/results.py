@@ -312,6 +312,8 @@ class Notification:
     failed: str | None = None  # permanent failure reason
     good_news: bool = False
     """A resolve or a recovery: sent with the success type, whatever the severity."""
+    lease: str | None = None
+    """High availability: the lease whose holder sends it (None: the leader's)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -153,8 +153,15 @@ class Daemon:
         """This instance's part in the lease with ``[ha]``; None for the one daemon of a store."""
         if not self.settings.ha.enabled:
             return None
-        leadership = Leadership(store, self.settings.ha, clock=self.clock, metrics=self.metrics)
+        leadership = Leadership(
+            store,
+            self.settings.ha,
+            clock=self.clock,
+            metrics=self.metrics,
+            projects=[p.ref for p in self.settings.projects],
+        )
         leadership.on_takeover = self._took_over
+        leadership.on_moved = self._moved
         log.info("high availability", instance=leadership.name, lease_s=self.settings.ha.lease_s)
         return leadership
 
@@ -172,6 +179,12 @@ class Daemon:
             + (f"; {previous} stopped renewing its lease." if previous else "."),
             subject="ha",
         )
+
+    async def _moved(self, gained: list[str], lost: list[str]) -> None:
+        """Projects moved between instances: the ones gone are no longer exported from here
+        (the ones gained are started afresh at their next probe)."""
+        if self.generation is not None:
+            self.generation.watcher.let_go(lost)
 
     @contextlib.asynccontextmanager
     async def _resources(self) -> AsyncIterator[tuple[Store, httpx.AsyncClient]]:
@@ -227,7 +240,7 @@ class Daemon:
             metrics=self.metrics,
             retry_max_s=settings.alerting.retry_max.total_seconds(),
             http=http,
-            fence=self.leadership,
+            fences=self.leadership,
         )
         watcher = Watcher(
             settings,
@@ -237,8 +250,10 @@ class Daemon:
             http=http,
             dispatcher=dispatcher,
             owner=self.owner,
-            fence=self.leadership,
+            fences=self.leadership,
         )
+        if self.leadership is not None and settings.ha.share_projects:
+            self.leadership.projects = [p.ref for p in settings.projects]
         await watcher.start()
         scheduler = Scheduler(self.clock, self.metrics)
         _schedule(scheduler, settings, watcher, dispatcher, self.presence)
@@ -386,6 +401,8 @@ def _evaluate_job(watcher: Watcher, ref: str, presence: Presence) -> Callable[[]
         started = watcher.clock.monotonic()
         diagnosis = await watcher.evaluate(ref)
         presence.cycle_done()
+        if diagnosis is None:  # another instance runs this project
+            return
         duration_s = round(watcher.clock.monotonic() - started, 3)
         log.info("cycle finished", **cycle_summary(watcher, ref, diagnosis), duration_s=duration_s)
 

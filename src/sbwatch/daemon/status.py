@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sbwatch.config.settings import Settings
+from sbwatch.core.lease import PROJECT_LEASE_PREFIX
 from sbwatch.core.results import BudgetEstimate, Intent, ProbeStatus
 from sbwatch.daemon.presence import Heartbeat, read_heartbeat
 from sbwatch.store import Store
@@ -37,6 +38,8 @@ async def gather_status(
     }
     if settings.ha.enabled:
         report["ha"] = await _ha(store, settings, now)
+    if settings.ha.enabled and settings.ha.share_projects:
+        await _led_by(store, report)
     if window is not None:
         report["silences"] = await _silences(store, settings, now)
     return report
@@ -67,6 +70,18 @@ async def _ha(store: Store, settings: Settings, now: datetime) -> dict[str, Any]
             for i in await store.instances()
         ],
     }
+
+
+async def _led_by(store: Store, report: dict[str, Any]) -> None:
+    """Projects shared out: which instance leads each project, and what each instance leads."""
+    holders = {
+        name.removeprefix(PROJECT_LEASE_PREFIX): lease.holder
+        for name, lease in (await store.leases(PROJECT_LEASE_PREFIX)).items()
+    }
+    for project in report["projects"]:
+        project["led_by"] = holders.get(project["ref"])
+    for instance in report["ha"]["instances"]:
+        instance["projects"] = sorted(r for r, h in holders.items() if h == instance["name"])
 
 
 def _daemon(beat: Heartbeat | None, now: datetime) -> dict[str, Any]:

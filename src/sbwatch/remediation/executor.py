@@ -15,7 +15,7 @@ from typing import Protocol
 
 from sbwatch.core.clock import Clock
 from sbwatch.core.errors import ApiError, LockBusy, PermanentError, RateLimited, TransientError
-from sbwatch.core.lease import Fence
+from sbwatch.core.lease import LEASE_NAME, Fence
 from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import Intent, IntentState
@@ -216,8 +216,9 @@ class Escalator:
         try:
             current = await self._preflight(ref, to_tier)
             epoch = None if self._fence is None else self._fence.epoch
+            lease = LEASE_NAME if self._fence is None else self._fence.lease
             intent = await self._store.create_intent(
-                ref, current, to_tier, reason, actor, self._clock.now(), epoch=epoch
+                ref, current, to_tier, reason, actor, self._clock.now(), epoch=epoch, lease=lease
             )
             log.info(
                 "intent written",

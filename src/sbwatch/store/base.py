@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from sbwatch.core.lease import InstanceRecord, Lease, Role
+from sbwatch.core.lease import LEASE_NAME, InstanceRecord, Lease, Role
 from sbwatch.core.results import (
     Alert,
     BudgetEstimate,
@@ -141,9 +141,10 @@ class Store(Protocol):
         at: datetime,
         *,
         epoch: int | None = None,
+        lease: str = LEASE_NAME,
     ) -> Intent:
         """Write (and commit) an OPEN intent before any PATCH is sent; with ``epoch``, only
-        while it is the lease's fencing epoch (Fenced otherwise)."""
+        while it is ``lease``'s fencing epoch (Fenced otherwise)."""
         ...
 
     async def update_intent(
@@ -182,22 +183,32 @@ class Store(Protocol):
         """Release the lock if we hold it."""
         ...
 
-    # -- high availability: the leader lease, instances, fenced claims ---------------------
-    async def take_lease(self, holder: str, ttl_s: float) -> Lease | None:
-        """Take the lease when free, expired (database time) or already ``holder``'s, under a
-        new fencing epoch; None while another holds it."""
+    # -- high availability: leases, instances, fenced claims -------------------------------
+    async def take_lease(self, holder: str, ttl_s: float, name: str = LEASE_NAME) -> Lease | None:
+        """Take the named lease when free, expired (database time) or already ``holder``'s,
+        under a new fencing epoch; None while another holds it."""
         ...
 
-    async def renew_lease(self, holder: str, epoch: int, ttl_s: float) -> Lease | None:
+    async def renew_lease(
+        self, holder: str, epoch: int, ttl_s: float, name: str = LEASE_NAME
+    ) -> Lease | None:
         """Extend the lease ``holder`` holds under ``epoch``; None when that is no longer so."""
         ...
 
-    async def release_lease(self, holder: str, epoch: int) -> bool:
+    async def renew_leases(self, holder: str, prefix: str, ttl_s: float) -> dict[str, int]:
+        """Extend every lease ``holder`` holds whose name starts with ``prefix``; their epochs."""
+        ...
+
+    async def release_lease(self, holder: str, epoch: int, name: str = LEASE_NAME) -> bool:
         """Let the lease expire now, if ``holder`` still holds it under ``epoch``."""
         ...
 
-    async def current_lease(self) -> Lease | None:
+    async def current_lease(self, name: str = LEASE_NAME) -> Lease | None:
         """The lease as stored (expired or not); None when never taken."""
+        ...
+
+    async def leases(self, prefix: str) -> dict[str, Lease]:
+        """The unexpired leases whose names start with ``prefix``, by name."""
         ...
 
     async def record_instance(self, name: str, role: Role, epoch: int | None) -> None:
@@ -208,9 +219,15 @@ class Store(Protocol):
         """Every instance that ever ran on this store, by name."""
         ...
 
-    async def claim_notification(self, notification_id: int, epoch: int) -> bool:
+    async def live_instances(self, within_s: float) -> list[str]:
+        """Instances not stopped that recorded themselves in the last ``within_s`` seconds."""
+        ...
+
+    async def claim_notification(
+        self, notification_id: int, epoch: int, lease: str = LEASE_NAME
+    ) -> bool:
         """Claim an unsent notification for sending under ``epoch``; False when it was sent or
-        failed meanwhile or when ``epoch`` is no longer the lease's (nothing written)."""
+        failed meanwhile or when ``epoch`` is no longer ``lease``'s (nothing written)."""
         ...
 
     # -- alerts, outbox, silences ---------------------------------------------------------
@@ -236,8 +253,10 @@ class Store(Protocol):
         at: datetime,
         *,
         good_news: bool = False,
+        lease: str | None = None,
     ) -> Notification:
-        """Record a notification before any attempt to send it."""
+        """Record a notification before any attempt to send it; ``lease``: the one whose
+        holder sends it (None: the leader's)."""
         ...
 
     async def due_notifications(self, now: datetime) -> list[Notification]:

@@ -77,6 +77,7 @@ NOTIFICATION_COLUMNS = (
     "body",
     "created_at",
     "good_news",
+    "lease",
 )
 SILENCE_COLUMNS = ("project", "starts_at", "ends_at", "reason", "created_by")
 
@@ -363,9 +364,10 @@ def notification_params(
     at: datetime,
     ts: TimeIn,
     good_news: bool,
+    lease: str | None,
 ) -> tuple[Any, ...]:
     """Parameters in NOTIFICATION_COLUMNS order."""
-    return (alert_key, route, severity.value, title, body, ts(at), good_news)
+    return (alert_key, route, severity.value, title, body, ts(at), good_news, lease)
 
 
 def notification_from_row(row: Row) -> Notification:
@@ -383,6 +385,7 @@ def notification_from_row(row: Row) -> Notification:
         sent_at=ts_out(row["sent_at"]),
         failed=row["failed"],
         good_news=bool(row["good_news"]),
+        lease=row["lease"],
     )
 
 

@@ -54,10 +54,11 @@ class LeaseSql(ABC):
         """Run one statement (inside a write transaction when ``tx``); its rows."""
 
     def _current_epoch(self) -> str:
-        """A condition true while ``?`` is the lease's epoch (the lease row read locked)."""
+        """A condition true while the second ``?`` is the epoch of the lease named by the first
+        (the lease row read locked)."""
         return f"EXISTS (SELECT 1 FROM ha_lease WHERE name = ? AND epoch = ? {self._share_lock()})"
 
-    async def take_lease(self, holder: str, ttl_s: float) -> Lease | None:
+    async def take_lease(self, holder: str, ttl_s: float, name: str = LEASE_NAME) -> Lease | None:
         """Take the lease when it is free, expired or already ``holder``'s, under a new epoch;
         None while another holds it."""
         now, until = self._db_now(), self._db_now(plus_seconds=True)
@@ -70,20 +71,34 @@ class LeaseSql(ABC):
             f" WHERE ha_lease.expires_at < {now} OR ha_lease.holder = excluded.holder"
             f" RETURNING {_LEASE_COLUMNS}"
         )
-        params = (LEASE_NAME, holder, float(ttl_s))
+        params = (name, holder, float(ttl_s))
         return _lease(await self._fetch("take_lease", sql, params, tx=True))
 
-    async def renew_lease(self, holder: str, epoch: int, ttl_s: float) -> Lease | None:
+    async def renew_lease(
+        self, holder: str, epoch: int, ttl_s: float, name: str = LEASE_NAME
+    ) -> Lease | None:
         """Extend the lease ``holder`` holds under ``epoch``; None when it is no longer so."""
         sql = (
             f"UPDATE ha_lease SET expires_at = {self._db_now(plus_seconds=True)},"
             f" renewed_at = {self._db_now()} WHERE name = ? AND holder = ? AND epoch = ?"
             f" RETURNING {_LEASE_COLUMNS}"
         )
-        params = (float(ttl_s), LEASE_NAME, holder, epoch)
+        params = (float(ttl_s), name, holder, epoch)
         return _lease(await self._fetch("renew_lease", sql, params, tx=True))
 
-    async def release_lease(self, holder: str, epoch: int) -> bool:
+    async def renew_leases(self, holder: str, prefix: str, ttl_s: float) -> dict[str, int]:
+        """Extend every lease ``holder`` holds whose name starts with ``prefix``, in one
+        statement; the epoch of each, by name."""
+        sql = (
+            f"UPDATE ha_lease SET expires_at = {self._db_now(plus_seconds=True)},"
+            f" renewed_at = {self._db_now()} WHERE holder = ? AND substr(name, 1, ?) = ?"
+            " RETURNING name, epoch"
+        )
+        params = (float(ttl_s), holder, len(prefix), prefix)
+        rows = await self._fetch("renew_leases", sql, params, tx=True)
+        return {str(row["name"]): int(row["epoch"]) for row in rows}
+
+    async def release_lease(self, holder: str, epoch: int, name: str = LEASE_NAME) -> bool:
         """Let the lease expire (a clean stop), if ``holder`` still holds it under ``epoch``.
 
         It is made to have expired a second ago: a take in the same clock tick (expiry is
@@ -92,13 +107,32 @@ class LeaseSql(ABC):
             f"UPDATE ha_lease SET expires_at = {self._db_now(plus_seconds=True)}"
             f" WHERE name = ? AND holder = ? AND epoch = ? RETURNING epoch"
         )
-        params = (-1.0, LEASE_NAME, holder, epoch)
+        params = (-1.0, name, holder, epoch)
         return bool(await self._fetch("release_lease", sql, params, tx=True))
 
-    async def current_lease(self) -> Lease | None:
+    async def current_lease(self, name: str = LEASE_NAME) -> Lease | None:
         """The lease row as stored (expired or not), None when no instance ever took it."""
         sql = f"SELECT {_LEASE_COLUMNS} FROM ha_lease WHERE name = ?"
-        return _lease(await self._fetch("current_lease", sql, (LEASE_NAME,)))
+        return _lease(await self._fetch("current_lease", sql, (name,)))
+
+    async def leases(self, prefix: str) -> dict[str, Lease]:
+        """Every lease whose name starts with ``prefix`` that has not expired, by name."""
+        sql = (
+            f"SELECT name, {_LEASE_COLUMNS} FROM ha_lease WHERE substr(name, 1, ?) = ?"
+            f" AND expires_at >= {self._db_now()} ORDER BY name"
+        )
+        rows = await self._fetch("leases", sql, (len(prefix), prefix))
+        return {str(row["name"]): lease for row in rows if (lease := _lease([row])) is not None}
+
+    async def live_instances(self, within_s: float) -> list[str]:
+        """The instances (not stopped) that said something in the last ``within_s`` seconds
+        (database time), by name."""
+        sql = (
+            "SELECT name FROM ha_instances WHERE role <> ?"
+            f" AND renewed_at >= {self._db_now(plus_seconds=True)} ORDER BY name"
+        )
+        rows = await self._fetch("live_instances", sql, (Role.STOPPED.value, -float(within_s)))
+        return [str(row["name"]) for row in rows]
 
     async def record_instance(self, name: str, role: Role, epoch: int | None) -> None:
         """Insert or replace what an instance says about itself, renewed now (database time)."""
@@ -123,28 +157,33 @@ class LeaseSql(ABC):
             for row in await self._fetch("instances", sql)
         ]
 
-    async def claim_notification(self, notification_id: int, epoch: int) -> bool:
+    async def claim_notification(
+        self, notification_id: int, epoch: int, lease: str = LEASE_NAME
+    ) -> bool:
         """Mark an unsent notification as being sent under ``epoch``; False (nothing written)
-        when it was sent or failed meanwhile, or when ``epoch`` is no longer the lease's."""
+        when it was sent or failed meanwhile, or when ``epoch`` is no longer ``lease``'s."""
         sql = (
             "UPDATE notifications SET epoch = ? WHERE id = ? AND sent_at IS NULL"
             f" AND failed IS NULL AND {self._current_epoch()} RETURNING id"
         )
-        params = (epoch, notification_id, LEASE_NAME, epoch)
+        params = (epoch, notification_id, lease, epoch)
         return bool(await self._fetch("claim_notification", sql, params, tx=True))
 
     async def _insert_fenced(
-        self, table: str, columns: Sequence[str], params: Sequence[Any], epoch: int
+        self,
+        table: str,
+        columns: Sequence[str],
+        params: Sequence[Any],
+        epoch: int,
+        lease: str = LEASE_NAME,
     ) -> list[Row]:
-        """INSERT one row carrying ``epoch`` only while it is the lease's; Fenced otherwise."""
+        """INSERT one row carrying ``epoch`` only while it is ``lease``'s; Fenced otherwise."""
         marks = ", ".join("?" for _ in (*columns, "epoch"))
         sql = (
             f"INSERT INTO {table} ({', '.join(columns)}, epoch) SELECT {marks}"
             f" WHERE {self._current_epoch()} RETURNING *"
         )
-        rows = await self._fetch(
-            f"insert {table}", sql, (*params, epoch, LEASE_NAME, epoch), tx=True
-        )
+        rows = await self._fetch(f"insert {table}", sql, (*params, epoch, lease, epoch), tx=True)
         if not rows:
-            raise Fenced(f"epoch {epoch} is no longer the lease's: another instance leads")
+            raise Fenced(f"epoch {epoch} is no longer {lease}'s: another instance leads")
         return rows

@@ -150,12 +150,16 @@ _V5_HIGH_AVAILABILITY = (
 """The leader lease with its fencing epoch, the instances beside it, and the epoch under which
 a notification was claimed for sending or an intent written."""
 
+_V6_PROJECT_LEASES = ("ALTER TABLE notifications ADD COLUMN lease TEXT",)
+"""Instances sharing out projects: a project's messages are sent by its lease's holder."""
+
 _HISTORY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("initial schema", _V1_INITIAL),
     ("notifications: good news", _V2_GOOD_NEWS),
     ("alerts: cause and forecast", _V3_ALERT_CAUSE),
     ("budgets: limiting balance and forecast; emails: project name", _V4_BALANCE_AND_NAME),
     ("high availability: leader lease, instances, fencing epochs", _V5_HIGH_AVAILABILITY),
+    ("notifications: the lease that sends them", _V6_PROJECT_LEASES),
 )
 
 

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sbwatch.core.errors import StoreError
+from sbwatch.core.lease import LEASE_NAME
 from sbwatch.core.results import (
     Alert,
     BudgetEstimate,
@@ -276,12 +277,14 @@ class SqlStore(LeaseSql, ABC):
         at: datetime,
         *,
         epoch: int | None = None,
+        lease: str = LEASE_NAME,
     ) -> Intent:
         """Write (and commit) an OPEN intent before any PATCH is sent; with ``epoch``, only
-        while it is the lease's (Fenced otherwise)."""
+        while it is ``lease``'s (Fenced otherwise)."""
         params = codec.intent_params(project, from_tier, to_tier, reason, actor, at, self._ts)
         if epoch is not None:
-            rows = await self._insert_fenced("intents", codec.INTENT_COLUMNS, params, epoch)
+            columns = codec.INTENT_COLUMNS
+            rows = await self._insert_fenced("intents", columns, params, epoch, lease)
         else:
             rows = await self._insert("intents", codec.INTENT_COLUMNS, params, "RETURNING *")
         return codec.intent_from_row(rows[0])
@@ -382,10 +385,12 @@ class SqlStore(LeaseSql, ABC):
         at: datetime,
         *,
         good_news: bool = False,
+        lease: str | None = None,
     ) -> Notification:
-        """Record a notification before any attempt to send it."""
+        """Record a notification before any attempt to send it; ``lease``: the one whose
+        holder sends it (high availability), None for the leader's."""
         params = codec.notification_params(
-            alert_key, route, severity, title, body, at, self._ts, good_news
+            alert_key, route, severity, title, body, at, self._ts, good_news, lease
         )
         rows = await self._insert(
             "notifications", codec.NOTIFICATION_COLUMNS, params, "RETURNING *"

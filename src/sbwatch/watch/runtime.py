@@ -62,6 +62,9 @@ class ProjectRuntime:
     led_epoch: int | None = None
     """The fencing epoch this runtime's alert state was last read from the store under: a new
     lead starts from what the previous leader wrote."""
+    held_epoch: int | None = None
+    """Projects shared out: the epoch of the project's own lease this runtime was started
+    under (None: not held); another means the project moved here and is started afresh."""
 
     def names(self) -> set[str]:
         """Every name the provider's emails may call this project by, lowercased."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Sequence
 from datetime import timedelta
 
 import httpx
@@ -20,7 +21,7 @@ from sbwatch.alerting.dispatch import Dispatcher
 from sbwatch.config.settings import BudgetSettings, ProjectSettings, Settings
 from sbwatch.core.clock import Clock
 from sbwatch.core.errors import SbwatchError
-from sbwatch.core.lease import Fence
+from sbwatch.core.lease import Fence, Fences
 from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import (
@@ -96,12 +97,13 @@ class Watcher:
         dispatcher: Dispatcher,
         owner: str = "daemon",
         on_alert: AlertObserver | None = None,
-        fence: Fence | None = None,
+        fences: Fences | None = None,
     ) -> None:
-        """``fence``: with high availability, this instance probes and diagnoses always, and
-        escalates and alerts only while it leads."""
+        """``fences``: with high availability, this instance escalates and alerts for a project
+        only while it holds the project's lease (the leader lease, unless projects are shared
+        out), and probes and diagnoses the projects it runs (all of them, unless shared)."""
         self.settings = settings
-        self.fence = fence
+        self.fences = fences
         self.store = store
         self.clock = clock
         self.metrics = metrics
@@ -112,6 +114,8 @@ class Watcher:
         self.projects: dict[str, ProjectRuntime] = {}
         self._thresholds: dict[str, BudgetSettings] = {}
         self._timeouts: dict[tuple[str, ProbeKind], float] = {}
+        self._names: dict[str, str] = {}
+        self._moving: dict[str, asyncio.Lock] = {}
         self.provider_probe: Probe | None = None
         self.provider_last: ProbeResult | None = None
         self.announcer = Announcer(
@@ -129,7 +133,7 @@ class Watcher:
         """
         statuses = {(s.project, s.probe): s for s in await self.store.probe_statuses()}
         projects = self.settings.projects
-        names = await provider_names(self._listing_apis(), self._log)
+        self._names = names = await provider_names(self._listing_apis(), self._log)
         for at in range(0, len(projects), START_BATCH):
             batch = projects[at : at + START_BATCH]
             started = await asyncio.gather(*(self._start(p, statuses, names) for p in batch))
@@ -154,7 +158,9 @@ class Watcher:
         names: dict[str, str],
     ) -> ProjectRuntime:
         """One project's runtime: probes, saved state, its size, its unfinished escalation."""
+        held = self._held_epoch(project.ref)  # before reading the state its holder wrote
         runtime, size = await self._runtime(project)
+        runtime.held_epoch = held
         for kind in project.enabled_probes():
             if kind is ProbeKind.STATUS_PAGE:
                 continue
@@ -172,7 +178,7 @@ class Watcher:
         runtime.policy_state = PolicyState.from_dict(
             await self.store.get_state("alerting", f"policy:{project.ref}")
         )
-        if runtime.escalator is not None and self.acting():
+        if runtime.escalator is not None and self.acting(project.ref):
             try:
                 await runtime.escalator.reconcile(project.ref)
             except SbwatchError as exc:  # the next evaluation settles it
@@ -212,7 +218,7 @@ class Watcher:
                 clock=self.clock,
                 metrics=self.metrics,
                 owner=self.owner,
-                fence=self.fence,
+                fence=self._fence(project.ref),
             )
             if api is not None
             else None
@@ -222,15 +228,76 @@ class Watcher:
         )
         return runtime, tier
 
+    # -- sharing projects out -------------------------------------------------------------
+    def runs(self, ref: str) -> bool:
+        """Whether this instance probes and diagnoses ``ref`` now (see ``fences``)."""
+        return self.fences is None or self.fences.runs(ref)
+
+    def acting(self, ref: str | None = None) -> bool:
+        """Whether this instance acts for ``ref`` (None: provider-wide): always without high
+        availability, else while it holds the lease that covers it."""
+        fence = self._fence(ref)
+        return fence is None or fence.acting()
+
+    def _fence(self, ref: str | None) -> Fence | None:
+        if self.fences is None:
+            return None
+        return self.fences.fence(self.fences.lease_for(ref))
+
+    def _held_epoch(self, ref: str) -> int | None:
+        """The epoch of ``ref``'s own lease when projects are shared out and this instance
+        holds it; None otherwise."""
+        if self.fences is None or not self.settings.ha.share_projects:
+            return None
+        fence = self._fence(ref)
+        return None if fence is None else fence.epoch
+
+    async def running(self, ref: str) -> ProjectRuntime | None:
+        """The runtime of a project this instance runs now, None for one it does not.
+
+        A project that has just moved here (projects shared out) is first started afresh from
+        the store: the probe states, estimate, journal and alert timers its last holder wrote,
+        and its size from the provider.
+        """
+        if not self.runs(ref):
+            return None
+        runtime = self.projects[ref]
+        epoch = self._held_epoch(ref)
+        if epoch == runtime.held_epoch:
+            return runtime
+        async with self._moving.setdefault(ref, asyncio.Lock()):
+            runtime = self.projects[ref]
+            if self._held_epoch(ref) != runtime.held_epoch:
+                runtime = await self._restart(runtime)
+        return runtime
+
+    async def _restart(self, old: ProjectRuntime) -> ProjectRuntime:
+        ref = old.settings.ref
+        statuses = {(s.project, s.probe): s for s in await self.store.probe_statuses(ref)}
+        runtime = await self._start(old.settings, statuses, self._names)
+        self.projects[ref] = runtime
+        for probe in old.probes.values():
+            await probe.aclose()
+        self._log.info("project taken on", project=ref, epoch=runtime.held_epoch)
+        return runtime
+
+    def let_go(self, refs: Sequence[str]) -> None:
+        """Projects that moved to another instance: their gauges are that instance's now."""
+        for ref in refs:
+            self.metrics.forget_project(ref)
+
     # -- probes ---------------------------------------------------------------------------
-    async def probe(self, ref: str, kind: ProbeKind) -> ProbeResult:
-        """Run one probe of one project and keep its result, state and consequences.
+    async def probe(self, ref: str, kind: ProbeKind) -> ProbeResult | None:
+        """Run one probe of one project and keep its result, state and consequences; None
+        when another instance runs the project.
 
         A failure is confirmed at once: the probe runs again after ``confirm_after`` until the
         thresholds say down (or it passes). A change of state evaluates the project at once,
         instead of waiting for the next cycle.
         """
-        runtime = self.projects[ref]
+        runtime = await self.running(ref)
+        if runtime is None:
+            return None
         confirm = runtime.settings.probes[kind].confirm_after
         result, changed = await self._probe_once(runtime, kind)
         while confirm is not None and not result.ok:
@@ -336,9 +403,13 @@ class Watcher:
         if not targets and email.kind is not EmailKind.OTHER:
             self._log.warning("provider email matches no watched project")
             await say_unmatched(self.announcer, self.projects, email)
-        for runtime in targets:
-            ref = runtime.settings.ref
-            runtime.emails.append(email)
+        for target in targets:
+            ref = target.settings.ref
+            runtime = await self.running(ref)
+            if runtime is None:  # its holder evaluates it: every instance reads the mailbox
+                continue
+            if email not in runtime.emails:  # a runtime just started read it from the store
+                runtime.emails.append(email)
             try:
                 await self.announcer.email(runtime, email)
                 await self.evaluate(ref)
@@ -346,9 +417,12 @@ class Watcher:
                 self._log.warning("email evaluation failed", project=ref, error=str(exc))
 
     # -- evaluation -----------------------------------------------------------------------
-    async def evaluate(self, ref: str) -> Diagnosis:
-        """Budget corrections, diagnosis, escalation and its verification, then alerts."""
-        runtime = self.projects[ref]
+    async def evaluate(self, ref: str) -> Diagnosis | None:
+        """Budget corrections, diagnosis, escalation and its verification, then alerts; None
+        when another instance runs the project."""
+        runtime = await self.running(ref)
+        if runtime is None:
+            return None
         async with runtime.evaluating:
             return await self._evaluate(runtime)
 
@@ -374,7 +448,7 @@ class Watcher:
         )
         diagnosis = diagnose(signals)
         await self._record_diagnosis(runtime, diagnosis)
-        if not self.acting():  # a standby: the leader escalates and alerts
+        if not self.acting(ref):  # a standby: the leader escalates and alerts
             return diagnosis
         await self._resume(runtime)
         step = await self.escalations.settle(runtime, diagnosis)
@@ -407,13 +481,10 @@ class Watcher:
         self.metrics.heartbeat.set(now.timestamp())
         return diagnosis
 
-    def acting(self) -> bool:
-        """Whether this instance acts: always without high availability, else while it leads."""
-        return self.fence is None or self.fence.acting()
-
     async def _resume(self, runtime: ProjectRuntime) -> None:
         """Under a new lead, start from the alert state the previous leader stored."""
-        epoch = None if self.fence is None else self.fence.epoch
+        fence = self._fence(runtime.settings.ref)
+        epoch = None if fence is None else fence.epoch
         if epoch == runtime.led_epoch:
             return
         ref = runtime.settings.ref
@@ -466,7 +537,10 @@ class Watcher:
     # -- the compute size -----------------------------------------------------------------
     async def plan_notice(self, ref: str) -> Plan | None:
         """The weekly right-sizing notice of one project (see ``provider.plan_notice``)."""
-        return await plan_notice(self.store, self.clock, self.announcer, self.projects[ref])
+        runtime = await self.running(ref)
+        if runtime is None:
+            return None
+        return await plan_notice(self.store, self.clock, self.announcer, runtime)
 
     async def check_size(self, ref: str) -> Tier | None:
         """Read the compute size from the provider and follow it; None when it cannot be read.
@@ -474,8 +548,8 @@ class Watcher:
         A change under way is left to its own verification. A size nobody in sbwatch asked for
         (the dashboard, a colleague) is announced once; the estimate moves to it either way.
         """
-        runtime = self.projects[ref]
-        if runtime.api is None or await self.store.unfinished_intents(ref):
+        runtime = await self.running(ref)
+        if runtime is None or runtime.api is None or await self.store.unfinished_intents(ref):
             return None
         tier = await provider_size(runtime, self._log)
         if tier is not None and tier is not runtime.tier:
