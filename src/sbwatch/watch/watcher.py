@@ -256,8 +256,8 @@ class Watcher:
         """The runtime of a project this instance runs now, None for one it does not.
 
         A project that has just moved here (projects shared out) is first started afresh from
-        the store: the probe states, estimate, journal and alert timers its last holder wrote,
-        and its size from the provider.
+        the store (the probe states, estimate, journal and alert timers its last holder wrote,
+        and its size from the provider) and probed once.
         """
         if not self.runs(ref):
             return None
@@ -279,6 +279,9 @@ class Watcher:
         for probe in old.probes.values():
             await probe.aclose()
         self._log.info("project taken on", project=ref, epoch=runtime.held_epoch)
+        # Every probe once before the first evaluation: half the signals would read as a
+        # contradiction, and be alerted as one.
+        await asyncio.gather(*(self._probe_once(runtime, kind) for kind in runtime.probes))
         return runtime
 
     def let_go(self, refs: Sequence[str]) -> None:
@@ -328,13 +331,18 @@ class Watcher:
             metrics=self.metrics,
             log=self._log,
         )
+        if self.projects.get(ref) is not runtime or not self.runs(ref):
+            if not self.runs(ref):  # moved to another instance meanwhile: its to keep and say
+                self.metrics.forget_project(ref)
+            return result, False
         await self.store.record_probe(result)
         status, transition = next_status(
             runtime.statuses.get(kind), result, runtime.settings.probes[kind]
         )
         runtime.statuses[kind] = status
         await self.store.save_probe_status(status)
-        self.metrics.probe_series(ref, kind.value).up.set(_STATE_VALUE[status.state])
+        if self.runs(ref):  # checked again after every wait: gauges are the holder's alone
+            self.metrics.probe_series(ref, kind.value).up.set(_STATE_VALUE[status.state])
         if transition is not None:
             await self.store.record_transition(transition)
             self._log.info(
@@ -379,6 +387,8 @@ class Watcher:
         await self.store.put_state(
             STATE_NAMESPACE, estimator_key(ref), runtime.estimator.to_state()
         )
+        if not self.runs(ref):
+            return
         self.metrics.io_budget_ratio.labels(ref).set(estimate.ratio)
         eta = estimate.eta_s if estimate.eta_s is not None else math.inf
         self.metrics.io_budget_eta.labels(ref).set(eta)
@@ -595,17 +605,19 @@ class Watcher:
         if changed or last is None or diagnosis.at - last >= DIAGNOSIS_RECORD_EVERY:
             await self.store.record_diagnosis(diagnosis)
             runtime.diagnosis_recorded_at = diagnosis.at
-        if changed:
+        if not changed:
+            return
+        if self.runs(diagnosis.project):
             for kind in DiagnosisKind:
                 value = 1.0 if kind is diagnosis.kind else 0.0
                 self.metrics.diagnosis.labels(diagnosis.project, kind.value).set(value)
-            self._log.info(
-                "diagnosis changed",
-                project=diagnosis.project,
-                kind=diagnosis.kind.value,
-                previous=previous.kind.value if previous else None,
-                evidence=list(diagnosis.evidence),
-            )
+        self._log.info(
+            "diagnosis changed",
+            project=diagnosis.project,
+            kind=diagnosis.kind.value,
+            previous=previous.kind.value if previous else None,
+            evidence=list(diagnosis.evidence),
+        )
 
     async def _latch(
         self, runtime: ProjectRuntime, diagnosis: Diagnosis, severity: Severity | None
