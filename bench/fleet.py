@@ -13,6 +13,10 @@ Start-up is the time from the process start to systemd's ``READY=1`` (the bench 
 simulator, is a plain httpx loop of GETs on a project's REST endpoint: the daemon's CPU
 milliseconds per probe run are printed beside the loop's milliseconds per request.
 
+``--instances K`` (K > 1) runs K daemons sharing the projects out (``[ha] share_projects``)
+on a PostgreSQL store (a fresh database on 127.0.0.1:5432), all on core 1: their CPU is
+printed summed and for the busiest one, which is what adding an instance takes off each.
+
 Machines without ``taskset`` (util-linux) or with one core run unpinned, and say so.
 """
 
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import re
 import resource
@@ -29,9 +34,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import httpx
 from bench.detect import KEY, TOKEN, sim_config, start, wait
 
@@ -50,8 +57,11 @@ class Row:
     """One fleet size, measured."""
 
     projects: int
+    instances: int
     startup_s: float
     cpu_pct: float
+    """Every instance's CPU, summed."""
+    busiest_pct: float
     sim_cpu_pct: float
     rss_mb: float
     lag_p50_s: float
@@ -94,8 +104,19 @@ def rss_mb(pid: int) -> float:
     return int(found.group(1)) / 1024 if found else 0.0
 
 
-def daemon_config(directory: Path, base: str, metrics_port: int, projects: list[str]) -> Path:
-    """The daemon at the default intervals, every probe but db (it needs a server per project)."""
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def daemon_config(
+    directory: Path, base: str, metrics_port: int, projects: list[str], shared: str | None = None
+) -> Path:
+    """The daemon at the default intervals, every probe but db (it needs a server per project).
+
+    ``shared``: the DSN of the PostgreSQL store the instances share the projects out on."""
+    state = [f'path = "{directory / "state.db"}"']
+    if shared is not None:
+        ha = ["[ha]", "enabled = true", f'instance = "{directory.name}"', "share_projects = true"]
+        state = ['backend = "postgres"', f'dsn = "{shared}"', *ha]
     lines = [
         'log_format = "json"',
         'log_level = "info"',
@@ -104,7 +125,7 @@ def daemon_config(directory: Path, base: str, metrics_port: int, projects: list[
         "[status_page]",
         f'url = "{base}/status"',
         "[state]",
-        f'path = "{directory / "state.db"}"',
+        *state,
         "[metrics]",
         f"port = {metrics_port}",
         "[[alerting.routes]]",
@@ -200,15 +221,38 @@ class NotifyListener:
         raise SystemExit(f"bench.fleet: no READY=1 within {deadline_s:.0f} s")
 
 
-def measure(count: int, window_s: float) -> tuple[Row, float]:
+async def _admin(sql: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@contextlib.contextmanager
+def shared_store(instances: int) -> Iterator[str | None]:
+    """A fresh PostgreSQL database for instances that share projects (None for one daemon)."""
+    if instances == 1:
+        yield None
+        return
+    name = f"sbwatch_fleet_{os.getpid()}"
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def measure(count: int, window_s: float, instances: int = 1) -> tuple[Row, float]:
     """One fleet size; the row and the plain loop's CPU ms per request."""
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, shared_store(instances) as dsn:
         directory = Path(tmp)
         names = refs(count)
         exe = [sys.executable, "-m", "sbwatch"]
         sim_argv = [*pinned(0), *exe, "sim", "serve", "--config", str(sim_config(directory, names))]
         sim = start(sim_argv, directory, "sim")
-        daemon = None
+        daemons: list[subprocess.Popen[str]] = []
+        ports: list[int] = []
         try:
             log = directory / "sim.log"
             port = wait(
@@ -218,37 +262,47 @@ def measure(count: int, window_s: float) -> tuple[Row, float]:
             )
             base = f"http://127.0.0.1:{port.group(1)}"
             plain = plain_loop(f"{base}/p/{names[0]}/rest/v1/")
-            metrics_port = free_port()
-            config = daemon_config(directory, base, metrics_port, names)
-            listener = NotifyListener(directory)
-            os.environ["NOTIFY_SOCKET"] = listener.path
-            began = time.monotonic()
-            try:
-                daemon = start([*pinned(1), *exe, "--config", str(config), "run"], directory, "d")
-            finally:
-                del os.environ["NOTIFY_SOCKET"]
-            startup = listener.ready_after(began, deadline_s=300)
+            listeners, began = [], time.monotonic()
+            for number in range(instances):
+                home = directory / f"i{number}"
+                home.mkdir()
+                ports.append(free_port())
+                config = daemon_config(home, base, ports[-1], names, dsn)
+                listeners.append(NotifyListener(home))
+                os.environ["NOTIFY_SOCKET"] = listeners[-1].path
+                try:
+                    argv = [*pinned(1), *exe, "--config", str(config), "run"]
+                    daemons.append(start(argv, home, "d"))
+                finally:
+                    del os.environ["NOTIFY_SOCKET"]
+            startup = max(listener.ready_after(began, deadline_s=300) for listener in listeners)
             time.sleep(SETTLE_S)
-            before = scrape(metrics_port)
-            cpu0, sim0, t0 = cpu_s(daemon.pid), cpu_s(sim.pid), time.monotonic()
+            before = [scrape(port) for port in ports]
+            cpu0, sim0, t0 = [cpu_s(d.pid) for d in daemons], cpu_s(sim.pid), time.monotonic()
             time.sleep(window_s)
-            cpu1, sim1, t1 = cpu_s(daemon.pid), cpu_s(sim.pid), time.monotonic()
-            rss = rss_mb(daemon.pid)
-            after = scrape(metrics_port)
+            cpu1, sim1, t1 = [cpu_s(d.pid) for d in daemons], cpu_s(sim.pid), time.monotonic()
+            rss = max(rss_mb(d.pid) for d in daemons)
+            after = [scrape(port) for port in ports]
         finally:
-            for proc in (daemon, sim):
-                if proc is not None and proc.poll() is None:
+            for proc in (*daemons, sim):
+                if proc.poll() is None:
                     proc.terminate()
                     proc.wait(60)
-    delta = {key: after.get(key, 0.0) - before.get(key, 0.0) for key in after}
+    delta: dict[str, float] = {}
+    for old, new in zip(before, after, strict=True):
+        for key in new:
+            delta[key] = delta.get(key, 0.0) + new[key] - old.get(key, 0.0)
+    used = [end - start for start, end in zip(cpu0, cpu1, strict=True)]
     lags = {float(k[4:]): v for k, v in delta.items() if k.startswith("lag:")}
     done = round(sum(v for k, v in delta.items() if k.startswith("runs:")))
     failed = round(sum(v for k, v in delta.items() if k.startswith("runs:") and k != "runs:ok"))
     elapsed = t1 - t0
     row = Row(
         projects=count,
+        instances=instances,
         startup_s=startup,
-        cpu_pct=100 * (cpu1 - cpu0) / elapsed,
+        cpu_pct=100 * sum(used) / elapsed,
+        busiest_pct=100 * max(used) / elapsed,
         sim_cpu_pct=100 * (sim1 - sim0) / elapsed,
         rss_mb=rss,
         lag_p50_s=quantile(0.5, lags) if lags else float("nan"),
@@ -256,7 +310,7 @@ def measure(count: int, window_s: float) -> tuple[Row, float]:
         due=due_runs(count, elapsed),
         done=done,
         failed=failed,
-        ms_per_run=1000 * (cpu1 - cpu0) / max(done, 1),
+        ms_per_run=1000 * sum(used) / max(done, 1),
     )
     return row, plain
 
@@ -292,6 +346,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10,100,300,1000", help="fleet sizes, comma-separated")
     parser.add_argument("--window", type=float, default=60.0, help="seconds measured per size")
+    parser.add_argument(
+        "--instances", type=int, default=1, help="daemons sharing the projects out (PostgreSQL)"
+    )
     parser.add_argument("--plain", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.plain:
@@ -301,16 +358,18 @@ def main() -> None:
         print("taskset or a second core is missing: the processes run unpinned")
     resource.setrlimit(resource.RLIMIT_NOFILE, resource.getrlimit(resource.RLIMIT_NOFILE)[1:] * 2)
     print(
-        f"{'projects':>8} {'start s':>8} {'cpu %':>6} {'sim %':>6} {'rss MB':>7} "
+        f"{'projects':>8} {'inst':>4} {'start s':>8} {'cpu %':>6} {'max %':>6} {'sim %':>6} "
+        f"{'rss MB':>7} "
         f"{'lag p50':>8} {'lag p99':>8} {'due':>7} {'done':>7} {'failed':>6} "
         f"{'ms/run':>7} {'plain ms':>8}",
         flush=True,
     )
     for size in (int(s) for s in args.sizes.split(",")):
-        row, plain = measure(size, args.window)
+        row, plain = measure(size, args.window, args.instances)
         print(
-            f"{row.projects:>8} {row.startup_s:>8.1f} {row.cpu_pct:>6.1f} {row.sim_cpu_pct:>6.1f} "
-            f"{row.rss_mb:>7.0f} {row.lag_p50_s:>8.3f} {row.lag_p99_s:>8.3f} {row.due:>7} "
+            f"{row.projects:>8} {row.instances:>4} {row.startup_s:>8.1f} {row.cpu_pct:>6.1f} "
+            f"{row.busiest_pct:>6.1f} {row.sim_cpu_pct:>6.1f} {row.rss_mb:>7.0f} "
+            f"{row.lag_p50_s:>8.3f} {row.lag_p99_s:>8.3f} {row.due:>7} "
             f"{row.done:>7} {row.failed:>6} {row.ms_per_run:>7.2f} {plain:>8.2f}",
             flush=True,
         )

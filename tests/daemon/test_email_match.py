@@ -99,3 +99,76 @@ async def test_an_email_reaches_the_project_it_names(
 async def test_with_one_project_an_unnamed_email_is_its(store: SqliteStore) -> None:
     """The provider's email often names no project: with one watched, it is that one."""
     assert [f"{A}:mail"] == await received(store, settings(A), email())
+
+
+class OneHolder:
+    """Fences of an instance that holds project ``mine`` only (projects shared out)."""
+
+    def __init__(self, mine: str) -> None:
+        self.mine = mine
+
+    def lease_for(self, project: str | None) -> str:
+        return f"project:{project}" if project in (A, B) else "leader"
+
+    def fence(self, lease: str) -> Held:
+        return Held(lease, lease == f"project:{self.mine}")
+
+    def runs(self, project: str) -> bool:
+        return project == self.mine
+
+
+class Held:
+    """One lease's fence: epoch 1 while held."""
+
+    def __init__(self, lease: str, held: bool) -> None:
+        self.lease = lease
+        self.held = held
+
+    @property
+    def epoch(self) -> int | None:
+        return 1 if self.held else None
+
+    def acting(self) -> bool:
+        return self.held
+
+
+async def test_the_holder_learns_an_email_another_instance_read_first(
+    store: SqliteStore,
+) -> None:
+    """Two instances read the mailbox; the one that does not run A stores A's email first and
+    says nothing; A's holder finds it at its next evaluation and says it once."""
+    config = settings(A, B)
+    clock = VirtualClock(T0)
+    async with httpx.AsyncClient() as http:
+        watchers = []
+        for mine in (B, A):
+            metrics = Metrics()
+            fences = OneHolder(mine)
+            dispatcher = Dispatcher(
+                store, config.alerting.routes, clock=clock, metrics=metrics, fences=fences
+            )
+            watcher = Watcher(
+                config,
+                store,
+                clock=clock,
+                metrics=metrics,
+                http=http,
+                dispatcher=dispatcher,
+                fences=fences,
+            )
+            await watcher.start()
+            watchers.append(watcher)
+        reader, holder = watchers
+        try:
+            mail = email(ref=A)
+            assert await store.record_email(mail)
+            await reader.on_email(mail)
+            assert [] == await store.due_notifications(T0)
+            assert None is await reader.evaluate(A)
+            await holder.evaluate(A)
+            await holder.evaluate(A)
+        finally:
+            for watcher in watchers:
+                await watcher.close()
+    queued = await store.due_notifications(T0)
+    assert [(f"{A}:mail", f"project:{A}")] == [(n.alert_key, n.lease) for n in queued]

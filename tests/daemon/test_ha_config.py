@@ -60,3 +60,18 @@ def test_check_config_warns_of_a_store_on_a_watched_project() -> None:
     text = f'[state]\nbackend = "postgres"\ndsn = "{dsn}"\n'
     warnings = config_warnings(load_settings(text=PROJECT_FIRST + text))
     assert any(w.startswith("state.dsn:") and REF in w for w in warnings)
+
+
+def test_sharing_projects_without_ha_is_refused() -> None:
+    """share_projects alone would do nothing: one problem naming the field."""
+    with pytest.raises(ConfigError) as caught:
+        load_settings(text=PROJECT_FIRST + "[ha]\nshare_projects = true\n")
+    assert [p for p in caught.value.problems if p.startswith("ha.share_projects")]
+
+
+def test_sharing_projects_is_off_by_default_and_read_when_on() -> None:
+    """[ha] share_projects = true on the PostgreSQL store."""
+    text = '[state]\nbackend = "postgres"\ndsn = "postgresql://h/db"\n[ha]\nenabled = true\n'
+    assert not load_settings(text=PROJECT_FIRST + text).ha.share_projects
+    shared = load_settings(text=PROJECT_FIRST + text + "share_projects = true\n").ha
+    assert shared.share_projects

@@ -523,6 +523,8 @@ class Settings(BaseSettings):
                 "ha.enabled: high availability needs [state] backend = 'postgres', "
                 "one store every instance shares"
             )
+        if self.ha.share_projects and not self.ha.enabled:
+            problems.append("ha.share_projects: sharing projects out needs [ha] enabled = true")
         seen: set[str] = set()
         for index, project in enumerate(self.projects):
             where = f"projects[{index}]"

@@ -418,8 +418,9 @@ class Watcher:
             runtime = await self.running(ref)
             if runtime is None:  # its holder evaluates it: every instance reads the mailbox
                 continue
-            if email not in runtime.emails:  # a runtime just started read it from the store
-                runtime.emails.append(email)
+            if any(e.message_id == email.message_id for e in runtime.emails):
+                continue  # a runtime just started read it from the store, and said it
+            runtime.emails.append(email)
             try:
                 await self.announcer.email(runtime, email)
                 await self.evaluate(ref)
@@ -441,6 +442,8 @@ class Watcher:
         project = runtime.settings
         now = self.clock.now()
         await self._follow_journal(runtime)
+        if self.fences is not None:
+            await self._follow_mailbox(runtime)
         await self._apply_correction(runtime)
         emails = [e for e in runtime.emails if e.received_at >= now - EMAIL_LOOKBACK]
         runtime.emails = emails
@@ -586,6 +589,21 @@ class Watcher:
         runtime.journal = journal
         if any(i.actor != self.owner for i in changed):
             await self.check_size(runtime.settings.ref)
+
+    async def _follow_mailbox(self, runtime: ProjectRuntime) -> None:
+        """With several instances, the first to read the mailbox records an email, and only
+        it hears of it: the instance that acts for the project finds it in the store."""
+        if not self.acting(runtime.settings.ref):
+            return
+        since = self.clock.now() - EMAIL_LOOKBACK
+        known = {e.message_id for e in runtime.emails}
+        for email in await self.store.recent_emails(since, runtime.settings.ref):
+            targets = email_targets(self.projects, email)
+            if email.message_id in known or all(t is not runtime for t in targets):
+                continue
+            runtime.emails.append(email)
+            self._log.info("provider email", kind=email.kind.value, project=runtime.settings.ref)
+            await self.announcer.email(runtime, email)
 
     async def _apply_correction(self, runtime: ProjectRuntime) -> None:
         key = correction_key(runtime.settings.ref)
