@@ -54,7 +54,11 @@ CHECKS: list[tuple[str, dict[str, Any]]] = [
     ("query max(id)", {"name": "newest", "kind": "query",
                        "sql": "SELECT max(id) FROM public.orders"}),
 ]  # fmt: skip
-COLUMNS = [("blocks", "blocks", 1), ("cpu", "server CPU ms", 1000), ("wall", "wall ms", 1000)]
+COLUMNS: list[tuple[str, str, float]] = [
+    ("blocks", "blocks", 1),
+    ("cpu", "server CPU ms", 1000),
+    ("wall", "wall ms", 1000),
+]
 
 
 def _data_settings(dsn: str, check: dict[str, Any]) -> Settings:

@@ -158,13 +158,13 @@ class Watcher:
         names: dict[str, str],
     ) -> ProjectRuntime:
         """One project's runtime: probes, saved state, its size, its unfinished escalation."""
+        if not self.runs(project.ref):
+            return self._dormant(project)
         held = self._held_epoch(project.ref)  # before reading the state its holder wrote
         runtime, size = await self._runtime(project)
         runtime.held_epoch = held
-        for kind in project.enabled_probes():
-            if kind is ProbeKind.STATUS_PAGE:
-                continue
-            runtime.probes[kind] = build_probe(kind, self._context(project))
+        self._build_probes(runtime)
+        for kind in runtime.probes:
             if (project.ref, kind) in statuses:
                 runtime.statuses[kind] = statuses[(project.ref, kind)]
         now = self.clock.now()
@@ -183,6 +183,28 @@ class Watcher:
                 await runtime.escalator.reconcile(project.ref)
             except SbwatchError as exc:  # the next evaluation settles it
                 self._log.warning("reconcile failed", error=str(exc), transient=exc.transient)
+        return runtime
+
+    def _build_probes(self, runtime: ProjectRuntime) -> None:
+        project = runtime.settings
+        for kind in project.enabled_probes():
+            if kind is not ProbeKind.STATUS_PAGE:
+                runtime.probes[kind] = build_probe(kind, self._context(project))
+
+    def _dormant(self, project: ProjectSettings) -> ProjectRuntime:
+        """The runtime of a project another instance runs (projects shared out): its probes
+        and configured size, nothing read nor asked; started for real if it moves here."""
+        token = self.settings.token_for(project)
+        tier = project.tier or Tier.MICRO
+        smoothing_s = project.budget.smoothing.total_seconds()
+        runtime = ProjectRuntime(
+            project,
+            BudgetEstimator(project.ref, tier, smoothing_s=smoothing_s),
+            tier,
+            api=self._api(token) if token is not None else None,
+        )
+        runtime.provider_name = self._names.get(project.ref)
+        self._build_probes(runtime)
         return runtime
 
     async def close(self) -> None:
