@@ -167,3 +167,14 @@ async def test_live_instances_leave_out_the_stopped_and_the_silent(store: Store)
     await asyncio.sleep(0.05)
     await store.record_instance("b", Role.LEADER, 1)
     assert ["b"] == await store.live_instances(0.04)
+
+
+async def test_a_clean_stop_releases_all_its_project_leases_at_once(store: Store) -> None:
+    """One statement frees the stopping instance's project leases, not another's."""
+    for ref, holder in (("p1", "a"), ("p2", "a"), ("p3", "b")):
+        assert await store.take_lease(holder, 30, project_lease(ref)) is not None
+    assert 2 == await store.release_leases("a", PROJECT_LEASE_PREFIX)
+    assert {"project:p3"} == set(await store.leases(PROJECT_LEASE_PREFIX))
+    taken = await store.take_lease("b", 30, project_lease("p1"))
+    assert taken is not None
+    assert 2 == taken.epoch

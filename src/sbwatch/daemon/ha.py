@@ -248,8 +248,8 @@ class Leadership:
             async with asyncio.timeout(self.settings.renew_s):
                 if epoch is not None:
                     await self.store.release_lease(self.name, epoch)
-                for ref, lease in held.items():
-                    await self.store.release_lease(self.name, lease.epoch, project_lease(ref))
+                if held:
+                    await self.store.release_leases(self.name, PROJECT_LEASE_PREFIX)
                 await self.store.record_instance(self.name, Role.STOPPED, None)
         except (StoreError, TimeoutError) as exc:
             log.warning("lease not released", instance=self.name, detail=str(exc) or "timed out")

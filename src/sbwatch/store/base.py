@@ -203,6 +203,10 @@ class Store(Protocol):
         """Let the lease expire now, if ``holder`` still holds it under ``epoch``."""
         ...
 
+    async def release_leases(self, holder: str, prefix: str) -> int:
+        """Let every lease ``holder`` holds whose name starts with ``prefix`` expire now."""
+        ...
+
     async def current_lease(self, name: str = LEASE_NAME) -> Lease | None:
         """The lease as stored (expired or not); None when never taken."""
         ...

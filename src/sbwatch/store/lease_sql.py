@@ -110,6 +110,16 @@ class LeaseSql(ABC):
         params = (-1.0, name, holder, epoch)
         return bool(await self._fetch("release_lease", sql, params, tx=True))
 
+    async def release_leases(self, holder: str, prefix: str) -> int:
+        """Let every lease ``holder`` holds whose name starts with ``prefix`` expire now (a
+        clean stop); how many."""
+        sql = (
+            f"UPDATE ha_lease SET expires_at = {self._db_now(plus_seconds=True)}"
+            " WHERE holder = ? AND substr(name, 1, ?) = ? RETURNING name"
+        )
+        params = (-1.0, holder, len(prefix), prefix)
+        return len(await self._fetch("release_leases", sql, params, tx=True))
+
     async def current_lease(self, name: str = LEASE_NAME) -> Lease | None:
         """The lease row as stored (expired or not), None when no instance ever took it."""
         sql = f"SELECT {_LEASE_COLUMNS} FROM ha_lease WHERE name = ?"
