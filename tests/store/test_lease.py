@@ -178,3 +178,15 @@ async def test_a_clean_stop_releases_all_its_project_leases_at_once(store: Store
     taken = await store.take_lease("b", 30, project_lease("p1"))
     assert taken is not None
     assert 2 == taken.epoch
+
+
+async def test_many_leases_are_taken_in_one_statement_where_free(store: Store) -> None:
+    """Free, expired and own leases are taken, each a new epoch; another's live one is not."""
+    await store.take_lease("b", 30, project_lease("held"))
+    await store.take_lease("b", 0.01, project_lease("expired"))
+    await store.take_lease("a", 30, project_lease("mine"))
+    await asyncio.sleep(0.05)
+    names = [project_lease(ref) for ref in ("free", "held", "expired", "mine")]
+    taken = await store.take_leases("a", names, 30)
+    assert {"project:free": 1, "project:expired": 2, "project:mine": 2} == taken
+    assert {} == await store.take_leases("a", [], 30)

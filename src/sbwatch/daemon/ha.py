@@ -208,19 +208,21 @@ class Leadership:
                     del self.held[ref]
                     lost.append(ref)
             live = set(await self.store.live_instances(self.settings.lease_s)) | {self.name}
+            wanted = []
             for ref in self.projects:
                 mine = preferred_instance(ref, live) == self.name
                 if mine and ref not in self.held:
-                    lease = await self.store.take_lease(
-                        self.name, self.settings.lease_s, project_lease(ref)
-                    )
-                    if lease is not None:
-                        self.held[ref] = Held(lease.epoch, started)
-                        gained.append(ref)
+                    wanted.append(project_lease(ref))
                 elif not mine and ref in self.held:
                     held = self.held.pop(ref)  # stops acting before the lease is free
                     lost.append(ref)
                     await self.store.release_lease(self.name, held.epoch, project_lease(ref))
+            # Sorted: two instances taking overlapping sets lock the rows in the same order.
+            taken = await self.store.take_leases(self.name, sorted(wanted), self.settings.lease_s)
+            for lease, epoch in taken.items():
+                ref = lease.removeprefix(PROJECT_LEASE_PREFIX)
+                self.held[ref] = Held(epoch, started)
+                gained.append(ref)
         finally:
             await self._moved(gained, lost)
 

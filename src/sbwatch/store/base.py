@@ -7,6 +7,7 @@ All timestamps are aware UTC datetimes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -187,6 +188,11 @@ class Store(Protocol):
     async def take_lease(self, holder: str, ttl_s: float, name: str = LEASE_NAME) -> Lease | None:
         """Take the named lease when free, expired (database time) or already ``holder``'s,
         under a new fencing epoch; None while another holds it."""
+        ...
+
+    async def take_leases(self, holder: str, names: Sequence[str], ttl_s: float) -> dict[str, int]:
+        """Take each named lease that is free, expired or ``holder``'s, in one statement; the
+        epochs of those taken, by name."""
         ...
 
     async def renew_lease(

@@ -74,6 +74,25 @@ class LeaseSql(ABC):
         params = (name, holder, float(ttl_s))
         return _lease(await self._fetch("take_lease", sql, params, tx=True))
 
+    async def take_leases(self, holder: str, names: Sequence[str], ttl_s: float) -> dict[str, int]:
+        """Take each named lease that is free, expired or already ``holder``'s, in one
+        statement, each under a new epoch; the epochs of those taken, by name."""
+        if not names:
+            return {}
+        now, until = self._db_now(), self._db_now(plus_seconds=True)
+        values = ", ".join(f"(?, ?, 1, {until}, {now})" for _ in names)
+        sql = (
+            f"INSERT INTO ha_lease (name, holder, epoch, expires_at, renewed_at) VALUES {values}"
+            " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,"
+            " epoch = ha_lease.epoch + 1, expires_at = excluded.expires_at,"
+            " renewed_at = excluded.renewed_at"
+            f" WHERE ha_lease.expires_at < {now} OR ha_lease.holder = excluded.holder"
+            " RETURNING name, epoch"
+        )
+        params = [value for name in names for value in (name, holder, float(ttl_s))]
+        rows = await self._fetch("take_leases", sql, params, tx=True)
+        return {str(row["name"]): int(row["epoch"]) for row in rows}
+
     async def renew_lease(
         self, holder: str, epoch: int, ttl_s: float, name: str = LEASE_NAME
     ) -> Lease | None:
