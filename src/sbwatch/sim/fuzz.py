@@ -209,8 +209,9 @@ SERVICES = ("db", "rest", "auth")
 # -- writing -------------------------------------------------------------------------------
 
 
-def to_toml(doc: Doc, *, note: str = "") -> str:
-    """The case as a scenario file that ``sim replay`` reads, checking the invariants."""
+def to_toml(doc: Doc, *, note: str = "", expect: str = "invariants") -> str:
+    """The case as a scenario file that ``sim replay`` reads, checking the invariants (or,
+    with ``expect="score"``, the scorecard's rules)."""
     lines = [f"# {line}" for line in note.splitlines()]
     lines += [f"name = {_value(doc['name'])}", f"duration = {_value(_span(doc['duration']))}"]
     for project in doc["projects"]:
@@ -220,7 +221,7 @@ def to_toml(doc: Doc, *, note: str = "") -> str:
     for event in doc["events"]:
         fields = {**event, "at": _span(event["at"])}
         lines += ["", "[[events]]", *(f"{k} = {_value(v)}" for k, v in fields.items())]
-    lines += ["", "[expect]", "invariants = true", ""]
+    lines += ["", "[expect]", f"{expect} = true", ""]
     return "\n".join(lines)
 
 
@@ -256,8 +257,18 @@ def run_case(doc: Doc) -> Outcome:
     return Outcome(doc, broken, time.perf_counter() - started)
 
 
-def shrink(outcome: Outcome, *, budget: int = 60, say: Printer | None = None) -> Outcome:
-    """The smallest case found that still breaks one of the same rules (``budget`` replays)."""
+def shrink(
+    outcome: Outcome,
+    *,
+    budget: int = 60,
+    say: Printer | None = None,
+    run: Callable[[Doc], Outcome] | None = None,
+) -> Outcome:
+    """The smallest case found that still breaks one of the same rules (``budget`` replays).
+
+    ``run``: how a case is judged (default: replayed against the invariants).
+    """
+    judge = run_case if run is None else run
     target = outcome.names
     best = outcome
     tries = 0
@@ -267,7 +278,7 @@ def shrink(outcome: Outcome, *, budget: int = 60, say: Printer | None = None) ->
         if tries >= budget:
             return False
         tries += 1
-        trial = run_case(doc)
+        trial = judge(doc)
         if trial.names & target:
             best = trial
             if say is not None:

@@ -15,7 +15,7 @@ import math
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -34,6 +34,8 @@ from sbwatch.sim.direct import InProcessClient
 from sbwatch.sim.invariants import invariant_checks
 from sbwatch.sim.replay_store import FastReplayStore, ReplayStore
 from sbwatch.sim.scenario import ExpectedMessage, Scenario, stamp
+from sbwatch.sim.score import score_checks
+from sbwatch.sim.truth import START
 from sbwatch.sim.world import SimWorld, create_app
 from sbwatch.store.sqlite import SqliteStore
 from sbwatch.watch.announcer import FOLDED_NOTE
@@ -42,7 +44,6 @@ from sbwatch.watch.watcher import Watcher
 BASE = "http://127.0.0.1:8787"
 TOKEN = "sbp_replay_token"
 SERVICE_KEY = "replay-service-key"
-START = datetime(2026, 5, 20, tzinfo=UTC)
 SERIES_EVERY_S = 600.0
 QUIET_EVENTS = frozenset({"workload", "status_page"})
 
@@ -453,6 +454,7 @@ async def _report(
         "series": rec.series,
         "probe_states": rec.probe_states,
         "changes": world.changes,
+        "api_resizes": list(world.api_resizes),
         "open_alerts": [
             {"key": a.key, "project": a.project, "severity": a.severity.value, "title": a.title}
             for a in await store.open_alerts()
@@ -583,6 +585,8 @@ def checks(
         )
     if expect.invariants:
         out += invariant_checks(scenario, report)
+    if expect.score:
+        out += score_checks(scenario, report)
     return out
 
 

@@ -124,6 +124,8 @@ class Expectations:
     max_messages: int | None = None
     invariants: bool = False
     """Check the rules that must hold in every replay (sim/invariants.py), one check each."""
+    score: bool = False
+    """Also pass the scorecard's rules, judged against the ground truth (sim/score.py)."""
 
 
 @dataclass(frozen=True)
@@ -413,6 +415,7 @@ def _expect(problems: _Problems, data: dict[str, Any], refs: tuple[str, ...]) ->
         "max_messages",
         "messages",
         "invariants",
+        "score",
     )
     problems.unknown("expect", data, keys)
     kinds = tuple(DiagnosisKind)
@@ -451,6 +454,9 @@ def _expect(problems: _Problems, data: dict[str, Any], refs: tuple[str, ...]) ->
     invariants = data.get("invariants", False)
     if not isinstance(invariants, bool):
         problems.add("expect.invariants", "must be true or false")
+    score = data.get("score", False)
+    if not isinstance(score, bool):
+        problems.add("expect.score", "must be true or false")
     return Expectations(
         diagnosis,
         never,
@@ -462,6 +468,7 @@ def _expect(problems: _Problems, data: dict[str, Any], refs: tuple[str, ...]) ->
         messages=messages,
         max_messages=max_messages,
         invariants=invariants is True,
+        score=score is True,
     )
 
 

@@ -147,6 +147,10 @@ class SimWorld:
         """The HTTP methods the fault hits (None: every method)."""
         self.status_indicator = "none"
         self.status_components: list[str] | None = None
+        self.api_resizes: list[dict[str, Any]] = []
+        """Every compute change the Management API started (PATCH or DELETE), at its exact
+        monotonic time: with the scenario's events, all a re-run of this world needs."""
+        self._in_event = False
 
     def add_project(
         self,
@@ -308,6 +312,10 @@ class SimWorld:
                 self.changes[-1]["applied"] = True
         if tier == project.tier:
             return
+        if not self._in_event:
+            self.api_resizes.append(
+                {"at": self.clock.monotonic(), "project": ref, "tier": tier, "rollback": rollback}
+            )
         project.resize_to = tier
         project.resize_until = self.clock.monotonic() + self.resize_seconds
 
@@ -360,7 +368,11 @@ class SimWorld:
         handler = getattr(self, f"_on_{kind}", None)
         if not isinstance(kind, str) or handler is None:
             raise ValueError(f"unknown event kind {kind!r}")
-        handler(event)
+        self._in_event = True
+        try:
+            handler(event)
+        finally:
+            self._in_event = False
 
     def _targets(self, event: dict[str, Any]) -> list[SimProject]:
         ref = event.get("ref")

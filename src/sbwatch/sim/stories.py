@@ -1,0 +1,245 @@
+"""Random incidents as operators meet them, for the scorecard (sim/scorecard.py).
+
+A case is a scenario document (what ``sbwatch sim replay`` reads, as sim/fuzz.py writes it):
+one or two projects, each with a story for its load, and some of what goes wrong besides.
+
+Loads: steady with a net drain or a net refill, a step up, day/night and weekly patterns,
+a short spike on a full budget, a burst long enough to run the budget out, IOPS-only loads,
+light loads. The drains are drawn by when they would run out (within the case or after it),
+from the project's true limits, which lie 1.0-1.6 times above the published ones.
+Besides: a service (auth, rest or db) failing on its own, platform outages and our own
+network lost over a drain, Management API 429 / 500 / a lost answer after the change applied,
+provider emails genuine and spoofed, an unrelated status page incident, a paused project;
+under ``auto``, ``ask`` and ``off``, with max_tier and cost caps that may stop the next step.
+Every fault is over for the last ``CALM_S`` of a case, so every alert about one has a reason
+to resolve; the load goes on as its story left it.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+from typing import Any
+
+from sbwatch.sim.hardware import BURST_BALANCE_S, machine
+
+HOUR_S = 3600
+CALM_S = 2 * HOUR_S
+MB = 1_000_000.0
+OP_BYTES = 128 * 1024
+LOADS = (
+    ("steady", 4),
+    ("refill", 2),
+    ("step", 3),
+    ("daynight", 3),
+    ("weekly", 1),
+    ("spike", 3),
+    ("burst", 3),
+    ("iops", 2),
+    ("light", 2),
+)
+TROUBLES = (
+    ("service", 3),
+    ("outage", 2),
+    ("network", 2),
+    ("mgmt_api", 3),
+    ("email", 3),
+    ("spoofed", 2),
+    ("status_minor", 1),
+    ("paused", 1),
+)
+
+Doc = dict[str, Any]
+Event = dict[str, Any]
+
+
+def _pick(rng: random.Random, weighted: tuple[tuple[str, int], ...]) -> str:
+    names = [name for name, _ in weighted]
+    return rng.choices(names, weights=[w for _, w in weighted])[0]
+
+
+def story(rng: random.Random, days: float, index: int = 0) -> Doc:
+    """One random case of ``days`` days (at least six hours)."""
+    duration = max(int(days * 86_400), 6 * HOUR_S)
+    busy_until = duration - CALM_S
+    projects = [_project(rng) for _ in range(2 if rng.random() < 0.2 else 1)]
+    events: list[Event] = []
+    loads: dict[str, str] = {}
+    for project in projects:
+        loads[project["ref"]] = _pick(rng, LOADS)
+        events += _load(rng, project, loads[project["ref"]], busy_until)
+    for _ in range(rng.choice((0, 1, 1, 2, 2, 3))):
+        project = rng.choice(projects)
+        kind = _pick(rng, TROUBLES)
+        if kind == "email":
+            events += _warning_email(rng, project, events, busy_until)
+        else:
+            events += _trouble(rng, project, kind, busy_until)
+    for project in projects:
+        events += _calm(project["ref"], busy_until)
+    events.sort(key=lambda e: int(e["at"]))
+    mode = rng.choices(("auto", "ask", "off"), weights=(5, 4, 1))[0]
+    return {
+        "name": f"story-{index}-" + "+".join(loads[p["ref"]] for p in projects),
+        "duration": duration,
+        "projects": projects,
+        "policy": {
+            "mode": mode,
+            "max_tier": rng.choice(("small", "small", "medium", "large")),
+            "monthly_cost_cap_usd": rng.choice((10, 30, 30, 70, 150)),
+            "cooldown": 3600,
+        },
+        "events": events,
+    }
+
+
+def _project(rng: random.Random) -> dict[str, Any]:
+    return {
+        "ref": "".join(rng.choice(string.ascii_lowercase) for _ in range(20)),
+        "tier": rng.choices(("nano", "micro", "small", "medium"), weights=(1, 6, 2, 1))[0],
+        "io_budget_pct": rng.choice((100, 100, 100, 90, 70, 50, 30)),
+        "true_limits_factor": round(rng.choice((1.0, 1.0, rng.uniform(1.0, 1.6))), 2),
+    }
+
+
+def _limits(project: dict[str, Any]) -> tuple[float, float, float]:
+    """True baseline and burst MB/s and the bytes balance left, MB, of a project at start."""
+    m = machine(project["tier"])
+    factor = float(project["true_limits_factor"])
+    base, burst = m.sustained_bytes_s / MB * factor, m.burst_bytes_s / MB * factor
+    left = (burst - base) * BURST_BALANCE_S * project["io_budget_pct"] / 100
+    return base, burst, left
+
+
+def _drain_load(rng: random.Random, project: dict[str, Any], until: int) -> float:
+    """A load that runs the budget out around a random time, inside the case or after it."""
+    base, burst, left = _limits(project)
+    empty_after = rng.uniform(0.3, 2.0) * until
+    return round(min(burst * 0.9, base + left / empty_after), 1)
+
+
+def _load(rng: random.Random, project: dict[str, Any], kind: str, until: int) -> list[Event]:
+    ref = project["ref"]
+    base, burst, left = _limits(project)
+
+    def at(when: float, **demand: Any) -> Event:
+        return {"at": int(when), "kind": "workload", "ref": ref, **demand}
+
+    light = round(base * rng.uniform(0.1, 0.7), 1)
+    if kind == "steady":
+        return [at(0, read_mbps=_drain_load(rng, project, until))]
+    if kind == "refill":
+        return [at(0, read_mbps=round(base * rng.uniform(0.3, 0.95), 1))]
+    if kind == "light":
+        return [at(0, read_mbps=light, write_mbps=round(light / 4, 1))]
+    if kind == "step":
+        step = rng.randrange(HOUR_S, max(HOUR_S + 1, until // 2))
+        return [at(0, read_mbps=light), at(step, read_mbps=_drain_load(rng, project, until - step))]
+    if kind in ("daynight", "weekly"):
+        high = _drain_load(rng, project, until) * rng.uniform(1.2, 2.0)
+        low = base * rng.uniform(0.2, 0.8)
+        start = rng.randrange(6, 10)
+        hours = [round(high if start <= h < start + 12 else low, 1) for h in range(24)]
+        event: Event = {"at": 0, "kind": "pattern", "ref": ref, "hours": hours}
+        if kind == "weekly":
+            event["weekdays"] = [1.0, 1.0, 1.0, 1.0, 1.0, 0.3, 0.3]
+        return [event]
+    if kind == "spike":
+        project["io_budget_pct"] = 100
+        when = rng.randrange(HOUR_S, until - HOUR_S)
+        spike = round(burst * rng.uniform(0.5, 0.95), 1)
+        return [
+            at(0, read_mbps=light),
+            at(when, read_mbps=spike),
+            at(when + rng.randrange(5 * 60, 15 * 60), read_mbps=light),
+        ]
+    if kind == "burst":
+        when = rng.randrange(HOUR_S, until // 2)
+        rate = round(burst * rng.uniform(0.4, 0.9), 1)
+        lasts = left / max(1.0, rate - base) * rng.uniform(1.1, 2.0)
+        return [
+            at(0, read_mbps=light),
+            at(when, read_mbps=rate),
+            at(min(until, when + lasts), read_mbps=light),
+        ]
+    m = machine(project["tier"])  # iops: small reads, the operations run out first
+    factor = float(project["true_limits_factor"])
+    ops_base = m.sustained_iops * factor
+    ops_left = (m.burst_iops - m.sustained_iops) * factor * BURST_BALANCE_S
+    ops_left *= project["io_budget_pct"] / 100
+    iops = ops_base + ops_left / (rng.uniform(0.3, 2.0) * until)
+    return [at(0, read_mbps=round(iops * 8192 / MB, 1), read_iops=round(iops))]
+
+
+def _trouble(rng: random.Random, project: dict[str, Any], kind: str, until: int) -> list[Event]:
+    ref = project["ref"]
+    start = rng.randrange(0, max(1, until - 10 * 60))
+    end = min(until, start + rng.randrange(5 * 60, 2 * HOUR_S))
+    if kind == "service":
+        name = rng.choice(("auth", "auth", "rest", "db"))
+        return [
+            {"at": start, "kind": "service", "ref": ref, "name": name, "up": False},
+            {"at": end, "kind": "service", "ref": ref, "name": name, "up": True},
+        ]
+    if kind == "outage":
+        events = [
+            {"at": start, "kind": "platform_outage", "on": True},
+            {"at": end, "kind": "platform_outage", "on": False},
+        ]
+        if rng.random() < 0.6:
+            events += [
+                {"at": min(end, start + 240), "kind": "status_page", "indicator": "major"},
+                {"at": end, "kind": "status_page", "indicator": "none"},
+            ]
+        return events
+    if kind == "network":
+        return [
+            {"at": start, "kind": "network", "on": False},
+            {"at": min(end, start + rng.randrange(120, HOUR_S)), "kind": "network", "on": True},
+        ]
+    if kind == "mgmt_api":
+        fault = rng.choice(("rate_limit", "error", "drop_after_apply", "slow"))
+        return [
+            {"at": start, "kind": "mgmt_api", "fault": fault},
+            {"at": end, "kind": "mgmt_api", "fault": "none"},
+        ]
+    if kind == "spoofed":
+        template = rng.choice(("io_budget_warning", "io_budget_exhausted", "other"))
+        return [{"at": start, "kind": "email", "ref": ref, "template": template, "spoofed": True}]
+    if kind == "status_minor":
+        return [
+            {"at": start, "kind": "status_page", "indicator": "minor"},
+            {"at": end, "kind": "status_page", "indicator": "none"},
+        ]
+    return [
+        {"at": start, "kind": "project", "ref": ref, "state": "paused"},
+        {"at": end, "kind": "project", "ref": ref, "state": "active"},
+    ]
+
+
+def _warning_email(
+    rng: random.Random, project: dict[str, Any], events: list[Event], until: int
+) -> list[Event]:
+    """The provider's genuine warning, sent as its budget truly gets low (a steady drain)."""
+    ref = project["ref"]
+    mine = [e for e in events if e.get("ref") == ref and e["kind"] == "workload"]
+    base, _, left = _limits(project)
+    rate = float(mine[-1].get("read_mbps", 0.0)) + float(mine[-1].get("write_mbps", 0.0))
+    if len(mine) != 1 or mine[0].get("read_iops") is not None or rate <= base:
+        other = {"at": rng.randrange(0, until), "kind": "email", "ref": ref, "template": "other"}
+        return [other]
+    low_at = int(left * 0.8 / (rate - base))  # the provider writes at about 20% left
+    if low_at >= until:
+        return []
+    return [{"at": low_at, "kind": "email", "ref": ref, "template": "io_budget_warning"}]
+
+
+def _calm(ref: str, at: int) -> list[Event]:
+    """Every fault over (the load goes on: a forecast near the end is judged past it)."""
+    return [
+        {"at": at, "kind": "project", "ref": ref, "state": "active"},
+        *({"at": at, "kind": "service", "ref": ref, "name": n, "up": True} for n in SERVICES),
+    ]
+
+
+SERVICES = ("db", "rest", "auth")
