@@ -174,7 +174,49 @@ def add_fuzz(sub: Any) -> None:
     parser.set_defaults(_sim_run=_run_fuzz)
 
 
-SUBCOMMANDS: tuple[Callable[[Any], None], ...] = (add_serve, add_ctl, add_replay, add_fuzz)
+def add_score(sub: Any) -> None:
+    """``sbwatch sim score [--seed N] [--count K] [--days D] [--json] [--out DIR]``."""
+    parser = sub.add_parser(
+        "score",
+        help="replay random incidents and score every message and PATCH against the truth",
+        description="Generate random incidents as operators meet them (steady, day/night and "
+        "weekly loads, spikes, bursts, IOPS-only loads, true limits above the published ones, "
+        "services failing on their own, platform outages, our own network lost, Management "
+        "API faults, caps that stop the next step, ask and auto modes, genuine and spoofed "
+        "emails, several projects), replay each and judge what reached the phone and what was "
+        "PATCHed against the simulator's ground truth: missed and late warnings, wasted and "
+        "late PATCHes, false pages, warnings and resolves, pages per incident, silent "
+        "failures. With --out, the first case breaking each rule is shrunk and written there "
+        "as a scenario file. Exit 0 when every case passed every rule, 1 otherwise.",
+    )
+    parser.add_argument("--seed", type=int, default=1, help="the campaign's seed (default 1)")
+    parser.add_argument("--count", type=int, default=100, help="how many cases (default 100)")
+    parser.add_argument(
+        "--days", type=float, default=1.0, help="simulated days per case (default 1)"
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="cases replayed at once, one process each (default: 2, or 1 on one core)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the scorecard as JSON")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="write shrunk failing cases here (default: none)"
+    )
+    parser.add_argument(
+        "--shrink", type=int, default=40, help="replays spent shrinking each rule's case"
+    )
+    parser.set_defaults(_sim_run=_run_score)
+
+
+SUBCOMMANDS: tuple[Callable[[Any], None], ...] = (
+    add_serve,
+    add_ctl,
+    add_replay,
+    add_fuzz,
+    add_score,
+)
 """One function per ``sbwatch sim`` subcommand; each adds its parser and sets ``_sim_run``."""
 
 
@@ -361,3 +403,31 @@ def _run_fuzz(args: argparse.Namespace) -> int:
     for outcome, _, path in found.failures:
         print(f"  {', '.join(sorted(outcome.names))}: {path}")
     return 1 if found.failures else 0
+
+
+def _run_score(args: argparse.Namespace) -> int:
+    from sbwatch.core import log
+    from sbwatch.sim.scorecard import campaign
+
+    if args.count < 1 or args.days <= 0 or args.jobs < 1 or args.shrink < 0:
+        print(
+            "sim score: --count, --days and --jobs must be positive, --shrink >= 0",
+            file=sys.stderr,
+        )
+        return 2
+    log.configure("error", "console", sys.stderr)
+    say = None if args.json else print
+    card = campaign(
+        args.seed,
+        args.count,
+        args.days,
+        jobs=args.jobs,
+        out_dir=args.out,
+        shrink_budget=args.shrink,
+        say=say,
+    )
+    if args.json:
+        print(json.dumps(card.as_dict(), indent=2))
+    else:
+        print(card.table())
+    return 1 if any(r.broken for r in card.results) else 0

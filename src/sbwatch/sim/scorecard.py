@@ -239,12 +239,12 @@ def campaign(
             if result.broken:
                 say(f"case {result.index} {result.doc['name']}: {', '.join(sorted(result.broken))}")
     if out_dir is not None:
-        card.shrunk = _shrink_each_rule(card, out_dir, shrink_budget, say)
+        card.shrunk = shrink_failures(card, out_dir, shrink_budget, say)
     return card
 
 
-def _shrink_each_rule(
-    card: Scorecard, out_dir: Path, budget: int, say: Printer | None
+def shrink_failures(
+    card: Scorecard, out_dir: Path, budget: int, say: Printer | None = None
 ) -> list[tuple[str, Path]]:
     """The first case breaking each rule, shrunk and written out as a scenario file."""
     written: list[tuple[str, Path]] = []

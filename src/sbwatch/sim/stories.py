@@ -224,7 +224,7 @@ def _warning_email(
     ref = project["ref"]
     mine = [e for e in events if e.get("ref") == ref and e["kind"] == "workload"]
     base, _, left = _limits(project)
-    rate = float(mine[-1].get("read_mbps", 0.0)) + float(mine[-1].get("write_mbps", 0.0))
+    rate = sum(float(e.get("read_mbps", 0.0)) + float(e.get("write_mbps", 0.0)) for e in mine)
     if len(mine) != 1 or mine[0].get("read_iops") is not None or rate <= base:
         other = {"at": rng.randrange(0, until), "kind": "email", "ref": ref, "template": "other"}
         return [other]

@@ -174,7 +174,10 @@ class Timeline:
         j = failed
         while j > 0:
             prev, cur = series[j - 1], series[j]
-            if prev.budget >= FULL_RATIO or prev.resizing or prev.at_s < since:
+            if prev.resizing or prev.at_s < since:
+                break
+            if prev.budget >= FULL_RATIO:
+                j -= 1  # the drain starts from the last full moment
                 break
             if cur.demand != prev.demand and not (
                 j - day - 1 >= 0
