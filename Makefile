@@ -3,7 +3,8 @@
 #   make try     the simulator, a daemon watching it and a phone in this terminal (Ctrl-C stops)
 #   make test    the whole suite (installs Debian test servers when run as root)
 #   make check   lint + types + tests
-#   make fuzz    a long chaos replay campaign (FUZZ_SEED, FUZZ_COUNT, FUZZ_DAYS)
+#   make fuzz    long campaigns: the invariants (FUZZ_SEED, FUZZ_COUNT, FUZZ_DAYS), then the
+#                scorecard against the truth (SCORE_COUNT cases, failures shrunk to score-failures/)
 #   make bench   benchmarks (ratios against baselines measured in the same run)
 #   make install put `sbwatch` on PATH (PREFIX=/usr/local as root, ~/.local otherwise)
 
@@ -60,9 +61,11 @@ check: lint types test
 FUZZ_SEED ?= 1
 FUZZ_COUNT ?= 200
 FUZZ_DAYS ?= 2
+SCORE_COUNT ?= 2000
 
 fuzz: venv
 	$(VENV)/bin/sbwatch sim fuzz --seed $(FUZZ_SEED) --count $(FUZZ_COUNT) --days $(FUZZ_DAYS)
+	$(VENV)/bin/sbwatch sim score --seed $(FUZZ_SEED) --count $(SCORE_COUNT) --days $(FUZZ_DAYS) --out score-failures
 
 bench: venv debs
 	$(PY) -m bench
