@@ -194,7 +194,7 @@ def test_a_planted_bug_is_found_and_shrunk(monkeypatch: pytest.MonkeyPatch, tmp_
     """Escalation allowed on a platform outage: the campaign finds it and writes a small case."""
     planted = escalation.FIXABLE | {DiagnosisKind.PLATFORM_OUTAGE}
     monkeypatch.setattr(escalation, "FIXABLE", planted)
-    found = campaign(3, 1, 0.25, out_dir=tmp_path, shrink_budget=30)
+    found = campaign(53, 1, 0.25, out_dir=tmp_path, shrink_budget=30)
     assert 1 == len(found.failures)
     outcome, small, path = found.failures[0]
     assert "no_patch_without_cause" in outcome.names
@@ -225,7 +225,7 @@ def test_the_command_runs_a_campaign(tmp_path: Path) -> None:
             "sim",
             "fuzz",
             "--seed",
-            "1",
+            "2",
             "--count",
             "4",
             "--days",

@@ -33,6 +33,8 @@ TEMPLATES = ("io_budget_warning", "io_budget_exhausted", "cpu_warning", "other")
 TIERS = ("micro", "micro", "micro", "small", "medium")
 MAX_TIERS = ("small", "medium", "large", "xl")
 CAPS = (10, 20, 30, 70, 150)
+RESIZES = ("micro", "small", "medium", "large")
+"""The sizes a resize made outside sbwatch moves to."""
 
 Doc = dict[str, Any]
 Printer = Callable[[str], None]
@@ -137,6 +139,7 @@ def _trouble(rng: random.Random, ref: str, at: int, until: int) -> list[dict[str
             "service",
             "mgmt_api",
             "project",
+            "outside_resize",
         )
     )
     if kind == "workload":
@@ -189,6 +192,8 @@ def _trouble(rng: random.Random, ref: str, at: int, until: int) -> list[dict[str
             {"at": at, "kind": "mgmt_api", "fault": fault},
             {"at": end, "kind": "mgmt_api", "fault": "none"},
         ]
+    if kind == "outside_resize":  # the dashboard, up or down
+        return [{"at": at, "kind": "outside_resize", "ref": ref, "tier": rng.choice(RESIZES)}]
     return [
         {"at": at, "kind": "project", "ref": ref, "state": "paused"},
         {"at": end, "kind": "project", "ref": ref, "state": "active"},

@@ -31,9 +31,10 @@ from sbwatch.core.results import BudgetEstimate, DiagnosisKind, IntentState, Pro
 from sbwatch.ingest.parse import TrustRule, parse_email
 from sbwatch.policy.alerts import AlertAction
 from sbwatch.sim.direct import InProcessClient
+from sbwatch.sim.expect_messages import match_messages, no_messages, per_project
 from sbwatch.sim.invariants import invariant_checks
 from sbwatch.sim.replay_store import FastReplayStore, ReplayStore
-from sbwatch.sim.scenario import ExpectedMessage, Scenario, stamp
+from sbwatch.sim.scenario import Scenario, ScenarioPolicy, stamp
 from sbwatch.sim.score import score_checks
 from sbwatch.sim.truth import START
 from sbwatch.sim.world import SimWorld, create_app
@@ -102,12 +103,13 @@ def replay_settings(
                 "mgmt_health": {**probe, "interval": every},
                 "metrics": {**probe, "interval": scrape},
             },
-            "budget": {"consumed_pct": 100.0 - project.io_budget_pct},
+            "budget": {"consumed_pct": 100.0 - project.io_budget_pct, **_horizons(policy)},
             "escalation": {
                 "mode": policy.mode.value,
                 "max_tier": policy.max_tier.value,
                 "monthly_cost_cap_usd": policy.monthly_cost_cap_usd,
                 "cooldown": f"{int(policy.cooldown_s)}s",
+                **_knobs(policy),
             },
         }
         for project in scenario.projects
@@ -120,6 +122,30 @@ def replay_settings(
         "metrics": {"enabled": False},
     }
     return Settings.model_validate(data)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g}s"
+
+
+def _horizons(policy: ScenarioPolicy) -> dict[str, str]:
+    """The warn horizons a scenario's [policy] sets (the daemon's defaults otherwise)."""
+    given = {
+        "warn_horizon": policy.warn_horizon_s,
+        "pattern_warn_horizon": policy.pattern_warn_horizon_s,
+        "critical_horizon": policy.critical_horizon_s,
+    }
+    return {key: _seconds(value) for key, value in given.items() if value is not None}
+
+
+def _knobs(policy: ScenarioPolicy) -> dict[str, Any]:
+    """max_steps and escalate_within, when the scenario's [policy] sets them."""
+    knobs: dict[str, Any] = {}
+    if policy.max_steps is not None:
+        knobs["max_steps"] = policy.max_steps
+    if policy.escalate_within_s is not None:
+        knobs["escalate_within"] = _seconds(policy.escalate_within_s)
+    return knobs
 
 
 @dataclass
@@ -269,6 +295,7 @@ async def _run(
             interval = project.probes[kind].interval.total_seconds()
             schedule(interval, _probe_job(watcher, rec, ref, kind))
         schedule(every, _evaluate_job(watcher, rec, ref))
+        schedule(project.escalation.size_check.total_seconds(), _size_job(watcher, ref))
     events = list(scenario.events)
     trust = TrustRule(
         trusted_domains=tuple(watcher.settings.mail.trusted_domains),
@@ -333,6 +360,15 @@ def _probe_job(
             )
             if before is not None:
                 rec.say(f"PROBE   {kind.value} {before.state.value} -> {after.state.value}")
+
+    return job
+
+
+def _size_job(watcher: Watcher, ref: str) -> Callable[[], Awaitable[None]]:
+    """The daemon's size check: how a resize made elsewhere (the dashboard) is seen."""
+
+    async def job() -> None:
+        await watcher.check_size(ref)
 
     return job
 
@@ -455,6 +491,7 @@ async def _report(
         "probe_states": rec.probe_states,
         "changes": world.changes,
         "api_resizes": list(world.api_resizes),
+        "outside_resizes": world.outside_resizes,
         "open_alerts": [
             {"key": a.key, "project": a.project, "severity": a.severity.value, "title": a.title}
             for a in await store.open_alerts()
@@ -583,6 +620,14 @@ def checks(
             len(sent) <= expect.max_messages,
             f"{len(sent)} sent, at most {expect.max_messages}",
         )
+    if expect.no_messages:
+        check("no_messages", *no_messages(expect.no_messages, report.get("alerts", sent)))
+    limits = dict(expect.max_messages_each)
+    if expect.max_messages_per_project is not None:
+        limits = {ref: expect.max_messages_per_project for ref in report["projects"]} | limits
+    if limits:
+        several = len(report["projects"]) > 1
+        check("max_messages_per_project", *per_project(limits, sent, several=several))
     if expect.invariants:
         out += invariant_checks(scenario, report)
     if expect.score:
@@ -595,24 +640,6 @@ def _escalation(tier: str, applied: list[str], final: str | None) -> tuple[bool,
         return not applied, f"changes applied: {applied or 'none'}"
     ok = tier in applied and final == tier
     return ok, f"wanted {tier}; applied {applied or 'none'}, final tier {final}"
-
-
-def match_messages(
-    expected: tuple[ExpectedMessage, ...], sent: list[dict[str, Any]]
-) -> tuple[bool, str]:
-    """Whether every expected message was sent, in order (others may come between)."""
-    position = 0
-    found: list[str] = []
-    for wanted in expected:
-        while position < len(sent) and not wanted.matches(sent[position]):
-            position += 1
-        if position == len(sent):
-            got = "; ".join(f"{m['severity']}: {m['title']}" for m in sent) or "nothing"
-            done = f" after {', '.join(found)}" if found else ""
-            return False, f"no {wanted.describe()} message{done}; sent: {got}"
-        found.append(f"{wanted.describe()} at {stamp(sent[position]['at_s'])}")
-        position += 1
-    return True, f"in order: {', '.join(found)}"
 
 
 __all__ = ["DiagnosisKind", "replay", "replay_settings"]

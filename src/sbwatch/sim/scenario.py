@@ -21,7 +21,6 @@ The format (the README's Scenarios section has it in full):
 
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,13 @@ from sbwatch.config.tomlpos import TomlPositions
 from sbwatch.core.durations import parse_duration
 from sbwatch.core.errors import ConfigError
 from sbwatch.core.results import DiagnosisKind, EscalationMode
+from sbwatch.sim.expect_messages import (
+    ExpectedMessage,
+    UnwantedMessage,
+    parse_messages,
+    parse_no_messages,
+    parse_per_project,
+)
 from sbwatch.supabase.tiers import Tier
 
 _TAIL_S = 6 * 3600.0
@@ -40,6 +46,7 @@ _ENUMS: dict[str, tuple[str, ...]] = {
     "name": ("db", "rest", "auth"),
     "fault": ("rate_limit", "error", "slow", "drop_after_apply", "none"),
     "state": ("active", "paused"),
+    "tier": tuple(Tier),
 }
 _NUMBERS = ("read_mbps", "write_mbps", "read_iops", "write_iops")
 _NUMBER_MAX = 1_000_000.0
@@ -57,12 +64,12 @@ EVENT_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "service": (("name", "up"), ()),
     "mgmt_api": (("fault",), ("methods",)),
     "project": (("state",), ()),
+    "outside_resize": (("tier",), ()),
 }
 
 
 PROJECT_KEYS = ("ref", "tier", "io_budget_pct", "true_limits_factor")
 MAX_TRUE_LIMITS_FACTOR = 10.0
-SEVERITIES = ("info", "warning", "critical")
 
 
 @dataclass(frozen=True)
@@ -77,27 +84,6 @@ class ScenarioProject:
 
 
 @dataclass(frozen=True)
-class ExpectedMessage:
-    """One message the phone must get, after the one expected before it."""
-
-    severity: str | None = None
-    title: str | None = None
-    """A regular expression searched in the message title."""
-
-    def matches(self, message: dict[str, Any]) -> bool:
-        """Whether a sent message (severity, title) is this one."""
-        if self.severity is not None and message.get("severity") != self.severity:
-            return False
-        title = str(message.get("title", ""))
-        return self.title is None or re.search(self.title, title) is not None
-
-    def describe(self) -> str:
-        """``warning /disk IO budget/``."""
-        parts = [self.severity or "any", f"/{self.title}/" if self.title is not None else ""]
-        return " ".join(p for p in parts if p)
-
-
-@dataclass(frozen=True)
 class ScenarioPolicy:
     """The escalation policy the watcher runs with."""
 
@@ -105,6 +91,16 @@ class ScenarioPolicy:
     max_tier: Tier
     monthly_cost_cap_usd: float
     cooldown_s: float
+    max_steps: int | None = None
+    """How many sizes one change may climb (None here and below: the daemon's default)."""
+    escalate_within_s: float | None = None
+    """Escalate when the budget forecast runs out within this."""
+    warn_horizon_s: float | None = None
+    """Warn when the budget runs out within this at the current rate."""
+    pattern_warn_horizon_s: float | None = None
+    """Warn when the learned weekly pattern runs the budget out within this."""
+    critical_horizon_s: float | None = None
+    """Page when the budget runs out within this."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +118,12 @@ class Expectations:
     """Per project ref, the tier it must end on (or "none": never changed)."""
     messages: tuple[ExpectedMessage, ...] = ()
     max_messages: int | None = None
+    no_messages: tuple[UnwantedMessage, ...] = ()
+    """Messages that must never be sent."""
+    max_messages_per_project: int | None = None
+    """How many messages each project's own alerts and notices send at most."""
+    max_messages_each: dict[str, int] = field(default_factory=dict)
+    """Per project ref, how many messages it sends at most."""
     invariants: bool = False
     """Check the rules that must hold in every replay (sim/invariants.py), one check each."""
     score: bool = False
@@ -278,15 +280,53 @@ def _project(problems: _Problems, where: str, data: dict[str, Any]) -> ScenarioP
     return ScenarioProject(ref, Tier(tier or Tier.MICRO), pct, factor)
 
 
+POLICY_KEYS = ("mode", "max_tier", "monthly_cost_cap_usd", "cooldown", "max_steps")
+POLICY_DURATIONS = (
+    "escalate_within",
+    "warn_horizon",
+    "pattern_warn_horizon",
+    "critical_horizon",
+)
+MAX_STEPS = 8
+
+
 def _policy(problems: _Problems, data: dict[str, Any]) -> ScenarioPolicy:
-    problems.unknown("policy", data, ("mode", "max_tier", "monthly_cost_cap_usd", "cooldown"))
+    problems.unknown("policy", data, (*POLICY_KEYS, *POLICY_DURATIONS))
     mode = problems.choice("policy.mode", data.get("mode", "ask"), tuple(EscalationMode))
     max_tier = problems.choice("policy.max_tier", data.get("max_tier", "small"), tuple(Tier))
     cap = problems.number("policy.monthly_cost_cap_usd", data.get("monthly_cost_cap_usd", 30), 0)
     cooldown = problems.seconds("policy.cooldown", data.get("cooldown", "1h")) or 0.0
+    steps = data.get("max_steps")
+    if "max_steps" in data and (
+        isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS
+    ):
+        problems.add("policy.max_steps", f"must be a whole number from 1 to {MAX_STEPS}")
+        steps = None
+    horizons = {
+        key: _positive(problems, f"policy.{key}", data.get(key)) for key in POLICY_DURATIONS
+    }
     return ScenarioPolicy(
-        EscalationMode(mode or "ask"), Tier(max_tier or Tier.SMALL), cap, cooldown
+        EscalationMode(mode or "ask"),
+        Tier(max_tier or Tier.SMALL),
+        cap,
+        cooldown,
+        max_steps=steps,
+        escalate_within_s=horizons["escalate_within"],
+        warn_horizon_s=horizons["warn_horizon"],
+        pattern_warn_horizon_s=horizons["pattern_warn_horizon"],
+        critical_horizon_s=horizons["critical_horizon"],
     )
+
+
+def _positive(problems: _Problems, where: str, value: Any) -> float | None:
+    """An optional duration longer than zero."""
+    if value is None:
+        return None
+    seconds = problems.seconds(where, value)
+    if seconds is not None and seconds <= 0:
+        problems.add(where, "must be longer than 0s")
+        return None
+    return seconds
 
 
 def _events(problems: _Problems, raw: Any, refs: tuple[str, ...]) -> tuple[dict[str, Any], ...]:
@@ -413,7 +453,9 @@ def _expect(problems: _Problems, data: dict[str, Any], refs: tuple[str, ...]) ->
         "first_alert_within",
         "max_downtime",
         "max_messages",
+        "max_messages_per_project",
         "messages",
+        "no_messages",
         "invariants",
         "score",
     )
@@ -450,7 +492,13 @@ def _expect(problems: _Problems, data: dict[str, Any], refs: tuple[str, ...]) ->
         max_messages = int(problems.number("expect.max_messages", data["max_messages"], 0, 10_000))
         if data["max_messages"] != max_messages:
             problems.add("expect.max_messages", "must be a whole number")
-    messages = _messages(problems, data.get("messages", []))
+    messages = parse_messages(problems, data.get("messages", []))
+    unwanted = parse_no_messages(problems, data.get("no_messages", []))
+    per_project, each_project = (
+        parse_per_project(problems, data["max_messages_per_project"], refs)
+        if "max_messages_per_project" in data
+        else (None, {})
+    )
     invariants = data.get("invariants", False)
     if not isinstance(invariants, bool):
         problems.add("expect.invariants", "must be true or false")
@@ -469,6 +517,9 @@ def _expect(problems: _Problems, data: dict[str, Any], refs: tuple[str, ...]) ->
         max_messages=max_messages,
         invariants=invariants is True,
         score=score is True,
+        no_messages=unwanted,
+        max_messages_per_project=per_project,
+        max_messages_each=each_project,
     )
 
 
@@ -491,37 +542,6 @@ def _escalate_to(
         if chosen is not None:
             each[str(ref)] = chosen
     return None, each
-
-
-def _messages(problems: _Problems, raw: Any) -> tuple[ExpectedMessage, ...]:
-    """``[[expect.messages]]``: severity and/or a title pattern each."""
-    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
-        problems.add("expect.messages", "must be an array of tables ([[expect.messages]])")
-        return ()
-    out = []
-    for index, item in enumerate(raw):
-        where = f"expect.messages[{index}]"
-        problems.unknown(where, item, ("severity", "title"))
-        if "severity" not in item and "title" not in item:
-            problems.add(where, "needs a severity, a title pattern or both")
-        severity = (
-            problems.choice(f"{where}.severity", item["severity"], SEVERITIES)
-            if "severity" in item
-            else None
-        )
-        title = item.get("title")
-        if title is not None:
-            if not isinstance(title, str):
-                problems.add(f"{where}.title", "must be a string (a regular expression)")
-                title = None
-            else:
-                try:
-                    re.compile(title)
-                except re.error as exc:
-                    problems.add(f"{where}.title", f"not a regular expression: {exc}")
-                    title = None
-        out.append(ExpectedMessage(severity, title))
-    return tuple(out)
 
 
 def stamp(seconds: float) -> str:

@@ -9,7 +9,8 @@ light loads. The drains are drawn by when they would run out (within the case or
 from the project's true limits, which lie 1.0-1.6 times above the published ones.
 Besides: a service (auth, rest or db) failing on its own, platform outages and our own
 network lost over a drain, Management API 429 / 500 / a lost answer after the change applied,
-provider emails genuine and spoofed, an unrelated status page incident, a paused project;
+provider emails genuine and spoofed, an unrelated status page incident, a paused project, a
+resize made in the dashboard;
 under ``auto``, ``ask`` and ``off``, with max_tier and cost caps that may stop the next step.
 Every fault is over for the last ``CALM_S`` of a case, so every alert about one has a reason
 to resolve; the load goes on as its story left it.
@@ -49,6 +50,9 @@ TROUBLES = (
     ("paused", 1),
 )
 
+OUTSIDE_RESIZE_SHARE = 0.1
+"""The share of cases in which someone also resizes a project in the dashboard."""
+
 Doc = dict[str, Any]
 Event = dict[str, Any]
 
@@ -75,6 +79,7 @@ def story(rng: random.Random, days: float, index: int = 0) -> Doc:
             events += _warning_email(rng, project, events, busy_until)
         else:
             events += _trouble(rng, project, kind, busy_until)
+    events += _outside_resize(projects, busy_until)
     for project in projects:
         events += _calm(project["ref"], busy_until)
     events.sort(key=lambda e: int(e["at"]))
@@ -91,6 +96,21 @@ def story(rng: random.Random, days: float, index: int = 0) -> Doc:
         },
         "events": events,
     }
+
+
+def _outside_resize(projects: list[dict[str, Any]], until: int) -> list[Event]:
+    """In some cases, a resize made in the dashboard, up or down.
+
+    Drawn from a generator of its own, seeded by the case's project refs, so the cases of a
+    seed drawn before this trouble existed stay as they were.
+    """
+    aside = random.Random("+".join(p["ref"] for p in projects))
+    if aside.random() >= OUTSIDE_RESIZE_SHARE:
+        return []
+    ref = aside.choice(projects)["ref"]
+    tier = aside.choice(("micro", "small", "small", "medium"))
+    at = aside.randrange(0, max(1, until - 10 * 60))
+    return [{"at": at, "kind": "outside_resize", "ref": ref, "tier": tier}]
 
 
 def _project(rng: random.Random) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sbwatch.core.clock import Clock
 from sbwatch.sim.emails import build_email, dns_txt
+from sbwatch.sim.hardware import SIZES
 from sbwatch.sim.model import PUBLISH_EVERY_S, SERVICES, DiskIoModel
 
 if TYPE_CHECKING:
@@ -138,6 +139,9 @@ class SimWorld:
         self.changes: list[dict[str, Any]] = []
         """Every PATCH of a compute size that reached the world, with what was true when it
         arrived and whether it was applied."""
+        self.outside_resizes: list[dict[str, Any]] = []
+        """Every compute change made outside sbwatch (the dashboard), as an ``outside_resize``
+        event made it: never a PATCH sbwatch sent, so never in ``changes`` nor the counters."""
         self.emails: list[bytes] = []
         self.email_to = "ops@sbwatch.test"
         self.platform_outage = False
@@ -310,12 +314,15 @@ class SimWorld:
             project.previous_tiers.append(project.tier)
             if self.changes and self.changes[-1]["project"] == ref:
                 self.changes[-1]["applied"] = True
-        if tier == project.tier:
-            return
-        if not self._in_event:
+        if tier != project.tier and not self._in_event:
             self.api_resizes.append(
                 {"at": self.clock.monotonic(), "project": ref, "tier": tier, "rollback": rollback}
             )
+        self._start_resize(project, tier)
+
+    def _start_resize(self, project: SimProject, tier: str) -> None:
+        if tier == project.tier:
+            return
         project.resize_to = tier
         project.resize_until = self.clock.monotonic() + self.resize_seconds
 
@@ -342,6 +349,27 @@ class SimWorld:
             "draining": model.draining,
             "throttled": model.throttled,
         }
+
+    def _on_outside_resize(self, event: dict[str, Any]) -> None:
+        """The dashboard changes the compute size: as a PATCH would, refused during a resize."""
+        tier = str(event.get("tier"))
+        if tier not in SIZES:
+            raise ValueError(f"unknown compute size {tier!r}")
+        for project in self._targets(event):
+            refused = project.resizing
+            self.outside_resizes.append(
+                {
+                    "at_s": round(self.clock.monotonic(), 1),
+                    "project": project.ref,
+                    "from": str(project.tier),
+                    "to": tier,
+                    "applied": not refused and tier != project.tier,
+                    "budget_ratio": round(project.model.budget_ratio, 4),
+                }
+            )
+            if not refused and tier != project.tier:
+                project.previous_tiers.append(project.tier)
+                self._start_resize(project, tier)
 
     def rollback_tier(self, ref: str) -> str:
         """The size a DELETE of the compute add-on returns to."""
