@@ -245,7 +245,7 @@ def test_expected_messages() -> None:
         ),
         (
             "[expect]\n[[expect.messages]]\ntext = 'x'\n",
-            "expect.messages[0] (line 5): needs a severity, a title pattern or both",
+            "expect.messages[0] (line 5): needs a severity, a title pattern or a contains pattern",
         ),
         (
             '[expect]\nescalate_to = { zzzzzzzzzzzzzzzzzzzz = "small" }\n',
@@ -288,4 +288,161 @@ def test_projects_problems(text: str, problem: str) -> None:
     """[[projects]] mistakes are located too."""
     with pytest.raises(ConfigError) as caught:
         parse_scenario(text)
+    assert any(item.startswith(problem) for item in caught.value.problems), caught.value.problems
+
+
+def test_outside_resize_event() -> None:
+    """An outside_resize event: the dashboard's new size, for one project or every one."""
+    text = MINIMAL + '[[events]]\nat = "2h"\nkind = "outside_resize"\ntier = "small"\n'
+    assert ({"at_s": 7200.0, "kind": "outside_resize", "tier": "small"},) == (
+        parse_scenario(text).events
+    )
+
+
+def test_policy_knobs() -> None:
+    """max_steps, escalate_within and the warn horizons read as given; absent, None."""
+    text = MINIMAL + (
+        '[policy]\nmax_steps = 2\nescalate_within = "30m"\nwarn_horizon = "2d"\n'
+        'pattern_warn_horizon = "5d"\ncritical_horizon = "90m"\n'
+    )
+    policy = parse_scenario(text).policy
+    assert (2, 1800.0, 172_800.0, 432_000.0, 5400.0) == (
+        policy.max_steps,
+        policy.escalate_within_s,
+        policy.warn_horizon_s,
+        policy.pattern_warn_horizon_s,
+        policy.critical_horizon_s,
+    )
+    default = parse_scenario(MINIMAL).policy
+    assert (None, None, None, None, None) == (
+        default.max_steps,
+        default.escalate_within_s,
+        default.warn_horizon_s,
+        default.pattern_warn_horizon_s,
+        default.critical_horizon_s,
+    )
+
+
+def test_message_body_expectations() -> None:
+    """contains / not_contains (any case, title or body), no_messages and per-project counts."""
+    text = MINIMAL + (
+        "[expect]\nmax_messages_per_project = 4\n"
+        '[[expect.messages]]\nseverity = "critical"\ncontains = "Run: sbwatch escalate"\n'
+        'not_contains = "outage"\n'
+        '[[expect.no_messages]]\nseverity = "critical"\nkind = "resolve"\ncontains = "db"\n'
+    )
+    expect = parse_scenario(text).expect
+    (raise_,) = expect.messages
+    (unwanted,) = expect.no_messages
+    assert (4, {}) == (expect.max_messages_per_project, expect.max_messages_each)
+    sent = {"severity": "critical", "title": "raising", "body": "run: SBWATCH escalate x"}
+    assert raise_.matches(sent)
+    assert not raise_.offends(sent)
+    assert raise_.offends({**sent, "title": "platform OUTAGE"})
+    assert not raise_.matches({**sent, "body": "nothing to run"})
+    resolve = {"severity": "critical", "kind": "resolve", "title": "RESOLVED DB is down"}
+    assert unwanted.matches(resolve)
+    assert not unwanted.matches({**resolve, "kind": "open"})
+
+
+def test_per_project_message_counts_by_ref() -> None:
+    """max_messages_per_project as a table: one limit per project ref."""
+    text = (
+        'name = "two"\n[[projects]]\nref = "abcdefghijklmnopqrst"\n'
+        '[[projects]]\nref = "qrstuvwxyzabcdefghij"\n'
+        "[expect]\nmax_messages_per_project = { abcdefghijklmnopqrst = 3, "
+        "qrstuvwxyzabcdefghij = 0 }\n"
+    )
+    expect = parse_scenario(text).expect
+    assert (None, {"abcdefghijklmnopqrst": 3, "qrstuvwxyzabcdefghij": 0}) == (
+        expect.max_messages_per_project,
+        expect.max_messages_each,
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "problem"),
+    [
+        (
+            '[[events]]\nat = "1h"\nkind = "outside_resize"\n',
+            "events[0].tier (line 4): required for a outside_resize event",
+        ),
+        (
+            '[[events]]\nat = "1h"\nkind = "outside_resize"\ntier = "huge"\n',
+            "events[0].tier (line 7): must be one of nano, micro, small",
+        ),
+        (
+            '[[events]]\nat = "1h"\nkind = "outside_resize"\ntier = "small"\nvia = "web"\n',
+            "events[0].via (line 8): unknown key",
+        ),
+        ("[policy]\nmax_steps = 0\n", "policy.max_steps (line 5): must be a whole number from 1"),
+        ("[policy]\nmax_steps = 9\n", "policy.max_steps (line 5): must be a whole number from 1"),
+        ("[policy]\nmax_steps = 1.5\n", "policy.max_steps (line 5): must be a whole number"),
+        ("[policy]\nmax_steps = true\n", "policy.max_steps (line 5): must be a whole number"),
+        (
+            '[policy]\nescalate_within = "0s"\n',
+            "policy.escalate_within (line 5): must be longer than 0s",
+        ),
+        ("[policy]\nwarn_horizon = 3600\n", "policy.warn_horizon (line 5): must be a duration"),
+        (
+            '[policy]\npattern_warn_horizon = "3 days"\n',
+            "policy.pattern_warn_horizon (line 5): invalid duration",
+        ),
+        (
+            '[policy]\ncritical_horizon = "0m"\n',
+            "policy.critical_horizon (line 5): must be longer than 0s",
+        ),
+        ('[policy]\nwarn_horizn = "1d"\n', "policy.warn_horizn (line 5): unknown key"),
+        (
+            "[expect]\n[[expect.messages]]\ncontains = '(unclosed'\n",
+            "expect.messages[0].contains (line 6): not a regular expression",
+        ),
+        (
+            "[expect]\n[[expect.messages]]\ntitle = 'x'\nnot_contains = 3\n",
+            "expect.messages[0].not_contains (line 7): must be a string",
+        ),
+        (
+            "[expect]\n[[expect.messages]]\nnot_contains = 'outage'\n",
+            "expect.messages[0] (line 5): needs a severity, a title pattern or a contains",
+        ),
+        (
+            "[expect]\n[[expect.no_messages]]\nbody = 'x'\n",
+            "expect.no_messages[0].body (line 6): unknown key",
+        ),
+        (
+            "[expect]\n[[expect.no_messages]]\nbody = 'x'\n",
+            "expect.no_messages[0] (line 5): needs a severity, a kind, a title or a contains",
+        ),
+        (
+            "[expect]\n[[expect.no_messages]]\nkind = 'page'\n",
+            "expect.no_messages[0].kind (line 6): must be one of open, update, remind, resolve",
+        ),
+        (
+            "[expect]\n[[expect.no_messages]]\ncontains = '['\n",
+            "expect.no_messages[0].contains (line 6): not a regular expression",
+        ),
+        ("[expect]\nno_messages = 'db'\n", "expect.no_messages (line 5): must be an array"),
+        (
+            "[expect]\nmax_messages_per_project = -1\n",
+            "expect.max_messages_per_project (line 5): must be a whole number from 0",
+        ),
+        (
+            "[expect]\nmax_messages_per_project = 2.5\n",
+            "expect.max_messages_per_project (line 5): must be a whole number",
+        ),
+        (
+            "[expect]\nmax_messages_per_project = { zzzzzzzzzzzzzzzzzzzz = 2 }\n",
+            "expect.max_messages_per_project.zzzzzzzzzzzzzzzzzzzz (line 5): not a project",
+        ),
+        (
+            '[expect]\nmax_messages_per_project = { abcdefghijklmnopqrst = "2" }\n',
+            "expect.max_messages_per_project.abcdefghijklmnopqrst (line 5): must be a whole",
+        ),
+    ],
+)
+def test_format_growth_is_validated_with_its_line(extra: str, problem: str) -> None:
+    """The outside_resize event, the policy knobs and the message expectations name the key
+    and its line when wrong."""
+    with pytest.raises(ConfigError) as caught:
+        parse_scenario(MINIMAL + extra)
     assert any(item.startswith(problem) for item in caught.value.problems), caught.value.problems

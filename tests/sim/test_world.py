@@ -208,6 +208,7 @@ def test_email_event_builds_a_message(world: SimWorld) -> None:
         {"kind": "pattern", "hours": [1, 2, 3]},
         {"kind": "pattern", "write_hours": [1] * 24},
         {"kind": "pattern", "hours": [1] * 24, "weekdays": [1] * 6},
+        {"kind": "outside_resize", "tier": "huge"},
     ],
 )
 def test_bad_events_are_refused(world: SimWorld, event: dict[str, object]) -> None:
@@ -223,3 +224,66 @@ def test_events_target_one_project_by_ref(clock: VirtualClock) -> None:
     world.add_project("bbbbbbbbbbbbbbbbbbbb", Tier.MICRO)
     world.apply({"kind": "service", "name": "auth", "up": False, "ref": REF})
     assert (["auth"], []) == (world.truth(REF)["down"], world.truth("bbbbbbbbbbbbbbbbbbbb")["down"])
+
+
+def test_an_outside_resize_is_a_resize_sbwatch_never_asked_for(
+    world: SimWorld, clock: VirtualClock
+) -> None:
+    """The dashboard's resize: RESIZING for the window, then the size with a full budget; no
+    PATCH counted, no change of sbwatch's recorded, the resize itself recorded apart."""
+    world.project(REF).model.set_demand(40, 0)
+    clock.advance(3 * 3600)
+    left = world.truth(REF)["budget_ratio"]
+    world.apply({"kind": "outside_resize", "tier": "small"})
+    clock.advance(119)
+    truth = world.truth(REF)
+    assert ("RESIZING", "micro", ["db", "rest", "auth"]) == (
+        truth["status"],
+        truth["tier"],
+        truth["down"],
+    )
+    clock.advance(1)
+    truth = world.truth(REF)
+    assert ("ACTIVE_HEALTHY", "small", 1.0) == (
+        truth["status"],
+        truth["tier"],
+        truth["budget_ratio"],
+    )
+    assert (0, 0, []) == (world.patch_calls, world.patch_attempts, world.changes)
+    assert [
+        {
+            "at_s": 3 * 3600.0,
+            "project": REF,
+            "from": "micro",
+            "to": "small",
+            "applied": True,
+            "budget_ratio": round(left, 4),
+        }
+    ] == world.outside_resizes
+    assert "micro" == world.rollback_tier(REF)  # removing the add-on goes back where it was
+
+
+def test_an_outside_resize_during_a_resize_is_refused(world: SimWorld, clock: VirtualClock) -> None:
+    """While a change is under way the provider takes no other: recorded as not applied."""
+    world.resize(REF, Tier.SMALL)
+    clock.advance(60)
+    world.apply({"kind": "outside_resize", "tier": "medium"})
+    clock.advance(60)
+    assert "small" == world.truth(REF)["tier"]
+    assert [("micro", "medium", False)] == [
+        (r["from"], r["to"], r["applied"]) for r in world.outside_resizes
+    ]
+
+
+def test_an_outside_resize_targets_its_project_only(clock: VirtualClock) -> None:
+    """With ref, only that project changes size."""
+    world = SimWorld(clock, resize_seconds=120.0)
+    world.add_project(REF, Tier.MICRO)
+    world.add_project("bbbbbbbbbbbbbbbbbbbb", Tier.MICRO)
+    world.apply({"kind": "outside_resize", "tier": "small", "ref": "bbbbbbbbbbbbbbbbbbbb"})
+    clock.advance(120)
+    assert ("micro", "small") == (
+        world.truth(REF)["tier"],
+        world.truth("bbbbbbbbbbbbbbbbbbbb")["tier"],
+    )
+    assert ["bbbbbbbbbbbbbbbbbbbb"] == [r["project"] for r in world.outside_resizes]
