@@ -150,3 +150,18 @@ def test_ctl_checks_pattern_and_iops_events() -> None:
         "hours: must be a list of 24 numbers from 0 to 1e+06",
         "weekdays: must be a list of 7 numbers from 0 to 100",
     ] == caught.value.problems
+
+
+def test_ctl_checks_an_outside_resize() -> None:
+    """``sim ctl outside_resize tier=SIZE`` is checked as in a scenario: the size must exist."""
+    from sbwatch.commands.sim import checked_event
+
+    assert {"kind": "outside_resize", "tier": "small", "ref": REF} == checked_event(
+        "outside_resize", ["tier=small", f"ref={REF}"]
+    )
+    with pytest.raises(ConfigError) as caught:
+        checked_event("outside_resize", ["tier=huge"])
+    assert caught.value.problems[0].startswith("tier: must be one of nano, micro, small")
+    with pytest.raises(ConfigError) as caught:
+        checked_event("outside_resize", [])
+    assert ["tier: required for an outside_resize event"] == caught.value.problems

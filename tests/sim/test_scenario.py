@@ -365,7 +365,7 @@ def test_per_project_message_counts_by_ref() -> None:
     [
         (
             '[[events]]\nat = "1h"\nkind = "outside_resize"\n',
-            "events[0].tier (line 4): required for a outside_resize event",
+            "events[0].tier (line 4): required for an outside_resize event",
         ),
         (
             '[[events]]\nat = "1h"\nkind = "outside_resize"\ntier = "huge"\n',

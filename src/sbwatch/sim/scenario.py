@@ -12,11 +12,18 @@ The format (the README's Scenarios section has it in full):
   replay starts at midnight); ``write_hours``, ``read_iops_hours`` and ``write_iops_hours``
   are optional 24-value series alongside; ``weekdays`` optionally scales every series by one
   factor a day, Monday first.
+- ``outside_resize`` (``tier``): the dashboard changes the compute size; the world resizes as
+  for a PATCH, counted apart (``outside_resizes``), and the watcher learns it from its size check.
+- ``[policy]``: mode, max_tier, monthly_cost_cap_usd, cooldown, and optionally max_steps,
+  escalate_within, warn_horizon, pattern_warn_horizon and critical_horizon (else the daemon's
+  defaults).
 - ``[expect]``: diagnosis, never, escalate_to (a tier or "none" for every project, or a table
   ``{ref = tier}``), max_patch_calls, first_alert_within, max_downtime, max_messages (how many
-  messages the phone gets at most) and ``[[expect.messages]]`` (severity and/or ``title``, a
-  regular expression searched in the message title), found in that order among the messages
-  sent (others may come between them).
+  messages the phone gets at most), max_messages_per_project (a number for each project, or a
+  table ``{ref = n}``), ``[[expect.messages]]`` (found in order among the messages sent, others
+  may come between: severity, ``title`` and ``contains`` pick one, ``not_contains`` must then be
+  absent from it) and ``[[expect.no_messages]]`` (severity, kind, title, contains: no message
+  may match them all); see sim/expect_messages.py.
 """
 
 from __future__ import annotations
@@ -373,7 +380,7 @@ def _event(
     problems.unknown(where, item, ("at", "kind", "ref", *required, *optional)[0 if timed else 1 :])
     for key in required:
         if key not in item:
-            problems.add(_key(where, key), f"required for a {kind} event")
+            problems.add(_key(where, key), f"required for {_article(kind)} {kind} event")
     event: dict[str, Any] = {"kind": kind}
     if timed:
         at_s = problems.seconds(f"{where}.at", item.get("at")) if "at" in item else None
@@ -385,6 +392,10 @@ def _event(
             continue
         event[key] = _event_value(problems, _key(where, key), key, value)
     return event
+
+
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
 
 
 def _key(where: str, key: str) -> str:
