@@ -225,3 +225,20 @@ def test_chromium_renders_the_chart(tmp_path: Path) -> None:
     assert micro[2] < small[0]  # micro first, then small, on one row
     assert abs(micro[1] - small[1]) <= 1
     assert 700 <= small[2] - plot[0] <= 900  # the band spans the chart's width
+
+
+def test_outside_resizes_are_on_the_timeline() -> None:
+    """A resize made in the dashboard has its own timeline row; a refused one says so."""
+    report = synthetic_report() | {
+        "outside_resizes": [
+            {"at_s": 7200.0, "from": "micro", "to": "small", "applied": True},
+            {"at_s": 7260.0, "from": "micro", "to": "medium", "applied": False},
+        ]
+    }
+    page = render_html(report)
+    row = r'<tr class="outside-resize"><td>([^<]*)</td><td>[^<]*</td><td>([^<]*)<'
+    rows = re.findall(row, page)
+    assert [
+        ("2h", "micro -&gt; small in the dashboard"),
+        ("2h1m", "micro -&gt; medium in the dashboard (not applied)"),
+    ] == rows

@@ -2,8 +2,8 @@
 
 The header names the first message the phone got; the chart (``report_chart``) draws the true
 and estimated budget with the compute size as a band beneath, says why a period sits at 0%,
-and has one lane per probe; the timeline lists each alert as the phone showed it and each
-email by its subject.
+and has one lane per probe; the timeline lists each alert as the phone showed it, each email
+by its subject and each resize made outside sbwatch.
 """
 
 from __future__ import annotations
@@ -88,6 +88,11 @@ def _timeline(report: dict[str, Any]) -> str:
     for e in report.get("escalations", []) or []:
         text = f"{e.get('from')} -> {e.get('to')} ({e.get('outcome')})"
         rows.append((float(e["at_s"]), "escalation", escape(text)))
+    for r in report.get("outside_resizes", []) or []:
+        text = f"{r.get('from')} -> {r.get('to')} in the dashboard" + (
+            "" if r.get("applied") else " (not applied)"
+        )
+        rows.append((float(r["at_s"]), "outside resize", escape(text)))
     for m in report.get("emails", []) or []:
         rows.append((float(m["at_s"]), "email", escape(email_text(m))))
     series = first_project_series(report)
