@@ -1,0 +1,155 @@
+"""The replay's fast path for probes: an answer reused while the world it reads stays the same.
+
+A replay probes REST, auth and the Management API every minute, and the status page every
+few; on most minutes of a case nothing those answers depend on has moved. ``SteadyProbe``
+asks the world first, without HTTP, for what the answer depends on (its *key*): when the key
+is the one of the last run, and that run took no time on the virtual clock, the probe's
+result is the last one at the new time. Any other run goes through the probe itself.
+
+A key is None when the answer cannot be known this way (a slow disk queue, which sleeps on the
+clock or draws from the world's random numbers; a Management API fault; a rate limit near):
+then the probe runs. A key is read where the request would read the world, and with the same
+side effects (a project's model advanced to now, a request counted by the rate limiter), so
+the world runs exactly as it would. ``tests/replay/test_fast_path.py`` holds the fast path's
+reports equal to the full path's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from dataclasses import replace
+
+from sbwatch.core.clock import Clock
+from sbwatch.core.results import ProbeKind, ProbeResult
+from sbwatch.probes.base import Probe
+from sbwatch.sim.app import RateLimiter
+from sbwatch.sim.endpoints import NOTICEABLE_S
+from sbwatch.sim.model import FAIL_LATENCY_S
+from sbwatch.sim.world import SimWorld
+
+Answer = tuple[Hashable, float]
+"""What an answer depends on (its key), and how long it takes on the virtual clock."""
+Key = Callable[[], Answer | None]
+NETWORK_DOWN: Answer = (("network down",), 0.0)
+"""Every request while our own network is down: it fails before reaching anyone, at once."""
+
+
+class SteadyProbe:
+    """A probe whose last result is reused while its key stays the same (see module doc)."""
+
+    def __init__(self, inner: Probe, clock: Clock, key: Key, after: Callable[[], None]) -> None:
+        """``after``: what a reused answer must still do to the simulator (count requests)."""
+        self.kind = inner.kind
+        self._inner = inner
+        self._clock = clock
+        self._key = key
+        self._after = after
+        self._seen: Answer | None = None
+        self._last: ProbeResult | None = None
+        self._asked: tuple[Answer | None] | None = None
+        """The answer read by ``peek`` for the run that follows it at the same moment."""
+
+    def peek(self) -> ProbeResult | None:
+        """The result a run now gives at once without asking, or None when it must run.
+
+        Reading it touches the world as the run would (a model advanced to now); ``take``
+        then stands for the run, or the run follows at the same moment.
+        """
+        answer = self._key()
+        self._asked = (answer,)
+        if answer is None or answer[1] > 0.0 or answer != self._seen or self._last is None:
+            return None
+        return replace(self._last, at=self._clock.now())
+
+    def take(self) -> None:
+        """The peeked result stands for this moment's run."""
+        self._asked = None
+        self._after()
+
+    async def run(self) -> ProbeResult:
+        """The last result at the new time when the key is unchanged, else a real run."""
+        asked, self._asked = self._asked, None
+        answer = asked[0] if asked is not None else self._key()
+        started = self._clock.monotonic()
+        if answer is not None and answer == self._seen and self._last is not None:
+            self._after()
+            if answer[1] > 0.0:
+                await self._clock.sleep(answer[1])  # as slowly as the handler answers
+            took = max(self._clock.monotonic() - started, 0.0)
+            return replace(self._last, at=self._clock.now(), duration_s=took)
+        result = await self._inner.run()
+        moved = self._clock.monotonic() != started
+        steady = answer is not None and moved == (answer[1] > 0.0)
+        self._seen, self._last = (answer, result) if steady else (None, None)
+        return result
+
+    async def aclose(self) -> None:
+        """Close the probe."""
+        await self._inner.aclose()
+
+
+def _nothing() -> None:
+    return None
+
+
+def steady(probe: Probe, world: SimWorld, ref: str, *, limiter: RateLimiter, token: str) -> Probe:
+    """``probe`` on the fast path when its kind has a key; else ``probe`` itself."""
+    clock = world.clock
+    if probe.kind is ProbeKind.REST:
+        return SteadyProbe(probe, clock, lambda: _service_key(world, ref, "rest"), _nothing)
+    if probe.kind is ProbeKind.AUTH:
+        return SteadyProbe(probe, clock, lambda: _service_key(world, ref, "auth"), _nothing)
+    if probe.kind is ProbeKind.STATUS_PAGE:
+        return SteadyProbe(probe, clock, lambda: _status_key(world), _nothing)
+    if probe.kind is ProbeKind.MGMT_HEALTH:
+
+        def counted() -> None:  # the project and its health: two requests
+            if world.network_up:
+                limiter.hit(token, ref)
+                limiter.hit(token, ref)
+
+        return SteadyProbe(probe, clock, lambda: _mgmt_key(world, ref, limiter, token), counted)
+    return probe
+
+
+def _service_key(world: SimWorld, ref: str, service: str) -> Answer | None:
+    """What REST's or auth's answer depends on (sim/endpoints.py), and how long it takes."""
+    if not world.network_up:
+        return NETWORK_DOWN
+    world.sync(ref)  # as the handler does first
+    project = world.projects.get(ref)
+    if project is None:
+        return None
+    faults = frozenset(project.faults & ({"rest", "db"} if service == "rest" else {service}))
+    unavailable = (world.platform_outage, project.paused, project.resizing, faults)
+    if any(unavailable):
+        return unavailable, 0.0
+    latency = project.model.latency_s(service)
+    if latency >= FAIL_LATENCY_S:
+        return None  # answered 522 or 544, drawn at random: asked for real
+    delay = latency if latency >= NOTICEABLE_S else 0.0
+    return (unavailable, delay), delay
+
+
+def _status_key(world: SimWorld) -> Answer | None:
+    """What the status page's summary depends on."""
+    if not world.network_up:
+        return NETWORK_DOWN
+    components = tuple(world.status_components) if world.status_components else None
+    return (world.status_indicator, components), 0.0
+
+
+def _mgmt_key(world: SimWorld, ref: str, limiter: RateLimiter, token: str) -> Answer | None:
+    """What the project and health documents the probe reads depend on (sim/mgmt.py), when
+    both would be answered 200."""
+    if not world.network_up:
+        return NETWORK_DOWN
+    world.sync(ref)  # as the guard does first
+    project = world.projects.get(ref)
+    if world.platform_outage or project is None:
+        return None
+    if world.mgmt_fault_for("GET") != "none" or not limiter.room(token, ref, 2):
+        return None
+    latencies = tuple(project.model.latency_s(name) for name in ("db", "rest", "auth"))
+    shown = (project.name, project.region, world.status(ref))
+    return (shown, project.resizing, project.paused, tuple(world.down(ref)), latencies), 0.0
