@@ -21,7 +21,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
+from prometheus_client.metrics import MetricWrapperBase
+
+from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import (
     Diagnosis,
     IntentState,
@@ -40,26 +44,26 @@ from sbwatch.watch.state import STATE_NAMESPACE, correction_key
 from sbwatch.watch.watcher import EMAIL_LOOKBACK, Watcher
 
 
-def settled_probe(watcher: Watcher, ref: str, kind: ProbeKind) -> bool:
-    """Move a probe's status on without running it, when that changes nothing but its time.
+async def settled_probe(watcher: Watcher, ref: str, kind: ProbeKind) -> bool:
+    """Move a probe's status on without its HTTP request, when only its time changes.
 
-    False when the probe must run (its answer is not known, or it would change the state or
-    start confirming a failure).
+    False when the watcher must run the probe (its answer is not known, or it changes the
+    state or starts confirming a failure); a known answer is handed to that run.
     """
     runtime = watcher.projects[ref]
     probe = runtime.probes[kind]
     before = runtime.statuses.get(kind)
     if not isinstance(probe, SteadyProbe) or before is None:
         return False
-    result = probe.peek()
+    result = await probe.reuse()
     if result is None:
         return False
     settings = runtime.settings.probes[kind]
     status, transition = next_status(before, result, settings)
     confirming = not result.ok and settings.confirm_after is not None
     if transition is not None or (confirming and status.state is not ProbeState.DOWN):
-        return False  # the run itself follows, with this very result
-    probe.take()
+        probe.hold(result)  # the watcher's run gets this very result
+        return False
     runtime.statuses[kind] = status
     return True
 
@@ -184,3 +188,33 @@ def _result(result: ProbeResult | None) -> object:
     if result is None:
         return None
     return (result.outcome, result.status_code, result.retry_after_s, result.data)
+
+
+class UnreadMetrics(Metrics):
+    """sbwatch's metrics for a replay, where nothing reads them: every series is a no-op.
+
+    The same names exist (the watcher sets them as it would), but no value is kept.
+    """
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name, value in list(vars(self).items()):
+            if isinstance(value, MetricWrapperBase):
+                setattr(self, name, _UNREAD)
+
+
+class _Unread:
+    """A series that keeps nothing: any labels give it back, any update does nothing."""
+
+    def labels(self, *values: object, **named: object) -> _Unread:
+        return self
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        return _ignore
+
+
+def _ignore(*args: object, **kwargs: object) -> None:
+    return None
+
+
+_UNREAD: Any = _Unread()

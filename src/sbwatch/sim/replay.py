@@ -32,7 +32,7 @@ from sbwatch.ingest.parse import TrustRule, parse_email
 from sbwatch.policy.alerts import AlertAction
 from sbwatch.sim.direct import InProcessClient
 from sbwatch.sim.invariants import invariant_checks
-from sbwatch.sim.quiet import QuietEvaluations, settled_probe
+from sbwatch.sim.quiet import QuietEvaluations, UnreadMetrics, settled_probe
 from sbwatch.sim.replay_store import FastReplayStore, ReplayStore
 from sbwatch.sim.scenario import ExpectedMessage, Scenario, stamp
 from sbwatch.sim.score import score_checks
@@ -207,7 +207,7 @@ async def replay(
     missing = _remember_missing("sniffio")
     try:
         async with _client(world, app, fast=fast) as http:
-            metrics = Metrics()
+            metrics = UnreadMetrics() if fast else Metrics()
             dispatcher = Dispatcher(store, [], clock=clock, metrics=metrics)
             watcher = Watcher(
                 settings,
@@ -346,7 +346,7 @@ def _probe_job(
     watcher: Watcher, rec: Recorder, ref: str, kind: ProbeKind, *, fast: bool
 ) -> Callable[[], Awaitable[None]]:
     async def job() -> None:
-        if fast and settled_probe(watcher, ref, kind):
+        if fast and await settled_probe(watcher, ref, kind):
             return  # answered as a minute ago, nothing moved (sim/quiet.py)
         before = watcher.projects[ref].statuses.get(kind)
         await watcher.probe(ref, kind)

@@ -17,7 +17,7 @@ reports equal to the full path's.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from dataclasses import replace
+from datetime import datetime
 
 from sbwatch.core.clock import Clock
 from sbwatch.core.results import ProbeKind, ProbeResult
@@ -47,36 +47,43 @@ class SteadyProbe:
         self._seen: Answer | None = None
         self._last: ProbeResult | None = None
         self._asked: tuple[Answer | None] | None = None
-        """The answer read by ``peek`` for the run that follows it at the same moment."""
+        """The answer ``reuse`` read for the real run that follows it at the same moment."""
+        self._held: ProbeResult | None = None
 
-    def peek(self) -> ProbeResult | None:
-        """The result a run now gives at once without asking, or None when it must run.
+    async def reuse(self) -> ProbeResult | None:
+        """The result this moment's run gives, found without asking; None when it must ask.
 
-        Reading it touches the world as the run would (a model advanced to now); ``take``
-        then stands for the run, or the run follows at the same moment.
+        A result found stands for the run: the simulator counts it and the virtual clock
+        moves as the handler's answer would have. ``hold`` hands it to the next ``run``.
         """
         answer = self._key()
-        self._asked = (answer,)
-        if answer is None or answer[1] > 0.0 or answer != self._seen or self._last is None:
+        if answer is None or answer != self._seen or self._last is None:
+            self._asked = (answer,)
             return None
-        return replace(self._last, at=self._clock.now())
-
-    def take(self) -> None:
-        """The peeked result stands for this moment's run."""
-        self._asked = None
         self._after()
+        started = self._clock.monotonic()
+        if answer[1] > 0.0:
+            await self._clock.sleep(answer[1])  # as slowly as the handler answers
+        took = max(self._clock.monotonic() - started, 0.0)
+        return _at(self._last, self._clock.now(), took)
+
+    def hold(self, result: ProbeResult) -> None:
+        """The next ``run`` (at this moment) returns ``result``, found by ``reuse``."""
+        self._held = result
 
     async def run(self) -> ProbeResult:
         """The last result at the new time when the key is unchanged, else a real run."""
+        held, self._held = self._held, None
+        if held is not None:
+            return held
         asked, self._asked = self._asked, None
-        answer = asked[0] if asked is not None else self._key()
+        if asked is None:
+            reused = await self.reuse()
+            if reused is not None:
+                return reused
+            asked, self._asked = self._asked, None
+        answer = asked[0] if asked is not None else None
         started = self._clock.monotonic()
-        if answer is not None and answer == self._seen and self._last is not None:
-            self._after()
-            if answer[1] > 0.0:
-                await self._clock.sleep(answer[1])  # as slowly as the handler answers
-            took = max(self._clock.monotonic() - started, 0.0)
-            return replace(self._last, at=self._clock.now(), duration_s=took)
         result = await self._inner.run()
         moved = self._clock.monotonic() != started
         steady = answer is not None and moved == (answer[1] > 0.0)
@@ -86,6 +93,24 @@ class SteadyProbe:
     async def aclose(self) -> None:
         """Close the probe."""
         await self._inner.aclose()
+
+
+def _at(result: ProbeResult, at: datetime, took: float) -> ProbeResult:
+    """``result`` at another time (``dataclasses.replace``, without its per-call look-ups)."""
+    return ProbeResult(
+        project=result.project,
+        probe=result.probe,
+        outcome=result.outcome,
+        at=at,
+        duration_s=took,
+        detail=result.detail,
+        status_code=result.status_code,
+        data=result.data,
+        sample=result.sample,
+        skipped_lines=result.skipped_lines,
+        retry_after_s=result.retry_after_s,
+        checks=result.checks,
+    )
 
 
 def _nothing() -> None:
