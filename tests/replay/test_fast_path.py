@@ -53,11 +53,12 @@ def test_fast_report_equals_full_on_a_random_case() -> None:
     assert full == fast
 
 
-ONE_DAY_CASES = 4
-"""Generated one-day cases held equal both ways: what a scorecard campaign replays."""
+ONE_DAY_CASES = (0, 1, 6, 8)
+"""Generated one-day cases held equal both ways (what a scorecard campaign replays); 6 and 8
+hold the Management API to its rate limit, where the probe's requests stop reaching the world."""
 
 
-@pytest.mark.parametrize("index", range(ONE_DAY_CASES))
+@pytest.mark.parametrize("index", ONE_DAY_CASES)
 def test_fast_report_equals_full_on_one_day_fuzz_cases(index: int) -> None:
     """The first cases of ``sim fuzz --seed 1 --days 1``: loads, emails, faults and outages
     over a day, the quiet minutes skipped on the fast path: the same report both ways."""

@@ -2,16 +2,17 @@
 
 A replay probes REST, auth and the Management API every minute, and the status page every
 few; on most minutes of a case nothing those answers depend on has moved. ``SteadyProbe``
-asks the world first, without HTTP, for what the answer depends on (its *key*): when the key
-is the one of the last run, and that run took no time on the virtual clock, the probe's
-result is the last one at the new time. Any other run goes through the probe itself.
+asks the world first, without HTTP, for what the answer depends on (its *key*) and how long
+it takes on the virtual clock: when the key is the one of the last run, the probe's result is
+the last one at the new time (the clock moved as the handler would move it). Any other run
+goes through the probe itself.
 
-A key is None when the answer cannot be known this way (a slow disk queue, which sleeps on the
-clock or draws from the world's random numbers; a Management API fault; a rate limit near):
-then the probe runs. A key is read where the request would read the world, and with the same
-side effects (a project's model advanced to now, a request counted by the rate limiter), so
-the world runs exactly as it would. ``tests/replay/test_fast_path.py`` holds the fast path's
-reports equal to the full path's.
+A key is None when the answer cannot be known this way (requests that fail at random, a
+Management API fault, a rate limit near or held to): then the probe runs. A key is read where
+the request would read the world, and with the same side effects (a project's model advanced
+to now, never when the request would not have reached it; a request counted by the rate
+limiter), so the world runs exactly as it would. ``tests/replay/test_fast_path.py`` holds
+the fast path's reports equal to the full path's.
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ from datetime import datetime
 from sbwatch.core.clock import Clock
 from sbwatch.core.results import ProbeKind, ProbeResult
 from sbwatch.probes.base import Probe
+from sbwatch.probes.mgmt_health import MgmtHealthProbe
 from sbwatch.sim.app import RateLimiter
 from sbwatch.sim.endpoints import NOTICEABLE_S
 from sbwatch.sim.model import FAIL_LATENCY_S
 from sbwatch.sim.world import SimWorld
+from sbwatch.supabase.mgmt_api import ManagementApi
 
 Answer = tuple[Hashable, float]
 """What an answer depends on (its key), and how long it takes on the virtual clock."""
@@ -133,7 +136,11 @@ def steady(probe: Probe, world: SimWorld, ref: str, *, limiter: RateLimiter, tok
                 limiter.hit(token, ref)
                 limiter.hit(token, ref)
 
-        return SteadyProbe(probe, clock, lambda: _mgmt_key(world, ref, limiter, token), counted)
+        assert isinstance(probe, MgmtHealthProbe)
+        api = probe.api
+        return SteadyProbe(
+            probe, clock, lambda: _mgmt_key(world, ref, limiter, token, api), counted
+        )
     return probe
 
 
@@ -164,16 +171,24 @@ def _status_key(world: SimWorld) -> Answer | None:
     return (world.status_indicator, components), 0.0
 
 
-def _mgmt_key(world: SimWorld, ref: str, limiter: RateLimiter, token: str) -> Answer | None:
+def _mgmt_key(
+    world: SimWorld, ref: str, limiter: RateLimiter, token: str, api: ManagementApi
+) -> Answer | None:
     """What the project and health documents the probe reads depend on (sim/mgmt.py), when
-    both would be answered 200."""
+    both would be answered 200.
+
+    None, before the world is touched, when the probe's requests may not reach the simulator
+    (the client holds back after a 429) or meet a fault: the run itself then goes as it goes.
+    """
+    if api.blocked():
+        return None
     if not world.network_up:
         return NETWORK_DOWN
+    if world.mgmt_fault_for("GET") != "none":
+        return None
     world.sync(ref)  # as the guard does first
     project = world.projects.get(ref)
-    if world.platform_outage or project is None:
-        return None
-    if world.mgmt_fault_for("GET") != "none" or not limiter.room(token, ref, 2):
+    if world.platform_outage or project is None or not limiter.room(token, ref, 2):
         return None
     latencies = tuple(project.model.latency_s(name) for name in ("db", "rest", "auth"))
     shown = (project.name, project.region, world.status(ref))
