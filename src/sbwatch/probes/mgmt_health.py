@@ -41,6 +41,11 @@ class MgmtHealthProbe:
         self._health_timeout_ms = min(MAX_HEALTH_TIMEOUT_MS, max(int(timeout * 800), 500))
         self._api = api or _default_api(ctx, timeout)
 
+    @property
+    def api(self) -> ManagementApi:
+        """The Management API client the probe asks through."""
+        return self._api
+
     async def run(self) -> ProbeResult:
         """Ask for the project and its services' health (concurrently).
 

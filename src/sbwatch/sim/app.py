@@ -55,6 +55,14 @@ class RateLimiter:
         }
         return count <= self.limit, headers
 
+    def room(self, token: str, ref: str, hits: int) -> bool:
+        """Whether ``hits`` more requests now would all be allowed (nothing is counted)."""
+        now = self._clock.monotonic()
+        start, count = self._windows.get((token, ref), (now, 0))
+        if now - start >= self._window_s:
+            count = 0
+        return count + hits <= self.limit
+
 
 class HostRouting:
     """Serve ``<ref>.supabase.co/<path>`` as ``/p/<ref>/<path>``: one port, every project."""
@@ -141,5 +149,6 @@ def create_app(
         *control_routes(world),
     ]
     app = Starlette(routes=routes)
+    app.state.limiter = limiter  # the replay's fast path counts requests it answers itself
     app.add_middleware(HostRouting)
     return app

@@ -33,9 +33,11 @@ from sbwatch.policy.alerts import AlertAction
 from sbwatch.sim.direct import InProcessClient
 from sbwatch.sim.expect_messages import match_messages, no_messages, per_project
 from sbwatch.sim.invariants import invariant_checks
+from sbwatch.sim.quiet import QuietEvaluations, UnreadMetrics, settled_probe
 from sbwatch.sim.replay_store import FastReplayStore, ReplayStore
 from sbwatch.sim.scenario import Scenario, ScenarioPolicy, stamp
 from sbwatch.sim.score import score_checks
+from sbwatch.sim.steady import steady
 from sbwatch.sim.truth import START
 from sbwatch.sim.world import SimWorld, create_app
 from sbwatch.store.sqlite import SqliteStore
@@ -231,7 +233,7 @@ async def replay(
     missing = _remember_missing("sniffio")
     try:
         async with _client(world, app, fast=fast) as http:
-            metrics = Metrics()
+            metrics = UnreadMetrics() if fast else Metrics()
             dispatcher = Dispatcher(store, [], clock=clock, metrics=metrics)
             watcher = Watcher(
                 settings,
@@ -243,8 +245,10 @@ async def replay(
                 on_alert=rec.alert,
             )
             await watcher.start()
+            if fast:
+                _steady_probes(watcher, world, app)
             try:
-                await _run(scenario, world, watcher, rec, probe_interval_s)
+                await _run(scenario, world, watcher, rec, probe_interval_s, fast=fast)
             finally:
                 await watcher.close()
         return await _report(scenario, world, store, rec)
@@ -258,6 +262,17 @@ def _client(world: SimWorld, app: Starlette, *, fast: bool) -> httpx.AsyncClient
         return InProcessClient(world, app, timeout=30.0)
     transport = NetworkGate(world, httpx.ASGITransport(app=app))
     return httpx.AsyncClient(transport=transport, timeout=30.0)
+
+
+def _steady_probes(watcher: Watcher, world: SimWorld, app: Starlette) -> None:
+    """The fast path's probes: answers reused while the world stays the same (sim/steady.py)."""
+    limiter = app.state.limiter
+    for ref, runtime in watcher.projects.items():
+        for kind, probe in runtime.probes.items():
+            runtime.probes[kind] = steady(probe, world, ref, limiter=limiter, token=TOKEN)
+    if watcher.provider_probe is not None:
+        probe = watcher.provider_probe
+        watcher.provider_probe = steady(probe, world, "", limiter=limiter, token=TOKEN)
 
 
 def _remember_missing(name: str) -> str | None:
@@ -278,7 +293,13 @@ def _forget_missing(name: str | None) -> None:
 
 
 async def _run(
-    scenario: Scenario, world: SimWorld, watcher: Watcher, rec: Recorder, every: float
+    scenario: Scenario,
+    world: SimWorld,
+    watcher: Watcher,
+    rec: Recorder,
+    every: float,
+    *,
+    fast: bool,
 ) -> None:
     clock = rec.clock
     counter = itertools.count()
@@ -288,13 +309,14 @@ async def _run(
         heapq.heappush(jobs, (0.0, next(counter), interval, job))
 
     settings = watcher.settings
+    quiet = QuietEvaluations(watcher, lambda: _made(world, rec)) if fast else None
     schedule(settings.status_page.interval.total_seconds(), watcher.probe_provider)
     for ref in rec.refs:
         project = settings.project(ref)
         for kind in watcher.projects[ref].probes:
             interval = project.probes[kind].interval.total_seconds()
-            schedule(interval, _probe_job(watcher, rec, ref, kind))
-        schedule(every, _evaluate_job(watcher, rec, ref))
+            schedule(interval, _probe_job(watcher, rec, ref, kind, fast=fast))
+        schedule(every, _evaluate_job(watcher, rec, ref, quiet))
         schedule(project.escalation.size_check.total_seconds(), _size_job(watcher, ref))
     events = list(scenario.events)
     trust = TrustRule(
@@ -334,6 +356,11 @@ async def _run(
             )
 
 
+def _made(world: SimWorld, rec: Recorder) -> int:
+    """How many messages (sent or held) and compute changes (asked) there have been."""
+    return len(rec.alerts) + len(rec.held) + world.patch_attempts
+
+
 def next_due(due: float, interval: float, now: float) -> float:
     """The next run of a job on its grid after ``due``; runs missed in a clock jump coalesce."""
     following = due + interval
@@ -343,9 +370,11 @@ def next_due(due: float, interval: float, now: float) -> float:
 
 
 def _probe_job(
-    watcher: Watcher, rec: Recorder, ref: str, kind: ProbeKind
+    watcher: Watcher, rec: Recorder, ref: str, kind: ProbeKind, *, fast: bool
 ) -> Callable[[], Awaitable[None]]:
     async def job() -> None:
+        if fast and await settled_probe(watcher, ref, kind):
+            return  # answered as a minute ago, nothing moved (sim/quiet.py)
         before = watcher.projects[ref].statuses.get(kind)
         await watcher.probe(ref, kind)
         after = watcher.projects[ref].statuses[kind]
@@ -373,9 +402,14 @@ def _size_job(watcher: Watcher, ref: str) -> Callable[[], Awaitable[None]]:
     return job
 
 
-def _evaluate_job(watcher: Watcher, rec: Recorder, ref: str) -> Callable[[], Awaitable[None]]:
+def _evaluate_job(
+    watcher: Watcher, rec: Recorder, ref: str, quiet: QuietEvaluations | None
+) -> Callable[[], Awaitable[None]]:
     async def job() -> None:
-        await _evaluate(watcher, rec, ref)
+        if quiet is None:
+            await _evaluate(watcher, rec, ref)
+        else:  # skipped while it would repeat an idle one (sim/quiet.py)
+            await quiet.evaluate(ref, lambda: _evaluate(watcher, rec, ref))
 
     return job
 

@@ -196,6 +196,10 @@ class ManagementApi:
         self._raise_for_status(method, path, response)
         return response
 
+    def blocked(self) -> bool:
+        """Whether a request now would be refused here, unsent, for the rate limit."""
+        return self._blocked_until is not None and self._blocked_until > self._clock.monotonic()
+
     def _check_rate_limit(self) -> None:
         if self._blocked_until is None:
             return

@@ -1,0 +1,220 @@
+"""The replay's fast path through quiet minutes: nothing asked, nothing decided, nothing moved.
+
+Most minutes of a case are quiet: every probe would answer as it did a minute ago, and the
+evaluation that follows would find what it found then. Two shortcuts skip that work without
+changing a decision:
+
+- ``settled_probe``: a probe whose answer is known without asking (sim/steady.py) and leaves
+  its state where it is (no transition, no confirmation run) only moves its status on: the
+  watcher's own ``next_status`` with that result. What the watcher writes besides (the result
+  row, the saved status, its gauges) is read by nothing in a replay.
+- ``QuietEvaluations``: an evaluation is skipped while everything it reads is what the last
+  one read, and that one was idle: a healthy diagnosis, no alert open or pending, no change
+  of size under way, no message, nothing it changed. Such an evaluation depends on the time
+  only through timers that none of these states runs (an alert waiting to open, to remind or
+  to resolve; a change being verified), so it would decide the same again.
+
+``tests/replay/test_fast_path.py`` holds the fast path's reports equal to the full path's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from prometheus_client.metrics import MetricWrapperBase
+
+from sbwatch.core.metrics import Metrics
+from sbwatch.core.results import (
+    Diagnosis,
+    IntentState,
+    ProbeKind,
+    ProbeResult,
+    ProbeState,
+    ProbeStatus,
+    Severity,
+)
+from sbwatch.policy.alerts import FORECAST_QUIET
+from sbwatch.policy.escalation import CHANGED, FAILED_RETRY, UNFINISHED
+from sbwatch.policy.thresholds import next_status
+from sbwatch.sim.steady import SteadyProbe
+from sbwatch.watch.runtime import ProjectRuntime
+from sbwatch.watch.state import STATE_NAMESPACE, correction_key
+from sbwatch.watch.watcher import EMAIL_LOOKBACK, Watcher
+
+
+async def settled_probe(watcher: Watcher, ref: str, kind: ProbeKind) -> bool:
+    """Move a probe's status on without its HTTP request, when only its time changes.
+
+    False when the watcher must run the probe (its answer is not known, or it changes the
+    state or starts confirming a failure); a known answer is handed to that run.
+    """
+    runtime = watcher.projects[ref]
+    probe = runtime.probes[kind]
+    before = runtime.statuses.get(kind)
+    if not isinstance(probe, SteadyProbe) or before is None:
+        return False
+    result = await probe.reuse()
+    if result is None:
+        return False
+    settings = runtime.settings.probes[kind]
+    status, transition = next_status(before, result, settings)
+    confirming = not result.ok and settings.confirm_after is not None
+    if transition is not None or (confirming and status.state is not ProbeState.DOWN):
+        probe.hold(result)  # the watcher's run gets this very result
+        return False
+    runtime.statuses[kind] = status
+    return True
+
+
+class QuietEvaluations:
+    """Skips evaluations that would repeat an idle one (see the module doc)."""
+
+    def __init__(self, watcher: Watcher, made: Callable[[], int]) -> None:
+        """``made``: how many messages and size changes the replay has seen made so far."""
+        self._watcher = watcher
+        self._made = made
+        self._idle: dict[str, tuple[Diagnosis, datetime, tuple[object, ...]]] = {}
+
+    async def evaluate(self, ref: str, evaluate: Callable[[], Awaitable[None]]) -> bool:
+        """Run ``evaluate`` unless it would repeat the last idle evaluation; whether it ran.
+
+        The last evaluation must be the one this object ran (an email or a probe's change of
+        state evaluates beside the schedule: its diagnosis is another object).
+        """
+        runtime = self._watcher.projects[ref]
+        before = await self._inputs(ref)
+        idle = self._idle.pop(ref, None)
+        if idle is not None:
+            seen, until, inputs = idle
+            now = self._watcher.clock.now()
+            if seen is runtime.diagnosis and now < until and inputs == before:
+                self._idle[ref] = idle
+                return False
+        made = self._made()
+        await evaluate()
+        after = await self._inputs(ref)
+        diagnosis = runtime.diagnosis
+        if after == before and made == self._made() and diagnosis is not None:
+            quiet_until = await self._quiet_until(ref)
+            if quiet_until is not None:
+                self._idle[ref] = (diagnosis, quiet_until, after)
+        return True
+
+    async def _quiet_until(self, ref: str) -> datetime | None:
+        """Until when an evaluation with unchanged inputs decides as the one just run did (the
+        first timer of an alert or of the escalation policy to run out); None when it may not
+        be skipped at all (a change of size under way, a silence)."""
+        watcher = self._watcher
+        runtime = watcher.projects[ref]
+        store = watcher.store
+        decision = runtime.decision
+        if decision is None or decision.action == "escalate":
+            return None
+        if any(i.state in UNFINISHED for i in runtime.journal):
+            return None  # verified on every evaluation
+        alerting = watcher.settings.alerting
+        if alerting.silences or await store.silences():
+            return None
+        policy = runtime.policy_state
+        alerts = await store.open_alerts(ref)
+        opened = {a.key for a in alerts}
+        due = [t + alerting.min_duration for k, t in policy.first_seen.items() if k not in opened]
+        due += [t + alerting.resolve_after for t in policy.inactive_since.values()]
+        for alert in alerts:
+            if alert.last_sent_at is None:
+                continue  # said at once, whatever the time
+            due.append(alert.last_sent_at + FORECAST_QUIET)
+            critical = alert.severity is Severity.CRITICAL
+            every = alerting.remind_critical if critical else alerting.remind_warning
+            if every is not None:
+                due.append(alert.last_sent_at + every)
+        due += _journal_due(runtime)
+        # Every timer is a "long enough since" that stays true once true: one already run out
+        # was read by this very evaluation, which still decided nothing.
+        now = watcher.clock.now()
+        return min((t for t in due if t > now), default=_NEVER)
+
+    async def _inputs(self, ref: str) -> tuple[object, ...]:
+        """Everything ``Watcher._evaluate`` reads that can change between two of its runs."""
+        watcher = self._watcher
+        runtime = watcher.projects[ref]
+        store = watcher.store
+        now = watcher.clock.now()
+        since = now - EMAIL_LOOKBACK
+        journal = await store.intents(ref)
+        correction = await store.get_state(STATE_NAMESPACE, correction_key(ref))
+        return (  # values compared with ==: equal values are the same inputs
+            tuple(_status(kind, s) for kind, s in runtime.statuses.items()),
+            _result(watcher.provider_last),
+            runtime.estimator.estimate,
+            runtime.pressure,
+            tuple(e for e in runtime.emails if e.received_at >= since),
+            len(runtime.emails),
+            journal == runtime.journal,
+            len(journal),
+            correction is None,
+            runtime.tier,
+            runtime.budget_latched,
+            runtime.budget_held,
+            runtime.data_checks,
+            runtime.policy_state,
+            tuple(await store.open_alerts(ref)),
+        )
+
+
+_NEVER = datetime.max.replace(tzinfo=UTC)
+
+
+def _journal_due(runtime: ProjectRuntime) -> list[datetime]:
+    """When the cooldown after the last change, or the wait after a refused one, ends."""
+    cooldown = runtime.settings.escalation.cooldown
+    changed = [i.updated_at for i in runtime.journal if i.state in CHANGED]
+    failed = [i.updated_at for i in runtime.journal if i.state is IntentState.FAILED]
+    due = [max(changed) + cooldown] if changed else []
+    if failed:
+        due.append(max(failed) + min(cooldown, FAILED_RETRY))
+    return due
+
+
+def _status(kind: ProbeKind, status: ProbeStatus) -> object:
+    """What diagnosis reads of one probe's status (never its time or its counters)."""
+    return (kind, status.state, status.failing_since, status.changed_at, _result(status.last))
+
+
+def _result(result: ProbeResult | None) -> object:
+    """What diagnosis reads of one probe result."""
+    if result is None:
+        return None
+    return (result.outcome, result.status_code, result.retry_after_s, result.data)
+
+
+class UnreadMetrics(Metrics):
+    """sbwatch's metrics for a replay, where nothing reads them: every series is a no-op.
+
+    The same names exist (the watcher sets them as it would), but no value is kept.
+    """
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name, value in list(vars(self).items()):
+            if isinstance(value, MetricWrapperBase):
+                setattr(self, name, _UNREAD)
+
+
+class _Unread:
+    """A series that keeps nothing: any labels give it back, any update does nothing."""
+
+    def labels(self, *values: object, **named: object) -> _Unread:
+        return self
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        return _ignore
+
+
+def _ignore(*args: object, **kwargs: object) -> None:
+    return None
+
+
+_UNREAD: Any = _Unread()
