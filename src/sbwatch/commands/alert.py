@@ -103,13 +103,13 @@ async def list_alerts(
     return 1 if failed else 0
 
 
-async def opened_store(settings: Settings) -> Store:
-    """The configured state store, opened."""
-    return await open_store(settings.state)
+async def opened_store(settings: Settings, *, create: bool = True) -> Store:
+    """The configured state store, opened; ``create=False`` for a command that only reads."""
+    return await open_store(settings.state, create=create)
 
 
 async def _list(settings: Settings, since: timedelta) -> int:
-    store = await opened_store(settings)
+    store = await opened_store(settings, create=False)
     try:
         return await list_alerts(store, SystemClock().now(), since)
     finally:

@@ -113,7 +113,7 @@ async def _put(settings: Settings, ref: str, doc: dict[str, Any]) -> None:
 
 async def _show(settings: Settings, projects: list[ProjectSettings], as_json: bool) -> int:
     now = SystemClock().now()
-    store = await open_store(settings.state)
+    store = await open_store(settings.state, create=False)
     try:
         rows = [await _row(store, project, now) for project in projects]
     finally:

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _main(state: StateSettings, ref: str | None, as_json: bool) -> int:
-    store = await open_store(state)
+    store = await open_store(state, create=False)
     try:
         return await show_history(store, ref, as_json=as_json)
     finally:

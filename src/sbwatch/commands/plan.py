@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def _main(settings: Settings, args: argparse.Namespace) -> int:
     projects = [project_or_exit(settings, args.ref)] if args.ref else list(settings.projects)
-    store = await open_store(settings.state)
+    store = await open_store(settings.state, create=False)
     try:
         plans = [(p, await plan_of(store, p, args.days, args.floor)) for p in projects]
     finally:

@@ -65,7 +65,7 @@ def resolve_project(settings: Settings, ref: str) -> str | None:
 
 
 async def _run(settings: Settings, args: argparse.Namespace, project: str | None) -> int:
-    store = await opened_store(settings)
+    store = await opened_store(settings, create=not args.list)
     now = SystemClock().now()
     try:
         if args.list:
