@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import TextIO
 
 from sbwatch.alerting.dispatch import Delivery, deliver
+from sbwatch.commands import HELPS
 from sbwatch.commands.common import settings_or_exit
 from sbwatch.config.settings import RouteSettings, Settings
 from sbwatch.core.clock import SystemClock
@@ -18,11 +19,7 @@ from sbwatch.store import open_store
 from sbwatch.store.base import Store
 
 NAME = "alert"
-HELP = (
-    "Check alert delivery: 'alert test [ROUTE]' sends a test notification through one route "
-    "(or every route) now and reports the outcome per route; 'alert list' shows open alerts "
-    "and notifications that failed for good."
-)
+HELP = HELPS[NAME]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -9,6 +9,7 @@ import sys
 from datetime import datetime, timedelta
 from typing import Any
 
+from sbwatch.commands import HELPS
 from sbwatch.commands.common import settings_or_exit
 from sbwatch.config.settings import ProjectSettings, Settings
 from sbwatch.core.clock import SystemClock
@@ -27,13 +28,7 @@ from sbwatch.watch.state import (
 )
 
 NAME = "budget"
-HELP = (
-    "Show the estimated disk IO budget of each project (or of REF): tier, percent left and "
-    "percent consumed as the dashboard shows it, net burn rate, time to exhaustion at that "
-    "rate, confidence, throughput and the latest sample. 'budget set REF PCT' records the "
-    "dashboard's 'Disk IO percent consumed' reading (stored as state budget/correction:REF); "
-    "the running daemon applies it to its estimate on its next cycle."
-)
+HELP = HELPS[NAME]
 EPILOG = """\
 examples:
   sbwatch budget                         every configured project

@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sbwatch.commands import HELPS
 from sbwatch.commands.common import project_or_exit, settings_or_exit
 from sbwatch.config.settings import ProjectSettings, Settings
 from sbwatch.core.durations import format_duration
@@ -17,12 +18,7 @@ from sbwatch.store.base import Store
 from sbwatch.supabase.tiers import Tier
 
 NAME = "plan"
-HELP = (
-    "Replay the disk IO the daemon recorded (default: the last 14 days) through every compute "
-    "size's budget and show, per size, the lowest budget level it would have reached, the "
-    "time it would have been throttled and its price; name the cheapest size that stays above "
-    "the floor, and a smaller one than today's when it would have held. Nothing is changed."
-)
+HELP = HELPS[NAME]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

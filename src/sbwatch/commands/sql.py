@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 from pydantic import SecretStr
 
+from sbwatch.commands import HELPS
 from sbwatch.commands.common import project_or_exit, settings_or_exit, token_or_exit
 from sbwatch.config.settings import ProjectSettings, Settings
 from sbwatch.core.clock import SystemClock
@@ -21,14 +22,7 @@ from sbwatch.store import open_store
 from sbwatch.supabase.mgmt_api import ManagementApi
 
 NAME = "sql"
-HELP = (
-    "Schema migrations through the Management API (POST /v1/projects/{ref}/database/query). "
-    "'apply': files named <version>_<name>.sql, in file-name order, each once, each in one "
-    "transaction, recorded in supabase_migrations.schema_migrations as the provider's CLI "
-    "records them; a failure stops the run and names the statement. Refused while the IO "
-    "budget is exhausted or a resize runs. 'status': applied and pending. Exit 1 when a "
-    "migration fails or is refused, 2 for bad arguments."
-)
+HELP = HELPS[NAME]
 EPILOG = """\
 examples:
   sbwatch sql status abcdefghijklmnopqrst supabase/migrations

@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from sbwatch.commands import HELPS
 from sbwatch.commands.common import settings_or_exit
 from sbwatch.config.settings import Settings, default_config_path
 from sbwatch.core.durations import format_duration
@@ -17,10 +18,7 @@ from sbwatch.store import open_store
 __all__ = ["gather_status", "render"]  # gather_status lives in daemon.status, shared with the page
 
 NAME = "status"
-HELP = (
-    "Show each project's probe states, diagnosis, disk IO budget, open alerts, unfinished "
-    "escalations and failed notifications, from the state store the daemon writes."
-)
+HELP = HELPS[NAME]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

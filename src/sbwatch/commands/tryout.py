@@ -25,6 +25,7 @@ from types import FrameType
 
 import httpx
 
+from sbwatch.commands import HELPS
 from sbwatch.commands.sim import URL_ENV, url_file
 from sbwatch.commands.tryout_config import (
     BUDGET_LEFT_PCT,
@@ -38,12 +39,7 @@ from sbwatch.commands.tryout_phone import Phone
 from sbwatch.core.errors import PermanentError
 
 NAME = "try"
-HELP = (
-    "Try sbwatch without a Supabase project: start the built-in simulator, a daemon watching "
-    "it (with a generated configuration, SQLite state in a temporary directory) and a local "
-    "phone that prints every alert as a phone would show it, all in this terminal, with a "
-    "guide of 'sbwatch sim ctl' commands to try. Ctrl-C stops all three."
-)
+HELP = HELPS[NAME]
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
 _SIM_BANNER = re.compile(r"Management API: (http://127\.0\.0\.1:\d+)/")
