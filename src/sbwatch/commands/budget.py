@@ -79,9 +79,9 @@ def _select(settings: Settings, ref: str | None) -> list[ProjectSettings] | None
         return None
 
 
-def _set(settings: Settings, ref: str, pct_text: str) -> int:
+def _set(settings: Settings, word: str, pct_text: str) -> int:
     try:
-        settings.project(ref)
+        ref = settings.project(word).ref
         pct = float(pct_text.rstrip("%"))
     except KeyError as exc:
         print(str(exc.args[0]), file=sys.stderr)
@@ -168,11 +168,15 @@ def _text(row: dict[str, Any]) -> str:
     if est is None:
         lines.append("  no estimate yet (is the daemon running with the metrics probe?)")
     else:
-        eta = "not draining" if est["eta_s"] is None else format_duration(est["eta_s"])
+        eta = (
+            "not draining"
+            if est["eta_s"] is None
+            else f"exhausted in {format_duration(est['eta_s'])}"
+        )
         lines += [
             f"  budget      {est['left_pct']:.1f}% left ({est['consumed_pct']:.1f}% consumed)"
             f"  confidence {est['confidence']:.2f}",
-            f"  burn        {est['burn_mbps']:+.2f} MB/s net   exhausted in {eta}",
+            f"  burn        {est['burn_mbps']:+.2f} MB/s net   {eta}",
             f"  throughput  {est['throughput_mbps']:.1f} MB/s, {est['iops']:.0f} IOPS",
             f"  estimated   {est['at']}   latest sample {row['latest_sample_at'] or 'none'}",
         ]

@@ -135,11 +135,13 @@ def lines(doc: dict[str, Any]) -> list[str]:
         )
     else:
         began = (
-            f"{datetime.fromisoformat(doc['since']):%Y-%m-%d %H:%M} UTC" if doc["since"] else "?"
+            f" ({datetime.fromisoformat(doc['since']):%Y-%m-%d %H:%M} UTC)"
+            if doc["since"]
+            else ", a time the server does not say"
         )
         out.append(
             f"Tables of {doc['project']} without any insert, update or delete since the "
-            f"statistics began ({began}):"
+            f"statistics began{began}:"
         )
     if doc["asked_since"] and doc["baseline"] != "sample":
         out.append(

@@ -27,8 +27,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the status; exit 0 when all is healthy, 3 when a project is not, 4 when no daemon
-    has completed a cycle within two cycles (what the store says is then stale)."""
+    """Print the status; exit 0 when all is healthy, 3 when a project is not (see healthy), 4
+    when no daemon has completed a cycle within two cycles (what the store says is then stale)."""
     settings = settings_or_exit(args)
     report = asyncio.run(_collect(settings))
     report["config"] = str((args.config or default_config_path()).absolute())
@@ -39,8 +39,16 @@ def run(args: argparse.Namespace) -> int:
         print(render(report))
     if report["daemon"]["stale"]:
         return 4
-    healthy = all(p["diagnosis"] in ("healthy", None) for p in report["projects"])
-    return 0 if healthy else 3
+    return 0 if all(healthy(p) for p in report["projects"]) else 3
+
+
+def healthy(project: dict[str, Any]) -> bool:
+    """No diagnosis but healthy, no probe down (the data checks are a probe) and no alert open."""
+    return (
+        project["diagnosis"] in ("healthy", None)
+        and all(probe["state"] != "down" for probe in project["probes"])
+        and not project["open_alerts"]
+    )
 
 
 def _daemon_line(report: dict[str, Any]) -> str:

@@ -592,9 +592,13 @@ class Settings(BaseSettings):
         return project.mgmt_token or self.mgmt_token
 
     def project(self, ref: str) -> ProjectSettings:
-        """A configured project by ref; KeyError naming it otherwise."""
+        """A configured project by ref, or by name as people call it (as ``silence`` takes
+        it); KeyError naming it otherwise."""
         for project in self.projects:
             if project.ref == ref:
+                return project
+        for project in self.projects:
+            if project.name is not None and project.name == ref:
                 return project
         raise KeyError(f"no project {ref!r} in the configuration")
 
