@@ -11,7 +11,15 @@ import sys
 import time
 from pathlib import Path
 
-MODULES = ("bench_probes", "bench_data", "budget_accuracy", "replay_speed", "bench_mail", "fleet")
+MODULES = (
+    "startup",
+    "bench_probes",
+    "bench_data",
+    "budget_accuracy",
+    "replay_speed",
+    "bench_mail",
+    "fleet",
+)
 LIMIT_S = 600
 LIMITS_S = {"fleet": 1800}
 """Benchmarks that run longer: the fleet measures four sizes of a minute each, after start-up."""

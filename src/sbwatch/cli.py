@@ -10,29 +10,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sbwatch import __version__
+from sbwatch.commands import HELPS, MODULES
 from sbwatch.core.errors import ConfigError, SbwatchError
 
-# One line per subcommand module; each defines NAME, HELP, configure(parser) and run(args) -> int.
-COMMANDS: tuple[str, ...] = (
-    "sbwatch.commands.run",
-    "sbwatch.commands.status",
-    "sbwatch.commands.demo",
-    "sbwatch.commands.tryout",
-    "sbwatch.commands.check_config",
-    "sbwatch.commands.version",
-    "sbwatch.commands.mail",
-    "sbwatch.commands.budget",
-    "sbwatch.commands.alert",
-    "sbwatch.commands.silence",
-    "sbwatch.commands.sim",
-    "sbwatch.commands.escalate",
-    "sbwatch.commands.history",
-    "sbwatch.commands.plan",
-    "sbwatch.commands.probe",
-    "sbwatch.commands.backup",
-    "sbwatch.commands.db",
-    "sbwatch.commands.sql",
-)
+COMMANDS: tuple[str, ...] = tuple(MODULES.values())
+"""Every subcommand module; each defines NAME, HELP, configure(parser) and run(args) -> int."""
 CONFIG_HELP = (
     "configuration file (default: /etc/sbwatch/config.toml, "
     "then $XDG_CONFIG_HOME/sbwatch/config.toml)"
@@ -74,8 +56,9 @@ def _add_global_options_below(parser: argparse.ArgumentParser) -> None:
         _add_global_options_below(child)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser with every subcommand; with ``only``, the options of that command
+    alone are read (its module alone imported), the others are listed by name and help."""
     parser = argparse.ArgumentParser(
         prog="sbwatch",
         description="A watchdog for a Supabase project: probes, disk IO budget forecast, "
@@ -84,13 +67,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sbwatch {__version__}")
     add_global_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
-        module = importlib.import_module(name)
-        command = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
-        module.configure(command)
+    for name, module_name in MODULES.items():
+        command = sub.add_parser(name, help=HELPS[name], description=HELPS[name])
+        if only is None or only == name:
+            module = importlib.import_module(module_name)
+            module.configure(command)
+            command.set_defaults(_run=module.run)
         _add_global_options_below(command)
-        command.set_defaults(_run=module.run)
     return parser
+
+
+def command_word(argv: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv`` (the first word that is not a top-level option)."""
+    words = iter(argv)
+    for word in words:
+        if word in ("--config", "-c"):
+            next(words, None)  # its value
+        elif not word.startswith("-"):
+            return word
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -110,7 +105,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    # no command word (``sbwatch --help``): list the commands, import none
+    args = build_parser(only=command_word(words) or "").parse_args(words)
     try:
         return int(args._run(args))
     except KeyboardInterrupt:

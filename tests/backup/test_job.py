@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from sbwatch.backup.job import BackupJob, schedule_backups
 from sbwatch.core.clock import VirtualClock
@@ -86,12 +87,16 @@ async def test_a_run_exports_metrics_and_verifies(
 async def test_a_missed_run_is_caught_up_at_start(
     small_db: Database, tmp_path: Path, store: SqliteStore
 ) -> None:
-    """Started at 10:00 with no backup since yesterday: the check runs today's at once."""
+    """Started at 10:00 with no backup since yesterday: the check logs the catch-up and runs
+    today's at once."""
     clock, notices = VirtualClock(DUE.replace(hour=10)), Notices()
     project = make_project(small_db.dsn, tmp_path, timezone="UTC", verify="never")
     job = _job(project, store, clock, notices)
-    await job.check()
+    with capture_logs() as logs:
+        await job.check()
     assert ["2026-05-20.tar.gz"] == complete_backups(tmp_path / REF)
+    said = [e for e in logs if e["event"] == "backup catching up"]
+    assert [(DUE.isoformat(), None)] == [(e["missed"], e["last"]) for e in said]
     await job.check()
     assert job.due_since is None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,13 +13,14 @@ from sbwatch.alerting.dispatch import Dispatcher
 from sbwatch.config.settings import Settings
 from sbwatch.core.clock import VirtualClock
 from sbwatch.core.metrics import Metrics
-from sbwatch.core.results import IoSample
+from sbwatch.core.results import BudgetEstimate, IoSample
 from sbwatch.policy.plan import plan, rates
 from sbwatch.store.sqlite import SqliteStore
-from sbwatch.supabase.tiers import Tier
+from sbwatch.supabase.tiers import Tier, spec
 from sbwatch.watch.watcher import Watcher
 
-from ..system.conftest import run_cli
+from ..system.conftest import REF as SIM_REF
+from ..system.conftest import SIM_TOKEN, run_cli, start_sim
 
 T0 = datetime(2026, 5, 18, tzinfo=UTC)
 REF = "abcdefghijklmnopqrst"
@@ -127,3 +129,80 @@ async def test_the_weekly_notice_says_a_better_size_once_a_week(tmp_path: Path) 
     assert [
         "INFO abcdefghijklmnopqrst: plan: small fits the last 14 days of disk IO (now micro)"
     ] == titles
+
+
+async def recorded(path: Path, samples: list[IoSample], *, ratio: float | None = None) -> None:
+    """A store holding ``samples`` moved to end now, and a budget estimate at the first."""
+    store = SqliteStore(path)
+    await store.open()
+    shift = datetime.now(UTC).replace(microsecond=0) - samples[-1].at
+    for sample in samples:
+        await store.record_io_sample(REF, IoSample(sample.at + shift, *sample_values(sample)))
+    if ratio is not None:
+        at = samples[0].at + shift
+        await store.record_budget(BudgetEstimate(REF, at, Tier.MEDIUM, ratio, 0.0, None, 1.0))
+    await store.close()
+
+
+def plan_config(tmp_path: Path, top: str = "", ref: str = REF) -> Path:
+    """A configuration reading the store in ``tmp_path``."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'{top}[state]\npath = "state.db"\n[[projects]]\nref = "{ref}"\n'
+        'tier = "medium"\nprobes = {}\n'
+    )
+    return config
+
+
+async def test_each_size_starts_at_the_level_the_project_had(tmp_path: Path) -> None:
+    """Right after the budget nearly ran out, a quiet week does not say "micro would have held
+    too": every size starts at the 5% the project had, not full."""
+    await recorded(tmp_path / "state.db", week(9.0, 3.0), ratio=0.05)
+    done = run_cli("--config", str(plan_config(tmp_path)), "plan", REF, "--days", "8", "--json")
+    assert 0 == done.returncode, done.stderr
+    (doc,) = json.loads(done.stdout)
+    micro = next(s for s in doc["sizes"] if s["tier"] == "micro")
+    assert micro["lowest_ratio"] <= 0.05
+    assert "micro" not in (doc["pick"], doc["downgrade"])
+
+
+async def test_a_few_minutes_of_history_name_no_size(tmp_path: Path) -> None:
+    """Two minutes of samples: the plan says how little it rests on and names no size."""
+    await recorded(tmp_path / "state.db", week(9.0, 3.0, step_s=60)[:3])
+    config = plan_config(tmp_path)
+    text = run_cli("--config", str(config), "plan", REF).stdout
+    assert "only 2m of history, less than a day" in text
+    assert "the cheapest size" not in text
+    assert "would have held too" not in text
+    nano = next(line for line in text.splitlines() if line.strip().startswith("nano"))
+    assert nano.endswith("free plan only")
+    (doc,) = json.loads(run_cli("--config", str(config), "plan", REF, "--json").stdout)
+    assert doc["enough_history"] is False
+
+
+def test_plan_prices_are_the_add_ons_listing_escalate_reads(tmp_path: Path) -> None:
+    """With a token, ``plan`` prices each size from the provider's add-ons listing (the
+    simulator over HTTP), as ``escalate`` does, not from the tier table."""
+    sim = start_sim(tmp_path)
+    try:
+        asyncio.run(recorded(tmp_path / "state.db", week(9.0, 3.0)))
+        top = f'mgmt_api_url = "{sim.url}"\nmgmt_token = "{SIM_TOKEN}"\n'
+        config = plan_config(tmp_path, top, ref=SIM_REF)
+        done = run_cli("--config", str(config), "plan", "--days", "8", "--json")
+        listed = httpx.get(
+            f"{sim.url}/v1/projects/{SIM_REF}/billing/addons",
+            headers={"Authorization": f"Bearer {SIM_TOKEN}"},
+            timeout=5,
+        ).json()
+    finally:
+        sim.proc.close()
+    (doc,) = json.loads(done.stdout)
+    prices = {s["tier"]: s["monthly_usd"] for s in doc["sizes"]}
+    hourly = next(
+        v["price"]["amount"]
+        for addon in listed["available_addons"]
+        for v in addon["variants"]
+        if v["id"] == "ci_small"
+    )
+    assert prices["small"] != spec(Tier.SMALL).monthly_usd
+    assert abs(prices["small"] - hourly * 730) < 0.5

@@ -178,7 +178,7 @@ def test_not_an_email(raw: bytes) -> None:
     assert None is parse_email(raw, DEFAULT_RULE, fallback_time=FALLBACK)
 
 
-REAL = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "real"
+REAL = Path(__file__).resolve().parents[1] / "fixtures" / "real"
 
 
 def real_copies() -> list[str]:

@@ -21,14 +21,13 @@ HERE = Path(__file__).parent
 DATA = HERE / "data"
 ROOT = HERE.parents[1]
 SHIPPED = ROOT / "src" / "sbwatch" / "sim" / "scenarios"
-SHARED = ROOT.parent / "shared" / "scenarios"
+SHARED = ROOT / "tests" / "fixtures" / "scenarios"
 REPLAY_TIMEOUT_S = 300
 
 
 def scenario_path(name: str) -> Path:
-    """The shared copy of a scenario when present, else the shipped one."""
-    shared = SHARED / name
-    return shared if shared.exists() else SHIPPED / name
+    """The design's copy of a scenario."""
+    return SHARED / name
 
 
 SHIPPED_MAY26 = SHIPPED / "may26-io-exhaustion.toml"

@@ -16,20 +16,17 @@ from sbwatch.sim.world import SimWorld
 from .conftest import BEARER, REF, validate_response
 
 SUBSET = Path(__file__).resolve().parents[2] / "src" / "sbwatch" / "sim" / "openapi-subset.json"
-FULL = Path(__file__).resolve().parents[3] / "shared" / "supabase-mgmt-openapi.json"
+FULL = Path(__file__).resolve().parents[1] / "fixtures" / "real" / "supabase-mgmt-openapi.json"
 SMALL = {"addon_type": "compute_instance", "addon_variant": "ci_small"}
 
 
 def _specs() -> list[Any]:
-    specs = [pytest.param(str(SUBSET), id="subset")]
-    if FULL.exists():
-        specs.append(pytest.param(str(FULL), id="full"))
-    return specs
+    return [pytest.param(str(SUBSET), id="subset"), pytest.param(str(FULL), id="full")]
 
 
 @pytest.fixture(scope="module", params=_specs())
 def spec(request: pytest.FixtureRequest) -> OpenAPI:
-    """The shipped subset, and the full published document when present."""
+    """The shipped subset, and the full published document."""
     document = json.loads(Path(request.param).read_text(encoding="utf-8"))
     # the full document has vendor keys without the x- prefix; check responses, not the document
     config = Config(spec_validator_cls=None) if request.param == str(FULL) else Config()
@@ -113,7 +110,6 @@ async def test_validation_catches_a_wrong_answer(spec: OpenAPI, client: httpx.As
         validate_response(spec, forged)
 
 
-@pytest.mark.skipif(not FULL.exists(), reason="the full document lives outside the repository")
 def test_shipped_subset_is_fresh() -> None:
     """scripts/trim_openapi.py regenerates exactly the shipped subset."""
     import importlib.util

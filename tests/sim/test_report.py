@@ -99,10 +99,22 @@ def test_timeline_lists_what_was_held_back() -> None:
     ]
     page = render_html(report)
     row = (
-        '<tr class="held-back"><td>20h</td><td>held back</td>'
+        '<tr class="held-back"><td>20h00m</td><td>held back</td>'
         "<td>provider email folded into the open alert: IO budget &lt;low&gt;</td></tr>"
     )
     assert row in page
+
+
+def test_timeline_moments_a_quarter_hour_apart_read_apart() -> None:
+    """Past the first day the timeline gives the minute: 5d00h05m and 5d00h22m, not 5d twice."""
+    report = synthetic_report()
+    day5 = 5 * 86_400.0
+    report["held"] = [
+        {"at_s": day5 + 300, "key": "k", "kind": "update", "title": "a", "note": "n"},
+        {"at_s": day5 + 1320, "key": "k", "kind": "update", "title": "b", "note": "n"},
+    ]
+    cells = re.findall(r'<tr class="held-back"><td>([^<]*)</td>', render_html(report))
+    assert ["5d00h05m", "5d00h22m"] == cells
 
 
 def svg_texts(page: str, cls: str) -> list[str]:
@@ -154,7 +166,7 @@ def test_header_first_alert_is_the_first_message_the_phone_got() -> None:
     page = render_html(synthetic_report())
     header = re.search(r'<span class="first-alert">([^<]*)</span>', page)
     assert header is not None
-    assert "first alert 1d6h: WARNING shop: disk IO budget 25% left" == header.group(1)
+    assert "first alert 1d06h01m: WARNING shop: disk IO budget 25% left" == header.group(1)
 
 
 def test_alert_rows_show_their_text_once() -> None:
@@ -184,7 +196,7 @@ def test_a_period_at_zero_says_why() -> None:
     why = "throttled on small at 40 MB/s (22 MB/s served)"
     assert [f"0%: {why}"] == svg_texts(page, "why")
     assert 1 == page.count('class="empty-period"')
-    assert f"<td>1d16h</td><td>budget</td><td>0% left until 2d: {why}</td>" in page
+    assert f"<td>1d16h00m</td><td>budget</td><td>0% left until 2d00h00m: {why}</td>" in page
 
 
 def test_missing_estimates_break_the_line() -> None:

@@ -1,4 +1,4 @@
-"""Scenario files: the shared ones load, and mistakes are reported as ``location: message``."""
+"""Scenario files: the design's ones load, and mistakes are reported as ``location: message``."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from sbwatch.core.results import EscalationMode
 from sbwatch.sim.scenario import load_scenario, parse_scenario
 from sbwatch.supabase.tiers import Tier
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "scenarios"
+SHARED = Path(__file__).resolve().parents[1] / "fixtures" / "scenarios"
 MINIMAL = 'name = "x"\n[project]\nref = "abcdefghijklmnopqrst"\n'
 
 
 @pytest.mark.parametrize("path", sorted(SHARED.glob("*.toml")), ids=lambda p: p.stem)
 def test_shared_scenarios_load(path: Path) -> None:
-    """Every shared scenario loads, with events sorted by time."""
+    """Every scenario of the design loads, with events sorted by time."""
     scenario = load_scenario(path)
     times = [event["at_s"] for event in scenario.events]
     assert times == sorted(times)

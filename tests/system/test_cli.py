@@ -224,7 +224,8 @@ def test_sim_ctl_at_something_else(tmp_path: Path) -> None:
 
 
 def test_a_store_that_cannot_be_opened(tmp_path: Path) -> None:
-    """A state path under a regular file: one line from sbwatch, exit 1."""
+    """A state path under a regular file: one line from sbwatch, exit 1 (``silence`` writes, so
+    it would create the store)."""
     (tmp_path / "afile").write_text("", encoding="utf-8")
     config = tmp_path / "config.toml"
     config.write_text(
@@ -232,7 +233,7 @@ def test_a_store_that_cannot_be_opened(tmp_path: Path) -> None:
         f'[[projects]]\nref = "{REF}"\nprobes = {{}}\n',
         encoding="utf-8",
     )
-    done = run_cli("--config", str(config), "status")
+    done = run_cli("--config", str(config), "silence", REF, "--for", "1h")
     assert f"sbwatch: sqlite open failed: cannot create {tmp_path / 'afile' / 'sub'} " in (
         _one_line(done)
     )

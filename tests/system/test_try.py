@@ -196,3 +196,46 @@ def test_try_refuses_a_config(tmp_path: Path) -> None:
     done = run_cli("--config", str(tmp_path / "x.toml"), "try")
     assert (2, 1) == (done.returncode, len(done.stderr.splitlines()))
     assert not os.listdir(tmp_path)
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_piped_try_prints_commands_that_run_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+    """``sbwatch try | tee log``: the guide's ``sim ctl`` line runs as printed from another
+    shell (no ``sbwatch`` on PATH), and Ctrl-C, which stops ``tee`` too, still stops the
+    simulator and the daemon and removes the temporary directory."""
+    env = child_env(XDG_RUNTIME_DIR=str(tmp_path))
+    env["PATH"] = "/usr/bin:/bin"  # no sbwatch on it, as after `make try`
+    err = tmp_path / "try.err"
+    with err.open("wb") as stderr:
+        proc = subprocess.Popen(
+            sbwatch_argv("try", "--fast"), stdout=subprocess.PIPE, stderr=stderr, env=env
+        )
+    assert proc.stdout is not None
+    try:
+        guide = ""
+        while "pin it down." not in guide:
+            line = proc.stdout.readline().decode()
+            assert line, "try ended before its guide"
+            guide += line
+        assert "resolves once its fault has been gone for 10 s" in guide
+        printed = re.search(r"^  (\S+ sim ctl service name=\S+ up=false)", guide, re.MULTILINE)
+        assert printed is not None, guide
+        done = subprocess.run(
+            printed.group(1).split(), capture_output=True, text=True, env=env, timeout=30
+        )
+        assert 0 == done.returncode, done.stderr
+        config = re.search(r"--config (\S+) run", guide)
+        assert config is not None
+        children = children_of(proc.pid)
+        assert 2 == len(children)
+        proc.stdout.close()  # the reader (tee) is gone
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=40)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert [] == [pid for pid in children if Path(f"/proc/{pid}").exists()]
+    assert not Path(config.group(1)).parent.exists()
+    assert "Traceback" not in err.read_text()

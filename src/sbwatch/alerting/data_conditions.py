@@ -22,7 +22,7 @@ def data_conditions(project: str, checks: Sequence[DataCheckResult]) -> list[Con
             assessment.subject,
             assessment.severity,
             title(check),
-            f"{check.detail}\nData check {check.name} ({check.kind}) on {check.table}.",
+            f"{check.detail}\nData check {check.name} ({check.kind}){_on(check)}.",
             assessment.active,
             cause=cause(check),
         )
@@ -40,7 +40,12 @@ def title(check: DataCheckResult) -> str:
         return f"{check.table} was emptied and refilled (delete-then-reinsert?)"
     if check.kind is DataCheckKind.FRESH:
         return f"{check.table} is stale: {check.detail}"
-    return f"{check.name} on {check.table}: {check.detail}"
+    return f"{check.name}{_on(check)}: {check.detail}"
+
+
+def _on(check: DataCheckResult) -> str:
+    """`` on TABLE``; nothing for a query check, which names no table."""
+    return "" if check.table in ("", "-") else f" on {check.table}"
 
 
 def cause(check: DataCheckResult) -> str:

@@ -111,6 +111,10 @@ class BackupJob:
         self.handled_fire = fire
         if newest.manifest is None or newest.manifest.created_at < fire:
             self.due_since = fire
+            last = None if newest.manifest is None else newest.manifest.created_at.isoformat()
+            self._log.info(
+                "backup catching up", project=self.ref, missed=fire.isoformat(), last=last
+            )
 
     def gate(self) -> Deferral:
         """Whether the due backup may run now, from the project's budget and diagnosis."""

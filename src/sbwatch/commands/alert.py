@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import TextIO
 
 from sbwatch.alerting.dispatch import Delivery, deliver
+from sbwatch.commands import HELPS
 from sbwatch.commands.common import settings_or_exit
 from sbwatch.config.settings import RouteSettings, Settings
 from sbwatch.core.clock import SystemClock
@@ -18,11 +19,7 @@ from sbwatch.store import open_store
 from sbwatch.store.base import Store
 
 NAME = "alert"
-HELP = (
-    "Check alert delivery: 'alert test [ROUTE]' sends a test notification through one route "
-    "(or every route) now and reports the outcome per route; 'alert list' shows open alerts "
-    "and notifications that failed for good."
-)
+HELP = HELPS[NAME]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -103,13 +100,13 @@ async def list_alerts(
     return 1 if failed else 0
 
 
-async def opened_store(settings: Settings) -> Store:
-    """The configured state store, opened."""
-    return await open_store(settings.state)
+async def opened_store(settings: Settings, *, create: bool = True) -> Store:
+    """The configured state store, opened; ``create=False`` for a command that only reads."""
+    return await open_store(settings.state, create=create)
 
 
 async def _list(settings: Settings, since: timedelta) -> int:
-    store = await opened_store(settings)
+    store = await opened_store(settings, create=False)
     try:
         return await list_alerts(store, SystemClock().now(), since)
     finally:

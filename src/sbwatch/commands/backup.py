@@ -11,6 +11,7 @@ from typing import Any
 from sbwatch.backup import archive
 from sbwatch.backup.service import project_dir, run_backup
 from sbwatch.backup.verify import verify_backup
+from sbwatch.commands import HELPS
 from sbwatch.commands.common import project_or_exit, settings_or_exit
 from sbwatch.config.settings import ProjectSettings
 from sbwatch.core import log as logging_setup
@@ -18,12 +19,7 @@ from sbwatch.core.clock import SystemClock
 from sbwatch.core.errors import BackupError
 
 NAME = "backup"
-HELP = (
-    "Back up a project's database with pg_dump ('run'), prove a backup restores by loading it "
-    "into a scratch database and comparing tables and row counts with its manifest ('verify'), "
-    "or list the backups kept ('list'). Exit 1 when it fails or does not match, 2 for an unknown "
-    "project or one without [projects.backup]."
-)
+HELP = HELPS[NAME]
 EPILOG = """\
 examples:
   sbwatch backup run abcdefghijklmnopqrst

@@ -9,6 +9,7 @@ import sys
 from datetime import datetime, timedelta
 from typing import Any
 
+from sbwatch.commands import HELPS
 from sbwatch.commands.common import settings_or_exit
 from sbwatch.config.settings import ProjectSettings, Settings
 from sbwatch.core.clock import SystemClock
@@ -27,13 +28,7 @@ from sbwatch.watch.state import (
 )
 
 NAME = "budget"
-HELP = (
-    "Show the estimated disk IO budget of each project (or of REF): tier, percent left and "
-    "percent consumed as the dashboard shows it, net burn rate, time to exhaustion at that "
-    "rate, confidence, throughput and the latest sample. 'budget set REF PCT' records the "
-    "dashboard's 'Disk IO percent consumed' reading (stored as state budget/correction:REF); "
-    "the running daemon applies it to its estimate on its next cycle."
-)
+HELP = HELPS[NAME]
 EPILOG = """\
 examples:
   sbwatch budget                         every configured project
@@ -84,9 +79,9 @@ def _select(settings: Settings, ref: str | None) -> list[ProjectSettings] | None
         return None
 
 
-def _set(settings: Settings, ref: str, pct_text: str) -> int:
+def _set(settings: Settings, word: str, pct_text: str) -> int:
     try:
-        settings.project(ref)
+        ref = settings.project(word).ref
         pct = float(pct_text.rstrip("%"))
     except KeyError as exc:
         print(str(exc.args[0]), file=sys.stderr)
@@ -113,7 +108,7 @@ async def _put(settings: Settings, ref: str, doc: dict[str, Any]) -> None:
 
 async def _show(settings: Settings, projects: list[ProjectSettings], as_json: bool) -> int:
     now = SystemClock().now()
-    store = await open_store(settings.state)
+    store = await open_store(settings.state, create=False)
     try:
         rows = [await _row(store, project, now) for project in projects]
     finally:
@@ -173,11 +168,15 @@ def _text(row: dict[str, Any]) -> str:
     if est is None:
         lines.append("  no estimate yet (is the daemon running with the metrics probe?)")
     else:
-        eta = "not draining" if est["eta_s"] is None else format_duration(est["eta_s"])
+        eta = (
+            "not draining"
+            if est["eta_s"] is None
+            else f"exhausted in {format_duration(est['eta_s'])}"
+        )
         lines += [
             f"  budget      {est['left_pct']:.1f}% left ({est['consumed_pct']:.1f}% consumed)"
             f"  confidence {est['confidence']:.2f}",
-            f"  burn        {est['burn_mbps']:+.2f} MB/s net   exhausted in {eta}",
+            f"  burn        {est['burn_mbps']:+.2f} MB/s net   {eta}",
             f"  throughput  {est['throughput_mbps']:.1f} MB/s, {est['iops']:.0f} IOPS",
             f"  estimated   {est['at']}   latest sample {row['latest_sample_at'] or 'none'}",
         ]

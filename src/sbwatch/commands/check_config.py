@@ -9,21 +9,14 @@ import sys
 from pathlib import Path
 
 from sbwatch.backup.preflight import preflight
+from sbwatch.commands import HELPS
 from sbwatch.config.settings import Settings, config_warnings, load_settings
 from sbwatch.core.errors import ConfigError
 from sbwatch.data import preflight as data_preflight
 from sbwatch.ingest.parse import rule_from_settings
 
 NAME = "check-config"
-HELP = (
-    "Validate the configuration as 'sbwatch run' would read it, secrets and alert routes "
-    "included, and print every problem as 'location (line N): message' on stderr (exit 1 if "
-    "any). Warnings (valid, but probably not meant) are printed too and leave the exit code 0. "
-    "For a project that backs up, also ask its server for its version and check that pg_dump "
-    "and pg_restore of that major version are installed (an unreachable server only warns). "
-    "With --online, also ask each project's database about its data checks: tables and columns "
-    "exist, fresh has an index on its column (EXPLAIN), queries plan read-only."
-)
+HELP = HELPS[NAME]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

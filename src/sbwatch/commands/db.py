@@ -9,6 +9,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from sbwatch.commands import HELPS
 from sbwatch.commands.common import project_or_exit, settings_or_exit
 from sbwatch.config.settings import ProjectSettings, Settings
 from sbwatch.core.clock import SystemClock
@@ -18,11 +19,7 @@ from sbwatch.data.connect import InvalidDsn, Unreachable, connect
 from sbwatch.store import open_store
 
 NAME = "db"
-HELP = (
-    "Reports on a project's database. 'report': the tables with no insert, update or delete "
-    "since a time (pg_stat_user_tables counters between a sample kept in the store and now; "
-    "each run keeps a sample), with their sizes. Printed only: sbwatch never drops a table."
-)
+HELP = HELPS[NAME]
 EPILOG = """\
 examples:
   sbwatch db report abcdefghijklmnopqrst              since the oldest kept sample
@@ -138,11 +135,13 @@ def lines(doc: dict[str, Any]) -> list[str]:
         )
     else:
         began = (
-            f"{datetime.fromisoformat(doc['since']):%Y-%m-%d %H:%M} UTC" if doc["since"] else "?"
+            f" ({datetime.fromisoformat(doc['since']):%Y-%m-%d %H:%M} UTC)"
+            if doc["since"]
+            else ", a time the server does not say"
         )
         out.append(
             f"Tables of {doc['project']} without any insert, update or delete since the "
-            f"statistics began ({began}):"
+            f"statistics began{began}:"
         )
     if doc["asked_since"] and doc["baseline"] != "sample":
         out.append(

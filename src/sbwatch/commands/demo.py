@@ -8,15 +8,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from sbwatch.commands import HELPS
 from sbwatch.core import log
 from sbwatch.core.durations import format_duration
 
 NAME = "demo"
-HELP = (
-    "Replay the incident that started sbwatch (a micro project draining its disk IO budget "
-    "over six days) against the built-in simulator, print the timeline and write an HTML report. "
-    "Needs nothing but the install: embedded SQLite, virtual clock, in-process simulator."
-)
+HELP = HELPS[NAME]
 SCENARIO = "may26-io-exhaustion.toml"
 
 

@@ -14,6 +14,7 @@ from typing import Protocol, TextIO
 import httpx
 from pydantic import SecretStr
 
+from sbwatch.commands import HELPS
 from sbwatch.commands.common import settings_or_exit, token_or_exit
 from sbwatch.config.settings import ProjectSettings, Settings
 from sbwatch.core.clock import Clock, SystemClock
@@ -29,12 +30,7 @@ from sbwatch.supabase.mgmt_api import ManagementApi, ServiceHealth
 from sbwatch.supabase.tiers import Tier, next_tier, rank, tier_for_variant
 
 NAME = "escalate"
-HELP = (
-    "Raise a project's compute size now: shows the latest diagnosis, the current and target "
-    "size and the monthly cost difference, asks for confirmation, sends the change once "
-    "through the same journal and lock as the daemon, then waits for the services to recover "
-    "(Ctrl-C stops waiting; the daemon finishes the verification). Never lowers the size."
-)
+HELP = HELPS[NAME]
 
 
 class CliApi(ComputeApi, Protocol):

@@ -8,6 +8,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from sbwatch.commands import HELPS
 from sbwatch.commands.common import settings_or_exit
 from sbwatch.config.settings import StateSettings
 from sbwatch.core.durations import format_duration
@@ -16,11 +17,7 @@ from sbwatch.store import open_store
 from sbwatch.store.base import Store
 
 NAME = "history"
-HELP = (
-    "Show past compute escalations from the journal (oldest first): when, who asked, "
-    "from and to which size, the state (open, applied, failed, recovered, unrecovered) and "
-    "the time the services took to recover. --json prints one JSON list."
-)
+HELP = HELPS[NAME]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -38,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _main(state: StateSettings, ref: str | None, as_json: bool) -> int:
-    store = await open_store(state)
+    store = await open_store(state, create=False)
     try:
         return await show_history(store, ref, as_json=as_json)
     finally:

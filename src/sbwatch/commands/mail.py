@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sbwatch.commands import HELPS
 from sbwatch.commands.common import settings_or_exit
 from sbwatch.config.settings import Settings
 from sbwatch.core.clock import SystemClock
@@ -28,10 +29,7 @@ from sbwatch.ingest.parse import (
 from sbwatch.store import open_store
 
 NAME = "mail"
-HELP = (
-    "Provider warning emails: 'mail classify FILE.eml' explains the kind, project and trust "
-    "verdict of a saved email; 'mail check' logs in to the configured mailbox and reports it."
-)
+HELP = HELPS[NAME]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

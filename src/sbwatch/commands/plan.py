@@ -8,21 +8,22 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sbwatch.commands import HELPS
 from sbwatch.commands.common import project_or_exit, settings_or_exit
 from sbwatch.config.settings import ProjectSettings, Settings
+from sbwatch.core.clock import SystemClock
 from sbwatch.core.durations import format_duration
+from sbwatch.core.errors import ApiError
 from sbwatch.policy.plan import DEFAULT_FLOOR, Plan, plan
 from sbwatch.store import open_store
 from sbwatch.store.base import Store
-from sbwatch.supabase.tiers import Tier
+from sbwatch.supabase.tiers import Tier, spec, tier_for_variant
 
 NAME = "plan"
-HELP = (
-    "Replay the disk IO the daemon recorded (default: the last 14 days) through every compute "
-    "size's budget and show, per size, the lowest budget level it would have reached, the "
-    "time it would have been throttled and its price; name the cheapest size that stays above "
-    "the floor, and a smaller one than today's when it would have held. Nothing is changed."
-)
+HELP = HELPS[NAME]
+ENOUGH_HISTORY_S = 86_400.0
+"""Less than a day of recorded IO has not seen the day's busy hours: the verdict is a guess."""
+Prices = dict[Tier, float]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -46,25 +47,59 @@ def run(args: argparse.Namespace) -> int:
 
 async def _main(settings: Settings, args: argparse.Namespace) -> int:
     projects = [project_or_exit(settings, args.ref)] if args.ref else list(settings.projects)
-    store = await open_store(settings.state)
+    store = await open_store(settings.state, create=False)
     try:
-        plans = [(p, await plan_of(store, p, args.days, args.floor)) for p in projects]
+        prices = {p.ref: await listed_prices(settings, p) for p in projects}
+        plans = [
+            (p, await plan_of(store, p, args.days, args.floor, prices[p.ref])) for p in projects
+        ]
     finally:
         await store.close()
     if args.json:
         print(json.dumps([plan_doc(p, made) for p, made in plans], indent=2))
     else:
-        print("\n\n".join(render(p, made, args.floor) for p, made in plans))
+        print("\n\n".join(render(p, made, args.floor, prices[p.ref]) for p, made in plans))
     return 0 if all(made.observed_s > 0 for _, made in plans) else 1
 
 
-async def plan_of(store: Store, project: ProjectSettings, days: float, floor: float) -> Plan:
-    """The plan of one project from the samples its store holds."""
+async def listed_prices(settings: Settings, project: ProjectSettings) -> Prices | None:
+    """The provider's monthly prices of each size, as ``escalate`` reads them (the add-ons
+    listing); None without a token or an answer, and the tier table's are used."""
+    token = settings.token_for(project)
+    if token is None:
+        return None
+    import httpx  # only when there is an API to ask
+
+    from sbwatch.supabase.mgmt_api import ManagementApi
+
+    async with httpx.AsyncClient() as http:
+        api = ManagementApi(http, settings.mgmt_api_url, token, clock=SystemClock())
+        try:
+            addons = await api.get_addons(project.ref)
+        except ApiError:
+            return None
+    listed = ((tier_for_variant(v), usd) for v, usd in addons.monthly_prices.items())
+    return {tier: usd for tier, usd in listed if tier is not None}
+
+
+async def plan_of(
+    store: Store,
+    project: ProjectSettings,
+    days: float,
+    floor: float,
+    prices: Prices | None = None,
+) -> Plan:
+    """The plan of one project from the samples its store holds, each size starting at the
+    budget level the project had when they begin (full when no estimate is that old)."""
     since = datetime.now(UTC) - timedelta(days=days)
     samples = await store.io_samples(project.ref, since)
     latest = await store.latest_budget(project.ref)
     current = latest.tier if latest is not None else (project.tier or Tier.MICRO)
-    return plan(samples, current, floor=floor)
+    history = await store.budget_history(project.ref, since)
+    first = samples[0].at if samples else None
+    known = [e for e in history if first is not None and e.at <= first + timedelta(minutes=15)]
+    start = known[-1].ratio if known else 1.0
+    return plan(samples, current, floor=floor, prices=prices, start=start)
 
 
 def plan_doc(project: ProjectSettings, made: Plan) -> dict[str, Any]:
@@ -72,6 +107,7 @@ def plan_doc(project: ProjectSettings, made: Plan) -> dict[str, Any]:
     return {
         "ref": project.ref,
         "observed_s": made.observed_s,
+        "enough_history": made.observed_s >= ENOUGH_HISTORY_S,
         "pick": None if made.pick is None else made.pick.value,
         "downgrade": None if made.downgrade is None else made.downgrade.value,
         "sizes": [
@@ -86,23 +122,32 @@ def plan_doc(project: ProjectSettings, made: Plan) -> dict[str, Any]:
     }
 
 
-def render(project: ProjectSettings, made: Plan, floor: float) -> str:
-    """A table per size and the verdict."""
+def render(project: ProjectSettings, made: Plan, floor: float, prices: Prices | None = None) -> str:
+    """A table per size and the verdict, with how much history it rests on."""
     head = f"{project.display_name} ({project.ref}): "
     if made.observed_s <= 0:
         return head + "no disk IO recorded yet (the daemon records it from the metrics probe)"
-    lines = [head + f"{format_duration(made.observed_s)} of recorded disk IO, replayed per size"]
+    source = "the provider's listed prices" if prices else "list prices (no add-ons listing)"
+    lines = [
+        head + f"{format_duration(made.observed_s)} of recorded disk IO, replayed per size; "
+        f"{source}"
+    ]
     lines.append(f"  {'size':<7} {'lowest':>7} {'throttled':>10} {'$/month':>8}")
     for s in made.sizes:
         throttled = format_duration(s.throttled_s) if s.throttled_s else "-"
+        usd = f"{s.monthly_usd:>8.2f}" if spec(s.tier).variant is not None else "free plan only"
+        lines.append(f"  {s.tier.value:<7} {s.lowest_ratio:>7.0%} {throttled:>10} {usd:>8}")
+    thin = made.observed_s < ENOUGH_HISTORY_S
+    if thin:
         lines.append(
-            f"  {s.tier.value:<7} {s.lowest_ratio:>7.0%} {throttled:>10} {s.monthly_usd:>8.2f}"
+            f"  only {format_duration(made.observed_s)} of history, less than a day: the busy "
+            "hours may not be in it, so no size is named yet"
         )
-    if made.pick is None:
+    elif made.pick is None:
         lines.append(f"  no size stays above {floor:.0%} without throttling")
     else:
         lines.append(f"  the cheapest size that stays above {floor:.0%}: {made.pick}")
-    if made.downgrade is not None:
+    if made.downgrade is not None and not thin:
         lines.append(
             f"  {made.downgrade} would have held too: a smaller size is possible (sbwatch never "
             "downsizes by itself)"

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from sbwatch.commands import HELPS
 from sbwatch.commands.common import project_or_exit, settings_or_exit
 from sbwatch.config.settings import Settings
 from sbwatch.core import log as logging_setup
@@ -23,10 +24,7 @@ from sbwatch.probes.runner import run_probe
 from sbwatch.store.codec import check_to_doc
 
 NAME = "probe"
-HELP = (
-    "Run one probe once against a configured project and print the result "
-    "(exit 0 when ok, 1 when not, 2 for an unknown project or probe)."
-)
+HELP = HELPS[NAME]
 GRACE_S = 1.0
 """The runner's deadline is the probe's timeout plus this, so the probe reports its own detail."""
 

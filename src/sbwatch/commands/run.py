@@ -6,17 +6,14 @@ import argparse
 import asyncio
 import sys
 
+from sbwatch.commands import HELPS
 from sbwatch.commands.common import settings_or_exit
 from sbwatch.config.settings import config_warnings, default_config_path
 from sbwatch.core import log
 from sbwatch.core.errors import ConfigError, SbwatchError
 
 NAME = "run"
-HELP = (
-    "Run the watchdog: probe every configured project on its schedule, estimate the disk IO "
-    "budget, read provider emails, diagnose, alert and escalate as the policy allows. "
-    "Stops cleanly on SIGTERM/SIGINT; SIGHUP reloads the configuration."
-)
+HELP = HELPS[NAME]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -8,6 +8,7 @@ import getpass
 from datetime import datetime, timedelta
 from typing import TextIO
 
+from sbwatch.commands import HELPS
 from sbwatch.commands.alert import opened_store
 from sbwatch.commands.common import settings_or_exit
 from sbwatch.config.settings import Settings
@@ -16,11 +17,7 @@ from sbwatch.core.durations import format_duration, parse_duration
 from sbwatch.store.base import Store
 
 NAME = "silence"
-HELP = (
-    "Silence notifications: 'silence REF --for 2h --reason \"...\"' (REF is a project ref or "
-    "name, or '*' for every project), 'silence --list', 'silence --remove ID'. Alerts still "
-    "open and close while silenced; an alert still open when the silence ends is then sent."
-)
+HELP = HELPS[NAME]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -65,7 +62,7 @@ def resolve_project(settings: Settings, ref: str) -> str | None:
 
 
 async def _run(settings: Settings, args: argparse.Namespace, project: str | None) -> int:
-    store = await opened_store(settings)
+    store = await opened_store(settings, create=not args.list)
     now = SystemClock().now()
     try:
         if args.list:

@@ -15,13 +15,11 @@ from typing import Any
 
 import httpx
 
+from sbwatch.commands import HELPS
 from sbwatch.core.errors import ConfigError, SbwatchError
 
 NAME = "sim"
-HELP = (
-    "Run the built-in Supabase simulator on 127.0.0.1 (Management API, project endpoints, "
-    "metrics, status page, provider emails) and inject faults into it."
-)
+HELP = HELPS[NAME]
 DEFAULT_URL = "http://127.0.0.1:8787"
 URL_ENV = "SBWATCH_SIM_URL"
 READS = ("stats", "truth")

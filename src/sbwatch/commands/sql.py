@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 from pydantic import SecretStr
 
+from sbwatch.commands import HELPS
 from sbwatch.commands.common import project_or_exit, settings_or_exit, token_or_exit
 from sbwatch.config.settings import ProjectSettings, Settings
 from sbwatch.core.clock import SystemClock
@@ -21,14 +22,7 @@ from sbwatch.store import open_store
 from sbwatch.supabase.mgmt_api import ManagementApi
 
 NAME = "sql"
-HELP = (
-    "Schema migrations through the Management API (POST /v1/projects/{ref}/database/query). "
-    "'apply': files named <version>_<name>.sql, in file-name order, each once, each in one "
-    "transaction, recorded in supabase_migrations.schema_migrations as the provider's CLI "
-    "records them; a failure stops the run and names the statement. Refused while the IO "
-    "budget is exhausted or a resize runs. 'status': applied and pending. Exit 1 when a "
-    "migration fails or is refused, 2 for bad arguments."
-)
+HELP = HELPS[NAME]
 EPILOG = """\
 examples:
   sbwatch sql status abcdefghijklmnopqrst supabase/migrations
@@ -39,14 +33,18 @@ DEFAULT_DIR = Path("supabase/migrations")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """``apply REF FILE... [--dry-run] [--yes]`` and ``status REF [FILE...]``."""
+    """``apply REF [FILE...] [--dry-run] [--yes]`` and ``status REF [FILE...]``."""
     parser.epilog = EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     apply = actions.add_parser("apply", help="apply the pending migrations, in order")
     apply.add_argument("ref", metavar="REF", help="project ref, as in the configuration")
     apply.add_argument(
-        "files", nargs="+", type=Path, metavar="FILE", help="migration files or directories"
+        "files",
+        nargs="*",
+        type=Path,
+        metavar="FILE",
+        help=f"migration files or directories (default: ./{DEFAULT_DIR} when present)",
     )
     apply.add_argument("--dry-run", action="store_true", help="print the plan, apply nothing")
     apply.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
@@ -67,6 +65,9 @@ def run(args: argparse.Namespace) -> int:
     project = project_or_exit(settings, args.ref)
     token = token_or_exit(settings, project)
     files: list[Path] = args.files or ([DEFAULT_DIR] if DEFAULT_DIR.is_dir() else [])
+    if not files and args.action == "apply":
+        print(f"sbwatch sql apply: no FILE given and no ./{DEFAULT_DIR} here", file=sys.stderr)
+        return 2
     try:
         found = m.read_migrations(files)
     except m.MigrationFileError as exc:

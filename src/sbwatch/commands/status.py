@@ -8,8 +8,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from sbwatch.commands import HELPS
 from sbwatch.commands.common import settings_or_exit
-from sbwatch.config.settings import Settings
+from sbwatch.config.settings import Settings, default_config_path
 from sbwatch.core.durations import format_duration
 from sbwatch.daemon.status import gather_status
 from sbwatch.store import open_store
@@ -17,10 +18,7 @@ from sbwatch.store import open_store
 __all__ = ["gather_status", "render"]  # gather_status lives in daemon.status, shared with the page
 
 NAME = "status"
-HELP = (
-    "Show each project's probe states, diagnosis, disk IO budget, open alerts, unfinished "
-    "escalations and failed notifications, from the state store the daemon writes."
-)
+HELP = HELPS[NAME]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -29,25 +27,39 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the status; exit 0 when all is healthy, 3 when a project is not, 4 when no daemon
-    has completed a cycle within two cycles (what the store says is then stale)."""
+    """Print the status; exit 0 when all is healthy, 3 when a project is not (see healthy), 4
+    when no daemon has completed a cycle within two cycles (what the store says is then stale)."""
     settings = settings_or_exit(args)
     report = asyncio.run(_collect(settings))
+    report["config"] = str((args.config or default_config_path()).absolute())
+    report["store"] = settings.state.location()
     if args.json:
         print(json.dumps(report, indent=2, default=str))
     else:
         print(render(report))
     if report["daemon"]["stale"]:
         return 4
-    healthy = all(p["diagnosis"] in ("healthy", None) for p in report["projects"])
-    return 0 if healthy else 3
+    return 0 if all(healthy(p) for p in report["projects"]) else 3
+
+
+def healthy(project: dict[str, Any]) -> bool:
+    """No diagnosis but healthy, no probe down (the data checks are a probe) and no alert open."""
+    return (
+        project["diagnosis"] in ("healthy", None)
+        and all(probe["state"] != "down" for probe in project["probes"])
+        and not project["open_alerts"]
+    )
 
 
 def _daemon_line(report: dict[str, Any]) -> str:
     daemon = report["daemon"]
     last = daemon["last_cycle_at"]
     if daemon["owner"] is None:
-        return "daemon not running (never seen on this state store): start `sbwatch run`"
+        # an empty store proves nothing about a daemon elsewhere: never advise starting one
+        return (
+            "no daemon has written to this state store yet: a daemon that runs reads another "
+            "configuration or store"
+        )
     if daemon["stale"]:
         seen = f"last cycle {last}" if last else "no cycle completed"
         return f"daemon not running ({seen}); what follows may be out of date"
@@ -80,7 +92,7 @@ def _ha_lines(ha: dict[str, Any] | None) -> list[str]:
 
 
 async def _collect(settings: Settings) -> dict[str, Any]:
-    store = await open_store(settings.state)
+    store = await open_store(settings.state, create=False)
     try:
         return await gather_status(store, settings, datetime.now(UTC))
     finally:
@@ -121,4 +133,6 @@ def render(report: dict[str, Any]) -> str:
         lines.append(
             f"notification to {failed['route']} FAILED: {failed['title']} ({failed['reason']})"
         )
+    if "config" in report:
+        lines.append(f"read {report['config']}; state store {report['store']}")
     return "\n".join(lines) if lines else "no projects configured"

@@ -25,6 +25,7 @@ from types import FrameType
 
 import httpx
 
+from sbwatch.commands import HELPS
 from sbwatch.commands.sim import URL_ENV, url_file
 from sbwatch.commands.tryout_config import (
     BUDGET_LEFT_PCT,
@@ -38,12 +39,7 @@ from sbwatch.commands.tryout_phone import Phone
 from sbwatch.core.errors import PermanentError
 
 NAME = "try"
-HELP = (
-    "Try sbwatch without a Supabase project: start the built-in simulator, a daemon watching "
-    "it (with a generated configuration, SQLite state in a temporary directory) and a local "
-    "phone that prints every alert as a phone would show it, all in this terminal, with a "
-    "guide of 'sbwatch sim ctl' commands to try. Ctrl-C stops all three."
-)
+HELP = HELPS[NAME]
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
 _SIM_BANNER = re.compile(r"Management API: (http://127\.0\.0\.1:\d+)/")
@@ -178,7 +174,24 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _say(line: str) -> None:
-    print(line, flush=True)
+    """Print a line; once the reader is gone (``sbwatch try | tee log`` after Ctrl-C, which
+    stops ``tee`` too), stop printing and carry on: the children must still be stopped."""
+    try:
+        print(line, flush=True)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+def command() -> str:
+    """How another terminal runs this sbwatch: ``sbwatch`` when that is this one on PATH,
+    else the full path of the one beside this interpreter (``make try`` puts none on PATH)."""
+    beside = Path(sys.executable).parent / "sbwatch"
+    found = shutil.which("sbwatch")
+    if found is not None and beside.exists() and Path(found).resolve() == beside.resolve():
+        return "sbwatch"
+    return str(beside) if beside.exists() else f"{sys.executable} -m sbwatch"
 
 
 def _free_port() -> int:
@@ -248,7 +261,8 @@ TRIES: tuple[tuple[str, str], ...] = (
 
 def guide(sim_url: str, config: Path, page: str, session: Session, plan: TryPlan) -> str:
     """What is running, and what to try."""
-    cfg = f"sbwatch --config {config}"
+    sbwatch = command()
+    cfg = f"{sbwatch} --config {config}"
     consumed, phone_port = plan.consumed_pct, plan.phone_port
     pace = (
         "--fast: probes every 2-5 s, an alert reaches the phone within seconds"
@@ -256,7 +270,8 @@ def guide(sim_url: str, config: Path, page: str, session: Session, plan: TryPlan
         else "product defaults: REST and auth probed every 30 s, metrics every minute; an "
         "alert reaches the phone a minute or two after a fault ('sbwatch try --fast': seconds)"
     )
-    tries = "\n".join(f"  sbwatch sim ctl {cmd:<32} {what}" for cmd, what in TRIES)
+    tries = "\n".join(f"  {sbwatch} sim ctl {cmd:<32} {what}" for cmd, what in TRIES)
+    resolve = "10 s (--fast)" if plan.fast else "5 minutes (resolve_after, the default)"
     logs = "\n".join(f"  {c.name + ' log':<12} {c.log}" for c in session.children)
     return f"""
 sbwatch try: the simulator, a daemon watching it and a phone; Ctrl-C stops all three.
@@ -268,13 +283,18 @@ sbwatch try: the simulator, a daemon watching it and a phone; Ctrl-C stops all t
   phone        json://127.0.0.1:{phone_port}/ prints below what a phone would get
 {logs}
 
-Try these in another terminal. 'sbwatch sim ctl' finds this simulator through
+Try these in another terminal, as printed. 'sim ctl' finds this simulator through
 {url_file()} (or: export {URL_ENV}={sim_url}).
 {tries}
+
+An alert resolves once its fault has been gone for {resolve}: until then the
+phone stays quiet after a fix, which is not a hang.
 
 What sbwatch sees, and the commands its alerts name, take this configuration:
   {cfg} status        (also: budget, alert list, escalate {REF} --to small)
 
 The daemon's budget estimate starts from the simulator's true level ({consumed:g}% consumed,
 budget.consumed_pct in its configuration); '{cfg} budget set {REF} PCT' corrects it later.
+On a real project without budget.consumed_pct it starts unknown, until 'budget set' or
+enough samples from the metrics endpoint pin it down.
 """

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 
 from sbwatch import __version__
+from sbwatch.commands import HELPS
 
 NAME = "version"
-HELP = "Print the sbwatch version."
+HELP = HELPS[NAME]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

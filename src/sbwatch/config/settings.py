@@ -2,7 +2,8 @@
 
 Secrets may be written in the file as a reference instead of a value:
 ``"cred:NAME"`` reads ``$CREDENTIALS_DIRECTORY/NAME`` (systemd ``LoadCredential=``),
-``"env:VAR"`` reads an environment variable and ``"file:/path"`` reads a file.
+``"env:VAR"`` reads an environment variable and ``"file:/path"`` reads a file. A relative
+``file:`` path or ``[state] path`` is relative to the configuration file's directory.
 Every error is reported at once as ``location: message`` (see :func:`load_settings`).
 """
 
@@ -12,6 +13,7 @@ import contextvars
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -21,6 +23,7 @@ from pydantic import (
     AwareDatetime,
     BeforeValidator,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     model_validator,
@@ -39,7 +42,13 @@ from sbwatch.core.results import EscalationMode, ProbeKind, Severity
 from sbwatch.probes import REGISTRY, ProbeSpec
 from sbwatch.supabase.tiers import Tier
 
-DEFAULT_CONFIG_PATHS = (Path("/etc/sbwatch/config.toml"),)
+SYSTEM_CONFIG_DIR = Path("/etc/sbwatch")
+SYSTEM_STATE_DIR = Path("/var/lib/sbwatch")
+"""Where the unit's ``StateDirectory=sbwatch`` lives: the store of a configuration in
+SYSTEM_CONFIG_DIR, for the service and for an operator's shell alike."""
+DEFAULT_CONFIG_PATHS = (SYSTEM_CONFIG_DIR / "config.toml",)
+_CONFIG_DIR: contextvars.ContextVar[Path | None] = contextvars.ContextVar("config", default=None)
+"""The directory of the file ``load_settings`` reads: relative paths in it are relative to it."""
 _READ_SECRETS: contextvars.ContextVar[bool] = contextvars.ContextVar("read_secrets", default=True)
 """False while ``load_settings(read_secrets=False)`` runs: references are checked, not read."""
 _REFERENCE = re.compile(r"^(cred|env|file):.+$", re.DOTALL)
@@ -59,8 +68,31 @@ def _resolve_secret(value: Any) -> Any:
             raise ValueError(f"environment variable {rest!r} is not set")
         return os.environ[rest]
     if scheme == "file" and rest:
-        return _read_secret_file(Path(rest), f"secret file {rest!r}")
+        return _read_secret_file(beside_config(Path(rest)), f"secret file {rest!r}")
     return value
+
+
+def beside_config(path: Path) -> Path:
+    """``path``, taken relative to the configuration file's directory when it is relative."""
+    base = _CONFIG_DIR.get()
+    return path if path.is_absolute() or base is None else base / path
+
+
+def _beside_config_or_none(path: Path | None) -> Path | None:
+    return None if path is None else beside_config(path)
+
+
+def default_state_path(config_dir: Path | None, environ: Mapping[str, str]) -> Path:
+    """The SQLite store when ``[state] path`` is not set: the service's state directory, the
+    system one for a configuration in /etc/sbwatch (an operator's shell opens the service's
+    store), else the XDG state directory."""
+    state_dir = environ.get("STATE_DIRECTORY")
+    if state_dir:
+        return Path(state_dir.split(":")[0]) / "sbwatch.db"
+    if config_dir == SYSTEM_CONFIG_DIR:
+        return SYSTEM_STATE_DIR / "sbwatch.db"
+    xdg = environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(xdg) / "sbwatch" / "sbwatch.db"
 
 
 def _read_secret_file(path: Path, what: str) -> str:
@@ -377,9 +409,10 @@ class StateSettings(_Model):
     """Where sbwatch keeps its state."""
 
     backend: Literal["sqlite", "postgres"] = "sqlite"
-    path: Path | None = None
-    """SQLite file; default ``$STATE_DIRECTORY/sbwatch.db`` or the XDG state dir."""
+    path: Annotated[Path | None, AfterValidator(_beside_config_or_none)] = None
+    """SQLite file; relative to the configuration file; default: see default_state_path."""
     dsn: Secret | None = None
+    _config_dir: Path | None = PrivateAttr(default_factory=lambda: _CONFIG_DIR.get())
 
     @model_validator(mode="before")
     @classmethod
@@ -398,11 +431,11 @@ class StateSettings(_Model):
         """The SQLite file to use."""
         if self.path is not None:
             return self.path
-        state_dir = os.environ.get("STATE_DIRECTORY")
-        if state_dir:
-            return Path(state_dir.split(":")[0]) / "sbwatch.db"
-        xdg = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-        return Path(xdg) / "sbwatch" / "sbwatch.db"
+        return default_state_path(self._config_dir, os.environ)
+
+    def location(self) -> str:
+        """Where the store is, for people: the SQLite file, or PostgreSQL (never the DSN)."""
+        return str(self.sqlite_path()) if self.backend == "sqlite" else "PostgreSQL ([state] dsn)"
 
 
 class MetricsSettings(_Model):
@@ -509,7 +542,7 @@ class Settings(BaseSettings):
     mgmt_token: Secret | None = None
     projects: list[ProjectSettings] = Field(default_factory=list)
     status_page: StatusPageSettings = StatusPageSettings()
-    state: StateSettings = StateSettings()
+    state: StateSettings = Field(default_factory=StateSettings)
     metrics: MetricsSettings = MetricsSettings()
     mail: MailSettings = MailSettings()
     alerting: AlertingSettings = AlertingSettings()
@@ -559,9 +592,13 @@ class Settings(BaseSettings):
         return project.mgmt_token or self.mgmt_token
 
     def project(self, ref: str) -> ProjectSettings:
-        """A configured project by ref; KeyError naming it otherwise."""
+        """A configured project by ref, or by name as people call it (as ``silence`` takes
+        it); KeyError naming it otherwise."""
         for project in self.projects:
             if project.ref == ref:
+                return project
+        for project in self.projects:
+            if project.name is not None and project.name == ref:
                 return project
         raise KeyError(f"no project {ref!r} in the configuration")
 
@@ -621,6 +658,7 @@ def load_settings(
     if require_projects and not data:
         raise ConfigError([f"{source}: empty; start from config.example.toml (every key)"])
     token = _READ_SECRETS.set(read_secrets)
+    directory = _CONFIG_DIR.set(None if path is None else path.absolute().parent)
     try:
         settings = Settings(**data)
     except ValidationError as exc:
@@ -629,6 +667,7 @@ def load_settings(
             problems.append(NO_PROJECTS)
         raise ConfigError(problems) from None
     finally:
+        _CONFIG_DIR.reset(directory)
         _READ_SECRETS.reset(token)
     if require_projects and not settings.projects:
         raise ConfigError([NO_PROJECTS])

@@ -7,9 +7,11 @@ located configuration error.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.cron import CronTrigger
+if TYPE_CHECKING:  # APScheduler loads when a schedule is read, not with the configuration
+    from apscheduler.triggers.cron import CronTrigger
 
 _WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
 LOOKBACK = (timedelta(hours=1), timedelta(days=1), timedelta(days=8))
@@ -39,6 +41,8 @@ def cron_trigger(expr: str, timezone: str | None = None) -> CronTrigger:
     if len(fields) != 5:
         raise ValueError(f"expected 5 cron fields, got {len(fields)}")
     minute, hour, day, month, weekday = fields
+    from apscheduler.triggers.cron import CronTrigger
+
     try:
         return CronTrigger(
             minute=minute,

@@ -43,6 +43,19 @@ def format_duration(seconds: float) -> str:
     return f"{sign}{secs}s"
 
 
+def format_offset(seconds: float) -> str:
+    """A moment of a run, to the minute past the first day ("5d00h05m", "3h07m", "12m30s"):
+    two moments a quarter-hour apart never read the same."""
+    total = max(0, round(seconds))
+    days, rest = divmod(total, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    if days:
+        return f"{days}d{hours:02d}h{rest // 60:02d}m"
+    if hours:
+        return f"{hours}h{rest // 60:02d}m"
+    return format_duration(total)
+
+
 def moment_after(at: datetime, seconds: float) -> datetime | None:
     """``at`` plus ``seconds``; None when that lies past the calendar (a drain barely above
     the baseline has an ETA of millions of years)."""

@@ -18,7 +18,6 @@ from typing import Any
 from sbwatch.core.clock import Clock
 from sbwatch.core.errors import SbwatchError
 from sbwatch.core.lease import Fence
-from sbwatch.remediation.executor import dead_here
 from sbwatch.store.base import Store
 
 LOCK = "daemon"
@@ -129,6 +128,9 @@ class Presence:
             await self.beat()
             return
         holder = await self.store.lock_holder(LOCK, now)
+        # here, not at the top: ``status`` reads heartbeats and needs no Management API client
+        from sbwatch.remediation.executor import dead_here
+
         gone = holder is not None and dead_here(holder)
         if gone and await self.store.acquire_lock(LOCK, self.owner, LEASE_S, now, replacing=holder):
             await self.beat()

@@ -1,7 +1,8 @@
 """Right-sizing: the recorded disk IO replayed through every size's budget (pure).
 
 For each compute size, the history of metrics samples is played through that size's buckets
-(bytes and IO operations, starting full): the lowest level the budget would have reached,
+(bytes and IO operations, starting at the level the project's budget had when the history
+begins, full when that is unknown): the lowest level the budget would have reached,
 how long IO would have been held at the baseline, and the price. The plan names the cheapest
 size that would have stayed above a floor, and a smaller size than today's when it would
 have held too (a downgrade is only ever proposed, never made).
@@ -62,12 +63,14 @@ def rates(samples: Sequence[IoSample]) -> list[tuple[float, float, float]]:
     return out
 
 
-def replay_size(tier: Tier, history: Sequence[tuple[float, float, float]]) -> tuple[float, float]:
-    """``(lowest ratio, seconds throttled)`` of one size over the history, from full."""
+def replay_size(
+    tier: Tier, history: Sequence[tuple[float, float, float]], start: float = 1.0
+) -> tuple[float, float]:
+    """``(lowest ratio, seconds throttled)`` of one size over the history, from ``start``."""
     s = spec(tier)
-    mb = Bucket.new(s.baseline_mbps, s.max_mbps, 1.0, known=True)
-    ops = Bucket.new(s.baseline_iops, s.max_iops, 1.0, known=True)
-    lowest, throttled = 1.0, 0.0
+    mb = Bucket.new(s.baseline_mbps, s.max_mbps, start, known=True)
+    ops = Bucket.new(s.baseline_iops, s.max_iops, start, known=True)
+    lowest, throttled = (start if s.has_burst_budget else 1.0), 0.0
     for seconds, mbps, iops in history:
         over = mbps > s.max_mbps or iops > s.max_iops
         for bucket, rate in ((mb, mbps), (ops, iops)):
@@ -86,12 +89,16 @@ def plan(
     *,
     floor: float = DEFAULT_FLOOR,
     prices: Mapping[Tier, float] | None = None,
+    start: float = 1.0,
 ) -> Plan:
-    """Replay the samples through every size and choose."""
+    """Replay the samples through every size, each from ``start`` (the share of the budget
+    the project had when the samples begin), and choose."""
     history = rates(samples)
     sizes = tuple(
         SizeOutcome(
-            spec_.tier, *replay_size(spec_.tier, history), monthly_price(spec_.tier, prices)
+            spec_.tier,
+            *replay_size(spec_.tier, history, start),
+            monthly_price(spec_.tier, prices),
         )
         for spec_ in TIERS
     )

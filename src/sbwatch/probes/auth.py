@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from sbwatch.core.results import Outcome, ProbeKind, ProbeResult
+from sbwatch.probes import REGISTRY
 from sbwatch.probes._common import Timer, api_key_headers, http_get, json_body, timeout_s
 from sbwatch.probes.base import ProbeContext
-from sbwatch.probes.spec import ProbeSpec
 
 
 class AuthProbe:
@@ -33,4 +33,4 @@ class AuthProbe:
         """Nothing to release: the HTTP client is shared."""
 
 
-SPEC = ProbeSpec(ProbeKind.AUTH, AuthProbe, secrets=("service_key",))
+SPEC = REGISTRY[ProbeKind.AUTH]

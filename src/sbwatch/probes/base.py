@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-import httpx
-
 from sbwatch.core.clock import Clock
 from sbwatch.core.results import ProbeKind, ProbeResult
 
 if TYPE_CHECKING:  # the configuration imports the probe registry: types only, no cycle
+    import httpx  # and no HTTP library for a command that only reads the configuration
+
     from sbwatch.config.settings import ProjectSettings, Settings
 
 

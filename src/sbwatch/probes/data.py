@@ -13,17 +13,15 @@ when the project has checks (its spec ``needs`` them).
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import asyncpg
 
 from sbwatch.config.data_checks import DataCheckSettings
 from sbwatch.core.results import DataCheckKind, DataCheckResult, Outcome, ProbeKind, ProbeResult
 from sbwatch.data import checks
+from sbwatch.probes import REGISTRY
 from sbwatch.probes._common import Timer, timeout_s
 from sbwatch.probes._pg import CONNECTION_LOST, KeptConnection, outcome_of
 from sbwatch.probes.base import ProbeContext
-from sbwatch.probes.spec import ProbeSpec
 
 GRACE_S = 1.0
 """The client waits this much longer than the statement timeout before dropping the link."""
@@ -94,11 +92,4 @@ class DataProbe:
         return checks.judge(check, reading, memory, now)
 
 
-SPEC = ProbeSpec(
-    ProbeKind.DATA,
-    DataProbe,
-    interval=timedelta(minutes=1),
-    timeout=timedelta(seconds=30),
-    secrets=("db_dsn",),
-    needs="data_checks",
-)
+SPEC = REGISTRY[ProbeKind.DATA]

@@ -13,10 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 from sbwatch.core.results import Outcome, ProbeKind, ProbeResult
+from sbwatch.probes import REGISTRY
 from sbwatch.probes._common import Timer, timeout_s
 from sbwatch.probes._pg import KeptConnection, outcome_of
 from sbwatch.probes.base import ProbeContext
-from sbwatch.probes.spec import ProbeSpec
 
 LIVENESS_QUERY = "SELECT 1"
 
@@ -73,4 +73,4 @@ async def _liveness(conn: Any) -> None:
     await conn.execute(LIVENESS_QUERY)
 
 
-SPEC = ProbeSpec(ProbeKind.DB, DbProbe, secrets=("db_dsn",))
+SPEC = REGISTRY[ProbeKind.DB]

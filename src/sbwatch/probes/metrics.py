@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from sbwatch.core.log import get_logger
 from sbwatch.core.results import IoSample, Outcome, ProbeKind, ProbeResult
+from sbwatch.probes import REGISTRY
 from sbwatch.probes._common import timeout_s
 from sbwatch.probes.base import ProbeContext
-from sbwatch.probes.spec import ProbeSpec
 from sbwatch.supabase.edge import KEY_REJECTED_STATUSES, ORIGIN_TIMEOUT_STATUSES
 
 METRICS_PATH = "/customer/v1/privileged/metrics"
@@ -259,6 +259,4 @@ class MetricsProbe:
 
 
 # The endpoint updates once a minute.
-SPEC = ProbeSpec(
-    ProbeKind.METRICS, MetricsProbe, interval=timedelta(seconds=60), secrets=("service_key",)
-)
+SPEC = REGISTRY[ProbeKind.METRICS]

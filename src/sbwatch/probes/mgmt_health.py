@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from datetime import timedelta
 from typing import Any, TypeVar
 
 import httpx
 
 from sbwatch.core.errors import ApiError, AuthRejected, RateLimited
 from sbwatch.core.results import Outcome, ProbeKind, ProbeResult
+from sbwatch.probes import REGISTRY
 from sbwatch.probes._common import Timer, network_cause, timeout_s
 from sbwatch.probes.base import ProbeContext
-from sbwatch.probes.spec import ProbeSpec
 from sbwatch.supabase.mgmt_api import ManagementApi, ProjectInfo, ServiceHealth
 
 HEALTHY = "ACTIVE_HEALTHY"
@@ -132,6 +131,4 @@ def _failure(timer: Timer, exc: Exception) -> ProbeResult:
 
 
 # Two calls a run, every 30 s: far under the 120 a minute the Management API allows.
-SPEC = ProbeSpec(
-    ProbeKind.MGMT_HEALTH, MgmtHealthProbe, interval=timedelta(seconds=30), secrets=("mgmt_token",)
-)
+SPEC = REGISTRY[ProbeKind.MGMT_HEALTH]

@@ -6,12 +6,10 @@ parsed. 522/544 mean the provider's edge timed out on the origin, the disk IO bu
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sbwatch.core.results import Outcome, ProbeKind, ProbeResult
+from sbwatch.probes import REGISTRY
 from sbwatch.probes._common import Timer, api_key_headers, http_get, timeout_s
 from sbwatch.probes.base import ProbeContext
-from sbwatch.probes.spec import ProbeSpec
 
 
 class RestProbe:
@@ -38,4 +36,4 @@ class RestProbe:
 
 
 # REST answers 522 after about 20 s when the origin times out.
-SPEC = ProbeSpec(ProbeKind.REST, RestProbe, timeout=timedelta(seconds=20), secrets=("service_key",))
+SPEC = REGISTRY[ProbeKind.REST]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,7 +19,9 @@ class ProbeSpec:
     """One probe kind: how to build it, how often it runs by default, what it needs."""
 
     kind: ProbeKind
-    factory: Callable[[ProbeContext], Probe]
+    implementation: str
+    """``module:Class`` of the probe, imported when a probe is built: the configuration reads
+    the specs, and a command that only reads the configuration needs no probe's libraries."""
     interval: timedelta = timedelta(seconds=30)
     timeout: timedelta = timedelta(seconds=10)
     secrets: tuple[str, ...] = ()
@@ -29,3 +32,10 @@ class ProbeSpec:
     """A project setting (a list) that gives the probe its work, such as ``data_checks``: the
     probe runs when that list has entries (unless its probe table turns it off), and not at
     all, nor demands its secrets, when it is empty."""
+
+    @property
+    def factory(self) -> Callable[[ProbeContext], Probe]:
+        """The probe's class, imported on first use."""
+        module, _, name = self.implementation.partition(":")
+        cls: Callable[[ProbeContext], Probe] = getattr(importlib.import_module(module), name)
+        return cls

@@ -7,13 +7,12 @@ are data for diagnosis. Results are stored under ``results.PROVIDER``.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from sbwatch.core.results import PROVIDER, Outcome, ProbeKind, ProbeResult
+from sbwatch.probes import REGISTRY
 from sbwatch.probes._common import Timer, http_get, json_body, timeout_s
 from sbwatch.probes.base import ProbeContext
-from sbwatch.probes.spec import ProbeSpec
 
 
 class StatusPageProbe:
@@ -70,6 +69,4 @@ def _parse_summary(body: Any, wanted: list[str]) -> tuple[str, dict[str, str], l
     return indicator, components, missing
 
 
-SPEC = ProbeSpec(
-    ProbeKind.STATUS_PAGE, StatusPageProbe, interval=timedelta(seconds=30), provider_wide=True
-)
+SPEC = REGISTRY[ProbeKind.STATUS_PAGE]

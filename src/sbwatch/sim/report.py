@@ -11,7 +11,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from sbwatch.core.durations import format_duration
+from sbwatch.core.durations import format_duration, format_offset
 from sbwatch.sim.report_chart import (
     email_text,
     empty_periods,
@@ -57,7 +57,7 @@ def _first_alert(report: dict[str, Any]) -> str:
     if not alerts:
         return "none"
     first = alerts[0]
-    return f"{format_duration(float(first['at_s']))}: {escape(str(first.get('title', '')))}"
+    return f"{format_offset(float(first['at_s']))}: {escape(str(first.get('title', '')))}"
 
 
 def _checks(report: dict[str, Any]) -> str:
@@ -97,7 +97,7 @@ def _timeline(report: dict[str, Any]) -> str:
         rows.append((float(m["at_s"]), "email", escape(email_text(m))))
     series = first_project_series(report)
     for period in empty_periods(series, span_of(report)):
-        text = f"0% left until {format_duration(period['end_s'])}: {period['why']}"
+        text = f"0% left until {format_offset(period['end_s'])}: {period['why']}"
         rows.append((period["start_s"], "budget", escape(text)))
     lanes = lanes_of(report)
     several = len({project for project, _ in lanes}) > 1
@@ -106,7 +106,7 @@ def _timeline(report: dict[str, Any]) -> str:
         rows.append((float(s["at_s"]), "probe", escape(f"{who}: {s.get('state')}")))
     rows.sort(key=lambda row: row[0])
     body = "".join(
-        f'<tr class="{kind.replace(" ", "-")}"><td>{format_duration(at)}</td><td>{kind}</td>'
+        f'<tr class="{kind.replace(" ", "-")}"><td>{format_offset(at)}</td><td>{kind}</td>'
         f"<td>{text}</td></tr>"
         for at, kind, text in rows
     )
