@@ -1,7 +1,7 @@
 """Write src/sbwatch/sim/openapi-subset.json: the Management API operations the simulator serves.
 
 Usage: python scripts/trim_openapi.py [FULL_SPEC] [OUTPUT]
-(default: ../shared/supabase-mgmt-openapi.json -> src/sbwatch/sim/openapi-subset.json)
+(default: tests/fixtures/real/supabase-mgmt-openapi.json -> src/sbwatch/sim/openapi-subset.json)
 """
 
 from __future__ import annotations
@@ -12,15 +12,17 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SOURCE = ROOT.parent / "shared" / "supabase-mgmt-openapi.json"
+DEFAULT_SOURCE = ROOT / "tests" / "fixtures" / "real" / "supabase-mgmt-openapi.json"
 DEFAULT_TARGET = ROOT / "src" / "sbwatch" / "sim" / "openapi-subset.json"
 SERVED: dict[str, tuple[str, ...]] = {
+    "/v1/projects": ("get",),
     "/v1/projects/{ref}": ("get",),
     "/v1/projects/{ref}/health": ("get",),
     "/v1/projects/{ref}/billing/addons": ("get", "patch"),
     "/v1/projects/{ref}/billing/addons/{addon_variant}": ("delete",),
     "/v1/projects/{ref}/pause": ("post",),
     "/v1/projects/{ref}/database/query": ("post",),
+    "/v1/projects/{ref}/database/query/read-only": ("post",),
 }
 SECURITY_SCHEMES = {
     # the published spec names a "bearer" requirement without defining it; define it here

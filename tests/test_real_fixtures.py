@@ -1,4 +1,4 @@
-"""The provider's own outputs (shared/fixtures/real), each read by the code that handles its kind.
+"""The provider's own outputs (tests/fixtures/real), each read by the code that handles its kind.
 
 The metrics exposition and the email and banner texts have their own tests beside their
 parsers (tests/budget/test_metrics_probe.py, tests/ingest/test_parse.py); these are the rest.
@@ -21,7 +21,7 @@ from sbwatch.probes.status_page import _parse_summary
 from sbwatch.supabase.mgmt_api import ManagementApi
 from sbwatch.supabase.tiers import TIERS, Tier
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real"
+REAL = Path(__file__).resolve().parent / "fixtures" / "real"
 REF = "abcdefghijklmnopqrst"
 GO_NAMES = {
     "Auth": "auth", "Db": "db", "DbPostgresUser": "db_postgres_user", "PgBouncer": "pg_bouncer",
@@ -49,7 +49,10 @@ def api_answering(
         )
     )
     api = ManagementApi(
-        client, "https://api.supabase.com", SecretStr("sbp_x"), clock=VirtualClock()
+        client,
+        "https://api.supabase.com",
+        SecretStr("sbp_ae3871ab4e73d64c2e9ecd7f5004736d6fa153fa"),
+        clock=VirtualClock(),
     )
     return api, client
 

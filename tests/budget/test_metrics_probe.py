@@ -169,7 +169,7 @@ async def test_failures_are_outcomes(
     assert KEY not in result.detail
 
 
-REAL = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "real"
+REAL = Path(__file__).resolve().parents[1] / "fixtures" / "real"
 REAL_SCRAPE = REAL / "prom_supabase_grafana_metrics_md_2025-06.prom"
 
 

@@ -89,7 +89,8 @@ async def test_get_project_parses_and_sends_bearer() -> None:
 
 
 async def test_health_sends_services_and_timeout() -> None:
-    """health asks for the services and timeout_ms and parses each entry."""
+    """health asks for each service as its own ``services=`` (the spec's exploded array) and
+    timeout_ms, and parses each entry."""
     body = [
         {"name": "db", "healthy": True, "status": "ACTIVE_HEALTHY"},
         {"name": "rest", "healthy": False, "status": "UNHEALTHY", "error": "timeout"},
@@ -106,7 +107,10 @@ async def test_health_sends_services_and_timeout() -> None:
     ]
     assert expected == found
     params = rec.requests[0].url.params
-    assert ("db,rest,auth", "2000") == (params["services"], params["timeout_ms"])
+    assert (["db", "rest", "auth"], "2000") == (
+        params.get_list("services"),
+        params["timeout_ms"],
+    )
 
 
 async def test_get_addons_reads_compute_and_monthly_prices() -> None:

@@ -90,7 +90,7 @@ async def test_all_healthy_is_ok_with_data() -> None:
     }
     assert (Outcome.OK, expected) == (result.outcome, result.data)
     health_request = next(r for r in api.requests if r.url.path.endswith("/health"))
-    assert "db,rest,auth" == health_request.url.params["services"]
+    assert ["db", "rest", "auth"] == health_request.url.params.get_list("services")
     assert f"Bearer {MGMT_TOKEN}" == health_request.headers["authorization"]
 
 

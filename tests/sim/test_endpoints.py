@@ -153,8 +153,7 @@ async def test_metrics_follow_the_model(
 
 
 REAL_EXPOSITION = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
+    Path(__file__).resolve().parents[1]
     / "fixtures"
     / "real"
     / "prom_supabase_grafana_metrics_md_2025-06.prom"
@@ -184,7 +183,6 @@ def shape(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((k, v if k in telling else "*") for k, v in labels.items() if k != "cpu"))
 
 
-@pytest.mark.skipif(not REAL_EXPOSITION.exists(), reason="the shared fixtures are not here")
 async def test_the_exposition_has_the_real_endpoints_shape(client: httpx.AsyncClient) -> None:
     """Every series sbwatch reads is labelled as in the provider's published sample: the same
     label names, both disks, the root and /data filesystems, service_type db or postgresql."""

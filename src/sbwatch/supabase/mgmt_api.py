@@ -102,7 +102,11 @@ class ManagementApi:
         self, ref: str, services: Sequence[str] = ("db", "rest", "auth"), timeout_ms: int = 5000
     ) -> list[ServiceHealth]:
         """The provider's view of each service's health."""
-        params = {"services": ",".join(services), "timeout_ms": str(timeout_ms)}
+        # The spec's array parameter, form style exploded: one ``services=`` per name.
+        params: dict[str, str | list[str]] = {
+            "services": list(services),
+            "timeout_ms": str(timeout_ms),
+        }
         body = await self._get_json(f"/v1/projects/{ref}/health", params=params)
         if not isinstance(body, list):
             raise _bad_body("health", "expected a list")
@@ -141,7 +145,9 @@ class ManagementApi:
         return body
 
     # -- transport ------------------------------------------------------------------------
-    async def _get_json(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+    async def _get_json(
+        self, path: str, params: Mapping[str, str | list[str]] | None = None
+    ) -> Any:
         attempt = 0
         while True:
             try:
@@ -164,7 +170,7 @@ class ManagementApi:
         method: str,
         path: str,
         *,
-        params: Mapping[str, str] | None = None,
+        params: Mapping[str, str | list[str]] | None = None,
         json: Any = None,
         timeout_s: float | None = None,
     ) -> httpx.Response:
