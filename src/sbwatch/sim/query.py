@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from sbwatch.sim.app import RateLimiter
 
 CONNECT_TIMEOUT_S = 10.0
-_MANY = "cannot insert multiple commands into a prepared statement"
 
 
 def query_routes(
@@ -110,17 +109,12 @@ async def _run(dsn: str, query: str, parameters: list[Any], read_only: bool) -> 
 
 
 async def _fetch(conn: Any, query: str, parameters: list[Any]) -> list[Any]:
-    if parameters:  # $1, $2...: one statement, as PostgreSQL's extended protocol allows
+    statements = [s for s in split_statements(query) if _code(s)]
+    if parameters or len(statements) < 2:  # $1, $2...: one statement, as PostgreSQL allows
         return list(await conn.fetch(query, *parameters))
-    try:
-        return list(await conn.fetch(query))
-    except asyncpg.PostgresSyntaxError as exc:
-        if _MANY not in str(exc):
-            raise
     # Several statements: the rows of the last, the others run before it; together one
     # transaction (as the simple protocol's implicit one) unless they steer transactions
     # themselves (their own BEGIN/COMMIT, VACUUM, CONCURRENTLY).
-    statements = [s for s in split_statements(query) if _code(s)]
     if conn.is_in_transaction() or _steers_transactions(statements):
         return await _each(conn, statements)
     async with conn.transaction():
