@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -46,7 +47,7 @@ async def http(database: Database) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def post(
-    spec: OpenAPI, http: httpx.AsyncClient, body: dict[str, object], path: str = QUERY
+    spec: OpenAPI, http: httpx.AsyncClient, body: dict[str, Any], path: str = QUERY
 ) -> httpx.Response:
     """POST a query, the request and its answer both checked against the spec."""
     response = await http.post(path, headers=BEARER, json=body)
