@@ -271,7 +271,9 @@ async def test_a_resend_only_when_the_api_allows_and_never_before_asking_the_led
         ("select E'a\\';b'; select 2", ["select E'a\\';b'", "select 2"]),
         ("select $$;$$; select $x$ $$ ; $x$", ["select $$;$$", "select $x$ $$ ; $x$"]),
         ("select 1 /* ; /* in ; */ ; */; select 2", ["select 1 /* ; /* in ; */ ; */", "select 2"]),
-        ("select 1; -- trailing comment; only\n", ["select 1"]),
+        ("select 1; -- trailing comment; only\n", ["select 1", "-- trailing comment; only"]),
+        ("-- nothing but a comment\n", ["-- nothing but a comment"]),
+        ("select 1;\n\n", ["select 1"]),
         ("select $1; select a$b$c", ["select $1", "select a$b$c"]),
         (
             "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END;"
