@@ -322,3 +322,30 @@ def test_repr_hides_the_token() -> None:
     api = ManagementApi(http, BASE, SecretStr(TOKEN), clock=VirtualClock())
     assert TOKEN not in repr(api)
     assert TOKEN not in str(vars(api))
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "said", "missing"),
+    [
+        (401, {"message": "Unauthorized"}, "token invalid or expired (HTTP 401)", ()),
+        (403, {"message": "Forbidden"}, "token not allowed (HTTP 403)", ()),
+        (
+            403,
+            {"message": "Forbidden", "missing_permissions": ["database_write"]},
+            "token lacks database_write (HTTP 403)",
+            ("database_write",),
+        ),
+    ],
+)
+async def test_credential_errors_say_what_is_wrong(
+    status: int, body: dict[str, Any], said: str, missing: tuple[str, ...]
+) -> None:
+    """401 reads "token invalid or expired" (tokens always expire now); a 403 names the
+    ``missing_permissions`` of its body."""
+    rec = Recorder([httpx.Response(status, json=body)])
+    api, http = make_api(rec, VirtualClock(), get_retries=0)
+    async with http:
+        with pytest.raises(AuthRejected) as caught:
+            await api.get_project(REF)
+    assert str(caught.value).endswith(said)
+    assert missing == caught.value.missing_permissions

@@ -31,7 +31,7 @@ def _mgmt(result: ProbeResult | None) -> tuple[dict[str, str] | None, str | None
     if result.retry_after_s is not None:  # not asked: says nothing about reachability
         return None, None, None
     if result.outcome is Outcome.FAIL and (result.status_code or 0) < 500:
-        return None, None, True  # it answered (token rejected...): reachable
+        return None, None, True  # it answered (token invalid, expired, lacking): reachable
     return None, None, False
 
 
