@@ -136,6 +136,11 @@ class ProbeSettings(_Model):
     successes_before_up: int = Field(default=1, ge=1, le=100)
     confirm_after: Interval = timedelta(seconds=5)
     """A failure is confirmed by running again this soon, not at the next interval ("never")."""
+    expect_rows: str | None = Field(
+        default=None, pattern=r"^([A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$"
+    )
+    """rest only: a table or view (``schema.name``) the REST API must answer at least one row
+    of; broken row-level security answers 200 with no row, which alone reads as healthy."""
 
 
 def _default_probes() -> dict[ProbeKind, ProbeSettings]:
@@ -297,6 +302,9 @@ class ProjectSettings(_Model):
     dashboard_url: HttpUrl | None = None
     db_dsn: Secret | None = None
     service_key: Secret | None = None
+    anon_key: Secret | None = None
+    """The project's public key: the rest probe's ``expect_rows`` asks with it when given, so
+    row-level security applies as for the project's users (the service key bypasses it)."""
     mgmt_token: Secret | None = None
     probes: Annotated[dict[ProbeKind, ProbeSettings], BeforeValidator(_probe_defaults)] = Field(
         default_factory=_default_probes
@@ -308,6 +316,13 @@ class ProjectSettings(_Model):
     """Backups are off unless ``[projects.backup]`` is present and enabled."""
     data_checks: list[DataCheckSettings] = Field(default_factory=list)
     """What the data probe checks; the probe runs only when there is at least one."""
+
+    @model_validator(mode="after")
+    def _expect_rows_on_rest_only(self) -> ProjectSettings:
+        for kind, probe in self.probes.items():
+            if probe.expect_rows is not None and kind is not ProbeKind.REST:
+                raise ValueError(f"probes.{kind}.expect_rows: only the rest probe reads rows")
+        return self
 
     @model_validator(mode="after")
     def _dsn_for_backup(self) -> ProjectSettings:
