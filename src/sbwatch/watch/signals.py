@@ -74,6 +74,8 @@ def build_signals(
                 codes[name] = status.last.status_code
     mgmt = statuses.get(ProbeKind.MGMT_HEALTH)
     mgmt_services, project_status, mgmt_reachable = _mgmt(mgmt.last if mgmt else None)
+    if mgmt is not None and mgmt.last is not None and mgmt.last.status_code == 402:
+        codes["mgmt_api"] = 402  # the organization's quota: the API says so too
     indicator, components, status_reachable = _status_page(provider)
     return Signals(
         ref=ref,
