@@ -12,7 +12,7 @@ import contextvars
 import os
 import re
 import tomllib
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -522,6 +522,9 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = "auto"
     mgmt_api_url: HttpUrl = "https://api.supabase.com"
     mgmt_token: Secret | None = None
+    mgmt_token_expires: date | None = None
+    """The day the Management API token expires (personal access tokens always do, at most a
+    year out): sbwatch says so 30 and 7 days before, and when it has expired."""
     projects: list[ProjectSettings] = Field(default_factory=list)
     status_page: StatusPageSettings = StatusPageSettings()
     state: StateSettings = StateSettings()
