@@ -129,6 +129,12 @@ class Metrics:
             ["project"],
             registry=r,
         )
+        self.backup_expected_since = Gauge(
+            "sbwatch_backup_expected_since_timestamp_seconds",
+            "Unix time this daemon started expecting the project's backups (its start).",
+            ["project"],
+            registry=r,
+        )
         self.backup_bytes = Gauge(
             "sbwatch_backup_bytes",
             "Size of the newest complete backup archive.",
