@@ -1,7 +1,8 @@
 # sbwatch: everything a fresh clone needs, from nothing installed.
 #   make demo    replay the May 26 incident on the built-in simulator
 #   make try     the simulator, a daemon watching it and a phone in this terminal (Ctrl-C stops)
-#   make test    the whole suite (installs Debian test servers when run as root)
+#   make test    the whole suite (installs Debian test servers when run as root, and the
+#                provider's CLI from npm into .tools/supabase-cli)
 #   make check   lint + types + tests
 #   make fuzz    long campaigns: the invariants (FUZZ_SEED, FUZZ_COUNT, FUZZ_DAYS), then the
 #                scorecard against the truth (SCORE_COUNT cases, failures shrunk to score-failures/)
@@ -25,7 +26,7 @@ PYTHON ?= python3
 INSTALL_ENV = $(PREFIX)/lib/sbwatch
 LOCKED = $(TOOLS)/requirements.txt
 
-.PHONY: demo try test check lint types bench fuzz debs venv clean install uninstall
+.PHONY: demo try test check lint types bench fuzz debs cli venv clean install uninstall
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -40,13 +41,16 @@ venv: $(VENV)/.synced
 debs:
 	@bash scripts/install-debs.sh
 
+cli:
+	@bash scripts/install-supabase-cli.sh
+
 demo: venv
 	$(VENV)/bin/sbwatch demo --report sbwatch-demo.html
 
 try: venv
 	$(VENV)/bin/sbwatch try $(TRY_FLAGS)
 
-test: venv debs
+test: venv debs cli
 	$(PY) -m pytest -q
 
 lint: venv

@@ -63,7 +63,7 @@ def _settings(dsn: str, url: str) -> Settings:
         url=url,
         db_dsn=dsn,  # type: ignore[arg-type]  # pydantic turns the str into SecretStr
         service_key=KEY,  # type: ignore[arg-type]  # same
-        mgmt_token="sbp_bench",  # type: ignore[arg-type]  # same
+        mgmt_token="sbp_06d69bef9886085d9a137c2e850632455098debf",  # type: ignore[arg-type]  # same
         db=DbProbeSettings(connect_timeout=timedelta(seconds=5)),
     )
     return Settings(projects=[project], status_page={"enabled": False})  # type: ignore[arg-type]  # validated dict

@@ -36,7 +36,7 @@ import httpx
 from sbwatch.config.settings import AlertingSettings, ProbeSettings
 from sbwatch.probes import REGISTRY
 
-TOKEN = "sbp_bench_token"
+TOKEN = "sbp_ba02714f073b918f4b32f81a7ef721c2fd2ca71c"
 KEY = "bench-service-key"
 DEADLINE_S = 240.0
 

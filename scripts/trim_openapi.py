@@ -15,12 +15,14 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = ROOT / "tests" / "fixtures" / "real" / "supabase-mgmt-openapi.json"
 DEFAULT_TARGET = ROOT / "src" / "sbwatch" / "sim" / "openapi-subset.json"
 SERVED: dict[str, tuple[str, ...]] = {
+    "/v1/projects": ("get",),
     "/v1/projects/{ref}": ("get",),
     "/v1/projects/{ref}/health": ("get",),
     "/v1/projects/{ref}/billing/addons": ("get", "patch"),
     "/v1/projects/{ref}/billing/addons/{addon_variant}": ("delete",),
     "/v1/projects/{ref}/pause": ("post",),
     "/v1/projects/{ref}/database/query": ("post",),
+    "/v1/projects/{ref}/database/query/read-only": ("post",),
 }
 SECURITY_SCHEMES = {
     # the published spec names a "bearer" requirement without defining it; define it here

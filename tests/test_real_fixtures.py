@@ -49,7 +49,10 @@ def api_answering(
         )
     )
     api = ManagementApi(
-        client, "https://api.supabase.com", SecretStr("sbp_x"), clock=VirtualClock()
+        client,
+        "https://api.supabase.com",
+        SecretStr("sbp_ae3871ab4e73d64c2e9ecd7f5004736d6fa153fa"),
+        clock=VirtualClock(),
     )
     return api, client
 

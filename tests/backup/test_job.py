@@ -193,3 +193,15 @@ def test_the_schedule_holds_a_cron_job_and_a_check(tmp_path: Path, store: Sqlite
     jobs = schedule_backups(scheduler, _Watcher([project], store))  # type: ignore[arg-type]  # a stand-in
     assert [f"backup-check:{REF}", f"backup:{REF}"] == scheduler.job_names()
     assert [REF] == [job.ref for job in jobs]
+
+
+def test_a_backup_is_expected_from_the_start(tmp_path: Path, store: SqliteStore) -> None:
+    """A project that backs up exports when its backups began to be expected, so the rules
+    can say so of one that never succeeded (it has no last success)."""
+    project = make_project("postgresql://postgres@127.0.0.1/x", tmp_path)
+    watcher = _Watcher([project], store)
+    schedule_backups(Scheduler(VirtualClock(DUE)), watcher)  # type: ignore[arg-type]  # a stand-in
+    assert DUE.timestamp() == _value(
+        watcher.metrics, "sbwatch_backup_expected_since_timestamp_seconds"
+    )
+    assert _value(watcher.metrics, "sbwatch_backup_last_success_timestamp_seconds") is None

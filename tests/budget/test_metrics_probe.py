@@ -201,6 +201,19 @@ async def test_an_unreadable_line_elsewhere_keeps_the_disk_series(bad_line: str)
     assert result.detail.endswith("1 unreadable lines left out")
 
 
+async def test_devices_no_pattern_fits_are_summed_and_said() -> None:
+    """When no ``device`` label fits a whole-disk pattern (``device_1``, ``device_2``), every
+    device present is summed rather than the probe going blind, and the detail says so."""
+    text = PAYLOAD.replace('"nvme0n1"', '"device_1"').replace('"nvme1n1"', '"device_2"')
+    result = await run_with(lambda request: httpx.Response(200, text=text))
+    assert (Outcome.OK, EXPECTED) == (result.outcome, result.sample)
+    assert result.detail.startswith("devices device_1, device_2 summed: no device label")
+    mixed = PAYLOAD.replace('"nvme1n1"', '"nvme0n1p1"')
+    sample, disks, _ = parse_sample(mixed, NOW)
+    assert ("nvme0n1",) == disks  # a whole disk present: its partitions are not added
+    assert 1.0e9 == sample.read_bytes_total
+
+
 @pytest.mark.parametrize(
     ("device", "whole"),
     [

@@ -74,7 +74,8 @@ def test_own_services_states_outcomes_and_codes() -> None:
         (Outcome.FAIL, 503, "management API error (503)", {}, False),
         (Outcome.ERROR, None, "management API unreachable: refused", {}, False),
         (Outcome.TIMEOUT, None, "management API did not answer in time", {}, False),
-        (Outcome.FAIL, 401, "token rejected", {}, True),
+        (Outcome.FAIL, 401, "token invalid or expired", {}, True),
+        (Outcome.FAIL, 403, "token lacks projects_read", {}, True),
     ],
 )
 def test_management_api_reachability(

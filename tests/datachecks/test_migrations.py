@@ -26,7 +26,7 @@ from sbwatch.supabase.mgmt_api import ManagementApi
 from sbwatch.supabase.tiers import Tier
 
 REF = "migrationsaaaaaaaaaa"
-TOKEN = "sbp_migration_leakcheck_token_0a1b"
+TOKEN = "sbp_c7c66de9cc2e76f96afdfe66bfd315a03c44c186"
 FULL_SPEC = Path(__file__).resolve().parents[1] / "fixtures" / "real" / "supabase-mgmt-openapi.json"
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 
@@ -271,7 +271,9 @@ async def test_a_resend_only_when_the_api_allows_and_never_before_asking_the_led
         ("select E'a\\';b'; select 2", ["select E'a\\';b'", "select 2"]),
         ("select $$;$$; select $x$ $$ ; $x$", ["select $$;$$", "select $x$ $$ ; $x$"]),
         ("select 1 /* ; /* in ; */ ; */; select 2", ["select 1 /* ; /* in ; */ ; */", "select 2"]),
-        ("select 1; -- trailing comment; only\n", ["select 1"]),
+        ("select 1; -- trailing comment; only\n", ["select 1", "-- trailing comment; only"]),
+        ("-- nothing but a comment\n", ["-- nothing but a comment"]),
+        ("select 1;\n\n", ["select 1"]),
         ("select $1; select a$b$c", ["select $1", "select a$b$c"]),
         (
             "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END;"

@@ -16,7 +16,7 @@ from tests.system.conftest import free_port, run_cli
 pytestmark = pytest.mark.integration
 
 DB_PASSWORD = "data-secret-db-password-8d8d"
-TOKEN = "sbp_data_secret_token_c3c3"
+TOKEN = "sbp_b2d449bca1a98edbf26f1d1068ab8d0f3ee75324"
 
 CONFIG = """
 log_level = "debug"

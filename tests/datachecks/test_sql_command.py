@@ -23,7 +23,7 @@ from sbwatch.supabase.tiers import Tier
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 REF = "sqlcommandaaaaaaaaaa"
-TOKEN = "sbp_sqlcommand_leakcheck_token_77"
+TOKEN = "sbp_b28e3b0fdff5044f8f0e20cdd86f9763abbf1b18"
 
 
 @dataclass

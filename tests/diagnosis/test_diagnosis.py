@@ -258,6 +258,12 @@ CASES: list[tuple[str, Signals, DiagnosisKind, str | None]] = [
     ),
     ("project pausing", sig(project_status="PAUSING"), DiagnosisKind.PROJECT_PAUSED, None),
     (
+        "REST answers 402: the organization's quota",
+        sig(services={**UP, "rest": ProbeState.DOWN}, status_codes={"rest": 402}),
+        DiagnosisKind.QUOTA_RESTRICTED,
+        None,
+    ),
+    (
         "every provider endpoint fails, status page reachable (still green)",
         PLATFORM_DOWN,
         DiagnosisKind.PLATFORM_OUTAGE,

@@ -30,7 +30,7 @@ from sbwatch.remediation.executor import lock_name
 from sbwatch.store.sqlite import SqliteStore
 
 REF = "livescalationabcdefg"
-TOKEN = "sbp_live_token"
+TOKEN = "sbp_75a02f442faf6584be62bdc55b7e4a6346a50f25"
 KEY = "live-service-key"
 SETTLED = frozenset({IntentState.FAILED, IntentState.RECOVERED, IntentState.UNRECOVERED})
 CHANGED = frozenset({IntentState.APPLIED, IntentState.RECOVERED, IntentState.UNRECOVERED})

@@ -56,3 +56,46 @@ def test_classify_not_an_email(tmp_path: Path) -> None:
     junk = tmp_path / "junk.eml"
     junk.write_bytes(b"")
     assert 1 == main(["mail", "classify", str(junk)])
+
+
+NAMED = """\
+From: Supabase <no-reply@supabase.com>
+To: ops@example.com
+Subject: Your Supabase Project is depleting its Disk IO Budget
+Date: Tue, 26 May 2026 08:00:00 +0000
+Message-ID: <named-1@supabase.com>
+Content-Type: text/plain; charset=utf-8
+
+Your project job-hunter-team is depleting its Disk IO Budget.
+"""
+
+
+def test_classify_with_config_names_the_matching_project(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With --config, an email naming the project by name (no ref) is matched to the
+    configured project's ref as the daemon matches it; a name no project has matches none."""
+    email = tmp_path / "named.eml"
+    email.write_text(NAMED)
+    config = tmp_path / "config.toml"
+    project = (
+        '[[projects]]\nref = "{ref}"\nname = "{name}"\nurl = "https://{ref}.supabase.co"\n'
+        'service_key = "k"\ndb_dsn = "postgresql://postgres@127.0.0.1:5432/postgres"\n'
+    )
+    config.write_text(
+        f'mgmt_token = "sbp_{"ab" * 20}"\n'
+        + project.format(ref="kqwmzrtplvbnhxcydsfa", name="job-hunter-team")
+        + project.format(ref="abcdefghijklmnopqrst", name="other")
+    )
+    assert 0 == main(["--config", str(config), "mail", "classify", "--json", str(email)])
+    data = json.loads(capsys.readouterr().out)
+    assert (None, "job-hunter-team", ["kqwmzrtplvbnhxcydsfa"]) == (
+        data["project_ref"],
+        data["project_name"],
+        data["matches"],
+    )
+    main(["--config", str(config), "mail", "classify", str(email)])
+    assert "matches:     kqwmzrtplvbnhxcydsfa" in capsys.readouterr().out
+    email.write_text(NAMED.replace("job-hunter-team", "someone-else"))
+    main(["--config", str(config), "mail", "classify", str(email)])
+    assert "matches:     none of the configured projects" in capsys.readouterr().out

@@ -20,7 +20,7 @@ from sbwatch.probes.base import ProbeContext
 
 REF = "abcdefghijklmnopqrst"
 SERVICE_KEY = "svc-key-7f3a9c1e5b2d4f6a8c0e"
-MGMT_TOKEN = "sbp_tok_2b4d6f8a0c1e3f5a7b9d"
+MGMT_TOKEN = "sbp_10e4971de4326582103b917a7d441e5229d830d9"
 DB_PASSWORD = "pw-9e8d7c6b5a"
 PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 SECRETS = (SERVICE_KEY, MGMT_TOKEN, DB_PASSWORD)

@@ -89,7 +89,8 @@ async def test_get_project_parses_and_sends_bearer() -> None:
 
 
 async def test_health_sends_services_and_timeout() -> None:
-    """health asks for the services and timeout_ms and parses each entry."""
+    """health asks for each service as its own ``services=`` (the spec's exploded array) and
+    timeout_ms, and parses each entry."""
     body = [
         {"name": "db", "healthy": True, "status": "ACTIVE_HEALTHY"},
         {"name": "rest", "healthy": False, "status": "UNHEALTHY", "error": "timeout"},
@@ -106,7 +107,10 @@ async def test_health_sends_services_and_timeout() -> None:
     ]
     assert expected == found
     params = rec.requests[0].url.params
-    assert ("db,rest,auth", "2000") == (params["services"], params["timeout_ms"])
+    assert (["db", "rest", "auth"], "2000") == (
+        params.get_list("services"),
+        params["timeout_ms"],
+    )
 
 
 async def test_get_addons_reads_compute_and_monthly_prices() -> None:
@@ -318,3 +322,30 @@ def test_repr_hides_the_token() -> None:
     api = ManagementApi(http, BASE, SecretStr(TOKEN), clock=VirtualClock())
     assert TOKEN not in repr(api)
     assert TOKEN not in str(vars(api))
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "said", "missing"),
+    [
+        (401, {"message": "Unauthorized"}, "token invalid or expired (HTTP 401)", ()),
+        (403, {"message": "Forbidden"}, "token not allowed (HTTP 403)", ()),
+        (
+            403,
+            {"message": "Forbidden", "missing_permissions": ["database_write"]},
+            "token lacks database_write (HTTP 403)",
+            ("database_write",),
+        ),
+    ],
+)
+async def test_credential_errors_say_what_is_wrong(
+    status: int, body: dict[str, Any], said: str, missing: tuple[str, ...]
+) -> None:
+    """401 reads "token invalid or expired" (tokens always expire now); a 403 names the
+    ``missing_permissions`` of its body."""
+    rec = Recorder([httpx.Response(status, json=body)])
+    api, http = make_api(rec, VirtualClock(), get_retries=0)
+    async with http:
+        with pytest.raises(AuthRejected) as caught:
+            await api.get_project(REF)
+    assert str(caught.value).endswith(said)
+    assert missing == caught.value.missing_permissions

@@ -90,7 +90,7 @@ async def test_all_healthy_is_ok_with_data() -> None:
     }
     assert (Outcome.OK, expected) == (result.outcome, result.data)
     health_request = next(r for r in api.requests if r.url.path.endswith("/health"))
-    assert "db,rest,auth" == health_request.url.params["services"]
+    assert ["db", "rest", "auth"] == health_request.url.params.get_list("services")
     assert f"Bearer {MGMT_TOKEN}" == health_request.headers["authorization"]
 
 
@@ -152,7 +152,8 @@ def _raise(exc: Exception, cause: BaseException | None = None) -> Any:
 @pytest.mark.parametrize(
     ("handler", "outcome", "detail"),
     [
-        (FakeApi(status=401), Outcome.FAIL, "token rejected"),
+        (FakeApi(status=401), Outcome.FAIL, "token invalid or expired"),
+        (FakeApi(status=403), Outcome.FAIL, "token not allowed"),
         (FakeApi(status=500), Outcome.FAIL, "management API error (500)"),
         (FakeApi(status=404), Outcome.FAIL, "management API error (404)"),
         (FakeApi(project={"ref": REF}), Outcome.FAIL, "management API: unexpected response body"),
@@ -177,7 +178,7 @@ def _raise(exc: Exception, cause: BaseException | None = None) -> Any:
             "management API unreachable: DNS lookup failed",
         ),
     ],
-    ids=["401", "500", "404", "bad-project", "bad-health", "timeout", "refused", "dns"],
+    ids=["401", "403", "500", "404", "bad-project", "bad-health", "timeout", "refused", "dns"],
 )
 async def test_failures_are_outcomes(handler: Any, outcome: Outcome, detail: str) -> None:
     """Every Management API failure becomes an outcome with a clear detail and no secret."""
@@ -239,3 +240,22 @@ async def test_a_run_cut_by_its_timeout_leaves_no_request_behind() -> None:
         assert Outcome.TIMEOUT == result.outcome
         assert {asyncio.current_task()} == asyncio.all_tasks()
         assert 0 == api.in_flight
+
+
+async def test_a_scoped_token_names_the_permissions_it_lacks() -> None:
+    """A 403 naming ``missing_permissions`` (a scoped token) is said with those permissions:
+    sbwatch's credential problem, with the fix in the words."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = {"message": "Forbidden", "missing_permissions": ["projects_read", "infra_read"]}
+        return httpx.Response(403, json=body)
+
+    async with mock_client(handler) as http:
+        probe = build_probe(ProbeKind.MGMT_HEALTH, make_ctx(make_settings(), http, None))
+        result = await probe.run()
+        await probe.aclose()
+    assert (Outcome.FAIL, "token lacks projects_read, infra_read", 403) == (
+        result.outcome,
+        result.detail,
+        result.status_code,
+    )

@@ -15,7 +15,7 @@ def _config(tmp_path: Path, *, rest_port: int) -> Path:
     path.write_text(
         f"""
 log_level = "debug"
-mgmt_token = "sbp_tok_2b4d6f8a0c1e3f5a7b9d"
+mgmt_token = "sbp_10e4971de4326582103b917a7d441e5229d830d9"
 [[projects]]
 ref = "{REF}"
 url = "http://127.0.0.1:{rest_port}/p/{REF}"

@@ -26,7 +26,7 @@ from sbwatch.supabase.mgmt_api import ManagementApi
 from sbwatch.supabase.tiers import Tier
 
 REF = "abcdefghijklmnopqrst"
-TOKEN = "sbp_sim_token"
+TOKEN = "sbp_5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed"
 DEADLINE_S = 10.0
 
 

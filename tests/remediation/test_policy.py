@@ -124,6 +124,7 @@ CASES = [
     Case("service down never escalates", K.SERVICE_DOWN, "none", None),
     Case("healthy never escalates", K.HEALTHY, "none", None),
     Case("paused never escalates", K.PROJECT_PAUSED, "none", None),
+    Case("a quota restriction (HTTP 402) never escalates", K.QUOTA_RESTRICTED, "none", None),
     Case("disk full never escalates", K.DISK_FULL, "none", None),
     Case(
         "at max_tier already",

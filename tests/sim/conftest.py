@@ -17,7 +17,7 @@ from sbwatch.supabase.tiers import Tier
 
 REF = "abcdefghijklmnopqrst"
 OTHER = "qrstuvwxyzabcdefghij"
-TOKEN = "sbp_test_token"
+TOKEN = "sbp_009b4be123069dc94a84aed7e11ad221ad1670ee"
 KEY = "test-service-key"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -113,6 +113,11 @@ class _OpenApiResponse:
         self.headers = Headers(dict(response.headers))
         self.content_type = response.headers.get("content-type", "")
         self.data = response.content or None
+
+
+def validate_request(spec: Any, request: httpx.Request) -> None:
+    """Raise if the request does not match the OpenAPI document."""
+    spec.validate_request(_OpenApiRequest(request))
 
 
 def validate_response(spec: Any, response: httpx.Response) -> None:

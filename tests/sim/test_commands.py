@@ -19,7 +19,7 @@ from .conftest import REF
 
 SIM_TOML = f"""
 port = 0
-token = "sbp_cli_token"
+token = "sbp_5661a1919244ab9515034443d6d028cbaec9c110"
 service_key = "cli-key"
 resize_seconds = 1
 [[projects]]

@@ -25,7 +25,7 @@ import pytest
 REF = "sysprojaaaaaaaaaaaaa"
 """The simulated project (20 lowercase letters: the simulator's rule)."""
 OTHER_REF = "sysprojbbbbbbbbbbbbb"
-SIM_TOKEN = "sbp_system_sim_token"
+SIM_TOKEN = "sbp_d5948f03c43ddb587f3b5b1f086afcd74b48d8ab"
 SIM_SERVICE_KEY = "system-service-key"
 DEADLINE_S = 20.0
 

@@ -16,7 +16,7 @@ from .conftest import child_env, run_cli, sbwatch_argv
 GOOD = """\
 log_level = "info"
 mgmt_api_url = "https://api.supabase.com"
-mgmt_token = "sbp_0123456789abcdef"
+mgmt_token = "sbp_3c6bec191bb0ee718e232660a529df99e882a99d"
 
 [state]
 backend = "sqlite"
@@ -100,7 +100,12 @@ BROKEN: list[tuple[str, list[tuple[str, str]], str]] = [
     ),
     (
         "env reference to an unset variable",
-        [('mgmt_token = "sbp_0123456789abcdef"', 'mgmt_token = "env:SBWATCH_TEST_UNSET_TOKEN"')],
+        [
+            (
+                'mgmt_token = "sbp_3c6bec191bb0ee718e232660a529df99e882a99d"',
+                'mgmt_token = "env:SBWATCH_TEST_UNSET_TOKEN"',
+            )
+        ],
         "mgmt_token (line 3): environment variable 'SBWATCH_TEST_UNSET_TOKEN' is not set",
     ),
     (
@@ -209,7 +214,7 @@ BROKEN: list[tuple[str, list[tuple[str, str]], str]] = [
     (
         "auto escalation without a token",
         [
-            ('mgmt_token = "sbp_0123456789abcdef"\n', ""),
+            ('mgmt_token = "sbp_3c6bec191bb0ee718e232660a529df99e882a99d"\n', ""),
             ('probes.mgmt_health = { interval = "1m" }', 'escalation = { mode = "auto" }'),
         ],
         "projects[0].mgmt_token (line 7): required by escalation mode 'auto'",
@@ -558,7 +563,7 @@ def test_the_command_in_the_example_header_works_as_written() -> None:
 def test_the_example_passes_the_full_check_with_its_credentials(tmp_path: Path) -> None:
     """config.example.toml passes the full check once its credentials exist (secrets read)."""
     values = {
-        "mgmt_token": "sbp_example",
+        "mgmt_token": "sbp_ddfb45d3ab0e0bccbfe89c49e8e7212f77b45a21",
         "db_dsn": "postgresql://postgres@127.0.0.1:5432/postgres",
         "service_key": "service-key",
         "phone_url": "ntfys://ntfy.sh/my-private-topic",

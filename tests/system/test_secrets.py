@@ -25,8 +25,8 @@ from .conftest import (
 
 pytestmark = pytest.mark.integration
 
-GOOD_TOKEN = "sbp_leakcheck_good_token_5e1f"
-BAD_TOKEN = "sbp_leakcheck_rejected_token_77aa"
+GOOD_TOKEN = "sbp_4e4bf698572830e6899401e734bda31699d7d7bd"
+BAD_TOKEN = "sbp_96174b36f51f045c663866e4a4606f813b18528e"
 GOOD_KEY = "leakcheck-service-key-c0ffee"
 BAD_KEY = "leakcheck-wrong-service-key-beef"
 DB_PASSWORD = "leakcheck-db-password-1234"

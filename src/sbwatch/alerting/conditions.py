@@ -21,6 +21,9 @@ _HEADLINE: dict[DiagnosisKind, str] = {
     DiagnosisKind.PLATFORM_OUTAGE: "Supabase platform outage (not this project's resources)",
     DiagnosisKind.LOCAL_NETWORK: "sbwatch cannot reach anything: our own network is down",
     DiagnosisKind.PROJECT_PAUSED: "project is paused",
+    DiagnosisKind.QUOTA_RESTRICTED: (
+        "services restricted by the organization's quota (HTTP 402), not an outage"
+    ),
     DiagnosisKind.UNKNOWN: "services failing for an unknown reason",
 }
 
@@ -29,6 +32,12 @@ _WAIT = {
         "A bigger compute size would not help; sbwatch waits for the provider."
     ),
     DiagnosisKind.LOCAL_NETWORK: "Check the network of the machine running sbwatch.",
+    DiagnosisKind.QUOTA_RESTRICTED: (
+        "Egress, storage or database size over the billing period's quota restricts every "
+        "service of the organization. Deleting data does not lift it: the next billing cycle, "
+        "a plan upgrade or turning the spend cap off does. A bigger compute size would not "
+        "help; sbwatch changes nothing."
+    ),
 }
 
 

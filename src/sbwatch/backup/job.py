@@ -304,6 +304,9 @@ def schedule_backups(scheduler: Scheduler, watcher: Watcher) -> list[BackupJob]:
             last_fire=last_fire,
         )
         scheduler.cron(f"backup:{project.ref}", trigger, job.due)
+        # A backup that never succeeded has no last success: the rules count from here.
+        expected = watcher.metrics.backup_expected_since.labels(project.ref)
+        expected.set(watcher.clock.now().timestamp())
         scheduler.every(f"backup-check:{project.ref}", CHECK_EVERY_S, job.check)
         jobs.append(job)
     return jobs

@@ -58,7 +58,8 @@ HELPS: dict[str, str] = {
         "that pg_dump and pg_restore of that major version are installed (an unreachable "
         "server only warns). With --online, also ask each project's database about its data "
         "checks: tables and columns exist, fresh has an index on its column (EXPLAIN), "
-        "queries plan read-only."
+        "queries plan read-only; and list the Management API permissions each enabled feature "
+        "needs, asking the API (read calls only) which of them the token lacks."
     ),
     "version": ("Print the sbwatch version."),
     "mail": (

@@ -11,9 +11,13 @@ from pathlib import Path
 from sbwatch.backup.preflight import preflight
 from sbwatch.commands import HELPS
 from sbwatch.config.settings import Settings, config_warnings, load_settings
+from sbwatch.core.clock import SystemClock
 from sbwatch.core.errors import ConfigError
+from sbwatch.daemon.http import http_client
 from sbwatch.data import preflight as data_preflight
 from sbwatch.ingest.parse import rule_from_settings
+from sbwatch.supabase.mgmt_api import ManagementApi
+from sbwatch.supabase.permissions import check_token
 
 NAME = "check-config"
 HELP = HELPS[NAME]
@@ -59,14 +63,17 @@ def run(args: argparse.Namespace) -> int:
     backup_problems, backup_warnings = asyncio.run(_backups(settings))
     problems += backup_problems
     data_warnings: list[str] = []
+    token_warnings: list[str] = []
     if args.online:
         data_problems, data_warnings = asyncio.run(_data_checks(settings))
         problems += data_problems
+        token_problems, token_warnings = asyncio.run(_tokens(settings))
+        problems += token_problems
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
         return 1
-    for warning in [*config_warnings(settings), *backup_warnings, *data_warnings]:
+    for warning in [*config_warnings(settings), *backup_warnings, *data_warnings, *token_warnings]:
         print(f"warning: {warning}", file=sys.stderr)
     unread = " (secrets not read)" if args.no_secrets else ""
     print(f"configuration ok: {len(settings.projects)} project(s){unread}")
@@ -123,4 +130,31 @@ async def _data_checks(settings: Settings) -> tuple[list[str], list[str]]:
         found, warned = await data_preflight.preflight(project)
         problems += [f"projects[{index}].{p}" for p in found]
         warnings += [f"projects[{index}].{w}" for w in warned]
+    return problems, warnings
+
+
+async def _tokens(settings: Settings) -> tuple[list[str], list[str]]:
+    """Per project: the permissions its features need (printed) and what its token lacks."""
+    problems: list[str] = []
+    warnings: list[str] = []
+    async with http_client() as http:
+        for index, project in enumerate(settings.projects):
+            token = settings.token_for(project)
+            if token is None:
+                continue
+            api = ManagementApi(http, str(settings.mgmt_api_url), token, clock=SystemClock())
+            found = await check_token(api, project)
+            where = f"projects[{index}].mgmt_token"
+            for feature, permissions in found.needs:
+                print(f"{where}: {feature} needs {', '.join(permissions)}")
+            if found.problem is not None:
+                problems.append(f"{where}: {found.problem}")
+            elif found.unreachable is not None:
+                warnings.append(f"{where}: permissions not checked ({found.unreachable})")
+            for permission in found.lacking:
+                users = [f for f, perms in found.needs if permission in perms]
+                problems.append(
+                    f"{where}: the token lacks {permission}"
+                    + (f" (needed by {', '.join(users)})" if users else "")
+                )
     return problems, warnings

@@ -27,6 +27,7 @@ from sbwatch.ingest.parse import (
     rule_from_settings,
 )
 from sbwatch.store import open_store
+from sbwatch.watch.provider import matching_refs
 
 NAME = "mail"
 HELP = HELPS[NAME]
@@ -78,11 +79,23 @@ def _classify(args: argparse.Namespace) -> int:
     if found is None:
         print(f"{args.file}: not an email", file=sys.stderr)
         return 1
+    matched = None if settings is None else configured_matches(settings, found.email)
     if args.json:
-        print(json.dumps(_classification_json(found), indent=2))
+        data = _classification_json(found)
+        if matched is not None:
+            data["matches"] = matched
+        print(json.dumps(data, indent=2))
     else:
-        _print_classification(found)
+        _print_classification(found, matched)
     return 0
+
+
+def configured_matches(settings: Settings, email: ProviderEmail) -> list[str]:
+    """The refs of the configured projects an email is about, as the daemon matches them (by
+    ref or dashboard link, else by name, else the only project); the daemon also knows the
+    names the Management API gives."""
+    names = {p.ref: {n.lower() for n in (p.ref, p.name) if n} for p in settings.projects}
+    return matching_refs(names, email)
 
 
 def _email_json(email: ProviderEmail) -> dict[str, Any]:
@@ -102,13 +115,17 @@ def _classification_json(found: Classification) -> dict[str, Any]:
     }
 
 
-def _print_classification(found: Classification) -> None:
+def _print_classification(found: Classification, matched: list[str] | None = None) -> None:
     email = found.email
     print(f"kind:        {email.kind.value}")
     print(
         f"project:     {email.project_ref or '-'}"
         + (f"  ({found.ref_source})" if found.ref_source else "")
+        + (f"  named {email.project_name!r}" if email.project_name else "")
     )
+    if matched is not None:
+        said = ", ".join(matched) if matched else "none of the configured projects"
+        print(f"matches:     {said}")
     print(f"trusted:     {'yes' if email.trusted else 'NO'} ({email.trust_reason})")
     print(f"from:        {email.sender}")
     print(f"subject:     {email.subject}")

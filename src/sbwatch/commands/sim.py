@@ -247,6 +247,10 @@ def _run_serve(args: argparse.Namespace) -> int:
             base = f"http://127.0.0.1:{port}"
             written = stack.enter_context(_url_written(base))
             print(f"Management API: {base}/v1/projects/<ref>")
+            print(
+                "                (it accepts only its token, which has the real format:"
+                " sbp_ and 40 hex digits)"
+            )
             print(f"Status page:    {base}/status/api/v2/summary.json")
             print(f"Control API:    {base}/_sim/events, {base}/_sim/truth/<ref>, {base}/_sim/stats")
             for ref, _, _ in config.projects:

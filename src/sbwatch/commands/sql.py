@@ -165,6 +165,13 @@ def _plan(
                 newest,
             )
             note = f"; older than the newest applied, {newest}" if late else ""
+            if migration.mode == m.OUTSIDE:
+                note += (
+                    "; outside a transaction, a statement at a time as the CLI runs it,"
+                    " recorded once every statement succeeded"
+                )
+            elif migration.mode == m.OWN:
+                note += "; its own transactions, run as written"
             print(f"  apply  {migration.file_name}  ({len(migration.statements)} statements{note})")
         else:
             print(f"  skip   {migration.file_name}  (in the ledger)")

@@ -19,7 +19,7 @@ NAME = "shop"
 TIER = "micro"
 BUDGET_LEFT_PCT = 60.0
 """The simulated project starts with this much of its disk IO budget left."""
-TOKEN = "sbp_sim_token"
+TOKEN = "sbp_5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed"
 SERVICE_KEY = "sim-service-key"
 FAST_PROBE = "2s"
 FAST_SLOW_PROBE = "5s"

@@ -14,7 +14,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -168,6 +168,11 @@ class ProbeSettings(_Model):
     successes_before_up: int = Field(default=1, ge=1, le=100)
     confirm_after: Interval = timedelta(seconds=5)
     """A failure is confirmed by running again this soon, not at the next interval ("never")."""
+    expect_rows: str | None = Field(
+        default=None, pattern=r"^([A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$"
+    )
+    """rest only: a table or view (``schema.name``) the REST API must answer at least one row
+    of; broken row-level security answers 200 with no row, which alone reads as healthy."""
 
 
 def _default_probes() -> dict[ProbeKind, ProbeSettings]:
@@ -329,6 +334,9 @@ class ProjectSettings(_Model):
     dashboard_url: HttpUrl | None = None
     db_dsn: Secret | None = None
     service_key: Secret | None = None
+    anon_key: Secret | None = None
+    """The project's public key: the rest probe's ``expect_rows`` asks with it when given, so
+    row-level security applies as for the project's users (the service key bypasses it)."""
     mgmt_token: Secret | None = None
     probes: Annotated[dict[ProbeKind, ProbeSettings], BeforeValidator(_probe_defaults)] = Field(
         default_factory=_default_probes
@@ -340,6 +348,13 @@ class ProjectSettings(_Model):
     """Backups are off unless ``[projects.backup]`` is present and enabled."""
     data_checks: list[DataCheckSettings] = Field(default_factory=list)
     """What the data probe checks; the probe runs only when there is at least one."""
+
+    @model_validator(mode="after")
+    def _expect_rows_on_rest_only(self) -> ProjectSettings:
+        for kind, probe in self.probes.items():
+            if probe.expect_rows is not None and kind is not ProbeKind.REST:
+                raise ValueError(f"probes.{kind}.expect_rows: only the rest probe reads rows")
+        return self
 
     @model_validator(mode="after")
     def _dsn_for_backup(self) -> ProjectSettings:
@@ -540,6 +555,9 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = "auto"
     mgmt_api_url: HttpUrl = "https://api.supabase.com"
     mgmt_token: Secret | None = None
+    mgmt_token_expires: date | None = None
+    """The day the Management API token expires (personal access tokens always do, at most a
+    year out): sbwatch says so 30 and 7 days before, and when it has expired."""
     projects: list[ProjectSettings] = Field(default_factory=list)
     status_page: StatusPageSettings = StatusPageSettings()
     state: StateSettings = Field(default_factory=StateSettings)

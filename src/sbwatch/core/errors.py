@@ -63,10 +63,20 @@ class RateLimited(ApiError):
 
 
 class AuthRejected(ApiError):
-    """The token or key was refused (401/403): a person must fix the credential."""
+    """The token or key was refused (401/403): a person must fix the credential.
 
-    def __init__(self, message: str = "credential rejected", *, status: int = 401) -> None:
+    ``missing_permissions``: what a 403 says the token lacks (a scoped token's permissions).
+    """
+
+    def __init__(
+        self,
+        message: str = "credential rejected",
+        *,
+        status: int = 401,
+        missing_permissions: tuple[str, ...] = (),
+    ) -> None:
         super().__init__(message, status=status, transient=False)
+        self.missing_permissions = missing_permissions
 
 
 class StoreError(SbwatchError):

@@ -113,6 +113,11 @@ class Metrics:
             buckets=(30, 60, 120, 180, 240, 300, 600, 900, 1800),
             registry=r,
         )
+        self.token_expiry = Gauge(
+            "sbwatch_mgmt_token_expiry_timestamp_seconds",
+            "Unix time the Management API token expires (mgmt_token_expires; 0 if not set).",
+            registry=r,
+        )
         self.heartbeat = Gauge(
             "sbwatch_last_cycle_timestamp_seconds",
             "Unix time of the last completed evaluation cycle.",
@@ -121,6 +126,12 @@ class Metrics:
         self.backup_last_success = Gauge(
             "sbwatch_backup_last_success_timestamp_seconds",
             "Unix time the newest complete backup was taken.",
+            ["project"],
+            registry=r,
+        )
+        self.backup_expected_since = Gauge(
+            "sbwatch_backup_expected_since_timestamp_seconds",
+            "Unix time this daemon started expecting the project's backups (its start).",
             ["project"],
             registry=r,
         )

@@ -70,6 +70,7 @@ class DiagnosisKind(StrEnum):
     LOCAL_NETWORK = "local_network"
     SERVICE_DOWN = "service_down"
     PROJECT_PAUSED = "project_paused"
+    QUOTA_RESTRICTED = "quota_restricted"
     UNKNOWN = "unknown"
 
 

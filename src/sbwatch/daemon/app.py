@@ -39,6 +39,7 @@ from sbwatch.ingest.imap import MailWatcher
 from sbwatch.ingest.parse import rule_from_settings
 from sbwatch.remediation.executor import process_owner
 from sbwatch.store import Store, open_store
+from sbwatch.watch.credentials import TokenExpiryWatch
 from sbwatch.watch.watcher import Watcher
 
 EVALUATE_AT_LEAST_S = 60.0
@@ -48,6 +49,8 @@ PLAN_CHECK_S = 6 * 3600.0
 """How often the weekly right-sizing notice looks whether its week is up."""
 """How often the outbox is checked: an alert leaves within about a second."""
 HEARTBEAT_EVERY_S = 60.0
+TOKEN_CHECK_S = 3600.0
+"""How often the Management API token's expiry is looked at (each stage is said once)."""
 STALL_LIMIT_S = 120.0
 """The watchdog stops being fed when no job has finished for this long."""
 
@@ -378,6 +381,14 @@ def _schedule(
             watcher.probe_provider,
         )
     scheduler.every("notifications", FLUSH_EVERY_S, dispatcher.flush)
+    if settings.mgmt_token_expires is not None:
+        expiry = TokenExpiryWatch(
+            settings.mgmt_token_expires,
+            announcer=watcher.announcer,
+            clock=watcher.clock,
+            metrics=watcher.metrics,
+        )
+        scheduler.every("token-expiry", TOKEN_CHECK_S, expiry.check)
     schedule_backups(scheduler, watcher)
     url = settings.alerting.heartbeat_url
     if url is not None:

@@ -3,7 +3,11 @@
 What is retried, and when:
 - a 429 was not processed: it is sent again after the time the API names;
 - an answer that says a statement failed (the DO block names it) changed nothing: the run
-  stops there, reporting the statement and the provider's words;
+  stops there, reporting the statement and the provider's words; so does the database's own
+  error for a file with its own transactions (what its transactions committed stays);
+- a file that runs outside a transaction (CONCURRENTLY, VACUUM) is sent a statement at a
+  time; a 429 resends that statement after the wait, any other failure stops the run (the
+  statements before it stay, the ledger does not record the file);
 - any other failure (a 5xx, a lost answer) may have run: the ledger is asked first. If it
   holds the version, the file is applied. If not, it is sent again only when the API said it
   may be (``Retry-After``), and the ledger is asked again right before; otherwise the run stops.
@@ -89,7 +93,10 @@ async def apply_all(
 
 
 async def apply_one(api: QueryApi, ref: str, migration: m.Migration, *, clock: Clock) -> Step:
-    """One migration in one request; resent only as the module's rules allow."""
+    """One migration in one request (a statement at a time outside a transaction); resent
+    only as the module's rules allow."""
+    if migration.mode == m.OUTSIDE:
+        return await _apply_outside(api, ref, migration, clock)
     for attempt in range(ATTEMPTS):
         if attempt and await in_ledger(api, ref, migration.version):
             return Step(migration, "applied", note="the ledger holds it (an earlier attempt)")
@@ -104,6 +111,9 @@ async def apply_one(api: QueryApi, ref: str, migration: m.Migration, *, clock: C
             words = exc.provider_message or str(exc)
             if number is not None:
                 return Step(migration, "failed", "rolled back", statement=number, error=words)
+            if migration.mode == m.OWN and m.is_sql_error(exc.provider_message):
+                note = "the database refused it; what its own transactions committed stays"
+                return Step(migration, "failed", note, error=words)
             if await in_ledger(api, ref, migration.version):
                 return Step(
                     migration, "applied", note=f"the answer was lost ({exc}); the ledger holds it"
@@ -124,3 +134,35 @@ async def apply_one(api: QueryApi, ref: str, migration: m.Migration, *, clock: C
             return Step(migration, "failed", note, error="rate limited")
         await clock.sleep(wait)
     return Step(migration, "failed", f"gave up after {ATTEMPTS} attempts")
+
+
+async def _apply_outside(api: QueryApi, ref: str, migration: m.Migration, clock: Clock) -> Step:
+    """Each statement its own request, then the ledger row: as the CLI runs such a file."""
+    kept = "statements before it stay applied; the ledger does not record the file"
+    for number, statement in migration.code:
+        for _ in range(ATTEMPTS):
+            try:
+                await api.run_query(ref, statement, timeout_s=APPLY_TIMEOUT_S)
+            except AuthRejected:
+                raise
+            except RateLimited as exc:  # not processed: send it again after the wait
+                if exc.retry_after_s > MAX_WAIT_S:
+                    return Step(migration, "failed", kept, statement=number, error="rate limited")
+                await clock.sleep(exc.retry_after_s)
+                continue
+            except ApiError as exc:
+                words = exc.provider_message or str(exc)
+                if m.is_sql_error(exc.provider_message):
+                    return Step(migration, "failed", kept, statement=number, error=words)
+                return Step(migration, "unknown", kept, statement=number, error=words)
+            break
+        else:
+            return Step(migration, "failed", kept, statement=number, error="rate limited")
+    try:
+        await api.run_query(ref, m.record_sql(migration))
+    except ApiError as exc:
+        if await in_ledger(api, ref, migration.version):
+            return Step(migration, "applied", note=f"the answer was lost ({exc}); recorded")
+        note = "every statement ran but the ledger row was not written (sbwatch sql status)"
+        return Step(migration, "unknown", note, error=exc.provider_message or str(exc))
+    return Step(migration, "applied", note="outside a transaction, a statement at a time")

@@ -5,15 +5,26 @@ applied once, in file-name order, and recorded in ``supabase_migrations.schema_m
 (``version`` text primary key, ``name``, ``statements`` text[]) exactly as ``supabase db push``
 records it, so either tool sees what the other applied.
 
-One request applies one file, atomically: its statements run inside one ``DO`` block (which
-numbers them, so a failure names its statement) followed by the ledger row, all in the single
-implicit transaction of a multi-statement query. A failing statement aborts the lot: nothing of
-the file stays, not even its ledger row. The ledger's primary key makes a second commit of the
-same version impossible, so a file sent twice by accident cannot be applied twice.
+Every file ``supabase db push`` applies is applied with the same outcome, in one of three ways
+(its ``mode``):
+- ``atomic`` (most files): one request, its statements inside one ``DO`` block (which numbers
+  them, so a failure names its statement) followed by the ledger row, all in the single
+  implicit transaction of a multi-statement query. A failing statement aborts the lot: nothing
+  of the file stays, not even its ledger row.
+- ``own transactions`` (a file with its own ``BEGIN``/``COMMIT``, or ``SELECT ... INTO``, which
+  PL/pgSQL cannot run): one request, the file's statements as they are, then the ledger row.
+- ``outside a transaction`` (``CONCURRENTLY``, ``VACUUM``: PostgreSQL refuses them in any
+  transaction block): each statement its own request, as the CLI sends them, and the ledger
+  row only after every statement succeeded.
+The ledger's primary key makes a second commit of the same version impossible, so a file sent
+twice by accident cannot be applied twice. A hosted project's ledger has three more columns
+(``created_by``, ``idempotency_key`` UNIQUE, ``rollback``); when they exist they are filled
+too, in the same transaction as the row.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -39,11 +50,21 @@ READ_LEDGER = (
     " coalesce(array_length(statements, 1), 0) AS statements"
     f" FROM {LEDGER} ORDER BY version"
 )
+CREATED_BY = "sbwatch"
+"""Who recorded a migration, in a hosted ledger's ``created_by``."""
 FAILED_MARK = "sbwatch migration statement "
 """How the DO block words a failure: ``sbwatch migration statement 3 failed: <error>``."""
 DIAGNOSIS_FRESH = timedelta(hours=1)
 """A diagnosis older than this is not the current state (the daemon records one at least
 every 10 minutes while it runs)."""
+
+
+ATOMIC = "atomic"
+OWN = "own transactions"
+OUTSIDE = "outside a transaction"
+_NO_TRANSACTION = re.compile(r"\bconcurrently\b|^vacuum\b|^create\s+database\b|^alter\s+system\b")
+_CONTROL = re.compile(r"(begin|start\s+transaction|commit|end|rollback|abort|savepoint|release)\b")
+_SELECT_INTO = re.compile(r"(with\b.*\)\s*)?select\b.*\binto\b", re.DOTALL)
 
 
 class MigrationFileError(ValueError):
@@ -63,6 +84,27 @@ class Migration:
     def file_name(self) -> str:
         """The file's name."""
         return self.path.name
+
+    @property
+    def code(self) -> list[tuple[int, str]]:
+        """(number from 1, statement) of the statements that are more than comments."""
+        return [(n, s) for n, s in enumerate(self.statements, start=1) if _has_code(s)]
+
+    @property
+    def mode(self) -> str:
+        """How it is applied: ``atomic``, ``own transactions`` or ``outside a transaction``."""
+        words = [_bare(s).lower() for _, s in self.code]
+        if any(_NO_TRANSACTION.search(w) for w in words):
+            return OUTSIDE
+        if any(_CONTROL.match(w) or _SELECT_INTO.match(w) for w in words):
+            return OWN
+        return ATOMIC
+
+    @property
+    def idempotency_key(self) -> str:
+        """What a hosted ledger's ``idempotency_key`` holds: the version and the file's hash."""
+        digest = hashlib.sha256("\x00".join(self.statements).encode()).hexdigest()[:32]
+        return f"{CREATED_BY}-{self.version}-{digest}"
 
 
 @dataclass(frozen=True)
@@ -131,10 +173,14 @@ def refusal(diagnosis: Diagnosis | None, unfinished: Sequence[Intent], now: date
 
 # -- the SQL of one apply -------------------------------------------------------------------
 def apply_sql(migration: Migration) -> str:
-    """One request that applies a migration and records it, or changes nothing at all."""
+    """One request that applies a migration (``atomic`` or ``own transactions``) and records
+    it; an atomic one changes nothing at all when it fails."""
+    if migration.mode == OWN:
+        body = ";\n".join(statement for _, statement in migration.code)
+        return f"{body};\n{record_sql(migration)}" if body else record_sql(migration)
     steps = "\n".join(
         f"  n := {number}; EXECUTE {dollar_quote(statement)};"
-        for number, statement in enumerate(migration.statements, start=1)
+        for number, statement in migration.code
     )
     body = (
         "DECLARE\n  n int := 0;\n  detail text;\nBEGIN\n"
@@ -145,13 +191,32 @@ def apply_sql(migration: Migration) -> str:
         " ' failed: ' || SQLERRM, DETAIL = detail;\n"
         "END"
     )
+    return f"DO {dollar_quote(body)};\n{record_sql(migration)}"
+
+
+def record_sql(migration: Migration) -> str:
+    """The ledger row of a migration, with ``created_by``, ``idempotency_key`` and
+    ``rollback`` where the ledger has those columns (a hosted project's)."""
     statements = ", ".join(dollar_quote(s) for s in migration.statements)
-    record = (
-        f"INSERT INTO {LEDGER} (version, name, statements) VALUES ("
-        f"{dollar_quote(migration.version)}, {dollar_quote(migration.name)}, "
-        f"ARRAY[{statements}]::text[]) RETURNING version"
+    body = (
+        "DECLARE\n  cols text := 'version, name, statements';\n"
+        "  vals text := '$1, $2, $3';\n  extra text;\n"
+        "BEGIN\n"
+        "  FOR extra IN SELECT column_name FROM information_schema.columns\n"
+        "      WHERE table_schema = 'supabase_migrations' AND table_name = 'schema_migrations'\n"
+        "        AND column_name IN ('created_by', 'idempotency_key', 'rollback')\n"
+        "      ORDER BY column_name LOOP\n"
+        "    cols := cols || ', ' || extra;\n"
+        "    vals := vals || CASE extra WHEN 'created_by' THEN ', $4'"
+        " WHEN 'idempotency_key' THEN ', $5' ELSE ', $6' END;\n"
+        "  END LOOP;\n"
+        f"  EXECUTE format('INSERT INTO {LEDGER} (%s) VALUES (%s)', cols, vals)\n"
+        f"    USING {dollar_quote(migration.version)}::text, {dollar_quote(migration.name)}::text,"
+        f" ARRAY[{statements}]::text[], {dollar_quote(CREATED_BY)}::text,"
+        f" {dollar_quote(migration.idempotency_key)}::text, ARRAY[]::text[];\n"
+        "END"
     )
-    return f"DO {dollar_quote(body)};\n{record}"
+    return f"DO {dollar_quote(body)}"
 
 
 def ledger_has_sql(version: str) -> str:
@@ -160,6 +225,16 @@ def ledger_has_sql(version: str) -> str:
         f"SELECT CASE WHEN to_regclass('{LEDGER}') IS NULL THEN false ELSE"
         f" EXISTS (SELECT 1 FROM {LEDGER} WHERE version = {dollar_quote(version)}) END AS applied"
     )
+
+
+def _bare(statement: str) -> str:
+    """A statement without its leading comments and blanks."""
+    return re.sub(r"^(\s*(--[^\n]*|/\*.*?\*/))*\s*", "", statement, flags=re.DOTALL)
+
+
+def is_sql_error(message: str) -> bool:
+    """Whether a provider's error is the database's own (``ERROR:  <sqlstate>: ...``)."""
+    return re.search(r"ERROR:\s+[0-9A-Z]{5}: ", message) is not None
 
 
 def failed_statement(message: str) -> int | None:
@@ -180,7 +255,8 @@ def dollar_quote(text: str) -> str:
 def split_statements(text: str) -> list[str]:
     """Statements as the provider's CLI splits a file: at each ``;`` outside quotes, dollar
     quotes, comments and ``BEGIN ATOMIC ... END`` bodies; each trimmed of whitespace and of its
-    ``;``, kept with its comments; chunks of nothing but comments or blanks are left out."""
+    ``;``, kept with its comments; a chunk of nothing but comments is a statement too (the
+    CLI records it), one of nothing but blanks is left out."""
     out: list[str] = []
     start = 0
     i = 0
@@ -218,7 +294,7 @@ def split_statements(text: str) -> list[str]:
 
 def _keep(out: list[str], chunk: str) -> None:
     statement = chunk.strip().rstrip(";").strip()
-    if statement and _has_code(statement):
+    if statement:
         out.append(statement)
 
 

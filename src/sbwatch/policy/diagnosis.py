@@ -28,6 +28,8 @@ FLAT_TOLERANCE = 0.2
 """Throughput within this fraction of the tier baseline counts as throttled to baseline."""
 EMAIL_WINDOW = timedelta(hours=24)
 PAUSED = frozenset({"INACTIVE", "PAUSING"})
+QUOTA_STATUS = 402
+"""The provider's answer while the organization's quota restricts every service."""
 BAD_INDICATORS = frozenset({"major", "critical"})
 IO_EMAILS = frozenset({EmailKind.IO_BUDGET_WARNING, EmailKind.IO_BUDGET_EXHAUSTED})
 
@@ -72,6 +74,7 @@ def diagnose(signals: Signals) -> Diagnosis:
     failing = failing_services(signals)
     rules: tuple[Rule, ...] = (
         _local_network,
+        _quota,
         _no_signals,
         _paused,
         _disk_full,
@@ -160,6 +163,15 @@ def _paused(s: Signals, failing: Failing) -> Diagnosis | None:
     if s.project_status not in PAUSED:
         return None
     return _make(s, DiagnosisKind.PROJECT_PAUSED, 0.95, [f"project status {s.project_status}"])
+
+
+def _quota(s: Signals, failing: Failing) -> Diagnosis | None:
+    """HTTP 402: the organization is over its quota (never an outage, never a resize)."""
+    said = sorted(name for name, code in s.status_codes.items() if code == QUOTA_STATUS)
+    if not said:
+        return None
+    evidence = [f"{', '.join(said)} answered HTTP 402: the organization's services are restricted"]
+    return _make(s, DiagnosisKind.QUOTA_RESTRICTED, 0.9, evidence)
 
 
 def _disk_full(s: Signals, failing: Failing) -> Diagnosis | None:

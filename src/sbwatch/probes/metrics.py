@@ -124,6 +124,7 @@ def parse_sample(text: str, at: datetime) -> tuple[IoSample, tuple[str, ...], in
 def sample_of(exposition: Exposition, at: datetime) -> tuple[IoSample, tuple[str, ...], int]:
     """The IoSample in read samples, the disks it sums and the number of lines left out."""
     by_device: dict[str, dict[str, float]] = {}
+    every_device: dict[str, dict[str, float]] = {}
     cpu: dict[str, float] = {}
     gauges: dict[str, float] = {}
     fs: dict[str, dict[str, float]] = {}
@@ -132,6 +133,7 @@ def sample_of(exposition: Exposition, at: datetime) -> tuple[IoSample, tuple[str
             continue
         if name in DISK_SERIES:
             device = labels.get("device", "")
+            every_device.setdefault(device, {})[name] = value
             if is_whole_disk(device):
                 by_device.setdefault(device, {})[name] = value
         elif name == "node_cpu_seconds_total":
@@ -141,6 +143,10 @@ def sample_of(exposition: Exposition, at: datetime) -> tuple[IoSample, tuple[str
             fs.setdefault(labels.get("mountpoint", ""), {})[name] = value
         else:
             gauges[name] = value
+    if not _complete_disks(by_device, strict=False):
+        # No label fits a whole-disk pattern (a published sample names them device_1...): sum
+        # every device there is rather than go blind; the probe says so.
+        by_device = every_device
     disks = _complete_disks(by_device)
     mount = next((fs[m] for m in DATA_MOUNTPOINTS if m in fs), {})
 
@@ -165,12 +171,14 @@ def sample_of(exposition: Exposition, at: datetime) -> tuple[IoSample, tuple[str
     return sample, disks, exposition.skipped_lines
 
 
-def _complete_disks(by_device: dict[str, dict[str, float]]) -> tuple[str, ...]:
-    """The disks with every disk series, sorted; PayloadError when there is none."""
+def _complete_disks(
+    by_device: dict[str, dict[str, float]], *, strict: bool = True
+) -> tuple[str, ...]:
+    """The disks with every disk series, sorted; PayloadError when there is none (strict)."""
     complete = tuple(
         sorted(d for d, v in by_device.items() if all(name in v for name in DISK_SERIES))
     )
-    if not complete:
+    if not complete and strict:
         if not by_device:
             raise PayloadError("no disk series (node_disk_read_bytes_total...) in the payload")
         missing = sorted({n for v in by_device.values() for n in DISK_SERIES if n not in v})
@@ -250,6 +258,12 @@ class MetricsProbe:
         except PayloadError as exc:
             return _Scrape(Outcome.FAIL, str(exc), code)
         detail = f"disks {', '.join(disks)}"
+        if not all(is_whole_disk(d) for d in disks):
+            detail = (
+                f"devices {', '.join(disks)} summed: no device label names a whole disk,"
+                " so every device present is counted (a partition may count twice)"
+            )
+            log.warning("metrics devices summed", project=self.ctx.project.ref, devices=disks)
         if skipped:
             detail += f"; {skipped} unreadable lines left out"
         return _Scrape(Outcome.OK, detail, code, sample, skipped)

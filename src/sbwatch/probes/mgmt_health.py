@@ -114,8 +114,12 @@ def _failure(timer: Timer, exc: Exception) -> ProbeResult:
             f"rate limited, retry in {exc.retry_after_s:.0f}s",
             retry_after_s=exc.retry_after_s,
         )
-    if isinstance(exc, AuthRejected):
-        return timer.result(Outcome.FAIL, "token rejected", status_code=exc.status)
+    if isinstance(exc, AuthRejected):  # sbwatch's credential, never the project's outage
+        if exc.missing_permissions:
+            lacks = f"token lacks {', '.join(exc.missing_permissions)}"
+            return timer.result(Outcome.FAIL, lacks, status_code=exc.status)
+        said = "token invalid or expired" if exc.status == 401 else "token not allowed"
+        return timer.result(Outcome.FAIL, said, status_code=exc.status)
     if not isinstance(exc, ApiError):
         raise exc
     if isinstance(exc.__cause__, httpx.TimeoutException):

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -21,6 +22,11 @@ from sbwatch.sim.mgmt import mgmt_routes
 from sbwatch.sim.query import query_routes
 from sbwatch.sim.world import SimWorld
 
+SIM_TOKEN = "sbp_" + "5eed" * 10
+"""The token a simulator accepts unless told another: the real format, ``sbp_`` + 40 hex."""
+TOKEN_PATTERN = re.compile(r"sbp_(oauth_)?[a-f0-9]{40}")
+"""The shape of the provider's personal access (or OAuth) tokens; its CLI refuses any other."""
+TOKEN_RULE = "sbp_ and 40 hex digits, the shape of a real personal access token"
 RATE_LIMIT = 120
 RATE_WINDOW_S = 60.0
 _HOST = re.compile(r"^([a-z0-9]{20})\.supabase\.co(?::\d+)?$")
@@ -129,17 +135,27 @@ def control_routes(world: SimWorld) -> list[Route]:
     ]
 
 
+async def _json_error(request: Request, exc: HTTPException) -> Response:
+    """An unknown route or method answers JSON, as every route of the provider does."""
+    return JSONResponse({"message": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
 def create_app(
     world: SimWorld,
     *,
-    token: str = "sbp_sim_token",
+    token: str = SIM_TOKEN,
     service_key: str = "sim-service-key",
     query_dsns: Mapping[str, str] | None = None,
 ) -> Starlette:
-    """One Starlette app serving every simulated endpoint; unknown routes answer 404.
+    """One Starlette app serving every simulated endpoint; unknown routes answer a JSON 404.
 
+    ``token``: the one bearer token the Management API accepts; ValueError unless it has the
+    real format (the provider's CLI refuses any other shape before sending, so a simulator
+    accepting one would hide a client that could never talk to the provider).
     ``query_dsns``: the local database each project's SQL endpoint runs its queries on.
     """
+    if not TOKEN_PATTERN.fullmatch(token):
+        raise ValueError(f"token: must be {TOKEN_RULE}")
     limiter = RateLimiter(world.clock)
     routes = [
         *mgmt_routes(world, token, limiter),
@@ -148,7 +164,8 @@ def create_app(
         *status_routes(world),
         *control_routes(world),
     ]
-    app = Starlette(routes=routes)
+    handlers = {code: _json_error for code in (404, 405)}
+    app = Starlette(routes=routes, exception_handlers=handlers)  # type: ignore[arg-type]  # Starlette types handlers loosely
     app.state.limiter = limiter  # the replay's fast path counts requests it answers itself
     app.add_middleware(HostRouting)
     return app

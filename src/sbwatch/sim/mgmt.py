@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +15,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from sbwatch.sim.endpoints import DocumentResponse
-from sbwatch.sim.hardware import MACHINES, MEGABIT, Machine, by_variant, machine
+from sbwatch.sim.hardware import MACHINES, Machine, by_variant, machine
 from sbwatch.sim.world import SimWorld
 
 if TYPE_CHECKING:
@@ -50,19 +51,24 @@ def _asked_size(body: bytes) -> str:
 
 
 def _guard(world: SimWorld, token: str, limiter: RateLimiter, handler: Handler) -> Handler:
-    """Outage, bearer auth, unknown project, rate limit and injected faults, then ``handler``."""
+    """Outage, bearer auth, unknown project, rate limit and injected faults, then ``handler``.
+
+    Every answer carries the ``X-RateLimit-*`` headers, as the provider's do (401, 404 and 503
+    included): each request counts against the presented token's window.
+    """
 
     async def guarded(request: Request) -> Response:
         ref: str | None = request.path_params.get("ref")  # None: the list of every project
         world.sync(ref)
-        if world.platform_outage:
-            return _error(503, "Service Unavailable")
         auth = request.headers.get("authorization", "")
-        if not auth.startswith("Bearer ") or auth.removeprefix("Bearer ") != token:
-            return _error(401, "Unauthorized")
+        presented = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else ""
+        allowed, headers = limiter.hit(presented, ref or "")
+        if world.platform_outage:
+            return _error(503, "Service Unavailable", headers)
+        if presented != token:
+            return _error(401, "Unauthorized", headers)
         if ref is not None and ref not in world.projects:
-            return _error(404, f"Project {ref} not found")
-        allowed, headers = limiter.hit(token, ref or "")
+            return _error(404, f"Project {ref} not found", headers)
         fault = world.mgmt_fault_for(request.method)
         if not allowed or fault == "rate_limit":
             headers["X-RateLimit-Remaining"] = "0"
@@ -100,27 +106,71 @@ def _price(m: Machine) -> dict[str, Any]:
     }
 
 
+_CONNECTIONS = {
+    # (direct, pooler) per size, as the provider's add-ons answer lists them
+    "micro": (60, 200), "small": (90, 400), "medium": (120, 600), "large": (160, 800),
+    "xl": (240, 1000), "2xl": (380, 1500), "4xl": (480, 3000), "8xl": (490, 6000),
+}  # fmt: skip
+_CLOUDS = ["AWS", "AWS_K8S", "AWS_NIMBUS", "FLY"]
+_OTHER_ADDONS: list[dict[str, Any]] = [
+    # (type, name, [(variant id, variant name, price amount, interval)]): the add-ons offered
+    # beside compute, as the provider lists them
+    {"type": "custom_domain", "name": "Custom Domain",
+     "variants": [("cd_default", "Custom Domain", 10, "monthly")]},
+    {"type": "pitr", "name": "Point-In-Time-Recovery",
+     "variants": [(f"pitr_{d}", f"{d} days", 100 * d // 7, "monthly") for d in (7, 14, 28)]},
+    {"type": "ipv4", "name": "IPv4", "variants": [("ipv4_default", "IPv4", 4, "monthly")]},
+    {"type": "log_drain", "name": "Log Drain",
+     "variants": [("log_drain_default", "Log Drain", 0.0822, "hourly")]},
+]  # fmt: skip
+
+
 def _variant(m: Machine) -> dict[str, Any]:
+    direct, pooler = _CONNECTIONS.get(m.size, _CONNECTIONS["8xl"])
+    clouds = _CLOUDS if m.burst_mbit < 9000 else _CLOUDS[:3]
     return {
         "id": m.variant,
         "name": m.label,
-        "price": _price(m),
         "meta": {
-            "memory_gb": f"{m.memory_gb:g} GB",
-            "baseline_disk_io_mbs": round(m.sustained_mbit * MEGABIT / 1_000_000),
+            "cpu_cores": m.vcpus,
+            "cpu_dedicated": m.instance.startswith("m6g"),
+            "memory_gb": int(m.memory_gb),
+            "baseline_disk_io_mbs": int(m.sustained_mbit),
+            "max_disk_io_mbs": int(m.burst_mbit),
+            "connections_direct": direct,
+            "connections_pooler": pooler,
+            "supported_cloud_providers": clouds,
         },
+        "price": _price(m),
     }
 
 
+def _other_addon(addon: dict[str, Any]) -> dict[str, Any]:
+    variants = []
+    for vid, name, amount, interval in addon["variants"]:
+        month = amount * 730 if interval == "hourly" else amount
+        price = {
+            "description": f"${month:g}/month",
+            "amount": amount,
+            "interval": interval,
+            "type": "usage" if interval == "hourly" else "fixed",
+        }
+        variants.append({"id": vid, "name": name, "price": price})
+    return {"name": addon["name"], "type": addon["type"], "variants": variants}
+
+
 def addons_document(world: SimWorld, ref: str) -> dict[str, Any]:
-    """The ListProjectAddonsResponse of a project (the target size while resizing)."""
+    """The ListProjectAddonsResponse of a project (the target size while resizing), shaped
+    like the provider's: each compute variant with its ``meta``, other add-ons offered too."""
     project = world.projects[ref]
     current = machine(project.resize_to or project.tier)
     selected = []
     if current.variant is not None:
         selected.append({"type": "compute_instance", "variant": _variant(current)})
     variants = [_variant(m) for m in MACHINES if m.variant is not None]
-    available = [{"type": "compute_instance", "name": "Compute Instance", "variants": variants}]
+    compute = {"name": "Compute Instance", "type": "compute_instance", "variants": variants}
+    available = [_other_addon(_OTHER_ADDONS[0]), compute]
+    available += [_other_addon(addon) for addon in _OTHER_ADDONS[1:]]
     return {"selected_addons": selected, "available_addons": available}
 
 
@@ -184,19 +234,52 @@ def _health_params(request: Request) -> tuple[list[str], int, str | None]:
 @functools.lru_cache(maxsize=64)
 def _health_query(query: bytes) -> tuple[tuple[str, ...], int, str | None]:
     """The services and timeout a health query string asks for, or the problem with it
-    (parsed once per distinct query string: a watcher asks the same every time)."""
+    (parsed once per distinct query string: a watcher asks the same every time).
+
+    ``services`` is the spec's array, form style exploded: each name its own ``services=``; a
+    comma-joined value is no name of the enum and is refused, as the provider refuses it.
+    """
     params = QueryParams(query)
-    raw = params.getlist("services")
-    services = tuple(part.strip() for item in raw for part in item.split(",") if part.strip())
+    services = tuple(params.getlist("services"))
     if not services:
-        return (), 0, "services is required"
+        return (), 0, "services: required (one services= per name)"
     unknown = [name for name in services if name not in HEALTH_SERVICES]
     if unknown:
-        return (), 0, f"unknown services: {', '.join(unknown)}"
+        return (
+            (),
+            0,
+            f"services: each value must be one of {', '.join(HEALTH_SERVICES)}"
+            + (f" (got {', '.join(repr(name) for name in unknown)})"),
+        )
     timeout = params.get("timeout_ms")
     if timeout is not None and (not timeout.isdigit() or int(timeout) > 10_000):
-        return (), 0, "timeout_ms must be an integer from 0 to 10000"
+        return (), 0, "timeout_ms: must be an integer from 0 to 10000"
     return services, DEFAULT_HEALTH_TIMEOUT_MS if timeout is None else int(timeout), None
+
+
+ADDON_TYPES = (
+    "custom_domain", "compute_instance", "pitr", "ipv4", "auth_mfa_phone", "auth_mfa_web_authn",
+    "log_drain",
+)  # fmt: skip
+_ADDON_VARIANT = re.compile(
+    r"ci_(micro|small|medium|large|xlarge|2xlarge|4xlarge|8xlarge|12xlarge|16xlarge"
+    r"|(24|48)xlarge(_optimized_cpu|_optimized_memory|_high_memory)?)"
+    r"|cd_default|pitr_(7|14|28)|ipv4_default"
+)
+
+
+def _addon_problem(body: Any) -> str | None:
+    """What the spec's ApplyProjectAddonBody refuses in ``body``, naming the field."""
+    if not isinstance(body, dict):
+        return "body: must be an object {addon_type, addon_variant}"
+    for field in ("addon_type", "addon_variant"):
+        if not isinstance(body.get(field), str):
+            return f"{field}: required, a string"
+    if body["addon_type"] not in ADDON_TYPES:
+        return f"addon_type: must be one of {', '.join(ADDON_TYPES)}"
+    if not _ADDON_VARIANT.fullmatch(body["addon_variant"]):
+        return f"addon_variant: {body['addon_variant']!r} is no add-on variant"
+    return None
 
 
 def mgmt_routes(world: SimWorld, token: str, limiter: RateLimiter) -> list[Route]:
@@ -222,12 +305,15 @@ def mgmt_routes(world: SimWorld, token: str, limiter: RateLimiter) -> list[Route
         ref = request.path_params["ref"]
         try:
             body = json.loads(await request.body())
-            kind, variant = body["addon_type"], body["addon_variant"]
-        except (ValueError, KeyError, TypeError):
-            return _error(400, "body must be {addon_type, addon_variant}")
+        except ValueError:
+            return _error(400, "body: not JSON")
+        problem = _addon_problem(body)
+        if problem is not None:
+            return _error(400, problem)
+        kind, variant = body["addon_type"], body["addon_variant"]
         target = by_variant(variant) if kind == "compute_instance" else None
         if target is None:
-            return _error(400, f"unsupported add-on {kind}/{variant}")
+            return _error(400, f"addon_variant: {kind}/{variant} is not offered for this project")
         if world.projects[ref].resizing:
             return _error(500, "Failed to apply project addon: a compute change is in progress")
         world.patch_calls += 1

@@ -45,7 +45,7 @@ from sbwatch.watch.announcer import FOLDED_NOTE
 from sbwatch.watch.watcher import Watcher
 
 BASE = "http://127.0.0.1:8787"
-TOKEN = "sbp_replay_token"
+TOKEN = "sbp_41dd3d61601c6697ce9160c3d20beaefe01d7b38"
 SERVICE_KEY = "replay-service-key"
 SERIES_EVERY_S = 600.0
 QUIET_EVENTS = frozenset({"workload", "status_page"})

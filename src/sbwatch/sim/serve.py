@@ -15,7 +15,7 @@ import uvicorn
 from sbwatch.core.clock import SystemClock
 from sbwatch.core.errors import ConfigError, MailError, PermanentError
 from sbwatch.core.log import get_logger
-from sbwatch.sim.app import create_app
+from sbwatch.sim.app import SIM_TOKEN, TOKEN_PATTERN, TOKEN_RULE, create_app
 from sbwatch.sim.dbproxy import DbProxy
 from sbwatch.sim.emails import deliver_imap, dns_records
 from sbwatch.sim.hardware import SIZES
@@ -43,7 +43,7 @@ class SimConfig:
     projects: tuple[tuple[str, str, float], ...]
     """(ref, tier, budget % left) of each project."""
     port: int = 8787
-    token: str = "sbp_sim_token"
+    token: str = SIM_TOKEN
     service_key: str = "sim-service-key"
     resize_seconds: float = 120.0
     seed: int = 0
@@ -99,6 +99,9 @@ def load_sim_config(path: Path) -> SimConfig:
             query_dsns.append((ref, str(item["db_dsn"])))
     if not projects:
         problems.append("projects: at least one [[projects]] table is required")
+    token = str(data.get("token", SIM_TOKEN))
+    if not TOKEN_PATTERN.fullmatch(token):
+        problems.append(f"token: must be {TOKEN_RULE}")
     update = data.get("metrics_update_s", 60)
     if isinstance(update, bool) or not isinstance(update, int | float) or not 0 <= update <= 3600:
         problems.append("metrics_update_s: must be a number of seconds from 0 to 3600")
@@ -113,7 +116,7 @@ def load_sim_config(path: Path) -> SimConfig:
     return SimConfig(
         projects=tuple(projects),
         port=int(data.get("port", 8787)),
-        token=str(data.get("token", "sbp_sim_token")),
+        token=token,
         service_key=str(data.get("service_key", "sim-service-key")),
         resize_seconds=float(data.get("resize_seconds", 120)),
         seed=int(data.get("seed", 0)),

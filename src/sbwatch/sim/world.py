@@ -497,9 +497,10 @@ class SimWorld:
 
 
 def create_app(
-    world: SimWorld, *, token: str = "sbp_sim_token", service_key: str = "sim-service-key"
+    world: SimWorld, *, token: str | None = None, service_key: str = "sim-service-key"
 ) -> Starlette:
     """The simulator's HTTP app (see sbwatch.sim.app)."""
-    from sbwatch.sim.app import create_app as build  # the app imports this module
+    from sbwatch.sim.app import SIM_TOKEN  # the app imports this module
+    from sbwatch.sim.app import create_app as build
 
-    return build(world, token=token, service_key=service_key)
+    return build(world, token=token or SIM_TOKEN, service_key=service_key)

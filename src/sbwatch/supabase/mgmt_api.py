@@ -1,7 +1,9 @@
 """A small client for the Supabase Management API: project, health, compute add-ons, SQL.
 
 Errors are mapped once here to ``sbwatch.core.errors``: ``RateLimited`` on 429 (and, without
-sending, for every call until the announced reset), ``AuthRejected`` on 401/403,
+sending, for every call until the announced reset), ``AuthRejected`` on 401 (the token is
+invalid or expired: personal access tokens always expire) and 403 (with the
+``missing_permissions`` a scoped token lacks),
 ``ApiError(transient=True)`` on 5xx, timeouts and dropped connections, ``ApiError(transient=False)``
 on other 4xx and on bodies that do not match the published spec. GETs retry transient errors;
 PATCH, DELETE and a query never do (a compute change must be sent at most once; a query may have
@@ -102,7 +104,11 @@ class ManagementApi:
         self, ref: str, services: Sequence[str] = ("db", "rest", "auth"), timeout_ms: int = 5000
     ) -> list[ServiceHealth]:
         """The provider's view of each service's health."""
-        params = {"services": ",".join(services), "timeout_ms": str(timeout_ms)}
+        # The spec's array parameter, form style exploded: one ``services=`` per name.
+        params: dict[str, str | list[str]] = {
+            "services": list(services),
+            "timeout_ms": str(timeout_ms),
+        }
         body = await self._get_json(f"/v1/projects/{ref}/health", params=params)
         if not isinstance(body, list):
             raise _bad_body("health", "expected a list")
@@ -141,7 +147,9 @@ class ManagementApi:
         return body
 
     # -- transport ------------------------------------------------------------------------
-    async def _get_json(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+    async def _get_json(
+        self, path: str, params: Mapping[str, str | list[str]] | None = None
+    ) -> Any:
         attempt = 0
         while True:
             try:
@@ -164,7 +172,7 @@ class ManagementApi:
         method: str,
         path: str,
         *,
-        params: Mapping[str, str] | None = None,
+        params: Mapping[str, str | list[str]] | None = None,
         json: Any = None,
         timeout_s: float | None = None,
     ) -> httpx.Response:
@@ -216,8 +224,14 @@ class ManagementApi:
             reset = _reset_seconds(response.headers.get("X-RateLimit-Reset"))
             self._blocked_until = self._clock.monotonic() + reset
             raise RateLimited(reset)
-        if status in (401, 403):
-            raise AuthRejected(f"{method} {path}: token rejected (HTTP {status})", status=status)
+        if status == 401:
+            raise AuthRejected(f"{method} {path}: token invalid or expired (HTTP 401)", status=401)
+        if status == 403:
+            missing = _missing_permissions(response)
+            lacks = f"token lacks {', '.join(missing)}" if missing else "token not allowed"
+            raise AuthRejected(
+                f"{method} {path}: {lacks} (HTTP 403)", status=403, missing_permissions=missing
+            )
         where = f"{method} {path}: HTTP {status}"
         raise ApiError(
             where,
@@ -248,6 +262,18 @@ def _message(response: httpx.Response) -> str:
         return ""
     message = body.get("message") if isinstance(body, dict) else None
     return message if isinstance(message, str) else ""
+
+
+def _missing_permissions(response: httpx.Response) -> tuple[str, ...]:
+    """The ``missing_permissions`` a 403 names (a scoped token's), or none."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ()
+    found = body.get("missing_permissions") if isinstance(body, dict) else None
+    if not isinstance(found, list):
+        return ()
+    return tuple(str(item) for item in found if isinstance(item, str))
 
 
 def _retry_after(header: str | None) -> float | None:

@@ -104,12 +104,19 @@ def email_targets(
     projects: Mapping[str, ProjectRuntime], email: ProviderEmail
 ) -> list[ProjectRuntime]:
     """The projects an email is about: by ref, else by name, else the only one watched."""
+    names = {ref: runtime.names() for ref, runtime in projects.items()}
+    return [projects[ref] for ref in matching_refs(names, email)]
+
+
+def matching_refs(names: Mapping[str, set[str]], email: ProviderEmail) -> list[str]:
+    """The refs an email is about, of projects known by their lowercased ``names``: by ref
+    (a dashboard link), else by name, else the only project there is."""
     if email.project_ref is not None:
-        return [r for ref, r in projects.items() if ref == email.project_ref]
+        return [ref for ref in names if ref == email.project_ref]
     if email.project_name is not None:
         name = email.project_name.lower()
-        return [r for r in projects.values() if name in r.names()]
-    return list(projects.values()) if len(projects) == 1 else []
+        return [ref for ref, known in names.items() if name in known]
+    return list(names) if len(names) == 1 else []
 
 
 async def say_unmatched(

@@ -31,7 +31,7 @@ def _mgmt(result: ProbeResult | None) -> tuple[dict[str, str] | None, str | None
     if result.retry_after_s is not None:  # not asked: says nothing about reachability
         return None, None, None
     if result.outcome is Outcome.FAIL and (result.status_code or 0) < 500:
-        return None, None, True  # it answered (token rejected...): reachable
+        return None, None, True  # it answered (token invalid, expired, lacking): reachable
     return None, None, False
 
 
@@ -74,6 +74,8 @@ def build_signals(
                 codes[name] = status.last.status_code
     mgmt = statuses.get(ProbeKind.MGMT_HEALTH)
     mgmt_services, project_status, mgmt_reachable = _mgmt(mgmt.last if mgmt else None)
+    if mgmt is not None and mgmt.last is not None and mgmt.last.status_code == 402:
+        codes["mgmt_api"] = 402  # the organization's quota: the API says so too
     indicator, components, status_reachable = _status_page(provider)
     return Signals(
         ref=ref,

@@ -30,6 +30,7 @@ from sbwatch.core.results import (
     DiagnosisKind,
     EmailKind,
     IoSample,
+    Outcome,
     ProbeKind,
     ProbeResult,
     ProbeState,
@@ -397,6 +398,9 @@ class Watcher:
         )
         await self.store.record_probe(result)
         self.provider_last = result
+        # No threshold here: up while the page is read (whatever it reports), down when not.
+        up = 1.0 if result.outcome is Outcome.OK else 0.0
+        self.metrics.probe_series(PROVIDER, result.probe.value).up.set(up)
         return result
 
     async def _fold_sample(self, runtime: ProjectRuntime, sample: IoSample) -> None:
