@@ -24,12 +24,13 @@ from sbwatch.alerting.dispatch import Dispatcher
 from sbwatch.backup.job import schedule_backups
 from sbwatch.config.settings import ProjectSettings, Settings, load_settings
 from sbwatch.core.clock import Clock, SystemClock
-from sbwatch.core.errors import ConfigError, SbwatchError
+from sbwatch.core.errors import ConfigError
 from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import Diagnosis, ProbeKind, Severity
 from sbwatch.daemon.ha import Leadership
 from sbwatch.daemon.http import http_client
+from sbwatch.daemon.mailguard import MailGuard
 from sbwatch.daemon.page import render_status_page, threadsafe
 from sbwatch.daemon.presence import RENEW_EVERY_S, AlreadyRunning, Presence
 from sbwatch.daemon.scheduler import Scheduler
@@ -269,7 +270,14 @@ class Daemon:
                 on_email=watcher.on_email,
                 rule=rule_from_settings(settings.mail),
             )
-            mail_task = group.create_task(_watch_mail(mail), name="mail")
+            guard = MailGuard(
+                mail.run,
+                store,
+                clock=self.clock,
+                metrics=self.metrics,
+                notify=watcher.announcer.provider_notice,
+            )
+            mail_task = group.create_task(guard.run(), name="mail")
         self.generation = Generation(settings, watcher, scheduler, mail_task)
         return self.generation
 
@@ -433,21 +441,6 @@ def _size_job(watcher: Watcher, ref: str) -> Callable[[], Awaitable[None]]:
         await watcher.check_size(ref)
 
     return job
-
-
-async def _watch_mail(mail: MailWatcher) -> None:
-    """Run the mail watcher in the daemon's TaskGroup; say so if it dies.
-
-    It only ends by cancellation otherwise. Its death must not take the TaskGroup (and with it
-    the probes and alerts) down, so this is the one place beside the probe runner that catches
-    every exception.
-    """
-    try:
-        await mail.run()
-    except Exception as exc:
-        # Only sbwatch's own messages are known to be free of secrets; of others, the type.
-        detail = str(exc) if isinstance(exc, SbwatchError) else ""
-        log.error("mail watcher stopped", error=type(exc).__name__, detail=detail)
 
 
 async def _config_refused(generation: Generation, exc: ConfigError) -> None:

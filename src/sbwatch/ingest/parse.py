@@ -52,6 +52,8 @@ _NAME = re.compile(
 )
 """The provider names the project in the body: "Your project job-hunter-team is depleting"."""
 _SPACE = re.compile(r"\s+")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+"""NUL and lone surrogates (raw 8-bit header bytes): no store can take them as text."""
 
 
 @dataclass(frozen=True)
@@ -121,19 +123,24 @@ def explain(raw: bytes, rule: TrustRule, fallback_time: datetime) -> Classificat
     sender = sender_address(first_header(msg, "From"))
     trusted, reason, used, reasons = judge_trust(msg, raw, rule, sender)
     provider_email = ProviderEmail(
-        message_id=message_id(msg, raw),
+        message_id=storable(message_id(msg, raw)),
         kind=kind,
         project_ref=ref,
         received_at=received_at(msg, fallback_time),
-        subject=subject[:500],
-        sender=sender,
+        subject=storable(subject[:500]),
+        sender=storable(sender),
         trusted=trusted,
-        trust_reason=reason,
-        project_name=name,
+        trust_reason=storable(reason),
+        project_name=None if name is None else storable(name),
     )
     wording = f"matched {phrase!r}" if phrase else "no known wording"
     reasons = (f"kind {kind}: {wording}", *reasons)
     return Classification(provider_email, phrase, ref_source, used, reasons)
+
+
+def storable(text: str) -> str:
+    """``text`` with NUL and lone surrogates replaced by U+FFFD, so every store can save it."""
+    return _UNSTORABLE.sub("\ufffd", text)
 
 
 def _message(raw: bytes) -> Message | None:
