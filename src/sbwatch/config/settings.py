@@ -308,6 +308,9 @@ class ProjectSettings(_Model):
     """Backups are off unless ``[projects.backup]`` is present and enabled."""
     data_checks: list[DataCheckSettings] = Field(default_factory=list)
     """What the data probe checks; the probe runs only when there is at least one."""
+    data_checks_role: Literal["read_only", "any"] = "read_only"
+    """``read_only``: ``check-config --online`` refuses a ``db_dsn`` role that is a superuser or
+    can write, kill sessions or run programs; ``any`` says the operator accepts one."""
 
     @model_validator(mode="after")
     def _dsn_for_backup(self) -> ProjectSettings:
