@@ -645,7 +645,21 @@ def config_warnings(settings: Settings) -> list[str]:
         + _probe_warnings(settings.projects)
         + _store_warnings(settings)
         + _mail_warnings(settings.mail)
+        + metrics_warnings(settings.metrics)
     )
+
+
+def metrics_warnings(metrics: MetricsSettings) -> list[str]:
+    """The metrics and status server listening beyond this host: anyone who reaches it reads
+    every project's state, and no Host check guards it there."""
+    if not metrics.enabled or metrics.listen in ("127.0.0.1", "::1", "localhost"):
+        return []
+    if metrics.listen.startswith("127."):
+        return []
+    return [
+        f"metrics.listen: {metrics.listen} is reachable beyond this host: the status page and"
+        " the metrics are served to anyone who reaches it (keep 127.0.0.1 behind a proxy)"
+    ]
 
 
 def _probe_warnings(projects: list[ProjectSettings]) -> list[str]:

@@ -22,7 +22,7 @@ import httpx
 
 from sbwatch.alerting.dispatch import Dispatcher
 from sbwatch.backup.job import schedule_backups
-from sbwatch.config.settings import ProjectSettings, Settings, load_settings
+from sbwatch.config.settings import ProjectSettings, Settings, load_settings, metrics_warnings
 from sbwatch.core.clock import Clock, SystemClock
 from sbwatch.core.errors import ConfigError
 from sbwatch.core.log import get_logger
@@ -82,6 +82,8 @@ def metrics_server(
     except OSError as exc:
         raise ConfigError([f"metrics: cannot listen on {address} ({exc.strerror})"]) from None
     log.info("metrics listening", address=settings.metrics.listen, port=server.server_port)
+    for warning in metrics_warnings(settings.metrics):
+        log.warning("metrics listen beyond loopback", detail=warning)
     try:
         yield server
     finally:
