@@ -22,7 +22,7 @@ import httpx
 
 from sbwatch.alerting.dispatch import Dispatcher
 from sbwatch.backup.job import schedule_backups
-from sbwatch.config.settings import ProjectSettings, Settings, load_settings, metrics_warnings
+from sbwatch.config.settings import ProjectSettings, Settings, load_settings
 from sbwatch.core.clock import Clock, SystemClock
 from sbwatch.core.errors import ConfigError
 from sbwatch.core.log import get_logger
@@ -35,6 +35,7 @@ from sbwatch.daemon.page import render_status_page, threadsafe
 from sbwatch.daemon.presence import RENEW_EVERY_S, AlreadyRunning, Presence
 from sbwatch.daemon.scheduler import Scheduler
 from sbwatch.daemon.sdnotify import Notifier
+from sbwatch.daemon.storelock import StoreFileLock
 from sbwatch.daemon.web import start_server
 from sbwatch.ingest.imap import MailWatcher
 from sbwatch.ingest.parse import rule_from_settings
@@ -82,8 +83,6 @@ def metrics_server(
     except OSError as exc:
         raise ConfigError([f"metrics: cannot listen on {address} ({exc.strerror})"]) from None
     log.info("metrics listening", address=settings.metrics.listen, port=server.server_port)
-    for warning in metrics_warnings(settings.metrics):
-        log.warning("metrics listen beyond loopback", detail=warning)
     try:
         yield server
     finally:
@@ -114,6 +113,7 @@ class Daemon:
         self.presence: Presence
         self.leadership: Leadership | None = None
         self.generation: Generation | None = None
+        self.store_lock: StoreFileLock | None = None
 
     async def run(self) -> int:
         """Run until SIGTERM/SIGINT; 0 on a clean stop."""
@@ -191,12 +191,22 @@ class Daemon:
 
     @contextlib.asynccontextmanager
     async def _resources(self) -> AsyncIterator[tuple[Store, httpx.AsyncClient]]:
-        store = await open_store(self.settings.state)
+        state = self.settings.state
+        if state.backend == "sqlite" and not self.settings.ha.enabled:
+            self.store_lock = StoreFileLock(state.sqlite_path())
+            self.store_lock.acquire()
         try:
-            async with http_client() as http:
-                yield store, http
+            store = await open_store(state)
+            if self.store_lock is not None:
+                self.store_lock.opened()
+            try:
+                async with http_client() as http:
+                    yield store, http
+            finally:
+                await store.close()
         finally:
-            await store.close()
+            if self.store_lock is not None:
+                self.store_lock.release()
 
     async def _serve(self, store: Store, http: httpx.AsyncClient) -> None:
         async with asyncio.TaskGroup() as group:
@@ -312,12 +322,37 @@ class Daemon:
         return generation
 
     async def _renew(self) -> None:
-        """Keep the store's lock; a daemon that lost it to another stops acting at once."""
+        """Keep the store's lock; a daemon that lost it to another, or whose state file was
+        deleted or replaced under it, stops acting at once."""
+        gone = self.store_lock.replaced() if self.store_lock is not None else None
+        if gone is not None:
+            log.error("stopping: state store replaced", detail=gone)
+            await self._say_store_gone(gone)
+            self._stop.set()
+            return
         try:
             await self.presence.beat()
         except AlreadyRunning as exc:
             log.error("stopping: lost the state store", detail=str(exc))
             self._stop.set()
+
+    async def _say_store_gone(self, why: str) -> None:
+        """A CRITICAL notice, delivered at once (the outbox of the file still open serves)."""
+        generation = self.generation
+        if generation is None:
+            return
+        announcer = generation.watcher.announcer
+        try:
+            await announcer.provider_notice(
+                Severity.CRITICAL,
+                "sbwatch stopped: its state store was replaced",
+                f"{why}. sbwatch stopped acting so that no second daemon acts beside it; "
+                "start it again once the state file is where it belongs.",
+                subject="daemon",
+            )
+            await announcer.dispatcher.flush()
+        except Exception as exc:
+            log.error("state store notice not sent", error=type(exc).__name__)
 
     async def _feed_watchdog(self, scheduler: Callable[[], Scheduler]) -> None:
         interval = self.notifier.watchdog_interval_s()
