@@ -234,3 +234,23 @@ def test_acting_statements_are_refused_without_asking_the_server(tmp_path: Path)
         " read-only transaction",
         "projects[0].data_checks[5].sql: one statement only: a ';' separates two",
     ] == [line for line in lines if ".sql:" in line]
+
+
+@pytest.mark.parametrize(
+    ("dsn", "said"),
+    [
+        (f"mysql://root:{DB_PASSWORD}@127.0.0.1/shop", "must be a postgresql:// URL (not 'mysql')"),
+        (f"postgresql://u:{DB_PASSWORD}@127.0.0.1:99999/d", "is not a valid postgresql:// URL"),
+        (f"host=127.0.0.1 password={DB_PASSWORD}", "must be a postgresql:// URL"),
+    ],
+    ids=["mysql", "bad-port", "not-a-url"],
+)
+def test_a_dsn_that_is_not_postgresql_is_refused(tmp_path: Path, dsn: str, said: str) -> None:
+    """check-config refuses a db_dsn of another database or one that does not parse, naming
+    the field and never the DSN."""
+    config = tmp_path / "config.toml"
+    config.write_text(ONE_CHECK.format(state=tmp_path / "s.db", ref=REF, dsn=dsn))
+    done = check_config(config)
+    lines = [re.sub(r" \(line \d+\)", "", line) for line in done.stderr.splitlines()]
+    assert (1, True) == (done.returncode, f"projects[0].db_dsn: {said}" in "\n".join(lines))
+    assert DB_PASSWORD not in done.stdout + done.stderr

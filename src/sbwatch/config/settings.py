@@ -15,6 +15,7 @@ import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -104,6 +105,25 @@ def _http_url(value: SecretStr | None) -> SecretStr | None:
     return value
 
 
+def _postgres_dsn(value: SecretStr) -> SecretStr:
+    """A PostgreSQL URL (``postgresql://`` or ``postgres://``) that parses; the message never
+    quotes the DSN, only its scheme."""
+    dsn = value.get_secret_value()
+    if not _READ_SECRETS.get() and _REFERENCE.match(dsn):
+        return value  # not read, so not checked; ``check-config`` without --no-secrets does
+    scheme, sep, _ = dsn.partition("://")
+    if not sep or scheme.lower() not in ("postgresql", "postgres"):
+        shown = (
+            repr(scheme) if sep and re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]{0,20}", scheme) else ""
+        )
+        raise ValueError(f"must be a postgresql:// URL{f' (not {shown})' if shown else ''}")
+    try:
+        urlsplit(dsn).port  # noqa: B018 -- a bad port or bracket raises here
+    except ValueError:
+        raise ValueError("is not a valid postgresql:// URL (host, port or brackets)") from None
+    return value
+
+
 def _never_or_duration(value: object) -> object:
     if isinstance(value, str) and value.strip().lower() == "never":
         return None
@@ -119,6 +139,8 @@ Interval = Annotated[
 ]
 """A duration, or "never"."""
 Secret = Annotated[SecretStr, BeforeValidator(_resolve_secret)]
+PgDsn = Annotated[SecretStr, BeforeValidator(_resolve_secret), AfterValidator(_postgres_dsn)]
+"""A secret PostgreSQL URL."""
 RouteUrl = Annotated[SecretStr, AfterValidator(_apprise_url), BeforeValidator(_resolve_secret)]
 """An apprise URL that apprise itself accepts (a secret: it often carries a token)."""
 Port = Annotated[int, Field(ge=0, le=65535)]
@@ -242,7 +264,7 @@ class BackupSettings(_Model):
     format: Literal["custom", "directory"] = "custom"
     verify: Interval = timedelta(days=7)
     """Restore a fresh backup when the last verified one is older than this; "never": not."""
-    verify_dsn: Secret | None = None
+    verify_dsn: PgDsn | None = None
     """A scratch server the restore goes into; default: the local server."""
     pg_dump: Path | None = None
     """Default: the Debian binary of the server's major version, else ``pg_dump`` on PATH."""
@@ -295,7 +317,7 @@ class ProjectSettings(_Model):
     url: HttpUrl | None = None
     """Project base URL; default ``https://<ref>.supabase.co``."""
     dashboard_url: HttpUrl | None = None
-    db_dsn: Secret | None = None
+    db_dsn: PgDsn | None = None
     service_key: Secret | None = None
     mgmt_token: Secret | None = None
     probes: Annotated[dict[ProbeKind, ProbeSettings], BeforeValidator(_probe_defaults)] = Field(
@@ -382,7 +404,7 @@ class StateSettings(_Model):
     backend: Literal["sqlite", "postgres"] = "sqlite"
     path: Path | None = None
     """SQLite file; default ``$STATE_DIRECTORY/sbwatch.db`` or the XDG state dir."""
-    dsn: Secret | None = None
+    dsn: PgDsn | None = None
 
     @model_validator(mode="before")
     @classmethod
