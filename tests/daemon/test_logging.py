@@ -88,6 +88,36 @@ async def test_a_run_due_while_the_last_one_runs_is_skipped_in_sbwatch_words(
     assert "" == capsys.readouterr().err
 
 
+async def test_a_job_that_keeps_overrunning_is_one_warning_a_minute() -> None:
+    """A job skipped run after run is said once at warning level (the next after a minute),
+    not once a run: twenty runs of its neighbour see one warning."""
+    release = asyncio.Event()
+    neighbour: list[int] = []
+
+    async def slow() -> None:
+        await release.wait()
+
+    async def fast() -> None:
+        neighbour.append(1)
+
+    scheduler = Scheduler(SystemClock())
+    with capture_logs() as logs:
+        scheduler.every("probe:slow", 0.05, slow)
+        scheduler.every("probe:fast", 0.05, fast)
+        scheduler.start()
+        try:
+            await _until("twenty runs of the neighbour", lambda: len(neighbour) >= 20)
+        finally:
+            release.set()
+            await scheduler.stop()
+    warnings = [
+        e
+        for e in logs
+        if e["event"] == "job still running, run skipped" and e["log_level"] == "warning"
+    ]
+    assert [("probe:slow", 1)] == [(e["job"], e["skipped_since"]) for e in warnings]
+
+
 async def test_apscheduler_lines_become_sbwatch_events(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -280,8 +280,12 @@ async def test_query_checks_and_failures_of_one_check_leave_the_others(
             "warn_above": 5,
         },
         {"name": "text", "kind": "query", "sql": "SELECT 'x'"},
-        {"name": "writes", "kind": "query", "sql": "DELETE FROM public.orders RETURNING 1"},
-        {"name": "slow", "kind": "query", "sql": "SELECT pg_sleep(3)", "timeout": "0.2s"},
+        {
+            "name": "writes",
+            "kind": "query",
+            "sql": "WITH d AS (DELETE FROM public.orders RETURNING 1) SELECT count(*) FROM d",
+        },
+        {"name": "slow", "kind": "query", "sql": "SELECT 1 FROM pg_sleep(3)", "timeout": "0.2s"},
         {"name": "gone", "kind": "not_empty", "table": "nowhere.nothing"},
         {"name": "rows", "kind": "not_empty", "table": "public.orders"},
     )
@@ -339,3 +343,20 @@ async def test_no_database_reachable_is_an_outcome_with_no_checks(
         result.detail,
         result.checks,
     )
+
+
+async def test_a_huge_result_is_refused_before_it_is_read(probes: Probes) -> None:
+    """Three million rows, or one 50 MB text, are refused by their shape (two rows fetched
+    at most, a non-numeric column never fetched), not read whole and then judged."""
+    probe = probes(
+        {"name": "rows", "kind": "query", "sql": "SELECT g FROM generate_series(1, 3000000) g"},
+        {"name": "text", "kind": "query", "sql": "SELECT repeat('x', 50000000)"},
+        {"name": "one", "kind": "query", "sql": "SELECT max(g) FROM generate_series(1, 9) g"},
+    )
+    result = await probe.run()
+    by_name = {c.name: (c.verdict, c.value, c.detail) for c in result.checks}
+    assert {
+        "rows": (Verdict.ERROR, None, "returned more than one row, not one number"),
+        "text": (Verdict.ERROR, None, "returned str, not a number"),
+        "one": (Verdict.OK, 9.0, "9"),
+    } == by_name

@@ -99,3 +99,22 @@ def test_classify_with_config_names_the_matching_project(
     email.write_text(NAMED.replace("job-hunter-team", "someone-else"))
     main(["--config", str(config), "mail", "classify", str(email)])
     assert "matches:     none of the configured projects" in capsys.readouterr().out
+
+
+def test_classify_prints_no_terminal_controls(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ESC, BEL and other controls in the subject, sender and Message-ID never reach the
+    terminal: `mail classify` prints the text around them, in both outputs."""
+    raw = (
+        b"From: \x1b]0;owned\x07 <a\x1b[2J@evil.example>\r\n"
+        b"Subject: Your project \x1b[31mhas depleted\x1b[0m its Disk IO Budget\x07\x08\r\n"
+        b"Message-ID: <m\x1b[1A@evil.example>\r\n\r\nbody\r\n"
+    )
+    email = tmp_path / "controls.eml"
+    email.write_bytes(raw)
+    assert 0 == main(["mail", "classify", str(email)])
+    assert 0 == main(["mail", "classify", "--json", str(email)])
+    out = capsys.readouterr().out
+    controls = sorted({c for c in out if (ord(c) < 32 and c not in "\n ") or 0x7F <= ord(c) < 0xA0})
+    assert ([], True) == (controls, "subject:     Your project [31mhas depleted[0m its" in out)

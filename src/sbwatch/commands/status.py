@@ -91,6 +91,18 @@ def _ha_lines(ha: dict[str, Any] | None) -> list[str]:
     return lines or ["no instance has taken part in the lease yet"]
 
 
+def _mail_lines(report: dict[str, Any]) -> list[str]:
+    """The mail watcher, when mail is read: watching, or stopped and why."""
+    if "mail" not in report:
+        return []
+    mail = report["mail"]
+    if mail is None:
+        return ["mail watcher: not started yet"]
+    if mail.get("state") == "stopped":
+        return [f"mail watcher STOPPED at {mail.get('at')}: {mail.get('error')}"]
+    return [f"mail watcher: watching since {mail.get('at')}"]
+
+
 async def _collect(settings: Settings) -> dict[str, Any]:
     store = await open_store(settings.state, create=False)
     try:
@@ -103,6 +115,7 @@ def render(report: dict[str, Any]) -> str:
     """The status as a few aligned lines per project."""
     lines: list[str] = [_daemon_line(report)] if "daemon" in report else []
     lines += _ha_lines(report.get("ha"))
+    lines += _mail_lines(report)
     for p in report["projects"]:
         led = f" [led by {p['led_by'] or 'no instance'}]" if "led_by" in p else ""
         lines.append(f"{p['name']} ({p['ref']}): {p['diagnosis'] or 'no diagnosis yet'}{led}")

@@ -5,7 +5,8 @@ Each check names a table (``schema.table``, or ``table`` in ``public``) and a ki
 - ``fresh``: the newest value of ``column`` (a timestamp) is younger than ``max_age``;
 - ``sum``: ``column`` summed over ``window`` ("today", or a duration such as "24h") of
   ``time_column``, judged against ``warn_above``/``critical_above`` (and ``_below``);
-- ``query``: ``sql``, one read-only statement returning one number, judged the same way.
+- ``query``: ``sql``, one read-only query returning one number, judged the same way (what acts
+  beyond a read, such as COPY or ``pg_terminate_backend``, is refused: ``query_guard``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
+from sbwatch.config.query_guard import query_problems
 from sbwatch.config.types import PositiveDuration, StrictModel, TimeZoneName, positive, to_timedelta
 from sbwatch.core.results import DataCheckKind
 
@@ -99,6 +101,8 @@ class DataCheckSettings(StrictModel):
             f"{key}: not used by kind {self.kind}"
             for key in sorted(self.model_fields_set - allowed - {"name", "kind", "timeout"})
         ]
+        if self.kind is DataCheckKind.QUERY and self.sql is not None:
+            problems += [f"sql: {problem}" for problem in query_problems(self.sql)]
         if _inverted(self.warn_above, self.critical_above):
             problems.append("warn_above: must not be above critical_above")
         if _inverted(self.critical_below, self.warn_below):

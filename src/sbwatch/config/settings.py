@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -136,6 +137,25 @@ def _http_url(value: SecretStr | None) -> SecretStr | None:
     return value
 
 
+def _postgres_dsn(value: SecretStr) -> SecretStr:
+    """A PostgreSQL URL (``postgresql://`` or ``postgres://``) that parses; the message never
+    quotes the DSN, only its scheme."""
+    dsn = value.get_secret_value()
+    if not _READ_SECRETS.get() and _REFERENCE.match(dsn):
+        return value  # not read, so not checked; ``check-config`` without --no-secrets does
+    scheme, sep, _ = dsn.partition("://")
+    if not sep or scheme.lower() not in ("postgresql", "postgres"):
+        shown = (
+            repr(scheme) if sep and re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]{0,20}", scheme) else ""
+        )
+        raise ValueError(f"must be a postgresql:// URL{f' (not {shown})' if shown else ''}")
+    try:
+        urlsplit(dsn).port  # noqa: B018 -- a bad port or bracket raises here
+    except ValueError:
+        raise ValueError("is not a valid postgresql:// URL (host, port or brackets)") from None
+    return value
+
+
 def _never_or_duration(value: object) -> object:
     if isinstance(value, str) and value.strip().lower() == "never":
         return None
@@ -151,6 +171,8 @@ Interval = Annotated[
 ]
 """A duration, or "never"."""
 Secret = Annotated[SecretStr, BeforeValidator(_resolve_secret)]
+PgDsn = Annotated[SecretStr, BeforeValidator(_resolve_secret), AfterValidator(_postgres_dsn)]
+"""A secret PostgreSQL URL."""
 RouteUrl = Annotated[SecretStr, AfterValidator(_apprise_url), BeforeValidator(_resolve_secret)]
 """An apprise URL that apprise itself accepts (a secret: it often carries a token)."""
 Port = Annotated[int, Field(ge=0, le=65535)]
@@ -279,7 +301,7 @@ class BackupSettings(_Model):
     format: Literal["custom", "directory"] = "custom"
     verify: Interval = timedelta(days=7)
     """Restore a fresh backup when the last verified one is older than this; "never": not."""
-    verify_dsn: Secret | None = None
+    verify_dsn: PgDsn | None = None
     """A scratch server the restore goes into; default: the local server."""
     pg_dump: Path | None = None
     """Default: the Debian binary of the server's major version, else ``pg_dump`` on PATH."""
@@ -332,7 +354,7 @@ class ProjectSettings(_Model):
     url: HttpUrl | None = None
     """Project base URL; default ``https://<ref>.supabase.co``."""
     dashboard_url: HttpUrl | None = None
-    db_dsn: Secret | None = None
+    db_dsn: PgDsn | None = None
     service_key: Secret | None = None
     anon_key: Secret | None = None
     """The project's public key: the rest probe's ``expect_rows`` asks with it when given, so
@@ -348,6 +370,9 @@ class ProjectSettings(_Model):
     """Backups are off unless ``[projects.backup]`` is present and enabled."""
     data_checks: list[DataCheckSettings] = Field(default_factory=list)
     """What the data probe checks; the probe runs only when there is at least one."""
+    data_checks_role: Literal["read_only", "any"] = "read_only"
+    """``read_only``: ``check-config --online`` refuses a ``db_dsn`` role that is a superuser or
+    can write, kill sessions or run programs; ``any`` says the operator accepts one."""
 
     @model_validator(mode="after")
     def _expect_rows_on_rest_only(self) -> ProjectSettings:
@@ -426,7 +451,7 @@ class StateSettings(_Model):
     backend: Literal["sqlite", "postgres"] = "sqlite"
     path: Annotated[Path | None, AfterValidator(_beside_config_or_none)] = None
     """SQLite file; relative to the configuration file; default: see default_state_path."""
-    dsn: Secret | None = None
+    dsn: PgDsn | None = None
     _config_dir: Path | None = PrivateAttr(default_factory=lambda: _CONFIG_DIR.get())
 
     @model_validator(mode="before")
@@ -699,7 +724,21 @@ def config_warnings(settings: Settings) -> list[str]:
         + _probe_warnings(settings.projects)
         + _store_warnings(settings)
         + _mail_warnings(settings.mail)
+        + metrics_warnings(settings.metrics)
     )
+
+
+def metrics_warnings(metrics: MetricsSettings) -> list[str]:
+    """The metrics and status server listening beyond this host: anyone who reaches it reads
+    every project's state, and no Host check guards it there."""
+    if not metrics.enabled or metrics.listen in ("127.0.0.1", "::1", "localhost"):
+        return []
+    if metrics.listen.startswith("127."):
+        return []
+    return [
+        f"metrics.listen: {metrics.listen} is reachable beyond this host: the status page and"
+        " the metrics are served to anyone who reaches it (keep 127.0.0.1 behind a proxy)"
+    ]
 
 
 def _probe_warnings(projects: list[ProjectSettings]) -> list[str]:

@@ -101,6 +101,11 @@ class Metrics:
             ["kind", "outcome"],
             registry=r,
         )
+        self.mail_watcher_up = Gauge(
+            "sbwatch_mail_watcher_up",
+            "1 while the mail watcher runs, 0 once it stopped (until it is started again).",
+            registry=r,
+        )
         self.notifications = Counter(
             "sbwatch_notifications_total", "Notifications by outcome.", ["outcome"], registry=r
         )

@@ -24,16 +24,18 @@ from sbwatch.alerting.dispatch import Dispatcher
 from sbwatch.backup.job import schedule_backups
 from sbwatch.config.settings import ProjectSettings, Settings, load_settings
 from sbwatch.core.clock import Clock, SystemClock
-from sbwatch.core.errors import ConfigError, SbwatchError
+from sbwatch.core.errors import ConfigError
 from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import Diagnosis, ProbeKind, Severity
 from sbwatch.daemon.ha import Leadership
 from sbwatch.daemon.http import http_client
+from sbwatch.daemon.mailguard import MailGuard
 from sbwatch.daemon.page import render_status_page, threadsafe
 from sbwatch.daemon.presence import RENEW_EVERY_S, AlreadyRunning, Presence
 from sbwatch.daemon.scheduler import Scheduler
 from sbwatch.daemon.sdnotify import Notifier
+from sbwatch.daemon.storelock import StoreFileLock
 from sbwatch.daemon.web import start_server
 from sbwatch.ingest.imap import MailWatcher
 from sbwatch.ingest.parse import rule_from_settings
@@ -114,6 +116,7 @@ class Daemon:
         self.presence: Presence
         self.leadership: Leadership | None = None
         self.generation: Generation | None = None
+        self.store_lock: StoreFileLock | None = None
 
     async def run(self) -> int:
         """Run until SIGTERM/SIGINT; 0 on a clean stop."""
@@ -191,12 +194,22 @@ class Daemon:
 
     @contextlib.asynccontextmanager
     async def _resources(self) -> AsyncIterator[tuple[Store, httpx.AsyncClient]]:
-        store = await open_store(self.settings.state)
+        state = self.settings.state
+        if state.backend == "sqlite" and not self.settings.ha.enabled:
+            self.store_lock = StoreFileLock(state.sqlite_path())
+            self.store_lock.acquire()
         try:
-            async with http_client() as http:
-                yield store, http
+            store = await open_store(state)
+            if self.store_lock is not None:
+                self.store_lock.opened()
+            try:
+                async with http_client() as http:
+                    yield store, http
+            finally:
+                await store.close()
         finally:
-            await store.close()
+            if self.store_lock is not None:
+                self.store_lock.release()
 
     async def _serve(self, store: Store, http: httpx.AsyncClient) -> None:
         async with asyncio.TaskGroup() as group:
@@ -272,7 +285,14 @@ class Daemon:
                 on_email=watcher.on_email,
                 rule=rule_from_settings(settings.mail),
             )
-            mail_task = group.create_task(_watch_mail(mail), name="mail")
+            guard = MailGuard(
+                mail.run,
+                store,
+                clock=self.clock,
+                metrics=self.metrics,
+                notify=watcher.announcer.provider_notice,
+            )
+            mail_task = group.create_task(guard.run(), name="mail")
         self.generation = Generation(settings, watcher, scheduler, mail_task)
         return self.generation
 
@@ -305,12 +325,37 @@ class Daemon:
         return generation
 
     async def _renew(self) -> None:
-        """Keep the store's lock; a daemon that lost it to another stops acting at once."""
+        """Keep the store's lock; a daemon that lost it to another, or whose state file was
+        deleted or replaced under it, stops acting at once."""
+        gone = self.store_lock.replaced() if self.store_lock is not None else None
+        if gone is not None:
+            log.error("stopping: state store replaced", detail=gone)
+            await self._say_store_gone(gone)
+            self._stop.set()
+            return
         try:
             await self.presence.beat()
         except AlreadyRunning as exc:
             log.error("stopping: lost the state store", detail=str(exc))
             self._stop.set()
+
+    async def _say_store_gone(self, why: str) -> None:
+        """A CRITICAL notice, delivered at once (the outbox of the file still open serves)."""
+        generation = self.generation
+        if generation is None:
+            return
+        announcer = generation.watcher.announcer
+        try:
+            await announcer.provider_notice(
+                Severity.CRITICAL,
+                "sbwatch stopped: its state store was replaced",
+                f"{why}. sbwatch stopped acting so that no second daemon acts beside it; "
+                "start it again once the state file is where it belongs.",
+                subject="daemon",
+            )
+            await announcer.dispatcher.flush()
+        except Exception as exc:
+            log.error("state store notice not sent", error=type(exc).__name__)
 
     async def _feed_watchdog(self, scheduler: Callable[[], Scheduler]) -> None:
         interval = self.notifier.watchdog_interval_s()
@@ -444,21 +489,6 @@ def _size_job(watcher: Watcher, ref: str) -> Callable[[], Awaitable[None]]:
         await watcher.check_size(ref)
 
     return job
-
-
-async def _watch_mail(mail: MailWatcher) -> None:
-    """Run the mail watcher in the daemon's TaskGroup; say so if it dies.
-
-    It only ends by cancellation otherwise. Its death must not take the TaskGroup (and with it
-    the probes and alerts) down, so this is the one place beside the probe runner that catches
-    every exception.
-    """
-    try:
-        await mail.run()
-    except Exception as exc:
-        # Only sbwatch's own messages are known to be free of secrets; of others, the type.
-        detail = str(exc) if isinstance(exc, SbwatchError) else ""
-        log.error("mail watcher stopped", error=type(exc).__name__, detail=detail)
 
 
 async def _config_refused(generation: Generation, exc: ConfigError) -> None:

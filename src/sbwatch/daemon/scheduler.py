@@ -74,6 +74,8 @@ class Scheduler:
         self._late = 0
         self._late_worst_s = 0.0
         self._late_said = clock.monotonic() - LATE_SAID_EVERY_S
+        self._skips: dict[str, tuple[float, int]] = {}
+        """Per job: when a skipped run was last said at warning level, and skips since."""
         self._log = get_logger("scheduler")
         _route_apscheduler_logs(self._log)
         self.last_progress = clock.monotonic()
@@ -108,13 +110,25 @@ class Scheduler:
             )
             self._late, self._late_worst_s, self._late_said = 0, 0.0, now
 
+    def _skipped(self, name: str) -> None:
+        """A skipped run: a warning once a minute per job (with the count since), else debug,
+        so a once-a-second job that overruns is not a warning every second."""
+        now = self._clock.monotonic()
+        said, count = self._skips.get(name, (now - LATE_SAID_EVERY_S, 0))
+        if now - said < LATE_SAID_EVERY_S:
+            self._skips[name] = (said, count + 1)
+            self._log.debug("job still running, run skipped", job=name)
+            return
+        self._skips[name] = (now, 0)
+        self._log.warning("job still running, run skipped", job=name, skipped_since=count + 1)
+
     def _tracked(self, name: str, job: Job) -> Job:
         """The job as scheduled: a run due while the previous one still runs is skipped."""
 
         async def tracked() -> None:
             self._started(name)
             if name in self._busy:
-                self._log.warning("job still running, run skipped", job=name)
+                self._skipped(name)
                 return
             task = asyncio.current_task()
             if task is not None:

@@ -8,7 +8,9 @@ from typing import Any
 from sbwatch.config.settings import Settings
 from sbwatch.core.lease import PROJECT_LEASE_PREFIX
 from sbwatch.core.results import BudgetEstimate, Intent, ProbeStatus
+from sbwatch.daemon.mailguard import STATE_KEY as MAIL_STATE_KEY
 from sbwatch.daemon.presence import Heartbeat, read_heartbeat
+from sbwatch.ingest.imap import NAMESPACE as MAIL_NAMESPACE
 from sbwatch.store import Store
 from sbwatch.watch.state import STATE_NAMESPACE, hold_key
 
@@ -36,6 +38,8 @@ async def gather_status(
         "projects": projects,
         "failed_notifications": failed,
     }
+    if settings.mail.enabled:
+        report["mail"] = await store.get_state(MAIL_NAMESPACE, MAIL_STATE_KEY)
     if settings.ha.enabled:
         report["ha"] = await _ha(store, settings, now)
     if settings.ha.enabled and settings.ha.share_projects:

@@ -2,10 +2,14 @@
 
 One ``wsgiref`` server on a thread, as prometheus_client's own ``start_http_server`` runs it:
 its metrics app answers ``/metrics`` (and, as before, any other path), and ``/`` is the page.
+No client can starve the daemon of descriptors through it: a connection idle for
+``IDLE_TIMEOUT_S`` is closed, and beyond ``MAX_CONNECTIONS`` at once a new one is closed on
+arrival. On loopback, a request naming another host (DNS rebinding) is refused.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import threading
 from collections.abc import Callable, Iterable
@@ -18,6 +22,9 @@ from prometheus_client.exposition import ThreadingWSGIServer
 from sbwatch.core.log import get_logger
 
 PAGE_PATHS = frozenset({"/", "/index.html"})
+IDLE_TIMEOUT_S = 10.0
+MAX_CONNECTIONS = 32
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 
 log = get_logger("daemon.web")
 
@@ -26,17 +33,45 @@ WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 class _QuietHandler(WSGIRequestHandler):
-    """No access log on stderr (the daemon logs through structlog)."""
+    """No access log on stderr (the daemon logs through structlog); idle sockets time out."""
+
+    timeout = IDLE_TIMEOUT_S
 
     def log_message(self, format: str, *args: Any) -> None:
         """Drop it."""
 
 
-def status_app(registry: CollectorRegistry, page: Callable[[], str] | None) -> WsgiApp:
-    """The WSGI app: the page at ``/`` (when given), the metrics of ``registry`` elsewhere."""
+def is_loopback(listen: str) -> bool:
+    """Whether an address to listen on is reachable from this host only."""
+    if listen == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(listen.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _host(environ: dict[str, Any]) -> str:
+    """The Host header without its port (``[::1]:9464`` is ``[::1]``)."""
+    host = str(environ.get("HTTP_HOST", "")).strip().lower()
+    if host.startswith("["):
+        return host.partition("]")[0] + "]"
+    return host.rpartition(":")[0] if host.count(":") == 1 else host
+
+
+def status_app(
+    registry: CollectorRegistry,
+    page: Callable[[], str] | None,
+    hosts: frozenset[str] | None = None,
+) -> WsgiApp:
+    """The WSGI app: the page at ``/`` (when given), the metrics of ``registry`` elsewhere;
+    with ``hosts``, a request whose Host header names another host is refused."""
     metrics = make_wsgi_app(registry)
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if hosts is not None and _host(environ) not in hosts:
+            start_response("421 Misdirected Request", [("Content-Type", "text/plain")])
+            return [b"this server answers only requests for a loopback host name\n"]
         if page is None or environ.get("PATH_INFO", "/") not in PAGE_PATHS:
             answer: Iterable[bytes] = metrics(environ, start_response)
             return answer
@@ -63,14 +98,44 @@ def status_app(registry: CollectorRegistry, page: Callable[[], str] | None) -> W
 
 
 def start_server(
-    listen: str, port: int, registry: CollectorRegistry, page: Callable[[], str] | None
+    listen: str,
+    port: int,
+    registry: CollectorRegistry,
+    page: Callable[[], str] | None,
+    *,
+    max_connections: int = MAX_CONNECTIONS,
+    idle_timeout_s: float = IDLE_TIMEOUT_S,
 ) -> tuple[WSGIServer, threading.Thread]:
     """Listen on ``listen:port`` and serve on a daemon thread; OSError when it cannot bind."""
+    slots = threading.BoundedSemaphore(max_connections)
+
+    class Handler(_QuietHandler):
+        timeout = idle_timeout_s
 
     class Server(ThreadingWSGIServer):
         address_family = socket.AF_INET6 if ":" in listen else socket.AF_INET
 
-    server = make_server(listen, port, status_app(registry, page), Server, _QuietHandler)
+        def process_request(self, request: Any, client_address: Any) -> None:
+            if not slots.acquire(blocking=False):
+                self.shutdown_request(request)  # full: its descriptor is given back at once
+                return
+            try:
+                super().process_request(request, client_address)
+            except BaseException:
+                slots.release()
+                raise
+
+        def process_request_thread(self, request: Any, client_address: Any) -> None:
+            try:
+                super().process_request_thread(request, client_address)
+            finally:
+                slots.release()
+
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            """A client that timed out or went away is no error of the daemon's."""
+
+    hosts = LOOPBACK_HOSTS if is_loopback(listen) else None
+    server = make_server(listen, port, status_app(registry, page, hosts), Server, Handler)
     thread = threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True)
     thread.start()
     return server, thread

@@ -98,8 +98,34 @@ async def _read(conn: Any, check: DataCheckSettings, now: datetime, index_known:
         return Reading(row["age_s"])
     if check.kind is DataCheckKind.SUM:
         return Reading(await conn.fetchval(sql.sum_sql(check), window_start(check, now)))
-    rows = await conn.fetch(check.sql)
-    return Reading(_one_number(rows))
+    return Reading(_one_number(await _bounded_rows(conn, check.sql or "")))
+
+
+NUMERIC_TYPES = frozenset({"int2", "int4", "int8", "float4", "float8", "numeric", "oid"})
+"""The column types of a number; anything else is refused before a row is read."""
+ROWS_READ = 2
+"""A query check answers one row: two are enough to know it answered more."""
+
+
+async def _bounded_rows(conn: Any, statement: str) -> list[Any]:
+    """At most ``ROWS_READ`` rows of one numeric column: a statement answering millions of
+    rows, or text of any size, is refused before its rows are read (its shape is known once
+    it is prepared, and the cursor fetches two rows only)."""
+    prepared = await conn.prepare(statement)
+    columns = prepared.get_attributes()
+    if len(columns) != 1:
+        raise NotANumber(f"returned {len(columns)} columns, not one number")
+    kind = columns[0].type.name
+    if kind not in NUMERIC_TYPES:
+        raise NotANumber(f"returned {_TYPE_WORDS.get(kind, kind)}, not a number")
+    cursor = await prepared.cursor()
+    rows: list[Any] = await cursor.fetch(ROWS_READ)
+    if len(rows) > 1:
+        raise NotANumber("returned more than one row, not one number")
+    return rows
+
+
+_TYPE_WORDS = {"text": "str", "unknown": "str", "varchar": "str", "bool": "bool"}
 
 
 async def _rolled_back(conn: Any, body: Callable[[], Awaitable[T]]) -> T:

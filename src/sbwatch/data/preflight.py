@@ -38,6 +38,8 @@ async def preflight(project: ProjectSettings) -> tuple[list[str], list[str]]:
     problems: list[str] = []
     warnings: list[str] = []
     try:
+        if project.data_checks_role == "read_only":
+            problems += [f"db_dsn: {p}" for p in await role_problems(conn)]
         for number, check in enumerate(project.data_checks):
             found, warned = await _check(conn, check)
             problems += [f"data_checks[{number}].{p}" for p in found]
@@ -45,6 +47,42 @@ async def preflight(project: ProjectSettings) -> tuple[list[str], list[str]]:
     finally:
         await conn.close()
     return problems, warnings
+
+
+_ROLE = """
+SELECT r.rolname, r.rolsuper,
+  EXISTS (
+    SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+      AND n.nspname NOT LIKE 'pg\\_%'
+      AND has_table_privilege(c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')
+  ) AS writes,
+  ARRAY(
+    SELECT g FROM unnest(ARRAY['pg_signal_backend', 'pg_execute_server_program',
+      'pg_write_server_files', 'pg_read_server_files', 'pg_write_all_data']) AS g
+    WHERE pg_has_role(r.oid, g, 'USAGE')
+  ) AS acting
+FROM pg_roles r WHERE r.rolname = current_user
+"""
+
+
+async def role_problems(conn: Any) -> list[str]:
+    """Why the role of the connection is not one that can only read (empty when it is)."""
+    row = await conn.fetchrow(_ROLE)
+    name = row["rolname"]
+    fix = (
+        "; run the data checks on a role that can only read (GRANT pg_read_all_data), or set "
+        'data_checks_role = "any" to accept it'
+    )
+    if row["rolsuper"]:
+        return [f"role {name} is a superuser: a data check could act as one{fix}"]
+    problems = []
+    if row["writes"]:
+        problems.append(f"role {name} can write to tables{fix}")
+    if row["acting"]:
+        problems.append(f"role {name} is a member of {', '.join(row['acting'])}{fix}")
+    return problems
 
 
 async def _check(conn: Any, check: DataCheckSettings) -> tuple[list[str], list[str]]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from sbwatch.config.settings import MailSettings
 from sbwatch.core.clock import Clock
-from sbwatch.core.errors import MailError
+from sbwatch.core.errors import MailError, StoreError
 from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import EmailKind, ProviderEmail
@@ -86,12 +86,16 @@ class MailWatcher:
                 await session.connect()
                 attempt = 0
                 await self._watch(session)
-            except MailError as exc:
+            except (MailError, StoreError) as exc:
+                if isinstance(exc, StoreError) and not exc.transient:
+                    raise
                 delay = backoff_delay(attempt, self._base, self._max, self._rng)
                 attempt += 1
-                event = "mail login refused" if not exc.transient else "mail connection failed"
                 log.error(
-                    event, host=self._settings.host, error=str(exc), retry_in_s=round(delay, 2)
+                    _failure_event(exc),
+                    host=self._settings.host,
+                    error=str(exc),
+                    retry_in_s=round(delay, 2),
                 )
                 await self._clock.sleep(delay)
             finally:
@@ -176,13 +180,23 @@ class MailWatcher:
         )
 
     async def _handle(self, session: ImapSession, uid: int, raw: bytes, uidvalidity: int) -> None:
-        email = await self._parse(raw)
+        try:
+            email = await self._parse(raw)
+            new = False if email is None else await self._store.record_email(email)
+        except StoreError as exc:
+            if exc.transient:
+                raise  # the store is away: the message is read again once it is back
+            email, reason = None, str(exc)
+        except Exception as exc:
+            # Whatever one message does to the parser or the store, the next ones are read.
+            email, reason = None, type(exc).__name__
+        else:
+            reason = "not an email"
         if email is None:
             self._metrics.emails.labels(kind=EmailKind.OTHER.value, outcome="unparseable").inc()
-            log.warning("email unparseable", uid=uid, size=len(raw))
+            log.warning("email unreadable", uid=uid, size=len(raw), reason=reason)
             await self._advance(uidvalidity, uid)
             return
-        new = await self._store.record_email(email)
         outcome = ("trusted" if email.trusted else "untrusted") if new else "duplicate"
         self._metrics.emails.labels(kind=email.kind.value, outcome=outcome).inc()
         log.info(
@@ -192,7 +206,16 @@ class MailWatcher:
         await self._advance(uidvalidity, uid)
         await self._after(session, uid)
         if new:
+            await self._deliver(uid, email)
+
+    async def _deliver(self, uid: int, email: ProviderEmail) -> None:
+        """Hand a new email on; its failure is logged and the mailbox is read on (the email is
+        stored, and the store is where the rest of the daemon finds it again)."""
+        try:
             await self._on_email(email)
+        except Exception as exc:
+            detail = str(exc) if isinstance(exc, StoreError | MailError) else ""
+            log.error("email handling failed", uid=uid, error=type(exc).__name__, detail=detail)
 
     async def _parse(self, raw: bytes) -> ProviderEmail | None:
         """Parse in a thread (the DKIM key lookup blocks); past the deadline, the email is
@@ -211,3 +234,9 @@ class MailWatcher:
             await session.mark_seen(uid)
         if self._settings.processed_folder:
             await session.move(uid, self._settings.processed_folder)
+
+
+def _failure_event(exc: MailError | StoreError) -> str:
+    if isinstance(exc, StoreError):
+        return "mail waits for the state store"
+    return "mail login refused" if not exc.transient else "mail connection failed"

@@ -52,6 +52,11 @@ _NAME = re.compile(
 )
 """The provider names the project in the body: "Your project job-hunter-team is depleting"."""
 _SPACE = re.compile(r"\s+")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+"""Lone surrogates (raw 8-bit header bytes): no store can take them as text."""
+_CONTROLS = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+"""NUL (no PostgreSQL text holds it) and terminal controls (ESC, BEL): a subject that moves
+the cursor or recolours a terminal is text from anyone."""
 
 
 @dataclass(frozen=True)
@@ -121,19 +126,31 @@ def explain(raw: bytes, rule: TrustRule, fallback_time: datetime) -> Classificat
     sender = sender_address(first_header(msg, "From"))
     trusted, reason, used, reasons = judge_trust(msg, raw, rule, sender)
     provider_email = ProviderEmail(
-        message_id=message_id(msg, raw),
+        message_id=storable(message_id(msg, raw)),
         kind=kind,
         project_ref=ref,
         received_at=received_at(msg, fallback_time),
-        subject=subject[:500],
-        sender=sender,
+        subject=storable(subject[:500]),
+        sender=storable(sender),
         trusted=trusted,
-        trust_reason=reason,
-        project_name=name,
+        trust_reason=storable(reason),
+        project_name=None if name is None else storable(name),
     )
     wording = f"matched {phrase!r}" if phrase else "no known wording"
     reasons = (f"kind {kind}: {wording}", *reasons)
-    return Classification(provider_email, phrase, ref_source, used, reasons)
+    return Classification(
+        provider_email,
+        phrase,
+        ref_source,
+        tuple(map(storable, used)),
+        tuple(map(storable, reasons)),
+    )
+
+
+def storable(text: str) -> str:
+    """``text`` without control characters and with lone surrogates replaced by U+FFFD, so
+    every store can save it and every terminal shows it as it is."""
+    return _CONTROLS.sub("", _SURROGATES.sub("\ufffd", text))
 
 
 def _message(raw: bytes) -> Message | None:

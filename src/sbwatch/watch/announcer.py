@@ -23,6 +23,7 @@ from sbwatch.policy.alerts import (
 from sbwatch.policy.conditions import IO_SUBJECT
 from sbwatch.policy.diagnosis import IO_EMAILS
 from sbwatch.store.base import Store
+from sbwatch.watch.claims import UntrustedClaims
 from sbwatch.watch.runtime import ProjectRuntime
 
 FOLDED_NOTE = "provider email folded into the open alert"
@@ -47,6 +48,7 @@ class Announcer:
         self.clock = clock
         self.dispatcher = dispatcher
         self.on_alert = on_alert
+        self.claims = UntrustedClaims()
 
     def _target(self, runtime: ProjectRuntime) -> Target:
         project = runtime.settings
@@ -86,6 +88,8 @@ class Announcer:
         """Open, update, remind or resolve the project's alerts; the next policy state."""
         ref = runtime.settings.ref
         now = self.clock.now()
+        await self.held_claims(runtime)
+        await self.held_claims(None)
         actions, state = evaluate(
             ref,
             conds,
@@ -127,6 +131,8 @@ class Announcer:
         if email.trusted:
             title, severity = f"Supabase emailed: {email.subject}", Severity.WARNING
             body = f"{email.kind.value} from {email.sender} ({email.trust_reason}).{estimate}"
+        elif not self.claims.admit(ref, email, self.clock.now()):
+            return  # a flood of spoofed emails is one notice an hour: counted for the next
         else:
             title, severity = f"UNVERIFIED email claims: {email.subject}", Severity.INFO
             body = (
@@ -134,6 +140,18 @@ class Announcer:
                 f"not counted as evidence. {email.kind.value} from {email.sender}.{estimate}"
             )
         await self.notice(runtime, severity, title, body, subject="mail")
+
+    async def held_claims(self, runtime: ProjectRuntime | None) -> None:
+        """Say the unverified emails held back for the hour, grouped (of the provider: None)."""
+        now = self.clock.now()
+        group = self.claims.due(PROVIDER if runtime is None else runtime.settings.ref, now)
+        if group is None:
+            return
+        title = f"UNVERIFIED email claims: {group.count:,} more in the last hour"
+        if runtime is None:
+            await self.provider_notice(Severity.INFO, title, group.describe())
+        else:
+            await self.notice(runtime, Severity.INFO, title, group.describe(), subject="mail")
 
     async def close_all(self, runtime: ProjectRuntime, now: datetime, *, why: str) -> None:
         """Close the project's open alerts without a message (a notice says ``why``); each

@@ -10,7 +10,7 @@ from sbwatch.config.settings import ProjectSettings
 from sbwatch.core.clock import Clock
 from sbwatch.core.errors import SbwatchError
 from sbwatch.core.log import Logger
-from sbwatch.core.results import Intent, ProviderEmail, Severity
+from sbwatch.core.results import PROVIDER, Intent, ProviderEmail, Severity
 from sbwatch.policy.escalation import CHANGED
 from sbwatch.policy.plan import Plan, plan
 from sbwatch.store.base import Store
@@ -123,6 +123,8 @@ async def say_unmatched(
     announcer: Announcer, projects: Mapping[str, ProjectRuntime], email: ProviderEmail
 ) -> None:
     """Once: the provider wrote about a project sbwatch does not watch (or did not say which)."""
+    if not email.trusted and not announcer.claims.admit(PROVIDER, email, announcer.clock.now()):
+        return  # a flood of spoofed emails is one notice an hour: counted for the next
     named = email.project_ref or email.project_name or "no project"
     watched = ", ".join(r.settings.display_name for r in projects.values())
     who = "Supabase emailed" if email.trusted else "An UNVERIFIED email (not proven Supabase's)"
