@@ -1,4 +1,4 @@
-"""What sbwatch says around a provider email and a resize: folded emails, the outlook, the hold."""
+"""What sbwatch says around a provider email and a resize: folded emails, the outlook."""
 
 from __future__ import annotations
 
@@ -6,11 +6,9 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 
 from sbwatch.alerting.dispatch import Dispatcher
-from sbwatch.commands.status import gather_status, render
 from sbwatch.config.settings import Settings
 from sbwatch.core.clock import VirtualClock
 from sbwatch.core.metrics import Metrics
@@ -21,8 +19,6 @@ from sbwatch.supabase.tiers import Tier
 from sbwatch.watch.announcer import FOLDED_NOTE, Announcer
 from sbwatch.watch.escalation import outlook
 from sbwatch.watch.runtime import ProjectRuntime
-from sbwatch.watch.state import STATE_NAMESPACE, hold_key
-from sbwatch.watch.watcher import Watcher
 
 REF = "abcdefghijklmnopqrst"
 T0 = datetime(2026, 5, 20, 20, 0, tzinfo=UTC)
@@ -161,34 +157,6 @@ def test_outlook_when_the_new_size_carries_the_load() -> None:
     assert "At the current 15 MB/s, small's baseline of 22 MB/s carries it." == text
 
 
-@pytest.mark.parametrize(("held_tier", "held"), [("small", True), ("micro", False), (None, False)])
-async def test_the_hold_survives_a_restart_on_the_same_size(
-    store: SqliteStore, held_tier: str | None, held: bool
-) -> None:
-    """A restart keeps the hold of the size it was set for; a different size drops it."""
-    if held_tier is not None:
-        await store.put_state(
-            STATE_NAMESPACE, hold_key(REF), {"tier": held_tier, "since": T0.isoformat()}
-        )
-    config = settings(tier="small")
-    clock = VirtualClock(T0)
-    async with httpx.AsyncClient() as http:
-        metrics = Metrics()
-        watcher = Watcher(
-            config,
-            store,
-            clock=clock,
-            metrics=metrics,
-            http=http,
-            dispatcher=Dispatcher(store, [], clock=clock, metrics=metrics),
-        )
-        await watcher.start()
-        try:
-            assert held == watcher.projects[REF].budget_held
-        finally:
-            await watcher.close()
-
-
 def test_eta_on_a_size_uses_a_full_budget_and_the_current_rate() -> None:
     """The forecast for another size: its full bucket at today's rate; None when it carries it."""
     estimator = runtime_at(40, settings()).estimator
@@ -199,15 +167,3 @@ def test_eta_on_a_size_uses_a_full_budget_and_the_current_rate() -> None:
     assert estimator.eta_on(Tier.LARGE) is None  # 79 MB/s baseline
     assert estimator.eta_on(Tier.XL4) is None  # no budget at all
     assert estimator.rate_mbps == pytest.approx(40, rel=0.01)
-
-
-async def test_status_shows_the_hold(store: SqliteStore) -> None:
-    """`sbwatch status` says that IO budget alerts are quiet, on which size and since when."""
-    config = settings(tier="small")
-    report = await gather_status(store, config, T0)
-    assert None is report["projects"][0]["budget_alerts_held"]
-    assert "io alerts" not in render(report)
-    await store.put_state(STATE_NAMESPACE, hold_key(REF), {"tier": "small", "since": "T"})
-    report = await gather_status(store, config, T0)
-    assert {"tier": "small", "since": "T"} == report["projects"][0]["budget_alerts_held"]
-    assert "  io alerts    quiet on small since T: " in render(report)

@@ -10,7 +10,6 @@ from sbwatch.core.lease import PROJECT_LEASE_PREFIX
 from sbwatch.core.results import BudgetEstimate, Intent, ProbeStatus
 from sbwatch.daemon.presence import Heartbeat, read_heartbeat
 from sbwatch.store import Store
-from sbwatch.watch.state import STATE_NAMESPACE, hold_key
 
 FAILED_LOOKBACK = timedelta(days=7)
 """Failed notifications this recent are listed."""
@@ -103,7 +102,6 @@ async def _project(
     project = settings.project(ref)
     diagnosis = await store.latest_diagnosis(ref)
     budget = await store.latest_budget(ref)
-    hold = await store.get_state(STATE_NAMESPACE, hold_key(ref))
     doc: dict[str, Any] = {
         "ref": ref,
         "name": project.display_name,
@@ -112,9 +110,6 @@ async def _project(
         "evidence": list(diagnosis.evidence) if diagnosis else [],
         "probes": [_probe(s) for s in await store.probe_statuses(ref)],
         "budget": None if budget is None else _budget(budget),
-        "budget_alerts_held": None
-        if hold is None
-        else {"tier": hold.get("tier"), "since": hold.get("since")},
         "open_alerts": [
             {
                 "key": a.key,

@@ -164,20 +164,12 @@ class EscalationFlow:
         """Close the project's open alerts and say it recovered (the runtime is on the new size)."""
         now = self.clock.now()
         await self.announcer.close_all(runtime, now, why=f"closed: recovered on {intent.to_tier}")
-        lines = [
-            f"Compute raised {intent.from_tier} -> {intent.to_tier}; services healthy again. "
-            "Open alerts of this project are closed.",
-        ]
-        if runtime.estimator.eta_on(intent.to_tier) is not None:
-            lines.append(
-                f"IO budget alerts stay quiet on {intent.to_tier} until its budget refills; "
-                "sbwatch still alerts if services fail."
-            )
         await self.announcer.notice(
             runtime,
             Severity.INFO,
             f"recovered on {intent.to_tier} in {format_duration(intent.recovered_s or 0)}",
-            "\n".join(lines),
+            f"Compute raised {intent.from_tier} -> {intent.to_tier}; services healthy again. "
+            "Open alerts of this project are closed.",
             good_news=True,
         )
 
