@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,6 +21,7 @@ from sbwatch.policy.escalation import (
     beyond_reach,
     decide,
     raise_lead_s,
+    will_raise,
 )
 from sbwatch.supabase.tiers import Tier, rank
 
@@ -428,3 +429,13 @@ def test_nothing_to_say_ahead_when_nothing_runs_out() -> None:
     """A budget not forecast to run out needs no command, whatever the limits."""
     steady = BudgetEstimate(REF, NOW, Tier.SMALL, 0.6, -4.0, None, 0.9, 18.0)
     assert "" == beyond_reach(steady, AUTO, Tier.SMALL, ref=REF)
+
+
+def test_sbwatch_raises_itself_only_in_auto_mode_within_its_limits() -> None:
+    """The size sbwatch will raise a draining budget to by itself, or None."""
+    draining = BudgetEstimate(REF, NOW, Tier.MICRO, 0.6, 4.0, 5 * 3600.0, 0.9, 15.0)
+    ask = AUTO.model_copy(update={"mode": EscalationMode.ASK})
+    assert Tier.SMALL == will_raise(draining, AUTO, Tier.MICRO)
+    assert None is will_raise(draining, ask, Tier.MICRO)
+    assert None is will_raise(replace(draining, tier=Tier.SMALL), AUTO, Tier.SMALL)
+    assert None is will_raise(replace(draining, eta_s=None), AUTO, Tier.MICRO)

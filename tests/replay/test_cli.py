@@ -133,7 +133,7 @@ def test_may26_messages_tell_the_story(long_runs: LongRuns) -> None:
     assert "sbwatch escalate abcdefghijklmnopqrst --to medium" in change["body"]
     assert change["at_s"] < recovery["at_s"] <= change["at_s"] + 300
     burst = [m for m in messages if 5 * DAY_S <= m["at_s"] < change["at_s"]]
-    assert ["warning"] == [m["severity"] for m in burst]
+    assert {"warning"} == {m["severity"] for m in burst}  # sbwatch raises it in time: no page
     assert "Forecast from a burst above this hour's usual" in burst[0]["body"]
     after = [m for m in messages if m["at_s"] > recovery["at_s"]]
     assert after[0]["title"].endswith("disk IO budget exhausted: services throttled and failing")

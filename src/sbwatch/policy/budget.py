@@ -410,14 +410,19 @@ def refilling(estimate: BudgetEstimate) -> bool:
     return estimate.refills or estimate.burn_mbps < -margin
 
 
-def budget_severity(estimate: BudgetEstimate, settings: BudgetSettings) -> Severity | None:
+def budget_severity(
+    estimate: BudgetEstimate, settings: BudgetSettings, *, raised_in_time: bool = False
+) -> Severity | None:
     """CRITICAL when (nearly) exhausted or about to be, WARNING when low or draining, else None.
 
     A used-up budget that is refilling is a warning: it needs watching, not a person at night.
+    ``raised_in_time``: sbwatch raises the size itself before it runs out (auto mode, a size
+    within its limits): about to run out is a warning then; used up still pages.
     """
     eta = estimate.eta_s
     used_up = estimate.ratio <= EXHAUSTED_RATIO and not refilling(estimate)
-    if used_up or (eta is not None and eta <= settings.critical_horizon.total_seconds()):
+    soon = eta is not None and eta <= settings.critical_horizon.total_seconds()
+    if used_up or (soon and not raised_in_time):
         return Severity.CRITICAL
     horizon = (
         settings.pattern_warn_horizon if estimate.basis == "pattern" else settings.warn_horizon

@@ -26,6 +26,7 @@ RAISE_MARGIN_S = 600.0
 """Beyond the resize: evaluations a scrape apart, the change's own round trips, and slack."""
 MAX_FORECAST_ERROR = 0.6
 """The forecast's relative error is taken as ``1 - confidence``, capped here."""
+_AUTO = EscalationMode.AUTO
 FAILED_RETRY = timedelta(minutes=15)
 """After a refused change, wait this long (or the cooldown, if shorter) before proposing again."""
 FIXABLE = frozenset(
@@ -179,6 +180,22 @@ def raise_lead_s(budget: BudgetEstimate, policy: EscalationSettings) -> float:
     return min(most, (RESIZE_S + RAISE_MARGIN_S) / (1.0 - error))
 
 
+def will_raise(
+    budget: BudgetEstimate | None,
+    policy: EscalationSettings,
+    current: Tier,
+    *,
+    prices: Mapping[Tier, float] | None = None,
+) -> Tier | None:
+    """The size sbwatch raises to by itself before this budget runs out (None: it will not,
+    or nothing runs out)."""
+    if budget is None or not spec(current).has_burst_budget or policy.mode is not _AUTO:
+        return None
+    if budget.eta_s is None and budget.ratio > EXHAUSTED_RATIO:
+        return None
+    return _target(current, budget.throughput_mbps, policy, prices)[0]
+
+
 def beyond_reach(
     budget: BudgetEstimate | None,
     policy: EscalationSettings,
@@ -193,9 +210,9 @@ def beyond_reach(
         return ""
     if budget.eta_s is None and budget.ratio > EXHAUSTED_RATIO:
         return ""
-    target, why_not = _target(current, budget.throughput_mbps, policy, prices)
-    if target is not None and policy.mode is EscalationMode.AUTO:
+    if will_raise(budget, policy, current, prices=prices) is not None:
         return ""
+    target, why_not = _target(current, budget.throughput_mbps, policy, prices)
     if target is None:
         target = next_tier(current)
         if target is None:

@@ -43,7 +43,7 @@ from sbwatch.policy.alerts import (
 from sbwatch.policy.budget import BudgetEstimator, alert_thresholds, budget_severity, pressure
 from sbwatch.policy.conditions import IO_KINDS, next_latch
 from sbwatch.policy.diagnosis import diagnose
-from sbwatch.policy.escalation import beyond_reach
+from sbwatch.policy.escalation import beyond_reach, will_raise
 from sbwatch.policy.plan import Plan
 from sbwatch.policy.thresholds import next_status
 from sbwatch.probes import ProbeContext, build_probe, timeout_for
@@ -498,7 +498,12 @@ class Watcher:
         if thresholds is None:  # the settings are this watcher's for good: worked out once
             thresholds = alert_thresholds(project, self.settings.alerting.min_duration)
             self._thresholds[ref] = thresholds
-        severity = budget_severity(budget, thresholds) if budget is not None else None
+        fixer = will_raise(budget, project.escalation, runtime.tier, prices=runtime.prices)
+        severity = (
+            budget_severity(budget, thresholds, raised_in_time=fixer is not None)
+            if budget is not None
+            else None
+        )
         await self._latch(runtime, diagnosis, severity)
         conds = conditions(
             diagnosis,
