@@ -23,6 +23,7 @@ from sbwatch.policy.escalation import (
     raise_lead_s,
     will_raise,
 )
+from sbwatch.remediation.executor import NOT_APPLIED
 from sbwatch.supabase.tiers import Tier, rank
 
 REF = "abcdefghijklmnopqrst"
@@ -247,6 +248,13 @@ CASES = [
         None,
         journal=(intent(IntentState.FAILED, 5),),
         reason="refused",
+    ),
+    Case(
+        "a change the API did not take (429, 5xx) is tried again while it is needed",
+        K.IO_BUDGET_EXHAUSTED,
+        "escalate",
+        Tier.SMALL,
+        journal=(replace(intent(IntentState.FAILED, 1), detail=NOT_APPLIED),),
     ),
     Case(
         "a refused change long ago does not block",

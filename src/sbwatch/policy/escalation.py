@@ -18,6 +18,7 @@ from sbwatch.core.results import (
     IntentState,
 )
 from sbwatch.policy.budget import EXHAUSTED_RATIO, refilling
+from sbwatch.remediation.executor import NOT_APPLIED
 from sbwatch.supabase.tiers import Tier, next_tier, rank, spec
 
 RESIZE_S = 120.0
@@ -28,7 +29,9 @@ MAX_FORECAST_ERROR = 0.6
 """The forecast's relative error is taken as ``1 - confidence``, capped here."""
 _AUTO = EscalationMode.AUTO
 FAILED_RETRY = timedelta(minutes=15)
-"""After a refused change, wait this long (or the cooldown, if shorter) before proposing again."""
+"""After a refused change, wait this long (or the cooldown, if shorter) before proposing again.
+A change the API did not take (429 or 5xx, found not applied once its Retry-After had passed)
+is proposed again at once while it is still needed."""
 FIXABLE = frozenset(
     {
         DiagnosisKind.IO_BUDGET_EXHAUSTED,
@@ -117,9 +120,12 @@ def _blocked_by_journal(mine: Sequence[Intent], policy: EscalationSettings, now:
         left = policy.cooldown - (now - max(changed))
         if left > timedelta(0):
             return f"cooldown after the last change: {format_duration(left.total_seconds())} left"
-    failed = [i.updated_at for i in mine if i.state is IntentState.FAILED]
+    failed = [i for i in mine if i.state is IntentState.FAILED]
     if failed:
-        left = min(policy.cooldown, FAILED_RETRY) - (now - max(failed))
+        last = max(failed, key=lambda i: i.updated_at)
+        if last.detail == NOT_APPLIED:
+            return ""  # 429 or 5xx: Retry-After was waited out before it was found not applied
+        left = min(policy.cooldown, FAILED_RETRY) - (now - last.updated_at)
         if left > timedelta(0):
             return f"the last change was refused; retry in {format_duration(left.total_seconds())}"
     return ""

@@ -268,7 +268,7 @@ class Escalator:
         """A timeout, 5xx or 429: the change may or may not have landed; ask, never resend."""
         wait = max(
             self._settle_s,
-            exc.retry_after_s if isinstance(exc, RateLimited) else 0.0,
+            exc.retry_after_s or 0.0,  # the rate limit's reset, or a 5xx's Retry-After
             self._in_flight_s - self._age_s(intent),
         )
         log.warning(

@@ -20,6 +20,7 @@ from sbwatch.core.results import (
 )
 from sbwatch.policy.conditions import IO_KINDS
 from sbwatch.policy.escalation import EscalationDecision, decide
+from sbwatch.remediation.executor import NOT_APPLIED
 from sbwatch.store.base import Store
 from sbwatch.supabase.tiers import Tier, next_tier, rank
 from sbwatch.watch.announcer import Announcer
@@ -84,12 +85,19 @@ class EscalationFlow:
             return Step(False, await self.store.intents(ref))
         journal = await self.store.intents(ref)
         if intent.state is IntentState.FAILED:
-            await self.announcer.notice(
-                runtime,
-                Severity.CRITICAL,
-                f"could not raise compute to {decision.target}",
-                f"{intent.detail}\nRun: sbwatch escalate {ref} --to {decision.target}",
-            )
+            if not _failed_again(journal, intent):
+                retry = (
+                    "The Management API did not take it; sbwatch tries again as soon as it "
+                    "allows, while the change is needed.\n"
+                    if intent.detail == NOT_APPLIED
+                    else ""
+                )
+                await self.announcer.notice(
+                    runtime,
+                    Severity.CRITICAL,
+                    f"could not raise compute to {decision.target}",
+                    f"{intent.detail}\n{retry}Run: sbwatch escalate {ref} --to {decision.target}",
+                )
             return Step(False, journal)
         delta = decision.monthly_cost_delta_usd or 0.0
         lines = [
@@ -172,6 +180,15 @@ class EscalationFlow:
             "Open alerts of this project are closed.",
             good_news=True,
         )
+
+
+def _failed_again(journal: list[Intent], intent: Intent) -> bool:
+    """Whether ``intent`` is a retry the API did not take either, after one already said."""
+    earlier = [i for i in journal if i.id != intent.id and i.created_at <= intent.created_at]
+    if intent.detail != NOT_APPLIED or not earlier:
+        return False
+    last = max(earlier, key=lambda i: i.created_at)
+    return last.state is IntentState.FAILED and last.detail == NOT_APPLIED
 
 
 def outlook(runtime: ProjectRuntime, target: Tier) -> str:
