@@ -254,7 +254,15 @@ CASES = [
         K.IO_BUDGET_EXHAUSTED,
         "escalate",
         Tier.SMALL,
+        journal=(replace(intent(IntentState.FAILED, 3), detail=NOT_APPLIED),),
+    ),
+    Case(
+        "a change the API did not take a minute ago: a breath first",
+        K.IO_BUDGET_EXHAUSTED,
+        "none",
+        None,
         journal=(replace(intent(IntentState.FAILED, 1), detail=NOT_APPLIED),),
+        reason="retry in 1m",
     ),
     Case(
         "a refused change long ago does not block",

@@ -31,7 +31,9 @@ _AUTO = EscalationMode.AUTO
 FAILED_RETRY = timedelta(minutes=15)
 """After a refused change, wait this long (or the cooldown, if shorter) before proposing again.
 A change the API did not take (429 or 5xx, found not applied once its Retry-After had passed)
-is proposed again at once while it is still needed."""
+is proposed again after ``UNTAKEN_RETRY`` while it is still needed."""
+UNTAKEN_RETRY = timedelta(minutes=2)
+"""After a change the API did not take: a breath for an API that gave no Retry-After."""
 FIXABLE = frozenset(
     {
         DiagnosisKind.IO_BUDGET_EXHAUSTED,
@@ -123,9 +125,9 @@ def _blocked_by_journal(mine: Sequence[Intent], policy: EscalationSettings, now:
     failed = [i for i in mine if i.state is IntentState.FAILED]
     if failed:
         last = max(failed, key=lambda i: i.updated_at)
-        if last.detail == NOT_APPLIED:
-            return ""  # 429 or 5xx: Retry-After was waited out before it was found not applied
-        left = min(policy.cooldown, FAILED_RETRY) - (now - last.updated_at)
+        # 429 or 5xx: Retry-After was waited out before it was found not applied
+        pause = UNTAKEN_RETRY if last.detail == NOT_APPLIED else FAILED_RETRY
+        left = min(policy.cooldown, pause) - (now - last.updated_at)
         if left > timedelta(0):
             return f"the last change was refused; retry in {format_duration(left.total_seconds())}"
     return ""
