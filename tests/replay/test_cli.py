@@ -143,7 +143,8 @@ def test_may26_messages_tell_the_story(long_runs: LongRuns) -> None:
     failing = [m for m in after if m["title"].endswith("services throttled and failing")]
     assert failing
     assert after[-1]["title"].startswith("RESOLVED ")
-    assert all(m["at_s"] < 5 * DAY_S + 13 * 3600 for m in after)  # over when the burst ends
+    # over when the burst ends; the budget warning resolves once small's budget has refilled
+    assert all(m["at_s"] < 5 * DAY_S + 13 * 3600 for m in after[:-1])
 
 
 def test_may26_no_false_alarm_of_a_day_left_while_the_nights_refill(
