@@ -10,6 +10,7 @@ from typing import Literal
 from sbwatch.config.settings import EscalationSettings
 from sbwatch.core.durations import format_duration
 from sbwatch.core.results import (
+    NOT_APPLIED,
     BudgetEstimate,
     Diagnosis,
     DiagnosisKind,
@@ -18,7 +19,6 @@ from sbwatch.core.results import (
     IntentState,
 )
 from sbwatch.policy.budget import EXHAUSTED_RATIO, refilling
-from sbwatch.remediation.executor import NOT_APPLIED
 from sbwatch.supabase.tiers import Tier, next_tier, rank, spec
 
 RESIZE_S = 120.0

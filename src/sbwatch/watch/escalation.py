@@ -10,6 +10,7 @@ from sbwatch.core.durations import format_duration
 from sbwatch.core.errors import ApiError, SbwatchError
 from sbwatch.core.log import get_logger
 from sbwatch.core.results import (
+    NOT_APPLIED,
     Diagnosis,
     DiagnosisKind,
     Intent,
@@ -20,7 +21,6 @@ from sbwatch.core.results import (
 )
 from sbwatch.policy.conditions import IO_KINDS
 from sbwatch.policy.escalation import EscalationDecision, decide
-from sbwatch.remediation.executor import NOT_APPLIED
 from sbwatch.store.base import Store
 from sbwatch.supabase.tiers import Tier, next_tier, rank
 from sbwatch.watch.announcer import Announcer
