@@ -12,12 +12,21 @@ from sbwatch.alerting.dispatch import Dispatcher
 from sbwatch.config.settings import Settings
 from sbwatch.core.clock import VirtualClock
 from sbwatch.core.metrics import Metrics
-from sbwatch.core.results import Alert, EmailKind, IoSample, ProviderEmail, Severity
+from sbwatch.core.results import (
+    NOT_APPLIED,
+    Alert,
+    EmailKind,
+    Intent,
+    IntentState,
+    IoSample,
+    ProviderEmail,
+    Severity,
+)
 from sbwatch.policy.budget import BudgetEstimator
 from sbwatch.store.sqlite import SqliteStore
 from sbwatch.supabase.tiers import Tier
 from sbwatch.watch.announcer import FOLDED_NOTE, Announcer
-from sbwatch.watch.escalation import outlook
+from sbwatch.watch.escalation import _retrying, outlook
 from sbwatch.watch.runtime import ProjectRuntime
 
 REF = "abcdefghijklmnopqrst"
@@ -167,3 +176,26 @@ def test_eta_on_a_size_uses_a_full_budget_and_the_current_rate() -> None:
     assert estimator.eta_on(Tier.LARGE) is None  # 79 MB/s baseline
     assert estimator.eta_on(Tier.XL4) is None  # no budget at all
     assert estimator.rate_mbps == pytest.approx(40, rel=0.01)
+
+
+def journal_entry(id: int, minutes: float, state: IntentState, detail: str = "") -> Intent:
+    """A journalled change ``minutes`` after T0."""
+    at = T0 + timedelta(minutes=minutes)
+    return Intent(id, REF, Tier.MICRO, Tier.SMALL, "io", "daemon", at, state, at, detail)
+
+
+@pytest.mark.parametrize(
+    ("before", "retried"),
+    [
+        (journal_entry(1, 0, IntentState.FAILED, NOT_APPLIED), True),
+        (journal_entry(1, 0, IntentState.FAILED, "refused: 400 bad variant"), False),
+        (journal_entry(1, -120, IntentState.FAILED, NOT_APPLIED), False),
+        (journal_entry(1, 0, IntentState.RECOVERED), False),
+    ],
+    ids=["not-taken-just-before", "refused", "not-taken-long-ago", "recovered"],
+)
+def test_a_change_tried_again_after_the_api_did_not_take_it(before: Intent, retried: bool) -> None:
+    """Only a change right after one the API did not take (429, 5xx) is the same need tried
+    again: the person was told once, and is not paged at every retry."""
+    now = journal_entry(2, 3, IntentState.OPEN)
+    assert retried == _retrying([before, now], now)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sbwatch.core.clock import Clock
 from sbwatch.core.durations import format_duration
@@ -25,6 +25,9 @@ from sbwatch.store.base import Store
 from sbwatch.supabase.tiers import Tier, next_tier, rank
 from sbwatch.watch.announcer import Announcer
 from sbwatch.watch.runtime import ProjectRuntime
+
+RETRIED_WITHIN = timedelta(minutes=30)
+"""A change proposed this soon after one the API did not take is the same need tried again."""
 
 
 @dataclass(frozen=True)
@@ -84,8 +87,9 @@ class EscalationFlow:
             self._log.warning("escalation not started", project=ref, error=str(exc))
             return Step(False, await self.store.intents(ref))
         journal = await self.store.intents(ref)
+        retrying = _retrying(journal, intent)
         if intent.state is IntentState.FAILED:
-            if not _failed_again(journal, intent):
+            if not (retrying and intent.detail == NOT_APPLIED):
                 retry = (
                     "The Management API did not take it; sbwatch tries again as soon as it "
                     "allows, while the change is needed.\n"
@@ -99,6 +103,9 @@ class EscalationFlow:
                     f"{intent.detail}\n{retry}Run: sbwatch escalate {ref} --to {decision.target}",
                 )
             return Step(False, journal)
+        if retrying:  # the person was told it did not go through and that sbwatch tries again
+            self._log.info("escalation retried", project=ref, intent=intent.id)
+            return Step(True, journal)
         delta = decision.monthly_cost_delta_usd or 0.0
         lines = [
             decision.reason,
@@ -182,13 +189,14 @@ class EscalationFlow:
         )
 
 
-def _failed_again(journal: list[Intent], intent: Intent) -> bool:
-    """Whether ``intent`` is a retry the API did not take either, after one already said."""
+def _retrying(journal: list[Intent], intent: Intent) -> bool:
+    """Whether ``intent`` tries again a change the API did not take (429, 5xx) just before."""
     earlier = [i for i in journal if i.id != intent.id and i.created_at <= intent.created_at]
-    if intent.detail != NOT_APPLIED or not earlier:
+    if not earlier:
         return False
     last = max(earlier, key=lambda i: i.created_at)
-    return last.state is IntentState.FAILED and last.detail == NOT_APPLIED
+    recent = intent.created_at - last.updated_at <= RETRIED_WITHIN
+    return recent and last.state is IntentState.FAILED and last.detail == NOT_APPLIED
 
 
 def outlook(runtime: ProjectRuntime, target: Tier) -> str:
