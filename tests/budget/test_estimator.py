@@ -355,16 +355,3 @@ def test_configured_limits_replace_the_published(feed: FeedFactory) -> None:
     est.configure({Tier.MICRO: TierLimits(baseline_mbps=15.0)})
     assert 15.0 == est.limits(Tier.MICRO).baseline_mbps
     assert 1.0 == feed(est).run(15.0, 3600).ratio
-
-
-def test_after_a_resize_the_new_sizes_drain_shows_itself_first(feed: FeedFactory) -> None:
-    """Raised to small in the middle of a burst: the new size starts full, and its own drain is
-    forecast once it has lasted, not the minute the resize ends."""
-    f = feed(BudgetEstimator("p", Tier.MICRO))
-    f.run(3, 3600)
-    assert f.run(60, 1800).eta_s is not None
-    f.estimator.set_tier(Tier.SMALL, f.t)
-    after = f.run(60, 60)
-    assert after.ratio == pytest.approx(1.0, abs=0.01)
-    assert after.eta_s is None
-    assert f.run(60, 1200).eta_s is not None

@@ -207,7 +207,7 @@ class BudgetEstimator:
     def _young(self, at: datetime, eta: float) -> bool:
         """Whether the drain is too young for its forecast to be a trend (``TREND_SHARE``)."""
         if self._drain_since is None:
-            return True  # a drain not noted yet: a new size, before its first interval
+            return False
         lasted = (at - self._drain_since).total_seconds()
         return lasted < min(TREND_S, TREND_SHARE * eta)
 
@@ -278,7 +278,6 @@ class BudgetEstimator:
         self._mb, self._ops = self._buckets(tier, 1.0, known=True)
         self._since = at
         self._observed_s = 0.0
-        self._drain_since = None  # the new size's drain shows itself before it is forecast
         self._emit(self._now(at))
 
     def correct(self, consumed_pct: float, at: datetime) -> None:
