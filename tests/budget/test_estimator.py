@@ -180,6 +180,24 @@ def test_forecast_follows_a_step_within_minutes(feed: FeedFactory) -> None:
     assert est.ratio * capacity_mb(Tier.MICRO) / 4.0 == pytest.approx(est.eta_s, rel=0.01)
 
 
+def test_a_ten_minute_spike_on_a_full_budget_is_no_forecast(feed: FeedFactory) -> None:
+    """140 MB/s for ten minutes on a full micro: no time to empty while it lasts, and none once
+    it is over; the same load going on is forecast before half its time to empty has passed."""
+    f = feed(BudgetEstimator("p", Tier.MICRO))
+    f.run(3, 3600)
+    during = [f.run(140, 60) for _ in range(10)]
+    assert [None] * 10 == [e.eta_s for e in during]
+    assert during[-1].eta_now_s is not None  # the raw figure is still there to read
+    assert None is f.run(3, 120).eta_s
+    g = feed(BudgetEstimator("p", Tier.MICRO))
+    g.run(3, 3600)
+    steady = [g.run(140, 60) for _ in range(40)]
+    first = next(i for i, e in enumerate(steady) if e.eta_s is not None)
+    eta = steady[first].eta_s
+    assert eta is not None
+    assert (first + 1) * 60 < eta
+
+
 def test_single_minute_spike_barely_moves_the_forecast(feed: FeedFactory) -> None:
     """One minute 85 MB/s over a steady load moves the burn by under 3 MB/s."""
     f = feed(BudgetEstimator("p", Tier.MICRO))

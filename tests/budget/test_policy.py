@@ -55,6 +55,25 @@ def test_budget_severity_table(
     assert expected == budget_severity(estimate(ratio, eta_s), BudgetSettings())
 
 
+@pytest.mark.parametrize(
+    ("ratio", "eta_s", "expected"),
+    [
+        (0.9, 1 * HOUR, Severity.WARNING),
+        (0.05, 600.0, Severity.WARNING),
+        (0.01, None, Severity.CRITICAL),
+        (0.0, 0.0, Severity.CRITICAL),
+    ],
+)
+def test_a_budget_sbwatch_raises_in_time_pages_only_once_used_up(
+    ratio: float, eta_s: float | None, expected: Severity | None
+) -> None:
+    """sbwatch raises the size itself before it runs out: "runs out within the hour" is a
+    warning, not a page; a budget used up anyway still pages."""
+    assert expected == budget_severity(
+        estimate(ratio, eta_s), BudgetSettings(), raised_in_time=True
+    )
+
+
 def test_severity_follows_configured_horizons() -> None:
     """Horizons and the low ratio come from the settings."""
     settings = BudgetSettings(

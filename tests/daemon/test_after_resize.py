@@ -1,4 +1,4 @@
-"""What sbwatch says around a provider email and a resize: folded emails, the outlook, the hold."""
+"""What sbwatch says around a provider email and a resize: folded emails, the outlook."""
 
 from __future__ import annotations
 
@@ -6,23 +6,28 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 
 from sbwatch.alerting.dispatch import Dispatcher
-from sbwatch.commands.status import gather_status, render
 from sbwatch.config.settings import Settings
 from sbwatch.core.clock import VirtualClock
 from sbwatch.core.metrics import Metrics
-from sbwatch.core.results import Alert, EmailKind, IoSample, ProviderEmail, Severity
+from sbwatch.core.results import (
+    NOT_APPLIED,
+    Alert,
+    EmailKind,
+    Intent,
+    IntentState,
+    IoSample,
+    ProviderEmail,
+    Severity,
+)
 from sbwatch.policy.budget import BudgetEstimator
 from sbwatch.store.sqlite import SqliteStore
 from sbwatch.supabase.tiers import Tier
 from sbwatch.watch.announcer import FOLDED_NOTE, Announcer
-from sbwatch.watch.escalation import outlook
+from sbwatch.watch.escalation import _retrying, outlook
 from sbwatch.watch.runtime import ProjectRuntime
-from sbwatch.watch.state import STATE_NAMESPACE, hold_key
-from sbwatch.watch.watcher import Watcher
 
 REF = "abcdefghijklmnopqrst"
 T0 = datetime(2026, 5, 20, 20, 0, tzinfo=UTC)
@@ -161,34 +166,6 @@ def test_outlook_when_the_new_size_carries_the_load() -> None:
     assert "At the current 15 MB/s, small's baseline of 22 MB/s carries it." == text
 
 
-@pytest.mark.parametrize(("held_tier", "held"), [("small", True), ("micro", False), (None, False)])
-async def test_the_hold_survives_a_restart_on_the_same_size(
-    store: SqliteStore, held_tier: str | None, held: bool
-) -> None:
-    """A restart keeps the hold of the size it was set for; a different size drops it."""
-    if held_tier is not None:
-        await store.put_state(
-            STATE_NAMESPACE, hold_key(REF), {"tier": held_tier, "since": T0.isoformat()}
-        )
-    config = settings(tier="small")
-    clock = VirtualClock(T0)
-    async with httpx.AsyncClient() as http:
-        metrics = Metrics()
-        watcher = Watcher(
-            config,
-            store,
-            clock=clock,
-            metrics=metrics,
-            http=http,
-            dispatcher=Dispatcher(store, [], clock=clock, metrics=metrics),
-        )
-        await watcher.start()
-        try:
-            assert held == watcher.projects[REF].budget_held
-        finally:
-            await watcher.close()
-
-
 def test_eta_on_a_size_uses_a_full_budget_and_the_current_rate() -> None:
     """The forecast for another size: its full bucket at today's rate; None when it carries it."""
     estimator = runtime_at(40, settings()).estimator
@@ -201,13 +178,24 @@ def test_eta_on_a_size_uses_a_full_budget_and_the_current_rate() -> None:
     assert estimator.rate_mbps == pytest.approx(40, rel=0.01)
 
 
-async def test_status_shows_the_hold(store: SqliteStore) -> None:
-    """`sbwatch status` says that IO budget alerts are quiet, on which size and since when."""
-    config = settings(tier="small")
-    report = await gather_status(store, config, T0)
-    assert None is report["projects"][0]["budget_alerts_held"]
-    assert "io alerts" not in render(report)
-    await store.put_state(STATE_NAMESPACE, hold_key(REF), {"tier": "small", "since": "T"})
-    report = await gather_status(store, config, T0)
-    assert {"tier": "small", "since": "T"} == report["projects"][0]["budget_alerts_held"]
-    assert "  io alerts    quiet on small since T: " in render(report)
+def journal_entry(id: int, minutes: float, state: IntentState, detail: str = "") -> Intent:
+    """A journalled change ``minutes`` after T0."""
+    at = T0 + timedelta(minutes=minutes)
+    return Intent(id, REF, Tier.MICRO, Tier.SMALL, "io", "daemon", at, state, at, detail)
+
+
+@pytest.mark.parametrize(
+    ("before", "retried"),
+    [
+        (journal_entry(1, 0, IntentState.FAILED, NOT_APPLIED), True),
+        (journal_entry(1, 0, IntentState.FAILED, "refused: 400 bad variant"), False),
+        (journal_entry(1, -120, IntentState.FAILED, NOT_APPLIED), False),
+        (journal_entry(1, 0, IntentState.RECOVERED), False),
+    ],
+    ids=["not-taken-just-before", "refused", "not-taken-long-ago", "recovered"],
+)
+def test_a_change_tried_again_after_the_api_did_not_take_it(before: Intent, retried: bool) -> None:
+    """Only a change right after one the API did not take (429, 5xx) is the same need tried
+    again: the person was told once, and is not paged at every retry."""
+    now = journal_entry(2, 3, IntentState.OPEN)
+    assert retried == _retrying([before, now], now)

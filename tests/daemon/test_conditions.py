@@ -36,7 +36,6 @@ def by_subject(kind: DiagnosisKind, **kwargs: object) -> dict[str, object]:
         kwargs.get("severity"),  # type: ignore[arg-type]
         kwargs.get("decision"),  # type: ignore[arg-type]
         budget_latched=bool(kwargs.get("latched", False)),
-        budget_held=bool(kwargs.get("held", False)),
     )
     return {c.subject: c for c in conds}
 
@@ -123,25 +122,6 @@ def test_a_proposal_not_about_the_io_budget_leaves_it_a_warning() -> None:
 
 
 @pytest.mark.parametrize(
-    ("kind", "severity", "active"),
-    [
-        (DiagnosisKind.HEALTHY, Severity.WARNING, False),
-        (DiagnosisKind.HEALTHY, Severity.CRITICAL, False),
-        (DiagnosisKind.IO_BUDGET_LOW, Severity.CRITICAL, False),
-        (DiagnosisKind.IO_BUDGET_EXHAUSTED, Severity.CRITICAL, True),
-    ],
-)
-def test_hold_after_a_resize_quiets_the_budget_unless_services_fail(
-    kind: DiagnosisKind, severity: Severity, active: bool
-) -> None:
-    """Held: forecasts and "low" stay quiet (the notice said it); a failing exhaustion alerts."""
-    held = by_subject(kind, budget=budget(0.01, 60.0), severity=severity, latched=True, held=True)
-    assert active == held["io_budget"].active  # type: ignore[attr-defined]
-    free = by_subject(kind, budget=budget(0.01, 60.0), severity=severity, latched=True)
-    assert free["io_budget"].active  # type: ignore[attr-defined]
-
-
-@pytest.mark.parametrize(
     ("ratio", "eta", "expected"),
     [
         (0.5, 7200.0, "disk IO budget 50% left, runs out in ~2h"),
@@ -160,23 +140,18 @@ def test_headline_names_the_service() -> None:
 
 
 @pytest.mark.parametrize(
-    ("latched", "held", "raised", "ratio", "expected"),
+    ("latched", "raised", "ratio", "expected"),
     [
-        (False, False, True, 0.5, (True, False)),  # raised: latched
-        (True, False, False, 0.5, (True, False)),  # quiet again but not refilled: still latched
-        (True, False, False, 0.95, (False, False)),  # refilled: released
-        (False, True, True, 1.0, (True, True)),  # draining on the new size: held
-        (False, True, False, 0.4, (False, True)),  # quiet, not refilled: still held
-        (False, True, False, 0.96, (False, False)),  # refilled there: hold ends
-        (False, True, False, None, (False, False)),  # no estimate: only the signal holds
-        (True, False, False, None, (False, False)),
+        (False, True, 0.5, True),  # raised: latched
+        (True, False, 0.5, True),  # quiet again but not refilled: still latched
+        (True, False, 0.95, False),  # refilled: released
+        (False, True, 1.0, True),  # draining on a new size: alerted like any other
+        (True, False, None, False),  # no estimate: only the signal holds
     ],
 )
-def test_next_latch(
-    latched: bool, held: bool, raised: bool, ratio: float | None, expected: tuple[bool, bool]
-) -> None:
-    """The latch and the hold keep until the budget refills, or the signal alone without one."""
-    assert expected == next_latch(latched, held, raised, ratio)
+def test_next_latch(latched: bool, raised: bool, ratio: float | None, expected: bool) -> None:
+    """The latch keeps until the budget refills, or the signal alone without an estimate."""
+    assert expected == next_latch(latched, raised, ratio)
 
 
 def test_a_used_up_budget_that_refills_says_so_and_only_warns() -> None:
@@ -206,3 +181,20 @@ def test_an_eta_past_the_calendar_is_said_without_a_date(eta: float) -> None:
     title = budget_title(diagnosis(DiagnosisKind.IO_BUDGET_LOW), far)
     assert title.startswith("disk IO budget 50% left, runs out in ~")
     assert "UTC" not in title
+
+
+def test_a_budget_beyond_sbwatchs_reach_carries_why_and_the_command() -> None:
+    """The budget warning says why sbwatch will not act and what to run, once."""
+    ahead = f"sbwatch will not raise the size itself (max_tier). Run: sbwatch escalate {REF} --to x"
+    conds = conditions(
+        diagnosis(DiagnosisKind.HEALTHY),
+        budget(0.6, 19 * 3600.0),
+        Severity.WARNING,
+        None,
+        budget_latched=False,
+        ahead=ahead,
+    )
+    io = next(c for c in conds if c.subject == "io_budget")
+    assert io.active
+    assert io.body.endswith(f"\n{ahead}")
+    assert 1 == io.body.count("sbwatch escalate")

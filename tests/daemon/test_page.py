@@ -70,7 +70,6 @@ def status_doc() -> dict[str, Any]:
                     "confidence": 0.8,
                     "at": iso(0.01),
                 },
-                "budget_alerts_held": None,
                 "open_alerts": [
                     {
                         "key": f"{REF}:diagnosis",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,7 +16,14 @@ from sbwatch.core.results import (
     Intent,
     IntentState,
 )
-from sbwatch.policy.escalation import EscalationDecision, decide
+from sbwatch.policy.escalation import (
+    EscalationDecision,
+    beyond_reach,
+    decide,
+    raise_lead_s,
+    will_raise,
+)
+from sbwatch.remediation.executor import NOT_APPLIED
 from sbwatch.supabase.tiers import Tier, rank
 
 REF = "abcdefghijklmnopqrst"
@@ -59,11 +66,35 @@ CASES = [
     Case("cpu exhausted escalates", K.CPU_EXHAUSTED, "escalate", Tier.SMALL),
     Case("memory exhausted escalates", K.MEMORY_EXHAUSTED, "escalate", Tier.SMALL),
     Case(
-        "budget low, runs out within escalate_within",
+        "budget low, runs out within the resize and its margin",
         K.IO_BUDGET_LOW,
         "escalate",
         Tier.SMALL,
+        budget(0.4, 600),
+    ),
+    Case(
+        "budget low, runs out in an hour: the old size's budget is still worth spending",
+        K.IO_BUDGET_LOW,
+        "none",
+        None,
         budget(0.4, 3600),
+        reason="raising 13m",
+    ),
+    Case(
+        "a spike just over: the smoothed rate still drains, the load now does not",
+        K.IO_BUDGET_LOW,
+        "none",
+        None,
+        budget(0.88, 600, throughput=4.0),
+        reason="nothing drains it now",
+    ),
+    Case(
+        "ask mode: a person is asked escalate_within ahead",
+        K.IO_BUDGET_LOW,
+        "ask",
+        Tier.SMALL,
+        budget(0.4, 3600),
+        policy=AUTO.model_copy(update={"mode": EscalationMode.ASK}),
     ),
     Case(
         "budget used up, ratio at 1%", K.IO_BUDGET_LOW, "escalate", Tier.SMALL, budget(0.01, None)
@@ -105,7 +136,7 @@ CASES = [
         "none",
         None,
         budget(0.4, 36_000),
-        reason="escalating only within",
+        reason="before it runs out",
     ),
     Case(
         "budget low, not draining",
@@ -218,6 +249,21 @@ CASES = [
         None,
         journal=(intent(IntentState.FAILED, 5),),
         reason="refused",
+    ),
+    Case(
+        "a change the API did not take (429, 5xx) is tried again while it is needed",
+        K.IO_BUDGET_EXHAUSTED,
+        "escalate",
+        Tier.SMALL,
+        journal=(replace(intent(IntentState.FAILED, 3), detail=NOT_APPLIED),),
+    ),
+    Case(
+        "a change the API did not take a minute ago: a breath first",
+        K.IO_BUDGET_EXHAUSTED,
+        "none",
+        None,
+        journal=(replace(intent(IntentState.FAILED, 1), detail=NOT_APPLIED),),
+        reason="retry in 1m",
     ),
     Case(
         "a refused change long ago does not block",
@@ -349,3 +395,64 @@ def test_escalation_never_goes_down_or_past_max_tier() -> None:
                     rank(decision.target) <= rank(Tier.XL),
                 )
                 assert (True, True) == (up, bounded)
+
+
+@pytest.mark.parametrize(("confidence", "lead_s"), [(1.0, 720.0), (0.9, 800.0), (0.0, 1800.0)])
+def test_the_raise_lead_is_the_resize_and_a_margin_stretched_by_the_error(
+    confidence: float, lead_s: float
+) -> None:
+    """Auto mode raises just in time: 12 minutes with a sure forecast, more as it is less so,
+    never earlier than escalate_within."""
+    sure = BudgetEstimate(REF, NOW, Tier.MICRO, 0.4, 4.0, 3600.0, confidence, 15.0)
+    assert lead_s == pytest.approx(raise_lead_s(sure, AUTO))
+    tight = AUTO.model_copy(update={"escalate_within": timedelta(minutes=5)})
+    assert 300.0 == raise_lead_s(sure, tight)
+
+
+@pytest.mark.parametrize(
+    ("policy", "tier", "expected"),
+    [
+        (AUTO, Tier.MICRO, ""),
+        (
+            AUTO,
+            Tier.SMALL,
+            "sbwatch will not raise the size itself (already at small; max_tier is small). "
+            f"Run: sbwatch escalate {REF} --to medium",
+        ),
+        (
+            AUTO.model_copy(update={"max_tier": Tier.LARGE, "monthly_cost_cap_usd": 20}),
+            Tier.SMALL,
+            "sbwatch will not raise the size itself (medium costs $60.00/month, over the cap of "
+            f"$20.00/month). Run: sbwatch escalate {REF} --to medium",
+        ),
+        (
+            AUTO.model_copy(update={"mode": EscalationMode.ASK}),
+            Tier.MICRO,
+            "sbwatch will not raise the size itself (escalation mode is ask). "
+            f"Run: sbwatch escalate {REF} --to small",
+        ),
+    ],
+    ids=["auto-can-act", "max-tier", "cost-cap", "ask-mode"],
+)
+def test_a_budget_sbwatch_cannot_save_says_why_and_the_command(
+    policy: EscalationSettings, tier: Tier, expected: str
+) -> None:
+    """A budget forecast to run out beyond sbwatch's reach: which limit, and what to run."""
+    draining = BudgetEstimate(REF, NOW, tier, 0.6, 4.0, 19 * 3600.0, 0.9, 26.0)
+    assert expected == beyond_reach(draining, policy, tier, ref=REF)
+
+
+def test_nothing_to_say_ahead_when_nothing_runs_out() -> None:
+    """A budget not forecast to run out needs no command, whatever the limits."""
+    steady = BudgetEstimate(REF, NOW, Tier.SMALL, 0.6, -4.0, None, 0.9, 18.0)
+    assert "" == beyond_reach(steady, AUTO, Tier.SMALL, ref=REF)
+
+
+def test_sbwatch_raises_itself_only_in_auto_mode_within_its_limits() -> None:
+    """The size sbwatch will raise a draining budget to by itself, or None."""
+    draining = BudgetEstimate(REF, NOW, Tier.MICRO, 0.6, 4.0, 5 * 3600.0, 0.9, 15.0)
+    ask = AUTO.model_copy(update={"mode": EscalationMode.ASK})
+    assert Tier.SMALL == will_raise(draining, AUTO, Tier.MICRO)
+    assert None is will_raise(draining, ask, Tier.MICRO)
+    assert None is will_raise(replace(draining, tier=Tier.SMALL), AUTO, Tier.SMALL)
+    assert None is will_raise(replace(draining, eta_s=None), AUTO, Tier.MICRO)

@@ -17,8 +17,8 @@ CEILINGS = {
     "false_pages": 7,
     "false_warnings": 4,
     "false_resolves": 5,
-    "silent_failures": 4,
-    "pages_per_incident": 3.25,
+    "silent_failures": 0,
+    "pages_per_incident": 3.31,
     "exceptions": 0,
 }
 

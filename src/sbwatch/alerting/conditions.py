@@ -89,18 +89,23 @@ def conditions(
     decision: EscalationDecision | None,
     *,
     budget_latched: bool,
-    budget_held: bool = False,
+    ahead: str = "",
 ) -> list[Condition]:
-    """The project's conditions this cycle, in words: its diagnosis and its IO budget."""
+    """The project's conditions this cycle, in words: its diagnosis and its IO budget.
+
+    ``ahead``: why sbwatch will not raise the size itself before the budget runs out, with the
+    command (``policy.escalation.beyond_reach``); the budget alert carries it.
+    """
     diag, io = assess(
         diagnosis,
         budget_severity,
         decision,
         budget_latched=budget_latched,
-        budget_held=budget_held,
     )
     project = diagnosis.project
     io_body = _body(diagnosis, decision) if diagnosis.kind in IO_KINDS else _budget_body(budget)
+    if ahead and "sbwatch escalate" not in io_body:
+        io_body = f"{io_body}\n{ahead}" if io_body else ahead
     per_service = diagnosis.kind is DiagnosisKind.SERVICE_DOWN and bool(diagnosis.services)
     io_cause = budget_cause(diagnosis, budget)
     # Only a draining budget's alert tells a forecast; a used-up or failing one says so, and

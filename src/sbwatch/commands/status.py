@@ -132,12 +132,6 @@ def render(report: dict[str, Any]) -> str:
             lines.append(
                 f"  io budget    {budget['ratio']:.0%} left on {budget['tier']}, runs out: {eta}"
             )
-        held = p["budget_alerts_held"]
-        if held:
-            lines.append(
-                f"  io alerts    quiet on {held['tier']} since {held['since']}: sbwatch raised the "
-                "size and said what to expect; they return once its budget refills"
-            )
         for alert in p["open_alerts"]:
             lines.append(f"  ALERT {alert['severity']}: {alert['title']}")
         for intent in p["unfinished_escalations"]:

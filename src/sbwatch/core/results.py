@@ -102,6 +102,11 @@ class EscalationMode(StrEnum):
     AUTO = "auto"
 
 
+NOT_APPLIED = "not applied; safe to retry"
+"""The detail of an intent found not applied after a 429, a 5xx or a lost answer: the change
+may be proposed again (a new intent, a new PATCH)."""
+
+
 class IntentState(StrEnum):
     """Life of one journalled compute change."""
 

@@ -178,12 +178,6 @@ def _budget(p: dict[str, Any], now: datetime) -> str:
             f"{runs_out} · net burn {float(budget['burn_mbps']):+.1f} MB/s · confidence "
             f"{float(budget.get('confidence', 0)):.2f}</p>"
         )
-    held = p.get("budget_alerts_held")
-    if held:
-        text += (
-            f'<p class="quiet">IO budget alerts quiet on {escape(str(held["tier"]))}: sbwatch '
-            "raised the size; they return once its budget refills</p>"
-        )
     points = [
         Point(datetime.fromisoformat(h["at"]), float(h["ratio"]), str(h["tier"]))
         for h in p.get("budget_history", [])

@@ -12,7 +12,6 @@ from sbwatch.daemon.mailguard import STATE_KEY as MAIL_STATE_KEY
 from sbwatch.daemon.presence import Heartbeat, read_heartbeat
 from sbwatch.ingest.imap import NAMESPACE as MAIL_NAMESPACE
 from sbwatch.store import Store
-from sbwatch.watch.state import STATE_NAMESPACE, hold_key
 
 FAILED_LOOKBACK = timedelta(days=7)
 """Failed notifications this recent are listed."""
@@ -107,7 +106,6 @@ async def _project(
     project = settings.project(ref)
     diagnosis = await store.latest_diagnosis(ref)
     budget = await store.latest_budget(ref)
-    hold = await store.get_state(STATE_NAMESPACE, hold_key(ref))
     doc: dict[str, Any] = {
         "ref": ref,
         "name": project.display_name,
@@ -116,9 +114,6 @@ async def _project(
         "evidence": list(diagnosis.evidence) if diagnosis else [],
         "probes": [_probe(s) for s in await store.probe_statuses(ref)],
         "budget": None if budget is None else _budget(budget),
-        "budget_alerts_held": None
-        if hold is None
-        else {"tier": hold.get("tier"), "since": hold.get("since")},
         "open_alerts": [
             {
                 "key": a.key,

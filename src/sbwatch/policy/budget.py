@@ -44,6 +44,11 @@ IMPLAUSIBLE_FACTOR = 2.0
 """A rate above this many times the tier maximum cannot be real IO: treated as a counter reset."""
 IOWAIT_HIGH = 0.25
 """A share of CPU time waiting on IO this high means the disks hold the load back (throttled)."""
+TREND_S = 900.0
+"""A drain this old is a trend whatever it forecasts (see ``TREND_SHARE``)."""
+TREND_SHARE = 0.5
+"""A younger drain is forecast only once it has lasted this share of its own time to empty:
+a ten-minute spike on a full budget is not a trend, a load that would empty it is by then."""
 EXHAUSTED_RATIO = 0.01
 """A budget at or below this is used up: throughput is held at the baseline. Diagnosis, the
 escalation policy and the alert text all read this one value (a 3% budget is low, not used up)."""
@@ -109,6 +114,7 @@ class BudgetEstimator:
         self._iops = 0.0
         self._profile = Profile()
         self._estimate: BudgetEstimate | None = None
+        self._drain_since: datetime | None = None
 
     def limits(self, tier: Tier) -> TierSpec:
         """The size's limits for this project: the configured ones over the published, and a
@@ -184,9 +190,26 @@ class BudgetEstimator:
         self._mb_rate.add(dt, mbps)
         self._op_rate.add(dt, iops)
         self._profile.add(cur.at, dt, mbps, iops)
+        self._follow_drain(prev.at)
         self._learn_baseline(cur.at, mbps, cur.iowait_since(prev))
         self._throughput, self._iops = mbps, iops
         return self._emit(cur.at)
+
+    def _follow_drain(self, start: datetime) -> None:
+        """Note when the smoothed load went above a baseline (None while it is not)."""
+        rates = ((self._mb, self._mb_rate.value), (self._ops, self._op_rate.value))
+        draining = any(r is not None and b.capacity > 0 and r > b.baseline for b, r in rates)
+        if not draining:
+            self._drain_since = None
+        elif self._drain_since is None:
+            self._drain_since = start
+
+    def _young(self, at: datetime, eta: float) -> bool:
+        """Whether the drain is too young for its forecast to be a trend (``TREND_SHARE``)."""
+        if self._drain_since is None:
+            return False
+        lasted = (at - self._drain_since).total_seconds()
+        return lasted < min(TREND_S, TREND_SHARE * eta)
 
     def _net_mbps(self, mbps: float) -> float:
         """What the throughput takes from the balance (negative: gives back). At a learned
@@ -288,6 +311,8 @@ class BudgetEstimator:
             outlook = run_forward(self._mb, self._ops, self._profile, at, current, latest)
             eta, refills = outlook.eta_s, outlook.refills
             basis = "burst" if outlook.burst else "pattern"
+        if eta is not None and basis != "pattern" and self._young(at, eta):
+            eta = None  # the pattern has its days behind it; a new drain must last first
         self._estimate = BudgetEstimate(
             limited_by=self._limit(),
             project=self.project,
@@ -347,6 +372,7 @@ class BudgetEstimator:
             "throughput": [self._throughput, self._iops],
             "profile": self._profile.to_state(),
             "learned": dict(self.learned),
+            "drain_since": None if self._drain_since is None else self._drain_since.isoformat(),
             "estimate": None if self._estimate is None else estimate_to_dict(self._estimate),
         }
 
@@ -371,6 +397,8 @@ class BudgetEstimator:
         est._throughput, est._iops = (float(x) for x in state["throughput"])
         est._profile = Profile.from_state(state.get("profile"))
         est.learned = {str(k): float(v) for k, v in (state.get("learned") or {}).items()}
+        drain = state.get("drain_since")
+        est._drain_since = None if drain is None else datetime.fromisoformat(str(drain))
         if state["estimate"] is not None:
             est._estimate = estimate_from_dict(state["estimate"])
         return est
@@ -410,14 +438,19 @@ def refilling(estimate: BudgetEstimate) -> bool:
     return estimate.refills or estimate.burn_mbps < -margin
 
 
-def budget_severity(estimate: BudgetEstimate, settings: BudgetSettings) -> Severity | None:
+def budget_severity(
+    estimate: BudgetEstimate, settings: BudgetSettings, *, raised_in_time: bool = False
+) -> Severity | None:
     """CRITICAL when (nearly) exhausted or about to be, WARNING when low or draining, else None.
 
     A used-up budget that is refilling is a warning: it needs watching, not a person at night.
+    ``raised_in_time``: sbwatch raises the size itself before it runs out (auto mode, a size
+    within its limits): about to run out is a warning then; used up still pages.
     """
     eta = estimate.eta_s
     used_up = estimate.ratio <= EXHAUSTED_RATIO and not refilling(estimate)
-    if used_up or (eta is not None and eta <= settings.critical_horizon.total_seconds()):
+    soon = eta is not None and eta <= settings.critical_horizon.total_seconds()
+    if used_up or (soon and not raised_in_time):
         return Severity.CRITICAL
     horizon = (
         settings.pattern_warn_horizon if estimate.basis == "pattern" else settings.warn_horizon

@@ -38,12 +38,9 @@ def assess(
     decision: EscalationDecision | None,
     *,
     budget_latched: bool,
-    budget_held: bool = False,
 ) -> tuple[Assessment, Assessment]:
     """The project's two subjects this cycle: its diagnosis and its IO budget.
 
-    ``budget_held``: sbwatch has just raised the compute size and said what to expect there;
-    the IO budget stays quiet unless services fail from it (``io_budget_exhausted``).
     An IO budget problem sbwatch would fix now but may only propose (``ask`` mode) is critical:
     a person must run the command.
     """
@@ -64,18 +61,17 @@ def assess(
     io = Assessment(
         subject=IO_SUBJECT,
         severity=Severity.CRITICAL if critical else Severity.WARNING,
-        active=raised and (exhausted or not budget_held),
+        active=raised,
     )
     return diag, io
 
 
-def next_latch(latched: bool, held: bool, raised: bool, ratio: float | None) -> tuple[bool, bool]:
-    """The IO budget latch and hold after a cycle in which the budget was ``raised`` or not.
+def next_latch(latched: bool, raised: bool, ratio: float | None) -> bool:
+    """The IO budget latch after a cycle in which the budget was ``raised`` or not.
 
     The latch keeps a raised budget alert open until the estimate refills to
-    ``LATCH_RELEASE_RATIO`` (a day/night load must not open and close it daily); the hold
-    (set by a recovered resize) ends the same way. Without an estimate (no metrics), nothing
-    but the raising signal itself keeps either.
+    ``LATCH_RELEASE_RATIO`` (a day/night load must not open and close it daily). Without an
+    estimate (no metrics), nothing but the raising signal itself keeps it.
     """
     refilled = ratio is None or ratio >= LATCH_RELEASE_RATIO
-    return raised or (latched and not refilled), held and (raised or not refilled)
+    return raised or (latched and not refilled)

@@ -10,6 +10,7 @@ from typing import Literal
 from sbwatch.config.settings import EscalationSettings
 from sbwatch.core.durations import format_duration
 from sbwatch.core.results import (
+    NOT_APPLIED,
     BudgetEstimate,
     Diagnosis,
     DiagnosisKind,
@@ -20,8 +21,19 @@ from sbwatch.core.results import (
 from sbwatch.policy.budget import EXHAUSTED_RATIO, refilling
 from sbwatch.supabase.tiers import Tier, next_tier, rank, spec
 
+RESIZE_S = 120.0
+"""How long a resize takes: services restart for about two minutes."""
+RAISE_MARGIN_S = 600.0
+"""Beyond the resize: evaluations a scrape apart, the change's own round trips, and slack."""
+MAX_FORECAST_ERROR = 0.6
+"""The forecast's relative error is taken as ``1 - confidence``, capped here."""
+_AUTO = EscalationMode.AUTO
 FAILED_RETRY = timedelta(minutes=15)
-"""After a refused change, wait this long (or the cooldown, if shorter) before proposing again."""
+"""After a refused change, wait this long (or the cooldown, if shorter) before proposing again.
+A change the API did not take (429 or 5xx, found not applied once its Retry-After had passed)
+is proposed again after ``UNTAKEN_RETRY`` while it is still needed."""
+UNTAKEN_RETRY = timedelta(minutes=2)
+"""After a change the API did not take: a breath for an API that gave no Retry-After."""
 FIXABLE = frozenset(
     {
         DiagnosisKind.IO_BUDGET_EXHAUSTED,
@@ -110,9 +122,12 @@ def _blocked_by_journal(mine: Sequence[Intent], policy: EscalationSettings, now:
         left = policy.cooldown - (now - max(changed))
         if left > timedelta(0):
             return f"cooldown after the last change: {format_duration(left.total_seconds())} left"
-    failed = [i.updated_at for i in mine if i.state is IntentState.FAILED]
+    failed = [i for i in mine if i.state is IntentState.FAILED]
     if failed:
-        left = min(policy.cooldown, FAILED_RETRY) - (now - max(failed))
+        last = max(failed, key=lambda i: i.updated_at)
+        # 429 or 5xx: Retry-After was waited out before it was found not applied
+        pause = UNTAKEN_RETRY if last.detail == NOT_APPLIED else FAILED_RETRY
+        left = min(policy.cooldown, pause) - (now - last.updated_at)
         if left > timedelta(0):
             return f"the last change was refused; retry in {format_duration(left.total_seconds())}"
     return ""
@@ -135,13 +150,86 @@ def _not_fixable(
         return (
             "io_budget_low without a budget estimate (an email alone is not enough): check budget"
         )
-    horizon = policy.escalate_within.total_seconds()
-    if budget.ratio <= EXHAUSTED_RATIO or (budget.eta_s is not None and budget.eta_s <= horizon):
+    if budget.ratio <= EXHAUSTED_RATIO:
+        return ""
+    lead = raise_lead_s(budget, policy)
+    if not draining_now(budget):
+        return f"io_budget_low: budget {budget.ratio:.0%} left and nothing drains it now"
+    if budget.eta_s is not None and budget.eta_s <= lead:
         return ""
     eta = "not draining" if budget.eta_s is None else f"runs out in {format_duration(budget.eta_s)}"
     return (
-        f"io_budget_low: budget {budget.ratio:.0%} left, {eta}; escalating only within "
-        f"{format_duration(horizon)} of exhaustion"
+        f"io_budget_low: budget {budget.ratio:.0%} left, {eta}; raising "
+        f"{format_duration(lead)} before it runs out"
+    )
+
+
+def draining_now(budget: BudgetEstimate) -> bool:
+    """Whether the last interval's load is above the size's baseline: a drain going on now,
+    not a spike already over that the smoothed rate still remembers."""
+    s = spec(budget.tier)
+    if budget.limited_by == "iops":
+        return budget.iops > s.baseline_iops
+    return budget.throughput_mbps > s.baseline_mbps
+
+
+def raise_lead_s(budget: BudgetEstimate, policy: EscalationSettings) -> float:
+    """How long before the budget runs out a raise is due (seconds).
+
+    Just in time: the resize and a margin, stretched by the forecast's own error (a figure
+    known to 40% is acted on 40% earlier), never earlier than ``escalate_within``. Raising
+    sooner throws away the rest of the old size's budget, and the new size's with it when
+    the burst outlasts both. In ``ask`` mode a person makes the change: ``escalate_within``.
+    """
+    most = policy.escalate_within.total_seconds()
+    if policy.mode is not EscalationMode.AUTO:
+        return most
+    error = min(MAX_FORECAST_ERROR, max(0.0, 1.0 - budget.confidence))
+    return min(most, (RESIZE_S + RAISE_MARGIN_S) / (1.0 - error))
+
+
+def will_raise(
+    budget: BudgetEstimate | None,
+    policy: EscalationSettings,
+    current: Tier,
+    *,
+    prices: Mapping[Tier, float] | None = None,
+) -> Tier | None:
+    """The size sbwatch raises to by itself before this budget runs out (None: it will not,
+    or nothing runs out)."""
+    if budget is None or not spec(current).has_burst_budget or policy.mode is not _AUTO:
+        return None
+    if budget.eta_s is None and budget.ratio > EXHAUSTED_RATIO:
+        return None
+    return _target(current, budget.throughput_mbps, policy, prices)[0]
+
+
+def beyond_reach(
+    budget: BudgetEstimate | None,
+    policy: EscalationSettings,
+    current: Tier,
+    *,
+    prices: Mapping[Tier, float] | None = None,
+    ref: str,
+) -> str:
+    """For a budget forecast to run out: why sbwatch will not raise the size itself, and the
+    exact command that would ("" when it will, or nothing runs out)."""
+    if budget is None or not spec(current).has_burst_budget:
+        return ""
+    if budget.eta_s is None and budget.ratio > EXHAUSTED_RATIO:
+        return ""
+    if will_raise(budget, policy, current, prices=prices) is not None:
+        return ""
+    target, why_not = _target(current, budget.throughput_mbps, policy, prices)
+    if target is None:
+        target = next_tier(current)
+        if target is None:
+            return f"sbwatch cannot raise it: {why_not}."
+    else:
+        why_not = f"escalation mode is {policy.mode}"
+    return (
+        f"sbwatch will not raise the size itself ({why_not}). "
+        f"Run: sbwatch escalate {ref} --to {target}"
     )
 
 

@@ -18,6 +18,7 @@ from sbwatch.core.errors import ApiError, LockBusy, PermanentError, RateLimited,
 from sbwatch.core.lease import LEASE_NAME, Fence
 from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
+from sbwatch.core.results import NOT_APPLIED as NOT_APPLIED  # re-exported: the journal detail
 from sbwatch.core.results import Intent, IntentState
 from sbwatch.store.base import Store
 from sbwatch.supabase.mgmt_api import Addons, ProjectInfo
@@ -25,7 +26,6 @@ from sbwatch.supabase.tiers import Tier, rank, spec
 
 IN_PROGRESS = frozenset({"RESIZING", "UPGRADING", "RESTARTING", "COMING_UP"})
 """Project statuses during which an unseen change may still be landing."""
-NOT_APPLIED = "not applied; safe to retry"
 
 log = get_logger("remediation")
 
@@ -268,7 +268,7 @@ class Escalator:
         """A timeout, 5xx or 429: the change may or may not have landed; ask, never resend."""
         wait = max(
             self._settle_s,
-            exc.retry_after_s if isinstance(exc, RateLimited) else 0.0,
+            exc.retry_after_s or 0.0,  # the rate limit's reset, or a 5xx's Retry-After
             self._in_flight_s - self._age_s(intent),
         )
         log.warning(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sbwatch.core.clock import Clock
 from sbwatch.core.durations import format_duration
 from sbwatch.core.errors import ApiError, SbwatchError
 from sbwatch.core.log import get_logger
 from sbwatch.core.results import (
+    NOT_APPLIED,
     Diagnosis,
     DiagnosisKind,
     Intent,
@@ -24,6 +25,9 @@ from sbwatch.store.base import Store
 from sbwatch.supabase.tiers import Tier, next_tier, rank
 from sbwatch.watch.announcer import Announcer
 from sbwatch.watch.runtime import ProjectRuntime
+
+RETRIED_WITHIN = timedelta(minutes=30)
+"""A change proposed this soon after one the API did not take is the same need tried again."""
 
 
 @dataclass(frozen=True)
@@ -83,14 +87,25 @@ class EscalationFlow:
             self._log.warning("escalation not started", project=ref, error=str(exc))
             return Step(False, await self.store.intents(ref))
         journal = await self.store.intents(ref)
+        retrying = _retrying(journal, intent)
         if intent.state is IntentState.FAILED:
-            await self.announcer.notice(
-                runtime,
-                Severity.CRITICAL,
-                f"could not raise compute to {decision.target}",
-                f"{intent.detail}\nRun: sbwatch escalate {ref} --to {decision.target}",
-            )
+            if not (retrying and intent.detail == NOT_APPLIED):
+                retry = (
+                    "The Management API did not take it; sbwatch tries again as soon as it "
+                    "allows, while the change is needed.\n"
+                    if intent.detail == NOT_APPLIED
+                    else ""
+                )
+                await self.announcer.notice(
+                    runtime,
+                    Severity.CRITICAL,
+                    f"could not raise compute to {decision.target}",
+                    f"{intent.detail}\n{retry}Run: sbwatch escalate {ref} --to {decision.target}",
+                )
             return Step(False, journal)
+        if retrying:  # the person was told it did not go through and that sbwatch tries again
+            self._log.info("escalation retried", project=ref, intent=intent.id)
+            return Step(True, journal)
         delta = decision.monthly_cost_delta_usd or 0.0
         lines = [
             decision.reason,
@@ -164,22 +179,24 @@ class EscalationFlow:
         """Close the project's open alerts and say it recovered (the runtime is on the new size)."""
         now = self.clock.now()
         await self.announcer.close_all(runtime, now, why=f"closed: recovered on {intent.to_tier}")
-        lines = [
-            f"Compute raised {intent.from_tier} -> {intent.to_tier}; services healthy again. "
-            "Open alerts of this project are closed.",
-        ]
-        if runtime.estimator.eta_on(intent.to_tier) is not None:
-            lines.append(
-                f"IO budget alerts stay quiet on {intent.to_tier} until its budget refills; "
-                "sbwatch still alerts if services fail."
-            )
         await self.announcer.notice(
             runtime,
             Severity.INFO,
             f"recovered on {intent.to_tier} in {format_duration(intent.recovered_s or 0)}",
-            "\n".join(lines),
+            f"Compute raised {intent.from_tier} -> {intent.to_tier}; services healthy again. "
+            "Open alerts of this project are closed.",
             good_news=True,
         )
+
+
+def _retrying(journal: list[Intent], intent: Intent) -> bool:
+    """Whether ``intent`` tries again a change the API did not take (429, 5xx) just before."""
+    earlier = [i for i in journal if i.id != intent.id and i.created_at <= intent.created_at]
+    if not earlier:
+        return False
+    last = max(earlier, key=lambda i: i.created_at)
+    recent = intent.created_at - last.updated_at <= RETRIED_WITHIN
+    return recent and last.state is IntentState.FAILED and last.detail == NOT_APPLIED
 
 
 def outlook(runtime: ProjectRuntime, target: Tier) -> str:

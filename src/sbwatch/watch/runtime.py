@@ -43,9 +43,6 @@ class ProjectRuntime:
     policy_state: PolicyState = field(default_factory=PolicyState)
     budget_latched: bool = False
     """An IO budget alert was raised and the budget has not refilled since."""
-    budget_held: bool = False
-    """sbwatch raised the compute size and its notice gave the new size's outlook: IO budget
-    alerts stay quiet until the budget refills there (services failing still alert)."""
     diagnosis: Diagnosis | None = None
     diagnosis_recorded_at: datetime | None = None
     decision: EscalationDecision | None = None

@@ -25,11 +25,6 @@ def estimator_key(ref: str) -> str:
     return f"estimator:{ref}"
 
 
-def hold_key(ref: str) -> str:
-    """Store key of the hold on IO budget alerts after sbwatch raised the compute size."""
-    return f"hold:{ref}"
-
-
 def correction_doc(consumed_pct: float, at: datetime) -> dict[str, Any]:
     """The stored form of a correction."""
     return {"consumed_pct": float(consumed_pct), "at": at.isoformat()}

@@ -44,6 +44,7 @@ from sbwatch.policy.alerts import (
 from sbwatch.policy.budget import BudgetEstimator, alert_thresholds, budget_severity, pressure
 from sbwatch.policy.conditions import IO_KINDS, next_latch
 from sbwatch.policy.diagnosis import diagnose
+from sbwatch.policy.escalation import beyond_reach, will_raise
 from sbwatch.policy.plan import Plan
 from sbwatch.policy.thresholds import next_status
 from sbwatch.probes import ProbeContext, build_probe, timeout_for
@@ -72,7 +73,6 @@ from sbwatch.watch.state import (
     STATE_NAMESPACE,
     correction_key,
     estimator_key,
-    hold_key,
     parse_correction,
 )
 
@@ -174,8 +174,6 @@ class Watcher:
         runtime.provider_name = names.get(project.ref) or await provider_name(runtime, self._log)
         if size is not runtime.tier:  # resized while sbwatch was not running
             await self._adopt_size(runtime, size)
-        hold = await self.store.get_state(STATE_NAMESPACE, hold_key(project.ref))
-        runtime.budget_held = hold is not None and hold.get("tier") == runtime.tier.value
         runtime.policy_state = PolicyState.from_dict(
             await self.store.get_state("alerting", f"policy:{project.ref}")
         )
@@ -504,7 +502,12 @@ class Watcher:
         if thresholds is None:  # the settings are this watcher's for good: worked out once
             thresholds = alert_thresholds(project, self.settings.alerting.min_duration)
             self._thresholds[ref] = thresholds
-        severity = budget_severity(budget, thresholds) if budget is not None else None
+        fixer = will_raise(budget, project.escalation, runtime.tier, prices=runtime.prices)
+        severity = (
+            budget_severity(budget, thresholds, raised_in_time=fixer is not None)
+            if budget is not None
+            else None
+        )
         await self._latch(runtime, diagnosis, severity)
         conds = conditions(
             diagnosis,
@@ -512,7 +515,9 @@ class Watcher:
             severity,
             decision,
             budget_latched=runtime.budget_latched,
-            budget_held=runtime.budget_held,
+            ahead=beyond_reach(
+                budget, project.escalation, runtime.tier, prices=runtime.prices, ref=ref
+            ),
         )
         conds += data_conditions(ref, runtime.data_checks)
         runtime.policy_state = await self.announcer.conditions(runtime, conds)
@@ -531,8 +536,6 @@ class Watcher:
             await self.store.get_state("alerting", f"policy:{ref}")
         )
         runtime.saved_policy = runtime.policy_state.to_dict()
-        hold = await self.store.get_state(STATE_NAMESPACE, hold_key(ref))
-        runtime.budget_held = hold is not None and hold.get("tier") == runtime.tier.value
         runtime.led_epoch = epoch
         if runtime.led_epoch is not None:
             self._log.info("leading project", project=ref, epoch=epoch)
@@ -541,30 +544,23 @@ class Watcher:
         """Write an escalation step into the runtime; a recovery moves it to the new size."""
         runtime.journal = step.journal
         if step.recovered is not None:
-            await self._switch_size(runtime, step.recovered.to_tier, held=True)
+            await self._switch_size(runtime, step.recovered.to_tier)
             await self.escalations.announce_recovery(runtime, step.recovered)
 
-    async def _switch_size(self, runtime: ProjectRuntime, tier: Tier, *, held: bool) -> None:
-        """The project runs on ``tier`` now: a full budget there, alerts start afresh.
-
-        ``held``: sbwatch made the change and said what to expect; IO budget alerts stay quiet
-        on the new size until its budget refills.
-        """
+    async def _switch_size(self, runtime: ProjectRuntime, tier: Tier) -> None:
+        """The project runs on ``tier`` now: a full budget there, alerts start afresh (the IO
+        budget's too: a new size that will run out is warned of like any other)."""
         now = self.clock.now()
         ref = runtime.settings.ref
         runtime.tier = tier
         runtime.estimator.set_tier(tier, now)
         runtime.budget_latched = False
-        runtime.budget_held = held
         runtime.policy_state = PolicyState()
         await self.store.put_state(
             STATE_NAMESPACE, estimator_key(ref), runtime.estimator.to_state()
         )
         if runtime.estimator.estimate is not None:  # status shows the new size at once
             await self.store.record_budget(runtime.estimator.estimate)
-        if held:
-            hold = {"tier": tier.value, "since": now.isoformat()}
-            await self.store.put_state(STATE_NAMESPACE, hold_key(ref), hold)
 
     async def _save_policy(self, runtime: ProjectRuntime) -> None:
         """Persist the alert timers when they changed."""
@@ -597,7 +593,7 @@ class Watcher:
 
     async def _adopt_size(self, runtime: ProjectRuntime, tier: Tier) -> None:
         previous = runtime.tier
-        await self._switch_size(runtime, tier, held=False)
+        await self._switch_size(runtime, tier)
         ref = runtime.settings.ref
         made = explained_by(runtime.journal, tier)
         if made is not None:
@@ -666,16 +662,12 @@ class Watcher:
     async def _latch(
         self, runtime: ProjectRuntime, diagnosis: Diagnosis, severity: Severity | None
     ) -> None:
-        """Keep the IO budget alert latched, and its hold after a resize, until it refills."""
+        """Keep the IO budget alert latched until it refills."""
         raised = diagnosis.kind in IO_KINDS or severity is not None
         budget = runtime.estimator.estimate
-        was_held = runtime.budget_held
-        runtime.budget_latched, runtime.budget_held = next_latch(
-            runtime.budget_latched, was_held, raised, budget.ratio if budget else None
+        runtime.budget_latched = next_latch(
+            runtime.budget_latched, raised, budget.ratio if budget else None
         )
-        if was_held and not runtime.budget_held:
-            await self.store.delete_state(STATE_NAMESPACE, hold_key(runtime.settings.ref))
-            self._log.info("io budget hold released", project=runtime.settings.ref)
 
     async def flush(self) -> int:
         """Deliver due notifications."""
