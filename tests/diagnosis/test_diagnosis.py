@@ -226,6 +226,24 @@ CASES: list[tuple[str, Signals, DiagnosisKind, str | None]] = [
         None,
     ),
     (
+        "rest failing, throughput flat at baseline, estimate low, iowait not measured",
+        sig(status_codes={"rest": 544}, budget=budget(0.1, throughput=11.0)),
+        DiagnosisKind.IO_BUDGET_EXHAUSTED,
+        None,
+    ),
+    (
+        "rest failing at the baseline with the estimate well filled: not named the budget",
+        sig(status_codes={"rest": 544}, budget=budget(0.6, throughput=11.0)),
+        DiagnosisKind.SERVICE_DOWN,
+        "rest",
+    ),
+    (
+        "auth down alone while the budget is used up: a fault of its own",
+        sig(services={**UP, "auth": ProbeState.DOWN}, budget=budget(0.0, throughput=11.0)),
+        DiagnosisKind.SERVICE_DOWN,
+        "auth",
+    ),
+    (
         "REST 522 with iowait high but throughput far above baseline",
         sig(status_codes={"rest": 522}, budget=budget(0.3, throughput=200.0), iowait_ratio=0.6),
         DiagnosisKind.SERVICE_DOWN,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sbwatch.core.durations import format_duration, moment_after
 from sbwatch.core.results import BudgetEstimate, Diagnosis, DiagnosisKind, Severity
-from sbwatch.policy.alerts import Condition
+from sbwatch.policy.alerts import SERVICE_SUBJECTS, Condition
 from sbwatch.policy.budget import EXHAUSTED_RATIO, refilling
 from sbwatch.policy.conditions import IO_KINDS, assess
 from sbwatch.policy.escalation import EscalationDecision
@@ -117,6 +117,8 @@ def conditions(
             io.active,
             cause=io_cause,
             eta_s=forecast,
+            # the used-up budget is why services fail: their alerts are lines of this one
+            absorbs=SERVICE_SUBJECTS if io_cause == "failing" else (),
         ),
         *(  # each failing service is a problem of its own: its own alert, its own resolve
             Condition(

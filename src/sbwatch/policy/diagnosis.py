@@ -170,7 +170,8 @@ def _disk_full(s: Signals, failing: Failing) -> Diagnosis | None:
 
 
 def _budget_facts(s: Signals) -> tuple[bool, bool, list[str]]:
-    """(budget at/near zero, throttled: iowait high with throughput flat at baseline, evidence)."""
+    """(budget at/near zero, throttled: throughput flat at baseline with iowait high or the
+    estimate low, evidence)."""
     b = s.budget
     if b is None or not spec(b.tier).has_burst_budget:
         return False, False, []
@@ -180,11 +181,18 @@ def _budget_facts(s: Signals) -> tuple[bool, bool, list[str]]:
         evidence.append(f"IO budget {b.ratio:.0%} left (estimate confidence {b.confidence:.2f})")
     baseline = spec(b.tier).baseline_mbps
     flat = abs(b.throughput_mbps - baseline) <= FLAT_TOLERANCE * baseline
-    throttled = s.iowait_ratio is not None and s.iowait_ratio >= IOWAIT_HIGH and flat
-    if throttled:
+    waited = s.iowait_ratio is not None and s.iowait_ratio >= IOWAIT_HIGH
+    low = b.ratio <= s.low_ratio
+    throttled = flat and (waited or low)
+    if throttled and waited:
         evidence.append(
             f"iowait {s.iowait_ratio:.0%} with throughput {b.throughput_mbps:.1f} MB/s flat at "
             f"the {b.tier} baseline {baseline:g} MB/s"
+        )
+    elif throttled:
+        evidence.append(
+            f"throughput {b.throughput_mbps:.1f} MB/s flat at the {b.tier} baseline "
+            f"{baseline:g} MB/s with the IO budget {b.ratio:.0%} left"
         )
     return empty, throttled, evidence
 
@@ -202,8 +210,13 @@ def _context(s: Signals) -> list[str]:
     return notes
 
 
+THROTTLED_SERVICES = frozenset({"db", "rest"})
+"""What a used-up IO budget makes fail: the database and what reads it. Auth's health check
+barely touches the disks: auth failing while both answer is a fault of its own."""
+
+
 def _io_exhausted(s: Signals, failing: Failing) -> Diagnosis | None:
-    if not failing:
+    if not THROTTLED_SERVICES & failing.keys():
         return None
     empty, throttled, evidence = _budget_facts(s)
     if not (empty or throttled):
