@@ -107,6 +107,9 @@ def conditions(
             diag.active and not per_service,
             diag.folds_others,
             cause=f"{diagnosis.kind}:{diagnosis.service}" if diagnosis.service else diagnosis.kind,
+            # a named cause (paused, CPU, disk full...) is why the services fail: no RESOLVED
+            # of theirs while it holds them down
+            absorbs=SERVICE_SUBJECTS if diag.severity is Severity.CRITICAL else (),
         ),
         Condition(
             project,

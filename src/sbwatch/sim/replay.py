@@ -577,6 +577,16 @@ def checks(
     if expect.messages:
         ok, detail = match_messages(expect.messages, sent)
         check("messages", ok, detail)
+    if expect.no_messages:
+        unwanted = [
+            f"{stamp(m['at_s'])} {m['severity']}: {m['title']}"
+            for m in sent
+            if any(w.matches(m) for w in expect.no_messages)
+        ]
+        wanted = ", ".join(w.describe() for w in expect.no_messages)
+        check(
+            "no_messages", not unwanted, f"none of {wanted}; sent: {'; '.join(unwanted) or 'none'}"
+        )
     if expect.max_messages is not None:
         check(
             "max_messages",

@@ -14,9 +14,10 @@ The format (the README's Scenarios section has it in full):
   factor a day, Monday first.
 - ``[expect]``: diagnosis, never, escalate_to (a tier or "none" for every project, or a table
   ``{ref = tier}``), max_patch_calls, first_alert_within, max_downtime, max_messages (how many
-  messages the phone gets at most) and ``[[expect.messages]]`` (severity and/or ``title``, a
-  regular expression searched in the message title), found in that order among the messages
-  sent (others may come between them).
+  messages the phone gets at most) and ``[[expect.messages]]`` (severity, ``title`` and/or
+  ``body``, regular expressions searched in the message's title and body), found in that order
+  among the messages sent (others may come between them); ``[[expect.no_messages]]`` (the same
+  keys): no message sent matches any of them.
 """
 
 from __future__ import annotations
@@ -83,17 +84,25 @@ class ExpectedMessage:
     severity: str | None = None
     title: str | None = None
     """A regular expression searched in the message title."""
+    body: str | None = None
+    """A regular expression searched in the message body."""
 
     def matches(self, message: dict[str, Any]) -> bool:
-        """Whether a sent message (severity, title) is this one."""
+        """Whether a sent message (severity, title, body) is this one."""
         if self.severity is not None and message.get("severity") != self.severity:
             return False
-        title = str(message.get("title", ""))
-        return self.title is None or re.search(self.title, title) is not None
+        title, body = str(message.get("title", "")), str(message.get("body", ""))
+        if self.title is not None and re.search(self.title, title) is None:
+            return False
+        return self.body is None or re.search(self.body, body) is not None
 
     def describe(self) -> str:
-        """``warning /disk IO budget/``."""
-        parts = [self.severity or "any", f"/{self.title}/" if self.title is not None else ""]
+        """``warning /disk IO budget/ body /Run: sbwatch escalate/``."""
+        parts = [
+            self.severity or "any",
+            f"/{self.title}/" if self.title is not None else "",
+            f"body /{self.body}/" if self.body is not None else "",
+        ]
         return " ".join(p for p in parts if p)
 
 
@@ -121,6 +130,8 @@ class Expectations:
     escalate_to_each: dict[str, str] = field(default_factory=dict)
     """Per project ref, the tier it must end on (or "none": never changed)."""
     messages: tuple[ExpectedMessage, ...] = ()
+    no_messages: tuple[ExpectedMessage, ...] = ()
+    """Messages that must not be sent at all."""
     max_messages: int | None = None
     invariants: bool = False
     """Check the rules that must hold in every replay (sim/invariants.py), one check each."""
@@ -414,6 +425,7 @@ def _expect(problems: _Problems, data: dict[str, Any], refs: tuple[str, ...]) ->
         "max_downtime",
         "max_messages",
         "messages",
+        "no_messages",
         "invariants",
         "score",
     )
@@ -451,6 +463,7 @@ def _expect(problems: _Problems, data: dict[str, Any], refs: tuple[str, ...]) ->
         if data["max_messages"] != max_messages:
             problems.add("expect.max_messages", "must be a whole number")
     messages = _messages(problems, data.get("messages", []))
+    no_messages = _messages(problems, data.get("no_messages", []), "expect.no_messages")
     invariants = data.get("invariants", False)
     if not isinstance(invariants, bool):
         problems.add("expect.invariants", "must be true or false")
@@ -466,6 +479,7 @@ def _expect(problems: _Problems, data: dict[str, Any], refs: tuple[str, ...]) ->
         downtime,
         escalate_to_each=each,
         messages=messages,
+        no_messages=no_messages,
         max_messages=max_messages,
         invariants=invariants is True,
         score=score is True,
@@ -493,35 +507,43 @@ def _escalate_to(
     return None, each
 
 
-def _messages(problems: _Problems, raw: Any) -> tuple[ExpectedMessage, ...]:
-    """``[[expect.messages]]``: severity and/or a title pattern each."""
+def _messages(
+    problems: _Problems, raw: Any, name: str = "expect.messages"
+) -> tuple[ExpectedMessage, ...]:
+    """``[[expect.messages]]``: severity, a title and/or a body pattern each."""
     if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
-        problems.add("expect.messages", "must be an array of tables ([[expect.messages]])")
+        problems.add(name, f"must be an array of tables ([[{name}]])")
         return ()
     out = []
     for index, item in enumerate(raw):
-        where = f"expect.messages[{index}]"
-        problems.unknown(where, item, ("severity", "title"))
-        if "severity" not in item and "title" not in item:
-            problems.add(where, "needs a severity, a title pattern or both")
+        where = f"{name}[{index}]"
+        problems.unknown(where, item, ("severity", "title", "body"))
+        if not {"severity", "title", "body"} & item.keys():
+            problems.add(where, "needs a severity, a title or a body pattern")
         severity = (
             problems.choice(f"{where}.severity", item["severity"], SEVERITIES)
             if "severity" in item
             else None
         )
-        title = item.get("title")
-        if title is not None:
-            if not isinstance(title, str):
-                problems.add(f"{where}.title", "must be a string (a regular expression)")
-                title = None
-            else:
-                try:
-                    re.compile(title)
-                except re.error as exc:
-                    problems.add(f"{where}.title", f"not a regular expression: {exc}")
-                    title = None
-        out.append(ExpectedMessage(severity, title))
+        title = _pattern(problems, f"{where}.title", item.get("title"))
+        body = _pattern(problems, f"{where}.body", item.get("body"))
+        out.append(ExpectedMessage(severity, title, body))
     return tuple(out)
+
+
+def _pattern(problems: _Problems, where: str, raw: Any) -> str | None:
+    """A regular expression of a message expectation; None (and a problem) when it is not."""
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        problems.add(where, "must be a string (a regular expression)")
+        return None
+    try:
+        re.compile(raw)
+    except re.error as exc:
+        problems.add(where, f"not a regular expression: {exc}")
+        return None
+    return raw
 
 
 def stamp(seconds: float) -> str:
