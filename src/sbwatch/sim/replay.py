@@ -583,9 +583,9 @@ def checks(
             for m in sent
             if any(w.matches(m) for w in expect.no_messages)
         ]
-        wanted = ", ".join(w.describe() for w in expect.no_messages)
+        banned = ", ".join(w.describe() for w in expect.no_messages)
         check(
-            "no_messages", not unwanted, f"none of {wanted}; sent: {'; '.join(unwanted) or 'none'}"
+            "no_messages", not unwanted, f"none of {banned}; sent: {'; '.join(unwanted) or 'none'}"
         )
     if expect.max_messages is not None:
         check(
