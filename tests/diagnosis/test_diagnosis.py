@@ -338,6 +338,18 @@ CASES: list[tuple[str, Signals, DiagnosisKind, str | None]] = [
         DiagnosisKind.SERVICE_DOWN,
         "db",
     ),
+    (
+        "rest and auth probed and up, no db probe, the API rate limited: healthy",
+        sig(
+            services={"rest": ProbeState.UP, "auth": ProbeState.UP},
+            outcomes={"rest": Outcome.OK, "auth": Outcome.OK},
+            mgmt_services=None,
+            project_status=None,
+            mgmt_lever="rate limited (HTTP 429)",
+        ),
+        DiagnosisKind.HEALTHY,
+        None,
+    ),
     ("no signal at all", Signals(ref=REF, now=NOW), DiagnosisKind.UNKNOWN, None),
     (
         "own probes all up, the API says all UNHEALTHY",
@@ -412,3 +424,18 @@ def test_rejected_key_is_named_in_the_evidence() -> None:
         found.kind,
         any("key is rejected (HTTP 401)" in e for e in found.evidence),
     )
+
+
+def test_healthy_says_what_answers_and_the_api_trouble_rides_along() -> None:
+    """The evidence of a healthy project names what answers, never "no own probes up"; a
+    rate-limited API is carried as the lever's trouble, not as the project's."""
+    found = diagnose(
+        sig(
+            services={},
+            outcomes={},
+            mgmt_lever="rate limited (HTTP 429)",
+        )
+    )
+    assert DiagnosisKind.HEALTHY == found.kind
+    assert "db, rest, auth healthy (management API)" == found.evidence[0]
+    assert "rate limited (HTTP 429)" == found.lever

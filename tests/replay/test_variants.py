@@ -113,3 +113,11 @@ def test_slow_patch_is_not_sent_twice(variant: Variant) -> None:
     assert (1, 1) == (report["patch_attempts"], report["patch_calls"])
     steps = [(e["from"], e["to"], e["outcome"]) for e in report["escalations"]]
     assert [("micro", "small", "recovered")] == steps
+
+
+def test_a_failing_management_api_alone_is_one_warning(variant: Variant) -> None:
+    """429 then 500 from the Management API while the project answers: one warning naming the
+    API and its resolve, never "services failing for an unknown reason"."""
+    report = passed(variant, "mgmt-faults-alone")
+    assert ["warning", "warning"] == [m["severity"] for m in report["messages"]]
+    assert "unknown" not in kinds(report)

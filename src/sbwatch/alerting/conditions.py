@@ -10,7 +10,7 @@ from sbwatch.core.durations import format_duration, moment_after
 from sbwatch.core.results import BudgetEstimate, Diagnosis, DiagnosisKind, Severity
 from sbwatch.policy.alerts import SERVICE_SUBJECTS, Condition
 from sbwatch.policy.budget import EXHAUSTED_RATIO, refilling
-from sbwatch.policy.conditions import IO_KINDS, assess
+from sbwatch.policy.conditions import FOLDING, IO_KINDS, assess
 from sbwatch.policy.escalation import EscalationDecision
 from sbwatch.supabase.tiers import spec
 
@@ -123,6 +123,7 @@ def conditions(
             # the used-up budget is why services fail: their alerts are lines of this one
             absorbs=SERVICE_SUBJECTS if io_cause == "failing" else (),
         ),
+        lever_condition(diagnosis),
         *(  # each failing service is a problem of its own: its own alert, its own resolve
             Condition(
                 project,
@@ -137,6 +138,34 @@ def conditions(
             for name in diagnosis.services
         ),
     ]
+
+
+LEVER_SUBJECT = "mgmt_api"
+"""The alert subject of the Management API's own trouble (the lever, not the project)."""
+
+
+def lever_condition(diagnosis: Diagnosis) -> Condition:
+    """The Management API rate limited or failing: one warning, never a failing project.
+
+    An outage or our own network explains it already: it is said there."""
+    lever = diagnosis.lever
+    active = lever is not None and diagnosis.kind not in FOLDING
+    body = (
+        f"It answers: {lever}. sbwatch reads the compute size and changes it through it: "
+        "a change it needs waits until it answers. The project itself is judged by its own "
+        "probes."
+        if lever
+        else ""
+    )
+    return Condition(
+        diagnosis.project,
+        LEVER_SUBJECT,
+        Severity.WARNING,
+        "Management API rate limited / failing",
+        body,
+        active,
+        cause=LEVER_SUBJECT,
+    )
 
 
 def budget_cause(diagnosis: Diagnosis, budget: BudgetEstimate | None) -> str:

@@ -258,6 +258,9 @@ class Diagnosis:
     """For service_down, every failing service, the longest down first (``service`` is it)."""
     onsets: tuple[tuple[str, datetime], ...] = ()
     """When each failing service began to fail (its first failed probe)."""
+    lever: str | None = None
+    """What ails the Management API itself ("rate limited (HTTP 429)"), when it does: the
+    lever sbwatch acts through, not the project."""
 
 
 @dataclass(frozen=True, slots=True)

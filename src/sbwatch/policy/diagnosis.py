@@ -59,6 +59,8 @@ class Signals:
     disk_used_ratio: float | None = None
     pg_up: bool | None = None
     emails: tuple[ProviderEmail, ...] = ()
+    mgmt_lever: str | None = None
+    """What ails the Management API itself, once confirmed (rate limited, failing)."""
     warn_horizon_s: float = 86_400.0
     low_ratio: float = 0.2
 
@@ -86,8 +88,9 @@ def diagnose(signals: Signals) -> Diagnosis:
     for rule in rules:
         found = rule(signals, failing)
         if found is not None:
-            return found
-    return _make(signals, DiagnosisKind.UNKNOWN, 0.3, ["signals are incomplete or contradictory"])
+            return replace(found, lever=signals.mgmt_lever)
+    found = _make(signals, DiagnosisKind.UNKNOWN, 0.3, ["signals are incomplete or contradictory"])
+    return replace(found, lever=signals.mgmt_lever)
 
 
 def failing_services(s: Signals) -> Failing:
@@ -328,15 +331,26 @@ def _measured_refilling(b: BudgetEstimate | None, low_ratio: float) -> bool:
 
 
 def _healthy(s: Signals, failing: Failing) -> Diagnosis | None:
+    """Every service something reports on is up (a service no probe watches and the API does
+    not report on, while it is rate limited, is judged by nothing, not held against it)."""
     mgmt = s.mgmt_services or {}
     own_up = [n for n in SERVICES if s.services.get(n) is ProbeState.UP]
     api_ok = [n for n in SERVICES if mgmt.get(n) == "ACTIVE_HEALTHY"]
     api_bad = [n for n in SERVICES if mgmt.get(n) == "UNHEALTHY"]
     if len(own_up) == len(SERVICES) and len(api_bad) == len(SERVICES):
         return None  # every own probe passes while the provider says every service is down
-    if not all(n in own_up or n in api_ok for n in SERVICES):
+    reported = [
+        n for n in SERVICES if s.services.get(n, ProbeState.UNKNOWN) is not ProbeState.UNKNOWN
+    ]
+    reported += [n for n in SERVICES if n in mgmt and n not in reported]
+    if not reported or not all(n in own_up or n in api_ok for n in reported):
         return None
-    evidence = [f"{', '.join(own_up) or 'no'} own probes up"]
+    evidence = []
+    if own_up:
+        evidence.append(f"{', '.join(own_up)} answering (own probes)")
+    from_api = [n for n in api_ok if n not in own_up]
+    if from_api:
+        evidence.append(f"{', '.join(from_api)} healthy (management API)")
     if api_bad:
         evidence.append(f"management API disagrees: {', '.join(api_bad)} UNHEALTHY")
     if s.mgmt_reachable is False:
