@@ -413,3 +413,24 @@ def test_the_used_up_budget_takes_in_the_services_it_explains() -> None:
     assert actions[-1].alert.body.endswith("Part of it: db is down.")
     assert W == actions[-1].severity
     assert [] == run.at(20, budget)
+
+
+def test_a_resolve_says_what_ended_not_the_opening_evidence() -> None:
+    """The RESOLVED of an outage that took in rest's alert names what ended and how long it
+    lasted; the evidence it opened with (no longer true) is not said again."""
+    run = Run()
+    run.at(0, replace(cond("service:rest", C), title="rest is down"))
+    outage = replace(
+        cond("diagnosis", C),
+        title="Supabase platform outage",
+        body="status page indicator major",
+        folds_others=True,
+    )
+    run.at(1, outage)
+    run.at(20, replace(outage, active=False))
+    (resolved,) = run.at(26, replace(outage, active=False))
+    body = said(resolved, T0 + timedelta(minutes=26)).body
+    assert "status page indicator major" not in body
+    assert ["Part of it: rest is down.", "Lasted 20m: 2026-05-20 12:00 to 12:20 UTC."] == (
+        body.splitlines()
+    )

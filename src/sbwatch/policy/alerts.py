@@ -259,6 +259,8 @@ def _forecast_moved(told: float | None, now: float | None) -> bool:
     return told is None or now < told * FORECAST_MOVED
 
 
+PART_OF = "Part of it:"
+"""Begins the line of a cause's alert naming the alerts it took in."""
 SERVICE_SUBJECTS = ("service:db", "service:rest", "service:auth")
 """Alerts a cause explains: a service down under a platform outage, our network, the budget."""
 
@@ -281,7 +283,7 @@ def _absorb(
             continue
         names = ", ".join(a.title for a in gone)
         since = min(a.opened_at for a in gone)
-        body = f"{cause.body}\nPart of it: {names}.".strip()
+        body = f"{cause.body}\n{PART_OF} {names}.".strip()
         earliest = since if cause.since is None else min(since, cause.since)
         merged[key] = replace(cause, body=body, since=earliest)
         note = f"part of: {cause.title}"

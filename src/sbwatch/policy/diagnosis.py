@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from sbwatch.core.durations import format_duration
 from sbwatch.core.results import (
     BudgetEstimate,
     Diagnosis,
@@ -309,7 +310,7 @@ def _budget_low(s: Signals, failing: Failing) -> Diagnosis | None:
     b = s.budget
     if b is not None and spec(b.tier).has_burst_budget:
         if b.eta_s is not None and b.eta_s <= s.warn_horizon_s:
-            evidence.append(f"IO budget forecast to run out in {b.eta_s / 3600:.1f} h")
+            evidence.append(f"IO budget forecast to run out in ~{format_duration(b.eta_s)}")
         if b.ratio <= s.low_ratio:
             evidence.append(f"IO budget {b.ratio:.0%} left")
         if evidence:
