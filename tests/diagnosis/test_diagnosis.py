@@ -350,6 +350,53 @@ CASES: list[tuple[str, Signals, DiagnosisKind, str | None]] = [
         DiagnosisKind.HEALTHY,
         None,
     ),
+    (
+        "a resize under way (status RESIZING) with the services restarting",
+        sig(services=dict(DOWN), project_status="RESIZING"),
+        DiagnosisKind.RESIZING,
+        None,
+    ),
+    (
+        "a resize under way while the status page shows a component degraded",
+        sig(
+            services=dict(DOWN),
+            project_status="RESIZING",
+            status_indicator="minor",
+            status_components={**COMPONENTS_OK, "Storage": "degraded_performance"},
+        ),
+        DiagnosisKind.RESIZING,
+        None,
+    ),
+    (
+        "rest down since after the API was last read, moments ago: its word is awaited",
+        sig(
+            services={**UP, "rest": ProbeState.DOWN},
+            down_since={"rest": NOW - timedelta(seconds=20)},
+            mgmt_seen_at=NOW - timedelta(seconds=40),
+        ),
+        DiagnosisKind.UNKNOWN,
+        None,
+    ),
+    (
+        "rest down, the API read since it began: rest is down",
+        sig(
+            services={**UP, "rest": ProbeState.DOWN},
+            down_since={"rest": NOW - timedelta(seconds=60)},
+            mgmt_seen_at=NOW - timedelta(seconds=10),
+        ),
+        DiagnosisKind.SERVICE_DOWN,
+        "rest",
+    ),
+    (
+        "rest down for long without the API answering since: rest is down",
+        sig(
+            services={**UP, "rest": ProbeState.DOWN},
+            down_since={"rest": NOW - timedelta(minutes=5)},
+            mgmt_seen_at=NOW - timedelta(minutes=6),
+        ),
+        DiagnosisKind.SERVICE_DOWN,
+        "rest",
+    ),
     ("no signal at all", Signals(ref=REF, now=NOW), DiagnosisKind.UNKNOWN, None),
     (
         "own probes all up, the API says all UNHEALTHY",

@@ -121,3 +121,11 @@ def test_a_failing_management_api_alone_is_one_warning(variant: Variant) -> None
     report = passed(variant, "mgmt-faults-alone")
     assert ["warning", "warning"] == [m["severity"] for m in report["messages"]]
     assert "unknown" not in kinds(report)
+
+
+def test_a_resize_made_outside_is_resizing_not_an_outage(variant: Variant) -> None:
+    """The dashboard changes the size while the status page shows an unrelated incident: the
+    project is resizing, said once as a warning; no page, no outage, no service alert."""
+    report = passed(variant, "outside-resize")
+    assert "resizing" in kinds(report)
+    assert [] == [m for m in report["messages"] if m["severity"] == "critical"]

@@ -21,6 +21,7 @@ _HEADLINE: dict[DiagnosisKind, str] = {
     DiagnosisKind.PLATFORM_OUTAGE: "Supabase platform outage (not this project's resources)",
     DiagnosisKind.LOCAL_NETWORK: "sbwatch cannot reach anything: our own network is down",
     DiagnosisKind.PROJECT_PAUSED: "project is paused",
+    DiagnosisKind.RESIZING: "compute resize under way: services restart until it ends",
     DiagnosisKind.UNKNOWN: "services failing for an unknown reason",
 }
 
@@ -29,6 +30,9 @@ _WAIT = {
         "A bigger compute size would not help; sbwatch waits for the provider."
     ),
     DiagnosisKind.LOCAL_NETWORK: "Check the network of the machine running sbwatch.",
+    DiagnosisKind.RESIZING: (
+        "Not an outage: the provider applies a compute change; the budget starts full there."
+    ),
 }
 
 
@@ -109,7 +113,9 @@ def conditions(
             cause=f"{diagnosis.kind}:{diagnosis.service}" if diagnosis.service else diagnosis.kind,
             # a named cause (paused, CPU, disk full...) is why the services fail: no RESOLVED
             # of theirs while it holds them down
-            absorbs=SERVICE_SUBJECTS if diag.severity is Severity.CRITICAL else (),
+            absorbs=SERVICE_SUBJECTS
+            if diag.severity is Severity.CRITICAL or diag.folds_others
+            else (),
         ),
         Condition(
             project,

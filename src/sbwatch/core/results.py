@@ -70,6 +70,8 @@ class DiagnosisKind(StrEnum):
     LOCAL_NETWORK = "local_network"
     SERVICE_DOWN = "service_down"
     PROJECT_PAUSED = "project_paused"
+    RESIZING = "resizing"
+    """A compute change under way (sbwatch's or one made outside): services restart."""
     UNKNOWN = "unknown"
 
 

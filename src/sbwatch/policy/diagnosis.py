@@ -28,7 +28,12 @@ DISK_FULL = 0.95
 FLAT_TOLERANCE = 0.2
 """Throughput within this fraction of the tier baseline counts as throttled to baseline."""
 EMAIL_WINDOW = timedelta(hours=24)
+CAUSE_WAIT = timedelta(seconds=90)
+"""A service failure is not paged as such until the Management API (project status: paused,
+resizing) has been read since it began, at most this long: the cause pages first, once."""
 PAUSED = frozenset({"INACTIVE", "PAUSING"})
+RESIZING = "RESIZING"
+"""The Management API's project status while a compute change is applied."""
 BAD_INDICATORS = frozenset({"major", "critical"})
 IO_EMAILS = frozenset({EmailKind.IO_BUDGET_WARNING, EmailKind.IO_BUDGET_EXHAUSTED})
 
@@ -60,6 +65,8 @@ class Signals:
     disk_used_ratio: float | None = None
     pg_up: bool | None = None
     emails: tuple[ProviderEmail, ...] = ()
+    mgmt_seen_at: datetime | None = None
+    """When the Management API's probe last ran (None: no such probe)."""
     mgmt_lever: str | None = None
     """What ails the Management API itself, once confirmed (rate limited, failing)."""
     warn_horizon_s: float = 86_400.0
@@ -77,6 +84,7 @@ def diagnose(signals: Signals) -> Diagnosis:
         _local_network,
         _no_signals,
         _paused,
+        _resizing,
         _disk_full,
         _io_exhausted,
         _memory,
@@ -164,6 +172,14 @@ def _paused(s: Signals, failing: Failing) -> Diagnosis | None:
     if s.project_status not in PAUSED:
         return None
     return _make(s, DiagnosisKind.PROJECT_PAUSED, 0.95, [f"project status {s.project_status}"])
+
+
+def _resizing(s: Signals, failing: Failing) -> Diagnosis | None:
+    """A compute change under way: failing probes are the restart, not an outage."""
+    if s.project_status != RESIZING:
+        return None
+    evidence = [f"project status {s.project_status}", *failing.values()]
+    return _make(s, DiagnosisKind.RESIZING, 0.9, evidence)
 
 
 def _disk_full(s: Signals, failing: Failing) -> Diagnosis | None:
@@ -282,6 +298,9 @@ def _platform(s: Signals, failing: Failing) -> Diagnosis | None:
 def _service_down(s: Signals, failing: Failing) -> Diagnosis | None:
     if not failing:
         return None
+    if _cause_pending(s, failing):
+        evidence = [*failing.values(), "waiting for the Management API to say why"]
+        return _make(s, DiagnosisKind.UNKNOWN, 0.2, evidence)
     never = s.now  # a failure without a recorded start sorts after the ones with one
     ordered = sorted(
         (name for name in SERVICES if name in failing),
@@ -291,6 +310,16 @@ def _service_down(s: Signals, failing: Failing) -> Diagnosis | None:
     found = _make(s, DiagnosisKind.SERVICE_DOWN, 0.7, evidence, service=ordered[0])
     onsets = tuple((name, s.down_since[name]) for name in ordered if name in s.down_since)
     return replace(found, services=tuple(ordered), onsets=onsets)
+
+
+def _cause_pending(s: Signals, failing: Failing) -> bool:
+    """The failure began after the Management API was last read, moments ago: what it says
+    next (paused, resizing, an outage) may be the cause to page instead."""
+    onsets = [s.down_since[n] for n in failing if n in s.down_since]
+    if s.mgmt_seen_at is None or not onsets or s.mgmt_reachable is False:
+        return False
+    began = min(onsets)
+    return began > s.mgmt_seen_at and s.now - began < CAUSE_WAIT
 
 
 def _io_emails(s: Signals) -> list[ProviderEmail]:

@@ -41,6 +41,7 @@ _ENUMS: dict[str, tuple[str, ...]] = {
     "name": ("db", "rest", "auth"),
     "fault": ("rate_limit", "error", "slow", "drop_after_apply", "none"),
     "state": ("active", "paused"),
+    "tier": tuple(t.value for t in Tier),
 }
 _NUMBERS = ("read_mbps", "write_mbps", "read_iops", "write_iops")
 _NUMBER_MAX = 1_000_000.0
@@ -58,6 +59,7 @@ EVENT_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "service": (("name", "up"), ()),
     "mgmt_api": (("fault",), ("methods",)),
     "project": (("state",), ()),
+    "outside_resize": (("tier",), ()),
 }
 
 

@@ -460,6 +460,15 @@ class SimWorld:
             return "none"
         return self.mgmt_fault
 
+    def _on_outside_resize(self, event: dict[str, Any]) -> None:
+        """The dashboard changes the compute size: RESIZING, then the new size with a full
+        bucket, as a change through the API would, without any PATCH."""
+        tier = str(event.get("tier"))
+        for project in self._targets(event):
+            if tier != project.tier:
+                project.resize_to = tier
+                project.resize_until = self.clock.monotonic() + self.resize_seconds
+
     def _on_project(self, event: dict[str, Any]) -> None:
         state = str(event.get("state"))
         if state not in ("active", "paused"):

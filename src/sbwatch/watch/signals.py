@@ -115,6 +115,7 @@ def build_signals(
         pg_up=pressure.pg_up if pressure else None,
         emails=tuple(emails),
         mgmt_lever=_lever(mgmt),
+        mgmt_seen_at=mgmt.last.at if mgmt is not None and mgmt.last is not None else None,
         warn_horizon_s=warn_horizon_s,
         low_ratio=low_ratio,
     )
