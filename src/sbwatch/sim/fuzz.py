@@ -189,6 +189,8 @@ def _trouble(rng: random.Random, ref: str, at: int, until: int) -> list[dict[str
             {"at": at, "kind": "mgmt_api", "fault": fault},
             {"at": end, "kind": "mgmt_api", "fault": "none"},
         ]
+    if rng.random() < 0.5:  # the dashboard changes the size: RESIZING, then the new size
+        return [{"at": at, "kind": "outside_resize", "ref": ref, "tier": rng.choice(TIERS[3:])}]
     return [
         {"at": at, "kind": "project", "ref": ref, "state": "paused"},
         {"at": end, "kind": "project", "ref": ref, "state": "active"},
