@@ -17,8 +17,8 @@ CEILINGS = {
     "false_pages": 3,
     # A critical's reminders and what follows its page are notes at warning severity: three of
     # the false pages before (reminders of budget criticals the truth does not bear out) are
-    # false warnings now; false pages and warnings together went from 11 to 10.
-    "false_warnings": 7,
+    # false warnings now; false pages and warnings together went from 11 to 9.
+    "false_warnings": 6,
     "false_resolves": 0,
     "silent_failures": 4,
     "pages_per_incident": 1.0,
