@@ -150,7 +150,8 @@ def test_policy_tables(
 
 
 def test_default_warning_is_sent_once_then_only_turns_critical_or_resolves() -> None:
-    """By default warnings are not reminded (remind_warning = "never"); criticals are, hourly."""
+    """By default warnings are not reminded (remind_warning = "never"); criticals are, after
+    four hours of quiet."""
     run = Run(settings=AlertingSettings())
     assert run.settings.remind_warning is None
     assert [] == kinds(run.at(0, cond()))
@@ -159,7 +160,8 @@ def test_default_warning_is_sent_once_then_only_turns_critical_or_resolves() -> 
         assert [] == kinds(run.at(2 + 60 * 24 * day, cond()))
     start = 2 + 60 * 24 * 5 + 1
     assert [("update", "budget", True)] == kinds(run.at(start, cond(severity=C)))
-    assert [("remind", "budget", True)] == kinds(run.at(start + 60, cond(severity=C)))
+    assert [] == kinds(run.at(start + 60 * 4 - 1, cond(severity=C)))
+    assert [("remind", "budget", True)] == kinds(run.at(start + 60 * 4, cond(severity=C)))
 
 
 @pytest.mark.parametrize("text", ["never", "Never", "12h"])
