@@ -150,7 +150,8 @@ def test_policy_tables(
 
 
 def test_default_warning_is_sent_once_then_only_turns_critical_or_resolves() -> None:
-    """By default warnings are not reminded (remind_warning = "never"); criticals are, hourly."""
+    """By default warnings are not reminded (remind_warning = "never"); criticals are, after
+    four hours of quiet."""
     run = Run(settings=AlertingSettings())
     assert run.settings.remind_warning is None
     assert [] == kinds(run.at(0, cond()))
@@ -159,7 +160,8 @@ def test_default_warning_is_sent_once_then_only_turns_critical_or_resolves() -> 
         assert [] == kinds(run.at(2 + 60 * 24 * day, cond()))
     start = 2 + 60 * 24 * 5 + 1
     assert [("update", "budget", True)] == kinds(run.at(start, cond(severity=C)))
-    assert [("remind", "budget", True)] == kinds(run.at(start + 60, cond(severity=C)))
+    assert [] == kinds(run.at(start + 60 * 4 - 1, cond(severity=C)))
+    assert [("remind", "budget", True)] == kinds(run.at(start + 60 * 4, cond(severity=C)))
 
 
 @pytest.mark.parametrize("text", ["never", "Never", "12h"])
@@ -350,3 +352,87 @@ def test_a_platform_outage_takes_in_the_services_it_explains() -> None:
     assert [("resolve", "service:rest", False), ("open", "diagnosis", True)] == kinds(actions)
     opened = actions[-1].alert
     assert (T0, True) == (opened.opened_at, opened.body.endswith("Part of it: rest is down."))
+
+
+def severities(actions: Sequence[AlertAction]) -> list[tuple[str, str, Severity]]:
+    """(kind, key subject, severity sent) of each sent action."""
+    return [(a.kind, a.alert.key.split(":", 1)[1], a.severity) for a in actions if a.send]
+
+
+def test_a_critical_pages_once_and_its_reminders_are_notes() -> None:
+    """The open pages; the hourly reminder of the still critical alert is sent as a warning
+    (a note to someone already paged), and says it is still critical."""
+    run = Run()
+    assert [("open", "budget", C)] == severities(run.at(0, cond(severity=C)))
+    (remind,) = run.at(60, cond(severity=C))
+    assert ("remind", W, C) == (remind.kind, remind.severity, remind.alert.severity)
+    assert said(remind, T0 + timedelta(minutes=60)).title.startswith("STILL CRITICAL")
+
+
+def test_a_second_critical_of_a_paged_project_is_a_note() -> None:
+    """rest down pages; db down a minute later, while rest's page stands, is a note; once
+    every critical has closed, the next one pages again."""
+    run = Run()
+    rest = replace(cond("service:rest", C), title="rest is down")
+    db = replace(cond("service:db", C), title="db is down")
+    assert [("open", "service:rest", C)] == severities(run.at(0, rest))
+    assert [("open", "service:db", W)] == severities(run.at(1, rest, db))
+    run.at(2, replace(rest, active=False), replace(db, active=False))
+    closed = run.at(8, replace(rest, active=False), replace(db, active=False))
+    assert {"resolve"} == {a.kind for a in closed}
+    assert [("open", "service:db", C)] == severities(run.at(20, db))
+
+
+def test_a_new_cause_of_a_paged_alert_is_a_note() -> None:
+    """The page was 'rest is down'; learning the cause is news, not a second page."""
+    run = Run()
+    first = replace(cond("diagnosis", C), title="rest is down", cause="service_down:rest")
+    run.at(0, first)
+    (update,) = run.at(1, replace(first, title="CPU exhausted", cause="cpu_exhausted"))
+    assert ("update", W) == (update.kind, update.severity)
+
+
+def test_a_warning_turning_critical_pages() -> None:
+    """A warning told ahead, then the failure: turning critical is the page."""
+    run = Run()
+    run.at(0, cond())
+    run.at(2, cond())
+    (update,) = run.at(3, cond(severity=C))
+    assert ("update", C) == (update.kind, update.severity)
+
+
+def test_the_used_up_budget_takes_in_the_services_it_explains() -> None:
+    """db already alerted as down, then the budget is named as the cause: db's alert closes
+    without a word (no RESOLVED while the budget still holds it down), the budget's alert
+    names it, and is a note since db's page stands for the same incident."""
+    run = Run()
+    run.at(0, replace(cond("service:db", C), title="db is down"))
+    budget = replace(
+        cond("io_budget", C), title="disk IO budget exhausted", absorbs=("service:db",)
+    )
+    actions = run.at(2, budget)
+    assert [("resolve", "service:db", False), ("open", "io_budget", True)] == kinds(actions)
+    assert actions[-1].alert.body.endswith("Part of it: db is down.")
+    assert W == actions[-1].severity
+    assert [] == run.at(20, budget)
+
+
+def test_a_resolve_says_what_ended_not_the_opening_evidence() -> None:
+    """The RESOLVED of an outage that took in rest's alert names what ended and how long it
+    lasted; the evidence it opened with (no longer true) is not said again."""
+    run = Run()
+    run.at(0, replace(cond("service:rest", C), title="rest is down"))
+    outage = replace(
+        cond("diagnosis", C),
+        title="Supabase platform outage",
+        body="status page indicator major",
+        folds_others=True,
+    )
+    run.at(1, outage)
+    run.at(20, replace(outage, active=False))
+    (resolved,) = run.at(26, replace(outage, active=False))
+    body = said(resolved, T0 + timedelta(minutes=26)).body
+    assert "status page indicator major" not in body
+    assert ["Part of it: rest is down.", "Lasted 20m: 2026-05-20 12:00 to 12:20 UTC."] == (
+        body.splitlines()
+    )

@@ -105,3 +105,28 @@ def test_status_page(outcome: Outcome, indicator: str | None, reachable: bool) -
     provider = ProbeResult("_provider", ProbeKind.STATUS_PAGE, outcome, NOW, 0.1, data=data)
     built = signals([], provider)
     assert (indicator, reachable) == (built.status_indicator, built.status_reachable)
+
+
+@pytest.mark.parametrize(
+    ("state", "outcome", "code", "retry", "expected"),
+    [
+        (ProbeState.DOWN, Outcome.ERROR, None, 30.0, "rate limited (HTTP 429)"),
+        (ProbeState.DOWN, Outcome.FAIL, 503, None, "failing (HTTP 503)"),
+        (ProbeState.DOWN, Outcome.TIMEOUT, None, None, "failing (no answer in time)"),
+        (ProbeState.DOWN, Outcome.FAIL, 401, None, None),  # an answer: the token is rejected
+        (ProbeState.UP, Outcome.ERROR, None, 30.0, None),  # one 429 is not yet a failing API
+    ],
+)
+def test_the_management_apis_own_trouble_once_confirmed(
+    state: ProbeState,
+    outcome: Outcome,
+    code: int | None,
+    retry: float | None,
+    expected: str | None,
+) -> None:
+    """A Management API confirmed rate limited or failing is the lever's trouble, named."""
+    result = ProbeResult(
+        REF, ProbeKind.MGMT_HEALTH, outcome, NOW, 0.1, status_code=code, retry_after_s=retry
+    )
+    built = signals([ProbeStatus(REF, ProbeKind.MGMT_HEALTH, state, 0, 2, NOW, result)])
+    assert expected == built.mgmt_lever

@@ -226,6 +226,24 @@ CASES: list[tuple[str, Signals, DiagnosisKind, str | None]] = [
         None,
     ),
     (
+        "rest failing, throughput flat at baseline, estimate low, iowait not measured",
+        sig(status_codes={"rest": 544}, budget=budget(0.1, throughput=11.0)),
+        DiagnosisKind.IO_BUDGET_EXHAUSTED,
+        None,
+    ),
+    (
+        "rest failing at the baseline with the estimate well filled: not named the budget",
+        sig(status_codes={"rest": 544}, budget=budget(0.6, throughput=11.0)),
+        DiagnosisKind.SERVICE_DOWN,
+        "rest",
+    ),
+    (
+        "auth down alone while the budget is used up: a fault of its own",
+        sig(services={**UP, "auth": ProbeState.DOWN}, budget=budget(0.0, throughput=11.0)),
+        DiagnosisKind.SERVICE_DOWN,
+        "auth",
+    ),
+    (
         "REST 522 with iowait high but throughput far above baseline",
         sig(status_codes={"rest": 522}, budget=budget(0.3, throughput=200.0), iowait_ratio=0.6),
         DiagnosisKind.SERVICE_DOWN,
@@ -326,6 +344,65 @@ CASES: list[tuple[str, Signals, DiagnosisKind, str | None]] = [
         DiagnosisKind.SERVICE_DOWN,
         "db",
     ),
+    (
+        "rest and auth probed and up, no db probe, the API rate limited: healthy",
+        sig(
+            services={"rest": ProbeState.UP, "auth": ProbeState.UP},
+            outcomes={"rest": Outcome.OK, "auth": Outcome.OK},
+            mgmt_services=None,
+            project_status=None,
+            mgmt_lever="rate limited (HTTP 429)",
+        ),
+        DiagnosisKind.HEALTHY,
+        None,
+    ),
+    (
+        "a resize under way (status RESIZING) with the services restarting",
+        sig(services=dict(DOWN), project_status="RESIZING"),
+        DiagnosisKind.RESIZING,
+        None,
+    ),
+    (
+        "a resize under way while the status page shows a component degraded",
+        sig(
+            services=dict(DOWN),
+            project_status="RESIZING",
+            status_indicator="minor",
+            status_components={**COMPONENTS_OK, "Storage": "degraded_performance"},
+        ),
+        DiagnosisKind.RESIZING,
+        None,
+    ),
+    (
+        "rest down since after the API was last read, moments ago: its word is awaited",
+        sig(
+            services={**UP, "rest": ProbeState.DOWN},
+            down_since={"rest": NOW - timedelta(seconds=20)},
+            mgmt_seen_at=NOW - timedelta(seconds=40),
+        ),
+        DiagnosisKind.UNKNOWN,
+        None,
+    ),
+    (
+        "rest down, the API read since it began: rest is down",
+        sig(
+            services={**UP, "rest": ProbeState.DOWN},
+            down_since={"rest": NOW - timedelta(seconds=60)},
+            mgmt_seen_at=NOW - timedelta(seconds=10),
+        ),
+        DiagnosisKind.SERVICE_DOWN,
+        "rest",
+    ),
+    (
+        "rest down for long without the API answering since: rest is down",
+        sig(
+            services={**UP, "rest": ProbeState.DOWN},
+            down_since={"rest": NOW - timedelta(minutes=5)},
+            mgmt_seen_at=NOW - timedelta(minutes=6),
+        ),
+        DiagnosisKind.SERVICE_DOWN,
+        "rest",
+    ),
     ("no signal at all", Signals(ref=REF, now=NOW), DiagnosisKind.UNKNOWN, None),
     (
         "own probes all up, the API says all UNHEALTHY",
@@ -400,3 +477,18 @@ def test_rejected_key_is_named_in_the_evidence() -> None:
         found.kind,
         any("key is rejected (HTTP 401)" in e for e in found.evidence),
     )
+
+
+def test_healthy_says_what_answers_and_the_api_trouble_rides_along() -> None:
+    """The evidence of a healthy project names what answers, never "no own probes up"; a
+    rate-limited API is carried as the lever's trouble, not as the project's."""
+    found = diagnose(
+        sig(
+            services={},
+            outcomes={},
+            mgmt_lever="rate limited (HTTP 429)",
+        )
+    )
+    assert DiagnosisKind.HEALTHY == found.kind
+    assert "db, rest, auth healthy (management API)" == found.evidence[0]
+    assert "rate limited (HTTP 429)" == found.lever

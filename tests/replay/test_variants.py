@@ -113,3 +113,19 @@ def test_slow_patch_is_not_sent_twice(variant: Variant) -> None:
     assert (1, 1) == (report["patch_attempts"], report["patch_calls"])
     steps = [(e["from"], e["to"], e["outcome"]) for e in report["escalations"]]
     assert [("micro", "small", "recovered")] == steps
+
+
+def test_a_failing_management_api_alone_is_one_warning(variant: Variant) -> None:
+    """429 then 500 from the Management API while the project answers: one warning naming the
+    API and its resolve, never "services failing for an unknown reason"."""
+    report = passed(variant, "mgmt-faults-alone")
+    assert ["warning", "warning"] == [m["severity"] for m in report["messages"]]
+    assert "unknown" not in kinds(report)
+
+
+def test_a_resize_made_outside_is_resizing_not_an_outage(variant: Variant) -> None:
+    """The dashboard changes the size while the status page shows an unrelated incident: the
+    project is resizing, said once as a warning; no page, no outage, no service alert."""
+    report = passed(variant, "outside-resize-seen")
+    assert "resizing" in kinds(report)
+    assert [] == [m for m in report["messages"] if m["severity"] == "critical"]

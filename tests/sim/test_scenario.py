@@ -199,6 +199,22 @@ def test_expected_messages() -> None:
     assert not warning.matches({"severity": "critical", "title": "disk IO budget 3% left"})
 
 
+def test_expected_message_bodies_and_messages_never_sent() -> None:
+    """A body pattern must be found in the body; [[expect.no_messages]] lists what must not be
+    sent at all."""
+    text = (
+        MINIMAL
+        + "[expect]\n[[expect.messages]]\ntitle = 'paused'\nbody = 'Part of it: rest'\n"
+        + "[[expect.no_messages]]\ntitle = 'RESOLVED .* is down'\n"
+    )
+    expect = parse_scenario(text).expect
+    (paused,) = expect.messages
+    assert paused.matches({"title": "project is paused", "body": "x\nPart of it: rest is down."})
+    assert not paused.matches({"title": "project is paused", "body": "project status INACTIVE"})
+    (never,) = expect.no_messages
+    assert never.matches({"title": "RESOLVED p: rest is down (lasted 5m)", "body": ""})
+
+
 @pytest.mark.parametrize(
     ("extra", "problem"),
     [

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from sbwatch.core.durations import format_duration, moment_after
 from sbwatch.core.results import BudgetEstimate, Diagnosis, DiagnosisKind, Severity
-from sbwatch.policy.alerts import Condition
+from sbwatch.policy.alerts import SERVICE_SUBJECTS, Condition
 from sbwatch.policy.budget import EXHAUSTED_RATIO, refilling
-from sbwatch.policy.conditions import IO_KINDS, assess
+from sbwatch.policy.conditions import FOLDING, IO_KINDS, assess
 from sbwatch.policy.escalation import EscalationDecision
 from sbwatch.supabase.tiers import spec
 
@@ -24,6 +24,7 @@ _HEADLINE: dict[DiagnosisKind, str] = {
     DiagnosisKind.QUOTA_RESTRICTED: (
         "services restricted by the organization's quota (HTTP 402), not an outage"
     ),
+    DiagnosisKind.RESIZING: "compute resize under way: services restart until it ends",
     DiagnosisKind.UNKNOWN: "services failing for an unknown reason",
 }
 
@@ -37,6 +38,9 @@ _WAIT = {
         "service of the organization. Deleting data does not lift it: the next billing cycle, "
         "a plan upgrade or turning the spend cap off does. A bigger compute size would not "
         "help; sbwatch changes nothing."
+    ),
+    DiagnosisKind.RESIZING: (
+        "Not an outage: the provider applies a compute change; the budget starts full there."
     ),
 }
 
@@ -121,6 +125,11 @@ def conditions(
             diag.active and not per_service,
             diag.folds_others,
             cause=f"{diagnosis.kind}:{diagnosis.service}" if diagnosis.service else diagnosis.kind,
+            # a named cause (paused, CPU, disk full...) is why the services fail: no RESOLVED
+            # of theirs while it holds them down
+            absorbs=SERVICE_SUBJECTS
+            if diag.severity is Severity.CRITICAL or diag.folds_others
+            else (),
         ),
         Condition(
             project,
@@ -131,7 +140,10 @@ def conditions(
             io.active,
             cause=io_cause,
             eta_s=forecast,
+            # the used-up budget is why services fail: their alerts are lines of this one
+            absorbs=SERVICE_SUBJECTS if io_cause == "failing" else (),
         ),
+        lever_condition(diagnosis),
         *(  # each failing service is a problem of its own: its own alert, its own resolve
             Condition(
                 project,
@@ -146,6 +158,34 @@ def conditions(
             for name in diagnosis.services
         ),
     ]
+
+
+LEVER_SUBJECT = "mgmt_api"
+"""The alert subject of the Management API's own trouble (the lever, not the project)."""
+
+
+def lever_condition(diagnosis: Diagnosis) -> Condition:
+    """The Management API rate limited or failing: one warning, never a failing project.
+
+    An outage or our own network explains it already: it is said there."""
+    lever = diagnosis.lever
+    active = lever is not None and diagnosis.kind not in FOLDING
+    body = (
+        f"It answers: {lever}. sbwatch reads the compute size and changes it through it: "
+        "a change it needs waits until it answers. The project itself is judged by its own "
+        "probes."
+        if lever
+        else ""
+    )
+    return Condition(
+        diagnosis.project,
+        LEVER_SUBJECT,
+        Severity.WARNING,
+        "Management API rate limited / failing",
+        body,
+        active,
+        cause=LEVER_SUBJECT,
+    )
 
 
 def budget_cause(diagnosis: Diagnosis, budget: BudgetEstimate | None) -> str:

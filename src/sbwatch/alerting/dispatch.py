@@ -194,12 +194,12 @@ class Dispatcher:
         now = self._clock.now()
         queued = []
         for route in self._routes.values():
-            if route_matches(route, alert.project, alert.severity):
+            if route_matches(route, alert.project, action.severity):
                 queued.append(
                     await self._store.enqueue_notification(
                         alert.key,
                         route.name,
-                        alert.severity,
+                        action.severity,
                         message.title,
                         message.body,
                         now,

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sbwatch.core.durations import format_duration
 from sbwatch.core.results import Severity
-from sbwatch.policy.alerts import ActionKind, AlertAction
+from sbwatch.policy.alerts import PART_OF, ActionKind, AlertAction
 
 MessageKind = ActionKind
 """A message is said for each kind of alert action."""
@@ -74,11 +74,14 @@ def format_body(
 ) -> str:
     """The details: what sbwatch did or proposes (commands kept verbatim), since when, the link.
 
-    For a resolve, ``now`` is when the problem ended.
+    For a resolve, ``now`` is when the problem ended, and the body says only what ended (with
+    what it took in) and how long it lasted: the opening evidence is not said again.
     """
     lines = [line.rstrip() for line in body.strip().splitlines() if line.strip()]
     lasted = format_duration((now - opened_at).total_seconds())
     if kind == "resolve":
+        # What ended and how long it lasted; the opening evidence is no longer true
+        lines = [line for line in lines if line.startswith(PART_OF)]
         lines.append(f"Lasted {lasted}: {opened_at:%Y-%m-%d %H:%M} to {now:%H:%M} UTC.")
     elif kind != "notice":
         lines.append(f"Since {opened_at:%Y-%m-%d %H:%M} UTC ({lasted}).")

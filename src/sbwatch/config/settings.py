@@ -558,7 +558,10 @@ class AlertingSettings(_Model):
     remind_warning: Interval = None
     """Re-send an open warning this often; "never" (the default): a warning is sent once, and
     a message follows only when it turns critical or resolves."""
-    remind_critical: Interval = timedelta(hours=1)
+    remind_critical: Interval = timedelta(hours=4)
+    """Re-send an open critical this often, as a note at warning severity (its page was the
+    open): the person is on it; a reminder after a long quiet, as Alertmanager's
+    repeat_interval, not every hour."""
     min_duration: Duration = timedelta(seconds=30)
     """A warning must last this long before it alerts (criticals alert at once). A single
     failed probe never pages either way: it is confirmed by a second run first."""

@@ -71,6 +71,8 @@ class DiagnosisKind(StrEnum):
     SERVICE_DOWN = "service_down"
     PROJECT_PAUSED = "project_paused"
     QUOTA_RESTRICTED = "quota_restricted"
+    RESIZING = "resizing"
+    """A compute change under way (sbwatch's or one made outside): services restart."""
     UNKNOWN = "unknown"
 
 
@@ -264,6 +266,9 @@ class Diagnosis:
     """For service_down, every failing service, the longest down first (``service`` is it)."""
     onsets: tuple[tuple[str, datetime], ...] = ()
     """When each failing service began to fail (its first failed probe)."""
+    lever: str | None = None
+    """What ails the Management API itself ("rate limited (HTTP 429)"), when it does: the
+    lever sbwatch acts through, not the project."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,9 +15,16 @@ Rules:
   ``update`` saying what it is now; so does a forecast that halved since it was last told;
 - reminders every ``remind_warning`` / ``remind_critical`` while open (either may be None:
   never; by default a warning is sent once and speaks again only to turn critical or resolve);
+- one page per project at a time: a critical pages when it opens or turns critical while no
+  other critical of the project is open; everything said after (a reminder, a new cause, a
+  moved forecast, another critical of the same project) is sent as a note at warning severity
+  (``AlertAction.severity``): the person is already on it, a page wakes, a note informs;
 - an alert resolves once its condition has been inactive (or absent) for ``resolve_after``;
 - a condition with ``folds_others`` (local network down, platform outage) holds back the
   project's other subjects: they neither open, remind nor resolve while it lasts;
+- a condition that ``absorbs`` subjects (a cause: the used-up IO budget, an outage) closes
+  their open alerts without a word and names them in its own body, as Alertmanager's
+  inhibition would at the source;
 - a silence (the project or ``*``) suppresses sending; alerts still open and close, silently.
   An alert opened under a silence is sent as a reminder once the silence ends.
 """
@@ -54,6 +61,8 @@ class Condition:
     """The forecast behind an IO budget condition: a halving is said again."""
     since: datetime | None = None
     """When the problem began, when known before sbwatch saw it confirmed (a first failure)."""
+    absorbs: tuple[str, ...] = ()
+    """Subjects this condition explains while active: their open alerts become its lines."""
 
     @property
     def key(self) -> str:
@@ -77,6 +86,15 @@ class AlertAction:
     """A notice that something got better (a recovery)."""
     was: str | None = None
     """The title an ``update`` replaces because the cause changed."""
+    note_only: bool = False
+    """Sent as a note, not a page: the person was already paged about this project."""
+
+    @property
+    def severity(self) -> Severity:
+        """The severity the message is sent with: a note of a critical is a warning."""
+        if self.note_only and self.alert.severity is Severity.CRITICAL:
+            return Severity.WARNING
+        return self.alert.severity
 
 
 @dataclass(frozen=True)
@@ -138,11 +156,11 @@ def evaluate(
     folding = any(c.active and c.folds_others for c in conds.values())
     first_seen = {k: v for k, v in state.first_seen.items() if not _owned(k, project, conds)}
     inactive = {k: v for k, v in state.inactive_since.items() if not _owned(k, project, opens)}
-    actions: list[AlertAction] = []
-    if folding:
-        conds, absorbed = _absorb(conds, opens, now)
-        actions += absorbed
-        opens = {k: a for k, a in opens.items() if not k.endswith(_ABSORBED)}
+    conds, absorbed = _absorb(conds, opens, now)
+    actions: list[AlertAction] = list(absorbed)
+    gone = {a.alert.key for a in absorbed}
+    paged = _paged(opens.values())
+    opens = {k: a for k, a in opens.items() if k not in gone}
     for key in sorted(conds.keys() | opens.keys()):
         cond, alert = conds.get(key), opens.get(key)
         if folding and not (cond is not None and cond.folds_others):
@@ -161,7 +179,35 @@ def evaluate(
                 inactive.pop(key, None)
         if action is not None:
             actions.append(action)
-    return actions, PolicyState(first_seen=first_seen, inactive_since=inactive)
+    closing = {a.alert.key for a in actions if a.kind == "resolve"} - gone
+    paged = paged - closing
+    return _one_page(actions, bool(paged)), PolicyState(
+        first_seen=first_seen, inactive_since=inactive
+    )
+
+
+def _paged(alerts: Iterable[Alert]) -> set[str]:
+    """The open critical alerts the person was paged about."""
+    return {a.key for a in alerts if a.severity is Severity.CRITICAL and a.last_sent_at is not None}
+
+
+def _one_page(actions: list[AlertAction], paged: bool) -> list[AlertAction]:
+    """Page once per project at a time: a critical sent while another critical of the project
+    was already paged and stays open (or became part of this one), and whatever follows a
+    page, is a note."""
+    out = []
+    for action in actions:
+        critical = action.alert.severity is Severity.CRITICAL
+        if not critical or not action.send or action.kind in ("resolve", "notice"):
+            out.append(action)
+            continue
+        raised = action.kind == "open" or (action.kind == "update" and action.previous is not None)
+        if raised and not paged:
+            paged = True
+            out.append(action)
+        else:
+            out.append(replace(action, note_only=True))
+    return out
 
 
 def notice(
@@ -213,28 +259,37 @@ def _forecast_moved(told: float | None, now: float | None) -> bool:
     return told is None or now < told * FORECAST_MOVED
 
 
-_ABSORBED = tuple(f":{subject}" for subject in ("service:db", "service:rest", "service:auth"))
-"""Alerts a folding cause explains: a service down under a platform outage or our network."""
+PART_OF = "Part of it:"
+"""Begins the line of a cause's alert naming the alerts it took in."""
+SERVICE_SUBJECTS = ("service:db", "service:rest", "service:auth")
+"""Alerts a cause explains: a service down under a platform outage, our network, the budget."""
 
 
 def _absorb(
     conds: dict[str, Condition], opens: Mapping[str, Alert], now: datetime
 ) -> tuple[dict[str, Condition], list[AlertAction]]:
-    """The services already alerted as down are part of the folding cause: their alerts close
-    without a word, and the cause's alert dates from the first of them and names them."""
-    gone = [a for k, a in opens.items() if k.endswith(_ABSORBED)]
-    if not gone:
-        return conds, []
-    key, fold = next((k, c) for k, c in conds.items() if c.active and c.folds_others)
-    names = ", ".join(a.title for a in gone)
-    since = min(a.opened_at for a in gone)
-    body = f"{fold.body}\nPart of it: {names}.".strip()
-    earliest = since if fold.since is None else min(since, fold.since)
-    merged = {**conds, key: replace(fold, body=body, since=earliest)}
-    note = f"part of: {fold.title}"
-    closed = [
-        AlertAction("resolve", replace(a, closed_at=now), send=False, note=note) for a in gone
-    ]
+    """The alerts an active cause explains are part of it: they close without a word, and the
+    cause's alert dates from the first of them and names them."""
+    merged = dict(conds)
+    closed: list[AlertAction] = []
+    for key, cause in conds.items():
+        explains = cause.absorbs or (SERVICE_SUBJECTS if cause.folds_others else ())
+        if not cause.active or not explains:
+            continue
+        subjects = {alert_key(cause.project, s) for s in explains}
+        gone = [a for k, a in opens.items() if k in subjects and k != key]
+        gone = [a for a in gone if all(a.key != c.alert.key for c in closed)]
+        if not gone:
+            continue
+        names = ", ".join(a.title for a in gone)
+        since = min(a.opened_at for a in gone)
+        body = f"{cause.body}\n{PART_OF} {names}.".strip()
+        earliest = since if cause.since is None else min(since, cause.since)
+        merged[key] = replace(cause, body=body, since=earliest)
+        note = f"part of: {cause.title}"
+        closed += [
+            AlertAction("resolve", replace(a, closed_at=now), send=False, note=note) for a in gone
+        ]
     return merged, closed
 
 

@@ -12,7 +12,10 @@ from sbwatch.core.results import Diagnosis, DiagnosisKind, Severity
 from sbwatch.policy.escalation import EscalationDecision
 
 IO_KINDS = frozenset({DiagnosisKind.IO_BUDGET_LOW, DiagnosisKind.IO_BUDGET_EXHAUSTED})
-FOLDING = frozenset({DiagnosisKind.LOCAL_NETWORK, DiagnosisKind.PLATFORM_OUTAGE})
+FOLDING = frozenset(
+    {DiagnosisKind.LOCAL_NETWORK, DiagnosisKind.PLATFORM_OUTAGE, DiagnosisKind.RESIZING}
+)
+"""Causes that hold back the project's other subjects while they last."""
 LATCH_RELEASE_RATIO = 0.95
 """An IO budget alert, once raised, holds until the estimate refills to this."""
 IO_SUBJECT = "io_budget"
@@ -47,7 +50,8 @@ def assess(
     kind = diagnosis.kind
     noisy_unknown = kind is DiagnosisKind.UNKNOWN and diagnosis.confidence < 0.3
     # Our own network down is critical: sbwatch is blind, whatever happens to the project.
-    warning_only = kind is DiagnosisKind.UNKNOWN
+    # A resize restarts the services for minutes: said, never paged.
+    warning_only = kind in (DiagnosisKind.UNKNOWN, DiagnosisKind.RESIZING)
     diag = Assessment(
         subject=DIAGNOSIS_SUBJECT,
         severity=Severity.WARNING if warning_only else Severity.CRITICAL,

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from sbwatch.core.durations import format_duration
 from sbwatch.core.results import (
     BudgetEstimate,
     Diagnosis,
@@ -27,9 +28,14 @@ DISK_FULL = 0.95
 FLAT_TOLERANCE = 0.2
 """Throughput within this fraction of the tier baseline counts as throttled to baseline."""
 EMAIL_WINDOW = timedelta(hours=24)
+CAUSE_WAIT = timedelta(seconds=90)
+"""A service failure is not paged as such until the Management API (project status: paused,
+resizing) has been read since it began, at most this long: the cause pages first, once."""
 PAUSED = frozenset({"INACTIVE", "PAUSING"})
 QUOTA_STATUS = 402
 """The provider's answer while the organization's quota restricts every service."""
+RESIZING = "RESIZING"
+"""The Management API's project status while a compute change is applied."""
 BAD_INDICATORS = frozenset({"major", "critical"})
 IO_EMAILS = frozenset({EmailKind.IO_BUDGET_WARNING, EmailKind.IO_BUDGET_EXHAUSTED})
 
@@ -61,6 +67,10 @@ class Signals:
     disk_used_ratio: float | None = None
     pg_up: bool | None = None
     emails: tuple[ProviderEmail, ...] = ()
+    mgmt_seen_at: datetime | None = None
+    """When the Management API's probe last ran (None: no such probe)."""
+    mgmt_lever: str | None = None
+    """What ails the Management API itself, once confirmed (rate limited, failing)."""
     warn_horizon_s: float = 86_400.0
     low_ratio: float = 0.2
 
@@ -77,6 +87,7 @@ def diagnose(signals: Signals) -> Diagnosis:
         _quota,
         _no_signals,
         _paused,
+        _resizing,
         _disk_full,
         _io_exhausted,
         _memory,
@@ -89,8 +100,9 @@ def diagnose(signals: Signals) -> Diagnosis:
     for rule in rules:
         found = rule(signals, failing)
         if found is not None:
-            return found
-    return _make(signals, DiagnosisKind.UNKNOWN, 0.3, ["signals are incomplete or contradictory"])
+            return replace(found, lever=signals.mgmt_lever)
+    found = _make(signals, DiagnosisKind.UNKNOWN, 0.3, ["signals are incomplete or contradictory"])
+    return replace(found, lever=signals.mgmt_lever)
 
 
 def failing_services(s: Signals) -> Failing:
@@ -174,6 +186,14 @@ def _quota(s: Signals, failing: Failing) -> Diagnosis | None:
     return _make(s, DiagnosisKind.QUOTA_RESTRICTED, 0.9, evidence)
 
 
+def _resizing(s: Signals, failing: Failing) -> Diagnosis | None:
+    """A compute change under way: failing probes are the restart, not an outage."""
+    if s.project_status != RESIZING:
+        return None
+    evidence = [f"project status {s.project_status}", *failing.values()]
+    return _make(s, DiagnosisKind.RESIZING, 0.9, evidence)
+
+
 def _disk_full(s: Signals, failing: Failing) -> Diagnosis | None:
     if s.disk_used_ratio is None or s.disk_used_ratio < DISK_FULL:
         return None
@@ -182,7 +202,8 @@ def _disk_full(s: Signals, failing: Failing) -> Diagnosis | None:
 
 
 def _budget_facts(s: Signals) -> tuple[bool, bool, list[str]]:
-    """(budget at/near zero, throttled: iowait high with throughput flat at baseline, evidence)."""
+    """(budget at/near zero, throttled: throughput flat at baseline with iowait high or the
+    estimate low, evidence)."""
     b = s.budget
     if b is None or not spec(b.tier).has_burst_budget:
         return False, False, []
@@ -192,11 +213,18 @@ def _budget_facts(s: Signals) -> tuple[bool, bool, list[str]]:
         evidence.append(f"IO budget {b.ratio:.0%} left (estimate confidence {b.confidence:.2f})")
     baseline = spec(b.tier).baseline_mbps
     flat = abs(b.throughput_mbps - baseline) <= FLAT_TOLERANCE * baseline
-    throttled = s.iowait_ratio is not None and s.iowait_ratio >= IOWAIT_HIGH and flat
-    if throttled:
+    waited = s.iowait_ratio is not None and s.iowait_ratio >= IOWAIT_HIGH
+    low = b.ratio <= s.low_ratio
+    throttled = flat and (waited or low)
+    if throttled and waited:
         evidence.append(
             f"iowait {s.iowait_ratio:.0%} with throughput {b.throughput_mbps:.1f} MB/s flat at "
             f"the {b.tier} baseline {baseline:g} MB/s"
+        )
+    elif throttled:
+        evidence.append(
+            f"throughput {b.throughput_mbps:.1f} MB/s flat at the {b.tier} baseline "
+            f"{baseline:g} MB/s with the IO budget {b.ratio:.0%} left"
         )
     return empty, throttled, evidence
 
@@ -214,8 +242,13 @@ def _context(s: Signals) -> list[str]:
     return notes
 
 
+THROTTLED_SERVICES = frozenset({"db", "rest"})
+"""What a used-up IO budget makes fail: the database and what reads it. Auth's health check
+barely touches the disks: auth failing while both answer is a fault of its own."""
+
+
 def _io_exhausted(s: Signals, failing: Failing) -> Diagnosis | None:
-    if not failing:
+    if not THROTTLED_SERVICES & failing.keys():
         return None
     empty, throttled, evidence = _budget_facts(s)
     if not (empty or throttled):
@@ -277,6 +310,9 @@ def _platform(s: Signals, failing: Failing) -> Diagnosis | None:
 def _service_down(s: Signals, failing: Failing) -> Diagnosis | None:
     if not failing:
         return None
+    if _cause_pending(s, failing):
+        evidence = [*failing.values(), "waiting for the Management API to say why"]
+        return _make(s, DiagnosisKind.UNKNOWN, 0.2, evidence)
     never = s.now  # a failure without a recorded start sorts after the ones with one
     ordered = sorted(
         (name for name in SERVICES if name in failing),
@@ -286,6 +322,16 @@ def _service_down(s: Signals, failing: Failing) -> Diagnosis | None:
     found = _make(s, DiagnosisKind.SERVICE_DOWN, 0.7, evidence, service=ordered[0])
     onsets = tuple((name, s.down_since[name]) for name in ordered if name in s.down_since)
     return replace(found, services=tuple(ordered), onsets=onsets)
+
+
+def _cause_pending(s: Signals, failing: Failing) -> bool:
+    """The failure began after the Management API was last read, moments ago: what it says
+    next (paused, resizing, an outage) may be the cause to page instead."""
+    onsets = [s.down_since[n] for n in failing if n in s.down_since]
+    if s.mgmt_seen_at is None or not onsets or s.mgmt_reachable is False:
+        return False
+    began = min(onsets)
+    return began > s.mgmt_seen_at and s.now - began < CAUSE_WAIT
 
 
 def _io_emails(s: Signals) -> list[ProviderEmail]:
@@ -305,7 +351,7 @@ def _budget_low(s: Signals, failing: Failing) -> Diagnosis | None:
     b = s.budget
     if b is not None and spec(b.tier).has_burst_budget:
         if b.eta_s is not None and b.eta_s <= s.warn_horizon_s:
-            evidence.append(f"IO budget forecast to run out in {b.eta_s / 3600:.1f} h")
+            evidence.append(f"IO budget forecast to run out in ~{format_duration(b.eta_s)}")
         if b.ratio <= s.low_ratio:
             evidence.append(f"IO budget {b.ratio:.0%} left")
         if evidence:
@@ -327,15 +373,26 @@ def _measured_refilling(b: BudgetEstimate | None, low_ratio: float) -> bool:
 
 
 def _healthy(s: Signals, failing: Failing) -> Diagnosis | None:
+    """Every service something reports on is up (a service no probe watches and the API does
+    not report on, while it is rate limited, is judged by nothing, not held against it)."""
     mgmt = s.mgmt_services or {}
     own_up = [n for n in SERVICES if s.services.get(n) is ProbeState.UP]
     api_ok = [n for n in SERVICES if mgmt.get(n) == "ACTIVE_HEALTHY"]
     api_bad = [n for n in SERVICES if mgmt.get(n) == "UNHEALTHY"]
     if len(own_up) == len(SERVICES) and len(api_bad) == len(SERVICES):
         return None  # every own probe passes while the provider says every service is down
-    if not all(n in own_up or n in api_ok for n in SERVICES):
+    reported = [
+        n for n in SERVICES if s.services.get(n, ProbeState.UNKNOWN) is not ProbeState.UNKNOWN
+    ]
+    reported += [n for n in SERVICES if n in mgmt and n not in reported]
+    if not reported or not all(n in own_up or n in api_ok for n in reported):
         return None
-    evidence = [f"{', '.join(own_up) or 'no'} own probes up"]
+    evidence = []
+    if own_up:
+        evidence.append(f"{', '.join(own_up)} answering (own probes)")
+    from_api = [n for n in api_ok if n not in own_up]
+    if from_api:
+        evidence.append(f"{', '.join(from_api)} healthy (management API)")
     if api_bad:
         evidence.append(f"management API disagrees: {', '.join(api_bad)} UNHEALTHY")
     if s.mgmt_reachable is False:

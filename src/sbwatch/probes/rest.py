@@ -9,7 +9,6 @@ with the project's public key when configured (row-level security applies as for
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sbwatch.core.results import Outcome, ProbeKind, ProbeResult

@@ -157,7 +157,6 @@ class QuietEvaluations:
             correction is None,
             runtime.tier,
             runtime.budget_latched,
-            runtime.budget_held,
             runtime.data_checks,
             runtime.policy_state,
             tuple(await store.open_alerts(ref)),

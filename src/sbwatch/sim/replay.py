@@ -187,7 +187,7 @@ class Recorder:
         self.alerts.append(
             {
                 "at_s": at,
-                "severity": action.alert.severity.value,
+                "severity": action.severity.value,
                 "title": message.title,
                 "body": message.body,
                 "kind": action.kind,

@@ -35,6 +35,25 @@ def _mgmt(result: ProbeResult | None) -> tuple[dict[str, str] | None, str | None
     return None, None, False
 
 
+def _lever(status: ProbeStatus | None) -> str | None:
+    """What ails the Management API, once confirmed (its probe down): rate limited or failing.
+
+    A token it rejects or services it reports unhealthy are answers, not a failing API."""
+    if status is None or status.state is not ProbeState.DOWN or status.last is None:
+        return None
+    last = status.last
+    if last.retry_after_s is not None:
+        return "rate limited (HTTP 429)"
+    code = last.status_code
+    if code is not None and code >= 500:
+        return f"failing (HTTP {code})"
+    if last.outcome is Outcome.TIMEOUT:
+        return "failing (no answer in time)"
+    if last.outcome is Outcome.ERROR:
+        return "failing (unreachable)"
+    return None
+
+
 def _status_page(result: ProbeResult | None) -> tuple[str | None, dict[str, str], bool | None]:
     if result is None:
         return None, {}, None
@@ -97,6 +116,8 @@ def build_signals(
         disk_used_ratio=pressure.disk_used_ratio if pressure else None,
         pg_up=pressure.pg_up if pressure else None,
         emails=tuple(emails),
+        mgmt_lever=_lever(mgmt),
+        mgmt_seen_at=mgmt.last.at if mgmt is not None and mgmt.last is not None else None,
         warn_horizon_s=warn_horizon_s,
         low_ratio=low_ratio,
     )
