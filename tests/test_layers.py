@@ -102,9 +102,15 @@ SIM_HARNESS = tuple(
         "sim.direct",
         "sim.invariants",
         "sim.fuzz",
+        "sim.quiet",
+        "sim.steady",
+        "sim.score",
+        "sim.scorecard",
+        "sim.expect_messages",
     )
 )
-"""The replay, its scenarios and the accuracy harness join the daemon's logic and the simulator."""
+"""The replay (its fast path's quiet minutes and steady answers), its scenarios, the scorecard
+and the accuracy harness join the daemon's logic and the simulator."""
 SIM_WORLD_DENY = tuple(S + m for m in ("policy", "watch", "daemon", "supabase", "probes"))
 
 RULES = (

@@ -206,8 +206,16 @@ async def test_history_lists_escalations(
 def test_history_command_reads_the_configured_store(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`sbwatch history --json` through the CLI prints the journal of the configured SQLite file."""
+    """`sbwatch history --json` through the CLI prints the journal of the configured SQLite file
+    (a store the daemon made: a read-only command never creates one)."""
     config = tmp_path / "config.toml"
     config.write_text(f'[state]\npath = "{tmp_path / "state.db"}"\n', encoding="utf-8")
+
+    async def made_by_the_daemon() -> None:
+        store = SqliteStore(tmp_path / "state.db")
+        await store.open()
+        await store.close()
+
+    asyncio.run(made_by_the_daemon())
     assert 0 == main(["--config", str(config), "history", "--json"])
     assert [] == json.loads(capsys.readouterr().out)

@@ -156,6 +156,7 @@ CASES = [
     Case("healthy never escalates", K.HEALTHY, "none", None),
     Case("paused never escalates", K.PROJECT_PAUSED, "none", None),
     Case("a quota restriction (HTTP 402) never escalates", K.QUOTA_RESTRICTED, "none", None),
+    Case("a resize under way never escalates", K.RESIZING, "none", None),
     Case("disk full never escalates", K.DISK_FULL, "none", None),
     Case(
         "at max_tier already",

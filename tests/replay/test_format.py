@@ -76,22 +76,23 @@ CASES = [
     pytest.param(
         {"messages": (ExpectedMessage("critical", "disk IO budget", None, "ESCALATE"),)},
         False,
-        "critical /disk IO budget/ without /ESCALATE/: the critical message at 0d00h05m: "
-        "'CRITICAL outside-resize (abcdef): disk IO budget 29% left, runs out in ~1h53m' "
+        "critical /disk IO budget/ without /ESCALATE/: the critical message at 0d00h15m: "
+        "'CRITICAL outside-resize (abcdef): disk IO budget 26% left, runs out in ~1h43m' "
         "holds /ESCALATE/",
         id="not-contains-found",
     ),
     pytest.param(
         {"no_messages": (UnwantedMessage(title="raising compute"),)},
         True,
-        "none of any /raising compute/ among 7 sent",
+        "none of any /raising compute/ among 4 sent",
         id="no-messages-holds",
     ),
     pytest.param(
-        {"no_messages": (UnwantedMessage("critical", "open", contains="REST IS DOWN"),)},
+        {"no_messages": (UnwantedMessage("warning", "open", contains="RESIZE UNDER WAY"),)},
         False,
-        "critical open containing /REST IS DOWN/: the critical open at 0d01h03m: "
-        "'CRITICAL outside-resize (abcdef): rest is down'",
+        "warning open containing /RESIZE UNDER WAY/: the warning open at 0d01h04m: "
+        "'WARNING outside-resize (abcdef): compute resize under way: services restart until it "
+        "ends'",
         id="no-messages-found",
     ),
     pytest.param(
@@ -101,13 +102,13 @@ CASES = [
         id="no-messages-kind",
     ),
     pytest.param(
-        {"max_messages_per_project": 7}, True, "7 sent, at most 7", id="per-project-holds"
+        {"max_messages_per_project": 4}, True, "4 sent, at most 4", id="per-project-holds"
     ),
     pytest.param(
-        {"max_messages_per_project": 3}, False, "7 sent, at most 3", id="per-project-over"
+        {"max_messages_per_project": 3}, False, "4 sent, at most 3", id="per-project-over"
     ),
     pytest.param(
-        {"max_messages_each": {REF: 2}}, False, "7 sent, at most 2", id="per-project-by-ref"
+        {"max_messages_each": {REF: 2}}, False, "4 sent, at most 2", id="per-project-by-ref"
     ),
 ]
 
@@ -191,16 +192,16 @@ def test_policy_knobs_reach_the_watchers_settings() -> None:
 
 
 def test_escalate_within_and_max_steps_change_the_raise() -> None:
-    """A drain of ~2 h: by default sbwatch raises one step at once; escalate_within = 20m waits
-    until the forecast is that close; max_steps = 2 goes to medium, whose baseline carries
-    30 MB/s."""
+    """A drain of ~2 h: by default sbwatch raises one step just in time (the resize and a
+    margin ahead); escalate_within = 5m, the earliest it may raise, waits until the forecast is
+    that close; max_steps = 2 goes to medium, whose baseline carries 30 MB/s."""
     first = _replay("")["escalations"][0]
-    late = _replay('escalate_within = "20m"')["escalations"][0]
+    late = _replay('escalate_within = "5m"')["escalations"][0]
     wide = _replay("max_steps = 2")["escalations"][0]
     assert ("micro", "small") == (first["from"], first["to"])
-    assert first["budget"]["eta_s"] > 1200
+    assert first["budget"]["eta_s"] > 300
     assert late["at_s"] > first["at_s"]
-    assert late["budget"]["eta_s"] <= 1200
+    assert late["budget"]["eta_s"] <= 300
     assert ("micro", "medium") == (wide["from"], wide["to"])
 
 

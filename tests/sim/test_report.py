@@ -251,6 +251,6 @@ def test_outside_resizes_are_on_the_timeline() -> None:
     row = r'<tr class="outside-resize"><td>([^<]*)</td><td>[^<]*</td><td>([^<]*)<'
     rows = re.findall(row, page)
     assert [
-        ("2h", "micro -&gt; small in the dashboard"),
-        ("2h1m", "micro -&gt; medium in the dashboard (not applied)"),
+        ("2h00m", "micro -&gt; small in the dashboard"),
+        ("2h01m", "micro -&gt; medium in the dashboard (not applied)"),
     ] == rows

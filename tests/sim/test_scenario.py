@@ -200,11 +200,11 @@ def test_expected_messages() -> None:
 
 
 def test_expected_message_bodies_and_messages_never_sent() -> None:
-    """A body pattern must be found in the body; [[expect.no_messages]] lists what must not be
+    """A contains pattern must be found in the title or body; [[expect.no_messages]] lists what must not be
     sent at all."""
     text = (
         MINIMAL
-        + "[expect]\n[[expect.messages]]\ntitle = 'paused'\nbody = 'Part of it: rest'\n"
+        + "[expect]\n[[expect.messages]]\ntitle = 'paused'\ncontains = 'Part of it: rest'\n"
         + "[[expect.no_messages]]\ntitle = 'RESOLVED .* is down'\n"
     )
     expect = parse_scenario(text).expect
