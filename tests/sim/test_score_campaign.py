@@ -20,8 +20,10 @@ CEILINGS = {
     # false warnings now; false pages and warnings together went from 11 to 9.
     "false_warnings": 6,
     "false_resolves": 0,
-    "silent_failures": 4,
-    "pages_per_incident": 1.0,
+    "silent_failures": 0,
+    # One incident has two pages: the resize sbwatch made, and inside it the page that the new
+    # size, which sbwatch may not raise further, runs out within the hour (with the command).
+    "pages_per_incident": 1.11,
     "exceptions": 0,
 }
 
