@@ -27,16 +27,8 @@ from sbwatch.sim.score import RULES, score_case
 from sbwatch.sim.stories import story
 
 Printer = Callable[[str], None]
-COUNTED = (
-    "missed_warning",
-    "late_warning",
-    "wasted_patch",
-    "late_patch",
-    "false_page",
-    "false_warning",
-    "false_resolve",
-    "silent_failure",
-)
+COUNTED = tuple(rule for rule in RULES if rule != "pages_per_incident")
+"""The rules counted finding by finding (pages per incident is a mean)."""
 
 
 @dataclass
