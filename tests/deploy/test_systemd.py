@@ -146,6 +146,8 @@ def test_config_example_loads(root: Path, tmp_path: Path, monkeypatch: pytest.Mo
         (tmp_path / name).write_text(f"value-of-{name}\n", encoding="utf-8")
     route_url = "ntfys://ntfy.sh/value-of-alert_route_url"  # apprise must accept a route URL
     (tmp_path / "alert_route_url").write_text(route_url, encoding="utf-8")
+    dsn = "postgresql://sbwatch:value-of-db_dsn@127.0.0.1:5432/postgres"  # checked as a URL
+    (tmp_path / "db_dsn").write_text(dsn, encoding="utf-8")
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
     settings = load_settings(root / "systemd" / "config.toml")
     project = settings.projects[0]

@@ -200,8 +200,8 @@ def test_expected_messages() -> None:
 
 
 def test_expected_message_bodies_and_messages_never_sent() -> None:
-    """A contains pattern must be found in the title or body; [[expect.no_messages]] lists what must not be
-    sent at all."""
+    """A contains pattern must be found in the title or body; [[expect.no_messages]] lists what
+    must not be sent at all."""
     text = (
         MINIMAL
         + "[expect]\n[[expect.messages]]\ntitle = 'paused'\ncontains = 'Part of it: rest'\n"

@@ -42,6 +42,7 @@ COMMAND_LINES: dict[str, list[str]] = {
     "sim ctl": ["sim", "ctl", "stats"],
     "sim replay": ["sim", "replay", "x.toml"],
     "sim fuzz": ["sim", "fuzz"],
+    "sim score": ["sim", "score"],
     "escalate": ["escalate"],
     "history": ["history"],
     "plan": ["plan"],

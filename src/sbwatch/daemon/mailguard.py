@@ -10,10 +10,11 @@ from sbwatch.core.errors import SbwatchError, StoreError
 from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import Severity
+from sbwatch.ingest import MAIL_WATCHER_KEY
 from sbwatch.ingest.imap import NAMESPACE
 from sbwatch.store.base import Store
 
-STATE_KEY = "watcher"
+STATE_KEY = MAIL_WATCHER_KEY
 """The state document (namespace ``imap``) that ``sbwatch status`` reads."""
 RESTART_FIRST_S = 60.0
 RESTART_MAX_S = 3600.0

@@ -8,9 +8,9 @@ from typing import Any
 from sbwatch.config.settings import Settings
 from sbwatch.core.lease import PROJECT_LEASE_PREFIX
 from sbwatch.core.results import BudgetEstimate, Intent, ProbeStatus
-from sbwatch.daemon.mailguard import STATE_KEY as MAIL_STATE_KEY
 from sbwatch.daemon.presence import Heartbeat, read_heartbeat
-from sbwatch.ingest.imap import NAMESPACE as MAIL_NAMESPACE
+from sbwatch.ingest import MAIL_NAMESPACE
+from sbwatch.ingest import MAIL_WATCHER_KEY as MAIL_STATE_KEY
 from sbwatch.store import Store
 
 FAILED_LOOKBACK = timedelta(days=7)

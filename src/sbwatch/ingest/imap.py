@@ -15,11 +15,12 @@ from sbwatch.core.errors import MailError, StoreError
 from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import EmailKind, ProviderEmail
+from sbwatch.ingest import MAIL_NAMESPACE
 from sbwatch.ingest.parse import TrustRule, parse_email
 from sbwatch.ingest.session import ImapSession, Selected
 from sbwatch.store.base import Store
 
-NAMESPACE = "imap"
+NAMESPACE = MAIL_NAMESPACE
 BATCH = 50
 IDLE_LIMIT_S = 29 * 60
 log = get_logger("mail")
