@@ -3,6 +3,7 @@ database: once each, in order, resumable after a failure, in the provider CLI's 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -157,6 +158,40 @@ async def test_a_failure_stops_the_run_records_nothing_and_a_second_run_resumes(
     steps = await migrate.apply_all(api, REF, todo, clock=VirtualClock(NOW))
     assert ["applied", "applied"] == [s.status for s in steps]
     assert [v for v, _, _ in await ledger(database)] == [f.version for f in found]
+
+
+@pytest.mark.integration
+async def test_the_run_that_loses_a_race_says_another_run_applied_it(
+    api: ManagementApi, database: Database, tmp_path: Path
+) -> None:
+    """Two `sql apply` at once: the one whose first file the other committed while it waited
+    on the other's locks says so, counts it applied, and goes on with the rest; each file
+    runs once."""
+    found = m.read_migrations(write(tmp_path / "migrations", FILES))
+    await migrate.ensure_ledger(api, REF)
+    other, watching = await database.connect(), await database.connect()
+    try:
+        other_run = other.transaction()
+        await other_run.start()
+        await other.execute(m.apply_sql(found[0]))  # the other run, not yet committed
+        losing = asyncio.create_task(migrate.apply_all(api, REF, found, clock=VirtualClock(NOW)))
+        while not await watching.fetchval(  # outside a transaction: a fresh view each time
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+        ):
+            assert not losing.done(), losing.result()
+            await asyncio.sleep(0.05)
+        await other_run.commit()
+        steps = await losing
+    finally:
+        await other.close()
+        await watching.close()
+    assert [
+        ("applied", migrate.ANOTHER_RUN),
+        ("applied", ""),
+        ("applied", ""),
+    ] == [(s.status, s.note) for s in steps]
+    assert [f.version for f in found] == [v for v, _, _ in await ledger(database)]
+    assert [{"n": 2}] == await api.run_query(REF, "SELECT count(*)::int AS n FROM public.orders")
 
 
 @pytest.mark.integration

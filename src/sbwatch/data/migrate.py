@@ -2,9 +2,11 @@
 
 What is retried, and when:
 - a 429 was not processed: it is sent again after the time the API names;
-- an answer that says a statement failed (the DO block names it) changed nothing: the run
-  stops there, reporting the statement and the provider's words; so does the database's own
-  error for a file with its own transactions (what its transactions committed stays);
+- an answer that says a statement failed (the DO block names it) changed nothing: if the
+  ledger now holds the version, another run applied it first (two `sql apply` at once) and
+  it counts as applied; otherwise the run stops there, reporting the statement and the
+  provider's words; so does the database's own error for a file with its own transactions
+  (what its transactions committed stays);
 - a file that runs outside a transaction (CONCURRENTLY, VACUUM) is sent a statement at a
   time; a 429 resends that statement after the wait, any other failure stops the run (the
   statements before it stay, the ledger does not record the file);
@@ -28,6 +30,9 @@ APPLY_TIMEOUT_S = 300.0
 MAX_WAIT_S = 120.0
 """The longest wait the API may ask for before a resend; longer, and the run stops."""
 ATTEMPTS = 3
+ANOTHER_RUN = "already applied by another run"
+"""The note of a migration whose statements the database refused because a concurrent run
+applied and recorded it first."""
 
 
 class QueryApi(Protocol):
@@ -109,6 +114,10 @@ async def apply_one(api: QueryApi, ref: str, migration: m.Migration, *, clock: C
         except ApiError as exc:
             number = m.failed_statement(exc.provider_message)
             words = exc.provider_message or str(exc)
+            refused = number is not None or m.is_sql_error(exc.provider_message)
+            if refused and await in_ledger(api, ref, migration.version):
+                # the database refused ours, so nothing of it committed: another run's did
+                return Step(migration, "applied", note=ANOTHER_RUN)
             if number is not None:
                 return Step(migration, "failed", "rolled back", statement=number, error=words)
             if migration.mode == m.OWN and m.is_sql_error(exc.provider_message):
@@ -153,6 +162,8 @@ async def _apply_outside(api: QueryApi, ref: str, migration: m.Migration, clock:
             except ApiError as exc:
                 words = exc.provider_message or str(exc)
                 if m.is_sql_error(exc.provider_message):
+                    if await in_ledger(api, ref, migration.version):
+                        return Step(migration, "applied", note=ANOTHER_RUN)
                     return Step(migration, "failed", kept, statement=number, error=words)
                 return Step(migration, "unknown", kept, statement=number, error=words)
             break
@@ -162,6 +173,8 @@ async def _apply_outside(api: QueryApi, ref: str, migration: m.Migration, clock:
         await api.run_query(ref, m.record_sql(migration))
     except ApiError as exc:
         if await in_ledger(api, ref, migration.version):
+            if m.is_sql_error(exc.provider_message):  # our row was refused: another's is there
+                return Step(migration, "applied", note=ANOTHER_RUN)
             return Step(migration, "applied", note=f"the answer was lost ({exc}); recorded")
         note = "every statement ran but the ledger row was not written (sbwatch sql status)"
         return Step(migration, "unknown", note, error=exc.provider_message or str(exc))
