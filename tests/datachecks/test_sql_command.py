@@ -68,7 +68,8 @@ async def setup(database: Database, tmp_path: Path) -> AsyncIterator[Setup]:
         config.write_text(
             f'mgmt_api_url = "http://127.0.0.1:{port}"\nmgmt_token = "{TOKEN}"\n'
             f'[state]\npath = "{state}"\n'
-            f'[[projects]]\nref = "{REF}"\ntier = "micro"\nprobes = {{ mgmt_health = {{}} }}\n',
+            # no db_dsn nor service_key: sql only speaks to the Management API
+            f'[[projects]]\nref = "{REF}"\ntier = "micro"\n',
             encoding="utf-8",
         )
         yield Setup(config, state, tmp_path / "migrations", database)

@@ -50,7 +50,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the chosen action."""
-    settings = settings_or_exit(args)
+    settings = settings_or_exit(args, watching=False)
     if args.alert_command == "test":
         return asyncio.run(send_test(settings.alerting.routes, args.route))
     return asyncio.run(_list(settings, args.since))

@@ -48,7 +48,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Dispatch to the action; errors are one line on stderr."""
-    settings = settings_or_exit(args)
+    settings = settings_or_exit(args, watching=False)
     project = project_or_exit(settings, args.ref)
     if not project.backs_up:
         print(f"backups of {project.ref} are off: add [projects.backup]", file=sys.stderr)

@@ -53,7 +53,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Show estimates or record a correction."""
-    settings = settings_or_exit(args)
+    settings = settings_or_exit(args, watching=False)
     words: list[str] = args.words
     if words and words[0] == "set":
         if len(words) != 3:

@@ -11,10 +11,13 @@ from sbwatch.config.settings import ProjectSettings, Settings, load_settings
 from sbwatch.core.errors import ConfigError
 
 
-def settings_or_exit(args: argparse.Namespace, *, require_projects: bool = False) -> Settings:
-    """Load the configuration named by ``--config``; print every problem and exit 1 if invalid."""
+def settings_or_exit(
+    args: argparse.Namespace, *, require_projects: bool = False, watching: bool = True
+) -> Settings:
+    """Load the configuration named by ``--config``; print every problem and exit 1 if invalid
+    (``watching=False``: a command that runs no probe needs none of their secrets)."""
     try:
-        return load_settings(args.config, require_projects=require_projects)
+        return load_settings(args.config, require_projects=require_projects, watching=watching)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

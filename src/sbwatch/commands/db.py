@@ -47,7 +47,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Sample the tables, compare with the kept baseline, print the untouched ones."""
-    settings = settings_or_exit(args)
+    settings = settings_or_exit(args, watching=False)
     project = project_or_exit(settings, args.ref)
     if project.db_dsn is None:
         print(f"project {project.ref} has no db_dsn: nothing to read", file=sys.stderr)

@@ -69,7 +69,7 @@ def pick_project(settings: Settings, ref: str | None) -> ProjectSettings:
 
 def run(args: argparse.Namespace) -> int:
     """Plan, confirm, escalate and wait."""
-    settings = settings_or_exit(args)
+    settings = settings_or_exit(args, watching=False)
     project = pick_project(settings, args.ref)
     token = token_or_exit(settings, project)
     try:

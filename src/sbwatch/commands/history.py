@@ -30,7 +30,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the journal."""
-    settings = settings_or_exit(args)
+    settings = settings_or_exit(args, watching=False)
     return asyncio.run(_main(settings.state, args.ref, args.json))
 
 

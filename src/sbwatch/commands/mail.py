@@ -69,7 +69,7 @@ def rule_for(settings: Settings | None) -> TrustRule:
 
 
 def _classify(args: argparse.Namespace) -> int:
-    settings = settings_or_exit(args) if args.config is not None else None
+    settings = settings_or_exit(args, watching=False) if args.config is not None else None
     try:
         raw = args.file.read_bytes()
     except OSError as exc:
@@ -137,7 +137,7 @@ def _print_classification(found: Classification, matched: list[str] | None = Non
 
 
 def _check(args: argparse.Namespace) -> int:
-    settings = settings_or_exit(args)
+    settings = settings_or_exit(args, watching=False)
     if not settings.mail.enabled:
         print("mail: not enabled in the configuration ([mail] enabled = true)", file=sys.stderr)
         return 1

@@ -41,7 +41,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the plan of each project; 0, or 1 when a project has no recorded history."""
-    settings = settings_or_exit(args)
+    settings = settings_or_exit(args, watching=False)
     return asyncio.run(_main(settings, args))
 
 

@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     if args.ref is not None and (args.duration is None or args.duration <= timedelta(0)):
         print("--for DURATION is required with REF, like --for 2h")
         return 2
-    settings = settings_or_exit(args)
+    settings = settings_or_exit(args, watching=False)
     project = None
     if args.ref is not None:
         project = resolve_project(settings, args.ref)

@@ -61,7 +61,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Plan, guard, confirm, apply; or list."""
-    settings = settings_or_exit(args)
+    settings = settings_or_exit(args, watching=False)
     project = project_or_exit(settings, args.ref)
     token = token_or_exit(settings, project)
     files: list[Path] = args.files or ([DEFAULT_DIR] if DEFAULT_DIR.is_dir() else [])

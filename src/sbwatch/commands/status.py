@@ -29,7 +29,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the status; exit 0 when all is healthy, 3 when a project is not (see healthy), 4
     when no daemon has completed a cycle within two cycles (what the store says is then stale)."""
-    settings = settings_or_exit(args)
+    settings = settings_or_exit(args, watching=False)
     report = asyncio.run(_collect(settings))
     report["config"] = str((args.config or default_config_path()).absolute())
     report["store"] = settings.state.location()

@@ -51,6 +51,8 @@ DEFAULT_CONFIG_PATHS = (SYSTEM_CONFIG_DIR / "config.toml",)
 _CONFIG_DIR: contextvars.ContextVar[Path | None] = contextvars.ContextVar("config", default=None)
 """The directory of the file ``load_settings`` reads: relative paths in it are relative to it."""
 _READ_SECRETS: contextvars.ContextVar[bool] = contextvars.ContextVar("read_secrets", default=True)
+_WATCHING: contextvars.ContextVar[bool] = contextvars.ContextVar("watching", default=True)
+"""Whether the file is read to watch its projects (the probes' secrets are then required)."""
 """False while ``load_settings(read_secrets=False)`` runs: references are checked, not read."""
 _REFERENCE = re.compile(r"^(cred|env|file):.+$", re.DOTALL)
 
@@ -616,7 +618,7 @@ class Settings(BaseSettings):
                 if check.name in names[:number]:
                     problems.append(f"{at}.name: duplicate data check name {check.name!r}")
                 problems += [f"{at}.{problem}" for problem in check.problems()]
-            for kind in project.enabled_probes():
+            for kind in project.enabled_probes() if _WATCHING.get() else ():
                 for needed in REGISTRY[kind].secrets:
                     if self._secret(project, needed) is None:
                         problems.append(f"{where}.{needed}: required by the {kind} probe")
@@ -679,6 +681,7 @@ def load_settings(
     text: str | None = None,
     read_secrets: bool = True,
     require_projects: bool = False,
+    watching: bool = True,
 ) -> Settings:
     """Read and validate the configuration; raise ConfigError listing every problem.
 
@@ -686,6 +689,8 @@ def load_settings(
     are written: for checking a file away from the credentials it will run with.
     ``require_projects`` (the daemon and its check): an empty file or one without a project
     is a problem too; the other commands also work on a file that only names the state store.
+    ``watching=False`` (commands that only use the store or the Management API, such as
+    ``sql``): the secrets the probes need are not required.
     """
     source = "config"
     if text is None:
@@ -704,6 +709,7 @@ def load_settings(
     if require_projects and not data:
         raise ConfigError([f"{source}: empty; start from config.example.toml (every key)"])
     token = _READ_SECRETS.set(read_secrets)
+    watch = _WATCHING.set(watching)
     directory = _CONFIG_DIR.set(None if path is None else path.absolute().parent)
     try:
         settings = Settings(**data)
@@ -715,6 +721,7 @@ def load_settings(
     finally:
         _CONFIG_DIR.reset(directory)
         _READ_SECRETS.reset(token)
+        _WATCHING.reset(watch)
     if require_projects and not settings.projects:
         raise ConfigError([NO_PROJECTS])
     return settings
