@@ -56,6 +56,12 @@ async def test_run_then_verify_a_64_table_database(db64: Database, tmp_path: Pat
     outputs = [p.stdout + p.stderr for p in (ran, verified, listed)]
     assert [] == _leaks(*outputs, _files_text(tmp_path / "backups"))
 
+    [stored] = (tmp_path / "backups").rglob("*.tar.gz")  # cut short after its check
+    stored.write_bytes(stored.read_bytes()[: stored.stat().st_size // 2])
+    shown = run_cli("--config", str(config), "backup", "list", REF)
+    [line] = shown.stdout.splitlines()
+    assert line.endswith(f"{TABLES} tables  {ROWS} rows  not verified (changed since its check)")
+
 
 def test_errors_are_one_line_without_the_secret(tmp_path: Path) -> None:
     """An unreachable database: exit 1, one line naming the cause, no password, no traceback."""

@@ -141,14 +141,27 @@ def write_verify(backup: StoredBackup, record: dict[str, Any]) -> None:
 
 
 def read_verify(backup: StoredBackup, checksum: str | None) -> dict[str, Any] | None:
-    """The restore check of this archive; None when absent, unreadable or of an older one."""
+    """The restore check of this archive; None when absent, unreadable, of an older one, or
+    when the archive's size is no longer the one it had when checked (truncated, replaced)."""
     try:
         record: dict[str, Any] = json.loads(backup.verify_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if checksum is not None and record.get("checksum") != checksum:
         return None
+    if record.get("archive_bytes", backup.size) != backup.size:
+        return None
     return record
+
+
+def changed_since_check(backup: StoredBackup) -> bool:
+    """Whether a restore check was recorded for this archive at another size."""
+    try:
+        record = json.loads(backup.verify_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    checked = record.get("archive_bytes") if isinstance(record, dict) else None
+    return checked is not None and checked != backup.size
 
 
 def remove(backup: StoredBackup) -> None:

@@ -109,7 +109,12 @@ async def verify_backup(
             manifest = await asyncio.to_thread(archive.read_manifest, backup.path)
             async with asyncio.timeout(limit):
                 report = await _restore_and_compare(project.ref, settings, backup, manifest)
-            record = {**report.to_dict(), "checksum": manifest.checksum, "at": now.isoformat()}
+            record = {
+                **report.to_dict(),
+                "checksum": manifest.checksum,
+                "archive_bytes": backup.size,
+                "at": now.isoformat(),
+            }
             await asyncio.to_thread(archive.write_verify, backup, record)
     except TimeoutError:  # before OSError, of which it is a subclass
         raise BackupError(

@@ -109,9 +109,10 @@ def _list(project: ProjectSettings, as_json: bool) -> int:
         print(f"{project.ref}: no backups in {project_dir(project)}")
     for row in rows:
         verified = row["verified"]
-        check = (
-            "never checked" if verified is None else ("restores" if verified["ok"] else "FAILED")
-        )
+        if verified is None:
+            check = "not verified" + (" (changed since its check)" if row["changed"] else "")
+        else:
+            check = "restores" if verified["ok"] else "FAILED"
         print(
             f"{row['file']}  {_size(row['bytes'])}  {row['tables']} tables  {row['rows']} rows  "
             f"{check}"
@@ -129,6 +130,7 @@ def _row(backup: archive.StoredBackup) -> dict[str, Any]:
             "tables": None,
             "rows": None,
             "verified": None,
+            "changed": archive.changed_since_check(backup),
             "error": str(exc),
         }
     record = archive.read_verify(backup, manifest.checksum)
@@ -141,6 +143,7 @@ def _row(backup: archive.StoredBackup) -> dict[str, Any]:
         "server_version": manifest.server_version,
         "checksum": manifest.checksum,
         "verified": None if record is None else {"ok": record.get("ok"), "at": record.get("at")},
+        "changed": archive.changed_since_check(backup),
     }
 
 
