@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 import pytest
+from structlog.testing import capture_logs
 
 from sbwatch.core.clock import VirtualClock
 from sbwatch.core.errors import ApiError, LockBusy, PermanentError, RateLimited, TransientError
@@ -207,6 +208,21 @@ async def test_timeout_while_resizing_stays_open_and_blocks(
     api.tier, api.status = Tier.SMALL, "ACTIVE_HEALTHY"  # the change landed after all
     settled = await esc.reconcile(REF)
     assert ([IntentState.APPLIED], 1) == ([i.state for i in settled], api.patch_calls)
+
+
+async def test_a_resize_that_lasts_is_said_once_at_info(
+    store: SqliteStore, api: FakeComputeApi, metrics: Metrics
+) -> None:
+    """Reconciled each second through a resize, the wait is one info line, the rest debug."""
+    api.mode, api.status = "timeout", "RESIZING"
+    esc = escalator(store, api, metrics)
+    with capture_logs() as logs:
+        await up(esc)
+        for _ in range(4):
+            await esc.reconcile(REF)
+    waits = [e["log_level"] for e in logs if e["event"] == "reconcile waits"]
+    assert ["info", "debug", "debug", "debug", "debug"] == waits[-5:]
+    assert 1 == waits.count("info")
 
 
 async def test_rate_limited_patch_waits_for_the_reset_then_reconciles(

@@ -106,6 +106,8 @@ class Escalator:
         self._settle_s = settle_s
         self._in_flight_s = in_flight_s
         self._fence = fence
+        self._said: set[tuple[str, object]] = set()
+        """What a repeated wait already said at info level (later repeats go to debug)."""
 
     def _acting(self) -> bool:
         return self._fence is None or self._fence.acting()
@@ -125,6 +127,15 @@ class Escalator:
             log.warning("lock taken from a dead process", lock=name, holder=holder)
         return taken
 
+    def _once(self, key: tuple[str, object], event: str, **fields: object) -> None:
+        """A line that repeats each second while a state lasts: info the first time, debug
+        after (``reconcile waits`` during a three-minute resize is one line, not 180)."""
+        if key in self._said:
+            log.debug(event, **fields)
+            return
+        self._said.add(key)
+        log.info(event, **fields)
+
     async def reconcile(self, ref: str) -> list[Intent]:
         """Settle every OPEN intent of a project from the add-ons; return the unfinished ones.
 
@@ -135,8 +146,9 @@ class Escalator:
         if not self._acting():
             return await self._store.unfinished_intents(ref)
         if not await self._lock(name):
-            log.info("reconcile skipped", project=ref, reason="lock held elsewhere")
+            self._once(("skipped", ref), "reconcile skipped", project=ref, reason="lock held")
             return await self._store.unfinished_intents(ref)
+        self._said.discard(("skipped", ref))
         try:
             return await self._reconcile(ref)
         finally:
@@ -166,12 +178,22 @@ class Escalator:
             settled = await self._store.update_intent(intent.id, IntentState.APPLIED, now, detail)
             self._count("applied")
         elif self._age_s(intent) < self._in_flight_s:
-            log.info(
-                "reconcile waits", project=intent.project, intent=intent.id, reason="in flight"
+            self._once(
+                ("in flight", intent.id),
+                "reconcile waits",
+                project=intent.project,
+                intent=intent.id,
+                reason="in flight",
             )
             return intent
         elif await self._in_progress(intent.project):
-            log.info("reconcile waits", project=intent.project, intent=intent.id, reason="resizing")
+            self._once(
+                ("resizing", intent.id),
+                "reconcile waits",
+                project=intent.project,
+                intent=intent.id,
+                reason="resizing",
+            )
             return intent
         else:
             settled = await self._store.update_intent(
