@@ -17,8 +17,10 @@ command -v ip >/dev/null || need+=(iproute2)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     echo "installing ${need[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+    # Another install (a second `make test`, unattended upgrades) holds dpkg's lock: wait for it.
+    wait_lock=(-o DPkg::Lock::Timeout=600)
+    apt-get "${wait_lock[@]}" update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get "${wait_lock[@]}" install -y -qq "${need[@]}" >/dev/null
   else
     echo "missing Debian packages (run as root to install): ${need[*]}" >&2
   fi
