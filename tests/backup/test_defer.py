@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -100,15 +99,6 @@ class View:
     async def notify(self, severity: Severity, title: str, body: str) -> None:
         """Record a notice."""
         self.notices.append((severity, title, body))
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    """An opened SQLite state store."""
-    opened = SqliteStore(tmp_path / "state.db")
-    await opened.open()
-    yield opened
-    await opened.close()
 
 
 def _job(project: Any, store: SqliteStore, view: View, clock: VirtualClock) -> BackupJob:

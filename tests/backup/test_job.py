@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,15 +32,6 @@ class Notices:
     async def __call__(self, severity: Severity, title: str, body: str) -> None:
         """Record one."""
         self.seen.append((severity, title))
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    """An opened SQLite state store."""
-    opened = SqliteStore(tmp_path / "state.db")
-    await opened.open()
-    yield opened
-    await opened.close()
 
 
 def _job(

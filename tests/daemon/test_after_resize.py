@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -69,15 +67,6 @@ def email(*, trusted: bool = True, kind: EmailKind = EmailKind.IO_BUDGET_WARNING
         trusted,
         "dkim=pass" if trusted else "dkim=fail",
     )
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    """A real SQLite store in a temporary file."""
-    db = SqliteStore(tmp_path / "state.db")
-    await db.open()
-    yield db
-    await db.close()
 
 
 def announcer(store: SqliteStore, config: Settings) -> Announcer:

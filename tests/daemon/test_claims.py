@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
-import pytest
 
 from sbwatch.alerting.dispatch import Dispatcher
 from sbwatch.config.settings import Settings
@@ -51,15 +47,6 @@ def spoof(index: int, ref: str = REF) -> ProviderEmail:
         False,
         "no DKIM signature",
     )
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    """A real SQLite store in a temporary file."""
-    db = SqliteStore(tmp_path / "state.db")
-    await db.open()
-    yield db
-    await db.close()
 
 
 def speaker(store: SqliteStore, settings: Settings, clock: VirtualClock) -> Announcer:

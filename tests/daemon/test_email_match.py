@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
@@ -50,15 +48,6 @@ def email(ref: str | None = None, name: str | None = None) -> ProviderEmail:
         "dkim=pass",
         project_name=name,
     )
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    """An opened SQLite store."""
-    opened = SqliteStore(tmp_path / "s.db")
-    await opened.open()
-    yield opened
-    await opened.close()
 
 
 async def received(store: SqliteStore, config: Settings, mail: ProviderEmail) -> list[str]:

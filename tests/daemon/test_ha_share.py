@@ -4,11 +4,7 @@ to the others, a new instance takes its part, and nobody acts for a project anot
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
-
-import pytest
 
 from sbwatch.config.ha import HaSettings
 from sbwatch.core.clock import SystemClock
@@ -16,21 +12,10 @@ from sbwatch.core.lease import LEASE_NAME, PROJECT_LEASE_PREFIX, preferred_insta
 from sbwatch.core.metrics import Metrics
 from sbwatch.daemon.ha import Leadership
 from sbwatch.store.base import Store
-from sbwatch.store.sqlite import SqliteStore
 
 REFS = [f"proj{n:02d}aaaaaaaaaaaaaa" for n in range(12)]
 LEASE = timedelta(seconds=0.6)
 RENEW = timedelta(seconds=0.15)
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = SqliteStore(tmp_path / "sbwatch.db")
-    await opened.open()
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 class Instance:

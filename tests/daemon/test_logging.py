@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -134,15 +132,6 @@ async def test_apscheduler_lines_become_sbwatch_events(
         "component": "scheduler",
     }
     assert ([expected], "") == (logs, capsys.readouterr().err)
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    """A real SQLite store in a temporary file."""
-    db = SqliteStore(tmp_path / "state.db")
-    await db.open()
-    yield db
-    await db.close()
 
 
 async def test_probe_runs_are_debug_and_transitions_info(store: SqliteStore) -> None:

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from sbwatch.commands.status import gather_status, render
 from sbwatch.config.settings import Settings
@@ -20,17 +16,6 @@ from sbwatch.ingest.imap import NAMESPACE
 from sbwatch.store.sqlite import SqliteStore
 
 REF = "abcdefghijklmnopqrst"
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    """A fresh SQLite store."""
-    opened = SqliteStore(tmp_path / "state.db")
-    await opened.open()
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 class Runs:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
-import pytest
 
 from sbwatch.alerting.dispatch import Dispatcher
 from sbwatch.config.settings import Settings
@@ -24,15 +21,6 @@ SUMMARY = {
     "incidents": [],
     "status": {"indicator": "none", "description": "All Systems Operational"},
 }
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    """An opened SQLite store."""
-    opened = SqliteStore(tmp_path / "s.db")
-    await opened.open()
-    yield opened
-    await opened.close()
 
 
 async def test_status_page_probe_up_follows_its_runs(store: SqliteStore) -> None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import httpx
 import pytest
 from tests.datachecks.conftest import REF, Database
@@ -17,15 +14,6 @@ from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import DataCheckKind, DataCheckResult, ProbeKind, Severity, Verdict
 from sbwatch.store.sqlite import SqliteStore
 from sbwatch.watch.watcher import Watcher
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    """A real SQLite store in a temporary file."""
-    db = SqliteStore(tmp_path / "state.db")
-    await db.open()
-    yield db
-    await db.close()
 
 
 def _settings(dsn: str) -> Settings:

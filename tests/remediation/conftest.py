@@ -1,16 +1,13 @@
-"""Fixtures for the remediation tests: a virtual clock, fresh metrics and a SQLite store."""
+"""Fixtures for the remediation tests: a virtual clock and fresh metrics (the store is shared)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from sbwatch.core.clock import VirtualClock
 from sbwatch.core.metrics import Metrics
-from sbwatch.store.sqlite import SqliteStore
 
 
 @pytest.fixture
@@ -23,14 +20,3 @@ def clock() -> VirtualClock:
 def metrics() -> Metrics:
     """A fresh metrics registry."""
     return Metrics()
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    """An open SQLite store in a temporary directory."""
-    opened = SqliteStore(tmp_path / "s.db")
-    await opened.open()
-    try:
-        yield opened
-    finally:
-        await opened.close()
