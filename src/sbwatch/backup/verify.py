@@ -211,13 +211,16 @@ async def _scratch(server: ConnInfo, ref: str, schemas: list[str]) -> Any:
     prefix = f"{SCRATCH_PREFIX}{ref}_"
     name = f"{prefix}{secrets.token_hex(4)}"
     async with catalog.connect(server, SCRATCH) as conn:
+        # Left by a restore check that was killed: nobody is connected to it. One that a
+        # check running now (the daemon's, a person's) uses is left alone, never forced.
         stale = await conn.fetch(
-            "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", prefix
+            "SELECT datname FROM pg_database d WHERE starts_with(datname, $1)"
+            " AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)",
+            prefix,
         )
-        for row in stale:  # left by a restore check that was killed
-            await conn.execute(
-                f"DROP DATABASE IF EXISTS {catalog.quote_ident(row[0])} WITH (FORCE)"
-            )
+        for row in stale:
+            with contextlib.suppress(asyncpg.ObjectInUseError):
+                await conn.execute(f"DROP DATABASE IF EXISTS {catalog.quote_ident(row[0])}")
         await conn.execute(f"CREATE DATABASE {catalog.quote_ident(name)} TEMPLATE template0")
     try:
         scratch = server.with_database(name)
