@@ -97,4 +97,4 @@ def test_escalation_routes_load_and_are_checked() -> None:
     ) == tuple(
         [p.split(" ")[0].split(":")[0] for p in found] for found in (unknown, alone, after_alone)
     )
-    assert "no route named 'x'" in unknown[0] and "phone, second" in unknown[0]
+    assert "no route named 'x' in [[alerting.routes]] (routes: phone, second)" in unknown[0]
