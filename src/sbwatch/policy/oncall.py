@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sbwatch.config.oncall import MaintenanceSettings
 from sbwatch.config.settings import AlertingSettings
@@ -55,7 +55,7 @@ def next_config_start(entry: MaintenanceSettings, now: datetime) -> datetime | N
     """When a configured window next starts after ``now`` (None when it never does again)."""
     if entry.cron is not None:
         fire = cron_trigger(entry.cron, entry.timezone).get_next_fire_time(None, now)
-        return fire if isinstance(fire, datetime) else None
+        return fire.astimezone(UTC) if isinstance(fire, datetime) else None
     return entry.start if entry.start is not None and entry.start > now else None
 
 
