@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -33,14 +35,17 @@ def write_config(tmp_path: Path, extra: str = "") -> Path:
     return path
 
 
-def run_store(tmp_path: Path, coro_of: object) -> object:
+T = TypeVar("T")
+
+
+def run_store(tmp_path: Path, work: Callable[[SqliteStore], Awaitable[T]]) -> T:
     """Run a coroutine function over the configuration's store."""
 
-    async def go() -> object:
+    async def go() -> T:
         store = SqliteStore(tmp_path / "state.db")
         await store.open()
         try:
-            return await coro_of(store)  # type: ignore[operator]
+            return await work(store)
         finally:
             await store.close()
 
@@ -119,7 +124,7 @@ def test_ack_by_key_and_by_project_records_who(
     listed = capsys.readouterr().out
     assert f"  critical {REF}:service:rest  rest is down  (open " in listed
     assert ", acknowledged by ann at " in listed
-    [ack] = run_store(tmp_path, lambda s: s.acks())  # type: ignore[misc]
+    [ack] = run_store(tmp_path, lambda s: s.acks())
     assert (f"{REF}:service:rest", "ann", T0) == (ack.alert_key, ack.acked_by, ack.opened_at)
 
 
@@ -129,7 +134,7 @@ def test_status_and_page_show_windows_and_acks(tmp_path: Path) -> None:
     settings = load_settings(write_config(tmp_path), watching=False)
     now = T0 + timedelta(minutes=5)
 
-    async def fill(store: SqliteStore) -> dict[str, object]:
+    async def fill(store: SqliteStore) -> dict[str, Any]:
         await store.save_alert(_open_alert(store))
         await store.ack_alert(f"{REF}:service:rest", REF, T0, now, "ann")
         await store.add_maintenance(REF, T0, T0 + timedelta(minutes=30), "db migration", "ann")
@@ -139,7 +144,6 @@ def test_status_and_page_show_windows_and_acks(tmp_path: Path) -> None:
         return await gather_status(store, settings, now, window=timedelta(hours=48))
 
     doc = run_store(tmp_path, fill)
-    assert isinstance(doc, dict)
     [project] = doc["projects"]
     assert [(True, "db migration"), (False, "upgrade")] == [
         (w["in_force"], w["reason"]) for w in project["maintenance"]
