@@ -159,34 +159,28 @@ class Announcer:
         ]
         if not criticals:
             return
-        self._say_acked(criticals, acked, now - alerting.escalate_after)
-        if all(alert_id(a) in acked for a in criticals):
-            return
+        if all(alert_id(a) in self._held_acked for a in criticals):
+            return  # every one taken, and said to be held back
         done = {(e.alert_key, e.opened_at) for e in await self.store.alert_escalations(ref)}
         paged_at = await self._paged_at(criticals)
         due = due_escalations(
             criticals,
             paged_at,
-            acked=acked,
+            acked=(),
             passed_on=done,
             after=alerting.escalate_after,
             now=now,
         )
+        for alert in [a for a in due if alert_id(a) in acked]:
+            if alert_id(alert) not in self._held_acked:
+                self._held_acked.add(alert_id(alert))
+                self._log.info("acknowledged alert not passed on", key=alert.key)
+        due = [a for a in due if alert_id(a) not in acked]
         for alert in due:
             message = passed_on(alert, self._target(runtime), paged_at[alert.key], now)
             await self.dispatcher.pass_on(
                 alert, message, alerting.escalate_to, paged_at=paged_at[alert.key]
             )
-
-    def _say_acked(
-        self, criticals: Sequence[Alert], acked: set[tuple[str, datetime]], due_by: datetime
-    ) -> None:
-        """Log once per alert that an acknowledged critical, now due, is not passed on."""
-        for alert in criticals:
-            key = alert_id(alert)
-            if key in acked and key not in self._held_acked and alert.opened_at <= due_by:
-                self._held_acked.add(key)
-                self._log.info("acknowledged alert not passed on", key=alert.key)
 
     async def _paged_at(self, criticals: Sequence[Alert]) -> dict[str, datetime]:
         """When each alert first paged: its first critical message since it opened."""
