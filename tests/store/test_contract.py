@@ -357,6 +357,50 @@ async def test_silences_active_filter_and_remove(store: Store) -> None:
     assert [s2] == await store.silences()
 
 
+async def test_maintenance_windows_add_list_and_end(store: Store) -> None:
+    """Windows list by start; ``ending_after`` keeps those still to end; ending one cuts it
+    short once, and a planned one ended early is over before it began."""
+    w1 = await store.add_maintenance("p", at(0), at(60), "db migration", "ops")
+    w2 = await store.add_maintenance("*", at(100), at(200), "upgrade", "cli:ann")
+    assert [w1, w2] == await store.maintenance_windows()
+    assert [w1, w2] == await store.maintenance_windows(at(59))
+    assert [w2] == await store.maintenance_windows(at(60))
+    ended = await store.end_maintenance(w1.id, at(30))
+    assert (at(0), at(30)) == ((ended.starts_at, ended.ends_at) if ended else None)
+    assert await store.end_maintenance(w1.id, at(40)) is None
+    early = await store.end_maintenance(w2.id, at(50))
+    assert (at(50), at(50)) == ((early.starts_at, early.ends_at) if early else None)
+    assert await store.end_maintenance(9999, at(50)) is None
+    assert [] == await store.maintenance_windows(at(50))
+
+
+async def test_first_ack_of_an_alert_stands(store: Store) -> None:
+    """An ack names one alert by key and opening time; a second ack returns the first, and a
+    later alert of the same key is acknowledged apart."""
+    first = await store.ack_alert("p:diagnosis", "p", at(0), at(10), "ann")
+    again = await store.ack_alert("p:diagnosis", "p", at(0), at(20), "bob")
+    later = await store.ack_alert("p:diagnosis", "p", at(100), at(110), "bob")
+    other = await store.ack_alert("q:budget", "q", at(0), at(5), "cli:eve")
+    assert (first, "ann", at(10)) == (again, again.acked_by, again.acked_at)
+    assert [other, first, later] == await store.acks()
+    assert [first, later] == await store.acks("p")
+
+
+async def test_an_alert_is_passed_on_once(store: Store) -> None:
+    """Claiming an alert's escalation succeeds once per alert (key and opening time)."""
+    routes = ["second", "third"]
+    assert await store.claim_alert_escalation("p:diagnosis", "p", at(0), at(900), routes)
+    assert not await store.claim_alert_escalation("p:diagnosis", "p", at(0), at(960), ["x"])
+    assert await store.claim_alert_escalation("p:diagnosis", "p", at(5000), at(6000), ["x"])
+    [first, second] = await store.alert_escalations("p")
+    assert (("second", "third"), at(900), at(0)) == (
+        first.routes,
+        first.escalated_at,
+        first.opened_at,
+    )
+    assert (("x",), []) == (second.routes, await store.alert_escalations("q"))
+
+
 async def test_datetimes_come_back_as_aware_utc(store: Store) -> None:
     """A datetime in another zone comes back as the same instant in UTC."""
     plus_two = timezone(timedelta(hours=2))

@@ -28,7 +28,7 @@ import random
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -42,7 +42,7 @@ from sbwatch.core.clock import Clock
 from sbwatch.core.lease import LEASE_NAME, Fences
 from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
-from sbwatch.core.results import Notification, Severity
+from sbwatch.core.results import Alert, Notification, Severity
 from sbwatch.policy.alerts import AlertAction
 from sbwatch.store.base import Store
 
@@ -213,6 +213,35 @@ class Dispatcher:
             kind=action.kind,
             sent=True,
             routes=[n.route for n in queued],
+        )
+        return queued
+
+    async def pass_on(
+        self, alert: Alert, message: Message, routes: Sequence[str], *, paged_at: datetime
+    ) -> list[Notification]:
+        """Pass a critical nobody acknowledged on to ``routes`` (whatever their filters), once:
+        the store records the alert as passed on before the messages are queued, so neither a
+        second cycle nor a restart queues them again."""
+        lease = None if self._fences is None else self._fences.lease_for(alert.project)
+        if not self._acting(lease):
+            return []
+        now = self._clock.now()
+        known = [name for name in routes if name in self._routes]
+        if not await self._store.claim_alert_escalation(
+            alert.key, alert.project, alert.opened_at, now, known
+        ):
+            return []
+        queued = [
+            await self._store.enqueue_notification(
+                alert.key, name, Severity.CRITICAL, message.title, message.body, now, lease=lease
+            )
+            for name in known
+        ]
+        self._log.warning(
+            "alert passed on",
+            key=alert.key,
+            routes=known,
+            unacknowledged_s=round((now - paged_at).total_seconds()),
         )
         return queued
 

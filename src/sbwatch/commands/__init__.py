@@ -17,6 +17,8 @@ MODULES: dict[str, str] = {
     "budget": "sbwatch.commands.budget",
     "alert": "sbwatch.commands.alert",
     "silence": "sbwatch.commands.silence",
+    "maintenance": "sbwatch.commands.maintenance",
+    "ack": "sbwatch.commands.ack",
     "sim": "sbwatch.commands.sim",
     "escalate": "sbwatch.commands.escalate",
     "history": "sbwatch.commands.history",
@@ -85,6 +87,18 @@ HELPS: dict[str, str] = {
         "or name, or '*' for every project), 'silence --list', 'silence --remove ID'. Alerts "
         "still open and close while silenced; an alert still open when the silence ends is "
         "then sent."
+    ),
+    "maintenance": (
+        "Maintenance windows: 'maintenance add REF --for 30m --reason \"...\"' (REF is a "
+        "project ref or name, or '*'; --start TIME plans one ahead), 'maintenance list', "
+        "'maintenance end ID|REF'. Inside a window probes run and alerts are recorded, but "
+        "nothing pages and no compute change is asked or made; what is still wrong when it "
+        "ends is paged, naming the window."
+    ),
+    "ack": (
+        "Acknowledge an open alert: 'ack REF:SUBJECT' (as 'sbwatch alert list' shows it; a "
+        "project alone when it has one open alert) [--by NAME]. Its reminders stop and it is "
+        "not passed on to the escalation routes; who and when are recorded."
     ),
     "sim": (
         "Run the built-in Supabase simulator on 127.0.0.1 (Management API, project endpoints, "

@@ -85,9 +85,14 @@ async def list_alerts(
     """Print open alerts, pending and failed notifications; 1 when some failed."""
     alerts = await store.open_alerts()
     print(f"open alerts: {len(alerts)}", file=out)
+    acks = {(a.alert_key, a.opened_at): a for a in await store.acks()} if alerts else {}
     for alert in sorted(alerts, key=lambda a: a.opened_at):
         age = format_duration((now - alert.opened_at).total_seconds())
-        print(f"  {alert.severity.value:8} {alert.key}  {alert.title}  (open {age})", file=out)
+        ack = acks.get((alert.key, alert.opened_at))
+        taken = f", acknowledged by {ack.acked_by} at {ack.acked_at:%H:%M} UTC" if ack else ""
+        print(
+            f"  {alert.severity.value:8} {alert.key}  {alert.title}  (open {age}{taken})", file=out
+        )
     notes = await store.notifications(now - since)
     pending = [n for n in notes if n.sent_at is None and n.failed is None]
     failed = [n for n in notes if n.failed is not None]

@@ -51,6 +51,20 @@ def healthy(project: dict[str, Any]) -> bool:
     )
 
 
+def maintenance_lines(windows: list[dict[str, Any]]) -> list[str]:
+    """A line per maintenance window in force or planned."""
+    lines = []
+    for w in windows:
+        start, end = (datetime.fromisoformat(w[k]) for k in ("starts_at", "ends_at"))
+        state = (
+            "MAINTENANCE until"
+            if w["in_force"]
+            else f"maintenance planned {start:%Y-%m-%d %H:%M} to"
+        )
+        lines.append(f"  {state} {end:%Y-%m-%d %H:%M} UTC: {w['reason']}")
+    return lines
+
+
 def _daemon_line(report: dict[str, Any]) -> str:
     daemon = report["daemon"]
     last = daemon["last_cycle_at"]
@@ -132,8 +146,10 @@ def render(report: dict[str, Any]) -> str:
             lines.append(
                 f"  io budget    {budget['ratio']:.0%} left on {budget['tier']}, runs out: {eta}"
             )
+        lines += maintenance_lines(p.get("maintenance", []))
         for alert in p["open_alerts"]:
-            lines.append(f"  ALERT {alert['severity']}: {alert['title']}")
+            taken = f" (acknowledged by {alert['acked_by']})" if alert.get("acked_by") else ""
+            lines.append(f"  ALERT {alert['severity']}: {alert['title']}{taken}")
         for intent in p["unfinished_escalations"]:
             lines.append(f"  escalation #{intent['id']} to {intent['to']}: {intent['state']}")
     for failed in report["failed_notifications"]:

@@ -34,6 +34,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from sbwatch.config.checks import apprise_url_problem, toml_problem, unknown_key
 from sbwatch.config.data_checks import DataCheckSettings
 from sbwatch.config.ha import HaSettings, store_on_a_watched_project
+from sbwatch.config.oncall import MaintenanceSettings, escalation_problems, maintenance_problems
 from sbwatch.config.tomlpos import TomlPositions, dotted
 from sbwatch.config.types import Duration, PositiveDuration, TimeZoneName, positive, to_timedelta
 from sbwatch.config.types import StrictModel as _Model
@@ -572,6 +573,10 @@ class AlertingSettings(_Model):
     heartbeat_url: Annotated[Secret | None, AfterValidator(_http_url)] = None
     retry_max: PositiveDuration = timedelta(minutes=10)
     silences: list[SilenceSettings] = Field(default_factory=list)
+    escalate_after: Interval = None
+    """Pass a critical page nobody acknowledged within this on to ``escalate_to`` (once)."""
+    escalate_to: list[str] = Field(default_factory=list)
+    """Route names (of [[alerting.routes]]) an unacknowledged critical is passed on to."""
 
 
 class Settings(BaseSettings):
@@ -595,6 +600,7 @@ class Settings(BaseSettings):
     mail: MailSettings = MailSettings()
     alerting: AlertingSettings = AlertingSettings()
     ha: HaSettings = HaSettings()
+    maintenance: list[MaintenanceSettings] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _check_projects(self) -> Settings:
@@ -624,9 +630,19 @@ class Settings(BaseSettings):
                         problems.append(f"{where}.{needed}: required by the {kind} probe")
             if project.escalation.mode is EscalationMode.AUTO and not self.token_for(project):
                 problems.append(f"{where}.mgmt_token: required by escalation mode 'auto'")
+        problems += self._oncall_problems()
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    def _oncall_problems(self) -> list[str]:
+        """Maintenance windows and the escalation routes of unacknowledged criticals."""
+        alerting = self.alerting
+        return maintenance_problems(
+            self.maintenance, [(p.ref, p.name) for p in self.projects]
+        ) + escalation_problems(
+            [r.name for r in alerting.routes], alerting.escalate_to, alerting.escalate_after
+        )
 
     def _secret(self, project: ProjectSettings, name: str) -> SecretStr | None:
         """A secret a probe needs: the project's own, or for the token also the global one."""
@@ -817,7 +833,7 @@ def _problems(exc: ValidationError, text: str) -> list[str]:
         if error["type"] == "extra_forbidden" and loc:
             message = unknown_key(Settings, loc)
         for part in message.split("\n"):
-            if re.match(r"^(projects\[\d+\]|ha)\.", part):
+            if re.match(r"^(projects\[\d+\]|ha|maintenance\[\d+\]|alerting)\.", part):
                 where, _, msg = part.partition(": ")
                 problems.append(positions.locate(where, msg))
             else:

@@ -96,6 +96,7 @@ def render_page(
         f"<title>sbwatch: {headline}</title><style>{_STYLE}</style></head><body>"
         f"{_header(now, listen, refresh_s)}<main>"
         + "".join(_project(p, now) for p in projects)
+        + _maintenance(projects)
         + _silences(doc.get("silences", []))
         + _failed(doc.get("failed_notifications", []))
         + f'</main><footer class="quiet" style="padding:0 28px 16px">sbwatch {__version__}'
@@ -191,7 +192,9 @@ def _alerts(p: dict[str, Any], now: datetime) -> str:
         return '<p class="quiet">none</p>'
     rows = "".join(
         f'<tr class="alert"><td class="{escape(a["severity"])}">{escape(a["severity"])}</td>'
-        f"<td>{escape(a['title'])}</td><td>open for {_ago(a.get('opened_at'), now)}</td></tr>"
+        f"<td>{escape(a['title'])}</td><td>open for {_ago(a.get('opened_at'), now)}"
+        + (f", acknowledged by {escape(a['acked_by'])}" if a.get("acked_by") else "")
+        + "</td></tr>"
         for a in p["open_alerts"]
     )
     return f'<table class="list">{rows}</table>'
@@ -216,6 +219,20 @@ def _escalations(p: dict[str, Any]) -> str:
         for e in unfinished
     ]
     return f'<table class="list">{"".join(rows)}</table>'
+
+
+def _maintenance(projects: list[dict[str, Any]]) -> str:
+    rows = "".join(
+        f'<tr class="maintenance{" in-force" if w["in_force"] else ""}">'
+        f"<td>{escape(p['name'])}</td><td>{'in force' if w['in_force'] else 'planned'}</td>"
+        f"<td>{escape(w['starts_at'][:16].replace('T', ' '))} to "
+        f"{escape(w['ends_at'][:16].replace('T', ' '))} UTC</td><td>{escape(w['reason'])}</td>"
+        f"<td>{escape(w['by'])}</td></tr>"
+        for p in projects
+        for w in p.get("maintenance", [])
+    )
+    body = f'<table class="list">{rows}</table>' if rows else '<p class="quiet">none</p>'
+    return f'<section id="maintenance"><h2>Maintenance windows</h2>{body}</section>'
 
 
 def _silences(silences: list[dict[str, Any]]) -> str:

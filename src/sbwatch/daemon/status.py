@@ -8,6 +8,7 @@ from typing import Any
 from sbwatch.config.settings import Settings
 from sbwatch.core.lease import PROJECT_LEASE_PREFIX
 from sbwatch.core.results import BudgetEstimate, Intent, ProbeStatus
+from sbwatch.daemon.oncall import add_oncall
 from sbwatch.daemon.presence import Heartbeat, read_heartbeat
 from sbwatch.ingest import MAIL_NAMESPACE
 from sbwatch.ingest import MAIL_WATCHER_KEY as MAIL_STATE_KEY
@@ -26,6 +27,7 @@ async def gather_status(
     silences active at ``now`` (what the status page draws; ``sbwatch status`` leaves it out).
     """
     projects = [await _project(store, settings, p.ref, window, now) for p in settings.projects]
+    await add_oncall(store, settings, projects, now)
     failed = [
         {"route": n.route, "title": n.title, "reason": n.failed}
         for n in await store.notifications(now - FAILED_LOOKBACK)

@@ -25,13 +25,16 @@ Rules:
 - a condition that ``absorbs`` subjects (a cause: the used-up IO budget, an outage) closes
   their open alerts without a word and names them in its own body, as Alertmanager's
   inhibition would at the source;
-- a silence (the project or ``*``) suppresses sending; alerts still open and close, silently.
-  An alert opened under a silence is sent as a reminder once the silence ends.
+- a silence (the project or ``*``, a maintenance window too) suppresses sending; alerts still
+  open and close, silently. An alert opened under a silence is sent as a reminder once the
+  silence ends, and a critical one pages then: the person has not been told yet;
+- an acknowledged alert (``acked``: a person took it) is not reminded of; a higher severity,
+  a new cause or a moved forecast are still said.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -88,6 +91,8 @@ class AlertAction:
     """The title an ``update`` replaces because the cause changed."""
     note_only: bool = False
     """Sent as a note, not a page: the person was already paged about this project."""
+    held_back: bool = False
+    """The first message of an alert that opened under a silence now ended: nobody was told."""
 
     @property
     def severity(self) -> Severity:
@@ -148,9 +153,12 @@ def evaluate(
     settings: AlertingSettings,
     state: PolicyState,
     now: datetime,
+    *,
+    acked: Collection[str] = (),
 ) -> tuple[list[AlertAction], PolicyState]:
-    """The actions for one project at ``now`` and the next policy state."""
-    ctx = _Cycle(settings, now, active_silence(project, silences, now))
+    """The actions for one project at ``now`` and the next policy state; ``acked``: the keys of
+    the open alerts a person acknowledged."""
+    ctx = _Cycle(settings, now, active_silence(project, silences, now), frozenset(acked))
     conds = _by_key(c for c in conditions if c.project == project)
     opens = {a.key: a for a in open_alerts if a.project == project and a.closed_at is None}
     folding = any(c.active and c.folds_others for c in conds.values())
@@ -201,7 +209,11 @@ def _one_page(actions: list[AlertAction], paged: bool) -> list[AlertAction]:
         if not critical or not action.send or action.kind in ("resolve", "notice"):
             out.append(action)
             continue
-        raised = action.kind == "open" or (action.kind == "update" and action.previous is not None)
+        raised = (
+            action.kind == "open"
+            or (action.kind == "update" and action.previous is not None)
+            or action.held_back
+        )
         if raised and not paged:
             paged = True
             out.append(action)
@@ -305,6 +317,7 @@ class _Cycle:
     settings: AlertingSettings
     now: datetime
     silence: Silence | None
+    acked: frozenset[str] = frozenset()
 
     def active(self, cond: Condition, alert: Alert | None, since: datetime) -> AlertAction | None:
         """Open, update or remind for an active condition."""
@@ -328,7 +341,8 @@ class _Cycle:
         if _forecast_moved(alert.eta_s, cond.eta_s) and self._quiet_since(alert, FORECAST_QUIET):
             return self._action("update", cond, alert.opened_at, alert, None)
         if self._reminder_due(alert):
-            return self._action("remind", cond, alert.opened_at, alert, None)
+            action = self._action("remind", cond, alert.opened_at, alert, None)
+            return replace(action, held_back=alert.last_sent_at is None)
         return None
 
     def inactive(self, alert: Alert, since: datetime) -> AlertAction | None:
@@ -346,7 +360,7 @@ class _Cycle:
         return alert.last_sent_at is None or self.now - alert.last_sent_at >= long
 
     def _reminder_due(self, alert: Alert) -> bool:
-        if self.silence is not None:
+        if self.silence is not None or alert.key in self.acked:
             return False
         if alert.last_sent_at is None:
             return True  # opened under a silence that has ended: say it now

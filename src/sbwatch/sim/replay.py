@@ -122,6 +122,7 @@ def replay_settings(
         "projects": projects,
         "status_page": {"url": f"{BASE}/status", "interval": scrape},
         "metrics": {"enabled": False},
+        "maintenance": [window.settings(START) for window in scenario.maintenance],
     }
     return Settings.model_validate(data)
 

@@ -24,6 +24,8 @@ The format (the README's Scenarios section has it in full):
   may come between: severity, ``title`` and ``contains`` pick one, ``not_contains`` must then be
   absent from it) and ``[[expect.no_messages]]`` (severity, kind, title, contains: no message
   may match them all); see sim/expect_messages.py.
+- ``[[maintenance]]``: windows on the timeline (start, end or duration, reason, ref); see
+  sim/scenario_maintenance.py.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from sbwatch.sim.expect_messages import (
     parse_no_messages,
     parse_per_project,
 )
+from sbwatch.sim.scenario_maintenance import ScenarioWindow, parse_windows
 from sbwatch.supabase.tiers import Tier
 
 _TAIL_S = 6 * 3600.0
@@ -150,6 +153,8 @@ class Scenario:
     expect: Expectations
     projects: tuple[ScenarioProject, ...] = ()
     """Every project, the first one included (filled in from ``project`` when left empty)."""
+    maintenance: tuple[ScenarioWindow, ...] = ()
+    """Maintenance windows on the timeline."""
 
     def __post_init__(self) -> None:
         if not self.projects:
@@ -231,7 +236,7 @@ def parse_scenario(text: str, *, source: str = "scenario") -> Scenario:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{source}: {exc}"]) from None
     problems = _Problems()
-    top = ("name", "duration", "project", "projects", "policy", "events", "expect")
+    top = ("name", "duration", "project", "projects", "policy", "events", "expect", "maintenance")
     problems.unknown("", data, top)
     name = data.get("name")
     if not isinstance(name, str) or not name:
@@ -241,6 +246,7 @@ def parse_scenario(text: str, *, source: str = "scenario") -> Scenario:
     policy = _policy(problems, problems.table(data, "policy"))
     events = _events(problems, data.get("events", []), refs)
     expect = _expect(problems, problems.table(data, "expect"), refs)
+    windows = parse_windows(problems, data.get("maintenance"), refs)
     last = max((event["at_s"] for event in events), default=0.0)
     duration = last + _TAIL_S
     if "duration" in data:
@@ -248,7 +254,7 @@ def parse_scenario(text: str, *, source: str = "scenario") -> Scenario:
     if problems.items:
         positions = TomlPositions(text)
         raise ConfigError([positions.locate(*item) for item in problems.items])
-    return Scenario(str(name), duration, projects[0], policy, events, expect, projects)
+    return Scenario(str(name), duration, projects[0], policy, events, expect, projects, windows)
 
 
 def _projects(problems: _Problems, data: dict[str, Any]) -> tuple[ScenarioProject, ...]:

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sbwatch.core.lease import LEASE_NAME, InstanceRecord, Lease, Role
+from sbwatch.core.oncall import Ack, AlertEscalation, MaintenanceWindow
 from sbwatch.core.results import (
     Alert,
     BudgetEstimate,
@@ -301,4 +302,46 @@ class Store(Protocol):
 
     async def remove_silence(self, silence_id: int) -> bool:
         """Delete a silence; False if there was none."""
+        ...
+
+    # -- on call: maintenance windows, acknowledgements, alert escalations ------------------
+    async def add_maintenance(
+        self, project: str, starts_at: datetime, ends_at: datetime, reason: str, created_by: str
+    ) -> MaintenanceWindow:
+        """Add a maintenance window (project ``*``: every project)."""
+        ...
+
+    async def maintenance_windows(
+        self, ending_after: datetime | None = None
+    ) -> list[MaintenanceWindow]:
+        """Every window, or those ending after a time; by start."""
+        ...
+
+    async def end_maintenance(self, window_id: int, at: datetime) -> MaintenanceWindow | None:
+        """End a window at ``at``; None when there is none or it had already ended."""
+        ...
+
+    async def ack_alert(
+        self, alert_key: str, project: str, opened_at: datetime, at: datetime, by: str
+    ) -> Ack:
+        """Record who took the alert opened at ``opened_at``; the first acknowledgement stands."""
+        ...
+
+    async def acks(self, project: str | None = None) -> list[Ack]:
+        """Acknowledgements (of one project, or all), oldest first."""
+        ...
+
+    async def claim_alert_escalation(
+        self,
+        alert_key: str,
+        project: str,
+        opened_at: datetime,
+        at: datetime,
+        routes: Sequence[str],
+    ) -> bool:
+        """Record that an alert is passed on to ``routes``; False when it already was."""
+        ...
+
+    async def alert_escalations(self, project: str | None = None) -> list[AlertEscalation]:
+        """Alerts passed on to the escalation routes, oldest first."""
         ...

@@ -153,6 +153,22 @@ a notification was claimed for sending or an intent written."""
 _V6_PROJECT_LEASES = ("ALTER TABLE notifications ADD COLUMN lease TEXT",)
 """Instances sharing out projects: a project's messages are sent by its lease's holder."""
 
+_V7_ONCALL = (
+    """CREATE TABLE maintenance_windows (
+        id {id}, project TEXT NOT NULL, starts_at {ts} NOT NULL, ends_at {ts} NOT NULL,
+        reason TEXT NOT NULL, created_by TEXT NOT NULL)""",
+    "CREATE INDEX maintenance_windows_ends_at ON maintenance_windows (ends_at)",
+    """CREATE TABLE alert_acks (
+        alert_key {sorted_text} NOT NULL, opened_at {ts} NOT NULL, project TEXT NOT NULL,
+        acked_at {ts} NOT NULL, acked_by TEXT NOT NULL, PRIMARY KEY (alert_key, opened_at))""",
+    """CREATE TABLE alert_escalations (
+        alert_key {sorted_text} NOT NULL, opened_at {ts} NOT NULL, project TEXT NOT NULL,
+        escalated_at {ts} NOT NULL, routes {json} NOT NULL,
+        PRIMARY KEY (alert_key, opened_at))""",
+)
+"""Maintenance windows made with ``sbwatch maintenance``; who acknowledged which alert, and
+which unacknowledged criticals were passed on to the escalation routes (once each)."""
+
 _HISTORY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("initial schema", _V1_INITIAL),
     ("notifications: good news", _V2_GOOD_NEWS),
@@ -160,6 +176,7 @@ _HISTORY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("budgets: limiting balance and forecast; emails: project name", _V4_BALANCE_AND_NAME),
     ("high availability: leader lease, instances, fencing epochs", _V5_HIGH_AVAILABILITY),
     ("notifications: the lease that sends them", _V6_PROJECT_LEASES),
+    ("maintenance windows, acknowledgements, alert escalations", _V7_ONCALL),
 )
 
 

@@ -35,6 +35,7 @@ from sbwatch.core.results import (
 from sbwatch.store import codec
 from sbwatch.store.codec import Row
 from sbwatch.store.lease_sql import LeaseSql
+from sbwatch.store.oncall_sql import OncallSql
 from sbwatch.supabase.tiers import Tier
 
 _UNFINISHED = (IntentState.OPEN.value, IntentState.APPLIED.value)
@@ -56,7 +57,7 @@ class _ProbeWrites:
     """Every ticket up to this one is in the store."""
 
 
-class SqlStore(LeaseSql, ABC):
+class SqlStore(LeaseSql, OncallSql, ABC):
     """Every Store method over five primitives a backend implements."""
 
     def __init__(self) -> None:

@@ -1,4 +1,5 @@
-"""Alerts and one-shot notices of the watcher: policy in, outbox out, silences honoured."""
+"""Alerts and one-shot notices of the watcher: policy in, outbox out, silences and maintenance
+windows honoured, acknowledgements heard, unacknowledged criticals passed on."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from datetime import datetime
 
 from sbwatch.alerting.dispatch import Dispatcher
 from sbwatch.alerting.messages import Message, Target, render
+from sbwatch.alerting.oncall import after_maintenance, passed_on
 from sbwatch.config.settings import Settings
 from sbwatch.core.clock import Clock
-from sbwatch.core.results import PROVIDER, EmailKind, ProviderEmail, Severity, Silence
+from sbwatch.core.log import get_logger
+from sbwatch.core.oncall import MaintenanceWindow
+from sbwatch.core.results import PROVIDER, Alert, EmailKind, ProviderEmail, Severity, Silence
 from sbwatch.policy.alerts import (
     AlertAction,
     Condition,
@@ -22,6 +26,14 @@ from sbwatch.policy.alerts import (
 )
 from sbwatch.policy.conditions import IO_SUBJECT
 from sbwatch.policy.diagnosis import IO_EMAILS
+from sbwatch.policy.oncall import (
+    after_period,
+    alert_id,
+    config_windows,
+    due_escalations,
+    in_force,
+    just_ended,
+)
 from sbwatch.store.base import Store
 from sbwatch.watch.claims import UntrustedClaims
 from sbwatch.watch.runtime import ProjectRuntime
@@ -49,6 +61,10 @@ class Announcer:
         self.dispatcher = dispatcher
         self.on_alert = on_alert
         self.claims = UntrustedClaims()
+        self._refs = {p.name: p.ref for p in settings.projects if p.name}
+        self._held_acked: set[tuple[str, datetime]] = set()
+        """Acknowledged alerts said (in the log) not to be passed on."""
+        self._log = get_logger("alerting")
 
     def _target(self, runtime: ProjectRuntime) -> Target:
         project = runtime.settings
@@ -68,10 +84,11 @@ class Announcer:
         ref = runtime.settings.ref
         now = self.clock.now()
         action = notice(ref, subject, severity, title, body, now, good_news=good_news)
-        silence = active_silence(ref, await self._silences(now), now)
+        windows = await self.windows(now)
+        silence = active_silence(ref, await self._silences(now, windows), now)
         if silence is not None:
             action = replace(action, send=False, note=f"silenced: {silence.reason}")
-        await self._submit(runtime, action)
+        await self._submit(runtime, action, windows)
 
     async def provider_notice(
         self, severity: Severity, title: str, body: str, subject: str = "mail"
@@ -90,18 +107,92 @@ class Announcer:
         now = self.clock.now()
         await self.held_claims(runtime)
         await self.held_claims(None)
+        windows = await self.windows(now)
+        silences = await self._silences(now, windows)
+        open_alerts = await self.store.open_alerts(ref)
+        acked = await self._acked(ref, open_alerts)
         actions, state = evaluate(
             ref,
             conds,
-            await self.store.open_alerts(ref),
-            await self._silences(now),
+            open_alerts,
+            silences,
             self.settings.alerting,
             runtime.policy_state,
             now,
+            acked={key for key, _ in acked},
         )
         for action in actions:
-            await self._submit(runtime, action)
+            await self._submit(runtime, action, windows)
+        if active_silence(ref, silences, now) is None:
+            await self._pass_on(runtime, acked, now)
         return state
+
+    async def maintenance(self, ref: str, now: datetime) -> MaintenanceWindow | None:
+        """The maintenance window holding the project back now, if any."""
+        return in_force(ref, await self.windows(now), now)
+
+    async def windows(self, now: datetime) -> list[MaintenanceWindow]:
+        """Maintenance windows in force, planned, or ended recently enough to be named."""
+        since = now - after_period(self.settings.alerting)
+        stored = await self.store.maintenance_windows(ending_after=since)
+        return [*stored, *config_windows(self.settings.maintenance, self._refs, now)]
+
+    async def _acked(self, ref: str, open_alerts: Sequence[Alert]) -> set[tuple[str, datetime]]:
+        """The open alerts of the project a person acknowledged."""
+        if not open_alerts:
+            return set()
+        mine = {alert_id(a) for a in open_alerts}
+        return {(a.alert_key, a.opened_at) for a in await self.store.acks(ref)} & mine
+
+    async def _pass_on(
+        self, runtime: ProjectRuntime, acked: set[tuple[str, datetime]], now: datetime
+    ) -> None:
+        """Pass each critical page nobody acknowledged within escalate_after on, once."""
+        alerting = self.settings.alerting
+        if alerting.escalate_after is None or not alerting.escalate_to:
+            return
+        ref = runtime.settings.ref
+        criticals = [
+            a
+            for a in await self.store.open_alerts(ref)
+            if a.severity is Severity.CRITICAL and a.last_sent_at is not None
+        ]
+        if not criticals:
+            return
+        if all(alert_id(a) in self._held_acked for a in criticals):
+            return  # every one taken, and said to be held back
+        done = {(e.alert_key, e.opened_at) for e in await self.store.alert_escalations(ref)}
+        paged_at = await self._paged_at(criticals)
+        due = due_escalations(
+            criticals,
+            paged_at,
+            acked=(),
+            passed_on=done,
+            after=alerting.escalate_after,
+            now=now,
+        )
+        for alert in [a for a in due if alert_id(a) in acked]:
+            if alert_id(alert) not in self._held_acked:
+                self._held_acked.add(alert_id(alert))
+                self._log.info("acknowledged alert not passed on", key=alert.key)
+        due = [a for a in due if alert_id(a) not in acked]
+        for alert in due:
+            message = passed_on(alert, self._target(runtime), paged_at[alert.key], now)
+            await self.dispatcher.pass_on(
+                alert, message, alerting.escalate_to, paged_at=paged_at[alert.key]
+            )
+
+    async def _paged_at(self, criticals: Sequence[Alert]) -> dict[str, datetime]:
+        """When each alert first paged: its first critical message since it opened."""
+        since = min(a.opened_at for a in criticals)
+        opened = {a.key: a.opened_at for a in criticals}
+        first: dict[str, datetime] = {}
+        for note in await self.store.notifications(since):
+            began = opened.get(note.alert_key)
+            if began is None or note.severity is not Severity.CRITICAL or note.created_at < began:
+                continue
+            first.setdefault(note.alert_key, note.created_at)
+        return first
 
     async def email(self, runtime: ProjectRuntime, email: ProviderEmail) -> None:
         """Say at once that the provider wrote: the warning must not die in an inbox.
@@ -160,16 +251,35 @@ class Announcer:
             closed = replace(alert, closed_at=now)
             await self._submit(runtime, AlertAction("resolve", closed, send=False, note=why))
 
-    async def _silences(self, now: datetime) -> list[Silence]:
-        """Active silences: from ``sbwatch silence`` and the configured maintenance windows."""
+    async def _silences(
+        self, now: datetime, windows: Sequence[MaintenanceWindow] = ()
+    ) -> list[Silence]:
+        """Active silences: from ``sbwatch silence``, the configured ones and the maintenance
+        windows in force."""
         configured = [
             Silence(-index, w.project, w.starts, w.ends, w.reason, "config")
             for index, w in enumerate(self.settings.alerting.silences, start=1)
         ]
-        return [*await self.store.silences(now), *configured]
+        held = [
+            Silence(
+                w.id, w.project, w.starts_at, w.ends_at, f"maintenance: {w.reason}", "maintenance"
+            )
+            for w in windows
+            if w.starts_at <= now < w.ends_at
+        ]
+        return [*await self.store.silences(now), *configured, *held]
 
-    async def _submit(self, runtime: ProjectRuntime, action: AlertAction) -> None:
-        message = render(action, self._target(runtime), self.clock.now())
+    async def _submit(
+        self,
+        runtime: ProjectRuntime,
+        action: AlertAction,
+        windows: Sequence[MaintenanceWindow] = (),
+    ) -> None:
+        now = self.clock.now()
+        message = render(action, self._target(runtime), now)
+        ended = just_ended(runtime.settings.ref, windows, now, after_period(self.settings.alerting))
+        if action.send and ended is not None:
+            message = after_maintenance(message, ended)
         await self.dispatcher.submit(action, message)
         if self.on_alert is not None:
             self.on_alert(action, message)

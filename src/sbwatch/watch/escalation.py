@@ -21,6 +21,7 @@ from sbwatch.core.results import (
 )
 from sbwatch.policy.conditions import IO_KINDS
 from sbwatch.policy.escalation import EscalationDecision, decide
+from sbwatch.policy.oncall import during_maintenance
 from sbwatch.store.base import Store
 from sbwatch.supabase.tiers import Tier, next_tier, rank
 from sbwatch.watch.announcer import Announcer
@@ -52,17 +53,21 @@ class EscalationFlow:
         self._log = get_logger("escalation")
 
     async def decide(self, runtime: ProjectRuntime, diagnosis: Diagnosis) -> EscalationDecision:
-        """The policy's answer for this cycle; logged when its reason changes."""
+        """The policy's answer for this cycle (none while a maintenance window holds the
+        project back); logged when its reason changes."""
+        now = self.clock.now()
+        window = await self.announcer.maintenance(runtime.settings.ref, now)
         decision = decide(
             diagnosis,
             runtime.estimator.estimate,
             runtime.settings.escalation,
             runtime.tier,
             runtime.journal,
-            self.clock.now(),
+            now,
             prices=runtime.prices,
             ref=runtime.settings.ref,
         )
+        decision = during_maintenance(decision, window)
         if runtime.decision is None or runtime.decision.reason != decision.reason:
             self._log.info(
                 "escalation decision",
