@@ -494,10 +494,13 @@ class SqlStore(LeaseSql, ABC):
         """Incidents still open or closed at or after ``since``, oldest first."""
         sql, params = self._where({"project": project})
         if since is not None:
-            sql, params = f"{sql} AND (closed_at IS NULL OR closed_at >= ?)", [
-                *params,
-                self._ts(since),
-            ]
+            sql, params = (
+                f"{sql} AND (closed_at IS NULL OR closed_at >= ?)",
+                [
+                    *params,
+                    self._ts(since),
+                ],
+            )
         rows = await self._select("incidents", (sql, params), "opened_at, id")
         return [codec.incident_from_row(row) for row in rows]
 

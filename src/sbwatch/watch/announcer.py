@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from sbwatch.alerting.dispatch import Dispatcher
+from sbwatch.alerting.incidents import IncidentRecorder, closes_every, one_summary
 from sbwatch.alerting.messages import Message, Target, render
 from sbwatch.config.settings import Settings
 from sbwatch.core.clock import Clock
@@ -49,6 +50,7 @@ class Announcer:
         self.dispatcher = dispatcher
         self.on_alert = on_alert
         self.claims = UntrustedClaims()
+        self.incidents = IncidentRecorder(store, clock)
 
     def _target(self, runtime: ProjectRuntime) -> Target:
         project = runtime.settings
@@ -63,15 +65,19 @@ class Announcer:
         subject: str = "escalation",
         *,
         good_news: bool = False,
+        ends_incident: bool = False,
     ) -> None:
-        """A one-shot message (escalation, recovery, provider email); held back by silences."""
+        """A one-shot message (escalation, recovery, provider email); held back by silences.
+
+        ``ends_incident``: it says the project's trouble is over (a recovery), so it carries
+        the summary of the project's incident."""
         ref = runtime.settings.ref
         now = self.clock.now()
         action = notice(ref, subject, severity, title, body, now, good_news=good_news)
         silence = active_silence(ref, await self._silences(now), now)
         if silence is not None:
             action = replace(action, send=False, note=f"silenced: {silence.reason}")
-        await self._submit(runtime, action)
+        await self._submit(runtime, action, ends_incident=ends_incident)
 
     async def provider_notice(
         self, severity: Severity, title: str, body: str, subject: str = "mail"
@@ -90,17 +96,21 @@ class Announcer:
         now = self.clock.now()
         await self.held_claims(runtime)
         await self.held_claims(None)
+        open_alerts = await self.store.open_alerts(ref)
         actions, state = evaluate(
             ref,
             conds,
-            await self.store.open_alerts(ref),
+            open_alerts,
             await self._silences(now),
             self.settings.alerting,
             runtime.policy_state,
             now,
         )
-        for action in actions:
-            await self._submit(runtime, action)
+        ends = closes_every(open_alerts, actions)
+        if ends:  # the project's last alerts close: one summary instead of a resolve each
+            actions = one_summary(actions)
+        for index, action in enumerate(actions, start=1):
+            await self._submit(runtime, action, ends_incident=ends and index == len(actions))
         return state
 
     async def email(self, runtime: ProjectRuntime, email: ProviderEmail) -> None:
@@ -112,6 +122,8 @@ class Announcer:
         if email.kind is EmailKind.OTHER:
             return
         ref = runtime.settings.ref
+        if self.dispatcher.acts_for(ref):
+            await self.incidents.email(ref, email)
         if email.trusted and email.kind in IO_EMAILS:
             key = alert_key(ref, IO_SUBJECT)
             open_alerts = await self.store.open_alerts(ref)
@@ -168,8 +180,20 @@ class Announcer:
         ]
         return [*await self.store.silences(now), *configured]
 
-    async def _submit(self, runtime: ProjectRuntime, action: AlertAction) -> None:
-        message = render(action, self._target(runtime), self.clock.now())
+    async def _submit(
+        self, runtime: ProjectRuntime, action: AlertAction, *, ends_incident: bool = False
+    ) -> None:
+        target = self._target(runtime)
+        message = render(action, target, self.clock.now())
+        if self.dispatcher.acts_for(runtime.settings.ref):
+            message = await self.incidents.record(
+                action,
+                message,
+                name=target.name,
+                tier=runtime.tier,
+                prices=runtime.prices,
+                ends=ends_incident,
+            )
         await self.dispatcher.submit(action, message)
         if self.on_alert is not None:
             self.on_alert(action, message)
