@@ -106,7 +106,11 @@ class Announcer:
             runtime.policy_state,
             now,
         )
-        ends = closes_every(open_alerts, actions)
+        ends = (
+            closes_every(open_alerts, actions)
+            and self.dispatcher.acts_for(ref)
+            and await self.store.current_incident(ref) is not None
+        )
         if ends:  # the project's last alerts close: one summary instead of a resolve each
             actions = one_summary(actions)
         for index, action in enumerate(actions, start=1):
