@@ -18,6 +18,8 @@ from sbwatch.core.results import (
     Diagnosis,
     DiagnosisKind,
     EmailKind,
+    IncidentEvent,
+    IncidentEventKind,
     IntentState,
     IoSample,
     Outcome,
@@ -447,3 +449,52 @@ async def test_closed_store_raises_permanent_error(backend: Backend) -> None:
     with pytest.raises(StoreError) as caught:
         await opened.get_state("ns", "k")
     assert caught.value.transient is False
+
+
+async def test_incidents_open_gather_their_timeline_and_close(store: Store) -> None:
+    """An incident opens with its cause, takes timeline lines in time order (not insertion
+    order), names a worse cause, and closes with its summary; then none is current."""
+    first = await store.open_incident("p1", at(100), "rest is down", 1)
+    await store.open_incident("p2", at(150), "other", 1)
+    email_line = IncidentEvent(
+        first.id, at(40), IncidentEventKind.EMAIL, "warning", {"received_at": at(40).isoformat()}
+    )
+    message = IncidentEvent(first.id, at(100), IncidentEventKind.MESSAGE, "rest is down")
+    await store.add_incident_event(message)
+    await store.add_incident_event(email_line)
+    await store.set_incident_cause(first.id, "disk IO budget exhausted on micro", 3)
+    current = await store.current_incident("p1")
+    assert current is not None
+    assert (first.id, at(100)) == (current.id, current.opened_at)
+    await store.close_incident(first.id, at(400), "RESOLVED p1")
+    closed = await store.incident(first.id)
+    assert closed is not None
+    assert (
+        ("disk IO budget exhausted on micro", 3, at(400), "RESOLVED p1"),
+        [email_line, message],
+        None,
+    ) == (
+        (closed.cause, closed.cause_rank, closed.closed_at, closed.summary),
+        await store.incident_events(first.id),
+        await store.current_incident("p1"),
+    )
+
+
+async def test_incidents_since_keeps_open_ones_and_those_closed_after(store: Store) -> None:
+    """Listing since a time: incidents closed before it are left out, open ones are kept."""
+    old = await store.open_incident("p1", at(0), "old", 1)
+    await store.close_incident(old.id, at(10), "")
+    recent = await store.open_incident("p1", at(20), "recent", 1)
+    await store.close_incident(recent.id, at(30), "")
+    still = await store.open_incident("p2", at(25), "open", 1)
+    assert (
+        [recent.id, still.id],
+        [recent.id],
+        [old.id, recent.id, still.id],
+        None,
+    ) == (
+        [i.id for i in await store.incidents(since=at(15))],
+        [i.id for i in await store.incidents("p1", since=at(15))],
+        [i.id for i in await store.incidents()],
+        await store.incident(999),
+    )

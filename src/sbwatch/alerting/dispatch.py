@@ -275,6 +275,10 @@ class Dispatcher:
                     blocked.add(notification.route)
             return sent
 
+    def acts_for(self, project: str) -> bool:
+        """Whether this instance records and sends the messages of ``project``."""
+        return self._fences is None or self._acting(self._fences.lease_for(project))
+
     def _acting(self, lease: str | None) -> bool:
         return self._fences is None or self._fences.fence(lease or LEASE_NAME).acting()
 

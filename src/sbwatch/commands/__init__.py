@@ -22,6 +22,7 @@ MODULES: dict[str, str] = {
     "sim": "sbwatch.commands.sim",
     "escalate": "sbwatch.commands.escalate",
     "history": "sbwatch.commands.history",
+    "incidents": "sbwatch.commands.incidents",
     "plan": "sbwatch.commands.plan",
     "probe": "sbwatch.commands.probe",
     "backup": "sbwatch.commands.backup",
@@ -115,6 +116,13 @@ HELPS: dict[str, str] = {
         "Show past compute escalations from the journal (oldest first): when, who asked, from "
         "and to which size, the state (open, applied, failed, recovered, unrecovered) and the "
         "time the services took to recover. --json prints one JSON list."
+    ),
+    "incidents": (
+        "Show incidents (oldest first), each from its first message to the phone to its end, "
+        "as a changelog entry: what failed, the cause, how far ahead it was warned, what was "
+        "changed and what it costs, when it recovered. 'incidents show ID' prints one "
+        "incident's timeline (signals, messages, diagnoses, compute changes, recovery). "
+        "--since 7d or --since 2026-05-20 limits the list; --json prints JSON."
     ),
     "plan": (
         "Replay the disk IO the daemon recorded (default: the last 14 days) through every "

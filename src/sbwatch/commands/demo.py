@@ -31,7 +31,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Replay, print, write the report; exit 0 when every expectation of the scenario held."""
     from sbwatch.sim.replay import replay
-    from sbwatch.sim.report import render_html
+    from sbwatch.sim.report import incident_lines, render_html
     from sbwatch.sim.scenario import parse_scenario
 
     log.configure("error", "console")
@@ -44,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     print()
     for check in report["checks"]:
         print(f"  [{'ok' if check['passed'] else 'FAILED'}] {check['name']}: {check['detail']}")
+    print("\n" + "\n".join(incident_lines(report)))
     print(f"\n{summary(report)}")
     print(f"Report: {args.report}")
     return 0 if report["passed"] else 1

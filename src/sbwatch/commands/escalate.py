@@ -14,6 +14,7 @@ from typing import Protocol, TextIO
 import httpx
 from pydantic import SecretStr
 
+from sbwatch.alerting.incidents import IncidentRecorder
 from sbwatch.commands import HELPS
 from sbwatch.commands.common import settings_or_exit, token_or_exit
 from sbwatch.config.settings import ProjectSettings, Settings
@@ -210,7 +211,11 @@ async def _apply(
 ) -> int:
     user = getpass.getuser()
     owner = process_owner(f"cli:{user}")
-    escalator = Escalator(store, api, clock=clock, metrics=Metrics(), owner=owner)
+    prices = {plan.current: plan.current_usd, plan.target: plan.target_usd}
+    recorder = IncidentRecorder(store, clock, prices)  # a line of the open incident
+    escalator = Escalator(
+        store, api, clock=clock, metrics=Metrics(), owner=owner, on_intent=recorder.intent
+    )
     try:
         intent = await escalator.escalate(
             project.ref, plan.current, plan.target, "requested from the command line", f"cli:{user}"

@@ -365,7 +365,7 @@ def _show_answer(base: str, response: httpx.Response) -> int:
 def _run_replay(args: argparse.Namespace) -> int:
     from sbwatch.core import log
     from sbwatch.sim.replay import replay
-    from sbwatch.sim.report import render_html
+    from sbwatch.sim.report import incident_lines, render_html
     from sbwatch.sim.scenario import load_scenario
 
     try:
@@ -384,6 +384,7 @@ def _run_replay(args: argparse.Namespace) -> int:
     else:
         for check in report["checks"]:
             print(f"[{'ok' if check['passed'] else 'FAILED'}] {check['name']}: {check['detail']}")
+        print("\n".join(incident_lines(report)))
     return 0 if report["passed"] else 1
 
 

@@ -341,3 +341,43 @@ class Silence:
 
 PROVIDER = "_provider"
 """The project key under which provider-wide signals (the status page) are stored."""
+
+
+class IncidentEventKind(StrEnum):
+    """What one line of an incident's timeline is."""
+
+    SIGNAL = "signal"  # the first failure seen, before the message that said it
+    EMAIL = "email"  # a provider email, at its received time
+    MESSAGE = "message"  # a message the phone got
+    DIAGNOSIS = "diagnosis"  # the cause changed
+    ACTION = "action"  # a compute change (the daemon's or a person's `sbwatch escalate`)
+    RECOVERY = "recovery"  # a change verified: healthy again, or not
+    CLOSE = "close"  # the incident ended, with its summary
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """One project's stretch of trouble: from its first message to the phone to its resolve."""
+
+    id: int
+    project: str
+    opened_at: datetime
+    cause: str = ""
+    """The worst cause it had, in words ("disk IO budget exhausted on micro")."""
+    cause_rank: int = 0
+    """How bad ``cause`` is: a worse cause replaces it, an equal or lesser one does not."""
+    closed_at: datetime | None = None
+    summary: str = ""
+    """The message that summed it up when it closed."""
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentEvent:
+    """One line of an incident's timeline."""
+
+    incident: int
+    at: datetime
+    kind: IncidentEventKind
+    text: str
+    data: dict[str, Any] = field(default_factory=dict)
+    """Typed details (tiers, severity, alert subject, received time), JSON-serialisable."""

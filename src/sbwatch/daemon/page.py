@@ -16,6 +16,7 @@ from html import escape
 from typing import Any
 
 from sbwatch import __version__
+from sbwatch.alerting.incident_text import incident_doc
 from sbwatch.config.settings import Settings
 from sbwatch.core.durations import format_duration, moment_after
 from sbwatch.daemon.chart import Frame, Point, budget_chart
@@ -25,6 +26,8 @@ from sbwatch.store import Store
 REFRESH_S = 10
 """The page reloads itself this often."""
 WINDOW = timedelta(hours=48)
+INCIDENT_WINDOW = timedelta(days=30)
+"""Incidents open or closed this recently are listed, each opening onto its timeline."""
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:0;color:#222;background:#f4f5f7}
@@ -53,6 +56,10 @@ svg text.tick{text-anchor:middle}
 async def render_status_page(store: Store, settings: Settings, now: datetime) -> str:
     """The page as of ``now``, from what the store holds."""
     doc = await gather_status(store, settings, now, window=WINDOW)
+    doc["incidents"] = [
+        incident_doc(i, await store.incident_events(i.id))
+        for i in reversed(await store.incidents(since=now - INCIDENT_WINDOW))
+    ]
     return render_page(doc, now=now, listen=settings.metrics.listen)
 
 
@@ -97,6 +104,7 @@ def render_page(
         f"{_header(now, listen, refresh_s)}<main>"
         + "".join(_project(p, now) for p in projects)
         + _maintenance(projects)
+        + _incidents(doc.get("incidents", []))
         + _silences(doc.get("silences", []))
         + _failed(doc.get("failed_notifications", []))
         + f'</main><footer class="quiet" style="padding:0 28px 16px">sbwatch {__version__}'
@@ -233,6 +241,21 @@ def _maintenance(projects: list[dict[str, Any]]) -> str:
     )
     body = f'<table class="list">{rows}</table>' if rows else '<p class="quiet">none</p>'
     return f'<section id="maintenance"><h2>Maintenance windows</h2>{body}</section>'
+
+
+def _incidents(incidents: list[dict[str, Any]]) -> str:
+    """The last 30 days' incidents, newest first, each opening onto its timeline."""
+    items = "".join(
+        f'<details class="incident" id="incident-{i["id"]}"><summary>'
+        f'<b>#{i["id"]}</b> <span class="ref">{escape(str(i["project"]))}</span> '
+        + ('<b class="critical">open</b> ' if i["closed_at"] is None else "")
+        + f'{escape(str(i["changelog"]))}</summary><ul class="evidence">'
+        + "".join(f"<li>{escape(str(e['line']))}</li>" for e in i["timeline"])
+        + "</ul></details>"
+        for i in incidents
+    )
+    body = items or '<p class="quiet">none in the last 30 days</p>'
+    return f'<section id="incidents"><h2>Incidents</h2>{body}</section>'
 
 
 def _silences(silences: list[dict[str, Any]]) -> str:

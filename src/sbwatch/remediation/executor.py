@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Protocol
 
 from sbwatch.core.clock import Clock
@@ -88,6 +89,7 @@ class Escalator:
         settle_s: float = 30.0,
         in_flight_s: float = 60.0,
         fence: Fence | None = None,
+        on_intent: Callable[[Intent], Awaitable[None]] | None = None,
     ) -> None:
         """``in_flight_s``: how long after its intent a PATCH may still land.
 
@@ -96,6 +98,7 @@ class Escalator:
         not declared failed (that would invite a second PATCH once it lands).
         ``fence``: with high availability, only the leading instance writes the journal and
         PATCHes; its intents carry its epoch, and the store refuses them for a stale one.
+        ``on_intent``: told of every step the journal records (the incident's timeline).
         """
         self._store = store
         self._api = api
@@ -106,11 +109,27 @@ class Escalator:
         self._settle_s = settle_s
         self._in_flight_s = in_flight_s
         self._fence = fence
+        self._on_intent = on_intent
         self._said: set[tuple[str, object]] = set()
         """What a repeated wait already said at info level (later repeats go to debug)."""
 
     def _acting(self) -> bool:
         return self._fence is None or self._fence.acting()
+
+    async def _journal(
+        self,
+        intent: Intent,
+        state: IntentState,
+        detail: str = "",
+        recovered_s: float | None = None,
+        at: datetime | None = None,
+    ) -> Intent:
+        """Record an intent's next state in the journal, and tell whoever listens."""
+        at = at or self._clock.now()
+        done = await self._store.update_intent(intent.id, state, at, detail, recovered_s)
+        if self._on_intent is not None:
+            await self._on_intent(done)
+        return done
 
     async def _lock(self, name: str) -> bool:
         """Take the lock; from its holder too when that is a dead process of this host."""
@@ -175,7 +194,7 @@ class Escalator:
         now = self._clock.now()
         if addons.compute_tier is intent.to_tier:
             detail = "found applied when reconciling"
-            settled = await self._store.update_intent(intent.id, IntentState.APPLIED, now, detail)
+            settled = await self._journal(intent, IntentState.APPLIED, detail, at=now)
             self._count("applied")
         elif self._age_s(intent) < self._in_flight_s:
             self._once(
@@ -196,9 +215,7 @@ class Escalator:
             )
             return intent
         else:
-            settled = await self._store.update_intent(
-                intent.id, IntentState.FAILED, now, NOT_APPLIED
-            )
+            settled = await self._journal(intent, IntentState.FAILED, NOT_APPLIED, at=now)
             self._count("failed")
         log.info(
             "intent reconciled", project=intent.project, intent=intent.id, state=str(settled.state)
@@ -278,13 +295,11 @@ class Escalator:
                 log.warning(
                     "escalation refused", project=intent.project, intent=intent.id, error=str(exc)
                 )
-                return await self._store.update_intent(
-                    intent.id, IntentState.FAILED, self._clock.now(), f"refused: {exc}"
-                )
+                return await self._journal(intent, IntentState.FAILED, f"refused: {exc}")
             return await self._unknown_outcome(intent, exc)
         self._count("applied")
         log.info("escalation applied", project=intent.project, intent=intent.id)
-        return await self._store.update_intent(intent.id, IntentState.APPLIED, self._clock.now())
+        return await self._journal(intent, IntentState.APPLIED)
 
     async def _unknown_outcome(self, intent: Intent, exc: ApiError) -> Intent:
         """A timeout, 5xx or 429: the change may or may not have landed; ask, never resend."""
@@ -364,10 +379,10 @@ class Escalator:
         elapsed = (now - intent.created_at).total_seconds()
         if state is IntentState.RECOVERED:
             self._metrics.recovery.observe(elapsed)
-            done = await self._store.update_intent(intent.id, state, now, recovered_s=elapsed)
+            done = await self._journal(intent, state, recovered_s=elapsed, at=now)
         else:
-            done = await self._store.update_intent(
-                intent.id, state, now, f"not healthy {elapsed:.0f}s after the change"
+            done = await self._journal(
+                intent, state, f"not healthy {elapsed:.0f}s after the change", at=now
             )
         self._count(str(state))
         log.info("escalation verified", project=intent.project, intent=intent.id, state=str(state))

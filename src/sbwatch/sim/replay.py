@@ -22,6 +22,7 @@ import httpx
 from starlette.applications import Starlette
 
 from sbwatch.alerting.dispatch import Dispatcher
+from sbwatch.alerting.incident_text import incident_doc
 from sbwatch.alerting.messages import Message
 from sbwatch.config.settings import Settings
 from sbwatch.core.clock import VirtualClock
@@ -530,6 +531,9 @@ async def _report(
         "open_alerts": [
             {"key": a.key, "project": a.project, "severity": a.severity.value, "title": a.title}
             for a in await store.open_alerts()
+        ],
+        "incidents": [
+            incident_doc(i, await store.incident_events(i.id)) for i in await store.incidents()
         ],
         "true_end": {
             ref: {key: t[key] for key in ("budget_ratio", "throttled", "paused", "down")}

@@ -47,8 +47,30 @@ def render_html(report: dict[str, Any]) -> str:
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>sbwatch replay: {name}</title><style>{_STYLE}</style></head><body>"
         f"<h1>sbwatch replay: {name}</h1>{summary}{svg(report)}"
-        f"<h2>Checks</h2>{_checks(report)}<h2>Timeline</h2>{_timeline(report)}</body></html>"
+        f"<h2>Checks</h2>{_checks(report)}<h2>Incidents</h2>{_incidents(report)}"
+        f"<h2>Timeline</h2>{_timeline(report)}</body></html>"
     )
+
+
+def incident_lines(report: dict[str, Any]) -> list[str]:
+    """The replay's incidents for a terminal: each as its changelog entry, then its timeline."""
+    lines = []
+    for incident in report.get("incidents", []) or []:
+        lines.append(f"Incident #{incident['id']}: {incident['changelog']}")
+        lines += [f"    {event['line']}" for event in incident["timeline"]]
+    return lines or ["No incident."]
+
+
+def _incidents(report: dict[str, Any]) -> str:
+    """Each incident as its changelog entry, opening onto its timeline."""
+    items = []
+    for incident in report.get("incidents", []) or []:
+        rows = "".join(f"<li>{escape(str(e['line']))}</li>" for e in incident["timeline"])
+        items.append(
+            f'<details class="incident"><summary>#{incident["id"]} '
+            f"{escape(str(incident['changelog']))}</summary><ul>{rows}</ul></details>"
+        )
+    return "".join(items) or '<p class="quiet">none</p>'
 
 
 def _first_alert(report: dict[str, Any]) -> str:

@@ -17,6 +17,8 @@ from sbwatch.core.results import (
     Alert,
     BudgetEstimate,
     Diagnosis,
+    Incident,
+    IncidentEvent,
     Intent,
     IntentState,
     IoSample,
@@ -344,4 +346,41 @@ class Store(Protocol):
 
     async def alert_escalations(self, project: str | None = None) -> list[AlertEscalation]:
         """Alerts passed on to the escalation routes, oldest first."""
+        ...
+
+    # -- incidents --------------------------------------------------------------------------
+    async def open_incident(
+        self, project: str, at: datetime, cause: str, cause_rank: int
+    ) -> Incident:
+        """Begin an incident of ``project``."""
+        ...
+
+    async def current_incident(self, project: str) -> Incident | None:
+        """The project's incident not closed yet (the newest, should there be several)."""
+        ...
+
+    async def set_incident_cause(self, incident_id: int, cause: str, cause_rank: int) -> None:
+        """Name the incident's worst cause so far."""
+        ...
+
+    async def close_incident(self, incident_id: int, at: datetime, summary: str) -> None:
+        """End the incident with the message that summed it up."""
+        ...
+
+    async def add_incident_event(self, event: IncidentEvent) -> None:
+        """Append one line to an incident's timeline."""
+        ...
+
+    async def incidents(
+        self, project: str | None = None, since: datetime | None = None
+    ) -> list[Incident]:
+        """Incidents still open or closed at or after ``since``, oldest first."""
+        ...
+
+    async def incident(self, incident_id: int) -> Incident | None:
+        """One incident by id."""
+        ...
+
+    async def incident_events(self, incident_id: int) -> list[IncidentEvent]:
+        """The timeline of one incident, in time order."""
         ...

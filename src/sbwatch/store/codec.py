@@ -18,6 +18,9 @@ from sbwatch.core.results import (
     Diagnosis,
     DiagnosisKind,
     EmailKind,
+    Incident,
+    IncidentEvent,
+    IncidentEventKind,
     Intent,
     IntentState,
     IoSample,
@@ -405,4 +408,32 @@ def silence_from_row(row: Row) -> Silence:
         ends_at=ts_req(row["ends_at"]),
         reason=row["reason"],
         created_by=row["created_by"],
+    )
+
+
+INCIDENT_COLUMNS = ("project", "opened_at", "cause", "cause_rank", "summary")
+INCIDENT_EVENT_COLUMNS = ("incident", "at", "kind", "text", "data")
+
+
+def incident_from_row(row: Row) -> Incident:
+    """An Incident from an incidents row."""
+    return Incident(
+        id=row["id"],
+        project=row["project"],
+        opened_at=ts_req(row["opened_at"]),
+        cause=row["cause"],
+        cause_rank=row["cause_rank"],
+        closed_at=ts_out(row["closed_at"]),
+        summary=row["summary"],
+    )
+
+
+def incident_event_from_row(row: Row) -> IncidentEvent:
+    """An IncidentEvent from an incident_events row."""
+    return IncidentEvent(
+        incident=row["incident"],
+        at=ts_req(row["at"]),
+        kind=IncidentEventKind(row["kind"]),
+        text=row["text"],
+        data=load_json(row["data"]) or {},
     )

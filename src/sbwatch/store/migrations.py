@@ -169,6 +169,18 @@ _V7_ONCALL = (
 """Maintenance windows made with ``sbwatch maintenance``; who acknowledged which alert, and
 which unacknowledged criticals were passed on to the escalation routes (once each)."""
 
+_V8_INCIDENTS = (
+    """CREATE TABLE incidents (
+        id {id}, project TEXT NOT NULL, opened_at {ts} NOT NULL, closed_at {ts},
+        cause TEXT NOT NULL, cause_rank INTEGER NOT NULL, summary TEXT NOT NULL)""",
+    "CREATE INDEX incidents_project_opened_at ON incidents (project, opened_at)",
+    """CREATE TABLE incident_events (
+        id {id}, incident BIGINT NOT NULL, at {ts} NOT NULL, kind TEXT NOT NULL,
+        text TEXT NOT NULL, data {json} NOT NULL)""",
+    "CREATE INDEX incident_events_incident ON incident_events (incident, at)",
+)
+"""Incidents as records: each with its timeline (signals, messages, causes, actions, end)."""
+
 _HISTORY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("initial schema", _V1_INITIAL),
     ("notifications: good news", _V2_GOOD_NEWS),
@@ -177,6 +189,7 @@ _HISTORY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("high availability: leader lease, instances, fencing epochs", _V5_HIGH_AVAILABILITY),
     ("notifications: the lease that sends them", _V6_PROJECT_LEASES),
     ("maintenance windows, acknowledgements, alert escalations", _V7_ONCALL),
+    ("incidents and their timelines", _V8_INCIDENTS),
 )
 
 

@@ -20,6 +20,8 @@ from sbwatch.core.results import (
     Alert,
     BudgetEstimate,
     Diagnosis,
+    Incident,
+    IncidentEvent,
     Intent,
     IntentState,
     IoSample,
@@ -456,6 +458,63 @@ class SqlStore(LeaseSql, OncallSql, ABC):
             await self._run("remove_silence", "DELETE FROM silences WHERE id = ?", (silence_id,))
             == 1
         )
+
+    # -- incidents -------------------------------------------------------------------------
+    async def open_incident(
+        self, project: str, at: datetime, cause: str, cause_rank: int
+    ) -> Incident:
+        """Begin an incident of ``project``."""
+        params = (project, self._ts(at), cause, cause_rank, "")
+        rows = await self._insert("incidents", codec.INCIDENT_COLUMNS, params, "RETURNING *")
+        return codec.incident_from_row(rows[0])
+
+    async def current_incident(self, project: str) -> Incident | None:
+        """The project's incident not closed yet (the newest, should there be several)."""
+        sql, params = self._where({"project": project})
+        where = (f"{sql} AND closed_at IS NULL", params)
+        rows = await self._select("incidents", where, "opened_at DESC, id DESC", "LIMIT 1")
+        return codec.incident_from_row(rows[0]) if rows else None
+
+    async def set_incident_cause(self, incident_id: int, cause: str, cause_rank: int) -> None:
+        """Name the incident's worst cause so far."""
+        sql = "UPDATE incidents SET cause = ?, cause_rank = ? WHERE id = ?"
+        await self._run("update incidents", sql, (cause, cause_rank, incident_id))
+
+    async def close_incident(self, incident_id: int, at: datetime, summary: str) -> None:
+        """End the incident with the message that summed it up."""
+        sql = "UPDATE incidents SET closed_at = ?, summary = ? WHERE id = ?"
+        await self._run("update incidents", sql, (self._ts(at), summary, incident_id))
+
+    async def add_incident_event(self, event: IncidentEvent) -> None:
+        """Append one line to an incident's timeline."""
+        await self._append("incident_events", codec.INCIDENT_EVENT_COLUMNS, event)
+
+    async def incidents(
+        self, project: str | None = None, since: datetime | None = None
+    ) -> list[Incident]:
+        """Incidents still open or closed at or after ``since``, oldest first."""
+        sql, params = self._where({"project": project})
+        if since is not None:
+            sql, params = (
+                f"{sql} AND (closed_at IS NULL OR closed_at >= ?)",
+                [
+                    *params,
+                    self._ts(since),
+                ],
+            )
+        rows = await self._select("incidents", (sql, params), "opened_at, id")
+        return [codec.incident_from_row(row) for row in rows]
+
+    async def incident(self, incident_id: int) -> Incident | None:
+        """One incident by id."""
+        rows = await self._select("incidents", self._where({"id": incident_id}), "id")
+        return codec.incident_from_row(rows[0]) if rows else None
+
+    async def incident_events(self, incident_id: int) -> list[IncidentEvent]:
+        """The timeline of one incident, in time order."""
+        where = self._where({"incident": incident_id})
+        rows = await self._select("incident_events", where, "at, id")
+        return [codec.incident_event_from_row(row) for row in rows]
 
 
 def _insert_sql(table: str, columns: Sequence[str], tail: str = "") -> str:

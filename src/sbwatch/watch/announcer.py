@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from sbwatch.alerting.dispatch import Dispatcher
+from sbwatch.alerting.incidents import IncidentRecorder, closes_every, one_summary
 from sbwatch.alerting.messages import Message, Target, render
 from sbwatch.alerting.oncall import after_maintenance, passed_on
 from sbwatch.config.settings import Settings
@@ -65,6 +66,7 @@ class Announcer:
         self._held_acked: set[tuple[str, datetime]] = set()
         """Acknowledged alerts said (in the log) not to be passed on."""
         self._log = get_logger("alerting")
+        self.incidents = IncidentRecorder(store, clock)
 
     def _target(self, runtime: ProjectRuntime) -> Target:
         project = runtime.settings
@@ -79,8 +81,12 @@ class Announcer:
         subject: str = "escalation",
         *,
         good_news: bool = False,
+        ends_incident: bool = False,
     ) -> None:
-        """A one-shot message (escalation, recovery, provider email); held back by silences."""
+        """A one-shot message (escalation, recovery, provider email); held back by silences.
+
+        ``ends_incident``: it says the project's trouble is over (a recovery), so it carries
+        the summary of the project's incident."""
         ref = runtime.settings.ref
         now = self.clock.now()
         action = notice(ref, subject, severity, title, body, now, good_news=good_news)
@@ -88,7 +94,7 @@ class Announcer:
         silence = active_silence(ref, await self._silences(now, windows), now)
         if silence is not None:
             action = replace(action, send=False, note=f"silenced: {silence.reason}")
-        await self._submit(runtime, action, windows)
+        await self._submit(runtime, action, windows, ends_incident=ends_incident)
 
     async def provider_notice(
         self, severity: Severity, title: str, body: str, subject: str = "mail"
@@ -121,8 +127,17 @@ class Announcer:
             now,
             acked={key for key, _ in acked},
         )
-        for action in actions:
-            await self._submit(runtime, action, windows)
+        ends = (
+            closes_every(open_alerts, actions)
+            and self.dispatcher.acts_for(ref)
+            and await self.store.current_incident(ref) is not None
+        )
+        if ends:  # the project's last alerts close: one summary instead of a resolve each
+            actions = one_summary(actions)
+        for index, action in enumerate(actions, start=1):
+            await self._submit(
+                runtime, action, windows, ends_incident=ends and index == len(actions)
+            )
         if active_silence(ref, silences, now) is None:
             await self._pass_on(runtime, acked, now)
         return state
@@ -203,6 +218,8 @@ class Announcer:
         if email.kind is EmailKind.OTHER:
             return
         ref = runtime.settings.ref
+        if self.dispatcher.acts_for(ref):
+            await self.incidents.email(ref, email)
         if email.trusted and email.kind in IO_EMAILS:
             key = alert_key(ref, IO_SUBJECT)
             open_alerts = await self.store.open_alerts(ref)
@@ -274,12 +291,24 @@ class Announcer:
         runtime: ProjectRuntime,
         action: AlertAction,
         windows: Sequence[MaintenanceWindow] = (),
+        *,
+        ends_incident: bool = False,
     ) -> None:
         now = self.clock.now()
-        message = render(action, self._target(runtime), now)
+        target = self._target(runtime)
+        message = render(action, target, now)
         ended = just_ended(runtime.settings.ref, windows, now, after_period(self.settings.alerting))
         if action.send and ended is not None:
             message = after_maintenance(message, ended)
+        if self.dispatcher.acts_for(runtime.settings.ref):
+            message = await self.incidents.record(
+                action,
+                message,
+                name=target.name,
+                tier=runtime.tier,
+                prices=runtime.prices,
+                ends=ends_incident,
+            )
         await self.dispatcher.submit(action, message)
         if self.on_alert is not None:
             self.on_alert(action, message)

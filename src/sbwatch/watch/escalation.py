@@ -191,6 +191,7 @@ class EscalationFlow:
             f"Compute raised {intent.from_tier} -> {intent.to_tier}; services healthy again. "
             "Open alerts of this project are closed.",
             good_news=True,
+            ends_incident=True,
         )
 
 

@@ -240,6 +240,7 @@ class Watcher:
                 metrics=self.metrics,
                 owner=self.owner,
                 fence=self._fence(project.ref),
+                on_intent=self.announcer.incidents.intent,
             )
             if api is not None
             else None

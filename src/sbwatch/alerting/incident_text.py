@@ -1,0 +1,184 @@
+"""The words of an incident: its timeline as a person would write it in a changelog, and the
+three lines a phone gets when it ends (cause, what sbwatch did, how long)."""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Sequence
+from datetime import datetime
+
+from sbwatch.core.durations import format_duration
+from sbwatch.core.results import Incident, IncidentEvent, IncidentEventKind, Severity
+
+Kind = IncidentEventKind
+FORECAST = "draining"
+"""The cause of an IO budget alert that forecasts the budget running out."""
+_LABEL = {
+    Kind.SIGNAL: "first seen",
+    Kind.EMAIL: "provider email",
+    Kind.MESSAGE: "phone",
+    Kind.DIAGNOSIS: "diagnosis",
+    Kind.ACTION: "action",
+    Kind.RECOVERY: "recovery",
+    Kind.CLOSE: "closed",
+}
+
+
+def moment(at: datetime) -> str:
+    """A moment as a person writes it: "May 20 07:11" (UTC)."""
+    return f"{at:%b} {at.day} {at:%H:%M}"
+
+
+def event_line(event: IncidentEvent) -> str:
+    """One line of the timeline: when, what kind, what."""
+    text = event.text
+    if event.kind is Kind.EMAIL and not event.data.get("trusted", True):
+        text = f"UNVERIFIED: {text}"
+    return f"{moment(event.at)}  {_LABEL[event.kind]}: {text}"
+
+
+def impact(events: Sequence[IncidentEvent]) -> IncidentEvent | None:
+    """The first critical message or compute change: when the trouble became urgent."""
+    for event in events:
+        critical = event.data.get("severity") == Severity.CRITICAL.value
+        if (event.kind is Kind.MESSAGE and critical) or event.kind is Kind.ACTION:
+            return event
+    return None
+
+
+def warnings(events: Sequence[IncidentEvent], before: datetime) -> list[IncidentEvent]:
+    """The provider's emails and sbwatch's first forecast that came before ``before``."""
+    emails = [e for e in events if e.kind is Kind.EMAIL and e.data.get("trusted", True)]
+    forecasts = [e for e in events if e.kind is Kind.MESSAGE and e.data.get("cause") == FORECAST][
+        :1
+    ]
+    return sorted((e for e in [*emails[:1], *forecasts] if e.at < before), key=lambda e: e.at)
+
+
+def warned(events: Sequence[IncidentEvent]) -> str:
+    """ "warned 4d18h ahead (provider email of May 20 20:00, sbwatch forecast of May 20
+    07:11)", or "" when nothing warned before the trouble became urgent."""
+    urgent = impact(events)
+    if urgent is None:
+        return ""
+    ahead = warnings(events, urgent.at)
+    if not ahead:
+        return ""
+    lead = format_duration((urgent.at - ahead[0].at).total_seconds())
+    said = sorted(ahead, key=lambda e: e.kind is not Kind.EMAIL)
+    names = ", ".join(
+        f"{'provider email' if e.kind is Kind.EMAIL else 'sbwatch forecast'} of {moment(e.at)}"
+        for e in said
+    )
+    return f"warned {lead} ahead ({names})"
+
+
+def who(actor: str) -> str:
+    """Who made a compute change: sbwatch itself, or a person with ``sbwatch escalate``."""
+    if actor.startswith("daemon"):
+        return "sbwatch"
+    return f"{actor.removeprefix('cli:')} (sbwatch escalate)"
+
+
+def cost(delta: float, at: datetime) -> str:
+    """A monthly price difference from ``at``, and prorated to the end of that month (UTC)."""
+    days = calendar.monthrange(at.year, at.month)[1]
+    month_end = datetime(at.year, at.month, days, tzinfo=at.tzinfo) - at
+    left = max(0.0, month_end.total_seconds() / 86_400 + 1)
+    prorated = delta * left / days
+    return f"+${delta:.2f}/month, ${prorated:.2f} for the rest of {at:%B}"
+
+
+def _did(event: IncidentEvent) -> str:
+    """A compute change in a few words, with who made it."""
+    data = event.data
+    to = data.get("to", "?")
+    if data.get("state") != "applied":
+        return f"raise to {to} failed"
+    actor = str(data.get("actor", ""))
+    by = "" if who(actor) == "sbwatch" else f" by {who(actor)}"
+    delta = data.get("monthly_usd")
+    price = f" ({cost(float(delta), event.at)})" if isinstance(delta, int | float) else ""
+    return f"raised to {to}{by}{price}"
+
+
+def changelog(incident: Incident, events: Sequence[IncidentEvent]) -> str:
+    """The incident in one entry: "May 25 10:34 rest is down; cause: disk IO budget exhausted
+    on micro, warned 6d ahead (...); 10:36 raised to small; 10:39 recovered (3m20s)"."""
+    urgent = impact(events)
+    start = urgent.at if urgent is not None else incident.opened_at
+    parts: list[tuple[datetime | None, str]] = []
+    if urgent is not None and urgent.kind is Kind.MESSAGE and urgent.data.get("alert"):
+        parts.append((None, str(urgent.data.get("what", ""))))
+    ahead = warned(events)
+    parts.append((None, f"cause: {incident.cause}" + (f", {ahead}" if ahead else "")))
+    for event in events:
+        if event.kind is Kind.ACTION:
+            parts.append((event.at, _did(event)))
+        elif event.kind is Kind.RECOVERY:
+            took = event.data.get("recovered_s")
+            said = "recovered" if event.data.get("state") == "recovered" else "still unhealthy"
+            parts.append((event.at, said + (f" ({format_duration(took)})" if took else "")))
+    if incident.closed_at is not None and not any(e.kind is Kind.RECOVERY for e in events):
+        lasted = format_duration((incident.closed_at - incident.opened_at).total_seconds())
+        parts.append((incident.closed_at, f"resolved (lasted {lasted})"))
+    return f"{moment(start)} " + "; ".join(_stamped(parts, start))
+
+
+def _stamped(parts: list[tuple[datetime | None, str]], start: datetime) -> list[str]:
+    """Each part after the first with its time, the date only when the day changed."""
+    out, day = [], start.date()
+    for at, text in parts:
+        if at is None:
+            out.append(text)
+            continue
+        out.append(f"{at:%H:%M} {text}" if at.date() == day else f"{moment(at)} {text}")
+        day = at.date()
+    return out
+
+
+def summary_lines(
+    incident: Incident, events: Sequence[IncidentEvent], until: datetime
+) -> list[str]:
+    """Three lines: the cause (and how far ahead it was told), what sbwatch did, how long."""
+    ahead = warned(events)
+    cause = f"Cause: {incident.cause}" + (f"; {ahead}" if ahead else "") + "."
+    changes = [_did(e) for e in events if e.kind is Kind.ACTION]
+    recovered = [e for e in events if e.kind is Kind.RECOVERY]
+    if changes:
+        did = "sbwatch: " + "; ".join(changes)
+        if recovered and recovered[-1].data.get("recovered_s"):
+            did += f"; healthy again {format_duration(recovered[-1].data['recovered_s'])} later"
+        did += "."
+    else:
+        told = sum(1 for e in events if e.kind is Kind.MESSAGE)
+        did = f"sbwatch: told you ({told} message{'s' * (told != 1)}); no compute change."
+    lasted = format_duration((until - incident.opened_at).total_seconds())
+    end = (
+        f"{until:%H:%M}" if until.date() == incident.opened_at.date() else f"{until:%Y-%m-%d %H:%M}"
+    )
+    return [cause, did, f"Lasted {lasted}: {incident.opened_at:%Y-%m-%d %H:%M} to {end} UTC."]
+
+
+def timeline(incident: Incident, events: Sequence[IncidentEvent]) -> list[str]:
+    """The whole record for ``sbwatch incidents show``: the changelog entry, then each line."""
+    state = "open" if incident.closed_at is None else f"closed {moment(incident.closed_at)}"
+    head = f"Incident #{incident.id} of {incident.project} ({state}): {incident.cause}"
+    return [head, changelog(incident, events), "", *(event_line(e) for e in events)]
+
+
+def incident_doc(incident: Incident, events: Sequence[IncidentEvent]) -> dict[str, object]:
+    """One incident as JSON-ready data: its record, its changelog entry and its timeline."""
+    return {
+        "id": incident.id,
+        "project": incident.project,
+        "opened_at": incident.opened_at.isoformat(),
+        "closed_at": incident.closed_at.isoformat() if incident.closed_at else None,
+        "cause": incident.cause,
+        "changelog": changelog(incident, events),
+        "summary": incident.summary,
+        "timeline": [
+            {"at": e.at.isoformat(), "kind": e.kind.value, "text": e.text, "line": event_line(e)}
+            for e in events
+        ],
+    }

@@ -1,0 +1,53 @@
+"""The May 26 replay's incidents: in its report, its HTML page and the demo, as a changelog."""
+
+from __future__ import annotations
+
+from html import unescape
+
+from tests.chromium import dump_dom
+from tests.replay.conftest import LongRuns
+
+
+def test_may26_incident_reads_like_a_changelog(long_runs: LongRuns) -> None:
+    """The first incident names the warning days ahead (the provider's email and sbwatch's
+    own forecast), the raise to small with its cost, and the recovery time."""
+    first = long_runs.may26.report["incidents"][0]
+    assert (
+        "May 25 02:05 cause: disk IO budget running out on micro, warned 4d18h ahead "
+        "(provider email of May 20 20:00, sbwatch forecast of May 20 07:11); "
+        "02:05 raised to small (+$5.23/month, $1.17 for the rest of May); 02:07 recovered (2m)"
+    ) == first["changelog"]
+    assert "May 25 02:05  action: compute raised micro -> small by sbwatch" in [
+        e["line"] for e in first["timeline"]
+    ]
+
+
+def test_each_incident_ends_in_one_summary_message(long_runs: LongRuns) -> None:
+    """The recovery message carries the first incident's three lines; the second incident
+    ends in one RESOLVED naming its cause, with the three lines."""
+    alerts = long_runs.may26.report["alerts"]
+    recovered = next(a for a in alerts if a["title"].endswith("recovered on small in 2m"))
+    last = alerts[-1]
+    assert (
+        [
+            "Cause: disk IO budget running out on micro; warned 4d18h ahead (provider email of "
+            "May 20 20:00, sbwatch forecast of May 20 07:11).",
+            "sbwatch: raised to small (+$5.23/month, $1.17 for the rest of May); healthy again "
+            "2m later.",
+            "Lasted 4d18h: 2026-05-20 07:11 to 2026-05-25 02:07 UTC.",
+        ],
+        "RESOLVED may26-io-exhaustion (abcdef): disk IO budget exhausted on small (lasted 18h2m)",
+        "sbwatch: told you (9 messages); no compute change.",
+    ) == (recovered["body"].splitlines(), last["title"], last["body"].splitlines()[1])
+
+
+def test_html_report_and_demo_show_the_incidents(long_runs: LongRuns) -> None:
+    """Chromium finds each incident in the HTML report as a <details> opening onto its
+    timeline; the demo prints them after its checks."""
+    dom = unescape(dump_dom(long_runs.may26_html.as_uri()))
+    assert 2 == dom.count('<details class="incident">')
+    assert "#1 May 25 02:05 cause: disk IO budget running out on micro" in dom
+    assert "<li>May 20 20:00  provider email: Your project is depleting" in dom
+    assert "Incident #1: May 25 02:05 cause: disk IO budget running out on micro" in (
+        long_runs.demo.stdout
+    )
