@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -54,7 +54,9 @@ class DiskPoint:
     @property
     def used_ratio(self) -> float:
         """The used share, 0..1."""
-        return 0.0 if self.size_bytes <= 0 else min(1.0, max(0.0, self.used_bytes / self.size_bytes))
+        return (
+            0.0 if self.size_bytes <= 0 else min(1.0, max(0.0, self.used_bytes / self.size_bytes))
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,9 +206,7 @@ def _ended(
 
 
 def _replace(base: DiskForecast, **changes: object) -> DiskForecast:
-    fields = {name: getattr(base, name) for name in DiskForecast.__slots__}
-    fields.update(changes)
-    return DiskForecast(**fields)  # type: ignore[arg-type]  # the fields of a DiskForecast
+    return replace(base, **changes)  # type: ignore[arg-type]  # the fields of a DiskForecast
 
 
 # -- the lever -------------------------------------------------------------------------------
@@ -278,7 +278,9 @@ def decide_disk(
         )
     if last_change is not None and (now - last_change).total_seconds() < bounds.cooldown_s:
         left = bounds.cooldown_s - (now - last_change).total_seconds()
-        return DiskDecision("none", None, f"cooldown after the last change: {format_duration(left)}")
+        return DiskDecision(
+            "none", None, f"cooldown after the last change: {format_duration(left)}"
+        )
     target, why_not = _target(fc, bounds, current_gb)
     if target is None:
         return DiskDecision("none", None, why_not)

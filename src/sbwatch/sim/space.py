@@ -28,6 +28,8 @@ BIG_STEP = 0.2
 QUOTA = 4
 QUOTA_S = 86_400.0
 CAPPED_GB = 8
+LOCK_MARGIN = 16 * 1024**2
+"""The provider's check notices the line crossed a little after: 16 MiB past it."""
 _EPS = 1e-6
 
 
@@ -61,6 +63,10 @@ class DiskSpace:
     def read_only(self) -> bool:
         """The database refuses writes now."""
         return self.read_only_since is not None
+
+    @property
+    def _lock_line(self) -> float:
+        return LOCK_AT * self.size_bytes + LOCK_MARGIN
 
     @property
     def used_ratio(self) -> float:
@@ -98,7 +104,7 @@ class DiskSpace:
         if self.used_ratio >= GROW_AT - _EPS and self._may_grow(at):
             self.change(at, self._next_size(), "autoscale")
             return
-        locked = self.used_ratio >= LOCK_AT - _EPS
+        locked = self.used_bytes >= self._lock_line - _EPS
         if locked and self.read_only_since is None:
             self.read_only_since = at
             self.read_only_spans.append((at, None))
@@ -125,8 +131,8 @@ class DiskSpace:
         """The next moment something can change: a threshold crossed or the quota freeing."""
         times = [math.inf]
         if self.fill_bytes_s > 0 and not self.read_only:
-            for share in (GROW_AT, LOCK_AT):
-                gap = share * self.size_bytes - self.used_bytes
+            for line in (GROW_AT * self.size_bytes, self._lock_line):
+                gap = line - self.used_bytes
                 if gap > _EPS:
                     times.append(t + gap / self.fill_bytes_s)
         if self.used_ratio >= GROW_AT - _EPS and self.quota_left(t) <= 0:

@@ -417,7 +417,9 @@ def _parse_disk(body: Any) -> DiskConfig:
     throughput = attributes.get("throughput_mibps")
     if throughput is not None and not isinstance(throughput, int):
         raise _bad_body("disk", "'throughput_mibps' of the wrong type")
-    return DiskConfig(kind, size, iops, throughput, _parse_time(body.get("last_modified_at"), "disk"))
+    return DiskConfig(
+        kind, size, iops, throughput, _parse_time(body.get("last_modified_at"), "disk")
+    )
 
 
 def _parse_disk_util(body: Any) -> DiskUtil:

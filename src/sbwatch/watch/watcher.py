@@ -55,6 +55,7 @@ from sbwatch.store.base import Store
 from sbwatch.supabase.mgmt_api import ManagementApi
 from sbwatch.supabase.tiers import Tier
 from sbwatch.watch.announcer import AlertObserver, Announcer
+from sbwatch.watch.disk import DiskFlow, point_of
 from sbwatch.watch.escalation import EscalationFlow, Step
 from sbwatch.watch.provider import (
     discover_size,
@@ -123,6 +124,9 @@ class Watcher:
             settings, store, clock=clock, dispatcher=dispatcher, on_alert=on_alert
         )
         self.escalations = EscalationFlow(store, clock=clock, announcer=self.announcer, owner=owner)
+        self.disk = DiskFlow(
+            store, clock=clock, metrics=metrics, announcer=self.announcer, owner=owner
+        )
         self._log = get_logger("watcher")
 
     # -- life cycle -----------------------------------------------------------------------
@@ -406,6 +410,7 @@ class Watcher:
         await self.store.record_io_sample(ref, sample)
         runtime.pressure = pressure(runtime.last_sample, sample)
         runtime.last_sample = sample
+        self.disk.fold(ref, point_of(sample))
         estimate = runtime.estimator.update(sample)
         await self.store.record_budget(estimate)
         await self.store.put_state(
@@ -520,6 +525,10 @@ class Watcher:
             ),
         )
         conds += data_conditions(ref, runtime.data_checks)
+        conds.append(
+            await self.disk.evaluate(runtime, diagnosis, acting=True, fence=self._fence(ref))
+        )
+        self.disk.fold_into(conds, ref, diagnosis)
         runtime.policy_state = await self.announcer.conditions(runtime, conds)
         await self._save_policy(runtime)
         self.metrics.heartbeat.set(now.timestamp())
@@ -590,6 +599,12 @@ class Watcher:
         if tier is not None and tier is not runtime.tier:
             await self._adopt_size(runtime, tier)
         return tier
+
+    async def check_disk(self, ref: str) -> None:
+        """Read the disk's size, use and last change from the provider (the quota's count)."""
+        runtime = await self.running(ref)
+        if runtime is not None and runtime.api is not None:
+            await self.disk.check(runtime)
 
     async def _adopt_size(self, runtime: ProjectRuntime, tier: Tier) -> None:
         previous = runtime.tier
