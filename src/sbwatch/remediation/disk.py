@@ -228,7 +228,13 @@ class DiskChanger:
             return await self._unknown(intent, exc)
         self._count("applied")
         log.info("disk change applied", project=intent.project, intent=intent.id)
-        return await self._update(intent, IntentState.APPLIED)
+        done = await self._update(intent, IntentState.APPLIED)
+        try:  # the change counts toward the quota: keep the provider's own time of it
+            after = await self._api.get_disk(intent.project)
+        except ApiError:
+            return done
+        await note_change(self._store, intent.project, after.last_modified_at, self._clock.now())
+        return done
 
     async def _unknown(self, intent: DiskIntent, exc: ApiError) -> DiskIntent:
         """A timeout, 5xx or 429: it may have landed; ask with a GET, never POST again."""
