@@ -19,7 +19,8 @@ from sbwatch.core.clock import VirtualClock
 from sbwatch.core.errors import PermanentError
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import NOT_APPLIED, IntentState
-from sbwatch.remediation.disk import DiskChanger, changes_seen, disk_intents, note_change
+from sbwatch.remediation.disk import DiskChanger
+from sbwatch.remediation.disk_journal import changes_seen, disk_intents, note_change
 from sbwatch.sim.space import GIB, DiskSpace
 from sbwatch.sim.world import SimWorld, create_app
 from sbwatch.store.sqlite import SqliteStore

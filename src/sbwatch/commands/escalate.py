@@ -24,7 +24,8 @@ from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import IntentState
 from sbwatch.policy.disk import quota
 from sbwatch.policy.escalation import monthly_price
-from sbwatch.remediation.disk import DiskApi, DiskChanger, changes_seen, note_change
+from sbwatch.remediation.disk import DiskApi, DiskChanger
+from sbwatch.remediation.disk_journal import changes_seen, note_change
 from sbwatch.remediation.executor import ComputeApi, Escalator, process_owner
 from sbwatch.store import open_store
 from sbwatch.store.base import Store

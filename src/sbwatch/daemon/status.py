@@ -11,6 +11,7 @@ from sbwatch.core.results import BudgetEstimate, Intent, ProbeStatus
 from sbwatch.daemon.presence import Heartbeat, read_heartbeat
 from sbwatch.ingest import MAIL_NAMESPACE
 from sbwatch.ingest import MAIL_WATCHER_KEY as MAIL_STATE_KEY
+from sbwatch.remediation.disk_journal import disk_report
 from sbwatch.store import Store
 
 FAILED_LOOKBACK = timedelta(days=7)
@@ -114,6 +115,7 @@ async def _project(
         "evidence": list(diagnosis.evidence) if diagnosis else [],
         "probes": [_probe(s) for s in await store.probe_statuses(ref)],
         "budget": None if budget is None else _budget(budget),
+        "disk": await disk_report(store, project, now),
         "open_alerts": [
             {
                 "key": a.key,

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from sbwatch.core.durations import format_duration
-from sbwatch.core.results import EscalationMode
+from sbwatch.core.results import EscalationMode, IoSample
 from sbwatch.supabase.disk import (
     AUTOSCALE_AT,
     CHANGE_WINDOW,
@@ -35,6 +35,7 @@ MIN_SPAN = timedelta(minutes=10)
 """Readings closer together than this give no rate."""
 HORIZON = timedelta(days=7)
 """Nothing further out is forecast."""
+HORIZON_S = HORIZON.total_seconds()
 TARGET_FULL = 0.8
 """A disk sbwatch grows is sized to be at most this full after the headroom's fill."""
 MAX_STEPS = 32
@@ -98,6 +99,14 @@ class DiskForecast:
         return self.size_bytes / GB
 
 
+def point_of(sample: IoSample) -> DiskPoint | None:
+    """The ``/data`` reading of a metrics scrape, when it has one."""
+    size, avail = sample.fs_size_bytes, sample.fs_avail_bytes
+    if size is None or avail is None or size <= 0:
+        return None
+    return DiskPoint(sample.at, size, size - avail)
+
+
 def quota(changes: Sequence[datetime], now: datetime) -> Quota:
     """The quota at ``now`` from the disk changes made so far."""
     recent = sorted(c for c in changes if now - CHANGE_WINDOW < c <= now)
@@ -155,14 +164,16 @@ def forecast(
     autoscale_eta: float | None = None
     grown = 0
     for _ in range(MAX_STEPS):
-        at90 = t + timedelta(seconds=max(0.0, (AUTOSCALE_AT * size_gb * GB - used) / rate))
-        if at90 - now > HORIZON:
+        to90 = max(0.0, (AUTOSCALE_AT * size_gb * GB - used) / rate)
+        if (t - now).total_seconds() + to90 > HORIZON.total_seconds():
             break
+        at90 = t + timedelta(seconds=to90)
         if autoscale_eta is None:
             autoscale_eta = (at90 - now).total_seconds()
         used += rate * (at90 - t).total_seconds()
         t = at90
-        at95 = t + timedelta(seconds=max(0.0, (READ_ONLY_AT * size_gb * GB - used) / rate))
+        to95 = min(max(0.0, (READ_ONLY_AT * size_gb * GB - used) / rate), 2 * HORIZON_S)
+        at95 = t + timedelta(seconds=to95)
         if not _can_grow(size_gb, spend_cap):
             return _ended(base, autoscale_eta, at95, grown, "spend_cap", None)
         free = quota(made, t).frees_at or t

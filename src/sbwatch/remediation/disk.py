@@ -13,8 +13,7 @@ four a day) are JSON documents of the store's ``disk`` namespace.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
-from datetime import datetime
+from dataclasses import replace
 from typing import Any, Protocol
 
 from sbwatch.core.clock import Clock
@@ -24,15 +23,17 @@ from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import NOT_APPLIED, IntentState
 from sbwatch.policy.disk import quota
+from sbwatch.remediation.disk_journal import (
+    KEEP_INTENTS,
+    NAMESPACE,
+    DiskIntent,
+    changes_seen,
+    disk_intents,
+    note_change,
+)
 from sbwatch.remediation.executor import dead_here, lock_name
 from sbwatch.store.base import Store
-from sbwatch.supabase.disk import CHANGE_WINDOW
 from sbwatch.supabase.mgmt_api import DiskConfig
-
-NAMESPACE = "disk"
-KEEP_INTENTS = 50
-KEEP_CHANGES = 2 * CHANGE_WINDOW
-"""Changes seen are kept this long: the quota's window and a margin."""
 
 log = get_logger("remediation.disk")
 
@@ -47,63 +48,6 @@ class DiskApi(Protocol):
     async def set_disk(self, ref: str, attributes: dict[str, Any]) -> None:
         """POST a disk change (never retried by the client)."""
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class DiskIntent:
-    """A journalled disk change."""
-
-    id: int
-    project: str
-    from_gb: int
-    to_gb: int
-    reason: str
-    actor: str
-    created_at: datetime
-    state: IntentState
-    updated_at: datetime
-    detail: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        """For the store."""
-        out = asdict(self)
-        out["created_at"] = self.created_at.isoformat()
-        out["updated_at"] = self.updated_at.isoformat()
-        out["state"] = self.state.value
-        return out
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DiskIntent:
-        """Inverse of :meth:`to_dict`."""
-        fields = dict(data)
-        fields["created_at"] = datetime.fromisoformat(data["created_at"])
-        fields["updated_at"] = datetime.fromisoformat(data["updated_at"])
-        fields["state"] = IntentState(data["state"])
-        return cls(**fields)
-
-
-async def disk_intents(store: Store, ref: str) -> list[DiskIntent]:
-    """The project's disk changes, oldest first."""
-    doc = await store.get_state(NAMESPACE, f"intents:{ref}") or {}
-    return [DiskIntent.from_dict(item) for item in doc.get("intents", [])]
-
-
-async def changes_seen(store: Store, ref: str) -> list[datetime]:
-    """When the project's disk changed, as sbwatch saw it (``last_modified_at``), oldest first."""
-    doc = await store.get_state(NAMESPACE, f"changes:{ref}") or {}
-    return [datetime.fromisoformat(item) for item in doc.get("seen", [])]
-
-
-async def note_change(store: Store, ref: str, at: datetime | None, now: datetime) -> bool:
-    """Keep a ``last_modified_at`` the provider reported; whether it was new."""
-    if at is None:
-        return False
-    seen = await changes_seen(store, ref)
-    if at in seen:
-        return False
-    kept = sorted(c for c in [*seen, at] if now - c <= KEEP_CHANGES)
-    await store.put_state(NAMESPACE, f"changes:{ref}", {"seen": [c.isoformat() for c in kept]})
-    return True
 
 
 class DiskChanger:
@@ -276,14 +220,3 @@ class DiskChanger:
 
     def _count(self, outcome: str) -> None:
         self._metrics.disk_changes.labels(outcome).inc()
-
-
-def last_change(intents: list[DiskIntent]) -> datetime | None:
-    """When sbwatch last changed the disk (applied), for the cooldown."""
-    applied = [i.updated_at for i in intents if i.state is IntentState.APPLIED]
-    return max(applied) if applied else None
-
-
-def pending(intents: list[DiskIntent]) -> bool:
-    """Whether a change's outcome is still unknown."""
-    return any(i.state is IntentState.OPEN for i in intents)

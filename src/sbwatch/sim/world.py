@@ -323,8 +323,6 @@ class SimWorld:
             "patch_calls": self.patch_calls,
             "patch_attempts": self.patch_attempts,
             "emails": len(self.emails),
-            "disk_calls": self.disk_calls,
-            "disk_attempts": self.disk_attempts,
         }
 
     def resize(self, ref: str, tier: str, *, rollback: bool = False) -> None:

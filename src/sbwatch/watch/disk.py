@@ -25,7 +25,7 @@ from sbwatch.core.errors import ApiError, SbwatchError
 from sbwatch.core.lease import Fence
 from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
-from sbwatch.core.results import Diagnosis, DiagnosisKind, IntentState, IoSample, Severity
+from sbwatch.core.results import Diagnosis, DiagnosisKind, IntentState, Severity
 from sbwatch.policy.alerts import Condition
 from sbwatch.policy.conditions import DIAGNOSIS_SUBJECT
 from sbwatch.policy.disk import (
@@ -37,10 +37,11 @@ from sbwatch.policy.disk import (
     decide_disk,
     forecast,
     grow_command,
+    point_of,
 )
 from sbwatch.policy.escalation import monthly_price
-from sbwatch.remediation.disk import (
-    DiskChanger,
+from sbwatch.remediation.disk import DiskChanger
+from sbwatch.remediation.disk_journal import (
     changes_seen,
     disk_intents,
     last_change,
@@ -66,14 +67,6 @@ class DiskState:
     forecast: DiskForecast | None = None
     decision: DiskDecision | None = None
     loaded: bool = False
-
-
-def point_of(sample: IoSample) -> DiskPoint | None:
-    """The ``/data`` reading of a metrics scrape, when it has one."""
-    size, avail = sample.fs_size_bytes, sample.fs_avail_bytes
-    if size is None or avail is None or size <= 0:
-        return None
-    return DiskPoint(sample.at, size, size - avail)
 
 
 def bounds_of(project: ProjectSettings, compute_usd: float) -> DiskBounds:

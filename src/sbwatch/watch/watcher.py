@@ -44,6 +44,7 @@ from sbwatch.policy.alerts import (
 from sbwatch.policy.budget import BudgetEstimator, alert_thresholds, budget_severity, pressure
 from sbwatch.policy.conditions import IO_KINDS, next_latch
 from sbwatch.policy.diagnosis import diagnose
+from sbwatch.policy.disk import point_of
 from sbwatch.policy.escalation import beyond_reach, will_raise
 from sbwatch.policy.plan import Plan
 from sbwatch.policy.thresholds import next_status
@@ -55,7 +56,7 @@ from sbwatch.store.base import Store
 from sbwatch.supabase.mgmt_api import ManagementApi
 from sbwatch.supabase.tiers import Tier
 from sbwatch.watch.announcer import AlertObserver, Announcer
-from sbwatch.watch.disk import DiskFlow, point_of
+from sbwatch.watch.disk import DiskFlow
 from sbwatch.watch.escalation import EscalationFlow, Step
 from sbwatch.watch.provider import (
     discover_size,
