@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sbwatch.sim.replay import replay
 from sbwatch.sim.scenario import load_scenario
+from sbwatch.sim.truth import Cause, run_world
 
 SHIPPED = Path(__file__).resolve().parents[2] / "src" / "sbwatch" / "sim" / "scenarios"
 
@@ -42,3 +43,19 @@ def test_auto_mode_grows_the_disk_once_and_it_never_goes_read_only() -> None:
     (grown,) = fast["disk_changes"]["abcdefghijklmnopqrst"]
     assert ("api", 8, 100) == (grown["by"], grown["from"], grown["to"])
     assert grown["at_s"] <= 15 * 60
+
+
+def test_the_truth_knows_when_the_database_was_read_only() -> None:
+    """The re-run world marks the read-only stretch as an incident of its own cause; with the
+    disk change sbwatch made the grow-once world has none, without it the database goes
+    read-only within the day."""
+    quota = load_scenario(SHIPPED / "disk-quota-read-only.toml")
+    (incident,) = run_world(quota, []).incidents()
+    assert (Cause.READ_ONLY, ("db",)) == (incident.cause, incident.services)
+    assert 16 * 3600 < incident.start_s < 16.5 * 3600 < 24 * 3600 < incident.end_s < 25 * 3600
+    grow = load_scenario(SHIPPED / "disk-grow-once.toml")
+    report = asyncio.run(replay(grow))
+    assert [] == run_world(grow, [], disk_changes=report["api_disk_changes"]).incidents()
+    (left,) = run_world(grow, []).incidents()
+    assert Cause.READ_ONLY == left.cause
+    assert left.start_s < 24 * 3600

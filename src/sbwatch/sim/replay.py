@@ -543,6 +543,7 @@ async def _report(
         "probe_states": rec.probe_states,
         "changes": world.changes,
         "api_resizes": list(world.api_resizes),
+        "api_disk_changes": list(world.api_disk_changes),
         "outside_resizes": world.outside_resizes,
         "open_alerts": [
             {"key": a.key, "project": a.project, "severity": a.severity.value, "title": a.title}
