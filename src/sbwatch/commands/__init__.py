@@ -95,9 +95,7 @@ HELPS: dict[str, str] = {
         "target size and the monthly cost difference, asks for confirmation, sends the change "
         "once through the same journal and lock as the daemon, then waits for the services to "
         "recover (Ctrl-C stops waiting; the daemon finishes the verification). Never lowers "
-        "the size. With --disk-gb N it grows the database disk to N GB instead, once, through "
-        "the same journal and lock (refused while the provider's four disk changes a day are "
-        "spent, saying when the next is allowed)."
+        "the size. --disk-gb N: grow the disk instead."
     ),
     "history": (
         "Show past compute escalations from the journal (oldest first): when, who asked, from "
