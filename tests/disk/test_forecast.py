@@ -178,3 +178,15 @@ def test_a_pending_change_waits() -> None:
     fc = forecast(filling(8, 5.6, 1.5), [], NOW)
     decision = decide_disk(fc, bounds(), 8, now=NOW, ref=REF, pending=True)
     assert "none" == decision.action
+
+
+def test_a_failed_change_waits_before_another() -> None:
+    """A refused disk change: none proposed again for 15 minutes, then again."""
+    fc = forecast(filling(8, 5.6, 1.5), [], NOW)
+    waiting = decide_disk(fc, bounds(), 8, now=NOW, ref=REF, last_failed=NOW - timedelta(minutes=5))
+    assert ("none", "the last disk change failed; retry in 10m") == (
+        waiting.action,
+        waiting.reason,
+    )
+    later = decide_disk(fc, bounds(), 8, now=NOW, ref=REF, last_failed=NOW - timedelta(minutes=15))
+    assert "grow" == later.action

@@ -38,6 +38,8 @@ HORIZON = timedelta(days=7)
 HORIZON_S = HORIZON.total_seconds()
 TARGET_FULL = 0.8
 """A disk sbwatch grows is sized to be at most this full after the headroom's fill."""
+FAILED_RETRY = timedelta(minutes=15)
+"""After a disk change that failed, wait this long before proposing another."""
 MAX_STEPS = 32
 """Autoscales played forward at most (each one grows the disk by a fifth at least)."""
 
@@ -265,6 +267,7 @@ def decide_disk(
     ref: str,
     pending: bool = False,
     last_change: datetime | None = None,
+    last_failed: datetime | None = None,
 ) -> DiskDecision:
     """Whether to grow the disk now (one change, within the quota and the bounds)."""
     if fc is None or current_gb is None:
@@ -286,6 +289,11 @@ def decide_disk(
     if bounds.spend_cap:
         return DiskDecision(
             "none", None, f"the spend cap holds the disk at {SPEND_CAP_GB} GB: turn it off"
+        )
+    if last_failed is not None and now - last_failed < FAILED_RETRY:
+        left = (FAILED_RETRY - (now - last_failed)).total_seconds()
+        return DiskDecision(
+            "none", None, f"the last disk change failed; retry in {format_duration(left)}"
         )
     if last_change is not None and (now - last_change).total_seconds() < bounds.cooldown_s:
         left = bounds.cooldown_s - (now - last_change).total_seconds()

@@ -84,6 +84,12 @@ def last_change(intents: list[DiskIntent]) -> datetime | None:
     return max(applied) if applied else None
 
 
+def last_failed(intents: list[DiskIntent]) -> datetime | None:
+    """When a disk change last failed (refused, or found not applied)."""
+    failed = [i.updated_at for i in intents if i.state is IntentState.FAILED]
+    return max(failed) if failed else None
+
+
 def pending(intents: list[DiskIntent]) -> bool:
     """Whether a change's outcome is still unknown."""
     return any(i.state is IntentState.OPEN for i in intents)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sbwatch.alerting.disk import (
     disk_lines,
@@ -42,9 +42,11 @@ from sbwatch.policy.disk import (
 from sbwatch.policy.escalation import monthly_price
 from sbwatch.remediation.disk import DiskChanger
 from sbwatch.remediation.disk_journal import (
+    DiskIntent,
     changes_seen,
     disk_intents,
     last_change,
+    last_failed,
     note_change,
     pending,
 )
@@ -67,6 +69,10 @@ class DiskState:
     forecast: DiskForecast | None = None
     decision: DiskDecision | None = None
     loaded: bool = False
+    changes: list[datetime] | None = None
+    """The disk changes seen, as the store keeps them (re-read at each disk check)."""
+    intents: list[DiskIntent] | None = None
+    """sbwatch's disk changes (re-read at each disk check: ``sbwatch escalate`` writes too)."""
 
 
 def bounds_of(project: ProjectSettings, compute_usd: float) -> DiskBounds:
@@ -143,7 +149,12 @@ class DiskFlow:
             )
         if util.size_bytes > 0:
             self.fold(ref, DiskPoint(util.at or self.clock.now(), util.size_bytes, util.used_bytes))
+        await self._reread(ref, state)
         return config
+
+    async def _reread(self, ref: str, state: DiskState) -> None:
+        state.changes = await changes_seen(self.store, ref)
+        state.intents = await disk_intents(self.store, ref)
 
     async def _load(self, ref: str, state: DiskState) -> None:
         """After a start, the readings the store kept: the fill rate is known at once."""
@@ -163,11 +174,14 @@ class DiskFlow:
             await self._load(ref, state)
         now = self.clock.now()
         settings = runtime.settings.disk
-        changes = await changes_seen(self.store, ref)
-        fc = forecast(state.points, changes, now, spend_cap=settings.spend_cap)
+        if state.changes is None or state.intents is None:
+            await self._reread(ref, state)
+        assert state.changes is not None
+        assert state.intents is not None
+        fc = forecast(state.points, state.changes, now, spend_cap=settings.spend_cap)
         state.forecast = fc
         self._gauges(ref, fc)
-        intents = await disk_intents(self.store, ref)
+        intents = state.intents
         current = state.config.size_gb if state.config is not None else None
         if current is None and fc is not None:
             current = round(fc.size_gb)
@@ -180,6 +194,7 @@ class DiskFlow:
             ref=ref,
             pending=pending(intents),
             last_change=last_change(intents),
+            last_failed=last_failed(intents),
         )
         if state.decision is None or state.decision.reason != decision.reason:
             self._log.info(
@@ -189,8 +204,11 @@ class DiskFlow:
         if acting and decision.action == "grow" and fc is not None and runtime.api is not None:
             await self._grow(runtime, fc, decision, fence)
             decision = state.decision
-            changes = await changes_seen(self.store, ref)
-            fc = state.forecast = forecast(state.points, changes, now, spend_cap=settings.spend_cap)
+            await self._reread(ref, state)
+            assert state.changes is not None
+            fc = state.forecast = forecast(
+                state.points, state.changes, now, spend_cap=settings.spend_cap
+            )
         return self._condition(runtime, diagnosis, fc, decision)
 
     async def _grow(
@@ -203,12 +221,14 @@ class DiskFlow:
             self.store, runtime.api, clock=self.clock, metrics=self.metrics, owner=self.owner,
             fence=fence,
         )  # fmt: skip
+        state = self.state(ref)
         try:
             intent = await changer.grow(ref, decision.target_gb, decision.reason, self.owner)
         except SbwatchError as exc:
             self._log.warning("disk change not started", project=ref, error=str(exc))
             return
-        state = self.state(ref)
+        finally:
+            await self._reread(ref, state)
         state.decision = replace(decision, action="none", reason="a disk change is under way")
         if intent.state is IntentState.FAILED:
             await self.announcer.notice(
