@@ -23,6 +23,8 @@ SERVED: dict[str, tuple[str, ...]] = {
     "/v1/projects/{ref}/pause": ("post",),
     "/v1/projects/{ref}/database/query": ("post",),
     "/v1/projects/{ref}/database/query/read-only": ("post",),
+    "/v1/projects/{ref}/config/disk": ("get", "post"),
+    "/v1/projects/{ref}/config/disk/util": ("get",),
 }
 SECURITY_SCHEMES = {
     # the published spec names a "bearer" requirement without defining it; define it here

@@ -117,7 +117,13 @@ RULES = (
     Rule(
         "policy is pure: only core values, the configuration and the provider's data",
         scope=(S + "policy",),
-        allow=(S + "core", S + "config", S + "supabase.tiers", S + "supabase.edge"),
+        allow=(
+            S + "core",
+            S + "config",
+            S + "supabase.tiers",
+            S + "supabase.edge",
+            S + "supabase.disk",
+        ),
         deny=(S + "core.log", S + "core.metrics"),
     ),
     Rule(

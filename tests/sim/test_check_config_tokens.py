@@ -76,6 +76,7 @@ async def test_a_scoped_token_lacking_a_permission_is_named(tmp_path: Path) -> N
     assert 1 == code, err
     assert "projects[0].mgmt_token: the mgmt_health probe needs project_admin_read" in out
     assert "escalation (changing the compute size) needs infra_add_ons_write" in out
+    assert "growing the disk needs infra_disk_config_write" in out
     assert (
         "projects[0].mgmt_token: the token lacks infra_add_ons_read"
         " (needed by reading the compute size and prices)"

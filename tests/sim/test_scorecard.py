@@ -44,8 +44,8 @@ def test_stories_are_valid_scenarios_and_draw_what_operators_meet() -> None:
     docs = [story(rng, 1.0, i) for i in range(200)]
     scenarios = [parse_scenario(to_toml(doc, expect="score")) for doc in docs]
     kinds = {e["kind"] for s in scenarios for e in s.events}
-    # outside_resize is newer than the stories: the fuzz draws it (tests/sim/test_fuzz.py)
-    assert set(EVENT_KEYS) - {"outside_resize"} <= kinds | {"status_page"}
+    # outside_resize and disk are newer than the stories: the fuzz draws them (test_fuzz.py)
+    assert set(EVENT_KEYS) - {"outside_resize", "disk"} <= kinds | {"status_page"}
     loads = {part for doc in docs for part in doc["name"].split("-", 2)[2].split("+")}
     assert {"steady", "refill", "step", "daynight", "weekly", "spike", "burst", "iops"} <= loads
     assert {"auto", "ask", "off"} == {s.policy.mode.value for s in scenarios}

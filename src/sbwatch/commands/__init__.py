@@ -110,7 +110,7 @@ HELPS: dict[str, str] = {
         "target size and the monthly cost difference, asks for confirmation, sends the change "
         "once through the same journal and lock as the daemon, then waits for the services to "
         "recover (Ctrl-C stops waiting; the daemon finishes the verification). Never lowers "
-        "the size."
+        "the size. --disk-gb N: grow the disk instead."
     ),
     "history": (
         "Show past compute escalations from the journal (oldest first): when, who asked, from "

@@ -23,10 +23,14 @@ from sbwatch.core.durations import format_duration
 from sbwatch.core.errors import ApiError, LockBusy, SbwatchError
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import IntentState
+from sbwatch.policy.disk import quota
 from sbwatch.policy.escalation import monthly_price
+from sbwatch.remediation.disk import DiskApi, DiskChanger
+from sbwatch.remediation.disk_journal import changes_seen, note_change
 from sbwatch.remediation.executor import ComputeApi, Escalator, process_owner
 from sbwatch.store import open_store
 from sbwatch.store.base import Store
+from sbwatch.supabase.disk import CHANGES_PER_WINDOW, monthly_disk_usd
 from sbwatch.supabase.mgmt_api import ManagementApi, ServiceHealth
 from sbwatch.supabase.tiers import Tier, next_tier, rank, tier_for_variant
 
@@ -43,7 +47,7 @@ class CliApi(ComputeApi, Protocol):
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """REF, --to, --yes, --dry-run."""
+    """REF, --to or --disk-gb, --yes, --dry-run."""
     parser.add_argument("ref", nargs="?", metavar="REF", help="project ref (default: the only one)")
     parser.add_argument(
         "--to",
@@ -51,6 +55,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         choices=list(Tier),
         metavar="TIER",
         help="target size (default: the next size up); one of " + ", ".join(Tier),
+    )
+    parser.add_argument(
+        "--disk-gb",
+        type=int,
+        metavar="N",
+        help="grow the database disk to N GB instead (one of the provider's four disk changes "
+        "a day; no downtime)",
     )
     parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     parser.add_argument("--dry-run", action="store_true", help="show the plan, change nothing")
@@ -88,6 +99,11 @@ async def _main(
         api = ManagementApi(http, settings.mgmt_api_url, token, clock=clock)
         store = await open_store(settings.state)
         try:
+            if args.disk_gb is not None:
+                return await disk_command(
+                    project, api, store, clock, size_gb=args.disk_gb, yes=args.yes,
+                    dry_run=args.dry_run,
+                )  # fmt: skip
             return await escalate_command(
                 project, api, store, clock, to=args.to, yes=args.yes, dry_run=args.dry_run
             )
@@ -249,6 +265,76 @@ async def _apply(
         return 0
     print(f"intent #{done.id} {done.state}: {done.detail}", file=out)
     return 1
+
+
+async def disk_command(
+    project: ProjectSettings,
+    api: ManagementApi | DiskApi,
+    store: Store,
+    clock: Clock,
+    *,
+    size_gb: int,
+    yes: bool,
+    dry_run: bool,
+    confirm: Callable[[str], bool] | None = None,
+    out: TextIO | None = None,
+) -> int:
+    """Grow the database disk to ``size_gb`` once, through the journal and the lock."""
+    ref = project.ref
+    try:
+        disk = await api.get_disk(ref)
+    except ApiError as exc:
+        print(f"cannot read the disk: {exc}", file=out)
+        return 1
+    await note_change(store, ref, disk.last_modified_at, clock.now())
+    q = quota(await changes_seen(store, ref), clock.now())
+    delta = monthly_disk_usd(size_gb) - monthly_disk_usd(disk.size_gb)
+    print(
+        f"disk: {disk.size_gb} GB -> {size_gb} GB, +${delta:.2f}/month; "
+        f"{q.used} of {CHANGES_PER_WINDOW} disk changes in 24 h seen",
+        file=out,
+    )
+    problem = ""
+    if size_gb <= disk.size_gb:
+        problem = f"{size_gb} GB is not above the current {disk.size_gb} GB; a disk never shrinks"
+    elif size_gb > project.disk.max_gb:
+        problem = (
+            f"{size_gb} GB is above disk.max_gb = {project.disk.max_gb}; raise it in the "
+            "configuration first"
+        )
+    elif q.spent and q.frees_at is not None:
+        problem = (
+            f"the quota of {CHANGES_PER_WINDOW} disk changes in 24 h is spent; the next is "
+            f"allowed at {q.frees_at:%a %H:%M} UTC"
+        )
+    if problem:
+        print(f"refused: {problem}", file=out)
+        return 2
+    if dry_run:
+        print("dry run: nothing changed", file=out)
+        return 0
+    if not yes and not (confirm or _ask)(f"Grow the disk of {ref} to {size_gb} GB? [y/N] "):
+        print("cancelled", file=out)
+        return 1
+    user = getpass.getuser()
+    changer = DiskChanger(
+        store, api, clock=clock, metrics=Metrics(), owner=process_owner(f"cli:{user}")
+    )
+    try:
+        intent = await changer.grow(ref, size_gb, "requested from the command line", f"cli:{user}")
+    except LockBusy:
+        print(
+            "another sbwatch (the daemon?) is changing this project now; try again later", file=out
+        )
+        return 75
+    except SbwatchError as exc:
+        print(f"not sent: {exc}", file=out)
+        return 1
+    if intent.state is not IntentState.APPLIED:
+        print(f"intent #{intent.id} {intent.state}: {intent.detail or 'outcome unknown'}", file=out)
+        return 1
+    print(f"intent #{intent.id} applied: the disk grows to {size_gb} GB", file=out)
+    return 0
 
 
 class Progress:

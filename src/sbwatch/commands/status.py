@@ -65,6 +65,24 @@ def maintenance_lines(windows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def disk_line(disk: dict[str, Any]) -> str:
+    """How full /data is, how fast it fills, and when the database would go read-only."""
+    line = f"{disk['used_ratio']:.0%} of {disk['size_gb']:.0f} GB used"
+    rate = disk["fill_gb_per_hour"]
+    if rate is not None and rate > 0:
+        line += f", filling {rate:.2f} GB/h"
+    eta = disk["read_only_eta_s"]
+    if eta == 0:
+        line += "; READ-ONLY"
+    elif eta is not None:
+        line += f"; read-only in ~{format_duration(eta)}"
+    line += f"; {disk['changes_24h']} of 4 disk changes in 24 h"
+    if disk["frees_at"] and (disk["quota_spent"] or disk["blocked_by"] == "quota"):
+        frees = datetime.fromisoformat(disk["frees_at"])
+        line += f" (the next allowed at {frees:%a %H:%M} UTC)"
+    return line
+
+
 def _daemon_line(report: dict[str, Any]) -> str:
     daemon = report["daemon"]
     last = daemon["last_cycle_at"]
@@ -147,6 +165,8 @@ def render(report: dict[str, Any]) -> str:
                 f"  io budget    {budget['ratio']:.0%} left on {budget['tier']}, runs out: {eta}"
             )
         lines += maintenance_lines(p.get("maintenance", []))
+        if p.get("disk"):
+            lines.append(f"  disk         {disk_line(p['disk'])}")
         for alert in p["open_alerts"]:
             taken = f" (acknowledged by {alert['acked_by']})" if alert.get("acked_by") else ""
             lines.append(f"  ALERT {alert['severity']}: {alert['title']}{taken}")

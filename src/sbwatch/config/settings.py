@@ -273,6 +273,29 @@ class EscalationSettings(_Model):
     """How often the compute size is read from the provider (a resize made elsewhere)."""
 
 
+class DiskSettings(_Model):
+    """The disk space of one project's ``/data``: when to warn, and what sbwatch may grow.
+
+    The lever follows ``escalation.mode`` (off, ask, auto) and ``monthly_cost_cap_usd`` (which
+    bounds the compute size and the disk together) and its cooldown.
+    """
+
+    check: PositiveDuration = timedelta(minutes=10)
+    """How often the disk's size, use and last change are read from the Management API."""
+    warn_within: PositiveDuration = timedelta(hours=48)
+    """Warn when the database would go read-only within this."""
+    critical_within: PositiveDuration = timedelta(hours=6)
+    """Page when it would go read-only within this."""
+    grow_within: PositiveDuration = timedelta(hours=24)
+    """Grow the disk (or propose it, in ask mode) when read-only comes within this."""
+    headroom: PositiveDuration = timedelta(days=3)
+    """A grown disk holds this long of the current fill under 80% full."""
+    max_gb: int = Field(default=100, ge=1)
+    """The largest disk sbwatch grows to by itself."""
+    spend_cap: bool = False
+    """The organization's spend cap is on: the disk does not grow past 8 GB."""
+
+
 def _cron(value: str) -> str:
     try:
         cron_trigger(value)
@@ -369,6 +392,7 @@ class ProjectSettings(_Model):
     db: DbProbeSettings = DbProbeSettings()
     budget: BudgetSettings = BudgetSettings()
     escalation: EscalationSettings = EscalationSettings()
+    disk: DiskSettings = DiskSettings()
     backup: BackupSettings | None = None
     """Backups are off unless ``[projects.backup]`` is present and enabled."""
     data_checks: list[DataCheckSettings] = Field(default_factory=list)

@@ -13,6 +13,7 @@ from sbwatch.core.results import DataCheckResult, DiagnosisKind
 
 NOTIFICATION_OUTCOMES = ("sent", "retry", "failed")
 ESCALATION_OUTCOMES = ("applied", "failed", "unknown", "busy", "recovered", "unrecovered")
+DISK_CHANGE_OUTCOMES = ("applied", "failed", "busy")
 
 
 @dataclass
@@ -88,6 +89,28 @@ class Metrics:
             "Observed disk read+write rate.",
             ["project"],
             registry=r,
+        )
+        self.disk_used_ratio = Gauge(
+            "sbwatch_disk_used_ratio",
+            "Used share of the database disk (/data), 0..1.",
+            ["project"],
+            registry=r,
+        )
+        self.disk_read_only_eta = Gauge(
+            "sbwatch_disk_read_only_eta_seconds",
+            "Forecast seconds until the database goes read-only for a full disk, the provider's "
+            "autoscaling counted (+Inf when not within the horizon, 0 when read-only).",
+            ["project"],
+            registry=r,
+        )
+        self.disk_autoscale_eta = Gauge(
+            "sbwatch_disk_autoscale_eta_seconds",
+            "Forecast seconds until the disk is 90% full (+Inf when not filling).",
+            ["project"],
+            registry=r,
+        )
+        self.disk_changes = Counter(
+            "sbwatch_disk_changes_total", "Disk changes by outcome.", ["outcome"], registry=r
         )
         self.diagnosis = Gauge(
             "sbwatch_diagnosis",
@@ -200,6 +223,8 @@ class Metrics:
             self.notifications.labels(outcome)
         for outcome in ESCALATION_OUTCOMES:
             self.escalations.labels(outcome)
+        for outcome in DISK_CHANGE_OUTCOMES:
+            self.disk_changes.labels(outcome)
 
     def forget_project(self, project: str) -> None:
         """Drop the gauges that say how one project is now: it moved to another instance,
@@ -208,7 +233,14 @@ class Metrics:
         for key in [key for key in self._probe_series if key[0] == project]:
             del self._probe_series[key]
             keyed += [(self.probe_success, key), (self.probe_up, key)]
-        for gauge in (self.io_budget_ratio, self.io_budget_eta, self.io_throughput):
+        for gauge in (
+            self.io_budget_ratio,
+            self.io_budget_eta,
+            self.io_throughput,
+            self.disk_used_ratio,
+            self.disk_read_only_eta,
+            self.disk_autoscale_eta,
+        ):
             keyed.append((gauge, (project,)))
         keyed += [(self.diagnosis, (project, kind.value)) for kind in DiagnosisKind]
         for gauge, labels in keyed:

@@ -419,6 +419,11 @@ def _schedule(
                 project.escalation.size_check.total_seconds(),
                 _size_job(watcher, project.ref),
             )
+            scheduler.every(
+                f"disk:{project.ref}",
+                project.disk.check.total_seconds(),
+                _disk_job(watcher, project.ref),
+            )
     if watcher.provider_probe is not None:
         scheduler.every(
             "probe:status_page",
@@ -487,6 +492,13 @@ def _plan_job(watcher: Watcher, ref: str) -> Callable[[], Awaitable[None]]:
 def _size_job(watcher: Watcher, ref: str) -> Callable[[], Awaitable[None]]:
     async def job() -> None:
         await watcher.check_size(ref)
+
+    return job
+
+
+def _disk_job(watcher: Watcher, ref: str) -> Callable[[], Awaitable[None]]:
+    async def job() -> None:
+        await watcher.check_disk(ref)
 
     return job
 

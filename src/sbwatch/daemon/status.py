@@ -12,6 +12,7 @@ from sbwatch.daemon.oncall import add_oncall
 from sbwatch.daemon.presence import Heartbeat, read_heartbeat
 from sbwatch.ingest import MAIL_NAMESPACE
 from sbwatch.ingest import MAIL_WATCHER_KEY as MAIL_STATE_KEY
+from sbwatch.remediation.disk_journal import disk_report
 from sbwatch.store import Store
 
 FAILED_LOOKBACK = timedelta(days=7)
@@ -116,6 +117,7 @@ async def _project(
         "evidence": list(diagnosis.evidence) if diagnosis else [],
         "probes": [_probe(s) for s in await store.probe_statuses(ref)],
         "budget": None if budget is None else _budget(budget),
+        "disk": await disk_report(store, project, now),
         "open_alerts": [
             {
                 "key": a.key,

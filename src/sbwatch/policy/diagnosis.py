@@ -17,13 +17,14 @@ from sbwatch.core.results import (
     ProviderEmail,
 )
 from sbwatch.policy.budget import EXHAUSTED_RATIO, IOWAIT_HIGH, refilling
+from sbwatch.supabase.disk import READ_ONLY_AT
 from sbwatch.supabase.edge import KEY_REJECTED_STATUSES, ORIGIN_TIMEOUT_STATUSES
 from sbwatch.supabase.tiers import spec
 
 SERVICES = ("db", "rest", "auth")
 CPU_HIGH = 0.9
 MEM_LOW = 0.05
-DISK_FULL = 0.95
+DISK_FULL = READ_ONLY_AT
 """Above this the provider switches the database to read-only mode."""
 FLAT_TOLERANCE = 0.2
 """Throughput within this fraction of the tier baseline counts as throttled to baseline."""
@@ -66,6 +67,8 @@ class Signals:
     mem_available_ratio: float | None = None
     disk_used_ratio: float | None = None
     pg_up: bool | None = None
+    read_only: bool = False
+    """The database refused a write: ``cannot execute ... in a read-only transaction``."""
     emails: tuple[ProviderEmail, ...] = ()
     mgmt_seen_at: datetime | None = None
     """When the Management API's probe last ran (None: no such probe)."""
@@ -195,10 +198,18 @@ def _resizing(s: Signals, failing: Failing) -> Diagnosis | None:
 
 
 def _disk_full(s: Signals, failing: Failing) -> Diagnosis | None:
-    if s.disk_used_ratio is None or s.disk_used_ratio < DISK_FULL:
+    full = s.disk_used_ratio is not None and s.disk_used_ratio >= DISK_FULL
+    if not full and not s.read_only:
         return None
-    evidence = [f"disk {s.disk_used_ratio:.0%} used (read-only mode)", *failing.values()]
-    return _make(s, DiagnosisKind.DISK_FULL, 0.9, evidence)
+    evidence = []
+    if s.disk_used_ratio is not None:
+        evidence.append(
+            f"disk {s.disk_used_ratio:.0%} used" + (" (read-only mode)" if full else "")
+        )
+    if s.read_only:
+        evidence.append("the database refuses writes: in a read-only transaction")
+    evidence += failing.values()
+    return _make(s, DiagnosisKind.DISK_FULL, 0.95 if full and s.read_only else 0.9, evidence)
 
 
 def _budget_facts(s: Signals) -> tuple[bool, bool, list[str]]:

@@ -154,6 +154,9 @@ def outcome_of(exc: Exception) -> tuple[Outcome, str]:
         return Outcome.FAIL, f"connection error {exc.sqlstate} ({type(exc).__name__})"
     if isinstance(exc, CONNECTION_LOST):
         return Outcome.FAIL, "connection lost"
+    if isinstance(exc, asyncpg.ReadOnlySQLTransactionError):
+        # the provider's read-only mode (a full disk): a write is refused, reads go on
+        return Outcome.FAIL, "cannot execute a write in a read-only transaction (SQLSTATE 25006)"
     if isinstance(exc, asyncpg.PostgresError):
         return Outcome.FAIL, f"server error {exc.sqlstate} ({type(exc).__name__})"
     if isinstance(exc, ssl.SSLError | ssl.CertificateError):

@@ -18,7 +18,6 @@ from starlette.types import Receive, Scope, Send
 from sbwatch.sim.model import DATA_DEVICE, FAIL_LATENCY_S, ROOT_DEVICE, Reading
 from sbwatch.sim.world import SimProject, SimWorld
 
-DISK_BYTES = 8 * 1024**3
 ROOT_BYTES = 4 * 1024**3
 NOTICEABLE_S = 0.1
 """A delay shorter than this is not served (a replay's clock then stays on its grid)."""
@@ -258,7 +257,9 @@ class ProjectCollector:
             io_now.add_metric([*ids, device], reading.io_now[device])
         yield io_now
         yield self._cpu(reading, labels, ids)
-        yield from self._memory_and_fs(reading, labels, ids)
+        space = self._project.space
+        data = (space.size_bytes, space.size_bytes - space.used_bytes)
+        yield from self._memory_and_fs(reading, labels, ids, data)
         pg_labels, pg_ids = self._labels("postgresql")
         pg_up = GaugeMetricFamily(
             "pg_up",
@@ -283,7 +284,10 @@ class ProjectCollector:
         return family
 
     @staticmethod
-    def _memory_and_fs(reading: Reading, labels: list[str], ids: list[str]) -> Iterator[Metric]:
+    def _memory_and_fs(
+        reading: Reading, labels: list[str], ids: list[str], data_fs: tuple[float, float]
+    ) -> Iterator[Metric]:
+        """Memory, and the filesystems: the root's fixed, ``/data`` as (size, available)."""
         total = reading.memory_bytes
         for name, value in (
             ("node_memory_MemTotal_bytes", total),
@@ -295,15 +299,15 @@ class ProjectCollector:
             family.add_metric(ids, value)
             yield family
         fs_labels = [*labels, "device", "device_error", "fstype", "mountpoint"]
-        for name, fraction in (
-            ("node_filesystem_size_bytes", 1.0),
-            ("node_filesystem_avail_bytes", 0.7),
+        for name, fraction, data_bytes in (
+            ("node_filesystem_size_bytes", 1.0, data_fs[0]),
+            ("node_filesystem_avail_bytes", 0.7, data_fs[1]),
         ):
             family = GaugeMetricFamily(name, "Filesystem space in bytes.", labels=fs_labels)
             root = [*ids, f"/dev/{ROOT_DEVICE}p2", "", "ext4", "/"]
             family.add_metric(root, ROOT_BYTES * fraction)
             data = [*ids, f"/dev/{DATA_DEVICE}", "", "ext4", "/data"]
-            family.add_metric(data, DISK_BYTES * fraction)
+            family.add_metric(data, data_bytes)
             yield family
 
 

@@ -83,6 +83,7 @@ def generate(rng: random.Random, days: float, index: int = 0) -> Doc:
         events += _trouble(rng, rng.choice(refs), rng.randrange(0, trouble_until), trouble_until)
     for ref in refs:
         events += _calm(ref, trouble_until)
+    events += _disk(random.Random(f"disk:{index}:{refs[0]}"), refs, trouble_until)
     events.sort(key=lambda e: int(e["at"]))
     return {
         "name": f"fuzz-{index}",
@@ -198,6 +199,16 @@ def _trouble(rng: random.Random, ref: str, at: int, until: int) -> list[dict[str
         {"at": at, "kind": "project", "ref": ref, "state": "paused"},
         {"at": end, "kind": "project", "ref": ref, "state": "active"},
     ]
+
+
+def _disk(rng: random.Random, refs: list[str], until: int) -> list[dict[str, Any]]:
+    """Now and then /data grows slowly (drawn apart from the case's own generator, so that
+    the cases drawn before disks existed stay the same)."""
+    if rng.random() >= 0.3:
+        return []
+    rate = rng.choice((0.01, 0.02, 0.05))
+    return [{"at": rng.randrange(0, until), "kind": "disk", "ref": rng.choice(refs),
+             "fill_gb_per_hour": rate}]  # fmt: skip
 
 
 def _calm(ref: str, at: int) -> list[dict[str, Any]]:

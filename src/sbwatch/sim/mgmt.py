@@ -80,7 +80,10 @@ def _guard(world: SimWorld, token: str, limiter: RateLimiter, handler: Handler) 
             await world.clock.sleep(SLOW_S)
             world.sync(ref)
         response = await handler(request)
-        if fault == "drop_after_apply" and request.method in ("PATCH", "DELETE"):
+        changes = request.method in ("PATCH", "DELETE") or (
+            request.method == "POST" and request.url.path.endswith("/config/disk")
+        )
+        if fault == "drop_after_apply" and changes:
             return _Dropped()
         response.headers.update(headers)
         return response
@@ -282,6 +285,54 @@ def _addon_problem(body: Any) -> str | None:
     return None
 
 
+DISK_TYPES = {"gp3": ("iops", "size_gb", "throughput_mibps"), "io2": ("iops", "size_gb")}
+
+
+def _disk_problem(body: Any) -> str | None:
+    """What the spec's DiskRequestBody refuses in ``body``, naming the field."""
+    if not isinstance(body, dict) or not isinstance(body.get("attributes"), dict):
+        return "attributes: required, an object {type, size_gb, iops[, throughput_mibps]}"
+    attributes = body["attributes"]
+    kind = attributes.get("type")
+    if kind not in DISK_TYPES:
+        return f"attributes.type: must be one of {', '.join(DISK_TYPES)}"
+    allowed = DISK_TYPES[kind]
+    unknown = sorted(set(attributes) - {"type", *allowed})
+    if unknown:
+        return f"attributes.{unknown[0]}: not a property of a {kind} disk"
+    for key in allowed:
+        value = attributes.get(key)
+        if value is None and key == "throughput_mibps":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            return f"attributes.{key}: required, a whole number above 0"
+    return None
+
+
+def disk_document(world: SimWorld, ref: str) -> dict[str, Any]:
+    """The DiskResponse of a project."""
+    space = world.projects[ref].space
+    attributes: dict[str, Any] = {"type": space.kind, "size_gb": space.size_gb, "iops": space.iops}
+    if space.kind == "gp3":
+        attributes["throughput_mibps"] = space.throughput_mibps
+    document: dict[str, Any] = {"attributes": attributes}
+    modified = world.disk_modified_at(ref)
+    if modified is not None:
+        document["last_modified_at"] = modified.isoformat().replace("+00:00", "Z")
+    return document
+
+
+def disk_util_document(world: SimWorld, ref: str) -> dict[str, Any]:
+    """The DiskUtilMetricsResponse of a project."""
+    space = world.projects[ref].space
+    size = float(space.size_bytes)
+    used = float(round(space.used_bytes))
+    return {
+        "timestamp": world.clock.now().isoformat().replace("+00:00", "Z"),
+        "metrics": {"fs_size_bytes": size, "fs_avail_bytes": size - used, "fs_used_bytes": used},
+    }
+
+
 def mgmt_routes(world: SimWorld, token: str, limiter: RateLimiter) -> list[Route]:
     """The /v1 routes the simulator serves."""
 
@@ -338,6 +389,25 @@ def mgmt_routes(world: SimWorld, token: str, limiter: RateLimiter) -> list[Route
     async def restart(request: Request) -> Response:
         return _error(404, "Restarting a project is not available in the Management API")
 
+    async def get_disk(request: Request) -> Response:
+        return DocumentResponse(disk_document(world, request.path_params["ref"]))
+
+    async def disk_util(request: Request) -> Response:
+        return DocumentResponse(disk_util_document(world, request.path_params["ref"]))
+
+    async def modify_disk(request: Request) -> Response:
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            return _error(400, "body: not JSON")
+        problem = _disk_problem(body)
+        if problem is not None:
+            return _error(400, problem)
+        refused = world.set_disk(request.path_params["ref"], body["attributes"]["size_gb"])
+        if refused is not None:
+            return _error(400 if refused.startswith("size_gb") else 500, refused)
+        return Response(status_code=201)
+
     def guard(handler: Handler) -> Handler:
         return _guard(world, token, limiter, handler)
 
@@ -355,6 +425,9 @@ def mgmt_routes(world: SimWorld, token: str, limiter: RateLimiter) -> list[Route
         Route(
             "/v1/projects/{ref}/billing/addons/{variant}", guard(remove_addon), methods=["DELETE"]
         ),
+        Route("/v1/projects/{ref}/config/disk", guard(get_disk), methods=["GET"]),
+        Route("/v1/projects/{ref}/config/disk", guard(modify_disk), methods=["POST"]),
+        Route("/v1/projects/{ref}/config/disk/util", guard(disk_util), methods=["GET"]),
         Route("/v1/projects/{ref}/pause", guard(pause), methods=["POST"]),
         Route("/v1/projects/{ref}/restart", guard(restart), methods=["POST"]),
     ]

@@ -160,10 +160,19 @@ class QuietEvaluations:
             runtime.data_checks,
             runtime.policy_state,
             tuple(await store.open_alerts(ref)),
+            _disk(watcher, ref),
         )
 
 
 _NEVER = datetime.max.replace(tzinfo=UTC)
+
+
+def _disk(watcher: Watcher, ref: str) -> object:
+    """What the disk forecast reads: its last reading and the disk's attributes."""
+    state = watcher.disk.states.get(ref)
+    if state is None:
+        return None
+    return (state.points[-1] if state.points else None, state.config)
 
 
 def _journal_due(runtime: ProjectRuntime) -> list[datetime]:

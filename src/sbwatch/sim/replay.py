@@ -107,6 +107,7 @@ def replay_settings(
                 "metrics": {**probe, "interval": scrape},
             },
             "budget": {"consumed_pct": 100.0 - project.io_budget_pct, **_horizons(policy)},
+            "disk": {"spend_cap": project.spend_cap},
             "escalation": {
                 "mode": policy.mode.value,
                 "max_tier": policy.max_tier.value,
@@ -225,6 +226,9 @@ async def replay(
             project.tier,
             project.io_budget_pct,
             true_limits_factor=project.true_limits_factor,
+            disk_gb=project.disk_gb,
+            disk_used_pct=project.disk_used_pct,
+            spend_cap=project.spend_cap,
         )
     settings = replay_settings(scenario, probe_interval_s=probe_interval_s)
     app = create_app(world, token=TOKEN, service_key=SERVICE_KEY)
@@ -320,6 +324,7 @@ async def _run(
             schedule(interval, _probe_job(watcher, rec, ref, kind, fast=fast))
         schedule(every, _evaluate_job(watcher, rec, ref, quiet))
         schedule(project.escalation.size_check.total_seconds(), _size_job(watcher, ref))
+        schedule(project.disk.check.total_seconds(), _disk_job(watcher, ref))
     events = list(scenario.events)
     trust = TrustRule(
         trusted_domains=tuple(watcher.settings.mail.trusted_domains),
@@ -400,6 +405,15 @@ def _size_job(watcher: Watcher, ref: str) -> Callable[[], Awaitable[None]]:
 
     async def job() -> None:
         await watcher.check_size(ref)
+
+    return job
+
+
+def _disk_job(watcher: Watcher, ref: str) -> Callable[[], Awaitable[None]]:
+    """The daemon's disk check: the disk's size, use and changes from the Management API."""
+
+    async def job() -> None:
+        await watcher.check_disk(ref)
 
     return job
 
@@ -515,6 +529,10 @@ async def _report(
         "escalations": escalations,
         "patch_calls": stats["patch_calls"],
         "patch_attempts": stats["patch_attempts"],
+        "disk_calls": world.disk_calls,
+        "disk_attempts": world.disk_attempts,
+        "disk_changes": {ref: t["disk_changes"] for ref, t in truths.items()},
+        "read_only_s": round(sum(t["read_only_s"] for t in truths.values()), 1),
         "downtime_s": round(sum(t["downtime_s"] for t in truths.values()), 1),
         "downtime_by_project": {ref: round(t["downtime_s"], 1) for ref, t in truths.items()},
         "first_alert_s": first,
@@ -527,6 +545,7 @@ async def _report(
         "probe_states": rec.probe_states,
         "changes": world.changes,
         "api_resizes": list(world.api_resizes),
+        "api_disk_changes": list(world.api_disk_changes),
         "outside_resizes": world.outside_resizes,
         "open_alerts": [
             {"key": a.key, "project": a.project, "severity": a.severity.value, "title": a.title}
@@ -629,6 +648,20 @@ def checks(
             report["patch_calls"] <= expect.max_patch_calls,
             f"{report['patch_calls']} applied (of {report['patch_attempts']} attempts), "
             f"at most {expect.max_patch_calls}",
+        )
+    if expect.max_disk_calls is not None:
+        check(
+            "max_disk_calls",
+            report["disk_calls"] <= expect.max_disk_calls,
+            f"{report['disk_calls']} disk changes applied (of {report['disk_attempts']} "
+            f"attempts), at most {expect.max_disk_calls}",
+        )
+    if expect.max_read_only_s is not None:
+        check(
+            "max_read_only",
+            report["read_only_s"] <= expect.max_read_only_s,
+            f"{format_duration(report['read_only_s'])} read-only; "
+            f"limit {format_duration(expect.max_read_only_s)}",
         )
     if expect.first_alert_within_s is not None:
         first, ref = report["first_alert_s"], report["reference_event_s"] or 0.0

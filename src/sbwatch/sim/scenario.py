@@ -14,6 +14,10 @@ The format (the README's Scenarios section has it in full):
   factor a day, Monday first.
 - ``outside_resize`` (``tier``): the dashboard changes the compute size; the world resizes as
   for a PATCH, counted apart (``outside_resizes``), and the watcher learns it from its size check.
+- Disk space: the project's ``disk_gb`` (8), ``disk_used_pct`` (20) and ``spend_cap`` (false)
+  at the start; a ``disk`` event sets ``fill_gb_per_hour`` (what the workload adds to /data)
+  and ``spend_cap``. The provider grows the disk by half at 90% full, four changes a day at
+  most, and holds the database read-only at 95% when it cannot (sim/space.py).
 - ``[policy]``: mode, max_tier, monthly_cost_cap_usd, cooldown, and optionally max_steps,
   escalate_within, warn_horizon, pattern_warn_horizon and critical_horizon (else the daemon's
   defaults).
@@ -23,7 +27,8 @@ The format (the README's Scenarios section has it in full):
   table ``{ref = n}``), ``[[expect.messages]]`` (found in order among the messages sent, others
   may come between: severity, ``title`` and ``contains`` pick one, ``not_contains`` must then be
   absent from it) and ``[[expect.no_messages]]`` (severity, kind, title, contains: no message
-  may match them all); see sim/expect_messages.py.
+  may match them all); see sim/expect_messages.py; max_disk_calls (disk changes applied) and
+  max_read_only (how long the databases may be read-only).
 - ``[[maintenance]]``: windows on the timeline (start, end or duration, reason, ref); see
   sim/scenario_maintenance.py.
 """
@@ -58,11 +63,11 @@ _ENUMS: dict[str, tuple[str, ...]] = {
     "state": ("active", "paused"),
     "tier": tuple(Tier),
 }
-_NUMBERS = ("read_mbps", "write_mbps", "read_iops", "write_iops")
+_NUMBERS = ("read_mbps", "write_mbps", "read_iops", "write_iops", "fill_gb_per_hour")
 _NUMBER_MAX = 1_000_000.0
 _SERIES = {"hours": 24, "write_hours": 24, "read_iops_hours": 24, "write_iops_hours": 24}
 _SERIES_FACTORS = {"weekdays": 7}
-_BOOLS = ("spoofed", "on", "up")
+_BOOLS = ("spoofed", "on", "up", "spend_cap")
 EVENT_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # kind: (required keys, optional keys); "at" is required and "ref" optional everywhere
     "workload": ((), ("read_mbps", "write_mbps", "read_iops", "write_iops")),
@@ -75,10 +80,13 @@ EVENT_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "mgmt_api": (("fault",), ("methods",)),
     "project": (("state",), ()),
     "outside_resize": (("tier",), ()),
+    "disk": ((), ("fill_gb_per_hour", "spend_cap")),
 }
 
 
-PROJECT_KEYS = ("ref", "tier", "io_budget_pct", "true_limits_factor")
+PROJECT_KEYS = (
+    "ref", "tier", "io_budget_pct", "true_limits_factor", "disk_gb", "disk_used_pct", "spend_cap"
+)  # fmt: skip
 MAX_TRUE_LIMITS_FACTOR = 10.0
 
 
@@ -91,6 +99,12 @@ class ScenarioProject:
     io_budget_pct: float
     true_limits_factor: float = 1.0
     """How far the real disk limits lie above the machine table (the daemon cannot read it)."""
+    disk_gb: int = 8
+    """The size of ``/data`` at the start."""
+    disk_used_pct: float = 20.0
+    """How full ``/data`` is at the start."""
+    spend_cap: bool = False
+    """The organization's spend cap is on: the disk does not grow past 8 GB."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +152,10 @@ class Expectations:
     """Check the rules that must hold in every replay (sim/invariants.py), one check each."""
     score: bool = False
     """Also pass the scorecard's rules, judged against the ground truth (sim/score.py)."""
+    max_disk_calls: int | None = None
+    """How many disk changes (``POST .../config/disk``) the simulator may apply at most."""
+    max_read_only_s: float | None = None
+    """How long the databases may be read-only (a full disk), all projects together."""
 
 
 @dataclass(frozen=True)
@@ -290,7 +308,16 @@ def _project(problems: _Problems, where: str, data: dict[str, Any]) -> ScenarioP
         1.0,
         MAX_TRUE_LIMITS_FACTOR,
     )
-    return ScenarioProject(ref, Tier(tier or Tier.MICRO), pct, factor)
+    disk_gb = problems.number(f"{where}.disk_gb", data.get("disk_gb", 8), 1, 65_536)
+    if disk_gb != int(disk_gb):
+        problems.add(f"{where}.disk_gb", "must be a whole number of GB")
+    used = problems.number(f"{where}.disk_used_pct", data.get("disk_used_pct", 20), 0, 100)
+    cap = data.get("spend_cap", False)
+    if not isinstance(cap, bool):
+        problems.add(f"{where}.spend_cap", "must be true or false")
+    return ScenarioProject(
+        ref, Tier(tier or Tier.MICRO), pct, factor, int(disk_gb), used, cap is True
+    )
 
 
 POLICY_KEYS = ("mode", "max_tier", "monthly_cost_cap_usd", "cooldown", "max_steps")
@@ -475,6 +502,8 @@ def _expect(problems: _Problems, data: dict[str, Any], refs: tuple[str, ...]) ->
         "no_messages",
         "invariants",
         "score",
+        "max_disk_calls",
+        "max_read_only",
     )
     problems.unknown("expect", data, keys)
     kinds = tuple(DiagnosisKind)
@@ -516,6 +545,14 @@ def _expect(problems: _Problems, data: dict[str, Any], refs: tuple[str, ...]) ->
         if "max_messages_per_project" in data
         else (None, {})
     )
+    max_disk = None
+    if "max_disk_calls" in data:
+        max_disk = int(problems.number("expect.max_disk_calls", data["max_disk_calls"], 0, 1000))
+    read_only = (
+        problems.seconds("expect.max_read_only", data["max_read_only"])
+        if "max_read_only" in data
+        else None
+    )
     invariants = data.get("invariants", False)
     if not isinstance(invariants, bool):
         problems.add("expect.invariants", "must be true or false")
@@ -537,6 +574,8 @@ def _expect(problems: _Problems, data: dict[str, Any], refs: tuple[str, ...]) ->
         no_messages=unwanted,
         max_messages_per_project=per_project,
         max_messages_each=each_project,
+        max_disk_calls=max_disk,
+        max_read_only_s=read_only,
     )
 
 

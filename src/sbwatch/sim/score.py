@@ -146,7 +146,9 @@ def score_case(scenario: Scenario, report: dict[str, Any]) -> CaseScore:
     """Judge one replay report against the truth of its scenario."""
     resizes = list(report.get("api_resizes", []))
     sent = list(report["alerts"])
-    timeline = run_world(scenario, resizes, until_s=_judged_until(scenario, sent))
+    disk = list(report.get("api_disk_changes", []))
+    until = _judged_until(scenario, sent)
+    timeline = run_world(scenario, resizes, until_s=until, disk_changes=disk)
     within = [i for i in timeline.incidents() if i.start_s < scenario.duration_s]
     score = CaseScore(incidents=within, patches=len(resizes))
     _warnings(scenario, timeline, sent, score)
@@ -236,7 +238,12 @@ def _patches(
             continue
         ref, at = str(change["project"]), float(change["at"])
         until = min(at + PATCH_WINDOW_S, scenario.duration_s)
-        world = run_world(scenario, without(resizes, ref, at), until_s=until)
+        world = run_world(
+            scenario,
+            without(resizes, ref, at),
+            until_s=until,
+            disk_changes=timeline.disk_changes,
+        )
         impact = [
             i
             for i in world.incidents(ref)

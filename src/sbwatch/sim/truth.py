@@ -48,6 +48,8 @@ class Cause(StrEnum):
     NETWORK = "local_network"
     RESIZE = "resize"
     PAUSED = "paused"
+    READ_ONLY = "read_only"
+    """The disk is full and cannot grow: the database refuses writes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,8 @@ class Sample:
     demand: Demand
     baseline_mbps: float
     resizing: bool
+    read_only: bool = False
+    """The database refuses writes (a full disk that cannot grow)."""
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,8 @@ class Timeline:
     duration_s: float
     resized: dict[str, list[float]]
     """Per project, when each compute change completed (the new size, full)."""
+    disk_changes: tuple[dict[str, Any], ...] = ()
+    """The disk changes the run made (a counterfactual keeps them)."""
     _found: dict[str, list[Incident]] = field(default_factory=dict, repr=False)
 
     def at(self, ref: str, at_s: float) -> Sample:
@@ -232,6 +238,9 @@ def world_for(scenario: Scenario) -> SimWorld:
             project.tier,
             project.io_budget_pct,
             true_limits_factor=project.true_limits_factor,
+            disk_gb=project.disk_gb,
+            disk_used_pct=project.disk_used_pct,
+            spend_cap=project.spend_cap,
         )
     return world
 
@@ -242,13 +251,15 @@ def run_world(
     *,
     until_s: float | None = None,
     step_s: float = SAMPLE_S,
+    disk_changes: Sequence[dict[str, Any]] = (),
 ) -> Timeline:
     """Run the scenario's world without the daemon, with these compute changes, sampling it.
 
     ``until_s``: where to stop (default: the scenario's end); past the end, the world goes on
     as the last events left it, which is what a forecast made near the end is judged by.
 
-    ``resizes``: dicts {at, project, tier, rollback} as ``SimWorld.api_resizes`` records them.
+    ``resizes``: dicts {at, project, tier, rollback} as ``SimWorld.api_resizes`` records them;
+    ``disk_changes``: dicts {at, project, size_gb} as ``SimWorld.api_disk_changes`` does.
     At one moment, events come before a change, as in the replay (jobs run after events).
     """
     world = world_for(scenario)
@@ -259,6 +270,7 @@ def run_world(
         (float(e["at_s"]), 0, e) for e in scenario.events
     ]
     steps += [(float(r["at"]), 1, r) for r in resizes]
+    steps += [(float(d["at"]), 2, d) for d in disk_changes]
     steps.sort(key=lambda s: (s[0], s[1]))
     refs = tuple(p.ref for p in scenario.projects)
     samples: dict[str, list[Sample]] = {ref: [] for ref in refs}
@@ -273,6 +285,8 @@ def run_world(
             clock.advance(max(0.0, when - clock.elapsed))
             if kind == 0:
                 world.apply({k: v for k, v in item.items() if k != "at_s"})
+            elif kind == 2:
+                world.set_disk(str(item["project"]), int(item["size_gb"]))
             else:
                 world.resize(
                     str(item["project"]), str(item["tier"]), rollback=bool(item["rollback"])
@@ -287,7 +301,7 @@ def run_world(
                 resized[ref].append(pending.pop(ref))
             samples[ref].append(_sample(world, project, at))
         at += step_s
-    return Timeline(refs, samples, step_s, end, resized)
+    return Timeline(refs, samples, step_s, end, resized, tuple(disk_changes))
 
 
 def _sample(world: SimWorld, project: SimProject, at_s: float) -> Sample:
@@ -314,6 +328,8 @@ def _sample(world: SimWorld, project: SimProject, at_s: float) -> Sample:
                 bad[name] = queue
         if "db" in project.faults and "rest" not in bad:
             bad["rest"] = Cause.SERVICE  # PostgREST cannot answer without its database
+        if project.space.read_only and "db" not in bad:
+            bad["db"] = Cause.READ_ONLY  # reads go on, every write fails
     return Sample(
         at_s=at_s,
         budget=model.budget_ratio,
@@ -322,6 +338,7 @@ def _sample(world: SimWorld, project: SimProject, at_s: float) -> Sample:
         demand=model.demand,
         baseline_mbps=model.bytes_balance.baseline,
         resizing=project.resizing,
+        read_only=project.space.read_only,
     )
 
 

@@ -13,6 +13,7 @@ from sbwatch.core.clock import Clock
 from sbwatch.sim.emails import build_email, dns_txt
 from sbwatch.sim.hardware import SIZES
 from sbwatch.sim.model import PUBLISH_EVERY_S, SERVICES, DiskIoModel
+from sbwatch.sim.space import GIB, DiskSpace
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -105,6 +106,8 @@ class SimProject:
     """The lowest the budget has been on this project's current size."""
     synced: float = 0.0
     """The monotonic time its model has been advanced to."""
+    space: DiskSpace = field(default_factory=DiskSpace)
+    """Its ``/data`` filling, grown by the provider, read-only when it cannot grow."""
 
     @property
     def tier(self) -> str:
@@ -155,6 +158,11 @@ class SimWorld:
         """Every compute change the Management API started (PATCH or DELETE), at its exact
         monotonic time: with the scenario's events, all a re-run of this world needs."""
         self._in_event = False
+        self.disk_calls = 0
+        """Disk changes (POST .../config/disk) the simulator accepted and applied."""
+        self.disk_attempts = 0
+        self.api_disk_changes: list[dict[str, Any]] = []
+        """Every disk change the Management API made, at its monotonic time (for re-runs)."""
 
     def add_project(
         self,
@@ -164,6 +172,9 @@ class SimWorld:
         *,
         true_limits_factor: float = 1.0,
         name: str | None = None,
+        disk_gb: int = 8,
+        disk_used_pct: float = 20.0,
+        spend_cap: bool = False,
     ) -> SimProject:
         """Create a project (ACTIVE_HEALTHY, idle) on ``tier`` with ``budget_pct`` % left.
 
@@ -178,8 +189,10 @@ class SimWorld:
             minute_phase_s=self.clock.now().timestamp() % every if every else 0.0,
             publish_every_s=every,
         )
+        now = self.clock.monotonic()
+        space = DiskSpace(disk_gb, disk_gb * GIB * disk_used_pct / 100, spend_cap=spend_cap, t=now)
         project = SimProject(
-            ref=ref, model=model, name=name or f"sim-{ref[:6]}", synced=self.clock.monotonic()
+            ref=ref, model=model, name=name or f"sim-{ref[:6]}", synced=now, space=space
         )
         self.projects[ref] = project
         return project
@@ -211,6 +224,7 @@ class SimWorld:
             start = project.resize_until
             self._finish_resize(project)
         self._advance(project, start, now)
+        project.space.advance(project.synced, now)
         project.synced = now
 
     def _wall(self, monotonic: float) -> datetime:
@@ -296,6 +310,11 @@ class SimWorld:
             "true_limits_factor": model.true_limits_factor,
             "limits": model.limits,
             "restarts": model.restarts,
+            "disk_gb": project.space.size_gb,
+            "disk_used_ratio": project.space.used_ratio,
+            "read_only": project.space.read_only,
+            "read_only_s": project.space.read_only_time(self.clock.monotonic()),
+            "disk_changes": list(project.space.grown),
         }
 
     def stats(self) -> dict[str, Any]:
@@ -481,6 +500,41 @@ class SimWorld:
         self.mgmt_fault_methods = (
             frozenset(str(m).strip().upper() for m in methods) if methods else None
         )
+
+    def _on_disk(self, event: dict[str, Any]) -> None:
+        """The workload's growth of ``/data`` (GB an hour), and the spend cap."""
+        for project in self._targets(event):
+            if "fill_gb_per_hour" in event:
+                rate = float(event["fill_gb_per_hour"])
+                if not rate >= 0:
+                    raise ValueError("fill_gb_per_hour: 0 or more")
+                project.space.fill_bytes_s = rate * GIB / HOUR_S
+            if "spend_cap" in event:
+                project.space.spend_cap = bool(event["spend_cap"])
+
+    def set_disk(self, ref: str, size_gb: int) -> str | None:
+        """A ``POST .../config/disk`` for ``size_gb``: None when applied, else the refusal."""
+        self.sync()
+        project = self.projects[ref]
+        space = project.space
+        now = self.clock.monotonic()
+        self.disk_attempts += 1
+        if size_gb <= space.size_gb:
+            return f"size_gb: {size_gb} is not above the current {space.size_gb} GB"
+        if space.quota_left(now) <= 0:
+            return "Failed to modify database disk: at most 4 disk changes in 24 hours"
+        if space.spend_cap and size_gb > 8:
+            return "Failed to modify database disk: the spend cap holds the disk at 8 GB"
+        space.change(now, size_gb, "api")
+        self.disk_calls += 1
+        if not self._in_event:
+            self.api_disk_changes.append({"at": now, "project": ref, "size_gb": size_gb})
+        return None
+
+    def disk_modified_at(self, ref: str) -> datetime | None:
+        """When the project's disk last changed, on the wall clock."""
+        changes = self.projects[ref].space.changes
+        return self._wall(changes[-1]) if changes else None
 
     def mgmt_fault_for(self, method: str) -> str:
         """The management API fault a request with this HTTP method meets ("none" if spared)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -62,6 +63,36 @@ class Addons:
     compute_variant: str | None
     compute_tier: Tier
     monthly_prices: dict[str, float]
+
+
+@dataclass(frozen=True)
+class DiskConfig:
+    """``GET /v1/projects/{ref}/config/disk``: the database disk's attributes."""
+
+    type: str
+    """gp3 or io2."""
+    size_gb: int
+    iops: int
+    throughput_mibps: int | None
+    last_modified_at: datetime | None
+    """When the disk last changed (the provider's autoscale or a POST); None when never."""
+
+    def attributes(self, size_gb: int) -> dict[str, Any]:
+        """A ``DiskRequestBody``'s attributes: these, at ``size_gb``."""
+        attributes: dict[str, Any] = {"type": self.type, "size_gb": size_gb, "iops": self.iops}
+        if self.type == "gp3" and self.throughput_mibps is not None:
+            attributes["throughput_mibps"] = self.throughput_mibps
+        return attributes
+
+
+@dataclass(frozen=True)
+class DiskUtil:
+    """``GET /v1/projects/{ref}/config/disk/util``: the filesystem of ``/data`` in bytes."""
+
+    at: datetime | None
+    size_bytes: float
+    avail_bytes: float
+    used_bytes: float
 
 
 class ManagementApi:
@@ -123,6 +154,19 @@ class ManagementApi:
         """Select a compute size. Sent once: never retried, whatever happens."""
         payload = {"addon_type": "compute_instance", "addon_variant": variant}
         await self._send("PATCH", f"/v1/projects/{ref}/billing/addons", json=payload)
+
+    async def get_disk(self, ref: str) -> DiskConfig:
+        """The database disk: type, size, IOPS and when it last changed."""
+        return _parse_disk(await self._get_json(f"/v1/projects/{ref}/config/disk"))
+
+    async def get_disk_util(self, ref: str) -> DiskUtil:
+        """How full the database disk is."""
+        return _parse_disk_util(await self._get_json(f"/v1/projects/{ref}/config/disk/util"))
+
+    async def set_disk(self, ref: str, attributes: dict[str, Any]) -> None:
+        """Change the database disk (counts toward the provider's four changes a day). Sent
+        once: never retried, whatever happens."""
+        await self._send("POST", f"/v1/projects/{ref}/config/disk", json={"attributes": attributes})
 
     async def remove_addon(self, ref: str, variant: str) -> None:
         """Remove an add-on (for compute: roll back to the previous size). Never retried."""
@@ -351,3 +395,39 @@ def _tier_of(variant: str | None) -> Tier:
         return Tier.NANO
     # Sizes above the tier table (12xl and up) have no burst budget either: treat as the top.
     return tier_for_variant(variant) or TIERS[-1].tier
+
+
+def _parse_time(value: Any, what: str) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _bad_body(what, "a time is not a string")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise _bad_body(what, f"{value!r} is not an ISO time") from None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _parse_disk(body: Any) -> DiskConfig:
+    attributes = _field(body, "attributes", dict, "disk")
+    kind = _field(attributes, "type", str, "disk")
+    size = _field(attributes, "size_gb", int, "disk")
+    iops = _field(attributes, "iops", int, "disk")
+    throughput = attributes.get("throughput_mibps")
+    if throughput is not None and not isinstance(throughput, int):
+        raise _bad_body("disk", "'throughput_mibps' of the wrong type")
+    return DiskConfig(
+        kind, size, iops, throughput, _parse_time(body.get("last_modified_at"), "disk")
+    )
+
+
+def _parse_disk_util(body: Any) -> DiskUtil:
+    metrics = _field(body, "metrics", dict, "disk util")
+    number = (int, float)
+    return DiskUtil(
+        at=_parse_time(_field(body, "timestamp", str, "disk util"), "disk util"),
+        size_bytes=float(_field(metrics, "fs_size_bytes", number, "disk util")),
+        avail_bytes=float(_field(metrics, "fs_avail_bytes", number, "disk util")),
+        used_bytes=float(_field(metrics, "fs_used_bytes", number, "disk util")),
+    )

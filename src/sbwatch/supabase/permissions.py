@@ -13,6 +13,8 @@ from sbwatch.supabase.mgmt_api import ManagementApi
 MGMT_HEALTH = ("the mgmt_health probe", ("project_admin_read",))
 SIZE = ("reading the compute size and prices", ("infra_add_ons_read",))
 ESCALATION = ("escalation (changing the compute size)", ("infra_add_ons_write",))
+DISK = ("reading the disk's size, use and changes", ("infra_disk_config_read",))
+DISK_CHANGE = ("growing the disk", ("infra_disk_config_write",))
 
 
 @dataclass(frozen=True)
@@ -34,9 +36,9 @@ def needed(project: ProjectSettings) -> tuple[tuple[str, tuple[str, ...]], ...]:
     probe = project.probes.get(ProbeKind.MGMT_HEALTH)
     if probe is not None and probe.enabled:
         features.append(MGMT_HEALTH)
-    features.append(SIZE)
+    features += [SIZE, DISK]
     if project.escalation.mode is not EscalationMode.OFF:
-        features.append(ESCALATION)
+        features += [ESCALATION, DISK_CHANGE]
     return tuple(features)
 
 

@@ -16,6 +16,7 @@ from sbwatch.core.results import (
 )
 from sbwatch.policy.budget import Pressure
 from sbwatch.policy.diagnosis import Signals
+from sbwatch.supabase.disk import READ_ONLY_ERROR
 
 OWN_SERVICES = {ProbeKind.DB: "db", ProbeKind.REST: "rest", ProbeKind.AUTH: "auth"}
 
@@ -96,6 +97,8 @@ def build_signals(
     if mgmt is not None and mgmt.last is not None and mgmt.last.status_code == 402:
         codes["mgmt_api"] = 402  # the organization's quota: the API says so too
     indicator, components, status_reachable = _status_page(provider)
+    db = statuses.get(ProbeKind.DB)
+    read_only = db is not None and db.last is not None and READ_ONLY_ERROR in db.last.detail
     return Signals(
         ref=ref,
         now=now,
@@ -115,6 +118,7 @@ def build_signals(
         mem_available_ratio=pressure.mem_available_ratio if pressure else None,
         disk_used_ratio=pressure.disk_used_ratio if pressure else None,
         pg_up=pressure.pg_up if pressure else None,
+        read_only=read_only,
         emails=tuple(emails),
         mgmt_lever=_lever(mgmt),
         mgmt_seen_at=mgmt.last.at if mgmt is not None and mgmt.last is not None else None,

@@ -44,6 +44,7 @@ from sbwatch.policy.alerts import (
 from sbwatch.policy.budget import BudgetEstimator, alert_thresholds, budget_severity, pressure
 from sbwatch.policy.conditions import IO_KINDS, next_latch
 from sbwatch.policy.diagnosis import diagnose
+from sbwatch.policy.disk import point_of
 from sbwatch.policy.escalation import beyond_reach, will_raise
 from sbwatch.policy.plan import Plan
 from sbwatch.policy.thresholds import next_status
@@ -55,6 +56,7 @@ from sbwatch.store.base import Store
 from sbwatch.supabase.mgmt_api import ManagementApi
 from sbwatch.supabase.tiers import Tier
 from sbwatch.watch.announcer import AlertObserver, Announcer
+from sbwatch.watch.disk import DiskFlow
 from sbwatch.watch.escalation import EscalationFlow, Step
 from sbwatch.watch.provider import (
     discover_size,
@@ -123,6 +125,9 @@ class Watcher:
             settings, store, clock=clock, dispatcher=dispatcher, on_alert=on_alert
         )
         self.escalations = EscalationFlow(store, clock=clock, announcer=self.announcer, owner=owner)
+        self.disk = DiskFlow(
+            store, clock=clock, metrics=metrics, announcer=self.announcer, owner=owner
+        )
         self._log = get_logger("watcher")
 
     # -- life cycle -----------------------------------------------------------------------
@@ -407,6 +412,7 @@ class Watcher:
         await self.store.record_io_sample(ref, sample)
         runtime.pressure = pressure(runtime.last_sample, sample)
         runtime.last_sample = sample
+        self.disk.fold(ref, point_of(sample))
         estimate = runtime.estimator.update(sample)
         await self.store.record_budget(estimate)
         await self.store.put_state(
@@ -521,6 +527,10 @@ class Watcher:
             ),
         )
         conds += data_conditions(ref, runtime.data_checks)
+        conds.append(
+            await self.disk.evaluate(runtime, diagnosis, acting=True, fence=self._fence(ref))
+        )
+        self.disk.fold_into(conds, ref, diagnosis)
         runtime.policy_state = await self.announcer.conditions(runtime, conds)
         await self._save_policy(runtime)
         self.metrics.heartbeat.set(now.timestamp())
@@ -591,6 +601,12 @@ class Watcher:
         if tier is not None and tier is not runtime.tier:
             await self._adopt_size(runtime, tier)
         return tier
+
+    async def check_disk(self, ref: str) -> None:
+        """Read the disk's size, use and last change from the provider (the quota's count)."""
+        runtime = await self.running(ref)
+        if runtime is not None and runtime.api is not None:
+            await self.disk.check(runtime)
 
     async def _adopt_size(self, runtime: ProjectRuntime, tier: Tier) -> None:
         previous = runtime.tier
