@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO
 
 from sbwatch import __version__
 from sbwatch.commands import HELPS, MODULES
@@ -56,10 +57,19 @@ def _add_global_options_below(parser: argparse.ArgumentParser) -> None:
         _add_global_options_below(child)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that lets a closed pipe show: its own printing drops a failed write, so a help
+    longer than the pipe's buffer would end with exit 0 on a reader that is gone."""
+
+    def _print_message(self, message: str, file: IO[str] | None = None) -> None:
+        if message:
+            (file or sys.stderr).write(message)
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The argument parser with every subcommand; with ``only``, the options of that command
     alone are read (its module alone imported), the others are listed by name and help."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sbwatch",
         description="A watchdog for a Supabase project: probes, disk IO budget forecast, "
         "provider emails, diagnosis, alerts and compute escalation.",

@@ -49,6 +49,7 @@ COMMAND_LINES: dict[str, list[str]] = {
     "sim score": ["sim", "score"],
     "escalate": ["escalate"],
     "history": ["history"],
+    "incidents": ["incidents"],
     "plan": ["plan"],
     "probe": ["probe", REF, "rest"],
     "backup run": ["backup", "run", REF],
