@@ -8,7 +8,10 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 from sbwatch import __version__
 from sbwatch.commands import HELPS, MODULES
@@ -61,7 +64,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse that lets a closed pipe show: its own printing drops a failed write, so a help
     longer than the pipe's buffer would end with exit 0 on a reader that is gone."""
 
-    def _print_message(self, message: str, file: IO[str] | None = None) -> None:
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
         if message:
             (file or sys.stderr).write(message)
 
