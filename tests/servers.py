@@ -6,6 +6,7 @@ import asyncio
 import secrets
 import socket
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 
 import asyncpg
@@ -43,15 +44,22 @@ async def fresh_database(prefix: str) -> AsyncIterator[str]:
         await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _admin_sync(sql: str) -> None:
+    """``_admin`` from synchronous code, on a thread of its own: the caller may be inside a
+    running event loop (a session fixture first asked for by an async one)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, _admin(sql)).result()
+
+
 @contextmanager
 def fresh_database_sync(prefix: str) -> Iterator[str]:
-    """``fresh_database`` for a fixture outside an event loop (module or session scope)."""
+    """``fresh_database`` for a fixture of module or session scope."""
     name = f"{prefix}_{secrets.token_hex(6)}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    _admin_sync(f'CREATE DATABASE "{name}"')
     try:
         yield name
     finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _admin_sync(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def pg_url(name: str) -> str:

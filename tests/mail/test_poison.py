@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.dkimtest import DnsStub
 from tests.ingest.test_fuzz import RAW
+from tests.servers import fresh_database_sync, pg_url
 
 from sbwatch.core.results import ProviderEmail
 from sbwatch.ingest.imap import NAMESPACE
@@ -26,7 +26,6 @@ from sbwatch.store.sqlite import SqliteStore
 
 pytestmark = pytest.mark.integration
 
-PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 POISON = (
     b"From: <\xff@example.com>\r\nTo: ops@example.net\r\n"
     b"Subject: Your project is depleting its Disk IO Budget\r\n"
@@ -55,20 +54,8 @@ def hostile(rng: random.Random, index: int) -> bytes:
 @pytest.fixture(scope="module")
 def pg_dsn() -> Iterator[str]:
     """A fresh PostgreSQL database on 127.0.0.1:5432, dropped at the end."""
-    name = f"sbwatch_mail_{secrets.token_hex(6)}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(PG_ADMIN_DSN)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with fresh_database_sync("sbwatch_mail") as name:
+        yield pg_url(name)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

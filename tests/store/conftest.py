@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -11,12 +10,11 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from tests.servers import fresh_database_sync, pg_url
 
 from sbwatch.store import Store
 from sbwatch.store.postgres import PostgresStore
 from sbwatch.store.sqlite import SqliteStore
-
-PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 @dataclass
@@ -36,24 +34,11 @@ class Backend:
         return store
 
 
-async def _admin(sql: str) -> None:
-    """Run one statement on the maintenance database."""
-    admin = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await admin.execute(sql)
-    finally:
-        await admin.close()
-
-
 @pytest.fixture(scope="session")
 def pg_dsn() -> Iterator[str]:
     """A fresh PostgreSQL database with a random name on 127.0.0.1:5432, dropped at the end."""
-    name = f"sbwatch_test_{secrets.token_hex(6)}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with fresh_database_sync("sbwatch_test") as name:
+        yield pg_url(name)
 
 
 @pytest.fixture
@@ -84,15 +69,14 @@ def _postgres_backend(dsn: str, schema: str) -> Backend:
     return Backend("postgres", lambda: PostgresStore(dsn, schema=schema), rows)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-async def backend(
-    request: pytest.FixtureRequest, tmp_path: Path, pg_dsn: str, pg_schema: str
-) -> AsyncIterator[Backend]:
-    """Each backend in turn: an SQLite file in tmp_path, a fresh schema in a fresh database."""
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    """Each backend in turn: an SQLite file in tmp_path, a fresh schema in a fresh database
+    (the server is reached only for the PostgreSQL run, which alone is ``integration``)."""
     if request.param == "sqlite":
         chosen = _sqlite_backend(tmp_path / "state" / "sbwatch.db")
     else:
-        chosen = _postgres_backend(pg_dsn, pg_schema)
+        chosen = _postgres_backend(request.getfixturevalue("pg_dsn"), f"t_{secrets.token_hex(6)}")
     try:
         yield chosen
     finally:
