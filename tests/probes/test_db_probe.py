@@ -22,6 +22,8 @@ from sbwatch.core.clock import SystemClock
 from sbwatch.core.results import Outcome, ProbeResult
 from sbwatch.probes.db import DbProbe
 
+pytestmark = pytest.mark.integration  # every test here talks to the real PostgreSQL
+
 
 def _probe(
     http: httpx.AsyncClient, dsn: str, *, every: int = 10, timeout_s: float = 2.0

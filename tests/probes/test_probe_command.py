@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from tests.probes.conftest import DB_PASSWORD, REF, SECRETS, db_dsn, free_port
 
 
@@ -37,6 +38,7 @@ def _sbwatch(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.integration
 def test_db_probe_json(tmp_path: Path) -> None:
     """`probe REF db --json` prints one JSON result and exits 0 when the database answers."""
     done = _sbwatch(

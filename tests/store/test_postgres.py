@@ -13,6 +13,8 @@ from sbwatch.core.errors import StoreError
 from sbwatch.store.migrations import latest_version
 from sbwatch.store.postgres import PostgresStore, is_transient
 
+pytestmark = pytest.mark.integration  # every test here talks to the real PostgreSQL
+
 PASSWORD = "hunter2-Secret"
 
 
