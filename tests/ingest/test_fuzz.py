@@ -96,10 +96,13 @@ def messages(draw: st.DrawFn) -> bytes:
 RAW = st.one_of(messages(), st.binary(max_size=400))
 
 
-@settings(max_examples=10_000, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=2_000, deadline=None, suppress_health_check=list(HealthCheck))
 @given(RAW)
-def test_parse_never_raises_10k(raw: bytes) -> None:
-    """Over ten thousand hostile inputs parse_email returns a value or None, never raises."""
+def test_parse_never_raises(raw: bytes) -> None:
+    """Over two thousand hostile inputs parse_email returns a value or None, never raises.
+
+    (Ten thousand took five times as long and drew the same header shapes; the whole path
+    from IMAP bytes to both stores is fuzzed in tests/mail/test_poison.py.)"""
     email = parse_email(raw, DEFAULT_RULE, fallback_time=FALLBACK)
     assert email is None or email.received_at.tzinfo is not None
 
