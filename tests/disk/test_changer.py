@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
@@ -64,17 +63,6 @@ def world(clock: VirtualClock) -> SimWorld:
     sim = SimWorld(clock)
     sim.add_project(REF, Tier.MICRO, disk_gb=8, disk_used_pct=50)
     return sim
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    """An open SQLite store."""
-    opened = SqliteStore(tmp_path / "s.db")
-    await opened.open()
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 @pytest.fixture

@@ -4,11 +4,8 @@ forecast, the changes of the last day and when the next is allowed; the metrics 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import pytest
 
 from sbwatch.commands.status import gather_status, render
 from sbwatch.config.settings import Settings
@@ -22,17 +19,6 @@ from sbwatch.supabase.disk import GB
 REF = "abcdefghijklmnopqrst"
 NOW = datetime(2026, 5, 20, 12, tzinfo=UTC)
 REAL = Path(__file__).resolve().parents[1] / "fixtures" / "real"
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    """An open SQLite store."""
-    opened = SqliteStore(tmp_path / "s.db")
-    await opened.open()
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 def sample(at: datetime, used_gb: float, size_gb: float = 40) -> IoSample:
