@@ -31,7 +31,7 @@ from sbwatch.remediation.disk_journal import (
     disk_intents,
     note_change,
 )
-from sbwatch.remediation.executor import dead_here, lock_name
+from sbwatch.remediation.executor import lock_name, take_lock
 from sbwatch.store.base import Store
 from sbwatch.supabase.mgmt_api import DiskConfig
 
@@ -80,15 +80,7 @@ class DiskChanger:
         return self._fence is None or self._fence.acting()
 
     async def _lock(self, name: str) -> bool:
-        now = self._clock.now()
-        if await self._store.acquire_lock(name, self._owner, self._lock_ttl_s, now):
-            return True
-        holder = await self._store.lock_holder(name, now)
-        if holder is None or not dead_here(holder):
-            return False
-        return await self._store.acquire_lock(
-            name, self._owner, self._lock_ttl_s, now, replacing=holder
-        )
+        return await take_lock(self._store, name, self._owner, self._lock_ttl_s, self._clock.now())
 
     async def reconcile(self, ref: str) -> list[DiskIntent]:
         """Settle OPEN intents from the disk the provider shows; the ones still OPEN."""

@@ -74,6 +74,20 @@ def dead_here(owner: str) -> bool:
     return False
 
 
+async def take_lock(store: Store, name: str, owner: str, ttl_s: float, now: datetime) -> bool:
+    """Take a lock for ``owner``; from its holder too when that is a dead process of this
+    host (the compute and the disk changes share ``lock_name``, so one way to take it)."""
+    if await store.acquire_lock(name, owner, ttl_s, now):
+        return True
+    holder = await store.lock_holder(name, now)
+    if holder is None or not dead_here(holder):
+        return False
+    taken = await store.acquire_lock(name, owner, ttl_s, now, replacing=holder)
+    if taken:
+        log.warning("lock taken from a dead process", lock=name, holder=holder)
+    return taken
+
+
 class Escalator:
     """Runs compute changes of projects through the journal and the shared lock."""
 
@@ -133,18 +147,7 @@ class Escalator:
 
     async def _lock(self, name: str) -> bool:
         """Take the lock; from its holder too when that is a dead process of this host."""
-        now = self._clock.now()
-        if await self._store.acquire_lock(name, self._owner, self._lock_ttl_s, now):
-            return True
-        holder = await self._store.lock_holder(name, now)
-        if holder is None or not dead_here(holder):
-            return False
-        taken = await self._store.acquire_lock(
-            name, self._owner, self._lock_ttl_s, now, replacing=holder
-        )
-        if taken:
-            log.warning("lock taken from a dead process", lock=name, holder=holder)
-        return taken
+        return await take_lock(self._store, name, self._owner, self._lock_ttl_s, self._clock.now())
 
     def _once(self, key: tuple[str, object], event: str, **fields: object) -> None:
         """A line that repeats each second while a state lasts: info the first time, debug
