@@ -86,12 +86,13 @@ async def test_online_says_what_the_database_lacks(database: Database, tmp_path:
     lines = done.stderr.splitlines()
     assert 1 == done.returncode
     assert [
-        "projects[0].data_checks[0].column: no index on public.orders (updated_at): fresh would"
+        "projects[0].data_checks[0].column (line 18): no index on public.orders (updated_at):"
+        " fresh would"
         " read the whole table each run, so it does not run; CREATE INDEX ON public.orders"
         " (updated_at)",
-        "projects[0].data_checks[2].table: public.missing does not exist",
-        "projects[0].data_checks[3].column: public.orders has no column 'created'",
-        "projects[0].data_checks[4].sql: returns 2 columns, not one number",
+        "projects[0].data_checks[2].table (line 32): public.missing does not exist",
+        "projects[0].data_checks[3].column (line 38): public.orders has no column 'created'",
+        "projects[0].data_checks[4].sql (line 44): returns 2 columns, not one number",
     ] == lines
     assert DB_PASSWORD not in done.stdout + done.stderr
 
@@ -103,8 +104,8 @@ async def test_online_says_what_the_database_lacks(database: Database, tmp_path:
     fixed = fixed.replace('time_column = "updated_at"', 'time_column = "booked_at"')
     config.write_text(fixed, encoding="utf-8")
     done = check_config(config, "--online")
-    assert (0, ["warning: projects[0].data_checks[1].time_column: no index on public.orders"
-                " (booked_at): each run reads the whole table"]) == (
+    assert (0, ["warning: projects[0].data_checks[1].time_column (line 26): no index on"
+                " public.orders (booked_at): each run reads the whole table"]) == (
         done.returncode, [line for line in done.stderr.splitlines() if "data_checks" in line]
     ), done.stderr  # fmt: skip
 
@@ -117,7 +118,7 @@ async def test_online_with_the_database_down_only_warns(tmp_path: Path) -> None:
     config.write_text(text, encoding="utf-8")
     done = check_config(config, "--online")
     assert 0 == done.returncode, done.stderr
-    assert "projects[0].data_checks: the database cannot be reached" in done.stderr
+    assert "projects[0].data_checks (line 8): the database cannot be reached" in done.stderr
     assert DB_PASSWORD not in done.stdout + done.stderr
 
 
@@ -135,8 +136,8 @@ async def test_online_names_a_time_column_that_is_no_timestamp(
     done = check_config(config, "--online")
     assert 1 == done.returncode
     assert (
-        "projects[0].data_checks[1].time_column: server error 42883: operator does not exist:"
-        " integer >= timestamp with time zone"
+        "projects[0].data_checks[1].time_column (line 26): server error 42883: operator"
+        " does not exist: integer >= timestamp with time zone"
     ) in done.stderr.splitlines()
 
 
@@ -199,7 +200,7 @@ async def test_online_refuses_a_role_that_can_act(
         clean.stderr + refused.stderr + accepted.stderr
     )
     assert 1 == len(problems)
-    assert problems[0].startswith("projects[0].db_dsn: ")
+    assert problems[0].startswith("projects[0].db_dsn (line 10): ")
     assert said.format(role=role) in problems[0]
 
 

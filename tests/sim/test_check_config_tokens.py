@@ -78,7 +78,7 @@ async def test_a_scoped_token_lacking_a_permission_is_named(tmp_path: Path) -> N
     assert "escalation (changing the compute size) needs infra_add_ons_write" in out
     assert "growing the disk needs infra_disk_config_write" in out
     assert (
-        "projects[0].mgmt_token: the token lacks infra_add_ons_read"
+        "projects[0].mgmt_token (line 4): the token lacks infra_add_ons_read"
         " (needed by reading the compute size and prices)"
     ) in err
     assert {"GET"} == set(app.state.seen)
@@ -95,4 +95,4 @@ async def test_an_expired_token_is_said(tmp_path: Path) -> None:
         await server.stop()
     assert 1 == code
     assert "infra_add_ons_write" not in out
-    assert "projects[0].mgmt_token: token invalid or expired (HTTP 401)" in err
+    assert "projects[0].mgmt_token (line 4): token invalid or expired (HTTP 401)" in err

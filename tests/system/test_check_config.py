@@ -207,6 +207,11 @@ BROKEN: list[tuple[str, list[tuple[str, str]], str]] = [
         "alerting.routes[0].url (line 28): apprise cannot use this tgram:// URL",
     ),
     (
+        "ntfy route without a topic",
+        [('url = "ntfy://ntfy.sh/sbwatch-test"', 'url = "ntfys://ntfy.sh"')],
+        "alerting.routes[0].url (line 28): this ntfys:// URL names no topic",
+    ),
+    (
         "route url without a scheme",
         [('url = "ntfy://ntfy.sh/sbwatch-test"', 'url = "ntfy.sh/sbwatch-test"')],
         "alerting.routes[0].url (line 28): not an apprise URL",
@@ -382,7 +387,10 @@ def test_no_route_is_a_warning_not_an_error(
     text = GOOD[: GOOD.index("[[alerting.routes]]")]
     code, out, err = _check(capsys, "check-config", str(_write(tmp_path, text)))
     assert (0, "configuration ok: 1 project(s)\n") == (code, out)
-    assert "warning: alerting.routes: no [[alerting.routes]]: alerts will go nowhere\n" == err
+    assert (
+        "warning: alerting.routes (line 23): no [[alerting.routes]]: alerts will go nowhere\n"
+        == err
+    )
 
 
 MAIL_ON = (
@@ -416,8 +424,8 @@ def test_mail_trust_by_authserv_id_is_said_and_warned(
     )
     assert (0, True) == (code, out.endswith(line))
     assert err.startswith(
-        "warning: mail.authserv_id: emails are trusted on the Authentication-Results header "
-        "of mx.example.net alone, not on a signature sbwatch verified"
+        "warning: mail.authserv_id (line 24): emails are trusted on the Authentication-Results"
+        " header of mx.example.net alone, not on a signature sbwatch verified"
     ), err
 
 
@@ -429,7 +437,7 @@ def test_pinned_dkim_keys_are_warned(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert (0, True) == (
         code,
         err.startswith(
-            "warning: mail.dkim_keys: DKIM keys pinned in the configuration replace DNS "
+            "warning: mail.dkim_keys (line 24): DKIM keys pinned in the configuration replace DNS "
             "for s._domainkey.supabase.com"
         ),
     ), err
@@ -443,7 +451,8 @@ def test_no_route_for_criticals_is_a_warning(
     code, _, err = _check(capsys, "check-config", str(_write(tmp_path, text)))
     assert (
         0,
-        "warning: alerting.routes: no route takes critical alerts: they will go nowhere\n",
+        "warning: alerting.routes (line 23): no route takes critical alerts: they will go"
+        " nowhere\n",
     ) == (
         code,
         err,
@@ -594,7 +603,7 @@ def test_an_unreadable_ca_file_is_a_problem(
         ]
     )
     code, _, err = _check(capsys, "check-config", str(_write(tmp_path, text)))
-    assert (1, f"mail.ca_file: cannot read {missing}\n") == (code, err)
+    assert (1, f"mail.ca_file (line 23): cannot read {missing}\n") == (code, err)
 
 
 def test_a_project_that_runs_no_probe_is_warned(
@@ -605,4 +614,63 @@ def test_a_project_that_runs_no_probe_is_warned(
     listed += 'probes.mgmt_health = { interval = "1m" }\n'
     text = GOOD.replace(listed, "probes.db = { enabled = false }\n")
     code, _, err = _check(capsys, "check-config", str(_write(tmp_path, text)))
-    assert (0, True) == (code, "warning: projects[0].probes: no probe runs for abcd" in err), err
+    assert (0, True) == (
+        code,
+        "warning: projects[0].probes (line 8): no probe runs for abcd" in err,
+    ), err
+
+
+def test_a_max_tier_over_the_cost_cap_is_warned(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """max_tier = "large" under a $30 cap: the cap wins, and check-config says where it stops."""
+    text = GOOD.replace(
+        'probes.mgmt_health = { interval = "1m" }\n',
+        'probes.mgmt_health = { interval = "1m" }\n'
+        'escalation = { max_tier = "large", monthly_cost_cap_usd = 30 }\n',
+    )
+    code, _, err = _check(capsys, "check-config", str(_write(tmp_path, text)))
+    assert (
+        0,
+        [
+            "warning: projects[0].escalation.max_tier (line 15): large costs $110.00/month, over"
+            " monthly_cost_cap_usd ($30.00): sbwatch raises to small at most; raise the cap or"
+            " lower max_tier"
+        ],
+    ) == (code, [line for line in err.splitlines() if "max_tier" in line]), err
+
+
+def test_a_cap_that_holds_max_tier_is_not_warned(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = GOOD.replace(
+        'probes.mgmt_health = { interval = "1m" }\n',
+        'probes.mgmt_health = { interval = "1m" }\n'
+        'escalation = { max_tier = "medium", monthly_cost_cap_usd = 60 }\n',
+    )
+    code, _, err = _check(capsys, "check-config", str(_write(tmp_path, text)))
+    assert (0, "") == (code, err)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "said"),
+    [
+        ("*/20 * * * *", "runs every 20m"),
+        ("15,45 3 * * *", "runs every 30m"),
+        ("0 * * * *", None),
+        ("30 3 * * *", None),
+    ],
+)
+def test_a_backup_more_often_than_hourly_is_warned(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], schedule: str, said: str | None
+) -> None:
+    """Each backup dumps the whole database: a schedule tighter than hourly is warned."""
+    text = GOOD.replace(
+        'probes.mgmt_health = { interval = "1m" }\n',
+        'probes.mgmt_health = { interval = "1m" }\n'
+        f'backup = {{ schedule = "{schedule}", dir = "{tmp_path}" }}\n',
+    )
+    code, _, err = _check(capsys, "check-config", str(_write(tmp_path, text)))
+    warned = [line.split(", more often")[0] for line in err.splitlines() if "schedule" in line]
+    expected = [f"warning: projects[0].backup.schedule (line 15): {said}"] if said else []
+    assert (0, expected) == (code, warned), err

@@ -5,12 +5,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import sys
 from pathlib import Path
 
 from sbwatch.backup.preflight import preflight
 from sbwatch.commands import HELPS
-from sbwatch.config.settings import Settings, config_warnings, load_settings
+from sbwatch.config.settings import (
+    Settings,
+    config_warnings,
+    default_config_path,
+    load_settings,
+)
+from sbwatch.config.tomlpos import TomlPositions
 from sbwatch.core.clock import SystemClock
 from sbwatch.core.errors import ConfigError
 from sbwatch.daemon.http import http_client
@@ -20,6 +27,8 @@ from sbwatch.supabase.mgmt_api import ManagementApi
 from sbwatch.supabase.permissions import check_token
 
 NAME = "check-config"
+_WHERE = re.compile(r"[A-Za-z_][\w]*(\[\d+\])?(\.[A-Za-z_][\w]*(\[\d+\])?)*")
+"""A key's place, like ``projects[0].backup.schedule``: what comes before ": " in a line."""
 HELP = HELPS[NAME]
 
 
@@ -69,17 +78,34 @@ def run(args: argparse.Namespace) -> int:
         problems += data_problems
         token_problems, token_warnings = asyncio.run(_tokens(settings))
         problems += token_problems
+    positions = _positions(path)
     for problem in problems:
-        print(problem, file=sys.stderr)
+        print(_located(positions, problem), file=sys.stderr)
     if problems:
         return 1
     for warning in [*config_warnings(settings), *backup_warnings, *data_warnings, *token_warnings]:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"warning: {_located(positions, warning)}", file=sys.stderr)
     unread = " (secrets not read)" if args.no_secrets else ""
     print(f"configuration ok: {len(settings.projects)} project(s){unread}")
     if settings.mail.enabled:
         print(f"mail: {rule_from_settings(settings.mail).describe()}")
     return 0
+
+
+def _positions(path: Path | None) -> TomlPositions | None:
+    """The lines of the file just loaded (None when it cannot be read again)."""
+    try:
+        return TomlPositions((path or default_config_path()).read_text(encoding="utf-8"))
+    except OSError:
+        return None
+
+
+def _located(positions: TomlPositions | None, line: str) -> str:
+    """``projects[0].backup.schedule: ...`` with the key's line in the file, when known."""
+    where, sep, message = line.partition(": ")
+    if positions is None or not sep or not _WHERE.fullmatch(where):
+        return line
+    return positions.locate(where, message)
 
 
 def state_problems(settings: Settings) -> list[str]:

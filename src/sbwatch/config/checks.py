@@ -33,9 +33,14 @@ def apprise_url_problem(url: str) -> str | None:
         known = NotificationManager()  # type: ignore[no-untyped-call]  # apprise: unannotated
         if scheme.lower() not in known:
             return f"apprise does not know the scheme '{scheme}://'"
-        usable = apprise.Apprise.instantiate(url.strip()) is not None
-    if not usable:
+        plugin = apprise.Apprise.instantiate(url.strip())
+    if plugin is None:
         return f"apprise cannot use this {scheme}:// URL: check its form in apprise's {scheme} page"
+    if scheme.lower() in ("ntfy", "ntfys") and not getattr(plugin, "topics", None):
+        return (
+            f"this {scheme}:// URL names no topic: nothing would reach a phone; write it as "
+            f"{scheme.lower()}://ntfy.sh/my-topic"
+        )
     return None
 
 

@@ -14,7 +14,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -38,11 +38,12 @@ from sbwatch.config.oncall import MaintenanceSettings, escalation_problems, main
 from sbwatch.config.tomlpos import TomlPositions, dotted
 from sbwatch.config.types import Duration, PositiveDuration, TimeZoneName, positive, to_timedelta
 from sbwatch.config.types import StrictModel as _Model
-from sbwatch.core.cron import cron_trigger
+from sbwatch.core.cron import cron_trigger, shortest_gap
+from sbwatch.core.durations import format_duration
 from sbwatch.core.errors import ConfigError
 from sbwatch.core.results import EscalationMode, ProbeKind, Severity
 from sbwatch.probes import REGISTRY, ProbeSpec
-from sbwatch.supabase.tiers import Tier
+from sbwatch.supabase.tiers import Tier, rank, spec
 
 SYSTEM_CONFIG_DIR = Path("/etc/sbwatch")
 SYSTEM_STATE_DIR = Path("/var/lib/sbwatch")
@@ -775,7 +776,51 @@ def config_warnings(settings: Settings) -> list[str]:
         + _store_warnings(settings)
         + _mail_warnings(settings.mail)
         + metrics_warnings(settings.metrics)
+        + _cap_warnings(settings.projects)
+        + _backup_warnings(settings.projects)
     )
+
+
+def _cap_warnings(projects: list[ProjectSettings]) -> list[str]:
+    """A ``max_tier`` the cost cap never lets sbwatch reach (the cap wins, silently otherwise)."""
+    found = []
+    for index, project in enumerate(projects):
+        policy = project.escalation
+        price = spec(policy.max_tier).monthly_usd
+        if policy.mode is EscalationMode.OFF or price <= policy.monthly_cost_cap_usd:
+            continue
+        reachable = [
+            t
+            for t in Tier
+            if rank(t) <= rank(policy.max_tier)
+            and spec(t).monthly_usd <= policy.monthly_cost_cap_usd
+        ]
+        most = f"{reachable[-1]} at most" if reachable else "no size at all"
+        found.append(
+            f"projects[{index}].escalation.max_tier: {policy.max_tier} costs ${price:.2f}/month, "
+            f"over monthly_cost_cap_usd (${policy.monthly_cost_cap_usd:.2f}): sbwatch raises to "
+            f"{most}; raise the cap or lower max_tier"
+        )
+    return found
+
+
+def _backup_warnings(projects: list[ProjectSettings]) -> list[str]:
+    """A backup schedule that runs more often than hourly: each run dumps the whole database."""
+    found = []
+    for index, project in enumerate(projects):
+        backup = project.backup
+        if backup is None or not backup.enabled:
+            continue
+        trigger = cron_trigger(backup.schedule, backup.timezone)
+        gap = shortest_gap(trigger, datetime.now(UTC), below=timedelta(hours=1))
+        if gap is not None:
+            every = format_duration(gap.total_seconds())
+            found.append(
+                f"projects[{index}].backup.schedule: runs every {every}, more "
+                "often than hourly: each run dumps the whole database and reads the disk IO "
+                "budget down; daily (like '30 3 * * *') is the usual schedule"
+            )
+    return found
 
 
 def metrics_warnings(metrics: MetricsSettings) -> list[str]:

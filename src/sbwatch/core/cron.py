@@ -67,3 +67,19 @@ def previous_fire(trigger: CronTrigger, now: datetime) -> datetime | None:
         if last is not None:
             return last
     return None
+
+
+def shortest_gap(trigger: CronTrigger, start: datetime, *, below: timedelta) -> timedelta | None:
+    """The shortest time between two runs of ``trigger`` in the week after ``start``, once one
+    shorter than ``below`` is found (None: none is)."""
+    at = trigger.get_next_fire_time(None, start)
+    end = start + timedelta(days=8)
+    while at is not None and at < end:
+        following = trigger.get_next_fire_time(at, at + timedelta(seconds=1))
+        if following is None:
+            return None
+        gap: timedelta = following - at
+        if gap < below:
+            return gap
+        at = following
+    return None
