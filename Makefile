@@ -22,7 +22,9 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # the pinned one above. For the systemd unit (ProtectHome=yes), as root with the system Python:
 # `sudo make install PYTHON=/usr/bin/python3`.
 PREFIX ?= $(if $(filter 0,$(shell id -u)),/usr/local,$(HOME)/.local)
-PYTHON ?= python3
+# As root, the system Python when there is one: a Python under /root or /home (pyenv, say) is
+# out of reach of the service's ProtectHome=yes.
+PYTHON ?= $(if $(and $(filter 0,$(shell id -u)),$(wildcard /usr/bin/python3)),/usr/bin/python3,python3)
 INSTALL_ENV = $(PREFIX)/lib/sbwatch
 LOCKED = $(TOOLS)/requirements.txt
 
@@ -76,6 +78,7 @@ bench: venv debs
 
 install: $(UV)
 	$(UV) export --frozen --no-dev --no-emit-project --quiet -o $(LOCKED)
+	@case "$$(command -v $(PYTHON))" in /root/*|/home/*) echo "warning: $$(command -v $(PYTHON)) is under a home directory: the systemd unit (ProtectHome=yes) cannot run it; install with PYTHON=/usr/bin/python3 for the service" >&2;; esac
 	$(UV) venv --quiet --allow-existing --python "$$(command -v $(PYTHON))" $(INSTALL_ENV)
 	$(UV) pip install --quiet --python $(INSTALL_ENV)/bin/python -r $(LOCKED)
 	$(UV) pip install --quiet --python $(INSTALL_ENV)/bin/python --no-deps --reinstall-package sbwatch .

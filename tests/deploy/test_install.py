@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -48,8 +49,14 @@ def test_make_install_puts_sbwatch_on_the_prefix(root: Path, tmp_path: Path) -> 
         os.readlink(command),
         ran.stdout,
     )
-    again = _make(root, "install", f"PREFIX={prefix}")
+    base = f"{sys.base_prefix}/bin/python3"  # the Python this suite runs on
+    again = _make(root, "install", f"PREFIX={prefix}", f"PYTHON={base}")
     assert 0 == again.returncode, again.stderr  # installing over an install is fine
+    in_home = base.startswith(("/root/", "/home/"))
+    assert (in_home, in_home) == (
+        "warning:" in again.stderr,
+        "cannot run it; install with PYTHON=/usr/bin/python3" in again.stderr,
+    ), again.stderr
 
     removed = _make(root, "uninstall", f"PREFIX={prefix}")
     assert (0, False, False) == (
@@ -68,6 +75,8 @@ def test_the_default_prefix(root: Path) -> None:
         f"{expected}/lib/sbwatch" in done.stdout,
         f"ln -sfn {expected}/lib/sbwatch/bin/sbwatch {expected}/bin/sbwatch" in done.stdout,
     ), done.stdout
+    system = os.geteuid() == 0 and Path("/usr/bin/python3").exists()
+    assert system == ('--python "$(command -v /usr/bin/python3)"' in done.stdout), done.stdout
 
 
 def test_readme_install_section_offers_make_install_and_pipx(root: Path) -> None:
