@@ -134,3 +134,18 @@ def test_rendezvous_moves_only_the_leaving_instances_projects() -> None:
     shares = [list(three.values()).count(name) for name in "abc"]
     assert min(shares) > 70  # about a third each
     assert preferred_instance("r1", []) is None
+
+
+async def test_leases_taken_as_a_tick_timed_out_are_not_kept_out_of_reach(store: Store) -> None:
+    """``b``'s first take commits every lease, but its tick times out before it learns so:
+    the store holds them for ``b`` and its renewals would keep them. ``b`` adopts its own part
+    and lets go of ``a``'s, so ``a`` leads its part at its next round."""
+    a, b = Instance(store, "a"), Instance(store, "b")
+    taken = await store.take_leases("b", sorted(project_lease(ref) for ref in REFS), 0.6)
+    assert len(REFS) == len(taken)  # b holds all in the store, and knows none
+    await rounds([a, b], 3)  # a is live before b's first round: a's part is not b's
+    expected = {ref: preferred_instance(ref, ["a", "b"]) for ref in REFS}
+    assert (
+        {ref for ref, who in expected.items() if who == "a"},
+        {ref for ref, who in expected.items() if who == "b"},
+    ) == (a.acting(), b.acting())

@@ -208,6 +208,18 @@ class Leadership:
                     del self.held[ref]
                     lost.append(ref)
             live = set(await self.store.live_instances(self.settings.lease_s)) | {self.name}
+            # A lease the store says is this instance's but this instance does not know of (a
+            # take that committed as the tick timed out): adopted if it is this instance's to
+            # lead, let go otherwise, never renewed for ever out of another's reach.
+            for lease, epoch in renewed.items():
+                ref = lease.removeprefix(PROJECT_LEASE_PREFIX)
+                if ref in self.held:
+                    continue
+                if ref in self.projects and preferred_instance(ref, live) == self.name:
+                    self.held[ref] = Held(epoch, started)
+                    gained.append(ref)
+                else:
+                    await self.store.release_lease(self.name, epoch, lease)
             wanted = []
             for ref in self.projects:
                 mine = preferred_instance(ref, live) == self.name
