@@ -47,9 +47,9 @@ from sbwatch.watch.watcher import Watcher
 EVALUATE_AT_LEAST_S = 60.0
 """A project is evaluated at least once a minute, more often when a probe runs faster."""
 FLUSH_EVERY_S = 1.0
+"""How often the outbox is checked: an alert leaves within about a second."""
 PLAN_CHECK_S = 6 * 3600.0
 """How often the weekly right-sizing notice looks whether its week is up."""
-"""How often the outbox is checked: an alert leaves within about a second."""
 HEARTBEAT_EVERY_S = 60.0
 TOKEN_CHECK_S = 3600.0
 """How often the Management API token's expiry is looked at (each stage is said once)."""

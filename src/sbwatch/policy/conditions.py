@@ -1,6 +1,6 @@
 """Which alert conditions hold: from a diagnosis, the budget severity and the decision (pure).
 
-The words of each condition are written by ``alerting.messages``; this module only decides
+The words of each condition are written by ``alerting.conditions``; this module only decides
 which subjects are active, how severe, and whether one holds the others back.
 """
 

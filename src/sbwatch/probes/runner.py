@@ -1,7 +1,9 @@
 """Runs one probe once: under a timeout, timed, with metrics and one canonical log line.
 
-The one place that catches ``Exception``: a probe returns outcomes for every expected
+The probes' one catch-all for ``Exception``: a probe returns outcomes for every expected
 failure, so an exception here is a bug, logged with its traceback and reported as ``error``.
+(The scheduler, the web server, the mail guard and the daemon's stop have their own, each
+keeping one failure from stopping the rest.)
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ async def run_probe(
     try:
         async with timeout:
             result = await probe.run()
-    except Exception as exc:  # the one catch-all: a probe bug becomes outcome=error
+    except Exception as exc:  # the probes' catch-all: a probe bug becomes outcome=error
         if isinstance(exc, TimeoutError) and timeout.expired():
             detail = f"no answer within {timeout_s:g}s"
             result = _made_up(probe, project, clock, started, Outcome.TIMEOUT, detail)

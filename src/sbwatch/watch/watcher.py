@@ -50,7 +50,7 @@ from sbwatch.policy.plan import Plan
 from sbwatch.policy.thresholds import next_status
 from sbwatch.probes import ProbeContext, build_probe, timeout_for
 from sbwatch.probes.base import Probe
-from sbwatch.probes.runner import run_probe  # the one place that catches every Exception
+from sbwatch.probes.runner import run_probe  # where a probe's bug becomes outcome=error
 from sbwatch.remediation.executor import Escalator
 from sbwatch.store.base import Store
 from sbwatch.supabase.mgmt_api import ManagementApi
