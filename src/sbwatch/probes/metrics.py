@@ -4,8 +4,9 @@ The exposition is read line-tolerantly: when the whole text does not parse (a fa
 provider's has repeated a label name), every line is read on its own and the unreadable ones
 are left out and counted, so an unrelated line never costs the disk series. The instance's
 disks (root with swap, and /data) share one IO budget: their counters are summed. Every
-expected failure is an outcome: 401/403 "key rejected", no answer in time (522/544 included)
-a timeout, a payload that is not Prometheus text or lacks the disk series a fail naming what
+expected failure is an outcome, by the rules every HTTP probe follows (``probes._common``:
+401/403 the key rejected, 522/544 and no answer in time a timeout, refused a connection
+error); a payload that is not Prometheus text or lacks the disk series is a fail naming what
 is wrong.
 """
 
@@ -21,9 +22,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from sbwatch.core.log import get_logger
 from sbwatch.core.results import IoSample, Outcome, ProbeKind, ProbeResult
 from sbwatch.probes import REGISTRY
-from sbwatch.probes._common import timeout_s
+from sbwatch.probes._common import http_error_outcome, status_outcome, timeout_s
 from sbwatch.probes.base import ProbeContext
-from sbwatch.supabase.edge import KEY_REJECTED_STATUSES, ORIGIN_TIMEOUT_STATUSES
 
 METRICS_PATH = "/customer/v1/privileged/metrics"
 USERNAME = "service_role"
@@ -240,19 +240,12 @@ class MetricsProbe:
                 timeout=self.timeout_s,
                 headers={"Accept": "text/plain"},
             )
-        except httpx.TimeoutException:
-            return _Scrape(Outcome.TIMEOUT, f"no answer within {self.timeout_s:g}s")
-        except httpx.ConnectError as exc:  # refused, DNS, TLS: we could not even ask
-            return _Scrape(Outcome.ERROR, f"cannot connect: {type(exc).__name__}")
-        except httpx.HTTPError as exc:  # reached, but the answer broke off
-            return _Scrape(Outcome.FAIL, f"answer broke off: {type(exc).__name__}")
+        except httpx.HTTPError as exc:  # the rules every HTTP probe follows (probes._common)
+            return _Scrape(*http_error_outcome(exc))
         code = response.status_code
-        if code in KEY_REJECTED_STATUSES:
-            return _Scrape(Outcome.FAIL, "key rejected", code)
-        if code in ORIGIN_TIMEOUT_STATUSES:
-            return _Scrape(Outcome.TIMEOUT, f"origin timeout (HTTP {code})", code)
-        if code != 200:
-            return _Scrape(Outcome.FAIL, f"HTTP {code}", code)
+        failed = status_outcome(code)
+        if failed is not None:
+            return _Scrape(*failed, code)
         try:
             sample, disks, skipped = sample_of(_exposition(response), at)
         except PayloadError as exc:
