@@ -244,7 +244,7 @@ def test_a_store_that_cannot_be_opened(tmp_path: Path) -> None:
         _one_line(done)
     )
     checked = run_cli("check-config", str(config))
-    assert f"state.path: cannot create {tmp_path / 'afile' / 'sub' / 's.db'}: " in _one_line(
+    assert f"state.path (line 2): cannot create {tmp_path / 'afile' / 'sub' / 's.db'}: " in _one_line(
         checked
     )
 
