@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from sbwatch.supabase.connections import ConnReading
 from sbwatch.supabase.tiers import Tier
 
 
@@ -210,6 +211,8 @@ class IoSample:
     fs_avail_bytes: float | None = None
     fs_size_bytes: float | None = None
     pg_up: float | None = None
+    connections: ConnReading | None = None
+    """The connections of Postgres, PostgREST's pool and the pooler (not kept in the store)."""
 
 
 @dataclass(frozen=True, slots=True)
