@@ -67,6 +67,8 @@ class DiagnosisKind(StrEnum):
     CPU_EXHAUSTED = "cpu_exhausted"
     MEMORY_EXHAUSTED = "memory_exhausted"
     DISK_FULL = "disk_full"
+    CONNECTIONS_EXHAUSTED = "connections_exhausted"
+    """A connection pool is full: new connections are refused."""
     PLATFORM_OUTAGE = "platform_outage"
     LOCAL_NETWORK = "local_network"
     SERVICE_DOWN = "service_down"

@@ -40,6 +40,10 @@ CONNECTION_LIMITS: Mapping[Tier, ConnLimits] = {
     Tier.XL8: ConnLimits(490, 6000),
 }
 
+RESERVED_SLOTS = 3
+"""Direct connections Postgres keeps for superusers (``superuser_reserved_connections``): the
+others are refused ``remaining connection slots are reserved`` once ``max_connections`` less
+these are taken."""
 TOO_MANY_ERRORS = ("too many connections", "remaining connection slots are reserved")
 """What Postgres answers a connection it cannot take (SQLSTATE 53300)."""
 POOLER_CONFIG_PATH = "/v1/projects/{ref}/config/database/pooler"
