@@ -83,6 +83,26 @@ def disk_line(disk: dict[str, Any]) -> str:
     return line
 
 
+def connections_line(doc: dict[str, Any]) -> str:
+    """Each pool's use of its limit, when a climb fills it, and who holds the most."""
+    parts = []
+    for pool in doc["pools"]:
+        used, limit = pool["used"], pool["limit"]
+        part = f"{pool['pool']} {used:.0f} of {limit:.0f}"
+        if pool["full"]:
+            part += " FULL"
+        else:
+            part += f" ({used / limit if limit else 0:.0%})"
+            if pool["full_eta_s"]:
+                part += f", full in ~{format_duration(pool['full_eta_s'])}"
+        parts.append(part)
+    line = "; ".join(parts)
+    if doc.get("top_user"):
+        user, count = doc["top_user"]
+        line += f"; {user} holds {count:.0f}"
+    return line
+
+
 def _daemon_line(report: dict[str, Any]) -> str:
     daemon = report["daemon"]
     last = daemon["last_cycle_at"]
@@ -167,6 +187,8 @@ def render(report: dict[str, Any]) -> str:
         lines += maintenance_lines(p.get("maintenance", []))
         if p.get("disk"):
             lines.append(f"  disk         {disk_line(p['disk'])}")
+        if p.get("connections"):
+            lines.append(f"  connections  {connections_line(p['connections'])}")
         for alert in p["open_alerts"]:
             taken = f" (acknowledged by {alert['acked_by']})" if alert.get("acked_by") else ""
             lines.append(f"  ALERT {alert['severity']}: {alert['title']}{taken}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sbwatch.alerting.connections import connections_lines, connections_title
 from sbwatch.core.metrics import Metrics
@@ -15,20 +16,51 @@ from sbwatch.core.results import Diagnosis, DiagnosisKind, IoSample, Severity
 from sbwatch.policy.alerts import Condition
 from sbwatch.policy.conditions import DIAGNOSIS_SUBJECT
 from sbwatch.policy.connections import TREND_WINDOW, ConnAssessment, ConnPoint, assess
+from sbwatch.store.base import Store
 from sbwatch.supabase.tiers import Tier
 
 CONNECTIONS_SUBJECT = "connections"
 """The alert subject of the connections limit."""
 KEEP = TREND_WINDOW + timedelta(minutes=10)
+NAMESPACE = "connections"
+"""Store state namespace of each project's last assessment (read by ``sbwatch status``)."""
+
+
+def report_doc(a: ConnAssessment) -> dict[str, Any]:
+    """The stored form of an assessment: every pool, the worst, the busiest username."""
+    return {
+        "at": a.at.isoformat(),
+        "tier": a.tier.value,
+        "level": a.level,
+        "worst": a.worst.pool if a.worst is not None else None,
+        "top_user": list(a.top_user) if a.top_user is not None else None,
+        "pools": [
+            {
+                "pool": p.pool,
+                "used": p.used,
+                "limit": p.limit,
+                "full": p.full or p.full_eta_s == 0,
+                "full_eta_s": None if p.full_eta_s is None else round(p.full_eta_s),
+            }
+            for p in a.pools
+        ],
+    }
+
+
+async def connections_report(store: Store, ref: str) -> dict[str, Any] | None:
+    """The project's last stored assessment (None before the first scrape with connections)."""
+    return await store.get_state(NAMESPACE, ref)
 
 
 class ConnFlow:
     """Keeps, assesses and alerts on the connections of the watcher's projects."""
 
-    def __init__(self, metrics: Metrics) -> None:
+    def __init__(self, metrics: Metrics, store: Store) -> None:
         self.metrics = metrics
+        self.store = store
         self.points: dict[str, list[ConnPoint]] = {}
         self.assessments: dict[str, ConnAssessment | None] = {}
+        self._saved: dict[str, dict[str, Any]] = {}
 
     def fold(self, ref: str, sample: IoSample) -> None:
         """Keep the connections of one scrape."""
@@ -50,6 +82,18 @@ class ConnFlow:
             self.metrics.connections_used.labels(ref, state.pool).set(state.used)
             self.metrics.connections_limit.labels(ref, state.pool).set(state.limit)
         return found
+
+    async def save(self, ref: str) -> None:
+        """Keep the assessment for ``sbwatch status`` when it changed (its time apart)."""
+        found = self.assessments.get(ref)
+        if found is None:
+            return
+        doc = report_doc(found)
+        same = {k: v for k, v in doc.items() if k != "at"}
+        if self._saved.get(ref) == same:
+            return
+        await self.store.put_state(NAMESPACE, ref, doc)
+        self._saved[ref] = same
 
     def condition(self, ref: str, diagnosis: Diagnosis) -> Condition:
         """The connections condition of this cycle."""

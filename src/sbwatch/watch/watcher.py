@@ -129,7 +129,7 @@ class Watcher:
         self.disk = DiskFlow(
             store, clock=clock, metrics=metrics, announcer=self.announcer, owner=owner
         )
-        self.connections = ConnFlow(metrics)
+        self.connections = ConnFlow(metrics, store)
         self._log = get_logger("watcher")
 
     # -- life cycle -----------------------------------------------------------------------
@@ -496,6 +496,7 @@ class Watcher:
         )
         diagnosis = diagnose(signals)
         await self._record_diagnosis(runtime, diagnosis)
+        await self.connections.save(ref)
         if not self.acting(ref):  # a standby: the leader escalates and alerts
             return diagnosis
         await self._resume(runtime)
