@@ -8,6 +8,7 @@ from sbwatch.commands.status import gather_status, render
 from sbwatch.config.settings import Settings
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import IoSample
+from sbwatch.daemon.page import render_status_page
 from sbwatch.store.sqlite import SqliteStore
 from sbwatch.supabase.connections import ConnReading
 from sbwatch.supabase.tiers import Tier
@@ -57,8 +58,8 @@ async def test_status_shows_each_pool_and_the_leak(store: SqliteStore) -> None:
     assert expected in lines
 
 
-async def test_status_says_full(store: SqliteStore) -> None:
-    """Postgres at its line for two scrapes: FULL."""
+async def test_status_and_the_page_say_full(store: SqliteStore) -> None:
+    """Postgres at its line for two scrapes: FULL, in the status line and on the page."""
     flow = ConnFlow(Metrics(), store)
     for minutes in (10, 5, 0):
         flow.fold(REF, scrape(minutes, 37))
@@ -72,4 +73,7 @@ async def test_status_says_full(store: SqliteStore) -> None:
         }
     )
     lines = render(await gather_status(store, config, NOW)).splitlines()
-    assert "  connections  direct 57 of 60 FULL; rest 1 of 10 (10%); app_worker holds 37" in lines
+    line = "direct 57 of 60 FULL; rest 1 of 10 (10%); app_worker holds 37"
+    assert f"  connections  {line}" in lines
+    html = await render_status_page(store, config, NOW)
+    assert f'<p class="connections"><b>Connections</b> {line}</p>' in html

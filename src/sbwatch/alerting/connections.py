@@ -7,6 +7,8 @@ size only where the per-size table says a bigger size raises the limit that is h
 
 from __future__ import annotations
 
+from typing import Any
+
 from sbwatch.core.durations import format_duration
 from sbwatch.policy.connections import POOL_NAMES, ConnAssessment, PoolState, pool_line
 from sbwatch.supabase.connections import DIRECT, POOLER, POOLER_CONFIG_PATH, REST, size_limit
@@ -74,3 +76,24 @@ def connections_lines(a: ConnAssessment, ref: str) -> list[str]:
     lines += _lever(a, worst, ref)
     lines.append("sbwatch changes nothing itself for connections.")
     return lines
+
+
+def connections_line(doc: dict[str, Any]) -> str:
+    """One line from a stored assessment (watch/connections.py ``report_doc``): each pool's use
+    of its limit, when a climb fills it, and who holds the most."""
+    parts = []
+    for pool in doc["pools"]:
+        used, limit = pool["used"], pool["limit"]
+        part = f"{pool['pool']} {used:.0f} of {limit:.0f}"
+        if pool["full"]:
+            part += " FULL"
+        else:
+            part += f" ({used / limit if limit else 0:.0%})"
+            if pool["full_eta_s"]:
+                part += f", full in ~{format_duration(pool['full_eta_s'])}"
+        parts.append(part)
+    line = "; ".join(parts)
+    if doc.get("top_user"):
+        user, count = doc["top_user"]
+        line += f"; {user} holds {count:.0f}"
+    return line

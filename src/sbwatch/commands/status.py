@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from sbwatch.alerting.connections import connections_line
 from sbwatch.commands import HELPS
 from sbwatch.commands.common import settings_or_exit
 from sbwatch.config.settings import Settings, default_config_path
@@ -80,26 +81,6 @@ def disk_line(disk: dict[str, Any]) -> str:
     if disk["frees_at"] and (disk["quota_spent"] or disk["blocked_by"] == "quota"):
         frees = datetime.fromisoformat(disk["frees_at"])
         line += f" (the next allowed at {frees:%a %H:%M} UTC)"
-    return line
-
-
-def connections_line(doc: dict[str, Any]) -> str:
-    """Each pool's use of its limit, when a climb fills it, and who holds the most."""
-    parts = []
-    for pool in doc["pools"]:
-        used, limit = pool["used"], pool["limit"]
-        part = f"{pool['pool']} {used:.0f} of {limit:.0f}"
-        if pool["full"]:
-            part += " FULL"
-        else:
-            part += f" ({used / limit if limit else 0:.0%})"
-            if pool["full_eta_s"]:
-                part += f", full in ~{format_duration(pool['full_eta_s'])}"
-        parts.append(part)
-    line = "; ".join(parts)
-    if doc.get("top_user"):
-        user, count = doc["top_user"]
-        line += f"; {user} holds {count:.0f}"
     return line
 
 
