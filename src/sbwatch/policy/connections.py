@@ -207,7 +207,7 @@ def refused(detail: str, errors: Sequence[str]) -> bool:
 POOL_NAMES = {
     DIRECT: "Postgres direct connections",
     REST: "PostgREST's pool",
-    POOLER: "the pooler's clients",
+    POOLER: "Pooler clients",
 }
 
 
