@@ -123,6 +123,7 @@ RULES = (
             S + "supabase.tiers",
             S + "supabase.edge",
             S + "supabase.disk",
+            S + "supabase.connections",
         ),
         deny=(S + "core.log", S + "core.metrics"),
     ),

@@ -84,7 +84,7 @@ def test_severity_follows_configured_horizons() -> None:
     assert None is budget_severity(estimate(0.9, 12 * HOUR), settings)
 
 
-def sample(at: datetime, cpu: float, idle: float, iowait: float, **gauges: float) -> IoSample:
+def sample(at: datetime, cpu: float, idle: float, iowait: float, **gauges: Any) -> IoSample:
     """A sample with CPU counters and optional gauges."""
     return IoSample(at, 0, 0, 0, 0, iowait, cpu, idle, **gauges)
 

@@ -49,6 +49,7 @@ def by_subject(kind: DiagnosisKind, **kwargs: object) -> dict[str, object]:
         (DiagnosisKind.LOCAL_NETWORK, True, Severity.CRITICAL, True),
         (DiagnosisKind.PROJECT_PAUSED, True, Severity.CRITICAL, False),
         (DiagnosisKind.DISK_FULL, True, Severity.CRITICAL, False),
+        (DiagnosisKind.CONNECTIONS_EXHAUSTED, True, Severity.CRITICAL, False),
         (DiagnosisKind.UNKNOWN, True, Severity.WARNING, False),
         (DiagnosisKind.IO_BUDGET_LOW, False, Severity.CRITICAL, False),
         (DiagnosisKind.IO_BUDGET_EXHAUSTED, False, Severity.CRITICAL, False),

@@ -111,7 +111,8 @@ def test_every_used_name_is_exported(root: Path, source: Any) -> None:
 
 
 def test_dashboard_covers_the_metrics(root: Path) -> None:
-    """The dashboard shows budget, probes, diagnosis, emails, actions, recovery time, backups."""
+    """The dashboard shows budget, probes, diagnosis, emails, actions, recovery time, backups
+    and connections."""
     used = used_names(dashboard_exprs(root))
     expected = {
         "sbwatch_io_budget_ratio",
@@ -127,6 +128,8 @@ def test_dashboard_covers_the_metrics(root: Path) -> None:
         "sbwatch_backup_bytes",
         "sbwatch_backup_duration_seconds",
         "sbwatch_backup_verify_ok",
+        "sbwatch_connections_used",
+        "sbwatch_connections_limit",
     }
     assert set() == expected - used
 

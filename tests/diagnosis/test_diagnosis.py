@@ -15,7 +15,9 @@ from sbwatch.core.results import (
     ProbeState,
     ProviderEmail,
 )
+from sbwatch.policy.connections import ConnAssessment, ConnPoint, assess
 from sbwatch.policy.diagnosis import Signals, diagnose
+from sbwatch.supabase.connections import ConnReading
 from sbwatch.supabase.tiers import Tier
 
 REF = "abcdefghijklmnopqrst"
@@ -108,6 +110,16 @@ PLATFORM_DOWN = sig(
     mgmt_reachable=False,
     budget=budget(0.8),
 )
+
+
+def pools(direct_used: float, minutes: int = 10) -> ConnAssessment:
+    """Postgres's connections of a micro (max 60) held at ``direct_used`` for ``minutes``."""
+    reading = ConnReading(direct_used=direct_used, direct_max=60.0)
+    points = [ConnPoint(NOW - timedelta(minutes=m), reading) for m in (minutes, 0)]
+    found = assess(points, Tier.MICRO, NOW)
+    assert found is not None
+    return found
+
 
 CASES: list[tuple[str, Signals, DiagnosisKind, str | None]] = [
     ("all probes up, budget fine", sig(), DiagnosisKind.HEALTHY, None),
@@ -262,6 +274,45 @@ CASES: list[tuple[str, Signals, DiagnosisKind, str | None]] = [
         None,
     ),
     ("disk 96% used: read-only mode", sig(disk_used_ratio=0.96), DiagnosisKind.DISK_FULL, None),
+    (
+        "rest down with Postgres's connections full",
+        sig(
+            services={**UP, "rest": ProbeState.DOWN},
+            status_codes={"rest": 503},
+            connections=pools(57),
+        ),
+        DiagnosisKind.CONNECTIONS_EXHAUSTED,
+        None,
+    ),
+    (
+        "the db probe refused: too many connections",
+        sig(services={**UP, "db": ProbeState.DOWN}, connections_refused=True),
+        DiagnosisKind.CONNECTIONS_EXHAUSTED,
+        None,
+    ),
+    (
+        "a full pool with every service answering is not a failure",
+        sig(connections=pools(57)),
+        DiagnosisKind.HEALTHY,
+        None,
+    ),
+    (
+        "rest down with the pool 80% used is not exhausted connections",
+        sig(services={**UP, "rest": ProbeState.DOWN}, mgmt_seen_at=None, connections=pools(48)),
+        DiagnosisKind.SERVICE_DOWN,
+        "rest",
+    ),
+    (
+        "a used-up budget comes before full connections (slow queries hold them)",
+        sig(
+            services={**UP, "rest": ProbeState.DOWN},
+            budget=budget(0.0, 0.0, throughput=11.0),
+            iowait_ratio=0.7,
+            connections=pools(57),
+        ),
+        DiagnosisKind.IO_BUDGET_EXHAUSTED,
+        None,
+    ),
     (
         "disk full explains a failing db even with an empty budget",
         sig(services={**UP, "db": ProbeState.DOWN}, disk_used_ratio=0.97, budget=budget(0.0, 0.0)),

@@ -158,6 +158,7 @@ CASES = [
     Case("a quota restriction (HTTP 402) never escalates", K.QUOTA_RESTRICTED, "none", None),
     Case("a resize under way never escalates", K.RESIZING, "none", None),
     Case("disk full never escalates", K.DISK_FULL, "none", None),
+    Case("exhausted connections never escalate", K.CONNECTIONS_EXHAUSTED, "none", None),
     Case(
         "at max_tier already",
         K.IO_BUDGET_EXHAUSTED,

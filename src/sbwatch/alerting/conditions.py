@@ -18,6 +18,7 @@ _HEADLINE: dict[DiagnosisKind, str] = {
     DiagnosisKind.CPU_EXHAUSTED: "CPU exhausted: services failing",
     DiagnosisKind.MEMORY_EXHAUSTED: "memory exhausted: services failing",
     DiagnosisKind.DISK_FULL: "disk almost full: database read-only",
+    DiagnosisKind.CONNECTIONS_EXHAUSTED: "connections exhausted: new connections refused",
     DiagnosisKind.PLATFORM_OUTAGE: "Supabase platform outage (not this project's resources)",
     DiagnosisKind.LOCAL_NETWORK: "sbwatch cannot reach anything: our own network is down",
     DiagnosisKind.PROJECT_PAUSED: "project is paused",

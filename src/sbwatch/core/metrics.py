@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 from sbwatch import __version__
 from sbwatch.core.results import DataCheckResult, DiagnosisKind
+from sbwatch.supabase.connections import POOLS as CONNECTION_POOLS
 
 NOTIFICATION_OUTCOMES = ("sent", "retry", "failed")
 ESCALATION_OUTCOMES = ("applied", "failed", "unknown", "busy", "recovered", "unrecovered")
@@ -107,6 +108,18 @@ class Metrics:
             "sbwatch_disk_autoscale_eta_seconds",
             "Forecast seconds until the disk is 90% full (+Inf when not filling).",
             ["project"],
+            registry=r,
+        )
+        self.connections_used = Gauge(
+            "sbwatch_connections_used",
+            "Connections in use per pool (direct: Postgres; rest: PostgREST's pool; pooler).",
+            ["project", "pool"],
+            registry=r,
+        )
+        self.connections_limit = Gauge(
+            "sbwatch_connections_limit",
+            "The limit of each pool: shown by the endpoint, else the size's.",
+            ["project", "pool"],
             registry=r,
         )
         self.disk_changes = Counter(
@@ -243,6 +256,11 @@ class Metrics:
         ):
             keyed.append((gauge, (project,)))
         keyed += [(self.diagnosis, (project, kind.value)) for kind in DiagnosisKind]
+        for pool in CONNECTION_POOLS:
+            keyed += [
+                (self.connections_used, (project, pool)),
+                (self.connections_limit, (project, pool)),
+            ]
         for gauge, labels in keyed:
             with contextlib.suppress(KeyError):
                 gauge.remove(*labels)

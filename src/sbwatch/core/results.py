@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from sbwatch.supabase.connections import ConnReading
 from sbwatch.supabase.tiers import Tier
 
 
@@ -66,6 +67,8 @@ class DiagnosisKind(StrEnum):
     CPU_EXHAUSTED = "cpu_exhausted"
     MEMORY_EXHAUSTED = "memory_exhausted"
     DISK_FULL = "disk_full"
+    CONNECTIONS_EXHAUSTED = "connections_exhausted"
+    """A connection pool is full: new connections are refused."""
     PLATFORM_OUTAGE = "platform_outage"
     LOCAL_NETWORK = "local_network"
     SERVICE_DOWN = "service_down"
@@ -210,6 +213,8 @@ class IoSample:
     fs_avail_bytes: float | None = None
     fs_size_bytes: float | None = None
     pg_up: float | None = None
+    connections: ConnReading | None = None
+    """The connections of Postgres, PostgREST's pool and the pooler (not kept in the store)."""
 
 
 @dataclass(frozen=True, slots=True)

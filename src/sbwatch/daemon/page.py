@@ -16,6 +16,7 @@ from html import escape
 from typing import Any
 
 from sbwatch import __version__
+from sbwatch.alerting.connections import connections_line
 from sbwatch.alerting.incident_text import incident_doc
 from sbwatch.config.settings import Settings
 from sbwatch.core.durations import format_duration, moment_after
@@ -149,9 +150,17 @@ def _project(p: dict[str, Any], now: datetime) -> str:
         + (f'<ul class="evidence">{evidence}</ul>' if evidence else "")
         + f'<div class="grid"><div class="probes"><h3>Probes</h3>{_probes(p, now)}</div>'
         f'<div class="budget"><h3>Disk IO budget</h3>{_budget(p, now)}</div></div>'
-        f"<h3>Open alerts</h3>{_alerts(p, now)}"
+        + _connections(p)
+        + f"<h3>Open alerts</h3>{_alerts(p, now)}"
         f"<h3>Escalations</h3>{_escalations(p)}</section>"
     )
+
+
+def _connections(p: dict[str, Any]) -> str:
+    doc = p.get("connections")
+    if not doc:
+        return ""
+    return f'<p class="connections"><b>Connections</b> {escape(connections_line(doc))}</p>'
 
 
 def _probes(p: dict[str, Any], now: datetime) -> str:

@@ -17,6 +17,7 @@ from sbwatch.core.results import (
     ProviderEmail,
 )
 from sbwatch.policy.budget import EXHAUSTED_RATIO, IOWAIT_HIGH, refilling
+from sbwatch.policy.connections import ConnAssessment, pool_line
 from sbwatch.supabase.disk import READ_ONLY_AT
 from sbwatch.supabase.edge import KEY_REJECTED_STATUSES, ORIGIN_TIMEOUT_STATUSES
 from sbwatch.supabase.tiers import spec
@@ -69,6 +70,10 @@ class Signals:
     pg_up: bool | None = None
     read_only: bool = False
     """The database refused a write: ``cannot execute ... in a read-only transaction``."""
+    connections: ConnAssessment | None = None
+    """How full each connection pool is (the metrics scrape)."""
+    connections_refused: bool = False
+    """The database refused our probe's connection: ``too many connections``."""
     emails: tuple[ProviderEmail, ...] = ()
     mgmt_seen_at: datetime | None = None
     """When the Management API's probe last ran (None: no such probe)."""
@@ -93,6 +98,7 @@ def diagnose(signals: Signals) -> Diagnosis:
         _resizing,
         _disk_full,
         _io_exhausted,
+        _connections,
         _memory,
         _cpu,
         _platform,
@@ -272,6 +278,24 @@ def _io_exhausted(s: Signals, failing: Failing) -> Diagnosis | None:
         confidence,
         [*failing.values(), *evidence, *_context(s)],
     )
+
+
+def _connections(s: Signals, failing: Failing) -> Diagnosis | None:
+    """A pool full for a while (or Postgres refusing for want of slots) while services fail:
+    new connections are refused. After the IO budget: slow queries under a used-up budget
+    hold connections too, and a bigger size cures that."""
+    if not failing:
+        return None
+    # A pool at its line in the last reading counts here: the failing services corroborate it.
+    pools = s.connections.pools if s.connections is not None else ()
+    full = [p for p in pools if p.full or p.full_eta_s == 0]
+    if not full and not s.connections_refused:
+        return None
+    evidence = [*failing.values(), *(pool_line(p) for p in full)]
+    if s.connections_refused:
+        evidence.append("the database refuses connections: too many connections")
+    confidence = 0.95 if full and s.connections_refused else 0.85
+    return _make(s, DiagnosisKind.CONNECTIONS_EXHAUSTED, confidence, evidence)
 
 
 def _memory(s: Signals, failing: Failing) -> Diagnosis | None:

@@ -24,6 +24,8 @@ from sbwatch.core.results import IoSample, Outcome, ProbeKind, ProbeResult
 from sbwatch.probes import REGISTRY
 from sbwatch.probes._common import http_error_outcome, status_outcome, timeout_s
 from sbwatch.probes.base import ProbeContext
+from sbwatch.supabase.connections import WANTED as CONNECTION_SERIES
+from sbwatch.supabase.connections import read_connections
 
 METRICS_PATH = "/customer/v1/privileged/metrics"
 USERNAME = "service_role"
@@ -128,7 +130,10 @@ def sample_of(exposition: Exposition, at: datetime) -> tuple[IoSample, tuple[str
     cpu: dict[str, float] = {}
     gauges: dict[str, float] = {}
     fs: dict[str, dict[str, float]] = {}
+    connections: list[Series] = []
     for name, labels, value in exposition.series:
+        if name in CONNECTION_SERIES:
+            connections.append((name, labels, value))
         if name not in WANTED:
             continue
         if name in DISK_SERIES:
@@ -167,6 +172,7 @@ def sample_of(exposition: Exposition, at: datetime) -> tuple[IoSample, tuple[str
         fs_avail_bytes=mount.get("node_filesystem_avail_bytes"),
         fs_size_bytes=mount.get("node_filesystem_size_bytes"),
         pg_up=gauges.get("pg_up"),
+        connections=read_connections(connections),
     )
     return sample, disks, exposition.skipped_lines
 

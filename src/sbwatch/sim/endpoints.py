@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from sbwatch.sim.model import DATA_DEVICE, FAIL_LATENCY_S, ROOT_DEVICE, Reading
+from sbwatch.sim.pools import REFUSED, REST_POOL, Pools
 from sbwatch.sim.world import SimProject, SimWorld
 
 ROOT_BYTES = 4 * 1024**3
@@ -72,6 +74,19 @@ async def _slow(world: SimWorld, project: SimProject, service: str) -> Response 
     return None
 
 
+def _no_slot() -> Response:
+    """PostgREST's answer while Postgres has no slot left for its pool."""
+    return DocumentResponse(
+        {
+            "code": "PGRST000",
+            "message": "Database connection error. Retrying the connection.",
+            "details": f"connection to server failed: FATAL: {REFUSED}",
+            "hint": None,
+        },
+        status_code=503,
+    )
+
+
 def _key_problem(request: Request, service_key: str) -> Response | None:
     key = request.headers.get("apikey")
     if key is None:
@@ -95,6 +110,8 @@ def project_routes(world: SimWorld, service_key: str) -> list[Route]:
         project = world.projects[ref]
         if "rest" in project.faults or "db" in project.faults:
             return _error(503, "Service Unavailable")
+        if project.pools.full:
+            return _no_slot()
         slow = await _slow(world, project, "rest")
         if slow is not None:
             return slow
@@ -268,6 +285,7 @@ class ProjectCollector:
         )
         pg_up.add_metric(pg_ids, 0.0 if "db" in self._project.faults else 1.0)
         yield pg_up
+        yield from _connections(self._project.pools, pg_labels, pg_ids, self._labels("postgrest"))
 
     @staticmethod
     def _cpu(reading: Reading, labels: list[str], ids: list[str]) -> Metric:
@@ -309,6 +327,52 @@ class ProjectCollector:
             data = [*ids, f"/dev/{DATA_DEVICE}", "", "ext4", "/data"]
             family.add_metric(data, data_bytes)
             yield family
+
+
+def _connections(
+    pools: Pools,
+    labels: list[str],
+    ids: list[str],
+    rest: tuple[list[str], list[str]],
+) -> Iterator[Metric]:
+    """Postgres's connections (per username, and its max) and PostgREST's pool."""
+    used = {user: float(math.floor(n + 1e-9)) for user, n in pools.by_user().items()}
+    labels, ids = [*labels, "server"], [*ids, "localhost:5432"]  # as the provider labels them
+    family = GaugeMetricFamily(
+        "max_connections_connection_count", "Maximum allowed connections", labels=labels
+    )
+    family.add_metric(ids, float(pools.max_connections))
+    yield family
+    family = GaugeMetricFamily(
+        "connection_stats_connection_count",
+        "Number of active connections",
+        labels=[*labels, "username"],
+    )
+    for user, count in used.items():
+        family.add_metric([*ids, user], count)
+    yield family
+    family = GaugeMetricFamily(
+        "pg_stat_database_num_backends", "The number of active backends", labels=labels
+    )
+    family.add_metric(ids, sum(used.values()))
+    yield family
+    rest_labels, rest_ids = rest
+    waiting, available = (4.0, 0.0) if pools.full else (0.0, REST_POOL - 1.0)
+    for name, help_text, value in (
+        ("pgrst_db_pool_max", "Max pool connections", float(REST_POOL)),
+        ("pgrst_db_pool_available", "Available connections in the pool", available),
+        ("pgrst_db_pool_waiting", "Requests waiting to acquire a pool connection", waiting),
+    ):
+        gauge = GaugeMetricFamily(name, help_text, labels=rest_labels)
+        gauge.add_metric(rest_ids, value)
+        yield gauge
+    counter = CounterMetricFamily(
+        "pgrst_db_pool_timeouts",
+        "The total number of pool connection timeouts",
+        labels=rest_labels,
+    )
+    counter.add_metric(rest_ids, float(math.floor(pools.rest_timeouts)))
+    yield counter
 
 
 def status_routes(world: SimWorld) -> list[Route]:

@@ -84,6 +84,7 @@ def generate(rng: random.Random, days: float, index: int = 0) -> Doc:
     for ref in refs:
         events += _calm(ref, trouble_until)
     events += _disk(random.Random(f"disk:{index}:{refs[0]}"), refs, trouble_until)
+    events += _leak(random.Random(f"leak:{index}:{refs[0]}"), refs, trouble_until)
     events.sort(key=lambda e: int(e["at"]))
     return {
         "name": f"fuzz-{index}",
@@ -209,6 +210,18 @@ def _disk(rng: random.Random, refs: list[str], until: int) -> list[dict[str, Any
     rate = rng.choice((0.01, 0.02, 0.05))
     return [{"at": rng.randrange(0, until), "kind": "disk", "ref": rng.choice(refs),
              "fill_gb_per_hour": rate}]  # fmt: skip
+
+
+def _leak(rng: random.Random, refs: list[str], until: int) -> list[dict[str, Any]]:
+    """Now and then a client leaks connections, closed again later (drawn apart, as disks)."""
+    if rng.random() >= 0.3:
+        return []
+    ref, start = rng.choice(refs), rng.randrange(0, until)
+    close = rng.randrange(start, until + 1)
+    return [
+        {"at": start, "kind": "connections", "ref": ref, "leak_per_hour": rng.choice((5, 10, 40))},
+        {"at": close, "kind": "connections", "ref": ref, "leak_per_hour": 0, "closed": True},
+    ]
 
 
 def _calm(ref: str, at: int) -> list[dict[str, Any]]:

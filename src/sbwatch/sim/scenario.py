@@ -18,6 +18,10 @@ The format (the README's Scenarios section has it in full):
   at the start; a ``disk`` event sets ``fill_gb_per_hour`` (what the workload adds to /data)
   and ``spend_cap``. The provider grows the disk by half at 90% full, four changes a day at
   most, and holds the database read-only at 95% when it cannot (sim/space.py).
+- Connections: a ``connections`` event sets ``leak_per_hour`` (connections a client opens
+  and never closes; 0 stops it) and ``closed`` (true: that client closed them all). Postgres
+  refuses new connections once its slots are taken; a compute change closes every one
+  (sim/pools.py).
 - ``[policy]``: mode, max_tier, monthly_cost_cap_usd, cooldown, and optionally max_steps,
   escalate_within, warn_horizon, pattern_warn_horizon and critical_horizon (else the daemon's
   defaults).
@@ -63,11 +67,13 @@ _ENUMS: dict[str, tuple[str, ...]] = {
     "state": ("active", "paused"),
     "tier": tuple(Tier),
 }
-_NUMBERS = ("read_mbps", "write_mbps", "read_iops", "write_iops", "fill_gb_per_hour")
+_NUMBERS = (
+    "read_mbps", "write_mbps", "read_iops", "write_iops", "fill_gb_per_hour", "leak_per_hour"
+)  # fmt: skip
 _NUMBER_MAX = 1_000_000.0
 _SERIES = {"hours": 24, "write_hours": 24, "read_iops_hours": 24, "write_iops_hours": 24}
 _SERIES_FACTORS = {"weekdays": 7}
-_BOOLS = ("spoofed", "on", "up", "spend_cap")
+_BOOLS = ("spoofed", "on", "up", "spend_cap", "closed")
 EVENT_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # kind: (required keys, optional keys); "at" is required and "ref" optional everywhere
     "workload": ((), ("read_mbps", "write_mbps", "read_iops", "write_iops")),
@@ -81,6 +87,7 @@ EVENT_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "project": (("state",), ()),
     "outside_resize": (("tier",), ()),
     "disk": ((), ("fill_gb_per_hour", "spend_cap")),
+    "connections": ((), ("leak_per_hour", "closed")),
 }
 
 

@@ -8,6 +8,8 @@ never from sbwatch's own state:
   ``PREDICTABLE_S``) with no message naming the disk IO budget at least the drain's lead
   ahead (24 h when the drain took over two days, else half of it), counted from when the
   size that failed came into force; ``late_warning``: named, with less lead.
+- ``missed_warning`` too: Postgres's connections exhausted by a leak that filled half of
+  them at least ``PREDICTABLE_S`` before, with no message naming the connections before.
 - ``wasted_patch``: a compute change after which the same world without it shows no
   failure from the budget on the old size within ``PATCH_WINDOW_S`` (or before the end).
 - ``late_patch``: a change sent while the budget's failure was under way, although it was
@@ -17,7 +19,8 @@ never from sbwatch's own state:
   states ("in ~2h"), ``HORIZON_SLACK`` times over, at least ``DEFAULT_HORIZON_S`` (past the
   case's end, the world goes on as its last events left it);
   ``false_warning``: the same for a warning about the project's health; for a message about
-  the disk IO budget, the budget truly running out within the horizon also makes it true.
+  the disk IO budget, the budget truly running out within the horizon also makes it true;
+  for one about the connections, Postgres's connections truly ``CONNECTIONS_NEAR`` full.
 - ``false_resolve``: a RESOLVED while what it was about still truly fails.
 - ``pages``: critical messages from a failure's start to its end (resolves not counted).
 - ``silent_failure``: a predictable budget failure that sbwatch could not prevent itself
@@ -54,9 +57,14 @@ HORIZON_SLACK = 1.5
 MAX_PAST_END_S = 3 * 86_400.0
 """The truth runs on past a case's end (the world as its last events left it) to judge a
 forecast near the end, at most this far."""
-HEALTH_SUBJECTS = ("io_budget", "diagnosis", "service:", "escalation")
+HEALTH_SUBJECTS = ("io_budget", "diagnosis", "service:", "escalation", "connections")
 """Alert subjects that claim something is (or will be) wrong with the project."""
 BUDGET_WORDS = re.compile(r"\bIO budget\b", re.IGNORECASE)
+CONNECTION_WORDS = re.compile(r"\bconnections\b", re.IGNORECASE)
+CONNECTIONS_NEAR = 0.8
+"""Postgres's connections this full bear out a warning about them."""
+LEAK_FROM = 0.5
+"""A leak can be seen coming from when it fills half of the slots."""
 COMMAND = "sbwatch escalate"
 _HORIZON = re.compile(r"\bin ~?\s*((?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?)\b")
 _UNITS = {"d": 86_400, "h": 3600, "m": 60, "s": 1}
@@ -152,6 +160,7 @@ def score_case(scenario: Scenario, report: dict[str, Any]) -> CaseScore:
     within = [i for i in timeline.incidents() if i.start_s < scenario.duration_s]
     score = CaseScore(incidents=within, patches=len(resizes))
     _warnings(scenario, timeline, sent, score)
+    _leak_warnings(timeline, sent, score)
     _patches(scenario, timeline, resizes, score)
     _pages(timeline, sent, score)
     _resolves(timeline, sent, score)
@@ -212,6 +221,43 @@ def _warnings(
                     failed,
                     f"{when} on {timeline.at(ref, failed).tier}; sbwatch could not raise it "
                     "and no message gave the command before",
+                )
+            )
+
+
+def _leak_warnings(timeline: Timeline, sent: list[dict[str, Any]], score: CaseScore) -> None:
+    """``missed_warning`` for a leak that filled Postgres's connections: seen coming (half of
+    the slots taken) at least ``PREDICTABLE_S`` before, with no message naming the
+    connections before they were exhausted."""
+    for incident in score.incidents:
+        if incident.cause is not Cause.CONNECTIONS:
+            continue
+        ref, full = incident.project, incident.start_s
+        series = [s for s in timeline.samples[ref] if s.at_s <= full]
+        seen = full
+        for sample in reversed(series):
+            if sample.connections < LEAK_FROM:
+                break
+            seen = sample.at_s
+        if full - seen < PREDICTABLE_S:
+            continue
+        named = [
+            m
+            for m in sent
+            if _mine(m, ref)
+            and seen <= m["at_s"] < full
+            and m["severity"] in ("warning", "critical")
+            and m.get("kind") != "resolve"
+            and CONNECTION_WORDS.search(f"{m.get('title', '')}\n{m.get('body', '')}")
+        ]
+        if not named:
+            score.findings.append(
+                Finding(
+                    "missed_warning",
+                    ref,
+                    full,
+                    f"connections exhausted at {format_duration(full)}, half full since "
+                    f"{format_duration(seen)}; no message named them",
                 )
             )
 
@@ -320,9 +366,16 @@ def _justified(timeline: Timeline, message: dict[str, Any]) -> bool:
     at = float(message["at_s"])
     horizon = _horizon(message)
     budget = _names_budget(message)
+    about_connections = subject(message) == "connections"
     for ref in timeline.refs:
         if not _mine(message, ref):
             continue
+        if about_connections and any(
+            s.connections >= CONNECTIONS_NEAR
+            for s in timeline.samples[ref]
+            if at - PAGE_GRACE_S <= s.at_s <= at + horizon
+        ):
+            return True
         for incident in timeline.incidents(ref):
             if budget and incident.budget_s is None and incident.cause is not Cause.RESIZE:
                 continue  # a forecast of the budget is not borne out by another failure

@@ -153,7 +153,8 @@ def _service_key(world: SimWorld, ref: str, service: str) -> Answer | None:
     if project is None:
         return None
     faults = frozenset(project.faults & ({"rest", "db"} if service == "rest" else {service}))
-    unavailable = (world.platform_outage, project.paused, project.resizing, faults)
+    no_slot = service == "rest" and project.pools.full
+    unavailable = (world.platform_outage, project.paused, project.resizing, faults, no_slot)
     if any(unavailable):
         return unavailable, 0.0
     latency = project.model.latency_s(service)

@@ -23,6 +23,7 @@ import string
 from typing import Any
 
 from sbwatch.sim.hardware import BURST_BALANCE_S, machine
+from sbwatch.sim.pools import APP, MAX_CONNECTIONS, PLATFORM, RESERVED, REST_POOL
 
 HOUR_S = 3600
 CALM_S = 2 * HOUR_S
@@ -52,6 +53,8 @@ TROUBLES = (
 
 OUTSIDE_RESIZE_SHARE = 0.1
 """The share of cases in which someone also resizes a project in the dashboard."""
+LEAK_SHARE = 0.15
+"""The share of cases in which a client leaks connections."""
 
 Doc = dict[str, Any]
 Event = dict[str, Any]
@@ -80,6 +83,7 @@ def story(rng: random.Random, days: float, index: int = 0) -> Doc:
         else:
             events += _trouble(rng, project, kind, busy_until)
     events += _outside_resize(projects, busy_until)
+    events += _leak(projects, busy_until)
     for project in projects:
         events += _calm(project["ref"], busy_until)
     events.sort(key=lambda e: int(e["at"]))
@@ -111,6 +115,28 @@ def _outside_resize(projects: list[dict[str, Any]], until: int) -> list[Event]:
     tier = aside.choice(("micro", "small", "small", "medium"))
     at = aside.randrange(0, max(1, until - 10 * 60))
     return [{"at": at, "kind": "outside_resize", "ref": ref, "tier": tier}]
+
+
+def _leak(projects: list[dict[str, Any]], until: int) -> list[Event]:
+    """In some cases, a client leaking connections: it fills Postgres's slots in one to six
+    hours, and is closed some time after (at the latest when the case calms down).
+
+    Drawn from a generator of its own, seeded by the case's project refs, so the cases of a
+    seed drawn before connections existed stay as they were.
+    """
+    aside = random.Random("leak:" + "+".join(p["ref"] for p in projects))
+    if aside.random() >= LEAK_SHARE:
+        return []
+    project = aside.choice(projects)
+    ref = project["ref"]
+    room = MAX_CONNECTIONS[project["tier"]] - RESERVED - PLATFORM - REST_POOL - APP
+    start = aside.randrange(0, max(1, until - HOUR_S))
+    rate = round(room / aside.uniform(1.0, 6.0), 1)
+    close = min(until, start + int(room / rate * HOUR_S) + aside.randrange(10 * 60, 2 * HOUR_S))
+    return [
+        {"at": start, "kind": "connections", "ref": ref, "leak_per_hour": rate},
+        {"at": close, "kind": "connections", "ref": ref, "leak_per_hour": 0, "closed": True},
+    ]
 
 
 def _project(rng: random.Random) -> dict[str, Any]:

@@ -50,6 +50,8 @@ class Cause(StrEnum):
     PAUSED = "paused"
     READ_ONLY = "read_only"
     """The disk is full and cannot grow: the database refuses writes."""
+    CONNECTIONS = "connections"
+    """Postgres has no connection slot left (a leak): new connections are refused."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,8 @@ class Sample:
     resizing: bool
     read_only: bool = False
     """The database refuses writes (a full disk that cannot grow)."""
+    connections: float = 0.0
+    """The used share of Postgres's connections."""
 
 
 @dataclass(frozen=True)
@@ -330,6 +334,9 @@ def _sample(world: SimWorld, project: SimProject, at_s: float) -> Sample:
             bad["rest"] = Cause.SERVICE  # PostgREST cannot answer without its database
         if project.space.read_only and "db" not in bad:
             bad["db"] = Cause.READ_ONLY  # reads go on, every write fails
+        if project.pools.full:
+            for name in ("db", "rest"):  # a new connection is refused; REST's pool cannot refill
+                bad.setdefault(name, Cause.CONNECTIONS)
     return Sample(
         at_s=at_s,
         budget=model.budget_ratio,
@@ -339,6 +346,7 @@ def _sample(world: SimWorld, project: SimProject, at_s: float) -> Sample:
         baseline_mbps=model.bytes_balance.baseline,
         resizing=project.resizing,
         read_only=project.space.read_only,
+        connections=project.pools.ratio,
     )
 
 

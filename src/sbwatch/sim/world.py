@@ -13,6 +13,7 @@ from sbwatch.core.clock import Clock
 from sbwatch.sim.emails import build_email, dns_txt
 from sbwatch.sim.hardware import SIZES
 from sbwatch.sim.model import PUBLISH_EVERY_S, SERVICES, DiskIoModel
+from sbwatch.sim.pools import Pools
 from sbwatch.sim.space import GIB, DiskSpace
 
 if TYPE_CHECKING:
@@ -108,6 +109,8 @@ class SimProject:
     """The monotonic time its model has been advanced to."""
     space: DiskSpace = field(default_factory=DiskSpace)
     """Its ``/data`` filling, grown by the provider, read-only when it cannot grow."""
+    pools: Pools = field(default_factory=Pools)
+    """Its connections: a leak fills Postgres's slots, then new connections are refused."""
 
     @property
     def tier(self) -> str:
@@ -192,7 +195,12 @@ class SimWorld:
         now = self.clock.monotonic()
         space = DiskSpace(disk_gb, disk_gb * GIB * disk_used_pct / 100, spend_cap=spend_cap, t=now)
         project = SimProject(
-            ref=ref, model=model, name=name or f"sim-{ref[:6]}", synced=now, space=space
+            ref=ref,
+            model=model,
+            name=name or f"sim-{ref[:6]}",
+            synced=now,
+            space=space,
+            pools=Pools(size=str(tier), t=now),
         )
         self.projects[ref] = project
         return project
@@ -221,10 +229,12 @@ class SimWorld:
             return  # nothing has moved since the last sync
         if project.resize_until is not None and project.resize_until <= now:
             self._advance(project, start, project.resize_until)
+            project.pools.advance(start, project.resize_until)
             start = project.resize_until
             self._finish_resize(project)
         self._advance(project, start, now)
         project.space.advance(project.synced, now)
+        project.pools.advance(start, now)
         project.synced = now
 
     def _wall(self, monotonic: float) -> datetime:
@@ -255,6 +265,7 @@ class SimWorld:
     def _finish_resize(self, project: SimProject) -> None:
         if project.resize_to is not None:
             project.model.set_tier(project.resize_to)
+            project.pools.restart(project.resize_to)
             project.lowest_budget = project.model.budget_ratio
         project.resize_until = None
         project.resize_to = None
@@ -315,6 +326,9 @@ class SimWorld:
             "read_only": project.space.read_only,
             "read_only_s": project.space.read_only_time(self.clock.monotonic()),
             "disk_changes": list(project.space.grown),
+            "connections": project.pools.used,
+            "max_connections": project.pools.max_connections,
+            "connections_full": project.pools.full,
         }
 
     def stats(self) -> dict[str, Any]:
@@ -511,6 +525,17 @@ class SimWorld:
                 project.space.fill_bytes_s = rate * GIB / HOUR_S
             if "spend_cap" in event:
                 project.space.spend_cap = bool(event["spend_cap"])
+
+    def _on_connections(self, event: dict[str, Any]) -> None:
+        """A client leaking connections (``leak_per_hour``), or closed with them (``closed``)."""
+        for project in self._targets(event):
+            if "leak_per_hour" in event:
+                rate = float(event["leak_per_hour"])
+                if not rate >= 0:
+                    raise ValueError("leak_per_hour: 0 or more")
+                project.pools.leak_s = rate / HOUR_S
+            if event.get("closed"):
+                project.pools.leaked = 0.0
 
     def set_disk(self, ref: str, size_gb: int) -> str | None:
         """A ``POST .../config/disk`` for ``size_gb``: None when applied, else the refusal."""

@@ -44,7 +44,10 @@ Row = Any
 TimeIn = Callable[[datetime], Any]
 """How a backend wants an aware UTC datetime as a query parameter."""
 
-IO_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(IoSample) if f.name != "at")
+NOT_STORED = ("at", "connections")
+"""IoSample fields without a numeric column: the time has its own, the connections are kept in
+memory for the trend's window (watch/connections.py)."""
+IO_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(IoSample) if f.name not in NOT_STORED)
 """The numeric columns of the io_samples table, in IoSample field order."""
 
 # Table columns named like the fields they hold, in parameter order (see ``params``).

@@ -15,7 +15,9 @@ from sbwatch.core.results import (
     ProviderEmail,
 )
 from sbwatch.policy.budget import Pressure
+from sbwatch.policy.connections import ConnAssessment, refused
 from sbwatch.policy.diagnosis import Signals
+from sbwatch.supabase.connections import TOO_MANY_ERRORS
 from sbwatch.supabase.disk import READ_ONLY_ERROR
 
 OWN_SERVICES = {ProbeKind.DB: "db", ProbeKind.REST: "rest", ProbeKind.AUTH: "auth"}
@@ -74,6 +76,7 @@ def build_signals(
     emails: Sequence[ProviderEmail],
     warn_horizon_s: float,
     low_ratio: float,
+    connections: ConnAssessment | None = None,
 ) -> Signals:
     """Everything diagnosis needs about one project at ``now``."""
     services: dict[str, ProbeState] = {}
@@ -99,6 +102,12 @@ def build_signals(
     indicator, components, status_reachable = _status_page(provider)
     db = statuses.get(ProbeKind.DB)
     read_only = db is not None and db.last is not None and READ_ONLY_ERROR in db.last.detail
+    db_refused = (
+        db is not None
+        and db.last is not None
+        and not db.last.ok
+        and refused(db.last.detail, TOO_MANY_ERRORS)
+    )
     return Signals(
         ref=ref,
         now=now,
@@ -119,6 +128,8 @@ def build_signals(
         disk_used_ratio=pressure.disk_used_ratio if pressure else None,
         pg_up=pressure.pg_up if pressure else None,
         read_only=read_only,
+        connections=connections,
+        connections_refused=db_refused,
         emails=tuple(emails),
         mgmt_lever=_lever(mgmt),
         mgmt_seen_at=mgmt.last.at if mgmt is not None and mgmt.last is not None else None,

@@ -56,6 +56,7 @@ from sbwatch.store.base import Store
 from sbwatch.supabase.mgmt_api import ManagementApi
 from sbwatch.supabase.tiers import Tier
 from sbwatch.watch.announcer import AlertObserver, Announcer
+from sbwatch.watch.connections import ConnFlow
 from sbwatch.watch.disk import DiskFlow
 from sbwatch.watch.escalation import EscalationFlow, Step
 from sbwatch.watch.provider import (
@@ -128,6 +129,7 @@ class Watcher:
         self.disk = DiskFlow(
             store, clock=clock, metrics=metrics, announcer=self.announcer, owner=owner
         )
+        self.connections = ConnFlow(metrics, store)
         self._log = get_logger("watcher")
 
     # -- life cycle -----------------------------------------------------------------------
@@ -413,6 +415,7 @@ class Watcher:
         runtime.pressure = pressure(runtime.last_sample, sample)
         runtime.last_sample = sample
         self.disk.fold(ref, point_of(sample))
+        self.connections.fold(ref, sample)
         estimate = runtime.estimator.update(sample)
         await self.store.record_budget(estimate)
         await self.store.put_state(
@@ -489,9 +492,11 @@ class Watcher:
             emails=emails,
             warn_horizon_s=project.escalation.escalate_within.total_seconds(),
             low_ratio=project.budget.low_ratio,
+            connections=self.connections.assess(ref, runtime.tier, now),
         )
         diagnosis = diagnose(signals)
         await self._record_diagnosis(runtime, diagnosis)
+        await self.connections.save(ref)
         if not self.acting(ref):  # a standby: the leader escalates and alerts
             return diagnosis
         await self._resume(runtime)
@@ -531,6 +536,8 @@ class Watcher:
             await self.disk.evaluate(runtime, diagnosis, acting=True, fence=self._fence(ref))
         )
         self.disk.fold_into(conds, ref, diagnosis)
+        conds.append(self.connections.condition(ref, diagnosis))
+        self.connections.fold_into(conds, ref, diagnosis)
         runtime.policy_state = await self.announcer.conditions(runtime, conds)
         await self._save_policy(runtime)
         self.metrics.heartbeat.set(now.timestamp())
