@@ -36,6 +36,7 @@ from sbwatch.daemon.presence import RENEW_EVERY_S, AlreadyRunning, Presence
 from sbwatch.daemon.scheduler import Scheduler
 from sbwatch.daemon.sdnotify import Notifier
 from sbwatch.daemon.storelock import StoreFileLock
+from sbwatch.daemon.uptime import UPTIME_EVERY_S, update_uptime_metrics
 from sbwatch.daemon.web import start_server
 from sbwatch.ingest.imap import MailWatcher
 from sbwatch.ingest.parse import rule_from_settings
@@ -411,6 +412,7 @@ def _schedule(
             evaluate_every(project),
             _evaluate_job(watcher, project.ref, presence),
         )
+        scheduler.every(f"uptime:{project.ref}", UPTIME_EVERY_S, _uptime_job(watcher, project.ref))
         if project.budget.plan_notice:
             scheduler.every(f"plan:{project.ref}", PLAN_CHECK_S, _plan_job(watcher, project.ref))
         if watcher.projects[project.ref].api is not None:
@@ -480,6 +482,14 @@ def cycle_summary(watcher: Watcher, ref: str, diagnosis: Diagnosis) -> dict[str,
         "probes": {kind.value: status.state.value for kind, status in runtime.statuses.items()},
         "budget_left_pct": None if budget is None else round(budget.ratio * 100, 1),
     }
+
+
+def _uptime_job(watcher: Watcher, ref: str) -> Callable[[], Awaitable[None]]:
+    async def job() -> None:
+        now = watcher.clock.now()
+        await update_uptime_metrics(watcher.store, watcher.settings, watcher.metrics, ref, now)
+
+    return job
 
 
 def _plan_job(watcher: Watcher, ref: str) -> Callable[[], Awaitable[None]]:

@@ -10,6 +10,7 @@ from sbwatch.core.lease import PROJECT_LEASE_PREFIX
 from sbwatch.core.results import BudgetEstimate, Intent, ProbeStatus
 from sbwatch.daemon.oncall import add_oncall
 from sbwatch.daemon.presence import Heartbeat, read_heartbeat
+from sbwatch.daemon.uptime import project_uptime, uptime_doc
 from sbwatch.ingest import MAIL_NAMESPACE
 from sbwatch.ingest import MAIL_WATCHER_KEY as MAIL_STATE_KEY
 from sbwatch.remediation.disk_journal import disk_report
@@ -131,6 +132,7 @@ async def _project(
             {"id": i.id, "to": i.to_tier.value, "state": i.state.value}
             for i in await store.unfinished_intents(ref)
         ],
+        "uptime": uptime_doc(project.slo, await project_uptime(store, settings, ref, now)),
     }
     if window is not None:
         since = now - window

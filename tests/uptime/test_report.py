@@ -1,0 +1,157 @@
+"""Availability read from a real store: the slots kept by the daemon's run give the same
+figures as a cold read, the metrics follow them, and the status document carries them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from sbwatch.config.settings import Settings, load_settings
+from sbwatch.core.errors import ConfigError
+from sbwatch.core.metrics import Metrics
+from sbwatch.core.results import (
+    Outcome,
+    ProbeKind,
+    ProbeResult,
+    ProbeState,
+    ProbeStatus,
+    Transition,
+)
+from sbwatch.daemon.status import gather_status
+from sbwatch.daemon.uptime import CACHE_NAMESPACE, project_uptime, update_uptime_metrics
+from sbwatch.store.sqlite import SqliteStore
+
+REF = "abcdefghijklmnopqrst"
+NOW = datetime(2026, 5, 26, 12, 0, tzinfo=UTC)
+
+
+def settings(tmp_path: Path, extra: str = "") -> Settings:
+    """One project probing db, rest and auth, with ``extra`` lines in its table."""
+    return load_settings(
+        text=f'[[projects]]\nref = "{REF}"\nname = "shop"\n{extra}\n'
+        f'[state]\npath = "{tmp_path / "s.db"}"\n',
+        watching=False,
+    )
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    """A store where db ran every minute for the last 6 h, down 11:00-11:20, and rest ran for
+    the last 2 h only, up throughout."""
+    opened = SqliteStore(tmp_path / "s.db")
+    await opened.open()
+    start = NOW - timedelta(hours=6)
+    for minute in range(6 * 60):
+        at = start + timedelta(minutes=minute)
+        down = NOW - timedelta(hours=1) <= at < NOW - timedelta(minutes=40)
+        outcome = Outcome.FAIL if down else Outcome.OK
+        await opened.record_probe(ProbeResult(REF, ProbeKind.DB, outcome, at, 0.1))
+        if minute >= 4 * 60:
+            await opened.record_probe(ProbeResult(REF, ProbeKind.REST, Outcome.OK, at, 0.1))
+    for probe, previous, current, at in [
+        (ProbeKind.DB, ProbeState.UNKNOWN, ProbeState.UP, start),
+        (ProbeKind.DB, ProbeState.UP, ProbeState.DOWN, NOW - timedelta(hours=1)),
+        (ProbeKind.DB, ProbeState.DOWN, ProbeState.UP, NOW - timedelta(minutes=40)),
+        (ProbeKind.REST, ProbeState.UNKNOWN, ProbeState.UP, NOW - timedelta(hours=2)),
+    ]:
+        await opened.record_transition(Transition(REF, probe, previous, current, at))
+    for probe in (ProbeKind.DB, ProbeKind.REST):
+        await opened.save_probe_status(ProbeStatus(REF, probe, ProbeState.UP, 1, 0, start, None))
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+async def test_figures_from_the_store(store: SqliteStore, tmp_path: Path) -> None:
+    """db: 20 minutes down in 6 h known; rest: 2 h known, all up; auth never ran: unknown."""
+    found = {s.service: s for s in await project_uptime(store, settings(tmp_path), REF, NOW)}
+    db, rest, auth = found[ProbeKind.DB], found[ProbeKind.REST], found[ProbeKind.AUTH]
+    assert (1200.0, 6 * 3600.0 - 1200) == (db.windows["7d"].down_s, db.windows["7d"].up_s)
+    assert (1.0, 2 * 3600.0) == (rest.windows["7d"].availability, rest.windows["7d"].up_s)
+    assert None is auth.windows["90d"].availability
+
+
+async def test_a_maintenance_window_takes_the_outage_out(
+    store: SqliteStore, tmp_path: Path
+) -> None:
+    """A window 10:50-11:30 in the store: the 20 minutes down are maintenance, not down."""
+    await store.add_maintenance(
+        REF, NOW - timedelta(minutes=70), NOW - timedelta(minutes=30), "upgrade", "ops"
+    )
+    found = await project_uptime(store, settings(tmp_path), REF, NOW)
+    db = found[0].windows["7d"]
+    assert (0.0, 2400.0, 1.0) == (db.down_s, db.maintenance_s, db.availability)
+
+
+async def test_kept_slots_give_the_cold_figures_and_new_results_count(
+    store: SqliteStore, tmp_path: Path
+) -> None:
+    """The daemon's run keeps the slot runs; a later read from them plus the results since
+    equals a cold read, including results recorded after the run."""
+    conf = settings(tmp_path)
+    metrics = Metrics()
+    await update_uptime_metrics(store, conf, metrics, REF, NOW - timedelta(minutes=30))
+    kept = await store.get_state(CACHE_NAMESPACE, REF)
+    assert kept is not None
+    assert "2026-05-26T11:30:00+00:00" == kept["through"]
+    later = NOW + timedelta(hours=1)
+    for minute in range(60):
+        at = NOW + timedelta(minutes=minute)
+        await store.record_probe(ProbeResult(REF, ProbeKind.AUTH, Outcome.OK, at, 0.1))
+    warm = await project_uptime(store, conf, REF, later)
+    await store.delete_state(CACHE_NAMESPACE, REF)
+    cold = await project_uptime(store, conf, REF, later)
+    assert cold == warm
+    assert 0.0 < warm[2].windows["7d"].unknown_s < 90 * 86400
+
+
+async def test_metrics_follow_the_figures(store: SqliteStore, tmp_path: Path) -> None:
+    """Availability by window, the budget left and the objective; a service with nothing
+    known has no availability series; forgetting the project drops them all."""
+    metrics = Metrics()
+    await update_uptime_metrics(store, settings(tmp_path, "slo = 99.5"), metrics, REF, NOW)
+    registry = metrics.registry
+    ratio = registry.get_sample_value(
+        "sbwatch_availability_ratio", {"project": REF, "service": "db", "window": "7d"}
+    )
+    assert 1 - 1200 / (6 * 3600) == pytest.approx(ratio)
+    remaining = registry.get_sample_value(
+        "sbwatch_error_budget_remaining_ratio", {"project": REF, "service": "db"}
+    )
+    assert 1 - 1200 / (0.005 * 30 * 86400) == pytest.approx(remaining)
+    objective = {"project": REF}
+    assert 0.995 == registry.get_sample_value("sbwatch_availability_objective_ratio", objective)
+    auth = {"project": REF, "service": "auth", "window": "7d"}
+    assert None is registry.get_sample_value("sbwatch_availability_ratio", auth)
+    metrics.forget_project(REF)
+    assert None is registry.get_sample_value(
+        "sbwatch_error_budget_remaining_ratio", {"project": REF, "service": "db"}
+    )
+    assert None is registry.get_sample_value("sbwatch_availability_objective_ratio", objective)
+
+
+async def test_status_document_carries_the_figures(store: SqliteStore, tmp_path: Path) -> None:
+    """gather_status (``sbwatch status --json``): objective, windows, budget and 90 days."""
+    doc = await gather_status(store, settings(tmp_path), NOW)
+    uptime = doc["projects"][0]["uptime"]
+    assert (99.9, "30d") == (uptime["objective"], uptime["budget_window"])
+    db = uptime["services"][0]
+    assert ("db", 1200.0, 90) == (db["service"], db["budget"]["spent_s"], len(db["days"]))
+    assert {"date": "2026-05-26", "down_s": 1200.0}.items() <= db["days"][-1].items()
+
+
+@pytest.mark.parametrize("value", ["100", "0", "-1", "100.5"])
+def test_an_objective_outside_0_to_100_is_refused_naming_the_field(
+    tmp_path: Path, value: str
+) -> None:
+    """``slo`` must be a percentage between 0 and 100 (both left out)."""
+    with pytest.raises(ConfigError) as caught:
+        settings(tmp_path, f"slo = {value}")
+    assert [
+        f"projects[0].slo (line 4): must be a percentage above 0 and below 100, like 99.9 "
+        f"(got {float(value):g})"
+    ] == caught.value.problems
