@@ -3,67 +3,23 @@ figures as a cold read, the metrics follow them, and the status document carries
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from tests.uptime.conftest import NOW, REF, settings
 
-from sbwatch.config.settings import Settings, load_settings
+from sbwatch.commands.status import render
 from sbwatch.core.errors import ConfigError
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import (
     Outcome,
     ProbeKind,
     ProbeResult,
-    ProbeState,
-    ProbeStatus,
-    Transition,
 )
 from sbwatch.daemon.status import gather_status
 from sbwatch.daemon.uptime import CACHE_NAMESPACE, project_uptime, update_uptime_metrics
 from sbwatch.store.sqlite import SqliteStore
-
-REF = "abcdefghijklmnopqrst"
-NOW = datetime(2026, 5, 26, 12, 0, tzinfo=UTC)
-
-
-def settings(tmp_path: Path, extra: str = "") -> Settings:
-    """One project probing db, rest and auth, with ``extra`` lines in its table."""
-    return load_settings(
-        text=f'[[projects]]\nref = "{REF}"\nname = "shop"\n{extra}\n'
-        f'[state]\npath = "{tmp_path / "s.db"}"\n',
-        watching=False,
-    )
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    """A store where db ran every minute for the last 6 h, down 11:00-11:20, and rest ran for
-    the last 2 h only, up throughout."""
-    opened = SqliteStore(tmp_path / "s.db")
-    await opened.open()
-    start = NOW - timedelta(hours=6)
-    for minute in range(6 * 60):
-        at = start + timedelta(minutes=minute)
-        down = NOW - timedelta(hours=1) <= at < NOW - timedelta(minutes=40)
-        outcome = Outcome.FAIL if down else Outcome.OK
-        await opened.record_probe(ProbeResult(REF, ProbeKind.DB, outcome, at, 0.1))
-        if minute >= 4 * 60:
-            await opened.record_probe(ProbeResult(REF, ProbeKind.REST, Outcome.OK, at, 0.1))
-    for probe, previous, current, at in [
-        (ProbeKind.DB, ProbeState.UNKNOWN, ProbeState.UP, start),
-        (ProbeKind.DB, ProbeState.UP, ProbeState.DOWN, NOW - timedelta(hours=1)),
-        (ProbeKind.DB, ProbeState.DOWN, ProbeState.UP, NOW - timedelta(minutes=40)),
-        (ProbeKind.REST, ProbeState.UNKNOWN, ProbeState.UP, NOW - timedelta(hours=2)),
-    ]:
-        await opened.record_transition(Transition(REF, probe, previous, current, at))
-    for probe in (ProbeKind.DB, ProbeKind.REST):
-        await opened.save_probe_status(ProbeStatus(REF, probe, ProbeState.UP, 1, 0, start, None))
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 async def test_figures_from_the_store(store: SqliteStore, tmp_path: Path) -> None:
@@ -155,3 +111,25 @@ def test_an_objective_outside_0_to_100_is_refused_naming_the_field(
         f"projects[0].slo (line 4): must be a percentage above 0 and below 100, like 99.9 "
         f"(got {float(value):g})"
     ] == caught.value.problems
+
+
+async def test_status_command_prints_a_line_per_service(
+    store: SqliteStore, tmp_path: Path
+) -> None:
+    """``sbwatch status``: each service's availability by window and its budget in words."""
+    doc = await gather_status(store, settings(tmp_path), NOW)
+    lines = [line for line in render(doc).splitlines() if line.startswith("  uptime")]
+    assert [
+        "  uptime db    7d 94.444% 30d 94.444% 90d 94.444%; budget 30d at 99.9%: "
+        "43m12s allowed, 20m down: 23m12s left (54%)",
+        "  uptime rest  7d 100% 30d 100% 90d 100%; budget 30d at 99.9%: "
+        "43m12s allowed, 0s down: 43m12s left (100%)",
+        "  uptime auth  7d no data 30d no data 90d no data; budget 30d at 99.9%: "
+        "43m12s allowed, 0s down: 43m12s left (100%)",
+    ] == lines
+
+
+async def test_an_overspent_budget_says_by_how_much(store: SqliteStore, tmp_path: Path) -> None:
+    """At 99.99% the 30 days allow 4m19s: 20 minutes down overspend it by 15m41s."""
+    doc = await gather_status(store, settings(tmp_path, "slo = 99.99"), NOW)
+    assert "4m19s allowed, 20m down: overspent by 15m41s" in render(doc)

@@ -21,6 +21,8 @@ from sbwatch.config.settings import Settings
 from sbwatch.core.durations import format_duration, moment_after
 from sbwatch.daemon.chart import Frame, Point, budget_chart
 from sbwatch.daemon.status import gather_status
+from sbwatch.daemon.uptime_page import STYLE as UPTIME_STYLE
+from sbwatch.daemon.uptime_page import uptime_section
 from sbwatch.store import Store
 
 REFRESH_S = 10
@@ -100,7 +102,7 @@ def render_page(
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="refresh" content="{refresh_s}">'
-        f"<title>sbwatch: {headline}</title><style>{_STYLE}</style></head><body>"
+        f"<title>sbwatch: {headline}</title><style>{_STYLE}{UPTIME_STYLE}</style></head><body>"
         f"{_header(now, listen, refresh_s)}<main>"
         + "".join(_project(p, now) for p in projects)
         + _maintenance(projects)
@@ -149,7 +151,8 @@ def _project(p: dict[str, Any], now: datetime) -> str:
         + (f'<ul class="evidence">{evidence}</ul>' if evidence else "")
         + f'<div class="grid"><div class="probes"><h3>Probes</h3>{_probes(p, now)}</div>'
         f'<div class="budget"><h3>Disk IO budget</h3>{_budget(p, now)}</div></div>'
-        f"<h3>Open alerts</h3>{_alerts(p, now)}"
+        + uptime_section(p.get("uptime"))
+        + f"<h3>Open alerts</h3>{_alerts(p, now)}"
         f"<h3>Escalations</h3>{_escalations(p)}</section>"
     )
 
