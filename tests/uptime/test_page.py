@@ -26,9 +26,7 @@ async def page_file(store: SqliteStore, tmp_path: Path) -> Path:
     return page
 
 
-async def test_the_figures_and_the_days_of_each_service(
-    store: SqliteStore, tmp_path: Path
-) -> None:
+async def test_the_figures_and_the_days_of_each_service(store: SqliteStore, tmp_path: Path) -> None:
     """db: 20 minutes down today, red today only, its budget at 99.5% spent in part; auth never
     ran: 90 grey days and no data."""
     dom = unescape(dump_dom((await page_file(store, tmp_path)).as_uri()))

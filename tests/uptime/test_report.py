@@ -18,7 +18,12 @@ from sbwatch.core.results import (
     ProbeResult,
 )
 from sbwatch.daemon.status import gather_status
-from sbwatch.daemon.uptime import CACHE_NAMESPACE, project_uptime, update_uptime_metrics
+from sbwatch.daemon.uptime import (
+    CACHE_NAMESPACE,
+    project_uptime,
+    update_maintenance_metric,
+    update_uptime_metrics,
+)
 from sbwatch.store.sqlite import SqliteStore
 
 
@@ -113,9 +118,7 @@ def test_an_objective_outside_0_to_100_is_refused_naming_the_field(
     ] == caught.value.problems
 
 
-async def test_status_command_prints_a_line_per_service(
-    store: SqliteStore, tmp_path: Path
-) -> None:
+async def test_status_command_prints_a_line_per_service(store: SqliteStore, tmp_path: Path) -> None:
     """``sbwatch status``: each service's availability by window and its budget in words."""
     doc = await gather_status(store, settings(tmp_path), NOW)
     lines = [line for line in render(doc).splitlines() if line.startswith("  uptime")]
@@ -133,3 +136,18 @@ async def test_an_overspent_budget_says_by_how_much(store: SqliteStore, tmp_path
     """At 99.99% the 30 days allow 4m19s: 20 minutes down overspend it by 15m41s."""
     doc = await gather_status(store, settings(tmp_path, "slo = 99.99"), NOW)
     assert "4m19s allowed, 20m down: overspent by 15m41s" in render(doc)
+
+
+async def test_the_maintenance_gauge_follows_the_windows(
+    store: SqliteStore, tmp_path: Path
+) -> None:
+    """1 while a stored window holds the project back, 0 before and after it."""
+    await store.add_maintenance(REF, NOW, NOW + timedelta(minutes=30), "upgrade", "ops")
+    metrics, conf = Metrics(), settings(tmp_path)
+    seen = []
+    for minutes in (-1, 0, 29, 30):
+        await update_maintenance_metric(store, conf, metrics, NOW + timedelta(minutes=minutes))
+        seen.append(
+            metrics.registry.get_sample_value("sbwatch_maintenance_in_force", {"project": REF})
+        )
+    assert [0.0, 1.0, 1.0, 0.0] == seen

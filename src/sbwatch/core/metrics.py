@@ -226,6 +226,12 @@ class Metrics:
             ["project"],
             registry=r,
         )
+        self.maintenance_in_force = Gauge(
+            "sbwatch_maintenance_in_force",
+            "1 while a maintenance window holds the project back, else 0.",
+            ["project"],
+            registry=r,
+        )
         self.job_lag = Histogram(
             "sbwatch_job_lag_seconds",
             "How late scheduled jobs started, by job kind (probe, evaluate, size, ...).",
@@ -261,7 +267,10 @@ class Metrics:
         ):
             keyed.append((gauge, (project,)))
         keyed += [(self.diagnosis, (project, kind.value)) for kind in DiagnosisKind]
-        keyed.append((self.availability_objective, (project,)))
+        keyed += [
+            (self.availability_objective, (project,)),
+            (self.maintenance_in_force, (project,)),
+        ]
         for gauge in (self.availability, self.error_budget_remaining):
             keyed += [(gauge, labels) for labels in _series_of(gauge, project)]
         for gauge, labels in keyed:

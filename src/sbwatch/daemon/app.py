@@ -36,7 +36,12 @@ from sbwatch.daemon.presence import RENEW_EVERY_S, AlreadyRunning, Presence
 from sbwatch.daemon.scheduler import Scheduler
 from sbwatch.daemon.sdnotify import Notifier
 from sbwatch.daemon.storelock import StoreFileLock
-from sbwatch.daemon.uptime import UPTIME_EVERY_S, update_uptime_metrics
+from sbwatch.daemon.uptime import (
+    MAINTENANCE_EVERY_S,
+    UPTIME_EVERY_S,
+    update_maintenance_metric,
+    update_uptime_metrics,
+)
 from sbwatch.daemon.web import start_server
 from sbwatch.ingest.imap import MailWatcher
 from sbwatch.ingest.parse import rule_from_settings
@@ -433,6 +438,7 @@ def _schedule(
             watcher.probe_provider,
         )
     scheduler.every("notifications", FLUSH_EVERY_S, dispatcher.flush)
+    scheduler.every("maintenance", MAINTENANCE_EVERY_S, _maintenance_job(watcher))
     if settings.mgmt_token_expires is not None:
         expiry = TokenExpiryWatch(
             settings.mgmt_token_expires,
@@ -488,6 +494,14 @@ def _uptime_job(watcher: Watcher, ref: str) -> Callable[[], Awaitable[None]]:
     async def job() -> None:
         now = watcher.clock.now()
         await update_uptime_metrics(watcher.store, watcher.settings, watcher.metrics, ref, now)
+
+    return job
+
+
+def _maintenance_job(watcher: Watcher) -> Callable[[], Awaitable[None]]:
+    async def job() -> None:
+        now = watcher.clock.now()
+        await update_maintenance_metric(watcher.store, watcher.settings, watcher.metrics, now)
 
     return job
 

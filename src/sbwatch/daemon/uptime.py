@@ -10,6 +10,7 @@ from typing import Any
 from sbwatch.config.settings import Settings
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import ProbeKind
+from sbwatch.policy.oncall import config_windows, in_force
 from sbwatch.policy.uptime import (
     BUDGET_WINDOW,
     LOOKBACK,
@@ -28,6 +29,8 @@ from sbwatch.store.base import PROBE_SLOT, Store, slot_start
 
 CACHE_NAMESPACE = "uptime"
 """State documents (one a project) keeping the slot runs read so far, and up to when."""
+MAINTENANCE_EVERY_S = 30.0
+"""How often the maintenance gauge is set again."""
 UPTIME_EVERY_S = 300.0
 """The availability metrics are computed again this often (a day of the bar is 288 of these)."""
 
@@ -156,3 +159,17 @@ async def update_uptime_metrics(
     project = settings.project(ref)
     services = await project_uptime(store, settings, ref, now, keep=True)
     record_uptime(metrics, ref, project.slo, services)
+
+
+async def update_maintenance_metric(
+    store: Store, settings: Settings, metrics: Metrics, now: datetime
+) -> None:
+    """Whether a maintenance window holds each project back now (the burn alert waits)."""
+    refs = {p.name: p.ref for p in settings.projects if p.name}
+    windows = [
+        *await store.maintenance_windows(ending_after=now),
+        *config_windows(settings.maintenance, refs, now),
+    ]
+    for project in settings.projects:
+        held = in_force(project.ref, windows, now) is not None
+        metrics.maintenance_in_force.labels(project.ref).set(1 if held else 0)
