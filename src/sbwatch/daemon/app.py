@@ -77,7 +77,7 @@ class Generation:
 
 @contextlib.contextmanager
 def metrics_server(
-    settings: Settings, metrics: Metrics, page: Callable[[], str] | None = None
+    settings: Settings, metrics: Metrics, page: Callable[[str], str] | None = None
 ) -> Iterator[WSGIServer | None]:
     """Serve /metrics, and the status page at / when given, on the configured address
     (127.0.0.1 by default) while in the block."""
@@ -146,7 +146,8 @@ class Daemon:
                     await self.leadership.tick()  # a lone instance leads from its first cycle
                 await presence.claim()
                 page = threadsafe(
-                    lambda: render_status_page(store, self.settings, self.clock.now()), loop
+                    lambda asked: render_status_page(store, self.settings, self.clock.now(), asked),
+                    loop,
                 )
                 try:
                     with metrics_server(self.settings, self.metrics, page):

@@ -9,6 +9,7 @@ from sbwatch.config.settings import Settings
 from sbwatch.core.lease import PROJECT_LEASE_PREFIX
 from sbwatch.core.results import BudgetEstimate, Intent, ProbeStatus
 from sbwatch.daemon.oncall import add_oncall
+from sbwatch.daemon.page_rows import proposed_command
 from sbwatch.daemon.presence import Heartbeat, read_heartbeat
 from sbwatch.daemon.uptime import project_uptime, uptime_doc
 from sbwatch.ingest import MAIL_NAMESPACE
@@ -125,6 +126,7 @@ async def _project(
                 "severity": a.severity.value,
                 "title": a.title,
                 "opened_at": a.opened_at.isoformat(),
+                "command": proposed_command(a.body),
             }
             for a in await store.open_alerts(ref)
         ],
@@ -150,6 +152,17 @@ def _probe(status: ProbeStatus) -> dict[str, Any]:
         "last_outcome": last.outcome.value if last else None,
         "last_detail": last.detail if last else "",
         "last_at": last.at.isoformat() if last else None,
+        "checks": [
+            {
+                "name": c.name,
+                "kind": c.kind.value,
+                "table": c.table,
+                "verdict": c.verdict.value,
+                "value": c.value,
+                "detail": c.detail,
+            }
+            for c in (last.checks if last else ())
+        ],
     }
 
 
