@@ -27,8 +27,9 @@ from sbwatch.core.results import (
 )
 from sbwatch.daemon.page import render_status_page
 from sbwatch.daemon.ranges import chosen
-from sbwatch.sim.replay import START, replay, replay_settings
+from sbwatch.sim.replay import replay, replay_settings
 from sbwatch.sim.scenario import Scenario, load_scenario
+from sbwatch.sim.truth import START
 from sbwatch.store.sqlite import SqliteStore
 
 Replayed = tuple[Scenario, Path, dict[str, Any]]

@@ -69,7 +69,8 @@ def test_an_outage_eight_days_ago_is_in_30d_and_90d_but_not_7d() -> None:
     assert 1.0 == result.windows["7d"].availability
     assert H == result.windows["30d"].down_s == result.windows["90d"].down_s
     assert 1 - H / (30 * 86400) == pytest.approx(result.windows["30d"].availability)
-    assert (2592.0, H) == (pytest.approx(result.budget.allowed_s), result.budget.spent_s)
+    assert 2592.0 == pytest.approx(result.budget.allowed_s)
+    assert H == result.budget.spent_s
     assert 1 - H / 2592 == pytest.approx(result.budget.remaining_ratio)
 
 
@@ -153,8 +154,8 @@ def test_a_single_failed_probe_is_not_downtime() -> None:
         status, moved = next_status(status, result, settings)
         transitions += [moved] if moved else []
     assert status is not None
-    result = figures(transitions, current=status.state, coverage=[(at(hours=1), NOW)])
-    assert 60.0 == result.windows["7d"].down_s  # from the second failure to the success
+    found = figures(transitions, current=status.state, coverage=[(at(hours=1), NOW)])
+    assert 60.0 == found.windows["7d"].down_s  # from the second failure to the success
 
 
 def test_covered_runs_reach_one_interval_for_slow_probes() -> None:
@@ -175,7 +176,9 @@ def test_maintenance_from_store_and_configuration_for_this_project_only() -> Non
     ]
     configured = [
         MaintenanceSettings(project="shop", start=at(days=10), end=at(days=10, hours=-2)),
-        MaintenanceSettings(project="*", cron="0 3 * * *", duration="30m", timezone="UTC"),
+        MaintenanceSettings.model_validate(
+            {"project": "*", "cron": "0 3 * * *", "duration": "30m", "timezone": "UTC"}
+        ),
     ]
     spans = maintenance_spans(REF, stored, configured, {"shop": REF}, SINCE, NOW)
     total = sum((end - start).total_seconds() for start, end in spans)
