@@ -151,3 +151,16 @@ async def test_the_maintenance_gauge_follows_the_windows(
             metrics.registry.get_sample_value("sbwatch_maintenance_in_force", {"project": REF})
         )
     assert [0.0, 1.0, 1.0, 0.0] == seen
+
+
+async def test_a_project_run_elsewhere_gets_no_maintenance_gauge(
+    store: SqliteStore, tmp_path: Path
+) -> None:
+    """Projects shared out: the instance that does not run the project exports nothing for it."""
+    metrics = Metrics()
+    await update_maintenance_metric(
+        store, settings(tmp_path), metrics, NOW, runs=lambda ref: ref != REF
+    )
+    assert None is metrics.registry.get_sample_value(
+        "sbwatch_maintenance_in_force", {"project": REF}
+    )

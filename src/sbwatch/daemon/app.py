@@ -493,6 +493,8 @@ def cycle_summary(watcher: Watcher, ref: str, diagnosis: Diagnosis) -> dict[str,
 
 def _uptime_job(watcher: Watcher, ref: str) -> Callable[[], Awaitable[None]]:
     async def job() -> None:
+        if not watcher.runs(ref):  # its holder exports it (projects shared out, a standby)
+            return
         now = watcher.clock.now()
         await update_uptime_metrics(watcher.store, watcher.settings, watcher.metrics, ref, now)
 
@@ -502,7 +504,9 @@ def _uptime_job(watcher: Watcher, ref: str) -> Callable[[], Awaitable[None]]:
 def _maintenance_job(watcher: Watcher) -> Callable[[], Awaitable[None]]:
     async def job() -> None:
         now = watcher.clock.now()
-        await update_maintenance_metric(watcher.store, watcher.settings, watcher.metrics, now)
+        await update_maintenance_metric(
+            watcher.store, watcher.settings, watcher.metrics, now, runs=watcher.runs
+        )
 
     return job
 

@@ -4,6 +4,7 @@ the status document (``sbwatch status``, the status page) and the availability m
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -162,14 +163,20 @@ async def update_uptime_metrics(
 
 
 async def update_maintenance_metric(
-    store: Store, settings: Settings, metrics: Metrics, now: datetime
+    store: Store,
+    settings: Settings,
+    metrics: Metrics,
+    now: datetime,
+    *,
+    runs: Callable[[str], bool] = lambda ref: True,
 ) -> None:
-    """Whether a maintenance window holds each project back now (the burn alert waits)."""
+    """Whether a maintenance window holds each project back now (the burn alert waits), for
+    each project ``runs`` says this instance runs."""
     refs = {p.name: p.ref for p in settings.projects if p.name}
     windows = [
         *await store.maintenance_windows(ending_after=now),
         *config_windows(settings.maintenance, refs, now),
     ]
-    for project in settings.projects:
+    for project in [p for p in settings.projects if runs(p.ref)]:
         held = in_force(project.ref, windows, now) is not None
         metrics.maintenance_in_force.labels(project.ref).set(1 if held else 0)
