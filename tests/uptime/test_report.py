@@ -164,3 +164,15 @@ async def test_a_project_run_elsewhere_gets_no_maintenance_gauge(
     assert None is metrics.registry.get_sample_value(
         "sbwatch_maintenance_in_force", {"project": REF}
     )
+
+
+async def test_the_page_keeps_the_slots_and_the_status_command_writes_nothing(
+    store: SqliteStore, tmp_path: Path
+) -> None:
+    """The first page load keeps what it read for the next; ``sbwatch status`` only reads."""
+    await gather_status(store, settings(tmp_path), NOW)
+    assert None is await store.get_state(CACHE_NAMESPACE, REF)
+    await gather_status(store, settings(tmp_path), NOW, window=timedelta(hours=48))
+    kept = await store.get_state(CACHE_NAMESPACE, REF)
+    assert kept is not None
+    assert "2026-05-26T12:00:00+00:00" == kept["through"]

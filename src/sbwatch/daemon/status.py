@@ -27,7 +27,8 @@ async def gather_status(
     """The status document of every configured project.
 
     ``window``: also the budget estimates and escalations of that long before ``now``, and the
-    silences active at ``now`` (what the status page draws; ``sbwatch status`` leaves it out).
+    silences active at ``now`` (what the status page draws; ``sbwatch status`` leaves it out);
+    the page also keeps the probe slots it read, as the daemon's uptime job does.
     """
     projects = [await _project(store, settings, p.ref, window, now) for p in settings.projects]
     await add_oncall(store, settings, projects, now)
@@ -134,7 +135,9 @@ async def _project(
             {"id": i.id, "to": i.to_tier.value, "state": i.state.value}
             for i in await store.unfinished_intents(ref)
         ],
-        "uptime": uptime_doc(project.slo, await project_uptime(store, settings, ref, now)),
+        "uptime": uptime_doc(
+            project.slo, await project_uptime(store, settings, ref, now, keep=window is not None)
+        ),
     }
     if window is not None:
         since = now - window
