@@ -97,6 +97,7 @@ SIM_HARNESS = tuple(
     for m in (
         "sim.replay",
         "sim.replay_store",
+        "sim.replay_uptime",
         "sim.accuracy",
         "sim.scenario",
         "sim.direct",

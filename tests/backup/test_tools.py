@@ -91,7 +91,8 @@ def test_check_config_says_it_clearly(small_db: Database, tmp_path: Path) -> Non
     config = write_config(tmp_path / "c.toml", small_db.dsn, f'pg_dump = "{tool}"')
     proc = run_cli("--config", str(config), "check-config")
     assert 1 == proc.returncode
-    assert proc.stderr.startswith("projects[0].backup (line 18): pg_dump version mismatch"), proc.stderr
+    said = "projects[0].backup (line 18): pg_dump version mismatch"
+    assert proc.stderr.startswith(said), proc.stderr
 
 
 def test_check_config_passes_with_matching_tools(small_db: Database, tmp_path: Path) -> None:
@@ -107,4 +108,5 @@ def test_check_config_only_warns_when_the_server_is_down(tmp_path: Path) -> None
     proc = run_cli("--config", str(config), "check-config")
     assert 0 == proc.returncode
     warnings = proc.stderr.splitlines()
-    assert any(w.startswith("warning: projects[0].backup (line 18): cannot connect") for w in warnings)
+    said = "warning: projects[0].backup (line 18): cannot connect"
+    assert any(w.startswith(said) for w in warnings)

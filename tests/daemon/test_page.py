@@ -99,9 +99,9 @@ def status_doc() -> dict[str, Any]:
     }
 
 
-def page() -> str:
-    """The page of the synthetic document, on loopback."""
-    return render_page(status_doc(), now=NOW, listen="127.0.0.1")
+def page(asked: str = "7d") -> str:
+    """The page of the synthetic document, on loopback, its chart over ``asked``."""
+    return render_page(status_doc(), now=NOW, listen="127.0.0.1", asked=asked)
 
 
 def test_page_shows_every_part() -> None:
@@ -122,12 +122,13 @@ def test_page_shows_every_part() -> None:
 
 
 def test_page_refreshes_itself_and_loads_nothing_else() -> None:
-    """A meta refresh; no script, no external stylesheet, image or link."""
+    """A meta refresh; no script, no external stylesheet, image or link (the chart's ranges
+    link to this page)."""
     html = page()
     assert '<meta http-equiv="refresh" content="10">' in html
     assert "<script" not in html
     assert "<link" not in html
-    assert [] == re.findall(r'(?:src|href)="(?!/metrics")', html)
+    assert [] == re.findall(r'(?:src|href)="(?!/metrics"|\?range=\w+#project-\w+")', html)
 
 
 @pytest.mark.parametrize(
@@ -169,7 +170,9 @@ def test_chart_ticks_at_six_hours_and_names_midnight() -> None:
     assert [*days, "18:00"] == labels
 
 
-def call(app: Any, path: str, method: str = "GET") -> tuple[str, dict[str, str], bytes]:
+def call(
+    app: Any, path: str, method: str = "GET", query: str = ""
+) -> tuple[str, dict[str, str], bytes]:
     """One WSGI request: status line, headers, body."""
     seen: dict[str, Any] = {}
 
@@ -179,7 +182,7 @@ def call(app: Any, path: str, method: str = "GET") -> tuple[str, dict[str, str],
     environ = {
         "PATH_INFO": path,
         "REQUEST_METHOD": method,
-        "QUERY_STRING": "",
+        "QUERY_STRING": query,
         "wsgi.input": BytesIO(b""),
         "SERVER_NAME": "127.0.0.1",
         "SERVER_PORT": "9464",
@@ -198,9 +201,9 @@ def registry() -> CollectorRegistry:
 
 def test_root_is_the_page_and_metrics_stay_at_metrics() -> None:
     """/ answers the HTML page; /metrics the Prometheus text, as before."""
-    app = status_app(registry(), lambda: "<html>page</html>")
+    app = status_app(registry(), lambda asked: f"<html>page {asked}</html>")
     status, headers, body = call(app, "/")
-    assert ("200 OK", "text/html; charset=utf-8", b"<html>page</html>") == (
+    assert ("200 OK", "text/html; charset=utf-8", b"<html>page </html>") == (
         status,
         headers["Content-Type"],
         body,
@@ -210,10 +213,16 @@ def test_root_is_the_page_and_metrics_stay_at_metrics() -> None:
     assert b"sbwatch_test_total 1.0" in body
 
 
+def test_the_range_asked_for_reaches_the_page() -> None:
+    """``/?range=3h`` renders the page with "3h" (the page judges what it means)."""
+    app = status_app(registry(), lambda asked: f"<html>page {asked}</html>")
+    assert b"<html>page 3h</html>" == call(app, "/", query="range=3h&x=1")[2]
+
+
 def test_a_failing_page_answers_503_and_metrics_go_on() -> None:
     """The page raising is a 503 naming only the error type; /metrics still answers."""
 
-    def broken() -> str:
+    def broken(asked: str) -> str:
         raise RuntimeError("postgresql://user:secret@db/x is unreachable")
 
     app = status_app(registry(), broken)
@@ -234,11 +243,11 @@ async def test_threadsafe_renders_on_the_loop() -> None:
     loop = asyncio.get_running_loop()
     ran_on: list[int] = []
 
-    async def render() -> str:
+    async def render(asked: str) -> str:
         ran_on.append(threading.get_ident())
-        return "<html>ok</html>"
+        return f"<html>ok {asked}</html>"
 
-    assert "<html>ok</html>" == await asyncio.to_thread(threadsafe(render, loop))
+    assert "<html>ok 7d</html>" == await asyncio.to_thread(threadsafe(render, loop), "7d")
     assert [threading.get_ident()] == ran_on
 
 
@@ -247,8 +256,8 @@ def test_threadsafe_on_a_closed_loop_raises_and_leaves_nothing_unawaited() -> No
     loop = asyncio.new_event_loop()
     loop.close()
 
-    async def render() -> str:
-        return ""
+    async def render(asked: str) -> str:
+        return asked
 
     with pytest.raises(RuntimeError):
-        threadsafe(render, loop)()
+        threadsafe(render, loop)("")

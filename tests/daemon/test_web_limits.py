@@ -23,7 +23,7 @@ def server() -> Iterator[int]:
     registry = CollectorRegistry()
     Counter("sbwatch_test_total", "a test counter", registry=registry).inc()
     http_server, thread = start_server(
-        "127.0.0.1", 0, registry, lambda: "<html>ok</html>", max_connections=CAP,
+        "127.0.0.1", 0, registry, lambda asked: "<html>ok</html>", max_connections=CAP,
         idle_timeout_s=0.5,
     )  # fmt: skip
     try:

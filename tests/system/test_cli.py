@@ -244,9 +244,8 @@ def test_a_store_that_cannot_be_opened(tmp_path: Path) -> None:
         _one_line(done)
     )
     checked = run_cli("check-config", str(config))
-    assert f"state.path (line 2): cannot create {tmp_path / 'afile' / 'sub' / 's.db'}: " in _one_line(
-        checked
-    )
+    said = f"state.path (line 2): cannot create {tmp_path / 'afile' / 'sub' / 's.db'}: "
+    assert said in _one_line(checked)
 
 
 @pytest.fixture

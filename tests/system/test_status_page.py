@@ -117,3 +117,17 @@ def test_screenshot_keeps_the_layout(daemon: Daemon) -> None:
     assert p_top > bottom
     assert p_right < ahead[0] <= ahead[2] < 1190  # inside the window: no horizontal overflow
     assert image.region((0x3A, 0x9D, 0x5D), min_run=40) is not None  # the "healthy" badge
+
+
+def test_the_range_asked_for_is_drawn_and_the_figures_shown(daemon: Daemon) -> None:
+    """``/?range=7d`` of the real daemon draws 7 days (a healthy project opens on 24 h), and
+    the availability block shows the objective and a bar of 90 days per probed service."""
+    default = httpx.get(page_url(daemon), timeout=10).text
+    week = httpx.get(page_url(daemon) + "?range=7d", timeout=10).text
+    assert '<b class="range" data-range="24h">24 h</b>' in default
+    assert '<b class="range" data-range="7d">7 d</b>' in week
+    assert 'aria-label="disk IO budget, last 7 days"' in week
+    assert "Availability (objective 99.9%)" in default
+    bar = re.search(r'<div class="uptime-bar" data-service="rest">(.*?)</div></div>', default)
+    assert bar is not None
+    assert 90 == bar.group(1).count("<span ")

@@ -14,6 +14,7 @@ from sbwatch.commands.common import settings_or_exit
 from sbwatch.config.settings import Settings, default_config_path
 from sbwatch.core.durations import format_duration
 from sbwatch.daemon.status import gather_status
+from sbwatch.daemon.uptime_page import status_lines
 from sbwatch.store import open_store
 
 __all__ = ["gather_status", "render"]  # gather_status lives in daemon.status, shared with the page
@@ -165,6 +166,7 @@ def render(report: dict[str, Any]) -> str:
             lines.append(
                 f"  io budget    {budget['ratio']:.0%} left on {budget['tier']}, runs out: {eta}"
             )
+        lines += status_lines(p.get("uptime"))
         lines += maintenance_lines(p.get("maintenance", []))
         if p.get("disk"):
             lines.append(f"  disk         {disk_line(p['disk'])}")

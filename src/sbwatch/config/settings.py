@@ -371,6 +371,13 @@ def _is_false(value: Any) -> bool:
     return value is False or str(value).lower() in {"false", "0", "no", "off", "f", "n"}
 
 
+def _objective(value: float) -> float:
+    """An availability objective: a percentage above 0 and below 100."""
+    if not 0 < value < 100:
+        raise ValueError(f"must be a percentage above 0 and below 100, like 99.9 (got {value:g})")
+    return value
+
+
 class ProjectSettings(_Model):
     """One watched Supabase project."""
 
@@ -398,6 +405,9 @@ class ProjectSettings(_Model):
     """Backups are off unless ``[projects.backup]`` is present and enabled."""
     data_checks: list[DataCheckSettings] = Field(default_factory=list)
     """What the data probe checks; the probe runs only when there is at least one."""
+    slo: Annotated[float, AfterValidator(_objective)] = 99.9
+    """The availability objective of db, rest and auth, in percent over 30 days: the error
+    budget is what it leaves (99.9: 43m12s in 30 days)."""
     data_checks_role: Literal["read_only", "any"] = "read_only"
     """``read_only``: ``check-config --online`` refuses a ``db_dsn`` role that is a superuser or
     can write, kill sessions or run programs; ``any`` says the operator accepts one."""

@@ -221,6 +221,30 @@ class Metrics:
             "How many projects this instance leads when instances share them out (0 otherwise).",
             registry=r,
         )
+        self.availability = Gauge(
+            "sbwatch_availability_ratio",
+            "Time a service was up over the time known (maintenance left out), 0..1, by window.",
+            ["project", "service", "window"],
+            registry=r,
+        )
+        self.error_budget_remaining = Gauge(
+            "sbwatch_error_budget_remaining_ratio",
+            "Share of the 30-day error budget left (below 0: overspent).",
+            ["project", "service"],
+            registry=r,
+        )
+        self.availability_objective = Gauge(
+            "sbwatch_availability_objective_ratio",
+            "The project's availability objective (slo), 0..1.",
+            ["project"],
+            registry=r,
+        )
+        self.maintenance_in_force = Gauge(
+            "sbwatch_maintenance_in_force",
+            "1 while a maintenance window holds the project back, else 0.",
+            ["project"],
+            registry=r,
+        )
         self.job_lag = Histogram(
             "sbwatch_job_lag_seconds",
             "How late scheduled jobs started, by job kind (probe, evaluate, size, ...).",
@@ -261,6 +285,12 @@ class Metrics:
                 (self.connections_used, (project, pool)),
                 (self.connections_limit, (project, pool)),
             ]
+        keyed += [
+            (self.availability_objective, (project,)),
+            (self.maintenance_in_force, (project,)),
+        ]
+        for gauge in (self.availability, self.error_budget_remaining):
+            keyed += [(gauge, labels) for labels in _series_of(gauge, project)]
         for gauge, labels in keyed:
             with contextlib.suppress(KeyError):
                 gauge.remove(*labels)
@@ -290,3 +320,13 @@ class ProbeSeries:
         if found is None:
             found = self._runs[outcome] = self._make_runs(outcome)
         return found
+
+
+def _series_of(gauge: Gauge, project: str) -> list[tuple[str, ...]]:
+    """The label values of every series of ``gauge`` whose first label is ``project``."""
+    return [
+        tuple(sample.labels.values())
+        for family in gauge.collect()
+        for sample in family.samples
+        if sample.labels.get("project") == project
+    ]

@@ -36,6 +36,12 @@ from sbwatch.daemon.presence import RENEW_EVERY_S, AlreadyRunning, Presence
 from sbwatch.daemon.scheduler import Scheduler
 from sbwatch.daemon.sdnotify import Notifier
 from sbwatch.daemon.storelock import StoreFileLock
+from sbwatch.daemon.uptime import (
+    MAINTENANCE_EVERY_S,
+    UPTIME_EVERY_S,
+    update_maintenance_metric,
+    update_uptime_metrics,
+)
 from sbwatch.daemon.web import start_server
 from sbwatch.ingest.imap import MailWatcher
 from sbwatch.ingest.parse import rule_from_settings
@@ -71,7 +77,7 @@ class Generation:
 
 @contextlib.contextmanager
 def metrics_server(
-    settings: Settings, metrics: Metrics, page: Callable[[], str] | None = None
+    settings: Settings, metrics: Metrics, page: Callable[[str], str] | None = None
 ) -> Iterator[WSGIServer | None]:
     """Serve /metrics, and the status page at / when given, on the configured address
     (127.0.0.1 by default) while in the block."""
@@ -140,7 +146,8 @@ class Daemon:
                     await self.leadership.tick()  # a lone instance leads from its first cycle
                 await presence.claim()
                 page = threadsafe(
-                    lambda: render_status_page(store, self.settings, self.clock.now()), loop
+                    lambda asked: render_status_page(store, self.settings, self.clock.now(), asked),
+                    loop,
                 )
                 try:
                     with metrics_server(self.settings, self.metrics, page):
@@ -411,6 +418,7 @@ def _schedule(
             evaluate_every(project),
             _evaluate_job(watcher, project.ref, presence),
         )
+        scheduler.every(f"uptime:{project.ref}", UPTIME_EVERY_S, _uptime_job(watcher, project.ref))
         if project.budget.plan_notice:
             scheduler.every(f"plan:{project.ref}", PLAN_CHECK_S, _plan_job(watcher, project.ref))
         if watcher.projects[project.ref].api is not None:
@@ -431,6 +439,7 @@ def _schedule(
             watcher.probe_provider,
         )
     scheduler.every("notifications", FLUSH_EVERY_S, dispatcher.flush)
+    scheduler.every("maintenance", MAINTENANCE_EVERY_S, _maintenance_job(watcher))
     if settings.mgmt_token_expires is not None:
         expiry = TokenExpiryWatch(
             settings.mgmt_token_expires,
@@ -480,6 +489,26 @@ def cycle_summary(watcher: Watcher, ref: str, diagnosis: Diagnosis) -> dict[str,
         "probes": {kind.value: status.state.value for kind, status in runtime.statuses.items()},
         "budget_left_pct": None if budget is None else round(budget.ratio * 100, 1),
     }
+
+
+def _uptime_job(watcher: Watcher, ref: str) -> Callable[[], Awaitable[None]]:
+    async def job() -> None:
+        if not watcher.runs(ref):  # its holder exports it (projects shared out, a standby)
+            return
+        now = watcher.clock.now()
+        await update_uptime_metrics(watcher.store, watcher.settings, watcher.metrics, ref, now)
+
+    return job
+
+
+def _maintenance_job(watcher: Watcher) -> Callable[[], Awaitable[None]]:
+    async def job() -> None:
+        now = watcher.clock.now()
+        await update_maintenance_metric(
+            watcher.store, watcher.settings, watcher.metrics, now, runs=watcher.runs
+        )
+
+    return job
 
 
 def _plan_job(watcher: Watcher, ref: str) -> Callable[[], Awaitable[None]]:

@@ -43,6 +43,8 @@ class Frame:
     now: datetime
     past: timedelta = timedelta(hours=48)
     ahead: timedelta = timedelta(hours=6)
+    tick: timedelta = timedelta(hours=TICK_EVERY_H)
+    """A tick on the time axis this often, on the hour (or midnight for a day)."""
 
     @property
     def start(self) -> datetime:
@@ -69,7 +71,7 @@ def budget_chart(
     parts = [
         f'<svg class="budget-chart" xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" '
         f'height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-        'aria-label="disk IO budget, last 48 hours">',
+        f'aria-label="disk IO budget, last {_span(frame.past)}">',
         _axes(frame),
     ]
     line = _line(shown, frame)
@@ -120,20 +122,32 @@ def _axes(frame: Frame) -> str:
             f'<line x1="{LEFT}" x2="{right}" y1="{y(ratio):.1f}" y2="{y(ratio):.1f}" '
             'stroke="#e4e4e4"/>'
         )
-    tick = frame.start.replace(minute=0, second=0, microsecond=0)
-    tick += timedelta(hours=(-tick.hour) % TICK_EVERY_H)
+    step = frame.tick
+    midnight = frame.start.replace(hour=0, minute=0, second=0, microsecond=0)
+    tick = midnight + step * -(-(frame.start - midnight) // step)
     end = frame.now + frame.ahead
     while tick <= end:
         if tick >= frame.start:
             at = frame.x(tick)
-            label = tick.strftime("%a %H:%M") if tick.hour == 0 else tick.strftime("%H:%M")
+            midnight_tick = tick.hour == 0 and tick.minute == 0
+            label = tick.strftime("%a %H:%M") if midnight_tick else tick.strftime("%H:%M")
+            if step >= timedelta(days=1):
+                label = tick.strftime("%a %d")
             out.append(
                 f'<line x1="{at:.1f}" x2="{at:.1f}" y1="{TOP + PLOT_H}" '
                 f'y2="{TOP + PLOT_H + 4}" stroke="#999"/>'
             )
             out.append(_text(label, at, HEIGHT - 8, "small tick"))
-        tick += timedelta(hours=TICK_EVERY_H)
+        tick += step
     return "".join(out)
+
+
+def _span(past: timedelta) -> str:
+    """The span drawn, in words: "48 hours", "7 days"."""
+    hours = past.total_seconds() / 3600
+    if hours > 48 and hours % 24 == 0:
+        return f"{hours / 24:g} days"
+    return f"{hours:g} hours"
 
 
 def _line(points: Sequence[Point], frame: Frame) -> str:

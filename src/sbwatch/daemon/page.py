@@ -20,8 +20,13 @@ from sbwatch.alerting.connections import connections_line
 from sbwatch.alerting.incident_text import incident_doc
 from sbwatch.config.settings import Settings
 from sbwatch.core.durations import format_duration, moment_after
-from sbwatch.daemon.chart import Frame, Point, budget_chart
+from sbwatch.daemon.chart import Point, budget_chart
+from sbwatch.daemon.page_rows import STYLE as ROWS_STYLE
+from sbwatch.daemon.page_rows import check_rows, command_cell, probe_detail
+from sbwatch.daemon.ranges import RANGES, chosen, links
 from sbwatch.daemon.status import gather_status
+from sbwatch.daemon.uptime_page import STYLE as UPTIME_STYLE
+from sbwatch.daemon.uptime_page import uptime_section
 from sbwatch.store import Store
 
 REFRESH_S = 10
@@ -54,29 +59,34 @@ svg text.tick{text-anchor:middle}
 """
 
 
-async def render_status_page(store: Store, settings: Settings, now: datetime) -> str:
-    """The page as of ``now``, from what the store holds."""
-    doc = await gather_status(store, settings, now, window=WINDOW)
+async def render_status_page(
+    store: Store, settings: Settings, now: datetime, asked: str = ""
+) -> str:
+    """The page as of ``now``, from what the store holds; ``asked``: the chart range of the
+    request's ``?range=`` (3h, 24h, 7d; anything else: each project's default)."""
+    wanted = RANGES.get(asked)
+    window = max(WINDOW, wanted.past) if wanted is not None else WINDOW
+    doc = await gather_status(store, settings, now, window=window)
     doc["incidents"] = [
         incident_doc(i, await store.incident_events(i.id))
         for i in reversed(await store.incidents(since=now - INCIDENT_WINDOW))
     ]
-    return render_page(doc, now=now, listen=settings.metrics.listen)
+    return render_page(doc, now=now, listen=settings.metrics.listen, asked=asked)
 
 
 def threadsafe(
-    render: Callable[[], Coroutine[Any, Any, str]],
+    render: Callable[[str], Coroutine[Any, Any, str]],
     loop: asyncio.AbstractEventLoop,
     timeout_s: float = 5.0,
-) -> Callable[[], str]:
+) -> Callable[[str], str]:
     """A blocking ``render`` for the HTTP server's threads, run on the daemon's loop.
 
     The store belongs to that loop (aiosqlite, asyncpg), so the page is rendered there.
     Raises TimeoutError when the loop does not answer in time, RuntimeError once it is closed.
     """
 
-    def page() -> str:
-        coro = render()
+    def page(asked: str) -> str:
+        coro = render(asked)
         try:
             future = asyncio.run_coroutine_threadsafe(coro, loop)
         except RuntimeError:
@@ -92,7 +102,12 @@ def threadsafe(
 
 
 def render_page(
-    doc: dict[str, Any], *, now: datetime, listen: str, refresh_s: int = REFRESH_S
+    doc: dict[str, Any],
+    *,
+    now: datetime,
+    listen: str,
+    refresh_s: int = REFRESH_S,
+    asked: str = "",
 ) -> str:
     """The whole page from a :func:`gather_status` document (gathered with a window)."""
     projects = doc["projects"]
@@ -101,9 +116,10 @@ def render_page(
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="refresh" content="{refresh_s}">'
-        f"<title>sbwatch: {headline}</title><style>{_STYLE}</style></head><body>"
+        f"<title>sbwatch: {headline}</title>"
+        f"<style>{_STYLE}{UPTIME_STYLE}{ROWS_STYLE}</style></head><body>"
         f"{_header(now, listen, refresh_s)}<main>"
-        + "".join(_project(p, now) for p in projects)
+        + "".join(_project(p, now, asked) for p in projects)
         + _maintenance(projects)
         + _incidents(doc.get("incidents", []))
         + _silences(doc.get("silences", []))
@@ -137,7 +153,7 @@ def _ago(iso: str | None, now: datetime) -> str:
     return format_duration(max(0.0, (now - datetime.fromisoformat(iso)).total_seconds()))
 
 
-def _project(p: dict[str, Any], now: datetime) -> str:
+def _project(p: dict[str, Any], now: datetime, asked: str) -> str:
     diagnosis = p["diagnosis"] or "none"
     badge = "healthy" if diagnosis == "healthy" else ("none" if diagnosis == "none" else "")
     label = "no diagnosis yet" if diagnosis == "none" else diagnosis.replace("_", " ")
@@ -149,8 +165,9 @@ def _project(p: dict[str, Any], now: datetime) -> str:
         "</span></h2>"
         + (f'<ul class="evidence">{evidence}</ul>' if evidence else "")
         + f'<div class="grid"><div class="probes"><h3>Probes</h3>{_probes(p, now)}</div>'
-        f'<div class="budget"><h3>Disk IO budget</h3>{_budget(p, now)}</div></div>'
+        f'<div class="budget"><h3>Disk IO budget</h3>{_budget(p, now, asked)}</div></div>'
         + _connections(p)
+        + uptime_section(p.get("uptime"))
         + f"<h3>Open alerts</h3>{_alerts(p, now)}"
         f"<h3>Escalations</h3>{_escalations(p)}</section>"
     )
@@ -170,14 +187,14 @@ def _probes(p: dict[str, Any], now: datetime) -> str:
         f'<tr class="probe" data-probe="{escape(s["probe"])}"><td>{escape(s["probe"])}</td>'
         f'<td class="{escape(s["state"])}">{escape(s["state"])}</td>'
         f"<td>{_ago(s['since'], now)}</td><td>{escape(s['last_outcome'] or '')}</td>"
-        f"<td>{escape(s['last_detail'])}</td></tr>"
+        f"<td>{escape(probe_detail(s))}</td></tr>" + check_rows(s.get("checks"))
         for s in p["probes"]
     )
     head = "<tr><th>probe</th><th>state</th><th>for</th><th>last</th><th>detail</th></tr>"
     return f"<table>{head}{rows}</table>"
 
 
-def _budget(p: dict[str, Any], now: datetime) -> str:
+def _budget(p: dict[str, Any], now: datetime, asked: str) -> str:
     budget = p["budget"]
     if budget is None:
         text = '<p class="estimate quiet">no estimate yet</p>'
@@ -201,7 +218,9 @@ def _budget(p: dict[str, Any], now: datetime) -> str:
         for h in p.get("budget_history", [])
     ]
     eta_s = None if eta is None else float(eta)
-    return text + budget_chart(points, Frame(now), ratio=ratio, eta_s=eta_s)
+    shown, why = chosen(p, asked)
+    chart = budget_chart(points, shown.frame(now), ratio=ratio, eta_s=eta_s)
+    return text + links(p["ref"], shown, why) + chart
 
 
 def _alerts(p: dict[str, Any], now: datetime) -> str:
@@ -211,7 +230,9 @@ def _alerts(p: dict[str, Any], now: datetime) -> str:
         f'<tr class="alert"><td class="{escape(a["severity"])}">{escape(a["severity"])}</td>'
         f"<td>{escape(a['title'])}</td><td>open for {_ago(a.get('opened_at'), now)}"
         + (f", acknowledged by {escape(a['acked_by'])}" if a.get("acked_by") else "")
-        + "</td></tr>"
+        + "</td>"
+        + command_cell(a.get("command"))
+        + "</tr>"
         for a in p["open_alerts"]
     )
     return f'<table class="list">{rows}</table>'

@@ -9,7 +9,9 @@ from sbwatch.config.settings import Settings
 from sbwatch.core.lease import PROJECT_LEASE_PREFIX
 from sbwatch.core.results import BudgetEstimate, Intent, ProbeStatus
 from sbwatch.daemon.oncall import add_oncall
+from sbwatch.daemon.page_rows import proposed_command
 from sbwatch.daemon.presence import Heartbeat, read_heartbeat
+from sbwatch.daemon.uptime import project_uptime, uptime_doc
 from sbwatch.ingest import MAIL_NAMESPACE
 from sbwatch.ingest import MAIL_WATCHER_KEY as MAIL_STATE_KEY
 from sbwatch.remediation.disk_journal import disk_report
@@ -26,7 +28,8 @@ async def gather_status(
     """The status document of every configured project.
 
     ``window``: also the budget estimates and escalations of that long before ``now``, and the
-    silences active at ``now`` (what the status page draws; ``sbwatch status`` leaves it out).
+    silences active at ``now`` (what the status page draws; ``sbwatch status`` leaves it out);
+    the page also keeps the probe slots it read, as the daemon's uptime job does.
     """
     projects = [await _project(store, settings, p.ref, window, now) for p in settings.projects]
     await add_oncall(store, settings, projects, now)
@@ -126,6 +129,7 @@ async def _project(
                 "severity": a.severity.value,
                 "title": a.title,
                 "opened_at": a.opened_at.isoformat(),
+                "command": proposed_command(a.body),
             }
             for a in await store.open_alerts(ref)
         ],
@@ -133,6 +137,9 @@ async def _project(
             {"id": i.id, "to": i.to_tier.value, "state": i.state.value}
             for i in await store.unfinished_intents(ref)
         ],
+        "uptime": uptime_doc(
+            project.slo, await project_uptime(store, settings, ref, now, keep=window is not None)
+        ),
     }
     if window is not None:
         since = now - window
@@ -150,6 +157,17 @@ def _probe(status: ProbeStatus) -> dict[str, Any]:
         "last_outcome": last.outcome.value if last else None,
         "last_detail": last.detail if last else "",
         "last_at": last.at.isoformat() if last else None,
+        "checks": [
+            {
+                "name": c.name,
+                "kind": c.kind.value,
+                "table": c.table,
+                "verdict": c.verdict.value,
+                "value": c.value,
+                "detail": c.detail,
+            }
+            for c in (last.checks if last else ())
+        ],
     }
 
 

@@ -14,6 +14,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, make_wsgi_app
@@ -61,7 +62,7 @@ def _host(environ: dict[str, Any]) -> str:
 
 def status_app(
     registry: CollectorRegistry,
-    page: Callable[[], str] | None,
+    page: Callable[[str], str] | None,
     hosts: frozenset[str] | None = None,
 ) -> WsgiApp:
     """The WSGI app: the page at ``/`` (when given), the metrics of ``registry`` elsewhere;
@@ -79,7 +80,8 @@ def status_app(
             start_response("405 Method Not Allowed", [("Allow", "GET, HEAD")])
             return [b""]
         try:
-            body = page().encode("utf-8")
+            asked = parse_qs(str(environ.get("QUERY_STRING", ""))).get("range", [""])[0]
+            body = page(asked).encode("utf-8")
         except Exception as exc:
             # The page must never take the metrics endpoint (or the daemon) down with it;
             # what went wrong is logged by type only (an exception text could carry a DSN).
@@ -101,7 +103,7 @@ def start_server(
     listen: str,
     port: int,
     registry: CollectorRegistry,
-    page: Callable[[], str] | None,
+    page: Callable[[str], str] | None,
     *,
     max_connections: int = MAX_CONNECTIONS,
     idle_timeout_s: float = IDLE_TIMEOUT_S,

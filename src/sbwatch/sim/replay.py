@@ -36,6 +36,7 @@ from sbwatch.sim.expect_messages import match_messages, no_messages, per_project
 from sbwatch.sim.invariants import invariant_checks
 from sbwatch.sim.quiet import QuietEvaluations, UnreadMetrics, settled_probe
 from sbwatch.sim.replay_store import FastReplayStore, ReplayStore
+from sbwatch.sim.replay_uptime import replay_uptime
 from sbwatch.sim.scenario import Scenario, ScenarioPolicy, stamp
 from sbwatch.sim.score import score_checks
 from sbwatch.sim.steady import steady
@@ -257,7 +258,9 @@ async def replay(
                 await _run(scenario, world, watcher, rec, probe_interval_s, fast=fast)
             finally:
                 await watcher.close()
-        return await _report(scenario, world, store, rec)
+        report = await _report(scenario, world, store, rec)
+        report["uptime"] = await replay_uptime(store, settings, START, clock.now())
+        return report
     finally:
         _forget_missing(missing)
         await store.close()

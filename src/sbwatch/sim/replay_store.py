@@ -27,6 +27,7 @@ from sbwatch.core.results import (
     Silence,
 )
 from sbwatch.store import codec
+from sbwatch.store.base import slot_start
 from sbwatch.store.sqlite import SqliteStore
 
 
@@ -135,6 +136,19 @@ class FastReplayStore(ReplayStore):
             for r in sorted(self._results, key=lambda r: r.at)
             if r.project == project and r.at >= since and (probe is None or r.probe is probe)
         ]
+
+    async def probe_slots(
+        self, project: str, since: datetime, probes: Sequence[ProbeKind]
+    ) -> list[tuple[ProbeKind, datetime]]:
+        """The ten-minute slots at or after the one holding ``since`` with a result of each
+        of ``probes``, from the results kept."""
+        start = slot_start(since)
+        found = {
+            (r.probe, slot_start(r.at))
+            for r in self._results
+            if r.project == project and r.at >= start and r.probe in probes
+        }
+        return sorted(found, key=lambda pair: (pair[1], pair[0].value))
 
     async def save_probe_status(self, status: ProbeStatus) -> None:
         """Keep the thresholded state of (project, probe)."""

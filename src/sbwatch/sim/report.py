@@ -47,9 +47,24 @@ def render_html(report: dict[str, Any]) -> str:
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>sbwatch replay: {name}</title><style>{_STYLE}</style></head><body>"
         f"<h1>sbwatch replay: {name}</h1>{summary}{svg(report)}"
-        f"<h2>Checks</h2>{_checks(report)}<h2>Incidents</h2>{_incidents(report)}"
+        f"<h2>Checks</h2>{_checks(report)}{uptime_table(report)}"
+        f"<h2>Incidents</h2>{_incidents(report)}"
         f"<h2>Timeline</h2>{_timeline(report)}</body></html>"
     )
+
+
+def uptime_table(report: dict[str, Any]) -> str:
+    """Each service's availability as sbwatch measured it (thresholded states, time known)."""
+    rows = "".join(
+        f'<tr class="availability"><td>{escape(str(u["project"]))}</td>'
+        f"<td>{escape(str(u['service']))}</td><td>{escape(str(u['availability_text']))}</td>"
+        f"<td>{format_duration(float(u['down_s']))}</td></tr>"
+        for u in report.get("uptime", []) or []
+    )
+    if not rows:
+        return ""
+    head = "<tr><th>project</th><th>service</th><th>availability</th><th>down</th></tr>"
+    return f"<h2>Availability as sbwatch measured it</h2><table>{head}{rows}</table>"
 
 
 def incident_lines(report: dict[str, Any]) -> list[str]:

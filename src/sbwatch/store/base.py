@@ -8,7 +8,7 @@ All timestamps are aware UTC datetimes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sbwatch.core.lease import LEASE_NAME, InstanceRecord, Lease, Role
@@ -32,6 +32,15 @@ from sbwatch.core.results import (
     Transition,
 )
 from sbwatch.supabase.tiers import Tier
+
+PROBE_SLOT = timedelta(minutes=10)
+"""What :meth:`Store.probe_slots` counts in: when each probe had results, to ten minutes."""
+
+
+def slot_start(at: datetime) -> datetime:
+    """The start of the ten-minute slot holding ``at``, in UTC."""
+    at = at.astimezone(UTC)
+    return at.replace(minute=at.minute // 10 * 10, second=0, microsecond=0)
 
 
 class Store(Protocol):
@@ -58,6 +67,13 @@ class Store(Protocol):
         self, project: str, since: datetime, probe: ProbeKind | None = None
     ) -> list[ProbeResult]:
         """Probe results at or after ``since``, oldest first."""
+        ...
+
+    async def probe_slots(
+        self, project: str, since: datetime, probes: Sequence[ProbeKind]
+    ) -> list[tuple[ProbeKind, datetime]]:
+        """The :data:`PROBE_SLOT` slots (their starts, UTC) at or after the one holding
+        ``since`` in which each of ``probes`` has at least one result of the project."""
         ...
 
     async def save_probe_status(self, status: ProbeStatus) -> None:

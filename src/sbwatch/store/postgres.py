@@ -143,6 +143,10 @@ class PostgresStore(SqlStore):
         """An aware UTC datetime (the column is TIMESTAMPTZ)."""
         return utc(value)
 
+    def _slot_of(self, column: str) -> str:
+        """The UTC time as ``YYYY-MM-DDTHH:M`` text: the ten-minute slot."""
+        return f"substr(to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI'), 1, 15)"
+
     def _db_now(self, plus_seconds: bool = False) -> str:
         """The server's clock: lease expiry never depends on an instance's clock."""
         return "(now() + make_interval(secs => ?))" if plus_seconds else "now()"

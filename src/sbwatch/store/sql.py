@@ -11,7 +11,7 @@ import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sbwatch.core.errors import StoreError
@@ -35,6 +35,7 @@ from sbwatch.core.results import (
     Transition,
 )
 from sbwatch.store import codec
+from sbwatch.store.base import slot_start
 from sbwatch.store.codec import Row
 from sbwatch.store.lease_sql import LeaseSql
 from sbwatch.store.oncall_sql import OncallSql
@@ -143,6 +144,29 @@ class SqlStore(LeaseSql, OncallSql, ABC):
         kind = probe.value if probe is not None else None
         where = self._where({"project": project, "probe": kind}, ("at", since))
         return [codec.probe_from_row(row) for row in await self._select("probe_results", where)]
+
+    async def probe_slots(
+        self, project: str, since: datetime, probes: Sequence[ProbeKind]
+    ) -> list[tuple[ProbeKind, datetime]]:
+        """The ten-minute slots at or after the one holding ``since`` with a result of each
+        of ``probes``: made distinct in the database, so 90 days are 12 960 rows a probe."""
+        if not probes:
+            return []
+        marks = ", ".join("?" for _ in probes)
+        sql = (
+            f"SELECT DISTINCT probe, {self._slot_of('at')} FROM probe_results "
+            f"WHERE project = ? AND at >= ? AND probe IN ({marks}) ORDER BY 2, 1"
+        )
+        params = [project, self._ts(slot_start(since)), *(p.value for p in probes)]
+        rows = await self._fetch("probe slots", sql, params)
+        return [
+            (ProbeKind(row[0]), datetime.fromisoformat(f"{row[1]}0").replace(tzinfo=UTC))
+            for row in rows
+        ]
+
+    @abstractmethod
+    def _slot_of(self, column: str) -> str:
+        """SQL naming the ten-minute slot of a timestamp column: ``YYYY-MM-DDTHH:M`` text."""
 
     async def save_probe_status(self, status: ProbeStatus) -> None:
         """Insert or replace the thresholded state of (project, probe)."""

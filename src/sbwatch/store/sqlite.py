@@ -108,6 +108,10 @@ class SqliteStore(SqlStore):
         """Fixed-width ISO text in UTC, which sorts like the instant."""
         return ts_text(value)
 
+    def _slot_of(self, column: str) -> str:
+        """The first 15 characters of the fixed-width text: the ten-minute slot."""
+        return f"substr({column}, 1, 15)"
+
     def _db_now(self, plus_seconds: bool = False) -> str:
         """SQLite's clock as the fixed-width text of :func:`ts_text` (milliseconds)."""
         shift = ", printf('%+.3f seconds', ?)" if plus_seconds else ""
