@@ -52,8 +52,10 @@ demo: venv
 try: venv
 	$(VENV)/bin/sbwatch try $(TRY_FLAGS)
 
+# Two workers (pytest-xdist): the live daemons' tests mostly wait, the unit tests compute.
+# A file stays on one worker; tests/conftest.py groups the folders that share session runs.
 test: venv debs cli
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadgroup
 
 lint: venv
 	$(VENV)/bin/ruff check src tests bench
