@@ -45,8 +45,17 @@ _WAIT = {
 }
 
 
+_AHEAD: dict[DiagnosisKind, str] = {
+    DiagnosisKind.MEMORY_EXHAUSTED: "memory running short: the size is too small for the load",
+    DiagnosisKind.CPU_EXHAUSTED: "CPU saturated: the size is too small for the load",
+}
+"""Memory or CPU short while the services still answer."""
+
+
 def headline(diagnosis: Diagnosis) -> str:
     """One line naming what is wrong (a diagnosis, never a probe name)."""
+    if diagnosis.ahead and diagnosis.kind in _AHEAD:
+        return _AHEAD[diagnosis.kind]
     if diagnosis.kind is DiagnosisKind.SERVICE_DOWN:
         return f"{diagnosis.service or 'a service'} is down"
     return _HEADLINE.get(diagnosis.kind, diagnosis.kind.value.replace("_", " "))
@@ -83,6 +92,11 @@ def _body(diagnosis: Diagnosis, decision: EscalationDecision | None) -> str:
         lines.append(f"Run: {decision.command}")
     elif decision is not None and decision.action == "none" and decision.target is not None:
         lines.append(decision.reason)
+    elif decision is not None and decision.action == "none" and diagnosis.holds is not None:
+        lines.append(
+            f"sbwatch will not raise it itself ({decision.reason}). "
+            f"Run: sbwatch escalate {diagnosis.project} --to {diagnosis.holds}"
+        )
     return "\n".join(lines)
 
 
@@ -124,7 +138,7 @@ def conditions(
             _body(diagnosis, decision),
             diag.active and not per_service,
             diag.folds_others,
-            cause=f"{diagnosis.kind}:{diagnosis.service}" if diagnosis.service else diagnosis.kind,
+            cause=_cause(diagnosis),
             # a named cause (paused, CPU, disk full...) is why the services fail: no RESOLVED
             # of theirs while it holds them down
             absorbs=SERVICE_SUBJECTS
@@ -158,6 +172,12 @@ def conditions(
             for name in diagnosis.services
         ),
     ]
+
+
+def _cause(diagnosis: Diagnosis) -> str:
+    if diagnosis.service:
+        return f"{diagnosis.kind}:{diagnosis.service}"
+    return f"{diagnosis.kind}:ahead" if diagnosis.ahead else diagnosis.kind
 
 
 LEVER_SUBJECT = "mgmt_api"

@@ -58,6 +58,7 @@ from sbwatch.supabase.tiers import Tier
 from sbwatch.watch.announcer import AlertObserver, Announcer
 from sbwatch.watch.disk import DiskFlow
 from sbwatch.watch.escalation import EscalationFlow, Step
+from sbwatch.watch.host import HostFlow
 from sbwatch.watch.provider import (
     discover_size,
     email_targets,
@@ -128,6 +129,7 @@ class Watcher:
         self.disk = DiskFlow(
             store, clock=clock, metrics=metrics, announcer=self.announcer, owner=owner
         )
+        self.host = HostFlow(metrics)
         self._log = get_logger("watcher")
 
     # -- life cycle -----------------------------------------------------------------------
@@ -383,6 +385,8 @@ class Watcher:
             self.metrics.metrics_lines_skipped.labels(ref).inc(result.skipped_lines)
         if result.sample is not None:
             await self._fold_sample(runtime, result.sample)
+        if result.host is not None:
+            self.host.fold(ref, result.host)
         if result.checks:
             runtime.data_checks = result.checks
             self.metrics.record_data_checks(ref, result.checks)
@@ -489,6 +493,9 @@ class Watcher:
             emails=emails,
             warn_horizon_s=project.escalation.escalate_within.total_seconds(),
             low_ratio=project.budget.low_ratio,
+            host=self.host.assess(ref, project, now),
+            tier=runtime.tier,
+            memory_warn_within_s=project.memory.warn_within.total_seconds(),
         )
         diagnosis = diagnose(signals)
         await self._record_diagnosis(runtime, diagnosis)
@@ -565,6 +572,7 @@ class Watcher:
         ref = runtime.settings.ref
         runtime.tier = tier
         runtime.estimator.set_tier(tier, now)
+        self.host.forget(ref)
         runtime.budget_latched = False
         runtime.policy_state = PolicyState()
         await self.store.put_state(
