@@ -98,7 +98,7 @@ def test_an_oom_is_the_cause_of_the_failure_before_the_io_budget() -> None:
     found = diagnose(sig(memory=state, services=DOWN, budget=used_up, iowait_ratio=0.5))
     assert (DiagnosisKind.MEMORY_EXHAUSTED, False) == (found.kind, found.ahead)
     assert found.evidence[0] == (
-        "out of memory at 12:00 UTC: the OOM killer struck and the machine restarted "
+        "out of memory at 11:59-12:00 UTC: the OOM killer struck and the machine restarted "
         "(its counters started again)"
     )
     assert "db probe down; rest probe down" == found.evidence[1]
@@ -117,8 +117,8 @@ def test_a_leak_is_told_before_it_swaps() -> None:
     found = diagnose(sig(memory=memory.assess(points, NOW, SUSTAIN)))
     assert (DiagnosisKind.MEMORY_EXHAUSTED, True) == (found.kind, found.ahead)
     assert found.evidence[0] == (
-        "free memory falling steadily (a leak?): RAM runs out in ~50m, then swap runs out and "
-        "the database is killed (OOM) in ~4h25m"
+        "free memory falling steadily (a leak?): out of memory (OOM) in ~4h25m, when RAM and "
+        "swap are full; RAM full (swapping) after ~50m"
     )
 
 

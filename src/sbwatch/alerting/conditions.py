@@ -12,6 +12,7 @@ from sbwatch.policy.alerts import SERVICE_SUBJECTS, Condition
 from sbwatch.policy.budget import EXHAUSTED_RATIO, refilling
 from sbwatch.policy.conditions import FOLDING, IO_KINDS, assess
 from sbwatch.policy.escalation import EscalationDecision
+from sbwatch.policy.resources import OOM_LINE
 from sbwatch.supabase.tiers import spec
 
 _HEADLINE: dict[DiagnosisKind, str] = {
@@ -177,7 +178,10 @@ def conditions(
 def _cause(diagnosis: Diagnosis) -> str:
     if diagnosis.service:
         return f"{diagnosis.kind}:{diagnosis.service}"
-    return f"{diagnosis.kind}:ahead" if diagnosis.ahead else diagnosis.kind
+    oom = any(line.startswith(OOM_LINE) for line in diagnosis.evidence)
+    if diagnosis.ahead:
+        return f"{diagnosis.kind}:ahead:oom" if oom else f"{diagnosis.kind}:ahead"
+    return f"{diagnosis.kind}:oom" if oom else diagnosis.kind
 
 
 LEVER_SUBJECT = "mgmt_api"

@@ -142,7 +142,9 @@ class MemoryState:
     """Swap traffic over the last interval, MB/s (None: not measurable)."""
     major_faults_s: float | None
     oom_at: datetime | None
-    """The last OOM seen (within ``KEEP``)."""
+    """The reading that saw the last OOM (within ``KEEP``)."""
+    oom_after: datetime | None = None
+    """The reading before it: the OOM struck between the two."""
     swap_eta_s: float | None = None
     """A leak: seconds until RAM runs out and the machine swaps (None: no steady fall)."""
     oom_eta_s: float | None = None
@@ -164,12 +166,12 @@ def assess(points: Sequence[MemoryPoint], now: datetime, sustain: timedelta) -> 
     if not points:
         return None
     last = points[-1]
-    oom_at = None
+    oom_at = oom_after = None
     start = 0
     for index in range(1, len(points)):
         prev, cur = points[index - 1], points[index]
         if oom_between(prev, cur):
-            oom_at = cur.at
+            oom_after, oom_at = prev.at, cur.at
         if reset_between(prev, cur):
             start = index
     alive = points[start:]
@@ -193,6 +195,7 @@ def assess(points: Sequence[MemoryPoint], now: datetime, sustain: timedelta) -> 
         swap_io_mbps=_swap_io(alive),
         major_faults_s=_rate(alive, lambda p: p.major_faults),
         oom_at=oom_at if oom_at is not None and now - oom_at <= KEEP else None,
+        oom_after=oom_after if oom_at is not None and now - oom_at <= KEEP else None,
         swap_eta_s=swap_eta,
         oom_eta_s=oom_eta,
     )

@@ -17,6 +17,8 @@ from sbwatch.supabase.tiers import CPUS, MEMORY_GB, Tier
 
 EVIDENCE_SHOWN = 4
 """An alert shows this many evidence lines: the lever's line is kept among them."""
+OOM_LINE = "out of memory at"
+"""How the evidence of an OOM begins (the alert's cause tells it apart)."""
 OOM_NOTICE = timedelta(hours=1)
 """An OOM is said (a warning of its own) for this long after it."""
 
@@ -51,9 +53,10 @@ def memory_lines(
     lines: list[str] = []
     if _oom_recent(state, now):
         assert state.oom_at is not None
+        since = state.oom_after or state.oom_at
         lines.append(
-            f"out of memory at {state.oom_at:%H:%M} UTC: the OOM killer struck and the machine "
-            "restarted (its counters started again)"
+            f"{OOM_LINE} {since:%H:%M}-{state.oom_at:%H:%M} UTC: the OOM killer struck and the "
+            "machine restarted (its counters started again)"
         )
     if state.held:
         lines.append(
@@ -78,11 +81,13 @@ def memory_lines(
     leak = state.oom_eta_s
     if leak is not None and leak <= warn_within_s:
         swap = state.swap_eta_s
-        to_swap = f"RAM runs out in ~{_about(swap)}, then " if swap is not None and swap > 0 else ""
-        lines.append(
-            f"free memory falling steadily (a leak?): {to_swap}swap runs out and the database "
-            f"is killed (OOM) in ~{_about(leak)}"
+        line = (
+            f"free memory falling steadily (a leak?): out of memory (OOM) in ~{_about(leak)}, "
+            "when RAM and swap are full"
         )
+        if swap is not None and swap > 0:
+            line += f"; RAM full (swapping) after ~{_about(swap)}"
+        lines.append(line)
     return lines
 
 

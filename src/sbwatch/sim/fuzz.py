@@ -84,6 +84,7 @@ def generate(rng: random.Random, days: float, index: int = 0) -> Doc:
     for ref in refs:
         events += _calm(ref, trouble_until)
     events += _disk(random.Random(f"disk:{index}:{refs[0]}"), refs, trouble_until)
+    events += _host(random.Random(f"host:{index}:{refs[0]}"), refs, trouble_until)
     events.sort(key=lambda e: int(e["at"]))
     return {
         "name": f"fuzz-{index}",
@@ -209,6 +210,19 @@ def _disk(rng: random.Random, refs: list[str], until: int) -> list[dict[str, Any
     rate = rng.choice((0.01, 0.02, 0.05))
     return [{"at": rng.randrange(0, until), "kind": "disk", "ref": rng.choice(refs),
              "fill_gb_per_hour": rate}]  # fmt: skip
+
+
+def _host(rng: random.Random, refs: list[str], until: int) -> list[dict[str, Any]]:
+    """Now and then a memory leak or a CPU-bound load (drawn apart, like the disk's)."""
+    if rng.random() >= 0.2:
+        return []
+    ref, at = rng.choice(refs), rng.randrange(0, until)
+    if rng.random() < 0.5:
+        leak = rng.choice((0.05, 0.2, 0.4))
+        return [{"at": at, "kind": "memory", "ref": ref, "work_gb": 0.1, "leak_gb_per_hour": leak}]
+    end = min(until, at + rng.randint(30 * 60, 3 * HOUR_S))
+    return [{"at": at, "kind": "cpu", "ref": ref, "load_cpus": rng.choice((1.9, 2.6))},
+            {"at": end, "kind": "cpu", "ref": ref, "load_cpus": 0.0}]  # fmt: skip
 
 
 def _calm(ref: str, at: int) -> list[dict[str, Any]]:

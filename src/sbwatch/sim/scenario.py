@@ -18,6 +18,12 @@ The format (the README's Scenarios section has it in full):
   at the start; a ``disk`` event sets ``fill_gb_per_hour`` (what the workload adds to /data)
   and ``spend_cap``. The provider grows the disk by half at 90% full, four changes a day at
   most, and holds the database read-only at 95% when it cannot (sim/space.py).
+- Memory and CPU (sim/host.py): a ``memory`` event sets ``work_gb`` (what the workload holds
+  beside the machine's base use) and ``leak_gb_per_hour`` (what a leak adds until the machine
+  restarts); what RAM cannot hold goes to swap on the root disk (its IO spends the IO budget),
+  and RAM and swap full is an OOM: the machine reboots, its counters reset, services are down
+  two minutes. A ``cpu`` event sets ``load_cpus``: past the machine's CPUs requests slow, past
+  1.2 times them they time out.
 - ``[policy]``: mode, max_tier, monthly_cost_cap_usd, cooldown, and optionally max_steps,
   escalate_within, warn_horizon, pattern_warn_horizon and critical_horizon (else the daemon's
   defaults).
@@ -63,7 +69,10 @@ _ENUMS: dict[str, tuple[str, ...]] = {
     "state": ("active", "paused"),
     "tier": tuple(Tier),
 }
-_NUMBERS = ("read_mbps", "write_mbps", "read_iops", "write_iops", "fill_gb_per_hour")
+_NUMBERS = (
+    "read_mbps", "write_mbps", "read_iops", "write_iops", "fill_gb_per_hour", "work_gb",
+    "leak_gb_per_hour", "load_cpus",
+)  # fmt: skip
 _NUMBER_MAX = 1_000_000.0
 _SERIES = {"hours": 24, "write_hours": 24, "read_iops_hours": 24, "write_iops_hours": 24}
 _SERIES_FACTORS = {"weekdays": 7}
@@ -81,6 +90,8 @@ EVENT_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "project": (("state",), ()),
     "outside_resize": (("tier",), ()),
     "disk": ((), ("fill_gb_per_hour", "spend_cap")),
+    "memory": ((), ("work_gb", "leak_gb_per_hour")),
+    "cpu": (("load_cpus",), ()),
 }
 
 

@@ -113,6 +113,7 @@ def _at(result: ProbeResult, at: datetime, took: float) -> ProbeResult:
         skipped_lines=result.skipped_lines,
         retry_after_s=result.retry_after_s,
         checks=result.checks,
+        host=result.host,
     )
 
 
@@ -153,7 +154,8 @@ def _service_key(world: SimWorld, ref: str, service: str) -> Answer | None:
     if project is None:
         return None
     faults = frozenset(project.faults & ({"rest", "db"} if service == "rest" else {service}))
-    unavailable = (world.platform_outage, project.paused, project.resizing, faults)
+    rebooting = project.host.down(world.clock.monotonic())
+    unavailable = (world.platform_outage, project.paused, project.resizing, faults, rebooting)
     if any(unavailable):
         return unavailable, 0.0
     latency = project.model.latency_s(service)

@@ -50,6 +50,10 @@ class Cause(StrEnum):
     PAUSED = "paused"
     READ_ONLY = "read_only"
     """The disk is full and cannot grow: the database refuses writes."""
+    MEMORY = "memory"
+    """RAM and swap ran out: the OOM rebooted the machine."""
+    CPU = "cpu"
+    """A load over the machine's CPUs: requests time out."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +70,10 @@ class Sample:
     resizing: bool
     read_only: bool = False
     """The database refuses writes (a full disk that cannot grow)."""
+    memory_short: bool = False
+    """RAM over three quarters or swap over seven tenths used: the size is too small."""
+    cpu_busy: bool = False
+    """A load holds the CPUs busy above nine tenths."""
 
 
 @dataclass(frozen=True)
@@ -315,11 +323,15 @@ def _sample(world: SimWorld, project: SimProject, at_s: float) -> Sample:
         everything = Cause.RESIZE
     elif not world.network_up:
         everything = Cause.NETWORK
+    elif project.host.down(world.clock.monotonic()):
+        everything = Cause.MEMORY
     bad: dict[str, Cause] = {}
     if everything is not None:
         bad = dict.fromkeys(SERVICES, everything)
     else:
         queue = Cause.OVERLOAD if _over_burst(model.demand, model) else Cause.BUDGET
+        if project.host.cpu_wait_s() >= SLOW_S:
+            queue = Cause.CPU
         for name in SERVICES:
             slow = model.failing(name) if name == "db" else model.latency_s(name) >= SLOW_S
             if name in project.faults:
@@ -339,6 +351,8 @@ def _sample(world: SimWorld, project: SimProject, at_s: float) -> Sample:
         baseline_mbps=model.bytes_balance.baseline,
         resizing=project.resizing,
         read_only=project.space.read_only,
+        memory_short=project.host.memory_short,
+        cpu_busy=project.host.cpu_saturation > 0.9,
     )
 
 
