@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from sbwatch.alerting.memory import cpu_line, memory_line
 from sbwatch.commands import HELPS
 from sbwatch.commands.common import settings_or_exit
 from sbwatch.config.settings import Settings, default_config_path
@@ -167,6 +168,11 @@ def render(report: dict[str, Any]) -> str:
         lines += maintenance_lines(p.get("maintenance", []))
         if p.get("disk"):
             lines.append(f"  disk         {disk_line(p['disk'])}")
+        host = p.get("host") or {}
+        if host.get("memory"):
+            lines.append(f"  memory       {memory_line(host['memory'])}")
+        if host.get("cpu"):
+            lines.append(f"  cpu          {cpu_line(host['cpu'])}")
         for alert in p["open_alerts"]:
             taken = f" (acknowledged by {alert['acked_by']})" if alert.get("acked_by") else ""
             lines.append(f"  ALERT {alert['severity']}: {alert['title']}{taken}")

@@ -14,6 +14,7 @@ from sbwatch.ingest import MAIL_NAMESPACE
 from sbwatch.ingest import MAIL_WATCHER_KEY as MAIL_STATE_KEY
 from sbwatch.remediation.disk_journal import disk_report
 from sbwatch.store import Store
+from sbwatch.watch.host_state import host_report
 
 FAILED_LOOKBACK = timedelta(days=7)
 """Failed notifications this recent are listed."""
@@ -118,6 +119,7 @@ async def _project(
         "probes": [_probe(s) for s in await store.probe_statuses(ref)],
         "budget": None if budget is None else _budget(budget),
         "disk": await disk_report(store, project, now),
+        "host": await host_report(store, ref),
         "open_alerts": [
             {
                 "key": a.key,

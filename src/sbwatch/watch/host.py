@@ -11,12 +11,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sbwatch.config.settings import ProjectSettings
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import HostSample
 from sbwatch.policy import cpu, memory
+from sbwatch.store.base import Store
+from sbwatch.supabase.tiers import CPUS, MEMORY_GB, Tier
+from sbwatch.watch.host_state import HOST_NAMESPACE
 
 
 @dataclass
@@ -35,6 +38,7 @@ class HostFlow:
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
         self.states: dict[str, HostState] = {}
+        self._saved: dict[str, dict[str, Any] | None] = {}
 
     def state(self, ref: str) -> HostState:
         """The project's readings (created empty)."""
@@ -68,8 +72,49 @@ class HostFlow:
             self.metrics.cpu_busy_ratio.labels(ref).set(busy.busy_ratio)
         return mem, busy
 
+    async def save(self, store: Store, ref: str, tier: Tier) -> None:
+        """Keep the last summary in the store for ``sbwatch status`` (written when it changed)."""
+        state = self.state(ref)
+        doc = host_doc(state.last_memory, state.last_cpu, tier)
+        if doc is not None and doc != self._saved.get(ref):
+            await store.put_state(HOST_NAMESPACE, ref, doc)
+            self._saved[ref] = doc
+
 
 _P = TypeVar("_P", memory.MemoryPoint, cpu.CpuPoint)
+
+
+def host_doc(
+    mem: memory.MemoryState | None, busy: cpu.CpuState | None, tier: Tier
+) -> dict[str, Any] | None:
+    """What ``sbwatch status`` shows of memory and the CPUs (None: nothing read yet)."""
+    if mem is None and busy is None:
+        return None
+    doc: dict[str, Any] = {"tier": tier.value, "memory": None, "cpu": None}
+    if mem is not None:
+        holds = memory.holding_size(mem.need_bytes, tier) if mem.short else None
+        doc["memory"] = {
+            "used_ratio": round(mem.used_ratio, 2),
+            "swap_ratio": None if mem.swap_ratio is None else round(mem.swap_ratio, 2),
+            "high_for_s": mem.high_for_s,
+            "held": mem.held,
+            "oom_eta_s": None if mem.oom_eta_s is None else round(mem.oom_eta_s / 60) * 60.0,
+            "oom_at": None if mem.oom_at is None else mem.oom_at.isoformat(),
+            "need_gb": round(mem.need_bytes / memory.GIB, 1),
+            "holds": None if holds is None else holds.value,
+            "holds_gb": None if holds is None else MEMORY_GB[holds],
+        }
+    if busy is not None:
+        more = cpu.more_cpus(tier) if busy.held else None
+        doc["cpu"] = {
+            "busy_ratio": round(busy.busy_ratio, 2),
+            "busy_for_s": busy.busy_for_s,
+            "held": busy.held,
+            "cpus": busy.cpus,
+            "more": None if more is None else more.value,
+            "more_cpus": None if more is None else CPUS[more],
+        }
+    return doc
 
 
 def _keep(points: list[_P], point: _P | None, keep: timedelta) -> None:

@@ -499,6 +499,7 @@ class Watcher:
         )
         diagnosis = diagnose(signals)
         await self._record_diagnosis(runtime, diagnosis)
+        await self.host.save(self.store, ref, runtime.tier)
         if not self.acting(ref):  # a standby: the leader escalates and alerts
             return diagnosis
         await self._resume(runtime)
