@@ -5,11 +5,12 @@ CPU, an OOM is said; the truth knows when and why memory and the CPUs ran out.""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sbwatch.core.results import HostSample, Outcome, ProbeKind, ProbeResult
+from sbwatch.core.results import EscalationMode, HostSample, Outcome, ProbeKind, ProbeResult
 from sbwatch.sim.replay import replay
 from sbwatch.sim.scenario import load_scenario
 from sbwatch.sim.score import score_case
@@ -125,3 +126,23 @@ def test_a_probe_result_with_host_readings_is_stored_without_them() -> None:
     back = probe_from_doc(probe_to_doc(result))
     assert back is not None
     assert (None, Outcome.OK) == (back.host, back.outcome)
+
+
+def test_in_auto_mode_the_size_that_holds_is_raised_once_and_the_oom_never_comes() -> None:
+    """The same leak under auto: one PATCH to small (through the journal), verified, and the
+    truth with that change has only the resize's restart and no OOM within the case; the
+    raise is not wasted."""
+    scenario = load_scenario(SHIPPED / "memory-leak-oom.toml")
+    auto = replace(scenario, policy=replace(scenario.policy, mode=EscalationMode.AUTO))
+    report = asyncio.run(replay(auto))
+    assert (1, 1) == (report["patch_calls"], report["patch_attempts"])
+    ((change),) = report["api_resizes"]
+    assert ("small", 30 * 60) == (change["tier"], round(change["at"] / 60) * 60)
+    titles = [m["title"] for m in report["messages"]]
+    assert titles[:2] == [
+        f"CRITICAL memory-leak-oom {NAME}: raising compute micro -> small (+$5.23/month)",
+        f"INFO memory-leak-oom {NAME}: recovered on small in 5m",
+    ]
+    causes = [i.cause for i in run_world(auto, report["api_resizes"]).incidents()]
+    assert [Cause.RESIZE] == causes  # the resize's own restart, no OOM
+    assert "wasted_patch" not in {f.rule for f in score_case(auto, report).findings}
