@@ -45,7 +45,7 @@ def test_a_leak_is_warned_hours_before_the_oom_and_the_oom_is_said() -> None:
          "services failing"),
         (343, "warning", f"WARNING {short.replace(': memory', ': now memory')}"),
         (345, "warning", f"WARNING {short.replace(': memory', ': now memory')}"),
-        (410, "warning", f"WARNING {short.replace(': memory', ': now memory')}"),
+        (405, "warning", f"WARNING {short.replace(': memory', ': now memory')}"),
     ] == said(report)  # fmt: skip
     assert [
         "free memory falling steadily (a leak?): out of memory (OOM) in ~5h18m, when RAM and "

@@ -43,7 +43,7 @@ def _gb(value: float) -> str:
 
 
 def _oom_recent(state: MemoryState, now: datetime) -> bool:
-    return state.oom_at is not None and now - state.oom_at <= OOM_NOTICE
+    return state.oom_at is not None and now - state.oom_at < OOM_NOTICE
 
 
 def memory_lines(
