@@ -52,7 +52,13 @@ DIVERGED: dict[str, tuple[str, ...]] = {
     "platform-outage.toml": ("expect",),
 }
 """Shipped scenarios whose expectations differ from the shared copy, and in which tables."""
-OWN = ("disk-grow-once.toml", "disk-quota-read-only.toml", "connection-leak.toml")
+OWN = (
+    "disk-grow-once.toml",
+    "disk-quota-read-only.toml",
+    "connection-leak.toml",
+    "memory-leak-oom.toml",
+    "cpu-saturated.toml",
+)
 """Shipped scenarios of sbwatch's own, with no shared copy."""
 
 

@@ -14,6 +14,7 @@ from sbwatch.core.clock import VirtualClock
 from sbwatch.core.results import (
     DataCheckKind,
     DataCheckResult,
+    HostSample,
     IoSample,
     Outcome,
     ProbeKind,
@@ -134,6 +135,7 @@ def test_a_result_at_another_time_keeps_every_other_field() -> None:
         "skipped_lines": 3,
         "retry_after_s": 7.0,
         "checks": (DataCheckResult("c", DataCheckKind.FRESH, "t", Verdict.OK),),
+        "host": HostSample(at, 1.0, 0.5),
     }
     fields = {f.name for f in dataclasses.fields(ProbeResult)}
     assert fields == set(values), "every field is set to a value other than its default"

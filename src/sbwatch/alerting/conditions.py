@@ -12,6 +12,7 @@ from sbwatch.policy.alerts import SERVICE_SUBJECTS, Condition
 from sbwatch.policy.budget import EXHAUSTED_RATIO, refilling
 from sbwatch.policy.conditions import FOLDING, IO_KINDS, assess
 from sbwatch.policy.escalation import EscalationDecision
+from sbwatch.policy.resources import OOM_LINE
 from sbwatch.supabase.tiers import spec
 
 _HEADLINE: dict[DiagnosisKind, str] = {
@@ -46,8 +47,17 @@ _WAIT = {
 }
 
 
+_AHEAD: dict[DiagnosisKind, str] = {
+    DiagnosisKind.MEMORY_EXHAUSTED: "memory running short: the size is too small for the load",
+    DiagnosisKind.CPU_EXHAUSTED: "CPU saturated: the size is too small for the load",
+}
+"""Memory or CPU short while the services still answer."""
+
+
 def headline(diagnosis: Diagnosis) -> str:
     """One line naming what is wrong (a diagnosis, never a probe name)."""
+    if diagnosis.ahead and diagnosis.kind in _AHEAD:
+        return _AHEAD[diagnosis.kind]
     if diagnosis.kind is DiagnosisKind.SERVICE_DOWN:
         return f"{diagnosis.service or 'a service'} is down"
     return _HEADLINE.get(diagnosis.kind, diagnosis.kind.value.replace("_", " "))
@@ -84,6 +94,11 @@ def _body(diagnosis: Diagnosis, decision: EscalationDecision | None) -> str:
         lines.append(f"Run: {decision.command}")
     elif decision is not None and decision.action == "none" and decision.target is not None:
         lines.append(decision.reason)
+    elif decision is not None and decision.action == "none" and diagnosis.holds is not None:
+        lines.append(
+            f"sbwatch will not raise it itself ({decision.reason}). "
+            f"Run: sbwatch escalate {diagnosis.project} --to {diagnosis.holds}"
+        )
     return "\n".join(lines)
 
 
@@ -125,7 +140,7 @@ def conditions(
             _body(diagnosis, decision),
             diag.active and not per_service,
             diag.folds_others,
-            cause=f"{diagnosis.kind}:{diagnosis.service}" if diagnosis.service else diagnosis.kind,
+            cause=_cause(diagnosis),
             # a named cause (paused, CPU, disk full...) is why the services fail: no RESOLVED
             # of theirs while it holds them down
             absorbs=SERVICE_SUBJECTS
@@ -159,6 +174,15 @@ def conditions(
             for name in diagnosis.services
         ),
     ]
+
+
+def _cause(diagnosis: Diagnosis) -> str:
+    if diagnosis.service:
+        return f"{diagnosis.kind}:{diagnosis.service}"
+    oom = any(line.startswith(OOM_LINE) for line in diagnosis.evidence)
+    if diagnosis.ahead:
+        return f"{diagnosis.kind}:ahead:oom" if oom else f"{diagnosis.kind}:ahead"
+    return f"{diagnosis.kind}:oom" if oom else diagnosis.kind
 
 
 LEVER_SUBJECT = "mgmt_api"

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sbwatch.alerting.connections import connections_line
+from sbwatch.alerting.memory import cpu_line, memory_line
 from sbwatch.commands import HELPS
 from sbwatch.commands.common import settings_or_exit
 from sbwatch.config.settings import Settings, default_config_path
@@ -172,6 +173,11 @@ def render(report: dict[str, Any]) -> str:
             lines.append(f"  disk         {disk_line(p['disk'])}")
         if p.get("connections"):
             lines.append(f"  connections  {connections_line(p['connections'])}")
+        host = p.get("host") or {}
+        if host.get("memory"):
+            lines.append(f"  memory       {memory_line(host['memory'])}")
+        if host.get("cpu"):
+            lines.append(f"  cpu          {cpu_line(host['cpu'])}")
         for alert in p["open_alerts"]:
             taken = f" (acknowledged by {alert['acked_by']})" if alert.get("acked_by") else ""
             lines.append(f"  ALERT {alert['severity']}: {alert['title']}{taken}")

@@ -297,6 +297,22 @@ class DiskSettings(_Model):
     """The organization's spend cap is on: the disk does not grow past 8 GB."""
 
 
+class MemorySettings(_Model):
+    """Memory and swap of one project: how long RAM must stay high, how far a leak is told."""
+
+    sustain: PositiveDuration = timedelta(minutes=15)
+    """RAM above 75% used for this long is "consistently": the size is too small."""
+    warn_within: PositiveDuration = timedelta(hours=24)
+    """Warn when a leak (free memory falling steadily) runs the machine out within this."""
+
+
+class CpuSettings(_Model):
+    """The CPUs of one project."""
+
+    sustain: PositiveDuration = timedelta(minutes=15)
+    """Busy above 90% (iowait apart) for this long: the CPUs are saturated."""
+
+
 def _cron(value: str) -> str:
     try:
         cron_trigger(value)
@@ -401,6 +417,8 @@ class ProjectSettings(_Model):
     budget: BudgetSettings = BudgetSettings()
     escalation: EscalationSettings = EscalationSettings()
     disk: DiskSettings = DiskSettings()
+    memory: MemorySettings = MemorySettings()
+    cpu: CpuSettings = CpuSettings()
     backup: BackupSettings | None = None
     """Backups are off unless ``[projects.backup]`` is present and enabled."""
     data_checks: list[DataCheckSettings] = Field(default_factory=list)

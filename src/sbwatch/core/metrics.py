@@ -122,6 +122,29 @@ class Metrics:
             ["project", "pool"],
             registry=r,
         )
+        self.memory_used_ratio = Gauge(
+            "sbwatch_memory_used_ratio",
+            "Used share of the instance's RAM (not available), 0..1.",
+            ["project"],
+            registry=r,
+        )
+        self.swap_used_ratio = Gauge(
+            "sbwatch_swap_used_ratio", "Used share of the instance's swap, 0..1.", ["project"],
+            registry=r,
+        )  # fmt: skip
+        self.memory_oom_eta = Gauge(
+            "sbwatch_memory_oom_eta_seconds",
+            "Forecast seconds until a steady fall of free memory runs RAM and swap out (+Inf "
+            "when memory is not falling steadily).",
+            ["project"],
+            registry=r,
+        )
+        self.cpu_busy_ratio = Gauge(
+            "sbwatch_cpu_busy_ratio",
+            "Busy share of the instance's CPUs over the last scrape interval, iowait apart, 0..1.",
+            ["project"],
+            registry=r,
+        )
         self.disk_changes = Counter(
             "sbwatch_disk_changes_total", "Disk changes by outcome.", ["outcome"], registry=r
         )
@@ -277,6 +300,10 @@ class Metrics:
             self.disk_used_ratio,
             self.disk_read_only_eta,
             self.disk_autoscale_eta,
+            self.memory_used_ratio,
+            self.swap_used_ratio,
+            self.memory_oom_eta,
+            self.cpu_busy_ratio,
         ):
             keyed.append((gauge, (project,)))
         keyed += [(self.diagnosis, (project, kind.value)) for kind in DiagnosisKind]

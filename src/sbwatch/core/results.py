@@ -143,6 +143,8 @@ class ProbeResult:
     """Set when the API refused the call for its rate limit: when it may be asked again."""
     checks: tuple[DataCheckResult, ...] = ()
     """The data probe's checks, one result each, in configuration order."""
+    host: HostSample | None = None
+    """The memory, swap and CPU readings of a metrics scrape (kept in memory, not stored)."""
 
     @property
     def ok(self) -> bool:
@@ -218,6 +220,24 @@ class IoSample:
 
 
 @dataclass(frozen=True, slots=True)
+class HostSample:
+    """One scrape's memory, swap and CPU readings: gauges and cumulative counters."""
+
+    at: datetime
+    mem_total_bytes: float | None = None
+    mem_available_bytes: float | None = None
+    swap_total_bytes: float | None = None
+    swap_free_bytes: float | None = None
+    swap_in_pages_total: float | None = None  # node_vmstat_pswpin
+    swap_out_pages_total: float | None = None  # node_vmstat_pswpout
+    major_faults_total: float | None = None  # node_vmstat_pgmajfault
+    oom_kills_total: float | None = None  # node_vmstat_oom_kill
+    cpu_seconds_total: float | None = None  # all modes, all CPUs
+    cpu_busy_seconds_total: float | None = None  # all modes but idle and iowait
+    cpus: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class BudgetEstimate:
     """The estimated disk IO budget of one project at one time."""
 
@@ -274,6 +294,10 @@ class Diagnosis:
     lever: str | None = None
     """What ails the Management API itself ("rate limited (HTTP 429)"), when it does: the
     lever sbwatch acts through, not the project."""
+    ahead: bool = False
+    """Memory or CPU short while the services still answer: a warning of what comes."""
+    holds: Tier | None = None
+    """For memory or CPU: the smallest size that holds the observed use (the lever)."""
 
 
 @dataclass(frozen=True, slots=True)

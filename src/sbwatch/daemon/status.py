@@ -17,6 +17,7 @@ from sbwatch.ingest import MAIL_WATCHER_KEY as MAIL_STATE_KEY
 from sbwatch.remediation.disk_journal import disk_report
 from sbwatch.store import Store
 from sbwatch.watch.connections import connections_report
+from sbwatch.watch.host_state import host_report
 
 FAILED_LOOKBACK = timedelta(days=7)
 """Failed notifications this recent are listed."""
@@ -123,6 +124,7 @@ async def _project(
         "budget": None if budget is None else _budget(budget),
         "disk": await disk_report(store, project, now),
         "connections": await connections_report(store, ref),
+        "host": await host_report(store, ref),
         "open_alerts": [
             {
                 "key": a.key,

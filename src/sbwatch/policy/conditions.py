@@ -51,7 +51,8 @@ def assess(
     noisy_unknown = kind is DiagnosisKind.UNKNOWN and diagnosis.confidence < 0.3
     # Our own network down is critical: sbwatch is blind, whatever happens to the project.
     # A resize restarts the services for minutes: said, never paged.
-    warning_only = kind in (DiagnosisKind.UNKNOWN, DiagnosisKind.RESIZING)
+    # Memory or CPU short while the services answer: a warning of what comes.
+    warning_only = kind in (DiagnosisKind.UNKNOWN, DiagnosisKind.RESIZING) or diagnosis.ahead
     diag = Assessment(
         subject=DIAGNOSIS_SUBJECT,
         severity=Severity.WARNING if warning_only else Severity.CRITICAL,

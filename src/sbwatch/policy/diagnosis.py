@@ -18,12 +18,14 @@ from sbwatch.core.results import (
 )
 from sbwatch.policy.budget import EXHAUSTED_RATIO, IOWAIT_HIGH, refilling
 from sbwatch.policy.connections import ConnAssessment, pool_line
+from sbwatch.policy.cpu import CpuState
+from sbwatch.policy.memory import MemoryState
+from sbwatch.policy.resources import Finding, cpu_finding, memory_finding
 from sbwatch.supabase.disk import READ_ONLY_AT
 from sbwatch.supabase.edge import KEY_REJECTED_STATUSES, ORIGIN_TIMEOUT_STATUSES
-from sbwatch.supabase.tiers import spec
+from sbwatch.supabase.tiers import Tier, spec
 
 SERVICES = ("db", "rest", "auth")
-CPU_HIGH = 0.9
 MEM_LOW = 0.05
 DISK_FULL = READ_ONLY_AT
 """Above this the provider switches the database to read-only mode."""
@@ -81,6 +83,13 @@ class Signals:
     """What ails the Management API itself, once confirmed (rate limited, failing)."""
     warn_horizon_s: float = 86_400.0
     low_ratio: float = 0.2
+    memory: MemoryState | None = None
+    """Memory and swap over the last readings (policy.memory)."""
+    cpu: CpuState | None = None
+    """The CPUs over the last readings (policy.cpu)."""
+    tier: Tier | None = None
+    """The compute size the project runs on."""
+    memory_warn_within_s: float = 86_400.0
 
 
 Failing = dict[str, str]
@@ -97,12 +106,15 @@ def diagnose(signals: Signals) -> Diagnosis:
         _paused,
         _resizing,
         _disk_full,
+        _memory_drains_io,
         _io_exhausted,
         _connections,
         _memory,
         _cpu,
         _platform,
         _service_down,
+        _memory_ahead,
+        _cpu_ahead,
         _budget_low,
         _healthy,
     )
@@ -298,18 +310,58 @@ def _connections(s: Signals, failing: Failing) -> Diagnosis | None:
     return _make(s, DiagnosisKind.CONNECTIONS_EXHAUSTED, confidence, evidence)
 
 
-def _memory(s: Signals, failing: Failing) -> Diagnosis | None:
-    if not failing or s.mem_available_ratio is None or s.mem_available_ratio > MEM_LOW:
+def _memory_finding(s: Signals, failing: Failing) -> Finding | None:
+    return memory_finding(
+        s.memory,
+        s.tier,
+        now=s.now,
+        failing=list(failing.values()),
+        budget=s.budget,
+        warn_within_s=s.memory_warn_within_s,
+        available_ratio=s.mem_available_ratio,
+        low=MEM_LOW,
+    )
+
+
+def _found(s: Signals, kind: DiagnosisKind, found: Finding | None) -> Diagnosis | None:
+    if found is None:
         return None
-    evidence = [*failing.values(), f"memory available {s.mem_available_ratio:.0%}"]
-    return _make(s, DiagnosisKind.MEMORY_EXHAUSTED, 0.8, evidence)
+    made = _make(s, kind, found.confidence, found.evidence)
+    return replace(made, ahead=found.ahead, holds=found.holds)
+
+
+def _memory_drains_io(s: Signals, failing: Failing) -> Diagnosis | None:
+    """An OOM, or swapping that spends the IO budget: memory is the cause, not the disks."""
+    m = s.memory
+    if not failing or m is None or not (m.swapping or m.oom_at is not None):
+        return None
+    return _memory(s, failing)
+
+
+def _memory(s: Signals, failing: Failing) -> Diagnosis | None:
+    if not failing:
+        return None
+    return _found(s, DiagnosisKind.MEMORY_EXHAUSTED, _memory_finding(s, failing))
 
 
 def _cpu(s: Signals, failing: Failing) -> Diagnosis | None:
-    if not failing or s.cpu_busy_ratio is None or s.cpu_busy_ratio < CPU_HIGH:
+    if not failing:
         return None
-    evidence = [*failing.values(), f"CPU {s.cpu_busy_ratio:.0%} busy"]
-    return _make(s, DiagnosisKind.CPU_EXHAUSTED, 0.75, evidence)
+    found = cpu_finding(s.cpu, s.tier, failing=list(failing.values()), busy_ratio=s.cpu_busy_ratio)
+    return _found(s, DiagnosisKind.CPU_EXHAUSTED, found)
+
+
+def _memory_ahead(s: Signals, failing: Failing) -> Diagnosis | None:
+    """The provider's memory thresholds held, a leak or an OOM, while the services answer."""
+    if failing:
+        return None
+    return _found(s, DiagnosisKind.MEMORY_EXHAUSTED, _memory_finding(s, failing))
+
+
+def _cpu_ahead(s: Signals, failing: Failing) -> Diagnosis | None:
+    if failing:
+        return None
+    return _found(s, DiagnosisKind.CPU_EXHAUSTED, cpu_finding(s.cpu, s.tier, failing=[]))
 
 
 def _status_bad(s: Signals) -> bool:

@@ -91,7 +91,7 @@ def decide(
     if blocked:
         return _none(blocked)
     demand = budget.throughput_mbps if budget is not None and diagnosis.kind in IO_KINDS else 0.0
-    target, why_not = _target(current_tier, demand, policy, prices)
+    target, why_not = _target(current_tier, demand, policy, prices, holds=diagnosis.holds)
     if target is None:
         return _none(why_not)
     delta = round(monthly_price(target, prices) - monthly_price(current_tier, prices), 2)
@@ -238,8 +238,13 @@ def _target(
     demand_mbps: float,
     policy: EscalationSettings,
     prices: Mapping[Tier, float] | None,
+    *,
+    holds: Tier | None = None,
 ) -> tuple[Tier | None, str]:
-    """The size to raise to within max_tier, max_steps and the cost cap, or why there is none."""
+    """The size to raise to within max_tier, max_steps and the cost cap, or why there is none.
+
+    ``holds``: memory or CPU, the smallest size that holds the use; none smaller is proposed,
+    and one out of reach is said with what stops it."""
     steps: list[Tier] = []
     tier: Tier | None = current
     while len(steps) < policy.max_steps:
@@ -256,7 +261,34 @@ def _target(
             f"{steps[0]} costs ${cost:.2f}/month, over the cap of "
             f"${policy.monthly_cost_cap_usd:.2f}/month"
         )
+    if holds is not None:
+        return _holding(current, holds, steps, affordable, policy, prices)
     for tier in affordable:  # disk IO: the smallest size whose baseline carries the demand
         if spec(tier).baseline_mbps >= demand_mbps:
             return tier, ""
     return affordable[-1], ""
+
+
+def _holding(
+    current: Tier,
+    holds: Tier,
+    steps: Sequence[Tier],
+    affordable: Sequence[Tier],
+    policy: EscalationSettings,
+    prices: Mapping[Tier, float] | None,
+) -> tuple[Tier | None, str]:
+    """Memory or CPU: ``holds`` when within reach, else why not."""
+    if holds in affordable:
+        return holds, ""
+    if holds in steps or rank(holds) <= rank(policy.max_tier):
+        if holds not in steps:
+            return None, (
+                f"{holds} is {rank(holds) - rank(current)} sizes up; max_steps is "
+                f"{policy.max_steps}"
+            )
+        cost = monthly_price(holds, prices)
+        return None, (
+            f"{holds} costs ${cost:.2f}/month, over the cap of "
+            f"${policy.monthly_cost_cap_usd:.2f}/month"
+        )
+    return None, f"{holds} is above max_tier {policy.max_tier}"

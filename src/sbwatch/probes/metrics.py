@@ -20,7 +20,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from sbwatch.core.log import get_logger
-from sbwatch.core.results import IoSample, Outcome, ProbeKind, ProbeResult
+from sbwatch.core.results import HostSample, IoSample, Outcome, ProbeKind, ProbeResult
 from sbwatch.probes import REGISTRY
 from sbwatch.probes._common import http_error_outcome, status_outcome, timeout_s
 from sbwatch.probes.base import ProbeContext
@@ -47,6 +47,19 @@ WANTED = frozenset(
         "pg_up",
     }
 )
+HOST_GAUGES = {
+    "node_memory_MemTotal_bytes": "mem_total_bytes",
+    "node_memory_MemAvailable_bytes": "mem_available_bytes",
+    "node_memory_SwapTotal_bytes": "swap_total_bytes",
+    "node_memory_SwapFree_bytes": "swap_free_bytes",
+    "node_vmstat_pswpin": "swap_in_pages_total",
+    "node_vmstat_pswpout": "swap_out_pages_total",
+    "node_vmstat_pgmajfault": "major_faults_total",
+    "node_vmstat_oom_kill": "oom_kills_total",
+}
+"""The memory and swap series of the host reading, by HostSample field."""
+CPU_IDLE_MODES = frozenset({"idle", "iowait"})
+"""CPU time that is not busy: iowait is waiting on the disks (the IO budget's), not work."""
 PARTITION = re.compile(r"(p\d+|\d+)$|^(dm-|loop|ram|sr|zram)")
 """Partitions and virtual devices: their IO is already counted on the whole disk."""
 
@@ -177,6 +190,36 @@ def sample_of(exposition: Exposition, at: datetime) -> tuple[IoSample, tuple[str
     return sample, disks, exposition.skipped_lines
 
 
+def host_of(exposition: Exposition, at: datetime) -> HostSample:
+    """Memory, swap and CPU in read samples (fields the scrape lacks stay None)."""
+    values: dict[str, float] = {}
+    total = busy = 0.0
+    cpus: set[str] = set()
+    for name, labels, value in exposition.series:
+        field_name = HOST_GAUGES.get(name)
+        if field_name is not None:
+            values[field_name] = value
+        elif name == "node_cpu_seconds_total":
+            cpus.add(labels.get("cpu", ""))
+            total += value
+            if labels.get("mode", "") not in CPU_IDLE_MODES:
+                busy += value
+    return HostSample(
+        at=at,
+        mem_total_bytes=values.get("mem_total_bytes"),
+        mem_available_bytes=values.get("mem_available_bytes"),
+        swap_total_bytes=values.get("swap_total_bytes"),
+        swap_free_bytes=values.get("swap_free_bytes"),
+        swap_in_pages_total=values.get("swap_in_pages_total"),
+        swap_out_pages_total=values.get("swap_out_pages_total"),
+        major_faults_total=values.get("major_faults_total"),
+        oom_kills_total=values.get("oom_kills_total"),
+        cpu_seconds_total=total if cpus else None,
+        cpu_busy_seconds_total=busy if cpus else None,
+        cpus=len(cpus),
+    )
+
+
 def _complete_disks(
     by_device: dict[str, dict[str, float]], *, strict: bool = True
 ) -> tuple[str, ...]:
@@ -199,6 +242,7 @@ class _Scrape:
     status_code: int | None = None
     sample: IoSample | None = None
     skipped_lines: int = 0
+    host: HostSample | None = None
 
 
 class MetricsProbe:
@@ -234,6 +278,7 @@ class MetricsProbe:
             status_code=result.status_code,
             sample=result.sample,
             skipped_lines=result.skipped_lines,
+            host=result.host,
         )
 
     async def _scrape(self, at: datetime) -> _Scrape:
@@ -253,7 +298,8 @@ class MetricsProbe:
         if failed is not None:
             return _Scrape(*failed, code)
         try:
-            sample, disks, skipped = sample_of(_exposition(response), at)
+            exposition = _exposition(response)
+            sample, disks, skipped = sample_of(exposition, at)
         except PayloadError as exc:
             return _Scrape(Outcome.FAIL, str(exc), code)
         detail = f"disks {', '.join(disks)}"
@@ -265,7 +311,7 @@ class MetricsProbe:
             log.warning("metrics devices summed", project=self.ctx.project.ref, devices=disks)
         if skipped:
             detail += f"; {skipped} unreadable lines left out"
-        return _Scrape(Outcome.OK, detail, code, sample, skipped)
+        return _Scrape(Outcome.OK, detail, code, sample, skipped, host_of(exposition, at))
 
     async def aclose(self) -> None:
         """Nothing to release: the HTTP client is shared and owned by the app."""

@@ -9,7 +9,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    Metric,
+    UntypedMetricFamily,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -54,6 +59,8 @@ def _unavailable(world: SimWorld, ref: str) -> Response | None:
         return _error(540, "Project paused")
     if project.resizing:
         return _error(503, "Service Unavailable: the project is resizing")
+    if project.host.down(world.clock.monotonic()):
+        return _error(503, "Service Unavailable")  # the machine reboots after an OOM
     return None
 
 
@@ -277,6 +284,7 @@ class ProjectCollector:
         space = self._project.space
         data = (space.size_bytes, space.size_bytes - space.used_bytes)
         yield from self._memory_and_fs(reading, labels, ids, data)
+        yield from self._host(labels, ids)
         pg_labels, pg_ids = self._labels("postgresql")
         pg_up = GaugeMetricFamily(
             "pg_up",
@@ -301,15 +309,17 @@ class ProjectCollector:
                 family.add_metric([*ids, str(index), mode], total / reading.cpus)
         return family
 
-    @staticmethod
     def _memory_and_fs(
-        reading: Reading, labels: list[str], ids: list[str], data_fs: tuple[float, float]
+        self, reading: Reading, labels: list[str], ids: list[str], data_fs: tuple[float, float]
     ) -> Iterator[Metric]:
-        """Memory, and the filesystems: the root's fixed, ``/data`` as (size, available)."""
-        total = reading.memory_bytes
+        """Memory and swap (sim/host.py), and the filesystems: the root's fixed, ``/data`` as
+        (size, available)."""
+        host = self._project.host
         for name, value in (
-            ("node_memory_MemTotal_bytes", total),
-            ("node_memory_MemAvailable_bytes", total * 0.45),
+            ("node_memory_MemTotal_bytes", host.memory_bytes),
+            ("node_memory_MemAvailable_bytes", host.available_bytes),
+            ("node_memory_SwapTotal_bytes", host.swap_free_bytes + host.swap_bytes),
+            ("node_memory_SwapFree_bytes", host.swap_free_bytes),
         ):
             family = GaugeMetricFamily(
                 name, f"Memory information field {name[12:]}.", labels=labels
@@ -326,6 +336,20 @@ class ProjectCollector:
             family.add_metric(root, ROOT_BYTES * fraction)
             data = [*ids, f"/dev/{DATA_DEVICE}", "", "ext4", "/data"]
             family.add_metric(data, data_bytes)
+            yield family
+
+    def _host(self, labels: list[str], ids: list[str]) -> Iterator[Metric]:
+        """The kernel's counters of swap traffic, major faults and OOM kills (since the boot)."""
+        host = self._project.host
+        for name, value in (
+            ("node_vmstat_pswpin", host.swap_in_pages),
+            ("node_vmstat_pswpout", host.swap_out_pages),
+            ("node_vmstat_pgmajfault", host.major_faults),
+            ("node_vmstat_oom_kill", host.oom_kills),
+        ):
+            family = UntypedMetricFamily(name, f"/proc/vmstat information field {name[12:]}.",
+                                         labels=labels)  # fmt: skip
+            family.add_metric(ids, value)
             yield family
 
 

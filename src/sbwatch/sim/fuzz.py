@@ -85,6 +85,7 @@ def generate(rng: random.Random, days: float, index: int = 0) -> Doc:
         events += _calm(ref, trouble_until)
     events += _disk(random.Random(f"disk:{index}:{refs[0]}"), refs, trouble_until)
     events += _leak(random.Random(f"leak:{index}:{refs[0]}"), refs, trouble_until)
+    events += _host(random.Random(f"host:{index}:{refs[0]}"), refs, trouble_until)
     events.sort(key=lambda e: int(e["at"]))
     return {
         "name": f"fuzz-{index}",
@@ -222,6 +223,19 @@ def _leak(rng: random.Random, refs: list[str], until: int) -> list[dict[str, Any
         {"at": start, "kind": "connections", "ref": ref, "leak_per_hour": rng.choice((5, 10, 40))},
         {"at": close, "kind": "connections", "ref": ref, "leak_per_hour": 0, "closed": True},
     ]
+
+
+def _host(rng: random.Random, refs: list[str], until: int) -> list[dict[str, Any]]:
+    """Now and then a memory leak or a CPU-bound load (drawn apart, like the disk's)."""
+    if rng.random() >= 0.2:
+        return []
+    ref, at = rng.choice(refs), rng.randrange(0, until)
+    if rng.random() < 0.5:
+        leak = rng.choice((0.05, 0.2, 0.4))
+        return [{"at": at, "kind": "memory", "ref": ref, "work_gb": 0.1, "leak_gb_per_hour": leak}]
+    end = min(until, at + rng.randint(30 * 60, 3 * HOUR_S))
+    return [{"at": at, "kind": "cpu", "ref": ref, "load_cpus": rng.choice((1.9, 2.6))},
+            {"at": end, "kind": "cpu", "ref": ref, "load_cpus": 0.0}]  # fmt: skip
 
 
 def _calm(ref: str, at: int) -> list[dict[str, Any]]:

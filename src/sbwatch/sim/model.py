@@ -213,6 +213,8 @@ class DiskIoModel:
         self.failing_seconds_total = 0.0
         """Seconds spent with REST and the database failing from the queue."""
         self.restarts = 0
+        self.cpu_wait_s = 0.0
+        """What a request waits for a CPU now (sim/host.py sets it), seconds."""
         self._t = 0.0
         self._boot(tier, budget_pct)
         self._publish()
@@ -252,6 +254,16 @@ class DiskIoModel:
         self.demand = Demand(
             max(0.0, read_mbps), max(0.0, write_mbps), clean(read_iops), clean(write_iops)
         )
+
+    def reboot(self) -> None:
+        """The machine restarts on its size (an OOM): every counter back to 0, the balances
+        (the volume's) as they were."""
+        self.disks = {device: DiskCounters() for device in DEVICES}
+        self.cpu = CpuCounters()
+        self.queue_s = 0.0
+        self.restarts += 1
+        if not self.publish_every_s:
+            self._publish()
 
     def set_tier(self, tier: str) -> None:
         """Reboot onto another size: full balances, every counter back to 0."""
@@ -327,7 +339,7 @@ class DiskIoModel:
     def latency_s(self, service: str) -> float:
         """What one request to ``service`` (db, rest or auth) takes now, seconds."""
         share = AUTH_SHARE if service == "auth" else 1.0
-        return BASE_LATENCY_S + share * self.queue_s
+        return BASE_LATENCY_S + share * self.queue_s + self.cpu_wait_s
 
     def failing(self, service: str) -> bool:
         """Whether requests to ``service`` fail now (they would take FAIL_LATENCY_S or more)."""

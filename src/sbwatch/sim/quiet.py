@@ -37,6 +37,7 @@ from sbwatch.core.results import (
 )
 from sbwatch.policy.alerts import FORECAST_QUIET
 from sbwatch.policy.escalation import CHANGED, FAILED_RETRY, UNFINISHED
+from sbwatch.policy.resources import OOM_NOTICE
 from sbwatch.policy.thresholds import next_status
 from sbwatch.sim.steady import SteadyProbe
 from sbwatch.watch.runtime import ProjectRuntime
@@ -131,6 +132,7 @@ class QuietEvaluations:
             if every is not None:
                 due.append(alert.last_sent_at + every)
         due += _journal_due(runtime)
+        due += _host_due(watcher, ref)
         # Every timer is a "long enough since" that stays true once true: one already run out
         # was read by this very evaluation, which still decided nothing.
         now = watcher.clock.now()
@@ -161,6 +163,7 @@ class QuietEvaluations:
             runtime.policy_state,
             tuple(await store.open_alerts(ref)),
             _disk(watcher, ref),
+            _host(watcher, ref),
         )
 
 
@@ -173,6 +176,27 @@ def _disk(watcher: Watcher, ref: str) -> object:
     if state is None:
         return None
     return (state.points[-1] if state.points else None, state.config)
+
+
+def _host(watcher: Watcher, ref: str) -> object:
+    """What the memory and CPU assessments read: their last readings."""
+    state = watcher.host.states.get(ref)
+    if state is None:
+        return None
+    return (
+        state.memory_points[-1] if state.memory_points else None,
+        state.cpu_points[-1] if state.cpu_points else None,
+        len(state.memory_points),
+        len(state.cpu_points),
+    )
+
+
+def _host_due(watcher: Watcher, ref: str) -> list[datetime]:
+    """When a recent OOM stops being said (policy.resources: said while less than
+    ``OOM_NOTICE`` old)."""
+    state = watcher.host.states.get(ref)
+    oom = None if state is None or state.last_memory is None else state.last_memory.oom_at
+    return [] if oom is None else [oom + OOM_NOTICE]
 
 
 def _journal_due(runtime: ProjectRuntime) -> list[datetime]:

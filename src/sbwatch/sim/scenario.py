@@ -22,6 +22,12 @@ The format (the README's Scenarios section has it in full):
   and never closes; 0 stops it) and ``closed`` (true: that client closed them all). Postgres
   refuses new connections once its slots are taken; a compute change closes every one
   (sim/pools.py).
+- Memory and CPU (sim/host.py): a ``memory`` event sets ``work_gb`` (what the workload holds
+  beside the machine's base use) and ``leak_gb_per_hour`` (what a leak adds until the machine
+  restarts); what RAM cannot hold goes to swap on the root disk (its IO spends the IO budget),
+  and RAM and swap full is an OOM: the machine reboots, its counters reset, services are down
+  two minutes. A ``cpu`` event sets ``load_cpus``: past the machine's CPUs requests slow, past
+  1.2 times them they time out.
 - ``[policy]``: mode, max_tier, monthly_cost_cap_usd, cooldown, and optionally max_steps,
   escalate_within, warn_horizon, pattern_warn_horizon and critical_horizon (else the daemon's
   defaults).
@@ -68,7 +74,8 @@ _ENUMS: dict[str, tuple[str, ...]] = {
     "tier": tuple(Tier),
 }
 _NUMBERS = (
-    "read_mbps", "write_mbps", "read_iops", "write_iops", "fill_gb_per_hour", "leak_per_hour"
+    "read_mbps", "write_mbps", "read_iops", "write_iops", "fill_gb_per_hour", "leak_per_hour",
+    "work_gb", "leak_gb_per_hour", "load_cpus",
 )  # fmt: skip
 _NUMBER_MAX = 1_000_000.0
 _SERIES = {"hours": 24, "write_hours": 24, "read_iops_hours": 24, "write_iops_hours": 24}
@@ -88,6 +95,8 @@ EVENT_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "outside_resize": (("tier",), ()),
     "disk": ((), ("fill_gb_per_hour", "spend_cap")),
     "connections": ((), ("leak_per_hour", "closed")),
+    "memory": ((), ("work_gb", "leak_gb_per_hour")),
+    "cpu": (("load_cpus",), ()),
 }
 
 

@@ -65,6 +65,9 @@ CONNECTIONS_NEAR = 0.8
 """Postgres's connections this full bear out a warning about them."""
 LEAK_FROM = 0.5
 """A leak can be seen coming from when it fills half of the slots."""
+MEMORY_WORDS = re.compile(r"\b(memory|RAM|swap|OOM)\b")
+CPU_WORDS = re.compile(r"\bCPUs?\b")
+HOST_CAUSES = frozenset({Cause.MEMORY, Cause.CPU})
 COMMAND = "sbwatch escalate"
 _HORIZON = re.compile(r"\bin ~?\s*((?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?)\b")
 _UNITS = {"d": 86_400, "h": 3600, "m": 60, "s": 1}
@@ -290,12 +293,17 @@ def _patches(
             until_s=until,
             disk_changes=timeline.disk_changes,
         )
-        impact = [
+        after = [i for i in world.incidents(ref) if i.end_s > at and i.start_s <= until]
+        impact = [i for i in after if i.budget_s is not None]
+        host = [i for i in after if HOST_CAUSES & set(i.causes)]
+        still = [
             i
-            for i in world.incidents(ref)
-            if i.budget_s is not None and i.end_s > at and i.start_s <= until
+            for i in timeline.incidents(ref)
+            if i.start_s > at and i.start_s <= until and HOST_CAUSES & set(i.causes)
         ]
-        if not impact:
+        # A change saves the project from the budget, or from memory or CPU running out when
+        # they do not run out all the same on the new size.
+        if not impact and not (host and not still):
             score.findings.append(
                 Finding(
                     "wasted_patch",
@@ -362,19 +370,22 @@ def _pages(timeline: Timeline, sent: list[dict[str, Any]], score: CaseScore) -> 
 
 
 def _justified(timeline: Timeline, message: dict[str, Any]) -> bool:
-    """Whether a failure was under way, just over, or came within the message's horizon."""
+    """Whether a failure was under way, just over, or came within the message's horizon;
+    for a message about memory or the CPUs, also whether they truly were short."""
     at = float(message["at_s"])
     horizon = _horizon(message)
     budget = _names_budget(message)
     about_connections = subject(message) == "connections"
+    text = f"{message.get('title', '')}\n{message.get('body', '')}"
     for ref in timeline.refs:
         if not _mine(message, ref):
             continue
-        if about_connections and any(
-            s.connections >= CONNECTIONS_NEAR
-            for s in timeline.samples[ref]
-            if at - PAGE_GRACE_S <= s.at_s <= at + horizon
-        ):
+        near = [s for s in timeline.samples[ref] if at - PAGE_GRACE_S <= s.at_s <= at + horizon]
+        if about_connections and any(s.connections >= CONNECTIONS_NEAR for s in near):
+            return True
+        if MEMORY_WORDS.search(text) and any(s.memory_short for s in near):
+            return True
+        if CPU_WORDS.search(text) and any(s.cpu_busy for s in near):
             return True
         for incident in timeline.incidents(ref):
             if budget and incident.budget_s is None and incident.cause is not Cause.RESIZE:

@@ -113,6 +113,7 @@ def _at(result: ProbeResult, at: datetime, took: float) -> ProbeResult:
         skipped_lines=result.skipped_lines,
         retry_after_s=result.retry_after_s,
         checks=result.checks,
+        host=result.host,
     )
 
 
@@ -154,7 +155,15 @@ def _service_key(world: SimWorld, ref: str, service: str) -> Answer | None:
         return None
     faults = frozenset(project.faults & ({"rest", "db"} if service == "rest" else {service}))
     no_slot = service == "rest" and project.pools.full
-    unavailable = (world.platform_outage, project.paused, project.resizing, faults, no_slot)
+    rebooting = project.host.down(world.clock.monotonic())
+    unavailable = (
+        world.platform_outage,
+        project.paused,
+        project.resizing,
+        faults,
+        no_slot,
+        rebooting,
+    )
     if any(unavailable):
         return unavailable, 0.0
     latency = project.model.latency_s(service)

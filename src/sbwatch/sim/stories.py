@@ -55,6 +55,8 @@ OUTSIDE_RESIZE_SHARE = 0.1
 """The share of cases in which someone also resizes a project in the dashboard."""
 LEAK_SHARE = 0.15
 """The share of cases in which a client leaks connections."""
+HOST_SHARE = 0.15
+"""The share of cases in which a project's memory leaks or a load holds its CPUs."""
 
 Doc = dict[str, Any]
 Event = dict[str, Any]
@@ -84,6 +86,7 @@ def story(rng: random.Random, days: float, index: int = 0) -> Doc:
             events += _trouble(rng, project, kind, busy_until)
     events += _outside_resize(projects, busy_until)
     events += _leak(projects, busy_until)
+    events += _host_trouble(projects, busy_until)
     for project in projects:
         events += _calm(project["ref"], busy_until)
     events.sort(key=lambda e: int(e["at"]))
@@ -136,6 +139,25 @@ def _leak(projects: list[dict[str, Any]], until: int) -> list[Event]:
     return [
         {"at": start, "kind": "connections", "ref": ref, "leak_per_hour": rate},
         {"at": close, "kind": "connections", "ref": ref, "leak_per_hour": 0, "closed": True},
+    ]
+
+
+def _host_trouble(projects: list[dict[str, Any]], until: int) -> list[Event]:
+    """In some cases, a memory leak (to an OOM, or not within the case) or a CPU-bound load
+    (saturating, or past the CPUs for a while); drawn apart like the outside resize."""
+    aside = random.Random("host:" + "+".join(p["ref"] for p in projects))
+    if aside.random() >= HOST_SHARE:
+        return []
+    ref = aside.choice(projects)["ref"]
+    at = aside.randrange(0, max(1, until // 2))
+    if aside.random() < 0.5:
+        leak = aside.choice((0.05, 0.15, 0.3))
+        return [{"at": at, "kind": "memory", "ref": ref, "work_gb": 0.1, "leak_gb_per_hour": leak}]
+    load = aside.choice((1.9, 2.2, 2.6))
+    end = min(until, at + aside.choice((1, 2, 3)) * HOUR_S)
+    return [
+        {"at": at, "kind": "cpu", "ref": ref, "load_cpus": load},
+        {"at": end, "kind": "cpu", "ref": ref, "load_cpus": 0.0},
     ]
 
 

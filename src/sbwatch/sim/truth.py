@@ -52,6 +52,10 @@ class Cause(StrEnum):
     """The disk is full and cannot grow: the database refuses writes."""
     CONNECTIONS = "connections"
     """Postgres has no connection slot left (a leak): new connections are refused."""
+    MEMORY = "memory"
+    """RAM and swap ran out: the OOM rebooted the machine."""
+    CPU = "cpu"
+    """A load over the machine's CPUs: requests time out."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +74,10 @@ class Sample:
     """The database refuses writes (a full disk that cannot grow)."""
     connections: float = 0.0
     """The used share of Postgres's connections."""
+    memory_short: bool = False
+    """RAM over three quarters or swap over seven tenths used: the size is too small."""
+    cpu_busy: bool = False
+    """A load holds the CPUs busy above nine tenths."""
 
 
 @dataclass(frozen=True)
@@ -319,11 +327,15 @@ def _sample(world: SimWorld, project: SimProject, at_s: float) -> Sample:
         everything = Cause.RESIZE
     elif not world.network_up:
         everything = Cause.NETWORK
+    elif project.host.down(world.clock.monotonic()):
+        everything = Cause.MEMORY
     bad: dict[str, Cause] = {}
     if everything is not None:
         bad = dict.fromkeys(SERVICES, everything)
     else:
         queue = Cause.OVERLOAD if _over_burst(model.demand, model) else Cause.BUDGET
+        if project.host.cpu_wait_s() >= SLOW_S:
+            queue = Cause.CPU
         for name in SERVICES:
             slow = model.failing(name) if name == "db" else model.latency_s(name) >= SLOW_S
             if name in project.faults:
@@ -347,6 +359,8 @@ def _sample(world: SimWorld, project: SimProject, at_s: float) -> Sample:
         resizing=project.resizing,
         read_only=project.space.read_only,
         connections=project.pools.ratio,
+        memory_short=project.host.memory_short,
+        cpu_busy=project.host.cpu_saturation > 0.9,
     )
 
 

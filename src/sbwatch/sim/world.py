@@ -5,13 +5,16 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sbwatch.core.clock import Clock
 from sbwatch.sim.emails import build_email, dns_txt
 from sbwatch.sim.hardware import SIZES
+from sbwatch.sim.host import GIB as HOST_GIB
+from sbwatch.sim.host import STEP_S as HOST_STEP_S
+from sbwatch.sim.host import HostModel
 from sbwatch.sim.model import PUBLISH_EVERY_S, SERVICES, DiskIoModel
 from sbwatch.sim.pools import Pools
 from sbwatch.sim.space import GIB, DiskSpace
@@ -111,6 +114,8 @@ class SimProject:
     """Its ``/data`` filling, grown by the provider, read-only when it cannot grow."""
     pools: Pools = field(default_factory=Pools)
     """Its connections: a leak fills Postgres's slots, then new connections are refused."""
+    host: HostModel = field(default_factory=HostModel)
+    """Its machine's memory, swap and CPU load (sim/host.py)."""
 
     @property
     def tier(self) -> str:
@@ -201,6 +206,7 @@ class SimWorld:
             synced=now,
             space=space,
             pools=Pools(size=str(tier), t=now),
+            host=HostModel(size=tier),
         )
         self.projects[ref] = project
         return project
@@ -249,11 +255,34 @@ class SimWorld:
                 into_hour = self._wall(start).timestamp() % HOUR_S
                 stop = min(end, start + HOUR_S - into_hour)
                 project.model.set_demand(*project.pattern.demand_at(self._wall(start)))
-            self._advance_steady(project, stop - start)
+            self._advance_host(project, start, stop - start)
             start = stop
 
-    def _advance_steady(self, project: SimProject, seconds: float) -> None:
-        outside = self._down_outside_model(project)
+    def _advance_host(self, project: SimProject, start: float, seconds: float) -> None:
+        """Advance the machine's memory and CPU with the disks, finely while they move: swap
+        IO joins the workload on the disks, an OOM reboots the machine, a load holds CPUs."""
+        host, model = project.host, project.model
+        if not host.active and host.load_cpus <= 0:
+            self._advance_steady(project, start, seconds)
+            return
+        at, end = start, start + seconds
+        while end - at > 1e-9:
+            step = min(end - at, HOST_STEP_S)
+            if host.advance(at, step):
+                model.reboot()
+            model.cpu_wait_s = host.cpu_wait_s()
+            wish = model.demand
+            if host.swap_mbps > 0:
+                model.demand = replace(wish, read_mbps=wish.read_mbps + host.swap_mbps)
+            idle = model.cpu.idle
+            self._advance_steady(project, at, step)
+            model.demand = wish
+            host.account_cpu(model.cpu, model.cpu.idle - idle, step)
+            at += step
+
+    def _advance_steady(self, project: SimProject, start: float, seconds: float) -> None:
+        host = project.host
+        outside = self._down_outside_model(project) or host.down(start) or host.cpu_failing()
         failing_before = project.model.failing_seconds_total
         project.model.advance(seconds)
         project.lowest_budget = min(project.lowest_budget, project.model.budget_ratio)
@@ -264,8 +293,11 @@ class SimWorld:
 
     def _finish_resize(self, project: SimProject) -> None:
         if project.resize_to is not None:
+            project.host.resize(project.resize_to)
+            project.model.cpu_wait_s = 0.0
             project.model.set_tier(project.resize_to)
             project.pools.restart(project.resize_to)
+            project.model.cpu_wait_s = project.host.cpu_wait_s()
             project.lowest_budget = project.model.budget_ratio
         project.resize_until = None
         project.resize_to = None
@@ -282,7 +314,8 @@ class SimWorld:
         A service whose requests would take FAIL_LATENCY_S or more is down; a slow one is not.
         """
         project = self.projects[ref]
-        if self.platform_outage or project.paused or project.resizing:
+        rebooting = project.host.down(self.clock.monotonic())
+        if self.platform_outage or project.paused or project.resizing or rebooting:
             return list(SERVICES)
         down = [n for n in SERVICES if n in project.faults or project.model.failing(n)]
         if "db" in down and "rest" not in down:
@@ -329,6 +362,10 @@ class SimWorld:
             "connections": project.pools.used,
             "max_connections": project.pools.max_connections,
             "connections_full": project.pools.full,
+            "memory_used_ratio": 1 - project.host.available_bytes / project.host.memory_bytes,
+            "swap_used_gb": round(project.host.swap_bytes / HOST_GIB, 3),
+            "ooms": len(project.host.ooms or []),
+            "cpu_load": project.host.cpu_saturation,
         }
 
     def stats(self) -> dict[str, Any]:
@@ -413,6 +450,8 @@ class SimWorld:
         """How a database proxy in front of this project should behave: pass, stall or cut."""
         project = self.projects[ref]
         if self.platform_outage or project.paused or project.resizing:
+            return "cut"
+        if project.host.down(self.clock.monotonic()):
             return "cut"
         if project.model.failing("db") or "db" in project.faults:
             return "stall"
@@ -536,6 +575,29 @@ class SimWorld:
                 project.pools.leak_s = rate / HOUR_S
             if event.get("closed"):
                 project.pools.leaked = 0.0
+
+    def _on_memory(self, event: dict[str, Any]) -> None:
+        """What the workload holds in memory (GB) and what a leak adds (GB an hour)."""
+        for project in self._targets(event):
+            if "work_gb" in event:
+                work = float(event["work_gb"])
+                if not work >= 0:
+                    raise ValueError("work_gb: 0 or more")
+                project.host.work_bytes = work * HOST_GIB
+            if "leak_gb_per_hour" in event:
+                leak = float(event["leak_gb_per_hour"])
+                if not leak >= 0:
+                    raise ValueError("leak_gb_per_hour: 0 or more")
+                project.host.leak_bytes_s = leak * HOST_GIB / HOUR_S
+
+    def _on_cpu(self, event: dict[str, Any]) -> None:
+        """A CPU load, in CPUs (2.4 on a 2-CPU machine: more than it has)."""
+        load = float(event.get("load_cpus", 0.0))
+        if not load >= 0:
+            raise ValueError("load_cpus: 0 or more")
+        for project in self._targets(event):
+            project.host.load_cpus = load
+            project.model.cpu_wait_s = project.host.cpu_wait_s()
 
     def set_disk(self, ref: str, size_gb: int) -> str | None:
         """A ``POST .../config/disk`` for ``size_gb``: None when applied, else the refusal."""

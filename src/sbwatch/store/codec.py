@@ -178,8 +178,10 @@ def probe_to_doc(r: ProbeResult | None) -> str | None:
     """A probe result as one JSON document (the ``last`` of a probe status)."""
     if r is None:
         return None
-    # shallow: dump_json copies nothing; the sample is kept in io_samples, not here
-    doc = {f.name: getattr(r, f.name) for f in fields(r) if f.name not in ("sample", "checks")}
+    # shallow: dump_json copies nothing; the sample is kept in io_samples, not here, and the
+    # host readings (memory, swap, CPU) only in the watcher's memory
+    left_out = ("sample", "checks", "host")
+    doc = {f.name: getattr(r, f.name) for f in fields(r) if f.name not in left_out}
     doc["at"] = ts_text(r.at)
     if r.checks:
         doc["checks"] = [check_to_doc(check) for check in r.checks]

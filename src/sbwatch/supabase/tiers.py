@@ -87,3 +87,29 @@ def next_tier(tier: Tier) -> Tier | None:
 def rank(tier: Tier) -> int:
     """Position in size order, for comparisons (nano is 0)."""
     return list(Tier).index(tier)
+
+
+MEMORY_GB: dict[Tier, float] = {
+    Tier.NANO: 0.5,
+    Tier.MICRO: 1,
+    Tier.SMALL: 2,
+    Tier.MEDIUM: 4,
+    Tier.LARGE: 8,
+    Tier.XL: 16,
+    Tier.XL2: 32,
+    Tier.XL4: 64,
+    Tier.XL8: 128,
+}
+"""Memory of each size, GB (the provider's compute table, December 2026)."""
+CPUS: dict[Tier, int] = {
+    Tier.NANO: 2,
+    Tier.MICRO: 2,
+    Tier.SMALL: 2,
+    Tier.MEDIUM: 2,
+    Tier.LARGE: 2,
+    Tier.XL: 4,
+    Tier.XL2: 8,
+    Tier.XL4: 16,
+    Tier.XL8: 32,
+}
+"""CPUs of each size (shared ARM cores up to medium, dedicated from large)."""

@@ -16,9 +16,12 @@ from sbwatch.core.results import (
 )
 from sbwatch.policy.budget import Pressure
 from sbwatch.policy.connections import ConnAssessment, refused
+from sbwatch.policy.cpu import CpuState
 from sbwatch.policy.diagnosis import Signals
+from sbwatch.policy.memory import MemoryState
 from sbwatch.supabase.connections import TOO_MANY_ERRORS
 from sbwatch.supabase.disk import READ_ONLY_ERROR
+from sbwatch.supabase.tiers import Tier
 
 OWN_SERVICES = {ProbeKind.DB: "db", ProbeKind.REST: "rest", ProbeKind.AUTH: "auth"}
 
@@ -77,6 +80,9 @@ def build_signals(
     warn_horizon_s: float,
     low_ratio: float,
     connections: ConnAssessment | None = None,
+    host: tuple[MemoryState | None, CpuState | None] = (None, None),
+    tier: Tier | None = None,
+    memory_warn_within_s: float = 86_400.0,
 ) -> Signals:
     """Everything diagnosis needs about one project at ``now``."""
     services: dict[str, ProbeState] = {}
@@ -135,4 +141,8 @@ def build_signals(
         mgmt_seen_at=mgmt.last.at if mgmt is not None and mgmt.last is not None else None,
         warn_horizon_s=warn_horizon_s,
         low_ratio=low_ratio,
+        memory=host[0],
+        cpu=host[1],
+        tier=tier,
+        memory_warn_within_s=memory_warn_within_s,
     )

@@ -59,6 +59,7 @@ from sbwatch.watch.announcer import AlertObserver, Announcer
 from sbwatch.watch.connections import ConnFlow
 from sbwatch.watch.disk import DiskFlow
 from sbwatch.watch.escalation import EscalationFlow, Step
+from sbwatch.watch.host import HostFlow
 from sbwatch.watch.provider import (
     discover_size,
     email_targets,
@@ -130,6 +131,7 @@ class Watcher:
             store, clock=clock, metrics=metrics, announcer=self.announcer, owner=owner
         )
         self.connections = ConnFlow(metrics, store)
+        self.host = HostFlow(metrics)
         self._log = get_logger("watcher")
 
     # -- life cycle -----------------------------------------------------------------------
@@ -385,6 +387,8 @@ class Watcher:
             self.metrics.metrics_lines_skipped.labels(ref).inc(result.skipped_lines)
         if result.sample is not None:
             await self._fold_sample(runtime, result.sample)
+        if result.host is not None:
+            self.host.fold(ref, result.host)
         if result.checks:
             runtime.data_checks = result.checks
             self.metrics.record_data_checks(ref, result.checks)
@@ -493,10 +497,14 @@ class Watcher:
             warn_horizon_s=project.escalation.escalate_within.total_seconds(),
             low_ratio=project.budget.low_ratio,
             connections=self.connections.assess(ref, runtime.tier, now),
+            host=self.host.assess(ref, project, now),
+            tier=runtime.tier,
+            memory_warn_within_s=project.memory.warn_within.total_seconds(),
         )
         diagnosis = diagnose(signals)
         await self._record_diagnosis(runtime, diagnosis)
         await self.connections.save(ref)
+        await self.host.save(self.store, ref, runtime.tier)
         if not self.acting(ref):  # a standby: the leader escalates and alerts
             return diagnosis
         await self._resume(runtime)
@@ -572,6 +580,7 @@ class Watcher:
         ref = runtime.settings.ref
         runtime.tier = tier
         runtime.estimator.set_tier(tier, now)
+        self.host.forget(ref)
         runtime.budget_latched = False
         runtime.policy_state = PolicyState()
         await self.store.put_state(
