@@ -620,36 +620,30 @@ def test_a_project_that_runs_no_probe_is_warned(
     ), err
 
 
-def test_a_max_tier_over_the_cost_cap_is_warned(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """max_tier = "large" under a $30 cap: the cap wins, and check-config says where it stops."""
-    text = GOOD.replace(
-        'probes.mgmt_health = { interval = "1m" }\n',
-        'probes.mgmt_health = { interval = "1m" }\n'
-        'escalation = { max_tier = "large", monthly_cost_cap_usd = 30 }\n',
-    )
-    code, _, err = _check(capsys, "check-config", str(_write(tmp_path, text)))
-    assert (
-        0,
-        [
+@pytest.mark.parametrize(
+    ("escalation", "said"),
+    [
+        (
+            'max_tier = "large", monthly_cost_cap_usd = 30',
             "warning: projects[0].escalation.max_tier (line 15): large costs $110.00/month, over"
             " monthly_cost_cap_usd ($30.00): sbwatch raises to small at most; raise the cap or"
-            " lower max_tier"
-        ],
-    ) == (code, [line for line in err.splitlines() if "max_tier" in line]), err
-
-
-def test_a_cap_that_holds_max_tier_is_not_warned(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+            " lower max_tier",
+        ),
+        ('max_tier = "medium", monthly_cost_cap_usd = 60', None),
+        ('mode = "off", max_tier = "large", monthly_cost_cap_usd = 30', None),
+    ],
+)
+def test_a_max_tier_over_the_cost_cap_is_warned(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], escalation: str, said: str | None
 ) -> None:
+    """max_tier = "large" under a $30 cap: the cap wins, and check-config says where it stops;
+    a cap that holds max_tier, or escalation off, says nothing."""
     text = GOOD.replace(
         'probes.mgmt_health = { interval = "1m" }\n',
-        'probes.mgmt_health = { interval = "1m" }\n'
-        'escalation = { max_tier = "medium", monthly_cost_cap_usd = 60 }\n',
+        f'probes.mgmt_health = {{ interval = "1m" }}\nescalation = {{ {escalation} }}\n',
     )
     code, _, err = _check(capsys, "check-config", str(_write(tmp_path, text)))
-    assert (0, "") == (code, err)
+    assert (0, [said] if said else []) == (code, err.splitlines()), err
 
 
 @pytest.mark.parametrize(
