@@ -480,3 +480,31 @@ async def test_verify_ignores_intents_that_are_not_applied(
         return True
 
     assert intent == await esc.verify(intent, healthy, timeout_s=60)
+
+
+async def test_a_change_a_person_made_is_counted_by_the_daemon_once(
+    store: SqliteStore, api: FakeComputeApi, clock: VirtualClock
+) -> None:
+    """``sbwatch escalate`` (another process, its own metrics) raises the size: the daemon,
+    which took note of the journal's history when it started, counts the person's change once
+    when it reads the journal, and its recovery when it verifies it; the history is not
+    counted again."""
+    daemon_metrics, cli_metrics = Metrics(), Metrics()
+    daemon = escalator(store, api, daemon_metrics)
+    old = await store.create_intent(REF, Tier.MICRO, Tier.SMALL, "before", "daemon", clock.now())
+    await store.update_intent(old.id, IntentState.FAILED, clock.now(), NOT_APPLIED, None)
+    daemon.observe(await store.intents(REF), count=False)  # what it finds at start
+
+    person = escalator(store, api, cli_metrics, owner="cli")
+    intent = await person.escalate(REF, Tier.MICRO, Tier.SMALL, "asked", "cli:ann")
+    daemon.observe(await store.intents(REF))
+    daemon.observe(await store.intents(REF))  # read again: nothing new
+    clock.advance(40)
+    done = await daemon.check_recovery(intent, shows=True, healthy=True, timeout_s=900)
+    assert (IntentState.RECOVERED, 1.0, 1.0, 0.0, 1.0) == (
+        done.state,
+        counted(daemon_metrics, "applied"),
+        counted(daemon_metrics, "recovered"),
+        counted(daemon_metrics, "failed"),
+        daemon_metrics.registry.get_sample_value("sbwatch_recovery_seconds_count"),
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -28,6 +28,11 @@ from sbwatch.supabase.tiers import Tier, rank, spec
 IN_PROGRESS = frozenset({"RESIZING", "UPGRADING", "RESTARTING", "COMING_UP"})
 """Project statuses during which an unseen change may still be landing."""
 
+COUNTED = frozenset(
+    {IntentState.APPLIED, IntentState.FAILED, IntentState.RECOVERED, IntentState.UNRECOVERED}
+)
+"""Journal steps counted in ``sbwatch_escalations_total`` (with "busy" and "unknown", which
+the journal does not hold)."""
 log = get_logger("remediation")
 
 
@@ -126,6 +131,8 @@ class Escalator:
         self._on_intent = on_intent
         self._said: set[tuple[str, object]] = set()
         """What a repeated wait already said at info level (later repeats go to debug)."""
+        self._counted: dict[int, IntentState] = {}
+        """The state each intent was last counted in (each step is counted once)."""
 
     def _acting(self) -> bool:
         return self._fence is None or self._fence.acting()
@@ -141,6 +148,7 @@ class Escalator:
         """Record an intent's next state in the journal, and tell whoever listens."""
         at = at or self._clock.now()
         done = await self._store.update_intent(intent.id, state, at, detail, recovered_s)
+        self._tally(done)
         if self._on_intent is not None:
             await self._on_intent(done)
         return done
@@ -198,7 +206,6 @@ class Escalator:
         if addons.compute_tier is intent.to_tier:
             detail = "found applied when reconciling"
             settled = await self._journal(intent, IntentState.APPLIED, detail, at=now)
-            self._count("applied")
         elif self._age_s(intent) < self._in_flight_s:
             self._once(
                 ("in flight", intent.id),
@@ -219,7 +226,6 @@ class Escalator:
             return intent
         else:
             settled = await self._journal(intent, IntentState.FAILED, NOT_APPLIED, at=now)
-            self._count("failed")
         log.info(
             "intent reconciled", project=intent.project, intent=intent.id, state=str(settled.state)
         )
@@ -294,13 +300,11 @@ class Escalator:
             await self._api.set_compute(intent.project, variant)
         except ApiError as exc:
             if not exc.transient:
-                self._count("failed")
                 log.warning(
                     "escalation refused", project=intent.project, intent=intent.id, error=str(exc)
                 )
                 return await self._journal(intent, IntentState.FAILED, f"refused: {exc}")
             return await self._unknown_outcome(intent, exc)
-        self._count("applied")
         log.info("escalation applied", project=intent.project, intent=intent.id)
         return await self._journal(intent, IntentState.APPLIED)
 
@@ -381,15 +385,32 @@ class Escalator:
         now = self._clock.now()
         elapsed = (now - intent.created_at).total_seconds()
         if state is IntentState.RECOVERED:
-            self._metrics.recovery.observe(elapsed)
             done = await self._journal(intent, state, recovered_s=elapsed, at=now)
         else:
             done = await self._journal(
                 intent, state, f"not healthy {elapsed:.0f}s after the change", at=now
             )
-        self._count(str(state))
         log.info("escalation verified", project=intent.project, intent=intent.id, state=str(state))
         return done
 
     def _count(self, outcome: str) -> None:
         self._metrics.escalations.labels(outcome).inc()
+
+    def observe(self, journal: Sequence[Intent], *, count: bool = True) -> None:
+        """Count the journal's steps this process has not counted yet, whoever made them (a
+        person's ``sbwatch escalate`` too); ``count=False`` only takes note (the history a
+        daemon finds when it starts is not counted as new)."""
+        for intent in journal:
+            if count:
+                self._tally(intent)
+            else:
+                self._counted[intent.id] = intent.state
+
+    def _tally(self, intent: Intent) -> None:
+        """Count one journal step once: its outcome, and the recovery time of a recovery."""
+        if intent.state not in COUNTED or self._counted.get(intent.id) is intent.state:
+            return
+        self._counted[intent.id] = intent.state
+        self._count(str(intent.state))
+        if intent.state is IntentState.RECOVERED and intent.recovered_s is not None:
+            self._metrics.recovery.observe(intent.recovered_s)

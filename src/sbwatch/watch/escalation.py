@@ -133,6 +133,7 @@ class EscalationFlow:
         unfinished = await self.store.unfinished_intents(ref)
         if not unfinished:
             return Step(False, runtime.journal)
+        runtime.escalator.observe(unfinished)  # a change applied by a person counts too
         if any(i.state is IntentState.OPEN for i in unfinished):
             unfinished = await runtime.escalator.reconcile(ref)
         recovered = None

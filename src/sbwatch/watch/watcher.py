@@ -180,6 +180,8 @@ class Watcher:
         now = self.clock.now()
         runtime.emails = await self.store.recent_emails(now - EMAIL_LOOKBACK, project.ref)
         runtime.journal = await self.store.intents(project.ref)
+        if runtime.escalator is not None:  # counted from here on, whoever writes them
+            runtime.escalator.observe(runtime.journal, count=False)
         runtime.provider_name = names.get(project.ref) or await provider_name(runtime, self._log)
         if size is not runtime.tier:  # resized while sbwatch was not running
             await self._adopt_size(runtime, size)
@@ -611,7 +613,11 @@ class Watcher:
         (the dashboard, a colleague) is announced once; the estimate moves to it either way.
         """
         runtime = await self.running(ref)
-        if runtime is None or runtime.api is None or await self.store.unfinished_intents(ref):
+        if runtime is None or runtime.api is None:
+            return None
+        if runtime.escalator is not None:  # a person's sbwatch escalate counts in the metrics
+            runtime.escalator.observe(await self.store.intents(ref))
+        if await self.store.unfinished_intents(ref):
             return None
         tier = await provider_size(runtime, self._log)
         if tier is not None and tier is not runtime.tier:
