@@ -53,9 +53,9 @@ try: venv
 	$(VENV)/bin/sbwatch try $(TRY_FLAGS)
 
 # Two workers (pytest-xdist): the live daemons' tests mostly wait, the unit tests compute.
-# A file stays on one worker; tests/conftest.py groups the folders that share session runs.
+# A file stays on one worker, so its module fixtures (the live escalation runs) run once.
 test: venv debs cli
-	$(PY) -m pytest -q -n 2 --dist loadgroup
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 lint: venv
 	$(VENV)/bin/ruff check src tests bench

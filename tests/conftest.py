@@ -15,20 +15,11 @@ SERVER_FIXTURES = frozenset(
 """Fixtures that start or reach a real server: a test using one is an integration test."""
 
 
-SHARED_RUNS = frozenset({"escalation_live", "replay"})
-"""Folders whose tests share runs started once per session: one worker takes them all."""
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that uses a server fixture ``integration``, wherever it lives; group
-    the tests for the parallel run (``-n 2 --dist loadgroup``): a file stays on one worker
-    (its module fixtures run once), a folder of :data:`SHARED_RUNS` too."""
+    """Mark every test that uses a server fixture ``integration``, wherever it lives."""
     for item in items:
         if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.integration)
-        folder = item.path.parent.name
-        group = folder if folder in SHARED_RUNS else str(item.path)
-        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture

@@ -331,19 +331,20 @@ class Live:
 
 
 Scenario = Callable[[Live], Outcome]
-SCENARIOS: dict[str, Scenario] = {}
+SCENARIOS: dict[str, dict[str, Scenario]] = {}
+"""The scenarios each test module registered, by module name, then by function name."""
 
 
 def register(*scenarios: Scenario) -> None:
     """Register scenarios under their function names (test modules do this when imported)."""
     for fn in scenarios:
-        SCENARIOS[fn.__name__] = fn
+        SCENARIOS.setdefault(fn.__module__, {})[fn.__name__] = fn
 
 
-def _run(name: str, workdir: Path) -> Outcome:
+def _run(name: str, scenario: Scenario, workdir: Path) -> Outcome:
     live = Live(workdir, resize_s=5.0 if name == "kill_while_verifying" else 3.0)
     try:
-        return SCENARIOS[name](live)
+        return scenario(live)
     except BaseException as exc:
         logs = sorted(p.name for p in workdir.glob("*.log"))
         raise AssertionError(f"scenario {name} failed ({exc}); logs in {workdir}: {logs}") from exc
@@ -351,12 +352,19 @@ def _run(name: str, workdir: Path) -> Outcome:
         live.close()
 
 
-@pytest.fixture(scope="session")
-def outcomes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[Outcome]]]:
-    """Every scenario the test modules registered, all started at once, each in its thread."""
-    assert SCENARIOS, "no scenario registered"
-    pool = ThreadPoolExecutor(max_workers=len(SCENARIOS), thread_name_prefix="scenario")
-    futures = {name: pool.submit(_run, name, tmp_path_factory.mktemp(name)) for name in SCENARIOS}
+@pytest.fixture(scope="module")
+def outcomes(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Future[Outcome]]]:
+    """Every scenario the test module registered, all started at once, each in its thread (a
+    module runs on one worker of a parallel run: its scenarios run there, once)."""
+    mine = SCENARIOS.get(request.module.__name__, {})
+    assert mine, "no scenario registered"
+    pool = ThreadPoolExecutor(max_workers=len(mine), thread_name_prefix="scenario")
+    futures = {
+        name: pool.submit(_run, name, fn, tmp_path_factory.mktemp(name))
+        for name, fn in mine.items()
+    }
     try:
         yield futures
     finally:

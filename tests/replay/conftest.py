@@ -6,12 +6,12 @@ side by side, and every test shares their results.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -120,9 +120,40 @@ def _finish(process: subprocess.Popen[str]) -> Run:
 
 
 @pytest.fixture(scope="session")
-def long_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LongRuns]:
-    """The may26 replay with --json --report and `sbwatch demo --quiet --report`, in parallel."""
-    base = tmp_path_factory.mktemp("long-runs")
+def long_runs(tmp_path_factory: pytest.TempPathFactory) -> LongRuns:
+    """The may26 replay with --json --report and `sbwatch demo --quiet --report`, in parallel;
+    once for the whole run: the workers of a parallel run (pytest-xdist) share one result
+    under their common temporary directory, the first to ask makes it, the others wait."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    saved = shared / "long-runs.json"
+    with (shared / "long-runs.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not saved.exists():
+            runs = _long_runs(shared / "long-runs")
+            saved.write_text(json.dumps(_as_dict(runs)), encoding="utf-8")
+    data = json.loads(saved.read_text(encoding="utf-8"))
+    return LongRuns(
+        Run(**data["may26"]),
+        Path(data["may26_html"]),
+        Run(**data["demo"]),
+        Path(data["demo_html"]),
+        may26_off=Run(**data["may26_off"]),
+    )
+
+
+def _as_dict(runs: LongRuns) -> dict[str, Any]:
+    return {
+        "may26": asdict(runs.may26),
+        "may26_html": str(runs.may26_html),
+        "demo": asdict(runs.demo),
+        "demo_html": str(runs.demo_html),
+        "may26_off": asdict(runs.may26_off),
+    }
+
+
+def _long_runs(base: Path) -> LongRuns:
+    base.mkdir(parents=True, exist_ok=True)
     may26_html = base / "may26.html"
     demo_html = base / "demo.html"
     scenario = SHIPPED_MAY26
@@ -130,7 +161,7 @@ def long_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LongRuns]:
     demo = _start(sbwatch("demo", "--quiet", "--report", demo_html), base)
     off = _start(sbwatch("sim", "replay", may26_off(scenario, base), "--json"), base)
     try:
-        yield LongRuns(
+        return LongRuns(
             _finish(replay), may26_html, _finish(demo), demo_html, may26_off=_finish(off)
         )
     finally:
