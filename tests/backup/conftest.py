@@ -18,7 +18,10 @@ import pytest
 
 from sbwatch.config.settings import BackupSettings, ProjectSettings
 
-REF = "bkprojaaaaaaaaaaaaaa"
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+REF = ("bkproj" + "".join(chr(ord("a") + int(d)) for d in _WORKER if d.isdigit())).ljust(20, "a")
+"""A project ref of each parallel worker's own: the restore checks' scratch databases (named
+after it) of one worker are never another's."""
 PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 DB_PASSWORD = "bk-leakcheck-db-password-31337"
 VERIFY_PASSWORD = "bk-leakcheck-verify-password-4242"
@@ -84,7 +87,7 @@ async def execute(dsn: str, sql: str) -> None:
 async def scratch_databases() -> list[str]:
     """Scratch databases of restore checks that exist right now."""
     rows = await admin(
-        "SELECT datname FROM pg_database WHERE starts_with(datname, 'sbwatch_verify_')"
+        f"SELECT datname FROM pg_database WHERE starts_with(datname, 'sbwatch_verify_{REF}')"
     )
     return sorted(str(r[0]) for r in rows)
 

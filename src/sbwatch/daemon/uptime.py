@@ -6,10 +6,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sbwatch.config.settings import Settings
-from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import ProbeKind
 from sbwatch.policy.oncall import config_windows, in_force
 from sbwatch.policy.uptime import (
@@ -27,6 +26,9 @@ from sbwatch.policy.uptime import (
     state_spans,
 )
 from sbwatch.store.base import PROBE_SLOT, Store, slot_start
+
+if TYPE_CHECKING:  # status reads uptime without loading prometheus_client
+    from sbwatch.core.metrics import Metrics
 
 CACHE_NAMESPACE = "uptime"
 """State documents (one a project) keeping the slot runs read so far, and up to when."""

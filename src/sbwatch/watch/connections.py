@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sbwatch.alerting.connections import connections_lines, connections_title
-from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import Diagnosis, DiagnosisKind, IoSample, Severity
 from sbwatch.policy.alerts import Condition
 from sbwatch.policy.conditions import DIAGNOSIS_SUBJECT
 from sbwatch.policy.connections import TREND_WINDOW, ConnAssessment, ConnPoint, assess
 from sbwatch.store.base import Store
 from sbwatch.supabase.tiers import Tier
+
+if TYPE_CHECKING:  # status reads the report without loading prometheus_client
+    from sbwatch.core.metrics import Metrics
 
 CONNECTIONS_SUBJECT = "connections"
 """The alert subject of the connections limit."""
