@@ -41,7 +41,8 @@ def test_the_real_exposition_has_gotrue_codes_and_no_429() -> None:
     refused, which is not the same as no GoTrue series at all."""
     sample, _, _ = parse_sample(REAL_SCRAPE, AT)
     assert sample.auth_refused == ()
-    assert 'service_type="gotrue"' in REAL_LINE and 'http_route="/health"' in REAL_LINE
+    assert 'service_type="gotrue"' in REAL_LINE
+    assert 'http_route="/health"' in REAL_LINE
 
 
 def test_429s_are_read_by_route_from_the_real_line() -> None:
@@ -84,7 +85,8 @@ def test_every_setting_named_is_a_field_of_the_provider_spec() -> None:
 
 def test_routes_that_send_email_are_governed_by_the_email_setting() -> None:
     for route in ("/signup", "/recover", "/otp", "/magiclink"):
-        assert route_limit(route).sends_email and EMAIL in route_limit(route).settings
+        assert route_limit(route).sends_email
+        assert EMAIL in route_limit(route).settings
     assert route_limit("/token").settings == ("rate_limit_token_refresh", "rate_limit_verify")
     assert route_limit("/verify").settings == ("rate_limit_verify",)
     assert not route_limit("/token").sends_email
@@ -93,7 +95,8 @@ def test_routes_that_send_email_are_governed_by_the_email_setting() -> None:
 
 def test_auth_config_reads_limits_and_custom_smtp() -> None:
     config = parse_auth_config({"rate_limit_email_sent": 2, "smtp_host": None, "x": 1})
-    assert config.limits[EMAIL] == 2 and config.limits["rate_limit_otp"] is None
+    assert config.limits[EMAIL] == 2
+    assert config.limits["rate_limit_otp"] is None
     assert not config.custom_smtp
     assert parse_auth_config({"smtp_host": "smtp.example.com"}).custom_smtp
     assert not parse_auth_config({"smtp_host": "  "}).custom_smtp

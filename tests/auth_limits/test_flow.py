@@ -1,0 +1,64 @@
+"""The auth rate limits in the watcher: readings kept, the gauge per route, the warning's
+condition (never more than a warning), resolved once the 429s stop."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sbwatch.core.metrics import Metrics
+from sbwatch.core.results import IoSample, Severity
+from sbwatch.store.sqlite import SqliteStore
+from sbwatch.watch.auth_limits import AUTH_LIMITS_SUBJECT, NAMESPACE, AuthFlow
+
+REF = "abcdefghijklmnopqrst"
+T0 = datetime(2026, 12, 6, 12, tzinfo=UTC)
+
+
+def scrape(minute: int, refused: dict[str, float] | None) -> IoSample:
+    at = T0 + timedelta(minutes=minute)
+    auth = None if refused is None else tuple(sorted(refused.items()))
+    return IoSample(at, 0, 0, 0, 0, auth_refused=auth)
+
+
+def gauge(metrics: Metrics, route: str) -> float | None:
+    return metrics.registry.get_sample_value(
+        "sbwatch_auth_rate_limited_per_minute", {"project": REF, "route": route}
+    )
+
+
+async def test_steady_429s_warn_then_resolve_when_they_stop(store: SqliteStore) -> None:
+    metrics = Metrics()
+    flow = AuthFlow(metrics, store)
+    for minute in range(0, 7):
+        flow.fold(REF, scrape(minute, {"/otp": 20.0 * minute}))
+        flow.assess(REF, T0 + timedelta(minutes=minute))
+        cond = flow.condition(REF)
+        assert cond.active is (minute >= 5), minute
+    assert cond.subject == AUTH_LIMITS_SUBJECT
+    assert cond.severity is Severity.WARNING
+    assert cond.title == "auth rate limited: /otp (20/min) answering 429"
+    assert "governed by rate_limit_otp or rate_limit_email_sent" in cond.body
+    assert "built-in SMTP: 2 emails an hour; set custom SMTP" in cond.body
+    assert cond.cause == "auth_limits:/otp"
+    assert gauge(metrics, "/otp") == 20.0
+    await flow.save(REF)
+    stored = await store.get_state(NAMESPACE, REF)
+    assert stored is not None
+    assert stored["limited"] == ["/otp"]
+    flow.fold(REF, scrape(7, {"/otp": 120.5}))  # below the threshold: still said while refusing
+    flow.assess(REF, T0 + timedelta(minutes=7))
+    assert flow.condition(REF).active
+    flow.fold(REF, scrape(8, {"/otp": 120.5}))  # stopped
+    flow.assess(REF, T0 + timedelta(minutes=8))
+    assert not flow.condition(REF).active
+    assert gauge(metrics, "/otp") == 0.0
+
+
+async def test_no_gotrue_series_keeps_nothing(store: SqliteStore) -> None:
+    flow = AuthFlow(Metrics(), store)
+    for minute in range(0, 8):
+        flow.fold(REF, scrape(minute, None))
+    assert flow.assess(REF, T0 + timedelta(minutes=8)) is None
+    assert not flow.condition(REF).active
+    await flow.save(REF)
+    assert await store.get_state(NAMESPACE, REF) is None
