@@ -15,6 +15,7 @@ from sbwatch.alerting.auth_limits import (
 from sbwatch.policy.auth_limits import (
     MAX_GAP,
     REFUSED_PER_MINUTE,
+    STEADY_INTERVALS,
     SUSTAINED,
     AuthAssessment,
     AuthPoint,
@@ -72,6 +73,20 @@ def test_a_burst_is_not_limited() -> None:
     assert found.routes == ()
     points = series([0, 0, 0, 0, 0, 500])
     assert assess(points, last(points)).limited == ()  # type: ignore[union-attr]
+
+
+def test_a_burst_in_one_long_interval_is_not_steady() -> None:
+    """Scraped every five minutes, a minute's burst reads as five minutes above the threshold:
+    one interval cannot tell, so it takes ``STEADY_INTERVALS`` of them."""
+    five = 5 * MINUTE
+    points = [AuthPoint(T0, {"/token": 0.0}), AuthPoint(T0 + five, {"/token": 400.0})]
+    found = assess(points, T0 + five)
+    assert found is not None
+    assert found.routes[0].steady_for == SUSTAINED
+    assert found.limited == ()
+    for i in range(2, STEADY_INTERVALS + 1):
+        points.append(AuthPoint(T0 + i * five, {"/token": 400.0 + 60 * (i - 1)}))
+    assert assess(points, points[-1].at).limited == ("/token",)  # type: ignore[union-attr]
 
 
 def test_at_the_threshold_is_not_above_it() -> None:

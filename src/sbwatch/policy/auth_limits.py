@@ -4,8 +4,10 @@ Each scrape gives GoTrue's 429 counters by route (``IoSample.auth_refused``). Be
 scrapes a route's rate is its counter's increase per minute; a counter lower than before
 started again from zero (GoTrue restarted), its value is the increase. A burst is not a
 problem: a route is refused *steadily* when every interval of the last ``SUSTAINED`` (and at
-least that much time is read) refused more than ``REFUSED_PER_MINUTE``. Once said, a route stays
-said while it refuses at all, so a rate hovering at the threshold does not come and go.
+least that much time is read, over ``STEADY_INTERVALS`` intervals at least: one interval of
+five minutes cannot tell a burst from a steady rate) refused more than
+``REFUSED_PER_MINUTE``. Once said, a route stays said while it refuses at all, so a rate
+hovering at the threshold does not come and go.
 
 This is users being refused, never the project down: a warning with the route, the setting
 that governs it and the lever (``PATCH .../config/auth``); never a compute change.
@@ -22,7 +24,9 @@ REFUSED_PER_MINUTE = 1.0
 """429s a minute a route must exceed, interval after interval, to be refused steadily."""
 SUSTAINED = timedelta(minutes=5)
 """How long a route must refuse above ``REFUSED_PER_MINUTE`` before it is said."""
-KEEP = SUSTAINED + timedelta(minutes=10)
+STEADY_INTERVALS = 3
+"""Consecutive scrape intervals above the threshold, at least, for a rate to be steady."""
+KEEP = SUSTAINED + timedelta(minutes=20)
 """Readings older than this before the newest are not needed."""
 MAX_GAP = timedelta(minutes=10)
 """Two readings further apart than this are not one interval (missed scrapes)."""
@@ -45,11 +49,13 @@ class RouteState:
     """The rate over the last interval."""
     steady_for: timedelta
     """How long every interval back has been above ``REFUSED_PER_MINUTE``."""
+    intervals: int = 0
+    """How many intervals back have been above it."""
 
     @property
     def steady(self) -> bool:
-        """Refused steadily: above the threshold for ``SUSTAINED`` at least."""
-        return self.steady_for >= SUSTAINED
+        """Refused steadily: above the threshold for ``SUSTAINED`` and ``STEADY_INTERVALS``."""
+        return self.steady_for >= SUSTAINED and self.intervals >= STEADY_INTERVALS
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,12 +101,13 @@ def assess(
     for route, per_minute in last.items():
         if per_minute <= 0:
             continue
-        steady_for = timedelta(0)
+        steady_for, count = timedelta(0), 0
         for prev, cur in reversed(intervals):
             if cur.at - prev.at > MAX_GAP or rates(prev, cur).get(route, 0.0) <= REFUSED_PER_MINUTE:
                 break
             steady_for += cur.at - prev.at
-        states.append(RouteState(route, per_minute, steady_for))
+            count += 1
+        states.append(RouteState(route, per_minute, steady_for, count))
     states.sort(key=lambda s: (-s.per_minute, s.route))
     held = set(said)
     limited = sorted(s.route for s in states if s.steady or s.route in held)

@@ -1,0 +1,82 @@
+"""The simulator's auth rate limits: its truth, the shipped scenario's messages in order with
+their words, the scorecard's judgement of the warning, the campaign's draws."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from sbwatch.core.errors import ConfigError
+from sbwatch.sim.replay import replay
+from sbwatch.sim.scenario import load_scenario, parse_scenario
+from sbwatch.sim.score import score_case
+from sbwatch.sim.scorecard import cases
+from sbwatch.sim.truth import run_world
+
+SHIPPED = Path(__file__).resolve().parents[2] / "src" / "sbwatch" / "sim" / "scenarios"
+SCENARIO = SHIPPED / "auth-rate-limited.toml"
+REF = "abcdefghijklmnopqrst"
+
+
+def test_the_truth_knows_the_refused_route_and_no_failure() -> None:
+    """/signup refused from 1h to 3h, /token for one minute at 4h; nothing fails."""
+    timeline = run_world(load_scenario(SCENARIO), [])
+    assert timeline.incidents() == []
+    refused = {s.at_s: s.auth_refused for s in timeline.samples[REF]}
+    assert refused[3600 - 60] == ()
+    assert refused[3600] == ("/signup",)
+    assert refused[3 * 3600 - 60] == ("/signup",)
+    assert refused[3 * 3600] == ()
+    assert refused[4 * 3600] == ("/token",)
+    assert refused[4 * 3600 + 60] == ()
+
+
+def test_the_person_reads_the_warning_with_its_lever_then_the_resolve() -> None:
+    """One warning naming the route, its setting, the lever and the built-in SMTP's limit;
+    the resolve once the 429s stopped; nothing about the burst, no page, no compute change."""
+    report = asyncio.run(replay(load_scenario(SCENARIO)))
+    assert [] == [c for c in report["checks"] if not c["passed"]]
+    said = [(m["severity"], m["title"].split(": ", 1)[1], m["body"]) for m in report["messages"]]
+    warning, resolve = said
+    assert ("warning", "auth rate limited: /signup (12/min) answering 429") == warning[:2]
+    assert [
+        "Auth route /signup is refusing requests (HTTP 429) steadily: governed by "
+        "rate_limit_email_sent.",
+        f"Raise it: PATCH /v1/projects/{REF}/config/auth with rate_limit_email_sent.",
+        "built-in SMTP: 2 emails an hour; set custom SMTP, unless one is set already "
+        "(smtp_host and its fields, in the same configuration).",
+        "Users are being refused; the project is up. sbwatch changes no setting here.",
+    ] == warning[2].splitlines()[:4]
+    assert resolve[1].startswith("auth rate limited: /signup (12/min) answering 429 (lasted ")
+    assert report["messages"][1]["title"].startswith("RESOLVED ")
+    assert report["messages"][0]["at_s"] >= 3600 + 5 * 60
+    assert report["messages"][1]["at_s"] >= 3 * 3600
+
+
+def test_the_scorecard_bears_the_warning_out_and_judges_one_long_after_the_burst_false() -> None:
+    scenario = load_scenario(SCENARIO)
+    report = asyncio.run(replay(scenario))
+    assert score_case(scenario, report).findings == []
+    said = report["alerts"][0]
+    burst = dict(said, title=said["title"].replace("/signup (12/min)", "/token (80/min)"))
+    burst["at_s"] = 5 * 3600  # the burst was over an hour before
+    report = dict(report, alerts=[*report["alerts"], burst])
+    found = score_case(scenario, report).findings
+    assert [f.rule for f in found] == ["false_warning"]
+
+
+def test_an_auth_limit_event_names_a_bad_route() -> None:
+    text = SCENARIO.read_text().replace('route = "/signup"', 'route = "/nowhere"', 1)
+    with pytest.raises(ConfigError, match="route"):
+        parse_scenario(text)
+
+
+def test_the_campaign_draws_auth_limits_apart() -> None:
+    """Some cases of a seed refuse a route; taking those events out leaves every other event
+    as drawn (a generator of its own)."""
+    drawn = [[e for e in case["events"] if e["kind"] == "auth_limit"] for case in cases(2, 20, 1)]
+    assert any(drawn)
+    assert all(len(d) in (0, 2) for d in drawn)
+    assert all(d[1]["refused_per_minute"] == 0 for d in drawn if d)
