@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sbwatch.commands.status import gather_status, render
+from sbwatch.config.settings import Settings
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import IoSample, Severity
 from sbwatch.store.sqlite import SqliteStore
@@ -62,3 +64,27 @@ async def test_no_gotrue_series_keeps_nothing(store: SqliteStore) -> None:
     assert not flow.condition(REF).active
     await flow.save(REF)
     assert await store.get_state(NAMESPACE, REF) is None
+
+
+async def test_status_names_each_route_refused_and_the_limited_ones(store: SqliteStore) -> None:
+    """`sbwatch status` reads the stored assessment: each route's 429s a minute, the ones
+    warned about marked; once they stop, "no 429s"."""
+    flow = AuthFlow(Metrics(), store)
+    for minute in range(0, 7):
+        flow.fold(REF, scrape(minute, {"/signup": 12.0 * minute, "/token": 0.5 * minute}))
+    flow.assess(REF, T0 + timedelta(minutes=6))
+    await flow.save(REF)
+    config = Settings.model_validate(
+        {
+            "projects": [{"ref": REF, "probes": {}}],
+            "metrics": {"enabled": False},
+            "status_page": {"enabled": False},
+        }
+    )
+    lines = render(await gather_status(store, config, T0)).splitlines()
+    assert "  auth 429     429s /signup 12.0/min (limited), /token 0.5/min" in lines
+    flow.fold(REF, scrape(7, {"/signup": 72.0, "/token": 3.0}))
+    flow.assess(REF, T0 + timedelta(minutes=7))
+    await flow.save(REF)
+    lines = render(await gather_status(store, config, T0)).splitlines()
+    assert "  auth 429     no 429s" in lines
