@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from sbwatch.probes.metrics import parse_sample, read_exposition
 from sbwatch.supabase.auth_limits import (
@@ -114,3 +115,36 @@ def test_auth_config_reads_limits_and_custom_smtp() -> None:
 def test_a_bad_auth_config_names_the_field(body: object, field: str) -> None:
     with pytest.raises(ValueError, match=field):
         parse_auth_config(body)
+
+
+async def test_the_client_reads_the_simulators_auth_config_and_survives_refusals() -> None:
+    """The Management API client reads the limits and custom SMTP the simulator answers; a
+    401 and a 429 from that call are ApiErrors the auth flow takes as "not read"."""
+    import httpx
+
+    from sbwatch.core.clock import VirtualClock
+    from sbwatch.core.errors import ApiError
+    from sbwatch.sim.app import create_app
+    from sbwatch.sim.world import SimWorld
+    from sbwatch.supabase.mgmt_api import ManagementApi
+    from sbwatch.supabase.tiers import Tier
+
+    ref, token = "abcdefghijklmnopqrst", "sbp_" + "0a" * 20
+    clock = VirtualClock()
+    world = SimWorld(clock)
+    world.add_project(ref, Tier.MICRO)
+    transport = httpx.ASGITransport(app=create_app(world, token=token, service_key="k" * 40))
+    async with httpx.AsyncClient(transport=transport) as http:
+        api = ManagementApi(http, "http://sim.test", SecretStr(token), clock=clock)
+        config = await api.get_auth_config(ref)
+        assert config.limits[EMAIL] == 2
+        assert not config.custom_smtp
+        world.apply({"kind": "auth_limit", "route": "/otp", "refused_per_minute": 0,
+                     "custom_smtp": True})  # fmt: skip
+        assert (await api.get_auth_config(ref)).custom_smtp
+        world.apply({"kind": "mgmt_api", "fault": "rate_limit"})
+        with pytest.raises(ApiError):
+            await api.get_auth_config(ref)
+        wrong = ManagementApi(http, "http://sim.test", SecretStr("sbp_" + "0b" * 20), clock=clock)
+        with pytest.raises(ApiError):
+            await wrong.get_auth_config(ref)

@@ -21,7 +21,8 @@ REF = "abcdefghijklmnopqrst"
 
 
 def test_the_truth_knows_the_refused_route_and_no_failure() -> None:
-    """/signup refused from 1h to 3h, /token for one minute at 4h; nothing fails."""
+    """/signup refused from 1h to 3h, /token for one minute at 4h, /recover from 4h30 to
+    5h30; nothing fails."""
     timeline = run_world(load_scenario(SCENARIO), [])
     assert timeline.incidents() == []
     refused = {s.at_s: s.auth_refused for s in timeline.samples[REF]}
@@ -31,28 +32,41 @@ def test_the_truth_knows_the_refused_route_and_no_failure() -> None:
     assert refused[3 * 3600] == ()
     assert refused[4 * 3600] == ("/token",)
     assert refused[4 * 3600 + 60] == ()
+    assert refused[4 * 3600 + 30 * 60] == ("/recover",)
 
 
-def test_the_person_reads_the_warning_with_its_lever_then_the_resolve() -> None:
-    """One warning naming the route, its setting, the lever and the built-in SMTP's limit;
-    the resolve once the 429s stopped; nothing about the burst, no page, no compute change."""
+def test_the_person_reads_each_warning_with_its_lever_then_its_resolve() -> None:
+    """/signup: the route, its setting as the auth configuration reads it, the lever and the
+    built-in SMTP's limit; resolved once the 429s stopped. Nothing about the burst. /recover
+    once a custom SMTP server is set: the same without the SMTP line. No page, no change."""
     report = asyncio.run(replay(load_scenario(SCENARIO)))
     assert [] == [c for c in report["checks"] if not c["passed"]]
     said = [(m["severity"], m["title"].split(": ", 1)[1], m["body"]) for m in report["messages"]]
-    warning, resolve = said
-    assert ("warning", "auth rate limited: /signup (12/min) answering 429") == warning[:2]
+    signup, signup_resolved, recover, recover_resolved = said
+    assert ("warning", "auth rate limited: /signup (12/min) answering 429") == signup[:2]
     assert [
         "Auth route /signup is refusing requests (HTTP 429) steadily: governed by "
-        "rate_limit_email_sent.",
+        "rate_limit_email_sent (now 2).",
         f"Raise it: PATCH /v1/projects/{REF}/config/auth with rate_limit_email_sent.",
-        "built-in SMTP: 2 emails an hour; set custom SMTP, unless one is set already "
-        "(smtp_host and its fields, in the same configuration).",
+        "built-in SMTP: 2 emails an hour; set custom SMTP (smtp_host and its fields, in the "
+        "same configuration).",
         "Users are being refused; the project is up. sbwatch changes no setting here.",
-    ] == warning[2].splitlines()[:4]
-    assert resolve[1].startswith("auth rate limited: /signup (12/min) answering 429 (lasted ")
-    assert report["messages"][1]["title"].startswith("RESOLVED ")
-    assert report["messages"][0]["at_s"] >= 3600 + 5 * 60
-    assert report["messages"][1]["at_s"] >= 3 * 3600
+    ] == signup[2].splitlines()[:4]
+    assert signup_resolved[1].startswith("auth rate limited: /signup (12/min) answering 429 (")
+    assert ("warning", "auth rate limited: /recover (20/min) answering 429") == recover[:2]
+    assert [
+        "Auth route /recover is refusing requests (HTTP 429) steadily: governed by "
+        "rate_limit_email_sent (now 2).",
+        f"Raise it: PATCH /v1/projects/{REF}/config/auth with rate_limit_email_sent.",
+        "Users are being refused; the project is up. sbwatch changes no setting here.",
+    ] == recover[2].splitlines()[:3]
+    assert recover_resolved[1].startswith("auth rate limited: /recover (20/min) answering 429 (")
+    titles = [m["title"] for m in report["messages"]]
+    assert [t.split(" ", 1)[0] for t in titles] == ["WARNING", "RESOLVED", "WARNING", "RESOLVED"]
+    at = [m["at_s"] for m in report["messages"]]
+    assert 3600 + 5 * 60 <= at[0] < 2 * 3600
+    assert 3 * 3600 <= at[1] < 4 * 3600
+    assert 4.5 * 3600 + 5 * 60 <= at[2] < 5.5 * 3600 <= at[3]
 
 
 def test_the_scorecard_bears_the_warning_out_and_judges_one_long_after_the_burst_false() -> None:

@@ -9,16 +9,36 @@ Written apart from sbwatch's reading and policy (no shared code or constants):
 - A compute change restarts the project's services: GoTrue's counters start again from zero,
   while the users it refuses go on being refused.
 - Refusing users is not the project down: no service fails because of it.
+- ``GET /v1/projects/{ref}/config/auth`` answers the whole ``AuthConfigResponse`` of the
+  provider's spec (every required field; the ones modelled here with the provider's defaults:
+  ``rate_limit_email_sent`` 2 and no ``smtp_host`` until ``custom_smtp``).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
 
 ROUTES = ("/token", "/verify", "/otp", "/magiclink", "/signup", "/recover", "/resend", "/sms")
 """The routes GoTrue rate-limits, as its ``http_route`` label names them."""
 HEALTH_PER_MINUTE = 6.0
 """Health checks GoTrue answers 200 a minute."""
+
+
+LIMITS = {
+    "rate_limit_email_sent": 2,
+    "rate_limit_sms_sent": 30,
+    "rate_limit_verify": 30,
+    "rate_limit_token_refresh": 150,
+    "rate_limit_otp": 30,
+    "rate_limit_anonymous_users": 30,
+    "rate_limit_web3": 30,
+}
+"""The auth configuration's rate limits of a new project (an hour, or 5 minutes for tokens)."""
+SMTP_HOST = "smtp.example.com"
 
 
 @dataclass
@@ -29,6 +49,8 @@ class AuthLimits:
     refused_total: dict[str, float] = field(default_factory=dict)
     health_total: float = 0.0
     t: float = 0.0
+    custom_smtp: bool = False
+    """Whether the project sends its auth emails through a custom SMTP server."""
 
     @property
     def refusing(self) -> tuple[str, ...]:
@@ -59,3 +81,31 @@ class AuthLimits:
         """GoTrue restarts (a compute change): its counters start again from zero."""
         self.refused_total = dict.fromkeys(self.refused_total, 0.0)
         self.health_total = 0.0
+
+
+@cache
+def _auth_config_schema() -> dict[str, Any]:
+    text = (resources.files("sbwatch.sim") / "openapi-subset.json").read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)["components"]["schemas"]["AuthConfigResponse"]
+    return schema
+
+
+def _blank(prop: dict[str, Any]) -> Any:
+    """The value of a field nothing here models: null where the spec allows it (an enum's
+    first value: the spec's enums do not list null)."""
+    if "enum" in prop:
+        return prop["enum"][0]
+    if prop.get("nullable"):
+        return None
+    kind = prop.get("type")
+    return {"boolean": False, "integer": 0, "number": 0, "array": []}.get(str(kind), "")
+
+
+def auth_config_document(auth: AuthLimits) -> dict[str, Any]:
+    """The AuthConfigResponse of a project: its rate limits and SMTP server."""
+    schema = _auth_config_schema()
+    document = {name: _blank(schema["properties"][name]) for name in schema["required"]}
+    document.update(LIMITS)
+    document["smtp_host"] = SMTP_HOST if auth.custom_smtp else None
+    document["smtp_port"] = "587" if auth.custom_smtp else None
+    return document

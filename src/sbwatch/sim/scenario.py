@@ -31,6 +31,8 @@ The format (the README's Scenarios section has it in full):
 - Auth rate limits (sim/auth_limits.py): an ``auth_limit`` event sets ``refused_per_minute``
   (requests GoTrue refuses with HTTP 429 on ``route``; 0: none any more). The metrics
   endpoint's 429 counter of that route rises; users are refused, the project stays up.
+  ``custom_smtp`` (false at the start) says whether ``GET .../config/auth`` shows a custom
+  SMTP server.
 - ``[policy]``: mode, max_tier, monthly_cost_cap_usd, cooldown, and optionally max_steps,
   escalate_within, warn_horizon, pattern_warn_horizon and critical_horizon (else the daemon's
   defaults).
@@ -85,7 +87,7 @@ _NUMBERS = (
 _NUMBER_MAX = 1_000_000.0
 _SERIES = {"hours": 24, "write_hours": 24, "read_iops_hours": 24, "write_iops_hours": 24}
 _SERIES_FACTORS = {"weekdays": 7}
-_BOOLS = ("spoofed", "on", "up", "spend_cap", "closed")
+_BOOLS = ("spoofed", "on", "up", "spend_cap", "closed", "custom_smtp")
 EVENT_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # kind: (required keys, optional keys); "at" is required and "ref" optional everywhere
     "workload": ((), ("read_mbps", "write_mbps", "read_iops", "write_iops")),
@@ -102,7 +104,7 @@ EVENT_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "connections": ((), ("leak_per_hour", "closed")),
     "memory": ((), ("work_gb", "leak_gb_per_hour")),
     "cpu": (("load_cpus",), ()),
-    "auth_limit": (("route", "refused_per_minute"), ()),
+    "auth_limit": (("route", "refused_per_minute"), ("custom_smtp",)),
 }
 
 

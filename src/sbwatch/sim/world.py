@@ -583,9 +583,12 @@ class SimWorld:
                 project.pools.leaked = 0.0
 
     def _on_auth_limit(self, event: dict[str, Any]) -> None:
-        """GoTrue refusing ``refused_per_minute`` requests a minute on ``route`` (0: none)."""
+        """GoTrue refusing ``refused_per_minute`` requests a minute on ``route`` (0: none);
+        ``custom_smtp``: whether a custom SMTP server is set."""
         for project in self._targets(event):
             project.auth.set_rate(str(event["route"]), float(event.get("refused_per_minute", 0)))
+            if "custom_smtp" in event:
+                project.auth.custom_smtp = bool(event["custom_smtp"])
 
     def _on_memory(self, event: dict[str, Any]) -> None:
         """What the workload holds in memory (GB) and what a leak adds (GB an hour)."""

@@ -12,12 +12,15 @@ from datetime import datetime
 from typing import Any
 
 from sbwatch.alerting.auth_limits import auth_limits_lines, auth_limits_title
+from sbwatch.core.errors import ApiError
+from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import IoSample, Severity
 from sbwatch.policy.alerts import Condition
 from sbwatch.policy.auth_limits import KEEP, AuthAssessment, AuthPoint, assess
 from sbwatch.store.base import Store
 from sbwatch.supabase.auth_limits import AuthConfig
+from sbwatch.watch.runtime import ProjectRuntime
 
 AUTH_LIMITS_SUBJECT = "auth_limits"
 """The alert subject of the auth rate limits."""
@@ -51,6 +54,7 @@ class AuthFlow:
         self._said: dict[str, tuple[str, ...]] = {}
         self._saved: dict[str, dict[str, Any]] = {}
         self._gauged: dict[str, set[str]] = {}
+        self._log = get_logger("auth_limits")
 
     def fold(self, ref: str, sample: IoSample) -> None:
         """Keep the 429 counters of one scrape."""
@@ -69,10 +73,20 @@ class AuthFlow:
         points = self.points.get(ref) or []
         return (tuple(sorted(points[-1].refused.items())) if points else None, len(points))
 
-    def set_config(self, ref: str, config: AuthConfig | None) -> None:
-        """The auth configuration read (None: it could not be read, kept as it was)."""
-        if config is not None:
-            self.configs[ref] = config
+    async def check(self, runtime: ProjectRuntime) -> AuthConfig | None:
+        """Read the auth configuration; None when it cannot be read (401, 403, 429, any
+        failure): the last one read stays, else the warning says what it does not know."""
+        api = runtime.api
+        if api is None:
+            return None
+        ref = runtime.settings.ref
+        try:
+            config = await api.get_auth_config(ref)
+        except ApiError as exc:
+            self._log.info("auth configuration not read", project=ref, error=str(exc))
+            return None
+        self.configs[ref] = config
+        return config
 
     def assess(self, ref: str, now: datetime) -> AuthAssessment | None:
         """The routes refused now; the gauges follow."""

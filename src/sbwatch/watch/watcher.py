@@ -625,10 +625,12 @@ class Watcher:
         return tier
 
     async def check_disk(self, ref: str) -> None:
-        """Read the disk's size, use and last change from the provider (the quota's count)."""
+        """Read the disk's size, use and last change from the provider (the quota's count),
+        and at the same slow pace the auth configuration (its rate limits, custom SMTP)."""
         runtime = await self.running(ref)
         if runtime is not None and runtime.api is not None:
             await self.disk.check(runtime)
+            await self.auth_limits.check(runtime)
 
     async def _adopt_size(self, runtime: ProjectRuntime, tier: Tier) -> None:
         previous = runtime.tier
