@@ -4,12 +4,16 @@ condition (never more than a warning), resolved once the 429s stop."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
 
 from sbwatch.commands.status import gather_status, render
 from sbwatch.config.settings import Settings
+from sbwatch.core.errors import ApiError, AuthRejected, RateLimited
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import IoSample, Severity
 from sbwatch.store.sqlite import SqliteStore
+from sbwatch.supabase.auth_limits import AuthConfig
 from sbwatch.watch.auth_limits import AUTH_LIMITS_SUBJECT, NAMESPACE, AuthFlow
 
 REF = "abcdefghijklmnopqrst"
@@ -88,3 +92,40 @@ async def test_status_names_each_route_refused_and_the_limited_ones(store: Sqlit
     await flow.save(REF)
     lines = render(await gather_status(store, config, T0)).splitlines()
     assert "  auth 429     no 429s" in lines
+
+
+class _Refusing:
+    """A Management API whose auth configuration read is refused."""
+
+    def __init__(self, error: ApiError) -> None:
+        self.error = error
+
+    async def get_auth_config(self, ref: str) -> AuthConfig:
+        raise self.error
+
+
+async def test_a_refused_config_read_keeps_the_last_one_and_breaks_nothing(
+    store: SqliteStore,
+) -> None:
+    """A 403 (a scoped token without auth_config_read), a 401 or a 429: not read, the last
+    configuration read stays, the warning goes on (the SMTP line saying what is unknown)."""
+    flow = AuthFlow(Metrics(), store)
+    runtime: Any = SimpleNamespace(settings=SimpleNamespace(ref=REF), api=None)
+    assert await flow.check(runtime) is None
+    for error in (
+        AuthRejected("GET config/auth: forbidden", status=403),
+        AuthRejected("GET config/auth: unauthorized", status=401),
+        RateLimited(30.0),
+    ):
+        runtime.api = _Refusing(error)
+        assert await flow.check(runtime) is None
+        assert REF not in flow.configs
+    for minute in range(0, 7):
+        flow.fold(REF, scrape(minute, {"/signup": 20.0 * minute}))
+    flow.assess(REF, T0 + timedelta(minutes=6))
+    assert "set custom SMTP, unless one is set already" in flow.condition(REF).body
+    flow.configs[REF] = AuthConfig({"rate_limit_email_sent": 2}, custom_smtp=True)
+    runtime.api = _Refusing(RateLimited(30.0))
+    assert await flow.check(runtime) is None
+    assert flow.configs[REF].custom_smtp
+    assert "SMTP" not in flow.condition(REF).body
