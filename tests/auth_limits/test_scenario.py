@@ -94,3 +94,13 @@ def test_the_campaign_draws_auth_limits_apart() -> None:
     assert any(drawn)
     assert all(len(d) in (0, 2) for d in drawn)
     assert all(d[1]["refused_per_minute"] == 0 for d in drawn if d)
+
+
+def test_the_fast_path_gives_the_full_paths_report() -> None:
+    """Quiet minutes skipped and answers handed over (sim/quiet.py) decide as the full path
+    through HTTP does, with the 429 counters served as text and read back."""
+    scenario = load_scenario(SCENARIO)
+    fast = asyncio.run(replay(scenario, fast=True))
+    full = asyncio.run(replay(scenario, fast=False))
+    assert full["messages"] == fast["messages"]
+    assert full == fast
