@@ -25,6 +25,7 @@ SERVED: dict[str, tuple[str, ...]] = {
     "/v1/projects/{ref}/database/query/read-only": ("post",),
     "/v1/projects/{ref}/config/disk": ("get", "post"),
     "/v1/projects/{ref}/config/disk/util": ("get",),
+    "/v1/projects/{ref}/config/auth": ("get",),
 }
 SECURITY_SCHEMES = {
     # the published spec names a "bearer" requirement without defining it; define it here

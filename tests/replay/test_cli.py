@@ -58,6 +58,7 @@ OWN = (
     "connection-leak.toml",
     "memory-leak-oom.toml",
     "cpu-saturated.toml",
+    "auth-rate-limited.toml",
 )
 """Shipped scenarios of sbwatch's own, with no shared copy."""
 

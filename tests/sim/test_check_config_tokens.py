@@ -77,6 +77,7 @@ async def test_a_scoped_token_lacking_a_permission_is_named(tmp_path: Path) -> N
     assert "projects[0].mgmt_token: the mgmt_health probe needs project_admin_read" in out
     assert "escalation (changing the compute size) needs infra_add_ons_write" in out
     assert "growing the disk needs infra_disk_config_write" in out
+    assert "reading the auth rate limits and SMTP needs auth_config_read" in out
     assert (
         "projects[0].mgmt_token (line 4): the token lacks infra_add_ons_read"
         " (needed by reading the compute size and prices)"

@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from sbwatch.alerting.auth_limits import auth_limits_line
 from sbwatch.alerting.connections import connections_line
 from sbwatch.alerting.memory import cpu_line, memory_line
 from sbwatch.commands import HELPS
@@ -178,6 +179,8 @@ def render(report: dict[str, Any]) -> str:
             lines.append(f"  memory       {memory_line(host['memory'])}")
         if host.get("cpu"):
             lines.append(f"  cpu          {cpu_line(host['cpu'])}")
+        if p.get("auth_limits"):
+            lines.append(f"  auth 429     {auth_limits_line(p['auth_limits'])}")
         for alert in p["open_alerts"]:
             taken = f" (acknowledged by {alert['acked_by']})" if alert.get("acked_by") else ""
             lines.append(f"  ALERT {alert['severity']}: {alert['title']}{taken}")

@@ -122,6 +122,12 @@ class Metrics:
             ["project", "pool"],
             registry=r,
         )
+        self.auth_rate_limited = Gauge(
+            "sbwatch_auth_rate_limited_per_minute",
+            "GoTrue's 429 answers a minute per route (auth rate limits), over the last scrape.",
+            ["project", "route"],
+            registry=r,
+        )
         self.memory_used_ratio = Gauge(
             "sbwatch_memory_used_ratio",
             "Used share of the instance's RAM (not available), 0..1.",
@@ -316,7 +322,7 @@ class Metrics:
             (self.availability_objective, (project,)),
             (self.maintenance_in_force, (project,)),
         ]
-        for gauge in (self.availability, self.error_budget_remaining):
+        for gauge in (self.availability, self.error_budget_remaining, self.auth_rate_limited):
             keyed += [(gauge, labels) for labels in _series_of(gauge, project)]
         for gauge, labels in keyed:
             with contextlib.suppress(KeyError):

@@ -217,6 +217,8 @@ class IoSample:
     pg_up: float | None = None
     connections: ConnReading | None = None
     """The connections of Postgres, PostgREST's pool and the pooler (not kept in the store)."""
+    auth_refused: tuple[tuple[str, float], ...] | None = None
+    """GoTrue's 429 counters by route, sorted (not kept in the store); None: no GoTrue series."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from sbwatch.ingest import MAIL_NAMESPACE
 from sbwatch.ingest import MAIL_WATCHER_KEY as MAIL_STATE_KEY
 from sbwatch.remediation.disk_journal import disk_report
 from sbwatch.store import Store
+from sbwatch.watch.auth_limits import auth_limits_report
 from sbwatch.watch.connections import connections_report
 from sbwatch.watch.host_state import host_report
 
@@ -125,6 +126,7 @@ async def _project(
         "disk": await disk_report(store, project, now),
         "connections": await connections_report(store, ref),
         "host": await host_report(store, ref),
+        "auth_limits": await auth_limits_report(store, ref),
         "open_alerts": [
             {
                 "key": a.key,

@@ -24,6 +24,8 @@ from sbwatch.core.results import HostSample, IoSample, Outcome, ProbeKind, Probe
 from sbwatch.probes import REGISTRY
 from sbwatch.probes._common import http_error_outcome, status_outcome, timeout_s
 from sbwatch.probes.base import ProbeContext
+from sbwatch.supabase.auth_limits import SERIES as AUTH_SERIES
+from sbwatch.supabase.auth_limits import read_refused
 from sbwatch.supabase.connections import WANTED as CONNECTION_SERIES
 from sbwatch.supabase.connections import read_connections
 
@@ -144,9 +146,12 @@ def sample_of(exposition: Exposition, at: datetime) -> tuple[IoSample, tuple[str
     gauges: dict[str, float] = {}
     fs: dict[str, dict[str, float]] = {}
     connections: list[Series] = []
+    auth: list[Series] = []
     for name, labels, value in exposition.series:
         if name in CONNECTION_SERIES:
             connections.append((name, labels, value))
+        elif name == AUTH_SERIES:
+            auth.append((name, labels, value))
         if name not in WANTED:
             continue
         if name in DISK_SERIES:
@@ -186,6 +191,7 @@ def sample_of(exposition: Exposition, at: datetime) -> tuple[IoSample, tuple[str
         fs_size_bytes=mount.get("node_filesystem_size_bytes"),
         pg_up=gauges.get("pg_up"),
         connections=read_connections(connections),
+        auth_refused=tuple(sorted(read_refused(auth).items())) if auth else None,
     )
     return sample, disks, exposition.skipped_lines
 

@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from sbwatch.sim.auth_limits import AuthLimits
 from sbwatch.sim.model import DATA_DEVICE, FAIL_LATENCY_S, ROOT_DEVICE, Reading
 from sbwatch.sim.pools import REFUSED, REST_POOL, Pools
 from sbwatch.sim.world import SimProject, SimWorld
@@ -294,6 +295,7 @@ class ProjectCollector:
         pg_up.add_metric(pg_ids, 0.0 if "db" in self._project.faults else 1.0)
         yield pg_up
         yield from _connections(self._project.pools, pg_labels, pg_ids, self._labels("postgrest"))
+        yield _auth_codes(self._project.auth, *self._labels("gotrue"))
 
     @staticmethod
     def _cpu(reading: Reading, labels: list[str], ids: list[str]) -> Metric:
@@ -397,6 +399,20 @@ def _connections(
     )
     counter.add_metric(rest_ids, float(math.floor(pools.rest_timeouts)))
     yield counter
+
+
+def _auth_codes(auth: AuthLimits, labels: list[str], ids: list[str]) -> Metric:
+    """GoTrue's status codes: 200 on /health always, 429 on each route it refuses."""
+    counter = CounterMetricFamily(
+        "http_status_codes",
+        "Number of returned HTTP status codes",
+        labels=[*labels, "code", "http_route", "otel_scope_name", "otel_scope_version"],
+    )
+    scope = ["gotrue", ""]  # as the provider labels them
+    counter.add_metric([*ids, "200", "/health", *scope], float(math.floor(auth.health_total)))
+    for route, total in sorted(auth.refused_total.items()):
+        counter.add_metric([*ids, "429", route, *scope], float(math.floor(total + 1e-9)))
+    return counter
 
 
 def status_routes(world: SimWorld) -> list[Route]:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sbwatch.sim.auth_limits import ROUTES as AUTH_ROUTES
 from sbwatch.sim.replay import replay
 from sbwatch.sim.scenario import parse_scenario
 
@@ -85,6 +86,7 @@ def generate(rng: random.Random, days: float, index: int = 0) -> Doc:
         events += _calm(ref, trouble_until)
     events += _disk(random.Random(f"disk:{index}:{refs[0]}"), refs, trouble_until)
     events += _leak(random.Random(f"leak:{index}:{refs[0]}"), refs, trouble_until)
+    events += _auth_limit(random.Random(f"auth:{index}:{refs[0]}"), refs, trouble_until)
     events += _host(random.Random(f"host:{index}:{refs[0]}"), refs, trouble_until)
     events.sort(key=lambda e: int(e["at"]))
     return {
@@ -236,6 +238,19 @@ def _host(rng: random.Random, refs: list[str], until: int) -> list[dict[str, Any
     end = min(until, at + rng.randint(30 * 60, 3 * HOUR_S))
     return [{"at": at, "kind": "cpu", "ref": ref, "load_cpus": rng.choice((1.9, 2.6))},
             {"at": end, "kind": "cpu", "ref": ref, "load_cpus": 0.0}]  # fmt: skip
+
+
+def _auth_limit(rng: random.Random, refs: list[str], until: int) -> list[dict[str, Any]]:
+    """Now and then GoTrue refuses requests on a route, stopped later (drawn apart, as disks)."""
+    if rng.random() >= 0.3:
+        return []
+    ref, route, start = rng.choice(refs), rng.choice(AUTH_ROUTES), rng.randrange(0, until)
+    stop = rng.randrange(start, until + 1)
+    rate = rng.choice((0.5, 5, 50, 500))
+    return [
+        {"at": start, "kind": "auth_limit", "ref": ref, "route": route, "refused_per_minute": rate},
+        {"at": stop, "kind": "auth_limit", "ref": ref, "route": route, "refused_per_minute": 0},
+    ]
 
 
 def _calm(ref: str, at: int) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from sbwatch.sim.auth_limits import auth_config_document
 from sbwatch.sim.endpoints import DocumentResponse
 from sbwatch.sim.hardware import MACHINES, Machine, by_variant, machine
 from sbwatch.sim.world import SimWorld
@@ -392,6 +393,11 @@ def mgmt_routes(world: SimWorld, token: str, limiter: RateLimiter) -> list[Route
     async def get_disk(request: Request) -> Response:
         return DocumentResponse(disk_document(world, request.path_params["ref"]))
 
+    async def auth_config(request: Request) -> Response:
+        return DocumentResponse(
+            auth_config_document(world.projects[request.path_params["ref"]].auth)
+        )
+
     async def disk_util(request: Request) -> Response:
         return DocumentResponse(disk_util_document(world, request.path_params["ref"]))
 
@@ -428,6 +434,7 @@ def mgmt_routes(world: SimWorld, token: str, limiter: RateLimiter) -> list[Route
         Route("/v1/projects/{ref}/config/disk", guard(get_disk), methods=["GET"]),
         Route("/v1/projects/{ref}/config/disk", guard(modify_disk), methods=["POST"]),
         Route("/v1/projects/{ref}/config/disk/util", guard(disk_util), methods=["GET"]),
+        Route("/v1/projects/{ref}/config/auth", guard(auth_config), methods=["GET"]),
         Route("/v1/projects/{ref}/pause", guard(pause), methods=["POST"]),
         Route("/v1/projects/{ref}/restart", guard(restart), methods=["POST"]),
     ]

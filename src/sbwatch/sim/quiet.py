@@ -164,6 +164,7 @@ class QuietEvaluations:
             tuple(await store.open_alerts(ref)),
             _disk(watcher, ref),
             _host(watcher, ref),
+            watcher.auth_limits.last(ref),
         )
 
 

@@ -28,6 +28,11 @@ The format (the README's Scenarios section has it in full):
   and RAM and swap full is an OOM: the machine reboots, its counters reset, services are down
   two minutes. A ``cpu`` event sets ``load_cpus``: past the machine's CPUs requests slow, past
   1.2 times them they time out.
+- Auth rate limits (sim/auth_limits.py): an ``auth_limit`` event sets ``refused_per_minute``
+  (requests GoTrue refuses with HTTP 429 on ``route``; 0: none any more). The metrics
+  endpoint's 429 counter of that route rises; users are refused, the project stays up.
+  ``custom_smtp`` (false at the start) says whether ``GET .../config/auth`` shows a custom
+  SMTP server.
 - ``[policy]``: mode, max_tier, monthly_cost_cap_usd, cooldown, and optionally max_steps,
   escalate_within, warn_horizon, pattern_warn_horizon and critical_horizon (else the daemon's
   defaults).
@@ -54,6 +59,7 @@ from sbwatch.config.tomlpos import TomlPositions
 from sbwatch.core.durations import parse_duration
 from sbwatch.core.errors import ConfigError
 from sbwatch.core.results import DiagnosisKind, EscalationMode
+from sbwatch.sim.auth_limits import ROUTES as AUTH_ROUTES
 from sbwatch.sim.expect_messages import (
     ExpectedMessage,
     UnwantedMessage,
@@ -72,15 +78,16 @@ _ENUMS: dict[str, tuple[str, ...]] = {
     "fault": ("rate_limit", "error", "slow", "drop_after_apply", "none"),
     "state": ("active", "paused"),
     "tier": tuple(Tier),
+    "route": AUTH_ROUTES,
 }
 _NUMBERS = (
     "read_mbps", "write_mbps", "read_iops", "write_iops", "fill_gb_per_hour", "leak_per_hour",
-    "work_gb", "leak_gb_per_hour", "load_cpus",
+    "work_gb", "leak_gb_per_hour", "load_cpus", "refused_per_minute",
 )  # fmt: skip
 _NUMBER_MAX = 1_000_000.0
 _SERIES = {"hours": 24, "write_hours": 24, "read_iops_hours": 24, "write_iops_hours": 24}
 _SERIES_FACTORS = {"weekdays": 7}
-_BOOLS = ("spoofed", "on", "up", "spend_cap", "closed")
+_BOOLS = ("spoofed", "on", "up", "spend_cap", "closed", "custom_smtp")
 EVENT_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # kind: (required keys, optional keys); "at" is required and "ref" optional everywhere
     "workload": ((), ("read_mbps", "write_mbps", "read_iops", "write_iops")),
@@ -97,6 +104,7 @@ EVENT_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "connections": ((), ("leak_per_hour", "closed")),
     "memory": ((), ("work_gb", "leak_gb_per_hour")),
     "cpu": (("load_cpus",), ()),
+    "auth_limit": (("route", "refused_per_minute"), ("custom_smtp",)),
 }
 
 

@@ -20,7 +20,8 @@ never from sbwatch's own state:
   case's end, the world goes on as its last events left it);
   ``false_warning``: the same for a warning about the project's health; for a message about
   the disk IO budget, the budget truly running out within the horizon also makes it true;
-  for one about the connections, Postgres's connections truly ``CONNECTIONS_NEAR`` full.
+  for one about the connections, Postgres's connections truly ``CONNECTIONS_NEAR`` full;
+  for one about the auth rate limits, GoTrue truly refusing a route it names (429s) then.
 - ``false_resolve``: a RESOLVED while what it was about still truly fails.
 - ``pages``: critical messages from a failure's start to its end (resolves not counted).
 - ``silent_failure``: a predictable budget failure that sbwatch could not prevent itself
@@ -57,7 +58,11 @@ HORIZON_SLACK = 1.5
 MAX_PAST_END_S = 3 * 86_400.0
 """The truth runs on past a case's end (the world as its last events left it) to judge a
 forecast near the end, at most this far."""
-HEALTH_SUBJECTS = ("io_budget", "diagnosis", "service:", "escalation", "connections")
+AUTH_LIMITS_SUBJECT = "auth_limits"
+"""The auth rate limits warning: borne out by GoTrue truly refusing a route it names."""
+HEALTH_SUBJECTS = (
+    "io_budget", "diagnosis", "service:", "escalation", "connections", AUTH_LIMITS_SUBJECT
+)  # fmt: skip
 """Alert subjects that claim something is (or will be) wrong with the project."""
 BUDGET_WORDS = re.compile(r"\bIO budget\b", re.IGNORECASE)
 CONNECTION_WORDS = re.compile(r"\bconnections\b", re.IGNORECASE)
@@ -383,6 +388,10 @@ def _justified(timeline: Timeline, message: dict[str, Any]) -> bool:
         near = [s for s in timeline.samples[ref] if at - PAGE_GRACE_S <= s.at_s <= at + horizon]
         if about_connections and any(s.connections >= CONNECTIONS_NEAR for s in near):
             return True
+        if subject(message) == AUTH_LIMITS_SUBJECT and any(
+            route in message.get("title", "") for s in near for route in s.auth_refused
+        ):
+            return True  # users truly refused on a route it names: never a page by itself
         if MEMORY_WORDS.search(text) and any(s.memory_short for s in near):
             return True
         if CPU_WORDS.search(text) and any(s.cpu_busy for s in near):
@@ -427,6 +436,9 @@ def _still_failing(timeline: Timeline, ref: str, at: float, topic: str) -> str:
     """What the resolved alert was about that still truly fails at ``at`` ("" if nothing)."""
     now, following = timeline.at(ref, at).bad, timeline.at(ref, at + timeline.step_s).bad
     bad = {s: c for s, c in now.items() if s in following}  # over a sample, not between two
+    if topic == AUTH_LIMITS_SUBJECT:
+        still = timeline.at(ref, at).auth_refused
+        return f"auth {', '.join(still)} refusing" if still else ""
     if topic.startswith("service:"):
         name = topic.partition(":")[2]
         return name if name in bad else ""

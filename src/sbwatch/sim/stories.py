@@ -22,6 +22,7 @@ import random
 import string
 from typing import Any
 
+from sbwatch.sim.auth_limits import ROUTES as AUTH_ROUTES
 from sbwatch.sim.hardware import BURST_BALANCE_S, machine
 from sbwatch.sim.pools import APP, MAX_CONNECTIONS, PLATFORM, RESERVED, REST_POOL
 
@@ -55,6 +56,8 @@ OUTSIDE_RESIZE_SHARE = 0.1
 """The share of cases in which someone also resizes a project in the dashboard."""
 LEAK_SHARE = 0.15
 """The share of cases in which a client leaks connections."""
+AUTH_LIMIT_SHARE = 0.2
+"""The share of cases in which GoTrue refuses requests on a route (auth rate limits)."""
 HOST_SHARE = 0.15
 """The share of cases in which a project's memory leaks or a load holds its CPUs."""
 
@@ -86,6 +89,7 @@ def story(rng: random.Random, days: float, index: int = 0) -> Doc:
             events += _trouble(rng, project, kind, busy_until)
     events += _outside_resize(projects, busy_until)
     events += _leak(projects, busy_until)
+    events += _auth_limit(projects, busy_until)
     events += _host_trouble(projects, busy_until)
     for project in projects:
         events += _calm(project["ref"], busy_until)
@@ -159,6 +163,30 @@ def _host_trouble(projects: list[dict[str, Any]], until: int) -> list[Event]:
         {"at": at, "kind": "cpu", "ref": ref, "load_cpus": load},
         {"at": end, "kind": "cpu", "ref": ref, "load_cpus": 0.0},
     ]
+
+
+def _auth_limit(projects: list[dict[str, Any]], until: int) -> list[Event]:
+    """In some cases, GoTrue refusing requests on one route: steadily (3 to 30 a minute for
+    twenty minutes to three hours) or in a burst of one minute.
+
+    Drawn from a generator of its own, seeded by the case's project refs, so the cases of a
+    seed drawn before auth rate limits existed stay as they were.
+    """
+    aside = random.Random("auth:" + "+".join(p["ref"] for p in projects))
+    if aside.random() >= AUTH_LIMIT_SHARE:
+        return []
+    ref = aside.choice(projects)["ref"]
+    route = aside.choice(AUTH_ROUTES)
+    start = aside.randrange(0, max(1, until - HOUR_S))
+    if aside.random() < 0.3:
+        rate, lasts = float(aside.randrange(100, 600)), 60
+    else:
+        rate, lasts = float(aside.randrange(3, 31)), aside.randrange(20 * 60, 3 * HOUR_S)
+    return [
+        {"at": start, "kind": "auth_limit", "ref": ref, "route": route, "refused_per_minute": rate},
+        {"at": start + lasts, "kind": "auth_limit", "ref": ref, "route": route,
+         "refused_per_minute": 0},
+    ]  # fmt: skip
 
 
 def _project(rng: random.Random) -> dict[str, Any]:

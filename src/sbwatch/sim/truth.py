@@ -74,6 +74,8 @@ class Sample:
     """The database refuses writes (a full disk that cannot grow)."""
     connections: float = 0.0
     """The used share of Postgres's connections."""
+    auth_refused: tuple[str, ...] = ()
+    """The auth routes refusing requests (HTTP 429): users refused, the project up."""
     memory_short: bool = False
     """RAM over three quarters or swap over seven tenths used: the size is too small."""
     cpu_busy: bool = False
@@ -359,6 +361,7 @@ def _sample(world: SimWorld, project: SimProject, at_s: float) -> Sample:
         resizing=project.resizing,
         read_only=project.space.read_only,
         connections=project.pools.ratio,
+        auth_refused=project.auth.refusing,
         memory_short=project.host.memory_short,
         cpu_busy=project.host.cpu_saturation > 0.9,
     )

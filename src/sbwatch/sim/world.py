@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sbwatch.core.clock import Clock
+from sbwatch.sim.auth_limits import AuthLimits
 from sbwatch.sim.emails import build_email, dns_txt
 from sbwatch.sim.hardware import SIZES
 from sbwatch.sim.host import GIB as HOST_GIB
@@ -116,6 +117,8 @@ class SimProject:
     """Its connections: a leak fills Postgres's slots, then new connections are refused."""
     host: HostModel = field(default_factory=HostModel)
     """Its machine's memory, swap and CPU load (sim/host.py)."""
+    auth: AuthLimits = field(default_factory=AuthLimits)
+    """GoTrue's 429s by route: users refused by the auth rate limits (sim/auth_limits.py)."""
 
     @property
     def tier(self) -> str:
@@ -236,11 +239,13 @@ class SimWorld:
         if project.resize_until is not None and project.resize_until <= now:
             self._advance(project, start, project.resize_until)
             project.pools.advance(start, project.resize_until)
+            project.auth.advance(start, project.resize_until)
             start = project.resize_until
             self._finish_resize(project)
         self._advance(project, start, now)
         project.space.advance(project.synced, now)
         project.pools.advance(start, now)
+        project.auth.advance(start, now)
         project.synced = now
 
     def _wall(self, monotonic: float) -> datetime:
@@ -297,6 +302,7 @@ class SimWorld:
             project.model.cpu_wait_s = 0.0
             project.model.set_tier(project.resize_to)
             project.pools.restart(project.resize_to)
+            project.auth.restart()
             project.model.cpu_wait_s = project.host.cpu_wait_s()
             project.lowest_budget = project.model.budget_ratio
         project.resize_until = None
@@ -575,6 +581,14 @@ class SimWorld:
                 project.pools.leak_s = rate / HOUR_S
             if event.get("closed"):
                 project.pools.leaked = 0.0
+
+    def _on_auth_limit(self, event: dict[str, Any]) -> None:
+        """GoTrue refusing ``refused_per_minute`` requests a minute on ``route`` (0: none);
+        ``custom_smtp``: whether a custom SMTP server is set."""
+        for project in self._targets(event):
+            project.auth.set_rate(str(event["route"]), float(event.get("refused_per_minute", 0)))
+            if "custom_smtp" in event:
+                project.auth.custom_smtp = bool(event["custom_smtp"])
 
     def _on_memory(self, event: dict[str, Any]) -> None:
         """What the workload holds in memory (GB) and what a leak adds (GB an hour)."""

@@ -44,7 +44,7 @@ Row = Any
 TimeIn = Callable[[datetime], Any]
 """How a backend wants an aware UTC datetime as a query parameter."""
 
-NOT_STORED = ("at", "connections")
+NOT_STORED = ("at", "connections", "auth_refused")
 """IoSample fields without a numeric column: the time has its own, the connections are kept in
 memory for the trend's window (watch/connections.py)."""
 IO_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(IoSample) if f.name not in NOT_STORED)

@@ -24,6 +24,7 @@ from pydantic import SecretStr
 from sbwatch import __version__
 from sbwatch.core.clock import Clock
 from sbwatch.core.errors import ApiError, AuthRejected, RateLimited
+from sbwatch.supabase.auth_limits import AUTH_CONFIG_PATH, AuthConfig, parse_auth_config
 from sbwatch.supabase.tiers import TIERS, Tier, tier_for_variant
 
 HOURS_PER_MONTH = 730.0
@@ -167,6 +168,15 @@ class ManagementApi:
         """Change the database disk (counts toward the provider's four changes a day). Sent
         once: never retried, whatever happens."""
         await self._send("POST", f"/v1/projects/{ref}/config/disk", json={"attributes": attributes})
+
+    async def get_auth_config(self, ref: str) -> AuthConfig:
+        """The auth rate limits (``rate_limit_*``) and whether a custom SMTP server is set
+        (never its password or user: only whether ``smtp_host`` is set)."""
+        body = await self._get_json(AUTH_CONFIG_PATH.format(ref=ref))
+        try:
+            return parse_auth_config(body)
+        except ValueError as exc:
+            raise _bad_body("config/auth", str(exc)) from None
 
     async def remove_addon(self, ref: str, variant: str) -> None:
         """Remove an add-on (for compute: roll back to the previous size). Never retried."""

@@ -15,6 +15,7 @@ SIZE = ("reading the compute size and prices", ("infra_add_ons_read",))
 ESCALATION = ("escalation (changing the compute size)", ("infra_add_ons_write",))
 DISK = ("reading the disk's size, use and changes", ("infra_disk_config_read",))
 DISK_CHANGE = ("growing the disk", ("infra_disk_config_write",))
+AUTH_CONFIG = ("reading the auth rate limits and SMTP", ("auth_config_read",))
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ def needed(project: ProjectSettings) -> tuple[tuple[str, tuple[str, ...]], ...]:
     probe = project.probes.get(ProbeKind.MGMT_HEALTH)
     if probe is not None and probe.enabled:
         features.append(MGMT_HEALTH)
-    features += [SIZE, DISK]
+    features += [SIZE, DISK, AUTH_CONFIG]
     if project.escalation.mode is not EscalationMode.OFF:
         features += [ESCALATION, DISK_CHANGE]
     return tuple(features)

@@ -56,6 +56,7 @@ from sbwatch.store.base import Store
 from sbwatch.supabase.mgmt_api import ManagementApi
 from sbwatch.supabase.tiers import Tier
 from sbwatch.watch.announcer import AlertObserver, Announcer
+from sbwatch.watch.auth_limits import AuthFlow
 from sbwatch.watch.connections import ConnFlow
 from sbwatch.watch.disk import DiskFlow
 from sbwatch.watch.escalation import EscalationFlow, Step
@@ -131,6 +132,7 @@ class Watcher:
             store, clock=clock, metrics=metrics, announcer=self.announcer, owner=owner
         )
         self.connections = ConnFlow(metrics, store)
+        self.auth_limits = AuthFlow(metrics, store)
         self.host = HostFlow(metrics)
         self._log = get_logger("watcher")
 
@@ -422,6 +424,7 @@ class Watcher:
         runtime.last_sample = sample
         self.disk.fold(ref, point_of(sample))
         self.connections.fold(ref, sample)
+        self.auth_limits.fold(ref, sample)
         estimate = runtime.estimator.update(sample)
         await self.store.record_budget(estimate)
         await self.store.put_state(
@@ -506,6 +509,8 @@ class Watcher:
         diagnosis = diagnose(signals)
         await self._record_diagnosis(runtime, diagnosis)
         await self.connections.save(ref)
+        self.auth_limits.assess(ref, now)
+        await self.auth_limits.save(ref)
         await self.host.save(self.store, ref, runtime.tier)
         if not self.acting(ref):  # a standby: the leader escalates and alerts
             return diagnosis
@@ -548,6 +553,7 @@ class Watcher:
         self.disk.fold_into(conds, ref, diagnosis)
         conds.append(self.connections.condition(ref, diagnosis))
         self.connections.fold_into(conds, ref, diagnosis)
+        conds.append(self.auth_limits.condition(ref))
         runtime.policy_state = await self.announcer.conditions(runtime, conds)
         await self._save_policy(runtime)
         self.metrics.heartbeat.set(now.timestamp())
@@ -625,10 +631,12 @@ class Watcher:
         return tier
 
     async def check_disk(self, ref: str) -> None:
-        """Read the disk's size, use and last change from the provider (the quota's count)."""
+        """Read the disk's size, use and last change from the provider (the quota's count),
+        and at the same slow pace the auth configuration (its rate limits, custom SMTP)."""
         runtime = await self.running(ref)
         if runtime is not None and runtime.api is not None:
             await self.disk.check(runtime)
+            await self.auth_limits.check(runtime)
 
     async def _adopt_size(self, runtime: ProjectRuntime, tier: Tier) -> None:
         previous = runtime.tier

@@ -1,0 +1,131 @@
+"""The auth rate limits inside the watcher: GoTrue's 429s of each scrape, the assessment, the
+warning.
+
+Readings come with the metrics scrape (``IoSample.auth_refused``) and are kept in memory for
+the assessment's window; the auth configuration (``GET .../config/auth``), when read, adds the
+configured limits and whether a custom SMTP server is set. sbwatch pulls no lever here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sbwatch.alerting.auth_limits import auth_limits_lines, auth_limits_title
+from sbwatch.core.errors import ApiError
+from sbwatch.core.log import get_logger
+from sbwatch.core.metrics import Metrics
+from sbwatch.core.results import IoSample, Severity
+from sbwatch.policy.alerts import Condition
+from sbwatch.policy.auth_limits import KEEP, AuthAssessment, AuthPoint, assess
+from sbwatch.store.base import Store
+from sbwatch.supabase.auth_limits import AuthConfig
+from sbwatch.watch.runtime import ProjectRuntime
+
+AUTH_LIMITS_SUBJECT = "auth_limits"
+"""The alert subject of the auth rate limits."""
+NAMESPACE = "auth_limits"
+"""Store state namespace of each project's last assessment (read by ``sbwatch status``)."""
+
+
+def report_doc(a: AuthAssessment) -> dict[str, Any]:
+    """The stored form of an assessment: each route refusing, and the ones warned about."""
+    return {
+        "at": a.at.isoformat(),
+        "routes": [{"route": s.route, "per_minute": round(s.per_minute, 1)} for s in a.routes],
+        "limited": list(a.limited),
+    }
+
+
+async def auth_limits_report(store: Store, ref: str) -> dict[str, Any] | None:
+    """The project's last stored assessment (None before two scrapes with GoTrue's series)."""
+    return await store.get_state(NAMESPACE, ref)
+
+
+class AuthFlow:
+    """Keeps, assesses and warns about the auth rate limits of the watcher's projects."""
+
+    def __init__(self, metrics: Metrics, store: Store) -> None:
+        self.metrics = metrics
+        self.store = store
+        self.points: dict[str, list[AuthPoint]] = {}
+        self.assessments: dict[str, AuthAssessment | None] = {}
+        self.configs: dict[str, AuthConfig] = {}
+        self._said: dict[str, tuple[str, ...]] = {}
+        self._saved: dict[str, dict[str, Any]] = {}
+        self._gauged: dict[str, set[str]] = {}
+        self._log = get_logger("auth_limits")
+
+    def fold(self, ref: str, sample: IoSample) -> None:
+        """Keep the 429 counters of one scrape."""
+        if sample.auth_refused is None:
+            return
+        points = self.points.setdefault(ref, [])
+        if points and sample.at <= points[-1].at:
+            return
+        points.append(AuthPoint(sample.at, dict(sample.auth_refused)))
+        cut = sample.at - KEEP
+        while points and points[0].at < cut:
+            points.pop(0)
+
+    def last(self, ref: str) -> object:
+        """What the assessment reads that changes between scrapes (the replay compares it)."""
+        points = self.points.get(ref) or []
+        return (tuple(sorted(points[-1].refused.items())) if points else None, len(points))
+
+    async def check(self, runtime: ProjectRuntime) -> AuthConfig | None:
+        """Read the auth configuration; None when it cannot be read (401, 403, 429, any
+        failure): the last one read stays, else the warning says what it does not know."""
+        api = runtime.api
+        if api is None:
+            return None
+        ref = runtime.settings.ref
+        try:
+            config = await api.get_auth_config(ref)
+        except ApiError as exc:
+            self._log.info("auth configuration not read", project=ref, error=str(exc))
+            return None
+        self.configs[ref] = config
+        return config
+
+    def assess(self, ref: str, now: datetime) -> AuthAssessment | None:
+        """The routes refused now; the gauges follow."""
+        found = assess(self.points.get(ref, []), now, self._said.get(ref, ()))
+        self.assessments[ref] = found
+        self._said[ref] = found.limited if found is not None else ()
+        rates = {s.route: s.per_minute for s in found.routes} if found is not None else {}
+        gauge = self.metrics.auth_rate_limited
+        for route in self._gauged.get(ref, set()) - set(rates):
+            gauge.labels(ref, route).set(0.0)
+        for route, per_minute in rates.items():
+            gauge.labels(ref, route).set(per_minute)
+        self._gauged[ref] = self._gauged.get(ref, set()) | set(rates)
+        return found
+
+    async def save(self, ref: str) -> None:
+        """Keep the assessment for ``sbwatch status`` when it changed (its time apart)."""
+        found = self.assessments.get(ref)
+        if found is None:
+            return
+        doc = report_doc(found)
+        same = {k: v for k, v in doc.items() if k != "at"}
+        if self._saved.get(ref) == same:
+            return
+        await self.store.put_state(NAMESPACE, ref, doc)
+        self._saved[ref] = same
+
+    def condition(self, ref: str) -> Condition:
+        """The auth rate limits condition of this cycle: a warning, never more."""
+        found = self.assessments.get(ref)
+        active = found is not None and bool(found.limited)
+        return Condition(
+            ref,
+            AUTH_LIMITS_SUBJECT,
+            Severity.WARNING,
+            auth_limits_title(found) if active and found is not None else "auth rate limits",
+            "\n".join(auth_limits_lines(found, ref, self.configs.get(ref)))
+            if active and found is not None
+            else "",
+            active,
+            cause="auth_limits:" + ",".join(found.limited) if active and found else "auth_limits",
+        )
