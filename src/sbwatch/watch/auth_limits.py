@@ -9,18 +9,20 @@ configured limits and whether a custom SMTP server is set. sbwatch pulls no leve
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sbwatch.alerting.auth_limits import auth_limits_lines, auth_limits_title
 from sbwatch.core.errors import ApiError
 from sbwatch.core.log import get_logger
-from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import IoSample, Severity
 from sbwatch.policy.alerts import Condition
 from sbwatch.policy.auth_limits import KEEP, AuthAssessment, AuthPoint, assess
 from sbwatch.store.base import Store
 from sbwatch.supabase.auth_limits import AuthConfig
-from sbwatch.watch.runtime import ProjectRuntime
+
+if TYPE_CHECKING:  # status reads the report without loading the HTTP and metrics libraries
+    from sbwatch.core.metrics import Metrics
+    from sbwatch.watch.runtime import ProjectRuntime
 
 AUTH_LIMITS_SUBJECT = "auth_limits"
 """The alert subject of the auth rate limits."""
