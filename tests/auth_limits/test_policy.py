@@ -121,6 +121,24 @@ def test_a_gap_between_readings_is_not_an_interval() -> None:
     assert found.routes == ()
 
 
+def test_a_warned_route_outlives_a_gap_in_the_readings_until_one_says_it_stopped() -> None:
+    """The metrics unreachable for a while (an outage): the first reading after the gap knows
+    nothing of the rate meanwhile, so the warned route stays; the next one decides."""
+    points = series([10] * STEPS)
+    late = points[-1].at + MAX_GAP + MINUTE
+    total = points[-1].refused["/otp"] + 200
+    points.append(AuthPoint(late, {"/otp": total}))
+    after_gap = assess(points, late, said=("/otp",))
+    assert after_gap is not None
+    assert (("/otp",), late) == (after_gap.limited, after_gap.at)
+    still = [*points, AuthPoint(late + MINUTE, {"/otp": total + 5})]
+    stopped = [*points, AuthPoint(late + MINUTE, {"/otp": total})]
+    assert (("/otp",), ()) == (
+        assess(still, late + MINUTE, said=("/otp",)).limited,  # type: ignore[union-attr]
+        assess(stopped, late + MINUTE, said=("/otp",)).limited,  # type: ignore[union-attr]
+    )
+
+
 def test_said_routes_stay_while_refusing_at_all_and_go_when_it_stops() -> None:
     points = series([10] * STEPS + [0.5])
     assert assess(points, last(points)).limited == ()  # type: ignore[union-attr]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 REFUSED_PER_MINUTE = 1.0
@@ -96,6 +96,12 @@ def assess(
     if len(kept) < 2:
         return None
     intervals = list(itertools.pairwise(kept))
+    if intervals[-1][1].at - intervals[-1][0].at > MAX_GAP and said:
+        # The first reading after a gap (the metrics unreachable: an outage) says nothing of
+        # the rate meanwhile: what was warned stays as the readings before the gap left it,
+        # until a reading after it says the route stopped refusing.
+        before = assess(kept[:-1], now, said)
+        return None if before is None else replace(before, at=now)
     last = rates(*intervals[-1]) if intervals[-1][1].at - intervals[-1][0].at <= MAX_GAP else {}
     states = []
     for route, per_minute in last.items():
