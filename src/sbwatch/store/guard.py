@@ -186,10 +186,10 @@ class GuardedStore:
                 else:
                     self._answers[key] = answer
                     return answer
-            answer: Any = self._answers.get(key, None if op in ONE_READS else [])
+            cached: Any = self._answers.get(key, None if op in ONE_READS else [])
             if op == "open_alerts":
-                return self._overlay(answer, args[0] if args else kwargs.get("project"))
-            return answer
+                return self._overlay(cached, args[0] if args else kwargs.get("project"))
+            return cached
 
         return read
 
