@@ -69,8 +69,10 @@ class StoreWatch:
     async def check(self) -> None:
         """One look: say an outage, try the store again, deliver or write what was held."""
         guard = self.guard
-        if guard.down_since is not None and self.said is None:
-            await self._say(guard.down_since)
+        if guard.down_since is not None:
+            self.metrics.store_up.set(0)
+            if self.said is None:
+                await self._say(guard.down_since)
         back_after = await guard.recover()
         self.metrics.store_up.set(1 if guard.up else 0)
         if guard.down_since is not None:
