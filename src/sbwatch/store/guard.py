@@ -32,6 +32,7 @@ from sbwatch.core.errors import StoreError
 from sbwatch.core.log import get_logger
 from sbwatch.core.results import Alert, Notification
 from sbwatch.store.base import Store
+from sbwatch.store.sqlite import SqliteStore
 
 HELD_WRITES = frozenset(
     {
@@ -127,7 +128,13 @@ class GuardedStore:
         self.why = ""
         self.held: list[Held] = []
         self._answers: dict[tuple[Any, ...], Any] = {}
+        self._trying = False
         self._log = get_logger("store")
+        if isinstance(store, SqliteStore):  # calls already waiting their turn fail at once
+            store.refuse = self._refusing
+
+    def _refusing(self) -> bool:
+        return self.down_since is not None and not self._trying
 
     def store(self) -> Store:
         """This guard, typed as the Store it stands for."""
@@ -242,6 +249,7 @@ class GuardedStore:
         if self.down_since is None:
             return None
         now = self.clock.now()
+        self._trying = True
         try:
             await self.inner.put_state(ALIVE_NAMESPACE, ALIVE_KEY, {"at": now.isoformat()})
             while self.held:
@@ -250,6 +258,8 @@ class GuardedStore:
         except StoreError as exc:
             self.why = str(exc)
             return None
+        finally:
+            self._trying = False
         away_s = (self.clock.now() - self.down_since).total_seconds()
         self.down_since = None
         self._log.warning("state store available again", away_s=round(away_s, 1))
