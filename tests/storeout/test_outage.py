@@ -1,15 +1,21 @@
 """An outage of the state store loses no alert: what the cycle raised meanwhile is written
-when the store returns, with its true onset, and said once; the outage itself is said too."""
+when the store returns, with its true onset, and said once; the outage itself is said too.
+
+On SQLite the store refuses every call while away (a fake at the Store seam, as a locked
+file answers); on PostgreSQL a TCP proxy in front of the real server cuts every connection.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import secrets
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from tests.servers import fresh_database_sync, pg_url
 
 from sbwatch.alerting.dispatch import Dispatcher
 from sbwatch.config.settings import Settings
@@ -18,7 +24,10 @@ from sbwatch.core.errors import StoreError
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import ProbeKind
 from sbwatch.daemon.storewatch import StoreWatch
+from sbwatch.sim.dbproxy import DbProxy
+from sbwatch.store.base import Store
 from sbwatch.store.guard import GuardedStore
+from sbwatch.store.postgres import PostgresStore
 from sbwatch.store.sqlite import SqliteStore
 from sbwatch.watch.watcher import Watcher
 
@@ -29,18 +38,31 @@ T0 = datetime(2026, 5, 20, 20, 0, tzinfo=UTC)
 class Outage:
     """The real store, failing every call with a transient StoreError while ``away``."""
 
-    def __init__(self, inner: SqliteStore) -> None:
+    def __init__(self, inner: Store, proxy: DbProxy | None = None) -> None:
         self.inner = inner
-        self.away = False
+        self.proxy = proxy
+        self._away = False
         self.refused: list[str] = []
+
+    @property
+    def away(self) -> bool:
+        return self._away
+
+    @away.setter
+    def away(self, away: bool) -> None:
+        """Take the store away or give it back (the proxy cuts or passes PostgreSQL)."""
+        self._away = away
+        if self.proxy is not None:
+            self.proxy.set_mode("cut" if away else "pass")
 
     def __getattr__(self, op: str) -> Any:
         target = getattr(self.inner, op)
 
         async def call(*args: Any, **kwargs: Any) -> Any:
-            if self.away:
+            if self._away:
                 self.refused.append(op)
-                raise StoreError(f"sqlite {op} failed: database is locked", transient=True)
+                if self.proxy is None:
+                    raise StoreError(f"sqlite {op} failed: database is locked", transient=True)
             return await target(*args, **kwargs)
 
         return call
@@ -75,10 +97,16 @@ def settings() -> Settings:
 class Rig:
     """A watcher on the guarded store, its store watch, REST switched up and down."""
 
-    def __init__(self, inner: SqliteStore, http: httpx.AsyncClient, rest: dict[str, bool]):
+    def __init__(
+        self,
+        inner: Store,
+        http: httpx.AsyncClient,
+        rest: dict[str, bool],
+        proxy: DbProxy | None = None,
+    ):
         self.inner = inner
         self.rest = rest
-        self.outage = Outage(inner)
+        self.outage = Outage(inner, proxy)
         self.clock = VirtualClock(T0)
         self.metrics = Metrics()
         self.guard = GuardedStore(self.outage, clock=self.clock)  # type: ignore[arg-type]
@@ -119,9 +147,27 @@ class Rig:
         return self.metrics.registry.get_sample_value("sbwatch_store_up")
 
 
-@pytest.fixture
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    inner = SqliteStore(tmp_path / "state.db")
+@pytest.fixture(scope="module")
+def pg_database() -> Iterator[str]:
+    """A fresh database on the local PostgreSQL server, dropped at the end."""
+    with fresh_database_sync("sbwatch_storeout") as name:
+        yield name
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def rig(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Rig]:
+    proxy: DbProxy | None = None
+    inner: Store
+    if request.param == "sqlite":
+        inner = SqliteStore(tmp_path / "state.db")
+    else:
+        request.applymarker(pytest.mark.integration)
+        proxy = DbProxy()
+        port = await proxy.start()
+        dsn = pg_url(request.getfixturevalue("pg_database")).replace(":5432/", f":{port}/")
+        assert f":{port}/" in dsn
+        schema = f"t_{secrets.token_hex(6)}"  # tests never share tables
+        inner = PostgresStore(dsn, schema=schema, connect_timeout_s=2.0, command_timeout_s=2.0)
     await inner.open()
     rest = {"up": True}
 
@@ -132,7 +178,7 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
 
     try:
         async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
-            built = Rig(inner, http, rest)
+            built = Rig(inner, http, rest, proxy)
             await built.watcher.start()
             try:
                 yield built
@@ -140,6 +186,8 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
                 await built.watcher.close()
     finally:
         await inner.close()
+        if proxy is not None:
+            await proxy.stop()
 
 
 async def test_rest_outage_inside_a_store_outage_is_said_with_its_true_times(rig: Rig) -> None:
@@ -149,14 +197,19 @@ async def test_rest_outage_inside_a_store_outage_is_said_with_its_true_times(rig
     await rig.until(10)
     assert rig.store_up() == 1.0
     rig.outage.away = True
-    await rig.until(20)
+    await rig.until(20)  # the store refuses from 10 s on
     rig.rest["up"] = False
     await rig.until(32)
     rig.rest["up"] = True
-    await rig.until(60)
+    await rig.until(61)
     assert rig.outage.refused, "the store was asked and refused"
     assert rig.store_up() == 0.0
-    assert await rig.inner.notifications(T0) == []
+    held = [h.notification.title for h in rig.guard.pending_notifications() if h.notification]
+    assert held == [
+        "WARNING sbwatch: state store unavailable",
+        f"CRITICAL {REF}: rest is down",
+        f"RESOLVED {REF}: rest is down (lasted 20s)",
+    ]
     rig.outage.away = False
     await rig.until(70)
     assert rig.store_up() == 1.0
@@ -167,7 +220,7 @@ async def test_rest_outage_inside_a_store_outage_is_said_with_its_true_times(rig
         "WARNING sbwatch: state store unavailable",
         f"CRITICAL {REF}: rest is down",
         f"RESOLVED {REF}: rest is down (lasted 20s)",
-        "RESOLVED sbwatch: state store unavailable (lasted 50s)",
+        "RESOLVED sbwatch: state store unavailable (lasted 51s)",
     ]
     assert [n.created_at - T0 for n in notes[:3]] == [
         timedelta(seconds=10),
