@@ -154,14 +154,13 @@ def pg_database() -> Iterator[str]:
         yield name
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
 async def rig(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Rig]:
     proxy: DbProxy | None = None
     inner: Store
     if request.param == "sqlite":
         inner = SqliteStore(tmp_path / "state.db")
     else:
-        request.applymarker(pytest.mark.integration)
         proxy = DbProxy()
         port = await proxy.start()
         dsn = pg_url(request.getfixturevalue("pg_database")).replace(":5432/", f":{port}/")

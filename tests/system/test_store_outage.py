@@ -81,6 +81,7 @@ def test_rest_outage_while_the_state_file_is_locked_is_said_in_order(
     assert abs(lasted_s(titles[2]) - REST_DOWN_S) <= 3, titles
     assert lasted_s(titles[3]) >= lasted_s(titles[2]), titles
     wait_for("the store up again", lambda: daemon.sample("sbwatch_store_up") == 1.0 or None)
+    assert receiver.titles() == titles, "each said once"
 
 
 def _rest_changed(daemon: object, to: str) -> bool | None:
