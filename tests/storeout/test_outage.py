@@ -254,3 +254,25 @@ async def test_messages_held_past_the_bound_are_written_as_sent_not_sent_again(
     assert warning.sent_at == T0 + timedelta(seconds=20)
     due = await rig.inner.due_notifications(rig.clock.now() + timedelta(days=1))
     assert [n.title for n in due] == ["RESOLVED sbwatch: state store unavailable (lasted 10s)"]
+
+
+async def test_a_long_outage_lets_go_of_history_first(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beyond the bound of writes held, the oldest probe results go; alerts, messages and
+    states are all kept."""
+    monkeypatch.setattr("sbwatch.store.guard.MAX_HELD", 12)
+    await rig.until(10)
+    rig.outage.away = True
+    await rig.until(20)
+    rig.rest["up"] = False
+    await rig.until(200)
+    kept = {h.op for h in rig.guard.held}
+    assert len(rig.guard.held) <= 12, [h.op for h in rig.guard.held]
+    assert rig.guard.dropped > 0
+    assert {"save_alert", "enqueue_notification", "save_probe_status"} <= kept
+    titles = [h.notification.title for h in rig.guard.held if h.notification]
+    assert titles[:2] == [
+        "WARNING sbwatch: state store unavailable",
+        f"CRITICAL {REF}: rest is down",
+    ]

@@ -7,7 +7,8 @@ is away:
 - the writes of the cycle (probe results and states, transitions, samples, estimates, the
   diagnosis, the alert timers, alerts and their notifications) are held in memory, in order,
   and written in that order when the store answers again: an alert keeps the onset it was
-  raised with, a notification the moment it was created;
+  raised with, a notification the moment it was created. Of a state (a document, a probe's
+  state) only the latest value is held; beyond ``MAX_HELD`` writes the oldest history goes;
 - the reads of the cycle answer what the store last answered to the same question (times
   left aside; empty when never asked), with the alerts held meanwhile laid over the open
   alerts: an alert opened during the outage is not opened twice, one resolved is not kept;
@@ -75,6 +76,11 @@ never asked before is answered empty (nothing, or None for these:)."""
 ONE_READS = frozenset(
     {"get_state", "get_alert", "current_incident", "latest_budget", "latest_diagnosis"}
 )
+HISTORY = frozenset({"record_probe", "record_io_sample", "record_budget", "record_diagnosis"})
+"""Held writes that only add to the history: the first let go when too much is held."""
+MAX_HELD = 50_000
+"""Writes held at most (hours of a fleet's probes); beyond, the oldest history goes first:
+never an alert, a message or a state."""
 ALIVE_NAMESPACE = "store"
 ALIVE_KEY = "alive"
 
@@ -111,6 +117,15 @@ class Held:
         )
 
 
+def _latest_of(op: str, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """What a write sets the latest value of (a state document, a probe's state), if any."""
+    if op in ("put_state", "delete_state") and len(args) >= 2:
+        return ("state", args[0], args[1])
+    if op == "save_probe_status" and args:
+        return ("status", args[0].project, args[0].probe)
+    return None
+
+
 def _cache_key(op: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
     """The question a read asks, times left aside (``silences(now)`` asks the same each time)."""
     kept = [a for a in args if not isinstance(a, datetime)]
@@ -129,6 +144,8 @@ class GuardedStore:
         self.held: list[Held] = []
         self._answers: dict[tuple[Any, ...], Any] = {}
         self._trying = False
+        self.dropped = 0
+        """History writes let go during this outage (see MAX_HELD)."""
         self._log = get_logger("store")
         if isinstance(store, SqliteStore):  # calls already waiting their turn fail at once
             store.refuse = self._refusing
@@ -174,10 +191,25 @@ class GuardedStore:
                         raise
                     self._away(started, exc)
             held = Held(op, args, kwargs)
+            same = _latest_of(op, args)
+            if same is not None:  # only the latest value of a state is written
+                self.held = [h for h in self.held if _latest_of(h.op, h.args) != same]
             self.held.append(held)
+            if len(self.held) > MAX_HELD:
+                self._let_go()
             return held.notification
 
         return write
+
+    def _let_go(self) -> None:
+        """Drop the oldest held write of history, and say so once per outage."""
+        for index, held in enumerate(self.held):
+            if held.op in HISTORY:
+                del self.held[index]
+                if not self.dropped:
+                    self._log.warning("state store away too long: oldest history dropped")
+                self.dropped += 1
+                return
 
     def _read(self, op: str, target: Callable[..., Any]) -> Callable[..., Any]:
         async def read(*args: Any, **kwargs: Any) -> Any:
@@ -262,7 +294,10 @@ class GuardedStore:
             self._trying = False
         away_s = (self.clock.now() - self.down_since).total_seconds()
         self.down_since = None
-        self._log.warning("state store available again", away_s=round(away_s, 1))
+        self._log.warning(
+            "state store available again", away_s=round(away_s, 1), history_dropped=self.dropped
+        )
+        self.dropped = 0
         return away_s
 
     async def _replay(self, held: Held) -> None:
