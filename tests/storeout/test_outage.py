@@ -276,3 +276,20 @@ async def test_a_long_outage_lets_go_of_history_first(
         "WARNING sbwatch: state store unavailable",
         f"CRITICAL {REF}: rest is down",
     ]
+
+
+async def test_the_store_warning_comes_before_an_alert_raised_in_the_same_second(
+    rig: Rig,
+) -> None:
+    """An alert raised between the store's first refusal and the store watch's next look is
+    still said after the store's warning: the warning is about the onset."""
+    await rig.until(10)
+    rig.outage.away = True
+    rig.rest["up"] = False
+    await rig.watcher.probe(REF, ProbeKind.REST)  # fails, confirms after 5 s: down, alerted
+    (critical,) = rig.guard.pending_notifications()
+    assert critical.notification is not None
+    assert critical.notification.title == f"CRITICAL {REF}: rest is down"
+    await rig.watch.check()
+    titles = [h.notification.title for h in rig.guard.pending_notifications() if h.notification]
+    assert titles == ["WARNING sbwatch: state store unavailable", f"CRITICAL {REF}: rest is down"]

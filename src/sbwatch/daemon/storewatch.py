@@ -100,7 +100,9 @@ class StoreWatch:
         self.said = alert
         self._log.error("state store unavailable said", since=since.isoformat())
         action = AlertAction("open", alert)
+        before = len(self.guard.held)
         await self.dispatcher.submit(action, render(action, SENDER, now))
+        self.guard.first(before)
 
     async def _resolve(self, away_s: float) -> None:
         alert = self.said

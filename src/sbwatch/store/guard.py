@@ -307,6 +307,11 @@ class GuardedStore:
         if held.op == "enqueue_notification" and held.sent_at is not None:
             await self.inner.mark_sent(held.written.id, held.sent_at)
 
+    def first(self, since: int) -> None:
+        """Move the writes held from position ``since`` on before every other: what concerns
+        the outage's onset (its own warning) is said before what happened during it."""
+        self.held[:] = self.held[since:] + self.held[:since]
+
     def pending_notifications(self) -> list[Held]:
         """The notifications held and not yet delivered, oldest first."""
         return [h for h in self.held if h.op == "enqueue_notification" and h.sent_at is None]
