@@ -222,7 +222,7 @@ async def test_rest_outage_inside_a_store_outage_is_said_with_its_true_times(rig
         "RESOLVED sbwatch: state store unavailable (lasted 51s)",
     ]
     assert [n.created_at - T0 for n in notes[:3]] == [
-        timedelta(seconds=10),
+        timedelta(seconds=25),  # said at the first look 10 s into the outage, yet first
         timedelta(seconds=25),
         timedelta(seconds=60),
     ]
@@ -237,10 +237,13 @@ async def test_messages_held_past_the_bound_are_written_as_sent_not_sent_again(
     rig: Rig,
 ) -> None:
     """Held messages delivered directly while the store stays away are written to the outbox
-    as sent when it returns: the outbox does not send them a second time."""
+    as sent when it returns: the outbox does not send them a second time. A store away for
+    less than 10 s is not said."""
     await rig.until(10)
     rig.outage.away = True
-    await rig.until(20)
+    await rig.until(19)
+    assert rig.guard.pending_notifications() == []
+    await rig.until(21)
     held = rig.guard.pending_notifications()
     assert [h.notification.title for h in held if h.notification] == [
         "WARNING sbwatch: state store unavailable"
@@ -248,12 +251,12 @@ async def test_messages_held_past_the_bound_are_written_as_sent_not_sent_again(
     rig.guard.mark_delivered(held[0], rig.clock.now())
     assert rig.guard.pending_notifications() == []
     rig.outage.away = False
-    await rig.until(22)
+    await rig.until(23)
     warning, _ = await rig.inner.notifications(T0)
     assert warning.title == "WARNING sbwatch: state store unavailable"
-    assert warning.sent_at == T0 + timedelta(seconds=20)
+    assert warning.sent_at == T0 + timedelta(seconds=21)
     due = await rig.inner.due_notifications(rig.clock.now() + timedelta(days=1))
-    assert [n.title for n in due] == ["RESOLVED sbwatch: state store unavailable (lasted 10s)"]
+    assert [n.title for n in due] == ["RESOLVED sbwatch: state store unavailable (lasted 11s)"]
 
 
 async def test_a_long_outage_lets_go_of_history_first(
@@ -278,15 +281,17 @@ async def test_a_long_outage_lets_go_of_history_first(
     ]
 
 
-async def test_the_store_warning_comes_before_an_alert_raised_in_the_same_second(
+async def test_the_store_warning_comes_before_an_alert_raised_before_it_was_said(
     rig: Rig,
 ) -> None:
-    """An alert raised between the store's first refusal and the store watch's next look is
-    still said after the store's warning: the warning is about the onset."""
+    """An alert raised before the outage was said (10 s after its onset) is still said after
+    the store's warning: the warning is about the onset."""
     await rig.until(10)
     rig.outage.away = True
     rig.rest["up"] = False
     await rig.watcher.probe(REF, ProbeKind.REST)  # fails, confirms after 5 s: down, alerted
+    await rig.watch.check()  # away 5 s: not said yet
+    rig.clock.advance(5.0)
     (critical,) = rig.guard.pending_notifications()
     assert critical.notification is not None
     assert critical.notification.title == f"CRITICAL {REF}: rest is down"

@@ -4,10 +4,10 @@ Every ``CHECK_EVERY_S`` the job writes to the store when it is away (see ``store
 once it answers, everything held is written in order, with the times it happened, and the
 outbox delivers the messages held as usual.
 
-An outage is said once, as a WARNING of sbwatch itself (since when and for how long), and
-resolved with how long it lasted. Those two messages go through the outbox like any other, so
-they are held too while the store is away, in their place: the warning before any alert raised
-during the outage.
+An outage that lasts ``SAY_AFTER_S`` is said once, as a WARNING of sbwatch itself (since when
+and for how long), and resolved with how long it lasted. Those two messages go through the
+outbox like any other, so they are held too while the store is away, the warning before any
+alert raised during the outage.
 
 Messages held are delivered through the outbox when the store returns within
 ``DIRECT_AFTER_S``. A store away longer than that is not a blip (a SQLite file locked by a
@@ -34,6 +34,9 @@ from sbwatch.core.results import PROVIDER, Alert, Severity
 from sbwatch.policy.alerts import AlertAction, alert_key
 from sbwatch.store.guard import GuardedStore
 
+SAY_AFTER_S = 10.0
+"""An outage is said once it lasts this long: a write that waited out one SQLite busy timeout
+(5 s) is not worth a message. Said late, it still comes first among the messages held."""
 CHECK_EVERY_S = 1.0
 """How often an absent store is tried again (and the gauge set)."""
 DIRECT_AFTER_S = 60.0
@@ -71,7 +74,8 @@ class StoreWatch:
         guard = self.guard
         if guard.down_since is not None:
             self.metrics.store_up.set(0)
-            if self.said is None:
+            away_s = (self.clock.now() - guard.down_since).total_seconds()
+            if self.said is None and away_s >= SAY_AFTER_S:
                 await self._say(guard.down_since)
         back_after = await guard.recover()
         self.metrics.store_up.set(1 if guard.up else 0)

@@ -15,6 +15,7 @@ is away:
 - the outbox has nothing due (``daemon.storewatch`` delivers the notifications held);
 - any other call (an escalation's intent, a lock, a lease) fails at once with a transient
   StoreError instead of waiting on the store again: those need the store to be done once.
+  Their own failures do not make an outage (a lease conflict is not one).
 
 The store is not asked again until :meth:`GuardedStore.recover` writes to it (a small state
 document, then everything held): a read-only check would pass on a SQLite file locked for
@@ -265,13 +266,7 @@ class GuardedStore:
         async def other(*args: Any, **kwargs: Any) -> Any:
             if self.down_since is not None:
                 raise StoreError(f"{op}: the state store is unavailable", transient=True)
-            started = self.clock.now()
-            try:
-                return await target(*args, **kwargs)
-            except StoreError as exc:
-                if exc.transient:
-                    self._away(started, exc)
-                raise
+            return await target(*args, **kwargs)  # a conflict here is not an outage
 
         return other
 
