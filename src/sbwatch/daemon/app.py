@@ -212,10 +212,12 @@ class Daemon:
             store = await open_store(state)
             if self.store_lock is not None:
                 self.store_lock.opened()
-            self.guard = GuardedStore(store, clock=self.clock)  # an outage loses nothing
+            if not self.settings.ha.enabled:  # with several, the lease moves instead
+                self.guard = GuardedStore(store, clock=self.clock)  # an outage loses nothing
+                store = self.guard.store()
             try:
                 async with http_client() as http:
-                    yield self.guard.store(), http
+                    yield store, http
             finally:
                 await store.close()
         finally:
