@@ -188,6 +188,12 @@ class Metrics:
             "Unix time the Management API token expires (mgmt_token_expires; 0 if not set).",
             registry=r,
         )
+        self.store_up = Gauge(
+            "sbwatch_store_up",
+            "1 while the state store answers, 0 while it is away (alerts held in memory).",
+            registry=r,
+        )
+        self.store_up.set(1)
         self.heartbeat = Gauge(
             "sbwatch_last_cycle_timestamp_seconds",
             "Unix time of the last completed evaluation cycle.",

@@ -36,6 +36,7 @@ from sbwatch.daemon.presence import RENEW_EVERY_S, AlreadyRunning, Presence
 from sbwatch.daemon.scheduler import Scheduler
 from sbwatch.daemon.sdnotify import Notifier
 from sbwatch.daemon.storelock import StoreFileLock
+from sbwatch.daemon.storewatch import CHECK_EVERY_S, StoreWatch
 from sbwatch.daemon.uptime import (
     MAINTENANCE_EVERY_S,
     UPTIME_EVERY_S,
@@ -47,6 +48,7 @@ from sbwatch.ingest.imap import MailWatcher
 from sbwatch.ingest.parse import rule_from_settings
 from sbwatch.remediation.executor import process_owner
 from sbwatch.store import Store, open_store
+from sbwatch.store.guard import GuardedStore
 from sbwatch.watch.credentials import TokenExpiryWatch
 from sbwatch.watch.watcher import Watcher
 
@@ -123,6 +125,7 @@ class Daemon:
         self.leadership: Leadership | None = None
         self.generation: Generation | None = None
         self.store_lock: StoreFileLock | None = None
+        self.guard: GuardedStore | None = None
 
     async def run(self) -> int:
         """Run until SIGTERM/SIGINT; 0 on a clean stop."""
@@ -209,6 +212,9 @@ class Daemon:
             store = await open_store(state)
             if self.store_lock is not None:
                 self.store_lock.opened()
+            if not self.settings.ha.enabled:  # with several, the lease moves instead
+                self.guard = GuardedStore(store, clock=self.clock)  # an outage loses nothing
+                store = self.guard.store()
             try:
                 async with http_client() as http:
                     yield store, http
@@ -281,6 +287,15 @@ class Daemon:
         scheduler = Scheduler(self.clock, self.metrics)
         _schedule(scheduler, settings, watcher, dispatcher, self.presence)
         scheduler.every("presence", RENEW_EVERY_S, self._renew)
+        if self.guard is not None:
+            watch = StoreWatch(
+                self.guard,
+                dispatcher,
+                settings.alerting.routes,
+                clock=self.clock,
+                metrics=self.metrics,
+            )
+            scheduler.every("store", CHECK_EVERY_S, watch.check)
         scheduler.start()
         mail_task = None
         if settings.mail.enabled:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -48,6 +48,9 @@ class SqliteStore(SqlStore):
         self._busy_timeout_s = busy_timeout_s
         self._conn: aiosqlite.Connection | None = None
         self._mutex = asyncio.Lock()  # one connection: operations and transactions take turns
+        self.refuse: Callable[[], bool] | None = None
+        """While it answers True (the store is known away), an operation whose turn comes
+        fails at once instead of waiting out the busy timeout behind the others."""
 
     async def open(self) -> None:
         """Create the parent directory, connect (WAL, synchronous=FULL), apply migrations."""
@@ -127,6 +130,8 @@ class SqliteStore(SqlStore):
         async with self._mutex:
             if self._conn is None:
                 raise StoreError(f"sqlite {op} failed: store is not open", transient=False)
+            if self.refuse is not None and self.refuse():
+                raise StoreError(f"sqlite {op} failed: the state store is away", transient=True)
             try:
                 yield self._conn
             except sqlite3.Error as exc:

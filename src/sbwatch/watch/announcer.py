@@ -13,6 +13,7 @@ from sbwatch.alerting.messages import Message, Target, render
 from sbwatch.alerting.oncall import after_maintenance, passed_on
 from sbwatch.config.settings import Settings
 from sbwatch.core.clock import Clock
+from sbwatch.core.errors import StoreError
 from sbwatch.core.log import get_logger
 from sbwatch.core.oncall import MaintenanceWindow
 from sbwatch.core.results import PROVIDER, Alert, EmailKind, ProviderEmail, Severity, Silence
@@ -130,7 +131,7 @@ class Announcer:
         ends = (
             closes_every(open_alerts, actions)
             and self.dispatcher.acts_for(ref)
-            and await self.store.current_incident(ref) is not None
+            and await self._incident_open(ref)
         )
         if ends:  # the project's last alerts close: one summary instead of a resolve each
             actions = one_summary(actions)
@@ -141,6 +142,12 @@ class Announcer:
         if active_silence(ref, silences, now) is None:
             await self._pass_on(runtime, acked, now)
         return state
+
+    async def _incident_open(self, ref: str) -> bool:
+        try:
+            return await self.store.current_incident(ref) is not None
+        except StoreError:  # the state store is away: each alert resolves on its own
+            return False
 
     async def maintenance(self, ref: str, now: datetime) -> MaintenanceWindow | None:
         """The maintenance window holding the project back now, if any."""
@@ -301,14 +308,17 @@ class Announcer:
         if action.send and ended is not None:
             message = after_maintenance(message, ended)
         if self.dispatcher.acts_for(runtime.settings.ref):
-            message = await self.incidents.record(
-                action,
-                message,
-                name=target.name,
-                tier=runtime.tier,
-                prices=runtime.prices,
-                ends=ends_incident,
-            )
+            try:
+                message = await self.incidents.record(
+                    action,
+                    message,
+                    name=target.name,
+                    tier=runtime.tier,
+                    prices=runtime.prices,
+                    ends=ends_incident,
+                )
+            except StoreError as exc:  # the state store is away: the alert goes out anyway
+                self._log.warning("incident not recorded", key=action.alert.key, error=str(exc))
         await self.dispatcher.submit(action, message)
         if self.on_alert is not None:
             self.on_alert(action, message)

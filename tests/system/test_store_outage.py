@@ -1,0 +1,90 @@
+"""A live daemon whose SQLite state file is locked by another process: a REST outage inside
+the lock reaches the phone with its true length, after the store's own warning."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import (
+    REF,
+    ConfigParts,
+    DaemonFactory,
+    Receiver,
+    Sim,
+    daemon_config,
+    free_port,
+    wait_for,
+)
+
+pytestmark = pytest.mark.integration
+
+REST_DOWN_S = 8.0
+STORE_WARNING = "WARNING sbwatch: state store unavailable"
+
+
+def lasted_s(title: str) -> int:
+    """The seconds a RESOLVED title says the problem lasted ("lasted 9s", "lasted 1m 2s")."""
+    found = re.search(r"\(lasted ([^)]*)\)", title)
+    assert found is not None, title
+    parts = dict((unit, int(n)) for n, unit in re.findall(r"(\d+)([hms])", found.group(1)))
+    return parts.get("h", 0) * 3600 + parts.get("m", 0) * 60 + parts.get("s", 0)
+
+
+def test_rest_outage_while_the_state_file_is_locked_is_said_in_order(
+    sim: Sim, daemons: DaemonFactory, receiver: Receiver, tmp_path: Path
+) -> None:
+    """The state file is locked for writing (BEGIN EXCLUSIVE in this process) while REST is
+    down 8 s: the phone gets the store's warning, the CRITICAL, its RESOLVED lasting about 8 s
+    and the store's RESOLVED, each once, in that order, once the lock is let go."""
+    port = free_port()
+    config = daemon_config(sim, tmp_path, port, ConfigParts(extra=receiver.route()))
+    daemon = daemons.start(config, port)
+    wait_for("a healthy diagnosis", lambda: daemon.events("diagnosis changed"))
+    assert daemon.sample("sbwatch_store_up") == 1.0
+
+    holder = sqlite3.connect(tmp_path / "state.db", isolation_level=None, timeout=30)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        wait_for("the store said away", lambda: daemon.events("state store unavailable"))
+        wait_for("the store down", lambda: daemon.sample("sbwatch_store_up") == 0.0 or None)
+
+        sim.ctl("service", "name=rest", "up=false", f"ref={REF}")
+        went_down = time.monotonic()
+        wait_for("rest seen down", lambda: _rest_changed(daemon, "down"))
+        time.sleep(max(0.0, REST_DOWN_S - (time.monotonic() - went_down)))
+        sim.ctl("service", "name=rest", "up=true", f"ref={REF}")
+        wait_for("rest seen up", lambda: _rest_changed(daemon, "up"))
+        wait_for(
+            "the resolve held",
+            lambda: [e for e in daemon.events("alert recorded") if e.get("kind") == "resolve"],
+        )
+        assert receiver.titles() == [], "nothing leaves before the store answers"
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+    def all_said() -> list[str] | None:
+        titles = receiver.titles()
+        return titles if len(titles) >= 4 else None
+
+    titles = wait_for("the four messages", all_said, deadline_s=30)
+    assert len(titles) == 4, titles
+    assert titles[0] == STORE_WARNING
+    assert titles[1].startswith("CRITICAL shop: rest is down"), titles
+    assert titles[2].startswith("RESOLVED shop: rest is down (lasted "), titles
+    assert titles[3].startswith("RESOLVED sbwatch: state store unavailable (lasted "), titles
+    assert abs(lasted_s(titles[2]) - REST_DOWN_S) <= 3, titles
+    assert lasted_s(titles[3]) >= lasted_s(titles[2]), titles
+    wait_for("the store up again", lambda: daemon.sample("sbwatch_store_up") == 1.0 or None)
+    assert receiver.titles() == titles, "each said once"
+
+
+def _rest_changed(daemon: object, to: str) -> bool | None:
+    events = daemon.events("probe state changed")  # type: ignore[attr-defined]
+    found = [e for e in events if e.get("probe") == "rest" and e.get("current") == to]
+    return True if found else None
