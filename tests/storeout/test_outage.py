@@ -109,7 +109,7 @@ class Rig:
         self.outage = Outage(inner, proxy)
         self.clock = VirtualClock(T0)
         self.metrics = Metrics()
-        self.guard = GuardedStore(self.outage, clock=self.clock)  # type: ignore[arg-type]
+        self.guard = GuardedStore(self.outage, clock=self.clock)
         config = settings()
         store = self.guard.store()
         self.dispatcher = Dispatcher(

@@ -31,7 +31,8 @@ def lasted_s(title: str) -> int:
     """The seconds a RESOLVED title says the problem lasted ("lasted 9s", "lasted 1m 2s")."""
     found = re.search(r"\(lasted ([^)]*)\)", title)
     assert found is not None, title
-    parts = dict((unit, int(n)) for n, unit in re.findall(r"(\d+)([hms])", found.group(1)))
+    pairs = re.findall(r"(\d+)([hms])", found.group(1))
+    parts: dict[str, int] = {unit: int(n) for n, unit in pairs}
     return parts.get("h", 0) * 3600 + parts.get("m", 0) * 60 + parts.get("s", 0)
 
 
