@@ -278,7 +278,8 @@ class Harness:
     async def stop(self, task: asyncio.Task[None]) -> None:
         """Cancel a watcher and check it ended by cancellation only."""
         task.cancel()
-        results = await asyncio.gather(task, return_exceptions=True)
+        async with asyncio.timeout(15):  # a watcher that swallows its cancellation fails here
+            results = await asyncio.gather(task, return_exceptions=True)
         assert isinstance(results[0], asyncio.CancelledError)
 
     def count(self, outcome: str, kind: str = "io_budget_warning") -> float:

@@ -170,8 +170,10 @@ async def test_wrong_password_backs_off(dovecot: Any, harness: Any) -> None:
     watcher = harness.watcher(settings, clock, backoff_base_s=1.0, backoff_max_s=300.0)
     with capture_logs() as logs:
         task = harness.start(watcher)
-        await wait_for(lambda: clock.elapsed >= 3600, 60)
-        await harness.stop(task)
+        try:
+            await wait_for(lambda: clock.elapsed >= 3600, 60)
+        finally:
+            await harness.stop(task)
     refused = [e for e in logs if e["event"] == "mail login refused"]
     in_first_hour = sum(1 for i in range(len(clock.sleeps)) if sum(clock.sleeps[:i]) < 3600)
     print(
@@ -306,3 +308,24 @@ async def test_poll_fallback_without_idle(
         await wait_for(lambda: len(harness.received) == 1)
     watching = [e for e in logs if e["event"] == "mail watching"]
     assert False is watching[0]["idle"]
+
+
+async def test_a_stop_during_a_call_that_turns_it_into_an_error_still_stops(
+    harness: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A library call that answers a cancellation with an error of its own (a timeout racing
+    the stop): the watcher stops instead of logging in again for ever."""
+    connecting = asyncio.Event()
+
+    async def connect(self: Any) -> None:
+        connecting.set()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            raise MailError("timed out", transient=True) from None
+
+    monkeypatch.setattr(ImapSession, "connect", connect)
+    settings = {"enabled": True, "host": "127.0.0.1", "port": 1, "username": "u", "password": "p"}
+    task = harness.start(harness.watcher(settings))
+    await asyncio.wait_for(connecting.wait(), 5)
+    await harness.stop(task)

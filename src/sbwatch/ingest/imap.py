@@ -90,6 +90,11 @@ class MailWatcher:
             except (MailError, StoreError) as exc:
                 if isinstance(exc, StoreError) and not exc.transient:
                     raise
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # A stop asked during a library call that turned it into an error (a
+                    # timeout racing the cancellation): stop, never retry for ever.
+                    raise asyncio.CancelledError from exc
                 delay = backoff_delay(attempt, self._base, self._max, self._rng)
                 attempt += 1
                 log.error(
