@@ -9,6 +9,7 @@ from sbwatch.commands.status import gather_status, render
 from sbwatch.config.settings import Settings
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import HostSample
+from sbwatch.daemon.page import render_status_page
 from sbwatch.policy.memory import GIB
 from sbwatch.store.sqlite import SqliteStore
 from sbwatch.supabase.tiers import Tier
@@ -65,6 +66,14 @@ async def test_status_shows_memory_held_high_the_leak_and_the_sizes(store: Sqlit
         "sbwatch_swap_used_ratio": 0.1,
         "sbwatch_cpu_busy_ratio": 0.95,
     } == {k: round(v or 0, 3) for k, v in gauges.items()}
+    html = await render_status_page(store, settings, NOW)
+    memory = "RAM 88% used (above 75% for 45m), swap 10%; falling steadily: out of memory in"
+    assert (True, True) == (
+        f'<p class="memory"><b>Memory</b> {memory} ~5h47m; small (2 GB) holds the 1.0 GB in use'
+        in html,
+        '<p class="cpu"><b>CPU</b> 95% busy of 2 CPUs (iowait apart), above 90% for 20m; xl has'
+        " 4 CPUs</p>" in html,
+    ), html[html.find('class="memory"') - 20 :][:600]
 
 
 async def test_status_shows_nothing_of_memory_before_a_reading(store: SqliteStore) -> None:

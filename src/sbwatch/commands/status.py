@@ -10,6 +10,7 @@ from typing import Any
 
 from sbwatch.alerting.auth_limits import auth_limits_line
 from sbwatch.alerting.connections import connections_line
+from sbwatch.alerting.disk import disk_line
 from sbwatch.alerting.memory import cpu_line, memory_line
 from sbwatch.commands import HELPS
 from sbwatch.commands.common import settings_or_exit
@@ -67,24 +68,6 @@ def maintenance_lines(windows: list[dict[str, Any]]) -> list[str]:
         )
         lines.append(f"  {state} {end:%Y-%m-%d %H:%M} UTC: {w['reason']}")
     return lines
-
-
-def disk_line(disk: dict[str, Any]) -> str:
-    """How full /data is, how fast it fills, and when the database would go read-only."""
-    line = f"{disk['used_ratio']:.0%} of {disk['size_gb']:.0f} GB used"
-    rate = disk["fill_gb_per_hour"]
-    if rate is not None and rate > 0:
-        line += f", filling {rate:.2f} GB/h"
-    eta = disk["read_only_eta_s"]
-    if eta == 0:
-        line += "; READ-ONLY"
-    elif eta is not None:
-        line += f"; read-only in ~{format_duration(eta)}"
-    line += f"; {disk['changes_24h']} of 4 disk changes in 24 h"
-    if disk["frees_at"] and (disk["quota_spent"] or disk["blocked_by"] == "quota"):
-        frees = datetime.fromisoformat(disk["frees_at"])
-        line += f" (the next allowed at {frees:%a %H:%M} UTC)"
-    return line
 
 
 def _daemon_line(report: dict[str, Any]) -> str:

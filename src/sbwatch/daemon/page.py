@@ -16,8 +16,11 @@ from html import escape
 from typing import Any
 
 from sbwatch import __version__
+from sbwatch.alerting.auth_limits import auth_limits_line
 from sbwatch.alerting.connections import connections_line
+from sbwatch.alerting.disk import disk_line
 from sbwatch.alerting.incident_text import incident_doc
+from sbwatch.alerting.memory import cpu_line, memory_line
 from sbwatch.config.settings import Settings
 from sbwatch.core.durations import format_duration, moment_after
 from sbwatch.daemon.chart import Point, budget_chart
@@ -174,10 +177,20 @@ def _project(p: dict[str, Any], now: datetime, asked: str) -> str:
 
 
 def _connections(p: dict[str, Any]) -> str:
-    doc = p.get("connections")
-    if not doc:
-        return ""
-    return f'<p class="connections"><b>Connections</b> {escape(connections_line(doc))}</p>'
+    """Each limit beside the IO budget, a line each, as ``sbwatch status`` says them."""
+    host = p.get("host") or {}
+    said = [
+        ("disk", "Disk", p.get("disk"), disk_line),
+        ("connections", "Connections", p.get("connections"), connections_line),
+        ("memory", "Memory", host.get("memory"), memory_line),
+        ("cpu", "CPU", host.get("cpu"), cpu_line),
+        ("auth", "Auth 429", p.get("auth_limits"), auth_limits_line),
+    ]
+    return "".join(
+        f'<p class="{name}"><b>{label}</b> {escape(line(doc))}</p>'
+        for name, label, doc, line in said
+        if doc
+    )
 
 
 def _probes(p: dict[str, Any], now: datetime) -> str:
