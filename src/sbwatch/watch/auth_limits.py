@@ -19,6 +19,7 @@ from sbwatch.policy.alerts import Condition
 from sbwatch.policy.auth_limits import KEEP, AuthAssessment, AuthPoint, assess
 from sbwatch.store.base import Store
 from sbwatch.supabase.auth_limits import AuthConfig
+from sbwatch.watch.readings import keep_reading, save_report
 
 if TYPE_CHECKING:  # status reads the report without loading the HTTP and metrics libraries
     from sbwatch.core.metrics import Metrics
@@ -60,15 +61,9 @@ class AuthFlow:
 
     def fold(self, ref: str, sample: IoSample) -> None:
         """Keep the 429 counters of one scrape."""
-        if sample.auth_refused is None:
-            return
-        points = self.points.setdefault(ref, [])
-        if points and sample.at <= points[-1].at:
-            return
-        points.append(AuthPoint(sample.at, dict(sample.auth_refused)))
-        cut = sample.at - KEEP
-        while points and points[0].at < cut:
-            points.pop(0)
+        if sample.auth_refused is not None:
+            points = self.points.setdefault(ref, [])
+            keep_reading(points, AuthPoint(sample.at, dict(sample.auth_refused)), KEEP)
 
     def last(self, ref: str) -> object:
         """What the assessment reads that changes between scrapes (the replay compares it)."""
@@ -107,14 +102,8 @@ class AuthFlow:
     async def save(self, ref: str) -> None:
         """Keep the assessment for ``sbwatch status`` when it changed (its time apart)."""
         found = self.assessments.get(ref)
-        if found is None:
-            return
-        doc = report_doc(found)
-        same = {k: v for k, v in doc.items() if k != "at"}
-        if self._saved.get(ref) == same:
-            return
-        await self.store.put_state(NAMESPACE, ref, doc)
-        self._saved[ref] = same
+        if found is not None:
+            await save_report(self.store, NAMESPACE, ref, report_doc(found), self._saved)
 
     def condition(self, ref: str) -> Condition:
         """The auth rate limits condition of this cycle: a warning, never more."""

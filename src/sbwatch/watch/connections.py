@@ -17,6 +17,7 @@ from sbwatch.policy.conditions import DIAGNOSIS_SUBJECT
 from sbwatch.policy.connections import TREND_WINDOW, ConnAssessment, ConnPoint, assess
 from sbwatch.store.base import Store
 from sbwatch.supabase.tiers import Tier
+from sbwatch.watch.readings import keep_reading, save_report
 
 if TYPE_CHECKING:  # status reads the report without loading prometheus_client
     from sbwatch.core.metrics import Metrics
@@ -66,15 +67,9 @@ class ConnFlow:
 
     def fold(self, ref: str, sample: IoSample) -> None:
         """Keep the connections of one scrape."""
-        if sample.connections is None:
-            return
-        points = self.points.setdefault(ref, [])
-        if points and sample.at <= points[-1].at:
-            return
-        points.append(ConnPoint(sample.at, sample.connections))
-        cut = sample.at - KEEP
-        while points and points[0].at < cut:
-            points.pop(0)
+        if sample.connections is not None:
+            points = self.points.setdefault(ref, [])
+            keep_reading(points, ConnPoint(sample.at, sample.connections), KEEP)
 
     def assess(self, ref: str, tier: Tier, now: datetime) -> ConnAssessment | None:
         """Every pool now; the gauges follow."""
@@ -88,14 +83,8 @@ class ConnFlow:
     async def save(self, ref: str) -> None:
         """Keep the assessment for ``sbwatch status`` when it changed (its time apart)."""
         found = self.assessments.get(ref)
-        if found is None:
-            return
-        doc = report_doc(found)
-        same = {k: v for k, v in doc.items() if k != "at"}
-        if self._saved.get(ref) == same:
-            return
-        await self.store.put_state(NAMESPACE, ref, doc)
-        self._saved[ref] = same
+        if found is not None:
+            await save_report(self.store, NAMESPACE, ref, report_doc(found), self._saved)
 
     def condition(self, ref: str, diagnosis: Diagnosis) -> Condition:
         """The connections condition of this cycle."""

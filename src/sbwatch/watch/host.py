@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import Any
 
 from sbwatch.config.settings import ProjectSettings
 from sbwatch.core.metrics import Metrics
@@ -20,6 +20,7 @@ from sbwatch.policy import cpu, memory
 from sbwatch.store.base import Store
 from sbwatch.supabase.tiers import CPUS, MEMORY_GB, Tier
 from sbwatch.watch.host_state import HOST_NAMESPACE
+from sbwatch.watch.readings import keep_reading
 
 
 @dataclass
@@ -47,8 +48,8 @@ class HostFlow:
     def fold(self, ref: str, host: HostSample) -> None:
         """Keep one scrape's readings (a repeated or older one is left out)."""
         state = self.state(ref)
-        _keep(state.memory_points, memory.point_of(host), memory.KEEP)
-        _keep(state.cpu_points, cpu.point_of(host), cpu.KEEP)
+        keep_reading(state.memory_points, memory.point_of(host), memory.KEEP)
+        keep_reading(state.cpu_points, cpu.point_of(host), cpu.KEEP)
 
     def forget(self, ref: str) -> None:
         """The machine changed size (a reboot): its readings start again."""
@@ -79,9 +80,6 @@ class HostFlow:
         if doc is not None and doc != self._saved.get(ref):
             await store.put_state(HOST_NAMESPACE, ref, doc)
             self._saved[ref] = doc
-
-
-_P = TypeVar("_P", memory.MemoryPoint, cpu.CpuPoint)
 
 
 def host_doc(
@@ -115,12 +113,3 @@ def host_doc(
             "more_cpus": None if more is None else CPUS[more],
         }
     return doc
-
-
-def _keep(points: list[_P], point: _P | None, keep: timedelta) -> None:
-    if point is None or (points and point.at <= points[-1].at):
-        return
-    points.append(point)
-    cut = point.at - keep
-    while points and points[0].at < cut:
-        points.pop(0)
