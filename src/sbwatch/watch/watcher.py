@@ -45,7 +45,7 @@ from sbwatch.policy.budget import BudgetEstimator, alert_thresholds, budget_seve
 from sbwatch.policy.conditions import IO_KINDS, next_latch
 from sbwatch.policy.diagnosis import diagnose
 from sbwatch.policy.disk import point_of
-from sbwatch.policy.escalation import beyond_reach, will_raise
+from sbwatch.policy.escalation import UNFINISHED, beyond_reach, will_raise
 from sbwatch.policy.plan import Plan
 from sbwatch.policy.thresholds import next_status
 from sbwatch.probes import ProbeContext, build_probe, timeout_for
@@ -621,9 +621,10 @@ class Watcher:
         runtime = await self.running(ref)
         if runtime is None or runtime.api is None:
             return None
+        journal = await self.store.intents(ref)
         if runtime.escalator is not None:  # a person's sbwatch escalate counts in the metrics
-            runtime.escalator.observe(await self.store.intents(ref))
-        if await self.store.unfinished_intents(ref):
+            runtime.escalator.observe(journal)
+        if any(intent.state in UNFINISHED for intent in journal):
             return None
         tier = await provider_size(runtime, self._log)
         if tier is not None and tier is not runtime.tier:
