@@ -4,8 +4,9 @@
 #   make test    the whole suite (installs Debian test servers when run as root, and the
 #                provider's CLI from npm into .tools/supabase-cli)
 #   make check   lint + types + tests
-#   make fuzz    long campaigns: the invariants (FUZZ_SEED, FUZZ_COUNT, FUZZ_DAYS), then the
-#                scorecard against the truth (SCORE_COUNT cases, failures shrunk to score-failures/)
+#   make fuzz    long campaigns: ten minutes of the live chaos test (SBWATCH_CHAOS_SEED), the
+#                invariants (FUZZ_SEED, FUZZ_COUNT, FUZZ_DAYS), then the scorecard against the
+#                truth (SCORE_COUNT cases, failures shrunk to score-failures/)
 #   make bench   benchmarks (ratios against baselines measured in the same run)
 #   make install put `sbwatch` on PATH (PREFIX=/usr/local as root, ~/.local otherwise)
 
@@ -34,8 +35,11 @@ $(UV):
 	python3 -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
 
+# Bytecode is compiled at install: where PYTHONDONTWRITEBYTECODE is set (containers, CI
+# images) nothing would ever write it, and each of the suite's hundreds of Python processes
+# would compile again every module it imports, about half of a command's start-up CPU.
 $(VENV)/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --quiet
+	$(UV) sync --frozen --quiet --compile-bytecode
 	touch $@
 
 venv: $(VENV)/.synced
@@ -52,10 +56,14 @@ demo: venv
 try: venv
 	$(VENV)/bin/sbwatch try $(TRY_FLAGS)
 
-# Two workers (pytest-xdist): the live daemons' tests mostly wait, the unit tests compute.
-# A file stays on one worker, so its module fixtures (the live escalation runs) run once.
+# Four workers (pytest-xdist) on two cores: the live daemons' tests mostly wait while the
+# unit tests compute. A file stays on one worker, so its module fixtures (the live escalation
+# runs) run once; the files marked slow start first (tests/conftest.py). sbwatch's own
+# modules are compiled first, for the processes the tests start: the install is editable,
+# which the venv's --compile-bytecode leaves out.
 test: venv debs cli
-	$(PY) -m pytest -q -n 2 --dist loadfile
+	$(PY) -m compileall -q src
+	$(PY) -m pytest -q -n 4 --dist loadfile --durations=10
 
 lint: venv
 	$(VENV)/bin/ruff check src tests bench
@@ -71,7 +79,9 @@ FUZZ_COUNT ?= 200
 FUZZ_DAYS ?= 2
 SCORE_COUNT ?= 2000
 
-fuzz: venv
+fuzz: venv debs
+	SBWATCH_CHAOS_SECONDS=600 $(PY) -m pytest -q tests/system/test_chaos.py
+	SBWATCH_BOTH_WAYS=$$(seq -s, 0 19) $(PY) -m pytest -q -n 2 tests/replay/test_fast_path.py
 	$(VENV)/bin/sbwatch sim fuzz --seed $(FUZZ_SEED) --count $(FUZZ_COUNT) --days $(FUZZ_DAYS)
 	$(VENV)/bin/sbwatch sim score --seed $(FUZZ_SEED) --count $(SCORE_COUNT) --days $(FUZZ_DAYS) --out score-failures
 

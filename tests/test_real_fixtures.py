@@ -17,9 +17,9 @@ import pytest
 from pydantic import SecretStr
 
 from sbwatch.core.clock import VirtualClock
+from sbwatch.core.tiers import TIERS, Tier
 from sbwatch.probes.status_page import _parse_summary
 from sbwatch.supabase.mgmt_api import ManagementApi
-from sbwatch.supabase.tiers import TIERS, Tier
 
 REAL = Path(__file__).resolve().parent / "fixtures" / "real"
 REF = "abcdefghijklmnopqrst"

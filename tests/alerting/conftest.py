@@ -20,6 +20,8 @@ class Receiver:
     def __init__(self) -> None:
         self.posts: list[dict[str, Any]] = []
         self.paths: list[str] = []
+        self.headers: list[dict[str, str]] = []
+        """The headers of each post received (lowercased names), as ``posts``."""
         self.status = 200
         self.fail_paths: set[str] = set()
         """Paths answered 400 whatever ``status`` says."""
@@ -50,17 +52,18 @@ class Receiver:
         try:
             head = await reader.readuntil(b"\r\n\r\n")
             lines = head.decode("latin-1").split("\r\n")
-            length = 0
+            headers = {}
             for line in lines[1:]:
                 name, _, value = line.partition(":")
-                if name.strip().lower() == "content-length":
-                    length = int(value.strip())
+                headers[name.strip().lower()] = value.strip()
+            length = int(headers.get("content-length", "0"))
             body = await reader.readexactly(length)
             path = lines[0].split(" ")[1]
             status = 400 if path in self.fail_paths else self.status
             if status == 200:
                 if body:  # a GET (the heartbeat) has none
                     self.posts.append(json.loads(body))
+                    self.headers.append(headers)
                 self.paths.append(path)
             head_out = f"HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
             writer.write(head_out.encode())

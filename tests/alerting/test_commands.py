@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import getpass
 import io
-import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
+from tests.servers import free_port
 
 from sbwatch.cli import build_parser, main
 from sbwatch.commands.alert import list_alerts, send_test
@@ -25,14 +25,6 @@ pytestmark = pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:Deprecati
 
 P = "abcdefghijklmnopqrst"
 NOW = datetime(2026, 5, 20, 12, 0, tzinfo=UTC)
-
-
-def free_port() -> int:
-    """A port nothing listens on."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
 
 
 async def test_alert_test_reports_each_route(receiver: Receiver) -> None:

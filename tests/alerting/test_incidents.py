@@ -29,9 +29,9 @@ from sbwatch.core.results import (
     ProviderEmail,
     Severity,
 )
+from sbwatch.core.tiers import Tier
 from sbwatch.policy.alerts import AlertAction, notice
 from sbwatch.store.sqlite import SqliteStore
-from sbwatch.supabase.tiers import Tier
 
 REF = "abcdefghijklmnopqrst"
 T0 = datetime(2026, 5, 20, 7, 0, tzinfo=UTC)
@@ -117,7 +117,7 @@ async def test_messages_attach_to_the_open_incident_until_it_ends(store: SqliteS
         "RESOLVED shop: disk IO budget exhausted on micro (lasted 1h10m)",
         [
             "Cause: disk IO budget exhausted on micro; warned 3h ahead (provider email of "
-            "May 20 05:00, sbwatch forecast of May 20 07:00).",
+            "May 20 05:00; sbwatch forecast of May 20 07:00, 1h ahead).",
             "sbwatch: raised to small by alice (sbwatch escalate) (+$5.00/month, $1.88 for "
             "the rest of May).",
             "Lasted 1h10m: 2026-05-20 07:00 to 08:10 UTC.",

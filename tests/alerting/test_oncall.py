@@ -14,10 +14,10 @@ from sbwatch.config.settings import Settings
 from sbwatch.core.clock import VirtualClock
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import Severity
+from sbwatch.core.tiers import Tier
 from sbwatch.policy.alerts import Condition
 from sbwatch.policy.budget import BudgetEstimator
 from sbwatch.store.sqlite import SqliteStore
-from sbwatch.supabase.tiers import Tier
 from sbwatch.watch.announcer import Announcer
 from sbwatch.watch.runtime import ProjectRuntime
 

@@ -60,6 +60,28 @@ async def test_steady_429s_warn_then_resolve_when_they_stop(store: SqliteStore) 
     assert gauge(metrics, "/otp") == 0.0
 
 
+async def test_a_route_warned_of_stays_while_auth_does_not_answer(store: SqliteStore) -> None:
+    """/otp warned of, then auth goes down for ten minutes (an outage): no 429 while nothing
+    answers says nothing, the warning stays. Once auth answers and /otp still refuses, it
+    holds on; once auth answers without 429s, it ends."""
+    flow = AuthFlow(Metrics(), store)
+    for minute in range(0, 7):
+        flow.fold(REF, scrape(minute, {"/otp": 20.0 * minute}))
+        flow.assess(REF, T0 + timedelta(minutes=minute))
+    assert flow.condition(REF).active
+    for minute in range(7, 17):  # auth down: its counter does not move
+        flow.fold(REF, scrape(minute, {"/otp": 120.0}))
+        flow.assess(REF, T0 + timedelta(minutes=minute), answering=False)
+        assert flow.condition(REF).active, minute
+    flow.fold(REF, scrape(17, {"/otp": 140.0}))
+    flow.assess(REF, T0 + timedelta(minutes=17))
+    assert flow.condition(REF).active
+    for minute in range(18, 20):
+        flow.fold(REF, scrape(minute, {"/otp": 140.0}))
+        flow.assess(REF, T0 + timedelta(minutes=minute))
+    assert not flow.condition(REF).active
+
+
 async def test_no_gotrue_series_keeps_nothing(store: SqliteStore) -> None:
     flow = AuthFlow(Metrics(), store)
     for minute in range(0, 8):

@@ -139,6 +139,20 @@ def test_a_warned_route_outlives_a_gap_in_the_readings_until_one_says_it_stopped
     )
 
 
+def test_a_warned_route_outlives_readings_too_few_or_too_far_apart_to_tell() -> None:
+    """Scrapes late (every interval a gap: a slow Management API held the cycle) or one
+    reading left after an outage longer than the readings kept: nothing says the route
+    stopped, so the warning stays; with nothing warned, nothing is known."""
+    gap = MAX_GAP + MINUTE
+    apart = [AuthPoint(T0 + i * gap, {"/verify": 300.0 * i}) for i in range(3)]
+    alone = [AuthPoint(T0, {"/verify": 4123.0})]
+    for points in (apart, alone):
+        held = assess(points, last(points), said=("/verify",))
+        assert held is not None
+        assert ("/verify",) == held.limited
+    assert assess(alone, T0) is None
+
+
 def test_said_routes_stay_while_refusing_at_all_and_go_when_it_stops() -> None:
     points = series([10] * STEPS + [0.5])
     assert assess(points, last(points)).limited == ()  # type: ignore[union-attr]

@@ -124,10 +124,10 @@ async def test_the_client_reads_the_simulators_auth_config_and_survives_refusals
 
     from sbwatch.core.clock import VirtualClock
     from sbwatch.core.errors import ApiError
+    from sbwatch.core.tiers import Tier
     from sbwatch.sim.app import create_app
     from sbwatch.sim.world import SimWorld
     from sbwatch.supabase.mgmt_api import ManagementApi
-    from sbwatch.supabase.tiers import Tier
 
     ref, token = "abcdefghijklmnopqrst", "sbp_" + "0a" * 20
     clock = VirtualClock()

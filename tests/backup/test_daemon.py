@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,19 +13,12 @@ from pathlib import Path
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from tests.servers import free_port
 
 from .conftest import REF, SECRETS, Database, complete_backups, write_config
 
 pytestmark = pytest.mark.integration
 DEADLINE_S = 60.0
-
-
-def _free_port() -> int:
-    """A TCP port on 127.0.0.1 nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _samples(port: int) -> dict[str, float]:
@@ -54,7 +46,7 @@ def _wait(what: str, check: Callable[[], bool]) -> None:
 
 def test_the_daemon_catches_up_verifies_and_exports(db64: Database, tmp_path: Path) -> None:
     """No backup yet at start: the daemon takes one, restores it, and exports all four gauges."""
-    port = _free_port()
+    port = free_port()
     top = f'log_level = "debug"\n[metrics]\nport = {port}\n'
     config = write_config(tmp_path / "c.toml", db64.secret_dsn, top=top)
     text = config.read_text(encoding="utf-8").replace("[metrics]\nenabled = false\n", "")

@@ -13,9 +13,9 @@ from sbwatch.backup.job import BackupJob
 from sbwatch.core.clock import VirtualClock
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import BudgetEstimate, DiagnosisKind, Severity
+from sbwatch.core.tiers import Tier
 from sbwatch.policy.backup import DeferReason, Gate, should_defer
 from sbwatch.store.sqlite import SqliteStore
-from sbwatch.supabase.tiers import Tier
 
 from .conftest import REF, Database, complete_backups, make_project
 

@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from sbwatch.backup.job import BackupJob, schedule_backups
+from sbwatch.backup.job import BackupJob
 from sbwatch.core.clock import VirtualClock
 from sbwatch.core.cron import cron_trigger, previous_fire
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import Severity
+from sbwatch.daemon.backups import schedule_backups
 from sbwatch.daemon.scheduler import Scheduler
 from sbwatch.store.sqlite import SqliteStore
 
@@ -195,3 +196,23 @@ def test_a_backup_is_expected_from_the_start(tmp_path: Path, store: SqliteStore)
         watcher.metrics, "sbwatch_backup_expected_since_timestamp_seconds"
     )
     assert _value(watcher.metrics, "sbwatch_backup_last_success_timestamp_seconds") is None
+
+
+async def test_a_restart_keeps_counting_from_the_first_expectation(
+    tmp_path: Path, store: SqliteStore
+) -> None:
+    """A project whose backup never succeeded (its database unreachable): a daemon restarted
+    a day later still exports the first start as the time backups were expected, so the
+    26-hour rule is not reset by every restart."""
+    project = make_project("postgresql://postgres@127.0.0.1:9/x", tmp_path)
+    first, metrics = VirtualClock(DUE), Metrics()
+    await _job(project, store, first, Notices(), metrics=metrics).check()
+    later, again = VirtualClock(DUE + timedelta(hours=25)), Metrics()
+    restarted = _job(project, store, later, Notices(), metrics=again)
+    await restarted.check()
+    name = "sbwatch_backup_expected_since_timestamp_seconds"
+    assert (DUE.timestamp(), DUE.timestamp(), DUE) == (
+        _value(metrics, name),
+        _value(again, name),
+        restarted.started_at,
+    )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from sbwatch.core.tiers import Tier
 from sbwatch.sim.accuracy import BURST_TIERS, Realism, Shape, run, shapes
-from sbwatch.supabase.tiers import Tier
 
 RATIO_TOLERANCE = 0.10
 ETA_TOLERANCE = 0.15

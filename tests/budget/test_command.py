@@ -12,9 +12,9 @@ import pytest
 from sbwatch.cli import main
 from sbwatch.config.settings import load_settings
 from sbwatch.core.results import BudgetEstimate, IoSample
+from sbwatch.core.tiers import Tier
 from sbwatch.policy.budget import BudgetEstimator
 from sbwatch.store import open_store
-from sbwatch.supabase.tiers import Tier
 from sbwatch.watch.state import STATE_NAMESPACE, correction_key, estimator_key, parse_correction
 
 REF = "abcdefghijklmnopqrst"

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 
 from sbwatch.config.settings import BudgetSettings, TierLimits
-from sbwatch.core.results import BudgetEstimate, IoSample
-from sbwatch.policy.budget import BudgetEstimator, budget_severity
-from sbwatch.supabase.tiers import BURST_SECONDS_PER_DAY, Tier, spec
+from sbwatch.core.results import BudgetEstimate, IoSample, Severity
+from sbwatch.core.tiers import BURST_SECONDS_PER_DAY, Tier, spec
+from sbwatch.policy.budget import BudgetEstimator, budget_severity, used_up_now
 
 from .conftest import Feed, FeedFactory
 
@@ -169,6 +169,22 @@ def test_iops_bucket_can_be_the_limit(feed: FeedFactory) -> None:
     assert est.eta_s is not None
     assert "iops" == est.limited_by
     assert "throughput" == feed(BudgetEstimator("p", Tier.MICRO)).run(30, 600).limited_by
+
+
+def test_a_first_reading_of_the_dashboard_sets_both_balances(feed: FeedFactory) -> None:
+    """A reading of 10% consumed at first start: either balance may be the one read, so IOPS
+    are at 90% too, and small-block IO drains them from there (left at 100%, an hour late on
+    micro at 1,050 IOPS); once the balances differ, the lower one reads the figure."""
+    f = feed(BudgetEstimator("p", Tier.MICRO))
+    f.estimator.correct(10.0, f.t)
+    ops_capacity = (11_800 - 500) * BURST_SECONDS_PER_DAY
+    est = f.run(5, 3600, iops=1_050)
+    assert "iops" == est.limited_by
+    assert 0.9 - 550 * 3600 / ops_capacity == pytest.approx(est.ratio, abs=1e-9)
+    f.estimator.correct(20.0, f.t)  # the IOPS balance is the lower: it reads the figure
+    later = f.run(5, 60, iops=1_050)
+    assert "iops" == later.limited_by
+    assert 0.8 - 550 * 60 / ops_capacity == pytest.approx(later.ratio, abs=1e-9)
 
 
 def test_forecast_follows_a_step_within_minutes(feed: FeedFactory) -> None:
@@ -335,6 +351,50 @@ def test_io_flat_above_the_baseline_without_waiting_teaches_nothing(feed: FeedFa
     f.iowait = 0.6
     f.run(14.0, 1200, step_s=60)
     assert {"micro": pytest.approx(14.0)} == est.learned
+
+
+def test_an_estimate_run_out_while_the_disks_serve_above_the_baseline_is_overdrawn(
+    feed: FeedFactory,
+) -> None:
+    """30 MB/s on micro, 5% left, the disks not waited on: the estimate runs out within the
+    hour, yet the disks go on serving 30 MB/s. The true budget is not spent (the published
+    limits are minimums): no "used up", no forecast, nothing to raise. Once the disks are
+    waited on, it is the estimate's word again."""
+    est = BudgetEstimator("p", Tier.MICRO, ratio=0.05)
+    f = feed(est)
+    f.iowait = 0.02
+    before = f.run(30.0, 300, step_s=60)
+    assert (False, True) == (before.overdrawn, before.ratio > 0.01)
+    after = f.run(30.0, 1800, step_s=60)
+    assert (True, None, None) == (after.overdrawn, after.eta_s, after.eta_now_s)
+    assert after.ratio <= 0.01
+    assert Severity.WARNING == budget_severity(after, BudgetSettings())
+    assert not used_up_now(after)
+    restored = BudgetEstimator.from_state(json.loads(json.dumps(est.to_state())))
+    assert restored.estimate is not None
+    assert restored.estimate.overdrawn
+    f.iowait = 0.6
+    held = f.run(30.0, 120, step_s=60)
+    assert (False, True) == (held.overdrawn, used_up_now(held))
+    f.iowait = 0.02
+    assert f.run(30.0, 300, step_s=60).overdrawn
+    at_baseline = f.run(11.0, 120, step_s=60)  # held at the baseline, the disks not waited on
+    assert (False, True) == (at_baseline.overdrawn, used_up_now(at_baseline))
+
+
+def test_an_iops_estimate_run_out_while_the_disks_serve_above_its_baseline_is_overdrawn(
+    feed: FeedFactory,
+) -> None:
+    """942 IOPS on micro (500 published) at 7.7 MB/s, the disks not waited on, for hours after
+    the IOPS estimate ran out: the true IOPS balance is not spent (overdrawn, not used up);
+    held at 500 IOPS, it is."""
+    est = BudgetEstimator("p", Tier.MICRO, ratio=0.02)
+    f = feed(est)
+    f.iowait = 0.02
+    served = f.run(7.7, 3600, step_s=60, iops=942)
+    assert ("iops", True, False) == (served.limited_by, served.overdrawn, used_up_now(served))
+    held = f.run(7.7, 300, step_s=60, iops=500)
+    assert (False, True) == (held.overdrawn, used_up_now(held))
 
 
 def test_at_a_learned_baseline_an_empty_budget_stays_empty(feed: FeedFactory) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sbwatch.core.results import BudgetEstimate
+from sbwatch.core.tiers import Tier
 from sbwatch.policy.budget import refilling
 from sbwatch.policy.forecast import Profile, run_forward
 from sbwatch.policy.tokens import Bucket
-from sbwatch.supabase.tiers import Tier
 
 NOW = datetime(2026, 5, 25, 12, tzinfo=UTC)
 BASELINE_MB, BURST_MB = 11.0, 260.0
@@ -80,3 +80,16 @@ def test_the_latest_load_at_the_baseline_says_held_while_the_average_lags() -> N
     the last interval's load at the baseline already says the budget is held, not refilling."""
     lagging = BudgetEstimate("p", NOW, Tier.MICRO, 0.01, -4.0, None, 1.0, 11.0)
     assert not refilling(lagging)
+
+
+def test_io_operations_held_at_their_baseline_are_not_refilling() -> None:
+    """800 small reads a second asked, 3 MB/s: the IO operations balance is empty and held at
+    micro's 500 IOPS. The bytes are far under their baseline, yet nothing earns back."""
+    held = BudgetEstimate(
+        "p", NOW, Tier.MICRO, 0.0, -8.0, None, 1.0, 3.0, iops=500.0, limited_by="iops"
+    )
+    assert not refilling(held)
+    eased = BudgetEstimate(
+        "p", NOW, Tier.MICRO, 0.0, -8.0, None, 1.0, 3.0, iops=100.0, limited_by="iops"
+    )
+    assert refilling(eased)

@@ -14,11 +14,12 @@ from sbwatch.config.settings import Settings
 from sbwatch.core.clock import VirtualClock
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import BudgetEstimate, IoSample
+from sbwatch.core.tiers import Tier, spec
 from sbwatch.policy.plan import plan, rates
 from sbwatch.store.sqlite import SqliteStore
-from sbwatch.supabase.tiers import Tier, spec
 from sbwatch.watch.watcher import Watcher
 
+from ..in_process import run_main
 from ..system.conftest import REF as SIM_REF
 from ..system.conftest import SIM_TOKEN, run_cli, start_sim
 
@@ -81,7 +82,7 @@ async def test_the_command_reads_the_recorded_week(tmp_path: Path) -> None:
     (doc,) = json.loads(done.stdout)
     assert ("small", None) == (doc["pick"], doc["downgrade"])
     text = run_cli("--config", str(config), "plan", REF, "--days", "8").stdout
-    assert "the cheapest size that stays above 20%: small" in text
+    assert "the cheapest size that holds disk IO: small (decided by disk IO)" in text
 
 
 def sample_values(sample: IoSample) -> tuple[float, float, float, float]:
@@ -94,12 +95,13 @@ def sample_values(sample: IoSample) -> tuple[float, float, float, float]:
     )
 
 
-async def test_the_weekly_notice_says_a_better_size_once_a_week(tmp_path: Path) -> None:
-    """With plan_notice on, a micro project whose weeks need small hears it, then not again."""
+async def weekly_notices(tmp_path: Path, samples: list[IoSample]) -> list[tuple[str, str]]:
+    """(title, body) of what a micro project with plan_notice on hears from two plan checks an
+    hour apart, a week of ``samples`` recorded; both checks must run (the second says nothing)."""
     store = SqliteStore(tmp_path / "state.db")
     await store.open()
     clock = VirtualClock(T0 + timedelta(days=7))
-    for sample in week(28.0, 5.0, step_s=600):
+    for sample in samples:
         await store.record_io_sample(REF, sample)
     config = Settings.model_validate(
         {
@@ -122,13 +124,19 @@ async def test_the_weekly_notice_says_a_better_size_once_a_week(tmp_path: Path) 
         clock.advance(3600)
         second = await watcher.plan_notice(REF)
         await watcher.close()
-    titles = [n.title for n in await store.due_notifications(clock.now())]
+    said = [(n.title, n.body) for n in await store.due_notifications(clock.now())]
     await store.close()
     assert first is not None
     assert second is None
+    return said
+
+
+async def test_the_weekly_notice_says_a_better_size_once_a_week(tmp_path: Path) -> None:
+    """With plan_notice on, a micro project whose weeks need small hears it, then not again."""
+    said = await weekly_notices(tmp_path, week(28.0, 5.0, step_s=600))
     assert [
         "INFO abcdefghijklmnopqrst: plan: small fits the last 14 days of disk IO (now micro)"
-    ] == titles
+    ] == [title for title, _ in said]
 
 
 async def recorded(path: Path, samples: list[IoSample], *, ratio: float | None = None) -> None:
@@ -158,7 +166,10 @@ async def test_each_size_starts_at_the_level_the_project_had(tmp_path: Path) -> 
     """Right after the budget nearly ran out, a quiet week does not say "micro would have held
     too": every size starts at the 5% the project had, not full."""
     await recorded(tmp_path / "state.db", week(9.0, 3.0), ratio=0.05)
-    done = run_cli("--config", str(plan_config(tmp_path)), "plan", REF, "--days", "8", "--json")
+    config = plan_config(tmp_path)
+    done = await asyncio.to_thread(
+        run_main, "--config", config, "plan", REF, "--days", "8", "--json"
+    )
     assert 0 == done.returncode, done.stderr
     (doc,) = json.loads(done.stdout)
     micro = next(s for s in doc["sizes"] if s["tier"] == "micro")
@@ -170,13 +181,14 @@ async def test_a_few_minutes_of_history_name_no_size(tmp_path: Path) -> None:
     """Two minutes of samples: the plan says how little it rests on and names no size."""
     await recorded(tmp_path / "state.db", week(9.0, 3.0, step_s=60)[:3])
     config = plan_config(tmp_path)
-    text = run_cli("--config", str(config), "plan", REF).stdout
+    text = (await asyncio.to_thread(run_main, "--config", config, "plan", REF)).stdout
     assert "only 2m of history, less than a day" in text
     assert "the cheapest size" not in text
     assert "would have held too" not in text
     nano = next(line for line in text.splitlines() if line.strip().startswith("nano"))
     assert nano.endswith("free plan only")
-    (doc,) = json.loads(run_cli("--config", str(config), "plan", REF, "--json").stdout)
+    done = await asyncio.to_thread(run_main, "--config", config, "plan", REF, "--json")
+    (doc,) = json.loads(done.stdout)
     assert doc["enough_history"] is False
 
 
@@ -188,7 +200,7 @@ def test_plan_prices_are_the_add_ons_listing_escalate_reads(tmp_path: Path) -> N
         asyncio.run(recorded(tmp_path / "state.db", week(9.0, 3.0)))
         top = f'mgmt_api_url = "{sim.url}"\nmgmt_token = "{SIM_TOKEN}"\n'
         config = plan_config(tmp_path, top, ref=SIM_REF)
-        done = run_cli("--config", str(config), "plan", "--days", "8", "--json")
+        done = run_main("--config", config, "plan", "--days", "8", "--json")
         listed = httpx.get(
             f"{sim.url}/v1/projects/{SIM_REF}/billing/addons",
             headers={"Authorization": f"Bearer {SIM_TOKEN}"},

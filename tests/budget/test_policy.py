@@ -9,6 +9,7 @@ import pytest
 
 from sbwatch.config.settings import BudgetSettings
 from sbwatch.core.results import BudgetEstimate, IoSample, Severity
+from sbwatch.core.tiers import Tier
 from sbwatch.policy.budget import (
     Pressure,
     budget_severity,
@@ -16,7 +17,6 @@ from sbwatch.policy.budget import (
     estimate_to_dict,
     pressure,
 )
-from sbwatch.supabase.tiers import Tier
 from sbwatch.watch.state import (
     correction_doc,
     correction_key,
@@ -39,38 +39,44 @@ def estimate(ratio: float, eta_s: float | None) -> BudgetEstimate:
         (0.9, 48 * HOUR, None),
         (0.9, 24 * HOUR, Severity.WARNING),
         (0.9, 2 * HOUR, Severity.WARNING),
-        (0.9, 1 * HOUR, Severity.CRITICAL),
-        (0.9, 0.0, Severity.CRITICAL),
+        (0.9, 1 * HOUR, Severity.WARNING),
+        (0.9, 0.0, Severity.WARNING),
         (0.2, None, Severity.WARNING),
         (0.21, None, None),
-        (0.01, None, Severity.CRITICAL),
-        (0.0, None, Severity.CRITICAL),
+        (0.01, None, Severity.WARNING),
+        (0.0, None, Severity.WARNING),
         (0.05, 30 * HOUR, Severity.WARNING),
     ],
 )
 def test_budget_severity_table(
     ratio: float, eta_s: float | None, expected: Severity | None
 ) -> None:
-    """CRITICAL at <=1% or ETA within 1h; WARNING at ETA within 24h or ratio <= 0.2."""
+    """By default the estimate alone never pages: WARNING at ETA within 24h, at <= 20% or used
+    up (the published limits are minimums: the services failing page, through the diagnosis)."""
     assert expected == budget_severity(estimate(ratio, eta_s), BudgetSettings())
 
 
+PAGING = BudgetSettings(critical_horizon=timedelta(hours=1))
+
+
 @pytest.mark.parametrize(
-    ("ratio", "eta_s", "expected"),
+    ("ratio", "eta_s", "raised_in_time", "expected"),
     [
-        (0.9, 1 * HOUR, Severity.WARNING),
-        (0.05, 600.0, Severity.WARNING),
-        (0.01, None, Severity.CRITICAL),
-        (0.0, 0.0, Severity.CRITICAL),
+        (0.9, 2 * HOUR, False, Severity.WARNING),
+        (0.9, 1 * HOUR, False, Severity.CRITICAL),
+        (0.05, 600.0, False, Severity.CRITICAL),
+        (0.9, 1 * HOUR, True, Severity.WARNING),
+        (0.05, 600.0, True, Severity.WARNING),
+        (0.0, None, False, Severity.WARNING),
     ],
 )
-def test_a_budget_sbwatch_raises_in_time_pages_only_once_used_up(
-    ratio: float, eta_s: float | None, expected: Severity | None
+def test_a_configured_critical_horizon_pages_unless_sbwatch_raises_in_time(
+    ratio: float, eta_s: float | None, raised_in_time: bool, expected: Severity
 ) -> None:
-    """sbwatch raises the size itself before it runs out: "runs out within the hour" is a
-    warning, not a page; a budget used up anyway still pages."""
+    """``critical_horizon`` set: a forecast within it pages, unless sbwatch raises the size
+    itself before it runs out; a used-up estimate with nothing forecast stays a warning."""
     assert expected == budget_severity(
-        estimate(ratio, eta_s), BudgetSettings(), raised_in_time=True
+        estimate(ratio, eta_s), PAGING, raised_in_time=raised_in_time
     )
 
 

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sbwatch.core.results import IoSample
+from sbwatch.core.tiers import Tier, spec
 from sbwatch.policy.budget import MB, BudgetEstimator
-from sbwatch.supabase.tiers import Tier, spec
 
 T0 = datetime(2026, 5, 20, tzinfo=UTC)
 BURST = [Tier.NANO, Tier.MICRO, Tier.SMALL, Tier.MEDIUM, Tier.LARGE, Tier.XL, Tier.XL2]

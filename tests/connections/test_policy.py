@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sbwatch.alerting.connections import connections_lines, connections_title
+from sbwatch.core.connections import DIRECT, REST, ConnReading
+from sbwatch.core.tiers import Tier
 from sbwatch.policy.connections import (
     NEAR_RATIO,
     SUSTAIN,
@@ -15,8 +17,6 @@ from sbwatch.policy.connections import (
     ConnPoint,
     assess,
 )
-from sbwatch.supabase.connections import DIRECT, REST, ConnReading
-from sbwatch.supabase.tiers import Tier
 
 NOW = datetime(2026, 5, 20, 12, tzinfo=UTC)
 REF = "abcdefghijklmnopqrst"

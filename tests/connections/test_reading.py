@@ -8,19 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from sbwatch.core.connections import DIRECT, POOLER, REST, ConnReading
+from sbwatch.core.tiers import Tier
 from sbwatch.probes.metrics import parse_sample, read_exposition
 from sbwatch.supabase.connections import (
     CONNECTION_LIMITS,
-    DIRECT,
-    POOLER,
-    REST,
     ConnLimits,
-    ConnReading,
     bigger_limit,
     limits_from_addons,
     read_connections,
 )
-from sbwatch.supabase.tiers import Tier
 
 REAL = Path(__file__).resolve().parents[1] / "fixtures" / "real"
 AT = datetime(2026, 5, 20, 12, tzinfo=UTC)

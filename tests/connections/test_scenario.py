@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from dataclasses import replace
 from pathlib import Path
 
 from sbwatch.sim.fuzz import to_toml
@@ -109,3 +110,34 @@ def test_the_fast_path_gives_the_full_paths_report() -> None:
     """Over HTTP with the exposition written and read as text, the leak replays the same."""
     scenario = load_scenario(LEAK)
     assert asyncio.run(replay(scenario, fast=False)) == asyncio.run(replay(scenario, fast=True))
+
+
+def test_a_leak_warned_while_another_cause_held_the_project_down_was_foreseen() -> None:
+    """REST down on its own from 3h to 4h, the leak warned at 3h30m inside that outage, the
+    pool full at 4h42m: the warning foresaw it (no missed warning); with no warning, or one
+    only after the pool filled, the scorecard counts the miss."""
+    scenario = load_scenario(LEAK)
+    outage = (
+        {"at_s": 3 * 3600.0, "kind": "service", "name": "rest", "up": False},
+        {"at_s": 4 * 3600.0, "kind": "service", "name": "rest", "up": True},
+    )
+    events = tuple(sorted(scenario.events + outage, key=lambda e: float(e["at_s"])))
+    scenario = replace(scenario, events=events)
+
+    def missed(*at_s: float) -> list[str]:
+        title = "Postgres direct connections 53% used (32 of 60): full in ~1h"
+        alerts = [
+            {"at_s": at, "severity": "warning", "title": title, "body": "", "project": REF,
+             "key": f"{REF}:connections"}
+            for at in at_s
+        ]  # fmt: skip
+        report = {"alerts": alerts, "api_resizes": [], "api_disk_changes": []}
+        return [f.rule for f in score_case(scenario, report).findings if f.rule == "missed_warning"]
+
+    causes = [i.cause for i in run_world(scenario, []).incidents()]
+    assert [Cause.SERVICE, Cause.CONNECTIONS] == causes
+    assert ([], ["missed_warning"], ["missed_warning"]) == (
+        missed(3.5 * 3600),
+        missed(),
+        missed(5 * 3600),
+    )

@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 from sbwatch.commands.status import gather_status, render
 from sbwatch.config.settings import Settings
+from sbwatch.core.connections import ConnReading
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import IoSample
+from sbwatch.core.tiers import Tier
 from sbwatch.daemon.page import render_status_page
 from sbwatch.store.sqlite import SqliteStore
-from sbwatch.supabase.connections import ConnReading
-from sbwatch.supabase.tiers import Tier
 from sbwatch.watch.connections import NAMESPACE, ConnFlow
 
 REF = "abcdefghijklmnopqrst"

@@ -20,9 +20,9 @@ from sbwatch.core.results import (
     ProviderEmail,
     Severity,
 )
+from sbwatch.core.tiers import Tier
 from sbwatch.policy.budget import BudgetEstimator
 from sbwatch.store.sqlite import SqliteStore
-from sbwatch.supabase.tiers import Tier
 from sbwatch.watch.announcer import FOLDED_NOTE, Announcer
 from sbwatch.watch.escalation import _retrying, outlook
 from sbwatch.watch.runtime import ProjectRuntime

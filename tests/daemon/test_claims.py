@@ -9,9 +9,9 @@ from sbwatch.config.settings import Settings
 from sbwatch.core.clock import VirtualClock
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import EmailKind, ProviderEmail
+from sbwatch.core.tiers import Tier
 from sbwatch.policy.budget import BudgetEstimator
 from sbwatch.store.sqlite import SqliteStore
-from sbwatch.supabase.tiers import Tier
 from sbwatch.watch.announcer import Announcer
 from sbwatch.watch.provider import say_unmatched
 from sbwatch.watch.runtime import ProjectRuntime

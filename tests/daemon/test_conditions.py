@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from sbwatch.alerting.conditions import budget_title, conditions, headline
-from sbwatch.config.settings import BudgetSettings
-from sbwatch.core.results import BudgetEstimate, Diagnosis, DiagnosisKind, Severity
+from sbwatch.config.settings import AlertingSettings, BudgetSettings
+from sbwatch.core.results import Alert, BudgetEstimate, Diagnosis, DiagnosisKind, Severity
+from sbwatch.core.tiers import Tier
+from sbwatch.policy.alerts import PolicyState, evaluate
 from sbwatch.policy.budget import budget_severity
 from sbwatch.policy.conditions import next_latch
 from sbwatch.policy.escalation import EscalationDecision
-from sbwatch.supabase.tiers import Tier
 
 NOW = datetime(2026, 5, 25, tzinfo=UTC)
 REF = "abcdefghijklmnopqrst"
@@ -107,11 +108,16 @@ ASK = EscalationDecision(
 
 
 def test_ask_mode_body_carries_the_command() -> None:
-    """In ask mode the alert says exactly what to run, and is critical: a person must act."""
+    """In ask mode the alert says exactly what to run; a forecast is a warning, not a page
+    (the published limits are minimums: it runs out early); failing services page."""
     cond = by_subject(DiagnosisKind.IO_BUDGET_LOW, budget=budget(0.1, 3000.0), decision=ASK)
     io = cond["io_budget"]
     assert "Run: sbwatch escalate abcdefghijklmnopqrst --to small" in io.body  # type: ignore[attr-defined]
-    assert Severity.CRITICAL == io.severity  # type: ignore[attr-defined]
+    assert Severity.WARNING == io.severity  # type: ignore[attr-defined]
+    failing = by_subject(DiagnosisKind.IO_BUDGET_EXHAUSTED, budget=budget(0.0, None), decision=ASK)[
+        "io_budget"
+    ]
+    assert Severity.CRITICAL == failing.severity  # type: ignore[attr-defined]
 
 
 def test_a_proposal_not_about_the_io_budget_leaves_it_a_warning() -> None:
@@ -155,14 +161,23 @@ def test_next_latch(latched: bool, raised: bool, ratio: float | None, expected: 
     assert expected == next_latch(latched, raised, ratio)
 
 
-def test_a_used_up_budget_that_refills_says_so_and_only_warns() -> None:
-    """Under the baseline the budget earns back: the title says refilling, severity a warning."""
+def test_a_budget_earning_back_releases_the_latch() -> None:
+    """Half empty but the load under the baseline with nothing forecast: released."""
+    assert not next_latch(True, False, 0.5, refills=True)
+    assert next_latch(True, True, 0.5, refills=True)  # still raised (an email, say): kept
+
+
+def test_a_used_up_budget_that_refills_says_so_and_asks_nothing() -> None:
+    """Under the baseline the budget earns back: the title says refilling, and it is no alert
+    (nothing is forecast to run out: the truth shows nothing failing then); held at the
+    baseline, it is a warning."""
     refill = BudgetEstimate(REF, NOW, Tier.MICRO, 0.005, -8.0, None, 0.9, 3.0, 100.0)
     title = budget_title(diagnosis(DiagnosisKind.IO_BUDGET_LOW), refill)
     assert "disk IO budget 0% left, refilling (load under the baseline)" == title
-    assert Severity.WARNING == budget_severity(refill, BudgetSettings())
+    assert budget_severity(refill, BudgetSettings()) is None
     held = replace(refill, burn_mbps=0.0, throughput_mbps=11.0)
-    assert Severity.CRITICAL == budget_severity(held, BudgetSettings())
+    held_title = budget_title(diagnosis(DiagnosisKind.IO_BUDGET_LOW), held)
+    assert "disk IO budget used up: throughput held at the micro baseline" == held_title
 
 
 def test_an_iops_limited_budget_says_which_balance() -> None:
@@ -199,3 +214,33 @@ def test_a_budget_beyond_sbwatchs_reach_carries_why_and_the_command() -> None:
     assert io.active
     assert io.body.endswith(f"\n{ahead}")
     assert 1 == io.body.count("sbwatch escalate")
+
+
+def test_a_cause_that_ends_while_the_services_keep_failing_is_taken_in() -> None:
+    """The project was paused (its alert paged); it resumes but the database and REST go on
+    failing, now from the used-up budget: the pause's alert closes without a RESOLVED (the
+    failure did not end) and the budget's alert names it. The same when the services fail on
+    their own after an outage: each service's alert takes the old cause in."""
+    paused = Alert(
+        key=f"{REF}:diagnosis",
+        project=REF,
+        severity=Severity.CRITICAL,
+        title="project is paused",
+        body="",
+        opened_at=NOW,
+        last_sent_at=NOW,
+        cause="project_paused",
+    )
+    later = NOW + timedelta(minutes=10)
+    for kind, subject in (
+        (DiagnosisKind.IO_BUDGET_EXHAUSTED, "io_budget"),
+        (DiagnosisKind.SERVICE_DOWN, "service:db"),
+    ):
+        failing = replace(diagnosis(kind), at=later, services=("db",))
+        conds = conditions(failing, budget(0.0, None), None, None, budget_latched=True)
+        actions, _ = evaluate(REF, conds, [paused], [], AlertingSettings(), PolicyState(), later)
+        said = [(a.kind, a.alert.key, a.send) for a in actions]
+        closed = [a for a in actions if a.alert.key == paused.key]
+        assert [("resolve", False)] == [(a.kind, a.send) for a in closed], said
+        cause = next(a for a in actions if a.alert.key == f"{REF}:{subject}")
+        assert "Part of it: project is paused." in cause.alert.body

@@ -14,6 +14,9 @@ import pytest
 from sbwatch.daemon.http import OriginPools
 
 DEADLINE_S = 10.0
+HELD_S = 3 * DEADLINE_S
+"""A held request's timeout: none times out (freeing its slot) while the test holds it, even
+on a busy machine."""
 
 
 class Origin:
@@ -69,7 +72,7 @@ async def test_no_more_than_the_cap_are_in_flight(origins: tuple[Origin, Origin]
     """Five requests, two slots: two reach the server while it holds them; the rest follow."""
     first, second = origins
     first.release.clear()
-    async with httpx.AsyncClient(transport=OriginPools(in_flight=2)) as client:
+    async with httpx.AsyncClient(transport=OriginPools(in_flight=2), timeout=HELD_S) as client:
         calls = [asyncio.create_task(client.get(first.url)) for _ in range(3)]
         calls += [asyncio.create_task(client.get(second.url)) for _ in range(2)]
         async with asyncio.timeout(DEADLINE_S):
@@ -106,7 +109,7 @@ async def test_an_origin_has_no_more_in_flight_than_its_connections(
     """Two per origin: a held origin gets two of its four requests; the other is not held up."""
     first, second = origins
     first.release.clear()
-    async with httpx.AsyncClient(transport=OriginPools(per_origin=2)) as client:
+    async with httpx.AsyncClient(transport=OriginPools(per_origin=2), timeout=HELD_S) as client:
         held = [asyncio.create_task(client.get(first.url)) for _ in range(4)]
         async with asyncio.timeout(DEADLINE_S):
             assert 200 == (await client.get(second.url)).status_code

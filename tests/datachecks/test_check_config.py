@@ -1,7 +1,12 @@
-"""``sbwatch check-config --online``: the data checks against the real database."""
+"""``sbwatch check-config --online``: the data checks against the real database.
+
+The first test runs the command as a process; the others call the CLI's main() in this
+process (tests/in_process.py), which prints and returns the same without a process's imports.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 import subprocess
@@ -10,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from tests.datachecks.conftest import DB_PASSWORD, REF, Database
+from tests.in_process import Ran, run_main
 
 pytestmark = pytest.mark.integration
 
@@ -60,8 +66,8 @@ sql = "SELECT 1, 2"
 """
 
 
-def check_config(path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    """``sbwatch check-config FILE ...`` with this interpreter."""
+def check_config_process(path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """``sbwatch check-config FILE ...`` as a process of this interpreter."""
     return subprocess.run(
         [sys.executable, "-m", "sbwatch", "check-config", str(path), *extra],
         capture_output=True,
@@ -69,6 +75,16 @@ def check_config(path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
         timeout=60,
         check=False,
     )
+
+
+def check_config(path: Path, *extra: str) -> Ran:
+    """``sbwatch check-config FILE ...`` in this process."""
+    return run_main("check-config", path, *extra)
+
+
+async def check_config_async(path: Path, *extra: str) -> Ran:
+    """:func:`check_config` from a test on the event loop (the command runs its own loop)."""
+    return await asyncio.to_thread(check_config, path, *extra)
 
 
 async def test_online_says_what_the_database_lacks(database: Database, tmp_path: Path) -> None:
@@ -81,8 +97,8 @@ async def test_online_says_what_the_database_lacks(database: Database, tmp_path:
     config = tmp_path / "config.toml"
     text = CONFIG.format(state=tmp_path / "state.db", ref=REF, dsn=database.dsn)
     config.write_text(text, encoding="utf-8")
-    assert 0 == check_config(config).returncode
-    done = check_config(config, "--online")
+    assert 0 == check_config_process(config).returncode
+    done = check_config_process(config, "--online")
     lines = done.stderr.splitlines()
     assert 1 == done.returncode
     assert [
@@ -103,7 +119,7 @@ async def test_online_says_what_the_database_lacks(database: Database, tmp_path:
     fixed = text.split('[[projects.data_checks]]\nname = "gone"')[0]
     fixed = fixed.replace('time_column = "updated_at"', 'time_column = "booked_at"')
     config.write_text(fixed, encoding="utf-8")
-    done = check_config(config, "--online")
+    done = check_config_process(config, "--online")
     assert (0, ["warning: projects[0].data_checks[1].time_column (line 26): no index on"
                 " public.orders (booked_at): each run reads the whole table"]) == (
         done.returncode, [line for line in done.stderr.splitlines() if "data_checks" in line]
@@ -116,7 +132,7 @@ async def test_online_with_the_database_down_only_warns(tmp_path: Path) -> None:
     dsn = f"postgresql://postgres:{DB_PASSWORD}@127.0.0.1:1/none"
     text = CONFIG.format(state=tmp_path / "state.db", ref=REF, dsn=dsn)
     config.write_text(text, encoding="utf-8")
-    done = check_config(config, "--online")
+    done = await check_config_async(config, "--online")
     assert 0 == done.returncode, done.stderr
     assert "projects[0].data_checks (line 8): the database cannot be reached" in done.stderr
     assert DB_PASSWORD not in done.stdout + done.stderr
@@ -133,7 +149,7 @@ async def test_online_names_a_time_column_that_is_no_timestamp(
     text = text.split('[[projects.data_checks]]\nname = "gone"')[0]
     config = tmp_path / "config.toml"
     config.write_text(text.replace('time_column = "updated_at"', 'time_column = "id"'))
-    done = check_config(config, "--online")
+    done = await check_config_async(config, "--online")
     assert 1 == done.returncode
     assert (
         "projects[0].data_checks[1].time_column (line 26): server error 42883: operator"
@@ -184,15 +200,15 @@ async def test_online_refuses_a_role_that_can_act(
         config = tmp_path / "config.toml"
         state = tmp_path / "state.db"
         config.write_text(ONE_CHECK.format(state=state, ref=REF, dsn=reader), encoding="utf-8")
-        clean = check_config(config, "--online")
+        clean = await check_config_async(config, "--online")
         if grant is not None:
             await database.execute(grant.format(role=role))
         dsn = database.dsn if grant is None else reader
         text = ONE_CHECK.format(state=state, ref=REF, dsn=dsn)
         config.write_text(text, encoding="utf-8")
-        refused = check_config(config, "--online")
+        refused = await check_config_async(config, "--online")
         config.write_text(text.replace("probes =", 'data_checks_role = "any"\nprobes ='))
-        accepted = check_config(config, "--online")
+        accepted = await check_config_async(config, "--online")
     finally:
         await database.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
     problems = [line for line in refused.stderr.splitlines() if "db_dsn" in line]

@@ -19,12 +19,12 @@ from tests.datachecks.conftest import Database
 from sbwatch.core.clock import VirtualClock
 from sbwatch.core.errors import ApiError, RateLimited
 from sbwatch.core.results import Diagnosis, DiagnosisKind, Intent, IntentState
+from sbwatch.core.tiers import Tier
 from sbwatch.data import migrate
 from sbwatch.data import migrations as m
 from sbwatch.sim.app import create_app
 from sbwatch.sim.world import SimWorld
 from sbwatch.supabase.mgmt_api import ManagementApi
-from sbwatch.supabase.tiers import Tier
 
 REF = "migrationsaaaaaaaaaa"
 TOKEN = "sbp_c7c66de9cc2e76f96afdfe66bfd315a03c44c186"

@@ -17,12 +17,12 @@ from tests.datachecks.conftest import PG_ADMIN_DSN, Database
 from tests.supabase_cli import cli_env, run_cli
 
 from sbwatch.core.clock import VirtualClock
+from sbwatch.core.tiers import Tier
 from sbwatch.data import migrate
 from sbwatch.data import migrations as m
 from sbwatch.sim.app import create_app
 from sbwatch.sim.world import SimWorld
 from sbwatch.supabase.mgmt_api import ManagementApi
-from sbwatch.supabase.tiers import Tier
 
 pytestmark = pytest.mark.integration
 

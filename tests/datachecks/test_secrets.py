@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 from tests.datachecks.conftest import REF
-from tests.system.conftest import free_port, run_cli
+from tests.servers import free_port
+from tests.system.conftest import run_cli
 
 pytestmark = pytest.mark.integration
 

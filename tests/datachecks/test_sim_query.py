@@ -15,9 +15,9 @@ from tests.datachecks.conftest import Database
 from tests.sim.conftest import validate_request, validate_response
 
 from sbwatch.core.clock import VirtualClock
+from sbwatch.core.tiers import Tier
 from sbwatch.sim.app import create_app
 from sbwatch.sim.world import SimWorld
-from sbwatch.supabase.tiers import Tier
 
 pytestmark = pytest.mark.integration
 

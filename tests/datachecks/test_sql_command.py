@@ -17,8 +17,8 @@ from tests.system.conftest import Proc, child_env, run_cli, sbwatch_argv, wait_f
 
 from sbwatch.core.clock import SystemClock
 from sbwatch.core.results import Diagnosis, DiagnosisKind
+from sbwatch.core.tiers import Tier
 from sbwatch.store.sqlite import SqliteStore
-from sbwatch.supabase.tiers import Tier
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -112,7 +112,7 @@ def test_every_used_name_is_exported(root: Path, source: Any) -> None:
 
 def test_dashboard_covers_the_metrics(root: Path) -> None:
     """The dashboard shows budget, probes, diagnosis, emails, actions, recovery time, backups
-    and connections."""
+    and every other limit: disk space, connections, memory, CPU and auth's rate limits."""
     used = used_names(dashboard_exprs(root))
     expected = {
         "sbwatch_io_budget_ratio",
@@ -130,6 +130,14 @@ def test_dashboard_covers_the_metrics(root: Path) -> None:
         "sbwatch_backup_verify_ok",
         "sbwatch_connections_used",
         "sbwatch_connections_limit",
+        "sbwatch_disk_used_ratio",
+        "sbwatch_disk_read_only_eta_seconds",
+        "sbwatch_disk_autoscale_eta_seconds",
+        "sbwatch_disk_changes_total",
+        "sbwatch_memory_used_ratio",
+        "sbwatch_memory_oom_eta_seconds",
+        "sbwatch_cpu_busy_ratio",
+        "sbwatch_auth_rate_limited_per_minute",
     }
     assert set() == expected - used
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from sbwatch.core.connections import DIRECT, ConnReading
 from sbwatch.core.results import (
     BudgetEstimate,
     DiagnosisKind,
@@ -15,10 +16,9 @@ from sbwatch.core.results import (
     ProbeState,
     ProviderEmail,
 )
+from sbwatch.core.tiers import Tier
 from sbwatch.policy.connections import ConnAssessment, ConnPoint, assess
 from sbwatch.policy.diagnosis import Signals, diagnose
-from sbwatch.supabase.connections import ConnReading
-from sbwatch.supabase.tiers import Tier
 
 REF = "abcdefghijklmnopqrst"
 NOW = datetime(2026, 5, 26, 12, 0, tzinfo=UTC)
@@ -244,6 +244,33 @@ CASES: list[tuple[str, Signals, DiagnosisKind, str | None]] = [
         None,
     ),
     (
+        "rest failing, the IO operations held at micro's 500 IOPS, the estimate low",
+        sig(
+            status_codes={"rest": 544},
+            budget=replace(budget(0.12, throughput=4.1), iops=505.0, limited_by="iops"),
+        ),
+        DiagnosisKind.IO_BUDGET_EXHAUSTED,
+        None,
+    ),
+    (
+        "rest failing, 505 IOPS but the estimate well filled: not named the budget",
+        sig(
+            status_codes={"rest": 544},
+            budget=replace(budget(0.6, throughput=4.1), iops=505.0, limited_by="iops"),
+        ),
+        DiagnosisKind.SERVICE_DOWN,
+        "rest",
+    ),
+    (
+        "rest failing, 44 MB/s on medium near its baseline, the estimate overdrawn: not named",
+        sig(
+            status_codes={"rest": 544},
+            budget=replace(budget(0.0, tier=Tier.MEDIUM, throughput=43.9), overdrawn=True),
+        ),
+        DiagnosisKind.SERVICE_DOWN,
+        "rest",
+    ),
+    (
         "rest failing at the baseline with the estimate well filled: not named the budget",
         sig(status_codes={"rest": 544}, budget=budget(0.6, throughput=11.0)),
         DiagnosisKind.SERVICE_DOWN,
@@ -254,6 +281,19 @@ CASES: list[tuple[str, Signals, DiagnosisKind, str | None]] = [
         sig(services={**UP, "auth": ProbeState.DOWN}, budget=budget(0.0, throughput=11.0)),
         DiagnosisKind.SERVICE_DOWN,
         "auth",
+    ),
+    (
+        "rest failing, 11.8 MB/s on micro (7% over its baseline), the estimate low: a throttle "
+        "never serves over the baseline, so the budget still pays and is not the cause",
+        sig(status_codes={"rest": 544}, budget=budget(0.05, throughput=11.8)),
+        DiagnosisKind.SERVICE_DOWN,
+        "rest",
+    ),
+    (
+        "rest failing, 8.8 MB/s on micro (20% under its baseline), the estimate low: held",
+        sig(status_codes={"rest": 544}, budget=budget(0.05, throughput=8.8)),
+        DiagnosisKind.IO_BUDGET_EXHAUSTED,
+        None,
     ),
     (
         "REST 522 with iowait high but throughput far above baseline",
@@ -286,7 +326,7 @@ CASES: list[tuple[str, Signals, DiagnosisKind, str | None]] = [
     ),
     (
         "the db probe refused: too many connections",
-        sig(services={**UP, "db": ProbeState.DOWN}, connections_refused=True),
+        sig(services={**UP, "db": ProbeState.DOWN}, refused_pool=DIRECT),
         DiagnosisKind.CONNECTIONS_EXHAUSTED,
         None,
     ),
@@ -454,6 +494,56 @@ CASES: list[tuple[str, Signals, DiagnosisKind, str | None]] = [
         DiagnosisKind.SERVICE_DOWN,
         "rest",
     ),
+    (
+        "rest down since after the metrics were last scraped, the API read since: the budget, "
+        "a pool or the CPUs may be the cause the next scrape names, so it is awaited",
+        sig(
+            services={**UP, "rest": ProbeState.DOWN},
+            down_since={"rest": NOW - timedelta(seconds=20)},
+            mgmt_seen_at=NOW - timedelta(seconds=5),
+            metrics_seen_at=NOW - timedelta(seconds=50),
+        ),
+        DiagnosisKind.UNKNOWN,
+        None,
+    ),
+    (
+        "rest down, the metrics scraped since it began, nothing there: rest is down",
+        sig(
+            services={**UP, "rest": ProbeState.DOWN},
+            down_since={"rest": NOW - timedelta(seconds=60)},
+            mgmt_seen_at=NOW - timedelta(seconds=5),
+            metrics_seen_at=NOW - timedelta(seconds=10),
+        ),
+        DiagnosisKind.SERVICE_DOWN,
+        "rest",
+    ),
+    (
+        "rest timing out with the estimate read empty hours ago, neither the API nor the "
+        "metrics read since the failure began: not yet the budget",
+        sig(
+            services={**UP, "rest": ProbeState.DOWN},
+            outcomes={"rest": Outcome.TIMEOUT},
+            down_since={"rest": NOW - timedelta(seconds=5)},
+            mgmt_seen_at=NOW - timedelta(seconds=20),
+            metrics_seen_at=NOW - timedelta(seconds=30),
+            budget=budget(0.0, 0.0, throughput=11.0),
+        ),
+        DiagnosisKind.UNKNOWN,
+        None,
+    ),
+    (
+        "rest timing out with the estimate empty, the Management API unreachable and the "
+        "status page answering: the provider's outage, not this project's budget",
+        sig(
+            services={**UP, "rest": ProbeState.DOWN},
+            outcomes={"rest": Outcome.TIMEOUT},
+            mgmt_reachable=False,
+            mgmt_services=None,
+            budget=budget(0.0, 0.0, throughput=11.0),
+        ),
+        DiagnosisKind.PLATFORM_OUTAGE,
+        None,
+    ),
     ("no signal at all", Signals(ref=REF, now=NOW), DiagnosisKind.UNKNOWN, None),
     (
         "own probes all up, the API says all UNHEALTHY",
@@ -543,3 +633,21 @@ def test_healthy_says_what_answers_and_the_api_trouble_rides_along() -> None:
     assert DiagnosisKind.HEALTHY == found.kind
     assert "db, rest, auth healthy (management API)" == found.evidence[0]
     assert "rate limited (HTTP 429)" == found.lever
+
+
+def test_services_not_even_reached_are_not_the_budget() -> None:
+    """Every own probe refused or unreachable (our network lost, before the Management API and
+    the status page are asked again) while the stale estimate reads empty and flat at the
+    baseline: a throttled budget answers, only slowly, so this is not the budget; the same
+    with timeouts is."""
+    unreached = replace(
+        MAY26,
+        outcomes=dict(REFUSED),
+        status_codes={},
+        mgmt_services=None,
+        mgmt_reachable=None,
+        status_reachable=None,
+    )
+    assert DiagnosisKind.IO_BUDGET_EXHAUSTED is not diagnose(unreached).kind
+    timed_out = replace(unreached, outcomes=dict(TIMEOUTS))
+    assert DiagnosisKind.IO_BUDGET_EXHAUSTED is diagnose(timed_out).kind

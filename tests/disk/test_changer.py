@@ -18,13 +18,13 @@ from sbwatch.core.clock import VirtualClock
 from sbwatch.core.errors import PermanentError
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import NOT_APPLIED, IntentState
+from sbwatch.core.tiers import Tier
 from sbwatch.remediation.disk import DiskChanger
 from sbwatch.remediation.disk_journal import changes_seen, disk_intents, note_change
 from sbwatch.sim.space import GIB, DiskSpace
 from sbwatch.sim.world import SimWorld, create_app
 from sbwatch.store.sqlite import SqliteStore
 from sbwatch.supabase.mgmt_api import ManagementApi
-from sbwatch.supabase.tiers import Tier
 
 REF = "abcdefghijklmnopqrst"
 TOKEN = "sbp_009b4be123069dc94a84aed7e11ad221ad1670ee"

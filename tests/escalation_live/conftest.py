@@ -8,10 +8,10 @@ tests collect a scenario's finished ``Outcome`` and assert on it.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -35,14 +35,6 @@ KEY = "live-service-key"
 SETTLED = frozenset({IntentState.FAILED, IntentState.RECOVERED, IntentState.UNRECOVERED})
 CHANGED = frozenset({IntentState.APPLIED, IntentState.RECOVERED, IntentState.UNRECOVERED})
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_for(what: str, check: Callable[[], T | None], deadline_s: float, poll_s: float = 0.1) -> T:
@@ -132,8 +124,9 @@ class Sim:
         self.log.close()
 
 
-def daemon_config(workdir: Path, sim_url: str, metrics_port: int) -> Path:
-    """A daemon configuration for the live tests: auto escalation to small, fast probes."""
+def daemon_config(workdir: Path, sim_url: str) -> Path:
+    """A daemon configuration for the live tests: auto escalation to small, fast probes, metrics
+    on a port the daemon picks (it logs which)."""
     path = workdir / "sbwatch.toml"
     probe = 'interval = "1s"\nfailures_before_down = 2\ntimeout = "2s"\n'
     path.write_text(
@@ -148,7 +141,7 @@ timeout = "2s"
 [state]
 path = "{workdir / "state.db"}"
 [metrics]
-port = {metrics_port}
+port = 0
 [[projects]]
 ref = "{REF}"
 tier = "micro"
@@ -233,7 +226,7 @@ class Live:
         self.sim = Sim(workdir, budget_pct=budget_pct, resize_s=resize_s)
         self.daemon: subprocess.Popen[bytes] | None = None
         self.journal: Journal | None = None
-        self.metrics_port = free_port()
+        self.metrics_port = 0
         self.config = workdir / "sbwatch.toml"
         self.kills = 0
         self._logs: list[Any] = []
@@ -245,25 +238,41 @@ class Live:
         self.sim.event("workload", read_mbps=100)
         if fault:
             self.sim.event("mgmt_api", **fault)
-        self.config = daemon_config(self.workdir, self.sim.url, self.metrics_port)
+        self.config = daemon_config(self.workdir, self.sim.url)
 
     def start_daemon(self) -> None:
         """Start ``sbwatch run`` and wait until its metrics endpoint answers."""
-        log = (self.workdir / f"daemon-{self.kills}.log").open("wb")
+        path = self.workdir / f"daemon-{self.kills}.log"
+        log = path.open("wb")
         self._logs.append(log)
         self.daemon = subprocess.Popen(
             [sys.executable, "-m", "sbwatch", "--config", str(self.config), "run"],
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+        # Port 0: a port picked here and freed could be taken by any socket before the daemon
+        # binds it; the daemon's own pick is logged.
+        self.metrics_port = wait_for("the daemon to listen", lambda: self._listening(path), 60, 0.2)
         wait_for("the daemon's metrics endpoint", self._metrics_up, 60, 0.2)
         if self.journal is None:
             self.journal = Journal(self.workdir / "state.db")
 
-    def _metrics_up(self) -> bool:
+    def _listening(self, log: Path) -> int | None:
+        self._alive()
+        for line in log.read_text(errors="replace").splitlines():
+            if '"metrics listening"' in line:
+                port: int = json.loads(line)["port"]
+                return port
+        return None
+
+    def _alive(self) -> None:
         assert self.daemon is not None
         if self.daemon.poll() is not None:
-            raise AssertionError(f"the daemon exited with {self.daemon.returncode}")
+            tail = (self.workdir / f"daemon-{self.kills}.log").read_text(errors="replace")[-3000:]
+            raise AssertionError(f"the daemon exited with {self.daemon.returncode}:\n{tail}")
+
+    def _metrics_up(self) -> bool:
+        self._alive()
         try:
             return httpx.get(self.metrics_url, timeout=1).status_code == 200
         except httpx.HTTPError:

@@ -15,6 +15,8 @@ from sbwatch.remediation.executor import NOT_APPLIED
 
 from .conftest import REF, Live, Outcome, register
 
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
 DEADLINE_S = 170.0
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 
+import pytest
+
 from sbwatch.core.results import DiagnosisKind, IntentState
 
 from .conftest import (
@@ -12,6 +14,8 @@ from .conftest import (
     register,
     wait_for,
 )
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 DEADLINE_S = 170.0
 IO_KINDS = frozenset({DiagnosisKind.IO_BUDGET_LOW, DiagnosisKind.IO_BUDGET_EXHAUSTED})

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from tests.dkimtest import DnsStub, sign
+from tests.servers import free_port
 
 from sbwatch.config.settings import MailSettings
 from sbwatch.core.clock import Clock, SystemClock
@@ -30,13 +31,6 @@ from sbwatch.store.sqlite import SqliteStore
 
 PASSWORD = "secret"
 POOL = 64
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _config(root: Path, port: int, tls: bool) -> str:

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 from sbwatch.alerting.conditions import conditions
 from sbwatch.config.settings import EscalationSettings
 from sbwatch.core.results import BudgetEstimate, DiagnosisKind, EscalationMode, ProbeState, Severity
+from sbwatch.core.tiers import Tier
 from sbwatch.policy import cpu, memory
 from sbwatch.policy.diagnosis import Signals, diagnose
 from sbwatch.policy.escalation import decide
 from sbwatch.policy.memory import GIB, MemoryPoint
-from sbwatch.supabase.tiers import Tier
 
 REF = "abcdefghijklmnopqrst"
 NOW = datetime(2026, 5, 20, 12, tzinfo=UTC)
@@ -168,3 +168,13 @@ def test_cpu_saturated_with_services_failing_is_the_cause() -> None:
     found = diagnose(sig(cpu=cpu.assess(points, SUSTAIN), services=DOWN))
     assert (DiagnosisKind.CPU_EXHAUSTED, False) == (found.kind, found.ahead)
     assert "db probe down; rest probe down" == found.evidence[1]
+
+
+def test_ram_held_high_does_not_explain_a_failure() -> None:
+    """RAM 85% used for 20 minutes, no swap used, and the database and REST fail (the project
+    was paused, say): memory is not why, and no size is raised for it; with swap 80% used it
+    is."""
+    found = diagnose(sig(memory=mem(0.85), services=DOWN))
+    assert DiagnosisKind.MEMORY_EXHAUSTED != found.kind
+    swapped = diagnose(sig(memory=mem(0.9, swap_free=0.2), services=DOWN))
+    assert (DiagnosisKind.MEMORY_EXHAUSTED, False) == (swapped.kind, swapped.ahead)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
+import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sbwatch.core.results import HostSample
+from sbwatch.core.tiers import Tier
 from sbwatch.policy import cpu, memory
 from sbwatch.policy.memory import GIB, MemoryPoint, holding_size, oom_between
 from sbwatch.probes.metrics import host_of, read_exposition
-from sbwatch.supabase.tiers import Tier
+from sbwatch.watch.readings import keep_reading
 
 NOW = datetime(2026, 5, 20, 12, tzinfo=UTC)
 SUSTAIN = timedelta(minutes=15)
@@ -156,3 +159,80 @@ def test_the_providers_exposition_names_every_memory_series() -> None:
     assert 2 == host.cpus
     assert None is memory.point_of(host)  # a zero MemTotal is no reading
     assert None is memory.point_of(HostSample(NOW))
+
+
+def test_a_window_assessed_as_it_slides_reads_as_assessed_whole() -> None:
+    """The restarts found once per pair as readings come and go (watch/host.py) give what
+    checking every pair of the window again gives: OOMs, restarts, the most held."""
+    rng = random.Random(3)
+    keep = timedelta(minutes=40)
+    window: list[MemoryPoint] = []
+    restarts = memory.Restarts()
+    counters = [0.0, 0.0, 0.0, 0.0]
+    seen = {"reset": 0, "oom": 0, "changed": 0}
+    last = None
+    for minute in range(400):
+        used = rng.choice([0.3, 0.6, 0.8, 0.97, 0.99])
+        if rng.random() < 0.05:
+            counters = [0.0, 0.0, 0.0, 0.0]  # a reboot
+        elif rng.random() < 0.03:
+            counters[3] += 1  # the kill counter rises
+        counters = [c + rng.random() * 10 if i < 3 else c for i, c in enumerate(counters)]
+        at = NOW + timedelta(minutes=minute + rng.random() * 0.5)
+        point = MemoryPoint(at, GIB, (1 - used) * GIB, GIB, rng.random() * GIB, *counters)
+        keep_reading(window, point, keep)
+        incremental = memory.assess(window, at, SUSTAIN, restarts)
+        whole = memory.assess(list(window), at, SUSTAIN)
+        assert whole == incremental
+        assert whole is not None
+        seen["reset"] += bool(restarts.resets)  # a restart within the window
+        seen["oom"] += whole.oom_at is not None
+        seen["changed"] += last is not None and last.need_bytes != whole.need_bytes
+        last = whole
+    assert all(count > 10 for count in seen.values()), seen
+
+
+def _every_interval_assessed(points: list[cpu.CpuPoint]) -> cpu.CpuState | None:
+    """The CPU state worked out from every interval at once (what ``cpu.assess`` must give,
+    reading only as far back as it needs)."""
+    pairs = itertools.pairwise(points)
+    intervals = [(b.at, a.at, r) for a, b in pairs if (r := cpu._busy(a, b)) is not None]
+    if not intervals or intervals[-1][0] != points[-1].at:
+        return None
+    since = None
+    for end, start, ratio in reversed(intervals):
+        if ratio <= cpu.CPU_BUSY_HIGH or (since is not None and end != since):
+            break
+        since = start
+    busy_for = 0.0 if since is None else (points[-1].at - since).total_seconds()
+    return cpu.CpuState(
+        points[-1].at,
+        intervals[-1][2],
+        busy_for,
+        since is not None and busy_for >= SUSTAIN.total_seconds(),
+        points[-1].cpus,
+    )
+
+
+def test_the_cpu_state_reads_the_intervals_back_only_as_far_as_it_needs() -> None:
+    """Busy runs, restarts (counters back to zero) and repeated readings, at random: the
+    state read from the newest interval back is the one every interval gives."""
+    rng = random.Random(5)
+    held = none = 0
+    for _ in range(300):
+        points: list[cpu.CpuPoint] = []
+        total = done = 0.0
+        busy = rng.choice([0.5, 0.97, 1.0])  # how often a minute is busy
+        for minute in range(rng.randint(1, 40)):
+            if rng.random() < 0.03:
+                total = done = 0.0  # a restart
+            elif rng.random() > 0.03:  # else the same reading again
+                total += 120.0
+                done += 120.0 * (rng.choice([0.95, 1.0]) if rng.random() < busy else 0.2)
+            points.append(cpu.CpuPoint(NOW + timedelta(minutes=minute), total, done, 2))
+        state = cpu.assess(points, SUSTAIN)
+        assert _every_interval_assessed(points) == state
+        held += state is not None and state.held
+        none += state is None
+    assert held > 10, held
+    assert none > 10, none

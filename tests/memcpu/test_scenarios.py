@@ -12,7 +12,7 @@ from typing import Any
 
 from sbwatch.core.results import EscalationMode, HostSample, Outcome, ProbeKind, ProbeResult
 from sbwatch.sim.replay import replay
-from sbwatch.sim.scenario import load_scenario
+from sbwatch.sim.scenario import load_scenario, parse_scenario
 from sbwatch.sim.score import score_case
 from sbwatch.sim.truth import Cause, run_world
 from sbwatch.store.codec import probe_from_doc, probe_to_doc
@@ -72,7 +72,7 @@ def test_the_truth_knows_the_oom_and_judges_a_raise_that_did_not_save_it() -> No
     """The re-run world has one incident of the memory cause at the OOM (every service down
     two minutes). A raise to small an hour in saves the case from it (the new size does not
     run out before the end): not wasted. One sent after the OOM (an IO-budget raise, say)
-    saves nothing: wasted."""
+    saves nothing: wasted (and with no message at all, the OOM was a missed warning)."""
     scenario = load_scenario(SHIPPED / "memory-leak-oom.toml")
     (oom,) = run_world(scenario, []).incidents()
     assert (Cause.MEMORY, ("db", "rest", "auth")) == (oom.cause, oom.services)
@@ -84,7 +84,7 @@ def test_the_truth_knows_the_oom_and_judges_a_raise_that_did_not_save_it() -> No
         report = {"alerts": [], "api_resizes": [change], "api_disk_changes": []}
         return [f.rule for f in score_case(scenario, report).findings]
 
-    assert ([], ["wasted_patch"]) == (judged(3600.0), judged(6 * 3600.0))
+    assert ([], ["missed_warning", "wasted_patch"]) == (judged(3600.0), judged(6 * 3600.0))
 
 
 def test_cpu_saturation_is_warned_before_the_timeouts_with_the_size_with_more_cpus() -> None:
@@ -141,8 +141,80 @@ def test_in_auto_mode_the_size_that_holds_is_raised_once_and_the_oom_never_comes
     titles = [m["title"] for m in report["messages"]]
     assert titles[:2] == [
         f"CRITICAL memory-leak-oom {NAME}: raising compute micro -> small (+$5.23/month)",
-        f"INFO memory-leak-oom {NAME}: recovered on small in 5m",
+        f"INFO memory-leak-oom {NAME}: recovered on small in 2m",
     ]
     causes = [i.cause for i in run_world(auto, report["api_resizes"]).incidents()]
     assert [Cause.RESIZE] == causes  # the resize's own restart, no OOM
     assert "wasted_patch" not in {f.rule for f in score_case(auto, report).findings}
+
+
+LEAK_GOES_ON = f"""name = "leak-goes-on"
+duration = "6h"
+[[projects]]
+ref = "{REF}"
+tier = "micro"
+[policy]
+mode = "auto"
+max_tier = "large"
+monthly_cost_cap_usd = 30
+cooldown = "3600s"
+[[events]]
+at = "0s"
+kind = "workload"
+read_mbps = 5.0
+write_mbps = 1.2
+[[events]]
+at = "3776s"
+kind = "memory"
+work_gb = 0.1
+leak_gb_per_hour = 0.15
+"""
+"""A leak that an OOM on micro did not stop (a campaign's case): raised to small after it, the
+leak goes on toward small's limit too."""
+
+
+def test_a_raise_that_answers_again_has_recovered_while_the_leak_is_still_forecast() -> None:
+    """After the raise every service answers; the diagnosis still forecasts the leak on the
+    new size (memory running short, a warning). That is recovered, not "still unhealthy 15m
+    after raising" (a page while nothing failed)."""
+    report = asyncio.run(replay(parse_scenario(LEAK_GOES_ON, source="leak-goes-on")))
+    titles = [m["title"] for m in report["messages"]]
+    assert 1 == report["patch_calls"]
+    assert [] == [t for t in titles if "still unhealthy" in t]
+    assert any(t.endswith("recovered on small in 2m") for t in titles), titles
+
+
+def _findings(name: str, *alerts: dict[str, Any]) -> list[tuple[str, str]]:
+    """(rule, detail) of the scorecard's findings on a hand-made report of a shipped case."""
+    report = {"alerts": list(alerts), "api_resizes": [], "api_disk_changes": []}
+    score = score_case(load_scenario(SHIPPED / name), report)
+    return [(f.rule, f.detail) for f in score.findings]
+
+
+def _message(at_s: float, severity: str, title: str, subject: str) -> dict[str, Any]:
+    return {"at_s": at_s, "severity": severity, "title": title, "body": "", "project": REF,
+            "key": f"{REF}:{subject}"}  # fmt: skip
+
+
+def test_an_oom_no_warning_named_is_a_missed_warning() -> None:
+    """The leak's OOM paged only when it struck: memory was short for hours before, so the
+    scorecard counts a missed warning; a warning naming memory before it holds."""
+    page = _message(341 * 60, "critical", "memory exhausted: services failing", "diagnosis")
+    warned = _message(31 * 60, "warning", "memory running short", "diagnosis")
+    assert [
+        ("missed_warning", "out of memory (OOM) at 5h41m, memory short since 49m; no message "
+         "named it"),
+    ] == _findings("memory-leak-oom.toml", page)  # fmt: skip
+    assert [] == _findings("memory-leak-oom.toml", warned, page)
+
+
+def test_cpus_exhausted_no_warning_named_is_a_missed_warning() -> None:
+    """The CPUs busy from 1h and the timeouts from 3h paged only then: a missed warning; a
+    warning naming the CPU before holds."""
+    page = _message(180 * 60, "critical", "CPU exhausted: services failing", "diagnosis")
+    warned = _message(81 * 60, "warning", "CPU saturated: the size is too small", "diagnosis")
+    assert [
+        ("missed_warning", "CPUs exhausted at 3h, busy above nine tenths since 1h; no message "
+         "named them"),
+    ] == _findings("cpu-saturated.toml", page)  # fmt: skip
+    assert [] == _findings("cpu-saturated.toml", warned, page)

@@ -9,10 +9,10 @@ from sbwatch.commands.status import gather_status, render
 from sbwatch.config.settings import Settings
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import HostSample
+from sbwatch.core.tiers import Tier
 from sbwatch.daemon.page import render_status_page
 from sbwatch.policy.memory import GIB
 from sbwatch.store.sqlite import SqliteStore
-from sbwatch.supabase.tiers import Tier
 from sbwatch.watch.host import HostFlow
 
 REF = "abcdefghijklmnopqrst"

@@ -8,6 +8,7 @@ from sbwatch.config.oncall import MaintenanceSettings
 from sbwatch.config.settings import AlertingSettings
 from sbwatch.core.oncall import MaintenanceWindow
 from sbwatch.core.results import Alert, Severity, Silence
+from sbwatch.core.tiers import Tier
 from sbwatch.policy.alerts import AlertAction, Condition, PolicyState, evaluate
 from sbwatch.policy.escalation import EscalationDecision
 from sbwatch.policy.oncall import (
@@ -19,7 +20,6 @@ from sbwatch.policy.oncall import (
     just_ended,
     next_config_start,
 )
-from sbwatch.supabase.tiers import Tier
 
 P = "abcdefghijklmnopqrst"
 T0 = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)

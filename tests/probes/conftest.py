@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
@@ -15,6 +14,7 @@ import pytest
 
 from sbwatch.config.settings import DbProbeSettings, ProbeSettings, ProjectSettings, Settings
 from sbwatch.core.clock import Clock, VirtualClock
+from sbwatch.core.probe_specs import REGISTRY
 from sbwatch.core.results import ProbeKind
 from sbwatch.probes.base import ProbeContext
 
@@ -39,7 +39,9 @@ def make_settings(
     """Settings with one project whose probes all use ``timeout_s``."""
     timeout = timedelta(seconds=timeout_s)
     probes: dict[ProbeKind, ProbeSettings] = {
-        kind: ProbeSettings(timeout=timeout) for kind in ProbeKind if kind != ProbeKind.METRICS
+        kind: ProbeSettings(timeout=timeout, slow_after=REGISTRY[kind].slow_after)
+        for kind in ProbeKind
+        if kind != ProbeKind.METRICS
     }
     project = ProjectSettings(
         ref=REF,
@@ -66,14 +68,6 @@ def make_ctx(
 def mock_client(handler: Callable[[httpx.Request], httpx.Response]) -> httpx.AsyncClient:
     """An httpx client answering from ``handler``."""
     return httpx.AsyncClient(transport=httpx.MockTransport(handler))
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on (right now)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 class CapturingLog:

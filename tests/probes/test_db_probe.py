@@ -13,10 +13,10 @@ from tests.probes.conftest import (
     PG_ADMIN_DSN,
     FreezableProxy,
     db_dsn,
-    free_port,
     make_ctx,
     make_settings,
 )
+from tests.servers import free_port
 
 from sbwatch.core.clock import SystemClock
 from sbwatch.core.results import Outcome, ProbeResult

@@ -1,4 +1,4 @@
-"""REST, auth and status page probes against MockTransport: every answer and failure class."""
+"""The HTTP probes against MockTransport: every answer, and every failure class for each."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from tests.probes.conftest import REF, SECRETS, SERVICE_KEY, make_ctx, make_sett
 
 from sbwatch.core.clock import VirtualClock
 from sbwatch.core.results import PROVIDER, Outcome, ProbeKind, ProbeResult
-from sbwatch.probes import REGISTRY, build_probe
+from sbwatch.probes import REGISTRY, build_probe, probe_class
 from sbwatch.probes.auth import AuthProbe
 from sbwatch.probes.rest import RestProbe
 from sbwatch.probes.status_page import StatusPageProbe
@@ -50,6 +50,8 @@ async def _run(kind: ProbeKind, handler: Handler, clock: VirtualClock | None = N
             await probe.aclose()
 
 
+HTTP_PROBES = [ProbeKind.REST, ProbeKind.AUTH, ProbeKind.STATUS_PAGE, ProbeKind.METRICS]
+"""The probes that ask an HTTP endpoint themselves: one mapping of failures (probes._common)."""
 FAILURES: list[tuple[str, Handler, Outcome, str]] = [
     ("401", _answer(401), Outcome.FAIL, "key rejected (401)"),
     ("403", _answer(403), Outcome.FAIL, "key rejected (403)"),
@@ -96,7 +98,7 @@ FAILURES: list[tuple[str, Handler, Outcome, str]] = [
 ]
 
 
-@pytest.mark.parametrize("kind", [ProbeKind.REST, ProbeKind.AUTH, ProbeKind.STATUS_PAGE])
+@pytest.mark.parametrize("kind", HTTP_PROBES)
 @pytest.mark.parametrize(
     ("name", "handler", "outcome", "detail"), FAILURES, ids=[f[0] for f in FAILURES]
 )
@@ -142,6 +144,26 @@ async def test_duration_is_measured_on_the_clock() -> None:
 
     result = await _run(ProbeKind.AUTH, handler, clock)
     assert 1.5 == result.duration_s
+
+
+@pytest.mark.parametrize("kind", [ProbeKind.REST, ProbeKind.AUTH])
+async def test_an_answer_slower_than_five_seconds_is_failing(kind: ProbeKind) -> None:
+    """REST or auth answering 200 after 7.6 s (the budget's throttle, before the edge gives up
+    at 20 s) is failing as a person sees it: a timeout with its status; 4.9 s is still up."""
+    clock = VirtualClock()
+    took = [7.6, 4.9]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        clock.advance(took.pop(0))
+        return httpx.Response(200, json={})
+
+    slow = await _run(kind, handler, clock)
+    assert (Outcome.TIMEOUT, 200, "answered in 7.6s: slower than 5s") == (
+        slow.outcome,
+        slow.status_code,
+        slow.detail,
+    )
+    assert Outcome.OK == (await _run(kind, handler, clock)).outcome
 
 
 async def test_auth_ok_on_json_health() -> None:
@@ -219,7 +241,7 @@ def test_registry_has_every_probe_but_metrics() -> None:
     }
     assert expected == set(REGISTRY) - {ProbeKind.METRICS, ProbeKind.DATA}
     assert (RestProbe, AuthProbe, StatusPageProbe) == (
-        REGISTRY[ProbeKind.REST].factory,
-        REGISTRY[ProbeKind.AUTH].factory,
-        REGISTRY[ProbeKind.STATUS_PAGE].factory,
+        probe_class(REGISTRY[ProbeKind.REST]),
+        probe_class(REGISTRY[ProbeKind.AUTH]),
+        probe_class(REGISTRY[ProbeKind.STATUS_PAGE]),
     )

@@ -12,7 +12,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from tests.probes.conftest import REF, SERVICE_KEY, free_port, make_ctx, make_settings
+from tests.probes.conftest import REF, SERVICE_KEY, make_ctx, make_settings
+from tests.servers import free_port
 
 from sbwatch.core.clock import SystemClock
 from sbwatch.core.results import Outcome, ProbeKind, ProbeResult

@@ -13,8 +13,8 @@ from pydantic import SecretStr
 
 from sbwatch.core.clock import VirtualClock
 from sbwatch.core.errors import ApiError, AuthRejected, RateLimited
+from sbwatch.core.tiers import Tier
 from sbwatch.supabase.mgmt_api import Addons, ManagementApi, ProjectInfo, ServiceHealth
-from sbwatch.supabase.tiers import Tier
 
 TOKEN = "sbp_0123456789abcdef0123456789abcdef01234567"
 REF = "abcdefghijklmnopqrst"

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.probes.conftest import DB_PASSWORD, REF, SECRETS, db_dsn, free_port
+from tests.probes.conftest import DB_PASSWORD, REF, SECRETS, db_dsn
+from tests.servers import free_port
 
 
 def _config(tmp_path: Path, *, rest_port: int) -> Path:

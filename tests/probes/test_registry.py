@@ -11,13 +11,13 @@ import pytest
 from pydantic import ValidationError
 
 from sbwatch.config.settings import ProjectSettings, Settings, StatusPageSettings
+from sbwatch.core.probe_specs import ProbeSpec
 from sbwatch.core.results import ProbeKind
-from sbwatch.probes import REGISTRY
-from sbwatch.probes.spec import ProbeSpec
+from sbwatch.probes import REGISTRY, probe_class
 
 PROBES_DIR = Path(__file__).resolve().parents[2] / "src" / "sbwatch" / "probes"
 TESTS = Path(__file__).resolve().parents[1]
-NOT_PROBES = {"__init__", "_common", "_pg", "base", "runner", "spec"}
+NOT_PROBES = {"__init__", "_common", "_pg", "base", "runner"}
 REF = "abcdefghijklmnopqrst"
 WORK: dict[str, list[dict[str, str]]] = {
     "data_checks": [{"name": "rows", "kind": "not_empty", "table": "orders"}],
@@ -42,14 +42,14 @@ def test_every_probe_module_is_registered(name: str) -> None:
 def test_every_probe_kind_has_a_spec_whose_class_says_the_same_kind() -> None:
     """No kind is left without a probe, and each class declares the kind it is registered as."""
     assert set(ProbeKind) == set(REGISTRY)
-    assert all(getattr(spec.factory, "kind", None) is kind for kind, spec in REGISTRY.items())
+    assert all(getattr(probe_class(spec), "kind", None) is kind for kind, spec in REGISTRY.items())
     assert len(probe_modules()) == len(REGISTRY)
 
 
 @pytest.mark.parametrize("name", probe_modules())
 def test_every_probe_has_a_test_file(name: str) -> None:
     """Adding a probe brings its own tests: a test file named after it, or naming its class."""
-    cls = REGISTRY[importlib.import_module(f"sbwatch.probes.{name}").SPEC.kind].factory
+    cls = probe_class(importlib.import_module(f"sbwatch.probes.{name}").SPEC)
     name_of = getattr(cls, "__name__", "")
     files = [p for p in TESTS.rglob("test_*.py") if p.name != "test_registry.py"]
     own = [p for p in files if p.stem.startswith(f"test_{name}")]
@@ -60,24 +60,28 @@ def test_project_defaults_come_from_the_specs() -> None:
     """A project with no probe table runs every project probe at its spec's interval/timeout."""
     project = ProjectSettings(ref=REF)
     expected = {
-        kind: (spec.interval, spec.timeout)
+        kind: (spec.interval, spec.timeout, spec.slow_after)
         for kind, spec in REGISTRY.items()
         if not spec.provider_wide
     }
-    assert expected == {k: (p.interval, p.timeout) for k, p in project.probes.items()}
+    assert expected == {k: (p.interval, p.timeout, p.slow_after) for k, p in project.probes.items()}
     status = REGISTRY[ProbeKind.STATUS_PAGE]
     page = StatusPageSettings()
     assert (status.interval, status.timeout) == (page.interval, page.timeout)
 
 
 def test_a_configured_probe_keeps_its_kinds_other_defaults() -> None:
-    """Setting only the interval of rest keeps rest's own 20 s timeout, not a generic one."""
-    project = ProjectSettings.model_validate({"ref": REF, "probes": {"rest": {"interval": "10s"}}})
-    rest = project.probes[ProbeKind.REST]
-    assert (timedelta(seconds=10), REGISTRY[ProbeKind.REST].timeout) == (
+    """Setting only the interval of rest keeps rest's own 20 s timeout and 5 s slow threshold,
+    not a generic one; a slow threshold set is kept."""
+    tables = {"rest": {"interval": "10s"}, "auth": {"slow_after": "3s"}}
+    project = ProjectSettings.model_validate({"ref": REF, "probes": tables})
+    rest, auth = project.probes[ProbeKind.REST], project.probes[ProbeKind.AUTH]
+    assert (timedelta(seconds=10), REGISTRY[ProbeKind.REST].timeout, timedelta(seconds=5)) == (
         rest.interval,
         rest.timeout,
+        rest.slow_after,
     )
+    assert timedelta(seconds=3) == auth.slow_after
 
 
 @pytest.mark.parametrize(

@@ -19,11 +19,11 @@ from sbwatch.commands.history import show_history
 from sbwatch.config.settings import EscalationSettings, ProjectSettings
 from sbwatch.core.clock import VirtualClock
 from sbwatch.core.results import Diagnosis, DiagnosisKind, IntentState
+from sbwatch.core.tiers import Tier
 from sbwatch.remediation.executor import lock_name
 from sbwatch.sim.world import SimWorld, create_app
 from sbwatch.store.sqlite import SqliteStore
 from sbwatch.supabase.mgmt_api import ManagementApi
-from sbwatch.supabase.tiers import Tier
 
 REF = "abcdefghijklmnopqrst"
 TOKEN = "sbp_5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed"

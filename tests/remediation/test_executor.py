@@ -18,10 +18,10 @@ from sbwatch.core.clock import VirtualClock
 from sbwatch.core.errors import ApiError, LockBusy, PermanentError, RateLimited, TransientError
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import Intent, IntentState
+from sbwatch.core.tiers import Tier, spec, tier_for_variant
 from sbwatch.remediation.executor import NOT_APPLIED, Escalator, lock_name, process_owner
 from sbwatch.store.sqlite import SqliteStore
 from sbwatch.supabase.mgmt_api import Addons, ProjectInfo
-from sbwatch.supabase.tiers import Tier, spec, tier_for_variant
 
 REF = "abcdefghijklmnopqrst"
 

@@ -16,6 +16,7 @@ from sbwatch.core.results import (
     Intent,
     IntentState,
 )
+from sbwatch.core.tiers import Tier, rank
 from sbwatch.policy.escalation import (
     EscalationDecision,
     beyond_reach,
@@ -24,7 +25,6 @@ from sbwatch.policy.escalation import (
     will_raise,
 )
 from sbwatch.remediation.executor import NOT_APPLIED
-from sbwatch.supabase.tiers import Tier, rank
 
 REF = "abcdefghijklmnopqrst"
 NOW = datetime(2026, 5, 26, 12, 0, tzinfo=UTC)
@@ -59,12 +59,47 @@ class Case:
     journal: tuple[Intent, ...] = ()
     prices: dict[Tier, float] | None = None
     reason: str = ""
+    ahead: bool = False
+    """Memory or CPU short while the services still answer."""
+    oom_eta_s: float | None = None
 
 
 CASES = [
     Case("budget exhausted escalates one step", K.IO_BUDGET_EXHAUSTED, "escalate", Tier.SMALL),
     Case("cpu exhausted escalates", K.CPU_EXHAUSTED, "escalate", Tier.SMALL),
     Case("memory exhausted escalates", K.MEMORY_EXHAUSTED, "escalate", Tier.SMALL),
+    Case(
+        "memory short while the services answer: proposed, not raised",
+        K.MEMORY_EXHAUSTED,
+        "ask",
+        Tier.SMALL,
+        ahead=True,
+        reason="raised before an OOM or once the services fail",
+    ),
+    Case(
+        "a leak runs to an OOM within hours: raised while a size holds it",
+        K.MEMORY_EXHAUSTED,
+        "escalate",
+        Tier.SMALL,
+        ahead=True,
+        oom_eta_s=1500.0,
+    ),
+    Case(
+        "a leak runs to an OOM in a day: proposed",
+        K.MEMORY_EXHAUSTED,
+        "ask",
+        Tier.SMALL,
+        ahead=True,
+        oom_eta_s=86_400.0,
+    ),
+    Case(
+        "CPU saturated while the services answer: proposed, not raised",
+        K.CPU_EXHAUSTED,
+        "ask",
+        Tier.SMALL,
+        ahead=True,
+        reason="raised before an OOM or once the services fail",
+    ),
     Case(
         "budget low, runs out within the resize and its margin",
         K.IO_BUDGET_LOW,
@@ -335,7 +370,7 @@ CASES = [
 
 def run(case: Case) -> EscalationDecision:
     """Decide one row."""
-    diagnosis = Diagnosis(REF, NOW, case.kind, 0.9)
+    diagnosis = Diagnosis(REF, NOW, case.kind, 0.9, ahead=case.ahead, oom_eta_s=case.oom_eta_s)
     return decide(
         diagnosis,
         case.budget,

@@ -1,7 +1,9 @@
-"""Fixtures of the replay tests: `sbwatch sim replay` and `sbwatch demo` as subprocesses.
+"""Fixtures of the replay tests: `sbwatch sim replay` and `sbwatch demo`.
 
 The six-day scenario and the demo each take tens of seconds, so they run once per session,
-side by side, and every test shares their results.
+side by side, as subprocesses, and every test shares their results. The short scenarios
+replay through the CLI's main() in the test's process (tests/in_process.py); test_cli.py
+keeps real processes for the exit codes and the text output.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.in_process import run_main
 
 HERE = Path(__file__).parent
 DATA = HERE / "data"
@@ -75,9 +78,15 @@ def run_cli(*args: str | Path, cwd: Path | None = None) -> Run:
     return Run(done.returncode, done.stdout, done.stderr)
 
 
+def run_here(*args: str | Path) -> Run:
+    """Run sbwatch to completion in this process, through the CLI's main()."""
+    ran = run_main(*args)
+    return Run(ran.returncode, ran.stdout, ran.stderr)
+
+
 def replay_json(path: Path) -> Run:
-    """`sbwatch sim replay PATH --json`."""
-    return run_cli("sim", "replay", path, "--json")
+    """`sbwatch sim replay PATH --json`, in this process."""
+    return run_here("sim", "replay", path, "--json")
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import pytest
 from tests.replay.conftest import (
     DATA,
     SHARED,
@@ -14,8 +15,11 @@ from tests.replay.conftest import (
     LongRuns,
     replay_json,
     run_cli,
+    run_here,
     scenario_path,
 )
+
+pytestmark = [pytest.mark.slow]
 
 DAY_S = 86_400.0
 TOP_KEYS = {
@@ -202,7 +206,7 @@ def test_unknown_key_exits_2_naming_it(tmp_path: Path) -> None:
 def test_bad_kind_exits_2_naming_it(tmp_path: Path) -> None:
     """An event of an unknown kind: exit 2 and stderr names the location and the bad value."""
     text = (DATA / "paused.toml").read_text().replace('kind = "project"', 'kind = "projekt"', 1)
-    run = run_cli("sim", "replay", write(tmp_path, text), "--json")
+    run = run_here("sim", "replay", write(tmp_path, text), "--json")
     assert 2 == run.code
     line = 1 + text.splitlines().index('kind = "projekt"')
     assert f"events[1].kind (line {line}): must be one of" in run.stderr
@@ -214,7 +218,7 @@ def test_unknown_top_level_and_expect_keys_exit_2(tmp_path: Path) -> None:
     text = 'durationn = "1h"\n' + (DATA / "paused.toml").read_text()
     text = text.replace("max_patch_calls = 0", "max_patch_call = 0")
     text = text.replace('state = "paused"', 'state = "paused"\nfor = "5m"')
-    run = run_cli("sim", "replay", write(tmp_path, text))
+    run = run_here("sim", "replay", write(tmp_path, text))
     assert 2 == run.code
     lines = text.splitlines()
     at = [1, 1 + lines.index('for = "5m"'), 1 + lines.index("max_patch_call = 0")]

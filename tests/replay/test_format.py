@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -62,22 +63,22 @@ def _check(scenario: Scenario, report: dict[str, Any], **expect: Any) -> dict[st
 ESCALATE = "run: sbwatch escalate abcdefghijklmnopqrst --to small"
 CASES = [
     pytest.param(
-        {"messages": (ExpectedMessage("critical", "disk IO budget", ESCALATE, "outage"),)},
+        {"messages": (ExpectedMessage("warning", "disk IO budget", ESCALATE, "outage"),)},
         True,
-        "in order: critical /disk IO budget/ containing /run: sbwatch escalate",
+        "in order: warning /disk IO budget/ containing /run: sbwatch escalate",
         id="contains-holds",
     ),
     pytest.param(
-        {"messages": (ExpectedMessage("critical", "disk IO budget", "--to medium"),)},
+        {"messages": (ExpectedMessage("warning", "disk IO budget", "--to medium"),)},
         False,
-        "no critical /disk IO budget/ containing /--to medium/ message; sent: critical: ",
+        "no warning /disk IO budget/ containing /--to medium/ message; sent: warning: ",
         id="contains-missing",
     ),
     pytest.param(
-        {"messages": (ExpectedMessage("critical", "disk IO budget", None, "ESCALATE"),)},
+        {"messages": (ExpectedMessage("warning", "disk IO budget", None, "ESCALATE"),)},
         False,
-        "critical /disk IO budget/ without /ESCALATE/: the critical message at 0d00h15m: "
-        "'CRITICAL outside-resize (abcdef): disk IO budget 26% left, runs out in ~1h43m' "
+        "warning /disk IO budget/ without /ESCALATE/: the warning message at 0d00h16m: "
+        "'WARNING outside-resize (abcdef): disk IO budget 26% left, runs out in ~1h43m' "
         "holds /ESCALATE/",
         id="not-contains-found",
     ),
@@ -174,20 +175,20 @@ def test_policy_knobs_reach_the_watchers_settings() -> None:
         'pattern_warn_horizon = "5d"\ncritical_horizon = "30m"'
     )
     project = replay_settings(_drain(knobs)).projects[0]
-    assert (2, 1200.0, 172_800.0, 432_000.0, 1800.0) == (
+    assert (2, 1200.0, 172_800.0, 432_000.0, timedelta(minutes=30)) == (
         project.escalation.max_steps,
         project.escalation.escalate_within.total_seconds(),
         project.budget.warn_horizon.total_seconds(),
         project.budget.pattern_warn_horizon.total_seconds(),
-        project.budget.critical_horizon.total_seconds(),
+        project.budget.critical_horizon,
     )
     default = replay_settings(_drain("")).projects[0]
-    assert (1, 7200.0, 86_400.0, 259_200.0, 3600.0) == (
+    assert (1, 7200.0, 86_400.0, 259_200.0, None) == (
         default.escalation.max_steps,
         default.escalation.escalate_within.total_seconds(),
         default.budget.warn_horizon.total_seconds(),
         default.budget.pattern_warn_horizon.total_seconds(),
-        default.budget.critical_horizon.total_seconds(),
+        default.budget.critical_horizon,
     )
 
 
@@ -201,7 +202,7 @@ def test_escalate_within_and_max_steps_change_the_raise() -> None:
     assert ("micro", "small") == (first["from"], first["to"])
     assert first["budget"]["eta_s"] > 300
     assert late["at_s"] > first["at_s"]
-    assert late["budget"]["eta_s"] <= 300
+    assert (late["budget"]["eta_s"] or 0.0) <= 300  # that close, or the estimate ran out
     assert ("micro", "medium") == (wide["from"], wide["to"])
 
 

@@ -9,12 +9,13 @@ from tests.replay.conftest import LongRuns
 
 
 def test_may26_incident_reads_like_a_changelog(long_runs: LongRuns) -> None:
-    """The first incident names the warning days ahead (the provider's email and sbwatch's
-    own forecast), the raise to small with its cost, and the recovery time."""
+    """The first incident names the warning days ahead from its first signal (sbwatch's own
+    forecast, that morning; the provider's email came that evening and is named with its own
+    lead), the raise to small with its cost, and the recovery time."""
     first = long_runs.may26.report["incidents"][0]
     assert (
         "May 25 02:05 cause: disk IO budget running out on micro, warned 4d18h ahead "
-        "(provider email of May 20 20:00, sbwatch forecast of May 20 07:11); "
+        "(sbwatch forecast of May 20 07:11; provider email of May 20 20:00, 4d6h ahead); "
         "02:05 raised to small (+$5.23/month, $1.17 for the rest of May); 02:07 recovered (2m)"
     ) == first["changelog"]
     assert "May 25 02:05  action: compute raised micro -> small by sbwatch" in [
@@ -30,14 +31,14 @@ def test_each_incident_ends_in_one_summary_message(long_runs: LongRuns) -> None:
     last = alerts[-1]
     assert (
         [
-            "Cause: disk IO budget running out on micro; warned 4d18h ahead (provider email of "
-            "May 20 20:00, sbwatch forecast of May 20 07:11).",
+            "Cause: disk IO budget running out on micro; warned 4d18h ahead (sbwatch forecast "
+            "of May 20 07:11; provider email of May 20 20:00, 4d6h ahead).",
             "sbwatch: raised to small (+$5.23/month, $1.17 for the rest of May); healthy again "
             "2m later.",
             "Lasted 4d18h: 2026-05-20 07:11 to 2026-05-25 02:07 UTC.",
         ],
-        "RESOLVED may26-io-exhaustion (abcdef): disk IO budget exhausted on small (lasted 18h2m)",
-        "sbwatch: told you (9 messages); no compute change.",
+        "RESOLVED may26-io-exhaustion (abcdef): disk IO budget exhausted on small (lasted 9h57m)",
+        "sbwatch: told you (6 messages); no compute change.",
     ) == (recovered["body"].splitlines(), last["title"], last["body"].splitlines()[1])
 
 

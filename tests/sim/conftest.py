@@ -12,8 +12,8 @@ import pytest
 import uvicorn
 
 from sbwatch.core.clock import VirtualClock
+from sbwatch.core.tiers import Tier
 from sbwatch.sim.world import SimWorld, create_app
-from sbwatch.supabase.tiers import Tier
 
 REF = "abcdefghijklmnopqrst"
 OTHER = "qrstuvwxyzabcdefghij"

@@ -10,6 +10,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from sbwatch.core.clock import VirtualClock
+from sbwatch.probes.metrics import read_exposition
+from sbwatch.sim.endpoints import ExpositionResponse, ProjectCollector
 from sbwatch.sim.model import ROOT_SHARE
 from sbwatch.sim.world import SimWorld
 
@@ -283,3 +285,58 @@ async def test_control_api(client: httpx.AsyncClient, world: SimWorld) -> None:
     assert {"patch_calls": 0, "patch_attempts": 0, "emails": 0} == stats
     assert 404 == (await client.get("/_sim/truth/zzzzzzzzzzzzzzzzzzzz")).status_code
     assert 400 == (await client.post("/_sim/projects", json={"ref": "BAD"})).status_code
+
+
+def test_the_auth_config_document_is_built_from_its_blank_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """About 200 blank fields are read from the spec once, not at every answer; each answer
+    is a document of its own with the project's SMTP server."""
+    from sbwatch.sim import auth_limits
+
+    blanks = 0
+    blank = auth_limits._blank
+
+    def counting(prop: dict[str, object]) -> object:
+        nonlocal blanks
+        blanks += 1
+        return blank(prop)
+
+    monkeypatch.setattr(auth_limits, "_blank", counting)
+    auth_limits._blank_document.cache_clear()
+    first = auth_limits.auth_config_document(auth_limits.AuthLimits())
+    built = blanks
+    second = auth_limits.auth_config_document(auth_limits.AuthLimits(custom_smtp=True))
+    auth_limits._blank_document.cache_clear()
+    assert built > 100
+    assert built == blanks
+    assert first is not second
+    assert first.keys() == second.keys()
+    assert (first["smtp_host"], second["smtp_port"]) == (None, "587")
+    assert {k: v for k, v in first.items() if not k.startswith("smtp_")} == {
+        k: v for k, v in second.items() if not k.startswith("smtp_")
+    }
+
+
+async def test_the_samples_handed_over_are_what_the_text_says(
+    client: httpx.AsyncClient, world: SimWorld, clock: VirtualClock
+) -> None:
+    """The replay's in-process client hands a scrape's samples over instead of the text
+    (sim/direct.py): they are the very samples the text gives, counters and all, at a quiet
+    start and under load, leaks and refusals."""
+    events: list[dict[str, object]] = [
+        {"kind": "workload", "read_mbps": 60, "write_mbps": 5},
+        {"kind": "connections", "leak_per_hour": 40},
+        {"kind": "memory", "work_gb": 0.2, "leak_gb_per_hour": 0.3},
+        {"kind": "auth_limit", "route": "/token", "refused_per_minute": 7},
+        {"kind": "cpu", "load_cpus": 1.5},
+    ]
+    for event in [None, *events]:
+        if event is not None:
+            world.apply(event)
+        clock.advance(1800)
+        response = await client.get(f"/p/{REF}/customer/v1/privileged/metrics", headers=BASIC)
+        handed = ExpositionResponse(list(ProjectCollector(world.project(REF)).collect()))
+        assert read_exposition(response.text).series == handed.samples
+    names = {name for name, _, _ in handed.samples}
+    assert {"node_disk_read_bytes_total", "http_status_codes_total", "pg_up"} <= names

@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from sbwatch.core.clock import SystemClock
+from sbwatch.core.tiers import Tier
 from sbwatch.sim.world import SimWorld, create_app
-from sbwatch.supabase.tiers import Tier
 
 from .conftest import BEARER, REF, TOKEN, LiveServer, wait_for
 

@@ -14,12 +14,23 @@ import pytest
 from openapi_core import Config, OpenAPI
 from pydantic import SecretStr
 
+from sbwatch.config.settings import ProjectSettings
 from sbwatch.core.clock import VirtualClock
-from sbwatch.core.errors import ApiError, ConfigError
+from sbwatch.core.errors import ApiError, AuthRejected, ConfigError
 from sbwatch.sim.app import create_app
+from sbwatch.sim.scopes import PERMISSIONS
 from sbwatch.sim.serve import load_sim_config
 from sbwatch.sim.world import SimWorld
 from sbwatch.supabase.mgmt_api import ManagementApi
+from sbwatch.supabase.permissions import (
+    AUTH_CONFIG,
+    DISK,
+    DISK_CHANGE,
+    ESCALATION,
+    MGMT_HEALTH,
+    SIZE,
+    check_token,
+)
 
 from .conftest import BEARER, KEY, REF, TOKEN, validate_request, validate_response
 
@@ -369,3 +380,33 @@ def test_shipped_subset_is_fresh() -> None:
     loader.loader.exec_module(module)
     expected = module.trim(json.loads(FULL.read_text(encoding="utf-8")))
     assert expected == json.loads(SUBSET.read_text(encoding="utf-8"))
+
+
+async def test_a_scoped_token_gets_403_naming_what_it_lacks(
+    checked: tuple[ManagementApi, SpecCheckedTransport], world: SimWorld
+) -> None:
+    """A scoped token without the add-ons' permissions: the reads and the PATCH answer 403
+    (a status the spec declares) naming the one each needs, the client carries it as
+    ``missing_permissions``, and ``check-config --online``'s check (reads only) names the read's;
+    the project itself is read as before and nothing is changed."""
+    api, _ = checked
+    world.apply({"kind": "token", "lacks": ["infra_add_ons_read", "infra_add_ons_write"]})
+    caught = []
+    for call in (api.get_addons(REF), api.set_compute(REF, "ci_small")):
+        with pytest.raises(AuthRejected) as refused:
+            await call
+        caught.append((refused.value.status, refused.value.missing_permissions))
+    assert [(403, ("infra_add_ons_read",)), (403, ("infra_add_ons_write",))] == caught
+    project = ProjectSettings.model_validate({"ref": REF, "escalation": {"mode": "auto"}})
+    assert ("infra_add_ons_read",) == (await check_token(api, project)).lacking
+    assert (REF, 0) == ((await api.get_project(REF)).ref, world.patch_calls)
+    world.apply({"kind": "token"})
+    assert "ci_micro" == (await api.get_addons(REF)).compute_variant
+
+
+def test_the_simulators_permissions_cover_what_sbwatch_asks() -> None:
+    """Every permission sbwatch says a feature needs is one the simulated API checks, so a
+    scoped token lacking it is refused there as it would be by the provider."""
+    asked = {p for _, perms in (MGMT_HEALTH, SIZE, ESCALATION, DISK, DISK_CHANGE, AUTH_CONFIG)
+             for p in perms}  # fmt: skip
+    assert asked <= set(PERMISSIONS)

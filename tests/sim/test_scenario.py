@@ -9,8 +9,8 @@ import pytest
 
 from sbwatch.core.errors import ConfigError
 from sbwatch.core.results import EscalationMode
+from sbwatch.core.tiers import Tier
 from sbwatch.sim.scenario import load_scenario, parse_scenario
-from sbwatch.supabase.tiers import Tier
 
 SHARED = Path(__file__).resolve().parents[1] / "fixtures" / "scenarios"
 MINIMAL = 'name = "x"\n[project]\nref = "abcdefghijklmnopqrst"\n'

@@ -114,6 +114,15 @@ def test_a_raise_on_a_light_load_is_wasted_and_under_a_drain_it_is_not() -> None
     assert [] == rules(sc, report(warned, resizes=(change,)))
 
 
+def test_a_raise_is_judged_over_a_day_even_past_the_cases_end() -> None:
+    """A case of 2h whose steady drain fails at about 2h33m: a raise at 1h is no waste; the
+    truth runs on past the end (the load as the events left it) for the day the rule reads."""
+    change = {"at": HOUR, "project": REF, "tier": "small", "rollback": False}
+    sc = scenario(STEADY_60, duration="2h")
+    warned = message(10 * 60, "warning", "disk IO budget 90% left, runs out in ~2h")
+    assert [] == rules(sc, report(warned, resizes=(change,)))
+
+
 def test_a_raise_after_the_failure_began_is_late() -> None:
     """The drain was visible for hours; the PATCH came after REST failed."""
     sc = scenario(STEADY_60, duration="5h")

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from sbwatch.core.tiers import next_tier
 from sbwatch.policy.escalation import EscalationDecision, decide
 from sbwatch.sim.fuzz import to_toml
 from sbwatch.sim.replay import replay
@@ -19,7 +20,6 @@ from sbwatch.sim.scenario import EVENT_KEYS, load_scenario, parse_scenario
 from sbwatch.sim.score import score_case
 from sbwatch.sim.scorecard import Scorecard, campaign, cases, judge, shrink_failures
 from sbwatch.sim.stories import story
-from sbwatch.supabase.tiers import next_tier
 
 KEYS = (
     "cases",
@@ -44,8 +44,10 @@ def test_stories_are_valid_scenarios_and_draw_what_operators_meet() -> None:
     docs = [story(rng, 1.0, i) for i in range(200)]
     scenarios = [parse_scenario(to_toml(doc, expect="score")) for doc in docs]
     kinds = {e["kind"] for s in scenarios for e in s.events}
-    # outside_resize and disk are newer than the stories: the fuzz draws them (test_fuzz.py)
-    assert set(EVENT_KEYS) - {"outside_resize", "disk"} <= kinds | {"status_page"}
+    # outside_resize, disk, quota and token are newer than the stories: the fuzz draws them
+    # (test_fuzz.py)
+    newer = {"outside_resize", "disk", "quota", "token"}
+    assert set(EVENT_KEYS) - newer <= kinds | {"status_page"}
     loads = {part for doc in docs for part in doc["name"].split("-", 2)[2].split("+")}
     assert {"steady", "refill", "step", "daynight", "weekly", "spike", "burst", "iops"} <= loads
     assert {"auto", "ask", "off"} == {s.policy.mode.value for s in scenarios}
@@ -232,3 +234,22 @@ def _doc_of(scenario: Any) -> dict[str, Any]:
             for e in scenario.events
         ],
     }
+
+
+def test_a_case_is_judged_on_one_run_of_the_truth(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The truth's re-run is a sixth of a case's time: ``judge`` scores the report once, the
+    replay does not score it again for its own checks (a case without a PATCH: one run)."""
+    from sbwatch.sim.truth import run_world
+
+    runs = 0
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        nonlocal runs
+        runs += 1
+        return run_world(*args, **kwargs)
+
+    monkeypatch.setattr("sbwatch.sim.score.run_world", counting)
+    result = judge(_doc_of(parse_scenario(LIGHT_WITH_A_SMALL_HILL)))
+    assert 0 == result.patches
+    assert "no_exception" not in result.broken
+    assert 1 == runs

@@ -10,9 +10,9 @@ import pytest
 from tests.supabase_cli import VERSION, cli_env, cli_path, run_cli
 
 from sbwatch.core.clock import VirtualClock
+from sbwatch.core.tiers import Tier
 from sbwatch.sim.app import create_app
 from sbwatch.sim.world import SimWorld
-from sbwatch.supabase.tiers import Tier
 
 from .conftest import OTHER, REF, LiveServer
 

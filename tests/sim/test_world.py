@@ -7,8 +7,8 @@ import email
 import pytest
 
 from sbwatch.core.clock import VirtualClock
+from sbwatch.core.tiers import Tier
 from sbwatch.sim.world import SimWorld
-from sbwatch.supabase.tiers import Tier
 
 from .conftest import REF
 
@@ -287,3 +287,16 @@ def test_an_outside_resize_targets_its_project_only(clock: VirtualClock) -> None
         world.truth("bbbbbbbbbbbbbbbbbbbb")["tier"],
     )
     assert ["bbbbbbbbbbbbbbbbbbbb"] == [r["project"] for r in world.outside_resizes]
+
+
+def test_a_machines_memory_follows_its_size_across_a_resize() -> None:
+    """RAM and the base use are looked up per size once: a resize reads the new size's."""
+    from sbwatch.sim.hardware import MACHINES
+    from sbwatch.sim.host import BASE_FIXED, BASE_MOST, BASE_SHARE, GIB, HostModel
+
+    host = HostModel(size="micro")
+    for size in [m.size for m in MACHINES] + ["micro"]:
+        host.resize(size)
+        ram = next(m for m in MACHINES if m.size == size).memory_gb * GIB
+        assert ram == host.memory_bytes
+        assert min(BASE_MOST * ram, BASE_FIXED + BASE_SHARE * ram) == host.base_bytes

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from tests.store.conftest import Backend
 
+from sbwatch.core.connections import ConnReading
 from sbwatch.core.errors import StoreError
 from sbwatch.core.results import (
     Alert,
@@ -32,11 +33,11 @@ from sbwatch.core.results import (
     Transition,
     Verdict,
 )
+from sbwatch.core.tiers import Tier
 from sbwatch.store import Store
 from sbwatch.store.migrations import latest_version
 from sbwatch.store.postgres import PostgresStore
 from sbwatch.store.sqlite import SqliteStore
-from sbwatch.supabase.tiers import Tier
 
 T0 = datetime(2026, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
@@ -162,6 +163,17 @@ async def test_io_samples_round_trip_with_and_without_optionals(store: Store) ->
     await store.record_io_sample("q", bare)
     assert [bare, full] == await store.io_samples("p", T0)
     assert [full] == await store.io_samples("p", at(1.5))
+
+
+async def test_io_samples_keep_swap_and_the_connections_the_plan_weighs(store: Store) -> None:
+    """Swap in use and the direct and pooler connections in use come back (the plan's peaks);
+    the rest of a scrape's connections (PostgREST's pool, users) is not kept."""
+    reading = ConnReading(direct_used=42.0, direct_max=60.0, rest_max=10.0, pooler_used=7.0)
+    sample = IoSample(at(1), 1.0, 2.0, 3.0, 4.0, connections=reading, swap_used_bytes=5e8)
+    await store.record_io_sample("p", sample)
+    (kept,) = await store.io_samples("p", T0)
+    expected = ConnReading(direct_used=42.0, pooler_used=7.0)
+    assert (expected, 5e8) == (kept.connections, kept.swap_used_bytes)
 
 
 async def test_budgets_latest_and_history(store: Store) -> None:

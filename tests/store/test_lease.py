@@ -11,8 +11,8 @@ from tests.store.conftest import Backend
 from sbwatch.core.errors import Fenced
 from sbwatch.core.lease import PROJECT_LEASE_PREFIX, Role, project_lease
 from sbwatch.core.results import Severity
+from sbwatch.core.tiers import Tier
 from sbwatch.store import Store
-from sbwatch.supabase.tiers import Tier
 
 T0 = datetime(2026, 5, 20, 12, 0, tzinfo=UTC)
 SHORT_S = 0.3

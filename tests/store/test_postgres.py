@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from datetime import UTC, datetime
 
 import asyncpg
 import pytest
+from structlog.testing import capture_logs
 
 from sbwatch.core.errors import StoreError
 from sbwatch.store.migrations import latest_version
@@ -79,6 +81,12 @@ def test_schema_must_be_an_identifier(schema: str) -> None:
         (asyncpg.exceptions.ConnectionDoesNotExistError("closed"), True),
         (asyncpg.exceptions.TooManyConnectionsError("too many"), True),
         (asyncpg.exceptions.CannotConnectNowError("starting up"), True),
+        (
+            asyncpg.exceptions.InternalClientError(
+                "cannot switch to state 15; another operation (2) is in progress"
+            ),
+            True,
+        ),
         (asyncpg.exceptions.AdminShutdownError("shutdown"), True),
         (asyncpg.exceptions.SerializationError("retry"), True),
         (asyncpg.exceptions.DeadlockDetectedError("deadlock"), True),
@@ -131,3 +139,38 @@ async def test_lock_race_across_connections(pg_dsn: str, pg_schema: str) -> None
         for store in stores:
             await store.close()
     assert 1 == sum(results)
+
+
+def test_asyncpg_retries_are_one_debug_event_not_a_traceback_on_stderr(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """asyncpg's pool says each failed reconnection (with its traceback) through stdlib
+    logging: it becomes one debug event of the store, the password left out, nothing on
+    stderr. With two stores in the process, neither password is shown."""
+    PostgresStore("postgresql://watch:hunter2@127.0.0.1:1/state")
+    PostgresStore("postgresql://other:swordfish@127.0.0.1:1/state")
+    try:
+        raise ConnectionRefusedError(111, "Connect call failed: hunter2, swordfish")
+    except ConnectionRefusedError:
+        with capture_logs() as logs:
+            logging.getLogger("asyncpg.pool").warning(
+                "Failed to restore the pool connection floor; retrying", exc_info=True
+            )
+    assert "" == capsys.readouterr().err
+    (event,) = logs
+    assert ("postgres library", "debug", "store") == (
+        event["event"],
+        event["log_level"],
+        event["component"],
+    )
+    assert event["detail"].startswith("Failed to restore the pool connection floor; retrying: ")
+    assert "ConnectionRefusedError" in event["detail"]
+    assert event["detail"].endswith("Connect call failed: ***, ***")
+
+
+def test_a_connection_left_mid_operation_is_a_library_error() -> None:
+    """What a connection cut mid-operation raises when the server stops is mapped to a
+    StoreError at the boundary (a job that meets it does not fail with a traceback)."""
+    from sbwatch.store.postgres import LIBRARY_ERRORS
+
+    assert isinstance(asyncpg.exceptions.InternalClientError("state"), LIBRARY_ERRORS)

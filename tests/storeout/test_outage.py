@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from structlog.testing import capture_logs
 from tests.servers import fresh_database_sync, pg_url
 
 from sbwatch.alerting.dispatch import Dispatcher
@@ -298,3 +299,103 @@ async def test_the_store_warning_comes_before_an_alert_raised_before_it_was_said
     await rig.watch.check()
     titles = [h.notification.title for h in rig.guard.pending_notifications() if h.notification]
     assert titles == ["WARNING sbwatch: state store unavailable", f"CRITICAL {REF}: rest is down"]
+
+
+async def test_an_outage_inside_a_store_outage_is_recorded_as_an_incident(rig: Rig) -> None:
+    """REST down while the store is away: when it returns, the incident is recorded as it
+    happened: opened when the CRITICAL was sent, its messages on the timeline at their times,
+    closed when REST came back, with the summary of the resolve."""
+    await rig.until(10)
+    rig.outage.away = True
+    await rig.until(20)
+    rig.rest["up"] = False
+    await rig.until(32)
+    rig.rest["up"] = True
+    await rig.until(61)
+    rig.outage.away = False
+    await rig.until(70)
+
+    (incident,) = await rig.inner.incidents(REF)
+    assert incident.cause == "rest is down"
+    assert incident.opened_at == T0 + timedelta(seconds=25)
+    assert incident.closed_at == T0 + timedelta(seconds=40)
+    assert incident.summary.startswith(f"RESOLVED {REF}: rest is down (lasted 15s)")
+    events = await rig.inner.incident_events(incident.id)
+    assert [(e.at - T0, e.kind.value, e.text) for e in events] == [
+        (timedelta(seconds=25), "message", f"CRITICAL {REF}: rest is down"),
+        (timedelta(seconds=60), "message", f"RESOLVED {REF}: rest is down (lasted 15s)"),
+        (timedelta(seconds=60), "close", events[-1].text),
+    ]
+    assert await rig.inner.current_incident(REF) is None
+
+
+async def test_held_work_that_fails_on_its_own_does_not_keep_the_store_away(
+    tmp_path: Path,
+) -> None:
+    """A piece of held work that fails with an error of its own (a bug, not the store) is
+    logged and let go: the writes held after it are written and the store is back."""
+    inner = SqliteStore(tmp_path / "state.db")
+    await inner.open()
+    try:
+        outage = Outage(inner)
+        guard = GuardedStore(outage, clock=VirtualClock(T0))
+        store = guard.store()
+        outage.away = True
+        await store.put_state("test", "before", {"n": 1})
+        assert not guard.up
+
+        async def broken(_: Store) -> None:
+            raise RuntimeError("a bug in the work")
+
+        assert guard.later(broken)
+        await store.put_state("test", "after", {"n": 2})
+        outage.away = False
+        with capture_logs() as logs:
+            assert await guard.recover() is not None
+        assert guard.up
+        assert {"n": 2} == await inner.get_state("test", "after")
+        assert ["held work failed: let go"] == [
+            e["event"] for e in logs if e["log_level"] == "error"
+        ]
+    finally:
+        await inner.close()
+
+
+async def test_later_is_refused_while_the_store_answers(tmp_path: Path) -> None:
+    """Work handed over while the store answers is not held: the caller's failure was not an
+    outage."""
+    inner = SqliteStore(tmp_path / "state.db")
+    await inner.open()
+    try:
+        guard = GuardedStore(inner, clock=VirtualClock(T0))
+
+        async def work(_: Store) -> None:
+            raise AssertionError("never run")
+
+        assert not guard.later(work)
+        assert guard.held == []
+    finally:
+        await inner.close()
+
+
+async def test_a_state_document_answers_what_was_last_written_while_the_store_is_away(
+    tmp_path: Path,
+) -> None:
+    """A state document read during an outage answers what was last written to it, before or
+    during the outage (the mail cursor read again on a reconnect), not the answer of the
+    last read: an email appended meanwhile is not skipped as if the watcher started afresh."""
+    inner = SqliteStore(tmp_path / "state.db")
+    await inner.open()
+    try:
+        outage = Outage(inner)
+        store = GuardedStore(outage, clock=VirtualClock(T0)).store()
+        assert await store.get_state("mail", "cursor") is None  # the first start reads nothing
+        await store.put_state("mail", "cursor", {"last_uid": 0})
+        outage.away = True
+        assert {"last_uid": 0} == await store.get_state("mail", "cursor")
+        await store.put_state("mail", "cursor", {"last_uid": 3})  # held
+        assert {"last_uid": 3} == await store.get_state("mail", "cursor")
+        await store.delete_state("mail", "cursor")
+        assert await store.get_state("mail", "cursor") is None
+    finally:
+        await inner.close()

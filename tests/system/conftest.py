@@ -7,7 +7,6 @@ import json
 import os
 import re
 import signal
-import socket
 import socketserver
 import subprocess
 import sys
@@ -21,6 +20,8 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from tests.in_process import Ran, run_main
+from tests.servers import free_port as free_port  # the system tests import it from here
 
 REF = "sysprojaaaaaaaaaaaaa"
 """The simulated project (20 lowercase letters: the simulator's rule)."""
@@ -28,16 +29,10 @@ OTHER_REF = "sysprojbbbbbbbbbbbbb"
 SIM_TOKEN = "sbp_d5948f03c43ddb587f3b5b1f086afcd74b48d8ab"
 SIM_SERVICE_KEY = "system-service-key"
 DEADLINE_S = 20.0
+START_DEADLINE_S = 60.0
+"""A daemon started on a busy machine serves within this (its imports take seconds of CPU)."""
 
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_for(what: str, check: Callable[[], T | None], deadline_s: float = DEADLINE_S) -> T:
@@ -49,17 +44,28 @@ def wait_for(what: str, check: Callable[[], T | None], deadline_s: float = DEADL
             return value
         if time.monotonic() > end:
             raise AssertionError(f"timed out after {deadline_s}s waiting for {what}")
-        time.sleep(0.1)
+        time.sleep(0.2)
 
 
 class Proc:
     """A subprocess whose output goes to files; stopped (terminate, then kill) by ``close``."""
 
-    def __init__(self, name: str, argv: list[str], directory: Path, env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        directory: Path,
+        env: dict[str, str],
+        stdin: int | None = None,
+    ) -> None:
         self.out_path = directory / f"{name}.out"
+        self._read = 0
+        self._events: list[dict[str, Any]] = []
         self.err_path = directory / f"{name}.err"
         with self.out_path.open("wb") as out, self.err_path.open("wb") as err:
-            self.popen = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=directory)
+            self.popen = subprocess.Popen(
+                argv, stdin=stdin, stdout=out, stderr=err, env=env, cwd=directory
+            )
 
     @property
     def stdout(self) -> str:
@@ -84,14 +90,19 @@ class Proc:
         return self.popen.wait(timeout=timeout_s)
 
     def log_events(self) -> list[dict[str, Any]]:
-        """The JSON log lines written to stdout so far."""
-        events = []
-        for line in self.stdout.splitlines():
+        """The JSON log lines written to stdout so far; each line is read and parsed once (a
+        test polls this many times a second while a long log grows)."""
+        with self.out_path.open("rb") as out:
+            out.seek(self._read)
+            chunk = out.read()
+        complete = chunk.rfind(b"\n") + 1  # a line still being written waits for the next call
+        self._read += complete
+        for line in chunk[:complete].decode("utf-8", "replace").splitlines():
             with contextlib.suppress(ValueError):
                 event = json.loads(line)
                 if isinstance(event, dict):
-                    events.append(event)
-        return events
+                    self._events.append(event)
+        return list(self._events)
 
     def close(self) -> None:
         """Terminate, then kill after 5 s; always reap."""
@@ -146,8 +157,8 @@ class Sim:
         return f"http://127.0.0.1:{self.port}"
 
     def ctl(self, kind: str, *pairs: str) -> None:
-        """``sbwatch sim ctl KIND PAIRS --url``; must succeed."""
-        done = run_cli("sim", "ctl", kind, *pairs, "--url", self.url)
+        """``sbwatch sim ctl KIND PAIRS --url``, run in this process; must succeed."""
+        done = run_main("sim", "ctl", kind, *pairs, "--url", self.url)
         assert 0 == done.returncode, done.stderr
 
     def event(self, **event: Any) -> None:
@@ -253,6 +264,17 @@ probes.metrics = {{ interval = "{parts.slow_interval}" }}
 {parts.extra}"""
 
 
+def sample_in(text: str, name: str, **labels: str) -> float | None:
+    """The value of one sample of a metrics page's text, None when absent."""
+    for line in text.splitlines():
+        if not line.startswith(name + "{") and not line.startswith(name + " "):
+            continue
+        head, _, value = line.rpartition(" ")
+        if all(f'{k}="{v}"' in head for k, v in labels.items()):
+            return float(value)
+    return None
+
+
 @dataclass
 class Daemon:
     """A running ``sbwatch run`` and what it was started with."""
@@ -262,7 +284,7 @@ class Daemon:
     metrics_port: int
     metrics_host: str = "127.0.0.1"
 
-    def wait_serving(self, deadline_s: float = DEADLINE_S) -> None:
+    def wait_serving(self, deadline_s: float = START_DEADLINE_S) -> None:
         """Wait until the metrics endpoint answers; fail at once if the daemon exits."""
 
         def serving() -> bool:
@@ -283,18 +305,12 @@ class Daemon:
 
     def sample(self, name: str, **labels: str) -> float | None:
         """The value of one sample of the metrics page, None when absent."""
-        text = self.metrics_text()
-        for line in text.splitlines():
-            if not line.startswith(name + "{") and not line.startswith(name + " "):
-                continue
-            head, _, value = line.rpartition(" ")
-            if all(f'{k}="{v}"' in head for k, v in labels.items()):
-                return float(value)
-        return None
+        return sample_in(self.metrics_text(), name, **labels)
 
-    def status(self, *extra: str) -> Any:
-        """``sbwatch --config X status EXTRA`` as a CompletedProcess."""
-        return run_cli("--config", str(self.config), "status", *extra)
+    def status(self, *extra: str) -> Ran:
+        """``sbwatch --config X status EXTRA``, run in this process (tests poll it: a process
+        a poll would cost a second of CPU; test_daemon.py runs it once as a process)."""
+        return run_main("--config", self.config, "status", *extra)
 
     def events(self, event: str) -> list[dict[str, Any]]:
         """The JSON log lines with this event name."""
@@ -372,6 +388,13 @@ class Receiver:
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     """An HTTP receiver on a thread, answering ``receiver.status[0]`` (200 by default)."""
+    with receiving() as running:
+        yield running
+
+
+@contextlib.contextmanager
+def receiving() -> Iterator[Receiver]:
+    """The :func:`receiver` fixture's receiver, for a fixture of a wider scope."""
     requests: list[dict[str, Any]] = []
     status = [200]
 

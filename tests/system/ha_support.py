@@ -95,8 +95,9 @@ class Reach:
     metrics_listen: str = "127.0.0.1"
 
 
-def ha_config(name: str, reach: Reach, metrics_port: int) -> str:
-    """One instance: auto escalation to small, fast probes, the shared store, short lease."""
+def ha_config(name: str, reach: Reach, metrics_port: int, *, consumed_pct: int = 99) -> str:
+    """One instance: auto escalation to small, fast probes, the shared store, short lease; the
+    IO budget 99% consumed (a raise due), unless told otherwise."""
     base = reach.sim_url
     probe = 'interval = "1s"\nfailures_before_down = 2\ntimeout = "2s"\n'
     return f"""log_level = "info"
@@ -131,7 +132,7 @@ tier = "micro"
 url = "{base}/p/{REF}"
 service_key = "{SIM_SERVICE_KEY}"
 [projects.budget]
-consumed_pct = 99
+consumed_pct = {consumed_pct}
 [projects.escalation]
 mode = "auto"
 max_tier = "small"
@@ -174,13 +175,8 @@ class ParkedProc(Proc):
     """``sbwatch --config X run``, imported and waiting for :meth:`go`."""
 
     def __init__(self, name: str, config: Path, directory: Path) -> None:
-        self.out_path = directory / f"{name}.out"
-        self.err_path = directory / f"{name}.err"
         argv = [sys.executable, "-c", PARKED, "--config", str(config), "run"]
-        with self.out_path.open("wb") as out, self.err_path.open("wb") as err:
-            self.popen = subprocess.Popen(
-                argv, stdin=subprocess.PIPE, stdout=out, stderr=err, env=child_env(), cwd=directory
-            )
+        super().__init__(name, argv, directory, child_env(), stdin=subprocess.PIPE)
 
     def go(self) -> None:
         """Start the daemon now."""

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import Daemon, DaemonFactory, Proc, Receiver, child_env, free_port
+from .conftest import REF, Daemon, DaemonFactory, Proc, Receiver, child_env, free_port
 from .ha_support import (
     TAKEOVER_S,
     Reach,
@@ -140,13 +140,19 @@ def run_partition(
     took = time.monotonic() - cut_at
     sent_inside = len(requests_to(receiver, "/ns/"))
     httpx_event(sim_url, up=False)  # an alert while the old leader is cut off
-    wait_for("the alert from the new leader", lambda: requests_to(receiver, "/root/"), 20)
+    paged = f"CRITICAL {REF}: rest is down"
+    wait_for("the page from the new leader", lambda: paged in requests_to(receiver, "/root/"), 20)
 
     net.heal()
     wait_for("the old leader to answer", lambda: leading(old) is not None, HEAL_S)
     wait_for("the old leader to learn", lambda: old.events("lease lost"), HEAL_S)
     httpx_event(sim_url, up=True)
-    wait_for("the resolve", lambda: len(requests_to(receiver, "/root/")) >= 2, 20)
+    resolved = f"RESOLVED {REF}: rest is down"
+    wait_for(
+        "the resolve",
+        lambda: any(t.startswith(resolved) for t in requests_to(receiver, "/root/")),
+        20,
+    )
     assert (0.0, 1.0) == (leading(old), leading(standby))
     assert sent_inside == len(requests_to(receiver, "/ns/"))
     assert 1 <= len(old.events("stepped down"))
@@ -161,7 +167,10 @@ def run_partition(
 def start(daemons: DaemonFactory, name: str, reach: Reach, wrap: tuple[str, ...] = ()) -> Daemon:
     """Start one instance (in a namespace with ``wrap``) and wait until its metrics answer."""
     port = free_port()
-    daemon = daemons.start(ha_config(name, reach, port), port, name=name, wrap=wrap, wait=False)
+    # A full budget: the alert under test is REST's own, with no budget warning or raise
+    # beside it (the leadership is what the partition tests).
+    text = ha_config(name, reach, port, consumed_pct=0)
+    daemon = daemons.start(text, port, name=name, wrap=wrap, wait=False)
     daemon.metrics_host = reach.metrics_listen
     daemon.wait_serving(40)
     return daemon

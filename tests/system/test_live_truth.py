@@ -28,7 +28,7 @@ from .conftest import (
     wait_for,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 SIZE_CHECK = '[projects.escalation]\nsize_check = "3s"\n'
 
 
@@ -106,20 +106,23 @@ def test_an_outage_that_is_the_platforms_is_said_as_such(
     sim.ctl("service", "name=rest", "up=false", f"ref={REF}")
     began = time.monotonic()
     wait_for("the first alert", lambda: [t for t in receiver.titles() if "rest is down" in t])
+    alerted = time.monotonic()
+    time.sleep(4)  # rest alone for a while: a count from the outage would miss these seconds
     sim.ctl("platform_outage", "on=true")
     sim.ctl("status_page", "indicator=major")
     wait_for("the outage", lambda: [t for t in receiver.titles() if "platform outage" in t])
-    time.sleep(6)
+    time.sleep(3)
     # The provider recovers as a whole: rest comes back under the outage, the status page last.
     sim.ctl("service", "name=rest", "up=true", f"ref={REF}")
     sim.ctl("platform_outage", "on=false")
     sim.ctl("status_page", "indicator=none")
-    lasted = time.monotonic() - began
+    recovered = time.monotonic()
     resolved = wait_for(
         "the resolve",
         lambda: [t for t in receiver.titles() if t.startswith("RESOLVED shop:")],
         deadline_s=60,
     )
+    told = time.monotonic()
     shop = [t for t in receiver.titles() if t.split(": ")[0].endswith("shop")]
     opened = shop.index("CRITICAL shop: rest is down")
     outage = shop.index(next(t for t in shop if "platform outage" in t))
@@ -129,7 +132,10 @@ def test_an_outage_that_is_the_platforms_is_said_as_such(
     assert "platform outage" in resolved[0]
     said = re.search(r"lasted (\d+)s\)", resolved[0])
     assert said is not None, resolved
-    assert abs(int(said.group(1)) - lasted) <= 5, (resolved, lasted)
+    # From rest's first failure (before its alert came) to the recovery (before the resolve
+    # came); counted from the outage instead, it would be shorter.
+    bounds = (recovered - alerted - 1, told - began + 1)
+    assert bounds[0] <= int(said.group(1)) <= bounds[1], (resolved, bounds)
 
 
 def test_two_independent_problems_give_two_alerts(

@@ -19,7 +19,7 @@ from .conftest import (
     wait_for,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ESCALATE_AFTER_S = 8
 OUTAGE_S = 40.0

@@ -57,6 +57,34 @@ def test_status_imports_no_probe_alert_or_mail_library(tmp_path: Path) -> None:
     assert [] == sorted(unwanted & loaded)
 
 
+def test_check_config_imports_what_the_configuration_uses(tmp_path: Path) -> None:
+    """``check-config`` of a file without backups, mail or ``--online`` loads no PostgreSQL,
+    HTTP or DKIM library: those checks import theirs when a configuration has them."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[state]\npath = "s.db"\n[[projects]]\nref = "{REF}"\nprobes = {{}}\n', encoding="utf-8"
+    )
+    loaded = imported_by(["check-config", str(config)], tmp_path)
+    assert "pydantic_settings" in loaded  # the call did read the configuration
+    assert [] == sorted({"dkim", "dns", "httpx", "asyncpg"} & loaded)
+
+
+def test_the_daemon_and_the_simulator_load_dkim_when_an_email_needs_it(tmp_path: Path) -> None:
+    """Importing the daemon and the simulator loads neither dkimpy nor dnspython: the daemon
+    verifies a signature only when an email arrives, the simulator signs only when it sends."""
+    script = (
+        "import json, sys\n"
+        "import sbwatch.daemon.app, sbwatch.sim.serve\n"
+        "print(json.dumps(sorted({name.split('.')[0] for name in sys.modules})))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    loaded = set(json.loads(done.stdout.splitlines()[-1]))
+    assert "apprise" in loaded  # the imports did reach the daemon's alerting
+    assert [] == sorted({"dkim", "dns"} & loaded)
+
+
 def test_each_command_word_reaches_its_module_alone() -> None:
     """The table ``sbwatch --help`` lists is the commands' own: each module's NAME is its word,
     and a parser built for one word runs that module and configures no other."""

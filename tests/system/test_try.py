@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from tests.in_process import run_main
 
 from sbwatch.commands.tryout_config import (
     BUDGET_LEFT_PCT,
@@ -60,10 +61,11 @@ def test_shipped_sim_toml_parses_as_sim_serve_reads_it() -> None:
 
 @pytest.mark.parametrize("fast", [False, True])
 def test_generated_config_passes_check_config(tmp_path: Path, fast: bool) -> None:
-    """``sbwatch check-config`` accepts what ``try`` writes, apprise route included."""
+    """``sbwatch check-config`` accepts what ``try`` writes, apprise route included (run in
+    this process; the shipped example below is checked by a process of its own)."""
     path = tmp_path / "sbwatch.toml"
     path.write_text(daemon_toml(plan(tmp_path, fast=fast)), encoding="utf-8")
-    done = run_cli("check-config", str(path))
+    done = run_main("check-config", path)
     assert (0, "configuration ok: 1 project(s)\n", "") == (
         done.returncode,
         done.stdout,

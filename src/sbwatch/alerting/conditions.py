@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from sbwatch.core.durations import format_duration, moment_after
 from sbwatch.core.results import BudgetEstimate, Diagnosis, DiagnosisKind, Severity
+from sbwatch.core.tiers import spec
 from sbwatch.policy.alerts import SERVICE_SUBJECTS, Condition
 from sbwatch.policy.budget import EXHAUSTED_RATIO, refilling
-from sbwatch.policy.conditions import FOLDING, IO_KINDS, assess
+from sbwatch.policy.conditions import DIAGNOSIS_SUBJECT, FOLDING, IO_KINDS, assess
 from sbwatch.policy.escalation import EscalationDecision
 from sbwatch.policy.resources import OOM_LINE
-from sbwatch.supabase.tiers import spec
 
 _HEADLINE: dict[DiagnosisKind, str] = {
     DiagnosisKind.CPU_EXHAUSTED: "CPU exhausted: services failing",
@@ -54,6 +54,11 @@ _AHEAD: dict[DiagnosisKind, str] = {
 """Memory or CPU short while the services still answer."""
 
 
+STILL_FAILING = (*SERVICE_SUBJECTS, DIAGNOSIS_SUBJECT)
+"""What a cause under which the services keep failing takes in: their alerts and the alert of
+the cause before it."""
+
+
 def headline(diagnosis: Diagnosis) -> str:
     """One line naming what is wrong (a diagnosis, never a probe name)."""
     if diagnosis.ahead and diagnosis.kind in _AHEAD:
@@ -72,6 +77,12 @@ def budget_title(diagnosis: Diagnosis, budget: BudgetEstimate | None) -> str:
     if refilling(budget):
         return f"disk IO budget {budget.ratio:.0%} left, refilling (load under the baseline)"
     ops = budget.limited_by == "iops"
+    if budget.overdrawn:
+        return (
+            f"disk IO budget: the estimate ran out, yet {budget.tier} serves "
+            f"{budget.throughput_mbps:.0f} MB/s over its published baseline: its limits are "
+            "higher, the budget not spent"
+        )
     if budget.ratio <= EXHAUSTED_RATIO:
         held = "IO operations" if ops else "throughput"
         return f"disk IO budget used up: {held} held at the {budget.tier} baseline"
@@ -156,8 +167,9 @@ def conditions(
             io.active,
             cause=io_cause,
             eta_s=forecast,
-            # the used-up budget is why services fail: their alerts are lines of this one
-            absorbs=SERVICE_SUBJECTS if io_cause == "failing" else (),
+            # the used-up budget is why services fail: their alerts, and the one of a cause
+            # that ended while they kept failing (a pause, an outage), are lines of this one
+            absorbs=STILL_FAILING if io_cause == "failing" else (),
         ),
         lever_condition(diagnosis),
         *(  # each failing service is a problem of its own: its own alert, its own resolve
@@ -170,6 +182,9 @@ def conditions(
                 active=True,
                 cause=f"service_down:{name}",
                 since=dict(diagnosis.onsets).get(name),
+                # a cause that ended while this service kept failing did not end the failure:
+                # its alert becomes a line of this one, never a RESOLVED
+                absorbs=(DIAGNOSIS_SUBJECT,),
             )
             for name in diagnosis.services
         ),
@@ -217,7 +232,7 @@ def budget_cause(diagnosis: Diagnosis, budget: BudgetEstimate | None) -> str:
     """What the IO budget alert is about: services failing, used up, or running out."""
     if diagnosis.kind is DiagnosisKind.IO_BUDGET_EXHAUSTED:
         return "failing"
-    if budget is not None and budget.ratio <= EXHAUSTED_RATIO:
+    if budget is not None and budget.ratio <= EXHAUSTED_RATIO and not budget.overdrawn:
         return "used_up"
     return "draining" if budget is not None else "provider_warning"
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sbwatch.core.connections import DIRECT, POOLER, REST
 from sbwatch.core.durations import format_duration
-from sbwatch.policy.connections import POOL_NAMES, ConnAssessment, PoolState, pool_line
-from sbwatch.supabase.connections import DIRECT, POOLER, POOLER_CONFIG_PATH, REST, size_limit
+from sbwatch.core.tiers import Tier
+from sbwatch.policy.connections import POOL_NAMES, ConnAssessment, pool_line
+from sbwatch.supabase.connections import POOLER_CONFIG_PATH, bigger_limit, size_limit
 
 
 def connections_title(a: ConnAssessment) -> str:
@@ -29,34 +31,48 @@ def connections_title(a: ConnAssessment) -> str:
     return title
 
 
-def _lever(a: ConnAssessment, worst: PoolState, ref: str) -> list[str]:
+def pool_levers(
+    pool: str, tier: Tier, ref: str, top_user: tuple[str, float] | None = None
+) -> list[str]:
+    """The levers of one full pool: the clients holding it, the pooler's pool size, and a
+    bigger size only where it raises that pool's limit."""
     path = POOLER_CONFIG_PATH.format(ref=ref)
     lines = []
-    if worst.pool == DIRECT and a.top_user is not None:
-        user, count = a.top_user
+    if pool == DIRECT and top_user is not None:
+        user, count = top_user
         lines.append(f"{user} holds {count:.0f} of them: close its idle connections.")
-    if worst.pool == DIRECT:
+    if pool == DIRECT:
         lines.append(
             "Connect clients through the pooler and size its pool: "
             f"PATCH {path} (default_pool_size)."
         )
-    elif worst.pool == POOLER:
+    elif pool == POOLER:
         lines.append(f"Size the pooler's pool: PATCH {path} (default_pool_size).")
     else:
         lines.append(
             "Slow or stuck requests hold its connections: find and end them; "
             "a bigger size does not raise this pool."
         )
-    if worst.pool != REST:
-        now = size_limit(a.tier, worst.pool)
-        if a.bigger is not None:
-            tier, limit = a.bigger
-            lines.append(
-                f"A bigger size raises this limit: {tier} allows {limit} ({a.tier} {now})."
-            )
+    if pool != REST:
+        now = size_limit(tier, pool)
+        bigger = bigger_limit(tier, pool)
+        if bigger is not None:
+            size, limit = bigger
+            lines.append(f"A bigger size raises this limit: {size} allows {limit} ({tier} {now}).")
         else:
-            lines.append(f"No bigger size raises this limit ({a.tier} {now}).")
+            lines.append(f"No bigger size raises this limit ({tier} {now}).")
     return lines
+
+
+def refused_lines(pool: str, tier: Tier, ref: str) -> list[str]:
+    """The levers when the db probe was refused for want of room and no scrape shows the pool:
+    close idle clients, then the pool's own levers."""
+    who = "Postgres" if pool == DIRECT else "The pooler"
+    return [
+        f"{who} takes no new connections: close idle clients (the ones holding the most).",
+        *pool_levers(pool, tier, ref),
+        "sbwatch changes nothing itself for connections.",
+    ]
 
 
 def connections_lines(a: ConnAssessment, ref: str) -> list[str]:
@@ -73,7 +89,7 @@ def connections_lines(a: ConnAssessment, ref: str) -> list[str]:
         lines.append(f"{worst.timeouts:.0f} requests timed out waiting for a connection.")
     others = [s for s in a.pools if s is not worst and (s.full or s.near)]
     lines += [f"{pool_line(s)}." for s in others]
-    lines += _lever(a, worst, ref)
+    lines += pool_levers(worst.pool, a.tier, ref, a.top_user)
     lines.append("sbwatch changes nothing itself for connections.")
     return lines
 

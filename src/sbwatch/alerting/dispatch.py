@@ -36,6 +36,7 @@ import apprise
 import httpx
 from pydantic import SecretStr
 
+from sbwatch.alerting.ack_link import AckLinks, is_ntfy, with_ack_button
 from sbwatch.alerting.messages import Message
 from sbwatch.config.settings import RouteSettings
 from sbwatch.core.clock import Clock
@@ -162,10 +163,13 @@ class Dispatcher:
         send_timeout_s: float = 30.0,
         rng: random.Random | None = None,
         fences: Fences | None = None,
+        acks: AckLinks | None = None,
     ) -> None:
         """``fences``: with high availability, an alert is recorded and sent only by the holder
-        of the lease that covers its project (the leader lease, unless projects are shared)."""
+        of the lease that covers its project (the leader lease, unless projects are shared).
+        ``acks``: messages of an open alert to an ntfy route carry an Acknowledge button."""
         self._store = store
+        self._acks = acks
         self._fences = fences
         self._routes = {route.name: route for route in routes}
         self._clock = clock
@@ -304,6 +308,7 @@ class Dispatcher:
         if route is None:
             result = SendResult(Delivery.FAILED, "route no longer configured")
         else:
+            route = await self._with_button(route, notification)
             result = await deliver(
                 route,
                 notification.title,
@@ -314,6 +319,22 @@ class Dispatcher:
             )
         await self._record(notification, result)
         return result.delivery
+
+    async def _with_button(self, route: RouteSettings, notification: Notification) -> RouteSettings:
+        """The route, its URL carrying an Acknowledge button when it is ntfy's, links are
+        configured and the message is about an alert still open (not good news)."""
+        url = route.url.get_secret_value()
+        if self._acks is None or notification.good_news or not is_ntfy(url):
+            return route
+        project = notification.alert_key.partition(":")[0]
+        alert = next(
+            (a for a in await self._store.open_alerts(project) if a.key == notification.alert_key),
+            None,
+        )
+        if alert is None:
+            return route
+        button = with_ack_button(url, self._acks.url(route.name, alert))
+        return route.model_copy(update={"url": SecretStr(button)})
 
     async def _record(self, notification: Notification, result: SendResult) -> None:
         now = self._clock.now()

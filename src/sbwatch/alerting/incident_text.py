@@ -20,6 +20,7 @@ _LABEL = {
     Kind.DIAGNOSIS: "diagnosis",
     Kind.ACTION: "action",
     Kind.RECOVERY: "recovery",
+    Kind.ACK: "acknowledged",
     Kind.CLOSE: "closed",
 }
 
@@ -56,21 +57,32 @@ def warnings(events: Sequence[IncidentEvent], before: datetime) -> list[Incident
 
 
 def warned(events: Sequence[IncidentEvent]) -> str:
-    """ "warned 4d18h ahead (provider email of May 20 20:00, sbwatch forecast of May 20
-    07:11)", or "" when nothing warned before the trouble became urgent."""
+    """ "warned 4d18h ahead (sbwatch forecast of May 20 07:11; provider email of May 20 20:00,
+    4d6h ahead)", or "" when nothing warned before the trouble became urgent.
+
+    The lead is the first signal's, and that signal is named first: a later one (the email
+    that came after sbwatch's own forecast, or the forecast after the email) follows with its
+    own lead, so no reader takes the first lead for the email's."""
     urgent = impact(events)
     if urgent is None:
         return ""
     ahead = warnings(events, urgent.at)
     if not ahead:
         return ""
-    lead = format_duration((urgent.at - ahead[0].at).total_seconds())
-    said = sorted(ahead, key=lambda e: e.kind is not Kind.EMAIL)
-    names = ", ".join(
-        f"{'provider email' if e.kind is Kind.EMAIL else 'sbwatch forecast'} of {moment(e.at)}"
-        for e in said
-    )
-    return f"warned {lead} ahead ({names})"
+    until = urgent.at
+
+    def lead(event: IncidentEvent) -> str:
+        return format_duration((until - event.at).total_seconds())
+
+    first, *later = ahead
+    names = [_signal(first), *(f"{_signal(e)}, {lead(e)} ahead" for e in later)]
+    return f"warned {lead(first)} ahead ({'; '.join(names)})"
+
+
+def _signal(event: IncidentEvent) -> str:
+    """A warning by its source and when it came: "provider email of May 20 20:00"."""
+    source = "provider email" if event.kind is Kind.EMAIL else "sbwatch forecast"
+    return f"{source} of {moment(event.at)}"
 
 
 def who(actor: str) -> str:

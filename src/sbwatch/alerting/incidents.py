@@ -5,18 +5,22 @@ or held back), every provider email it hears of, and every journal step of a com
 (the daemon's or a person's ``sbwatch escalate``). A message sent while no incident of its
 project is open begins one; everything after attaches to it until the cycle that closes the
 project's last open alert, whose message becomes the incident's summary.
+
+While the state store is away, the record of an alert action is made later (:meth:`later`):
+on the store when it returns, at the time the action happened.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sbwatch.alerting.incident_text import summary_lines, who
 from sbwatch.alerting.messages import Message
-from sbwatch.core.clock import Clock
+from sbwatch.core.clock import Clock, VirtualClock
 from sbwatch.core.durations import format_duration
+from sbwatch.core.oncall import Ack
 from sbwatch.core.results import (
     PROVIDER,
     Alert,
@@ -28,11 +32,11 @@ from sbwatch.core.results import (
     ProviderEmail,
     Severity,
 )
+from sbwatch.core.tiers import Tier
 from sbwatch.policy.alerts import AlertAction
 from sbwatch.policy.conditions import IO_SUBJECT
 from sbwatch.policy.escalation import monthly_price
 from sbwatch.store.base import Store
-from sbwatch.supabase.tiers import Tier
 
 Kind = IncidentEventKind
 SUMMED_UP = "said in the incident's summary"
@@ -84,6 +88,14 @@ def one_summary(actions: Sequence[AlertAction]) -> list[AlertAction]:
         if a is not carrier
     ]
     return [*rest, carrier]
+
+
+async def record_ack(store: Store, alert: Alert, ack: Ack) -> None:
+    """An acknowledgement, and who made it: a line of the project's open incident, if any."""
+    incident = await store.current_incident(alert.project)
+    if incident is not None:
+        text = f"{alert.title}: taken by {ack.acked_by}"
+        await store.add_incident_event(IncidentEvent(incident.id, ack.acked_at, Kind.ACK, text))
 
 
 class IncidentRecorder:
@@ -141,6 +153,31 @@ class IncidentRecorder:
             ended = action.ended_at or now  # the problem's end, as the summary counts it
             await self.store.close_incident(incident.id, ended, f"{said.title}\n{said.body}")
         return said
+
+    def later(
+        self,
+        action: AlertAction,
+        message: Message,
+        *,
+        name: str,
+        tier: Tier | None,
+        prices: Mapping[Tier, float] | None,
+        ends: bool,
+    ) -> Callable[[Store], Awaitable[None]]:
+        """The record of ``action``, made now, to be done on a store that was away when it
+        returns: at this moment, as :meth:`record` would have. A resolve ends the incident if
+        it closes the project's last open alert by then (the cycle could not tell meanwhile:
+        its answers were the ones from before the outage)."""
+        at = self.clock.now()
+
+        async def record_then(store: Store) -> None:
+            recorder = IncidentRecorder(store, VirtualClock(at), self._default_prices)
+            last = action.kind == "resolve" and await _closes_last(store, action.alert)
+            await recorder.record(
+                action, message, name=name, tier=tier, prices=prices, ends=ends or last
+            )
+
+        return record_then
 
     async def email(self, project: str, email: ProviderEmail) -> None:
         """A provider email about a project: a line of its open incident, if any."""
@@ -232,6 +269,11 @@ class IncidentRecorder:
         await self.store.add_incident_event(
             IncidentEvent(incident.id, at, kind, text, dict(data or {}))
         )
+
+
+async def _closes_last(store: Store, alert: Alert) -> bool:
+    """Whether no alert of the project but this one is open in the store."""
+    return {a.key for a in await store.open_alerts(alert.project)} <= {alert.key}
 
 
 def _about(action: AlertAction) -> dict[str, object]:

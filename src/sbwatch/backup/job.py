@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sbwatch.backup import archive
 from sbwatch.backup.manifest import Manifest
@@ -19,18 +19,13 @@ from sbwatch.backup.service import project_dir, run_backup
 from sbwatch.backup.verify import verify_backup
 from sbwatch.config.settings import ProjectSettings
 from sbwatch.core.clock import Clock
-from sbwatch.core.cron import cron_trigger, previous_fire
 from sbwatch.core.durations import format_duration
-from sbwatch.core.errors import BackupError
+from sbwatch.core.errors import BackupError, StoreError
 from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import BudgetEstimate, DiagnosisKind, Severity
 from sbwatch.policy.backup import BackupHealth, Deferral, Gate, backup_health, should_defer
 from sbwatch.store.base import Store
-
-if TYPE_CHECKING:
-    from sbwatch.daemon.scheduler import Scheduler
-    from sbwatch.watch.watcher import Watcher
 
 CHECK_EVERY_S = 300.0
 """How often a deferred backup asks again, and how often the files are looked at."""
@@ -77,6 +72,11 @@ class BackupJob:
         self.last_error: str | None = None
         self.verify_error: str | None = None
         self.started_at = clock.now()
+        """When backups of this project began to be expected: this start, until the store
+        says an earlier one did (see ``_expected_since``)."""
+        self._since_known = False
+        # A backup that never succeeded has no last success: the rules count from here.
+        metrics.backup_expected_since.labels(self.ref).set(self.started_at.timestamp())
         self._log = get_logger("backup")
 
     @property
@@ -94,12 +94,33 @@ class BackupJob:
     async def check(self) -> None:
         """Catch up, retry a deferred backup, export the metrics, say what changed."""
         newest = await self.newest()
+        await self._expected_since()
         self._catch_up(newest)
         if self.due_since is not None:
             await self.attempt()
             newest = await self.newest()
         self._export(newest)
         await self._announce(newest)
+
+    async def _expected_since(self) -> None:
+        """Since when this project's backups are expected, kept in the state store: a daemon
+        restarted every day still says, 26 hours after the first start that expected them,
+        that none ever succeeded (the metric and its own alert count from then)."""
+        if self._since_known:
+            return
+        key = f"expected_since:{self.ref}"
+        try:
+            stored = await self.store.get_state(STATE_NAMESPACE, key)
+            if stored is None:
+                await self.store.put_state(
+                    STATE_NAMESPACE, key, {"at": self.started_at.isoformat()}
+                )
+        except StoreError:  # the store is away: this start counts until it is back
+            return
+        if stored is not None:
+            self.started_at = min(self.started_at, datetime.fromisoformat(str(stored["at"])))
+        self.metrics.backup_expected_since.labels(self.ref).set(self.started_at.timestamp())
+        self._since_known = True
 
     def _catch_up(self, newest: Newest) -> None:
         """A scheduled time passed without a backup (the daemon was down): it is due."""
@@ -271,42 +292,3 @@ def _read_newest(directory: Any) -> Newest:
         digest = manifest.checksum if backup is newest and manifest else None
         verify = record if digest is None or record.get("checksum") == digest else None
     return Newest(newest, manifest, verify)
-
-
-def schedule_backups(scheduler: Scheduler, watcher: Watcher) -> list[BackupJob]:
-    """A cron job and a check every few minutes for each project that backs up."""
-    jobs = []
-    for project in watcher.settings.projects:
-        if not project.backs_up or project.backup is None:
-            continue
-        trigger = cron_trigger(project.backup.schedule, project.backup.timezone)
-
-        # The runtime is looked up at each call: a project that moves between instances is
-        # started afresh, in a new runtime.
-        def budget(ref: str = project.ref) -> tuple[BudgetEstimate | None, DiagnosisKind | None]:
-            rt = watcher.projects[ref]
-            return rt.estimator.estimate, rt.diagnosis.kind if rt.diagnosis else None
-
-        async def notify(severity: Severity, title: str, body: str, ref: str = project.ref) -> None:
-            rt = watcher.projects[ref]
-            await watcher.announcer.notice(rt, severity, title, body, subject="backup")
-
-        def last_fire(now: datetime, t: Any = trigger) -> datetime | None:
-            return previous_fire(t, now)
-
-        job = BackupJob(
-            project,
-            clock=watcher.clock,
-            metrics=watcher.metrics,
-            store=watcher.store,
-            budget=budget,
-            notify=notify,
-            last_fire=last_fire,
-        )
-        scheduler.cron(f"backup:{project.ref}", trigger, job.due)
-        # A backup that never succeeded has no last success: the rules count from here.
-        expected = watcher.metrics.backup_expected_since.labels(project.ref)
-        expected.set(watcher.clock.now().timestamp())
-        scheduler.every(f"backup-check:{project.ref}", CHECK_EVERY_S, job.check)
-        jobs.append(job)
-    return jobs

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TextIO
 
+from sbwatch.alerting.ack_link import ack_of
+from sbwatch.alerting.incidents import record_ack
 from sbwatch.commands import HELPS
 from sbwatch.commands.alert import opened_store
 from sbwatch.commands.common import settings_or_exit
@@ -80,15 +82,17 @@ async def acknowledge(
             print("  none", file=out)
         return 1 if not found else 2
     [alert] = found
-    ack = await store.ack_alert(alert.key, alert.project, alert.opened_at, now, who)
+    taken = await ack_of(store, alert)
     age = format_duration((now - alert.opened_at).total_seconds())
-    if ack.acked_at != now or ack.acked_by != who:
+    if taken is not None:
         print(
-            f"{alert.key} ({alert.title}) was already acknowledged by {ack.acked_by} at "
-            f"{ack.acked_at:%Y-%m-%d %H:%M} UTC",
+            f"{alert.key} ({alert.title}) was already acknowledged by {taken.acked_by} at "
+            f"{taken.acked_at:%Y-%m-%d %H:%M} UTC",
             file=out,
         )
         return 0
+    ack = await store.ack_alert(alert.key, alert.project, alert.opened_at, now, who)
+    await record_ack(store, alert, ack)
     print(
         f"acknowledged {alert.key} ({alert.title}, open {age}) by {who} at {now:%H:%M} UTC: "
         "no more reminders, and it is not passed on",

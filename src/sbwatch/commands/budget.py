@@ -15,10 +15,10 @@ from sbwatch.config.settings import ProjectSettings, Settings
 from sbwatch.core.clock import SystemClock
 from sbwatch.core.durations import format_duration
 from sbwatch.core.results import BudgetEstimate, IoSample
+from sbwatch.core.tiers import Tier, spec
 from sbwatch.policy.budget import estimate_to_dict
 from sbwatch.store import open_store
 from sbwatch.store.base import Store
-from sbwatch.supabase.tiers import Tier, spec
 from sbwatch.watch.state import (
     STATE_NAMESPACE,
     correction_doc,

@@ -9,7 +9,6 @@ import re
 import sys
 from pathlib import Path
 
-from sbwatch.backup.preflight import preflight
 from sbwatch.commands import HELPS
 from sbwatch.config.settings import (
     Settings,
@@ -20,11 +19,10 @@ from sbwatch.config.settings import (
 from sbwatch.config.tomlpos import TomlPositions
 from sbwatch.core.clock import SystemClock
 from sbwatch.core.errors import ConfigError
-from sbwatch.daemon.http import http_client
-from sbwatch.data import preflight as data_preflight
-from sbwatch.ingest.parse import rule_from_settings
-from sbwatch.supabase.mgmt_api import ManagementApi
-from sbwatch.supabase.permissions import check_token
+
+# What only some configurations or --online need (backups, data checks, the token check over
+# HTTP, the mail trust rule) is imported where it is used: asyncpg, httpx and dkimpy with
+# dnspython would cost every run of the command half a second of CPU.
 
 NAME = "check-config"
 _WHERE = re.compile(r"[A-Za-z_][\w]*(\[\d+\])?(\.[A-Za-z_][\w]*(\[\d+\])?)*")
@@ -88,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
     unread = " (secrets not read)" if args.no_secrets else ""
     print(f"configuration ok: {len(settings.projects)} project(s){unread}")
     if settings.mail.enabled:
+        from sbwatch.ingest.parse import rule_from_settings
+
         print(f"mail: {rule_from_settings(settings.mail).describe()}")
     return 0
 
@@ -142,6 +142,8 @@ async def _backups(settings: Settings) -> tuple[list[str], list[str]]:
     for index, project in enumerate(settings.projects):
         if not project.backs_up:
             continue
+        from sbwatch.backup.preflight import preflight  # for a project that backs up only
+
         found, warned = await preflight(project)
         problems += [f"projects[{index}].{p}" for p in found]
         warnings += [f"projects[{index}].{w}" for w in warned]
@@ -150,6 +152,8 @@ async def _backups(settings: Settings) -> tuple[list[str], list[str]]:
 
 async def _data_checks(settings: Settings) -> tuple[list[str], list[str]]:
     """Data check problems and warnings of every project, located as ``projects[N]``."""
+    from sbwatch.data import preflight as data_preflight
+
     problems: list[str] = []
     warnings: list[str] = []
     for index, project in enumerate(settings.projects):
@@ -161,6 +165,10 @@ async def _data_checks(settings: Settings) -> tuple[list[str], list[str]]:
 
 async def _tokens(settings: Settings) -> tuple[list[str], list[str]]:
     """Per project: the permissions its features need (printed) and what its token lacks."""
+    from sbwatch.daemon.http import http_client
+    from sbwatch.supabase.mgmt_api import ManagementApi
+    from sbwatch.supabase.permissions import check_token
+
     problems: list[str] = []
     warnings: list[str] = []
     async with http_client() as http:

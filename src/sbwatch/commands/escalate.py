@@ -23,6 +23,7 @@ from sbwatch.core.durations import format_duration
 from sbwatch.core.errors import ApiError, LockBusy, SbwatchError
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import IntentState
+from sbwatch.core.tiers import Tier, next_tier, rank, tier_for_variant
 from sbwatch.policy.disk import quota
 from sbwatch.policy.escalation import monthly_price
 from sbwatch.remediation.disk import DiskApi, DiskChanger
@@ -32,7 +33,6 @@ from sbwatch.store import open_store
 from sbwatch.store.base import Store
 from sbwatch.supabase.disk import CHANGES_PER_WINDOW, monthly_disk_usd
 from sbwatch.supabase.mgmt_api import ManagementApi, ServiceHealth
-from sbwatch.supabase.tiers import Tier, next_tier, rank, tier_for_variant
 
 NAME = "escalate"
 HELP = HELPS[NAME]

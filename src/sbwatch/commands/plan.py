@@ -1,4 +1,5 @@
-"""``sbwatch plan``: which compute size the recorded disk IO needed, and what it costs."""
+"""``sbwatch plan``: which compute size the recorded disk IO, connections and memory needed,
+which of them decided it, and what it costs."""
 
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ from sbwatch.config.settings import ProjectSettings, Settings
 from sbwatch.core.clock import SystemClock
 from sbwatch.core.durations import format_duration
 from sbwatch.core.errors import ApiError
-from sbwatch.policy.plan import DEFAULT_FLOOR, Plan, plan
+from sbwatch.core.tiers import Tier, spec, tier_for_variant
+from sbwatch.policy.plan import DEFAULT_FLOOR, Plan, and_words, plan
 from sbwatch.store import open_store
 from sbwatch.store.base import Store
-from sbwatch.supabase.tiers import Tier, spec, tier_for_variant
 
 NAME = "plan"
 HELP = HELPS[NAME]
@@ -99,7 +100,8 @@ async def plan_of(
     first = samples[0].at if samples else None
     known = [e for e in history if first is not None and e.at <= first + timedelta(minutes=15)]
     start = known[-1].ratio if known else 1.0
-    return plan(samples, current, floor=floor, prices=prices, start=start)
+    sustain = project.memory.sustain
+    return plan(samples, current, floor=floor, prices=prices, start=start, memory_sustain=sustain)
 
 
 def plan_doc(project: ProjectSettings, made: Plan) -> dict[str, Any]:
@@ -109,7 +111,17 @@ def plan_doc(project: ProjectSettings, made: Plan) -> dict[str, Any]:
         "observed_s": made.observed_s,
         "enough_history": made.observed_s >= ENOUGH_HISTORY_S,
         "pick": None if made.pick is None else made.pick.value,
+        "decided_by": list(made.decided_by),
         "downgrade": None if made.downgrade is None else made.downgrade.value,
+        "needs": [
+            {
+                "limit": n.limit,
+                "size": None if n.smallest is None else n.smallest.value,
+                "known": n.known,
+                "reading": n.reading,
+            }
+            for n in made.needs
+        ],
         "sizes": [
             {
                 "tier": s.tier.value,
@@ -143,13 +155,30 @@ def render(project: ProjectSettings, made: Plan, floor: float, prices: Prices | 
             f"  only {format_duration(made.observed_s)} of history, less than a day: the busy "
             "hours may not be in it, so no size is named yet"
         )
-    elif made.pick is None:
-        lines.append(f"  no size stays above {floor:.0%} without throttling")
     else:
-        lines.append(f"  the cheapest size that stays above {floor:.0%}: {made.pick}")
+        lines += need_lines(made)
     if made.downgrade is not None and not thin:
         lines.append(
             f"  {made.downgrade} would have held too: a smaller size is possible (sbwatch never "
             "downsizes by itself)"
         )
     return "\n".join(lines)
+
+
+def need_lines(made: Plan) -> list[str]:
+    """Each limit's own smallest size with its reading, then the size that holds them all and
+    which limit decided it."""
+    lines = ["  what each limit needs (the smallest size that holds it):"]
+    for need in made.needs:
+        size = "-" if not need.known else (need.smallest or "none")
+        note = "" if need.known else " (not weighed)"
+        lines.append(f"    {need.limit:<12} {size:<7} {need.reading}{note}")
+    held = and_words(made.limits_held)
+    if made.pick is None:
+        lines.append(f"  no size holds {held}")
+    else:
+        lines.append(
+            f"  the cheapest size that holds {held}: {made.pick} "
+            f"(decided by {and_words(list(made.decided_by))})"
+        )
+    return lines

@@ -5,27 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime
+from pydantic import AwareDatetime
 
-from sbwatch.config.types import PositiveDuration, TimeZoneName
+from sbwatch.config.types import CronExpr, PositiveDuration, TimeZoneName
 from sbwatch.config.types import StrictModel as _Model
-from sbwatch.core.cron import cron_trigger
 
 LONGEST_REPEATING = timedelta(days=7)
 """A repeating window lasts at most a week: its last start is looked for that far back."""
-
-
-def _cron(value: str) -> str:
-    try:
-        cron_trigger(value)
-    except ValueError as exc:
-        raise ValueError(
-            f"invalid schedule {value!r} ({exc}): write five cron fields, minute hour day "
-            "month weekday, like '0 2 * * sun'"
-        ) from None
-    return " ".join(value.split())
 
 
 class MaintenanceSettings(_Model):
@@ -37,7 +24,7 @@ class MaintenanceSettings(_Model):
     """A project ref or name, or "*" for every project."""
     start: AwareDatetime | None = None
     end: AwareDatetime | None = None
-    cron: Annotated[str, AfterValidator(_cron)] | None = None
+    cron: CronExpr | None = None
     """When a repeating window starts: five cron fields, in ``timezone``."""
     duration: PositiveDuration | None = None
     """How long a repeating window lasts."""

@@ -1,4 +1,5 @@
-"""Value types the configuration models share: durations, time zones, the strict base model."""
+"""Value types the configuration models share: durations, time zones, ports and URLs, the strict
+base model."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from datetime import timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from sbwatch.core.cron import cron_trigger
 from sbwatch.core.durations import parse_duration
 
 
@@ -49,3 +51,42 @@ def zone(value: str | None) -> str | None:
 Duration = Annotated[timedelta, BeforeValidator(to_timedelta)]
 PositiveDuration = Annotated[timedelta, BeforeValidator(to_timedelta), AfterValidator(positive)]
 TimeZoneName = Annotated[str | None, AfterValidator(zone)]
+
+
+def _never_or_duration(value: object) -> object:
+    if isinstance(value, str) and value.strip().lower() == "never":
+        return None
+    return to_timedelta(value)
+
+
+def _positive_or_none(value: timedelta | None) -> timedelta | None:
+    return None if value is None else positive(value)
+
+
+def is_false(value: Any) -> bool:
+    """A value pydantic reads as False (from TOML or from the environment's text)."""
+    return value is False or str(value).lower() in {"false", "0", "no", "off", "f", "n"}
+
+
+Interval = Annotated[
+    timedelta | None, BeforeValidator(_never_or_duration), AfterValidator(_positive_or_none)
+]
+"""A duration, or "never"."""
+Port = Annotated[int, Field(ge=0, le=65535)]
+HttpUrl = Annotated[str, Field(pattern=r"^https?://[^\s/]+(/\S*)?$")]
+ProjectRef = Annotated[str, Field(pattern=r"^[a-z0-9]{20}$")]
+
+
+def _cron(value: str) -> str:
+    try:
+        cron_trigger(value)
+    except ValueError as exc:
+        raise ValueError(
+            f"invalid schedule {value!r} ({exc}): write five cron fields, minute hour day "
+            "month weekday, like '30 3 * * *' (03:30 every day) or '0 2 * * sun'"
+        ) from None
+    return " ".join(value.split())
+
+
+CronExpr = Annotated[str, AfterValidator(_cron)]
+"""Five cron fields (a backup's schedule, a repeating maintenance window), spaces normalised."""

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 from sbwatch import __version__
+from sbwatch.core.connections import POOLS as CONNECTION_POOLS
 from sbwatch.core.results import DataCheckResult, DiagnosisKind
-from sbwatch.supabase.connections import POOLS as CONNECTION_POOLS
 
 NOTIFICATION_OUTCOMES = ("sent", "retry", "failed")
 ESCALATION_OUTCOMES = ("applied", "failed", "unknown", "busy", "recovered", "unrecovered")

@@ -7,8 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sbwatch.supabase.connections import ConnReading
-from sbwatch.supabase.tiers import Tier
+from sbwatch.core.connections import ConnReading
+from sbwatch.core.tiers import Tier
 
 
 class Outcome(StrEnum):
@@ -21,7 +21,7 @@ class Outcome(StrEnum):
 
 
 class ProbeKind(StrEnum):
-    """Every probe sbwatch knows; the registry in ``sbwatch.probes`` maps each to a module."""
+    """Every probe sbwatch knows; ``sbwatch.core.probe_specs`` maps each to its module."""
 
     DB = "db"
     REST = "rest"
@@ -216,9 +216,12 @@ class IoSample:
     fs_size_bytes: float | None = None
     pg_up: float | None = None
     connections: ConnReading | None = None
-    """The connections of Postgres, PostgREST's pool and the pooler (not kept in the store)."""
+    """The connections of Postgres, PostgREST's pool and the pooler (the store keeps the direct
+    and pooler connections in use, for the plan; the rest is kept in memory)."""
     auth_refused: tuple[tuple[str, float], ...] | None = None
     """GoTrue's 429 counters by route, sorted (not kept in the store); None: no GoTrue series."""
+    swap_used_bytes: float | None = None
+    """Swap in use (``SwapTotal - SwapFree``); None when the scrape shows no swap figures."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +264,10 @@ class BudgetEstimate:
     """Time to run out at the current rate, beside the pattern's figure."""
     refills: bool = False
     """At the learned pattern the budget earns back every day what it spends: not at risk."""
+    overdrawn: bool = False
+    """The estimate ran out, yet the disks serve above the size's baseline without waiting:
+    this project's limits are higher than the published ones (minimums) and its budget is
+    not spent; the level is unknown until throughput is held at a baseline."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +307,11 @@ class Diagnosis:
     """Memory or CPU short while the services still answer: a warning of what comes."""
     holds: Tier | None = None
     """For memory or CPU: the smallest size that holds the observed use (the lever)."""
+    oom_eta_s: float | None = None
+    """For memory ahead: the time to the OOM a steady leak runs to (None: none forecast)."""
+    refused_by: str | None = None
+    """For connections exhausted: the pool that refused the db probe ("direct": Postgres,
+    "pooler"), when one did."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -383,6 +395,7 @@ class IncidentEventKind(StrEnum):
     DIAGNOSIS = "diagnosis"  # the cause changed
     ACTION = "action"  # a compute change (the daemon's or a person's `sbwatch escalate`)
     RECOVERY = "recovery"  # a change verified: healthy again, or not
+    ACK = "ack"  # a person took an open alert (`sbwatch ack` or the message's button)
     CLOSE = "close"  # the incident ended, with its summary
 
 

@@ -16,18 +16,20 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from wsgiref.simple_server import WSGIServer
 
 import httpx
 
 from sbwatch.alerting.dispatch import Dispatcher
-from sbwatch.backup.job import schedule_backups
 from sbwatch.config.settings import ProjectSettings, Settings, load_settings
 from sbwatch.core.clock import Clock, SystemClock
-from sbwatch.core.errors import ConfigError
+from sbwatch.core.errors import ConfigError, StoreError
 from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import Diagnosis, ProbeKind, Severity
+from sbwatch.daemon.ack import ack_handler, ack_links
+from sbwatch.daemon.backups import schedule_backups
 from sbwatch.daemon.ha import Leadership
 from sbwatch.daemon.http import http_client
 from sbwatch.daemon.mailguard import MailGuard
@@ -43,7 +45,7 @@ from sbwatch.daemon.uptime import (
     update_maintenance_metric,
     update_uptime_metrics,
 )
-from sbwatch.daemon.web import start_server
+from sbwatch.daemon.web import AckHandler, start_server
 from sbwatch.ingest.imap import MailWatcher
 from sbwatch.ingest.parse import rule_from_settings
 from sbwatch.remediation.executor import process_owner
@@ -75,21 +77,31 @@ class Generation:
     watcher: Watcher
     scheduler: Scheduler
     mail_task: asyncio.Task[None] | None
+    store_watch: StoreWatch | None = None
 
 
 @contextlib.contextmanager
 def metrics_server(
-    settings: Settings, metrics: Metrics, page: Callable[[str], str] | None = None
+    settings: Settings,
+    metrics: Metrics,
+    page: Callable[[str], str] | None = None,
+    ack: AckHandler | None = None,
 ) -> Iterator[WSGIServer | None]:
-    """Serve /metrics, and the status page at / when given, on the configured address
-    (127.0.0.1 by default) while in the block."""
+    """Serve /metrics, and the status page at / and the Acknowledge links when given, on the
+    configured address (127.0.0.1 by default) while in the block."""
     if not settings.metrics.enabled:
         yield None
         return
     address = f"{settings.metrics.listen}:{settings.metrics.port}"
     try:
+        public = settings.alerting.public_url
         server, thread = start_server(
-            settings.metrics.listen, settings.metrics.port, metrics.registry, page
+            settings.metrics.listen,
+            settings.metrics.port,
+            metrics.registry,
+            page,
+            ack=ack,
+            public_host=urlsplit(public).hostname if public else None,
         )
     except OSError as exc:
         raise ConfigError([f"metrics: cannot listen on {address} ({exc.strerror})"]) from None
@@ -152,11 +164,12 @@ class Daemon:
                     lambda asked: render_status_page(store, self.settings, self.clock.now(), asked),
                     loop,
                 )
+                ack = ack_handler(store, self.settings, self.clock, loop)
                 try:
-                    with metrics_server(self.settings, self.metrics, page):
+                    with metrics_server(self.settings, self.metrics, page, ack):
                         await self._serve(store, http)
                 finally:
-                    await presence.release()
+                    await self._release(presence)
                     if self.leadership is not None:
                         await self.leadership.release()
         finally:
@@ -164,6 +177,16 @@ class Daemon:
                 loop.remove_signal_handler(sig)
         log.info("stopped")
         return 0
+
+    async def _release(self, presence: Presence) -> None:
+        """Say the daemon stopped and free the store; a store still away at the stop keeps
+        the lock, which the next daemon of this host takes back at once (the same owner)."""
+        try:
+            await presence.release()
+        except StoreError as exc:
+            if self.guard is None or self.guard.up:
+                raise
+            log.warning("store not released at stop: it is away", error=str(exc))
 
     def _leadership(self, store: Store) -> Leadership | None:
         """This instance's part in the lease with ``[ha]``; None for the one daemon of a store."""
@@ -244,6 +267,8 @@ class Daemon:
             if leading is not None:
                 leading.cancel()
             await self._finish(generation)
+            if generation.store_watch is not None:  # what was held during an outage
+                await generation.store_watch.last_chance()
 
     async def _wait_for_signal(self) -> None:
         stop = asyncio.ensure_future(self._stop.wait())
@@ -270,6 +295,7 @@ class Daemon:
             retry_max_s=settings.alerting.retry_max.total_seconds(),
             http=http,
             fences=self.leadership,
+            acks=ack_links(settings),
         )
         watcher = Watcher(
             settings,
@@ -287,6 +313,7 @@ class Daemon:
         scheduler = Scheduler(self.clock, self.metrics)
         _schedule(scheduler, settings, watcher, dispatcher, self.presence)
         scheduler.every("presence", RENEW_EVERY_S, self._renew)
+        watch = None
         if self.guard is not None:
             watch = StoreWatch(
                 self.guard,
@@ -315,7 +342,7 @@ class Daemon:
                 notify=watcher.announcer.provider_notice,
             )
             mail_task = group.create_task(guard.run(), name="mail")
-        self.generation = Generation(settings, watcher, scheduler, mail_task)
+        self.generation = Generation(settings, watcher, scheduler, mail_task, watch)
         return self.generation
 
     async def _finish(self, generation: Generation) -> None:
@@ -355,6 +382,8 @@ class Daemon:
             await self._say_store_gone(gone)
             self._stop.set()
             return
+        if self.guard is not None and not self.guard.up:
+            return  # the store is away: nobody can take it meanwhile; renewed once it is back
         try:
             await self.presence.beat()
         except AlreadyRunning as exc:
@@ -376,7 +405,7 @@ class Daemon:
                 subject="daemon",
             )
             await announcer.dispatcher.flush()
-        except Exception as exc:
+        except Exception as exc:  # the last word before stopping: failing it must not stop the stop
             log.error("state store notice not sent", error=type(exc).__name__)
 
     async def _feed_watchdog(self, scheduler: Callable[[], Scheduler]) -> None:

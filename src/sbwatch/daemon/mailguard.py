@@ -84,7 +84,7 @@ class MailGuard:
         )
         try:
             await self._notify(Severity.CRITICAL, "mail watcher stopped", body)
-        except Exception as exc:
+        except Exception as exc:  # saying so must not take the guard down with the watcher
             log.error("mail watcher stop not said", error=type(exc).__name__)
 
     async def _save(self, doc: dict[str, Any]) -> None:

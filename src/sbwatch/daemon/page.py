@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from html import escape
-from typing import Any
+from typing import Any, TypeVar
 
 from sbwatch import __version__
 from sbwatch.alerting.auth_limits import auth_limits_line
@@ -32,6 +32,7 @@ from sbwatch.daemon.uptime_page import STYLE as UPTIME_STYLE
 from sbwatch.daemon.uptime_page import uptime_section
 from sbwatch.store import Store
 
+T = TypeVar("T")
 REFRESH_S = 10
 """The page reloads itself this often."""
 WINDOW = timedelta(hours=48)
@@ -78,17 +79,18 @@ async def render_status_page(
 
 
 def threadsafe(
-    render: Callable[[str], Coroutine[Any, Any, str]],
+    render: Callable[[str], Coroutine[Any, Any, T]],
     loop: asyncio.AbstractEventLoop,
     timeout_s: float = 5.0,
-) -> Callable[[str], str]:
-    """A blocking ``render`` for the HTTP server's threads, run on the daemon's loop.
+) -> Callable[[str], T]:
+    """A blocking ``render`` (the page, an acknowledgement) for the HTTP server's threads, run
+    on the daemon's loop.
 
     The store belongs to that loop (aiosqlite, asyncpg), so the page is rendered there.
     Raises TimeoutError when the loop does not answer in time, RuntimeError once it is closed.
     """
 
-    def page(asked: str) -> str:
+    def page(asked: str) -> T:
         coro = render(asked)
         try:
             future = asyncio.run_coroutine_threadsafe(coro, loop)

@@ -167,8 +167,11 @@ class Presence:
         now = self.clock.now()
         if self.fence is not None and not self.fence.acting():
             return  # a standby: the leader's heartbeat is the one that counts
-        if self.fence is None and await self.store.lock_holder(LOCK, now) != self.owner:
-            return  # another daemon holds the store now: its heartbeat is the one that counts
+        if self.fence is None:
+            holder = await self.store.lock_holder(LOCK, now)
+            if holder is not None and holder != self.owner:
+                return  # another daemon holds the store now: its heartbeat is the one that counts
+            # a lease that lapsed (a slow start, a stalled loop) and nobody took is still ours
         beat = Heartbeat(self.owner, now, self.last_cycle_at, self.cycle_s, stopped_at=now)
         await self.store.put_state(NAMESPACE, KEY, beat.to_doc())
         if self.fence is None:

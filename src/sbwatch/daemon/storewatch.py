@@ -16,10 +16,18 @@ the messages held are then sent directly, route by route in order, and written t
 as already sent when the store returns: never lost, never sent twice. The bound is a minute:
 longer than a SQLite busy wait or a PostgreSQL fail-over, which the outbox rides out with its
 history whole, and about one evaluation cycle, the delay a page already has.
+
+A daemon stopped cleanly (SIGTERM) while the store is away tries it again for ``STOP_TRY_S``
+(:meth:`StoreWatch.last_chance`): when it answers, everything held is written and the outbox
+delivers what is due before the daemon exits. When it stays away, the messages held are sent
+directly (a page is not lost; the next daemon may say again an alert still open, as it cannot
+know it was said), and the log names what is lost with the process: the alerts and messages
+held.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -41,6 +49,9 @@ CHECK_EVERY_S = 1.0
 """How often an absent store is tried again (and the gauge set)."""
 DIRECT_AFTER_S = 60.0
 """Messages held longer than this while the store is away are sent directly."""
+STOP_TRY_S = 10.0
+"""At a clean stop, how long an absent store is tried again (systemd's stop timeout is 90 s:
+well within it, with the sends after it)."""
 SUBJECT = "store"
 TITLE = "state store unavailable"
 SENDER = Target("sbwatch")
@@ -144,3 +155,39 @@ class StoreWatch:
                 continue
             self.guard.mark_delivered(held, self.clock.now())
             self._log.info("held notification sent directly", route=note.route)
+
+    async def last_chance(self) -> None:
+        """At a clean stop: write what is held if the store answers within ``STOP_TRY_S``,
+        then deliver what is due; else send the held messages directly and log what is lost."""
+        if self.guard.up:
+            return
+        self._log.warning("stopping with the state store away: trying it again")
+        try:
+            async with asyncio.timeout(STOP_TRY_S):
+                await self.check()
+                while not self.guard.up:
+                    await self.clock.sleep(CHECK_EVERY_S)
+                    await self.check()
+        except TimeoutError:
+            pass
+        if self.guard.up:
+            try:
+                async with asyncio.timeout(self.send_timeout_s):
+                    await self.dispatcher.flush()
+            except TimeoutError:
+                self._log.warning("outbox not emptied at stop: delivered at the next start")
+            return
+        await self._deliver_held()
+        self._say_lost()
+
+    def _say_lost(self) -> None:
+        """Name in the log what goes with the process: the alerts and messages held."""
+        alerts = sorted({held.args[0].key for held in self.guard.held if held.op == "save_alert"})
+        notes = [h.notification for h in self.guard.held if h.notification is not None]
+        self._log.error(
+            "state store away at stop: held writes lost",
+            writes=len(self.guard.held),
+            alerts=alerts,
+            messages_sent=[n.title for n in notes if n.sent_at is not None],
+            messages_lost=[n.title for n in notes if n.sent_at is None],
+        )

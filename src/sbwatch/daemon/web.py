@@ -1,4 +1,5 @@
-"""The daemon's HTTP endpoint: the status page at ``/``, Prometheus metrics everywhere else.
+"""The daemon's HTTP endpoint: the status page at ``/``, the Acknowledge buttons' links at
+``/ack/...`` (POST only, when configured), Prometheus metrics everywhere else.
 
 One ``wsgiref`` server on a thread, as prometheus_client's own ``start_http_server`` runs it:
 its metrics app answers ``/metrics`` (and, as before, any other path), and ``/`` is the page.
@@ -20,6 +21,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from prometheus_client import CollectorRegistry, make_wsgi_app
 from prometheus_client.exposition import ThreadingWSGIServer
 
+from sbwatch.alerting.ack_link import ACK_PATH, Answer
 from sbwatch.core.log import get_logger
 
 PAGE_PATHS = frozenset({"/", "/index.html"})
@@ -31,6 +33,8 @@ log = get_logger("daemon.web")
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+AckHandler = Callable[[str], Answer]
+"""Acknowledges the alert an ``/ack/...`` path names (its token checked), blocking."""
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -60,19 +64,44 @@ def _host(environ: dict[str, Any]) -> str:
     return host.rpartition(":")[0] if host.count(":") == 1 else host
 
 
+def _acknowledge(
+    ack: AckHandler, environ: dict[str, Any], start_response: StartResponse
+) -> Iterable[bytes]:
+    """An Acknowledge button's POST: the handler's answer; any other method is refused (a
+    link preview's GET must not take an alert)."""
+    if environ.get("REQUEST_METHOD") != "POST":
+        start_response("405 Method Not Allowed", [("Allow", "POST")])
+        return [b"acknowledge with a POST\n"]
+    try:
+        answer = ack(str(environ.get("PATH_INFO", "")))
+    except Exception as exc:  # the store or the loop: by type only, as the page does
+        log.warning("acknowledgement failed", error=type(exc).__name__)
+        answer = Answer(503, f"not acknowledged ({type(exc).__name__}); try again shortly")
+    reason = {200: "OK", 403: "Forbidden", 404: "Not Found", 410: "Gone"}.get(answer.status, "")
+    start_response(
+        f"{answer.status} {reason or 'Service Unavailable'}",
+        [("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", "no-store")],
+    )
+    return [f"{answer.text}\n".encode()]
+
+
 def status_app(
     registry: CollectorRegistry,
     page: Callable[[str], str] | None,
     hosts: frozenset[str] | None = None,
+    ack: AckHandler | None = None,
 ) -> WsgiApp:
-    """The WSGI app: the page at ``/`` (when given), the metrics of ``registry`` elsewhere;
-    with ``hosts``, a request whose Host header names another host is refused."""
+    """The WSGI app: the page at ``/`` (when given), acknowledgements at ``/ack/`` (when
+    given), the metrics of ``registry`` elsewhere; with ``hosts``, a request whose Host
+    header names another host is refused."""
     metrics = make_wsgi_app(registry)
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if hosts is not None and _host(environ) not in hosts:
             start_response("421 Misdirected Request", [("Content-Type", "text/plain")])
             return [b"this server answers only requests for a loopback host name\n"]
+        if ack is not None and str(environ.get("PATH_INFO", "")).startswith(ACK_PATH):
+            return _acknowledge(ack, environ, start_response)
         if page is None or environ.get("PATH_INFO", "/") not in PAGE_PATHS:
             answer: Iterable[bytes] = metrics(environ, start_response)
             return answer
@@ -107,8 +136,11 @@ def start_server(
     *,
     max_connections: int = MAX_CONNECTIONS,
     idle_timeout_s: float = IDLE_TIMEOUT_S,
+    ack: AckHandler | None = None,
+    public_host: str | None = None,
 ) -> tuple[WSGIServer, threading.Thread]:
-    """Listen on ``listen:port`` and serve on a daemon thread; OSError when it cannot bind."""
+    """Listen on ``listen:port`` and serve on a daemon thread; OSError when it cannot bind.
+    ``public_host``: the host name of the public URL a reverse proxy forwards as it is."""
     slots = threading.BoundedSemaphore(max_connections)
 
     class Handler(_QuietHandler):
@@ -137,7 +169,10 @@ def start_server(
             """A client that timed out or went away is no error of the daemon's."""
 
     hosts = LOOPBACK_HOSTS if is_loopback(listen) else None
-    server = make_server(listen, port, status_app(registry, page, hosts), Server, Handler)
+    if hosts is not None and public_host:
+        hosts = hosts | {public_host.lower()}
+    app = status_app(registry, page, hosts, ack)
+    server = make_server(listen, port, app, Server, Handler)
     thread = threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True)
     thread.start()
     return server, thread

@@ -219,7 +219,7 @@ class MailWatcher:
         stored, and the store is where the rest of the daemon finds it again)."""
         try:
             await self._on_email(email)
-        except Exception as exc:
+        except Exception as exc:  # one email's handling must not stop the mailbox being read
             detail = str(exc) if isinstance(exc, StoreError | MailError) else ""
             log.error("email handling failed", uid=uid, error=type(exc).__name__, detail=detail)
 

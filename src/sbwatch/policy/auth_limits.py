@@ -88,20 +88,24 @@ def rates(prev: AuthPoint, cur: AuthPoint) -> dict[str, float]:
 def assess(
     points: Sequence[AuthPoint], now: datetime, said: Iterable[str] = ()
 ) -> AuthAssessment | None:
-    """The routes refused at ``now``; None with fewer than two readings.
+    """The routes refused at ``now``; None with fewer than two readings and nothing said.
 
-    ``said`` are the routes of the open warning: they stay limited while they refuse at all.
+    ``said`` are the routes of the open warning: they stay limited while they refuse at all,
+    and until readings one interval apart say they stopped.
     """
     kept = [p for p in points if p.at <= now]
     if len(kept) < 2:
-        return None
+        # Too few readings to tell (after an outage, or scrapes late): not having seen a
+        # route refuse is not having seen it stop. What was warned stays warned.
+        return AuthAssessment(now, (), tuple(sorted(said))) if said else None
     intervals = list(itertools.pairwise(kept))
     if intervals[-1][1].at - intervals[-1][0].at > MAX_GAP and said:
         # The first reading after a gap (the metrics unreachable: an outage) says nothing of
         # the rate meanwhile: what was warned stays as the readings before the gap left it,
         # until a reading after it says the route stopped refusing.
         before = assess(kept[:-1], now, said)
-        return None if before is None else replace(before, at=now)
+        assert before is not None  # something was said, so it is held
+        return replace(before, at=now)
     last = rates(*intervals[-1]) if intervals[-1][1].at - intervals[-1][0].at <= MAX_GAP else {}
     states = []
     for route, per_minute in last.items():

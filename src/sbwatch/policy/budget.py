@@ -25,9 +25,9 @@ from typing import Any
 
 from sbwatch.config.settings import BudgetSettings, ProjectSettings, TierLimits
 from sbwatch.core.results import BudgetEstimate, IoSample, ProbeKind, Severity
+from sbwatch.core.tiers import Tier, TierSpec, spec
 from sbwatch.policy.forecast import Profile, run_forward
 from sbwatch.policy.tokens import Bucket, BurnTracker
-from sbwatch.supabase.tiers import Tier, TierSpec, spec
 
 MB = 1_000_000.0
 DEFAULT_MAX_GAP_S = 900.0
@@ -115,6 +115,7 @@ class BudgetEstimator:
         self._profile = Profile()
         self._estimate: BudgetEstimate | None = None
         self._drain_since: datetime | None = None
+        self._overdrawn = False
 
     def limits(self, tier: Tier) -> TierSpec:
         """The size's limits for this project: the configured ones over the published, and a
@@ -192,6 +193,7 @@ class BudgetEstimator:
         self._profile.add(cur.at, dt, mbps, iops)
         self._follow_drain(prev.at)
         self._learn_baseline(cur.at, mbps, cur.iowait_since(prev))
+        self._follow_overdraft(mbps, iops, cur.iowait_since(prev))
         self._throughput, self._iops = mbps, iops
         return self._emit(cur.at)
 
@@ -242,6 +244,23 @@ class BudgetEstimator:
             self._flat = None
             self._mb.baseline = self.limits(self._tier).baseline_mbps
 
+    def _follow_overdraft(self, mbps: float, iops: float, iowait: float | None) -> None:
+        """Whether a balance's estimate ran out while the disks still serve above its baseline
+        (bytes or IO operations) without waiting on IO: then the true budget is not spent (the
+        published limits are minimums). It holds until the estimate refills or the disks are
+        seen held back."""
+        s = self.limits(self._tier)
+        balances = ((self._mb, mbps, s.baseline_mbps), (self._ops, iops, s.baseline_iops))
+        above = any(
+            bucket.ratio <= EXHAUSTED_RATIO and served > baseline * (1 + LEARN_MARGIN)
+            for bucket, served, baseline in balances
+        )
+        waited = iowait is not None and iowait >= IOWAIT_HIGH
+        if waited or not above:
+            self._overdrawn = False  # refilled, held back, or no longer served above it
+        elif iowait is not None:
+            self._overdrawn = True
+
     def _counted(self, start: datetime, end: datetime) -> float:
         """Seconds of ``start..end`` that count against the bucket (after a reset point)."""
         if self._since is not None and self._since > start:
@@ -281,12 +300,17 @@ class BudgetEstimator:
         self._emit(self._now(at))
 
     def correct(self, consumed_pct: float, at: datetime) -> None:
-        """Apply a dashboard "Disk IO % consumed" reading taken at ``at``."""
+        """Apply a dashboard "Disk IO % consumed" reading taken at ``at``.
+
+        The figure is the limiting balance's: that bucket reads exactly it, the other at least
+        it. A bucket as full as the limiting one (both unknown, as at first start) cannot be
+        told from it, so it takes the figure too: its own level may be no higher."""
         ratio = _clamp(1.0 - consumed_pct / 100.0, 0.0, 1.0)
         buckets = sorted((self._mb, self._ops), key=lambda b: b.ratio)
-        buckets[0].pin(ratio)  # the limiting bucket reads exactly the dashboard figure
+        lowest = buckets[0].ratio
+        buckets[0].pin(ratio)
         for other in buckets[1:]:
-            other.pin(max(other.ratio, ratio))
+            other.pin(ratio if other.ratio <= lowest else max(other.ratio, ratio))
         if self._last is None or at > self._last.at:
             self._since = at
         self._emit(self._now(at))
@@ -313,6 +337,8 @@ class BudgetEstimator:
             basis = "burst" if outlook.burst else "pattern"
         if eta is not None and basis != "pattern" and self._young(at, eta):
             eta = None  # the pattern has its days behind it; a new drain must last first
+        if self._overdrawn:
+            eta = eta_now = None  # the true level is unknown: no forecast from the published
         self._estimate = BudgetEstimate(
             limited_by=self._limit(),
             project=self.project,
@@ -327,6 +353,7 @@ class BudgetEstimator:
             basis=basis,
             eta_now_s=eta_now,
             refills=refills,
+            overdrawn=self._overdrawn,
         )
         return self._estimate
 
@@ -373,6 +400,7 @@ class BudgetEstimator:
             "profile": self._profile.to_state(),
             "learned": dict(self.learned),
             "drain_since": None if self._drain_since is None else self._drain_since.isoformat(),
+            "overdrawn": self._overdrawn,
             "estimate": None if self._estimate is None else estimate_to_dict(self._estimate),
         }
 
@@ -399,6 +427,7 @@ class BudgetEstimator:
         est.learned = {str(k): float(v) for k, v in (state.get("learned") or {}).items()}
         drain = state.get("drain_since")
         est._drain_since = None if drain is None else datetime.fromisoformat(str(drain))
+        est._overdrawn = bool(state.get("overdrawn", False))
         if state["estimate"] is not None:
             est._estimate = estimate_from_dict(state["estimate"])
         return est
@@ -430,7 +459,10 @@ def refilling(estimate: BudgetEstimate) -> bool:
     """
     if estimate.eta_s is not None:
         return False
-    baseline = spec(estimate.tier).baseline_mbps
+    size = spec(estimate.tier)
+    if estimate.limited_by == "iops" and estimate.iops >= (1 - REFILL_MARGIN) * size.baseline_iops:
+        return False  # the IO operations at their baseline: that balance does not earn back
+    baseline = size.baseline_mbps
     margin = REFILL_MARGIN * baseline
     at_baseline = estimate.burn_mbps >= -margin or estimate.throughput_mbps >= baseline - margin
     if estimate.ratio <= HELD_RATIO and at_baseline:
@@ -438,24 +470,37 @@ def refilling(estimate: BudgetEstimate) -> bool:
     return estimate.refills or estimate.burn_mbps < -margin
 
 
+def used_up_now(estimate: BudgetEstimate) -> bool:
+    """The estimate reads used up and nothing says otherwise: not refilling, and the disks not
+    serving above the baseline as if the budget were not spent (``overdrawn``)."""
+    return estimate.ratio <= EXHAUSTED_RATIO and not refilling(estimate) and not estimate.overdrawn
+
+
 def budget_severity(
     estimate: BudgetEstimate, settings: BudgetSettings, *, raised_in_time: bool = False
 ) -> Severity | None:
-    """CRITICAL when (nearly) exhausted or about to be, WARNING when low or draining, else None.
+    """WARNING when low, used up, or running out within a warn horizon, else None (refilling:
+    the load under the baseline and nothing forecast to run out, however low it is).
 
-    A used-up budget that is refilling is a warning: it needs watching, not a person at night.
-    ``raised_in_time``: sbwatch raises the size itself before it runs out (auto mode, a size
-    within its limits): about to run out is a warning then; used up still pages.
+    The estimate alone pages only when ``critical_horizon`` is set and the forecast runs out
+    within it (``raised_in_time``, sbwatch raising the size itself before then, keeps it a
+    warning). The published limits are minimums: a forecast from them runs out early and an
+    estimate reading empty may be a project still served above them. When the services fail
+    from the budget, the diagnosis pages.
     """
+    if refilling(estimate):
+        return None  # earning back with nothing forecast to run out: nothing to watch for
     eta = estimate.eta_s
-    used_up = estimate.ratio <= EXHAUSTED_RATIO and not refilling(estimate)
-    soon = eta is not None and eta <= settings.critical_horizon.total_seconds()
-    if used_up or (soon and not raised_in_time):
+    used_up = used_up_now(estimate)
+    paging = settings.critical_horizon
+    soon = eta is not None and paging is not None and eta <= paging.total_seconds()
+    if soon and not raised_in_time:
         return Severity.CRITICAL
     horizon = (
         settings.pattern_warn_horizon if estimate.basis == "pattern" else settings.warn_horizon
     )
-    if estimate.ratio <= settings.low_ratio or (eta is not None and eta <= horizon.total_seconds()):
+    within = eta is not None and eta <= horizon.total_seconds()
+    if used_up or soon or estimate.ratio <= settings.low_ratio or within:
         return Severity.WARNING
     return None
 
@@ -537,6 +582,8 @@ def alert_thresholds(project: ProjectSettings, min_duration: timedelta) -> Budge
         update={
             "warn_horizon": budget.warn_horizon + lead,
             "pattern_warn_horizon": budget.pattern_warn_horizon + lead,
-            "critical_horizon": budget.critical_horizon + lead,
+            "critical_horizon": None
+            if budget.critical_horizon is None
+            else budget.critical_horizon + lead,
         }
     )

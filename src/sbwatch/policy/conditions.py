@@ -1,7 +1,9 @@
 """Which alert conditions hold: from a diagnosis, the budget severity and the decision (pure).
 
-The words of each condition are written by ``alerting.conditions``; this module only decides
-which subjects are active, how severe, and whether one holds the others back.
+The project's two subjects here are its diagnosis and its IO budget: their words are written
+by ``alerting.conditions``; this module only decides which are active, how severe, and whether
+one holds the others back. ``Assessment`` also serves the data checks (``policy.data_checks``,
+worded by ``alerting.data_conditions``).
 """
 
 from __future__ import annotations
@@ -44,8 +46,9 @@ def assess(
 ) -> tuple[Assessment, Assessment]:
     """The project's two subjects this cycle: its diagnosis and its IO budget.
 
-    An IO budget problem sbwatch would fix now but may only propose (``ask`` mode) is critical:
-    a person must run the command.
+    The IO budget pages when the services fail from it (or when the budget's own severity is
+    critical: a configured ``critical_horizon``); a raise sbwatch may only propose (``ask``
+    mode) is said with the command, as a warning until then.
     """
     kind = diagnosis.kind
     noisy_unknown = kind is DiagnosisKind.UNKNOWN and diagnosis.confidence < 0.3
@@ -61,8 +64,7 @@ def assess(
     )
     exhausted = kind is DiagnosisKind.IO_BUDGET_EXHAUSTED
     raised = kind in IO_KINDS or budget_severity is not None or budget_latched
-    asks = decision is not None and decision.action == "ask" and kind in IO_KINDS
-    critical = exhausted or asks or budget_severity is Severity.CRITICAL
+    critical = exhausted or budget_severity is Severity.CRITICAL
     io = Assessment(
         subject=IO_SUBJECT,
         severity=Severity.CRITICAL if critical else Severity.WARNING,
@@ -71,12 +73,14 @@ def assess(
     return diag, io
 
 
-def next_latch(latched: bool, raised: bool, ratio: float | None) -> bool:
+def next_latch(latched: bool, raised: bool, ratio: float | None, *, refills: bool = False) -> bool:
     """The IO budget latch after a cycle in which the budget was ``raised`` or not.
 
     The latch keeps a raised budget alert open until the estimate refills to
-    ``LATCH_RELEASE_RATIO`` (a day/night load must not open and close it daily). Without an
-    estimate (no metrics), nothing but the raising signal itself keeps it.
+    ``LATCH_RELEASE_RATIO`` (a day/night load must not open and close it daily), or while it
+    ``refills``: the week's learned pattern earns back every day what it spends and the load
+    is under the baseline now (a first night's refill, before a pattern is known, is not
+    one). Without an estimate (no metrics), nothing but the raising signal itself keeps it.
     """
-    refilled = ratio is None or ratio >= LATCH_RELEASE_RATIO
+    refilled = ratio is None or ratio >= LATCH_RELEASE_RATIO or refills
     return raised or (latched and not refilled)

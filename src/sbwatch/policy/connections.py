@@ -10,22 +10,17 @@ fills the pool within ``WARN_WITHIN``, before the limit is hit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from sbwatch.core.connections import DIRECT, POOLER, POOLS, REST, ConnReading
+from sbwatch.core.tiers import Tier
 from sbwatch.supabase.connections import (
-    DIRECT,
-    POOLER,
-    POOLS,
     RESERVED_SLOTS,
-    REST,
-    ConnReading,
-    bigger_limit,
     size_limit,
 )
-from sbwatch.supabase.tiers import Tier
 
 NEAR_RATIO = 0.8
 """A pool this full, sustained, is worth a warning."""
@@ -86,8 +81,6 @@ class ConnAssessment:
     level: Level
     top_user: tuple[str, float] | None = None
     """The username holding the most direct connections (when the endpoint gives them)."""
-    bigger: tuple[Tier, int] | None = None
-    """The smallest size that raises the worst pool's limit, and that limit."""
 
 
 def _values(reading: ConnReading, pool: str, tier: Tier) -> tuple[float, float, str] | None:
@@ -117,13 +110,17 @@ def _is_full(pool: str, reading: ConnReading, used: float, limit: float) -> bool
     return used >= _full_line(pool, limit)
 
 
-def _held(points: Sequence[tuple[datetime, bool]]) -> bool:
-    """The latest readings all hold, two at least, over ``SUSTAIN`` or more: not a blip."""
+def _held(
+    seen: Sequence[tuple[ConnPoint, tuple[float, float, str]]],
+    holds: Callable[[ConnPoint, tuple[float, float, str]], bool],
+) -> bool:
+    """The latest readings all hold, two at least, over ``SUSTAIN`` or more: not a blip (the
+    readings from the newest back to the first that does not hold)."""
     run: list[datetime] = []
-    for at, ok in reversed(points):
-        if not ok:
+    for point, values in reversed(seen):
+        if not holds(point, values):
             break
-        run.append(at)
+        run.append(point.at)
     return len(run) >= 2 and run[0] - run[-1] >= SUSTAIN
 
 
@@ -149,9 +146,10 @@ def pool_state(
     if not seen:
         return None
     last, (used, limit, source) = seen[-1]
-    near = _held([(p.at, v[0] >= NEAR_RATIO * v[1]) for p, v in seen])
-    full = _held([(p.at, _is_full(pool, p.reading, v[0], v[1])) for p, v in seen])
-    window = [(p.at, v[0]) for p, v in seen if p.at >= now - TREND_WINDOW]
+    near = _held(seen, lambda p, v: v[0] >= NEAR_RATIO * v[1])
+    full = _held(seen, lambda p, v: _is_full(pool, p.reading, v[0], v[1]))
+    since = now - TREND_WINDOW
+    window = [(p.at, v[0]) for p, v in seen if p.at >= since]
     rate = slope_per_h(window)
     eta: float | None = None
     line = _full_line(pool, limit)
@@ -194,14 +192,7 @@ def assess(points: Sequence[ConnPoint], tier: Tier, now: datetime) -> ConnAssess
     level: Level = "none" if worst is None else ("critical" if worst.full else "warning")
     users = points[-1].reading.by_user
     top = users[0] if users and users[0][1] > 0 else None
-    bigger = bigger_limit(tier, worst.pool) if worst is not None else None
-    return ConnAssessment(now, tier, pools, worst, level, top, bigger)
-
-
-def refused(detail: str, errors: Sequence[str]) -> bool:
-    """Whether a probe's failure is Postgres refusing a connection for want of slots."""
-    text = detail.lower()
-    return any(error in text for error in errors)
+    return ConnAssessment(now, tier, pools, worst, level, top)
 
 
 POOL_NAMES = {

@@ -8,12 +8,12 @@ size too small for the work.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sbwatch.core.results import HostSample
-from sbwatch.supabase.tiers import CPUS, Tier, rank
+from sbwatch.core.tiers import CPUS, Tier, rank
 
 CPU_BUSY_HIGH = 0.90
 """Busy above this (iowait apart), sustained: the CPUs are saturated."""
@@ -62,15 +62,12 @@ def _busy(a: CpuPoint, b: CpuPoint) -> float | None:
 
 def assess(points: Sequence[CpuPoint], sustain: timedelta) -> CpuState | None:
     """The CPU state from readings in time order; None without two to compare."""
-    intervals = [
-        (b.at, a.at, ratio)
-        for a, b in itertools.pairwise(points)
-        if (ratio := _busy(a, b)) is not None
-    ]
-    if not intervals or intervals[-1][0] != points[-1].at:
+    intervals = _intervals_back(points)
+    newest = next(intervals, None)
+    if newest is None or newest[0] != points[-1].at:
         return None
     since = None
-    for end, start, ratio in reversed(intervals):
+    for end, start, ratio in itertools.chain((newest,), intervals):
         if ratio <= CPU_BUSY_HIGH:
             break
         if since is not None and end != since:
@@ -80,11 +77,21 @@ def assess(points: Sequence[CpuPoint], sustain: timedelta) -> CpuState | None:
     busy_for = 0.0 if since is None else (last.at - since).total_seconds()
     return CpuState(
         at=last.at,
-        busy_ratio=intervals[-1][2],
+        busy_ratio=newest[2],
         busy_for_s=busy_for,
         held=since is not None and busy_for >= sustain.total_seconds(),
         cpus=last.cpus,
     )
+
+
+def _intervals_back(points: Sequence[CpuPoint]) -> Iterator[tuple[datetime, datetime, float]]:
+    """(end, start, busy share) of each interval that has one, the newest first: worked out
+    only as far back as they are read."""
+    for index in range(len(points) - 1, 0, -1):
+        a, b = points[index - 1], points[index]
+        ratio = _busy(a, b)
+        if ratio is not None:
+            yield b.at, a.at, ratio
 
 
 def more_cpus(current: Tier) -> Tier | None:

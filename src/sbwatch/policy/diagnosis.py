@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from sbwatch.core.connections import DIRECT, POOLER
 from sbwatch.core.durations import format_duration
 from sbwatch.core.results import (
     BudgetEstimate,
@@ -16,6 +17,7 @@ from sbwatch.core.results import (
     ProbeState,
     ProviderEmail,
 )
+from sbwatch.core.tiers import Tier, spec
 from sbwatch.policy.budget import EXHAUSTED_RATIO, IOWAIT_HIGH, refilling
 from sbwatch.policy.connections import ConnAssessment, pool_line
 from sbwatch.policy.cpu import CpuState
@@ -23,18 +25,20 @@ from sbwatch.policy.memory import MemoryState
 from sbwatch.policy.resources import Finding, cpu_finding, memory_finding
 from sbwatch.supabase.disk import READ_ONLY_AT
 from sbwatch.supabase.edge import KEY_REJECTED_STATUSES, ORIGIN_TIMEOUT_STATUSES
-from sbwatch.supabase.tiers import Tier, spec
 
 SERVICES = ("db", "rest", "auth")
 MEM_LOW = 0.05
 DISK_FULL = READ_ONLY_AT
 """Above this the provider switches the database to read-only mode."""
 FLAT_TOLERANCE = 0.2
-"""Throughput within this fraction of the tier baseline counts as throttled to baseline."""
+"""Throughput down to this fraction under the tier baseline counts as throttled to it."""
+ABOVE_TOLERANCE = 0.05
+"""...and up to this fraction over it: more is served from the budget, so not throttled."""
 EMAIL_WINDOW = timedelta(hours=24)
 CAUSE_WAIT = timedelta(seconds=90)
-"""A service failure is not paged as such until the Management API (project status: paused,
-resizing) has been read since it began, at most this long: the cause pages first, once."""
+"""A service failure is not paged as such, nor as the budget, until the Management API (project
+status: paused, resizing; reachable or not) and the metrics (the budget, connections, memory,
+CPU) have been read since it began, at most this long: the cause pages first, once."""
 PAUSED = frozenset({"INACTIVE", "PAUSING"})
 QUOTA_STATUS = 402
 """The provider's answer while the organization's quota restricts every service."""
@@ -74,11 +78,14 @@ class Signals:
     """The database refused a write: ``cannot execute ... in a read-only transaction``."""
     connections: ConnAssessment | None = None
     """How full each connection pool is (the metrics scrape)."""
-    connections_refused: bool = False
-    """The database refused our probe's connection: ``too many connections``."""
+    refused_pool: str | None = None
+    """The pool that refused our db probe's connection for want of room: Postgres
+    (``DIRECT``, ``too many connections``) or the pooler (``POOLER``); None when not refused."""
     emails: tuple[ProviderEmail, ...] = ()
     mgmt_seen_at: datetime | None = None
     """When the Management API's probe last ran (None: no such probe)."""
+    metrics_seen_at: datetime | None = None
+    """When the metrics were last scraped (None: not configured, or not yet)."""
     mgmt_lever: str | None = None
     """What ails the Management API itself, once confirmed (rate limited, failing)."""
     warn_horizon_s: float = 86_400.0
@@ -90,6 +97,11 @@ class Signals:
     tier: Tier | None = None
     """The compute size the project runs on."""
     memory_warn_within_s: float = 86_400.0
+
+    @property
+    def connections_refused(self) -> bool:
+        """Whether the db probe was refused for want of room (``refused_pool``)."""
+        return self.refused_pool is not None
 
 
 Failing = dict[str, str]
@@ -106,6 +118,7 @@ def diagnose(signals: Signals) -> Diagnosis:
         _paused,
         _resizing,
         _disk_full,
+        _refused_while_rest_answers,
         _memory_drains_io,
         _io_exhausted,
         _connections,
@@ -230,6 +243,13 @@ def _disk_full(s: Signals, failing: Failing) -> Diagnosis | None:
     return _make(s, DiagnosisKind.DISK_FULL, 0.95 if full and s.read_only else 0.9, evidence)
 
 
+def _held_at(served: float, baseline: float) -> bool:
+    """Whether what is served looks held at a baseline: a throttle never serves above it, so
+    a few percent over (a scrape's jitter) is the most; below it, IO sized unlike the
+    baseline's reads the bytes lower."""
+    return -FLAT_TOLERANCE * baseline <= served - baseline <= ABOVE_TOLERANCE * baseline
+
+
 def _budget_facts(s: Signals) -> tuple[bool, bool, list[str]]:
     """(budget at/near zero, throttled: throughput flat at baseline with iowait high or the
     estimate low, evidence)."""
@@ -237,24 +257,27 @@ def _budget_facts(s: Signals) -> tuple[bool, bool, list[str]]:
     if b is None or not spec(b.tier).has_burst_budget:
         return False, False, []
     evidence: list[str] = []
-    empty = b.ratio <= EXHAUSTED_RATIO
+    empty = b.ratio <= EXHAUSTED_RATIO and not b.overdrawn
     if empty:
         evidence.append(f"IO budget {b.ratio:.0%} left (estimate confidence {b.confidence:.2f})")
-    baseline = spec(b.tier).baseline_mbps
-    flat = abs(b.throughput_mbps - baseline) <= FLAT_TOLERANCE * baseline
-    waited = s.iowait_ratio is not None and s.iowait_ratio >= IOWAIT_HIGH
-    low = b.ratio <= s.low_ratio
-    throttled = flat and (waited or low)
-    if throttled and waited:
-        evidence.append(
-            f"iowait {s.iowait_ratio:.0%} with throughput {b.throughput_mbps:.1f} MB/s flat at "
-            f"the {b.tier} baseline {baseline:g} MB/s"
-        )
-    elif throttled:
-        evidence.append(
+    size = spec(b.tier)
+    baseline, ops = size.baseline_mbps, size.baseline_iops
+    if _held_at(b.throughput_mbps, baseline):
+        held = (
             f"throughput {b.throughput_mbps:.1f} MB/s flat at the {b.tier} baseline "
-            f"{baseline:g} MB/s with the IO budget {b.ratio:.0%} left"
+            f"{baseline:g} MB/s"
         )
+    elif _held_at(b.iops, ops):  # the IO operations balance ran dry
+        held = f"{b.iops:.0f} IOPS flat at the {b.tier} baseline of {ops:g} IOPS"
+    else:
+        held = ""
+    waited = s.iowait_ratio is not None and s.iowait_ratio >= IOWAIT_HIGH
+    low = b.ratio <= s.low_ratio and not b.overdrawn  # served above it: not the throttle
+    throttled = bool(held) and (waited or low)
+    if throttled and waited:
+        evidence.append(f"iowait {s.iowait_ratio:.0%} with {held}")
+    elif throttled:
+        evidence.append(f"{held} with the IO budget {b.ratio:.0%} left")
     return empty, throttled, evidence
 
 
@@ -277,8 +300,15 @@ barely touches the disks: auth failing while both answer is a fault of its own."
 
 
 def _io_exhausted(s: Signals, failing: Failing) -> Diagnosis | None:
-    if not THROTTLED_SERVICES & failing.keys():
+    throttled_down = THROTTLED_SERVICES & failing.keys()
+    if not throttled_down:
         return None
+    if all(s.outcomes.get(name) is Outcome.ERROR for name in throttled_down):
+        return None  # not even asked (refused, unreachable): a throttle answers, only slowly
+    if s.mgmt_reachable is False and s.status_reachable is True:
+        return None  # the provider's own API gone too: no budget of one project does that
+    if _cause_pending(s, failing):
+        return None  # an estimate read empty hours ago is no news: the fresh readings decide
     empty, throttled, evidence = _budget_facts(s)
     if not (empty or throttled):
         return None
@@ -292,10 +322,30 @@ def _io_exhausted(s: Signals, failing: Failing) -> Diagnosis | None:
     )
 
 
+REFUSED_LINES = {
+    DIRECT: "the database refuses connections: too many connections",
+    POOLER: "the pooler refuses clients: max clients reached",
+}
+"""The evidence of the db probe refused for want of room, by the pool that refused it."""
+
+
+def _refused_while_rest_answers(s: Signals, failing: Failing) -> Diagnosis | None:
+    """The db probe refused for want of room while REST answers: the database serves, so it
+    is neither the IO budget (which slows REST too) nor the platform. Connections, first."""
+    rest_up = s.services.get("rest") is ProbeState.UP and "rest" not in failing
+    if not (s.connections_refused and rest_up):
+        return None
+    found = _connections(s, failing)
+    if found is None:
+        return None
+    return replace(found, evidence=(*found.evidence, "REST answers: the database serves"))
+
+
 def _connections(s: Signals, failing: Failing) -> Diagnosis | None:
-    """A pool full for a while (or Postgres refusing for want of slots) while services fail:
-    new connections are refused. After the IO budget: slow queries under a used-up budget
-    hold connections too, and a bigger size cures that."""
+    """A pool full for a while (or Postgres or the pooler refusing for want of room) while
+    services fail: new connections are refused. After the IO budget: slow queries under a
+    used-up budget hold connections too, and a bigger size cures that (unless REST answers:
+    ``_refused_while_rest_answers``)."""
     if not failing:
         return None
     # A pool at its line in the last reading counts here: the failing services corroborate it.
@@ -304,10 +354,11 @@ def _connections(s: Signals, failing: Failing) -> Diagnosis | None:
     if not full and not s.connections_refused:
         return None
     evidence = [*failing.values(), *(pool_line(p) for p in full)]
-    if s.connections_refused:
-        evidence.append("the database refuses connections: too many connections")
+    if s.refused_pool is not None:
+        evidence.append(REFUSED_LINES[s.refused_pool])
     confidence = 0.95 if full and s.connections_refused else 0.85
-    return _make(s, DiagnosisKind.CONNECTIONS_EXHAUSTED, confidence, evidence)
+    found = _make(s, DiagnosisKind.CONNECTIONS_EXHAUSTED, confidence, evidence)
+    return replace(found, refused_by=s.refused_pool)
 
 
 def _memory_finding(s: Signals, failing: Failing) -> Finding | None:
@@ -327,7 +378,7 @@ def _found(s: Signals, kind: DiagnosisKind, found: Finding | None) -> Diagnosis 
     if found is None:
         return None
     made = _make(s, kind, found.confidence, found.evidence)
-    return replace(made, ahead=found.ahead, holds=found.holds)
+    return replace(made, ahead=found.ahead, holds=found.holds, oom_eta_s=found.oom_eta_s)
 
 
 def _memory_drains_io(s: Signals, failing: Failing) -> Diagnosis | None:
@@ -412,13 +463,16 @@ def _service_down(s: Signals, failing: Failing) -> Diagnosis | None:
 
 
 def _cause_pending(s: Signals, failing: Failing) -> bool:
-    """The failure began after the Management API was last read, moments ago: what it says
-    next (paused, resizing, an outage) may be the cause to page instead."""
+    """The failure began moments ago, after the Management API or the metrics were last read:
+    what they say next (paused, resizing, unreachable in an outage; the budget held at its
+    baseline, a pool full) may be the cause to page instead."""
     onsets = [s.down_since[n] for n in failing if n in s.down_since]
-    if s.mgmt_seen_at is None or not onsets or s.mgmt_reachable is False:
+    if not onsets or s.now - min(onsets) >= CAUSE_WAIT:
         return False
-    began = min(onsets)
-    return began > s.mgmt_seen_at and s.now - began < CAUSE_WAIT
+    read = [s.metrics_seen_at]
+    if s.mgmt_reachable is not False:  # unreachable: it has said what it will say
+        read.append(s.mgmt_seen_at)
+    return any(at is not None and min(onsets) > at for at in read)
 
 
 def _io_emails(s: Signals) -> list[ProviderEmail]:
@@ -439,7 +493,7 @@ def _budget_low(s: Signals, failing: Failing) -> Diagnosis | None:
     if b is not None and spec(b.tier).has_burst_budget:
         if b.eta_s is not None and b.eta_s <= s.warn_horizon_s:
             evidence.append(f"IO budget forecast to run out in ~{format_duration(b.eta_s)}")
-        if b.ratio <= s.low_ratio:
+        if b.ratio <= s.low_ratio and not refilling(b):  # low and earning back: no risk
             evidence.append(f"IO budget {b.ratio:.0%} left")
         if evidence:
             confidence = 0.5 + 0.4 * b.confidence

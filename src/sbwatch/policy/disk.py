@@ -119,7 +119,8 @@ def quota(changes: Sequence[datetime], now: datetime) -> Quota:
 
 def fill_rate(points: Sequence[DiskPoint], now: datetime) -> float | None:
     """Bytes per second added to ``/data`` lately (least squares); None when unknown."""
-    recent = [p for p in points if now - RATE_WINDOW <= p.at <= now]
+    since = now - RATE_WINDOW
+    recent = [p for p in points if since <= p.at <= now]
     if len(recent) < 2 or recent[-1].at - recent[0].at < MIN_SPAN:
         return None
     t0 = recent[0].at

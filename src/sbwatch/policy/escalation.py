@@ -18,13 +18,18 @@ from sbwatch.core.results import (
     Intent,
     IntentState,
 )
-from sbwatch.policy.budget import EXHAUSTED_RATIO, refilling
-from sbwatch.supabase.tiers import Tier, next_tier, rank, spec
+from sbwatch.core.tiers import Tier, next_tier, rank, spec
+from sbwatch.policy.budget import EXHAUSTED_RATIO, refilling, used_up_now
 
 RESIZE_S = 120.0
 """How long a resize takes: services restart for about two minutes."""
 RAISE_MARGIN_S = 600.0
-"""Beyond the resize: evaluations a scrape apart, the change's own round trips, and slack."""
+"""Beyond the resize: evaluations a scrape apart, the change's own round trips, and the
+estimate's own drift from the truth near the end (minutes)."""
+OOM_RAISE_LEAD_S = 6 * 3600.0
+"""A leak forecast to an OOM within this is raised for now: an OOM reboots the machine, and
+the use a leak needs grows until no size within ``max_tier`` holds it, so the raise comes
+while one still does. RAM held high without a leak toward an OOM is only proposed."""
 MAX_FORECAST_ERROR = 0.6
 """The forecast's relative error is taken as ``1 - confidence``, capped here."""
 _AUTO = EscalationMode.AUTO
@@ -44,6 +49,7 @@ FIXABLE = frozenset(
 )
 """Only resource exhaustion that a bigger compute size cures."""
 IO_KINDS = frozenset({DiagnosisKind.IO_BUDGET_EXHAUSTED, DiagnosisKind.IO_BUDGET_LOW})
+HOST_KINDS = frozenset({DiagnosisKind.CPU_EXHAUSTED, DiagnosisKind.MEMORY_EXHAUSTED})
 UNFINISHED = frozenset({IntentState.OPEN, IntentState.APPLIED})
 CHANGED = frozenset({IntentState.APPLIED, IntentState.RECOVERED, IntentState.UNRECOVERED})
 
@@ -106,7 +112,19 @@ def decide(
         )
     if policy.mode is EscalationMode.ASK:
         return EscalationDecision("ask", target, f"{what}; run: {command}", command, delta, summary)
+    if diagnosis.kind in HOST_KINDS and diagnosis.ahead and not _oom_due(diagnosis):
+        # Memory or CPU short while the services answer: a resize restarts them as an OOM
+        # would, and the use may ease. Proposed; raised just before a leak's OOM, or once
+        # the services fail from it.
+        why = f"{what}; raised before an OOM or once the services fail; run now: {command}"
+        return EscalationDecision("ask", target, why, command, delta, summary)
     return EscalationDecision("escalate", target, what, command, delta, summary)
+
+
+def _oom_due(diagnosis: Diagnosis) -> bool:
+    """A leak runs to an OOM within ``OOM_RAISE_LEAD_S``."""
+    eta = diagnosis.oom_eta_s
+    return eta is not None and eta <= OOM_RAISE_LEAD_S
 
 
 def _blocked_by_journal(mine: Sequence[Intent], policy: EscalationSettings, now: datetime) -> str:
@@ -216,7 +234,7 @@ def beyond_reach(
     exact command that would ("" when it will, or nothing runs out)."""
     if budget is None or not spec(current).has_burst_budget:
         return ""
-    if budget.eta_s is None and budget.ratio > EXHAUSTED_RATIO:
+    if budget.eta_s is None and not used_up_now(budget):
         return ""
     if will_raise(budget, policy, current, prices=prices) is not None:
         return ""

@@ -9,12 +9,14 @@ a size change resets them too, and the watcher forgets the readings then.
 
 from __future__ import annotations
 
+import bisect
+from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sbwatch.core.results import HostSample
-from sbwatch.supabase.tiers import MEMORY_GB, Tier, rank
+from sbwatch.core.tiers import MEMORY_GB, Tier, rank
 
 RAM_HIGH = 0.75
 """RAM used above this, consistently: the size is too small (the provider's troubleshooting)."""
@@ -161,19 +163,83 @@ class MemoryState:
         return self.swap_io_mbps is not None and self.swap_io_mbps >= SWAP_IO_MBPS
 
 
-def assess(points: Sequence[MemoryPoint], now: datetime, sustain: timedelta) -> MemoryState | None:
-    """The memory state from readings in time order; None without any."""
+@dataclass
+class Restarts:
+    """The restarts and OOMs found among a window's readings, each pair of neighbours checked
+    once: when its later reading comes.
+
+    The window only grows at its end and loses readings at its start (watch/readings.py), so
+    two neighbours stay neighbours for as long as both are kept; a pair whose earlier reading
+    was dropped is no longer in the window. Kept beside the one window it was built from.
+    """
+
+    scanned_to: datetime | None = None
+    """The latest reading checked against the one before it."""
+    resets: list[datetime] = field(default_factory=list)
+    """The later reading of every pair with a counter gone back, oldest first."""
+    ooms: list[tuple[datetime, datetime]] = field(default_factory=list)
+    """Both readings of every pair an OOM struck between, oldest first."""
+    peaks: deque[tuple[datetime, float]] = field(default_factory=deque)
+    """(reading, what the machine held) of every reading that held more than all after it."""
+
+    def scan(self, points: Sequence[MemoryPoint]) -> tuple[int, tuple[datetime, datetime] | None]:
+        """Check the readings not checked yet; (where the last restart leaves the window, the
+        last OOM's pair of readings) among ``points``."""
+        first = points[0].at
+        index = len(points)
+        while index > 0 and (self.scanned_to is None or points[index - 1].at > self.scanned_to):
+            index -= 1
+        for cur in points[index:]:
+            while self.peaks and self.peaks[-1][1] <= cur.used_bytes:
+                self.peaks.pop()
+            self.peaks.append((cur.at, cur.used_bytes))
+        for later in range(max(index, 1), len(points)):
+            prev, cur = points[later - 1], points[later]
+            if oom_between(prev, cur):
+                self.ooms.append((prev.at, cur.at))
+            if reset_between(prev, cur):
+                self.resets.append(cur.at)
+        self.scanned_to = points[-1].at
+        while self.resets and self.resets[0] <= first:
+            self.resets.pop(0)
+        while self.ooms and self.ooms[0][1] <= first:
+            self.ooms.pop(0)
+        start = 0
+        if self.resets:
+            start = bisect.bisect_left(points, self.resets[-1], key=_at)
+        return start, self.ooms[-1] if self.ooms else None
+
+    def held_most(self, since: datetime) -> float:
+        """The most the machine held in a reading at or after ``since`` (never one before
+        the last reading scanned, and ``since`` never goes back)."""
+        while self.peaks[0][0] < since:
+            self.peaks.popleft()
+        return self.peaks[0][1]
+
+
+def _at(point: MemoryPoint) -> datetime:
+    return point.at
+
+
+def assess(
+    points: Sequence[MemoryPoint],
+    now: datetime,
+    sustain: timedelta,
+    restarts: Restarts | None = None,
+) -> MemoryState | None:
+    """The memory state from readings in time order (no two at the same time); None without
+    any.
+
+    ``restarts``: what the last assessment of this very window (readings added since at its
+    end, old ones dropped at its start) found of its restarts, so that only new readings are
+    checked; without it, every pair is.
+    """
     if not points:
         return None
     last = points[-1]
-    oom_at = oom_after = None
-    start = 0
-    for index in range(1, len(points)):
-        prev, cur = points[index - 1], points[index]
-        if oom_between(prev, cur):
-            oom_after, oom_at = prev.at, cur.at
-        if reset_between(prev, cur):
-            start = index
+    scan = restarts if restarts is not None else Restarts()
+    start, oom = scan.scan(points)
+    oom_after, oom_at = oom if oom is not None else (None, None)
     alive = points[start:]
     high_since = None
     for point in reversed(alive):
@@ -188,7 +254,7 @@ def assess(points: Sequence[MemoryPoint], now: datetime, sustain: timedelta) -> 
         used_ratio=last.used_ratio,
         swap_ratio=swap,
         total_bytes=last.total_bytes,
-        need_bytes=max(p.used_bytes for p in alive),
+        need_bytes=scan.held_most(alive[0].at),
         high_for_s=high_for,
         held=high_since is not None and high_for >= sustain.total_seconds(),
         swap_high=swap is not None and swap > SWAP_HIGH,
@@ -225,11 +291,12 @@ def _leak(points: Sequence[MemoryPoint]) -> tuple[float | None, float | None]:
     if len(points) < 3 or points[-1].at - points[0].at < LEAK_SPAN:
         return None, None
     last = points[-1]
-    slope = _steady_slope(points, lambda p: p.headroom_bytes)
+    line = _Line(points)
+    slope = line.steady_slope([p.headroom_bytes or 0.0 for p in points])
     if slope is None:
         return None, None
     oom = last.headroom_bytes / -slope
-    ram_slope = _steady_slope(points, lambda p: p.available_bytes)
+    ram_slope = line.steady_slope([p.available_bytes or 0.0 for p in points])
     swap = None
     if last.used_ratio >= OOM_FULL:
         swap = 0.0
@@ -238,22 +305,30 @@ def _leak(points: Sequence[MemoryPoint]) -> tuple[float | None, float | None]:
     return swap, oom
 
 
-def _steady_slope(points: Sequence[MemoryPoint], value: _Counter) -> float | None:
-    """The slope (bytes a second) of a straight, falling line through the values; else None."""
-    t0 = points[0].at
-    xs = [(p.at - t0).total_seconds() for p in points]
-    ys = [value(p) or 0.0 for p in points]
-    n = len(xs)
-    mx, my = sum(xs) / n, sum(ys) / n
-    sxx = sum((x - mx) ** 2 for x in xs)
-    syy = sum((y - my) ** 2 for y in ys)
-    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
-    if sxx <= 0 or syy <= 0:
-        return None
-    slope = sxy / sxx
-    if slope >= 0 or sxy * sxy / (sxx * syy) < LEAK_FIT:
-        return None
-    return slope
+class _Line:
+    """Least squares over the readings' times, the times' part worked out once."""
+
+    def __init__(self, points: Sequence[MemoryPoint]) -> None:
+        t0 = points[0].at
+        xs = [(p.at - t0).total_seconds() for p in points]
+        mx = sum(xs) / len(xs)
+        self._dxs = [x - mx for x in xs]
+        self._sxx = sum([dx**2 for dx in self._dxs])
+
+    def steady_slope(self, ys: list[float]) -> float | None:
+        """The slope (bytes a second) of a straight, falling line through ``ys`` (one a
+        reading); else None."""
+        my = sum(ys) / len(ys)
+        dys = [y - my for y in ys]
+        sxx = self._sxx
+        syy = sum([dy**2 for dy in dys])
+        sxy = sum([dx * dy for dx, dy in zip(self._dxs, dys, strict=True)])
+        if sxx <= 0 or syy <= 0:
+            return None
+        slope = sxy / sxx
+        if slope >= 0 or sxy * sxy / (sxx * syy) < LEAK_FIT:
+            return None
+        return slope
 
 
 def holding_size(need_bytes: float, current: Tier) -> Tier | None:

@@ -3,21 +3,25 @@
 For each compute size, the history of metrics samples is played through that size's buckets
 (bytes and IO operations, starting at the level the project's budget had when the history
 begins, full when that is unknown): the lowest level the budget would have reached,
-how long IO would have been held at the baseline, and the price. The plan names the cheapest
-size that would have stayed above a floor, and a smaller size than today's when it would
-have held too (a downgrade is only ever proposed, never made).
+how long IO would have been held at the baseline, and the price. Beside the disk IO, the
+peak connections and memory the same scrapes saw each ask for a smallest size
+(``policy.needs``). The plan names the cheapest size that would have stayed above a floor and
+holds the connections and memory too, which limit decided it, and a smaller size than
+today's when it would have held too (a downgrade is only ever proposed, never made).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from itertools import pairwise
 
 from sbwatch.core.results import IoSample
+from sbwatch.core.tiers import TIERS, Tier, rank, spec
 from sbwatch.policy.escalation import monthly_price
+from sbwatch.policy.needs import DISK_IO, SUSTAIN, Need, connections_need, memory_need
 from sbwatch.policy.tokens import Bucket
-from sbwatch.supabase.tiers import TIERS, Tier, rank, spec
 
 MB = 1_000_000.0
 DEFAULT_FLOOR = 0.2
@@ -42,9 +46,19 @@ class Plan:
     sizes: tuple[SizeOutcome, ...]
     observed_s: float
     pick: Tier | None
-    """The cheapest size that stayed above the floor (None: none did, or no history)."""
+    """The cheapest size that stayed above the floor and holds every other need (None: none
+    did, or no history)."""
     downgrade: Tier | None
     """A size below ``current`` that would have held as well."""
+    needs: tuple[Need, ...] = ()
+    """Each limit's own smallest size: disk IO, connections, memory."""
+    decided_by: tuple[str, ...] = ()
+    """The limits whose own need is the pick (the ones that made it that big)."""
+
+    @property
+    def limits_held(self) -> list[str]:
+        """The limits the pick rests on: disk IO, and those with readings."""
+        return [n.limit for n in self.needs if n.known]
 
 
 def rates(samples: Sequence[IoSample]) -> list[tuple[float, float, float]]:
@@ -90,9 +104,11 @@ def plan(
     floor: float = DEFAULT_FLOOR,
     prices: Mapping[Tier, float] | None = None,
     start: float = 1.0,
+    memory_sustain: timedelta = SUSTAIN,
 ) -> Plan:
     """Replay the samples through every size, each from ``start`` (the share of the budget
-    the project had when the samples begin), and choose."""
+    the project had when the samples begin), weigh the connections and the memory held for
+    ``memory_sustain``, and choose."""
     history = rates(samples)
     sizes = tuple(
         SizeOutcome(
@@ -107,6 +123,43 @@ def plan(
         for s in sizes
         if s.lowest_ratio >= floor and s.throttled_s == 0 and spec(s.tier).variant is not None
     ]
-    pick = min(held, key=lambda s: (s.monthly_usd, rank(s.tier))).tier if held and history else None
+    io = _cheapest(held) if history else None
+    stays = "stays" if io else "no size stays"
+    needs = (
+        Need(DISK_IO, io, f"{stays} above {floor:.0%} of its budget, never throttled"),
+        connections_need(samples),
+        memory_need(samples, memory_sustain),
+    )
+    pick, decided = _pick(held if history else [], needs)
     downgrade = pick if pick is not None and rank(pick) < rank(current) else None
-    return Plan(sizes, sum(seconds for seconds, _, _ in history), pick, downgrade)
+    observed = sum(seconds for seconds, _, _ in history)
+    return Plan(sizes, observed, pick, downgrade, needs, decided)
+
+
+def _cheapest(sizes: Sequence[SizeOutcome]) -> Tier | None:
+    return min(sizes, key=lambda s: (s.monthly_usd, rank(s.tier))).tier if sizes else None
+
+
+Decided = tuple[Tier | None, tuple[str, ...]]
+
+
+def _pick(held: Sequence[SizeOutcome], needs: Sequence[Need]) -> Decided:
+    """The cheapest size held by the disk IO and at least as big as every other known need,
+    and the limits that decided it; (None, ()) when a known need has no size."""
+    known = [n for n in needs if n.known]
+    if any(n.smallest is None for n in known):
+        return None, ()
+    floor = max((rank(n.smallest) for n in known if n.smallest is not None), default=0)
+    pick = _cheapest([s for s in held if rank(s.tier) >= floor])
+    if pick is None:
+        return None, ()
+    decided = tuple(n.limit for n in known if n.smallest is pick)
+    if not decided:  # the disk IO's cheapest is not monotonic in size: the biggest need
+        biggest = max(known, key=lambda n: rank(n.smallest) if n.smallest else -1)
+        decided = (biggest.limit,)
+    return pick, decided
+
+
+def and_words(words: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return ", ".join(words[:-1]) + f" and {words[-1]}" if len(words) > 1 else "".join(words)

@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 
 from sbwatch.core.durations import format_duration
 from sbwatch.core.results import BudgetEstimate
+from sbwatch.core.tiers import CPUS, MEMORY_GB, Tier
 from sbwatch.policy.cpu import CPU_BUSY_HIGH, CpuState, more_cpus
 from sbwatch.policy.memory import GIB, OOM_FULL, RAM_HIGH, SWAP_HIGH, MemoryState, holding_size
-from sbwatch.supabase.tiers import CPUS, MEMORY_GB, Tier
 
 EVIDENCE_SHOWN = 4
 """An alert shows this many evidence lines: the lever's line is kept among them."""
@@ -31,6 +31,8 @@ class Finding:
     evidence: list[str]
     ahead: bool
     holds: Tier | None
+    oom_eta_s: float | None = None
+    """Memory only: the time to the OOM a steady leak runs to."""
 
 
 def _about(seconds: float) -> str:
@@ -105,9 +107,13 @@ def memory_finding(
     """Memory is why the services fail (``failing``), or will be (ahead); None when neither."""
     lines = [] if state is None else memory_lines(state, now, budget, warn_within_s)
     if failing:
+        # Only memory that is truly gone explains failing services: RAM full, swap above the
+        # provider's threshold, an OOM just now, or almost nothing available. RAM used above
+        # 75% for a while is a warning of what comes, not the cause of a pause or an outage.
         full = state is not None and state.used_ratio >= OOM_FULL
+        acute = state is not None and (state.swap_high or _oom_recent(state, now))
         scarce = available_ratio is not None and available_ratio <= low
-        if not lines and not full and not scarce:
+        if not full and not acute and not scarce:
             return None
         if not lines:
             ratio = state.used_ratio if state is not None else 1 - (available_ratio or 0.0)
@@ -123,7 +129,8 @@ def memory_finding(
             f"{_gb(state.need_bytes)} in use under {RAM_HIGH:.0%}; {tier} has "
             f"{MEMORY_GB[tier]:g} GB"
         )
-    return Finding(0.85 if failing else 0.7, lines, not failing, holds)
+    oom = None if state is None else state.oom_eta_s
+    return Finding(0.85 if failing else 0.7, lines, not failing, holds, oom)
 
 
 def cpu_finding(

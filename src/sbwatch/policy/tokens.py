@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sbwatch.supabase.tiers import BURST_SECONDS_PER_DAY
+from sbwatch.core.tiers import BURST_SECONDS_PER_DAY
 
 FAST_DIVISOR = 6.0
 DEFAULT_WINDOW_S = 600.0

@@ -1,58 +1,25 @@
-"""The probe registry: one spec per probe kind, naming the class that implements it.
+"""The probes: one module a probe, built from its entry in the registry.
 
-Adding a probe is one module (a class whose ``SPEC`` is its entry here), one entry here and
-one test file; the configuration derives the probe's defaults and the secrets it needs from
-its spec. The registry imports no probe module: a probe's libraries (httpx, asyncpg, the
-Prometheus parser) load when the probe is built, not when a command reads the configuration.
+The registry itself (``sbwatch.core.probe_specs``) is data the configuration reads too; this
+package turns an entry into a running probe. A probe's module imports only when a probe of its
+kind is built, so a command that only reads the configuration needs none of their libraries.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+import importlib
+from collections.abc import Callable
 
+from sbwatch.core.probe_specs import REGISTRY, ProbeSpec
 from sbwatch.core.results import ProbeKind
 from sbwatch.probes.base import Probe, ProbeContext
-from sbwatch.probes.spec import ProbeSpec
 
-REGISTRY: dict[ProbeKind, ProbeSpec] = {
-    spec.kind: spec
-    for spec in (
-        ProbeSpec(ProbeKind.DB, "sbwatch.probes.db:DbProbe", secrets=("db_dsn",)),
-        ProbeSpec(
-            ProbeKind.REST,
-            "sbwatch.probes.rest:RestProbe",
-            timeout=timedelta(seconds=20),
-            secrets=("service_key",),
-        ),
-        ProbeSpec(ProbeKind.AUTH, "sbwatch.probes.auth:AuthProbe", secrets=("service_key",)),
-        ProbeSpec(
-            ProbeKind.MGMT_HEALTH,
-            "sbwatch.probes.mgmt_health:MgmtHealthProbe",
-            interval=timedelta(seconds=30),
-            secrets=("mgmt_token",),
-        ),
-        ProbeSpec(
-            ProbeKind.METRICS,
-            "sbwatch.probes.metrics:MetricsProbe",
-            interval=timedelta(seconds=60),
-            secrets=("service_key",),
-        ),
-        ProbeSpec(
-            ProbeKind.STATUS_PAGE,
-            "sbwatch.probes.status_page:StatusPageProbe",
-            interval=timedelta(seconds=30),
-            provider_wide=True,
-        ),
-        ProbeSpec(
-            ProbeKind.DATA,
-            "sbwatch.probes.data:DataProbe",
-            interval=timedelta(minutes=1),
-            timeout=timedelta(seconds=30),
-            secrets=("db_dsn",),
-            needs="data_checks",
-        ),
-    )
-}
+
+def probe_class(spec: ProbeSpec) -> Callable[[ProbeContext], Probe]:
+    """The class a spec names, imported on first use."""
+    module, _, name = spec.implementation.partition(":")
+    cls: Callable[[ProbeContext], Probe] = getattr(importlib.import_module(module), name)
+    return cls
 
 
 def build_probe(kind: ProbeKind, ctx: ProbeContext) -> Probe:
@@ -61,7 +28,7 @@ def build_probe(kind: ProbeKind, ctx: ProbeContext) -> Probe:
         spec = REGISTRY[kind]
     except KeyError:
         raise KeyError(f"no probe registered for {kind!s}") from None
-    return spec.factory(ctx)
+    return probe_class(spec)(ctx)
 
 
 def timeout_for(ctx: ProbeContext, kind: ProbeKind) -> float:
@@ -71,4 +38,12 @@ def timeout_for(ctx: ProbeContext, kind: ProbeKind) -> float:
     return timeout_s(ctx, REGISTRY[kind])
 
 
-__all__ = ["REGISTRY", "Probe", "ProbeContext", "ProbeSpec", "build_probe", "timeout_for"]
+__all__ = [
+    "REGISTRY",
+    "Probe",
+    "ProbeContext",
+    "ProbeSpec",
+    "build_probe",
+    "probe_class",
+    "timeout_for",
+]

@@ -1,13 +1,18 @@
 """What the probes share: building results, timeouts, and mapping HTTP failures to outcomes.
 
-The HTTP rules, once for every HTTP probe:
+The HTTP rules, once for every probe that asks an HTTP endpoint itself (rest, auth, metrics,
+status_page; ``tests/probes/test_http_probes.py`` runs each through every rule). The
+Management API probe asks through ``supabase.mgmt_api`` and maps that client's errors on its
+own: a 401 there is sbwatch's token, not the project's key.
 - 2xx is an answer (each probe then checks the body it needs);
 - 401/403: the key was rejected (``fail``);
 - 522/544: the provider's edge gave up on the origin (``timeout``), the IO-budget symptom;
 - any other status is ``fail`` (a 404 from the project root means a wrong URL or a route that
   is gone: calling it reachable would keep the watchdog quiet through a real outage);
-- no answer in time is ``timeout``; refused, DNS and TLS failures are ``error``; a connection
-  dropped mid-answer is ``fail`` (the server was reached and did not answer properly).
+- no answer in time is ``timeout``, and so is an answer slower than the probe's
+  ``slow_after`` (rest and auth: 5 s), with its status; refused, DNS and TLS failures are
+  ``error``; a connection dropped mid-answer is ``fail`` (the server was reached and did not
+  answer properly).
 """
 
 from __future__ import annotations
@@ -19,10 +24,17 @@ from typing import Any
 
 import httpx
 
+from sbwatch.core.probe_specs import ProbeSpec
 from sbwatch.core.results import DataCheckResult, Outcome, ProbeKind, ProbeResult
 from sbwatch.probes.base import ProbeContext
-from sbwatch.probes.spec import ProbeSpec
 from sbwatch.supabase.edge import KEY_REJECTED_STATUSES, ORIGIN_TIMEOUT_STATUSES
+
+
+def slow_after_s(ctx: ProbeContext, spec: ProbeSpec) -> float | None:
+    """The configured slow threshold of one project probe kind, seconds (None: none)."""
+    configured = ctx.project.probes.get(spec.kind)
+    slow = configured.slow_after if configured is not None else spec.slow_after
+    return None if slow is None else slow.total_seconds()
 
 
 def timeout_s(ctx: ProbeContext, spec: ProbeSpec) -> float:
@@ -42,6 +54,10 @@ class Timer:
         self._project = project if project is not None else ctx.project.ref
         self._started = ctx.clock.monotonic()
 
+    def elapsed_s(self) -> float:
+        """Seconds since the timer started."""
+        return max(self._ctx.clock.monotonic() - self._started, 0.0)
+
     def result(
         self,
         outcome: Outcome,
@@ -58,7 +74,7 @@ class Timer:
             probe=self._kind,
             outcome=outcome,
             at=self._ctx.clock.now(),
-            duration_s=max(self._ctx.clock.monotonic() - self._started, 0.0),
+            duration_s=self.elapsed_s(),
             detail=detail,
             status_code=status_code,
             data=data or {},
@@ -134,8 +150,10 @@ async def http_get(
     *,
     headers: Mapping[str, str] | None = None,
     limit_s: float,
+    slow_s: float | None = None,
 ) -> httpx.Response | ProbeResult:
-    """GET ``url``; the response if 2xx, else the finished ProbeResult of the failure."""
+    """GET ``url``; the response if 2xx within ``slow_s``, else the finished ProbeResult of
+    the failure (an answer later than ``slow_s`` is a ``timeout`` with its status)."""
     try:
         response = await ctx.http.get(url, headers=headers, timeout=limit_s)
     except httpx.HTTPError as exc:
@@ -144,6 +162,10 @@ async def http_get(
     failed = status_outcome(response.status_code)
     if failed is not None:
         return timer.result(failed[0], failed[1], status_code=response.status_code)
+    took = timer.elapsed_s()
+    if slow_s is not None and took > slow_s:
+        detail = f"answered in {took:.1f}s: slower than {slow_s:g}s"
+        return timer.result(Outcome.TIMEOUT, detail, status_code=response.status_code)
     return response
 
 

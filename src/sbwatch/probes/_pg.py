@@ -19,6 +19,7 @@ import asyncpg
 
 from sbwatch.core.results import Outcome
 from sbwatch.probes._common import network_cause
+from sbwatch.supabase.connections import POOLER_REFUSED, pooler_full
 
 APPLICATION_NAME = "sbwatch"
 T = TypeVar("T")
@@ -146,6 +147,8 @@ def outcome_of(exc: Exception) -> tuple[Outcome, str]:
         return Outcome.FAIL, "authentication rejected"
     if isinstance(exc, asyncpg.TooManyConnectionsError):
         return Outcome.FAIL, "too many connections"
+    if isinstance(exc, asyncpg.PostgresError) and pooler_full(str(exc)):
+        return Outcome.FAIL, POOLER_REFUSED  # Supavisor's XX000, PgBouncer's 08P01
     if isinstance(exc, asyncpg.CannotConnectNowError):
         return Outcome.FAIL, "server not accepting connections (starting or shutting down)"
     if isinstance(exc, asyncpg.InvalidCatalogNameError):

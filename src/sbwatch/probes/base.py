@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Protocol
 from sbwatch.core.clock import Clock
 from sbwatch.core.results import ProbeKind, ProbeResult
 
-if TYPE_CHECKING:  # the configuration imports the probe registry: types only, no cycle
-    import httpx  # and no HTTP library for a command that only reads the configuration
+if TYPE_CHECKING:  # types only: this module imports neither httpx nor the configuration
+    import httpx
 
     from sbwatch.config.settings import ProjectSettings, Settings
 

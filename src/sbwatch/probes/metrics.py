@@ -46,6 +46,8 @@ WANTED = frozenset(
         "node_filesystem_size_bytes",
         "node_memory_MemAvailable_bytes",
         "node_memory_MemTotal_bytes",
+        "node_memory_SwapTotal_bytes",
+        "node_memory_SwapFree_bytes",
         "pg_up",
     }
 )
@@ -192,8 +194,16 @@ def sample_of(exposition: Exposition, at: datetime) -> tuple[IoSample, tuple[str
         pg_up=gauges.get("pg_up"),
         connections=read_connections(connections),
         auth_refused=tuple(sorted(read_refused(auth).items())) if auth else None,
+        swap_used_bytes=_swap_used(gauges),
     )
     return sample, disks, exposition.skipped_lines
+
+
+def _swap_used(gauges: dict[str, float]) -> float | None:
+    """Swap in use from a scrape's gauges; None without both figures."""
+    total = gauges.get("node_memory_SwapTotal_bytes")
+    free = gauges.get("node_memory_SwapFree_bytes")
+    return None if total is None or free is None else max(0.0, total - free)
 
 
 def host_of(exposition: Exposition, at: datetime) -> HostSample:

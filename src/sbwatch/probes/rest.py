@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING
 
 from sbwatch.core.results import Outcome, ProbeKind, ProbeResult
 from sbwatch.probes import REGISTRY
-from sbwatch.probes._common import Timer, api_key_headers, http_get, json_body, timeout_s
+from sbwatch.probes._common import (
+    Timer,
+    api_key_headers,
+    http_get,
+    json_body,
+    slow_after_s,
+    timeout_s,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -28,6 +35,7 @@ class RestProbe:
     def __init__(self, ctx: ProbeContext) -> None:
         self._ctx = ctx
         self._timeout = timeout_s(ctx, SPEC)
+        self._slow = slow_after_s(ctx, SPEC)
         settings = ctx.project.probes.get(ProbeKind.REST)
         self._table = settings.expect_rows if settings is not None else None
         self._url = f"{ctx.project.base_url}/rest/v1/"
@@ -46,7 +54,12 @@ class RestProbe:
         """GET the REST root (or one row of ``expect_rows``) once."""
         timer = Timer(self._ctx, self.kind)
         answer = await http_get(
-            self._ctx, timer, self._url, headers=self._headers, limit_s=self._timeout
+            self._ctx,
+            timer,
+            self._url,
+            headers=self._headers,
+            limit_s=self._timeout,
+            slow_s=self._slow,
         )
         if isinstance(answer, ProbeResult):
             return answer

@@ -1,9 +1,12 @@
 """Runs one probe once: under a timeout, timed, with metrics and one canonical log line.
 
-The probes' one catch-all for ``Exception``: a probe returns outcomes for every expected
-failure, so an exception here is a bug, logged with its traceback and reported as ``error``.
-(The scheduler, the web server, the mail guard and the daemon's stop have their own, each
-keeping one failure from stopping the rest.)
+Where a probe's bug stops: a probe turns every failure it expects into an outcome and hands
+on what it does not expect, so an exception reaching here is a bug, logged with its traceback
+and reported as ``error``. It is not sbwatch's only catch-all: a scheduled job, a web request,
+a message's delivery (``alerting/dispatch.py``), the mail watcher, the reading of each email
+(``ingest/``), held work after a store outage, the daemon's last notice, and the simulator's
+fuzz and scorecard runs each catch everything too, so that one failure does not stop the rest;
+``tests/test_catch_alls.py`` holds every such handler to a comment saying why.
 """
 
 from __future__ import annotations

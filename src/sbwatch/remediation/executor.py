@@ -21,9 +21,9 @@ from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import NOT_APPLIED as NOT_APPLIED  # re-exported: the journal detail
 from sbwatch.core.results import Intent, IntentState
+from sbwatch.core.tiers import Tier, rank, spec
 from sbwatch.store.base import Store
 from sbwatch.supabase.mgmt_api import Addons, ProjectInfo
-from sbwatch.supabase.tiers import Tier, rank, spec
 
 IN_PROGRESS = frozenset({"RESIZING", "UPGRADING", "RESTARTING", "COMING_UP"})
 """Project statuses during which an unseen change may still be landing."""

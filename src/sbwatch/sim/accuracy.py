@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sbwatch.core.results import IoSample
+from sbwatch.core.tiers import Tier, spec
 from sbwatch.policy.budget import BudgetEstimator
 from sbwatch.sim.model import DiskIoModel
-from sbwatch.supabase.tiers import Tier, spec
 
 START = datetime(2026, 5, 20, tzinfo=UTC)
 EMPTY = 1e-9

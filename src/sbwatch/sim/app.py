@@ -48,11 +48,7 @@ class RateLimiter:
     def hit(self, token: str, ref: str) -> tuple[bool, dict[str, str]]:
         """Count one request; return whether it is allowed and the X-RateLimit-* headers."""
         now = self._clock.monotonic()
-        start, count = self._windows.get((token, ref), (now, 0))
-        if now - start >= self._window_s:
-            start, count = now, 0
-        count += 1
-        self._windows[(token, ref)] = (start, count)
+        start, count = self.count(token, ref)
         reset = max(1, math.ceil(start + self._window_s - now))
         headers = {
             "X-RateLimit-Limit": str(self.limit),
@@ -60,6 +56,16 @@ class RateLimiter:
             "X-RateLimit-Reset": str(reset),
         }
         return count <= self.limit, headers
+
+    def count(self, token: str, ref: str) -> tuple[float, int]:
+        """Count one request, headers apart; the window's start and its count with this one."""
+        now = self._clock.monotonic()
+        start, count = self._windows.get((token, ref), (now, 0))
+        if now - start >= self._window_s:
+            start, count = now, 0
+        count += 1
+        self._windows[(token, ref)] = (start, count)
+        return start, count
 
     def room(self, token: str, ref: str, hits: int) -> bool:
         """Whether ``hits`` more requests now would all be allowed (nothing is counted)."""

@@ -101,10 +101,20 @@ def _blank(prop: dict[str, Any]) -> Any:
     return {"boolean": False, "integer": 0, "number": 0, "array": []}.get(str(kind), "")
 
 
+@cache
+def _blank_document() -> tuple[dict[str, Any], tuple[str, ...]]:
+    """Every field the spec requires at its blank value, and the names of the arrays: built
+    once (about 200 fields; the auth check asks for the document every few minutes)."""
+    schema = _auth_config_schema()
+    blank = {name: _blank(schema["properties"][name]) for name in schema["required"]}
+    return blank, tuple(name for name, value in blank.items() if isinstance(value, list))
+
+
 def auth_config_document(auth: AuthLimits) -> dict[str, Any]:
     """The AuthConfigResponse of a project: its rate limits and SMTP server."""
-    schema = _auth_config_schema()
-    document = {name: _blank(schema["properties"][name]) for name in schema["required"]}
+    blank, arrays = _blank_document()
+    document = dict(blank)
+    document.update((name, []) for name in arrays)  # a list of its own in every answer
     document.update(LIMITS)
     document["smtp_host"] = SMTP_HOST if auth.custom_smtp else None
     document["smtp_port"] = "587" if auth.custom_smtp else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -48,6 +48,16 @@ def _error(status: int, message: str) -> DocumentResponse:
     return DocumentResponse({"message": message}, status_code=status)
 
 
+def restriction(over: str) -> str:
+    """The body of a restricted organization's 402: what it is over, and what lifts it."""
+    what = over.replace("_", " ")
+    return (
+        f"Service for this project is restricted: the organization exceeded its {what} quota "
+        "for the billing period. Restrictions lift at the next billing cycle, on a plan "
+        "upgrade, or with the spend cap off."
+    )
+
+
 def _unavailable(world: SimWorld, ref: str) -> Response | None:
     """The answer when the project cannot serve at all (outage, unknown, paused, resizing)."""
     world.sync(ref)
@@ -56,6 +66,8 @@ def _unavailable(world: SimWorld, ref: str) -> Response | None:
     project = world.projects.get(ref)
     if project is None:
         return _error(404, "Project not found")
+    if world.restricted_by is not None:
+        return _error(402, restriction(world.restricted_by))
     if project.paused:
         return _error(540, "Project paused")
     if project.resizing:
@@ -212,12 +224,10 @@ class ExpositionResponse(Response):
     client hands them over instead (sim/direct.py), and the text is never written there.
     """
 
-    def __init__(self, families: list[Metric]) -> None:
+    def __init__(self, families: list[_Family]) -> None:
         super().__init__(media_type=CONTENT_TYPE_LATEST)
         self._families = families
-        self.samples = [
-            (s.name, dict(s.labels), float(s.value)) for family in families for s in family.samples
-        ]
+        self.samples = [sample for family in families for sample in family.series()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Write the text, then serve it."""
@@ -229,11 +239,76 @@ class ExpositionResponse(Response):
 
 
 class _Written:
-    def __init__(self, families: list[Metric]) -> None:
+    def __init__(self, families: list[_Family]) -> None:
         self._families = families
 
     def collect(self) -> Iterator[Metric]:
-        return iter(self._families)
+        return (family.metric() for family in self._families)
+
+
+Series = tuple[str, dict[str, str], float]
+
+
+class _Family:
+    """One metric family as the collector builds it, its samples kept as plain values.
+
+    Made into prometheus_client's family only when the text is written; the replay's fast
+    path reads ``series`` instead, the very samples that family holds (a counter's named
+    ``_total``), without building its objects at every scrape.
+    """
+
+    __slots__ = ("documentation", "kind", "labelnames", "name", "rows")
+
+    def __init__(self, kind: str, name: str, documentation: str, labels: Sequence[str]) -> None:
+        self.kind = kind
+        self.name = name
+        self.documentation = documentation
+        self.labelnames = tuple(labels)
+        self.rows: list[tuple[Sequence[str], float]] = []
+
+    @classmethod
+    def counter(cls, name: str, documentation: str, *, labels: Sequence[str]) -> _Family:
+        """A counter (prometheus_client takes a trailing ``_total`` off its name)."""
+        return cls("counter", name.removesuffix("_total"), documentation, labels)
+
+    @classmethod
+    def gauge(cls, name: str, documentation: str, *, labels: Sequence[str]) -> _Family:
+        """A gauge."""
+        return cls("gauge", name, documentation, labels)
+
+    @classmethod
+    def untyped(cls, name: str, documentation: str, *, labels: Sequence[str]) -> _Family:
+        """A family of no type."""
+        return cls("untyped", name, documentation, labels)
+
+    def add_metric(self, labels: Sequence[str], value: float) -> None:
+        """One sample: its label values, in the order of the family's label names."""
+        self.rows.append((labels, value))
+
+    def series(self) -> list[Series]:
+        """The samples as (name, labels, value), as prometheus_client's family holds them."""
+        name = f"{self.name}_total" if self.kind == "counter" else self.name
+        names = self.labelnames
+        return [
+            (name, dict(zip(names, labels, strict=False)), float(value))
+            for labels, value in self.rows
+        ]
+
+    def metric(self) -> Metric:
+        """prometheus_client's family, for the text."""
+        made: CounterMetricFamily | GaugeMetricFamily | UntypedMetricFamily = _MADE[self.kind](
+            self.name, self.documentation, labels=self.labelnames
+        )
+        for labels, value in self.rows:
+            made.add_metric(labels, value)
+        return made
+
+
+_MADE: dict[str, Any] = {
+    "counter": CounterMetricFamily,
+    "gauge": GaugeMetricFamily,
+    "untyped": UntypedMetricFamily,
+}
 
 
 class ProjectCollector:
@@ -254,7 +329,7 @@ class ProjectCollector:
             [ref, ref, service_type],
         )
 
-    def collect(self) -> Iterator[Metric]:
+    def collect(self) -> Iterator[_Family]:
         """Every family the provider's endpoint shows that sbwatch reads."""
         reading = self._project.model.published
         labels, ids = self._labels()
@@ -266,14 +341,14 @@ class ProjectCollector:
             ("node_disk_io_time_seconds", "seconds spent doing I/Os", "io_time_seconds"),
         )
         for name, help_text, field_name in disk:
-            family = CounterMetricFamily(
+            family = _Family.counter(
                 name, f"The total number of {help_text}.", labels=[*labels, "device"]
             )
             for device in (ROOT_DEVICE, DATA_DEVICE):
                 value = getattr(reading.disks[device], field_name)
                 family.add_metric([*ids, device], float(value))
             yield family
-        io_now = GaugeMetricFamily(
+        io_now = _Family.gauge(
             "node_disk_io_now",
             "The number of I/Os currently in progress.",
             labels=[*labels, "device"],
@@ -287,7 +362,7 @@ class ProjectCollector:
         yield from self._memory_and_fs(reading, labels, ids, data)
         yield from self._host(labels, ids)
         pg_labels, pg_ids = self._labels("postgresql")
-        pg_up = GaugeMetricFamily(
+        pg_up = _Family.gauge(
             "pg_up",
             "Whether the last scrape of metrics from PostgreSQL was able to connect.",
             labels=pg_labels,
@@ -298,8 +373,8 @@ class ProjectCollector:
         yield _auth_codes(self._project.auth, *self._labels("gotrue"))
 
     @staticmethod
-    def _cpu(reading: Reading, labels: list[str], ids: list[str]) -> Metric:
-        family = CounterMetricFamily(
+    def _cpu(reading: Reading, labels: list[str], ids: list[str]) -> _Family:
+        family = _Family.counter(
             "node_cpu_seconds",
             "Seconds the CPUs spent in each mode.",
             labels=[*labels, "cpu", "mode"],
@@ -313,7 +388,7 @@ class ProjectCollector:
 
     def _memory_and_fs(
         self, reading: Reading, labels: list[str], ids: list[str], data_fs: tuple[float, float]
-    ) -> Iterator[Metric]:
+    ) -> Iterator[_Family]:
         """Memory and swap (sim/host.py), and the filesystems: the root's fixed, ``/data`` as
         (size, available)."""
         host = self._project.host
@@ -323,9 +398,7 @@ class ProjectCollector:
             ("node_memory_SwapTotal_bytes", host.swap_free_bytes + host.swap_bytes),
             ("node_memory_SwapFree_bytes", host.swap_free_bytes),
         ):
-            family = GaugeMetricFamily(
-                name, f"Memory information field {name[12:]}.", labels=labels
-            )
+            family = _Family.gauge(name, f"Memory information field {name[12:]}.", labels=labels)
             family.add_metric(ids, value)
             yield family
         fs_labels = [*labels, "device", "device_error", "fstype", "mountpoint"]
@@ -333,14 +406,14 @@ class ProjectCollector:
             ("node_filesystem_size_bytes", 1.0, data_fs[0]),
             ("node_filesystem_avail_bytes", 0.7, data_fs[1]),
         ):
-            family = GaugeMetricFamily(name, "Filesystem space in bytes.", labels=fs_labels)
+            family = _Family.gauge(name, "Filesystem space in bytes.", labels=fs_labels)
             root = [*ids, f"/dev/{ROOT_DEVICE}p2", "", "ext4", "/"]
             family.add_metric(root, ROOT_BYTES * fraction)
             data = [*ids, f"/dev/{DATA_DEVICE}", "", "ext4", "/data"]
             family.add_metric(data, data_bytes)
             yield family
 
-    def _host(self, labels: list[str], ids: list[str]) -> Iterator[Metric]:
+    def _host(self, labels: list[str], ids: list[str]) -> Iterator[_Family]:
         """The kernel's counters of swap traffic, major faults and OOM kills (since the boot)."""
         host = self._project.host
         for name, value in (
@@ -349,7 +422,7 @@ class ProjectCollector:
             ("node_vmstat_pgmajfault", host.major_faults),
             ("node_vmstat_oom_kill", host.oom_kills),
         ):
-            family = UntypedMetricFamily(name, f"/proc/vmstat information field {name[12:]}.",
+            family = _Family.untyped(name, f"/proc/vmstat information field {name[12:]}.",
                                          labels=labels)  # fmt: skip
             family.add_metric(ids, value)
             yield family
@@ -360,16 +433,16 @@ def _connections(
     labels: list[str],
     ids: list[str],
     rest: tuple[list[str], list[str]],
-) -> Iterator[Metric]:
+) -> Iterator[_Family]:
     """Postgres's connections (per username, and its max) and PostgREST's pool."""
     used = {user: float(math.floor(n + 1e-9)) for user, n in pools.by_user().items()}
     labels, ids = [*labels, "server"], [*ids, "localhost:5432"]  # as the provider labels them
-    family = GaugeMetricFamily(
+    family = _Family.gauge(
         "max_connections_connection_count", "Maximum allowed connections", labels=labels
     )
     family.add_metric(ids, float(pools.max_connections))
     yield family
-    family = GaugeMetricFamily(
+    family = _Family.gauge(
         "connection_stats_connection_count",
         "Number of active connections",
         labels=[*labels, "username"],
@@ -377,7 +450,7 @@ def _connections(
     for user, count in used.items():
         family.add_metric([*ids, user], count)
     yield family
-    family = GaugeMetricFamily(
+    family = _Family.gauge(
         "pg_stat_database_num_backends", "The number of active backends", labels=labels
     )
     family.add_metric(ids, sum(used.values()))
@@ -389,10 +462,10 @@ def _connections(
         ("pgrst_db_pool_available", "Available connections in the pool", available),
         ("pgrst_db_pool_waiting", "Requests waiting to acquire a pool connection", waiting),
     ):
-        gauge = GaugeMetricFamily(name, help_text, labels=rest_labels)
+        gauge = _Family.gauge(name, help_text, labels=rest_labels)
         gauge.add_metric(rest_ids, value)
         yield gauge
-    counter = CounterMetricFamily(
+    counter = _Family.counter(
         "pgrst_db_pool_timeouts",
         "The total number of pool connection timeouts",
         labels=rest_labels,
@@ -401,9 +474,9 @@ def _connections(
     yield counter
 
 
-def _auth_codes(auth: AuthLimits, labels: list[str], ids: list[str]) -> Metric:
+def _auth_codes(auth: AuthLimits, labels: list[str], ids: list[str]) -> _Family:
     """GoTrue's status codes: 200 on /health always, 429 on each route it refuses."""
-    counter = CounterMetricFamily(
+    counter = _Family.counter(
         "http_status_codes",
         "Number of returned HTTP status codes",
         labels=[*labels, "code", "http_route", "otel_scope_name", "otel_scope_version"],

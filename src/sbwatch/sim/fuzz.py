@@ -26,6 +26,7 @@ from typing import Any
 from sbwatch.sim.auth_limits import ROUTES as AUTH_ROUTES
 from sbwatch.sim.replay import replay
 from sbwatch.sim.scenario import parse_scenario
+from sbwatch.sim.scopes import PERMISSIONS
 
 HOUR_S = 3600
 CALM_S = 4 * HOUR_S
@@ -88,6 +89,7 @@ def generate(rng: random.Random, days: float, index: int = 0) -> Doc:
     events += _leak(random.Random(f"leak:{index}:{refs[0]}"), refs, trouble_until)
     events += _auth_limit(random.Random(f"auth:{index}:{refs[0]}"), refs, trouble_until)
     events += _host(random.Random(f"host:{index}:{refs[0]}"), refs, trouble_until)
+    events += _organization(random.Random(f"org:{index}:{refs[0]}"), trouble_until)
     events.sort(key=lambda e: int(e["at"]))
     return {
         "name": f"fuzz-{index}",
@@ -251,6 +253,27 @@ def _auth_limit(rng: random.Random, refs: list[str], until: int) -> list[dict[st
         {"at": start, "kind": "auth_limit", "ref": ref, "route": route, "refused_per_minute": rate},
         {"at": stop, "kind": "auth_limit", "ref": ref, "route": route, "refused_per_minute": 0},
     ]
+
+
+def _organization(rng: random.Random, until: int) -> list[dict[str, Any]]:
+    """Now and then the organization is over its quota (402 everywhere) for a while, or the
+    token is a scoped one lacking a permission for a while (drawn apart, as disks)."""
+    events: list[dict[str, Any]] = []
+    if rng.random() < 0.15:
+        start = rng.randrange(0, until)
+        over = rng.choice(("egress", "storage", "database_size"))
+        events += [
+            {"at": start, "kind": "quota", "restricted": True, "over": over},
+            {"at": rng.randrange(start, until + 1), "kind": "quota", "restricted": False},
+        ]
+    if rng.random() < 0.15:
+        start = rng.randrange(0, until)
+        lacks = rng.sample(PERMISSIONS, rng.randint(1, 2))
+        events += [
+            {"at": start, "kind": "token", "lacks": lacks},
+            {"at": rng.randrange(start, until + 1), "kind": "token", "lacks": []},
+        ]
+    return events
 
 
 def _calm(ref: str, at: int) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ Written apart from sbwatch's policy (no shared code or constants):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from sbwatch.sim.hardware import machine
 from sbwatch.sim.model import FAIL_LATENCY_S, CpuCounters
@@ -67,7 +68,7 @@ class HostModel:
     @property
     def memory_bytes(self) -> float:
         """The machine's RAM."""
-        return machine(self.size).memory_gb * GIB
+        return _ram_bytes(self.size)
 
     @property
     def cpus(self) -> int:
@@ -77,7 +78,7 @@ class HostModel:
     @property
     def base_bytes(self) -> float:
         """What the machine holds with no workload."""
-        return min(BASE_MOST * self.memory_bytes, BASE_FIXED + BASE_SHARE * self.memory_bytes)
+        return _base_bytes(self.size)
 
     @property
     def need_bytes(self) -> float:
@@ -182,3 +183,16 @@ class HostModel:
             min(self.need_bytes, self.ram_cap) > 0.75 * self.memory_bytes
             or self.swap_bytes > 0.7 * SWAP_GB * GIB
         )
+
+
+@cache
+def _ram_bytes(size: str) -> float:
+    """A size's RAM, looked up once: the world reads it several times a simulated second."""
+    return machine(size).memory_gb * GIB
+
+
+@cache
+def _base_bytes(size: str) -> float:
+    """What a size's machine holds with no workload (see the module doc), computed once."""
+    ram = _ram_bytes(size)
+    return min(BASE_MOST * ram, BASE_FIXED + BASE_SHARE * ram)

@@ -17,6 +17,7 @@ from starlette.types import Receive, Scope, Send
 from sbwatch.sim.auth_limits import auth_config_document
 from sbwatch.sim.endpoints import DocumentResponse
 from sbwatch.sim.hardware import MACHINES, Machine, by_variant, machine
+from sbwatch.sim.scopes import NEEDS
 from sbwatch.sim.world import SimWorld
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ HEALTH_SERVICES = (
     "pg_bouncer",
 )
 SLOW_S = 30.0
+ADDONS = "/v1/projects/{ref}/billing/addons"
 _CORE = {"db": "db", "db_postgres_user": "db", "pg_bouncer": "db", "pooler": "db", "rest": "rest"}
 DEFAULT_HEALTH_TIMEOUT_MS = 5000
 
@@ -51,8 +53,15 @@ def _asked_size(body: bytes) -> str:
     return target.size if target is not None else "?"
 
 
-def _guard(world: SimWorld, token: str, limiter: RateLimiter, handler: Handler) -> Handler:
-    """Outage, bearer auth, unknown project, rate limit and injected faults, then ``handler``.
+def _guard(
+    world: SimWorld,
+    token: str,
+    limiter: RateLimiter,
+    handler: Handler,
+    permission: str | None = None,
+) -> Handler:
+    """Outage, bearer auth, unknown project, a scoped token lacking ``permission``, rate limit
+    and injected faults, then ``handler``.
 
     Every answer carries the ``X-RateLimit-*`` headers, as the provider's do (401, 404 and 503
     included): each request counts against the presented token's window.
@@ -70,6 +79,9 @@ def _guard(world: SimWorld, token: str, limiter: RateLimiter, handler: Handler) 
             return _error(401, "Unauthorized", headers)
         if ref is not None and ref not in world.projects:
             return _error(404, f"Project {ref} not found", headers)
+        if permission is not None and permission in world.token_lacks:
+            body = {"message": "Forbidden resource", "missing_permissions": [permission]}
+            return DocumentResponse(body, status_code=403, headers=headers)
         fault = world.mgmt_fault_for(request.method)
         if not allowed or fault == "rate_limit":
             headers["X-RateLimit-Remaining"] = "0"
@@ -414,27 +426,28 @@ def mgmt_routes(world: SimWorld, token: str, limiter: RateLimiter) -> list[Route
             return _error(400 if refused.startswith("size_gb") else 500, refused)
         return Response(status_code=201)
 
-    def guard(handler: Handler) -> Handler:
-        return _guard(world, token, limiter, handler)
+    def guard(handler: Handler, route: str = "", method: str = "GET") -> Handler:
+        return _guard(world, token, limiter, handler, NEEDS.get((method, route)))
 
     async def count_patch(request: Request) -> Response:
         world.patch_attempts += 1
         world.attempted(request.path_params["ref"], _asked_size(await request.body()))
-        return await guard(apply_addon)(request)
+        return await guard(apply_addon, ADDONS, "PATCH")(request)
+
+    def route(path: str, handler: Handler, method: str = "GET") -> Route:
+        return Route(path, guard(handler, path, method), methods=[method])
 
     return [
-        Route("/v1/projects", guard(list_projects), methods=["GET"]),
-        Route("/v1/projects/{ref}", guard(get_project), methods=["GET"]),
-        Route("/v1/projects/{ref}/health", guard(health), methods=["GET"]),
-        Route("/v1/projects/{ref}/billing/addons", guard(list_addons), methods=["GET"]),
-        Route("/v1/projects/{ref}/billing/addons", count_patch, methods=["PATCH"]),
-        Route(
-            "/v1/projects/{ref}/billing/addons/{variant}", guard(remove_addon), methods=["DELETE"]
-        ),
-        Route("/v1/projects/{ref}/config/disk", guard(get_disk), methods=["GET"]),
-        Route("/v1/projects/{ref}/config/disk", guard(modify_disk), methods=["POST"]),
-        Route("/v1/projects/{ref}/config/disk/util", guard(disk_util), methods=["GET"]),
-        Route("/v1/projects/{ref}/config/auth", guard(auth_config), methods=["GET"]),
-        Route("/v1/projects/{ref}/pause", guard(pause), methods=["POST"]),
-        Route("/v1/projects/{ref}/restart", guard(restart), methods=["POST"]),
+        route("/v1/projects", list_projects),
+        route("/v1/projects/{ref}", get_project),
+        route("/v1/projects/{ref}/health", health),
+        route(ADDONS, list_addons),
+        Route(ADDONS, count_patch, methods=["PATCH"]),
+        route("/v1/projects/{ref}/billing/addons/{variant}", remove_addon, "DELETE"),
+        route("/v1/projects/{ref}/config/disk", get_disk),
+        route("/v1/projects/{ref}/config/disk", modify_disk, "POST"),
+        route("/v1/projects/{ref}/config/disk/util", disk_util),
+        route("/v1/projects/{ref}/config/auth", auth_config),
+        route("/v1/projects/{ref}/pause", pause, "POST"),
+        route("/v1/projects/{ref}/restart", restart, "POST"),
     ]

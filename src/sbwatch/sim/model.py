@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 from sbwatch.sim.hardware import BURST_BALANCE_S, Machine, machine
 
@@ -146,31 +147,32 @@ class Reading:
 
 @dataclass(frozen=True)
 class Demand:
-    """What the workload asks of the disks."""
+    """What the workload asks of the disks (its totals computed once: the model reads them at
+    every step)."""
 
     read_mbps: float = 0.0
     write_mbps: float = 0.0
     read_iops: float | None = None
     write_iops: float | None = None
 
-    @property
+    @cached_property
     def mbps(self) -> float:
         """Bytes asked for, MB/s."""
         return self.read_mbps + self.write_mbps
 
-    @property
+    @cached_property
     def reads(self) -> float:
         """Read operations asked for, per second."""
         return self.read_mbps * MB / DEFAULT_OP_BYTES if self.read_iops is None else self.read_iops
 
-    @property
+    @cached_property
     def writes(self) -> float:
         """Write operations asked for, per second."""
         if self.write_iops is None:
             return self.write_mbps * MB / DEFAULT_OP_BYTES
         return self.write_iops
 
-    @property
+    @cached_property
     def iops(self) -> float:
         """Operations asked for, per second."""
         return self.reads + self.writes

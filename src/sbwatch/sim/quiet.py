@@ -12,7 +12,8 @@ changing a decision:
   one read, and that one was idle: a healthy diagnosis, no alert open or pending, no change
   of size under way, no message, nothing it changed. Such an evaluation depends on the time
   only through timers that none of these states runs (an alert waiting to open, to remind or
-  to resolve; a change being verified), so it would decide the same again.
+  to resolve; a change being verified; a failure's cause awaited), so it would decide the
+  same again.
 
 ``tests/replay/test_fast_path.py`` holds the fast path's reports equal to the full path's.
 """
@@ -36,6 +37,7 @@ from sbwatch.core.results import (
     Severity,
 )
 from sbwatch.policy.alerts import FORECAST_QUIET
+from sbwatch.policy.diagnosis import CAUSE_WAIT
 from sbwatch.policy.escalation import CHANGED, FAILED_RETRY, UNFINISHED
 from sbwatch.policy.resources import OOM_NOTICE
 from sbwatch.policy.thresholds import next_status
@@ -133,6 +135,7 @@ class QuietEvaluations:
                 due.append(alert.last_sent_at + every)
         due += _journal_due(runtime)
         due += _host_due(watcher, ref)
+        due += _cause_due(runtime)
         # Every timer is a "long enough since" that stays true once true: one already run out
         # was read by this very evaluation, which still decided nothing.
         now = watcher.clock.now()
@@ -198,6 +201,15 @@ def _host_due(watcher: Watcher, ref: str) -> list[datetime]:
     state = watcher.host.states.get(ref)
     oom = None if state is None or state.last_memory is None else state.last_memory.oom_at
     return [] if oom is None else [oom + OOM_NOTICE]
+
+
+def _cause_due(runtime: ProjectRuntime) -> list[datetime]:
+    """When diagnosis stops waiting for a failure's cause (``CAUSE_WAIT`` after it began)."""
+    return [
+        began + CAUSE_WAIT
+        for s in runtime.statuses.values()
+        if s.state is ProbeState.DOWN and (began := s.failing_since or s.changed_at) is not None
+    ]
 
 
 def _journal_due(runtime: ProjectRuntime) -> list[datetime]:

@@ -467,24 +467,27 @@ async def _ingest(raw: bytes, trust: TrustRule, watcher: Watcher, rec: Recorder)
 
 
 def _sample_series(world: SimWorld, watcher: Watcher, rec: Recorder) -> None:
+    """The chart's points: the estimate beside the world's truth (read as ``SimWorld.truth``
+    reads it, without the rest of its document)."""
     for ref in rec.refs:
-        truth = world.truth(ref)
+        world.sync(ref)
+        project = world.projects[ref]
+        model = project.model
         estimate = watcher.projects[ref].estimator.estimate
-        model = world.projects[ref].model
         rec.series.append(
             {
                 "at_s": round(rec.clock.elapsed, 1),
                 "project": ref,
                 "estimated": round(estimate.ratio, 4) if estimate else None,
-                "true": round(truth["budget_ratio"], 4),
-                "true_bytes": round(truth["bytes_ratio"], 4),
-                "true_iops": round(truth["iops_ratio"], 4),
+                "true": round(model.budget_ratio, 4),
+                "true_bytes": round(model.bytes_balance.ratio, 4),
+                "true_iops": round(model.ops_balance.ratio, 4),
                 "eta_s": estimate.eta_s if estimate else None,
-                "tier": truth["tier"],
+                "tier": str(project.tier),
                 "asked_mbps": round(model.demand_mbps, 1),
-                "served_mbps": round(truth["actual_read_mbps"] + truth["actual_write_mbps"], 1),
-                "throttled": truth["throttled"],
-                "rest_latency_s": truth["latency_s"]["rest"],
+                "served_mbps": round(model.actual_read_mbps + model.actual_write_mbps, 1),
+                "throttled": model.throttled,
+                "rest_latency_s": round(model.latency_s("rest"), 3),
             }
         )
 

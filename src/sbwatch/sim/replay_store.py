@@ -8,6 +8,7 @@ schema, migrations and SQL on the event loop's thread instead. Only the replay u
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from dataclasses import replace
@@ -15,6 +16,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+from sbwatch.core.oncall import MaintenanceWindow
 from sbwatch.core.results import (
     Alert,
     BudgetEstimate,
@@ -89,13 +91,39 @@ class ReplayStore(SqliteStore):
         super().__init__(":memory:")
 
     async def open(self) -> None:
-        """Connect to a fresh in-memory database and apply the store's migrations."""
+        """Connect to a fresh in-memory database holding the store's migrations (copied from
+        one migrated once per process: a scorecard opens a store for every case)."""
         if self._conn is not None:
             return
-        conn = InlineConnection(sqlite3.connect(":memory:", isolation_level=None))
+        fresh = sqlite3.connect(":memory:", isolation_level=None)
+        (await _migrated()).backup(fresh)
+        conn = InlineConnection(fresh)
         conn.row_factory = sqlite3.Row
-        await self._migrate(conn)  # type: ignore[arg-type]  # the same surface, run inline
-        self._conn = conn  # type: ignore[assignment]  # same
+        self._conn = conn  # type: ignore[assignment]  # the same surface, run inline
+
+
+_TEMPLATE: list[sqlite3.Connection] = []
+"""The migrated database every store of this process is copied from (only ever read)."""
+
+
+async def _migrated() -> sqlite3.Connection:
+    """An in-memory database with every migration applied, made on first use."""
+    if not _TEMPLATE:
+        migrated = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        conn = InlineConnection(migrated)
+        await SqliteStore._migrate(conn)  # type: ignore[arg-type]  # the same surface, inline
+        _TEMPLATE.append(migrated)
+    return _TEMPLATE[0]
+
+
+READS = {
+    "maintenance_windows": "maintenance_windows",
+    "acks": "alert_acks",
+    "alert_escalations": "alert_escalations",
+}
+"""Reads whose statement is not named ``select <table>``, by the op name: the table read.
+Any other op so named is taken for a write to an unknown table, which forgets every SELECT
+kept (maintenance windows are read at every evaluation: that emptied the cache each time)."""
 
 
 class FastReplayStore(ReplayStore):
@@ -106,10 +134,11 @@ class FastReplayStore(ReplayStore):
     documents at every evaluation; turning each into a row and back cannot change what the
     watcher decides. Results, statuses, scrapes, estimates and diagnoses stay here as the frozen
     values they are (a diagnosis read back without what its row does not hold); a state
-    document is kept as its JSON text (so it is copied and checked serialisable as the store
-    would). The rest is the SQLite store, where a SELECT repeated before any write to its table
-    returns the rows it returned last time, and the open alerts and the journal read again
-    before any write to their table are the values read last time.
+    document is kept as a copy when it holds only JSON's own types, else as its JSON text (so
+    it is copied, and refused when not serialisable, as the store would), and read back
+    through JSON either way. The rest is the SQLite store, where a SELECT repeated before any
+    write to its table returns the rows it returned last time, and the open alerts and the
+    journal read again before any write to their table are the values read last time.
     """
 
     def __init__(self) -> None:
@@ -119,7 +148,7 @@ class FastReplayStore(ReplayStore):
         self._samples: list[tuple[str, IoSample]] = []
         self._budgets: list[BudgetEstimate] = []
         self._diagnoses: list[Diagnosis] = []
-        self._state: dict[tuple[str, str], str] = {}
+        self._state: dict[tuple[str, str], str | dict[str, Any]] = {}
         self._selected: dict[str, dict[tuple[str, tuple[Any, ...]], list[sqlite3.Row]]] = {}
         self._read: dict[str, dict[tuple[Any, ...], list[Any]]] = {}
 
@@ -237,16 +266,34 @@ class FastReplayStore(ReplayStore):
 
     async def get_state(self, namespace: str, key: str) -> dict[str, Any] | None:
         """A JSON document, or None."""
-        text = self._state.get((namespace, key))
-        return None if text is None else codec.load_json(text)
+        kept = self._state.get((namespace, key))
+        if kept is None:
+            return None
+        document: dict[str, Any] = codec.load_json(
+            kept if isinstance(kept, str) else codec.dump_json(kept)
+        )
+        return document
 
     async def put_state(self, namespace: str, key: str, value: dict[str, Any]) -> None:
-        """Keep a JSON document as its text."""
-        self._state[(namespace, key)] = codec.dump_json(value)
+        """Keep a JSON document: a copy when it holds nothing but JSON's own types (the
+        budget estimator's, with its week of hourly figures, is written at every scrape and
+        read back only when a project is taken on), else its text."""
+        copied = _plain(value, 0)
+        self._state[(namespace, key)] = codec.dump_json(value) if copied is None else copied
 
     async def delete_state(self, namespace: str, key: str) -> None:
         """Forget a document if kept."""
         self._state.pop((namespace, key), None)
+
+    async def maintenance_windows(
+        self, ending_after: datetime | None = None
+    ) -> list[MaintenanceWindow]:
+        """Every window, or those ending after a time: the filter on the unchanged full list
+        (the time changes at every evaluation, the table almost never)."""
+        every = await super().maintenance_windows()
+        if ending_after is None:
+            return every
+        return [w for w in every if w.ends_at > ending_after]
 
     async def silences(self, active_at: datetime | None = None) -> list[Silence]:
         """All silences, or those active at a time: the filter on the unchanged full list."""
@@ -259,6 +306,8 @@ class FastReplayStore(ReplayStore):
         self, op: str, sql: str, params: Sequence[Any] = (), *, tx: bool = False
     ) -> list[sqlite3.Row]:
         verb, _, table = op.partition(" ")
+        if op in READS:
+            verb, table = "select", READS[op]
         if verb != "select" or not table:
             self._forget(table)
             return await super()._fetch(op, sql, params, tx=tx)
@@ -281,6 +330,52 @@ class FastReplayStore(ReplayStore):
         else:
             self._selected.clear()
             self._read.clear()
+
+
+_PLAIN = (str, int, bool, type(None))
+"""Values JSON writes and reads back as they are (a float too, when finite)."""
+_DEEPEST = 32
+
+
+def _plain(value: Any, depth: int) -> Any:
+    """A copy of ``value`` that JSON would write and read back equal (dicts with text keys,
+    lists, tuples as lists, text, integers, booleans, None and finite floats, each of
+    exactly that type: no enum, no subclass); None for anything else, left to JSON itself
+    (which writes it, or refuses it as the store does)."""
+    kind = type(value)
+    if kind is dict:
+        if depth >= _DEEPEST:
+            return None  # perhaps a cycle: JSON says so
+        copy = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                return None
+            if type(item) in _PLAIN:
+                copy[key] = item
+                continue
+            plain = _plain(item, depth + 1)
+            if plain is None:
+                return None
+            copy[key] = plain
+        return copy
+    if kind is list or kind is tuple:
+        if set(map(type, value)) <= {float}:  # a series of figures, checked at C speed
+            return list(value) if math.isfinite(sum(value)) else None
+        if depth >= _DEEPEST:
+            return None
+        items = []
+        for item in value:
+            if type(item) in _PLAIN:
+                items.append(item)
+                continue
+            plain = _plain(item, depth + 1)
+            if plain is None:
+                return None
+            items.append(plain)
+        return items
+    if kind is float:
+        return value if math.isfinite(value) else None
+    return value if kind in _PLAIN else None
 
 
 def _as_stored(diagnosis: Diagnosis) -> Diagnosis:

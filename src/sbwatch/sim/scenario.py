@@ -59,6 +59,7 @@ from sbwatch.config.tomlpos import TomlPositions
 from sbwatch.core.durations import parse_duration
 from sbwatch.core.errors import ConfigError
 from sbwatch.core.results import DiagnosisKind, EscalationMode
+from sbwatch.core.tiers import Tier
 from sbwatch.sim.auth_limits import ROUTES as AUTH_ROUTES
 from sbwatch.sim.expect_messages import (
     ExpectedMessage,
@@ -68,7 +69,7 @@ from sbwatch.sim.expect_messages import (
     parse_per_project,
 )
 from sbwatch.sim.scenario_maintenance import ScenarioWindow, parse_windows
-from sbwatch.supabase.tiers import Tier
+from sbwatch.sim.scopes import PERMISSIONS
 
 _TAIL_S = 6 * 3600.0
 _ENUMS: dict[str, tuple[str, ...]] = {
@@ -79,6 +80,7 @@ _ENUMS: dict[str, tuple[str, ...]] = {
     "state": ("active", "paused"),
     "tier": tuple(Tier),
     "route": AUTH_ROUTES,
+    "over": ("egress", "storage", "database_size"),
 }
 _NUMBERS = (
     "read_mbps", "write_mbps", "read_iops", "write_iops", "fill_gb_per_hour", "leak_per_hour",
@@ -87,7 +89,7 @@ _NUMBERS = (
 _NUMBER_MAX = 1_000_000.0
 _SERIES = {"hours": 24, "write_hours": 24, "read_iops_hours": 24, "write_iops_hours": 24}
 _SERIES_FACTORS = {"weekdays": 7}
-_BOOLS = ("spoofed", "on", "up", "spend_cap", "closed", "custom_smtp")
+_BOOLS = ("spoofed", "on", "up", "spend_cap", "closed", "custom_smtp", "restricted")
 EVENT_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # kind: (required keys, optional keys); "at" is required and "ref" optional everywhere
     "workload": ((), ("read_mbps", "write_mbps", "read_iops", "write_iops")),
@@ -105,6 +107,8 @@ EVENT_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "memory": ((), ("work_gb", "leak_gb_per_hour")),
     "cpu": (("load_cpus",), ()),
     "auth_limit": (("route", "refused_per_minute"), ("custom_smtp",)),
+    "quota": (("restricted",), ("over",)),
+    "token": ((), ("lacks",)),
 }
 
 
@@ -486,6 +490,8 @@ def _hint(key: str) -> str:
         return "methods=PATCH,GET"
     if key == "components":
         return 'components=\'["Database","REST API"]\''
+    if key == "lacks":
+        return "lacks='[\"infra_add_ons_write\"]'"
     return f"{key}=TEXT"
 
 
@@ -505,6 +511,11 @@ def _event_value(problems: _Problems, where: str, key: str, value: Any) -> Any:
     if key == "components":
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             problems.add(where, "must be a list of component names")
+            return []
+        return list(value)
+    if key == "lacks":
+        if not isinstance(value, list) or not all(item in PERMISSIONS for item in value):
+            problems.add(where, f"must be a list of permissions ({', '.join(PERMISSIONS)})")
             return []
         return list(value)
     if not isinstance(value, str):

@@ -9,7 +9,10 @@ never from sbwatch's own state:
   ahead (24 h when the drain took over two days, else half of it), counted from when the
   size that failed came into force; ``late_warning``: named, with less lead.
 - ``missed_warning`` too: Postgres's connections exhausted by a leak that filled half of
-  them at least ``PREDICTABLE_S`` before, with no message naming the connections before.
+  them at least ``PREDICTABLE_S`` before, with no message naming the connections before; an
+  OOM after memory was short (RAM over three quarters or swap over seven tenths), or the CPUs
+  exhausted after they were busy above nine tenths, that long, with no warning or page
+  naming memory (the CPUs) before.
 - ``wasted_patch``: a compute change after which the same world without it shows no
   failure from the budget on the old size within ``PATCH_WINDOW_S`` (or before the end).
 - ``late_patch``: a change sent while the budget's failure was under way, although it was
@@ -33,6 +36,7 @@ never from sbwatch's own state:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +47,7 @@ from sbwatch.sim.scenario import Scenario
 from sbwatch.sim.truth import (
     Cause,
     Incident,
+    Sample,
     Timeline,
     run_world,
     without,
@@ -233,41 +238,65 @@ def _warnings(
             )
 
 
+SEEN_COMING: dict[Cause, tuple[Callable[[Sample], bool], re.Pattern[str], str]] = {
+    Cause.CONNECTIONS: (
+        lambda s: s.connections >= LEAK_FROM,
+        CONNECTION_WORDS,
+        "connections exhausted at {full}, half full since {seen}; no message named them",
+    ),
+    Cause.MEMORY: (
+        lambda s: s.memory_short,
+        MEMORY_WORDS,
+        "out of memory (OOM) at {full}, memory short since {seen}; no message named it",
+    ),
+    Cause.CPU: (
+        lambda s: s.cpu_busy,
+        CPU_WORDS,
+        "CPUs exhausted at {full}, busy above nine tenths since {seen}; no message named them",
+    ),
+}
+"""For each cause a host or pool limit runs out by: what shows it coming in the truth, the
+words a message naming it uses, and the finding's words."""
+
+
 def _leak_warnings(timeline: Timeline, sent: list[dict[str, Any]], score: CaseScore) -> None:
-    """``missed_warning`` for a leak that filled Postgres's connections: seen coming (half of
-    the slots taken) at least ``PREDICTABLE_S`` before, with no message naming the
-    connections before they were exhausted."""
+    """``missed_warning`` for a limit run out that was seen coming at least ``PREDICTABLE_S``
+    before (a leak filling half of Postgres's connections, memory short, the CPUs busy), with
+    no warning or page naming it since that limit last ran out in this project (a warning
+    sent while another cause held the project down still foresaw this one)."""
     for incident in score.incidents:
-        if incident.cause is not Cause.CONNECTIONS:
+        if incident.cause not in SEEN_COMING:
             continue
+        coming, words, detail = SEEN_COMING[incident.cause]
         ref, full = incident.project, incident.start_s
-        series = [s for s in timeline.samples[ref] if s.at_s <= full]
+        series = [s for s in timeline.samples[ref] if s.at_s < full]  # an OOM ends the short
         seen = full
         for sample in reversed(series):
-            if sample.connections < LEAK_FROM:
+            if not coming(sample):
                 break
             seen = sample.at_s
         if full - seen < PREDICTABLE_S:
             continue
+        # A warning from a forecast counts from before the truth shows it (a leak's slope),
+        # back to the end of the project's incident before of the same cause.
+        before = [
+            i.end_s
+            for i in score.incidents
+            if i.project == ref and i.cause == incident.cause and i.end_s <= full
+        ]
+        since = max(before, default=0.0)
         named = [
             m
             for m in sent
             if _mine(m, ref)
-            and seen <= m["at_s"] < full
+            and since <= m["at_s"] < full
             and m["severity"] in ("warning", "critical")
             and m.get("kind") != "resolve"
-            and CONNECTION_WORDS.search(f"{m.get('title', '')}\n{m.get('body', '')}")
+            and words.search(f"{m.get('title', '')}\n{m.get('body', '')}")
         ]
         if not named:
-            score.findings.append(
-                Finding(
-                    "missed_warning",
-                    ref,
-                    full,
-                    f"connections exhausted at {format_duration(full)}, half full since "
-                    f"{format_duration(seen)}; no message named them",
-                )
-            )
+            said = detail.format(full=format_duration(full), seen=format_duration(seen))
+            score.findings.append(Finding("missed_warning", ref, full, said))
 
 
 def _can_act(scenario: Scenario, tier: str) -> bool:
@@ -291,7 +320,7 @@ def _patches(
         if change.get("rollback"):
             continue
         ref, at = str(change["project"]), float(change["at"])
-        until = min(at + PATCH_WINDOW_S, scenario.duration_s)
+        until = at + PATCH_WINDOW_S  # past the case's end, the world as its events left it
         world = run_world(
             scenario,
             without(resizes, ref, at),
@@ -300,11 +329,14 @@ def _patches(
         )
         after = [i for i in world.incidents(ref) if i.end_s > at and i.start_s <= until]
         impact = [i for i in after if i.budget_s is not None]
-        host = [i for i in after if HOST_CAUSES & set(i.causes)]
+        # Memory or CPU are judged within the case: a leak's growth past its end is no load
+        # the case drew (a budget's drain goes on as the events left it).
+        ended = min(until, scenario.duration_s)
+        host = [i for i in after if HOST_CAUSES & set(i.causes) and i.start_s <= ended]
         still = [
             i
             for i in timeline.incidents(ref)
-            if i.start_s > at and i.start_s <= until and HOST_CAUSES & set(i.causes)
+            if i.start_s > at and i.start_s <= ended and HOST_CAUSES & set(i.causes)
         ]
         # A change saves the project from the budget, or from memory or CPU running out when
         # they do not run out all the same on the new size.

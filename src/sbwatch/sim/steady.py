@@ -134,8 +134,8 @@ def steady(probe: Probe, world: SimWorld, ref: str, *, limiter: RateLimiter, tok
 
         def counted() -> None:  # the project and its health: two requests
             if world.network_up:
-                limiter.hit(token, ref)
-                limiter.hit(token, ref)
+                limiter.count(token, ref)
+                limiter.count(token, ref)
 
         assert isinstance(probe, MgmtHealthProbe)
         api = probe.api

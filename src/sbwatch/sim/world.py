@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
 HOUR_S = 3600.0
+_SERVICES = frozenset(SERVICES)
 MGMT_FAULTS = ("none", "rate_limit", "error", "slow", "drop_after_apply")
 """drop_after_apply: a PATCH/DELETE is applied, then the connection closes without an answer."""
 INDICATORS = ("none", "minor", "major", "critical")
@@ -163,6 +164,12 @@ class SimWorld:
         self.mgmt_fault = "none"
         self.mgmt_fault_methods: frozenset[str] | None = None
         """The HTTP methods the fault hits (None: every method)."""
+        self.restricted_by: str | None = None
+        """What the organization is over its quota of (egress, storage, database_size): every
+        project's endpoints answer 402 until it is lifted. None: not restricted."""
+        self.token_lacks: frozenset[str] = frozenset()
+        """The permissions the Management API token lacks (a scoped token): calls needing one
+        answer 403 naming it in ``missing_permissions``."""
         self.status_indicator = "none"
         self.status_components: list[str] | None = None
         self.api_resizes: list[dict[str, Any]] = []
@@ -312,7 +319,7 @@ class SimWorld:
         """Something other than the disks has a service down (outage, pause, resize, fault)."""
         if self.platform_outage or project.paused or project.resizing:
             return True
-        return bool(project.faults & set(SERVICES))
+        return bool(project.faults & _SERVICES)
 
     def down(self, ref: str) -> list[str]:
         """The services truly down now (db/rest/auth), from the world's point of view.
@@ -559,6 +566,16 @@ class SimWorld:
         self.mgmt_fault_methods = (
             frozenset(str(m).strip().upper() for m in methods) if methods else None
         )
+
+    def _on_quota(self, event: dict[str, Any]) -> None:
+        """The organization over its quota of ``over`` (restricted), or lifted (the next
+        billing cycle, an upgrade, the spend cap off): every project of it at once."""
+        over = str(event.get("over", "egress"))
+        self.restricted_by = over if bool(event.get("restricted", True)) else None
+
+    def _on_token(self, event: dict[str, Any]) -> None:
+        """The token presented is a scoped one lacking ``lacks`` (none: every permission)."""
+        self.token_lacks = frozenset(str(p) for p in event.get("lacks", ()))
 
     def _on_disk(self, event: dict[str, Any]) -> None:
         """The workload's growth of ``/data`` (GB an hour), and the spend cap."""

@@ -31,7 +31,7 @@ from sbwatch.core.results import (
     Silence,
     Transition,
 )
-from sbwatch.supabase.tiers import Tier
+from sbwatch.core.tiers import Tier
 
 PROBE_SLOT = timedelta(minutes=10)
 """What :meth:`Store.probe_slots` counts in: when each probe had results, to ten minutes."""

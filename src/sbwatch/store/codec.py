@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
+from sbwatch.core.connections import ConnReading
 from sbwatch.core.errors import StoreError
 from sbwatch.core.results import (
     Alert,
@@ -36,7 +37,7 @@ from sbwatch.core.results import (
     Transition,
     Verdict,
 )
-from sbwatch.supabase.tiers import Tier
+from sbwatch.core.tiers import Tier
 
 Row = Any
 """A database row addressable by column name (``sqlite3.Row`` or ``asyncpg.Record``)."""
@@ -45,10 +46,13 @@ TimeIn = Callable[[datetime], Any]
 """How a backend wants an aware UTC datetime as a query parameter."""
 
 NOT_STORED = ("at", "connections", "auth_refused")
-"""IoSample fields without a numeric column: the time has its own, the connections are kept in
-memory for the trend's window (watch/connections.py)."""
+"""IoSample fields without a numeric column of their own: the time has its own, the connections
+are kept in memory for the trend's window (watch/connections.py) but for the two in
+``CONNECTION_COLUMNS``."""
 IO_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(IoSample) if f.name not in NOT_STORED)
 """The numeric columns of the io_samples table, in IoSample field order."""
+CONNECTION_COLUMNS = ("direct_connections", "pooler_connections")
+"""The connections in use of each scrape, Postgres's and the pooler's (the plan's peak)."""
 
 # Table columns named like the fields they hold, in parameter order (see ``params``).
 PROBE_COLUMNS = ("project", "probe", "outcome", "at", "duration_s", "detail", "status_code", "data")
@@ -57,7 +61,7 @@ STATUS_COLUMNS = (
     "failing_since",
 )  # fmt: skip
 TRANSITION_COLUMNS = ("project", "probe", "previous", "current", "at")
-IO_SAMPLE_COLUMNS = ("project", "at", *IO_COLUMNS)
+IO_SAMPLE_COLUMNS = ("project", "at", *IO_COLUMNS, *CONNECTION_COLUMNS)
 BUDGET_COLUMNS = (
     "project", "at", "tier", "ratio", "burn_mbps", "eta_s", "confidence", "throughput_mbps", "iops",
     "limited_by", "basis", "eta_now_s", "refills",
@@ -266,12 +270,19 @@ def transition_from_row(row: Row) -> Transition:
 # -- disk IO ------------------------------------------------------------------------------
 def io_params(project: str, s: IoSample, ts: TimeIn) -> tuple[Any, ...]:
     """Parameters in IO_SAMPLE_COLUMNS order."""
-    return (project, ts(s.at), *(getattr(s, name) for name in IO_COLUMNS))
+    conn = s.connections
+    used = (None, None) if conn is None else (conn.direct_used, conn.pooler_used)
+    return (project, ts(s.at), *(getattr(s, name) for name in IO_COLUMNS), *used)
 
 
 def io_from_row(row: Row) -> IoSample:
-    """An IoSample from an io_samples row."""
-    return IoSample(at=ts_req(row["at"]), **{name: row[name] for name in IO_COLUMNS})
+    """An IoSample from an io_samples row; its connections are the two kept in use, if any."""
+    direct, pooler = (row[name] for name in CONNECTION_COLUMNS)
+    conn = None
+    if direct is not None or pooler is not None:
+        conn = ConnReading(direct_used=direct, pooler_used=pooler)
+    values = {name: row[name] for name in IO_COLUMNS}
+    return IoSample(at=ts_req(row["at"]), connections=conn, **values)
 
 
 def budget_from_row(row: Row) -> BudgetEstimate:

@@ -12,10 +12,15 @@ is away:
 - the reads of the cycle answer what the store last answered to the same question (times
   left aside; empty when never asked), with the alerts held meanwhile laid over the open
   alerts: an alert opened during the outage is not opened twice, one resolved is not kept;
+  a state document answers what was last written to it (the mail cursor, read again when
+  the mail connection is made again, is where reading stopped: no email is skipped);
 - the outbox has nothing due (``daemon.storewatch`` delivers the notifications held);
 - any other call (an escalation's intent, a lock, a lease) fails at once with a transient
   StoreError instead of waiting on the store again: those need the store to be done once.
-  Their own failures do not make an outage (a lease conflict is not one).
+  Their own failures do not make an outage (a lease conflict is not one);
+- work that needs answers of the store (an incident's record: its id, its timeline) is handed
+  to :meth:`GuardedStore.later` and done on the store when it returns, in its place among the
+  writes held.
 
 The store is not asked again until :meth:`GuardedStore.recover` writes to it (a small state
 document, then everything held): a read-only check would pass on a SQLite file locked for
@@ -24,7 +29,7 @@ writing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -82,6 +87,8 @@ HISTORY = frozenset({"record_probe", "record_io_sample", "record_budget", "recor
 MAX_HELD = 50_000
 """Writes held at most (hours of a fleet's probes); beyond, the oldest history goes first:
 never an alert, a message or a state."""
+LATER = "later"
+"""The op of a held piece of work (see :meth:`GuardedStore.later`)."""
 ALIVE_NAMESPACE = "store"
 ALIVE_KEY = "alive"
 
@@ -183,6 +190,7 @@ class GuardedStore:
 
     def _write(self, op: str, target: Callable[..., Any]) -> Callable[..., Any]:
         async def write(*args: Any, **kwargs: Any) -> Any:
+            self._remember(op, args)
             if self.down_since is None:
                 started = self.clock.now()
                 try:
@@ -201,6 +209,22 @@ class GuardedStore:
             return held.notification
 
         return write
+
+    def _remember(self, op: str, args: tuple[Any, ...]) -> None:
+        """A state document written is what reading it answers during an outage: the mail
+        cursor read again on a reconnect is the one last written, not the one last read."""
+        if op == "put_state" and len(args) >= 3:
+            self._answers[_cache_key("get_state", args[:2], {})] = args[2]
+        elif op == "delete_state" and len(args) >= 2:
+            self._answers[_cache_key("get_state", args[:2], {})] = None
+
+    def later(self, work: Callable[[Store], Awaitable[None]]) -> bool:
+        """Do ``work`` on the store when it returns, after the writes held before it; False
+        (nothing held) when the store is not away: a failure then was not an outage."""
+        if self.down_since is None:
+            return False
+        self.held.append(Held(LATER, (work,), {}))
+        return True
 
     def _let_go(self) -> None:
         """Drop the oldest held write of history, and say so once per outage."""
@@ -296,11 +320,24 @@ class GuardedStore:
         return away_s
 
     async def _replay(self, held: Held) -> None:
+        if held.op == LATER:
+            await self._work(held.args[0])
+            return
         if held.written is None:
             op = getattr(self.inner, held.op)
             held.written = await op(*held.args, **held.kwargs) or True
         if held.op == "enqueue_notification" and held.sent_at is not None:
             await self.inner.mark_sent(held.written.id, held.sent_at)
+
+    async def _work(self, work: Callable[[Store], Awaitable[None]]) -> None:
+        """Do a held piece of work; a failure of its own (not the store's) is logged and let
+        go: it must not keep everything held after it from the store."""
+        try:
+            await work(self.inner)
+        except StoreError:
+            raise
+        except Exception:  # one held piece's own bug must not hold back the rest
+            self._log.exception("held work failed: let go")
 
     def first(self, since: int) -> None:
         """Move the writes held from position ``since`` on before every other: what concerns

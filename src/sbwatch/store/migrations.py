@@ -181,6 +181,13 @@ _V8_INCIDENTS = (
 )
 """Incidents as records: each with its timeline (signals, messages, causes, actions, end)."""
 
+_V9_PLAN_READINGS = (
+    "ALTER TABLE io_samples ADD COLUMN swap_used_bytes {real}",
+    "ALTER TABLE io_samples ADD COLUMN direct_connections {real}",
+    "ALTER TABLE io_samples ADD COLUMN pooler_connections {real}",
+)
+"""What the plan needs beside the disk IO: swap in use and the connections of each scrape."""
+
 _HISTORY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("initial schema", _V1_INITIAL),
     ("notifications: good news", _V2_GOOD_NEWS),
@@ -190,6 +197,7 @@ _HISTORY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("notifications: the lease that sends them", _V6_PROJECT_LEASES),
     ("maintenance windows, acknowledgements, alert escalations", _V7_ONCALL),
     ("incidents and their timelines", _V8_INCIDENTS),
+    ("io samples: swap and connections in use", _V9_PLAN_READINGS),
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -13,6 +14,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import asyncpg
 
 from sbwatch.core.errors import StoreError
+from sbwatch.core.log import get_logger
 from sbwatch.store.codec import Row, utc
 from sbwatch.store.migrations import VERSION_TABLE, migrations
 from sbwatch.store.sql import SqlStore
@@ -21,14 +23,25 @@ _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _TRANSIENT_SQLSTATES = ("08", "40", "53", "55P03", "57")
 """Connection, rollback (serialization, deadlock), resources, lock not available, shutdown."""
 
-LIBRARY_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError, ValueError)
-"""What asyncpg and the socket layer raise; each is mapped to a StoreError at this boundary."""
+LIBRARY_ERRORS = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+    TimeoutError,
+    ValueError,
+)
+"""What asyncpg and the socket layer raise; each is mapped to a StoreError at this boundary.
+``InternalClientError`` is what a connection cut in the middle of an operation raises when
+the server stops ("cannot switch to state ...; another operation is in progress")."""
 
 
 def is_transient(exc: BaseException) -> bool:
     """Whether retrying the same call may succeed (network, timeouts, busy server)."""
     if isinstance(exc, asyncpg.PostgresError):
         return str(exc.sqlstate or "").startswith(_TRANSIENT_SQLSTATES)
+    if isinstance(exc, asyncpg.InternalClientError):
+        return True  # a connection left mid-operation by a server going away: a new one serves
     if isinstance(exc, asyncpg.InterfaceError | ValueError):
         return False  # our misuse or a bad DSN: a retry changes nothing
     return isinstance(exc, OSError | TimeoutError)
@@ -45,6 +58,44 @@ def _secrets_of(dsn: str) -> list[str]:
     except ValueError:
         pass  # an unparsable DSN still has itself redacted
     return sorted({s for s in found if s}, key=len, reverse=True)
+
+
+class _PoolLines(logging.Handler):
+    """asyncpg's own warnings as one debug event each, without their traceback.
+
+    Its pool retries a lost connection with backoff, and says each failure with a traceback
+    through stdlib logging: on stderr, many lines a retry, for as long as the server is away.
+    The outage itself is said once by ``store.guard``; what asyncpg says is for debugging."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.secrets: list[str] = []
+        """Of every store of the process, longest first (one library logger serves them all)."""
+        self.log = get_logger("store")
+
+    def hide(self, secrets: Sequence[str]) -> None:
+        """Leave these out of every line from now on too."""
+        self.secrets = sorted({*self.secrets, *secrets}, key=len, reverse=True)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        detail = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            detail = f"{detail}: {type(exc).__name__}: {exc}"
+        for secret in self.secrets:
+            detail = detail.replace(secret, "***")
+        self.log.debug("postgres library", detail=detail)
+
+
+def _route_asyncpg_logs(secrets: Sequence[str]) -> None:
+    """Send asyncpg's lines through the store's logger, and only there, without ``secrets``."""
+    library = logging.getLogger("asyncpg")
+    found = [h for h in library.handlers if isinstance(h, _PoolLines)]
+    handler = found[0] if found else _PoolLines()
+    if not found:
+        library.addHandler(handler)
+    handler.hide(secrets)
+    library.propagate = False
 
 
 def _numbered(sql: str) -> str:
@@ -75,6 +126,7 @@ class PostgresStore(SqlStore):
         self._connect_timeout_s = connect_timeout_s
         self._command_timeout_s = command_timeout_s
         self._pool: asyncpg.Pool | None = None
+        _route_asyncpg_logs(self._secrets)
 
     def __repr__(self) -> str:
         return f"PostgresStore(schema={self._schema!r})"

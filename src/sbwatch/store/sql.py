@@ -34,12 +34,12 @@ from sbwatch.core.results import (
     Silence,
     Transition,
 )
+from sbwatch.core.tiers import Tier
 from sbwatch.store import codec
 from sbwatch.store.base import slot_start
 from sbwatch.store.codec import Row
 from sbwatch.store.lease_sql import LeaseSql
 from sbwatch.store.oncall_sql import OncallSql
-from sbwatch.supabase.tiers import Tier
 
 _UNFINISHED = (IntentState.OPEN.value, IntentState.APPLIED.value)
 Where = tuple[str, list[Any]]

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sbwatch.supabase.tiers import Tier, tier_for_variant
+from sbwatch.core.connections import DIRECT, POOLER, ConnReading
+from sbwatch.core.tiers import Tier, tier_for_variant
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +47,21 @@ others are refused ``remaining connection slots are reserved`` once ``max_connec
 these are taken."""
 TOO_MANY_ERRORS = ("too many connections", "remaining connection slots are reserved")
 """What Postgres answers a connection it cannot take (SQLSTATE 53300)."""
+POOLER_FULL_ERRORS = (
+    "max client connections reached",
+    "max clients reached",
+    "no more connections allowed",
+)
+"""What the pooler answers a client it cannot take: Supavisor's ``(EMAXCONN) max client
+connections reached, limit: N`` and ``(EMAXCONNSESSION) max clients reached in session mode``
+(SQLSTATE XX000, older ones ``Max client connections reached``, some clients report it as
+``MaxClientsInSessionMode: max clients reached``), PgBouncer's ``no more connections allowed
+(max_client_conn)``."""
+POOLER_REFUSED = "too many connections: the pooler takes no more clients (max clients reached)"
+"""The db probe's detail when the pooler refused it."""
 POOLER_CONFIG_PATH = "/v1/projects/{ref}/config/database/pooler"
 """Where the pooler's ``default_pool_size`` is read and changed (``PATCH``)."""
 
-DIRECT = "direct"
-REST = "rest"
-POOLER = "pooler"
-POOLS = (DIRECT, REST, POOLER)
-"""The three pools, in the order they are named: Postgres itself, PostgREST's, the pooler."""
 
 Series = tuple[str, Mapping[str, str], float]
 WANTED = frozenset(
@@ -71,29 +79,6 @@ WANTED = frozenset(
     }
 )
 """The families of the metrics endpoint the connections are read from."""
-
-
-@dataclass(frozen=True, slots=True)
-class ConnReading:
-    """The connections of one scrape; a limit of 0 or None is unknown (the size's applies)."""
-
-    direct_used: float | None = None
-    direct_max: float | None = None
-    by_user: tuple[tuple[str, float], ...] = ()
-    """Direct connections per username, most first."""
-    rest_max: float | None = None
-    rest_available: float | None = None
-    rest_waiting: float | None = None
-    rest_timeouts_total: float | None = None
-    pooler_used: float | None = None
-    pooler_max: float | None = None
-
-    @property
-    def rest_used(self) -> float | None:
-        """PostgREST's pool connections in use."""
-        if self.rest_max is None or self.rest_available is None:
-            return None
-        return max(0.0, self.rest_max - self.rest_available)
 
 
 def read_connections(series: Iterable[Series]) -> ConnReading | None:
@@ -129,6 +114,21 @@ def read_connections(series: Iterable[Series]) -> ConnReading | None:
         pooler_used=pooler_used,
         pooler_max=sums.get("pgbouncer_config_max_client_connections"),
     )
+
+
+def pooler_full(message: str) -> bool:
+    """Whether a server's error message is the pooler refusing a client for want of room."""
+    text = message.lower()
+    return any(error in text for error in POOLER_FULL_ERRORS)
+
+
+def refusing_pool(detail: str) -> str | None:
+    """The pool a db probe's failure says refused it for want of room: the pooler, Postgres
+    (``DIRECT``), or None when the failure is something else."""
+    text = detail.lower()
+    if POOLER_REFUSED in text:
+        return POOLER
+    return DIRECT if any(error in text for error in TOO_MANY_ERRORS) else None
 
 
 def limits(tier: Tier) -> ConnLimits:

@@ -24,8 +24,8 @@ from pydantic import SecretStr
 from sbwatch import __version__
 from sbwatch.core.clock import Clock
 from sbwatch.core.errors import ApiError, AuthRejected, RateLimited
+from sbwatch.core.tiers import TIERS, Tier, tier_for_variant
 from sbwatch.supabase.auth_limits import AUTH_CONFIG_PATH, AuthConfig, parse_auth_config
-from sbwatch.supabase.tiers import TIERS, Tier, tier_for_variant
 
 HOURS_PER_MONTH = 730.0
 """How the provider turns hourly prices into monthly ones."""

@@ -13,6 +13,7 @@ from sbwatch.alerting.messages import Message, Target, render
 from sbwatch.alerting.oncall import after_maintenance, passed_on
 from sbwatch.config.settings import Settings
 from sbwatch.core.clock import Clock
+from sbwatch.core.durations import format_duration
 from sbwatch.core.errors import StoreError
 from sbwatch.core.log import get_logger
 from sbwatch.core.oncall import MaintenanceWindow
@@ -37,6 +38,7 @@ from sbwatch.policy.oncall import (
     just_ended,
 )
 from sbwatch.store.base import Store
+from sbwatch.store.guard import GuardedStore
 from sbwatch.watch.claims import UntrustedClaims
 from sbwatch.watch.runtime import ProjectRuntime
 
@@ -68,6 +70,54 @@ class Announcer:
         """Acknowledged alerts said (in the log) not to be passed on."""
         self._log = get_logger("alerting")
         self.incidents = IncidentRecorder(store, clock)
+        self._quiet_since: dict[str, datetime] = {}
+        """Since when each project has had no open alert and nothing failing."""
+        self._quiet_checked: set[str] = set()
+        """Projects whose quiet stretch was long enough and whose incident was looked at."""
+
+    async def _record(
+        self,
+        runtime: ProjectRuntime,
+        action: AlertAction,
+        message: Message,
+        target: Target,
+        ends: bool,
+    ) -> Message:
+        """Record the action in the project's incident; the message to send (a summary may
+        replace it). While the state store is away the record waits for it (the store's
+        answers meanwhile are from before the outage) and the message goes out as it is."""
+        if self._record_later(runtime, action, message, target, ends):
+            return message
+        try:
+            return await self.incidents.record(
+                action,
+                message,
+                name=target.name,
+                tier=runtime.tier,
+                prices=runtime.prices,
+                ends=ends,
+            )
+        except StoreError as exc:  # the state store went away: the alert goes out anyway
+            if not self._record_later(runtime, action, message, target, ends):
+                self._log.warning("incident not recorded", key=action.alert.key, error=str(exc))
+            return message
+
+    def _record_later(
+        self,
+        runtime: ProjectRuntime,
+        action: AlertAction,
+        message: Message,
+        target: Target,
+        ends: bool,
+    ) -> bool:
+        """The incident's record of an action, done when the state store returns; False when
+        the store is not away (or not one that holds work while it is)."""
+        if not isinstance(self.store, GuardedStore):
+            return False
+        work = self.incidents.later(
+            action, message, name=target.name, tier=runtime.tier, prices=runtime.prices, ends=ends
+        )
+        return self.store.later(work)
 
     def _target(self, runtime: ProjectRuntime) -> Target:
         project = runtime.settings
@@ -90,6 +140,9 @@ class Announcer:
         the summary of the project's incident."""
         ref = runtime.settings.ref
         now = self.clock.now()
+        if not ends_incident:  # a notice may begin an incident: a quiet stretch starts after it
+            self._quiet_since.pop(ref, None)
+            self._quiet_checked.discard(ref)
         action = notice(ref, subject, severity, title, body, now, good_news=good_news)
         windows = await self.windows(now)
         silence = active_silence(ref, await self._silences(now, windows), now)
@@ -141,7 +194,50 @@ class Announcer:
             )
         if active_silence(ref, silences, now) is None:
             await self._pass_on(runtime, acked, now)
+        if not ends:
+            resolved = {a.alert.key for a in actions if a.kind == "resolve"}
+            still_open = any(a.kind == "open" for a in actions) or any(
+                a.key not in resolved for a in open_alerts
+            )
+            await self._close_quiet_incident(runtime, conds, still_open, now)
         return state
+
+    async def _close_quiet_incident(
+        self,
+        runtime: ProjectRuntime,
+        conds: Sequence[Condition],
+        still_open: bool,
+        now: datetime,
+    ) -> None:
+        """Close an incident no open alert holds (one a notice began: a compute change that
+        failed) once nothing has failed for ``resolve_after``: no resolve would ever end it.
+        The store is asked once a quiet stretch is long enough, not at every cycle."""
+        ref = runtime.settings.ref
+        if still_open or any(c.active for c in conds if c.project == ref):
+            self._quiet_since.pop(ref, None)
+            self._quiet_checked.discard(ref)
+            return
+        quiet = self._quiet_since.setdefault(ref, now)
+        after = self.settings.alerting.resolve_after
+        if now - quiet < after or ref in self._quiet_checked or not self.dispatcher.acts_for(ref):
+            return
+        try:
+            incident = await self.store.current_incident(ref)
+        except StoreError:  # the state store is away: asked again at the next cycle
+            return
+        self._quiet_checked.add(ref)
+        if incident is None:
+            return
+        quiet_for = format_duration(after.total_seconds())
+        await self.notice(
+            runtime,
+            Severity.INFO,
+            f"over: {incident.cause} (nothing failing for {quiet_for})",
+            "",
+            subject="incident",
+            good_news=True,
+            ends_incident=True,
+        )
 
     async def _incident_open(self, ref: str) -> bool:
         try:
@@ -308,17 +404,7 @@ class Announcer:
         if action.send and ended is not None:
             message = after_maintenance(message, ended)
         if self.dispatcher.acts_for(runtime.settings.ref):
-            try:
-                message = await self.incidents.record(
-                    action,
-                    message,
-                    name=target.name,
-                    tier=runtime.tier,
-                    prices=runtime.prices,
-                    ends=ends_incident,
-                )
-            except StoreError as exc:  # the state store is away: the alert goes out anyway
-                self._log.warning("incident not recorded", key=action.alert.key, error=str(exc))
+            message = await self._record(runtime, action, message, target, ends_incident)
         await self.dispatcher.submit(action, message)
         if self.on_alert is not None:
             self.on_alert(action, message)

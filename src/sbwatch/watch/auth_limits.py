@@ -85,8 +85,13 @@ class AuthFlow:
         self.configs[ref] = config
         return config
 
-    def assess(self, ref: str, now: datetime) -> AuthAssessment | None:
-        """The routes refused now; the gauges follow."""
+    def assess(self, ref: str, now: datetime, *, answering: bool = True) -> AuthAssessment | None:
+        """The routes refused now; the gauges follow.
+
+        While auth does not answer (down in an outage), no 429 says nothing: the routes warned
+        of stay as they were until auth answers again and its counters say otherwise."""
+        if not answering and self._said.get(ref):
+            return self.assessments.get(ref)
         found = assess(self.points.get(ref, []), now, self._said.get(ref, ()))
         self.assessments[ref] = found
         self._said[ref] = found.limited if found is not None else ()

@@ -10,13 +10,13 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sbwatch.alerting.connections import connections_lines, connections_title
+from sbwatch.alerting.connections import connections_lines, connections_title, refused_lines
 from sbwatch.core.results import Diagnosis, DiagnosisKind, IoSample, Severity
+from sbwatch.core.tiers import Tier
 from sbwatch.policy.alerts import Condition
 from sbwatch.policy.conditions import DIAGNOSIS_SUBJECT
 from sbwatch.policy.connections import TREND_WINDOW, ConnAssessment, ConnPoint, assess
 from sbwatch.store.base import Store
-from sbwatch.supabase.tiers import Tier
 from sbwatch.watch.readings import keep_reading, save_report
 
 if TYPE_CHECKING:  # status reads the report without loading prometheus_client
@@ -63,6 +63,7 @@ class ConnFlow:
         self.store = store
         self.points: dict[str, list[ConnPoint]] = {}
         self.assessments: dict[str, ConnAssessment | None] = {}
+        self.tiers: dict[str, Tier] = {}
         self._saved: dict[str, dict[str, Any]] = {}
 
     def fold(self, ref: str, sample: IoSample) -> None:
@@ -75,6 +76,7 @@ class ConnFlow:
         """Every pool now; the gauges follow."""
         found = assess(self.points.get(ref, []), tier, now)
         self.assessments[ref] = found
+        self.tiers[ref] = tier
         for state in found.pools if found is not None else ():
             self.metrics.connections_used.labels(ref, state.pool).set(state.used)
             self.metrics.connections_limit.labels(ref, state.pool).set(state.limit)
@@ -113,6 +115,9 @@ class ConnFlow:
         if diagnosis.kind is not DiagnosisKind.CONNECTIONS_EXHAUSTED:
             return
         lines = connections_lines(found, ref) if found is not None else []
+        tier = self.tiers.get(ref)
+        if not lines and diagnosis.refused_by is not None and tier is not None:
+            lines = refused_lines(diagnosis.refused_by, tier, ref)
         for index, cond in enumerate(conditions):
             if cond.subject == DIAGNOSIS_SUBJECT:
                 said = cond.body.splitlines()

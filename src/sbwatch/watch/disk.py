@@ -112,7 +112,10 @@ class DiskFlow:
 
     def state(self, ref: str) -> DiskState:
         """The project's disk state (created empty)."""
-        return self.states.setdefault(ref, DiskState())
+        state = self.states.get(ref)
+        if state is None:  # made only when missing: it is asked for several times a cycle
+            state = self.states[ref] = DiskState()
+        return state
 
     def fold(self, ref: str, point: DiskPoint | None) -> None:
         """Keep one reading of ``/data``."""

@@ -19,11 +19,10 @@ from sbwatch.core.results import (
     ProbeState,
     Severity,
 )
-from sbwatch.policy.conditions import IO_KINDS
-from sbwatch.policy.escalation import EscalationDecision, decide
+from sbwatch.core.tiers import Tier, next_tier, rank
+from sbwatch.policy.escalation import HOST_KINDS, IO_KINDS, EscalationDecision, decide
 from sbwatch.policy.oncall import during_maintenance
 from sbwatch.store.base import Store
-from sbwatch.supabase.tiers import Tier, next_tier, rank
 from sbwatch.watch.announcer import Announcer
 from sbwatch.watch.runtime import ProjectRuntime
 
@@ -146,12 +145,13 @@ class EscalationFlow:
     async def _verify(
         self, runtime: ProjectRuntime, intent: Intent, diagnosis: Diagnosis
     ) -> Intent | None:
-        """Check an applied change; the intent once it has recovered."""
+        """Check an applied change; the intent once it has recovered: every service answering
+        since, and the diagnosis healthy or a resource's outlook (the new size's budget, a leak
+        the new size holds for now) rather than a failure."""
         assert runtime.escalator is not None
         assert runtime.api is not None
-        healthy = diagnosis.kind in {DiagnosisKind.HEALTHY, *IO_KINDS} and self._fresh_ok(
-            runtime, intent.updated_at
-        )
+        outlooks = {DiagnosisKind.HEALTHY, *IO_KINDS, *HOST_KINDS}
+        healthy = diagnosis.kind in outlooks and self._fresh_ok(runtime, intent.updated_at)
         try:
             shows = (await runtime.api.get_addons(intent.project)).compute_tier is intent.to_tier
         except ApiError:

@@ -16,9 +16,9 @@ from typing import Any
 from sbwatch.config.settings import ProjectSettings
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import HostSample
+from sbwatch.core.tiers import CPUS, MEMORY_GB, Tier
 from sbwatch.policy import cpu, memory
 from sbwatch.store.base import Store
-from sbwatch.supabase.tiers import CPUS, MEMORY_GB, Tier
 from sbwatch.watch.host_state import HOST_NAMESPACE
 from sbwatch.watch.readings import keep_reading
 
@@ -31,6 +31,8 @@ class HostState:
     cpu_points: list[cpu.CpuPoint] = field(default_factory=list)
     last_memory: memory.MemoryState | None = None
     last_cpu: cpu.CpuState | None = None
+    restarts: memory.Restarts = field(default_factory=memory.Restarts)
+    """What the memory readings kept so far say of restarts (each pair checked once)."""
 
 
 class HostFlow:
@@ -43,7 +45,10 @@ class HostFlow:
 
     def state(self, ref: str) -> HostState:
         """The project's readings (created empty)."""
-        return self.states.setdefault(ref, HostState())
+        state = self.states.get(ref)
+        if state is None:  # made only when missing: it is asked for several times a cycle
+            state = self.states[ref] = HostState()
+        return state
 
     def fold(self, ref: str, host: HostSample) -> None:
         """Keep one scrape's readings (a repeated or older one is left out)."""
@@ -60,7 +65,7 @@ class HostFlow:
     ) -> tuple[memory.MemoryState | None, cpu.CpuState | None]:
         """The memory and CPU state now, and their gauges."""
         state = self.state(ref)
-        mem = memory.assess(state.memory_points, now, settings.memory.sustain)
+        mem = memory.assess(state.memory_points, now, settings.memory.sustain, state.restarts)
         busy = cpu.assess(state.cpu_points, settings.cpu.sustain)
         state.last_memory, state.last_cpu = mem, busy
         if mem is not None:

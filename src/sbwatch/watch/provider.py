@@ -11,11 +11,11 @@ from sbwatch.core.clock import Clock
 from sbwatch.core.errors import SbwatchError
 from sbwatch.core.log import Logger
 from sbwatch.core.results import PROVIDER, Intent, ProviderEmail, Severity
+from sbwatch.core.tiers import Tier, tier_for_variant
 from sbwatch.policy.escalation import CHANGED
-from sbwatch.policy.plan import Plan, plan
+from sbwatch.policy.plan import Plan, and_words, plan
 from sbwatch.store.base import Store
 from sbwatch.supabase.mgmt_api import ManagementApi
-from sbwatch.supabase.tiers import Tier, tier_for_variant
 from sbwatch.watch.announcer import Announcer
 from sbwatch.watch.runtime import ProjectRuntime
 from sbwatch.watch.state import STATE_NAMESPACE
@@ -147,17 +147,19 @@ async def plan_notice(
     if last is not None and now - datetime.fromisoformat(str(last["at"])) < PLAN_EVERY:
         return None
     samples = await store.io_samples(ref, now - PLAN_HISTORY)
-    made = plan(samples, runtime.tier, prices=runtime.prices)
+    sustain = runtime.settings.memory.sustain
+    made = plan(samples, runtime.tier, prices=runtime.prices, memory_sustain=sustain)
     await store.put_state(STATE_NAMESPACE, key, {"at": now.isoformat()})
     if made.pick is None or made.pick is runtime.tier:
         return made
     smaller = "a smaller size would have held" if made.downgrade else "it needed more"
+    held, decided = and_words(made.limits_held), and_words(list(made.decided_by))
     await announcer.notice(
         runtime,
         Severity.INFO,
-        f"plan: {made.pick} fits the last {PLAN_HISTORY.days} days of disk IO (now {runtime.tier})",
-        f"Replayed through every size's budget, {smaller}. sbwatch never downsizes by "
-        f"itself; `sbwatch plan {ref}` shows each size.",
+        f"plan: {made.pick} fits the last {PLAN_HISTORY.days} days of {held} (now {runtime.tier})",
+        f"Replayed through every size's budget and limits, {smaller}; decided by {decided}. "
+        f"sbwatch never downsizes by itself; `sbwatch plan {ref}` shows each size.",
         subject="plan",
     )
     return made

@@ -17,13 +17,13 @@ from sbwatch.core.results import (
     ProbeStatus,
     ProviderEmail,
 )
+from sbwatch.core.tiers import Tier
 from sbwatch.policy.alerts import PolicyState
 from sbwatch.policy.budget import BudgetEstimator, Pressure
 from sbwatch.policy.escalation import EscalationDecision
 from sbwatch.probes.base import Probe
 from sbwatch.remediation.executor import Escalator
 from sbwatch.supabase.mgmt_api import ManagementApi
-from sbwatch.supabase.tiers import Tier
 
 
 @dataclass

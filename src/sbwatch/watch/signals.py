@@ -14,14 +14,14 @@ from sbwatch.core.results import (
     ProbeStatus,
     ProviderEmail,
 )
+from sbwatch.core.tiers import Tier
 from sbwatch.policy.budget import Pressure
-from sbwatch.policy.connections import ConnAssessment, refused
+from sbwatch.policy.connections import ConnAssessment
 from sbwatch.policy.cpu import CpuState
 from sbwatch.policy.diagnosis import Signals
 from sbwatch.policy.memory import MemoryState
-from sbwatch.supabase.connections import TOO_MANY_ERRORS
+from sbwatch.supabase.connections import refusing_pool
 from sbwatch.supabase.disk import READ_ONLY_ERROR
-from sbwatch.supabase.tiers import Tier
 
 OWN_SERVICES = {ProbeKind.DB: "db", ProbeKind.REST: "rest", ProbeKind.AUTH: "auth"}
 
@@ -68,6 +68,11 @@ def _status_page(result: ProbeResult | None) -> tuple[str | None, dict[str, str]
     return None, {}, result.outcome is Outcome.FAIL
 
 
+def _last_at(status: ProbeStatus | None) -> datetime | None:
+    """When a probe last ran (None: never)."""
+    return status.last.at if status is not None and status.last is not None else None
+
+
 def build_signals(
     ref: str,
     now: datetime,
@@ -108,12 +113,9 @@ def build_signals(
     indicator, components, status_reachable = _status_page(provider)
     db = statuses.get(ProbeKind.DB)
     read_only = db is not None and db.last is not None and READ_ONLY_ERROR in db.last.detail
-    db_refused = (
-        db is not None
-        and db.last is not None
-        and not db.last.ok
-        and refused(db.last.detail, TOO_MANY_ERRORS)
-    )
+    refusing = None
+    if db is not None and db.last is not None and not db.last.ok:
+        refusing = refusing_pool(db.last.detail)
     return Signals(
         ref=ref,
         now=now,
@@ -135,10 +137,11 @@ def build_signals(
         pg_up=pressure.pg_up if pressure else None,
         read_only=read_only,
         connections=connections,
-        connections_refused=db_refused,
+        refused_pool=refusing,
         emails=tuple(emails),
         mgmt_lever=_lever(mgmt),
         mgmt_seen_at=mgmt.last.at if mgmt is not None and mgmt.last is not None else None,
+        metrics_seen_at=_last_at(statuses.get(ProbeKind.METRICS)),
         warn_horizon_s=warn_horizon_s,
         low_ratio=low_ratio,
         memory=host[0],

@@ -1,9 +1,11 @@
-"""Stored forms of budget values: estimates, estimator snapshots and dashboard corrections.
+"""The budget's stored state: the estimator's snapshots and the dashboard corrections.
 
 The daemon keeps each project's estimator snapshot (``BudgetEstimator.to_state``) under
 ``(STATE_NAMESPACE, estimator_key(ref))``. ``sbwatch budget set`` writes a pending correction
 under ``(STATE_NAMESPACE, correction_key(ref))``; on its next cycle the daemon reads it, calls
-``BudgetEstimator.correct(*parse_correction(doc))`` and deletes it.
+``BudgetEstimator.correct(*parse_correction(doc))`` and deletes it. The weekly right-sizing
+notice (``watch/provider.py``) keeps when it last looked in the same namespace, under
+``plan:REF``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from datetime import datetime
 from typing import Any
 
 STATE_NAMESPACE = "budget"
-"""Store state namespace of the estimator snapshots and of pending dashboard corrections."""
+"""Store state namespace of the estimator snapshots, the pending dashboard corrections and the
+right-sizing notice's last look."""
 
 
 def correction_key(ref: str) -> str:

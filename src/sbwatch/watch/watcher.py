@@ -38,10 +38,17 @@ from sbwatch.core.results import (
     ProviderEmail,
     Severity,
 )
+from sbwatch.core.tiers import Tier
 from sbwatch.policy.alerts import (
     PolicyState,
 )
-from sbwatch.policy.budget import BudgetEstimator, alert_thresholds, budget_severity, pressure
+from sbwatch.policy.budget import (
+    BudgetEstimator,
+    alert_thresholds,
+    budget_severity,
+    pressure,
+    refilling,
+)
 from sbwatch.policy.conditions import IO_KINDS, next_latch
 from sbwatch.policy.diagnosis import diagnose
 from sbwatch.policy.disk import point_of
@@ -54,7 +61,6 @@ from sbwatch.probes.runner import run_probe  # where a probe's bug becomes outco
 from sbwatch.remediation.executor import Escalator
 from sbwatch.store.base import Store
 from sbwatch.supabase.mgmt_api import ManagementApi
-from sbwatch.supabase.tiers import Tier
 from sbwatch.watch.announcer import AlertObserver, Announcer
 from sbwatch.watch.auth_limits import AuthFlow
 from sbwatch.watch.connections import ConnFlow
@@ -509,7 +515,8 @@ class Watcher:
         diagnosis = diagnose(signals)
         await self._record_diagnosis(runtime, diagnosis)
         await self.connections.save(ref)
-        self.auth_limits.assess(ref, now)
+        auth = runtime.statuses.get(ProbeKind.AUTH)
+        self.auth_limits.assess(ref, now, answering=auth is None or auth.state is ProbeState.UP)
         await self.auth_limits.save(ref)
         await self.host.save(self.store, ref, runtime.tier)
         if not self.acting(ref):  # a standby: the leader escalates and alerts
@@ -714,7 +721,10 @@ class Watcher:
         raised = diagnosis.kind in IO_KINDS or severity is not None
         budget = runtime.estimator.estimate
         runtime.budget_latched = next_latch(
-            runtime.budget_latched, raised, budget.ratio if budget else None
+            runtime.budget_latched,
+            raised,
+            budget.ratio if budget else None,
+            refills=budget is not None and budget.refills and refilling(budget),
         )
 
     async def flush(self) -> int:
