@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sbwatch.alerting.conditions import LEAK_LINE
 from sbwatch.core.results import EscalationMode, HostSample, Outcome, ProbeKind, ProbeResult
 from sbwatch.sim.replay import replay
 from sbwatch.sim.scenario import load_scenario, parse_scenario
@@ -52,9 +53,10 @@ def test_a_leak_is_warned_hours_before_the_oom_and_the_oom_is_said() -> None:
         "swap are full; RAM full (swapping) after ~1h6m",
         "small (2 GB) is the smallest size whose memory holds the 0.7 GB in use under 75%; "
         "micro has 1 GB",
+        LEAK_LINE,
         "Proposed: raise micro -> small (+$5.23/month)",
         f"Run: sbwatch escalate {REF} --to small",
-    ] == lines(report, 0)[:4]
+    ] == lines(report, 0)[:5]
     assert [
         "RAM 97% used for 4h50m (above 75% consistently: the provider's sign of a size too small)",
         "rest probe down",
@@ -128,28 +130,26 @@ def test_a_probe_result_with_host_readings_is_stored_without_them() -> None:
     assert (None, Outcome.OK) == (back.host, back.outcome)
 
 
-def test_in_auto_mode_the_size_that_holds_is_raised_once_and_the_oom_never_comes() -> None:
-    """The same leak under auto: one PATCH to small (through the journal), verified, and the
-    truth with that change has only the resize's restart and no OOM within the case; the
-    raise is not wasted."""
+def test_in_auto_mode_a_leak_is_proposed_never_raised() -> None:
+    """The same leak under auto: the same warnings, the size proposed with why it is only a
+    proposal, and nothing sent to the API. The truth bears the rule out: a raise to small an
+    hour in would have traded the OOM's two-minute restart for the resize's own, at a price,
+    and the leak grows on small all the same."""
     scenario = load_scenario(SHIPPED / "memory-leak-oom.toml")
     auto = replace(scenario, policy=replace(scenario.policy, mode=EscalationMode.AUTO))
     report = asyncio.run(replay(auto))
-    assert (1, 1) == (report["patch_calls"], report["patch_attempts"])
-    ((change),) = report["api_resizes"]
-    assert ("small", 30 * 60) == (change["tier"], round(change["at"] / 60) * 60)
-    titles = [m["title"] for m in report["messages"]]
-    assert titles[:2] == [
-        f"CRITICAL memory-leak-oom {NAME}: raising compute micro -> small (+$5.23/month)",
-        f"INFO memory-leak-oom {NAME}: recovered on small in 2m",
-    ]
-    causes = [i.cause for i in run_world(auto, report["api_resizes"]).incidents()]
-    assert [Cause.RESIZE] == causes  # the resize's own restart, no OOM
-    assert "wasted_patch" not in {f.rule for f in score_case(auto, report).findings}
+    assert (0, 0) == (report["patch_calls"], report["patch_attempts"])
+    assert said(report) == said(asyncio.run(replay(scenario)))
+    assert LEAK_LINE in lines(report, 0)
+    change = {"at": 3600.0, "project": REF, "tier": "small", "rollback": False}
+    (oom,) = run_world(auto, []).incidents()
+    (restart,) = run_world(auto, [change]).incidents()
+    assert (Cause.MEMORY, Cause.RESIZE) == (oom.cause, restart.cause)
+    assert restart.end_s - restart.start_s >= oom.end_s - oom.start_s - 60
 
 
 LEAK_GOES_ON = f"""name = "leak-goes-on"
-duration = "6h"
+duration = "12h"
 [[projects]]
 ref = "{REF}"
 tier = "micro"
@@ -167,21 +167,26 @@ write_mbps = 1.2
 at = "3776s"
 kind = "memory"
 work_gb = 0.1
-leak_gb_per_hour = 0.15
+leak_gb_per_hour = 0.3
 """
-"""A leak that an OOM on micro did not stop (a campaign's case): raised to small after it, the
-leak goes on toward small's limit too."""
+"""A leak that its OOMs do not stop (a campaign's case): it starts again after each reboot."""
 
 
-def test_a_raise_that_answers_again_has_recovered_while_the_leak_is_still_forecast() -> None:
-    """After the raise every service answers; the diagnosis still forecasts the leak on the
-    new size (memory running short, a warning). That is recovered, not "still unhealthy 15m
-    after raising" (a page while nothing failed)."""
+def test_a_leak_that_outlives_its_ooms_is_never_raised_and_pages_only_when_it_strikes() -> None:
+    """Each OOM is paged as memory and said after the reboot; the leak is proposed again,
+    read from the fall that ran up to the OOM before the new one shows; nothing is raised
+    (a raise there was wasted: the leak ran out small's memory within the day too)."""
     report = asyncio.run(replay(parse_scenario(LEAK_GOES_ON, source="leak-goes-on")))
-    titles = [m["title"] for m in report["messages"]]
-    assert 1 == report["patch_calls"]
-    assert [] == [t for t in titles if "still unhealthy" in t]
-    assert any(t.endswith("recovered on small in 2m") for t in titles), titles
+    assert 0 == report["patch_attempts"]
+    pages = [m for m in report["messages"] if m["severity"] == "critical"]
+    ooms = run_world(parse_scenario(LEAK_GOES_ON, source="leak-goes-on"), []).incidents()
+    assert len(ooms) >= 2
+    assert {Cause.MEMORY} == {i.cause for i in ooms}
+    assert len(pages) == len(ooms)
+    for page, oom in zip(pages, ooms, strict=True):
+        assert oom.start_s <= page["at_s"] <= oom.end_s, (page["title"], oom)
+    after = [m for m in report["messages"] if "the OOM killer struck" in str(m["body"])]
+    assert after and all(LEAK_LINE in str(m["body"]) for m in after)
 
 
 def _findings(name: str, *alerts: dict[str, Any]) -> list[tuple[str, str]]:

@@ -62,6 +62,8 @@ class Case:
     ahead: bool = False
     """Memory or CPU short while the services still answer."""
     oom_eta_s: float | None = None
+    leaking: bool = False
+    """Memory: a leak, now or up to the last OOM."""
 
 
 CASES = [
@@ -74,23 +76,25 @@ CASES = [
         "ask",
         Tier.SMALL,
         ahead=True,
-        reason="raised before an OOM or once the services fail",
+        reason="raised once the services fail",
     ),
     Case(
-        "a leak runs to an OOM within hours: raised while a size holds it",
-        K.MEMORY_EXHAUSTED,
-        "escalate",
-        Tier.SMALL,
-        ahead=True,
-        oom_eta_s=1500.0,
-    ),
-    Case(
-        "a leak runs to an OOM in a day: proposed",
+        "a leak runs to an OOM within minutes: proposed, never raised (any size runs out)",
         K.MEMORY_EXHAUSTED,
         "ask",
         Tier.SMALL,
         ahead=True,
-        oom_eta_s=86_400.0,
+        oom_eta_s=1500.0,
+        leaking=True,
+        reason="a leak: a bigger size only puts the OOM off",
+    ),
+    Case(
+        "a leak's OOM struck and the services fail: proposed, never raised",
+        K.MEMORY_EXHAUSTED,
+        "ask",
+        Tier.SMALL,
+        leaking=True,
+        reason="a leak: a bigger size only puts the OOM off",
     ),
     Case(
         "CPU saturated while the services answer: proposed, not raised",
@@ -98,7 +102,7 @@ CASES = [
         "ask",
         Tier.SMALL,
         ahead=True,
-        reason="raised before an OOM or once the services fail",
+        reason="raised once the services fail",
     ),
     Case(
         "budget low, runs out within the resize and its margin",
@@ -370,7 +374,15 @@ CASES = [
 
 def run(case: Case) -> EscalationDecision:
     """Decide one row."""
-    diagnosis = Diagnosis(REF, NOW, case.kind, 0.9, ahead=case.ahead, oom_eta_s=case.oom_eta_s)
+    diagnosis = Diagnosis(
+        REF,
+        NOW,
+        case.kind,
+        0.9,
+        ahead=case.ahead,
+        oom_eta_s=case.oom_eta_s,
+        leaking=case.leaking,
+    )
     return decide(
         diagnosis,
         case.budget,

@@ -30,6 +30,12 @@ _HEADLINE: dict[DiagnosisKind, str] = {
     DiagnosisKind.UNKNOWN: "services failing for an unknown reason",
 }
 
+LEAK_LINE = (
+    "A leak grows on any size: a bigger one only puts the OOM off, and the OOM's restart is no "
+    "longer than a resize's. sbwatch will not raise it itself; find the client that holds the "
+    "memory."
+)
+"""Said beside a leak's proposed size: why it is a proposal, whatever the mode."""
 _WAIT = {
     DiagnosisKind.PLATFORM_OUTAGE: (
         "A bigger compute size would not help; sbwatch waits for the provider."
@@ -101,6 +107,8 @@ def _body(diagnosis: Diagnosis, decision: EscalationDecision | None) -> str:
     if diagnosis.kind in _WAIT:
         lines.append(_WAIT[diagnosis.kind])
     if decision is not None and decision.action == "ask" and decision.command:
+        if diagnosis.kind is DiagnosisKind.MEMORY_EXHAUSTED and diagnosis.leaking:
+            lines.append(LEAK_LINE)
         lines.append(f"Proposed: {decision.summary}")
         lines.append(f"Run: {decision.command}")
     elif decision is not None and decision.action == "none" and decision.target is not None:

@@ -309,6 +309,8 @@ class Diagnosis:
     """For memory or CPU: the smallest size that holds the observed use (the lever)."""
     oom_eta_s: float | None = None
     """For memory ahead: the time to the OOM a steady leak runs to (None: none forecast)."""
+    leaking: bool = False
+    """For memory: a leak, now or up to the last OOM; a bigger size only puts it off."""
     refused_by: str | None = None
     """For connections exhausted: the pool that refused the db probe ("direct": Postgres,
     "pooler"), when one did."""

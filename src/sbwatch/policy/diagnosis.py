@@ -378,7 +378,13 @@ def _found(s: Signals, kind: DiagnosisKind, found: Finding | None) -> Diagnosis 
     if found is None:
         return None
     made = _make(s, kind, found.confidence, found.evidence)
-    return replace(made, ahead=found.ahead, holds=found.holds, oom_eta_s=found.oom_eta_s)
+    return replace(
+        made,
+        ahead=found.ahead,
+        holds=found.holds,
+        oom_eta_s=found.oom_eta_s,
+        leaking=found.leaking,
+    )
 
 
 def _memory_drains_io(s: Signals, failing: Failing) -> Diagnosis | None:

@@ -26,10 +26,6 @@ RESIZE_S = 120.0
 RAISE_MARGIN_S = 600.0
 """Beyond the resize: evaluations a scrape apart, the change's own round trips, and the
 estimate's own drift from the truth near the end (minutes)."""
-OOM_RAISE_LEAD_S = 6 * 3600.0
-"""A leak forecast to an OOM within this is raised for now: an OOM reboots the machine, and
-the use a leak needs grows until no size within ``max_tier`` holds it, so the raise comes
-while one still does. RAM held high without a leak toward an OOM is only proposed."""
 MAX_FORECAST_ERROR = 0.6
 """The forecast's relative error is taken as ``1 - confidence``, capped here."""
 _AUTO = EscalationMode.AUTO
@@ -112,19 +108,17 @@ def decide(
         )
     if policy.mode is EscalationMode.ASK:
         return EscalationDecision("ask", target, f"{what}; run: {command}", command, delta, summary)
-    if diagnosis.kind in HOST_KINDS and diagnosis.ahead and not _oom_due(diagnosis):
+    if diagnosis.kind is DiagnosisKind.MEMORY_EXHAUSTED and diagnosis.leaking:
+        # A leak grows on any size: a bigger one only puts the OOM off, and the OOM's restart
+        # is no longer than the resize's own. Proposed, for the time it buys; never raised.
+        why = f"{what}; a leak: a bigger size only puts the OOM off; run if worth it: {command}"
+        return EscalationDecision("ask", target, why, command, delta, summary)
+    if diagnosis.kind in HOST_KINDS and diagnosis.ahead:
         # Memory or CPU short while the services answer: a resize restarts them as an OOM
-        # would, and the use may ease. Proposed; raised just before a leak's OOM, or once
-        # the services fail from it.
-        why = f"{what}; raised before an OOM or once the services fail; run now: {command}"
+        # would, and the use may ease. Proposed; raised once the services fail from it.
+        why = f"{what}; raised once the services fail; run now: {command}"
         return EscalationDecision("ask", target, why, command, delta, summary)
     return EscalationDecision("escalate", target, what, command, delta, summary)
-
-
-def _oom_due(diagnosis: Diagnosis) -> bool:
-    """A leak runs to an OOM within ``OOM_RAISE_LEAD_S``."""
-    eta = diagnosis.oom_eta_s
-    return eta is not None and eta <= OOM_RAISE_LEAD_S
 
 
 def _blocked_by_journal(mine: Sequence[Intent], policy: EscalationSettings, now: datetime) -> str:

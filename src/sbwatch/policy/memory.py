@@ -151,6 +151,9 @@ class MemoryState:
     """A leak: seconds until RAM runs out and the machine swaps (None: no steady fall)."""
     oom_eta_s: float | None = None
     """A leak: seconds until RAM and swap run out (an OOM)."""
+    leaking: bool = False
+    """Free memory falls steadily since the last restart, or fell so up to the OOM that caused
+    it: a leak, which a bigger size only puts off."""
 
     @property
     def short(self) -> bool:
@@ -249,6 +252,7 @@ def assess(
     high_for = 0.0 if high_since is None else (last.at - high_since).total_seconds()
     swap = last.swap_ratio
     swap_eta, oom_eta = _leak(alive)
+    leaking = oom_eta is not None or (oom_at is not None and _ran_up_to(points, start, scan))
     return MemoryState(
         at=last.at,
         used_ratio=last.used_ratio,
@@ -264,7 +268,16 @@ def assess(
         oom_after=oom_after if oom_at is not None and now - oom_at <= KEEP else None,
         swap_eta_s=swap_eta,
         oom_eta_s=oom_eta,
+        leaking=leaking,
     )
+
+
+def _ran_up_to(points: Sequence[MemoryPoint], start: int, scan: Restarts) -> bool:
+    """Free memory fell steadily through the readings before the last restart (from the one
+    before it): the OOM that restarted the machine was a leak's end."""
+    earlier = [at for at in scan.resets if at < points[start].at] if start else []
+    begin = bisect.bisect_left(points, earlier[-1], key=_at) if earlier else 0
+    return start > 0 and _leak(points[begin:start])[1] is not None
 
 
 def _rate(points: Sequence[MemoryPoint], counter: _Counter) -> float | None:

@@ -33,6 +33,8 @@ class Finding:
     holds: Tier | None
     oom_eta_s: float | None = None
     """Memory only: the time to the OOM a steady leak runs to."""
+    leaking: bool = False
+    """Memory only: a leak, now or up to the last OOM (``MemoryState.leaking``)."""
 
 
 def _about(seconds: float) -> str:
@@ -130,7 +132,8 @@ def memory_finding(
             f"{MEMORY_GB[tier]:g} GB"
         )
     oom = None if state is None else state.oom_eta_s
-    return Finding(0.85 if failing else 0.7, lines, not failing, holds, oom)
+    leaking = state is not None and state.leaking
+    return Finding(0.85 if failing else 0.7, lines, not failing, holds, oom, leaking)
 
 
 def cpu_finding(
