@@ -189,6 +189,23 @@ def test_folded_open_alert_neither_reminds_nor_resolves() -> None:
     )
 
 
+def test_a_held_condition_keeps_its_open_alert_and_opens_none() -> None:
+    """A failure whose cause is awaited: the open alert of a service that failed again does
+    not resolve while it is held (its resolve wait starts again after), and a held subject
+    with no open alert opens nothing."""
+    run = Run()
+    run.at(0, cond("service:rest", C))
+    run.at(10, cond("service:rest", C, active=False))  # answering again: the wait begins
+    held = replace(cond("service:rest", C, active=False), held=True)
+    assert [] == kinds(run.at(14, held, replace(cond("service:db", C, active=False), held=True)))
+    assert [] == kinds(run.at(16, held))  # past the resolve wait counted from minute 10
+    assert [] == kinds(run.at(18, cond("service:rest", C, active=False)))
+    assert [("resolve", "service:rest", True)] == kinds(
+        run.at(23, cond("service:rest", C, active=False))
+    )
+    assert [f"{P}:service:rest"] == sorted(run.alerts)
+
+
 def test_silence_records_without_sending_then_sends_when_it_ends() -> None:
     """Under a silence the alert opens unsent; once the silence ends it is sent as a reminder."""
     silence = Silence(3, "*", T0, T0 + timedelta(hours=1), "deploy")

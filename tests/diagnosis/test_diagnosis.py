@@ -271,6 +271,23 @@ CASES: list[tuple[str, Signals, DiagnosisKind, str | None]] = [
         "rest",
     ),
     (
+        "rest failing, 40.7 MB/s on medium (4% over its 39 MB/s), 15% left, no iowait: a load "
+        "served a little above the baseline all along, not a throttle",
+        sig(status_codes={"rest": 544}, budget=budget(0.15, tier=Tier.MEDIUM, throughput=40.7)),
+        DiagnosisKind.SERVICE_DOWN,
+        "rest",
+    ),
+    (
+        "the same 4% over with the disks waiting: held, the estimate was wrong",
+        sig(
+            status_codes={"rest": 544},
+            budget=budget(0.15, tier=Tier.MEDIUM, throughput=40.7),
+            iowait_ratio=0.6,
+        ),
+        DiagnosisKind.IO_BUDGET_EXHAUSTED,
+        None,
+    ),
+    (
         "rest failing at the baseline with the estimate well filled: not named the budget",
         sig(status_codes={"rest": 544}, budget=budget(0.6, throughput=11.0)),
         DiagnosisKind.SERVICE_DOWN,

@@ -186,7 +186,8 @@ def test_a_leak_that_outlives_its_ooms_is_never_raised_and_pages_only_when_it_st
     for page, oom in zip(pages, ooms, strict=True):
         assert oom.start_s <= page["at_s"] <= oom.end_s, (page["title"], oom)
     after = [m for m in report["messages"] if "the OOM killer struck" in str(m["body"])]
-    assert after and all(LEAK_LINE in str(m["body"]) for m in after)
+    assert after
+    assert all(LEAK_LINE in str(m["body"]) for m in after)
 
 
 def _findings(name: str, *alerts: dict[str, Any]) -> list[tuple[str, str]]:

@@ -160,6 +160,7 @@ def conditions(
             diag.active and not per_service,
             diag.folds_others,
             cause=_cause(diagnosis),
+            held=bool(diagnosis.waiting),
             # a named cause (paused, CPU, disk full...) is why the services fail: no RESOLVED
             # of theirs while it holds them down
             absorbs=SERVICE_SUBJECTS
@@ -195,6 +196,18 @@ def conditions(
                 absorbs=(DIAGNOSIS_SUBJECT,),
             )
             for name in diagnosis.services
+        ),
+        *(  # a failure whose cause is awaited: its open alert neither resolves nor pages
+            Condition(
+                project,
+                f"service:{name}",
+                Severity.CRITICAL,
+                f"{name} is down",
+                "",
+                active=False,
+                held=True,
+            )
+            for name in diagnosis.waiting
         ),
     ]
 

@@ -311,6 +311,9 @@ class Diagnosis:
     """For memory ahead: the time to the OOM a steady leak runs to (None: none forecast)."""
     leaking: bool = False
     """For memory: a leak, now or up to the last OOM; a bigger size only puts it off."""
+    waiting: tuple[str, ...] = ()
+    """Failing services whose cause the next readings will tell (unknown for now): what is
+    open about them stays open, and nothing new is said until the cause is known."""
     refused_by: str | None = None
     """For connections exhausted: the pool that refused the db probe ("direct": Postgres,
     "pooler"), when one did."""

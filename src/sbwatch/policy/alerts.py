@@ -22,6 +22,8 @@ Rules:
 - an alert resolves once its condition has been inactive (or absent) for ``resolve_after``;
 - a condition with ``folds_others`` (local network down, platform outage) holds back the
   project's other subjects: they neither open, remind nor resolve while it lasts;
+- a ``held`` condition (a failure whose cause is awaited) keeps its open alert open, its
+  resolve wait starting again, and opens none;
 - a condition that ``absorbs`` subjects (a cause: the used-up IO budget, an outage) closes
   their open alerts without a word and names them in its own body, as Alertmanager's
   inhibition would at the source;
@@ -66,6 +68,9 @@ class Condition:
     """When the problem began, when known before sbwatch saw it confirmed (a first failure)."""
     absorbs: tuple[str, ...] = ()
     """Subjects this condition explains while active: their open alerts become its lines."""
+    held: bool = False
+    """Not known this cycle (the cause of a failure is awaited): an open alert of this
+    subject stays open, its resolve wait starting again; none opens."""
 
     @property
     def key(self) -> str:
@@ -174,6 +179,9 @@ def evaluate(
         if folding and not (cond is not None and cond.folds_others):
             if alert is None:
                 first_seen.pop(key, None)
+            inactive.pop(key, None)
+            continue
+        if cond is not None and cond.held and not cond.active:
             inactive.pop(key, None)
             continue
         if cond is not None and cond.active:

@@ -34,6 +34,9 @@ FLAT_TOLERANCE = 0.2
 """Throughput down to this fraction under the tier baseline counts as throttled to it."""
 ABOVE_TOLERANCE = 0.05
 """...and up to this fraction over it: more is served from the budget, so not throttled."""
+JITTER = 0.02
+"""Over the baseline by up to this fraction is a scrape's wobble around a held rate; more, with
+the estimate not empty and the disks not waiting, is a load served a little above it."""
 EMAIL_WINDOW = timedelta(hours=24)
 CAUSE_WAIT = timedelta(seconds=90)
 """A service failure is not paged as such, nor as the budget, until the Management API (project
@@ -262,18 +265,24 @@ def _budget_facts(s: Signals) -> tuple[bool, bool, list[str]]:
         evidence.append(f"IO budget {b.ratio:.0%} left (estimate confidence {b.confidence:.2f})")
     size = spec(b.tier)
     baseline, ops = size.baseline_mbps, size.baseline_iops
+    over = False  # served above the baseline: only a scrape's jitter, if it is held at all
     if _held_at(b.throughput_mbps, baseline):
         held = (
             f"throughput {b.throughput_mbps:.1f} MB/s flat at the {b.tier} baseline "
             f"{baseline:g} MB/s"
         )
+        over = b.throughput_mbps > baseline * (1 + JITTER)
     elif _held_at(b.iops, ops):  # the IO operations balance ran dry
         held = f"{b.iops:.0f} IOPS flat at the {b.tier} baseline of {ops:g} IOPS"
+        over = b.iops > ops * (1 + JITTER)
     else:
         held = ""
     waited = s.iowait_ratio is not None and s.iowait_ratio >= IOWAIT_HIGH
     low = b.ratio <= s.low_ratio and not b.overdrawn  # served above it: not the throttle
-    throttled = bool(held) and (waited or low)
+    # A load that sits a little above the baseline while the estimate has some left is no
+    # throttle: a throttle never serves above it; more than a scrape's wobble over it is
+    # believed only when the estimate is empty or the disks wait.
+    throttled = bool(held) and (waited or empty or (low and not over))
     if throttled and waited:
         evidence.append(f"iowait {s.iowait_ratio:.0%} with {held}")
     elif throttled:
@@ -456,7 +465,8 @@ def _service_down(s: Signals, failing: Failing) -> Diagnosis | None:
         return None
     if _cause_pending(s, failing):
         evidence = [*failing.values(), "waiting for the Management API to say why"]
-        return _make(s, DiagnosisKind.UNKNOWN, 0.2, evidence)
+        waiting = tuple(name for name in SERVICES if name in failing)
+        return replace(_make(s, DiagnosisKind.UNKNOWN, 0.2, evidence), waiting=waiting)
     never = s.now  # a failure without a recorded start sorts after the ones with one
     ordered = sorted(
         (name for name in SERVICES if name in failing),
