@@ -9,7 +9,7 @@ from __future__ import annotations
 from sbwatch.core.durations import format_duration, moment_after
 from sbwatch.core.results import BudgetEstimate, Diagnosis, DiagnosisKind, Severity
 from sbwatch.core.tiers import spec
-from sbwatch.policy.alerts import SERVICE_SUBJECTS, Condition
+from sbwatch.policy.alerts import Condition, service_subjects
 from sbwatch.policy.budget import EXHAUSTED_RATIO, refilling
 from sbwatch.policy.conditions import DIAGNOSIS_SUBJECT, FOLDING, IO_KINDS, assess
 from sbwatch.policy.escalation import EscalationDecision
@@ -60,9 +60,10 @@ _AHEAD: dict[DiagnosisKind, str] = {
 """Memory or CPU short while the services still answer."""
 
 
-STILL_FAILING = (*SERVICE_SUBJECTS, DIAGNOSIS_SUBJECT)
-"""What a cause under which the services keep failing takes in: their alerts and the alert of
-the cause before it."""
+def still_failing() -> tuple[str, ...]:
+    """What a cause under which the services keep failing takes in: their alerts and the alert
+    of the cause before it."""
+    return (*service_subjects(), DIAGNOSIS_SUBJECT)
 
 
 def headline(diagnosis: Diagnosis) -> str:
@@ -163,7 +164,7 @@ def conditions(
             held=bool(diagnosis.waiting),
             # a named cause (paused, CPU, disk full...) is why the services fail: no RESOLVED
             # of theirs while it holds them down
-            absorbs=SERVICE_SUBJECTS
+            absorbs=service_subjects()
             if diag.severity is Severity.CRITICAL or diag.folds_others
             else (),
         ),
@@ -178,7 +179,7 @@ def conditions(
             eta_s=forecast,
             # the used-up budget is why services fail: their alerts, and the one of a cause
             # that ended while they kept failing (a pause, an outage), are lines of this one
-            absorbs=STILL_FAILING if io_cause == "failing" else (),
+            absorbs=still_failing() if io_cause == "failing" else (),
         ),
         lever_condition(diagnosis),
         *(  # each failing service is a problem of its own: its own alert, its own resolve

@@ -9,12 +9,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sbwatch.config.settings import Settings
+from sbwatch.core.probe_specs import service_probes
 from sbwatch.core.results import ProbeKind
 from sbwatch.policy.oncall import config_windows, in_force
 from sbwatch.policy.uptime import (
     BUDGET_WINDOW,
     LOOKBACK,
-    SERVICES,
     WINDOWS,
     ServiceUptime,
     Span,
@@ -55,7 +55,7 @@ async def coverage_runs(
                 for kind, spans in kept["runs"].items()
             }
             start = max(since, through)
-    for kind, at in await store.probe_slots(ref, start, SERVICES):
+    for kind, at in await store.probe_slots(ref, start, tuple(service_probes())):
         runs.setdefault(kind, []).append((at, at + PROBE_SLOT))
     runs = {
         kind: [(a, b) for a, b in merge(spans) if b > since - PROBE_SLOT]
@@ -93,7 +93,7 @@ async def project_uptime(
     stored = await store.maintenance_windows(ending_after=since)
     maint = maintenance_spans(ref, stored, settings.maintenance, refs, since, now)
     found = []
-    for service in SERVICES:
+    for service in service_probes():
         if service not in project.enabled_probes():
             continue
         mine = [t for t in transitions if t.probe is service]

@@ -42,6 +42,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sbwatch.config.settings import AlertingSettings
+from sbwatch.core.probe_specs import services
 from sbwatch.core.results import Alert, Severity, Silence
 
 ActionKind = Literal["open", "update", "remind", "resolve", "notice"]
@@ -281,8 +282,12 @@ def _forecast_moved(told: float | None, now: float | None) -> bool:
 
 PART_OF = "Part of it:"
 """Begins the line of a cause's alert naming the alerts it took in."""
-SERVICE_SUBJECTS = ("service:db", "service:rest", "service:auth")
-"""Alerts a cause explains: a service down under a platform outage, our network, the budget."""
+
+
+def service_subjects() -> tuple[str, ...]:
+    """Alerts a cause explains: a service down under a platform outage, our network, the
+    budget; one a service the registry's probes speak for."""
+    return tuple(f"service:{name}" for name in services())
 
 
 def _absorb(
@@ -293,7 +298,7 @@ def _absorb(
     merged = dict(conds)
     closed: list[AlertAction] = []
     for key, cause in conds.items():
-        explains = cause.absorbs or (SERVICE_SUBJECTS if cause.folds_others else ())
+        explains = cause.absorbs or (service_subjects() if cause.folds_others else ())
         if not cause.active or not explains:
             continue
         subjects = {alert_key(cause.project, s) for s in explains}

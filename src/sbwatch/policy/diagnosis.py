@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sbwatch.core.connections import DIRECT, POOLER
 from sbwatch.core.durations import format_duration
+from sbwatch.core.probe_specs import services, throttled_services
 from sbwatch.core.results import (
     BudgetEstimate,
     Diagnosis,
@@ -26,7 +27,6 @@ from sbwatch.policy.resources import Finding, cpu_finding, memory_finding
 from sbwatch.supabase.disk import READ_ONLY_AT
 from sbwatch.supabase.edge import KEY_REJECTED_STATUSES, ORIGIN_TIMEOUT_STATUSES
 
-SERVICES = ("db", "rest", "auth")
 MEM_LOW = 0.05
 DISK_FULL = READ_ONLY_AT
 """Above this the provider switches the database to read-only mode."""
@@ -146,7 +146,7 @@ def failing_services(s: Signals) -> Failing:
     """Each of db/rest/auth that is failing, with the reason; our own probes outrank the API."""
     failing: Failing = {}
     mgmt = s.mgmt_services or {}
-    for name in SERVICES:
+    for name in services():
         state = s.services.get(name, ProbeState.UNKNOWN)
         code = s.status_codes.get(name)
         if state is ProbeState.DOWN and code in KEY_REJECTED_STATUSES:
@@ -181,7 +181,7 @@ def _make(
 
 def _transport_failed(s: Signals) -> bool:
     """Every own probe failed without any answer (refused, DNS, connect timeout)."""
-    known = {n: s.outcomes[n] for n in SERVICES if n in s.outcomes}
+    known = {n: s.outcomes[n] for n in services() if n in s.outcomes}
     if known:
         return all(
             o is Outcome.ERROR or (o is Outcome.TIMEOUT and n not in s.status_codes)
@@ -303,13 +303,8 @@ def _context(s: Signals) -> list[str]:
     return notes
 
 
-THROTTLED_SERVICES = frozenset({"db", "rest"})
-"""What a used-up IO budget makes fail: the database and what reads it. Auth's health check
-barely touches the disks: auth failing while both answer is a fault of its own."""
-
-
 def _io_exhausted(s: Signals, failing: Failing) -> Diagnosis | None:
-    throttled_down = THROTTLED_SERVICES & failing.keys()
+    throttled_down = throttled_services() & failing.keys()
     if not throttled_down:
         return None
     if all(s.outcomes.get(name) is Outcome.ERROR for name in throttled_down):
@@ -469,8 +464,8 @@ def _service_down(s: Signals, failing: Failing) -> Diagnosis | None:
         return replace(_make(s, DiagnosisKind.UNKNOWN, 0.2, evidence), waiting=waiting)
     never = s.now  # a failure without a recorded start sorts after the ones with one
     ordered = sorted(
-        (name for name in SERVICES if name in failing),
-        key=lambda name: (s.down_since.get(name, never), SERVICES.index(name)),
+        (name for name in services() if name in failing),
+        key=lambda name: (s.down_since.get(name, never), services().index(name)),
     )
     evidence = [*failing.values(), *_context(s)]
     found = _make(s, DiagnosisKind.SERVICE_DOWN, 0.7, evidence, service=ordered[0])
@@ -533,15 +528,15 @@ def _healthy(s: Signals, failing: Failing) -> Diagnosis | None:
     """Every service something reports on is up (a service no probe watches and the API does
     not report on, while it is rate limited, is judged by nothing, not held against it)."""
     mgmt = s.mgmt_services or {}
-    own_up = [n for n in SERVICES if s.services.get(n) is ProbeState.UP]
-    api_ok = [n for n in SERVICES if mgmt.get(n) == "ACTIVE_HEALTHY"]
-    api_bad = [n for n in SERVICES if mgmt.get(n) == "UNHEALTHY"]
-    if len(own_up) == len(SERVICES) and len(api_bad) == len(SERVICES):
+    own_up = [n for n in services() if s.services.get(n) is ProbeState.UP]
+    api_ok = [n for n in services() if mgmt.get(n) == "ACTIVE_HEALTHY"]
+    api_bad = [n for n in services() if mgmt.get(n) == "UNHEALTHY"]
+    if len(own_up) == len(services()) and len(api_bad) == len(services()):
         return None  # every own probe passes while the provider says every service is down
     reported = [
-        n for n in SERVICES if s.services.get(n, ProbeState.UNKNOWN) is not ProbeState.UNKNOWN
+        n for n in services() if s.services.get(n, ProbeState.UNKNOWN) is not ProbeState.UNKNOWN
     ]
-    reported += [n for n in SERVICES if n in mgmt and n not in reported]
+    reported += [n for n in services() if n in mgmt and n not in reported]
     if not reported or not all(n in own_up or n in api_ok for n in reported):
         return None
     evidence = []
@@ -554,5 +549,5 @@ def _healthy(s: Signals, failing: Failing) -> Diagnosis | None:
         evidence.append(f"management API disagrees: {', '.join(api_bad)} UNHEALTHY")
     if s.mgmt_reachable is False:
         evidence.append("management API unreachable")
-    confidence = 0.9 if len(own_up) == len(SERVICES) and not api_bad else 0.6
+    confidence = 0.9 if len(own_up) == len(services()) and not api_bad else 0.6
     return _make(s, DiagnosisKind.HEALTHY, confidence, [*evidence, *_context(s)])

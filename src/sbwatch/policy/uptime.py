@@ -1,11 +1,11 @@
 """Availability against an objective (pure): states, coverage and maintenance in; figures out.
 
-A service (db, rest, auth) is down while its thresholded state is down, the state the alerts
-read: a single failed probe is not downtime. Time inside a maintenance window of the project
-counts neither way. Time without a result of the service's probe (sbwatch stopped, the probe
-off) and time in state unknown are unknown, never up. Availability is up / (up + down), the
-time known; the error budget is (1 - objective) of the window less its maintenance, spent by
-the time down.
+A service (db, rest, auth: what the registry's probes speak for) is down while its thresholded
+state is down, the state the alerts read: a single failed probe is not downtime. Time inside a
+maintenance window of the project counts neither way. Time without a result of the service's
+probe (sbwatch stopped, the probe off) and time in state unknown are unknown, never up.
+Availability is up / (up + down), the time known; the error budget is (1 - objective) of the
+window less its maintenance, spent by the time down.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ from sbwatch.core.cron import cron_trigger
 from sbwatch.core.oncall import MaintenanceWindow
 from sbwatch.core.results import ProbeKind, ProbeState, Transition
 
-SERVICES = (ProbeKind.DB, ProbeKind.REST, ProbeKind.AUTH)
-"""What a person calls the project's services: what its users reach."""
 WINDOWS = {"7d": timedelta(days=7), "30d": timedelta(days=30), "90d": timedelta(days=90)}
 """The rolling windows availability is given over, each ending now."""
 BUDGET_WINDOW = "30d"

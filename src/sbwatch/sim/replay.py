@@ -28,6 +28,7 @@ from sbwatch.config.settings import Settings
 from sbwatch.core.clock import VirtualClock
 from sbwatch.core.durations import format_duration
 from sbwatch.core.metrics import Metrics
+from sbwatch.core.probe_specs import REGISTRY
 from sbwatch.core.results import BudgetEstimate, DiagnosisKind, IntentState, ProbeKind
 from sbwatch.ingest.parse import TrustRule, parse_email
 from sbwatch.policy.alerts import AlertAction
@@ -51,6 +52,9 @@ TOKEN = "sbp_41dd3d61601c6697ce9160c3d20beaefe01d7b38"
 SERVICE_KEY = "replay-service-key"
 SERIES_EVERY_S = 600.0
 QUIET_EVENTS = frozenset({"workload", "status_page"})
+GIVEN_SECRETS = frozenset({"service_key", "mgmt_token"})
+"""What the replay gives its projects: it runs each probe of the registry needing no more (the
+simulator has no database for the db probe's DSN)."""
 
 Printer = Callable[[str], None]
 
@@ -92,21 +96,15 @@ def replay_settings(
     minutes, which keeps a six-day replay short while the workload changes at most hourly.
     """
     policy = scenario.policy
-    every = f"{probe_interval_s}s"
     scrape = f"{scrape_interval_s}s"
-    probe = {"interval": every, "timeout": "25s", "failures_before_down": 2}
+    probes = replay_probes(f"{probe_interval_s}s", scrape)
     projects = [
         {
             "ref": project.ref,
             "name": f"{scenario.name} ({project.ref[:6]})",
             "url": f"{BASE}/p/{project.ref}",
             "service_key": SERVICE_KEY,
-            "probes": {
-                "rest": probe,
-                "auth": probe,
-                "mgmt_health": {**probe, "interval": every},
-                "metrics": {**probe, "interval": scrape},
-            },
+            "probes": probes,
             "budget": {"consumed_pct": 100.0 - project.io_budget_pct, **_horizons(policy)},
             "disk": {"spend_cap": project.spend_cap},
             "escalation": {
@@ -128,6 +126,18 @@ def replay_settings(
         "maintenance": [window.settings(START) for window in scenario.maintenance],
     }
     return Settings.model_validate(data)
+
+
+def replay_probes(every: str, scrape: str) -> dict[str, dict[str, Any]]:
+    """The probe tables of a replayed project: every project probe of the registry that needs
+    no configured work and only the secrets the replay gives, each ``every``; the metrics
+    ``scrape``."""
+    probe = {"interval": every, "timeout": "25s", "failures_before_down": 2}
+    return {
+        kind.value: {**probe, "interval": scrape} if kind is ProbeKind.METRICS else probe
+        for kind, spec in REGISTRY.items()
+        if not spec.provider_wide and spec.needs is None and set(spec.secrets) <= GIVEN_SECRETS
+    }
 
 
 def _seconds(value: float) -> str:

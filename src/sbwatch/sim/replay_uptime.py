@@ -9,9 +9,10 @@ from datetime import datetime
 from typing import Any
 
 from sbwatch.config.settings import Settings
+from sbwatch.core.probe_specs import service_probes
 from sbwatch.core.results import ProbeState
 from sbwatch.daemon.uptime_page import percent
-from sbwatch.policy.uptime import SERVICES, maintenance_spans, service_uptime, state_spans
+from sbwatch.policy.uptime import maintenance_spans, service_uptime, state_spans
 from sbwatch.store.base import Store
 
 WINDOW = "90d"
@@ -29,7 +30,7 @@ async def replay_uptime(
         ref = project.ref
         moves = await store.transitions(ref, start)
         maint = maintenance_spans(ref, stored, settings.maintenance, names, start, end)
-        for service in SERVICES:
+        for service in service_probes():
             if service not in project.enabled_probes():
                 continue
             mine = [t for t in moves if t.probe is service]

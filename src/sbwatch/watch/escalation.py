@@ -9,13 +9,13 @@ from sbwatch.core.clock import Clock
 from sbwatch.core.durations import format_duration
 from sbwatch.core.errors import ApiError, SbwatchError
 from sbwatch.core.log import get_logger
+from sbwatch.core.probe_specs import recovery_probes
 from sbwatch.core.results import (
     NOT_APPLIED,
     Diagnosis,
     DiagnosisKind,
     Intent,
     IntentState,
-    ProbeKind,
     ProbeState,
     Severity,
 )
@@ -173,8 +173,9 @@ class EscalationFlow:
         return None
 
     def _fresh_ok(self, runtime: ProjectRuntime, since: datetime) -> bool:
-        """Every service probe (and the provider's health view) passed after ``since``."""
-        kinds = (ProbeKind.DB, ProbeKind.REST, ProbeKind.AUTH, ProbeKind.MGMT_HEALTH)
+        """Every service probe (and the provider's health view) passed after ``since``: the
+        probes the registry says a recovery waits for."""
+        kinds = recovery_probes()
         seen = [status for kind, status in runtime.statuses.items() if kind in kinds]
         return bool(seen) and all(
             s.state is ProbeState.UP and s.last is not None and s.last.ok and s.last.at > since

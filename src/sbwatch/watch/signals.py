@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from sbwatch.core.probe_specs import service_probes
 from sbwatch.core.results import (
     BudgetEstimate,
     Outcome,
@@ -22,8 +23,6 @@ from sbwatch.policy.diagnosis import Signals
 from sbwatch.policy.memory import MemoryState
 from sbwatch.supabase.connections import refusing_pool
 from sbwatch.supabase.disk import READ_ONLY_ERROR
-
-OWN_SERVICES = {ProbeKind.DB: "db", ProbeKind.REST: "rest", ProbeKind.AUTH: "auth"}
 
 
 def _mgmt(result: ProbeResult | None) -> tuple[dict[str, str] | None, str | None, bool | None]:
@@ -94,7 +93,7 @@ def build_signals(
     down_since: dict[str, datetime] = {}
     outcomes: dict[str, Outcome] = {}
     codes: dict[str, int] = {}
-    for kind, name in OWN_SERVICES.items():
+    for kind, name in service_probes().items():
         status = statuses.get(kind)
         if status is None:
             continue
