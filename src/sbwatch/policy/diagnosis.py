@@ -460,7 +460,7 @@ def _service_down(s: Signals, failing: Failing) -> Diagnosis | None:
         return None
     if _cause_pending(s, failing):
         evidence = [*failing.values(), "waiting for the Management API to say why"]
-        waiting = tuple(name for name in SERVICES if name in failing)
+        waiting = tuple(name for name in services() if name in failing)
         return replace(_make(s, DiagnosisKind.UNKNOWN, 0.2, evidence), waiting=waiting)
     never = s.now  # a failure without a recorded start sorts after the ones with one
     ordered = sorted(
