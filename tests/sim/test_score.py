@@ -146,6 +146,30 @@ def test_a_page_with_nothing_failing_is_false_and_one_during_a_failure_is_not() 
     assert [] == rules(sc, report(during))
 
 
+def test_a_raise_for_the_budget_is_borne_out_by_its_restart_inside_another_failure() -> None:
+    """A raise named for the budget while REST is down from a fault of its own: the resize's
+    restart joins that failure (one incident, both causes), and the raise's page is borne
+    out by it as by any raise's restart."""
+    fault = (
+        STEADY_60
+        + '[[events]]\nat = "1h"\nkind = "service"\nname = "rest"\nup = false\n'
+        + '[[events]]\nat = "1h5m"\nkind = "service"\nname = "rest"\nup = true\n'
+    )
+    sc = scenario(fault, duration="3h")
+    at = HOUR + 120
+    change = {"at": at, "project": REF, "tier": "small", "rollback": False}
+    page = message(
+        at,
+        "critical",
+        "raising compute micro -> small (+$5.23/month)",
+        "io_budget_low: raise micro -> small; disk IO budget 8% left",
+        subject="escalation",
+    )
+    (joined,) = [i for i in run_world(sc, [change]).incidents() if i.start_s <= at < i.end_s]
+    assert "resize" in {str(c) for c in joined.causes}
+    assert "false_page" not in rules(sc, report(page, resizes=(change,)))
+
+
 def test_a_page_is_judged_by_the_horizon_it_states() -> None:
     """A page saying "in ~2h" is borne out by a failure 2h30m later (a forecast's slack), a
     page stating no horizon is not (1 h)."""

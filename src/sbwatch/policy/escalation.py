@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -89,6 +89,7 @@ def decide(
 ) -> EscalationDecision:
     """Decide about escalating one project from its diagnosis, budget, bounds and journal."""
     mine = [i for i in journal if i.project == ref]
+    diagnosis = _for_the_budget(diagnosis, budget, policy)
     blocked = _blocked_by_journal(mine, policy, now) or _not_fixable(diagnosis, budget, policy)
     if blocked:
         return _none(blocked)
@@ -143,6 +144,19 @@ def _blocked_by_journal(mine: Sequence[Intent], policy: EscalationSettings, now:
         if left > timedelta(0):
             return f"the last change was refused; retry in {format_duration(left.total_seconds())}"
     return ""
+
+
+def _for_the_budget(
+    diagnosis: Diagnosis, budget: BudgetEstimate | None, policy: EscalationSettings
+) -> Diagnosis:
+    """Memory or CPU that sbwatch only proposes a size for (a leak, or short while the
+    services answer) never holds back a raise the IO budget needs now: then the decision is
+    the budget's."""
+    host_asks = diagnosis.kind in HOST_KINDS and (diagnosis.ahead or diagnosis.leaking)
+    if not host_asks or budget is None or budget.overdrawn:  # overdrawn: limits above
+        return diagnosis
+    as_budget = replace(diagnosis, kind=DiagnosisKind.IO_BUDGET_LOW, holds=None, leaking=False)
+    return as_budget if not _not_fixable(as_budget, budget, policy) else diagnosis
 
 
 def _not_fixable(

@@ -429,7 +429,7 @@ def _justified(timeline: Timeline, message: dict[str, Any]) -> bool:
         if CPU_WORDS.search(text) and any(s.cpu_busy for s in near):
             return True
         for incident in timeline.incidents(ref):
-            if budget and incident.budget_s is None and incident.cause is not Cause.RESIZE:
+            if budget and incident.budget_s is None and Cause.RESIZE not in incident.causes:
                 continue  # a forecast of the budget is not borne out by another failure
             if incident.start_s - horizon <= at < incident.end_s + PAGE_GRACE_S:
                 return True
