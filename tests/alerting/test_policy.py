@@ -206,6 +206,36 @@ def test_a_held_condition_keeps_its_open_alert_and_opens_none() -> None:
     assert [f"{P}:service:rest"] == sorted(run.alerts)
 
 
+def test_a_paged_alert_turning_critical_again_is_a_note() -> None:
+    """auth down pages; the CPU cause takes it in (a note); a resize lowers the cause to a
+    warning; critical again is a note: one page while the person is on it. Eased to a plain
+    warning (nothing failing), the next failure is news and pages; so does one after the
+    cause resolved."""
+    run = Run()
+    (page,) = run.at(0, cond("service:auth", C))
+    assert (page.kind, page.severity) == ("open", C)
+    cause = replace(cond("diagnosis", C), absorbs=("service:auth",))
+    taken = run.at(5, cause)
+    assert [("resolve", "service:auth", False), ("open", "diagnosis", True)] == kinds(taken)
+    assert W == taken[1].severity  # a note: auth paged already
+    run.at(60, cond("diagnosis", W, folds=True))  # a resize restarts the services
+    (again,) = run.at(70, cond("diagnosis", C))
+    assert ("update", W) == (again.kind, again.severity)
+    run.at(75, cond("diagnosis", W))  # eased: nothing fails now
+    (news,) = run.at(78, cond("diagnosis", C))
+    assert ("update", C) == (news.kind, news.severity)
+    run.at(80, cond("diagnosis", C, active=False))
+    assert ["resolve"] == [a.kind for a in run.at(90, cond("diagnosis", C, active=False))]
+    (fresh,) = run.at(100, cond("service:rest", C))
+    assert ("open", C) == (fresh.kind, fresh.severity)
+
+
+def test_the_pages_made_are_kept_between_cycles() -> None:
+    """The policy state carries the alerts that paged through its dict form."""
+    state = PolicyState(paged=frozenset({f"{P}:diagnosis"}))
+    assert state == PolicyState.from_dict(state.to_dict())
+
+
 def test_silence_records_without_sending_then_sends_when_it_ends() -> None:
     """Under a silence the alert opens unsent; once the silence ends it is sent as a reminder."""
     silence = Silence(3, "*", T0, T0 + timedelta(hours=1), "deploy")

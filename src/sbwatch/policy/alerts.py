@@ -116,12 +116,17 @@ class PolicyState:
     """Since when a condition has been continuously active."""
     inactive_since: Mapping[str, datetime] = field(default_factory=dict)
     """Since when the condition of an open alert has been inactive."""
+    paged: frozenset[str] = frozenset()
+    """Open alerts that paged, or took in one that did: the person is on it until they close
+    or ease to a warning (nothing failing), so turning critical again after a resize lowered
+    it is a note, not a second page."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable form (ISO timestamps)."""
         return {
             "first_seen": {k: v.isoformat() for k, v in self.first_seen.items()},
             "inactive_since": {k: v.isoformat() for k, v in self.inactive_since.items()},
+            "paged": sorted(self.paged),
         }
 
     @classmethod
@@ -135,6 +140,7 @@ class PolicyState:
             inactive_since={
                 k: datetime.fromisoformat(v) for k, v in data.get("inactive_since", {}).items()
             },
+            paged=frozenset(data.get("paged", ())),
         )
 
 
@@ -170,10 +176,18 @@ def evaluate(
     folding = any(c.active and c.folds_others for c in conds.values())
     first_seen = {k: v for k, v in state.first_seen.items() if not _owned(k, project, conds)}
     inactive = {k: v for k, v in state.inactive_since.items() if not _owned(k, project, opens)}
-    conds, absorbed = _absorb(conds, opens, now)
+    conds, absorbed, took = _absorb(conds, opens, now)
     actions: list[AlertAction] = list(absorbed)
     gone = {a.alert.key for a in absorbed}
     paged = _paged(opens.values())
+    was_paged = set(state.paged) & opens.keys()
+    was_paged |= {key for key, taken in took.items() if taken & was_paged}
+    # a warning now (nothing failing, not a resize's restart): the next failure is news
+    was_paged -= {
+        key
+        for key, cond in conds.items()
+        if cond.active and cond.severity is not Severity.CRITICAL and not cond.folds_others
+    }
     opens = {k: a for k, a in opens.items() if k not in gone}
     for key in sorted(conds.keys() | opens.keys()):
         cond, alert = conds.get(key), opens.get(key)
@@ -196,10 +210,13 @@ def evaluate(
                 inactive.pop(key, None)
         if action is not None:
             actions.append(action)
-    closing = {a.alert.key for a in actions if a.kind == "resolve"} - gone
-    paged = paged - closing
-    return _one_page(actions, bool(paged)), PolicyState(
-        first_seen=first_seen, inactive_since=inactive
+    closing = {a.alert.key for a in actions if a.kind == "resolve"}
+    paged = paged - (closing - gone)  # one taken in still counts: its page became the cause's
+    was_paged -= closing
+    actions = _one_page(actions, bool(paged | was_paged), frozenset(was_paged))
+    was_paged |= {a.alert.key for a in actions if _pages(a)}
+    return actions, PolicyState(
+        first_seen=first_seen, inactive_since=inactive, paged=frozenset(was_paged)
     )
 
 
@@ -208,10 +225,18 @@ def _paged(alerts: Iterable[Alert]) -> set[str]:
     return {a.key for a in alerts if a.severity is Severity.CRITICAL and a.last_sent_at is not None}
 
 
-def _one_page(actions: list[AlertAction], paged: bool) -> list[AlertAction]:
+def _pages(action: AlertAction) -> bool:
+    """The action wakes the person: a critical sent as a page."""
+    critical = action.alert.severity is Severity.CRITICAL
+    return critical and action.send and not action.note_only and action.kind != "resolve"
+
+
+def _one_page(
+    actions: list[AlertAction], paged: bool, was_paged: frozenset[str] = frozenset()
+) -> list[AlertAction]:
     """Page once per project at a time: a critical sent while another critical of the project
-    was already paged and stays open (or became part of this one), and whatever follows a
-    page, is a note."""
+    was already paged and stays open (or became part of this one), an alert turning critical
+    again after it paged (``was_paged``), and whatever follows a page, is a note."""
     out = []
     for action in actions:
         critical = action.alert.severity is Severity.CRITICAL
@@ -223,7 +248,7 @@ def _one_page(actions: list[AlertAction], paged: bool) -> list[AlertAction]:
             or (action.kind == "update" and action.previous is not None)
             or action.held_back
         )
-        if raised and not paged:
+        if raised and not paged and action.alert.key not in was_paged:
             paged = True
             out.append(action)
         else:
@@ -292,11 +317,13 @@ def service_subjects() -> tuple[str, ...]:
 
 def _absorb(
     conds: dict[str, Condition], opens: Mapping[str, Alert], now: datetime
-) -> tuple[dict[str, Condition], list[AlertAction]]:
+) -> tuple[dict[str, Condition], list[AlertAction], dict[str, set[str]]]:
     """The alerts an active cause explains are part of it: they close without a word, and the
-    cause's alert dates from the first of them and names them."""
+    cause's alert dates from the first of them and names them. Also: each cause's key with
+    the keys it took in."""
     merged = dict(conds)
     closed: list[AlertAction] = []
+    took: dict[str, set[str]] = {}
     for key, cause in conds.items():
         explains = cause.absorbs or (service_subjects() if cause.folds_others else ())
         if not cause.active or not explains:
@@ -315,7 +342,8 @@ def _absorb(
         closed += [
             AlertAction("resolve", replace(a, closed_at=now), send=False, note=note) for a in gone
         ]
-    return merged, closed
+        took[key] = {a.key for a in gone}
+    return merged, closed, took
 
 
 def _owned(key: str, project: str, live: Mapping[str, object]) -> bool:
