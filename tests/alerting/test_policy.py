@@ -365,6 +365,19 @@ def test_a_forecast_that_halved_is_said_again_at_most_hourly() -> None:
     assert ["update"] == [a.kind for a in run.at(190, replace(cond(), eta_s=15_000.0))]
 
 
+def test_a_forecast_whose_moment_passed_is_said_as_it_stands() -> None:
+    """Told "runs out in ~40m" at 0 (min_duration 2 minutes: sent at 2); three hours on it has
+    not run out (limits above the published ones, a size changed since) and the forecast
+    reads 3h: that is said, once; the moment it names has not passed yet, so no more."""
+    run = Run()
+    run.at(0, replace(cond(), eta_s=2400.0))
+    assert ["open"] == [a.kind for a in run.at(2, replace(cond(), eta_s=2400.0))]
+    assert [] == run.at(30, replace(cond(), eta_s=10_800.0))  # still within the moment told
+    (action,) = run.at(180, replace(cond(), eta_s=10_800.0))
+    assert ("update", 10_800.0) == (action.kind, action.alert.eta_s)
+    assert [] == run.at(300, replace(cond(), eta_s=10_800.0))
+
+
 def test_a_used_up_forecast_is_reminded_not_updated() -> None:
     """A budget at zero (ETA 0) cannot halve: the hourly message is a reminder, "STILL", not
     an update saying the same title again every hour."""

@@ -200,6 +200,29 @@ def test_a_resolve_while_the_service_still_fails_is_false() -> None:
     assert [] == rules(sc, report(opened, right))
 
 
+def test_a_resolve_cannot_deny_a_failure_that_began_after_its_last_look() -> None:
+    """rest's fault ends at 2h and it fails again from 2h10m to 2h40m. A RESOLVED of the first
+    five seconds into the second ended what it saw: fine. Five minutes into it the second
+    failure was there to be seen: false."""
+    fault = (
+        LIGHT
+        + '[[events]]\nat = "1h"\nkind = "service"\nname = "rest"\nup = false\n'
+        + '[[events]]\nat = "2h"\nkind = "service"\nname = "rest"\nup = true\n'
+        + '[[events]]\nat = "2h10m"\nkind = "service"\nname = "rest"\nup = false\n'
+        + '[[events]]\nat = "2h40m"\nkind = "service"\nname = "rest"\nup = true\n'
+    )
+    sc = scenario(fault)
+    opened = message(HOUR + 120, "critical", "rest is down", subject="service:rest")
+
+    def resolve(at: float) -> dict[str, Any]:
+        title = "RESOLVED rest is down"
+        return message(at, "critical", title, kind="resolve", subject="service:rest")
+
+    again = 2 * HOUR + 600
+    assert [] == rules(sc, report(opened, resolve(again + 5)))
+    assert ["false_resolve"] == rules(sc, report(opened, resolve(again + 300)))
+
+
 def test_pages_are_counted_per_incident() -> None:
     """Three pages inside one outage: three pages for one incident, over the 1.2 mean."""
     outage = (

@@ -296,13 +296,16 @@ FORECAST_QUIET = timedelta(hours=1)
 """A moved forecast is said at most this often: a burst must not page every few minutes."""
 
 
-def _forecast_moved(told: float | None, now: float | None) -> bool:
-    """Whether the time to run out moved enough to tell again: it halved, or it began.
+def _forecast_moved(told: float | None, now: float | None, since_told_s: float) -> bool:
+    """Whether the time to run out moved enough to tell again: it halved, it began, or the
+    moment told has passed without it running out (the forecast proved wrong: a refill, a
+    size changed since, limits above the published ones), so the one standing is said.
 
     A forecast already at zero (used up) cannot halve: the hourly reminder says it again."""
     if now is None:
         return False
-    return told is None or now < told * FORECAST_MOVED
+    passed = 0 < told <= since_told_s if told is not None else False
+    return told is None or now < told * FORECAST_MOVED or passed
 
 
 PART_OF = "Part of it:"
@@ -379,7 +382,10 @@ class _Cycle:
         if cond.cause != alert.cause:
             action = self._action("update", cond, alert.opened_at, alert, None)
             return replace(action, was=alert.title)
-        if _forecast_moved(alert.eta_s, cond.eta_s) and self._quiet_since(alert, FORECAST_QUIET):
+        told_at = alert.last_sent_at or alert.opened_at
+        since_told = (self.now - told_at).total_seconds()
+        moved = _forecast_moved(alert.eta_s, cond.eta_s, since_told)
+        if moved and self._quiet_since(alert, FORECAST_QUIET):
             return self._action("update", cond, alert.opened_at, alert, None)
         if self._reminder_due(alert):
             action = self._action("remind", cond, alert.opened_at, alert, None)

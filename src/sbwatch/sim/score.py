@@ -57,6 +57,9 @@ PREDICTABLE_S = 30 * 60.0
 PATCH_WINDOW_S = 24 * 3600.0
 PAGE_GRACE_S = 3 * 60.0
 """A page this soon after a failure ended is late, not false (a probe interval and a check)."""
+UNSEEN_S = 60.0
+"""A failure that began this shortly before a RESOLVED was not there for it to see (a probe
+interval): the resolve ended what it saw, and the new failure is told on its own."""
 DEFAULT_HORIZON_S = 3600.0
 HORIZON_SLACK = 1.5
 """A forecast may be this far off and still be a warning, not a false alarm."""
@@ -473,7 +476,11 @@ def _still_failing(timeline: Timeline, ref: str, at: float, topic: str) -> str:
         return f"auth {', '.join(still)} refusing" if still else ""
     if topic.startswith("service:"):
         name = topic.partition(":")[2]
-        return name if name in bad else ""
+        began = [
+            i.start_s for i in timeline.incidents(ref) if i.covers(at) and name in i.services
+        ]
+        seen = any(at - start >= UNSEEN_S for start in began)
+        return name if name in bad and seen else ""
     if topic == "io_budget":
         bad = {s: c for s, c in bad.items() if c in (Cause.BUDGET, Cause.OVERLOAD)}
     elif not topic.startswith(("diagnosis",)):
