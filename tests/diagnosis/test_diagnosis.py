@@ -288,6 +288,13 @@ CASES: list[tuple[str, Signals, DiagnosisKind, str | None]] = [
         None,
     ),
     (
+        "rest failing, the estimate at 1% but 7.9 MB/s on micro (well under its baseline, the "
+        "budget earning back): a load the baseline serves whole is held back by no budget",
+        sig(status_codes={"rest": 544}, budget=replace(budget(0.01, throughput=7.9), iops=60.0)),
+        DiagnosisKind.SERVICE_DOWN,
+        "rest",
+    ),
+    (
         "rest failing at the baseline with the estimate well filled: not named the budget",
         sig(status_codes={"rest": 544}, budget=budget(0.6, throughput=11.0)),
         DiagnosisKind.SERVICE_DOWN,

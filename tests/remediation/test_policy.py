@@ -110,13 +110,21 @@ CASES = [
         reason="io_budget_low: raise micro -> small",
     ),
     Case(
-        "memory short ahead while the estimate ran out but the disks serve above the baseline "
-        "(overdrawn: limits above the published ones): proposed only",
+        "memory short ahead while the estimate ran out and the disks still serve above the "
+        "baseline (overdrawn): raised for the budget, as the budget's own decision would",
         K.MEMORY_EXHAUSTED,
-        "ask",
+        "escalate",
         Tier.SMALL,
         replace(budget(0.0, None), overdrawn=True),
         ahead=True,
+        reason="io_budget_low",
+    ),
+    Case(
+        "the budget's own decision on the same overdrawn estimate: raised",
+        K.IO_BUDGET_LOW,
+        "escalate",
+        Tier.SMALL,
+        replace(budget(0.0, None), overdrawn=True),
     ),
     Case(
         "CPU saturated while the services answer: proposed, not raised",

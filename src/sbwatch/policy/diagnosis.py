@@ -260,11 +260,16 @@ def _budget_facts(s: Signals) -> tuple[bool, bool, list[str]]:
     if b is None or not spec(b.tier).has_burst_budget:
         return False, False, []
     evidence: list[str] = []
-    empty = b.ratio <= EXHAUSTED_RATIO and not b.overdrawn
-    if empty:
-        evidence.append(f"IO budget {b.ratio:.0%} left (estimate confidence {b.confidence:.2f})")
     size = spec(b.tier)
     baseline, ops = size.baseline_mbps, size.baseline_iops
+    # A load well under both baselines is served whole, spent budget or not: nothing held back.
+    under = all(
+        served < level * (1 - FLAT_TOLERANCE)
+        for served, level in ((b.throughput_mbps, baseline), (b.iops, ops))
+    )
+    empty = b.ratio <= EXHAUSTED_RATIO and not b.overdrawn and not under
+    if empty:
+        evidence.append(f"IO budget {b.ratio:.0%} left (estimate confidence {b.confidence:.2f})")
     over = False  # served above the baseline: only a scrape's jitter, if it is held at all
     if _held_at(b.throughput_mbps, baseline):
         held = (

@@ -178,7 +178,7 @@ def _for_the_budget(
     services answer) never holds back a raise the IO budget needs now: then the decision is
     the budget's."""
     host_asks = diagnosis.kind in HOST_KINDS and (diagnosis.ahead or diagnosis.leaking)
-    if not host_asks or budget is None or budget.overdrawn:  # overdrawn: limits above
+    if not host_asks or budget is None:
         return diagnosis
     as_budget = replace(diagnosis, kind=DiagnosisKind.IO_BUDGET_LOW, holds=None, leaking=False)
     return as_budget if not _not_fixable(as_budget, budget, policy) else diagnosis

@@ -476,9 +476,7 @@ def _still_failing(timeline: Timeline, ref: str, at: float, topic: str) -> str:
         return f"auth {', '.join(still)} refusing" if still else ""
     if topic.startswith("service:"):
         name = topic.partition(":")[2]
-        began = [
-            i.start_s for i in timeline.incidents(ref) if i.covers(at) and name in i.services
-        ]
+        began = [i.start_s for i in timeline.incidents(ref) if i.covers(at) and name in i.services]
         seen = any(at - start >= UNSEEN_S for start in began)
         return name if name in bad and seen else ""
     if topic == "io_budget":
