@@ -69,9 +69,9 @@ CASES = [
         id="contains-holds",
     ),
     pytest.param(
-        {"messages": (ExpectedMessage("warning", "disk IO budget", "--to medium"),)},
+        {"messages": (ExpectedMessage("warning", "disk IO budget", "--to large"),)},
         False,
-        "no warning /disk IO budget/ containing /--to medium/ message; sent: warning: ",
+        "no warning /disk IO budget/ containing /--to large/ message; sent: warning: ",
         id="contains-missing",
     ),
     pytest.param(
@@ -85,7 +85,7 @@ CASES = [
     pytest.param(
         {"no_messages": (UnwantedMessage(title="raising compute"),)},
         True,
-        "none of any /raising compute/ among 4 sent",
+        "none of any /raising compute/ among 5 sent",
         id="no-messages-holds",
     ),
     pytest.param(
@@ -103,13 +103,13 @@ CASES = [
         id="no-messages-kind",
     ),
     pytest.param(
-        {"max_messages_per_project": 4}, True, "4 sent, at most 4", id="per-project-holds"
+        {"max_messages_per_project": 5}, True, "5 sent, at most 5", id="per-project-holds"
     ),
     pytest.param(
-        {"max_messages_per_project": 3}, False, "4 sent, at most 3", id="per-project-over"
+        {"max_messages_per_project": 4}, False, "5 sent, at most 4", id="per-project-over"
     ),
     pytest.param(
-        {"max_messages_each": {REF: 2}}, False, "4 sent, at most 2", id="per-project-by-ref"
+        {"max_messages_each": {REF: 2}}, False, "5 sent, at most 2", id="per-project-by-ref"
     ),
 ]
 
