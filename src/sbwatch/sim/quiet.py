@@ -42,9 +42,10 @@ from sbwatch.policy.escalation import CHANGED, FAILED_RETRY, UNFINISHED
 from sbwatch.policy.resources import OOM_NOTICE
 from sbwatch.policy.thresholds import next_status
 from sbwatch.sim.steady import SteadyProbe
+from sbwatch.watch.pipeline import EMAIL_LOOKBACK
 from sbwatch.watch.runtime import ProjectRuntime
 from sbwatch.watch.state import STATE_NAMESPACE, correction_key
-from sbwatch.watch.watcher import EMAIL_LOOKBACK, Watcher
+from sbwatch.watch.watcher import Watcher
 
 
 async def settled_probe(watcher: Watcher, ref: str, kind: ProbeKind) -> bool:
@@ -142,7 +143,7 @@ class QuietEvaluations:
         return min((t for t in due if t > now), default=_NEVER)
 
     async def _inputs(self, ref: str) -> tuple[object, ...]:
-        """Everything ``Watcher._evaluate`` reads that can change between two of its runs."""
+        """Everything ``Pipeline._evaluate`` reads that can change between two of its runs."""
         watcher = self._watcher
         runtime = watcher.projects[ref]
         store = watcher.store

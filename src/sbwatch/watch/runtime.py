@@ -62,6 +62,9 @@ class ProjectRuntime:
     held_epoch: int | None = None
     """Projects shared out: the epoch of the project's own lease this runtime was started
     under (None: not held); another means the project moved here and is started afresh."""
+    replaced: bool = False
+    """The project moved here again and runs in a new runtime (watch/fleet.py): a job still
+    at work on this one keeps nothing of what it finds."""
 
     def names(self) -> set[str]:
         """Every name the provider's emails may call this project by, lowercased."""
