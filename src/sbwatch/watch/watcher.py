@@ -4,12 +4,13 @@ The scheduler calls these jobs on intervals in the daemon; the replay calls them
 clock. Each job is one unit of work: run a probe and keep its state; or evaluate a project
 (budget, diagnosis, alerts, escalation and its verification). A job asks the fleet
 (watch/fleet.py) for the project's runtime and what this instance may do for it, and hands
-both to the project's pipeline (watch/pipeline.py).
+both to the project's pipeline (watch/pipeline.py). Readers see a project through its
+read-only ``ProjectView``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import httpx
 
@@ -25,7 +26,9 @@ from sbwatch.core.results import (
     EmailKind,
     ProbeKind,
     ProbeResult,
+    ProbeStatus,
     ProviderEmail,
+    Severity,
 )
 from sbwatch.core.tiers import Tier
 from sbwatch.policy.plan import Plan
@@ -35,7 +38,7 @@ from sbwatch.watch.announcer import AlertObserver
 from sbwatch.watch.fleet import Fleet
 from sbwatch.watch.pipeline import Pipeline
 from sbwatch.watch.provider import email_targets, plan_notice, say_unmatched
-from sbwatch.watch.runtime import ProjectRuntime
+from sbwatch.watch.runtime import ProjectRuntime, ProjectView
 
 
 class Watcher:
@@ -82,18 +85,14 @@ class Watcher:
         self._log = get_logger("watcher")
 
     @property
-    def projects(self) -> dict[str, ProjectRuntime]:
-        """Every configured project's runtime."""
+    def projects(self) -> Mapping[str, ProjectView]:
+        """Every configured project, read-only."""
         return self.fleet.projects
 
     @property
     def provider_probe(self) -> Probe | None:
         """The status page probe; None when the status page is not read."""
         return self.pipeline.probing.provider_probe
-
-    @provider_probe.setter
-    def provider_probe(self, probe: Probe | None) -> None:
-        self.pipeline.probing.provider_probe = probe
 
     @property
     def provider_last(self) -> ProbeResult | None:
@@ -199,6 +198,26 @@ class Watcher:
             await self.disk.check(runtime)
             await self.auth_limits.check(runtime)
 
+    async def notice(
+        self, ref: str, severity: Severity, title: str, body: str, *, subject: str
+    ) -> None:
+        """A one-shot message about one project (a backup, a refused configuration)."""
+        await self.announcer.notice(self.fleet.projects[ref], severity, title, body, subject)
+
     async def flush(self) -> int:
         """Deliver due notifications."""
         return await self.dispatcher.flush()
+
+    # -- the replay's fast path (sim/quiet.py, sim/steady.py) -----------------------------
+    def wrap_probes(self, wrap: Callable[[str, Probe], Probe]) -> None:
+        """Put every probe behind ``wrap(ref, probe)`` (ref "" for the status page)."""
+        for ref, runtime in self.fleet.projects.items():
+            for kind, probe in runtime.probes.items():
+                runtime.probes[kind] = wrap(ref, probe)
+        if self.pipeline.probing.provider_probe is not None:
+            self.pipeline.probing.provider_probe = wrap("", self.pipeline.probing.provider_probe)
+
+    def settle(self, ref: str, kind: ProbeKind, status: ProbeStatus) -> None:
+        """Move a probe's state on to ``status`` without a run: its answer was known and
+        changes nothing else (see ``sim.quiet.settled_probe``)."""
+        self.fleet.projects[ref].statuses[kind] = status
