@@ -123,6 +123,9 @@ SIM_WORLD_DENY = tuple(
 )
 """The provider's size table (core/tiers.py) included: the world keeps its own machines."""
 
+FLEET = (S + "watch.fleet", S + "watch.watcher")
+"""Which projects this instance holds (the fleet) and the jobs that ask it (the watcher)."""
+
 RULES = (
     Rule(
         "policy is pure: only core values, the configuration and the provider's data",
@@ -189,6 +192,12 @@ RULES = (
         scope=(S + "backup",),
         deny=(S + "daemon", S + "watch"),
     ),
+    Rule(
+        "a project's pipeline is handed what it may do: it never reaches for the fleet",
+        scope=(S + "watch",),
+        deny=(S + "watch.fleet", S + "watch.watcher", S + "daemon"),
+        exempt=FLEET,
+    ),
 )
 
 IO_MODEL = S + "sim.model"
@@ -240,6 +249,8 @@ PLANTED = [
     ("core.tiers", "config.settings", "core imports nothing of sbwatch above it"),
     ("backup.job", "daemon.scheduler", "backup imports neither daemon nor watch"),
     ("backup.job", "watch.watcher", "backup imports neither daemon nor watch"),
+    ("watch.pipeline", "watch.fleet", "a project's pipeline is handed what it may do"),
+    ("watch.disk", "daemon.ha", "a project's pipeline is handed what it may do"),
 ]
 """A planted import of ``module`` -> ``target`` and the rule it must break, for every rule."""
 
@@ -258,6 +269,26 @@ def test_every_rule_is_proved_on_a_planted_import() -> None:
     """No rule stands untested: each one has a planted import above that breaks it."""
     unproved = [rule.name for rule in RULES if not any(case[2] in rule.name for case in PLANTED)]
     assert [] == unproved
+
+
+def lease_readers(root: Path) -> list[str]:
+    """The modules of ``watch/`` that import ``Fences``, every project's leases at once."""
+    found = []
+    for path in sorted((root / "watch").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module == "sbwatch.core.lease"
+                and any(alias.name == "Fences" for alias in node.names)
+            ):
+                found.append(module_name(root, path))
+    return found
+
+
+def test_only_the_fleet_reads_the_leases() -> None:
+    """In watch/, the fleet (and the watcher that builds it) alone holds every project's
+    leases; the pipeline and its parts are handed one project's fence."""
+    assert list(FLEET) == lease_readers(PACKAGE)
 
 
 def test_a_shared_module_between_model_and_estimator_is_found() -> None:

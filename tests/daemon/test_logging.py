@@ -186,14 +186,12 @@ async def test_each_evaluation_cycle_is_one_info_line() -> None:
     clock = VirtualClock(T0)
     diagnosis = Diagnosis(REF, T0, DiagnosisKind.HEALTHY, 1.0)
     up = SimpleNamespace(state=SimpleNamespace(value="up"))
-    runtime = SimpleNamespace(
-        statuses={ProbeKind.REST: up}, estimator=SimpleNamespace(estimate=None)
-    )
+    view = SimpleNamespace(statuses={ProbeKind.REST: up}, budget=None)
 
     async def evaluate(ref: str) -> Diagnosis:
         return diagnosis
 
-    watcher = SimpleNamespace(clock=clock, evaluate=evaluate, projects={REF: runtime})
+    watcher = SimpleNamespace(clock=clock, evaluate=evaluate, projects={REF: view})
     with capture_logs() as logs:
         presence = SimpleNamespace(cycle_done=lambda: None)
         await _evaluate_job(watcher, REF, presence)()  # type: ignore[arg-type]  # stand-ins

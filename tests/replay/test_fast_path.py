@@ -16,7 +16,7 @@ from sbwatch.sim.direct import InProcessClient
 from sbwatch.sim.fuzz import generate, to_toml
 from sbwatch.sim.replay import NetworkGate, replay
 from sbwatch.sim.scenario import Scenario, load_scenario, parse_scenario
-from sbwatch.watch.watcher import Watcher
+from sbwatch.watch.pipeline import Pipeline
 
 pytestmark = [pytest.mark.slow]
 
@@ -79,18 +79,18 @@ def test_the_fast_path_skips_quiet_minutes() -> None:
     on the fast path: far fewer evaluations and far fewer requests to the simulator."""
     scenario = load_scenario(DATA / "service-down.toml")
     counted = {"evaluations": 0, "requests": 0}
-    evaluate, answer = Watcher._evaluate, InProcessClient._answer
+    evaluate, answer = Pipeline._evaluate, InProcessClient._answer
 
-    async def counting_evaluate(self: Watcher, runtime: Any) -> Any:
+    async def counting_evaluate(self: Pipeline, runtime: Any, may: Any) -> Any:
         counted["evaluations"] += 1
-        return await evaluate(self, runtime)
+        return await evaluate(self, runtime, may)
 
     async def counting_answer(self: InProcessClient, *args: Any) -> Any:
         counted["requests"] += 1
         return await answer(self, *args)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(Watcher, "_evaluate", counting_evaluate)
+        patch.setattr(Pipeline, "_evaluate", counting_evaluate)
         patch.setattr(InProcessClient, "_answer", counting_answer)
         patch.setattr(NetworkGate, "handle_async_request", _counting(counted, NetworkGate))
         full = asyncio.run(replay(scenario, fast=False))

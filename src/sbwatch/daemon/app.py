@@ -465,7 +465,7 @@ def _schedule(
         scheduler.every(f"uptime:{project.ref}", UPTIME_EVERY_S, _uptime_job(watcher, project.ref))
         if project.budget.plan_notice:
             scheduler.every(f"plan:{project.ref}", PLAN_CHECK_S, _plan_job(watcher, project.ref))
-        if watcher.projects[project.ref].api is not None:
+        if watcher.projects[project.ref].reaches_api:
             scheduler.every(
                 f"size:{project.ref}",
                 project.escalation.size_check.total_seconds(),
@@ -525,12 +525,12 @@ def _evaluate_job(watcher: Watcher, ref: str, presence: Presence) -> Callable[[]
 
 def cycle_summary(watcher: Watcher, ref: str, diagnosis: Diagnosis) -> dict[str, Any]:
     """What one evaluation of a project found: its one info line per cycle."""
-    runtime = watcher.projects[ref]
-    budget = runtime.estimator.estimate
+    view = watcher.projects[ref]
+    budget = view.budget
     return {
         "project": ref,
         "diagnosis": diagnosis.kind.value,
-        "probes": {kind.value: status.state.value for kind, status in runtime.statuses.items()},
+        "probes": {kind.value: status.state.value for kind, status in view.statuses.items()},
         "budget_left_pct": None if budget is None else round(budget.ratio * 100, 1),
     }
 
@@ -581,10 +581,6 @@ async def _config_refused(generation: Generation, exc: ConfigError) -> None:
     body = "\n".join(exc.problems[:10]) + "\nThe previous configuration keeps running."
     watcher = generation.watcher
     for ref in watcher.projects:
-        await watcher.announcer.notice(
-            watcher.projects[ref],
-            Severity.WARNING,
-            "configuration reload refused",
-            body,
-            subject="config",
+        await watcher.notice(
+            ref, Severity.WARNING, "configuration reload refused", body, subject="config"
         )

@@ -25,15 +25,14 @@ def schedule_backups(scheduler: Scheduler, watcher: Watcher) -> list[BackupJob]:
             continue
         trigger = cron_trigger(project.backup.schedule, project.backup.timezone)
 
-        # The runtime is looked up at each call: a project that moves between instances is
+        # The project is looked up at each call: a project that moves between instances is
         # started afresh, in a new runtime.
         def budget(ref: str = project.ref) -> tuple[BudgetEstimate | None, DiagnosisKind | None]:
-            rt = watcher.projects[ref]
-            return rt.estimator.estimate, rt.diagnosis.kind if rt.diagnosis else None
+            view = watcher.projects[ref]
+            return view.budget, view.diagnosis.kind if view.diagnosis else None
 
         async def notify(severity: Severity, title: str, body: str, ref: str = project.ref) -> None:
-            rt = watcher.projects[ref]
-            await watcher.announcer.notice(rt, severity, title, body, subject="backup")
+            await watcher.notice(ref, severity, title, body, subject="backup")
 
         def last_fire(now: datetime, t: Any = trigger) -> datetime | None:
             return previous_fire(t, now)

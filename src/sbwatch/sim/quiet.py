@@ -42,9 +42,10 @@ from sbwatch.policy.escalation import CHANGED, FAILED_RETRY, UNFINISHED
 from sbwatch.policy.resources import OOM_NOTICE
 from sbwatch.policy.thresholds import next_status
 from sbwatch.sim.steady import SteadyProbe
-from sbwatch.watch.runtime import ProjectRuntime
+from sbwatch.watch.pipeline import EMAIL_LOOKBACK
+from sbwatch.watch.runtime import ProjectView
 from sbwatch.watch.state import STATE_NAMESPACE, correction_key
-from sbwatch.watch.watcher import EMAIL_LOOKBACK, Watcher
+from sbwatch.watch.watcher import Watcher
 
 
 async def settled_probe(watcher: Watcher, ref: str, kind: ProbeKind) -> bool:
@@ -53,21 +54,21 @@ async def settled_probe(watcher: Watcher, ref: str, kind: ProbeKind) -> bool:
     False when the watcher must run the probe (its answer is not known, or it changes the
     state or starts confirming a failure); a known answer is handed to that run.
     """
-    runtime = watcher.projects[ref]
-    probe = runtime.probes[kind]
-    before = runtime.statuses.get(kind)
+    view = watcher.projects[ref]
+    probe = view.probes[kind]
+    before = view.statuses.get(kind)
     if not isinstance(probe, SteadyProbe) or before is None:
         return False
     result = await probe.reuse()
     if result is None:
         return False
-    settings = runtime.settings.probes[kind]
+    settings = view.settings.probes[kind]
     status, transition = next_status(before, result, settings)
     confirming = not result.ok and settings.confirm_after is not None
     if transition is not None or (confirming and status.state is not ProbeState.DOWN):
         probe.hold(result)  # the watcher's run gets this very result
         return False
-    runtime.statuses[kind] = status
+    watcher.settle(ref, kind, status)
     return True
 
 
@@ -86,19 +87,19 @@ class QuietEvaluations:
         The last evaluation must be the one this object ran (an email or a probe's change of
         state evaluates beside the schedule: its diagnosis is another object).
         """
-        runtime = self._watcher.projects[ref]
+        view = self._watcher.projects[ref]
         before = await self._inputs(ref)
         idle = self._idle.pop(ref, None)
         if idle is not None:
             seen, until, inputs = idle
             now = self._watcher.clock.now()
-            if seen is runtime.diagnosis and now < until and inputs == before:
+            if seen is view.diagnosis and now < until and inputs == before:
                 self._idle[ref] = idle
                 return False
         made = self._made()
         await evaluate()
         after = await self._inputs(ref)
-        diagnosis = runtime.diagnosis
+        diagnosis = view.diagnosis
         if after == before and made == self._made() and diagnosis is not None:
             quiet_until = await self._quiet_until(ref)
             if quiet_until is not None:
@@ -110,17 +111,17 @@ class QuietEvaluations:
         first timer of an alert or of the escalation policy to run out); None when it may not
         be skipped at all (a change of size under way, a silence)."""
         watcher = self._watcher
-        runtime = watcher.projects[ref]
+        view = watcher.projects[ref]
         store = watcher.store
-        decision = runtime.decision
+        decision = view.decision
         if decision is None or decision.action == "escalate":
             return None
-        if any(i.state in UNFINISHED for i in runtime.journal):
+        if any(i.state in UNFINISHED for i in view.journal):
             return None  # verified on every evaluation
         alerting = watcher.settings.alerting
         if alerting.silences or await store.silences():
             return None
-        policy = runtime.policy_state
+        policy = view.policy_state
         alerts = await store.open_alerts(ref)
         opened = {a.key for a in alerts}
         due = [t + alerting.min_duration for k, t in policy.first_seen.items() if k not in opened]
@@ -133,37 +134,37 @@ class QuietEvaluations:
             every = alerting.remind_critical if critical else alerting.remind_warning
             if every is not None:
                 due.append(alert.last_sent_at + every)
-        due += _journal_due(runtime)
+        due += _journal_due(view)
         due += _host_due(watcher, ref)
-        due += _cause_due(runtime)
+        due += _cause_due(view)
         # Every timer is a "long enough since" that stays true once true: one already run out
         # was read by this very evaluation, which still decided nothing.
         now = watcher.clock.now()
         return min((t for t in due if t > now), default=_NEVER)
 
     async def _inputs(self, ref: str) -> tuple[object, ...]:
-        """Everything ``Watcher._evaluate`` reads that can change between two of its runs."""
+        """Everything ``Pipeline._evaluate`` reads that can change between two of its runs."""
         watcher = self._watcher
-        runtime = watcher.projects[ref]
+        view = watcher.projects[ref]
         store = watcher.store
         now = watcher.clock.now()
         since = now - EMAIL_LOOKBACK
         journal = await store.intents(ref)
         correction = await store.get_state(STATE_NAMESPACE, correction_key(ref))
         return (  # values compared with ==: equal values are the same inputs
-            tuple(_status(kind, s) for kind, s in runtime.statuses.items()),
+            tuple(_status(kind, s) for kind, s in view.statuses.items()),
             _result(watcher.provider_last),
-            runtime.estimator.estimate,
-            runtime.pressure,
-            tuple(e for e in runtime.emails if e.received_at >= since),
-            len(runtime.emails),
-            journal == runtime.journal,
+            view.budget,
+            view.pressure,
+            tuple(e for e in view.emails if e.received_at >= since),
+            len(view.emails),
+            journal == view.journal,
             len(journal),
             correction is None,
-            runtime.tier,
-            runtime.budget_latched,
-            runtime.data_checks,
-            runtime.policy_state,
+            view.tier,
+            view.budget_latched,
+            view.data_checks,
+            view.policy_state,
             tuple(await store.open_alerts(ref)),
             _disk(watcher, ref),
             _host(watcher, ref),
@@ -203,20 +204,20 @@ def _host_due(watcher: Watcher, ref: str) -> list[datetime]:
     return [] if oom is None else [oom + OOM_NOTICE]
 
 
-def _cause_due(runtime: ProjectRuntime) -> list[datetime]:
+def _cause_due(view: ProjectView) -> list[datetime]:
     """When diagnosis stops waiting for a failure's cause (``CAUSE_WAIT`` after it began)."""
     return [
         began + CAUSE_WAIT
-        for s in runtime.statuses.values()
+        for s in view.statuses.values()
         if s.state is ProbeState.DOWN and (began := s.failing_since or s.changed_at) is not None
     ]
 
 
-def _journal_due(runtime: ProjectRuntime) -> list[datetime]:
+def _journal_due(view: ProjectView) -> list[datetime]:
     """When the cooldown after the last change, or the wait after a refused one, ends."""
-    cooldown = runtime.settings.escalation.cooldown
-    changed = [i.updated_at for i in runtime.journal if i.state in CHANGED]
-    failed = [i.updated_at for i in runtime.journal if i.state is IntentState.FAILED]
+    cooldown = view.settings.escalation.cooldown
+    changed = [i.updated_at for i in view.journal if i.state in CHANGED]
+    failed = [i.updated_at for i in view.journal if i.state is IntentState.FAILED]
     due = [max(changed) + cooldown] if changed else []
     if failed:
         due.append(max(failed) + min(cooldown, FAILED_RETRY))

@@ -286,12 +286,7 @@ def _client(world: SimWorld, app: Starlette, *, fast: bool) -> httpx.AsyncClient
 def _steady_probes(watcher: Watcher, world: SimWorld, app: Starlette) -> None:
     """The fast path's probes: answers reused while the world stays the same (sim/steady.py)."""
     limiter = app.state.limiter
-    for ref, runtime in watcher.projects.items():
-        for kind, probe in runtime.probes.items():
-            runtime.probes[kind] = steady(probe, world, ref, limiter=limiter, token=TOKEN)
-    if watcher.provider_probe is not None:
-        probe = watcher.provider_probe
-        watcher.provider_probe = steady(probe, world, "", limiter=limiter, token=TOKEN)
+    watcher.wrap_probes(lambda ref, probe: steady(probe, world, ref, limiter=limiter, token=TOKEN))
 
 
 def _remember_missing(name: str) -> str | None:
@@ -483,7 +478,7 @@ def _sample_series(world: SimWorld, watcher: Watcher, rec: Recorder) -> None:
         world.sync(ref)
         project = world.projects[ref]
         model = project.model
-        estimate = watcher.projects[ref].estimator.estimate
+        estimate = watcher.projects[ref].budget
         rec.series.append(
             {
                 "at_s": round(rec.clock.elapsed, 1),
