@@ -121,6 +121,7 @@ def _key_problem(request: Request, service_key: str) -> Response | None:
 
 def project_routes(world: SimWorld, service_key: str) -> list[Route]:
     """Routes under /p/{ref}: REST root, auth health and the privileged metrics endpoint."""
+    labelled: dict[str, LabelSets] = {}  # each project's label sets, shared by its scrapes
 
     async def rest(request: Request) -> Response:
         ref = request.path_params["ref"]
@@ -169,7 +170,8 @@ def project_routes(world: SimWorld, service_key: str) -> list[Route]:
                 status_code=401,
                 headers={"WWW-Authenticate": 'Basic realm="metrics"'},
             )
-        return ExpositionResponse(list(ProjectCollector(world.projects[ref]).collect()))
+        families = list(ProjectCollector(world.projects[ref]).collect())
+        return ExpositionResponse(families, known=labelled.setdefault(ref, {}))
 
     return [
         Route("/p/{ref}/rest/v1/", rest, methods=["GET", "HEAD"]),
@@ -224,10 +226,13 @@ class ExpositionResponse(Response):
     client hands them over instead (sim/direct.py), and the text is never written there.
     """
 
-    def __init__(self, families: list[_Family]) -> None:
+    def __init__(self, families: list[_Family], *, known: LabelSets | None = None) -> None:
+        """``known``: label sets met before, each dict reused for the same label values (the
+        readers never change them); a scrape's series carry the same labels every time."""
         super().__init__(media_type=CONTENT_TYPE_LATEST)
         self._families = families
-        self.samples = [sample for family in families for sample in family.series()]
+        known = {} if known is None else known
+        self.samples = [sample for family in families for sample in family.series(known)]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Write the text, then serve it."""
@@ -247,6 +252,8 @@ class _Written:
 
 
 Series = tuple[str, dict[str, str], float]
+LabelSets = dict[tuple[Any, ...], dict[str, str]]
+"""Label dicts by their names (a tuple) and values, made once each."""
 
 
 class _Family:
@@ -285,14 +292,19 @@ class _Family:
         """One sample: its label values, in the order of the family's label names."""
         self.rows.append((labels, value))
 
-    def series(self) -> list[Series]:
-        """The samples as (name, labels, value), as prometheus_client's family holds them."""
+    def series(self, known: LabelSets) -> list[Series]:
+        """The samples as (name, labels, value), as prometheus_client's family holds them;
+        a label dict already in ``known`` is reused, a new one kept there."""
         name = f"{self.name}_total" if self.kind == "counter" else self.name
         names = self.labelnames
-        return [
-            (name, dict(zip(names, labels, strict=False)), float(value))
-            for labels, value in self.rows
-        ]
+        out: list[Series] = []
+        for labels, value in self.rows:
+            key = (names, *labels)
+            found = known.get(key)
+            if found is None:
+                found = known[key] = dict(zip(names, labels, strict=False))
+            out.append((name, found, float(value)))
+        return out
 
     def metric(self) -> Metric:
         """prometheus_client's family, for the text."""

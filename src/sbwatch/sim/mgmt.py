@@ -183,11 +183,18 @@ def addons_document(world: SimWorld, ref: str) -> dict[str, Any]:
     selected = []
     if current.variant is not None:
         selected.append({"type": "compute_instance", "variant": _variant(current)})
+    return {"selected_addons": selected, "available_addons": list(_available_addons())}
+
+
+@functools.cache
+def _available_addons() -> tuple[dict[str, Any], ...]:
+    """Every add-on offered, compute's variants among them: the same for every project, built
+    once (the size check asks for the list every few minutes; readers never change it)."""
     variants = [_variant(m) for m in MACHINES if m.variant is not None]
     compute = {"name": "Compute Instance", "type": "compute_instance", "variants": variants}
     available = [_other_addon(_OTHER_ADDONS[0]), compute]
     available += [_other_addon(addon) for addon in _OTHER_ADDONS[1:]]
-    return {"selected_addons": selected, "available_addons": available}
+    return tuple(available)
 
 
 def project_document(world: SimWorld, ref: str) -> dict[str, Any]:

@@ -54,6 +54,8 @@ AUTH_SHARE = 0.1
 """Auth's health check touches the disk little: it feels this share of the queue."""
 SERVICES = ("db", "rest", "auth")
 _EPS = 1e-9
+_DEVICE_SHARES = ((ROOT_DEVICE, ROOT_SHARE, ROOT_SHARE), (DATA_DEVICE, 1.0 - ROOT_SHARE, 1.0))
+"""Each disk, its part of the IO and of the busy time (the data disk's busy time is whole)."""
 
 
 @dataclass
@@ -406,36 +408,46 @@ class DiskIoModel:
             if remaining <= _EPS:
                 return
             segment = self._segment()
+            queue = self._queue_target(segment)
             bytes_rate = self.demand.mbps * segment.served
             ops_rate = self.demand.iops * segment.served
             step = min(
                 remaining,
                 self.bytes_balance.seconds_to_empty(bytes_rate),
                 self.ops_balance.seconds_to_empty(ops_rate),
-                self._seconds_to_cross(segment),
+                self._seconds_to_cross(queue),
             )
-            self._integrate(segment, bytes_rate, ops_rate, max(step, 0.0))
+            self._integrate(segment, queue, bytes_rate, ops_rate, max(step, 0.0))
             remaining -= step
         if remaining > _EPS:  # pragma: no cover - more splits than a segment can have
             segment = self._segment()
             rates = (self.demand.mbps * segment.served, self.demand.iops * segment.served)
-            self._integrate(segment, *rates, remaining)
+            self._integrate(segment, self._queue_target(segment), *rates, remaining)
 
     def _queue_target(self, segment: _Segment) -> tuple[float, float]:
         target = SLOW_S_PER_EXCESS * max(0.0, segment.pressure - 1.0)
         return target, QUEUE_BUILD_S if target > self.queue_s else QUEUE_DRAIN_S
 
-    def _seconds_to_cross(self, segment: _Segment) -> float:
-        """When the queue crosses the failure threshold at this segment's target; inf if never."""
-        target, tau = self._queue_target(segment)
+    def _seconds_to_cross(self, queue: tuple[float, float]) -> float:
+        """When the queue crosses the failure threshold going to ``queue`` (its target and
+        time constant, ``_queue_target``); inf if never."""
+        target, tau = queue
         threshold = FAIL_LATENCY_S - BASE_LATENCY_S
         start = self.queue_s
         if (start - threshold) * (target - threshold) >= 0 or abs(start - target) <= _EPS:
             return math.inf
         return -tau * math.log((threshold - target) / (start - target))
 
-    def _integrate(self, segment: _Segment, bytes_rate: float, ops_rate: float, dt: float) -> None:
-        target, tau = self._queue_target(segment)
+    def _integrate(
+        self,
+        segment: _Segment,
+        queue: tuple[float, float],
+        bytes_rate: float,
+        ops_rate: float,
+        dt: float,
+    ) -> None:
+        """Run ``dt`` seconds of one segment, the queue going to ``queue`` (``_queue_target``)."""
+        target, tau = queue
         before = self.queue_s
         middle = target + (before - target) * math.exp(-dt / 2 / tau)
         if BASE_LATENCY_S + middle >= FAIL_LATENCY_S:
@@ -452,13 +464,14 @@ class DiskIoModel:
             bytes_rate / self.bytes_balance.burst, ops_rate / self.ops_balance.burst, 0.0
         )
         starved = 1.0 - segment.served
-        for device, share in ((ROOT_DEVICE, ROOT_SHARE), (DATA_DEVICE, 1.0 - ROOT_SHARE)):
-            disk = self.disks[device]
+        disks = self.disks
+        for device, share, busy_share in _DEVICE_SHARES:
+            disk = disks[device]
             disk.read_bytes += moved * read_share * share
             disk.written_bytes += moved * (1 - read_share) * share
             disk.reads_completed += ops * read_ops_share * share
             disk.writes_completed += ops * (1 - read_ops_share) * share
-            busy = (utilisation + starved) * (1.0 if device == DATA_DEVICE else ROOT_SHARE)
+            busy = (utilisation + starved) * busy_share
             disk.io_time_seconds += dt * min(1.0, busy)
         self._account_cpu(segment, utilisation, dt)
 

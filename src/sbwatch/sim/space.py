@@ -115,6 +115,9 @@ class DiskSpace:
 
     def advance(self, start: float, end: float) -> None:
         """Run from ``start`` to ``end`` (monotonic seconds), exactly at every threshold."""
+        if self._still():
+            self.t = max(self.t, end)
+            return
         t = max(start, self.t)
         self._settle(t)
         for _ in range(64):
@@ -126,6 +129,12 @@ class DiskSpace:
             t = stop
             self._settle(t)
         self.t = max(self.t, end)
+
+    def _still(self) -> bool:
+        """Nothing fills ``/data`` and it is below every line: time changes nothing here."""
+        if self.fill_bytes_s != 0.0 or self.read_only:
+            return False
+        return self.used_ratio < GROW_AT - _EPS and self.used_bytes < self._lock_line - _EPS
 
     def _next_event(self, t: float) -> float:
         """The next moment something can change: a threshold crossed or the quota freeing."""
