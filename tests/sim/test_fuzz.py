@@ -179,25 +179,6 @@ def test_each_rule_catches_its_breach(parts: dict[str, Any], rule: str, words: s
     assert words in broken[rule]
 
 
-@pytest.mark.parametrize(("ratio", "eta_s", "forced"), [(0.2, 600.0, True), (0.2, 1800.0, False)])
-def test_a_change_within_the_cooldown_is_kept_only_when_the_budget_forced_it(
-    ratio: float, eta_s: float, forced: bool
-) -> None:
-    """The second change ten minutes after the first: kept when the daemon decided it for a
-    budget running out within the resize and its margin on the size just set, else broken."""
-    second = _change(at_s=3 * 3600.0 + 600, **{"from": "small", "to": "medium"})
-    escalation = {
-        "at_s": second["at_s"],
-        "project": second["project"],
-        "to": "medium",
-        "actor": "daemon",
-        "budget": {"ratio": ratio, "eta_s": eta_s, "refills": False},
-    }
-    report = _report(changes=[_change(at_s=3 * 3600.0), second], escalations=[escalation])
-    broken = _broken(report)
-    assert forced == ("one_patch_per_need" not in broken)
-
-
 def test_a_latched_budget_alert_may_stay_open() -> None:
     """An IO budget alert open at the end on a budget not full again is the latch, not a leak."""
     alert = {

@@ -90,13 +90,7 @@ def decide(
     """Decide about escalating one project from its diagnosis, budget, bounds and journal."""
     mine = [i for i in journal if i.project == ref]
     diagnosis = _for_the_budget(diagnosis, budget, policy)
-    unfixable = _not_fixable(diagnosis, budget, policy)
-    # The budget about to run out on the size the last change set: that change's effect is
-    # known (not enough), so the cooldown that waits to see it does not hold the next step
-    # back. Only at the last moment (the resize and its margin, not stretched by a young
-    # estimate's doubt): a second raise is as costly as a first.
-    due_in = _due_in_s(budget) if diagnosis.kind in IO_KINDS and not unfixable else None
-    blocked = _blocked_by_journal(mine, policy, now, due_in_s=due_in) or unfixable
+    blocked = _blocked_by_journal(mine, policy, now) or _not_fixable(diagnosis, budget, policy)
     if blocked:
         return _none(blocked)
     demand = budget.throughput_mbps if budget is not None and diagnosis.kind in IO_KINDS else 0.0
@@ -128,26 +122,8 @@ def decide(
     return EscalationDecision("escalate", target, what, command, delta, summary)
 
 
-def _due_in_s(budget: BudgetEstimate | None) -> float | None:
-    """When the budget runs out (0: used up), as the raise that is due now sees it."""
-    if budget is None:
-        return None
-    if budget.ratio <= EXHAUSTED_RATIO:
-        return 0.0
-    return budget.eta_s
-
-
-def _blocked_by_journal(
-    mine: Sequence[Intent],
-    policy: EscalationSettings,
-    now: datetime,
-    *,
-    due_in_s: float | None = None,
-) -> str:
-    """Why the journal forbids a new change now ("" when it does not).
-
-    ``due_in_s``: a raise is due now for a budget that runs out in this long; the cooldown
-    holds it back unless that is within the resize and its margin."""
+def _blocked_by_journal(mine: Sequence[Intent], policy: EscalationSettings, now: datetime) -> str:
+    """Why the journal forbids a new change now ("" when it does not)."""
     for intent in mine:
         if intent.state in UNFINISHED:
             return (
@@ -157,8 +133,7 @@ def _blocked_by_journal(
     changed = [i.updated_at for i in mine if i.state in CHANGED]
     if changed:
         left = policy.cooldown - (now - max(changed))
-        outlasts = due_in_s is None or due_in_s > RESIZE_S + RAISE_MARGIN_S
-        if left > timedelta(0) and outlasts:
+        if left > timedelta(0):
             return f"cooldown after the last change: {format_duration(left.total_seconds())} left"
     failed = [i for i in mine if i.state is IntentState.FAILED]
     if failed:

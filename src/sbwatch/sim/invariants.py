@@ -8,8 +8,7 @@ budget estimate each change rested on, every alert action, sent or held):
   down, on a paused project, or with no disk IO need at all (an email alone);
 - ``patch_bounds``: only in auto mode, always up, never above max_tier or the cost cap;
 - ``one_patch_per_need``: no PATCH to the size a project already has, none again within the
-  cooldown unless the budget forced it (the size the last change set running out within a
-  resize and its margin);
+  cooldown;
 - ``not_while_refilling``: no change while the forecast said the budget refills;
 - ``alerts_delivered_once``: each alert opens once, is updated or reminded only while open,
   resolves once; no message is sent twice;
@@ -102,27 +101,6 @@ def _bounds(scenario: Scenario, report: dict[str, Any]) -> Iterable[str]:
             yield f"{where} costs ${price:.2f}/month, over the cap ${policy.monthly_cost_cap_usd:g}"
 
 
-LAST_MOMENT_S = 12 * 60.0
-"""A resize and its margin: a change within the cooldown is one the budget forced only when
-the size the last change set was running out within this (or had run out)."""
-
-
-def _forced(report: dict[str, Any], change: dict[str, Any]) -> bool:
-    """The daemon decided ``change`` for a budget running out within ``LAST_MOMENT_S``."""
-    for escalation in report.get("escalations", []):
-        same = (escalation["project"], escalation["at_s"], escalation["to"]) == (
-            change["project"],
-            change["at_s"],
-            change["to"],
-        )
-        budget = escalation.get("budget")
-        if not same or escalation.get("actor") != "daemon" or not budget:
-            continue
-        eta = budget["eta_s"]
-        return budget["ratio"] <= 0.01 or (eta is not None and eta <= LAST_MOMENT_S)
-    return False
-
-
 def _per_need(scenario: Scenario, report: dict[str, Any]) -> Iterable[str]:
     last: dict[str, float] = {}
     for change in _changes(report):
@@ -132,9 +110,7 @@ def _per_need(scenario: Scenario, report: dict[str, Any]) -> Iterable[str]:
         if not change["applied"]:
             continue
         before = last.get(change["project"])
-        soon = before is not None and change["at_s"] - before < scenario.policy.cooldown_s
-        if soon and not _forced(report, change):
-            assert before is not None
+        if before is not None and change["at_s"] - before < scenario.policy.cooldown_s:
             gap = stamp(change["at_s"] - before)
             yield f"{where}: {gap} after the last one, within the cooldown"
         last[change["project"]] = change["at_s"]
