@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -127,3 +128,21 @@ async def test_budget_says_the_baseline_it_learned(
     assert 0 == await _main(["-c", str(config), "budget", REF])
     out = capsys.readouterr().out
     assert "micro really holds 13.8 MB/s once throttled (published 11)" in out
+
+
+async def test_budget_says_a_level_never_read_and_how_to_pin_it(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An estimate whose level was assumed at first start is shown as such, with the exact
+    command that pins it; the flag survives the store."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    store = await open_store(load_settings(config).state)
+    try:
+        estimate = BudgetEstimate(REF, now, Tier.MICRO, 0.9, 4.0, 7200.0, 0.5, 15.0, 120.0)
+        await store.record_budget(replace(estimate, assumed=True))
+    finally:
+        await store.close()
+    assert 0 == await _main(["-c", str(config), "budget", REF])
+    out = capsys.readouterr().out
+    assert "The level was assumed full when sbwatch began" in out
+    assert f"sbwatch budget set {REF} PCT" in out

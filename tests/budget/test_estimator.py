@@ -415,3 +415,28 @@ def test_configured_limits_replace_the_published(feed: FeedFactory) -> None:
     est.configure({Tier.MICRO: TierLimits(baseline_mbps=15.0)})
     assert 15.0 == est.limits(Tier.MICRO).baseline_mbps
     assert 1.0 == feed(est).run(15.0, 3600).ratio
+
+
+def test_a_level_never_read_is_assumed_until_something_pins_it(feed: FeedFactory) -> None:
+    """At first start the level is assumed full and said so; a day's drain does not pin it
+    (the true level could have been lower all along), a correction does, and so does a resize
+    (a new size starts full); the estimator's saved state keeps what it knows."""
+    f = feed(BudgetEstimator("p", Tier.MICRO))
+    est = f.run(spec(Tier.MICRO).baseline_mbps + 5, 3600)
+    assert est.assumed
+    again = BudgetEstimator.from_state(f.estimator.to_state())
+    assert again.estimate is not None
+    assert again.estimate.assumed
+    f.estimator.correct(40.0, est.at)
+    assert f.estimator.estimate is not None
+    assert not f.estimator.estimate.assumed
+    resized = feed(BudgetEstimator("q", Tier.MICRO))
+    first = resized.run(spec(Tier.MICRO).baseline_mbps + 5, 600)
+    resized.estimator.set_tier(Tier.SMALL, first.at)
+    assert not resized.run(spec(Tier.SMALL).baseline_mbps + 5, 600).assumed
+
+
+def test_a_refill_long_enough_to_fill_any_level_pins_it(feed: FeedFactory) -> None:
+    """Idle for a day and a half on micro: whatever the level was, it is full now."""
+    f = feed(BudgetEstimator("p", Tier.MICRO))
+    assert not f.run(0.0, 36 * 3600).assumed

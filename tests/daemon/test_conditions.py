@@ -11,7 +11,7 @@ from sbwatch.alerting.conditions import budget_title, conditions, headline
 from sbwatch.config.settings import AlertingSettings, BudgetSettings
 from sbwatch.core.results import Alert, BudgetEstimate, Diagnosis, DiagnosisKind, Severity
 from sbwatch.core.tiers import Tier
-from sbwatch.policy.alerts import PolicyState, evaluate
+from sbwatch.policy.alerts import Condition, PolicyState, evaluate
 from sbwatch.policy.budget import budget_severity
 from sbwatch.policy.conditions import next_latch
 from sbwatch.policy.escalation import EscalationDecision
@@ -244,3 +244,19 @@ def test_a_cause_that_ends_while_the_services_keep_failing_is_taken_in() -> None
         assert [("resolve", False)] == [(a.kind, a.send) for a in closed], said
         cause = next(a for a in actions if a.alert.key == f"{REF}:{subject}")
         assert "Part of it: project is paused." in cause.alert.body
+
+
+def test_a_level_never_read_is_said_with_the_command_that_pins_it() -> None:
+    """The budget warning of an estimate whose level was assumed says so, with the exact
+    `budget set` command; once the level is read, the line is gone."""
+
+    def io_body(estimate: BudgetEstimate) -> str:
+        cond = by_subject(DiagnosisKind.HEALTHY, budget=estimate, severity=Severity.WARNING)
+        io = cond["io_budget"]
+        assert isinstance(io, Condition)
+        return io.body
+
+    body = io_body(replace(budget(0.4, 3 * 3600.0), assumed=True))
+    assert "The level was assumed full when sbwatch began" in body
+    assert body.endswith(f"sbwatch budget set {REF} PCT")
+    assert "assumed" not in io_body(budget(0.4, 3 * 3600.0))

@@ -279,4 +279,15 @@ def _budget_body(budget: BudgetEstimate | None) -> str:
             f" The IO operations balance runs out first: {budget.iops:.0f} IOPS against a "
             f"baseline of {spec(budget.tier).baseline_iops:.0f}."
         )
+    if budget.assumed:
+        said += f"\n{assumed_line(budget.project)}"
     return said
+
+
+def assumed_line(ref: str) -> str:
+    """What a person reads beside an estimate whose level was never read."""
+    return (
+        "The level was assumed full when sbwatch began (it cannot read it): the figure is the "
+        "most it can be. Pin it with the dashboard's 'Disk IO % consumed': "
+        f"sbwatch budget set {ref} PCT"
+    )

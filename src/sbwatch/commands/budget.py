@@ -9,6 +9,7 @@ import sys
 from datetime import datetime, timedelta
 from typing import Any
 
+from sbwatch.alerting.conditions import assumed_line
 from sbwatch.commands import HELPS
 from sbwatch.commands.common import settings_or_exit
 from sbwatch.config.settings import ProjectSettings, Settings
@@ -180,6 +181,8 @@ def _text(row: dict[str, Any]) -> str:
             f"  throughput  {est['throughput_mbps']:.1f} MB/s, {est['iops']:.0f} IOPS",
             f"  estimated   {est['at']}   latest sample {row['latest_sample_at'] or 'none'}",
         ]
+        if est.get("assumed"):
+            lines.append(f"  level       {assumed_line(row['project'])}")
     for size, mbps in row["learned_baseline_mbps"].items():
         published = spec(Tier(size)).baseline_mbps
         lines.append(

@@ -268,6 +268,11 @@ class BudgetEstimate:
     """The estimate ran out, yet the disks serve above the size's baseline without waiting:
     this project's limits are higher than the published ones (minimums) and its budget is
     not spent; the level is unknown until throughput is held at a baseline."""
+    assumed: bool = False
+    """The level was never read: no figure in the configuration, no ``sbwatch budget set``,
+    no resize since sbwatch began (a new size starts full), and not enough IO since to fill
+    or empty it for sure. The estimate starts full and counts what it sees, so it reads the
+    most the level can be."""
 
 
 @dataclass(frozen=True, slots=True)

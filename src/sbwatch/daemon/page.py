@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from sbwatch import __version__
 from sbwatch.alerting.auth_limits import auth_limits_line
+from sbwatch.alerting.conditions import assumed_line
 from sbwatch.alerting.connections import connections_line
 from sbwatch.alerting.disk import disk_line
 from sbwatch.alerting.incident_text import incident_doc
@@ -228,6 +229,8 @@ def _budget(p: dict[str, Any], now: datetime, asked: str) -> str:
             f"{runs_out} · net burn {float(budget['burn_mbps']):+.1f} MB/s · confidence "
             f"{float(budget.get('confidence', 0)):.2f}</p>"
         )
+        if budget.get("assumed"):
+            text += f'<p class="estimate assumed">{escape(assumed_line(p["ref"]))}</p>'
     points = [
         Point(datetime.fromisoformat(h["at"]), float(h["ratio"]), str(h["tier"]))
         for h in p.get("budget_history", [])

@@ -49,6 +49,8 @@ TREND_S = 900.0
 TREND_SHARE = 0.5
 """A younger drain is forecast only once it has lasted this share of its own time to empty:
 a ten-minute spike on a full budget is not a trend, a load that would empty it is by then."""
+ASSUMED_SPREAD = 0.05
+"""A level known to within this share of the capacity is known; wider, it is assumed."""
 EXHAUSTED_RATIO = 0.01
 """A budget at or below this is used up: throughput is held at the baseline. Diagnosis, the
 escalation policy and the alert text all read this one value (a 3% budget is low, not used up)."""
@@ -354,8 +356,13 @@ class BudgetEstimator:
             eta_now_s=eta_now,
             refills=refills,
             overdrawn=self._overdrawn,
+            assumed=burst and self._limiting().spread > ASSUMED_SPREAD,
         )
         return self._estimate
+
+    def _limiting(self) -> Bucket:
+        """The balance the estimate's ratio reads (the lower one)."""
+        return self._ops if self._ops.ratio < self._mb.ratio else self._mb
 
     def _limit(self) -> str:
         """The balance that runs out first: the sooner to empty, else the lower one."""

@@ -38,7 +38,7 @@ from sbwatch.sim.invariants import invariant_checks
 from sbwatch.sim.quiet import QuietEvaluations, UnreadMetrics, settled_probe
 from sbwatch.sim.replay_store import FastReplayStore, ReplayStore
 from sbwatch.sim.replay_uptime import replay_uptime
-from sbwatch.sim.scenario import Scenario, ScenarioPolicy, stamp
+from sbwatch.sim.scenario import Scenario, ScenarioPolicy, ScenarioProject, stamp
 from sbwatch.sim.score import score_checks
 from sbwatch.sim.steady import steady
 from sbwatch.sim.truth import START
@@ -105,7 +105,7 @@ def replay_settings(
             "url": f"{BASE}/p/{project.ref}",
             "service_key": SERVICE_KEY,
             "probes": probes,
-            "budget": {"consumed_pct": 100.0 - project.io_budget_pct, **_horizons(policy)},
+            "budget": {**_level(project), **_horizons(policy)},
             "disk": {"spend_cap": project.spend_cap},
             "escalation": {
                 "mode": policy.mode.value,
@@ -142,6 +142,11 @@ def replay_probes(every: str, scrape: str) -> dict[str, dict[str, Any]]:
 
 def _seconds(value: float) -> str:
     return f"{value:g}s"
+
+
+def _level(project: ScenarioProject) -> dict[str, float]:
+    """The budget's level at the start as the daemon is told it (nothing when not told)."""
+    return {"consumed_pct": 100.0 - project.io_budget_pct} if project.budget_told else {}
 
 
 def _horizons(policy: ScenarioPolicy) -> dict[str, str]:

@@ -4,7 +4,8 @@ The format (the README's Scenarios section has it in full):
 
 - ``[project]`` (one project) or ``[[projects]]`` (several): ref, tier, io_budget_pct,
   true_limits_factor (how far the instance's real disk limits lie above the machine table,
-  1.0 by default: hidden from the daemon, which knows only the published figures).
+  1.0 by default: hidden from the daemon, which knows only the published figures),
+  budget_told (false: the daemon is not given io_budget_pct, as a new install is not).
 - ``[[events]]`` at a time, of a kind; ``ref`` picks one project (default: every project).
   ``workload`` sets read_mbps/write_mbps and read_iops/write_iops (IOPS default to the bytes
   at 128 KiB an operation). ``pattern`` repeats a daily shape until the next workload or
@@ -113,7 +114,8 @@ EVENT_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 
 PROJECT_KEYS = (
-    "ref", "tier", "io_budget_pct", "true_limits_factor", "disk_gb", "disk_used_pct", "spend_cap"
+    "ref", "tier", "io_budget_pct", "true_limits_factor", "disk_gb", "disk_used_pct", "spend_cap",
+    "budget_told",
 )  # fmt: skip
 MAX_TRUE_LIMITS_FACTOR = 10.0
 
@@ -133,6 +135,9 @@ class ScenarioProject:
     """How full ``/data`` is at the start."""
     spend_cap: bool = False
     """The organization's spend cap is on: the disk does not grow past 8 GB."""
+    budget_told: bool = True
+    """The daemon's configuration gives the budget's level at the start (``consumed_pct``);
+    false: it starts without one, as a new install does."""
 
 
 @dataclass(frozen=True)
@@ -343,8 +348,11 @@ def _project(problems: _Problems, where: str, data: dict[str, Any]) -> ScenarioP
     cap = data.get("spend_cap", False)
     if not isinstance(cap, bool):
         problems.add(f"{where}.spend_cap", "must be true or false")
+    told = data.get("budget_told", True)
+    if not isinstance(told, bool):
+        problems.add(f"{where}.budget_told", "must be true or false")
     return ScenarioProject(
-        ref, Tier(tier or Tier.MICRO), pct, factor, int(disk_gb), used, cap is True
+        ref, Tier(tier or Tier.MICRO), pct, factor, int(disk_gb), used, cap is True, told is True
     )
 
 

@@ -64,7 +64,7 @@ TRANSITION_COLUMNS = ("project", "probe", "previous", "current", "at")
 IO_SAMPLE_COLUMNS = ("project", "at", *IO_COLUMNS, *CONNECTION_COLUMNS)
 BUDGET_COLUMNS = (
     "project", "at", "tier", "ratio", "burn_mbps", "eta_s", "confidence", "throughput_mbps", "iops",
-    "limited_by", "basis", "eta_now_s", "refills",
+    "limited_by", "basis", "eta_now_s", "refills", "overdrawn", "assumed",
 )  # fmt: skip
 EMAIL_COLUMNS = (
     "message_id", "kind", "project_ref", "received_at", "subject", "sender", "trusted",
@@ -301,6 +301,8 @@ def budget_from_row(row: Row) -> BudgetEstimate:
         basis=row["basis"],
         eta_now_s=row["eta_now_s"],
         refills=bool(row["refills"]),
+        overdrawn=bool(row["overdrawn"]),
+        assumed=bool(row["assumed"]),
     )
 
 

@@ -187,6 +187,12 @@ _V9_PLAN_READINGS = (
     "ALTER TABLE io_samples ADD COLUMN pooler_connections {real}",
 )
 """What the plan needs beside the disk IO: swap in use and the connections of each scrape."""
+_V10_BUDGET_KNOWLEDGE = (
+    "ALTER TABLE budgets ADD COLUMN overdrawn {bool} NOT NULL DEFAULT FALSE",
+    "ALTER TABLE budgets ADD COLUMN assumed {bool} NOT NULL DEFAULT FALSE",
+)
+"""What the estimate knows of itself: overdrawn (limits above the published ones), or a
+level never read (assumed full at first start)."""
 
 _HISTORY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("initial schema", _V1_INITIAL),
@@ -198,6 +204,7 @@ _HISTORY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("maintenance windows, acknowledgements, alert escalations", _V7_ONCALL),
     ("incidents and their timelines", _V8_INCIDENTS),
     ("io samples: swap and connections in use", _V9_PLAN_READINGS),
+    ("budgets: overdrawn and a level assumed", _V10_BUDGET_KNOWLEDGE),
 )
 
 

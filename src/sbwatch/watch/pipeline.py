@@ -229,6 +229,7 @@ class Pipeline:
             memory_warn_within_s=project.memory.warn_within.total_seconds(),
         )
         diagnosis = diagnose(signals)
+        learn_level(runtime, diagnosis, now)
         await self._record_diagnosis(runtime, diagnosis, may)
         await self.connections.save(ref)
         auth = runtime.statuses.get(ProbeKind.AUTH)
@@ -378,3 +379,16 @@ class Pipeline:
             budget.ratio if budget else None,
             refills=budget is not None and budget.refills and refilling(budget),
         )
+
+
+USED_UP_PCT = 100.0
+"""What the dashboard would read of a budget seen used up: all of it consumed."""
+
+
+def learn_level(runtime: ProjectRuntime, diagnosis: Diagnosis, now: datetime) -> None:
+    """A level never read, taken from the first hard evidence: the throughput held at a
+    baseline (the diagnosis names the used-up budget while the estimate still reads some)."""
+    estimate = runtime.estimator.estimate
+    assumed = estimate is not None and estimate.assumed
+    if assumed and diagnosis.kind is DiagnosisKind.IO_BUDGET_EXHAUSTED:
+        runtime.estimator.correct(USED_UP_PCT, now)

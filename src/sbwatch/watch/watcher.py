@@ -11,6 +11,7 @@ read-only ``ProjectView``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
 
 import httpx
 
@@ -170,6 +171,7 @@ class Watcher:
             if any(e.message_id == email.message_id for e in runtime.emails):
                 continue  # a runtime just started read it from the store, and said it
             runtime.emails.append(email)
+            took_level(runtime, email, self.clock.now())
             try:
                 await self.announcer.email(runtime, email)
                 await self.evaluate(ref)
@@ -221,3 +223,17 @@ class Watcher:
         """Move a probe's state on to ``status`` without a run: its answer was known and
         changes nothing else (see ``sim.quiet.settled_probe``)."""
         self.fleet.projects[ref].statuses[kind] = status
+
+
+FRESH_EMAIL = timedelta(hours=1)
+"""A "depleted" email this recent still tells the level: the budget refills over a day."""
+
+
+def took_level(runtime: ProjectRuntime, email: ProviderEmail, now: datetime) -> None:
+    """A level never read, taken from a trusted, fresh "your project has depleted its Disk
+    IO Budget" email: used up."""
+    estimate = runtime.estimator.estimate
+    fresh = now - email.received_at <= FRESH_EMAIL
+    depleted = email.trusted and email.kind is EmailKind.IO_BUDGET_EXHAUSTED
+    if estimate is not None and estimate.assumed and depleted and fresh:
+        runtime.estimator.correct(100.0, email.received_at)

@@ -1,0 +1,52 @@
+"""A budget level never told: assumed full at first start, said as assumed, and taken from the
+first hard evidence (throughput held at the baseline with the disks waiting)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sbwatch.sim.replay import replay
+from sbwatch.sim.scenario import parse_scenario
+
+REF = "abcdefghijklmnopqrst"
+NOT_TOLD = f"""
+name = "level-not-told"
+duration = "1h"
+[project]
+ref = "{REF}"
+tier = "micro"
+io_budget_pct = 3
+budget_told = false
+[policy]
+mode = "ask"
+max_tier = "small"
+[[events]]
+at = "0s"
+kind = "workload"
+read_mbps = 40
+"""
+"""40 MB/s on a micro whose budget is 3% full: held at its 11 MB/s within ten minutes."""
+
+
+def run(text: str) -> dict[str, Any]:
+    """The replay's report."""
+    return asyncio.run(replay(parse_scenario(text, source="level")))
+
+
+def test_a_level_never_told_is_taken_from_the_throttle_it_meets() -> None:
+    """The estimate starts full (it cannot know better) and reads 98% when the throttle
+    comes; the page names the budget from the throttle itself (iowait, throughput flat at the
+    baseline), and from then on the estimate reads it used up."""
+    report = run(NOT_TOLD)
+    estimated = {p["at_s"]: p["estimated"] for p in report["series"]}
+    assert estimated[600.0] > 0.9
+    assert [0.0] * 5 == [estimated[at] for at in (1200.0, 1800.0, 2400.0, 3000.0, 3600.0)]
+    (page,) = [m for m in report["messages"] if "disk IO budget exhausted" in m["title"]]
+    assert "flat at the micro baseline" in page["body"]
+
+
+def test_a_level_told_is_not_assumed() -> None:
+    """Told 3% at the start (the configuration's consumed_pct), the estimate reads it."""
+    report = run(NOT_TOLD.replace("budget_told = false", "budget_told = true"))
+    assert report["series"][1]["estimated"] < 0.05
