@@ -4,10 +4,18 @@ first hard evidence (throughput held at the baseline with the disks waiting)."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
+import pytest
+
+from sbwatch.core.results import EmailKind, IoSample, ProviderEmail
+from sbwatch.core.tiers import Tier
+from sbwatch.policy.budget import BudgetEstimator
 from sbwatch.sim.replay import replay
 from sbwatch.sim.scenario import parse_scenario
+from sbwatch.watch.runtime import ProjectRuntime
+from sbwatch.watch.watcher import took_level
 
 REF = "abcdefghijklmnopqrst"
 NOT_TOLD = f"""
@@ -50,3 +58,42 @@ def test_a_level_told_is_not_assumed() -> None:
     """Told 3% at the start (the configuration's consumed_pct), the estimate reads it."""
     report = run(NOT_TOLD.replace("budget_told = false", "budget_told = true"))
     assert report["series"][1]["estimated"] < 0.05
+
+
+class _Runtime:
+    """The part of a project's runtime the level is learnt into: its estimator."""
+
+    def __init__(self, estimator: BudgetEstimator) -> None:
+        self.estimator = estimator
+
+
+def _email(kind: EmailKind, at: datetime, *, trusted: bool = True) -> ProviderEmail:
+    return ProviderEmail("<m@x>", kind, REF, at, "s", "noreply@supabase.com", trusted, "dkim")
+
+
+@pytest.mark.parametrize(
+    ("kind", "age", "trusted", "learnt"),
+    [
+        (EmailKind.IO_BUDGET_EXHAUSTED, timedelta(minutes=10), True, True),
+        (EmailKind.IO_BUDGET_EXHAUSTED, timedelta(hours=3), True, False),
+        (EmailKind.IO_BUDGET_EXHAUSTED, timedelta(minutes=10), False, False),
+        (EmailKind.IO_BUDGET_WARNING, timedelta(minutes=10), True, False),
+    ],
+)
+def test_a_fresh_trusted_depleted_email_tells_a_level_never_read(
+    kind: EmailKind, age: timedelta, trusted: bool, learnt: bool
+) -> None:
+    """Only a trusted "depleted" email under an hour old pins an assumed level (to used up);
+    a warning names no level, an old one is stale, an unverified one is no evidence."""
+    start = datetime(2026, 5, 20, tzinfo=UTC)
+    estimator = BudgetEstimator(REF, Tier.MICRO)
+    estimator.update(IoSample(start, 0.0, 0.0, 0.0, 0.0))
+    estimator.update(IoSample(start + timedelta(minutes=1), 11e6 * 60, 0.0, 0.0, 0.0))
+    assert estimator.estimate is not None
+    assert estimator.estimate.assumed
+    now = start + timedelta(hours=4)
+    took_level(
+        cast(ProjectRuntime, _Runtime(estimator)), _email(kind, now - age, trusted=trusted), now
+    )
+    assert estimator.estimate is not None
+    assert learnt == (not estimator.estimate.assumed and estimator.estimate.ratio == 0.0)
