@@ -144,8 +144,15 @@ def run(tmp_path: Path, daemons: DaemonFactory, receiver: Receiver, sim: Sim, ds
             f"expected {mine}, saw {seen[-3:]}; a: {_ha_log(a)}; b: {_ha_log(b)}"
         ) from None
     assert (2.0, 2.0) == (a.sample("sbwatch_ha_projects"), b.sample("sbwatch_ha_projects"))
+
     # A project just taken on reads "unknown" until its first evaluation: nothing is wrong.
-    wait_for("every project healthy", lambda: a.status().returncode == 0, 15)
+    def all_healthy() -> bool:
+        status = a.status()
+        lines = status.stdout.splitlines()
+        led = [f"({ref}): healthy [led by {owner}]" for ref, owner in REFS.items()]
+        return status.returncode == 0 and all(any(w in line for line in lines) for w in led)
+
+    wait_for("every project healthy, led by its own instance", all_healthy, 15)
     status = a.status()
     assert 0 == status.returncode, status.stdout + str(receiver.titles())
     lines = status.stdout.splitlines()
