@@ -14,8 +14,8 @@ from sbwatch.core.tiers import Tier
 from sbwatch.policy.budget import BudgetEstimator
 from sbwatch.sim.replay import replay
 from sbwatch.sim.scenario import parse_scenario
+from sbwatch.watch.pipeline import took_level
 from sbwatch.watch.runtime import ProjectRuntime
-from sbwatch.watch.watcher import took_level
 
 REF = "abcdefghijklmnopqrst"
 NOT_TOLD = f"""

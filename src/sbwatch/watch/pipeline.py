@@ -27,9 +27,11 @@ from sbwatch.core.results import (
     BudgetEstimate,
     Diagnosis,
     DiagnosisKind,
+    EmailKind,
     ProbeKind,
     ProbeState,
     ProbeStatus,
+    ProviderEmail,
     Severity,
 )
 from sbwatch.policy.alerts import PolicyState
@@ -383,12 +385,27 @@ class Pipeline:
 
 USED_UP_PCT = 100.0
 """What the dashboard would read of a budget seen used up: all of it consumed."""
+FRESH_EMAIL = timedelta(hours=1)
+"""A "depleted" email this recent still tells the level: the budget refills over a day."""
 
 
 def learn_level(runtime: ProjectRuntime, diagnosis: Diagnosis, now: datetime) -> None:
     """A level never read, taken from the first hard evidence: the throughput held at a
     baseline (the diagnosis names the used-up budget while the estimate still reads some)."""
+    if diagnosis.kind is DiagnosisKind.IO_BUDGET_EXHAUSTED:
+        _used_up_if_assumed(runtime, now)
+
+
+def took_level(runtime: ProjectRuntime, email: ProviderEmail, now: datetime) -> None:
+    """A level never read, taken from a trusted, fresh "your project has depleted its Disk
+    IO Budget" email: used up."""
+    fresh = now - email.received_at <= FRESH_EMAIL
+    if email.trusted and email.kind is EmailKind.IO_BUDGET_EXHAUSTED and fresh:
+        _used_up_if_assumed(runtime, email.received_at)
+
+
+def _used_up_if_assumed(runtime: ProjectRuntime, at: datetime) -> None:
+    """Pin an estimate whose level was only assumed to used up, as seen at ``at``."""
     estimate = runtime.estimator.estimate
-    assumed = estimate is not None and estimate.assumed
-    if assumed and diagnosis.kind is DiagnosisKind.IO_BUDGET_EXHAUSTED:
-        runtime.estimator.correct(USED_UP_PCT, now)
+    if estimate is not None and estimate.assumed:
+        runtime.estimator.correct(USED_UP_PCT, at)

@@ -11,7 +11,6 @@ read-only ``ProjectView``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
 
 import httpx
 
@@ -37,7 +36,7 @@ from sbwatch.probes.base import Probe
 from sbwatch.store.base import Store
 from sbwatch.watch.announcer import AlertObserver
 from sbwatch.watch.fleet import Fleet
-from sbwatch.watch.pipeline import Pipeline
+from sbwatch.watch.pipeline import Pipeline, took_level
 from sbwatch.watch.provider import email_targets, plan_notice, say_unmatched
 from sbwatch.watch.runtime import ProjectRuntime, ProjectView
 
@@ -223,17 +222,3 @@ class Watcher:
         """Move a probe's state on to ``status`` without a run: its answer was known and
         changes nothing else (see ``sim.quiet.settled_probe``)."""
         self.fleet.projects[ref].statuses[kind] = status
-
-
-FRESH_EMAIL = timedelta(hours=1)
-"""A "depleted" email this recent still tells the level: the budget refills over a day."""
-
-
-def took_level(runtime: ProjectRuntime, email: ProviderEmail, now: datetime) -> None:
-    """A level never read, taken from a trusted, fresh "your project has depleted its Disk
-    IO Budget" email: used up."""
-    estimate = runtime.estimator.estimate
-    fresh = now - email.received_at <= FRESH_EMAIL
-    depleted = email.trusted and email.kind is EmailKind.IO_BUDGET_EXHAUSTED
-    if estimate is not None and estimate.assumed and depleted and fresh:
-        runtime.estimator.correct(100.0, email.received_at)
