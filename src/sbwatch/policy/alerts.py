@@ -304,8 +304,9 @@ def _forecast_moved(told: float | None, now: float | None, since_told_s: float) 
     A forecast already at zero (used up) cannot halve: the hourly reminder says it again."""
     if now is None:
         return False
-    passed = 0 < told <= since_told_s if told is not None else False
-    return told is None or now < told * FORECAST_MOVED or passed
+    if told is None:
+        return True
+    return now < told * FORECAST_MOVED or 0 < told <= since_told_s
 
 
 PART_OF = "Part of it:"

@@ -382,10 +382,7 @@ class BudgetEstimator:
             return 0.0
         scale = abs(rate - s.baseline_mbps) + 0.1 * s.baseline_mbps
         steadiness = 1.0 / (1.0 + self._mb_rate.noise / scale)
-        spread = (
-            0.0 if self._mb.capacity <= 0 else (self._mb.high - self._mb.low) / self._mb.capacity
-        )
-        return _clamp(coverage * steadiness * (1.0 - 0.5 * spread), 0.0, 1.0)
+        return _clamp(coverage * steadiness * (1.0 - 0.5 * self._mb.spread), 0.0, 1.0)
 
     def to_state(self) -> dict[str, Any]:
         """A JSON-serialisable snapshot to resume from after a restart."""
