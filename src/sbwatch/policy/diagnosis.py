@@ -468,9 +468,10 @@ def _service_down(s: Signals, failing: Failing) -> Diagnosis | None:
         waiting = tuple(name for name in services() if name in failing)
         return replace(_make(s, DiagnosisKind.UNKNOWN, 0.2, evidence), waiting=waiting)
     never = s.now  # a failure without a recorded start sorts after the ones with one
+    names = services()
     ordered = sorted(
-        (name for name in services() if name in failing),
-        key=lambda name: (s.down_since.get(name, never), services().index(name)),
+        (name for name in names if name in failing),
+        key=lambda name: (s.down_since.get(name, never), names.index(name)),
     )
     evidence = [*failing.values(), *_context(s)]
     found = _make(s, DiagnosisKind.SERVICE_DOWN, 0.7, evidence, service=ordered[0])
@@ -533,15 +534,14 @@ def _healthy(s: Signals, failing: Failing) -> Diagnosis | None:
     """Every service something reports on is up (a service no probe watches and the API does
     not report on, while it is rate limited, is judged by nothing, not held against it)."""
     mgmt = s.mgmt_services or {}
-    own_up = [n for n in services() if s.services.get(n) is ProbeState.UP]
-    api_ok = [n for n in services() if mgmt.get(n) == "ACTIVE_HEALTHY"]
-    api_bad = [n for n in services() if mgmt.get(n) == "UNHEALTHY"]
-    if len(own_up) == len(services()) and len(api_bad) == len(services()):
+    names = services()
+    own_up = [n for n in names if s.services.get(n) is ProbeState.UP]
+    api_ok = [n for n in names if mgmt.get(n) == "ACTIVE_HEALTHY"]
+    api_bad = [n for n in names if mgmt.get(n) == "UNHEALTHY"]
+    if len(own_up) == len(names) and len(api_bad) == len(names):
         return None  # every own probe passes while the provider says every service is down
-    reported = [
-        n for n in services() if s.services.get(n, ProbeState.UNKNOWN) is not ProbeState.UNKNOWN
-    ]
-    reported += [n for n in services() if n in mgmt and n not in reported]
+    reported = [n for n in names if s.services.get(n, ProbeState.UNKNOWN) is not ProbeState.UNKNOWN]
+    reported += [n for n in names if n in mgmt and n not in reported]
     if not reported or not all(n in own_up or n in api_ok for n in reported):
         return None
     evidence = []
@@ -554,5 +554,5 @@ def _healthy(s: Signals, failing: Failing) -> Diagnosis | None:
         evidence.append(f"management API disagrees: {', '.join(api_bad)} UNHEALTHY")
     if s.mgmt_reachable is False:
         evidence.append("management API unreachable")
-    confidence = 0.9 if len(own_up) == len(services()) and not api_bad else 0.6
+    confidence = 0.9 if len(own_up) == len(names) and not api_bad else 0.6
     return _make(s, DiagnosisKind.HEALTHY, confidence, [*evidence, *_context(s)])
