@@ -90,7 +90,7 @@ def budget_title(diagnosis: Diagnosis, budget: BudgetEstimate | None) -> str:
             f"{budget.throughput_mbps:.0f} MB/s over its published baseline: its limits are "
             "higher, the budget not spent"
         )
-    if budget.ratio <= EXHAUSTED_RATIO:
+    if budget.ratio <= EXHAUSTED_RATIO and budget.load_known:
         held = "IO operations" if ops else "throughput"
         return f"disk IO budget used up: {held} held at the {budget.tier} baseline"
     left = f"disk IO budget {budget.ratio:.0%} left" + (" (IOPS)" if ops else "")

@@ -176,6 +176,10 @@ def _not_fixable(
         return (
             "io_budget_low without a budget estimate (an email alone is not enough): check budget"
         )
+    if budget.ratio <= EXHAUSTED_RATIO and not budget.load_known:
+        # The services answer and no load is measured yet: the next scrape (a minute) tells
+        # a budget draining from one refilling, and a raise bought now may buy nothing.
+        return f"io_budget_low: budget {budget.ratio:.0%} left; the load is not measured yet"
     if budget.ratio <= EXHAUSTED_RATIO:
         return ""
     lead = raise_lead_s(budget, policy)
