@@ -141,6 +141,7 @@ def conditions(
         budget_severity,
         decision,
         budget_latched=budget_latched,
+        refilling=budget is not None and refilling(budget),
     )
     project = diagnosis.project
     io_body = _body(diagnosis, decision) if diagnosis.kind in IO_KINDS else _budget_body(budget)
@@ -254,7 +255,12 @@ def budget_cause(diagnosis: Diagnosis, budget: BudgetEstimate | None) -> str:
     """What the IO budget alert is about: services failing, used up, or running out."""
     if diagnosis.kind is DiagnosisKind.IO_BUDGET_EXHAUSTED:
         return "failing"
-    if budget is not None and budget.ratio <= EXHAUSTED_RATIO and not budget.overdrawn:
+    if (
+        budget is not None
+        and budget.ratio <= EXHAUSTED_RATIO
+        and budget.load_known
+        and not budget.overdrawn
+    ):
         return "used_up"
     return "draining" if budget is not None else "provider_warning"
 
