@@ -27,6 +27,7 @@ from sbwatch.core.clock import Clock, SystemClock
 from sbwatch.core.errors import ConfigError, StoreError
 from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
+from sbwatch.core.problems import Problem
 from sbwatch.core.results import Diagnosis, ProbeKind, Severity
 from sbwatch.daemon.ack import ack_handler, ack_links
 from sbwatch.daemon.backups import schedule_backups
@@ -104,7 +105,9 @@ def metrics_server(
             public_host=urlsplit(public).hostname if public else None,
         )
     except OSError as exc:
-        raise ConfigError([f"metrics: cannot listen on {address} ({exc.strerror})"]) from None
+        raise ConfigError(
+            [Problem("metrics", f"cannot listen on {address} ({exc.strerror})")]
+        ) from None
     log.info("metrics listening", address=settings.metrics.listen, port=server.server_port)
     try:
         yield server
