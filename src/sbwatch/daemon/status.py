@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sbwatch.config.settings import Settings
-from sbwatch.core.lease import PROJECT_LEASE_PREFIX
+from sbwatch.core.lease import PROJECT_LEASE_PREFIX, ProjectLease
 from sbwatch.core.results import BudgetEstimate, Intent, ProbeStatus
 from sbwatch.daemon.oncall import add_oncall
 from sbwatch.daemon.page_rows import proposed_command
@@ -87,7 +87,7 @@ async def _ha(store: Store, settings: Settings, now: datetime) -> dict[str, Any]
 async def _led_by(store: Store, report: dict[str, Any]) -> None:
     """Projects shared out: which instance leads each project, and what each instance leads."""
     holders = {
-        name.removeprefix(PROJECT_LEASE_PREFIX): lease.holder
+        ProjectLease.parse(name).ref: lease.holder
         for name, lease in (await store.leases(PROJECT_LEASE_PREFIX)).items()
     }
     for project in report["projects"]:
