@@ -25,7 +25,7 @@ from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import BudgetEstimate, DiagnosisKind, Severity
 from sbwatch.policy.backup import BackupHealth, Deferral, Gate, backup_health, should_defer
-from sbwatch.store.base import Store
+from sbwatch.store.base import StateStore
 
 CHECK_EVERY_S = 300.0
 """How often a deferred backup asks again, and how often the files are looked at."""
@@ -53,7 +53,7 @@ class BackupJob:
         *,
         clock: Clock,
         metrics: Metrics,
-        store: Store,
+        store: StateStore,
         budget: BudgetView,
         notify: Notify,
         last_fire: LastFire,

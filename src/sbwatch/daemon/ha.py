@@ -38,7 +38,7 @@ from sbwatch.core.lease import (
 )
 from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
-from sbwatch.store.base import Store
+from sbwatch.store.base import LeaseStore
 
 Takeover = Callable[[int, str | None], Awaitable[None]]
 """Called once this instance leads: its epoch and the previous holder (None if none)."""
@@ -83,7 +83,7 @@ class Leadership:
 
     def __init__(
         self,
-        store: Store,
+        store: LeaseStore,
         settings: HaSettings,
         *,
         clock: Clock,

@@ -18,7 +18,7 @@ from typing import Any
 from sbwatch.core.clock import Clock
 from sbwatch.core.errors import SbwatchError
 from sbwatch.core.lease import Fence
-from sbwatch.store.base import Store
+from sbwatch.store.base import StateStore, Store
 
 LOCK = "daemon"
 NAMESPACE = "daemon"
@@ -88,7 +88,7 @@ class Heartbeat:
         return not self.running(now) or now - self.last_cycle_at > self.window
 
 
-async def read_heartbeat(store: Store) -> Heartbeat | None:
+async def read_heartbeat(store: StateStore) -> Heartbeat | None:
     """The last heartbeat a daemon wrote to this store; None when none ever ran (or unreadable)."""
     doc = await store.get_state(NAMESPACE, KEY)
     if doc is None:
