@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from sbwatch.core.connections import ConnReading
+from sbwatch.core.readings import MgmtHealth, Reading, StatusPage
 from sbwatch.core.tiers import Tier
 
 
@@ -134,7 +135,7 @@ class ProbeResult:
     detail: str = ""
     status_code: int | None = None
     data: dict[str, Any] = field(default_factory=dict)
-    """Probe-specific observations, JSON-serialisable (health per service, status indicator...)."""
+    """Probe-specific observations as JSON, as stored; read them typed from ``reading``."""
     sample: IoSample | None = None
     """The disk, CPU and memory readings of a metrics scrape (kept in the store on its own)."""
     skipped_lines: int = 0
@@ -145,11 +146,26 @@ class ProbeResult:
     """The data probe's checks, one result each, in configuration order."""
     host: HostSample | None = None
     """The memory, swap and CPU readings of a metrics scrape (kept in memory, not stored)."""
+    reading: Reading | None = field(default=None, init=False, compare=False, repr=False)
+    """``data`` read as the typed reading of its probe (None for a probe without one, or when
+    it read nothing): computed from ``data``, never passed."""
+
+    def __post_init__(self) -> None:
+        kind = _READINGS.get(self.probe)
+        if kind is not None:
+            object.__setattr__(self, "reading", kind.from_doc(self.data))
 
     @property
     def ok(self) -> bool:
         """Whether the outcome is ``ok``."""
         return self.outcome is Outcome.OK
+
+
+_READINGS: dict[ProbeKind, type[MgmtHealth] | type[StatusPage]] = {
+    ProbeKind.MGMT_HEALTH: MgmtHealth,
+    ProbeKind.STATUS_PAGE: StatusPage,
+}
+"""The probes whose ``data`` is a typed reading, and its type."""
 
 
 @dataclass(frozen=True, slots=True)
