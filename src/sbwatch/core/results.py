@@ -146,14 +146,13 @@ class ProbeResult:
     """The data probe's checks, one result each, in configuration order."""
     host: HostSample | None = None
     """The memory, swap and CPU readings of a metrics scrape (kept in memory, not stored)."""
-    reading: Reading | None = field(default=None, init=False, compare=False, repr=False)
-    """``data`` read as the typed reading of its probe (None for a probe without one, or when
-    it read nothing): computed from ``data``, never passed."""
 
-    def __post_init__(self) -> None:
+    @property
+    def reading(self) -> Reading | None:
+        """``data`` read as the typed reading of its probe (None for a probe without one, or
+        when it read nothing)."""
         kind = _READINGS.get(self.probe)
-        if kind is not None:
-            object.__setattr__(self, "reading", kind.from_doc(self.data))
+        return None if kind is None else kind.from_doc(self.data)
 
     @property
     def ok(self) -> bool:

@@ -184,7 +184,7 @@ def probe_to_doc(r: ProbeResult | None) -> str | None:
         return None
     # shallow: dump_json copies nothing; the sample is kept in io_samples, not here, and the
     # host readings (memory, swap, CPU) only in the watcher's memory
-    left_out = ("sample", "checks", "host", "reading")
+    left_out = ("sample", "checks", "host")
     doc = {f.name: getattr(r, f.name) for f in fields(r) if f.name not in left_out}
     doc["at"] = ts_text(r.at)
     if r.checks:
