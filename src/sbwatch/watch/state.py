@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from sbwatch.policy.alerts import PolicyState
+from sbwatch.policy.budget import BudgetEstimator
 from sbwatch.store.docs import Slot, slot
 
 STATE_NAMESPACE = "budget"
@@ -72,6 +73,13 @@ def parse_correction(doc: dict[str, Any]) -> tuple[float, datetime]:
     """``(consumed_pct, at)`` from :func:`correction_doc`; ValueError when malformed."""
     correction = Correction.from_doc(doc)
     return correction.consumed_pct, correction.at
+
+
+def estimator_slot(ref: str) -> Slot[BudgetEstimator]:
+    """Where a project's estimator snapshot is kept, to resume from after a restart."""
+    return Slot(
+        STATE_NAMESPACE, estimator_key(ref), BudgetEstimator.from_state, BudgetEstimator.to_state
+    )
 
 
 def policy_slot(ref: str) -> Slot[PolicyState]:
