@@ -59,7 +59,7 @@ def test_check_config_warns_of_a_store_on_a_watched_project() -> None:
     dsn = f"postgresql://postgres@db.{REF}.supabase.co/postgres"
     text = f'[state]\nbackend = "postgres"\ndsn = "{dsn}"\n'
     warnings = config_warnings(load_settings(text=PROJECT_FIRST + text))
-    assert any(w.startswith("state.dsn:") and REF in w for w in warnings)
+    assert any(str(w).startswith("state.dsn:") and REF in str(w) for w in warnings)
 
 
 def test_sharing_projects_without_ha_is_refused() -> None:

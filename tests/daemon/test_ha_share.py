@@ -6,9 +6,17 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
+
 from sbwatch.config.ha import HaSettings
 from sbwatch.core.clock import SystemClock
-from sbwatch.core.lease import LEASE_NAME, PROJECT_LEASE_PREFIX, preferred_instance, project_lease
+from sbwatch.core.lease import (
+    LEASE_NAME,
+    PROJECT_LEASE_PREFIX,
+    ProjectLease,
+    preferred_instance,
+    project_lease,
+)
 from sbwatch.core.metrics import Metrics
 from sbwatch.daemon.ha import Leadership
 from sbwatch.store.base import Store
@@ -149,3 +157,13 @@ async def test_leases_taken_as_a_tick_timed_out_are_not_kept_out_of_reach(store:
         {ref for ref, who in expected.items() if who == "a"},
         {ref for ref, who in expected.items() if who == "b"},
     ) == (a.acting(), b.acting())
+
+
+def test_a_project_lease_name_reads_back_to_its_project() -> None:
+    """``project:REF`` and back; the leader lease or another name is no project's lease."""
+    lease = ProjectLease(REFS[0])
+    assert (f"project:{REFS[0]}", lease) == (lease.name, ProjectLease.parse(lease.name))
+    assert project_lease(REFS[0]) == lease.name
+    for name in (LEASE_NAME, "project:", "other"):
+        with pytest.raises(ValueError, match="not a project lease"):
+            ProjectLease.parse(name)

@@ -18,7 +18,7 @@ from sbwatch.core.clock import SystemClock, VirtualClock
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import Diagnosis, DiagnosisKind, ProbeKind
 from sbwatch.daemon.app import _evaluate_job
-from sbwatch.daemon.scheduler import Scheduler
+from sbwatch.daemon.scheduler import JobName, Scheduler
 from sbwatch.store.sqlite import SqliteStore
 from sbwatch.watch.watcher import Watcher
 
@@ -68,7 +68,7 @@ async def test_a_run_due_while_the_last_one_runs_is_skipped_in_sbwatch_words(
 
     scheduler = Scheduler(SystemClock())
     with capture_logs() as logs:
-        scheduler.every("probe:slow", 0.1, slow)
+        scheduler.every(JobName("probe", ("slow",)), 0.1, slow)
         scheduler.start()
         try:
             skipped = [{"event": "job still running, run skipped", "job": "probe:slow"}]
@@ -100,8 +100,8 @@ async def test_a_job_that_keeps_overrunning_is_one_warning_a_minute() -> None:
 
     scheduler = Scheduler(SystemClock())
     with capture_logs() as logs:
-        scheduler.every("probe:slow", 0.05, slow)
-        scheduler.every("probe:fast", 0.05, fast)
+        scheduler.every(JobName("probe", ("slow",)), 0.05, slow)
+        scheduler.every(JobName("probe", ("fast",)), 0.05, fast)
         scheduler.start()
         try:
             await _until("twenty runs of the neighbour", lambda: len(neighbour) >= 20)

@@ -12,7 +12,7 @@ from structlog.testing import capture_logs
 from sbwatch.core.clock import SystemClock
 from sbwatch.core.metrics import Metrics
 from sbwatch.daemon import scheduler as scheduling
-from sbwatch.daemon.scheduler import Scheduler, phase
+from sbwatch.daemon.scheduler import JobName, Scheduler, phase
 
 DEADLINE_S = 10.0
 
@@ -42,8 +42,9 @@ def test_a_jobs_phase_is_fixed_by_its_name() -> None:
 async def test_a_few_jobs_run_at_once_at_start() -> None:
     starts: dict[str, list[float]] = {}
     scheduler = Scheduler(SystemClock())
-    for name in ("probe:a:rest", "probe:a:auth", "evaluate:a"):
-        scheduler.every(name, 30.0, _recorder(starts, name))
+    for job in (JobName("probe", ("a", "rest")), JobName("probe", ("a", "auth"))):
+        scheduler.every(job, 30.0, _recorder(starts, job.name))
+    scheduler.every(JobName("evaluate", ("a",)), 30.0, _recorder(starts, "evaluate:a"))
     began = time.monotonic()
     scheduler.start()
     try:
@@ -61,9 +62,10 @@ async def test_a_fleets_first_runs_are_spread_and_keep_their_phase(
     monkeypatch.setattr(scheduling, "FIRST_RUNS_PER_S", 100.0)
     starts: dict[str, list[float]] = {}
     scheduler = Scheduler(SystemClock())
-    names = [f"probe:{i:03d}:rest" for i in range(200)]
-    for name in names:
-        scheduler.every(name, 2.0, _recorder(starts, name))
+    jobs = [JobName("probe", (f"{i:03d}", "rest")) for i in range(200)]
+    names = [job.name for job in jobs]
+    for job in jobs:
+        scheduler.every(job, 2.0, _recorder(starts, job.name))
     began = time.monotonic()
     scheduler.start()
     try:
@@ -95,8 +97,8 @@ async def test_a_late_start_is_measured_and_said_once() -> None:
         runs.append("tick")
 
     with capture_logs() as logs:
-        scheduler.every("hog", 0.5, hog)
-        scheduler.every("probe:x:rest", 2.0, tick)
+        scheduler.every(JobName("hog"), 0.5, hog)
+        scheduler.every(JobName("probe", ("x", "rest")), 2.0, tick)
         scheduler.start()
         try:
             await _until(lambda: any(e["event"] == "schedule running late" for e in logs))
@@ -113,3 +115,11 @@ async def test_a_late_start_is_measured_and_said_once() -> None:
     assert count is not None
     assert above is not None
     assert count > above  # one run over 1 s late
+
+
+def test_a_job_name_keeps_its_kind_beside_its_name() -> None:
+    """``probe:REF:rest`` is built from its parts; the lag metric's label is the kind itself,
+    never read back out of the name."""
+    job = JobName("probe", ("abc", "rest"))
+    assert ("probe:abc:rest", "probe") == (job.name, job.kind)
+    assert ("heartbeat", "heartbeat") == (JobName("heartbeat").name, JobName("heartbeat").kind)

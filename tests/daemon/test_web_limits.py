@@ -96,4 +96,5 @@ def test_listening_beyond_loopback_is_a_warning() -> None:
     """check-config (and the daemon's log) warn when metrics.listen is not a loopback address."""
     assert [] == metrics_warnings(MetricsSettings(listen="127.0.0.1"))
     (warning,) = metrics_warnings(MetricsSettings(listen="0.0.0.0"))
-    assert warning.startswith("metrics.listen: 0.0.0.0 is reachable beyond this host")
+    assert str(warning).startswith("metrics.listen: 0.0.0.0 is reachable beyond this host")
+    assert "metrics.listen" == warning.location

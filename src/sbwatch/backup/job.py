@@ -25,7 +25,8 @@ from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import BudgetEstimate, DiagnosisKind, Severity
 from sbwatch.policy.backup import BackupHealth, Deferral, Gate, backup_health, should_defer
-from sbwatch.store.base import Store
+from sbwatch.store.base import StateStore
+from sbwatch.store.docs import Slot, Stamp, slot
 
 CHECK_EVERY_S = 300.0
 """How often a deferred backup asks again, and how often the files are looked at."""
@@ -53,7 +54,7 @@ class BackupJob:
         *,
         clock: Clock,
         metrics: Metrics,
-        store: Store,
+        store: StateStore,
         budget: BudgetView,
         notify: Notify,
         last_fire: LastFire,
@@ -108,17 +109,15 @@ class BackupJob:
         that none ever succeeded (the metric and its own alert count from then)."""
         if self._since_known:
             return
-        key = f"expected_since:{self.ref}"
+        expected = slot(STATE_NAMESPACE, f"expected_since:{self.ref}", Stamp)
         try:
-            stored = await self.store.get_state(STATE_NAMESPACE, key)
+            stored = await expected.read(self.store)
             if stored is None:
-                await self.store.put_state(
-                    STATE_NAMESPACE, key, {"at": self.started_at.isoformat()}
-                )
+                await expected.write(self.store, Stamp(self.started_at))
         except StoreError:  # the store is away: this start counts until it is back
             return
         if stored is not None:
-            self.started_at = min(self.started_at, datetime.fromisoformat(str(stored["at"])))
+            self.started_at = min(self.started_at, stored.at)
         self.metrics.backup_expected_since.labels(self.ref).set(self.started_at.timestamp())
         self._since_known = True
 
@@ -247,12 +246,11 @@ class BackupJob:
     async def _announce(self, newest: Newest) -> None:
         """A notice when the health changes (remembered across restarts)."""
         health = self.health(newest)
-        key = f"health:{self.ref}"
-        saved = await self.store.get_state(STATE_NAMESPACE, key)
-        previous = BackupHealth(saved["health"]) if saved else BackupHealth.OK
+        said = health_slot(self.ref)
+        previous = await said.read(self.store) or BackupHealth.OK
         if health is previous:
             return
-        await self.store.put_state(STATE_NAMESPACE, key, {"health": health.value})
+        await said.write(self.store, health)
         self._log.info("backup health changed", project=self.ref, health=health.value)
         severity = Severity.INFO if health is BackupHealth.OK else Severity.WARNING
         await self.notify(severity, *self._message(health, newest))
@@ -270,6 +268,16 @@ class BackupJob:
         if health is BackupHealth.FAILED:
             return f"backup failed: {self.last_error}", latest
         return "backups are in order again", latest
+
+
+def health_slot(ref: str) -> Slot[BackupHealth]:
+    """Where a project's backup health last said is kept, as ``{"health": "ok"}``."""
+    return Slot(
+        STATE_NAMESPACE,
+        f"health:{ref}",
+        lambda doc: BackupHealth(doc["health"]),
+        lambda health: {"health": health.value},
+    )
 
 
 def _read_newest(directory: Any) -> Newest:

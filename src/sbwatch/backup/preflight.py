@@ -9,6 +9,7 @@ from sbwatch.backup.dump import Tool, find_tools
 from sbwatch.backup.service import SOURCE, backup_settings, project_dir, source
 from sbwatch.config.settings import ProjectSettings
 from sbwatch.core.errors import BackupError, ToolVersionMismatch
+from sbwatch.core.problems import Problem
 
 
 async def server_tools(project: ProjectSettings) -> tuple[str, Tool, Tool]:
@@ -21,19 +22,20 @@ async def server_tools(project: ProjectSettings) -> tuple[str, Tool, Tool]:
     return version.text, pg_dump, pg_restore
 
 
-async def preflight(project: ProjectSettings) -> tuple[list[str], list[str]]:
-    """(problems, warnings) of one project's backup; an unreachable database only warns."""
+async def preflight(project: ProjectSettings) -> tuple[list[Problem], list[Problem]]:
+    """(problems, warnings) of one project's backup, located under the project; an unreachable
+    database only warns."""
     where = "backup"
-    problems: list[str] = []
-    warnings: list[str] = []
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
     directory = project_dir(project)
     existing = next((p for p in (directory, *directory.parents) if p.exists()), None)
     if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
-        problems.append(f"{where}.dir: {existing} is not writable")
+        problems.append(Problem(f"{where}.dir", f"{existing} is not writable"))
     try:
         await server_tools(project)
     except ToolVersionMismatch as exc:
-        problems.append(f"{where}: {exc}")
+        problems.append(Problem(where, str(exc)))
     except BackupError as exc:
-        (warnings if exc.transient else problems).append(f"{where}: {exc}")
+        (warnings if exc.transient else problems).append(Problem(where, str(exc)))
     return problems, warnings

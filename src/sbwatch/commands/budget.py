@@ -22,10 +22,9 @@ from sbwatch.store import open_store
 from sbwatch.store.base import Store
 from sbwatch.watch.state import (
     STATE_NAMESPACE,
-    correction_doc,
-    correction_key,
+    Correction,
+    correction_slot,
     estimator_key,
-    parse_correction,
 )
 
 NAME = "budget"
@@ -93,16 +92,15 @@ def _set(settings: Settings, word: str, pct_text: str) -> int:
     if not 0.0 <= pct <= 100.0:
         print("PCT must be between 0 and 100 (the dashboard's '% consumed')", file=sys.stderr)
         return 2
-    doc = correction_doc(pct, SystemClock().now())
-    asyncio.run(_put(settings, ref, doc))
+    asyncio.run(_put(settings, ref, Correction(pct, SystemClock().now())))
     print(f"{ref}: recorded {pct:g}% consumed; the daemon applies it on its next cycle")
     return 0
 
 
-async def _put(settings: Settings, ref: str, doc: dict[str, Any]) -> None:
+async def _put(settings: Settings, ref: str, correction: Correction) -> None:
     store = await open_store(settings.state)
     try:
-        await store.put_state(STATE_NAMESPACE, correction_key(ref), doc)
+        await correction_slot(ref).write(store, correction)
     finally:
         await store.close()
 
@@ -125,7 +123,10 @@ async def _show(settings: Settings, projects: list[ProjectSettings], as_json: bo
 async def _row(store: Store, project: ProjectSettings, now: datetime) -> dict[str, Any]:
     estimate = await store.latest_budget(project.ref)
     samples = await store.io_samples(project.ref, now - SAMPLE_LOOKBACK)
-    pending = await store.get_state(STATE_NAMESPACE, correction_key(project.ref))
+    try:
+        pending = _pending(await correction_slot(project.ref).read(store))
+    except ValueError as exc:  # written by hand, or by something else
+        pending = {"error": str(exc)}
     saved = await store.get_state(STATE_NAMESPACE, estimator_key(project.ref))
     learned = (saved or {}).get("learned") or {}
     return {
@@ -135,7 +136,7 @@ async def _row(store: Store, project: ProjectSettings, now: datetime) -> dict[st
         "tier": str(estimate.tier) if estimate else (str(project.tier) if project.tier else None),
         "estimate": _estimate_json(estimate),
         "latest_sample_at": _latest(samples),
-        "pending_correction": _pending(pending),
+        "pending_correction": pending,
     }
 
 
@@ -152,14 +153,10 @@ def _latest(samples: list[IoSample]) -> str | None:
     return samples[-1].at.isoformat() if samples else None
 
 
-def _pending(doc: dict[str, Any] | None) -> dict[str, Any] | None:
-    if doc is None:
+def _pending(correction: Correction | None) -> dict[str, Any] | None:
+    if correction is None:
         return None
-    try:
-        pct, at = parse_correction(doc)
-    except ValueError as exc:
-        return {"error": str(exc)}
-    return {"consumed_pct": pct, "at": at.isoformat()}
+    return {"consumed_pct": correction.consumed_pct, "at": correction.at.isoformat()}
 
 
 def _text(row: dict[str, Any]) -> str:

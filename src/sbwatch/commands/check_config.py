@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import re
 import sys
 from pathlib import Path
 
@@ -19,14 +18,13 @@ from sbwatch.config.settings import (
 from sbwatch.config.tomlpos import TomlPositions
 from sbwatch.core.clock import SystemClock
 from sbwatch.core.errors import ConfigError
+from sbwatch.core.problems import Problem, under
 
 # What only some configurations or --online need (backups, data checks, the token check over
 # HTTP, the mail trust rule) is imported where it is used: asyncpg, httpx and dkimpy with
 # dnspython would cost every run of the command half a second of CPU.
 
 NAME = "check-config"
-_WHERE = re.compile(r"[A-Za-z_][\w]*(\[\d+\])?(\.[A-Za-z_][\w]*(\[\d+\])?)*")
-"""A key's place, like ``projects[0].backup.schedule``: what comes before ": " in a line."""
 HELP = HELPS[NAME]
 
 
@@ -63,14 +61,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(path, read_secrets=not args.no_secrets, require_projects=True)
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
+        for line in exc.problems:
+            print(line, file=sys.stderr)
         return 1
     problems = state_problems(settings) + file_problems(settings)
     backup_problems, backup_warnings = asyncio.run(_backups(settings))
     problems += backup_problems
-    data_warnings: list[str] = []
-    token_warnings: list[str] = []
+    data_warnings: list[Problem] = []
+    token_warnings: list[Problem] = []
     if args.online:
         data_problems, data_warnings = asyncio.run(_data_checks(settings))
         problems += data_problems
@@ -100,15 +98,13 @@ def _positions(path: Path | None) -> TomlPositions | None:
         return None
 
 
-def _located(positions: TomlPositions | None, line: str) -> str:
-    """``projects[0].backup.schedule: ...`` with the key's line in the file, when known."""
-    where, sep, message = line.partition(": ")
-    if positions is None or not sep or not _WHERE.fullmatch(where):
-        return line
-    return positions.locate(where, message)
+def _located(positions: TomlPositions | None, problem: Problem) -> Problem:
+    """``projects[0].backup.schedule (line 7): ...``: the problem with its key's line, when
+    known."""
+    return problem if positions is None else positions.place(problem)
 
 
-def state_problems(settings: Settings) -> list[str]:
+def state_problems(settings: Settings) -> list[Problem]:
     """What would keep ``sbwatch run`` from creating or writing its SQLite state file."""
     if settings.state.backend != "sqlite":
         return []  # the PostgreSQL store is reached only by running
@@ -119,58 +115,58 @@ def state_problems(settings: Settings) -> list[str]:
     if existing == path:
         if path.is_file() and os.access(path, os.R_OK | os.W_OK):
             return []
-        return [f"state.path: {path} is not a writable file"]
+        return [Problem("state.path", f"{path} is not a writable file")]
     if not existing.is_dir():
-        return [f"state.path: cannot create {path}: {existing} is not a directory"]
+        return [Problem("state.path", f"cannot create {path}: {existing} is not a directory")]
     if not os.access(existing, os.W_OK | os.X_OK):
-        return [f"state.path: cannot create {path}: {existing} is not writable"]
+        return [Problem("state.path", f"cannot create {path}: {existing} is not writable")]
     return []
 
 
-def file_problems(settings: Settings) -> list[str]:
+def file_problems(settings: Settings) -> list[Problem]:
     """Files the configuration names that ``sbwatch run`` would fail to read."""
     mail = settings.mail
     if mail.enabled and mail.ca_file is not None and not os.access(mail.ca_file, os.R_OK):
-        return [f"mail.ca_file: cannot read {mail.ca_file}"]
+        return [Problem("mail.ca_file", f"cannot read {mail.ca_file}")]
     return []
 
 
-async def _backups(settings: Settings) -> tuple[list[str], list[str]]:
+async def _backups(settings: Settings) -> tuple[list[Problem], list[Problem]]:
     """Backup problems and warnings of every project, located as ``projects[N].backup``."""
-    problems: list[str] = []
-    warnings: list[str] = []
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
     for index, project in enumerate(settings.projects):
         if not project.backs_up:
             continue
         from sbwatch.backup.preflight import preflight  # for a project that backs up only
 
         found, warned = await preflight(project)
-        problems += [f"projects[{index}].{p}" for p in found]
-        warnings += [f"projects[{index}].{w}" for w in warned]
+        problems += under(f"projects[{index}]", found)
+        warnings += under(f"projects[{index}]", warned)
     return problems, warnings
 
 
-async def _data_checks(settings: Settings) -> tuple[list[str], list[str]]:
+async def _data_checks(settings: Settings) -> tuple[list[Problem], list[Problem]]:
     """Data check problems and warnings of every project, located as ``projects[N]``."""
     from sbwatch.data import preflight as data_preflight
 
-    problems: list[str] = []
-    warnings: list[str] = []
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
     for index, project in enumerate(settings.projects):
         found, warned = await data_preflight.preflight(project)
-        problems += [f"projects[{index}].{p}" for p in found]
-        warnings += [f"projects[{index}].{w}" for w in warned]
+        problems += under(f"projects[{index}]", found)
+        warnings += under(f"projects[{index}]", warned)
     return problems, warnings
 
 
-async def _tokens(settings: Settings) -> tuple[list[str], list[str]]:
+async def _tokens(settings: Settings) -> tuple[list[Problem], list[Problem]]:
     """Per project: the permissions its features need (printed) and what its token lacks."""
     from sbwatch.daemon.http import http_client
     from sbwatch.supabase.mgmt_api import ManagementApi
     from sbwatch.supabase.permissions import check_token
 
-    problems: list[str] = []
-    warnings: list[str] = []
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
     async with http_client() as http:
         for index, project in enumerate(settings.projects):
             token = settings.token_for(project)
@@ -182,13 +178,16 @@ async def _tokens(settings: Settings) -> tuple[list[str], list[str]]:
             for feature, permissions in found.needs:
                 print(f"{where}: {feature} needs {', '.join(permissions)}")
             if found.problem is not None:
-                problems.append(f"{where}: {found.problem}")
+                problems.append(Problem(where, found.problem))
             elif found.unreachable is not None:
-                warnings.append(f"{where}: permissions not checked ({found.unreachable})")
+                warnings.append(Problem(where, f"permissions not checked ({found.unreachable})"))
             for permission in found.lacking:
                 users = [f for f, perms in found.needs if permission in perms]
                 problems.append(
-                    f"{where}: the token lacks {permission}"
-                    + (f" (needed by {', '.join(users)})" if users else "")
+                    Problem(
+                        where,
+                        f"the token lacks {permission}"
+                        + (f" (needed by {', '.join(users)})" if users else ""),
+                    )
                 )
     return problems, warnings

@@ -14,7 +14,7 @@ from sbwatch.config.settings import StateSettings
 from sbwatch.core.durations import format_duration
 from sbwatch.core.results import Intent
 from sbwatch.store import open_store
-from sbwatch.store.base import Store
+from sbwatch.store.base import JournalStore
 
 NAME = "history"
 HELP = HELPS[NAME]
@@ -76,7 +76,7 @@ def render(intents: Sequence[Intent]) -> list[str]:
 
 
 async def show_history(
-    store: Store, ref: str | None, *, as_json: bool, out: TextIO | None = None
+    store: JournalStore, ref: str | None, *, as_json: bool, out: TextIO | None = None
 ) -> int:
     """Print the escalations of one project (or all); always 0."""
     intents = await store.intents(ref)

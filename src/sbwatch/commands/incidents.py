@@ -14,7 +14,7 @@ from sbwatch.commands.common import settings_or_exit
 from sbwatch.config.settings import StateSettings
 from sbwatch.core.durations import parse_duration
 from sbwatch.store import open_store
-from sbwatch.store.base import Store
+from sbwatch.store.base import IncidentStore
 
 NAME = "incidents"
 HELP = HELPS[NAME]
@@ -76,7 +76,7 @@ async def _main(
 
 
 async def list_incidents(
-    store: Store,
+    store: IncidentStore,
     ref: str | None,
     since: datetime | None,
     *,
@@ -99,7 +99,7 @@ async def list_incidents(
 
 
 async def show_incident(
-    store: Store, incident_id: int, *, as_json: bool, out: TextIO | None = None
+    store: IncidentStore, incident_id: int, *, as_json: bool, out: TextIO | None = None
 ) -> int:
     """One incident's timeline; exit 1 when there is no such incident."""
     incident = await store.incident(incident_id)

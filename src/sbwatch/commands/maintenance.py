@@ -18,7 +18,7 @@ from sbwatch.core.clock import SystemClock
 from sbwatch.core.durations import format_duration, parse_duration
 from sbwatch.core.oncall import MaintenanceWindow
 from sbwatch.policy.oncall import config_windows, next_config_start
-from sbwatch.store.base import Store
+from sbwatch.store.base import OnCallStore
 
 NAME = "maintenance"
 HELP = HELPS[NAME]
@@ -93,7 +93,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def add_window(
-    store: Store,
+    store: OnCallStore,
     project: str,
     start: datetime,
     duration: timedelta,
@@ -121,7 +121,7 @@ def _state(window: MaintenanceWindow, now: datetime) -> str:
 
 
 async def list_windows(
-    store: Store, settings: Settings, now: datetime, *, out: TextIO | None = None
+    store: OnCallStore, settings: Settings, now: datetime, *, out: TextIO | None = None
 ) -> int:
     """Print stored windows not ended a day ago and the configured ones."""
     stored = await store.maintenance_windows(ending_after=now - timedelta(days=1))
@@ -155,7 +155,7 @@ def _aligned(
 
 
 async def end_windows(
-    store: Store, settings: Settings, which: str, now: datetime, *, out: TextIO | None = None
+    store: OnCallStore, settings: Settings, which: str, now: datetime, *, out: TextIO | None = None
 ) -> int:
     """End one window by id, or the project's windows in force or planned; 1 when none."""
     if which.isdigit():

@@ -18,7 +18,7 @@ from sbwatch.core.errors import ApiError
 from sbwatch.core.tiers import Tier, spec, tier_for_variant
 from sbwatch.policy.plan import DEFAULT_FLOOR, Plan, and_words, plan
 from sbwatch.store import open_store
-from sbwatch.store.base import Store
+from sbwatch.store.base import BudgetStore
 
 NAME = "plan"
 HELP = HELPS[NAME]
@@ -84,7 +84,7 @@ async def listed_prices(settings: Settings, project: ProjectSettings) -> Prices 
 
 
 async def plan_of(
-    store: Store,
+    store: BudgetStore,
     project: ProjectSettings,
     days: float,
     floor: float,

@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
 
     log.configure(settings.log_level, settings.log_format)
     for warning in config_warnings(settings):
-        log.get_logger("config").warning("configuration warning", detail=warning)
+        log.get_logger("config").warning("configuration warning", detail=str(warning))
     daemon = Daemon(settings, config_path=args.config or default_config_path())
     try:
         return asyncio.run(daemon.run())

@@ -14,7 +14,7 @@ from sbwatch.commands.common import settings_or_exit
 from sbwatch.config.settings import Settings
 from sbwatch.core.clock import SystemClock
 from sbwatch.core.durations import format_duration, parse_duration
-from sbwatch.store.base import Store
+from sbwatch.store.base import OnCallStore
 
 NAME = "silence"
 HELP = HELPS[NAME]
@@ -76,7 +76,7 @@ async def _run(settings: Settings, args: argparse.Namespace, project: str | None
 
 
 async def add_silence(
-    store: Store,
+    store: OnCallStore,
     project: str,
     duration: timedelta,
     reason: str,
@@ -94,7 +94,7 @@ async def add_silence(
     return 0
 
 
-async def list_silences(store: Store, now: datetime, *, out: TextIO | None = None) -> int:
+async def list_silences(store: OnCallStore, now: datetime, *, out: TextIO | None = None) -> int:
     """Print every silence with its state."""
     rows = sorted(await store.silences(), key=lambda s: s.starts_at)
     if not rows:
@@ -111,7 +111,7 @@ async def list_silences(store: Store, now: datetime, *, out: TextIO | None = Non
     return 0
 
 
-async def remove_silence(store: Store, silence_id: int, *, out: TextIO | None = None) -> int:
+async def remove_silence(store: OnCallStore, silence_id: int, *, out: TextIO | None = None) -> int:
     """Delete a silence; 1 if there was none."""
     if await store.remove_silence(silence_id):
         print(f"silence #{silence_id} removed", file=out)

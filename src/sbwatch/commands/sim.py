@@ -17,6 +17,7 @@ import httpx
 
 from sbwatch.commands import HELPS
 from sbwatch.core.errors import ConfigError, SbwatchError
+from sbwatch.core.problems import Problem
 
 NAME = "sim"
 HELP = HELPS[NAME]
@@ -306,12 +307,12 @@ def checked_event(kind: str, pairs: list[str]) -> dict[str, Any]:
     try:
         event = parse_pairs(kind, pairs)
     except ValueError as exc:
-        raise ConfigError([str(exc)]) from None
+        raise ConfigError([Problem("", str(exc))]) from None
     if kind == "stats":
         return event
     if kind == "truth":
         if not isinstance(event.get("ref"), str) or set(event) != {"kind", "ref"}:
-            raise ConfigError(["truth: write 'sbwatch sim ctl truth ref=REF'"])
+            raise ConfigError([Problem("truth", "write 'sbwatch sim ctl truth ref=REF'")])
         return event
     return check_event(event)
 

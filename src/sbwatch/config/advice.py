@@ -1,4 +1,4 @@
-"""What is valid in a configuration but probably not meant, as ``location: message`` lines."""
+"""What is valid in a configuration but probably not meant, as located problems (warnings)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sbwatch.config.ha import store_on_a_watched_project
 from sbwatch.core.cron import cron_trigger, shortest_gap
 from sbwatch.core.durations import format_duration
+from sbwatch.core.problems import Problem
 from sbwatch.core.results import EscalationMode, Severity
 from sbwatch.core.tiers import Tier, rank, spec
 
@@ -18,8 +19,8 @@ if TYPE_CHECKING:  # the whole configuration imports these checks
     from sbwatch.config.settings import Settings
 
 
-def config_warnings(settings: Settings) -> list[str]:
-    """What is valid but probably not meant: ``location: message`` lines."""
+def config_warnings(settings: Settings) -> list[Problem]:
+    """What is valid but probably not meant, each at its key's location."""
     return (
         _route_warnings(settings.alerting.routes)
         + _probe_warnings(settings.projects)
@@ -31,7 +32,7 @@ def config_warnings(settings: Settings) -> list[str]:
     )
 
 
-def _cap_warnings(projects: list[ProjectSettings]) -> list[str]:
+def _cap_warnings(projects: list[ProjectSettings]) -> list[Problem]:
     """A ``max_tier`` the cost cap never lets sbwatch reach (the cap wins, silently otherwise)."""
     found = []
     for index, project in enumerate(projects):
@@ -47,14 +48,17 @@ def _cap_warnings(projects: list[ProjectSettings]) -> list[str]:
         ]
         most = f"{reachable[-1]} at most" if reachable else "no size at all"
         found.append(
-            f"projects[{index}].escalation.max_tier: {policy.max_tier} costs ${price:.2f}/month, "
-            f"over monthly_cost_cap_usd (${policy.monthly_cost_cap_usd:.2f}): sbwatch raises to "
-            f"{most}; raise the cap or lower max_tier"
+            Problem(
+                f"projects[{index}].escalation.max_tier",
+                f"{policy.max_tier} costs ${price:.2f}/month, over monthly_cost_cap_usd "
+                f"(${policy.monthly_cost_cap_usd:.2f}): sbwatch raises to {most}; raise the cap "
+                "or lower max_tier",
+            )
         )
     return found
 
 
-def _backup_warnings(projects: list[ProjectSettings]) -> list[str]:
+def _backup_warnings(projects: list[ProjectSettings]) -> list[Problem]:
     """A backup schedule that runs more often than hourly: each run dumps the whole database."""
     found = []
     for index, project in enumerate(projects):
@@ -66,14 +70,17 @@ def _backup_warnings(projects: list[ProjectSettings]) -> list[str]:
         if gap is not None:
             every = format_duration(gap.total_seconds())
             found.append(
-                f"projects[{index}].backup.schedule: runs every {every}, more "
-                "often than hourly: each run dumps the whole database and reads the disk IO "
-                "budget down; daily (like '30 3 * * *') is the usual schedule"
+                Problem(
+                    f"projects[{index}].backup.schedule",
+                    f"runs every {every}, more often than hourly: each run dumps the whole "
+                    "database and reads the disk IO budget down; daily (like '30 3 * * *') is "
+                    "the usual schedule",
+                )
             )
     return found
 
 
-def metrics_warnings(metrics: MetricsSettings) -> list[str]:
+def metrics_warnings(metrics: MetricsSettings) -> list[Problem]:
     """The metrics and status server listening beyond this host: anyone who reaches it reads
     every project's state, and no Host check guards it there."""
     if not metrics.enabled or metrics.listen in ("127.0.0.1", "::1", "localhost"):
@@ -81,32 +88,40 @@ def metrics_warnings(metrics: MetricsSettings) -> list[str]:
     if metrics.listen.startswith("127."):
         return []
     return [
-        f"metrics.listen: {metrics.listen} is reachable beyond this host: the status page and"
-        " the metrics are served to anyone who reaches it (keep 127.0.0.1 behind a proxy)"
+        Problem(
+            "metrics.listen",
+            f"{metrics.listen} is reachable beyond this host: the status page and the metrics "
+            "are served to anyone who reaches it (keep 127.0.0.1 behind a proxy)",
+        )
     ]
 
 
-def _probe_warnings(projects: list[ProjectSettings]) -> list[str]:
+def _probe_warnings(projects: list[ProjectSettings]) -> list[Problem]:
     """A project that runs no probe: [projects.probes.*] tables list the probes that run, so a
     lone table that turns one off turns every probe off."""
     return [
-        f"projects[{index}].probes: no probe runs for {project.ref}: the [projects.probes.KIND] "
-        "tables name the probes that run (list the ones you want, e.g. [projects.probes.rest])"
+        Problem(
+            f"projects[{index}].probes",
+            f"no probe runs for {project.ref}: the [projects.probes.KIND] tables name the probes "
+            "that run (list the ones you want, e.g. [projects.probes.rest])",
+        )
         for index, project in enumerate(projects)
         if not project.enabled_probes()
     ]
 
 
-def _route_warnings(routes: list[RouteSettings]) -> list[str]:
+def _route_warnings(routes: list[RouteSettings]) -> list[Problem]:
     found = []
     if not routes:
-        found.append("alerting.routes: no [[alerting.routes]]: alerts will go nowhere")
+        found.append(Problem("alerting.routes", "no [[alerting.routes]]: alerts will go nowhere"))
     elif not any(Severity.CRITICAL in route.severities for route in routes):
-        found.append("alerting.routes: no route takes critical alerts: they will go nowhere")
+        found.append(
+            Problem("alerting.routes", "no route takes critical alerts: they will go nowhere")
+        )
     return found
 
 
-def _store_warnings(settings: Settings) -> list[str]:
+def _store_warnings(settings: Settings) -> list[Problem]:
     found = []
     dsn = settings.state.dsn
     if settings.state.backend == "postgres" and dsn is not None:
@@ -116,28 +131,37 @@ def _store_warnings(settings: Settings) -> list[str]:
         ref = store_on_a_watched_project(dsn.get_secret_value(), pairs)
         if ref is not None:
             found.append(
-                f"state.dsn: the state store is on the database of watched project {ref}: "
-                "when that project fails, sbwatch loses its store, its lease and its outbox "
-                "exactly when it is needed; use a database elsewhere"
+                Problem(
+                    "state.dsn",
+                    f"the state store is on the database of watched project {ref}: when that "
+                    "project fails, sbwatch loses its store, its lease and its outbox exactly "
+                    "when it is needed; use a database elsewhere",
+                )
             )
     return found
 
 
-def _mail_warnings(mail: MailSettings) -> list[str]:
-    found: list[str] = []
+def _mail_warnings(mail: MailSettings) -> list[Problem]:
+    found: list[Problem] = []
     if not mail.enabled:
         return found
     if mail.authserv_id is not None:
         found.append(
-            f"mail.authserv_id: emails are trusted on the Authentication-Results header of "
-            f"{mail.authserv_id} alone, not on a signature sbwatch verified: make sure that "
-            "server adds it to every incoming email and removes the senders' own; without "
-            "authserv_id sbwatch verifies DKIM itself"
+            Problem(
+                "mail.authserv_id",
+                f"emails are trusted on the Authentication-Results header of {mail.authserv_id} "
+                "alone, not on a signature sbwatch verified: make sure that server adds it to "
+                "every incoming email and removes the senders' own; without authserv_id sbwatch "
+                "verifies DKIM itself",
+            )
         )
     if mail.dkim_keys:
         names = ", ".join(sorted(mail.dkim_keys))
         found.append(
-            f"mail.dkim_keys: DKIM keys pinned in the configuration replace DNS for {names}: "
-            "anyone holding their private keys can write trusted emails"
+            Problem(
+                "mail.dkim_keys",
+                f"DKIM keys pinned in the configuration replace DNS for {names}: anyone holding "
+                "their private keys can write trusted emails",
+            )
         )
     return found

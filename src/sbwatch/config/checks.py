@@ -14,6 +14,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel
 
+from sbwatch.core.problems import Problem
+
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]{0,31}$")
 
 
@@ -44,14 +46,15 @@ def apprise_url_problem(url: str) -> str | None:
     return None
 
 
-def toml_problem(source: str, exc: tomllib.TOMLDecodeError) -> str:
-    """``config.toml (line 3): invalid TOML: Expected '=' ... (column 5)``."""
+def toml_problem(source: str, exc: tomllib.TOMLDecodeError) -> Problem:
+    """``config.toml (line 3): invalid TOML: Expected '=' ... (column 5)``. tomllib keeps the
+    position in its message only (before Python 3.14), so it is read from there."""
     message = str(exc)
     found = re.fullmatch(r"(?s)(.*) \(at line (\d+), column (\d+)\)", message)
     if found is None:
-        return f"{source}: invalid TOML: {message}"
+        return Problem(source, f"invalid TOML: {message}")
     what, line, column = found.groups()
-    return f"{source} (line {line}): invalid TOML: {what} (column {column})"
+    return Problem(source, f"invalid TOML: {what} (column {column})", int(line))
 
 
 def unknown_key(model: Any, loc: tuple[Any, ...]) -> str:

@@ -18,6 +18,7 @@ from pydantic import AfterValidator, BeforeValidator, Field
 
 from sbwatch.config.query_guard import query_problems
 from sbwatch.config.types import PositiveDuration, StrictModel, TimeZoneName, positive, to_timedelta
+from sbwatch.core.problems import Problem
 from sbwatch.core.results import DataCheckKind
 
 _IDENT = r"[A-Za-z_][A-Za-z0-9_$]{0,62}"
@@ -87,26 +88,26 @@ class DataCheckSettings(StrictModel):
     timeout: PositiveDuration = timedelta(seconds=5)
     """The statement timeout of the check's queries."""
 
-    def problems(self) -> list[str]:
-        """What does not fit the check's kind, as ``key: message`` lines (the caller locates
-        them: ``Settings`` checks every project's checks with their positions)."""
+    def problems(self) -> list[Problem]:
+        """What does not fit the check's kind, located at the check's keys (the caller locates
+        them further: ``Settings`` checks every project's checks with their positions)."""
         problems = [
-            f"{key}: required by kind {self.kind}"
+            Problem(key, f"required by kind {self.kind}")
             for key in _REQUIRED[self.kind]
             if getattr(self, key) is None
         ]
         judged = self.kind in (DataCheckKind.SUM, DataCheckKind.QUERY)
         allowed = _USED[self.kind] | (set(THRESHOLDS) if judged else set())
         problems += [
-            f"{key}: not used by kind {self.kind}"
+            Problem(key, f"not used by kind {self.kind}")
             for key in sorted(self.model_fields_set - allowed - {"name", "kind", "timeout"})
         ]
         if self.kind is DataCheckKind.QUERY and self.sql is not None:
-            problems += [f"sql: {problem}" for problem in query_problems(self.sql)]
+            problems += [Problem("sql", problem) for problem in query_problems(self.sql)]
         if _inverted(self.warn_above, self.critical_above):
-            problems.append("warn_above: must not be above critical_above")
+            problems.append(Problem("warn_above", "must not be above critical_above"))
         if _inverted(self.critical_below, self.warn_below):
-            problems.append("warn_below: must not be below critical_below")
+            problems.append(Problem("warn_below", "must not be below critical_below"))
         return problems
 
     @property

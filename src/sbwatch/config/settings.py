@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextvars
 import os
-import re
 import tomllib
 from datetime import date
 from pathlib import Path
@@ -50,6 +49,7 @@ from sbwatch.config.tomlpos import TomlPositions, dotted
 from sbwatch.config.types import CronExpr, HttpUrl, Interval, Port, ProjectRef
 from sbwatch.core.errors import ConfigError
 from sbwatch.core.probe_specs import REGISTRY
+from sbwatch.core.problems import Problem, under
 from sbwatch.core.results import EscalationMode
 
 __all__ = [
@@ -123,43 +123,57 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_projects(self) -> Settings:
-        problems: list[str] = []
+        problems: list[Problem] = []
         if self.ha.enabled and self.state.backend != "postgres":
             problems.append(
-                "ha.enabled: high availability needs [state] backend = 'postgres', "
-                "one store every instance shares"
+                Problem(
+                    "ha.enabled",
+                    "high availability needs [state] backend = 'postgres', "
+                    "one store every instance shares",
+                )
             )
         if self.ha.share_projects and not self.ha.enabled:
-            problems.append("ha.share_projects: sharing projects out needs [ha] enabled = true")
+            problems.append(
+                Problem("ha.share_projects", "sharing projects out needs [ha] enabled = true")
+            )
         if self.alerting.public_url is not None and not self.metrics.enabled:
             problems.append(
-                "alerting.public_url: the Acknowledge links are served by the daemon's HTTP "
-                "endpoint: it needs [metrics] enabled = true"
+                Problem(
+                    "alerting.public_url",
+                    "the Acknowledge links are served by the daemon's HTTP "
+                    "endpoint: it needs [metrics] enabled = true",
+                )
             )
         seen: set[str] = set()
         for index, project in enumerate(self.projects):
-            where = f"projects[{index}]"
+            found = self._project_problems(project)
             if project.ref in seen:
-                problems.append(f"{where}.ref: duplicate project ref {project.ref!r}")
+                found.insert(0, Problem("ref", f"duplicate project ref {project.ref!r}"))
             seen.add(project.ref)
-            names = [check.name for check in project.data_checks]
-            for number, check in enumerate(project.data_checks):
-                at = f"{where}.data_checks[{number}]"
-                if check.name in names[:number]:
-                    problems.append(f"{at}.name: duplicate data check name {check.name!r}")
-                problems += [f"{at}.{problem}" for problem in check.problems()]
-            for kind in project.enabled_probes() if _WATCHING.get() else ():
-                for needed in REGISTRY[kind].secrets:
-                    if self._secret(project, needed) is None:
-                        problems.append(f"{where}.{needed}: required by the {kind} probe")
-            if project.escalation.mode is EscalationMode.AUTO and not self.token_for(project):
-                problems.append(f"{where}.mgmt_token: required by escalation mode 'auto'")
+            problems += under(f"projects[{index}]", found)
         problems += self._oncall_problems()
         if problems:
-            raise ValueError("\n".join(problems))
+            raise Problems(problems)
         return self
 
-    def _oncall_problems(self) -> list[str]:
+    def _project_problems(self, project: ProjectSettings) -> list[Problem]:
+        """A project's data checks and the secrets its probes and escalation need."""
+        problems: list[Problem] = []
+        names = [check.name for check in project.data_checks]
+        for number, check in enumerate(project.data_checks):
+            at = f"data_checks[{number}]"
+            if check.name in names[:number]:
+                problems.append(Problem(f"{at}.name", f"duplicate data check name {check.name!r}"))
+            problems += under(at, check.problems())
+        for kind in project.enabled_probes() if _WATCHING.get() else ():
+            for needed in REGISTRY[kind].secrets:
+                if self._secret(project, needed) is None:
+                    problems.append(Problem(needed, f"required by the {kind} probe"))
+        if project.escalation.mode is EscalationMode.AUTO and not self.token_for(project):
+            problems.append(Problem("mgmt_token", "required by escalation mode 'auto'"))
+        return problems
+
+    def _oncall_problems(self) -> list[Problem]:
         """Maintenance windows and the escalation routes of unacknowledged criticals."""
         alerting = self.alerting
         return maintenance_problems(
@@ -212,7 +226,7 @@ def default_config_path() -> Path:
     return Path(xdg) / "sbwatch" / "config.toml"
 
 
-NO_PROJECTS = "projects: no [[projects]] table: there is nothing to watch"
+NO_PROJECTS = Problem("projects", "no [[projects]] table: there is nothing to watch")
 
 
 def load_settings(
@@ -239,15 +253,15 @@ def load_settings(
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise ConfigError([f"{path}: no such file"]) from None
+            raise ConfigError([Problem(str(path), "no such file")]) from None
         except OSError as exc:
-            raise ConfigError([f"{path}: {exc.strerror}"]) from None
+            raise ConfigError([Problem(str(path), str(exc.strerror))]) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([toml_problem(source, exc)]) from None
     if require_projects and not data:
-        raise ConfigError([f"{source}: empty; start from config.example.toml (every key)"])
+        raise ConfigError([Problem(source, "empty; start from config.example.toml (every key)")])
     token = READ_SECRETS.set(read_secrets)
     watch = _WATCHING.set(watching)
     directory = CONFIG_DIR.set(None if path is None else path.absolute().parent)
@@ -267,18 +281,28 @@ def load_settings(
     return settings
 
 
-def _problems(exc: ValidationError, text: str) -> list[str]:
+def _problems(exc: ValidationError, text: str) -> list[Problem]:
+    """Every error pydantic found, with its key's line: the checks across sections carry their
+    own locations (:class:`Problems`), a field's error stands at the field."""
     positions = TomlPositions(text)
-    problems: list[str] = []
+    problems: list[Problem] = []
     for error in exc.errors(include_url=False, include_input=False):
+        raised = error.get("ctx", {}).get("error")
+        if isinstance(raised, Problems):
+            problems += [positions.place(problem) for problem in raised.found]
+            continue
         loc = tuple(error["loc"])
         message = str(error["msg"]).removeprefix("Value error, ")
         if error["type"] == "extra_forbidden" and loc:
             message = unknown_key(Settings, loc)
-        for part in message.split("\n"):
-            if re.match(r"^(projects\[\d+\]|ha|maintenance\[\d+\]|alerting)\.", part):
-                where, _, msg = part.partition(": ")
-                problems.append(positions.locate(where, msg))
-            else:
-                problems.append(positions.locate(dotted(loc), part))
+        problems += [positions.place(Problem(dotted(loc), part)) for part in message.split("\n")]
     return problems
+
+
+class Problems(ValueError):
+    """The problems of a check across sections, each with its own location: raised in a
+    validator, it reaches :func:`_problems` through pydantic's error as it is."""
+
+    def __init__(self, found: list[Problem]) -> None:
+        self.found = found
+        super().__init__("\n".join(str(problem) for problem in found))

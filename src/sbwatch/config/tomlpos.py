@@ -7,7 +7,10 @@ tomllib keeps no positions, so the document is scanned once for table headers an
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
+
+from sbwatch.core.problems import Problem
 
 Path = tuple[Any, ...]
 
@@ -58,10 +61,14 @@ class TomlPositions:
                 return self._lines[path[:end]]
         return None
 
+    def place(self, problem: Problem) -> Problem:
+        """The problem with the line of its key, when known (at ``config`` when it names none)."""
+        line = self.line_of(parse_where(problem.location))
+        return replace(problem, location=problem.location or "config", line=line)
+
     def locate(self, where: str, message: str) -> str:
         """``where (line N): message``, or ``where: message`` when the line is unknown."""
-        line = self.line_of(parse_where(where))
-        return f"{where} (line {line}): {message}" if line else f"{where or 'config'}: {message}"
+        return str(self.place(Problem(where, message)))
 
 
 def parse_where(where: str) -> Path:

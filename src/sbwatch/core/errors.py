@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from sbwatch.core.problems import Problem
+
 
 class SbwatchError(Exception):
     """Base of every error sbwatch raises on purpose."""
@@ -11,11 +15,16 @@ class SbwatchError(Exception):
 
 
 class ConfigError(SbwatchError):
-    """The configuration is invalid; ``problems`` holds one ``location: message`` per error."""
+    """The configuration is invalid; ``found`` holds every problem, with its location."""
 
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(problems) if problems else "invalid configuration")
+    def __init__(self, found: Iterable[Problem]) -> None:
+        self.found = tuple(found)
+        super().__init__("; ".join(self.problems) if self.found else "invalid configuration")
+
+    @property
+    def problems(self) -> list[str]:
+        """One printed ``location: message`` line per problem."""
+        return [str(problem) for problem in self.found]
 
 
 class TransientError(SbwatchError):

@@ -13,11 +13,33 @@ LEASE_NAME = "leader"
 """The lease of a state store: its holder escalates and sends notifications (with projects
 shared out, for every project no other lease covers, and the provider-wide notices)."""
 PROJECT_LEASE_PREFIX = "project:"
+"""What the names of the project leases begin with (the store lists them by it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectLease:
+    """The lease whose holder leads one project when instances share projects: ``name`` is
+    how the store keys it, :meth:`parse` the one place that reads a project back from it."""
+
+    ref: str
+
+    @property
+    def name(self) -> str:
+        """``project:REF``."""
+        return f"{PROJECT_LEASE_PREFIX}{self.ref}"
+
+    @classmethod
+    def parse(cls, name: str) -> ProjectLease:
+        """The project lease named ``name``; ValueError for any other lease."""
+        ref = name.removeprefix(PROJECT_LEASE_PREFIX)
+        if ref == name or not ref:
+            raise ValueError(f"not a project lease: {name!r}")
+        return cls(ref)
 
 
 def project_lease(ref: str) -> str:
     """The name of the lease whose holder leads one project when instances share projects."""
-    return f"{PROJECT_LEASE_PREFIX}{ref}"
+    return ProjectLease(ref).name
 
 
 def preferred_instance(ref: str, instances: Iterable[str]) -> str | None:

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from sbwatch.core.connections import ConnReading
+from sbwatch.core.readings import MgmtHealth, Reading, StatusPage
 from sbwatch.core.tiers import Tier
 
 
@@ -134,7 +135,7 @@ class ProbeResult:
     detail: str = ""
     status_code: int | None = None
     data: dict[str, Any] = field(default_factory=dict)
-    """Probe-specific observations, JSON-serialisable (health per service, status indicator...)."""
+    """Probe-specific observations as JSON, as stored; read them typed from ``reading``."""
     sample: IoSample | None = None
     """The disk, CPU and memory readings of a metrics scrape (kept in the store on its own)."""
     skipped_lines: int = 0
@@ -147,9 +148,23 @@ class ProbeResult:
     """The memory, swap and CPU readings of a metrics scrape (kept in memory, not stored)."""
 
     @property
+    def reading(self) -> Reading | None:
+        """``data`` read as the typed reading of its probe (None for a probe without one, or
+        when it read nothing)."""
+        kind = _READINGS.get(self.probe)
+        return None if kind is None else kind.from_doc(self.data)
+
+    @property
     def ok(self) -> bool:
         """Whether the outcome is ``ok``."""
         return self.outcome is Outcome.OK
+
+
+_READINGS: dict[ProbeKind, type[MgmtHealth] | type[StatusPage]] = {
+    ProbeKind.MGMT_HEALTH: MgmtHealth,
+    ProbeKind.STATUS_PAGE: StatusPage,
+}
+"""The probes whose ``data`` is a typed reading, and its type."""
 
 
 @dataclass(frozen=True, slots=True)

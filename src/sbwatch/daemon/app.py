@@ -27,6 +27,7 @@ from sbwatch.core.clock import Clock, SystemClock
 from sbwatch.core.errors import ConfigError, StoreError
 from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
+from sbwatch.core.problems import Problem
 from sbwatch.core.results import Diagnosis, ProbeKind, Severity
 from sbwatch.daemon.ack import ack_handler, ack_links
 from sbwatch.daemon.backups import schedule_backups
@@ -35,7 +36,7 @@ from sbwatch.daemon.http import http_client
 from sbwatch.daemon.mailguard import MailGuard
 from sbwatch.daemon.page import render_status_page, threadsafe
 from sbwatch.daemon.presence import RENEW_EVERY_S, AlreadyRunning, Presence
-from sbwatch.daemon.scheduler import Scheduler
+from sbwatch.daemon.scheduler import JobName, Scheduler
 from sbwatch.daemon.sdnotify import Notifier
 from sbwatch.daemon.storelock import StoreFileLock
 from sbwatch.daemon.storewatch import CHECK_EVERY_S, StoreWatch
@@ -104,7 +105,9 @@ def metrics_server(
             public_host=urlsplit(public).hostname if public else None,
         )
     except OSError as exc:
-        raise ConfigError([f"metrics: cannot listen on {address} ({exc.strerror})"]) from None
+        raise ConfigError(
+            [Problem("metrics", f"cannot listen on {address} ({exc.strerror})")]
+        ) from None
     log.info("metrics listening", address=settings.metrics.listen, port=server.server_port)
     try:
         yield server
@@ -312,7 +315,7 @@ class Daemon:
         await watcher.start()
         scheduler = Scheduler(self.clock, self.metrics)
         _schedule(scheduler, settings, watcher, dispatcher, self.presence)
-        scheduler.every("presence", RENEW_EVERY_S, self._renew)
+        scheduler.every(JobName("presence"), RENEW_EVERY_S, self._renew)
         watch = None
         if self.guard is not None:
             watch = StoreWatch(
@@ -322,7 +325,7 @@ class Daemon:
                 clock=self.clock,
                 metrics=self.metrics,
             )
-            scheduler.every("store", CHECK_EVERY_S, watch.check)
+            scheduler.every(JobName("store"), CHECK_EVERY_S, watch.check)
         scheduler.start()
         mail_task = None
         if settings.mail.enabled:
@@ -453,37 +456,41 @@ def _schedule(
         for kind in watcher.projects[project.ref].probes:
             seconds = project.probes[kind].interval.total_seconds()
             scheduler.every(
-                f"probe:{project.ref}:{kind.value}",
+                JobName("probe", (project.ref, kind.value)),
                 seconds,
                 _probe_job(watcher, project.ref, kind),
             )
         scheduler.every(
-            f"evaluate:{project.ref}",
+            JobName("evaluate", (project.ref,)),
             evaluate_every(project),
             _evaluate_job(watcher, project.ref, presence),
         )
-        scheduler.every(f"uptime:{project.ref}", UPTIME_EVERY_S, _uptime_job(watcher, project.ref))
+        scheduler.every(
+            JobName("uptime", (project.ref,)), UPTIME_EVERY_S, _uptime_job(watcher, project.ref)
+        )
         if project.budget.plan_notice:
-            scheduler.every(f"plan:{project.ref}", PLAN_CHECK_S, _plan_job(watcher, project.ref))
+            scheduler.every(
+                JobName("plan", (project.ref,)), PLAN_CHECK_S, _plan_job(watcher, project.ref)
+            )
         if watcher.projects[project.ref].reaches_api:
             scheduler.every(
-                f"size:{project.ref}",
+                JobName("size", (project.ref,)),
                 project.escalation.size_check.total_seconds(),
                 _size_job(watcher, project.ref),
             )
             scheduler.every(
-                f"disk:{project.ref}",
+                JobName("disk", (project.ref,)),
                 project.disk.check.total_seconds(),
                 _disk_job(watcher, project.ref),
             )
     if watcher.provider_probe is not None:
         scheduler.every(
-            "probe:status_page",
+            JobName("probe", ("status_page",)),
             settings.status_page.interval.total_seconds(),
             watcher.probe_provider,
         )
-    scheduler.every("notifications", FLUSH_EVERY_S, dispatcher.flush)
-    scheduler.every("maintenance", MAINTENANCE_EVERY_S, _maintenance_job(watcher))
+    scheduler.every(JobName("notifications"), FLUSH_EVERY_S, dispatcher.flush)
+    scheduler.every(JobName("maintenance"), MAINTENANCE_EVERY_S, _maintenance_job(watcher))
     if settings.mgmt_token_expires is not None:
         expiry = TokenExpiryWatch(
             settings.mgmt_token_expires,
@@ -491,7 +498,7 @@ def _schedule(
             clock=watcher.clock,
             metrics=watcher.metrics,
         )
-        scheduler.every("token-expiry", TOKEN_CHECK_S, expiry.check)
+        scheduler.every(JobName("token-expiry"), TOKEN_CHECK_S, expiry.check)
     schedule_backups(scheduler, watcher)
     url = settings.alerting.heartbeat_url
     if url is not None:
@@ -500,7 +507,7 @@ def _schedule(
             if scheduler.stalled_for() < STALL_LIMIT_S:
                 await dispatcher.heartbeat(url)
 
-        scheduler.every("heartbeat", HEARTBEAT_EVERY_S, heartbeat)
+        scheduler.every(JobName("heartbeat"), HEARTBEAT_EVERY_S, heartbeat)
 
 
 def _probe_job(watcher: Watcher, ref: str, kind: ProbeKind) -> Callable[[], Awaitable[None]]:

@@ -13,7 +13,7 @@ from typing import Any
 from sbwatch.backup.job import CHECK_EVERY_S, BackupJob
 from sbwatch.core.cron import cron_trigger, previous_fire
 from sbwatch.core.results import BudgetEstimate, DiagnosisKind, Severity
-from sbwatch.daemon.scheduler import Scheduler
+from sbwatch.daemon.scheduler import JobName, Scheduler
 from sbwatch.watch.watcher import Watcher
 
 
@@ -46,7 +46,7 @@ def schedule_backups(scheduler: Scheduler, watcher: Watcher) -> list[BackupJob]:
             notify=notify,
             last_fire=last_fire,
         )
-        scheduler.cron(f"backup:{project.ref}", trigger, job.due)
-        scheduler.every(f"backup-check:{project.ref}", CHECK_EVERY_S, job.check)
+        scheduler.cron(JobName("backup", (project.ref,)), trigger, job.due)
+        scheduler.every(JobName("backup-check", (project.ref,)), CHECK_EVERY_S, job.check)
         jobs.append(job)
     return jobs

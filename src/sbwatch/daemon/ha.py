@@ -31,13 +31,14 @@ from sbwatch.core.lease import (
     PROJECT_LEASE_PREFIX,
     Fence,
     Lease,
+    ProjectLease,
     Role,
     preferred_instance,
     project_lease,
 )
 from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
-from sbwatch.store.base import Store
+from sbwatch.store.base import LeaseStore
 
 Takeover = Callable[[int, str | None], Awaitable[None]]
 """Called once this instance leads: its epoch and the previous holder (None if none)."""
@@ -82,7 +83,7 @@ class Leadership:
 
     def __init__(
         self,
-        store: Store,
+        store: LeaseStore,
         settings: HaSettings,
         *,
         clock: Clock,
@@ -118,7 +119,7 @@ class Leadership:
         """The fence of one lease: this object for the leader lease, a project's otherwise."""
         if lease == LEASE_NAME:
             return self
-        ref = lease.removeprefix(PROJECT_LEASE_PREFIX)
+        ref = ProjectLease.parse(lease).ref
         fence = self._fences.get(ref)
         if fence is None:
             fence = self._fences[ref] = ProjectFence(self, ref)
@@ -212,7 +213,7 @@ class Leadership:
             # take that committed as the tick timed out): adopted if it is this instance's to
             # lead, let go otherwise, never renewed for ever out of another's reach.
             for lease, epoch in renewed.items():
-                ref = lease.removeprefix(PROJECT_LEASE_PREFIX)
+                ref = ProjectLease.parse(lease).ref
                 if ref in self.held:
                     continue
                 if ref in self.projects and preferred_instance(ref, live) == self.name:
@@ -232,7 +233,7 @@ class Leadership:
             # Sorted: two instances taking overlapping sets lock the rows in the same order.
             taken = await self.store.take_leases(self.name, sorted(wanted), self.settings.lease_s)
             for lease, epoch in taken.items():
-                ref = lease.removeprefix(PROJECT_LEASE_PREFIX)
+                ref = ProjectLease.parse(lease).ref
                 self.held[ref] = Held(epoch, started)
                 gained.append(ref)
         finally:

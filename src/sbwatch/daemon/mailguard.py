@@ -12,7 +12,7 @@ from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import Severity
 from sbwatch.ingest import MAIL_WATCHER_KEY
 from sbwatch.ingest.imap import NAMESPACE
-from sbwatch.store.base import Store
+from sbwatch.store.base import StateStore
 
 STATE_KEY = MAIL_WATCHER_KEY
 """The state document (namespace ``imap``) that ``sbwatch status`` reads."""
@@ -32,7 +32,7 @@ class MailGuard:
     def __init__(
         self,
         run: Callable[[], Awaitable[None]],
-        store: Store,
+        store: StateStore,
         *,
         clock: Clock,
         metrics: Metrics,

@@ -8,7 +8,7 @@ from typing import Any
 from sbwatch.config.settings import Settings
 from sbwatch.core.oncall import MaintenanceWindow
 from sbwatch.policy.oncall import config_windows, next_config_start
-from sbwatch.store.base import Store
+from sbwatch.store.base import OnCallStore
 
 PLANNED_AHEAD = timedelta(days=7)
 """Windows starting this soon are shown as planned."""
@@ -26,7 +26,7 @@ def _window(w: MaintenanceWindow, now: datetime) -> dict[str, Any]:
 
 
 async def add_oncall(
-    store: Store, settings: Settings, projects: list[dict[str, Any]], now: datetime
+    store: OnCallStore, settings: Settings, projects: list[dict[str, Any]], now: datetime
 ) -> None:
     """Give each project document its ``maintenance`` windows (in force or starting within a
     week, the configured ones included) and each open alert its ``acked_by``/``acked_at``."""

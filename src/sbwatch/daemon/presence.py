@@ -11,6 +11,7 @@ With high availability (``[ha]``) several daemons share the store: the lease dec
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +19,8 @@ from typing import Any
 from sbwatch.core.clock import Clock
 from sbwatch.core.errors import SbwatchError
 from sbwatch.core.lease import Fence
-from sbwatch.store.base import Store
+from sbwatch.store.base import StateStore, Store
+from sbwatch.store.docs import slot
 
 LOCK = "daemon"
 NAMESPACE = "daemon"
@@ -54,7 +56,7 @@ class Heartbeat:
         }
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> Heartbeat:
+    def from_doc(cls, doc: Mapping[str, Any]) -> Heartbeat:
         """The inverse of :meth:`to_doc`."""
 
         def when(key: str) -> datetime | None:
@@ -88,14 +90,15 @@ class Heartbeat:
         return not self.running(now) or now - self.last_cycle_at > self.window
 
 
-async def read_heartbeat(store: Store) -> Heartbeat | None:
+HEARTBEAT = slot(NAMESPACE, KEY, Heartbeat)
+"""Where the running daemon's heartbeat is kept."""
+
+
+async def read_heartbeat(store: StateStore) -> Heartbeat | None:
     """The last heartbeat a daemon wrote to this store; None when none ever ran (or unreadable)."""
-    doc = await store.get_state(NAMESPACE, KEY)
-    if doc is None:
-        return None
     try:
-        return Heartbeat.from_doc(doc)
-    except (KeyError, TypeError, ValueError):
+        return await HEARTBEAT.read(store)
+    except (KeyError, TypeError, ValueError):  # written by something else: no heartbeat
         return None
 
 
@@ -154,13 +157,13 @@ class Presence:
         if self.fence is not None:
             if self.fence.acting():
                 beat = Heartbeat(self.owner, now, self.last_cycle_at, self.cycle_s)
-                await self.store.put_state(NAMESPACE, KEY, beat.to_doc())
+                await HEARTBEAT.write(self.store, beat)
             return
         if not await self.store.acquire_lock(LOCK, self.owner, LEASE_S, now):
             holder = await self.store.lock_holder(LOCK, now)
             raise AlreadyRunning(f"the state store was taken over by {holder or 'another daemon'}")
         beat = Heartbeat(self.owner, now, self.last_cycle_at, self.cycle_s)
-        await self.store.put_state(NAMESPACE, KEY, beat.to_doc())
+        await HEARTBEAT.write(self.store, beat)
 
     async def release(self) -> None:
         """Say the daemon stopped, and free the store for the next one (if still ours)."""
@@ -173,6 +176,6 @@ class Presence:
                 return  # another daemon holds the store now: its heartbeat is the one that counts
             # a lease that lapsed (a slow start, a stalled loop) and nobody took is still ours
         beat = Heartbeat(self.owner, now, self.last_cycle_at, self.cycle_s, stopped_at=now)
-        await self.store.put_state(NAMESPACE, KEY, beat.to_doc())
+        await HEARTBEAT.write(self.store, beat)
         if self.fence is None:
             await self.store.release_lock(LOCK, self.owner)

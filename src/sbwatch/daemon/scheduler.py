@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,6 +29,20 @@ LATE_S = 1.0
 """A job that starts this much after its time is late."""
 LATE_SAID_EVERY_S = 60.0
 """Late starts are logged at most this often, as one line with how many and the worst."""
+
+
+@dataclass(frozen=True, slots=True)
+class JobName:
+    """A job's name as values: its kind (``probe``, ``evaluate``, ``backup``: the label of its
+    lag in the metrics) and what it runs for (a project's ref, a probe's kind), in order."""
+
+    kind: str
+    subject: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """``probe:REF:rest``: the job's id in the schedule and its name in the log."""
+        return ":".join((self.kind, *self.subject))
 
 
 def phase(name: str) -> float:
@@ -69,7 +84,7 @@ class Scheduler:
         self._scheduler.add_listener(self._submitted, EVENT_JOB_SUBMITTED)
         self._running: set[asyncio.Task[Any]] = set()
         self._busy: set[str] = set()
-        self._intervals: list[tuple[str, float, Job]] = []
+        self._intervals: list[tuple[JobName, float, Job]] = []
         self._due: dict[str, datetime] = {}
         self._late = 0
         self._late_worst_s = 0.0
@@ -87,14 +102,14 @@ class Scheduler:
         """
         self._due[event.job_id] = event.scheduled_run_times[0]
 
-    def _started(self, name: str) -> None:
+    def _started(self, job: JobName) -> None:
         """A run begins: how late it is, in the histogram and, when late, in the log."""
-        due = self._due.pop(name, None)
+        due = self._due.pop(job.name, None)
         if due is None:
             return
         lag_s = max(0.0, (datetime.now(UTC) - due).total_seconds())
         if self._metrics is not None:
-            self._metrics.job_lag.labels(name.split(":", 1)[0]).observe(lag_s)
+            self._metrics.job_lag.labels(job.kind).observe(lag_s)
         if lag_s < LATE_S:
             return
         self._late += 1
@@ -122,11 +137,12 @@ class Scheduler:
         self._skips[name] = (now, 0)
         self._log.warning("job still running, run skipped", job=name, skipped_since=count + 1)
 
-    def _tracked(self, name: str, job: Job) -> Job:
+    def _tracked(self, job_name: JobName, job: Job) -> Job:
         """The job as scheduled: a run due while the previous one still runs is skipped."""
+        name = job_name.name
 
         async def tracked() -> None:
-            self._started(name)
+            self._started(job_name)
             if name in self._busy:
                 self._skipped(name)
                 return
@@ -146,7 +162,7 @@ class Scheduler:
 
         return tracked
 
-    def every(self, name: str, seconds: float, job: Job) -> None:
+    def every(self, name: JobName, seconds: float, job: Job) -> None:
         """Run ``job`` every ``seconds``, never two at a time, misses coalesced.
 
         The first run comes at once when few jobs start together; with many, the first runs
@@ -158,14 +174,14 @@ class Scheduler:
         else:
             self._intervals.append((name, seconds, job))
 
-    def _add_every(self, name: str, seconds: float, job: Job, *, spread_s: float) -> None:
-        first = datetime.now(UTC) + timedelta(seconds=phase(name) * min(seconds, spread_s))
+    def _add_every(self, name: JobName, seconds: float, job: Job, *, spread_s: float) -> None:
+        first = datetime.now(UTC) + timedelta(seconds=phase(name.name) * min(seconds, spread_s))
         self._scheduler.add_job(
             self._tracked(name, job),
             "interval",
             seconds=seconds,
-            id=name,
-            name=name,
+            id=name.name,
+            name=name.name,
             max_instances=INSTANCES,
             coalesce=True,
             misfire_grace_time=max(1, int(seconds)),
@@ -173,13 +189,13 @@ class Scheduler:
             replace_existing=True,
         )
 
-    def cron(self, name: str, trigger: CronTrigger, job: Job) -> None:
+    def cron(self, name: JobName, trigger: CronTrigger, job: Job) -> None:
         """Run ``job`` when ``trigger`` fires (see :func:`cron_trigger`); never two at a time."""
         self._scheduler.add_job(
             self._tracked(name, job),
             trigger,
-            id=name,
-            name=name,
+            id=name.name,
+            name=name.name,
             max_instances=INSTANCES,
             coalesce=True,
             misfire_grace_time=3600,
@@ -188,7 +204,7 @@ class Scheduler:
 
     def job_names(self) -> list[str]:
         """The scheduled job names."""
-        pending = [name for name, _, _ in self._intervals]
+        pending = [name.name for name, _, _ in self._intervals]
         return sorted([job.id for job in self._scheduler.get_jobs()] + pending)
 
     def start(self) -> None:

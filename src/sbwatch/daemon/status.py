@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sbwatch.config.settings import Settings
-from sbwatch.core.lease import PROJECT_LEASE_PREFIX
+from sbwatch.core.lease import PROJECT_LEASE_PREFIX, ProjectLease
 from sbwatch.core.results import BudgetEstimate, Intent, ProbeStatus
 from sbwatch.daemon.oncall import add_oncall
 from sbwatch.daemon.page_rows import proposed_command
@@ -15,7 +15,7 @@ from sbwatch.daemon.uptime import project_uptime, uptime_doc
 from sbwatch.ingest import MAIL_NAMESPACE
 from sbwatch.ingest import MAIL_WATCHER_KEY as MAIL_STATE_KEY
 from sbwatch.remediation.disk_journal import disk_report
-from sbwatch.store import Store
+from sbwatch.store.base import LeaseStore, OnCallStore, Store
 from sbwatch.watch.auth_limits import auth_limits_report
 from sbwatch.watch.connections import connections_report
 from sbwatch.watch.host_state import host_report
@@ -57,7 +57,7 @@ async def gather_status(
     return report
 
 
-async def _ha(store: Store, settings: Settings, now: datetime) -> dict[str, Any]:
+async def _ha(store: LeaseStore, settings: Settings, now: datetime) -> dict[str, Any]:
     """The lease and every instance: its role, and whether it renewed within one lease."""
     lease = await store.current_lease()
     gone_after = timedelta(seconds=settings.ha.lease_s)
@@ -84,10 +84,10 @@ async def _ha(store: Store, settings: Settings, now: datetime) -> dict[str, Any]
     }
 
 
-async def _led_by(store: Store, report: dict[str, Any]) -> None:
+async def _led_by(store: LeaseStore, report: dict[str, Any]) -> None:
     """Projects shared out: which instance leads each project, and what each instance leads."""
     holders = {
-        name.removeprefix(PROJECT_LEASE_PREFIX): lease.holder
+        ProjectLease.parse(name).ref: lease.holder
         for name, lease in (await store.leases(PROJECT_LEASE_PREFIX)).items()
     }
     for project in report["projects"]:
@@ -203,7 +203,7 @@ def _intent(intent: Intent) -> dict[str, Any]:
     }
 
 
-async def _silences(store: Store, settings: Settings, now: datetime) -> list[dict[str, Any]]:
+async def _silences(store: OnCallStore, settings: Settings, now: datetime) -> list[dict[str, Any]]:
     """Silences in force now: those made with ``sbwatch silence`` and the configured windows."""
     found = [
         {

@@ -25,7 +25,7 @@ from sbwatch.policy.uptime import (
     service_uptime,
     state_spans,
 )
-from sbwatch.store.base import PROBE_SLOT, Store, slot_start
+from sbwatch.store.base import PROBE_SLOT, OnCallStore, Store, slot_start
 
 if TYPE_CHECKING:  # status reads uptime without loading prometheus_client
     from sbwatch.core.metrics import Metrics
@@ -165,7 +165,7 @@ async def update_uptime_metrics(
 
 
 async def update_maintenance_metric(
-    store: Store,
+    store: OnCallStore,
     settings: Settings,
     metrics: Metrics,
     now: datetime,

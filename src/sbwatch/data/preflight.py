@@ -14,6 +14,7 @@ import asyncpg
 
 from sbwatch.config.data_checks import DataCheckSettings
 from sbwatch.config.settings import ProjectSettings
+from sbwatch.core.problems import Problem, under
 from sbwatch.core.results import DataCheckKind
 from sbwatch.data import checks, sql
 from sbwatch.data.connect import InvalidDsn, Unreachable, connect
@@ -25,25 +26,25 @@ _COLUMN = (
 )
 
 
-async def preflight(project: ProjectSettings) -> tuple[list[str], list[str]]:
+async def preflight(project: ProjectSettings) -> tuple[list[Problem], list[Problem]]:
     """(problems, warnings) of one project's data checks, located as ``data_checks[N]``."""
     if not project.data_checks or project.db_dsn is None:
         return [], []
     try:
         conn = await connect(project.db_dsn.get_secret_value(), APPLICATION_NAME)
     except InvalidDsn as exc:
-        return [f"db_dsn: {exc}"], []
+        return [Problem("db_dsn", str(exc))], []
     except Unreachable as exc:
-        return [], [f"data_checks: the database cannot be reached ({exc}): not checked"]
-    problems: list[str] = []
-    warnings: list[str] = []
+        return [], [Problem("data_checks", f"the database cannot be reached ({exc}): not checked")]
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
     try:
         if project.data_checks_role == "read_only":
-            problems += [f"db_dsn: {p}" for p in await role_problems(conn)]
+            problems += [Problem("db_dsn", p) for p in await role_problems(conn)]
         for number, check in enumerate(project.data_checks):
             found, warned = await _check(conn, check)
-            problems += [f"data_checks[{number}].{p}" for p in found]
-            warnings += [f"data_checks[{number}].{w}" for w in warned]
+            problems += under(f"data_checks[{number}]", found)
+            warnings += under(f"data_checks[{number}]", warned)
     finally:
         await conn.close()
     return problems, warnings
@@ -85,16 +86,16 @@ async def role_problems(conn: Any) -> list[str]:
     return problems
 
 
-async def _check(conn: Any, check: DataCheckSettings) -> tuple[list[str], list[str]]:
+async def _check(conn: Any, check: DataCheckSettings) -> tuple[list[Problem], list[Problem]]:
     if check.kind is DataCheckKind.QUERY:
         return await _query(conn, check), []
     if await conn.fetchval("SELECT to_regclass($1)", sql.table_sql(check)) is None:
-        return [f"table: {check.qualified} does not exist"], []
+        return [Problem("table", f"{check.qualified} does not exist")], []
     columns = [("column", check.column)]
     if check.kind is DataCheckKind.SUM:
         columns.append(("time_column", check.time_column))
     missing = [
-        f"{key}: {check.qualified} has no column {name!r}"
+        Problem(key, f"{check.qualified} has no column {name!r}")
         for key, name in columns
         if name is not None and await conn.fetchval(_COLUMN, sql.table_sql(check), name) is None
     ]
@@ -105,27 +106,32 @@ async def _check(conn: Any, check: DataCheckSettings) -> tuple[list[str], list[s
         if await checks.column_indexed(conn, check):
             return [], []
     except asyncpg.PostgresError as exc:  # a time column that is no timestamp, say
-        return [f"{key}: {checks.error_detail(exc)}"], []
+        return [Problem(key, checks.error_detail(exc))], []
     if check.kind is DataCheckKind.FRESH:
         return [
-            f"column: no index on {check.qualified} ({check.column}): fresh would read the whole"
-            f" table each run, so it does not run; CREATE INDEX ON {check.qualified}"
-            f" ({check.column})"
+            Problem(
+                "column",
+                f"no index on {check.qualified} ({check.column}): fresh would read the whole"
+                f" table each run, so it does not run; CREATE INDEX ON {check.qualified}"
+                f" ({check.column})",
+            )
         ], []
     return [], [
-        f"time_column: no index on {check.qualified} ({check.time_column}): each run reads the"
-        " whole table"
+        Problem(
+            "time_column",
+            f"no index on {check.qualified} ({check.time_column}): each run reads the whole table",
+        )
     ]
 
 
-async def _query(conn: Any, check: DataCheckSettings) -> list[str]:
+async def _query(conn: Any, check: DataCheckSettings) -> list[Problem]:
     """The query plans read-only and answers one column."""
     await conn.execute(sql.begin_read_only(check.timeout.total_seconds()))
     try:
         statement = await conn.prepare(check.sql or "")
         columns = len(statement.get_attributes())
     except asyncpg.PostgresError as exc:
-        return [f"sql: {checks.error_detail(exc)}"]
+        return [Problem("sql", checks.error_detail(exc))]
     finally:
         await conn.execute("ROLLBACK")
-    return [] if columns == 1 else [f"sql: returns {columns} columns, not one number"]
+    return [] if columns == 1 else [Problem("sql", f"returns {columns} columns, not one number")]

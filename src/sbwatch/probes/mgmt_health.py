@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import httpx
 
 from sbwatch.core.errors import ApiError, AuthRejected, RateLimited
+from sbwatch.core.readings import MgmtHealth
 from sbwatch.core.results import Outcome, ProbeKind, ProbeResult
 from sbwatch.probes import REGISTRY
 from sbwatch.probes._common import Timer, network_cause, timeout_s
@@ -96,7 +97,7 @@ def _default_api(ctx: ProbeContext, timeout: float) -> ManagementApi:
 
 def _judge(timer: Timer, project: ProjectInfo, health: list[ServiceHealth]) -> ProbeResult:
     services = {item.name: item.status for item in health}
-    data: dict[str, Any] = {"project_status": project.status, "services": services}
+    data = MgmtHealth(project.status, services).to_doc()
     bad = [item for item in health if item.status != HEALTHY]
     if project.status == HEALTHY and not bad and health:
         return timer.result(Outcome.OK, data=data)

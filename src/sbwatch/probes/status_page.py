@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sbwatch.core.readings import StatusPage
 from sbwatch.core.results import PROVIDER, Outcome, ProbeKind, ProbeResult
 from sbwatch.probes import REGISTRY
 from sbwatch.probes._common import Timer, http_get, json_body, timeout_s
@@ -40,7 +41,7 @@ class StatusPageProbe:
         detail = f"indicator {indicator}"
         if missing:
             detail += f"; not on the page: {', '.join(missing)}"
-        data = {"indicator": indicator, "components": components}
+        data = StatusPage(indicator, components).to_doc()
         return timer.result(Outcome.OK, detail, status_code=answer.status_code, data=data)
 
     async def aclose(self) -> None:

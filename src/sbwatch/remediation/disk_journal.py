@@ -10,7 +10,8 @@ from typing import Any
 from sbwatch.config.settings import ProjectSettings
 from sbwatch.core.results import IntentState
 from sbwatch.policy.disk import forecast, point_of
-from sbwatch.store.base import Store
+from sbwatch.store.base import StateStore, Store
+from sbwatch.store.docs import Slot
 from sbwatch.supabase.disk import CHANGE_WINDOW, GB
 
 NAMESPACE = "disk"
@@ -54,19 +55,28 @@ class DiskIntent:
         return cls(**fields)
 
 
-async def disk_intents(store: Store, ref: str) -> list[DiskIntent]:
+async def disk_intents(store: StateStore, ref: str) -> list[DiskIntent]:
     """The project's disk changes, oldest first."""
     doc = await store.get_state(NAMESPACE, f"intents:{ref}") or {}
     return [DiskIntent.from_dict(item) for item in doc.get("intents", [])]
 
 
-async def changes_seen(store: Store, ref: str) -> list[datetime]:
+def changes_slot(ref: str) -> Slot[list[datetime]]:
+    """Where the disk changes seen are kept, as ``{"seen": [ISO, ...]}``."""
+    return Slot(
+        NAMESPACE,
+        f"changes:{ref}",
+        lambda doc: [datetime.fromisoformat(item) for item in doc.get("seen", [])],
+        lambda seen: {"seen": [c.isoformat() for c in seen]},
+    )
+
+
+async def changes_seen(store: StateStore, ref: str) -> list[datetime]:
     """When the project's disk changed, as sbwatch saw it (``last_modified_at``), oldest first."""
-    doc = await store.get_state(NAMESPACE, f"changes:{ref}") or {}
-    return [datetime.fromisoformat(item) for item in doc.get("seen", [])]
+    return await changes_slot(ref).read(store) or []
 
 
-async def note_change(store: Store, ref: str, at: datetime | None, now: datetime) -> bool:
+async def note_change(store: StateStore, ref: str, at: datetime | None, now: datetime) -> bool:
     """Keep a ``last_modified_at`` the provider reported; whether it was new."""
     if at is None:
         return False
@@ -74,7 +84,7 @@ async def note_change(store: Store, ref: str, at: datetime | None, now: datetime
     if at in seen:
         return False
     kept = sorted(c for c in [*seen, at] if now - c <= KEEP_CHANGES)
-    await store.put_state(NAMESPACE, f"changes:{ref}", {"seen": [c.isoformat() for c in kept]})
+    await changes_slot(ref).write(store, kept)
     return True
 
 

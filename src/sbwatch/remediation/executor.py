@@ -22,7 +22,7 @@ from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import NOT_APPLIED as NOT_APPLIED  # re-exported: the journal detail
 from sbwatch.core.results import Intent, IntentState
 from sbwatch.core.tiers import Tier, rank, spec
-from sbwatch.store.base import Store
+from sbwatch.store.base import JournalStore
 from sbwatch.supabase.mgmt_api import Addons, ProjectInfo
 
 IN_PROGRESS = frozenset({"RESIZING", "UPGRADING", "RESTARTING", "COMING_UP"})
@@ -79,7 +79,9 @@ def dead_here(owner: str) -> bool:
     return False
 
 
-async def take_lock(store: Store, name: str, owner: str, ttl_s: float, now: datetime) -> bool:
+async def take_lock(
+    store: JournalStore, name: str, owner: str, ttl_s: float, now: datetime
+) -> bool:
     """Take a lock for ``owner``; from its holder too when that is a dead process of this
     host (the compute and the disk changes share ``lock_name``, so one way to take it)."""
     if await store.acquire_lock(name, owner, ttl_s, now):
@@ -98,7 +100,7 @@ class Escalator:
 
     def __init__(
         self,
-        store: Store,
+        store: JournalStore,
         api: ComputeApi,
         *,
         clock: Clock,

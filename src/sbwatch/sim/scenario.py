@@ -59,6 +59,7 @@ from typing import Any
 from sbwatch.config.tomlpos import TomlPositions
 from sbwatch.core.durations import parse_duration
 from sbwatch.core.errors import ConfigError
+from sbwatch.core.problems import Problem
 from sbwatch.core.results import DiagnosisKind, EscalationMode
 from sbwatch.core.tiers import Tier
 from sbwatch.sim.auth_limits import ROUTES as AUTH_ROUTES
@@ -276,7 +277,7 @@ def load_scenario(path: Path | str) -> Scenario:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError([f"{path}: {exc.strerror}"]) from None
+        raise ConfigError([Problem(str(path), str(exc.strerror))]) from None
     return parse_scenario(text, source=str(path))
 
 
@@ -285,7 +286,7 @@ def parse_scenario(text: str, *, source: str = "scenario") -> Scenario:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{source}: {exc}"]) from None
+        raise ConfigError([Problem(source, str(exc))]) from None
     problems = _Problems()
     top = ("name", "duration", "project", "projects", "policy", "events", "expect", "maintenance")
     problems.unknown("", data, top)
@@ -304,7 +305,7 @@ def parse_scenario(text: str, *, source: str = "scenario") -> Scenario:
         duration = problems.seconds("duration", data["duration"]) or duration
     if problems.items:
         positions = TomlPositions(text)
-        raise ConfigError([positions.locate(*item) for item in problems.items])
+        raise ConfigError([positions.place(Problem(*item)) for item in problems.items])
     return Scenario(str(name), duration, projects[0], policy, events, expect, projects, windows)
 
 
@@ -432,7 +433,7 @@ def check_event(item: dict[str, Any]) -> dict[str, Any]:
     problems = _Problems()
     event = _event(problems, "", item, timed=False)
     if event is None or problems.items:
-        raise ConfigError([f"{where}: {message}" for where, message in problems.items])
+        raise ConfigError([Problem(*item) for item in problems.items])
     return event
 
 

@@ -15,6 +15,7 @@ import uvicorn
 from sbwatch.core.clock import SystemClock
 from sbwatch.core.errors import ConfigError, MailError, PermanentError
 from sbwatch.core.log import get_logger
+from sbwatch.core.problems import Problem
 from sbwatch.sim.app import SIM_TOKEN, TOKEN_PATTERN, TOKEN_RULE, create_app
 from sbwatch.sim.dbproxy import DbProxy
 from sbwatch.sim.emails import deliver_imap, dns_records
@@ -62,8 +63,8 @@ def load_sim_config(path: Path) -> SimConfig:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError([f"{path}: {exc}"]) from None
-    problems: list[str] = []
+        raise ConfigError([Problem(str(path), str(exc))]) from None
+    problems: list[Problem] = []
     allowed = {
         "port",
         "token",
@@ -75,36 +76,38 @@ def load_sim_config(path: Path) -> SimConfig:
         "mail",
         "db",
     }
-    problems += [f"{key}: unknown key" for key in data if key not in allowed]
+    problems += [Problem(key, "unknown key") for key in data if key not in allowed]
     projects = []
     query_dsns: list[tuple[str, str]] = []
     true_limits: dict[str, float] = {}
     for index, item in enumerate(data.get("projects", [])):
         where = f"projects[{index}]"
-        problems += [f"{where}.{key}: unknown key" for key in item if key not in PROJECT_KEYS]
+        problems += [
+            Problem(f"{where}.{key}", "unknown key") for key in item if key not in PROJECT_KEYS
+        ]
         ref = str(item.get("ref", ""))
         if len(ref) != 20 or not ref.isalpha() or not ref.islower():
-            problems.append(f"{where}.ref: must be 20 lowercase letters")
+            problems.append(Problem(f"{where}.ref", "must be 20 lowercase letters"))
         tier = item.get("tier", "micro")
         if tier not in SIZES:
-            problems.append(f"{where}.tier: unknown tier {tier!r}")
+            problems.append(Problem(f"{where}.tier", f"unknown tier {tier!r}"))
             tier = "micro"
         factor = item.get("true_limits_factor", 1.0)
         if isinstance(factor, bool) or not isinstance(factor, int | float) or not 1 <= factor <= 10:
-            problems.append(f"{where}.true_limits_factor: must be a number from 1 to 10")
+            problems.append(Problem(f"{where}.true_limits_factor", "must be a number from 1 to 10"))
             factor = 1.0
         true_limits[ref] = float(factor)
         projects.append((ref, str(tier), float(item.get("budget", 100))))
         if "db_dsn" in item:
             query_dsns.append((ref, str(item["db_dsn"])))
     if not projects:
-        problems.append("projects: at least one [[projects]] table is required")
+        problems.append(Problem("projects", "at least one [[projects]] table is required"))
     token = str(data.get("token", SIM_TOKEN))
     if not TOKEN_PATTERN.fullmatch(token):
-        problems.append(f"token: must be {TOKEN_RULE}")
+        problems.append(Problem("token", f"must be {TOKEN_RULE}"))
     update = data.get("metrics_update_s", 60)
     if isinstance(update, bool) or not isinstance(update, int | float) or not 0 <= update <= 3600:
-        problems.append("metrics_update_s: must be a number of seconds from 0 to 3600")
+        problems.append(Problem("metrics_update_s", "must be a number of seconds from 0 to 3600"))
         update = 60
     mail = MailTarget(**data["mail"]) if "mail" in data else None
     db_target = None

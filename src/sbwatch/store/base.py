@@ -1,8 +1,9 @@
-"""The state store protocol: everything sbwatch remembers, behind one interface.
+"""The state store protocol: everything sbwatch remembers, behind one interface made of roles.
 
 Two implementations share one contract test suite: SQLite (embedded default) and PostgreSQL
 (shared across hosts). Storage knows no policy: it keeps values and answers queries.
-All timestamps are aware UTC datetimes.
+All timestamps are aware UTC datetimes. :class:`Store` is every role at once; a part that
+needs only some asks for those (:class:`ProbeStore`, :class:`OnCallStore`, ...).
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ def slot_start(at: datetime) -> datetime:
     return at.replace(minute=at.minute // 10 * 10, second=0, microsecond=0)
 
 
-class Store(Protocol):
-    """What sbwatch keeps between runs. Open with ``await open()``, close with ``await close()``."""
+class StoreLifecycle(Protocol):
+    """Opening and closing a store, and its schema."""
 
     async def open(self) -> None:
         """Connect and apply pending schema migrations."""
@@ -58,7 +59,10 @@ class Store(Protocol):
         """The applied migration number."""
         ...
 
-    # -- probes ---------------------------------------------------------------------------
+
+class ProbeStore(Protocol):
+    """Probe results, the thresholded state of each probe, and its changes."""
+
     async def record_probe(self, result: ProbeResult) -> None:
         """Append one probe result."""
         ...
@@ -92,7 +96,10 @@ class Store(Protocol):
         """State changes at or after ``since``, oldest first."""
         ...
 
-    # -- disk IO --------------------------------------------------------------------------
+
+class BudgetStore(Protocol):
+    """Disk IO: the metrics scrapes and the budget estimates made from them."""
+
     async def record_io_sample(self, project: str, sample: IoSample) -> None:
         """Append one metrics scrape."""
         ...
@@ -113,7 +120,11 @@ class Store(Protocol):
         """Estimates at or after ``since``, oldest first."""
         ...
 
-    # -- small durable state (estimator state, IMAP cursor, pending corrections) ------------
+
+class StateStore(Protocol):
+    """Small durable documents (estimator state, IMAP cursor, pending corrections), each under
+    a namespace and a key."""
+
     async def get_state(self, namespace: str, key: str) -> dict[str, Any] | None:
         """A JSON document, or None."""
         ...
@@ -126,7 +137,10 @@ class Store(Protocol):
         """Remove a document if present."""
         ...
 
-    # -- emails ---------------------------------------------------------------------------
+
+class MailStore(Protocol):
+    """The provider's emails read from the mailbox."""
+
     async def record_email(self, email: ProviderEmail) -> bool:
         """Append an email event; False (and nothing written) if its Message-ID is known."""
         ...
@@ -137,7 +151,10 @@ class Store(Protocol):
         """Emails received at or after ``since``: a project's own and those without a ref."""
         ...
 
-    # -- diagnoses ------------------------------------------------------------------------
+
+class DiagnosisStore(Protocol):
+    """The diagnoses of each project, newest last."""
+
     async def record_diagnosis(self, diagnosis: Diagnosis) -> None:
         """Append one diagnosis."""
         ...
@@ -150,7 +167,10 @@ class Store(Protocol):
         """Diagnoses at or after ``since``, oldest first."""
         ...
 
-    # -- escalation journal and lock ------------------------------------------------------
+
+class JournalStore(Protocol):
+    """The escalation journal (intents) and the locks around acting on it."""
+
     async def create_intent(
         self,
         project: str,
@@ -203,7 +223,10 @@ class Store(Protocol):
         """Release the lock if we hold it."""
         ...
 
-    # -- high availability: leases, instances, fenced claims -------------------------------
+
+class LeaseStore(Protocol):
+    """High availability: the leases, the instances' records, and claims fenced by a lease."""
+
     async def take_lease(self, holder: str, ttl_s: float, name: str = LEASE_NAME) -> Lease | None:
         """Take the named lease when free, expired (database time) or already ``holder``'s,
         under a new fencing epoch; None while another holds it."""
@@ -259,7 +282,10 @@ class Store(Protocol):
         failed meanwhile or when ``epoch`` is no longer ``lease``'s (nothing written)."""
         ...
 
-    # -- alerts, outbox, silences ---------------------------------------------------------
+
+class AlertStore(Protocol):
+    """Alerts, open and closed."""
+
     async def save_alert(self, alert: Alert) -> None:
         """Insert or replace an alert by key."""
         ...
@@ -271,6 +297,10 @@ class Store(Protocol):
     async def open_alerts(self, project: str | None = None) -> list[Alert]:
         """Alerts not closed."""
         ...
+
+
+class OutboxStore(Protocol):
+    """The outbox: notifications waiting, sent, retried or failed."""
 
     async def enqueue_notification(
         self,
@@ -308,6 +338,10 @@ class Store(Protocol):
         """All notifications created at or after ``since``, oldest first."""
         ...
 
+
+class OnCallStore(Protocol):
+    """On call: silences, maintenance windows, acknowledgements, alert escalations."""
+
     async def add_silence(
         self, project: str, starts_at: datetime, ends_at: datetime, reason: str, created_by: str
     ) -> Silence:
@@ -322,7 +356,6 @@ class Store(Protocol):
         """Delete a silence; False if there was none."""
         ...
 
-    # -- on call: maintenance windows, acknowledgements, alert escalations ------------------
     async def add_maintenance(
         self, project: str, starts_at: datetime, ends_at: datetime, reason: str, created_by: str
     ) -> MaintenanceWindow:
@@ -364,7 +397,10 @@ class Store(Protocol):
         """Alerts passed on to the escalation routes, oldest first."""
         ...
 
-    # -- incidents --------------------------------------------------------------------------
+
+class IncidentStore(Protocol):
+    """Incidents and the events of each."""
+
     async def open_incident(
         self, project: str, at: datetime, cause: str, cause_rank: int
     ) -> Incident:
@@ -400,3 +436,22 @@ class Store(Protocol):
     async def incident_events(self, incident_id: int) -> list[IncidentEvent]:
         """The timeline of one incident, in time order."""
         ...
+
+
+class Store(
+    StoreLifecycle,
+    ProbeStore,
+    BudgetStore,
+    StateStore,
+    MailStore,
+    DiagnosisStore,
+    JournalStore,
+    LeaseStore,
+    AlertStore,
+    OutboxStore,
+    OnCallStore,
+    IncidentStore,
+    Protocol,
+):
+    """What sbwatch keeps between runs: every role. Open with ``await open()``, close with
+    ``await close()``."""

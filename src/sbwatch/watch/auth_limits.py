@@ -17,7 +17,7 @@ from sbwatch.core.log import get_logger
 from sbwatch.core.results import IoSample, Severity
 from sbwatch.policy.alerts import Condition
 from sbwatch.policy.auth_limits import KEEP, AuthAssessment, AuthPoint, assess
-from sbwatch.store.base import Store
+from sbwatch.store.base import StateStore, Store
 from sbwatch.supabase.auth_limits import AuthConfig
 from sbwatch.watch.readings import keep_reading, save_report
 
@@ -40,7 +40,7 @@ def report_doc(a: AuthAssessment) -> dict[str, Any]:
     }
 
 
-async def auth_limits_report(store: Store, ref: str) -> dict[str, Any] | None:
+async def auth_limits_report(store: StateStore, ref: str) -> dict[str, Any] | None:
     """The project's last stored assessment (None before two scrapes with GoTrue's series)."""
     return await store.get_state(NAMESPACE, ref)
 

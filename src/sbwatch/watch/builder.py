@@ -23,7 +23,7 @@ from sbwatch.store.base import Store
 from sbwatch.supabase.mgmt_api import ManagementApi
 from sbwatch.watch.provider import discover_size, provider_names
 from sbwatch.watch.runtime import ProjectRuntime
-from sbwatch.watch.state import STATE_NAMESPACE, estimator_key
+from sbwatch.watch.state import estimator_slot
 
 
 class RuntimeBuilder:
@@ -110,9 +110,9 @@ class RuntimeBuilder:
         token = self.settings.token_for(project)
         api = self._api(token) if token is not None else None
         tier, prices = await discover_size(project, api, self._log)
-        saved = await self.store.get_state(STATE_NAMESPACE, estimator_key(project.ref))
+        saved = await estimator_slot(project.ref).read(self.store)
         if saved is not None:
-            estimator = BudgetEstimator.from_state(saved)
+            estimator = saved
         else:
             estimator = BudgetEstimator(
                 project.ref, tier, smoothing_s=project.budget.smoothing.total_seconds()

@@ -16,7 +16,7 @@ from sbwatch.core.tiers import Tier
 from sbwatch.policy.alerts import Condition
 from sbwatch.policy.conditions import DIAGNOSIS_SUBJECT
 from sbwatch.policy.connections import TREND_WINDOW, ConnAssessment, ConnPoint, assess
-from sbwatch.store.base import Store
+from sbwatch.store.base import StateStore, Store
 from sbwatch.watch.readings import keep_reading, save_report
 
 if TYPE_CHECKING:  # status reads the report without loading prometheus_client
@@ -50,7 +50,7 @@ def report_doc(a: ConnAssessment) -> dict[str, Any]:
     }
 
 
-async def connections_report(store: Store, ref: str) -> dict[str, Any] | None:
+async def connections_report(store: StateStore, ref: str) -> dict[str, Any] | None:
     """The project's last stored assessment (None before the first scrape with connections)."""
     return await store.get_state(NAMESPACE, ref)
 

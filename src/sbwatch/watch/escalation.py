@@ -22,7 +22,7 @@ from sbwatch.core.results import (
 from sbwatch.core.tiers import Tier, next_tier, rank
 from sbwatch.policy.escalation import HOST_KINDS, IO_KINDS, EscalationDecision, decide
 from sbwatch.policy.oncall import during_maintenance
-from sbwatch.store.base import Store
+from sbwatch.store.base import JournalStore
 from sbwatch.watch.announcer import Announcer
 from sbwatch.watch.runtime import ProjectRuntime
 
@@ -44,7 +44,9 @@ class Step:
 class EscalationFlow:
     """The watcher's side of compute escalation; the journal and lock live in the Escalator."""
 
-    def __init__(self, store: Store, *, clock: Clock, announcer: Announcer, owner: str) -> None:
+    def __init__(
+        self, store: JournalStore, *, clock: Clock, announcer: Announcer, owner: str
+    ) -> None:
         self.store = store
         self.clock = clock
         self.announcer = announcer

@@ -19,7 +19,7 @@ from sbwatch.core.lease import Fence, Fences
 from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import ProbeKind, ProbeStatus
-from sbwatch.store.base import Store
+from sbwatch.store.base import ProbeStore
 from sbwatch.watch.pipeline import Pipeline
 from sbwatch.watch.runtime import ProjectRuntime
 
@@ -62,7 +62,7 @@ class Fleet:
     def __init__(
         self,
         settings: Settings,
-        store: Store,
+        store: ProbeStore,
         pipeline: Pipeline,
         projects: dict[str, ProjectRuntime],
         *,

@@ -18,7 +18,7 @@ from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import HostSample
 from sbwatch.core.tiers import CPUS, MEMORY_GB, Tier
 from sbwatch.policy import cpu, memory
-from sbwatch.store.base import Store
+from sbwatch.store.base import StateStore
 from sbwatch.watch.host_state import HOST_NAMESPACE
 from sbwatch.watch.readings import keep_reading
 
@@ -78,7 +78,7 @@ class HostFlow:
             self.metrics.cpu_busy_ratio.labels(ref).set(busy.busy_ratio)
         return mem, busy
 
-    async def save(self, store: Store, ref: str, tier: Tier) -> None:
+    async def save(self, store: StateStore, ref: str, tier: Tier) -> None:
         """Keep the last summary in the store for ``sbwatch status`` (written when it changed)."""
         state = self.state(ref)
         doc = host_doc(state.last_memory, state.last_cpu, tier)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sbwatch.store.base import Store
+from sbwatch.store.base import StateStore
 
 HOST_NAMESPACE = "host"
 """Store state namespace of the last memory and CPU summary, one document a project."""
 
 
-async def host_report(store: Store, ref: str) -> dict[str, Any] | None:
+async def host_report(store: StateStore, ref: str) -> dict[str, Any] | None:
     """The last memory and CPU summary the daemon kept (None: none yet)."""
     return await store.get_state(HOST_NAMESPACE, ref)

@@ -53,9 +53,8 @@ from sbwatch.watch.runtime import ProjectRuntime
 from sbwatch.watch.signals import build_signals
 from sbwatch.watch.sizing import Sizing
 from sbwatch.watch.state import (
-    STATE_NAMESPACE,
-    correction_key,
-    parse_correction,
+    correction_slot,
+    policy_slot,
 )
 
 EMAIL_LOOKBACK = timedelta(hours=24)
@@ -167,9 +166,7 @@ class Pipeline:
         runtime.provider_name = names.get(project.ref) or await provider_name(runtime, self._log)
         if size is not runtime.tier:  # resized while sbwatch was not running
             await self.sizing.adopt(runtime, size)
-        runtime.policy_state = PolicyState.from_dict(
-            await self.store.get_state("alerting", f"policy:{project.ref}")
-        )
+        runtime.policy_state = await policy_slot(project.ref).read(self.store) or PolicyState()
         if runtime.escalator is not None and may.acts():
             try:
                 await runtime.escalator.reconcile(project.ref)
@@ -288,9 +285,7 @@ class Pipeline:
         if epoch == runtime.led_epoch:
             return
         ref = runtime.settings.ref
-        runtime.policy_state = PolicyState.from_dict(
-            await self.store.get_state("alerting", f"policy:{ref}")
-        )
+        runtime.policy_state = await policy_slot(ref).read(self.store) or PolicyState()
         runtime.saved_policy = runtime.policy_state.to_dict()
         runtime.led_epoch = epoch
         if runtime.led_epoch is not None:
@@ -307,7 +302,7 @@ class Pipeline:
         """Persist the alert timers when they changed."""
         state = runtime.policy_state.to_dict()
         if state != runtime.saved_policy:
-            await self.store.put_state("alerting", f"policy:{runtime.settings.ref}", state)
+            await policy_slot(runtime.settings.ref).write(self.store, runtime.policy_state)
             runtime.saved_policy = state
 
     async def _follow_journal(self, runtime: ProjectRuntime, may: Mandate) -> None:
@@ -336,14 +331,17 @@ class Pipeline:
             await self.announcer.email(runtime, email)
 
     async def _apply_correction(self, runtime: ProjectRuntime) -> None:
-        key = correction_key(runtime.settings.ref)
-        doc = await self.store.get_state(STATE_NAMESPACE, key)
-        if doc is None:
+        pending = correction_slot(runtime.settings.ref)
+        correction = await pending.read(self.store)
+        if correction is None:
             return
-        consumed_pct, at = parse_correction(doc)
-        runtime.estimator.correct(consumed_pct, at)
-        await self.store.delete_state(STATE_NAMESPACE, key)
-        self._log.info("budget corrected", project=runtime.settings.ref, consumed_pct=consumed_pct)
+        runtime.estimator.correct(correction.consumed_pct, correction.at)
+        await pending.delete(self.store)
+        self._log.info(
+            "budget corrected",
+            project=runtime.settings.ref,
+            consumed_pct=correction.consumed_pct,
+        )
 
     async def _record_diagnosis(
         self, runtime: ProjectRuntime, diagnosis: Diagnosis, may: Mandate

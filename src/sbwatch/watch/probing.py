@@ -30,7 +30,7 @@ from sbwatch.watch.connections import ConnFlow
 from sbwatch.watch.disk import DiskFlow
 from sbwatch.watch.host import HostFlow
 from sbwatch.watch.runtime import ProjectRuntime
-from sbwatch.watch.state import STATE_NAMESPACE, estimator_key
+from sbwatch.watch.state import estimator_slot
 
 if TYPE_CHECKING:  # the pipeline builds this step: a type only
     from sbwatch.watch.pipeline import Mandate
@@ -165,9 +165,7 @@ class Probing:
         self.auth_limits.fold(ref, sample)
         estimate = runtime.estimator.update(sample)
         await self.store.record_budget(estimate)
-        await self.store.put_state(
-            STATE_NAMESPACE, estimator_key(ref), runtime.estimator.to_state()
-        )
+        await estimator_slot(ref).write(self.store, runtime.estimator)
         if not may.runs():
             return
         self.metrics.io_budget_ratio.labels(ref).set(estimate.ratio)

@@ -4,7 +4,7 @@ emails, and the weekly right-sizing word. The watcher writes what follows into t
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sbwatch.config.settings import ProjectSettings
 from sbwatch.core.clock import Clock
@@ -15,6 +15,7 @@ from sbwatch.core.tiers import Tier, tier_for_variant
 from sbwatch.policy.escalation import CHANGED
 from sbwatch.policy.plan import Plan, and_words, plan
 from sbwatch.store.base import Store
+from sbwatch.store.docs import Stamp, slot
 from sbwatch.supabase.mgmt_api import ManagementApi
 from sbwatch.watch.announcer import Announcer
 from sbwatch.watch.runtime import ProjectRuntime
@@ -142,14 +143,14 @@ async def plan_notice(
     """The weekly right-sizing notice: said when the last two weeks fit another size."""
     ref = runtime.settings.ref
     now = clock.now()
-    key = f"plan:{ref}"
-    last = await store.get_state(STATE_NAMESPACE, key)
-    if last is not None and now - datetime.fromisoformat(str(last["at"])) < PLAN_EVERY:
+    looked = slot(STATE_NAMESPACE, f"plan:{ref}", Stamp)
+    last = await looked.read(store)
+    if last is not None and now - last.at < PLAN_EVERY:
         return None
     samples = await store.io_samples(ref, now - PLAN_HISTORY)
     sustain = runtime.settings.memory.sustain
     made = plan(samples, runtime.tier, prices=runtime.prices, memory_sustain=sustain)
-    await store.put_state(STATE_NAMESPACE, key, {"at": now.isoformat()})
+    await looked.write(store, Stamp(now))
     if made.pick is None or made.pick is runtime.tier:
         return made
     smaller = "a smaller size would have held" if made.downgrade else "it needed more"

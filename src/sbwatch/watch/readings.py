@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
-from sbwatch.store.base import Store
+from sbwatch.store.base import StateStore
 
 
 class _Reading(Protocol):
@@ -28,7 +28,7 @@ def keep_reading(points: list[P], point: P | None, keep: timedelta) -> None:
 
 
 async def save_report(
-    store: Store,
+    store: StateStore,
     namespace: str,
     ref: str,
     doc: dict[str, Any],

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sbwatch.core.probe_specs import service_probes
+from sbwatch.core.readings import MgmtHealth, StatusPage
 from sbwatch.core.results import (
     BudgetEstimate,
     Outcome,
@@ -29,10 +30,9 @@ def _mgmt(result: ProbeResult | None) -> tuple[dict[str, str] | None, str | None
     """(service statuses, project status, reachable) from the last mgmt_health result."""
     if result is None:
         return None, None, None
-    services = result.data.get("services")
-    status = result.data.get("project_status")
-    if services is not None or status is not None:
-        return dict(services or {}), status, True
+    reading = result.reading
+    if isinstance(reading, MgmtHealth):
+        return dict(reading.services), reading.project_status, True
     if result.retry_after_s is not None:  # not asked: says nothing about reachability
         return None, None, None
     if result.outcome is Outcome.FAIL and (result.status_code or 0) < 500:
@@ -63,7 +63,10 @@ def _status_page(result: ProbeResult | None) -> tuple[str | None, dict[str, str]
     if result is None:
         return None, {}, None
     if result.outcome is Outcome.OK:
-        return result.data.get("indicator"), dict(result.data.get("components", {})), True
+        reading = result.reading
+        if isinstance(reading, StatusPage):
+            return reading.indicator, dict(reading.components), True
+        return None, {}, True
     return None, {}, result.outcome is Outcome.FAIL
 
 

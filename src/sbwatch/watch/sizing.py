@@ -13,7 +13,7 @@ from sbwatch.watch.announcer import Announcer
 from sbwatch.watch.host import HostFlow
 from sbwatch.watch.provider import explained_by, provider_size, say_changed_outside
 from sbwatch.watch.runtime import ProjectRuntime
-from sbwatch.watch.state import STATE_NAMESPACE, estimator_key
+from sbwatch.watch.state import estimator_slot
 
 
 class Sizing:
@@ -66,8 +66,6 @@ class Sizing:
         self.host.forget(ref)
         runtime.budget_latched = False
         runtime.policy_state = PolicyState()
-        await self.store.put_state(
-            STATE_NAMESPACE, estimator_key(ref), runtime.estimator.to_state()
-        )
+        await estimator_slot(ref).write(self.store, runtime.estimator)
         if runtime.estimator.estimate is not None:  # status shows the new size at once
             await self.store.record_budget(runtime.estimator.estimate)
