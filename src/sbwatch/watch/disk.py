@@ -12,9 +12,11 @@ import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sbwatch.alerting.disk import (
+from sbwatch.alerting.words import (
     disk_lines,
+    disk_reason,
     disk_title,
+    failed_disk_body,
     failed_title,
     growing_body,
     growing_title,
@@ -34,9 +36,10 @@ from sbwatch.policy.disk import (
     DiskDecision,
     DiskForecast,
     DiskPoint,
+    DiskReason,
+    DiskWhy,
     decide_disk,
     forecast,
-    grow_command,
     point_of,
 )
 from sbwatch.policy.escalation import monthly_price
@@ -194,14 +197,13 @@ class DiskFlow:
             bounds_of(runtime.settings, compute_usd),
             current,
             now=now,
-            ref=ref,
             pending=pending(intents),
             last_change=last_change(intents),
             last_failed=last_failed(intents),
         )
-        if state.decision is None or state.decision.reason != decision.reason:
+        if state.decision is None or disk_reason(state.decision) != disk_reason(decision):
             self._log.info(
-                "disk decision", project=ref, action=decision.action, reason=decision.reason
+                "disk decision", project=ref, action=decision.action, reason=disk_reason(decision)
             )
         state.decision = decision
         if acting and decision.action == "grow" and fc is not None and runtime.api is not None:
@@ -226,19 +228,19 @@ class DiskFlow:
         )  # fmt: skip
         state = self.state(ref)
         try:
-            intent = await changer.grow(ref, decision.target_gb, decision.reason, self.owner)
+            intent = await changer.grow(ref, decision.target_gb, disk_reason(decision), self.owner)
         except SbwatchError as exc:
             self._log.warning("disk change not started", project=ref, error=str(exc))
             return
         finally:
             await self._reread(ref, state)
-        state.decision = replace(decision, action="none", reason="a disk change is under way")
+        state.decision = replace(decision, action="none", reason=DiskReason(DiskWhy.UNDER_WAY))
         if intent.state is IntentState.FAILED:
             await self.announcer.notice(
                 runtime,
                 Severity.CRITICAL,
                 failed_title(intent.to_gb),
-                f"{intent.detail}\nRun: {grow_command(ref, intent.to_gb)}",
+                failed_disk_body(intent.detail, ref, intent.to_gb),
                 subject=DISK_SUBJECT,
             )
             return
@@ -246,7 +248,7 @@ class DiskFlow:
             runtime,
             Severity.WARNING,
             growing_title(intent.from_gb, intent.to_gb, decision.monthly_cost_delta_usd),
-            growing_body(fc, decision.reason),
+            growing_body(fc, decision),
             subject=DISK_SUBJECT,
         )
         await self.check(runtime)
@@ -273,7 +275,7 @@ class DiskFlow:
             DISK_SUBJECT,
             Severity.CRITICAL if critical else Severity.WARNING,
             disk_title(fc) if fc is not None else "disk space",
-            "\n".join(disk_lines(fc, decision)) if fc is not None else "",
+            "\n".join(disk_lines(fc, decision, ref)) if fc is not None else "",
             active,
             cause=_cause(fc),
             eta_s=eta,
@@ -285,7 +287,7 @@ class DiskFlow:
         state = self.state(ref)
         if diagnosis.kind is not DiagnosisKind.DISK_FULL or state.forecast is None:
             return
-        extra = "\n".join(disk_lines(state.forecast, state.decision))
+        extra = "\n".join(disk_lines(state.forecast, state.decision, ref))
         for index, cond in enumerate(conditions):
             if cond.subject == DIAGNOSIS_SUBJECT:
                 conditions[index] = replace(

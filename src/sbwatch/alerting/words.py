@@ -1,0 +1,559 @@
+"""Every title and body a phone gets about the compute size, the disk and the IO budget, and
+the one command a person runs to change a size (``sbwatch escalate``).
+
+Policy answers with closed reasons and their figures (``policy.escalation.Reason``,
+``policy.disk.DiskReason``); this module says them in words, for the phone, the journal and
+the logs alike.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sbwatch.core.durations import format_duration, moment_after
+from sbwatch.core.results import BudgetEstimate, Diagnosis, DiagnosisKind
+from sbwatch.core.tiers import Tier, spec
+from sbwatch.policy.budget import EXHAUSTED_RATIO, refilling
+from sbwatch.policy.disk import DiskDecision, DiskForecast, DiskReason, DiskWhy
+from sbwatch.policy.escalation import Bound, EscalationDecision, Limit, Reach, Reason, Why
+from sbwatch.supabase.disk import CHANGES_PER_WINDOW, GB, SPEND_CAP_GB
+
+# --- the command -------------------------------------------------------------------------
+
+
+def escalate_command(ref: str, *, tier: Tier | None = None, disk_gb: int | None = None) -> str:
+    """The exact command a person runs to raise the compute size (``tier``) or grow the disk
+    (``disk_gb``): the one place it is written."""
+    if tier is not None:
+        return f"sbwatch escalate {ref} --to {tier}"
+    assert disk_gb is not None, "a size or a disk size"
+    return f"sbwatch escalate {ref} --disk-gb {disk_gb}"
+
+
+# --- the compute size --------------------------------------------------------------------
+
+
+def summary(decision: EscalationDecision) -> str:
+    """The proposed change in a few words ("raise micro -> small (+$5.23/month)")."""
+    delta = decision.monthly_cost_delta_usd or 0.0
+    sign = "+" if delta >= 0 else "-"
+    return f"raise {decision.current} -> {decision.target} ({sign}${abs(delta):.2f}/month)"
+
+
+def bound_text(bound: Bound) -> str:
+    """Which bound keeps sbwatch from a size, with its figures."""
+    match bound.limit:
+        case Limit.MAX_TIER:
+            return f"already at {bound.tier}; max_tier is {bound.max_tier}"
+        case Limit.COST_CAP:
+            return (
+                f"{bound.tier} costs ${bound.cost_usd:.2f}/month, over the cap of "
+                f"${bound.cap_usd:.2f}/month"
+            )
+        case Limit.MAX_STEPS:
+            return f"{bound.tier} is {bound.steps} sizes up; max_steps is {bound.max_steps}"
+        case Limit.ABOVE_MAX_TIER:
+            return f"{bound.tier} is above max_tier {bound.max_tier}"
+        case Limit.MODE:
+            return f"escalation mode is {bound.mode}"
+
+
+def _held(reason: Reason) -> str:
+    """Why no change is made or asked (the reasons without a proposed size)."""
+    match reason.why:
+        case Why.UNFINISHED:
+            intent = reason.intent
+            assert intent is not None
+            return (
+                f"intent #{intent.id} ({intent.from_tier} -> {intent.to_tier}) is still "
+                f"{intent.state}; waiting for it to finish"
+            )
+        case Why.COOLDOWN:
+            return f"cooldown after the last change: {format_duration(reason.left_s)} left"
+        case Why.REFUSED:
+            return f"the last change was refused; retry in {format_duration(reason.left_s)}"
+        case Why.NOT_FIXABLE:
+            return f"{reason.kind}: a bigger compute size does not fix this"
+        case Why.REFILLING:
+            return (
+                f"{reason.kind}: budget {reason.ratio:.0%} left and refilling (the load is under "
+                "the baseline); a bigger size buys nothing"
+            )
+        case Why.NO_ESTIMATE:
+            return (
+                f"{reason.kind} without a budget estimate (an email alone is not enough): "
+                "check budget"
+            )
+        case Why.NOT_DRAINING:
+            return f"{reason.kind}: budget {reason.ratio:.0%} left and nothing drains it now"
+        case Why.NOT_DUE:
+            eta = (
+                "not draining"
+                if reason.eta_s is None
+                else f"runs out in {format_duration(reason.eta_s)}"
+            )
+            return (
+                f"{reason.kind}: budget {reason.ratio:.0%} left, {eta}; raising "
+                f"{format_duration(reason.lead_s)} before it runs out"
+            )
+        case Why.BOUND:
+            assert reason.bound is not None
+            return bound_text(reason.bound)
+        case _:
+            raise ValueError(f"{reason.why} proposes a size")
+
+
+def decision_reason(decision: EscalationDecision, ref: str) -> str:
+    """Why, in one line: for the journal, the logs and the phone."""
+    reason = decision.reason
+    if decision.target is None or reason.why not in _PROPOSING:
+        return _held(reason)
+    what = f"{reason.kind}: {summary(decision)}"
+    command = escalate_command(ref, tier=decision.target)
+    match reason.why:
+        case Why.ASK:
+            return f"{what}; run: {command}"
+        case Why.LEAK:
+            return (
+                f"{what}; a leak: a bigger size only puts the OOM off; run if worth it: {command}"
+            )
+        case Why.AHEAD:
+            return f"{what}; raised once the services fail; run now: {command}"
+        case Why.OFF:
+            return f"escalation off; would {what}"
+        case Why.MAINTENANCE:
+            until = f"{reason.until:%Y-%m-%d %H:%M} UTC"
+            return (
+                f"maintenance until {until} ({reason.window}): no change now; "
+                f"would {summary(decision)}"
+            )
+        case _:
+            return what
+
+
+_PROPOSING = frozenset({Why.RAISE, Why.ASK, Why.LEAK, Why.AHEAD, Why.OFF, Why.MAINTENANCE})
+"""The reasons that come with a proposed size."""
+
+
+def reach_line(reach: Reach | None, ref: str) -> str:
+    """For a budget forecast to run out: why sbwatch will not raise the size itself, and the
+    exact command that would ("" when it will, or nothing runs out)."""
+    if reach is None:
+        return ""
+    why_not = bound_text(reach.bound)
+    if reach.target is None:
+        return f"sbwatch cannot raise it: {why_not}."
+    return (
+        f"sbwatch will not raise the size itself ({why_not}). "
+        f"Run: {escalate_command(ref, tier=reach.target)}"
+    )
+
+
+def not_raised_title(target: Tier) -> str:
+    """A compute change that did not go through."""
+    return f"could not raise compute to {target}"
+
+
+def not_raised_body(detail: str, ref: str, target: Tier, *, again: bool) -> str:
+    """What went wrong, whether sbwatch tries again (``again``: the API did not take it) and
+    the command to make the change by hand."""
+    retry = (
+        "The Management API did not take it; sbwatch tries again as soon as it "
+        "allows, while the change is needed.\n"
+        if again
+        else ""
+    )
+    return f"{detail}\n{retry}Run: {escalate_command(ref, tier=target)}"
+
+
+def raising_title(from_tier: Tier, to_tier: Tier, delta_usd: float | None) -> str:
+    """The notice of a compute change sbwatch makes."""
+    return f"raising compute {from_tier} -> {to_tier} (+${delta_usd or 0.0:.2f}/month)"
+
+
+def raising_body(reason: str, outlook: str) -> str:
+    """Why sbwatch raises the size, what the resize does, and what to expect after it."""
+    lines = [
+        reason,
+        "Services restart during the resize (about 2 minutes); sbwatch watches the recovery.",
+        outlook,
+    ]
+    return "\n".join(line for line in lines if line)
+
+
+def outlook_line(
+    target: Tier,
+    *,
+    ref: str,
+    now: float,
+    iops: bool,
+    baseline: float,
+    eta_s: float | None,
+    beyond: Tier | None,
+    max_tier: Tier,
+) -> str:
+    """What to expect on ``target`` at the current load (``now``: IOPS when ``iops``, else
+    MB/s); ``beyond``: the next size, when ``target`` is max_tier and one is left."""
+    unit = "IOPS" if iops else "MB/s"
+    current = f"At the current {now:.0f} {unit}"
+    if eta_s is None:
+        return f"{current}, {target}'s baseline of {baseline:g} {unit} carries it."
+    held = "IO operations are" if iops else "throughput is"
+    line = (
+        f"{current}, {target}'s IO budget lasts about "
+        f"{format_duration(eta_s)}; then {held} held at {baseline:g} {unit}."
+    )
+    if beyond is not None:
+        line += f" max_tier is {max_tier}; to go further, run: {escalate_command(ref, tier=beyond)}"
+    return line
+
+
+def unrecovered_title(timeout_s: float, to_tier: Tier) -> str:
+    """A change made whose services are still failing after the verification's timeout."""
+    return f"still unhealthy {format_duration(timeout_s)} after raising compute to {to_tier}"
+
+
+UNRECOVERED_BODY = "sbwatch will not change the size again by itself. Check the dashboard."
+
+
+def recovered_title(to_tier: Tier, recovered_s: float) -> str:
+    """A change made whose services answer again."""
+    return f"recovered on {to_tier} in {format_duration(recovered_s)}"
+
+
+def recovered_body(from_tier: Tier, to_tier: Tier) -> str:
+    """What the recovery closes."""
+    return (
+        f"Compute raised {from_tier} -> {to_tier}; services healthy again. "
+        "Open alerts of this project are closed."
+    )
+
+
+# --- the disk ----------------------------------------------------------------------------
+
+
+def _when(at: datetime) -> str:
+    return f"{at:%a %H:%M} UTC"
+
+
+def disk_change(decision: DiskDecision) -> str:
+    """The proposed disk change in a few words."""
+    delta = decision.monthly_cost_delta_usd or 0.0
+    return f"grow the disk {decision.current_gb} -> {decision.target_gb} GB (+${delta:.2f}/month)"
+
+
+def disk_reason(decision: DiskDecision) -> str:
+    """Why, in one line: for the journal, the logs and the phone."""
+    reason = decision.reason
+    match reason.why:
+        case DiskWhy.GROW | DiskWhy.ASK:
+            return disk_change(decision)
+        case DiskWhy.OFF:
+            return f"escalation off; would {disk_change(decision)}"
+        case DiskWhy.MAX_GB:
+            return f"the disk is {decision.current_gb} GB; max_gb is {reason.max_gb}"
+        case _:
+            return _disk_held(reason)
+
+
+def _disk_held(reason: DiskReason) -> str:
+    match reason.why:
+        case DiskWhy.SIZE_UNKNOWN:
+            return "disk size unknown"
+        case DiskWhy.NOT_AHEAD:
+            return "no read-only ahead within the horizon"
+        case DiskWhy.UNDER_WAY:
+            return "a disk change is under way"
+        case DiskWhy.QUOTA_SPENT:
+            frees = reason.frees_at
+            when = f"; the next is allowed at {_when(frees)}" if frees else ""
+            return (
+                f"the quota of {CHANGES_PER_WINDOW} disk changes in 24 h is spent{when}: a change "
+                "now would be refused"
+            )
+        case DiskWhy.SPEND_CAP:
+            return f"the spend cap holds the disk at {SPEND_CAP_GB} GB: turn it off"
+        case DiskWhy.FAILED:
+            return f"the last disk change failed; retry in {format_duration(reason.left_s)}"
+        case DiskWhy.COOLDOWN:
+            return f"cooldown after the last change: {format_duration(reason.left_s)}"
+        case DiskWhy.COST_CAP:
+            return (
+                f"a bigger disk costs more than the cap of ${reason.cap_usd:.2f}/month "
+                f"with compute at ${reason.compute_usd:.2f}/month"
+            )
+        case _:
+            raise ValueError(f"{reason.why} proposes a size")
+
+
+def disk_title(fc: DiskForecast) -> str:
+    """One line: how full, and when the database goes read-only."""
+    if fc.read_only_eta_s == 0:
+        return f"database read-only: disk {fc.used_ratio:.0%} full"
+    if fc.read_only_eta_s is None:
+        return f"disk {fc.used_ratio:.0%} full"
+    return (
+        f"disk {fc.used_ratio:.0%} full: database read-only in "
+        f"~{format_duration(fc.read_only_eta_s)}"
+    )
+
+
+def cannot_grow(fc: DiskForecast) -> str:
+    """Why the provider will not grow the disk in time ("" when nothing stops it)."""
+    if fc.blocked_by == "spend_cap":
+        return (
+            f"The organization's spend cap holds the disk at {SPEND_CAP_GB} GB: turn the spend "
+            "cap off, or free space."
+        )
+    if fc.blocked_by != "quota":
+        return ""
+    frees = fc.frees_at or fc.quota.frees_at
+    until = f"; the next change is allowed at {_when(frees)}" if frees is not None else ""
+    after = (
+        f" after {fc.autoscales} more autoscale{'s' if fc.autoscales != 1 else ''}"
+        if fc.autoscales
+        else ""
+    )
+    return (
+        f"The provider cannot grow it: its quota of {CHANGES_PER_WINDOW} disk changes in 24 h "
+        f"is spent{after}{until}."
+    )
+
+
+def disk_lines(fc: DiskForecast, decision: DiskDecision | None, ref: str) -> list[str]:
+    """The facts and the lever, one line each."""
+    used, size = fc.used_bytes / GB, fc.size_bytes / GB
+    rate = fc.rate_bytes_s
+    filling = f", filling {rate * 3600 / GB:.2f} GB/h" if rate is not None and rate > 0 else ""
+    lines = [f"/data: {used:.1f} of {size:.0f} GB used{filling}."]
+    if fc.quota.used:
+        lines.append(
+            f"{fc.quota.used} of the {CHANGES_PER_WINDOW} disk changes the provider allows in "
+            "24 h made."
+        )
+    if fc.read_only_eta_s == 0:
+        lines.append("Writes fail (cannot execute ... in a read-only transaction).")
+    else:
+        lines.append(
+            "The provider grows the disk by 50% at 90% full; at 95% with no growth possible "
+            "the database goes read-only."
+        )
+    blocked = cannot_grow(fc)
+    if blocked:
+        lines.append(blocked)
+    lines += lever_lines(decision, ref)
+    return lines
+
+
+def lever_lines(decision: DiskDecision | None, ref: str) -> list[str]:
+    """What sbwatch proposes or why it does not grow the disk itself."""
+    if decision is None:
+        return []
+    if decision.action == "ask" and decision.target_gb is not None:
+        command = escalate_command(ref, disk_gb=decision.target_gb)
+        return [f"Proposed: {disk_reason(decision)}", f"Run: {command}"]
+    if decision.action == "none" and decision.reason.why is DiskWhy.QUOTA_SPENT:
+        return ["sbwatch cannot grow it either until then: a disk change now would be refused."]
+    if decision.action == "none" and decision.target_gb is not None:
+        return [disk_reason(decision)]
+    return []
+
+
+def growing_title(from_gb: int, to_gb: int, delta_usd: float | None) -> str:
+    """The notice of a disk change sbwatch makes."""
+    return f"growing the disk {from_gb} -> {to_gb} GB (+${delta_usd or 0.0:.2f}/month)"
+
+
+def growing_body(fc: DiskForecast, decision: DiskDecision) -> str:
+    """Why sbwatch grows the disk now."""
+    eta = fc.read_only_eta_s
+    why = (
+        f"Without it the database would go read-only in ~{format_duration(eta)}"
+        if eta is not None
+        else "The disk is nearly full"
+    )
+    return "\n".join(
+        [
+            f"{why}: {cannot_grow(fc) or 'the provider would not grow it in time.'}",
+            f"sbwatch makes one change instead ({disk_reason(decision)}); it counts toward the "
+            f"provider's {CHANGES_PER_WINDOW} a day.",
+        ]
+    )
+
+
+def failed_title(to_gb: int) -> str:
+    """A disk change that did not go through."""
+    return f"could not grow the disk to {to_gb} GB"
+
+
+def failed_disk_body(detail: str, ref: str, to_gb: int) -> str:
+    """What went wrong with a disk change, and the command to try it by hand."""
+    return f"{detail}\nRun: {escalate_command(ref, disk_gb=to_gb)}"
+
+
+# --- the diagnosis and the IO budget ----------------------------------------------------
+
+_HEADLINE: dict[DiagnosisKind, str] = {
+    DiagnosisKind.CPU_EXHAUSTED: "CPU exhausted: services failing",
+    DiagnosisKind.MEMORY_EXHAUSTED: "memory exhausted: services failing",
+    DiagnosisKind.DISK_FULL: "disk almost full: database read-only",
+    DiagnosisKind.CONNECTIONS_EXHAUSTED: "connections exhausted: new connections refused",
+    DiagnosisKind.PLATFORM_OUTAGE: "Supabase platform outage (not this project's resources)",
+    DiagnosisKind.LOCAL_NETWORK: "sbwatch cannot reach anything: our own network is down",
+    DiagnosisKind.PROJECT_PAUSED: "project is paused",
+    DiagnosisKind.QUOTA_RESTRICTED: (
+        "services restricted by the organization's quota (HTTP 402), not an outage"
+    ),
+    DiagnosisKind.RESIZING: "compute resize under way: services restart until it ends",
+    DiagnosisKind.UNKNOWN: "services failing for an unknown reason",
+}
+
+LEAK_LINE = (
+    "A leak grows on any size: a bigger one only puts the OOM off, and the OOM's restart is no "
+    "longer than a resize's. sbwatch will not raise it itself; find the client that holds the "
+    "memory."
+)
+"""Said beside a leak's proposed size: why it is a proposal, whatever the mode."""
+_WAIT = {
+    DiagnosisKind.PLATFORM_OUTAGE: (
+        "A bigger compute size would not help; sbwatch waits for the provider."
+    ),
+    DiagnosisKind.LOCAL_NETWORK: "Check the network of the machine running sbwatch.",
+    DiagnosisKind.QUOTA_RESTRICTED: (
+        "Egress, storage or database size over the billing period's quota restricts every "
+        "service of the organization. Deleting data does not lift it: the next billing cycle, "
+        "a plan upgrade or turning the spend cap off does. A bigger compute size would not "
+        "help; sbwatch changes nothing."
+    ),
+    DiagnosisKind.RESIZING: (
+        "Not an outage: the provider applies a compute change; the budget starts full there."
+    ),
+}
+
+
+_AHEAD: dict[DiagnosisKind, str] = {
+    DiagnosisKind.MEMORY_EXHAUSTED: "memory running short: the size is too small for the load",
+    DiagnosisKind.CPU_EXHAUSTED: "CPU saturated: the size is too small for the load",
+}
+"""Memory or CPU short while the services still answer."""
+
+
+def headline(diagnosis: Diagnosis) -> str:
+    """One line naming what is wrong (a diagnosis, never a probe name)."""
+    if diagnosis.ahead and diagnosis.kind in _AHEAD:
+        return _AHEAD[diagnosis.kind]
+    if diagnosis.kind is DiagnosisKind.SERVICE_DOWN:
+        return f"{diagnosis.service or 'a service'} is down"
+    return _HEADLINE.get(diagnosis.kind, diagnosis.kind.value.replace("_", " "))
+
+
+def budget_title(diagnosis: Diagnosis, budget: BudgetEstimate | None) -> str:
+    """The IO budget line: exhausted, or what is left and when it runs out."""
+    if diagnosis.kind is DiagnosisKind.IO_BUDGET_EXHAUSTED:
+        return "disk IO budget exhausted: services throttled and failing"
+    if budget is None:
+        return "Supabase warns the disk IO budget is running low"
+    if refilling(budget):
+        return f"disk IO budget {budget.ratio:.0%} left, refilling (load under the baseline)"
+    ops = budget.limited_by == "iops"
+    if budget.overdrawn:
+        return (
+            f"disk IO budget: the estimate ran out, yet {budget.tier} serves "
+            f"{budget.throughput_mbps:.0f} MB/s over its published baseline: its limits are "
+            "higher, the budget not spent"
+        )
+    if budget.ratio <= EXHAUSTED_RATIO:
+        held = "IO operations" if ops else "throughput"
+        return f"disk IO budget used up: {held} held at the {budget.tier} baseline"
+    left = f"disk IO budget {budget.ratio:.0%} left" + (" (IOPS)" if ops else "")
+    if budget.eta_s is None:
+        return f"{left}, refills every day: not at risk" if budget.refills else left
+    when = moment_after(budget.at, budget.eta_s)
+    runs_out = f"{left}, runs out in ~{format_duration(budget.eta_s)}"
+    if budget.basis == "pattern" and when is not None:
+        return f"{runs_out} ({when:%a %H:%M} UTC at this week's pattern)"
+    return runs_out
+
+
+def says_command(diagnosis: Diagnosis, decision: EscalationDecision | None) -> bool:
+    """Whether the diagnosis's body gives the command to run."""
+    if decision is None:
+        return False
+    held = decision.action == "none" and decision.target is None
+    return decision.action == "ask" or (held and diagnosis.holds is not None)
+
+
+def condition_body(diagnosis: Diagnosis, decision: EscalationDecision | None) -> str:
+    """The diagnosis's body: its evidence, and what sbwatch proposes or why it does not."""
+    lines = [*diagnosis.evidence[:4]]
+    ref = diagnosis.project
+    if diagnosis.kind in _WAIT:
+        lines.append(_WAIT[diagnosis.kind])
+    if decision is not None and decision.action == "ask" and decision.target is not None:
+        if diagnosis.kind is DiagnosisKind.MEMORY_EXHAUSTED and diagnosis.leaking:
+            lines.append(LEAK_LINE)
+        lines.append(f"Proposed: {summary(decision)}")
+        lines.append(f"Run: {escalate_command(ref, tier=decision.target)}")
+    elif decision is not None and decision.action == "none" and decision.target is not None:
+        lines.append(decision_reason(decision, ref))
+    elif decision is not None and decision.action == "none" and diagnosis.holds is not None:
+        lines.append(
+            f"sbwatch will not raise it itself ({decision_reason(decision, ref)}). "
+            f"Run: {escalate_command(ref, tier=diagnosis.holds)}"
+        )
+    return "\n".join(lines)
+
+
+def service_title(name: str) -> str:
+    """The title of one failing service's own alert."""
+    return f"{name} is down"
+
+
+LEVER_TITLE = "Management API rate limited / failing"
+"""The title of the Management API's own trouble."""
+
+
+def lever_body(lever: str | None) -> str:
+    """What the Management API answers, and what waits for it ("" when it answers well)."""
+    if not lever:
+        return ""
+    return (
+        f"It answers: {lever}. sbwatch reads the compute size and changes it through it: "
+        "a change it needs waits until it answers. The project itself is judged by its own "
+        "probes."
+    )
+
+
+def budget_body(budget: BudgetEstimate | None) -> str:
+    """The budget's body: the estimate behind the figure and the forecast's basis."""
+    if budget is None:
+        return ""
+    said = (
+        f"Estimated from disk throughput {budget.throughput_mbps:.1f} MB/s on {budget.tier} "
+        f"(net burn {budget.burn_mbps:+.1f} MB/s, confidence {budget.confidence:.0%})."
+    )
+    if budget.basis != "current":
+        now = (
+            "not draining"
+            if budget.eta_now_s is None
+            else f"runs out in ~{format_duration(budget.eta_now_s)}"
+        )
+        basis = "a burst above this hour's usual" if budget.basis == "burst" else "the pattern"
+        said += f" Forecast from {basis}; at the current rate it {now}."
+    if budget.limited_by == "iops":
+        said += (
+            f" The IO operations balance runs out first: {budget.iops:.0f} IOPS against a "
+            f"baseline of {spec(budget.tier).baseline_iops:.0f}."
+        )
+    if budget.assumed:
+        said += f"\n{assumed_line(budget.project)}"
+    return said
+
+
+def assumed_line(ref: str) -> str:
+    """What a person reads beside an estimate whose level was never read."""
+    return (
+        "The level was assumed full when sbwatch began (it cannot read it): the figure is the "
+        "most it can be. Pin it with the dashboard's 'Disk IO % consumed': "
+        f"sbwatch budget set {ref} PCT"
+    )
