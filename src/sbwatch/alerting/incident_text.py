@@ -7,6 +7,7 @@ import calendar
 from collections.abc import Sequence
 from datetime import datetime
 
+from sbwatch.alerting.words import ESCALATE
 from sbwatch.core.durations import format_duration
 from sbwatch.core.results import Incident, IncidentEvent, IncidentEventKind, Severity
 
@@ -89,7 +90,7 @@ def who(actor: str) -> str:
     """Who made a compute change: sbwatch itself, or a person with ``sbwatch escalate``."""
     if actor.startswith("daemon"):
         return "sbwatch"
-    return f"{actor.removeprefix('cli:')} (sbwatch escalate)"
+    return f"{actor.removeprefix('cli:')} ({ESCALATE})"
 
 
 def cost(delta: float, at: datetime) -> str:

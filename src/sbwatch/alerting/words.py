@@ -21,13 +21,17 @@ from sbwatch.supabase.disk import CHANGES_PER_WINDOW, GB, SPEND_CAP_GB
 # --- the command -------------------------------------------------------------------------
 
 
+ESCALATE = "sbwatch escalate"
+"""The command that changes a size by hand, through the daemon's journal and lock."""
+
+
 def escalate_command(ref: str, *, tier: Tier | None = None, disk_gb: int | None = None) -> str:
     """The exact command a person runs to raise the compute size (``tier``) or grow the disk
     (``disk_gb``): the one place it is written."""
     if tier is not None:
-        return f"sbwatch escalate {ref} --to {tier}"
+        return f"{ESCALATE} {ref} --to {tier}"
     assert disk_gb is not None, "a size or a disk size"
-    return f"sbwatch escalate {ref} --disk-gb {disk_gb}"
+    return f"{ESCALATE} {ref} --disk-gb {disk_gb}"
 
 
 # --- the compute size --------------------------------------------------------------------
