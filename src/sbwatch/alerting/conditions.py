@@ -20,9 +20,10 @@ from sbwatch.alerting.words import (
     service_title,
 )
 from sbwatch.core.results import BudgetEstimate, Diagnosis, DiagnosisKind, Severity
+from sbwatch.core.subjects import BudgetCause, Family, Subject, named
 from sbwatch.policy.alerts import Condition, service_subjects
 from sbwatch.policy.budget import EXHAUSTED_RATIO
-from sbwatch.policy.conditions import DIAGNOSIS_SUBJECT, FOLDING, IO_KINDS, assess
+from sbwatch.policy.conditions import FOLDING, IO_KINDS, assess
 from sbwatch.policy.escalation import EscalationDecision, Reach
 from sbwatch.policy.resources import OOM_LINE
 
@@ -30,7 +31,7 @@ from sbwatch.policy.resources import OOM_LINE
 def still_failing() -> tuple[str, ...]:
     """What a cause under which the services keep failing takes in: their alerts and the alert
     of the cause before it."""
-    return (*service_subjects(), DIAGNOSIS_SUBJECT)
+    return (*service_subjects(), Subject.DIAGNOSIS)
 
 
 def conditions(
@@ -65,7 +66,7 @@ def conditions(
     io_cause = budget_cause(diagnosis, budget)
     # Only a draining budget's alert tells a forecast; a used-up or failing one says so, and
     # a forecast flickering there is no news.
-    forecast = budget.eta_s if budget is not None and io_cause == "draining" else None
+    forecast = budget.eta_s if budget is not None and io_cause is BudgetCause.DRAINING else None
     return [
         Condition(
             project,
@@ -94,13 +95,13 @@ def conditions(
             eta_s=forecast,
             # the used-up budget is why services fail: their alerts, and the one of a cause
             # that ended while they kept failing (a pause, an outage), are lines of this one
-            absorbs=still_failing() if io_cause == "failing" else (),
+            absorbs=still_failing() if io_cause is BudgetCause.FAILING else (),
         ),
         lever_condition(diagnosis),
         *(  # each failing service is a problem of its own: its own alert, its own resolve
             Condition(
                 project,
-                f"service:{name}",
+                named(Family.SERVICE, name),
                 Severity.CRITICAL,
                 service_title(name),
                 body,
@@ -109,14 +110,14 @@ def conditions(
                 since=dict(diagnosis.onsets).get(name),
                 # a cause that ended while this service kept failing did not end the failure:
                 # its alert becomes a line of this one, never a RESOLVED
-                absorbs=(DIAGNOSIS_SUBJECT,),
+                absorbs=(Subject.DIAGNOSIS,),
             )
             for name in diagnosis.services
         ),
         *(  # a failure whose cause is awaited: its open alert neither resolves nor pages
             Condition(
                 project,
-                f"service:{name}",
+                named(Family.SERVICE, name),
                 Severity.CRITICAL,
                 service_title(name),
                 "",
@@ -137,10 +138,6 @@ def _cause(diagnosis: Diagnosis) -> str:
     return f"{diagnosis.kind}:oom" if oom else diagnosis.kind
 
 
-LEVER_SUBJECT = "mgmt_api"
-"""The alert subject of the Management API's own trouble (the lever, not the project)."""
-
-
 def lever_condition(diagnosis: Diagnosis) -> Condition:
     """The Management API rate limited or failing: one warning, never a failing project.
 
@@ -149,19 +146,19 @@ def lever_condition(diagnosis: Diagnosis) -> Condition:
     active = lever is not None and diagnosis.kind not in FOLDING
     return Condition(
         diagnosis.project,
-        LEVER_SUBJECT,
+        Subject.MGMT_API,
         Severity.WARNING,
         LEVER_TITLE,
         lever_body(lever),
         active,
-        cause=LEVER_SUBJECT,
+        cause=Subject.MGMT_API,
     )
 
 
-def budget_cause(diagnosis: Diagnosis, budget: BudgetEstimate | None) -> str:
+def budget_cause(diagnosis: Diagnosis, budget: BudgetEstimate | None) -> BudgetCause:
     """What the IO budget alert is about: services failing, used up, or running out."""
     if diagnosis.kind is DiagnosisKind.IO_BUDGET_EXHAUSTED:
-        return "failing"
+        return BudgetCause.FAILING
     if budget is not None and budget.ratio <= EXHAUSTED_RATIO and not budget.overdrawn:
-        return "used_up"
-    return "draining" if budget is not None else "provider_warning"
+        return BudgetCause.USED_UP
+    return BudgetCause.DRAINING if budget is not None else BudgetCause.PROVIDER_WARNING

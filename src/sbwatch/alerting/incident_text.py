@@ -10,9 +10,10 @@ from datetime import datetime
 from sbwatch.alerting.words import ESCALATE
 from sbwatch.core.durations import format_duration
 from sbwatch.core.results import Incident, IncidentEvent, IncidentEventKind, Severity
+from sbwatch.core.subjects import BudgetCause
 
 Kind = IncidentEventKind
-FORECAST = "draining"
+FORECAST = BudgetCause.DRAINING
 """The cause of an IO budget alert that forecasts the budget running out."""
 _LABEL = {
     Kind.SIGNAL: "first seen",

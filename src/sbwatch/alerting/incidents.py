@@ -32,38 +32,38 @@ from sbwatch.core.results import (
     ProviderEmail,
     Severity,
 )
+from sbwatch.core.subjects import AlertKey, BudgetCause, Family, Subject
 from sbwatch.core.tiers import Tier
 from sbwatch.policy.alerts import AlertAction
-from sbwatch.policy.conditions import IO_SUBJECT
 from sbwatch.policy.escalation import monthly_price
 from sbwatch.store.base import Store
 
 Kind = IncidentEventKind
 SUMMED_UP = "said in the incident's summary"
 """Why a resolve of the closing cycle is not sent: the one summary says it."""
-OPENING_NOTICES = frozenset({"escalation"})
+OPENING_NOTICES = frozenset({Subject.ESCALATION})
 """Notices that begin an incident (a compute change); the others only attach to one."""
-FAILURE_SUBJECTS = ("service:", "diagnosis")
+FAILURE_SUBJECTS = (f"{Family.SERVICE}:", Subject.DIAGNOSIS)
 """Alerts about a failure: their first failure, before it was confirmed, is a signal."""
 LOOKBACK = timedelta(hours=24)
 """Emails and compute changes this recent are part of an incident that begins now."""
 _RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
-_IO_CAUSES = {
-    "failing": ("disk IO budget exhausted on {tier}", 3),
-    "used_up": ("disk IO budget used up on {tier}", 2),
-    "draining": ("disk IO budget running out on {tier}", 1),
+_IO_CAUSES: dict[str, tuple[str, int]] = {
+    BudgetCause.FAILING: ("disk IO budget exhausted on {tier}", 3),
+    BudgetCause.USED_UP: ("disk IO budget used up on {tier}", 2),
+    BudgetCause.DRAINING: ("disk IO budget running out on {tier}", 1),
 }
 
 
 def subject_of(alert: Alert) -> str:
     """``io_budget`` of ``<ref>:io_budget``."""
-    return alert.key.partition(":")[2]
+    return AlertKey.parse(alert.key).subject
 
 
 def cause_of(alert: Alert, tier: Tier | None) -> tuple[str, int]:
     """What an alert says is wrong, in words, and how bad that is (worse ranks higher)."""
-    words, weight = alert.title, 1 if subject_of(alert) == "diagnosis" else 0
-    if subject_of(alert) == IO_SUBJECT and alert.cause in _IO_CAUSES:
+    words, weight = alert.title, 1 if subject_of(alert) == Subject.DIAGNOSIS else 0
+    if subject_of(alert) == Subject.IO_BUDGET and alert.cause in _IO_CAUSES:
         template, weight = _IO_CAUSES[alert.cause]
         words = template.format(tier=tier or "its size")
     return words, _RANK[alert.severity] * 10 + weight

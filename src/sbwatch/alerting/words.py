@@ -14,6 +14,7 @@ from sbwatch.core.durations import format_duration, moment_after
 from sbwatch.core.results import BudgetEstimate, Diagnosis, DiagnosisKind
 from sbwatch.core.tiers import Tier, spec
 from sbwatch.policy.budget import EXHAUSTED_RATIO, refilling
+from sbwatch.policy.credentials import ExpiryNotice
 from sbwatch.policy.disk import DiskDecision, DiskForecast, DiskReason, DiskWhy
 from sbwatch.policy.escalation import Bound, EscalationDecision, Limit, Reach, Reason, Why
 from sbwatch.supabase.disk import CHANGES_PER_WINDOW, GB, SPEND_CAP_GB
@@ -560,4 +561,46 @@ def assumed_line(ref: str) -> str:
         "The level was assumed full when sbwatch began (it cannot read it): the figure is the "
         "most it can be. Pin it with the dashboard's 'Disk IO % consumed': "
         f"sbwatch budget set {ref} PCT"
+    )
+
+
+# --- delivery ----------------------------------------------------------------------------
+
+
+def undelivered_title(route: str, title: str) -> str:
+    """The report of a message a route refused for good, sent to the other routes."""
+    return f"sbwatch could not deliver to route {route}: {title}"
+
+
+def undelivered_body(route: str, reason: str, body: str) -> str:
+    """Why the route refused it, how to check the route, and the message itself."""
+    return (
+        f"Route {route} refused this message for good ({reason}); fix the route "
+        f"(`sbwatch alert test {route}`). The message was:\n{body}"
+    )
+
+
+# --- the Management API token ------------------------------------------------------------
+
+_RENEW = (
+    "Create a new access token in the dashboard (Account > Access Tokens), put it where "
+    "mgmt_token reads it, set mgmt_token_expires to its expiry and restart sbwatch."
+)
+
+
+def expiry_title(notice: ExpiryNotice) -> str:
+    """When the token expires, or that it has."""
+    if notice.stage == 0:
+        return f"the Management API token expired on {notice.expires:%Y-%m-%d}"
+    return (
+        f"the Management API token expires in {notice.days_left} days ({notice.expires:%Y-%m-%d})"
+    )
+
+
+def expiry_body(notice: ExpiryNotice) -> str:
+    """What an expired token stops, and how to renew it."""
+    if notice.stage == 0:
+        return "sbwatch cannot read the provider's view nor change the compute size. " + _RENEW
+    return (
+        "Then sbwatch can no longer read the provider's view nor change the compute size. " + _RENEW
     )

@@ -28,6 +28,7 @@ from sbwatch.core.errors import ConfigError, StoreError
 from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import Diagnosis, ProbeKind, Severity
+from sbwatch.core.subjects import Subject
 from sbwatch.daemon.ack import ack_handler, ack_links
 from sbwatch.daemon.backups import schedule_backups
 from sbwatch.daemon.ha import Leadership
@@ -216,7 +217,7 @@ class Daemon:
             f"sbwatch instance {name} took over the lead",
             f"Instance {name} leads under epoch {epoch}"
             + (f"; {previous} stopped renewing its lease." if previous else "."),
-            subject="ha",
+            subject=Subject.HA,
         )
 
     async def _moved(self, gained: list[str], lost: list[str]) -> None:
@@ -402,7 +403,7 @@ class Daemon:
                 "sbwatch stopped: its state store was replaced",
                 f"{why}. sbwatch stopped acting so that no second daemon acts beside it; "
                 "start it again once the state file is where it belongs.",
-                subject="daemon",
+                subject=Subject.DAEMON,
             )
             await announcer.dispatcher.flush()
         except Exception as exc:  # the last word before stopping: failing it must not stop the stop
@@ -582,5 +583,5 @@ async def _config_refused(generation: Generation, exc: ConfigError) -> None:
     watcher = generation.watcher
     for ref in watcher.projects:
         await watcher.notice(
-            ref, Severity.WARNING, "configuration reload refused", body, subject="config"
+            ref, Severity.WARNING, "configuration reload refused", body, subject=Subject.CONFIG
         )

@@ -39,6 +39,7 @@ from sbwatch.core.clock import Clock
 from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import PROVIDER, Alert, Severity
+from sbwatch.core.subjects import Subject
 from sbwatch.policy.alerts import AlertAction, alert_key
 from sbwatch.store.guard import GuardedStore
 
@@ -52,7 +53,6 @@ DIRECT_AFTER_S = 60.0
 STOP_TRY_S = 10.0
 """At a clean stop, how long an absent store is tried again (systemd's stop timeout is 90 s:
 well within it, with the sends after it)."""
-SUBJECT = "store"
 TITLE = "state store unavailable"
 SENDER = Target("sbwatch")
 
@@ -100,7 +100,7 @@ class StoreWatch:
     async def _say(self, since: datetime) -> None:
         now = self.clock.now()
         alert = Alert(
-            key=alert_key(PROVIDER, SUBJECT),
+            key=alert_key(PROVIDER, Subject.STORE),
             project=PROVIDER,
             severity=Severity.WARNING,
             title=TITLE,

@@ -18,6 +18,7 @@ from sbwatch.core.errors import StoreError
 from sbwatch.core.log import get_logger
 from sbwatch.core.oncall import MaintenanceWindow
 from sbwatch.core.results import PROVIDER, Alert, EmailKind, ProviderEmail, Severity, Silence
+from sbwatch.core.subjects import Subject
 from sbwatch.policy.alerts import (
     AlertAction,
     Condition,
@@ -27,7 +28,6 @@ from sbwatch.policy.alerts import (
     evaluate,
     notice,
 )
-from sbwatch.policy.conditions import IO_SUBJECT
 from sbwatch.policy.diagnosis import IO_EMAILS
 from sbwatch.policy.oncall import (
     after_period,
@@ -129,7 +129,7 @@ class Announcer:
         severity: Severity,
         title: str,
         body: str,
-        subject: str = "escalation",
+        subject: Subject = Subject.ESCALATION,
         *,
         good_news: bool = False,
         ends_incident: bool = False,
@@ -151,7 +151,7 @@ class Announcer:
         await self._submit(runtime, action, windows, ends_incident=ends_incident)
 
     async def provider_notice(
-        self, severity: Severity, title: str, body: str, subject: str = "mail"
+        self, severity: Severity, title: str, body: str, subject: Subject = Subject.MAIL
     ) -> None:
         """A one-shot message about no watched project (an email for another project)."""
         now = self.clock.now()
@@ -234,7 +234,7 @@ class Announcer:
             Severity.INFO,
             f"over: {incident.cause} (nothing failing for {quiet_for})",
             "",
-            subject="incident",
+            subject=Subject.INCIDENT,
             good_news=True,
             ends_incident=True,
         )
@@ -324,7 +324,7 @@ class Announcer:
         if self.dispatcher.acts_for(ref):
             await self.incidents.email(ref, email)
         if email.trusted and email.kind in IO_EMAILS:
-            key = alert_key(ref, IO_SUBJECT)
+            key = alert_key(ref, Subject.IO_BUDGET)
             open_alerts = await self.store.open_alerts(ref)
             covering = [a for a in open_alerts if a.key == key and a.last_sent_at is not None]
             if covering:
@@ -350,7 +350,7 @@ class Announcer:
                 f"Unverified: not proven to come from Supabase ({email.trust_reason}); "
                 f"not counted as evidence. {email.kind.value} from {email.sender}.{estimate}"
             )
-        await self.notice(runtime, severity, title, body, subject="mail")
+        await self.notice(runtime, severity, title, body, subject=Subject.MAIL)
 
     async def held_claims(self, runtime: ProjectRuntime | None) -> None:
         """Say the unverified emails held back for the hour, grouped (of the provider: None)."""
@@ -362,7 +362,7 @@ class Announcer:
         if runtime is None:
             await self.provider_notice(Severity.INFO, title, group.describe())
         else:
-            await self.notice(runtime, Severity.INFO, title, group.describe(), subject="mail")
+            await self.notice(runtime, Severity.INFO, title, group.describe(), subject=Subject.MAIL)
 
     async def close_all(self, runtime: ProjectRuntime, now: datetime, *, why: str) -> None:
         """Close the project's open alerts without a message (a notice says ``why``); each

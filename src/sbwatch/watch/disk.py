@@ -28,8 +28,8 @@ from sbwatch.core.lease import Fence
 from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import Diagnosis, DiagnosisKind, IntentState, Severity
+from sbwatch.core.subjects import Subject
 from sbwatch.policy.alerts import Condition
-from sbwatch.policy.conditions import DIAGNOSIS_SUBJECT
 from sbwatch.policy.disk import (
     RATE_WINDOW,
     DiskBounds,
@@ -58,7 +58,6 @@ from sbwatch.supabase.mgmt_api import DiskConfig
 from sbwatch.watch.announcer import Announcer
 from sbwatch.watch.runtime import ProjectRuntime
 
-DISK_SUBJECT = "disk_space"
 """The alert subject of the disk space forecast."""
 KEEP = RATE_WINDOW + timedelta(hours=1)
 
@@ -241,7 +240,7 @@ class DiskFlow:
                 Severity.CRITICAL,
                 failed_title(intent.to_gb),
                 failed_disk_body(intent.detail, ref, intent.to_gb),
-                subject=DISK_SUBJECT,
+                subject=Subject.DISK_SPACE,
             )
             return
         await self.announcer.notice(
@@ -249,7 +248,7 @@ class DiskFlow:
             Severity.WARNING,
             growing_title(intent.from_gb, intent.to_gb, decision.monthly_cost_delta_usd),
             growing_body(fc, decision),
-            subject=DISK_SUBJECT,
+            subject=Subject.DISK_SPACE,
         )
         await self.check(runtime)
 
@@ -272,7 +271,7 @@ class DiskFlow:
             active = False  # read-only now: the diagnosis says it, with these lines
         return Condition(
             ref,
-            DISK_SUBJECT,
+            Subject.DISK_SPACE,
             Severity.CRITICAL if critical else Severity.WARNING,
             disk_title(fc) if fc is not None else "disk space",
             "\n".join(disk_lines(fc, decision, ref)) if fc is not None else "",
@@ -289,11 +288,11 @@ class DiskFlow:
             return
         extra = "\n".join(disk_lines(state.forecast, state.decision, ref))
         for index, cond in enumerate(conditions):
-            if cond.subject == DIAGNOSIS_SUBJECT:
+            if cond.subject == Subject.DIAGNOSIS:
                 conditions[index] = replace(
                     cond,
                     body=f"{cond.body}\n{extra}" if cond.body else extra,
-                    absorbs=(*cond.absorbs, DISK_SUBJECT),
+                    absorbs=(*cond.absorbs, Subject.DISK_SPACE),
                 )
 
     def _gauges(self, ref: str, fc: DiskForecast | None) -> None:

@@ -11,6 +11,7 @@ from sbwatch.core.clock import Clock
 from sbwatch.core.errors import SbwatchError
 from sbwatch.core.log import Logger
 from sbwatch.core.results import PROVIDER, Intent, ProviderEmail, Severity
+from sbwatch.core.subjects import Subject
 from sbwatch.core.tiers import Tier, tier_for_variant
 from sbwatch.policy.escalation import CHANGED
 from sbwatch.policy.plan import Plan, and_words, plan
@@ -96,7 +97,7 @@ async def say_changed_outside(
         f"compute changed to {tier} outside sbwatch",
         f"The provider reports {previous} -> {tier}; no change of sbwatch's journal asked "
         f"for it (the dashboard or a colleague?). The IO budget is now estimated on {tier}.",
-        subject="size",
+        subject=Subject.SIZE,
     )
 
 
@@ -160,6 +161,6 @@ async def plan_notice(
         f"plan: {made.pick} fits the last {PLAN_HISTORY.days} days of {held} (now {runtime.tier})",
         f"Replayed through every size's budget and limits, {smaller}; decided by {decided}. "
         f"sbwatch never downsizes by itself; `sbwatch plan {ref}` shows each size.",
-        subject="plan",
+        subject=Subject.PLAN,
     )
     return made
