@@ -8,15 +8,17 @@ the logs alike.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sbwatch.core.durations import format_duration, moment_after
-from sbwatch.core.results import BudgetEstimate, Diagnosis, DiagnosisKind
+from sbwatch.core.results import BudgetEstimate, Diagnosis, DiagnosisKind, ProviderEmail
 from sbwatch.core.tiers import Tier, spec
 from sbwatch.policy.budget import EXHAUSTED_RATIO, refilling
 from sbwatch.policy.credentials import ExpiryNotice
 from sbwatch.policy.disk import DiskDecision, DiskForecast, DiskReason, DiskWhy
 from sbwatch.policy.escalation import Bound, EscalationDecision, Limit, Reach, Reason, Why
+from sbwatch.policy.plan import Plan, and_words
 from sbwatch.supabase.disk import CHANGES_PER_WINDOW, GB, SPEND_CAP_GB
 
 # --- the command -------------------------------------------------------------------------
@@ -603,4 +605,89 @@ def expiry_body(notice: ExpiryNotice) -> str:
         return "sbwatch cannot read the provider's view nor change the compute size. " + _RENEW
     return (
         "Then sbwatch can no longer read the provider's view nor change the compute size. " + _RENEW
+    )
+
+
+# --- the provider's emails, the size and the plan ----------------------------------------
+
+
+def email_folded_line(email: ProviderEmail) -> str:
+    """A trusted email about the budget, as a line of the open budget alert it confirms."""
+    return f"Supabase emailed at {email.received_at:%Y-%m-%d %H:%M} UTC: {email.subject}"
+
+
+def email_title(email: ProviderEmail) -> str:
+    """A provider email about a watched project: its subject, and whether it is proven."""
+    if email.trusted:
+        return f"Supabase emailed: {email.subject}"
+    return f"UNVERIFIED email claims: {email.subject}"
+
+
+def email_body(email: ProviderEmail, budget_left: float | None) -> str:
+    """Who sent it and why it is (not) trusted, with sbwatch's own estimate of the budget."""
+    estimate = (
+        f" sbwatch estimates {budget_left:.0%} of the IO budget left."
+        if budget_left is not None
+        else ""
+    )
+    if email.trusted:
+        return f"{email.kind.value} from {email.sender} ({email.trust_reason}).{estimate}"
+    return (
+        f"Unverified: not proven to come from Supabase ({email.trust_reason}); "
+        f"not counted as evidence. {email.kind.value} from {email.sender}.{estimate}"
+    )
+
+
+def held_claims_title(count: int) -> str:
+    """The unverified emails held back for an hour, grouped."""
+    return f"UNVERIFIED email claims: {count:,} more in the last hour"
+
+
+def unmatched_title(email: ProviderEmail) -> str:
+    """An email about a project sbwatch does not watch (or that names none)."""
+    named = email.project_ref or email.project_name or "no project"
+    who = "Supabase emailed" if email.trusted else "An UNVERIFIED email (not proven Supabase's)"
+    return f"{who} about {named}, which sbwatch does not watch: {email.subject}"
+
+
+def unmatched_body(email: ProviderEmail, watched: Sequence[str]) -> str:
+    """Who sent it, the projects watched, and how to name one."""
+    return (
+        f"{email.kind.value} from {email.sender} ({email.trust_reason}). sbwatch watches "
+        f"{', '.join(watched)}; name the project in the config (`name = ...`) if it is one of "
+        "them."
+    )
+
+
+def incident_over_title(cause: str, quiet_s: float) -> str:
+    """An incident that ends with nothing failing for a while."""
+    return f"over: {cause} (nothing failing for {format_duration(quiet_s)})"
+
+
+def changed_outside_title(tier: Tier) -> str:
+    """The size changed and nobody in sbwatch asked for it."""
+    return f"compute changed to {tier} outside sbwatch"
+
+
+def changed_outside_body(previous: Tier, tier: Tier) -> str:
+    """What the provider reports, and what follows for the estimate."""
+    return (
+        f"The provider reports {previous} -> {tier}; no change of sbwatch's journal asked "
+        f"for it (the dashboard or a colleague?). The IO budget is now estimated on {tier}."
+    )
+
+
+def plan_title(made: Plan, days: int, now: Tier) -> str:
+    """The weekly right-sizing notice: the size that fits the last ``days``."""
+    held = and_words(made.limits_held)
+    return f"plan: {made.pick} fits the last {days} days of {held} (now {now})"
+
+
+def plan_body(made: Plan, ref: str) -> str:
+    """Which way it fits, what decided it, and that sbwatch never downsizes by itself."""
+    smaller = "a smaller size would have held" if made.downgrade else "it needed more"
+    decided = and_words(list(made.decided_by))
+    return (
+        f"Replayed through every size's budget and limits, {smaller}; decided by {decided}. "
+        f"sbwatch never downsizes by itself; `sbwatch plan {ref}` shows each size."
     )
