@@ -691,3 +691,49 @@ def plan_body(made: Plan, ref: str) -> str:
         f"Replayed through every size's budget and limits, {smaller}; decided by {decided}. "
         f"sbwatch never downsizes by itself; `sbwatch plan {ref}` shows each size."
     )
+
+
+# --- the daemon --------------------------------------------------------------------------
+
+
+def took_over_title(instance: str) -> str:
+    """High availability: this instance leads now."""
+    return f"sbwatch instance {instance} took over the lead"
+
+
+def took_over_body(instance: str, epoch: int, previous: str | None) -> str:
+    """Under which epoch, and which instance stopped renewing its lease."""
+    return f"Instance {instance} leads under epoch {epoch}" + (
+        f"; {previous} stopped renewing its lease." if previous else "."
+    )
+
+
+STORE_REPLACED_TITLE = "sbwatch stopped: its state store was replaced"
+
+
+def store_replaced_body(why: str) -> str:
+    """Why sbwatch stopped acting, and what to do."""
+    return (
+        f"{why}. sbwatch stopped acting so that no second daemon acts beside it; "
+        "start it again once the state file is where it belongs."
+    )
+
+
+STORE_AWAY_TITLE = "state store unavailable"
+
+
+def store_away_body(why: str, direct_after_s: float) -> str:
+    """What sbwatch does with alerts and messages while its state store is away."""
+    return (
+        f"sbwatch cannot write its state store ({why}). Alerts and messages "
+        f"are kept in memory and written when it returns; held beyond "
+        f"{direct_after_s:.0f}s they are sent directly."
+    )
+
+
+CONFIG_REFUSED_TITLE = "configuration reload refused"
+
+
+def config_refused_body(problems: Sequence[str]) -> str:
+    """The first problems of a refused configuration; the old one keeps running."""
+    return "\n".join(problems[:10]) + "\nThe previous configuration keeps running."

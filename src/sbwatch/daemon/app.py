@@ -22,6 +22,14 @@ from wsgiref.simple_server import WSGIServer
 import httpx
 
 from sbwatch.alerting.dispatch import Dispatcher
+from sbwatch.alerting.words import (
+    CONFIG_REFUSED_TITLE,
+    STORE_REPLACED_TITLE,
+    config_refused_body,
+    store_replaced_body,
+    took_over_body,
+    took_over_title,
+)
 from sbwatch.config.settings import ProjectSettings, Settings, load_settings
 from sbwatch.core.clock import Clock, SystemClock
 from sbwatch.core.errors import ConfigError, StoreError
@@ -214,9 +222,8 @@ class Daemon:
         name = self.settings.ha.instance
         await generation.watcher.announcer.provider_notice(
             Severity.WARNING,
-            f"sbwatch instance {name} took over the lead",
-            f"Instance {name} leads under epoch {epoch}"
-            + (f"; {previous} stopped renewing its lease." if previous else "."),
+            took_over_title(name),
+            took_over_body(name, epoch, previous),
             subject=Subject.HA,
         )
 
@@ -400,9 +407,8 @@ class Daemon:
         try:
             await announcer.provider_notice(
                 Severity.CRITICAL,
-                "sbwatch stopped: its state store was replaced",
-                f"{why}. sbwatch stopped acting so that no second daemon acts beside it; "
-                "start it again once the state file is where it belongs.",
+                STORE_REPLACED_TITLE,
+                store_replaced_body(why),
                 subject=Subject.DAEMON,
             )
             await announcer.dispatcher.flush()
@@ -579,9 +585,9 @@ def _disk_job(watcher: Watcher, ref: str) -> Callable[[], Awaitable[None]]:
 
 async def _config_refused(generation: Generation, exc: ConfigError) -> None:
     """Tell people the new configuration was refused (the old one keeps running)."""
-    body = "\n".join(exc.problems[:10]) + "\nThe previous configuration keeps running."
+    body = config_refused_body(exc.problems)
     watcher = generation.watcher
     for ref in watcher.projects:
         await watcher.notice(
-            ref, Severity.WARNING, "configuration reload refused", body, subject=Subject.CONFIG
+            ref, Severity.WARNING, CONFIG_REFUSED_TITLE, body, subject=Subject.CONFIG
         )

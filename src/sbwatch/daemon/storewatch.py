@@ -34,6 +34,7 @@ from datetime import datetime
 
 from sbwatch.alerting.dispatch import Delivery, Dispatcher, deliver
 from sbwatch.alerting.messages import Target, render
+from sbwatch.alerting.words import STORE_AWAY_TITLE, store_away_body
 from sbwatch.config.settings import RouteSettings
 from sbwatch.core.clock import Clock
 from sbwatch.core.log import get_logger
@@ -53,7 +54,6 @@ DIRECT_AFTER_S = 60.0
 STOP_TRY_S = 10.0
 """At a clean stop, how long an absent store is tried again (systemd's stop timeout is 90 s:
 well within it, with the sends after it)."""
-TITLE = "state store unavailable"
 SENDER = Target("sbwatch")
 
 
@@ -103,12 +103,8 @@ class StoreWatch:
             key=alert_key(PROVIDER, Subject.STORE),
             project=PROVIDER,
             severity=Severity.WARNING,
-            title=TITLE,
-            body=(
-                f"sbwatch cannot write its state store ({self.guard.why}). Alerts and messages "
-                f"are kept in memory and written when it returns; held beyond "
-                f"{DIRECT_AFTER_S:.0f}s they are sent directly."
-            ),
+            title=STORE_AWAY_TITLE,
+            body=store_away_body(self.guard.why, DIRECT_AFTER_S),
             opened_at=since,
             last_sent_at=now,
         )
