@@ -13,7 +13,7 @@ from typing import cast
 import asyncpg
 import pytest
 
-from sbwatch.alerting.connections import connections_lines, connections_title
+from sbwatch.alerting.words import connections_lines, connections_title
 from sbwatch.core.connections import DIRECT, POOLER, ConnReading
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import (

@@ -9,16 +9,38 @@ the logs alike.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
+from sbwatch.alerting.messages import Message, Target, one_line
+from sbwatch.core.connections import DIRECT, POOLER, REST
 from sbwatch.core.durations import format_duration, moment_after
-from sbwatch.core.results import BudgetEstimate, Diagnosis, DiagnosisKind, ProviderEmail
+from sbwatch.core.oncall import MaintenanceWindow
+from sbwatch.core.results import (
+    Alert,
+    BudgetEstimate,
+    DataCheckKind,
+    DataCheckResult,
+    Diagnosis,
+    DiagnosisKind,
+    ProviderEmail,
+    Verdict,
+)
 from sbwatch.core.tiers import Tier, spec
+from sbwatch.policy.auth_limits import AuthAssessment
 from sbwatch.policy.budget import EXHAUSTED_RATIO, refilling
+from sbwatch.policy.connections import POOL_NAMES, ConnAssessment, pool_line
 from sbwatch.policy.credentials import ExpiryNotice
 from sbwatch.policy.disk import DiskDecision, DiskForecast, DiskReason, DiskWhy
 from sbwatch.policy.escalation import Bound, EscalationDecision, Limit, Reach, Reason, Why
 from sbwatch.policy.plan import Plan, and_words
+from sbwatch.supabase.auth_limits import (
+    AUTH_CONFIG_PATH,
+    BUILTIN_SMTP_PER_HOUR,
+    AuthConfig,
+    route_limit,
+)
+from sbwatch.supabase.connections import POOLER_CONFIG_PATH, bigger_limit, size_limit
 from sbwatch.supabase.disk import CHANGES_PER_WINDOW, GB, SPEND_CAP_GB
 
 # --- the command -------------------------------------------------------------------------
@@ -737,3 +759,195 @@ CONFIG_REFUSED_TITLE = "configuration reload refused"
 def config_refused_body(problems: Sequence[str]) -> str:
     """The first problems of a refused configuration; the old one keeps running."""
     return "\n".join(problems[:10]) + "\nThe previous configuration keeps running."
+
+
+# --- connections -------------------------------------------------------------------------
+
+
+def connections_title(a: ConnAssessment) -> str:
+    """One line: the pool, how full, and when a climb fills it."""
+    worst = a.worst
+    if worst is None:
+        return "connections"
+    name = POOL_NAMES[worst.pool]
+    counts = f"{worst.used:.0f} of {worst.limit:.0f}"
+    if worst.full:
+        return f"{name} full: {counts}, new connections refused"
+    title = f"{name} {worst.ratio:.0%} used ({counts})"
+    if worst.full_eta_s:
+        title += f": full in ~{format_duration(worst.full_eta_s)}"
+    return title
+
+
+def pool_levers(
+    pool: str, tier: Tier, ref: str, top_user: tuple[str, float] | None = None
+) -> list[str]:
+    """The levers of one full pool: the clients holding it, the pooler's pool size, and a
+    bigger size only where it raises that pool's limit."""
+    path = POOLER_CONFIG_PATH.format(ref=ref)
+    lines = []
+    if pool == DIRECT and top_user is not None:
+        user, count = top_user
+        lines.append(f"{user} holds {count:.0f} of them: close its idle connections.")
+    if pool == DIRECT:
+        lines.append(
+            "Connect clients through the pooler and size its pool: "
+            f"PATCH {path} (default_pool_size)."
+        )
+    elif pool == POOLER:
+        lines.append(f"Size the pooler's pool: PATCH {path} (default_pool_size).")
+    else:
+        lines.append(
+            "Slow or stuck requests hold its connections: find and end them; "
+            "a bigger size does not raise this pool."
+        )
+    if pool != REST:
+        now = size_limit(tier, pool)
+        bigger = bigger_limit(tier, pool)
+        if bigger is not None:
+            size, limit = bigger
+            lines.append(f"A bigger size raises this limit: {size} allows {limit} ({tier} {now}).")
+        else:
+            lines.append(f"No bigger size raises this limit ({tier} {now}).")
+    return lines
+
+
+def refused_lines(pool: str, tier: Tier, ref: str) -> list[str]:
+    """The levers when the db probe was refused for want of room and no scrape shows the pool:
+    close idle clients, then the pool's own levers."""
+    who = "Postgres" if pool == DIRECT else "The pooler"
+    return [
+        f"{who} takes no new connections: close idle clients (the ones holding the most).",
+        *pool_levers(pool, tier, ref),
+        "sbwatch changes nothing itself for connections.",
+    ]
+
+
+def connections_lines(a: ConnAssessment, ref: str) -> list[str]:
+    """The facts and the levers, one line each."""
+    worst = a.worst
+    if worst is None:
+        return []
+    lines = [f"{pool_line(worst)}."]
+    if worst.rate_per_h is not None and worst.rate_per_h > 0 and worst.full_eta_s:
+        lines.append(
+            f"Climbing {worst.rate_per_h:.0f} an hour: a client opens connections it never closes."
+        )
+    if worst.pool == REST and worst.timeouts:
+        lines.append(f"{worst.timeouts:.0f} requests timed out waiting for a connection.")
+    others = [s for s in a.pools if s is not worst and (s.full or s.near)]
+    lines += [f"{pool_line(s)}." for s in others]
+    lines += pool_levers(worst.pool, a.tier, ref, a.top_user)
+    lines.append("sbwatch changes nothing itself for connections.")
+    return lines
+
+
+# --- auth rate limits --------------------------------------------------------------------
+
+SMTP_LINE = (
+    f"built-in SMTP: {BUILTIN_SMTP_PER_HOUR} emails an hour; set custom SMTP "
+    "(smtp_host and its fields, in the same configuration)."
+)
+SMTP_UNKNOWN_LINE = (
+    f"built-in SMTP: {BUILTIN_SMTP_PER_HOUR} emails an hour; set custom SMTP, unless one is "
+    "set already (smtp_host and its fields, in the same configuration)."
+)
+
+
+def auth_limits_title(a: AuthAssessment) -> str:
+    """One line: the routes refused and how fast."""
+    rate = {s.route: s.per_minute for s in a.routes}
+    named = ", ".join(f"{r} ({rate.get(r, 0.0):.0f}/min)" for r in a.limited)
+    return f"auth rate limited: {named} answering 429"
+
+
+def _configured(config: AuthConfig | None, setting: str) -> str:
+    if config is None:
+        return setting
+    value = config.limits.get(setting)
+    return setting if value is None else f"{setting} (now {value})"
+
+
+def auth_limits_lines(a: AuthAssessment, ref: str, config: AuthConfig | None) -> list[str]:
+    """Each route with its setting and the lever; the SMTP line when it applies."""
+    path = AUTH_CONFIG_PATH.format(ref=ref)
+    lines = []
+    email = False
+    for route in a.limited:
+        limit = route_limit(route)
+        settings = " or ".join(_configured(config, s) for s in limit.settings)
+        lines.append(
+            f"Auth route {route} is refusing requests (HTTP 429) steadily: governed by {settings}."
+        )
+        email = email or limit.sends_email
+    fields = sorted({s for r in a.limited for s in route_limit(r).settings})
+    lines.append(f"Raise it: PATCH {path} with {', '.join(fields)}.")
+    if email and config is not None and not config.custom_smtp:
+        lines.append(SMTP_LINE)
+    elif email and config is None:
+        lines.append(SMTP_UNKNOWN_LINE)
+    lines.append("Users are being refused; the project is up. sbwatch changes no setting here.")
+    return lines
+
+
+# --- on-call -----------------------------------------------------------------------------
+
+
+def window_span(window: MaintenanceWindow) -> str:
+    """``10:00-10:30 UTC`` within a day, with the dates when it spans days."""
+    start, end = window.starts_at, window.ends_at
+    if start.date() == end.date():
+        return f"{start:%H:%M}-{end:%H:%M} UTC"
+    return f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
+
+
+def after_maintenance_line(window: MaintenanceWindow) -> str:
+    """The line a message sent just after a window begins with."""
+    return f"After maintenance {window_span(window)}: {window.reason}"
+
+
+def after_maintenance(message: Message, window: MaintenanceWindow) -> Message:
+    """``message`` naming the window that just ended, first thing in its body."""
+    return replace(message, body=f"{after_maintenance_line(window)}\n{message.body}".strip())
+
+
+def passed_on(alert: Alert, target: Target, paged_at: datetime, now: datetime) -> Message:
+    """The message of a critical nobody acknowledged, to the escalation routes."""
+    waited = format_duration((now - paged_at).total_seconds())
+    lasted = format_duration((now - alert.opened_at).total_seconds())
+    lines = [
+        f"Nobody acknowledged this page for {waited}: it is passed on to you.",
+        *(line.rstrip() for line in alert.body.strip().splitlines() if line.strip()),
+        f"Since {alert.opened_at:%Y-%m-%d %H:%M} UTC ({lasted}).",
+        f"Take it: sbwatch ack {alert.key}",
+    ]
+    if target.dashboard_url:
+        lines.append(f"Dashboard: {target.dashboard_url}")
+    title = f"UNACKNOWLEDGED CRITICAL {target.name}: {one_line(alert.title)} ({lasted})"
+    return Message(title, "\n".join(lines))
+
+
+# --- data checks -------------------------------------------------------------------------
+
+
+def data_title(check: DataCheckResult) -> str:
+    """One line: the table and what is wrong with a data check's table."""
+    if check.verdict is Verdict.ERROR:
+        return f"data check {check.name} cannot judge {check.table}"
+    if check.kind is DataCheckKind.NOT_EMPTY:
+        if check.value == 0:
+            return f"{check.table} is empty"
+        return f"{check.table} was emptied and refilled (delete-then-reinsert?)"
+    if check.kind is DataCheckKind.FRESH:
+        return f"{check.table} is stale: {check.detail}"
+    return f"{check.name}{_on(check)}: {check.detail}"
+
+
+def _on(check: DataCheckResult) -> str:
+    """`` on TABLE``; nothing for a query check, which names no table."""
+    return "" if check.table in ("", "-") else f" on {check.table}"
+
+
+def data_body(check: DataCheckResult) -> str:
+    """The check's own account, and which check it is."""
+    return f"{check.detail}\nData check {check.name} ({check.kind}){_on(check)}."

@@ -10,13 +10,14 @@ from datetime import datetime
 from sbwatch.alerting.dispatch import Dispatcher
 from sbwatch.alerting.incidents import IncidentRecorder, closes_every, one_summary
 from sbwatch.alerting.messages import Message, Target, render
-from sbwatch.alerting.oncall import after_maintenance, passed_on
 from sbwatch.alerting.words import (
+    after_maintenance,
     email_body,
     email_folded_line,
     email_title,
     held_claims_title,
     incident_over_title,
+    passed_on,
 )
 from sbwatch.config.settings import Settings
 from sbwatch.core.clock import Clock

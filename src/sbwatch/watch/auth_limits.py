@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sbwatch.alerting.auth_limits import auth_limits_lines, auth_limits_title
+from sbwatch.alerting.words import auth_limits_lines, auth_limits_title
 from sbwatch.core.errors import ApiError
 from sbwatch.core.log import get_logger
 from sbwatch.core.results import IoSample, Severity

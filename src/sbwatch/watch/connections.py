@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sbwatch.alerting.connections import connections_lines, connections_title, refused_lines
+from sbwatch.alerting.words import connections_lines, connections_title, refused_lines
 from sbwatch.core.results import Diagnosis, DiagnosisKind, IoSample, Severity
 from sbwatch.core.subjects import Subject
 from sbwatch.core.tiers import Tier
