@@ -28,6 +28,7 @@ from sbwatch.core.results import (
 )
 from sbwatch.core.tiers import Tier, spec
 from sbwatch.policy.auth_limits import AuthAssessment
+from sbwatch.policy.backup import BackupHealth
 from sbwatch.policy.budget import EXHAUSTED_RATIO, refilling
 from sbwatch.policy.connections import POOL_NAMES, ConnAssessment, pool_line
 from sbwatch.policy.credentials import ExpiryNotice
@@ -951,3 +952,33 @@ def _on(check: DataCheckResult) -> str:
 def data_body(check: DataCheckResult) -> str:
     """The check's own account, and which check it is."""
     return f"{check.detail}\nData check {check.name} ({check.kind}){_on(check)}."
+
+
+# --- backups -----------------------------------------------------------------------------
+
+BACKUP_SKIPPED_TITLE = "backup skipped: the disk IO budget is exhausted"
+
+
+def backup_skipped_body(waited_s: float) -> str:
+    """How long the backup waited for the budget, and when it is tried again."""
+    return (
+        f"The backup waited {format_duration(waited_s)} for the disk IO budget and was given "
+        "up; the next scheduled run tries again."
+    )
+
+
+def backup_message(
+    health: BackupHealth, newest: str | None, made: datetime | None, why: str, max_age_s: float
+) -> tuple[str, str]:
+    """The title and body of the backups' health: stale, a failed restore check or run, or in
+    order again; ``why``: the error or the check's finding."""
+    when = f"{made:%Y-%m-%d %H:%M} UTC" if made else "never"
+    latest = f"Newest backup: {newest or 'none'} ({when})."
+    if health is BackupHealth.STALE:
+        limit = format_duration(max_age_s)
+        return f"no backup for more than {limit}", f"{latest} {why}".strip()
+    if health is BackupHealth.VERIFY_FAILED:
+        return "backup restore check failed", f"{latest} {why}"
+    if health is BackupHealth.FAILED:
+        return f"backup failed: {why}", latest
+    return "backups are in order again", latest
