@@ -16,10 +16,16 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sbwatch.alerting.incident_text import summary_lines, who
+from sbwatch.alerting.incident_text import summary_lines
 from sbwatch.alerting.messages import Message
+from sbwatch.alerting.words import (
+    failed_event,
+    incident_resolved_title,
+    raised_event,
+    recovered_event,
+    unrecovered_event,
+)
 from sbwatch.core.clock import Clock, VirtualClock
-from sbwatch.core.durations import format_duration
 from sbwatch.core.oncall import Ack
 from sbwatch.core.results import (
     PROVIDER,
@@ -224,8 +230,8 @@ class IncidentRecorder:
         events = await self.store.incident_events(incident.id)
         title = message.title
         if action.kind == "resolve":
-            lasted = format_duration((until - incident.opened_at).total_seconds())
-            title = f"RESOLVED {name}: {incident.cause} (lasted {lasted})"
+            lasted_s = (until - incident.opened_at).total_seconds()
+            title = incident_resolved_title(name, incident.cause, lasted_s)
         return Message(title, "\n".join(summary_lines(incident, events, until)), good_news=True)
 
     async def _email(self, incident: Incident, email: ProviderEmail) -> None:
@@ -245,18 +251,16 @@ class IncidentRecorder:
         }
         state, at, to = intent.state, intent.updated_at, intent.to_tier
         if state is IntentState.APPLIED:
-            text = f"compute raised {intent.from_tier} -> {to} by {who(intent.actor)}"
+            text = raised_event(intent.from_tier, to, intent.actor)
             await self._event(incident, at, Kind.ACTION, text, data)
         elif state is IntentState.FAILED:
-            await self._event(
-                incident, at, Kind.ACTION, f"raise to {to} failed: {intent.detail}", data
-            )
+            await self._event(incident, at, Kind.ACTION, failed_event(to, intent.detail), data)
         elif state is IntentState.RECOVERED:
-            took = format_duration(intent.recovered_s or 0)
             data["recovered_s"] = intent.recovered_s
-            await self._event(incident, at, Kind.RECOVERY, f"healthy on {to} in {took}", data)
+            text = recovered_event(to, intent.recovered_s or 0)
+            await self._event(incident, at, Kind.RECOVERY, text, data)
         elif state is IntentState.UNRECOVERED:
-            await self._event(incident, at, Kind.RECOVERY, f"still unhealthy on {to}", data)
+            await self._event(incident, at, Kind.RECOVERY, unrecovered_event(to), data)
 
     async def _event(
         self,
