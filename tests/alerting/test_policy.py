@@ -378,6 +378,53 @@ def test_a_forecast_whose_moment_passed_is_said_as_it_stands() -> None:
     assert [] == run.at(300, replace(cond(), eta_s=10_800.0))
 
 
+def test_a_used_up_budget_refilling_is_said_once_as_good_news() -> None:
+    """Told "used up"; the load drops under the baseline and only the latch keeps the alert
+    (INFO): that is said once, as good news, and never reminded; a new drain is a plain
+    warning again, not "was info"."""
+    run = Run()
+    used_up = replace(cond("io_budget"), title="used up", cause="used_up")
+    run.at(0, used_up)
+    run.at(2, used_up)
+    refilling = replace(used_up, severity=Severity.INFO, title="refilling", cause="draining")
+    (action,) = run.at(10, refilling)
+    message = said(action, T0 + timedelta(minutes=10))
+    assert ("update", True, True) == (action.kind, action.send, message.good_news)
+    assert "INFO abcdefghijklmnopqrst: now refilling" == message.title
+    assert "Before: used up" in message.body
+    assert [] == run.at(20, replace(refilling, cause="used_up"))  # said once
+    assert [] == run.at(24 * 60, refilling)  # never reminded
+    draining = replace(used_up, title="runs out in ~40m", cause="draining")
+    (again,) = run.at(25 * 60, draining)
+    assert "WARNING abcdefghijklmnopqrst: runs out in ~40m" == said(again, T0).title
+
+
+def test_a_forecast_eased_to_refilling_waits_for_its_resolve() -> None:
+    """A forecast's warning whose budget now refills (a night of a day/night load) eases
+    without a word; its RESOLVED comes once the latch lets go."""
+    run = Run()
+    draining = replace(cond("io_budget"), title="runs out in ~1d", cause="draining")
+    run.at(0, draining)
+    run.at(2, draining)
+    (eased,) = run.at(10, replace(draining, severity=Severity.INFO, title="refilling"))
+    assert (False, Severity.INFO, "runs out in ~1d") == (
+        eased.send,
+        eased.alert.severity,
+        eased.alert.title,
+    )
+    run.at(60, replace(draining, active=False))
+    (resolved,) = run.at(70, replace(draining, active=False))
+    assert ("resolve", True) == (resolved.kind, resolved.send)
+
+
+def test_an_easing_state_opens_nothing() -> None:
+    """A budget refilling with no alert open (none was said) is nothing to tell."""
+    run = Run()
+    refilling = replace(cond("io_budget"), severity=Severity.INFO)
+    assert [] == run.at(0, refilling)
+    assert [] == run.at(10, refilling)
+
+
 def test_a_used_up_forecast_is_reminded_not_updated() -> None:
     """A budget at zero (ETA 0) cannot halve: the hourly message is a reminder, "STILL", not
     an update saying the same title again every hour."""

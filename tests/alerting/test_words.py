@@ -56,6 +56,7 @@ REASONS = {
     Why.NOT_FIXABLE: Reason(Why.NOT_FIXABLE, DiagnosisKind.PLATFORM_OUTAGE),
     Why.REFILLING: Reason(Why.REFILLING, LOW, ratio=0.4),
     Why.NO_ESTIMATE: Reason(Why.NO_ESTIMATE, LOW),
+    Why.LOAD_UNKNOWN: Reason(Why.LOAD_UNKNOWN, LOW, ratio=0.005),
     Why.NOT_DRAINING: Reason(Why.NOT_DRAINING, LOW, ratio=0.4),
     Why.NOT_DUE: Reason(Why.NOT_DUE, LOW, ratio=0.4, eta_s=7200.0, lead_s=720.0),
     Why.BOUND: Reason(Why.BOUND, LOW, bound=BOUNDS[Limit.COST_CAP]),

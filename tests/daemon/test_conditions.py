@@ -98,6 +98,17 @@ def test_io_budget_condition(
     assert (active, expected_severity) == (cond.active, cond.severity)  # type: ignore[attr-defined]
 
 
+def test_a_latched_budget_refilling_eases_and_one_still_draining_stays_a_warning() -> None:
+    """Held open by the latch alone: INFO while the load is under the baseline, a warning
+    while it still drains beyond the warn horizon."""
+    refill = BudgetEstimate(REF, NOW, Tier.MICRO, 0.4, -8.0, None, 0.9, 3.0, 100.0)
+    far = budget(0.6, 4 * 86_400.0)
+    eased = by_subject(DiagnosisKind.HEALTHY, budget=refill, latched=True)["io_budget"]
+    held = by_subject(DiagnosisKind.HEALTHY, budget=far, latched=True)["io_budget"]
+    assert (True, Severity.INFO) == (eased.active, eased.severity)  # type: ignore[attr-defined]
+    assert (True, Severity.WARNING) == (held.active, held.severity)  # type: ignore[attr-defined]
+
+
 ASK = EscalationDecision(
     "ask", Tier.SMALL, Reason(Why.ASK, DiagnosisKind.IO_BUDGET_LOW), 5.0, Tier.MICRO
 )

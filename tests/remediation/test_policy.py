@@ -71,6 +71,29 @@ class Case:
 
 CASES = [
     Case("budget exhausted escalates one step", K.IO_BUDGET_EXHAUSTED, "escalate", Tier.SMALL),
+    Case(
+        "a budget reading empty before any load is measured, the services answering: waits "
+        "for the next scrape (it may be refilling)",
+        K.IO_BUDGET_LOW,
+        "none",
+        None,
+        replace(budget(0.005, None, throughput=0.0, burn=0.0), load_known=False),
+        reason="the load is not measured yet",
+    ),
+    Case(
+        "a budget reading empty, the load measured at the baseline: raised",
+        K.IO_BUDGET_LOW,
+        "escalate",
+        Tier.SMALL,
+        budget(0.005, None, throughput=11.0, burn=0.0),
+    ),
+    Case(
+        "a budget reading empty before any load is measured while the services fail: raised",
+        K.IO_BUDGET_EXHAUSTED,
+        "escalate",
+        Tier.SMALL,
+        replace(budget(0.005, None, throughput=0.0, burn=0.0), load_known=False),
+    ),
     Case("cpu exhausted escalates", K.CPU_EXHAUSTED, "escalate", Tier.SMALL),
     Case("memory exhausted escalates", K.MEMORY_EXHAUSTED, "escalate", Tier.SMALL),
     Case(

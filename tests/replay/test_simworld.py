@@ -23,10 +23,6 @@ NEEDS_TRUE_LIMIT = (
     "the true limit is learned only once the published budget is spent, and the forecast "
     "spends before then"
 )
-NEEDS_REFILL = (
-    "needs no spending before a rate is known: at 0.5% the first evaluation raises the size "
-    "before any scrape can show the budget refilling"
-)
 
 
 def passed(variant: Variant, name: str) -> dict[str, Any]:
@@ -142,7 +138,6 @@ def test_refilling_low_budget_warns_and_never_patches(variant: Variant) -> None:
     assert ["warning"] == [m["severity"] for m in report["messages"]]
 
 
-@pytest.mark.xfail(strict=True, reason=NEEDS_REFILL)
 def test_refilling_nearly_empty_budget_never_patches(variant: Variant) -> None:
     """0.5% left while the load is under the baseline: a warning, no PATCH, no downtime."""
     report = passed(variant, "refilling-nearly-empty")

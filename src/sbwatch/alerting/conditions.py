@@ -22,7 +22,7 @@ from sbwatch.alerting.words import (
 from sbwatch.core.results import BudgetEstimate, Diagnosis, DiagnosisKind, Severity
 from sbwatch.core.subjects import BudgetCause, Family, Subject, named
 from sbwatch.policy.alerts import Condition, service_subjects
-from sbwatch.policy.budget import EXHAUSTED_RATIO
+from sbwatch.policy.budget import EXHAUSTED_RATIO, refilling
 from sbwatch.policy.conditions import FOLDING, IO_KINDS, assess
 from sbwatch.policy.escalation import EscalationDecision, Reach
 from sbwatch.policy.resources import OOM_LINE
@@ -53,6 +53,7 @@ def conditions(
         budget_severity,
         decision,
         budget_latched=budget_latched,
+        refilling=budget is not None and refilling(budget),
     )
     project = diagnosis.project
     body = condition_body(diagnosis, decision)
@@ -159,6 +160,11 @@ def budget_cause(diagnosis: Diagnosis, budget: BudgetEstimate | None) -> BudgetC
     """What the IO budget alert is about: services failing, used up, or running out."""
     if diagnosis.kind is DiagnosisKind.IO_BUDGET_EXHAUSTED:
         return BudgetCause.FAILING
-    if budget is not None and budget.ratio <= EXHAUSTED_RATIO and not budget.overdrawn:
+    if (
+        budget is not None
+        and budget.ratio <= EXHAUSTED_RATIO
+        and budget.load_known
+        and not budget.overdrawn
+    ):
         return BudgetCause.USED_UP
     return BudgetCause.DRAINING if budget is not None else BudgetCause.PROVIDER_WARNING

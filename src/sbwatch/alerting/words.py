@@ -114,6 +114,8 @@ def _held(reason: Reason) -> str:
                 f"{reason.kind} without a budget estimate (an email alone is not enough): "
                 "check budget"
             )
+        case Why.LOAD_UNKNOWN:
+            return f"{reason.kind}: budget {reason.ratio:.0%} left; the load is not measured yet"
         case Why.NOT_DRAINING:
             return f"{reason.kind}: budget {reason.ratio:.0%} left and nothing drains it now"
         case Why.NOT_DUE:
@@ -492,7 +494,7 @@ def budget_title(diagnosis: Diagnosis, budget: BudgetEstimate | None) -> str:
             f"{budget.throughput_mbps:.0f} MB/s over its published baseline: its limits are "
             "higher, the budget not spent"
         )
-    if budget.ratio <= EXHAUSTED_RATIO:
+    if budget.ratio <= EXHAUSTED_RATIO and budget.load_known:
         held = "IO operations" if ops else "throughput"
         return f"disk IO budget used up: {held} held at the {budget.tier} baseline"
     left = f"disk IO budget {budget.ratio:.0%} left" + (" (IOPS)" if ops else "")

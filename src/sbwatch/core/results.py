@@ -273,6 +273,9 @@ class BudgetEstimate:
     no resize since sbwatch began (a new size starts full), and not enough IO since to fill
     or empty it for sure. The estimate starts full and counts what it sees, so it reads the
     most the level can be."""
+    load_known: bool = True
+    """A load has been measured (two scrapes apart): before that the burn reads 0, which says
+    nothing about whether the budget drains or refills."""
 
 
 @dataclass(frozen=True, slots=True)

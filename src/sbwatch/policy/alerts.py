@@ -44,7 +44,7 @@ from typing import Any, Literal
 from sbwatch.config.settings import AlertingSettings
 from sbwatch.core.probe_specs import services
 from sbwatch.core.results import Alert, Severity, Silence
-from sbwatch.core.subjects import AlertKey, Family, named
+from sbwatch.core.subjects import AlertKey, BudgetCause, Family, named
 
 ActionKind = Literal["open", "update", "remind", "resolve", "notice"]
 
@@ -293,6 +293,8 @@ def _by_key(conditions: Iterable[Condition]) -> dict[str, Condition]:
 
 FORECAST_MOVED = 0.5
 """A forecast told to the person is said again once it has shrunk to this fraction."""
+TOLD_EASING = frozenset({BudgetCause.USED_UP, BudgetCause.FAILING})
+"""Causes of an IO budget alert whose easing (the budget refilling) is told as good news."""
 FORECAST_QUIET = timedelta(hours=1)
 """A moved forecast is said at most this often: a burst must not page every few minutes."""
 
@@ -368,19 +370,26 @@ class _Cycle:
     def active(self, cond: Condition, alert: Alert | None, since: datetime) -> AlertAction | None:
         """Open, update or remind for an active condition."""
         if alert is None:
+            if cond.severity is Severity.INFO:
+                return None  # an easing state (a budget refilling) opens nothing
             critical = cond.severity is Severity.CRITICAL
             if critical or self.now - since >= self.settings.min_duration:
                 began = min(since, cond.since) if cond.since is not None else since
                 return self._action("open", cond, began, None, None)
             return None
         if _RANK[cond.severity] > _RANK[alert.severity]:
-            return self._action("update", cond, alert.opened_at, alert, alert.severity)
+            was = None if alert.severity is Severity.INFO else alert.severity  # eased: news
+            return self._action("update", cond, alert.opened_at, alert, was)
+        if cond.severity is Severity.INFO and alert.severity is not Severity.INFO:
+            return self._eased(cond, alert)
         if _RANK[cond.severity] < _RANK[alert.severity]:
             # Said nothing of: the alert keeps the cause the person was told, so its resolve
             # names that cause, not a passing state on the way out (an outage ending in an
             # "unknown" cycle).
             lowered = replace(alert, severity=cond.severity)
             return AlertAction("update", lowered, send=False, note="severity lowered")
+        if cond.severity is Severity.INFO:
+            return None  # eased: what eases further waits for the RESOLVED
         if cond.cause != alert.cause:
             action = self._action("update", cond, alert.opened_at, alert, None)
             return replace(action, was=alert.title)
@@ -393,6 +402,16 @@ class _Cycle:
             action = self._action("remind", cond, alert.opened_at, alert, None)
             return replace(action, held_back=alert.last_sent_at is None)
         return None
+
+    def _eased(self, cond: Condition, alert: Alert) -> AlertAction:
+        """An open alert eased to INFO (a budget refilling). After "used up" or "failing" the
+        person is told, once, as good news; a forecast's warning eases without a word (a
+        night's refill of a day/night load is no news) and its RESOLVED says the rest."""
+        if alert.cause in TOLD_EASING:
+            action = self._action("update", cond, alert.opened_at, alert, None)
+            return replace(action, was=alert.title, good_news=action.send)
+        lowered = replace(alert, severity=Severity.INFO)
+        return AlertAction("update", lowered, send=False, note="eased")
 
     def inactive(self, alert: Alert, since: datetime) -> AlertAction | None:
         """Resolve an open alert whose condition has stayed inactive long enough."""
@@ -413,6 +432,8 @@ class _Cycle:
             return False
         if alert.last_sent_at is None:
             return True  # opened under a silence that has ended: say it now
+        if alert.severity is Severity.INFO:
+            return False  # eased: nothing to remind of
         critical = alert.severity is Severity.CRITICAL
         every = self.settings.remind_critical if critical else self.settings.remind_warning
         return every is not None and self.now - alert.last_sent_at >= every

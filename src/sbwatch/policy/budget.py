@@ -357,6 +357,7 @@ class BudgetEstimator:
             refills=refills,
             overdrawn=self._overdrawn,
             assumed=burst and self._limiting().spread > ASSUMED_SPREAD,
+            load_known=mb_rate is not None,
         )
         return self._estimate
 

@@ -40,12 +40,14 @@ def assess(
     decision: EscalationDecision | None,
     *,
     budget_latched: bool,
+    refilling: bool = False,
 ) -> tuple[Assessment, Assessment]:
     """The project's two subjects this cycle: its diagnosis and its IO budget.
 
     The IO budget pages when the services fail from it (or when the budget's own severity is
     critical: a configured ``critical_horizon``); a raise sbwatch may only propose (``ask``
-    mode) is said with the command, as a warning until then.
+    mode) is said with the command, as a warning until then. Held open only by the latch
+    while ``refilling``, it is INFO (``policy.alerts`` says when that is news).
     """
     kind = diagnosis.kind
     noisy_unknown = kind is DiagnosisKind.UNKNOWN and diagnosis.confidence < 0.3
@@ -60,12 +62,15 @@ def assess(
         folds_others=kind in FOLDING,
     )
     exhausted = kind is DiagnosisKind.IO_BUDGET_EXHAUSTED
-    raised = kind in IO_KINDS or budget_severity is not None or budget_latched
+    raised = kind in IO_KINDS or budget_severity is not None
     critical = exhausted or budget_severity is Severity.CRITICAL
+    # Held open by the latch alone while the budget refills (the load under the baseline,
+    # nothing forecast to run out): it eases to INFO until it has refilled and resolves.
+    easing = budget_latched and not raised and refilling
     io = Assessment(
         subject=Subject.IO_BUDGET,
-        severity=Severity.CRITICAL if critical else Severity.WARNING,
-        active=raised,
+        severity=Severity.INFO if easing else Severity.CRITICAL if critical else Severity.WARNING,
+        active=raised or budget_latched,
     )
     return diag, io
 

@@ -77,6 +77,8 @@ class Why(StrEnum):
     """The budget refills: the load is under the baseline."""
     NO_ESTIMATE = "no_estimate"
     """A low budget said by an email alone, without an estimate."""
+    LOAD_UNKNOWN = "load_unknown"
+    """Budget read empty before any load is measured: the next scrape tells."""
     NOT_DRAINING = "not_draining"
     """Budget low, but nothing drains it now."""
     NOT_DUE = "not_due"
@@ -128,7 +130,7 @@ class Reason:
     left_s: float = 0.0
     """``COOLDOWN``, ``REFUSED``: how long until a change may be made."""
     ratio: float = 0.0
-    """``REFILLING``, ``NOT_DRAINING``, ``NOT_DUE``: the budget left, 0..1."""
+    """``REFILLING``, ``LOAD_UNKNOWN``, ``NOT_DRAINING``, ``NOT_DUE``: the budget left, 0..1."""
     eta_s: float | None = None
     """``NOT_DUE``: when the budget runs out (None: not draining)."""
     lead_s: float = 0.0
@@ -263,6 +265,10 @@ def _not_fixable(
         return None
     if budget is None:
         return Reason(Why.NO_ESTIMATE, kind)
+    if budget.ratio <= EXHAUSTED_RATIO and not budget.load_known:
+        # The services answer and no load is measured yet: the next scrape (a minute) tells
+        # a budget draining from one refilling, and a raise bought now may buy nothing.
+        return Reason(Why.LOAD_UNKNOWN, kind, ratio=budget.ratio)
     if budget.ratio <= EXHAUSTED_RATIO:
         return None
     lead = raise_lead_s(budget, policy)
