@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from sbwatch.alerting.words import expiry_body, expiry_title
 from sbwatch.config.settings import Settings
 from sbwatch.core.clock import VirtualClock
 from sbwatch.core.metrics import Metrics
@@ -43,11 +44,11 @@ def test_the_words_say_when_and_what_to_do() -> None:
     """The title gives the days left and the date; the body says how to renew."""
     notice = token_expiry(EXPIRES, DAY0 - timedelta(days=12, hours=3))
     assert notice is not None
-    assert "the Management API token expires in 12 days (2026-09-01)" == notice.title
-    assert "mgmt_token_expires" in notice.body
+    assert "the Management API token expires in 12 days (2026-09-01)" == expiry_title(notice)
+    assert "mgmt_token_expires" in expiry_body(notice)
     expired = token_expiry(EXPIRES, DAY0 + timedelta(hours=1))
     assert expired is not None
-    assert "the Management API token expired on 2026-09-01" == expired.title
+    assert "the Management API token expired on 2026-09-01" == expiry_title(expired)
 
 
 class Said:

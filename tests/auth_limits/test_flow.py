@@ -12,9 +12,10 @@ from sbwatch.config.settings import Settings
 from sbwatch.core.errors import ApiError, AuthRejected, RateLimited
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import IoSample, Severity
+from sbwatch.core.subjects import Subject
 from sbwatch.store.sqlite import SqliteStore
 from sbwatch.supabase.auth_limits import AuthConfig
-from sbwatch.watch.auth_limits import AUTH_LIMITS_SUBJECT, NAMESPACE, AuthFlow
+from sbwatch.watch.auth_limits import NAMESPACE, AuthFlow
 
 REF = "abcdefghijklmnopqrst"
 T0 = datetime(2026, 12, 6, 12, tzinfo=UTC)
@@ -40,7 +41,7 @@ async def test_steady_429s_warn_then_resolve_when_they_stop(store: SqliteStore) 
         flow.assess(REF, T0 + timedelta(minutes=minute))
         cond = flow.condition(REF)
         assert cond.active is (minute >= 5), minute
-    assert cond.subject == AUTH_LIMITS_SUBJECT
+    assert cond.subject == Subject.AUTH_LIMITS
     assert cond.severity is Severity.WARNING
     assert cond.title == "auth rate limited: /otp (20/min) answering 429"
     assert "governed by rate_limit_otp or rate_limit_email_sent" in cond.body

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sbwatch.alerting.auth_limits import (
+from sbwatch.alerting.words import (
     SMTP_LINE,
     SMTP_UNKNOWN_LINE,
     auth_limits_lines,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sbwatch.alerting.connections import connections_lines, connections_title
+from sbwatch.alerting.words import connections_lines, connections_title
 from sbwatch.core.connections import DIRECT, REST, ConnReading
 from sbwatch.core.tiers import Tier
 from sbwatch.policy.connections import (

@@ -13,7 +13,7 @@ from typing import cast
 import asyncpg
 import pytest
 
-from sbwatch.alerting.connections import connections_lines, connections_title
+from sbwatch.alerting.words import connections_lines, connections_title
 from sbwatch.core.connections import DIRECT, POOLER, ConnReading
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import (
@@ -27,9 +27,9 @@ from sbwatch.core.results import (
     ProbeStatus,
     Severity,
 )
+from sbwatch.core.subjects import Subject
 from sbwatch.core.tiers import Tier
 from sbwatch.policy.alerts import Condition
-from sbwatch.policy.conditions import DIAGNOSIS_SUBJECT
 from sbwatch.policy.connections import ConnPoint, assess
 from sbwatch.policy.diagnosis import diagnose
 from sbwatch.probes._pg import KeptConnection, outcome_of
@@ -207,7 +207,7 @@ def test_the_refused_alert_names_the_lever_without_a_scrape() -> None:
     flow = ConnFlow(Metrics(), cast(Store, None))  # neither saved nor read here
     flow.assess(REF, Tier.MICRO, NOW)
     evidence = "\n".join(found.evidence)
-    head = Condition(REF, DIAGNOSIS_SUBJECT, Severity.CRITICAL, "t", evidence, True)
+    head = Condition(REF, Subject.DIAGNOSIS, Severity.CRITICAL, "t", evidence, True)
     conditions = [head]
     flow.fold_into(conditions, REF, found)
     assert [

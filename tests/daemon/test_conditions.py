@@ -7,14 +7,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sbwatch.alerting.conditions import budget_title, conditions, headline
+from sbwatch.alerting.conditions import conditions
+from sbwatch.alerting.words import budget_title, headline
 from sbwatch.config.settings import AlertingSettings, BudgetSettings
 from sbwatch.core.results import Alert, BudgetEstimate, Diagnosis, DiagnosisKind, Severity
 from sbwatch.core.tiers import Tier
 from sbwatch.policy.alerts import Condition, PolicyState, evaluate
 from sbwatch.policy.budget import budget_severity
 from sbwatch.policy.conditions import next_latch
-from sbwatch.policy.escalation import EscalationDecision
+from sbwatch.policy.escalation import Bound, EscalationDecision, Limit, Reach, Reason, Why
 
 NOW = datetime(2026, 5, 25, tzinfo=UTC)
 REF = "abcdefghijklmnopqrst"
@@ -109,12 +110,7 @@ def test_a_latched_budget_refilling_eases_and_one_still_draining_stays_a_warning
 
 
 ASK = EscalationDecision(
-    "ask",
-    Tier.SMALL,
-    "io_budget_low: raise micro -> small (+$5.00/month); run: x",
-    "sbwatch escalate abcdefghijklmnopqrst --to small",
-    5.0,
-    "raise micro -> small (+$5.00/month)",
+    "ask", Tier.SMALL, Reason(Why.ASK, DiagnosisKind.IO_BUDGET_LOW), 5.0, Tier.MICRO
 )
 
 
@@ -212,14 +208,18 @@ def test_an_eta_past_the_calendar_is_said_without_a_date(eta: float) -> None:
 
 def test_a_budget_beyond_sbwatchs_reach_carries_why_and_the_command() -> None:
     """The budget warning says why sbwatch will not act and what to run, once."""
-    ahead = f"sbwatch will not raise the size itself (max_tier). Run: sbwatch escalate {REF} --to x"
+    at_most = Reach(Bound(Limit.MAX_TIER, Tier.SMALL, max_tier=Tier.SMALL), Tier.MEDIUM)
+    ahead = (
+        "sbwatch will not raise the size itself (already at small; max_tier is small). "
+        f"Run: sbwatch escalate {REF} --to medium"
+    )
     conds = conditions(
         diagnosis(DiagnosisKind.HEALTHY),
         budget(0.6, 19 * 3600.0),
         Severity.WARNING,
         None,
         budget_latched=False,
-        ahead=ahead,
+        ahead=at_most,
     )
     io = next(c for c in conds if c.subject == "io_budget")
     assert io.active

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sbwatch.alerting.conditions import headline
+from sbwatch.alerting.words import headline
 from sbwatch.core.results import (
     DiagnosisKind,
     Outcome,

@@ -6,9 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from sbwatch.alerting.words import disk_reason, escalate_command
 from sbwatch.core.results import EscalationMode
 from sbwatch.policy.disk import (
     DiskBounds,
+    DiskDecision,
     DiskPoint,
     decide_disk,
     fill_rate,
@@ -34,6 +36,12 @@ def filling(
         )
         for i in range(steps + 1)
     ]
+
+
+def command(decision: DiskDecision) -> str:
+    """The command the decision proposes."""
+    assert decision.target_gb is not None
+    return escalate_command(REF, disk_gb=decision.target_gb)
 
 
 def bounds(mode: EscalationMode = EscalationMode.AUTO, **changes: object) -> DiskBounds:
@@ -142,51 +150,49 @@ def test_not_filling_forecasts_nothing() -> None:
 def test_auto_mode_grows_once_for_the_headroom() -> None:
     """Read-only ahead within a day: grow once to hold three days of fill under 80%."""
     fc = forecast(filling(8, 5.6, 1.5), [], NOW)
-    decision = decide_disk(fc, bounds(), 8, now=NOW, ref=REF)
+    decision = decide_disk(fc, bounds(), 8, now=NOW)
     assert ("grow", 142) == (decision.action, decision.target_gb)
-    assert "sbwatch escalate abcdefghijklmnopqrst --disk-gb 142" == decision.command
+    assert "sbwatch escalate abcdefghijklmnopqrst --disk-gb 142" == command(decision)
 
 
 def test_ask_mode_gives_the_exact_command_within_the_cost_cap() -> None:
     """Ask mode proposes the command; the cap (compute and disk together) trims the size."""
     fc = forecast(filling(8, 5.6, 1.5), [], NOW)
-    decision = decide_disk(
-        fc, bounds(EscalationMode.ASK, monthly_cost_cap_usd=25.0), 8, now=NOW, ref=REF
-    )
+    decision = decide_disk(fc, bounds(EscalationMode.ASK, monthly_cost_cap_usd=25.0), 8, now=NOW)
     assert ("ask", 128) == (decision.action, decision.target_gb)
-    assert decision.command == f"sbwatch escalate {REF} --disk-gb 128"
+    assert command(decision) == f"sbwatch escalate {REF} --disk-gb 128"
 
 
 def test_never_when_the_quota_is_spent() -> None:
     """A spent quota: no change, and the reason says when the next one is allowed."""
     changes = [NOW - timedelta(hours=h) for h in (20, 15, 10, 2)]
     fc = forecast(filling(40, 30, 2.0), changes, NOW)
-    decision = decide_disk(fc, bounds(), 40, now=NOW, ref=REF)
+    decision = decide_disk(fc, bounds(), 40, now=NOW)
     assert ("none", None) == (decision.action, decision.target_gb)
-    assert "quota of 4 disk changes in 24 h is spent" in decision.reason
-    assert "next is allowed at Wed 16:00 UTC" in decision.reason
+    assert "quota of 4 disk changes in 24 h is spent" in disk_reason(decision)
+    assert "next is allowed at Wed 16:00 UTC" in disk_reason(decision)
 
 
 def test_nothing_to_do_far_from_read_only() -> None:
     """One autoscale ahead and no read-only: the provider's own growth is enough."""
     fc = forecast(filling(8, 5, 0.1), [], NOW)
-    assert "none" == decide_disk(fc, bounds(), 8, now=NOW, ref=REF).action
+    assert "none" == decide_disk(fc, bounds(), 8, now=NOW).action
 
 
 def test_a_pending_change_waits() -> None:
     """An unresolved disk change: no second one."""
     fc = forecast(filling(8, 5.6, 1.5), [], NOW)
-    decision = decide_disk(fc, bounds(), 8, now=NOW, ref=REF, pending=True)
+    decision = decide_disk(fc, bounds(), 8, now=NOW, pending=True)
     assert "none" == decision.action
 
 
 def test_a_failed_change_waits_before_another() -> None:
     """A refused disk change: none proposed again for 15 minutes, then again."""
     fc = forecast(filling(8, 5.6, 1.5), [], NOW)
-    waiting = decide_disk(fc, bounds(), 8, now=NOW, ref=REF, last_failed=NOW - timedelta(minutes=5))
+    waiting = decide_disk(fc, bounds(), 8, now=NOW, last_failed=NOW - timedelta(minutes=5))
     assert ("none", "the last disk change failed; retry in 10m") == (
         waiting.action,
-        waiting.reason,
+        disk_reason(waiting),
     )
-    later = decide_disk(fc, bounds(), 8, now=NOW, ref=REF, last_failed=NOW - timedelta(minutes=15))
+    later = decide_disk(fc, bounds(), 8, now=NOW, last_failed=NOW - timedelta(minutes=15))
     assert "grow" == later.action

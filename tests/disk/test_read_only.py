@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from sbwatch.alerting.disk import cannot_grow, disk_lines, disk_title
+from sbwatch.alerting.words import cannot_grow, disk_lines, disk_title
 from sbwatch.core.results import (
     DiagnosisKind,
     EscalationMode,
@@ -74,12 +74,12 @@ def test_the_words_name_the_limit_the_time_it_frees_and_the_lever() -> None:
     fc = forecast(points, changes, NOW)
     assert fc is not None
     bounds = DiskBounds(EscalationMode.ASK, 86_400.0, 259_200.0, 100, 30.0, 10.0, 3600.0)
-    decision = decide_disk(fc, bounds, 40, now=NOW, ref=REF)
+    decision = decide_disk(fc, bounds, 40, now=NOW)
     assert "disk 75% full: database read-only in ~4h" == disk_title(fc)
     assert (
         "The provider cannot grow it: its quota of 4 disk changes in 24 h is spent; the next "
         "change is allowed at Wed 16:00 UTC."
     ) == cannot_grow(fc)
-    lines = disk_lines(fc, decision)
+    lines = disk_lines(fc, decision, REF)
     assert "/data: 30.0 of 40 GB used, filling 2.00 GB/h." == lines[0]
     assert "sbwatch cannot grow it either until then: a disk change now would be refused." in lines

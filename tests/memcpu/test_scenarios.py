@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sbwatch.alerting.conditions import LEAK_LINE
+from sbwatch.alerting.words import LEAK_LINE
 from sbwatch.core.results import EscalationMode, HostSample, Outcome, ProbeKind, ProbeResult
 from sbwatch.sim.replay import replay
 from sbwatch.sim.scenario import load_scenario, parse_scenario

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sbwatch.alerting.words import decision_reason
 from sbwatch.config.oncall import MaintenanceSettings
 from sbwatch.config.settings import AlertingSettings
 from sbwatch.core.oncall import MaintenanceWindow
-from sbwatch.core.results import Alert, Severity, Silence
+from sbwatch.core.results import Alert, DiagnosisKind, Severity, Silence
 from sbwatch.core.tiers import Tier
 from sbwatch.policy.alerts import AlertAction, Condition, PolicyState, evaluate
-from sbwatch.policy.escalation import EscalationDecision
+from sbwatch.policy.escalation import EscalationDecision, Reason, Why
 from sbwatch.policy.oncall import (
     after_period,
     config_windows,
@@ -133,13 +134,15 @@ def test_a_repeating_window_is_its_latest_start() -> None:
 
 def test_no_compute_change_is_asked_or_made_in_a_window() -> None:
     """ask and escalate become none with the window in the reason; outside it nothing changes."""
-    asked = EscalationDecision(
-        "ask", Tier.SMALL, "run it", "sbwatch escalate x --to small", 5.0, "raise micro -> small"
-    )
-    made = EscalationDecision("escalate", Tier.SMALL, "why", "cmd", 5.0, "raise micro -> small")
+    kind = DiagnosisKind.IO_BUDGET_LOW
+    asked = EscalationDecision("ask", Tier.SMALL, Reason(Why.ASK, kind), 5.0, Tier.MICRO)
+    made = EscalationDecision("escalate", Tier.SMALL, Reason(Why.RAISE, kind), 5.0, Tier.MICRO)
     held = during_maintenance(asked, window())
-    assert ("none", None, Tier.SMALL) == (held.action, held.command, held.target)
-    assert "maintenance until 2026-06-01 10:30 UTC (db migration)" in held.reason
+    assert ("none", Why.MAINTENANCE, Tier.SMALL) == (held.action, held.reason.why, held.target)
+    assert (
+        "maintenance until 2026-06-01 10:30 UTC (db migration): no change now; would raise "
+        "micro -> small (+$5.00/month)"
+    ) == decision_reason(held, "x")
     assert ("none", asked) == (
         during_maintenance(made, window()).action,
         during_maintenance(asked, None),

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from sbwatch.alerting.words import decision_reason, reach_line
 from sbwatch.config.settings import EscalationSettings
 from sbwatch.core.results import (
     BudgetEstimate,
@@ -19,6 +20,8 @@ from sbwatch.core.results import (
 from sbwatch.core.tiers import Tier, rank
 from sbwatch.policy.escalation import (
     EscalationDecision,
+    Reason,
+    Why,
     beyond_reach,
     decide,
     raise_lead_s,
@@ -453,8 +456,9 @@ def run(case: Case) -> EscalationDecision:
 def test_policy_table(case: Case) -> None:
     """Each row gets the expected action and target, and its reason says why."""
     decision = run(case)
-    assert (case.action, case.target) == (decision.action, decision.target), decision.reason
-    assert case.reason in decision.reason
+    reason = decision_reason(decision, REF)
+    assert (case.action, case.target) == (decision.action, decision.target), reason
+    assert case.reason in reason
 
 
 def test_every_diagnosis_kind_is_in_the_table() -> None:
@@ -474,14 +478,13 @@ def test_ask_decision_carries_command_and_cost() -> None:
         )
     )
     expected = EscalationDecision(
-        "ask",
-        Tier.SMALL,
-        f"io_budget_exhausted: raise micro -> small (+$5.00/month); run: {decision.command}",
-        f"sbwatch escalate {REF} --to small",
-        5.0,
-        "raise micro -> small (+$5.00/month)",
+        "ask", Tier.SMALL, Reason(Why.ASK, K.IO_BUDGET_EXHAUSTED), 5.0, Tier.MICRO
     )
     assert expected == decision
+    assert (
+        f"io_budget_exhausted: raise micro -> small (+$5.00/month); run: sbwatch escalate {REF} "
+        "--to small"
+    ) == decision_reason(decision, REF)
 
 
 def test_escalation_never_goes_down_or_past_max_tier() -> None:
@@ -542,13 +545,13 @@ def test_a_budget_sbwatch_cannot_save_says_why_and_the_command(
 ) -> None:
     """A budget forecast to run out beyond sbwatch's reach: which limit, and what to run."""
     draining = BudgetEstimate(REF, NOW, tier, 0.6, 4.0, 19 * 3600.0, 0.9, 26.0)
-    assert expected == beyond_reach(draining, policy, tier, ref=REF)
+    assert expected == reach_line(beyond_reach(draining, policy, tier), REF)
 
 
 def test_nothing_to_say_ahead_when_nothing_runs_out() -> None:
     """A budget not forecast to run out needs no command, whatever the limits."""
     steady = BudgetEstimate(REF, NOW, Tier.SMALL, 0.6, -4.0, None, 0.9, 18.0)
-    assert "" == beyond_reach(steady, AUTO, Tier.SMALL, ref=REF)
+    assert beyond_reach(steady, AUTO, Tier.SMALL) is None
 
 
 def test_sbwatch_raises_itself_only_in_auto_mode_within_its_limits() -> None:

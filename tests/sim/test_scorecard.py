@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from sbwatch.core.tiers import next_tier
-from sbwatch.policy.escalation import EscalationDecision, decide
+from sbwatch.policy.escalation import EscalationDecision, Reason, Why, decide
 from sbwatch.sim.fuzz import to_toml
 from sbwatch.sim.replay import replay
 from sbwatch.sim.scenario import EVENT_KEYS, load_scenario, parse_scenario
@@ -159,10 +159,8 @@ def _eager(real: Any) -> Any:
         raised = any(i.project == kw["ref"] for i in journal)
         if decision.action == "none" and budget is not None and budget.burn_mbps > 0 and not raised:
             target = next_tier(current_tier)
-            command = f"sbwatch escalate {kw['ref']} --to {target}"
-            return EscalationDecision(
-                "escalate", target, "raise on any burn", command, 5.0, "raise"
-            )
+            why = Reason(Why.RAISE, diagnosis.kind)
+            return EscalationDecision("escalate", target, why, 5.0, current_tier)
         return decision
 
     return decide

@@ -23,6 +23,7 @@ from sbwatch.alerting.incidents import record_ack
 from sbwatch.core.log import get_logger
 from sbwatch.core.oncall import Ack
 from sbwatch.core.results import Alert
+from sbwatch.core.subjects import AlertKey
 from sbwatch.store.base import Store
 
 ACK_PATH = "/ack/"
@@ -85,7 +86,7 @@ async def take(store: Store, secret: str, path: str, now: datetime) -> Answer:
     if not hmac.compare_digest(token, token_of(secret, route, key, opened_at)):
         log.warning("acknowledgement refused", reason="bad token")
         return Answer(403, "this link acknowledges nothing")
-    project = key.partition(":")[0]
+    project = AlertKey.parse(key).project
     found = [a for a in await store.open_alerts(project) if a.key == key]
     alert = next((a for a in found if a.opened_at == opened_at), None)
     if alert is None:

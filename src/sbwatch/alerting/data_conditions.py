@@ -1,14 +1,15 @@
-"""The words of the data check alerts: what a person reads about a failing check.
+"""The data check alerts: one condition per check of the last run that read the data.
 
-``policy.data_checks`` decides which are active and how severe; this module writes their
-title and body. The title names the table and what is wrong; the body keeps the check's own
-account (how long the table has read empty, the number against its threshold).
+``policy.data_checks`` decides which are active and how severe; ``alerting.words`` writes
+their title and body (the table and what is wrong; the check's own account); the cause here
+tells a change of what is wrong.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sbwatch.alerting.words import data_body, data_title
 from sbwatch.core.results import DataCheckKind, DataCheckResult, Verdict
 from sbwatch.policy.alerts import Condition
 from sbwatch.policy.data_checks import assess_checks
@@ -21,31 +22,13 @@ def data_conditions(project: str, checks: Sequence[DataCheckResult]) -> list[Con
             project,
             assessment.subject,
             assessment.severity,
-            title(check),
-            f"{check.detail}\nData check {check.name} ({check.kind}){_on(check)}.",
+            data_title(check),
+            data_body(check),
             assessment.active,
             cause=cause(check),
         )
         for check, assessment in assess_checks(checks)
     ]
-
-
-def title(check: DataCheckResult) -> str:
-    """One line: the table and what is wrong with it."""
-    if check.verdict is Verdict.ERROR:
-        return f"data check {check.name} cannot judge {check.table}"
-    if check.kind is DataCheckKind.NOT_EMPTY:
-        if check.value == 0:
-            return f"{check.table} is empty"
-        return f"{check.table} was emptied and refilled (delete-then-reinsert?)"
-    if check.kind is DataCheckKind.FRESH:
-        return f"{check.table} is stale: {check.detail}"
-    return f"{check.name}{_on(check)}: {check.detail}"
-
-
-def _on(check: DataCheckResult) -> str:
-    """`` on TABLE``; nothing for a query check, which names no table."""
-    return "" if check.table in ("", "-") else f" on {check.table}"
 
 
 def cause(check: DataCheckResult) -> str:

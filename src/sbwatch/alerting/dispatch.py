@@ -38,17 +38,17 @@ from pydantic import SecretStr
 
 from sbwatch.alerting.ack_link import AckLinks, is_ntfy, with_ack_button
 from sbwatch.alerting.messages import Message
+from sbwatch.alerting.words import undelivered_body, undelivered_title
 from sbwatch.config.settings import RouteSettings
 from sbwatch.core.clock import Clock
 from sbwatch.core.lease import LEASE_NAME, Fences
 from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import Alert, Notification, Severity
+from sbwatch.core.subjects import AlertKey, Subject
 from sbwatch.policy.alerts import AlertAction
 from sbwatch.store.base import Store
 
-DELIVERY_SUBJECT = "delivery"
-"""The alert subject of the reports of a message a route refused for good."""
 _STATUS = re.compile(r"error=(\d{3})\b")
 _CONNECTION = re.compile(r"connection error|timed out|timeout", re.IGNORECASE)
 _TRANSIENT_STATUSES = frozenset({408, 425, 429})
@@ -326,7 +326,7 @@ class Dispatcher:
         url = route.url.get_secret_value()
         if self._acks is None or notification.good_news or not is_ntfy(url):
             return route
-        project = notification.alert_key.partition(":")[0]
+        project = AlertKey.parse(notification.alert_key).project
         alert = next(
             (a for a in await self._store.open_alerts(project) if a.key == notification.alert_key),
             None,
@@ -366,19 +366,16 @@ class Dispatcher:
         The report goes to all other routes whatever their filters: a route that refuses is a
         person who is not being told. A report that fails in turn is not reported again.
         """
-        project, _, subject = failed.alert_key.partition(":")
-        if subject == DELIVERY_SUBJECT:
+        key = AlertKey.parse(failed.alert_key)
+        if key.subject == Subject.DELIVERY:
             return
-        title = f"sbwatch could not deliver to route {failed.route}: {failed.title}"
-        body = (
-            f"Route {failed.route} refused this message for good ({reason}); fix the route "
-            f"(`sbwatch alert test {failed.route}`). The message was:\n{failed.body}"
-        )
+        title = undelivered_title(failed.route, failed.title)
+        body = undelivered_body(failed.route, reason, failed.body)
         now = self._clock.now()
         others = [name for name in self._routes if name != failed.route]
         for name in others:
             await self._store.enqueue_notification(
-                f"{project}:{DELIVERY_SUBJECT}",
+                str(AlertKey(key.project, Subject.DELIVERY)),
                 name,
                 failed.severity,
                 title,

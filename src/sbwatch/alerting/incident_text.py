@@ -7,11 +7,13 @@ import calendar
 from collections.abc import Sequence
 from datetime import datetime
 
+from sbwatch.alerting.words import who
 from sbwatch.core.durations import format_duration
 from sbwatch.core.results import Incident, IncidentEvent, IncidentEventKind, Severity
+from sbwatch.core.subjects import BudgetCause
 
 Kind = IncidentEventKind
-FORECAST = "draining"
+FORECAST = BudgetCause.DRAINING
 """The cause of an IO budget alert that forecasts the budget running out."""
 _LABEL = {
     Kind.SIGNAL: "first seen",
@@ -83,13 +85,6 @@ def _signal(event: IncidentEvent) -> str:
     """A warning by its source and when it came: "provider email of May 20 20:00"."""
     source = "provider email" if event.kind is Kind.EMAIL else "sbwatch forecast"
     return f"{source} of {moment(event.at)}"
-
-
-def who(actor: str) -> str:
-    """Who made a compute change: sbwatch itself, or a person with ``sbwatch escalate``."""
-    if actor.startswith("daemon"):
-        return "sbwatch"
-    return f"{actor.removeprefix('cli:')} (sbwatch escalate)"
 
 
 def cost(delta: float, at: datetime) -> str:

@@ -16,10 +16,16 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sbwatch.alerting.incident_text import summary_lines, who
+from sbwatch.alerting.incident_text import summary_lines
 from sbwatch.alerting.messages import Message
+from sbwatch.alerting.words import (
+    failed_event,
+    incident_resolved_title,
+    raised_event,
+    recovered_event,
+    unrecovered_event,
+)
 from sbwatch.core.clock import Clock, VirtualClock
-from sbwatch.core.durations import format_duration
 from sbwatch.core.oncall import Ack
 from sbwatch.core.results import (
     PROVIDER,
@@ -32,38 +38,38 @@ from sbwatch.core.results import (
     ProviderEmail,
     Severity,
 )
+from sbwatch.core.subjects import AlertKey, BudgetCause, Family, Subject
 from sbwatch.core.tiers import Tier
 from sbwatch.policy.alerts import AlertAction
-from sbwatch.policy.conditions import IO_SUBJECT
 from sbwatch.policy.escalation import monthly_price
 from sbwatch.store.base import Store
 
 Kind = IncidentEventKind
 SUMMED_UP = "said in the incident's summary"
 """Why a resolve of the closing cycle is not sent: the one summary says it."""
-OPENING_NOTICES = frozenset({"escalation"})
+OPENING_NOTICES = frozenset({Subject.ESCALATION})
 """Notices that begin an incident (a compute change); the others only attach to one."""
-FAILURE_SUBJECTS = ("service:", "diagnosis")
+FAILURE_SUBJECTS = (f"{Family.SERVICE}:", Subject.DIAGNOSIS)
 """Alerts about a failure: their first failure, before it was confirmed, is a signal."""
 LOOKBACK = timedelta(hours=24)
 """Emails and compute changes this recent are part of an incident that begins now."""
 _RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
-_IO_CAUSES = {
-    "failing": ("disk IO budget exhausted on {tier}", 3),
-    "used_up": ("disk IO budget used up on {tier}", 2),
-    "draining": ("disk IO budget running out on {tier}", 1),
+_IO_CAUSES: dict[str, tuple[str, int]] = {
+    BudgetCause.FAILING: ("disk IO budget exhausted on {tier}", 3),
+    BudgetCause.USED_UP: ("disk IO budget used up on {tier}", 2),
+    BudgetCause.DRAINING: ("disk IO budget running out on {tier}", 1),
 }
 
 
 def subject_of(alert: Alert) -> str:
     """``io_budget`` of ``<ref>:io_budget``."""
-    return alert.key.partition(":")[2]
+    return AlertKey.parse(alert.key).subject
 
 
 def cause_of(alert: Alert, tier: Tier | None) -> tuple[str, int]:
     """What an alert says is wrong, in words, and how bad that is (worse ranks higher)."""
-    words, weight = alert.title, 1 if subject_of(alert) == "diagnosis" else 0
-    if subject_of(alert) == IO_SUBJECT and alert.cause in _IO_CAUSES:
+    words, weight = alert.title, 1 if subject_of(alert) == Subject.DIAGNOSIS else 0
+    if subject_of(alert) == Subject.IO_BUDGET and alert.cause in _IO_CAUSES:
         template, weight = _IO_CAUSES[alert.cause]
         words = template.format(tier=tier or "its size")
     return words, _RANK[alert.severity] * 10 + weight
@@ -224,8 +230,8 @@ class IncidentRecorder:
         events = await self.store.incident_events(incident.id)
         title = message.title
         if action.kind == "resolve":
-            lasted = format_duration((until - incident.opened_at).total_seconds())
-            title = f"RESOLVED {name}: {incident.cause} (lasted {lasted})"
+            lasted_s = (until - incident.opened_at).total_seconds()
+            title = incident_resolved_title(name, incident.cause, lasted_s)
         return Message(title, "\n".join(summary_lines(incident, events, until)), good_news=True)
 
     async def _email(self, incident: Incident, email: ProviderEmail) -> None:
@@ -245,18 +251,16 @@ class IncidentRecorder:
         }
         state, at, to = intent.state, intent.updated_at, intent.to_tier
         if state is IntentState.APPLIED:
-            text = f"compute raised {intent.from_tier} -> {to} by {who(intent.actor)}"
+            text = raised_event(intent.from_tier, to, intent.actor)
             await self._event(incident, at, Kind.ACTION, text, data)
         elif state is IntentState.FAILED:
-            await self._event(
-                incident, at, Kind.ACTION, f"raise to {to} failed: {intent.detail}", data
-            )
+            await self._event(incident, at, Kind.ACTION, failed_event(to, intent.detail), data)
         elif state is IntentState.RECOVERED:
-            took = format_duration(intent.recovered_s or 0)
             data["recovered_s"] = intent.recovered_s
-            await self._event(incident, at, Kind.RECOVERY, f"healthy on {to} in {took}", data)
+            text = recovered_event(to, intent.recovered_s or 0)
+            await self._event(incident, at, Kind.RECOVERY, text, data)
         elif state is IntentState.UNRECOVERED:
-            await self._event(incident, at, Kind.RECOVERY, f"still unhealthy on {to}", data)
+            await self._event(incident, at, Kind.RECOVERY, unrecovered_event(to), data)
 
     async def _event(
         self,

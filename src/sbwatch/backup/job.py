@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sbwatch.alerting.words import BACKUP_SKIPPED_TITLE, backup_message, backup_skipped_body
 from sbwatch.backup import archive
 from sbwatch.backup.manifest import Manifest
 from sbwatch.backup.service import project_dir, run_backup
@@ -164,10 +165,7 @@ class BackupJob:
         if decision.gate is Gate.SKIP:
             self._log.warning("backup skipped", project=self.ref, reason=reason, waited=waited)
             await self.notify(
-                Severity.WARNING,
-                "backup skipped: the disk IO budget is exhausted",
-                f"The backup waited {waited} for the disk IO budget and was given up; the next "
-                "scheduled run tries again.",
+                Severity.WARNING, BACKUP_SKIPPED_TITLE, backup_skipped_body(decision.waited_s)
             )
             return decision.gate
         if reason is not None:
@@ -257,17 +255,14 @@ class BackupJob:
 
     def _message(self, health: BackupHealth, newest: Newest) -> tuple[str, str]:
         made = newest.manifest.created_at if newest.manifest else None
-        when = f"{made:%Y-%m-%d %H:%M} UTC" if made else "never"
-        latest = f"Newest backup: {newest.backup.name if newest.backup else 'none'} ({when})."
-        if health is BackupHealth.STALE:
-            limit = format_duration(self.settings.max_age.total_seconds())
-            return f"no backup for more than {limit}", f"{latest} {self.last_error or ''}".strip()
+        name = newest.backup.name if newest.backup else None
         if health is BackupHealth.VERIFY_FAILED:
             why = self.verify_error or (newest.verify or {}).get("detail") or "rows differ"
-            return "backup restore check failed", f"{latest} {why}"
-        if health is BackupHealth.FAILED:
-            return f"backup failed: {self.last_error}", latest
-        return "backups are in order again", latest
+        elif health is BackupHealth.FAILED:
+            why = f"{self.last_error}"
+        else:
+            why = self.last_error or ""
+        return backup_message(health, name, made, why, self.settings.max_age.total_seconds())
 
 
 def health_slot(ref: str) -> Slot[BackupHealth]:

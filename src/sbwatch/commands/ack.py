@@ -18,6 +18,7 @@ from sbwatch.config.settings import Settings
 from sbwatch.core.clock import SystemClock
 from sbwatch.core.durations import format_duration
 from sbwatch.core.results import Alert
+from sbwatch.core.subjects import AlertKey
 from sbwatch.store.base import Store
 
 NAME = "ack"
@@ -53,10 +54,10 @@ async def _run(settings: Settings, wanted: str, who: str) -> int:
 def matching(settings: Settings, wanted: str, alerts: Sequence[Alert]) -> list[Alert]:
     """The open alerts ``wanted`` names: a key, a key with the project's name, or a project."""
     names = {p.name: p.ref for p in settings.projects if p.name}
-    project, sep, subject = wanted.partition(":")
-    ref = names.get(project, project)
-    if sep:
-        return [a for a in alerts if a.key == f"{ref}:{subject}"]
+    key = AlertKey.parse(wanted)
+    ref = names.get(key.project, key.project)
+    if ":" in wanted:
+        return [a for a in alerts if a.key == str(AlertKey(ref, key.subject))]
     return [a for a in alerts if a.project == ref]
 
 

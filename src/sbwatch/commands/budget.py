@@ -9,7 +9,7 @@ import sys
 from datetime import datetime, timedelta
 from typing import Any
 
-from sbwatch.alerting.conditions import assumed_line
+from sbwatch.alerting.words import assumed_line
 from sbwatch.commands import HELPS
 from sbwatch.commands.common import settings_or_exit
 from sbwatch.config.settings import ProjectSettings, Settings

@@ -8,7 +8,7 @@ import getpass
 from datetime import datetime, timedelta
 from typing import TextIO
 
-from sbwatch.alerting.oncall import window_span
+from sbwatch.alerting.words import window_span
 from sbwatch.commands import HELPS
 from sbwatch.commands.alert import opened_store
 from sbwatch.commands.common import settings_or_exit

@@ -22,6 +22,14 @@ from wsgiref.simple_server import WSGIServer
 import httpx
 
 from sbwatch.alerting.dispatch import Dispatcher
+from sbwatch.alerting.words import (
+    CONFIG_REFUSED_TITLE,
+    STORE_REPLACED_TITLE,
+    config_refused_body,
+    store_replaced_body,
+    took_over_body,
+    took_over_title,
+)
 from sbwatch.config.settings import ProjectSettings, Settings, load_settings
 from sbwatch.core.clock import Clock, SystemClock
 from sbwatch.core.errors import ConfigError, StoreError
@@ -29,6 +37,7 @@ from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.problems import Problem
 from sbwatch.core.results import Diagnosis, ProbeKind, Severity
+from sbwatch.core.subjects import Subject
 from sbwatch.daemon.ack import ack_handler, ack_links
 from sbwatch.daemon.backups import schedule_backups
 from sbwatch.daemon.ha import Leadership
@@ -216,10 +225,9 @@ class Daemon:
         name = self.settings.ha.instance
         await generation.watcher.announcer.provider_notice(
             Severity.WARNING,
-            f"sbwatch instance {name} took over the lead",
-            f"Instance {name} leads under epoch {epoch}"
-            + (f"; {previous} stopped renewing its lease." if previous else "."),
-            subject="ha",
+            took_over_title(name),
+            took_over_body(name, epoch, previous),
+            subject=Subject.HA,
         )
 
     async def _moved(self, gained: list[str], lost: list[str]) -> None:
@@ -402,10 +410,9 @@ class Daemon:
         try:
             await announcer.provider_notice(
                 Severity.CRITICAL,
-                "sbwatch stopped: its state store was replaced",
-                f"{why}. sbwatch stopped acting so that no second daemon acts beside it; "
-                "start it again once the state file is where it belongs.",
-                subject="daemon",
+                STORE_REPLACED_TITLE,
+                store_replaced_body(why),
+                subject=Subject.DAEMON,
             )
             await announcer.dispatcher.flush()
         except Exception as exc:  # the last word before stopping: failing it must not stop the stop
@@ -585,9 +592,9 @@ def _disk_job(watcher: Watcher, ref: str) -> Callable[[], Awaitable[None]]:
 
 async def _config_refused(generation: Generation, exc: ConfigError) -> None:
     """Tell people the new configuration was refused (the old one keeps running)."""
-    body = "\n".join(exc.problems[:10]) + "\nThe previous configuration keeps running."
+    body = config_refused_body(exc.problems)
     watcher = generation.watcher
     for ref in watcher.projects:
         await watcher.notice(
-            ref, Severity.WARNING, "configuration reload refused", body, subject="config"
+            ref, Severity.WARNING, CONFIG_REFUSED_TITLE, body, subject=Subject.CONFIG
         )

@@ -13,6 +13,7 @@ from typing import Any
 from sbwatch.backup.job import CHECK_EVERY_S, BackupJob
 from sbwatch.core.cron import cron_trigger, previous_fire
 from sbwatch.core.results import BudgetEstimate, DiagnosisKind, Severity
+from sbwatch.core.subjects import Subject
 from sbwatch.daemon.scheduler import JobName, Scheduler
 from sbwatch.watch.watcher import Watcher
 
@@ -32,7 +33,7 @@ def schedule_backups(scheduler: Scheduler, watcher: Watcher) -> list[BackupJob]:
             return view.budget, view.diagnosis.kind if view.diagnosis else None
 
         async def notify(severity: Severity, title: str, body: str, ref: str = project.ref) -> None:
-            await watcher.notice(ref, severity, title, body, subject="backup")
+            await watcher.notice(ref, severity, title, body, subject=Subject.BACKUP)
 
         def last_fire(now: datetime, t: Any = trigger) -> datetime | None:
             return previous_fire(t, now)

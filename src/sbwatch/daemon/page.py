@@ -17,11 +17,11 @@ from typing import Any, TypeVar
 
 from sbwatch import __version__
 from sbwatch.alerting.auth_limits import auth_limits_line
-from sbwatch.alerting.conditions import assumed_line
 from sbwatch.alerting.connections import connections_line
 from sbwatch.alerting.disk import disk_line
 from sbwatch.alerting.incident_text import incident_doc
 from sbwatch.alerting.memory import cpu_line, memory_line
+from sbwatch.alerting.words import assumed_line
 from sbwatch.config.settings import Settings
 from sbwatch.core.durations import format_duration, moment_after
 from sbwatch.daemon.chart import Point, budget_chart

@@ -34,11 +34,13 @@ from datetime import datetime
 
 from sbwatch.alerting.dispatch import Delivery, Dispatcher, deliver
 from sbwatch.alerting.messages import Target, render
+from sbwatch.alerting.words import STORE_AWAY_TITLE, store_away_body
 from sbwatch.config.settings import RouteSettings
 from sbwatch.core.clock import Clock
 from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import PROVIDER, Alert, Severity
+from sbwatch.core.subjects import Subject
 from sbwatch.policy.alerts import AlertAction, alert_key
 from sbwatch.store.guard import GuardedStore
 
@@ -52,8 +54,6 @@ DIRECT_AFTER_S = 60.0
 STOP_TRY_S = 10.0
 """At a clean stop, how long an absent store is tried again (systemd's stop timeout is 90 s:
 well within it, with the sends after it)."""
-SUBJECT = "store"
-TITLE = "state store unavailable"
 SENDER = Target("sbwatch")
 
 
@@ -100,15 +100,11 @@ class StoreWatch:
     async def _say(self, since: datetime) -> None:
         now = self.clock.now()
         alert = Alert(
-            key=alert_key(PROVIDER, SUBJECT),
+            key=alert_key(PROVIDER, Subject.STORE),
             project=PROVIDER,
             severity=Severity.WARNING,
-            title=TITLE,
-            body=(
-                f"sbwatch cannot write its state store ({self.guard.why}). Alerts and messages "
-                f"are kept in memory and written when it returns; held beyond "
-                f"{DIRECT_AFTER_S:.0f}s they are sent directly."
-            ),
+            title=STORE_AWAY_TITLE,
+            body=store_away_body(self.guard.why, DIRECT_AFTER_S),
             opened_at=since,
             last_sent_at=now,
         )

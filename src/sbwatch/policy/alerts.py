@@ -44,6 +44,7 @@ from typing import Any, Literal
 from sbwatch.config.settings import AlertingSettings
 from sbwatch.core.probe_specs import services
 from sbwatch.core.results import Alert, Severity, Silence
+from sbwatch.core.subjects import AlertKey, BudgetCause, Family, named
 
 ActionKind = Literal["open", "update", "remind", "resolve", "notice"]
 
@@ -145,8 +146,8 @@ class PolicyState:
 
 
 def alert_key(project: str, subject: str) -> str:
-    """The dedupe key ``<project>:<subject>``."""
-    return f"{project}:{subject}"
+    """The dedupe key ``<project>:<subject>`` as it is stored (``AlertKey``'s text)."""
+    return str(AlertKey(project, subject))
 
 
 def active_silence(project: str, silences: Sequence[Silence], now: datetime) -> Silence | None:
@@ -292,7 +293,7 @@ def _by_key(conditions: Iterable[Condition]) -> dict[str, Condition]:
 
 FORECAST_MOVED = 0.5
 """A forecast told to the person is said again once it has shrunk to this fraction."""
-TOLD_EASING = frozenset({"used_up", "failing"})
+TOLD_EASING = frozenset({BudgetCause.USED_UP, BudgetCause.FAILING})
 """Causes of an IO budget alert whose easing (the budget refilling) is told as good news."""
 FORECAST_QUIET = timedelta(hours=1)
 """A moved forecast is said at most this often: a burst must not page every few minutes."""
@@ -318,7 +319,7 @@ PART_OF = "Part of it:"
 def service_subjects() -> tuple[str, ...]:
     """Alerts a cause explains: a service down under a platform outage, our network, the
     budget; one a service the registry's probes speak for."""
-    return tuple(f"service:{name}" for name in services())
+    return tuple(named(Family.SERVICE, name) for name in services())
 
 
 def _absorb(

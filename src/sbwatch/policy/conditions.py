@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sbwatch.core.results import Diagnosis, DiagnosisKind, Severity
+from sbwatch.core.subjects import Subject
 from sbwatch.policy.escalation import EscalationDecision
 
 IO_KINDS = frozenset({DiagnosisKind.IO_BUDGET_LOW, DiagnosisKind.IO_BUDGET_EXHAUSTED})
@@ -20,10 +21,6 @@ FOLDING = frozenset(
 """Causes that hold back the project's other subjects while they last."""
 LATCH_RELEASE_RATIO = 0.95
 """An IO budget alert, once raised, holds until the estimate refills to this."""
-IO_SUBJECT = "io_budget"
-"""The alert subject of the IO budget (forecast, low, used up)."""
-DIAGNOSIS_SUBJECT = "diagnosis"
-"""The alert subject of what is wrong with the project's services."""
 QUIET = frozenset({DiagnosisKind.HEALTHY, *IO_KINDS})
 
 
@@ -59,7 +56,7 @@ def assess(
     # Memory or CPU short while the services answer: a warning of what comes.
     warning_only = kind in (DiagnosisKind.UNKNOWN, DiagnosisKind.RESIZING) or diagnosis.ahead
     diag = Assessment(
-        subject=DIAGNOSIS_SUBJECT,
+        subject=Subject.DIAGNOSIS,
         severity=Severity.WARNING if warning_only else Severity.CRITICAL,
         active=kind not in QUIET and not noisy_unknown,
         folds_others=kind in FOLDING,
@@ -71,7 +68,7 @@ def assess(
     # nothing forecast to run out): it eases to INFO until it has refilled and resolves.
     easing = budget_latched and not raised and refilling
     io = Assessment(
-        subject=IO_SUBJECT,
+        subject=Subject.IO_BUDGET,
         severity=Severity.INFO if easing else Severity.CRITICAL if critical else Severity.WARNING,
         active=raised or budget_latched,
     )

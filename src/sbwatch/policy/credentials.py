@@ -17,13 +17,14 @@ CRITICAL_DAYS = 7
 
 @dataclass(frozen=True)
 class ExpiryNotice:
-    """What to say about the token's expiry at one stage."""
+    """What is due about the token's expiry at one stage (``alerting.words`` says it)."""
 
     stage: int
     """30, 7 or 0 (expired): a notice is sent once per stage reached."""
     severity: Severity
-    title: str
-    body: str
+    expires: date
+    days_left: int
+    """Whole days left (0 once expired)."""
 
 
 def expiry_moment(expires: date) -> datetime:
@@ -35,14 +36,8 @@ def token_expiry(expires: date, now: datetime) -> ExpiryNotice | None:
     """The notice due at ``now`` for a token expiring on ``expires``; None over 30 days out."""
     left = expiry_moment(expires) - now
     days = left.total_seconds() / 86_400
-    renew = (
-        "Create a new access token in the dashboard (Account > Access Tokens), put it where "
-        "mgmt_token reads it, set mgmt_token_expires to its expiry and restart sbwatch."
-    )
     if days <= 0:
-        title = f"the Management API token expired on {expires:%Y-%m-%d}"
-        body = "sbwatch cannot read the provider's view nor change the compute size. " + renew
-        return ExpiryNotice(0, Severity.CRITICAL, title, body)
+        return ExpiryNotice(0, Severity.CRITICAL, expires, 0)
     stage, severity = (
         (CRITICAL_DAYS, Severity.CRITICAL)
         if days <= CRITICAL_DAYS
@@ -50,8 +45,4 @@ def token_expiry(expires: date, now: datetime) -> ExpiryNotice | None:
     )
     if days > WARN_DAYS:
         return None
-    title = f"the Management API token expires in {int(days)} days ({expires:%Y-%m-%d})"
-    body = (
-        "Then sbwatch can no longer read the provider's view nor change the compute size. " + renew
-    )
-    return ExpiryNotice(stage, severity, title, body)
+    return ExpiryNotice(stage, severity, expires, int(days))

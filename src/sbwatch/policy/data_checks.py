@@ -10,14 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sbwatch.core.results import DataCheckResult, Severity, Verdict
+from sbwatch.core.subjects import Family, named
 from sbwatch.policy.conditions import Assessment
-
-SUBJECT_PREFIX = "data:"
 
 
 def data_subject(name: str) -> str:
     """The alert subject of one data check."""
-    return f"{SUBJECT_PREFIX}{name}"
+    return named(Family.DATA, name)
 
 
 def assess_checks(checks: Sequence[DataCheckResult]) -> list[tuple[DataCheckResult, Assessment]]:

@@ -14,9 +14,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Literal
+from enum import StrEnum
+from typing import Any, Literal
 
-from sbwatch.core.durations import format_duration
 from sbwatch.core.results import EscalationMode, IoSample
 from sbwatch.supabase.disk import (
     AUTOSCALE_AT,
@@ -243,20 +243,61 @@ class DiskBounds:
     spend_cap: bool = False
 
 
+class DiskWhy(StrEnum):
+    """Why the disk policy answers as it does (``alerting.words`` says it in words)."""
+
+    GROW = "grow"
+    """Auto mode: sbwatch grows the disk now."""
+    ASK = "ask"
+    """Ask mode: a person runs the command."""
+    OFF = "off"
+    """Escalation is off: the change it would make."""
+    SIZE_UNKNOWN = "size_unknown"
+    NOT_AHEAD = "not_ahead"
+    """No read-only ahead within the horizon."""
+    UNDER_WAY = "under_way"
+    """A disk change is under way."""
+    QUOTA_SPENT = "quota_spent"
+    """The provider's quota of disk changes is spent: a change now would be refused."""
+    SPEND_CAP = "spend_cap"
+    """The spend cap holds the disk at its size."""
+    FAILED = "failed"
+    """The last disk change failed: a pause before the next."""
+    COOLDOWN = "cooldown"
+    MAX_GB = "max_gb"
+    """The disk is at max_gb already."""
+    COST_CAP = "cost_cap"
+    """A bigger disk costs more than the cap, with the compute size's price."""
+
+
+@dataclass(frozen=True, slots=True)
+class DiskReason:
+    """Why: the closed answer and the figures it rests on."""
+
+    why: DiskWhy
+    left_s: float = 0.0
+    """``FAILED``, ``COOLDOWN``: how long until a change may be made."""
+    frees_at: datetime | None = None
+    """``QUOTA_SPENT``: when the next change is allowed."""
+    max_gb: int = 0
+    cap_usd: float = 0.0
+    compute_usd: float = 0.0
+
+
 @dataclass(frozen=True, slots=True)
 class DiskDecision:
     """What to do about the disk now, and why."""
 
     action: Literal["none", "ask", "grow"]
     target_gb: int | None
-    reason: str
-    command: str | None = None
+    reason: DiskReason
     monthly_cost_delta_usd: float | None = None
+    current_gb: int | None = None
+    """The size the change is from (set with ``target_gb``)."""
 
 
-def grow_command(ref: str, size_gb: int) -> str:
-    """The exact command a person runs to grow the disk."""
-    return f"sbwatch escalate {ref} --disk-gb {size_gb}"
+def _none(why: DiskWhy, **figures: Any) -> DiskDecision:
+    return DiskDecision("none", None, DiskReason(why, **figures))
 
 
 def decide_disk(
@@ -265,56 +306,43 @@ def decide_disk(
     current_gb: int | None,
     *,
     now: datetime,
-    ref: str,
     pending: bool = False,
     last_change: datetime | None = None,
     last_failed: datetime | None = None,
 ) -> DiskDecision:
     """Whether to grow the disk now (one change, within the quota and the bounds)."""
     if fc is None or current_gb is None:
-        return DiskDecision("none", None, "disk size unknown")
+        return _none(DiskWhy.SIZE_UNKNOWN)
     eta = fc.read_only_eta_s
     if eta is None or eta > bounds.grow_within_s:
-        return DiskDecision("none", None, "no read-only ahead within the horizon")
+        return _none(DiskWhy.NOT_AHEAD)
     if pending:
-        return DiskDecision("none", None, "a disk change is under way")
+        return _none(DiskWhy.UNDER_WAY)
     if fc.quota.spent:
-        frees = fc.quota.frees_at
-        when = f"; the next is allowed at {frees:%a %H:%M} UTC" if frees else ""
-        return DiskDecision(
-            "none",
-            None,
-            f"the quota of {CHANGES_PER_WINDOW} disk changes in 24 h is spent{when}: a change "
-            "now would be refused",
-        )
+        return _none(DiskWhy.QUOTA_SPENT, frees_at=fc.quota.frees_at)
     if bounds.spend_cap:
-        return DiskDecision(
-            "none", None, f"the spend cap holds the disk at {SPEND_CAP_GB} GB: turn it off"
-        )
+        return _none(DiskWhy.SPEND_CAP)
     if last_failed is not None and now - last_failed < FAILED_RETRY:
         left = (FAILED_RETRY - (now - last_failed)).total_seconds()
-        return DiskDecision(
-            "none", None, f"the last disk change failed; retry in {format_duration(left)}"
-        )
+        return _none(DiskWhy.FAILED, left_s=left)
     if last_change is not None and (now - last_change).total_seconds() < bounds.cooldown_s:
         left = bounds.cooldown_s - (now - last_change).total_seconds()
-        return DiskDecision(
-            "none", None, f"cooldown after the last change: {format_duration(left)}"
-        )
+        return _none(DiskWhy.COOLDOWN, left_s=left)
     target, why_not = _target(fc, bounds, current_gb)
     if target is None:
-        return DiskDecision("none", None, why_not)
+        assert why_not is not None
+        return DiskDecision("none", None, why_not, None, current_gb)
     delta = round(monthly_disk_usd(target) - monthly_disk_usd(current_gb), 2)
-    what = f"grow the disk {current_gb} -> {target} GB (+${delta:.2f}/month)"
-    command = grow_command(ref, target)
     if bounds.mode is EscalationMode.OFF:
-        return DiskDecision("none", target, f"escalation off; would {what}", None, delta)
+        return DiskDecision("none", target, DiskReason(DiskWhy.OFF), delta, current_gb)
     if bounds.mode is EscalationMode.ASK:
-        return DiskDecision("ask", target, what, command, delta)
-    return DiskDecision("grow", target, what, command, delta)
+        return DiskDecision("ask", target, DiskReason(DiskWhy.ASK), delta, current_gb)
+    return DiskDecision("grow", target, DiskReason(DiskWhy.GROW), delta, current_gb)
 
 
-def _target(fc: DiskForecast, bounds: DiskBounds, current_gb: int) -> tuple[int | None, str]:
+def _target(
+    fc: DiskForecast, bounds: DiskBounds, current_gb: int
+) -> tuple[int | None, DiskReason | None]:
     """The size to grow to within max_gb and the cost cap, or why there is none."""
     rate = max(0.0, fc.rate_bytes_s or 0.0)
     wanted = (fc.used_bytes + rate * bounds.headroom_s) / TARGET_FULL / GB
@@ -325,9 +353,7 @@ def _target(fc: DiskForecast, bounds: DiskBounds, current_gb: int) -> tuple[int 
         target -= 1
     if target <= current_gb:
         if bounds.max_gb <= current_gb:
-            return None, f"the disk is {current_gb} GB; max_gb is {bounds.max_gb}"
-        return None, (
-            f"a bigger disk costs more than the cap of ${bounds.monthly_cost_cap_usd:.2f}/month "
-            f"with compute at ${bounds.compute_usd:.2f}/month"
-        )
-    return target, ""
+            return None, DiskReason(DiskWhy.MAX_GB, max_gb=bounds.max_gb)
+        cap, compute = bounds.monthly_cost_cap_usd, bounds.compute_usd
+        return None, DiskReason(DiskWhy.COST_CAP, cap_usd=cap, compute_usd=compute)
+    return target, None

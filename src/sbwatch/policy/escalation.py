@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Literal
 
 from sbwatch.config.settings import EscalationSettings
-from sbwatch.core.durations import format_duration
 from sbwatch.core.results import (
     NOT_APPLIED,
     BudgetEstimate,
@@ -50,19 +50,118 @@ UNFINISHED = frozenset({IntentState.OPEN, IntentState.APPLIED})
 CHANGED = frozenset({IntentState.APPLIED, IntentState.RECOVERED, IntentState.UNRECOVERED})
 
 
+class Why(StrEnum):
+    """Why the escalation policy answers as it does (``alerting.words`` says it in words)."""
+
+    RAISE = "raise"
+    """Auto mode: sbwatch makes the change now."""
+    ASK = "ask"
+    """Ask mode: a person runs the command."""
+    LEAK = "leak"
+    """A memory leak: a bigger size only puts the OOM off; proposed, never made."""
+    AHEAD = "ahead"
+    """Memory or CPU short while the services answer: proposed; made once they fail."""
+    OFF = "off"
+    """Escalation is off: the change it would make."""
+    MAINTENANCE = "maintenance"
+    """A maintenance window holds the project back: the change it would make."""
+    UNFINISHED = "unfinished"
+    """An earlier change is still under way."""
+    COOLDOWN = "cooldown"
+    """Too soon after the last change."""
+    REFUSED = "refused"
+    """The last change was refused: a pause before the next."""
+    NOT_FIXABLE = "not_fixable"
+    """A bigger compute size does not cure this diagnosis."""
+    REFILLING = "refilling"
+    """The budget refills: the load is under the baseline."""
+    NO_ESTIMATE = "no_estimate"
+    """A low budget said by an email alone, without an estimate."""
+    LOAD_UNKNOWN = "load_unknown"
+    """Budget read empty before any load is measured: the next scrape tells."""
+    NOT_DRAINING = "not_draining"
+    """Budget low, but nothing drains it now."""
+    NOT_DUE = "not_due"
+    """The budget runs out later than a raise is due."""
+    BOUND = "bound"
+    """No size within the bounds (``Bound`` says which)."""
+
+
+class Limit(StrEnum):
+    """Which bound keeps sbwatch from a size."""
+
+    MAX_TIER = "max_tier"
+    """Already at max_tier."""
+    COST_CAP = "cost_cap"
+    """The next size costs more than the monthly cap."""
+    MAX_STEPS = "max_steps"
+    """The size that holds the use is more steps up than max_steps."""
+    ABOVE_MAX_TIER = "above_max_tier"
+    """The size that holds the use is above max_tier."""
+    MODE = "mode"
+    """The mode is not auto: sbwatch never makes the change itself."""
+
+
+@dataclass(frozen=True)
+class Bound:
+    """Why no size within the bounds: the bound, and the figures behind it."""
+
+    limit: Limit
+    tier: Tier
+    """The size the bound stops (the current one, for ``MAX_TIER``)."""
+    max_tier: Tier | None = None
+    cost_usd: float = 0.0
+    cap_usd: float = 0.0
+    steps: int = 0
+    """How many sizes up (``MAX_STEPS``)."""
+    max_steps: int = 0
+    mode: EscalationMode | None = None
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why: the closed answer and the figures it rests on."""
+
+    why: Why
+    kind: DiagnosisKind | None = None
+    """The diagnosis the answer is about (None: none was asked about)."""
+    intent: Intent | None = None
+    """``UNFINISHED``: the change still under way."""
+    left_s: float = 0.0
+    """``COOLDOWN``, ``REFUSED``: how long until a change may be made."""
+    ratio: float = 0.0
+    """``REFILLING``, ``LOAD_UNKNOWN``, ``NOT_DRAINING``, ``NOT_DUE``: the budget left, 0..1."""
+    eta_s: float | None = None
+    """``NOT_DUE``: when the budget runs out (None: not draining)."""
+    lead_s: float = 0.0
+    """``NOT_DUE``: how long before it runs out a raise is due."""
+    bound: Bound | None = None
+    until: datetime | None = None
+    """``MAINTENANCE``: when the window ends."""
+    window: str = ""
+    """``MAINTENANCE``: the window's own reason, as a person gave it."""
+
+
 @dataclass(frozen=True)
 class EscalationDecision:
     """What to do about the compute size now, and why."""
 
     action: Literal["none", "ask", "escalate"]
     target: Tier | None
-    reason: str
-    """Why: the whole answer, for logs and the journal."""
-    command: str | None
-    """The exact command a person runs to make the change (ask mode)."""
-    monthly_cost_delta_usd: float | None
-    summary: str = ""
-    """The proposed change in a few words ("raise micro -> small (+$5.23/month)")."""
+    reason: Reason
+    """Why: the whole answer, for logs, the journal and the phone (``alerting.words``)."""
+    monthly_cost_delta_usd: float | None = None
+    current: Tier | None = None
+    """The size the change is from (set with ``target``)."""
+
+
+@dataclass(frozen=True)
+class Reach:
+    """A budget forecast to run out that sbwatch will not save itself: which bound stops it,
+    and the size a person can raise to (None: there is none)."""
+
+    bound: Bound
+    target: Tier | None
 
 
 def monthly_price(tier: Tier, prices: Mapping[Tier, float] | None) -> float:
@@ -72,8 +171,8 @@ def monthly_price(tier: Tier, prices: Mapping[Tier, float] | None) -> float:
     return spec(tier).monthly_usd
 
 
-def _none(reason: str) -> EscalationDecision:
-    return EscalationDecision("none", None, reason, None, None)
+def _none(reason: Reason) -> EscalationDecision:
+    return EscalationDecision("none", None, reason)
 
 
 def decide(
@@ -94,47 +193,41 @@ def decide(
     if blocked:
         return _none(blocked)
     demand = budget.throughput_mbps if budget is not None and diagnosis.kind in IO_KINDS else 0.0
-    target, why_not = _target(current_tier, demand, policy, prices, holds=diagnosis.holds)
+    target, bound = _target(current_tier, demand, policy, prices, holds=diagnosis.holds)
     if target is None:
-        return _none(why_not)
+        assert bound is not None
+        return _none(Reason(Why.BOUND, diagnosis.kind, bound=bound))
     delta = round(monthly_price(target, prices) - monthly_price(current_tier, prices), 2)
-    summary = (
-        f"raise {current_tier} -> {target} ({'+' if delta >= 0 else '-'}${abs(delta):.2f}/month)"
-    )
-    what = f"{diagnosis.kind}: {summary}"
-    command = f"sbwatch escalate {ref} --to {target}"
+    action: Literal["none", "ask", "escalate"] = "ask"
     if policy.mode is EscalationMode.OFF:
-        return EscalationDecision(
-            "none", target, f"escalation off; would {what}", None, delta, summary
-        )
-    if policy.mode is EscalationMode.ASK:
-        return EscalationDecision("ask", target, f"{what}; run: {command}", command, delta, summary)
-    if diagnosis.kind is DiagnosisKind.MEMORY_EXHAUSTED and diagnosis.leaking:
+        action, why = "none", Why.OFF
+    elif policy.mode is EscalationMode.ASK:
+        why = Why.ASK
+    elif diagnosis.kind is DiagnosisKind.MEMORY_EXHAUSTED and diagnosis.leaking:
         # A leak grows on any size: a bigger one only puts the OOM off, and the OOM's restart
         # is no longer than the resize's own. Proposed, for the time it buys; never raised.
-        why = f"{what}; a leak: a bigger size only puts the OOM off; run if worth it: {command}"
-        return EscalationDecision("ask", target, why, command, delta, summary)
-    if diagnosis.kind in HOST_KINDS and diagnosis.ahead:
+        why = Why.LEAK
+    elif diagnosis.kind in HOST_KINDS and diagnosis.ahead:
         # Memory or CPU short while the services answer: a resize restarts them as an OOM
         # would, and the use may ease. Proposed; raised once the services fail from it.
-        why = f"{what}; raised once the services fail; run now: {command}"
-        return EscalationDecision("ask", target, why, command, delta, summary)
-    return EscalationDecision("escalate", target, what, command, delta, summary)
+        why = Why.AHEAD
+    else:
+        action, why = "escalate", Why.RAISE
+    return EscalationDecision(action, target, Reason(why, diagnosis.kind), delta, current_tier)
 
 
-def _blocked_by_journal(mine: Sequence[Intent], policy: EscalationSettings, now: datetime) -> str:
-    """Why the journal forbids a new change now ("" when it does not)."""
+def _blocked_by_journal(
+    mine: Sequence[Intent], policy: EscalationSettings, now: datetime
+) -> Reason | None:
+    """Why the journal forbids a new change now (None when it does not)."""
     for intent in mine:
         if intent.state in UNFINISHED:
-            return (
-                f"intent #{intent.id} ({intent.from_tier} -> {intent.to_tier}) is still "
-                f"{intent.state}; waiting for it to finish"
-            )
+            return Reason(Why.UNFINISHED, intent=intent)
     changed = [i.updated_at for i in mine if i.state in CHANGED]
     if changed:
         left = policy.cooldown - (now - max(changed))
         if left > timedelta(0):
-            return f"cooldown after the last change: {format_duration(left.total_seconds())} left"
+            return Reason(Why.COOLDOWN, left_s=left.total_seconds())
     failed = [i for i in mine if i.state is IntentState.FAILED]
     if failed:
         last = max(failed, key=lambda i: i.updated_at)
@@ -142,8 +235,8 @@ def _blocked_by_journal(mine: Sequence[Intent], policy: EscalationSettings, now:
         pause = UNTAKEN_RETRY if last.detail == NOT_APPLIED else FAILED_RETRY
         left = min(policy.cooldown, pause) - (now - last.updated_at)
         if left > timedelta(0):
-            return f"the last change was refused; retry in {format_duration(left.total_seconds())}"
-    return ""
+            return Reason(Why.REFUSED, left_s=left.total_seconds())
+    return None
 
 
 def _for_the_budget(
@@ -161,37 +254,29 @@ def _for_the_budget(
 
 def _not_fixable(
     diagnosis: Diagnosis, budget: BudgetEstimate | None, policy: EscalationSettings
-) -> str:
-    """Why a bigger compute size would not help ("" when it would)."""
-    if diagnosis.kind not in FIXABLE:
-        return f"{diagnosis.kind}: a bigger compute size does not fix this"
-    if diagnosis.kind in IO_KINDS and budget is not None and refilling(budget):
-        return (
-            f"{diagnosis.kind}: budget {budget.ratio:.0%} left and refilling (the load is under "
-            "the baseline); a bigger size buys nothing"
-        )
-    if diagnosis.kind is not DiagnosisKind.IO_BUDGET_LOW:
-        return ""
+) -> Reason | None:
+    """Why a bigger compute size would not help (None when it would)."""
+    kind = diagnosis.kind
+    if kind not in FIXABLE:
+        return Reason(Why.NOT_FIXABLE, kind)
+    if kind in IO_KINDS and budget is not None and refilling(budget):
+        return Reason(Why.REFILLING, kind, ratio=budget.ratio)
+    if kind is not DiagnosisKind.IO_BUDGET_LOW:
+        return None
     if budget is None:
-        return (
-            "io_budget_low without a budget estimate (an email alone is not enough): check budget"
-        )
+        return Reason(Why.NO_ESTIMATE, kind)
     if budget.ratio <= EXHAUSTED_RATIO and not budget.load_known:
         # The services answer and no load is measured yet: the next scrape (a minute) tells
         # a budget draining from one refilling, and a raise bought now may buy nothing.
-        return f"io_budget_low: budget {budget.ratio:.0%} left; the load is not measured yet"
+        return Reason(Why.LOAD_UNKNOWN, kind, ratio=budget.ratio)
     if budget.ratio <= EXHAUSTED_RATIO:
-        return ""
+        return None
     lead = raise_lead_s(budget, policy)
     if not draining_now(budget):
-        return f"io_budget_low: budget {budget.ratio:.0%} left and nothing drains it now"
+        return Reason(Why.NOT_DRAINING, kind, ratio=budget.ratio)
     if budget.eta_s is not None and budget.eta_s <= lead:
-        return ""
-    eta = "not draining" if budget.eta_s is None else f"runs out in {format_duration(budget.eta_s)}"
-    return (
-        f"io_budget_low: budget {budget.ratio:.0%} left, {eta}; raising "
-        f"{format_duration(lead)} before it runs out"
-    )
+        return None
+    return Reason(Why.NOT_DUE, kind, ratio=budget.ratio, eta_s=budget.eta_s, lead_s=lead)
 
 
 def draining_now(budget: BudgetEstimate) -> bool:
@@ -240,27 +325,20 @@ def beyond_reach(
     current: Tier,
     *,
     prices: Mapping[Tier, float] | None = None,
-    ref: str,
-) -> str:
+) -> Reach | None:
     """For a budget forecast to run out: why sbwatch will not raise the size itself, and the
-    exact command that would ("" when it will, or nothing runs out)."""
+    size a person can raise to (None when it will, or nothing runs out)."""
     if budget is None or not spec(current).has_burst_budget:
-        return ""
+        return None
     if budget.eta_s is None and not used_up_now(budget):
-        return ""
+        return None
     if will_raise(budget, policy, current, prices=prices) is not None:
-        return ""
-    target, why_not = _target(current, budget.throughput_mbps, policy, prices)
+        return None
+    target, bound = _target(current, budget.throughput_mbps, policy, prices)
     if target is None:
-        target = next_tier(current)
-        if target is None:
-            return f"sbwatch cannot raise it: {why_not}."
-    else:
-        why_not = f"escalation mode is {policy.mode}"
-    return (
-        f"sbwatch will not raise the size itself ({why_not}). "
-        f"Run: sbwatch escalate {ref} --to {target}"
-    )
+        assert bound is not None
+        return Reach(bound, next_tier(current))
+    return Reach(Bound(Limit.MODE, target, mode=policy.mode), target)
 
 
 def _target(
@@ -270,8 +348,9 @@ def _target(
     prices: Mapping[Tier, float] | None,
     *,
     holds: Tier | None = None,
-) -> tuple[Tier | None, str]:
-    """The size to raise to within max_tier, max_steps and the cost cap, or why there is none.
+) -> tuple[Tier | None, Bound | None]:
+    """The size to raise to within max_tier, max_steps and the cost cap, or the bound that
+    leaves none.
 
     ``holds``: memory or CPU, the smallest size that holds the use; none smaller is proposed,
     and one out of reach is said with what stops it."""
@@ -283,20 +362,21 @@ def _target(
             break
         steps.append(tier)
     if not steps:
-        return None, f"already at {current}; max_tier is {policy.max_tier}"
+        return None, Bound(Limit.MAX_TIER, current, max_tier=policy.max_tier)
     affordable = [t for t in steps if monthly_price(t, prices) <= policy.monthly_cost_cap_usd]
     if not affordable:
-        cost = monthly_price(steps[0], prices)
-        return None, (
-            f"{steps[0]} costs ${cost:.2f}/month, over the cap of "
-            f"${policy.monthly_cost_cap_usd:.2f}/month"
-        )
+        return None, _over_cap(steps[0], policy, prices)
     if holds is not None:
         return _holding(current, holds, steps, affordable, policy, prices)
     for tier in affordable:  # disk IO: the smallest size whose baseline carries the demand
         if spec(tier).baseline_mbps >= demand_mbps:
-            return tier, ""
-    return affordable[-1], ""
+            return tier, None
+    return affordable[-1], None
+
+
+def _over_cap(tier: Tier, policy: EscalationSettings, prices: Mapping[Tier, float] | None) -> Bound:
+    cost = monthly_price(tier, prices)
+    return Bound(Limit.COST_CAP, tier, cost_usd=cost, cap_usd=policy.monthly_cost_cap_usd)
 
 
 def _holding(
@@ -306,19 +386,13 @@ def _holding(
     affordable: Sequence[Tier],
     policy: EscalationSettings,
     prices: Mapping[Tier, float] | None,
-) -> tuple[Tier | None, str]:
-    """Memory or CPU: ``holds`` when within reach, else why not."""
+) -> tuple[Tier | None, Bound | None]:
+    """Memory or CPU: ``holds`` when within reach, else the bound that stops it."""
     if holds in affordable:
-        return holds, ""
+        return holds, None
     if holds in steps or rank(holds) <= rank(policy.max_tier):
         if holds not in steps:
-            return None, (
-                f"{holds} is {rank(holds) - rank(current)} sizes up; max_steps is "
-                f"{policy.max_steps}"
-            )
-        cost = monthly_price(holds, prices)
-        return None, (
-            f"{holds} costs ${cost:.2f}/month, over the cap of "
-            f"${policy.monthly_cost_cap_usd:.2f}/month"
-        )
-    return None, f"{holds} is above max_tier {policy.max_tier}"
+            up = rank(holds) - rank(current)
+            return None, Bound(Limit.MAX_STEPS, holds, steps=up, max_steps=policy.max_steps)
+        return None, _over_cap(holds, policy, prices)
+    return None, Bound(Limit.ABOVE_MAX_TIER, holds, max_tier=policy.max_tier)

@@ -19,7 +19,7 @@ from sbwatch.config.settings import AlertingSettings
 from sbwatch.core.cron import cron_trigger, previous_fire
 from sbwatch.core.oncall import MaintenanceWindow
 from sbwatch.core.results import Alert, Severity
-from sbwatch.policy.escalation import EscalationDecision
+from sbwatch.policy.escalation import EscalationDecision, Why
 
 CONFIG_CREATOR = "config"
 """Who made a window written in the configuration."""
@@ -93,9 +93,8 @@ def during_maintenance(
     """No compute change, asked or made, while a window holds the project back."""
     if window is None or decision.action == "none":
         return decision
-    until = f"{window.ends_at:%Y-%m-%d %H:%M} UTC"
-    reason = f"maintenance until {until} ({window.reason}): no change now; would {decision.summary}"
-    return replace(decision, action="none", reason=reason, command=None)
+    held = replace(decision.reason, why=Why.MAINTENANCE, until=window.ends_at, window=window.reason)
+    return replace(decision, action="none", reason=held)
 
 
 AlertId = tuple[str, datetime]

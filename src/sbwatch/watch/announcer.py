@@ -10,14 +10,22 @@ from datetime import datetime
 from sbwatch.alerting.dispatch import Dispatcher
 from sbwatch.alerting.incidents import IncidentRecorder, closes_every, one_summary
 from sbwatch.alerting.messages import Message, Target, render
-from sbwatch.alerting.oncall import after_maintenance, passed_on
+from sbwatch.alerting.words import (
+    after_maintenance,
+    email_body,
+    email_folded_line,
+    email_title,
+    held_claims_title,
+    incident_over_title,
+    passed_on,
+)
 from sbwatch.config.settings import Settings
 from sbwatch.core.clock import Clock
-from sbwatch.core.durations import format_duration
 from sbwatch.core.errors import StoreError
 from sbwatch.core.log import get_logger
 from sbwatch.core.oncall import MaintenanceWindow
 from sbwatch.core.results import PROVIDER, Alert, EmailKind, ProviderEmail, Severity, Silence
+from sbwatch.core.subjects import Subject
 from sbwatch.policy.alerts import (
     AlertAction,
     Condition,
@@ -27,7 +35,6 @@ from sbwatch.policy.alerts import (
     evaluate,
     notice,
 )
-from sbwatch.policy.conditions import IO_SUBJECT
 from sbwatch.policy.diagnosis import IO_EMAILS
 from sbwatch.policy.oncall import (
     after_period,
@@ -129,7 +136,7 @@ class Announcer:
         severity: Severity,
         title: str,
         body: str,
-        subject: str = "escalation",
+        subject: Subject = Subject.ESCALATION,
         *,
         good_news: bool = False,
         ends_incident: bool = False,
@@ -151,7 +158,7 @@ class Announcer:
         await self._submit(runtime, action, windows, ends_incident=ends_incident)
 
     async def provider_notice(
-        self, severity: Severity, title: str, body: str, subject: str = "mail"
+        self, severity: Severity, title: str, body: str, subject: Subject = Subject.MAIL
     ) -> None:
         """A one-shot message about no watched project (an email for another project)."""
         now = self.clock.now()
@@ -228,13 +235,12 @@ class Announcer:
         self._quiet_checked.add(ref)
         if incident is None:
             return
-        quiet_for = format_duration(after.total_seconds())
         await self.notice(
             runtime,
             Severity.INFO,
-            f"over: {incident.cause} (nothing failing for {quiet_for})",
+            incident_over_title(incident.cause, after.total_seconds()),
             "",
-            subject="incident",
+            subject=Subject.INCIDENT,
             good_news=True,
             ends_incident=True,
         )
@@ -324,33 +330,24 @@ class Announcer:
         if self.dispatcher.acts_for(ref):
             await self.incidents.email(ref, email)
         if email.trusted and email.kind in IO_EMAILS:
-            key = alert_key(ref, IO_SUBJECT)
+            key = alert_key(ref, Subject.IO_BUDGET)
             open_alerts = await self.store.open_alerts(ref)
             covering = [a for a in open_alerts if a.key == key and a.last_sent_at is not None]
             if covering:
                 alert = covering[0]
-                said = (
-                    f"Supabase emailed at {email.received_at:%Y-%m-%d %H:%M} UTC: {email.subject}"
-                )
+                said = email_folded_line(email)
                 folded = replace(alert, body=f"{alert.body}\n{said}".strip())
                 await self._submit(
                     runtime, AlertAction("update", folded, send=False, note=FOLDED_NOTE)
                 )
                 return
-        budget = runtime.estimator.estimate
-        estimate = f" sbwatch estimates {budget.ratio:.0%} of the IO budget left." if budget else ""
-        if email.trusted:
-            title, severity = f"Supabase emailed: {email.subject}", Severity.WARNING
-            body = f"{email.kind.value} from {email.sender} ({email.trust_reason}).{estimate}"
-        elif not self.claims.admit(ref, email, self.clock.now()):
+        if not email.trusted and not self.claims.admit(ref, email, self.clock.now()):
             return  # a flood of spoofed emails is one notice an hour: counted for the next
-        else:
-            title, severity = f"UNVERIFIED email claims: {email.subject}", Severity.INFO
-            body = (
-                f"Unverified: not proven to come from Supabase ({email.trust_reason}); "
-                f"not counted as evidence. {email.kind.value} from {email.sender}.{estimate}"
-            )
-        await self.notice(runtime, severity, title, body, subject="mail")
+        severity = Severity.WARNING if email.trusted else Severity.INFO
+        budget = runtime.estimator.estimate
+        left = None if budget is None else budget.ratio
+        title, body = email_title(email), email_body(email, left)
+        await self.notice(runtime, severity, title, body, subject=Subject.MAIL)
 
     async def held_claims(self, runtime: ProjectRuntime | None) -> None:
         """Say the unverified emails held back for the hour, grouped (of the provider: None)."""
@@ -358,11 +355,11 @@ class Announcer:
         group = self.claims.due(PROVIDER if runtime is None else runtime.settings.ref, now)
         if group is None:
             return
-        title = f"UNVERIFIED email claims: {group.count:,} more in the last hour"
+        title = held_claims_title(group.count)
         if runtime is None:
             await self.provider_notice(Severity.INFO, title, group.describe())
         else:
-            await self.notice(runtime, Severity.INFO, title, group.describe(), subject="mail")
+            await self.notice(runtime, Severity.INFO, title, group.describe(), subject=Subject.MAIL)
 
     async def close_all(self, runtime: ProjectRuntime, now: datetime, *, why: str) -> None:
         """Close the project's open alerts without a message (a notice says ``why``); each

@@ -11,10 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sbwatch.alerting.auth_limits import auth_limits_lines, auth_limits_title
+from sbwatch.alerting.words import auth_limits_lines, auth_limits_title
 from sbwatch.core.errors import ApiError
 from sbwatch.core.log import get_logger
 from sbwatch.core.results import IoSample, Severity
+from sbwatch.core.subjects import Subject
 from sbwatch.policy.alerts import Condition
 from sbwatch.policy.auth_limits import KEEP, AuthAssessment, AuthPoint, assess
 from sbwatch.store.base import StateStore, Store
@@ -25,7 +26,6 @@ if TYPE_CHECKING:  # status reads the report without loading the HTTP and metric
     from sbwatch.core.metrics import Metrics
     from sbwatch.watch.runtime import ProjectRuntime
 
-AUTH_LIMITS_SUBJECT = "auth_limits"
 """The alert subject of the auth rate limits."""
 NAMESPACE = "auth_limits"
 """Store state namespace of each project's last assessment (read by ``sbwatch status``)."""
@@ -116,7 +116,7 @@ class AuthFlow:
         active = found is not None and bool(found.limited)
         return Condition(
             ref,
-            AUTH_LIMITS_SUBJECT,
+            Subject.AUTH_LIMITS,
             Severity.WARNING,
             auth_limits_title(found) if active and found is not None else "auth rate limits",
             "\n".join(auth_limits_lines(found, ref, self.configs.get(ref)))

@@ -10,11 +10,11 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sbwatch.alerting.connections import connections_lines, connections_title, refused_lines
+from sbwatch.alerting.words import connections_lines, connections_title, refused_lines
 from sbwatch.core.results import Diagnosis, DiagnosisKind, IoSample, Severity
+from sbwatch.core.subjects import Subject
 from sbwatch.core.tiers import Tier
 from sbwatch.policy.alerts import Condition
-from sbwatch.policy.conditions import DIAGNOSIS_SUBJECT
 from sbwatch.policy.connections import TREND_WINDOW, ConnAssessment, ConnPoint, assess
 from sbwatch.store.base import StateStore, Store
 from sbwatch.watch.readings import keep_reading, save_report
@@ -22,7 +22,6 @@ from sbwatch.watch.readings import keep_reading, save_report
 if TYPE_CHECKING:  # status reads the report without loading prometheus_client
     from sbwatch.core.metrics import Metrics
 
-CONNECTIONS_SUBJECT = "connections"
 """The alert subject of the connections limit."""
 KEEP = TREND_WINDOW + timedelta(minutes=10)
 NAMESPACE = "connections"
@@ -98,7 +97,7 @@ class ConnFlow:
         worst = found.worst if found is not None else None
         return Condition(
             ref,
-            CONNECTIONS_SUBJECT,
+            Subject.CONNECTIONS,
             Severity.CRITICAL if critical else Severity.WARNING,
             connections_title(found) if found is not None else "connections",
             "\n".join(connections_lines(found, ref)) if found is not None else "",
@@ -119,10 +118,10 @@ class ConnFlow:
         if not lines and diagnosis.refused_by is not None and tier is not None:
             lines = refused_lines(diagnosis.refused_by, tier, ref)
         for index, cond in enumerate(conditions):
-            if cond.subject == DIAGNOSIS_SUBJECT:
+            if cond.subject == Subject.DIAGNOSIS:
                 said = cond.body.splitlines()
                 extra = "\n".join(line for line in lines if line.rstrip(".") not in said)
                 body = f"{cond.body}\n{extra}" if cond.body and extra else cond.body or extra
                 conditions[index] = replace(
-                    cond, body=body, absorbs=(*cond.absorbs, CONNECTIONS_SUBJECT)
+                    cond, body=body, absorbs=(*cond.absorbs, Subject.CONNECTIONS)
                 )

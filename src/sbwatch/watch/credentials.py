@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
+from sbwatch.alerting.words import expiry_body, expiry_title
 from sbwatch.core.clock import Clock
 from sbwatch.core.metrics import Metrics
+from sbwatch.core.subjects import Subject
 from sbwatch.policy.credentials import expiry_moment, token_expiry
 from sbwatch.watch.announcer import Announcer
-
-SUBJECT = "token"
 
 
 class TokenExpiryWatch:
@@ -31,5 +31,5 @@ class TokenExpiryWatch:
             return
         self._said.add(notice.stage)
         await self._announcer.provider_notice(
-            notice.severity, notice.title, notice.body, subject=SUBJECT
+            notice.severity, expiry_title(notice), expiry_body(notice), subject=Subject.TOKEN
         )

@@ -12,9 +12,11 @@ import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sbwatch.alerting.disk import (
+from sbwatch.alerting.words import (
     disk_lines,
+    disk_reason,
     disk_title,
+    failed_disk_body,
     failed_title,
     growing_body,
     growing_title,
@@ -26,17 +28,18 @@ from sbwatch.core.lease import Fence
 from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import Diagnosis, DiagnosisKind, IntentState, Severity
+from sbwatch.core.subjects import Subject
 from sbwatch.policy.alerts import Condition
-from sbwatch.policy.conditions import DIAGNOSIS_SUBJECT
 from sbwatch.policy.disk import (
     RATE_WINDOW,
     DiskBounds,
     DiskDecision,
     DiskForecast,
     DiskPoint,
+    DiskReason,
+    DiskWhy,
     decide_disk,
     forecast,
-    grow_command,
     point_of,
 )
 from sbwatch.policy.escalation import monthly_price
@@ -55,7 +58,6 @@ from sbwatch.supabase.mgmt_api import DiskConfig
 from sbwatch.watch.announcer import Announcer
 from sbwatch.watch.runtime import ProjectRuntime
 
-DISK_SUBJECT = "disk_space"
 """The alert subject of the disk space forecast."""
 KEEP = RATE_WINDOW + timedelta(hours=1)
 
@@ -194,14 +196,13 @@ class DiskFlow:
             bounds_of(runtime.settings, compute_usd),
             current,
             now=now,
-            ref=ref,
             pending=pending(intents),
             last_change=last_change(intents),
             last_failed=last_failed(intents),
         )
-        if state.decision is None or state.decision.reason != decision.reason:
+        if state.decision is None or disk_reason(state.decision) != disk_reason(decision):
             self._log.info(
-                "disk decision", project=ref, action=decision.action, reason=decision.reason
+                "disk decision", project=ref, action=decision.action, reason=disk_reason(decision)
             )
         state.decision = decision
         if acting and decision.action == "grow" and fc is not None and runtime.api is not None:
@@ -226,28 +227,28 @@ class DiskFlow:
         )  # fmt: skip
         state = self.state(ref)
         try:
-            intent = await changer.grow(ref, decision.target_gb, decision.reason, self.owner)
+            intent = await changer.grow(ref, decision.target_gb, disk_reason(decision), self.owner)
         except SbwatchError as exc:
             self._log.warning("disk change not started", project=ref, error=str(exc))
             return
         finally:
             await self._reread(ref, state)
-        state.decision = replace(decision, action="none", reason="a disk change is under way")
+        state.decision = replace(decision, action="none", reason=DiskReason(DiskWhy.UNDER_WAY))
         if intent.state is IntentState.FAILED:
             await self.announcer.notice(
                 runtime,
                 Severity.CRITICAL,
                 failed_title(intent.to_gb),
-                f"{intent.detail}\nRun: {grow_command(ref, intent.to_gb)}",
-                subject=DISK_SUBJECT,
+                failed_disk_body(intent.detail, ref, intent.to_gb),
+                subject=Subject.DISK_SPACE,
             )
             return
         await self.announcer.notice(
             runtime,
             Severity.WARNING,
             growing_title(intent.from_gb, intent.to_gb, decision.monthly_cost_delta_usd),
-            growing_body(fc, decision.reason),
-            subject=DISK_SUBJECT,
+            growing_body(fc, decision),
+            subject=Subject.DISK_SPACE,
         )
         await self.check(runtime)
 
@@ -270,10 +271,10 @@ class DiskFlow:
             active = False  # read-only now: the diagnosis says it, with these lines
         return Condition(
             ref,
-            DISK_SUBJECT,
+            Subject.DISK_SPACE,
             Severity.CRITICAL if critical else Severity.WARNING,
             disk_title(fc) if fc is not None else "disk space",
-            "\n".join(disk_lines(fc, decision)) if fc is not None else "",
+            "\n".join(disk_lines(fc, decision, ref)) if fc is not None else "",
             active,
             cause=_cause(fc),
             eta_s=eta,
@@ -285,13 +286,13 @@ class DiskFlow:
         state = self.state(ref)
         if diagnosis.kind is not DiagnosisKind.DISK_FULL or state.forecast is None:
             return
-        extra = "\n".join(disk_lines(state.forecast, state.decision))
+        extra = "\n".join(disk_lines(state.forecast, state.decision, ref))
         for index, cond in enumerate(conditions):
-            if cond.subject == DIAGNOSIS_SUBJECT:
+            if cond.subject == Subject.DIAGNOSIS:
                 conditions[index] = replace(
                     cond,
                     body=f"{cond.body}\n{extra}" if cond.body else extra,
-                    absorbs=(*cond.absorbs, DISK_SUBJECT),
+                    absorbs=(*cond.absorbs, Subject.DISK_SPACE),
                 )
 
     def _gauges(self, ref: str, fc: DiskForecast | None) -> None:

@@ -5,8 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sbwatch.alerting.words import (
+    UNRECOVERED_BODY,
+    decision_reason,
+    not_raised_body,
+    not_raised_title,
+    outlook_line,
+    raising_body,
+    raising_title,
+    recovered_body,
+    recovered_title,
+    unrecovered_title,
+)
 from sbwatch.core.clock import Clock
-from sbwatch.core.durations import format_duration
 from sbwatch.core.errors import ApiError, SbwatchError
 from sbwatch.core.log import get_logger
 from sbwatch.core.probe_specs import recovery_probes
@@ -69,13 +80,15 @@ class EscalationFlow:
             ref=runtime.settings.ref,
         )
         decision = during_maintenance(decision, window)
-        if runtime.decision is None or runtime.decision.reason != decision.reason:
+        ref = runtime.settings.ref
+        reason = decision_reason(decision, ref)
+        if runtime.decision is None or decision_reason(runtime.decision, ref) != reason:
             self._log.info(
                 "escalation decision",
-                project=runtime.settings.ref,
+                project=ref,
                 action=decision.action,
                 target=decision.target.value if decision.target else None,
-                reason=decision.reason,
+                reason=reason,
             )
         return decision
 
@@ -87,7 +100,7 @@ class EscalationFlow:
             return Step(False, runtime.journal)
         try:
             intent = await runtime.escalator.escalate(
-                ref, runtime.tier, decision.target, decision.reason, self.owner
+                ref, runtime.tier, decision.target, decision_reason(decision, ref), self.owner
             )
         except SbwatchError as exc:
             self._log.warning("escalation not started", project=ref, error=str(exc))
@@ -96,33 +109,23 @@ class EscalationFlow:
         retrying = _retrying(journal, intent)
         if intent.state is IntentState.FAILED:
             if not (retrying and intent.detail == NOT_APPLIED):
-                retry = (
-                    "The Management API did not take it; sbwatch tries again as soon as it "
-                    "allows, while the change is needed.\n"
-                    if intent.detail == NOT_APPLIED
-                    else ""
-                )
                 await self.announcer.notice(
                     runtime,
                     Severity.CRITICAL,
-                    f"could not raise compute to {decision.target}",
-                    f"{intent.detail}\n{retry}Run: sbwatch escalate {ref} --to {decision.target}",
+                    not_raised_title(decision.target),
+                    not_raised_body(
+                        intent.detail, ref, decision.target, again=intent.detail == NOT_APPLIED
+                    ),
                 )
             return Step(False, journal)
         if retrying:  # the person was told it did not go through and that sbwatch tries again
             self._log.info("escalation retried", project=ref, intent=intent.id)
             return Step(True, journal)
-        delta = decision.monthly_cost_delta_usd or 0.0
-        lines = [
-            decision.reason,
-            "Services restart during the resize (about 2 minutes); sbwatch watches the recovery.",
-            outlook(runtime, intent.to_tier),
-        ]
         await self.announcer.notice(
             runtime,
             Severity.CRITICAL,
-            f"raising compute {intent.from_tier} -> {intent.to_tier} (+${delta:.2f}/month)",
-            "\n".join(line for line in lines if line),
+            raising_title(intent.from_tier, intent.to_tier, decision.monthly_cost_delta_usd),
+            raising_body(decision_reason(decision, ref), outlook(runtime, intent.to_tier)),
         )
         return Step(True, journal)
 
@@ -168,9 +171,8 @@ class EscalationFlow:
             await self.announcer.notice(
                 runtime,
                 Severity.CRITICAL,
-                f"still unhealthy {format_duration(timeout_s)} after raising compute to "
-                f"{intent.to_tier}",
-                "sbwatch will not change the size again by itself. Check the dashboard.",
+                unrecovered_title(timeout_s, intent.to_tier),
+                UNRECOVERED_BODY,
             )
         return None
 
@@ -191,9 +193,8 @@ class EscalationFlow:
         await self.announcer.notice(
             runtime,
             Severity.INFO,
-            f"recovered on {intent.to_tier} in {format_duration(intent.recovered_s or 0)}",
-            f"Compute raised {intent.from_tier} -> {intent.to_tier}; services healthy again. "
-            "Open alerts of this project are closed.",
+            recovered_title(intent.to_tier, intent.recovered_s or 0),
+            recovered_body(intent.from_tier, intent.to_tier),
             good_news=True,
             ends_incident=True,
         )
@@ -216,25 +217,16 @@ def outlook(runtime: ProjectRuntime, target: Tier) -> str:
         return ""
     estimate = runtime.estimator.estimate
     limits = runtime.estimator.limits(target)
-    eta = runtime.estimator.eta_on(target)
-    if estimate is not None and estimate.limited_by == "iops":
-        now, unit, baseline = estimate.iops, "IOPS", limits.baseline_iops
-        current = f"At the current {now:.0f} IOPS"
-    else:
-        unit, baseline = "MB/s", limits.baseline_mbps
-        current = f"At the current {rate:.0f} MB/s"
-    if eta is None:
-        return f"{current}, {target}'s baseline of {baseline:g} {unit} carries it."
-    held = "IO operations are" if unit == "IOPS" else "throughput is"
-    line = (
-        f"{current}, {target}'s IO budget lasts about "
-        f"{format_duration(eta)}; then {held} held at {baseline:g} {unit}."
-    )
+    ops = estimate is not None and estimate.limited_by == "iops"
     max_tier = runtime.settings.escalation.max_tier
     further = next_tier(target)
-    if further is not None and rank(target) >= rank(max_tier):
-        line += (
-            f" max_tier is {max_tier}; to go further, run: "
-            f"sbwatch escalate {runtime.settings.ref} --to {further}"
-        )
-    return line
+    return outlook_line(
+        target,
+        ref=runtime.settings.ref,
+        now=estimate.iops if ops and estimate is not None else rate,
+        iops=ops,
+        baseline=limits.baseline_iops if ops else limits.baseline_mbps,
+        eta_s=runtime.estimator.eta_on(target),
+        beyond=further if further is not None and rank(target) >= rank(max_tier) else None,
+        max_tier=max_tier,
+    )

@@ -265,9 +265,7 @@ class Pipeline:
             severity,
             decision,
             budget_latched=runtime.budget_latched,
-            ahead=beyond_reach(
-                budget, project.escalation, runtime.tier, prices=runtime.prices, ref=ref
-            ),
+            ahead=beyond_reach(budget, project.escalation, runtime.tier, prices=runtime.prices),
         )
         conds += data_conditions(ref, runtime.data_checks)
         conds.append(await self.disk.evaluate(runtime, diagnosis, acting=True, fence=may.fence))

@@ -6,14 +6,23 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 
+from sbwatch.alerting.words import (
+    changed_outside_body,
+    changed_outside_title,
+    plan_body,
+    plan_title,
+    unmatched_body,
+    unmatched_title,
+)
 from sbwatch.config.settings import ProjectSettings
 from sbwatch.core.clock import Clock
 from sbwatch.core.errors import SbwatchError
 from sbwatch.core.log import Logger
 from sbwatch.core.results import PROVIDER, Intent, ProviderEmail, Severity
+from sbwatch.core.subjects import Subject
 from sbwatch.core.tiers import Tier, tier_for_variant
 from sbwatch.policy.escalation import CHANGED
-from sbwatch.policy.plan import Plan, and_words, plan
+from sbwatch.policy.plan import Plan, plan
 from sbwatch.store.base import Store
 from sbwatch.store.docs import Stamp, slot
 from sbwatch.supabase.mgmt_api import ManagementApi
@@ -94,10 +103,9 @@ async def say_changed_outside(
     await announcer.notice(
         runtime,
         Severity.INFO,
-        f"compute changed to {tier} outside sbwatch",
-        f"The provider reports {previous} -> {tier}; no change of sbwatch's journal asked "
-        f"for it (the dashboard or a colleague?). The IO budget is now estimated on {tier}.",
-        subject="size",
+        changed_outside_title(tier),
+        changed_outside_body(previous, tier),
+        subject=Subject.SIZE,
     )
 
 
@@ -126,14 +134,11 @@ async def say_unmatched(
     """Once: the provider wrote about a project sbwatch does not watch (or did not say which)."""
     if not email.trusted and not announcer.claims.admit(PROVIDER, email, announcer.clock.now()):
         return  # a flood of spoofed emails is one notice an hour: counted for the next
-    named = email.project_ref or email.project_name or "no project"
-    watched = ", ".join(r.settings.display_name for r in projects.values())
-    who = "Supabase emailed" if email.trusted else "An UNVERIFIED email (not proven Supabase's)"
+    watched = [r.settings.display_name for r in projects.values()]
     await announcer.provider_notice(
         Severity.WARNING if email.trusted else Severity.INFO,
-        f"{who} about {named}, which sbwatch does not watch: {email.subject}",
-        f"{email.kind.value} from {email.sender} ({email.trust_reason}). sbwatch watches "
-        f"{watched}; name the project in the config (`name = ...`) if it is one of them.",
+        unmatched_title(email),
+        unmatched_body(email, watched),
     )
 
 
@@ -153,14 +158,11 @@ async def plan_notice(
     await looked.write(store, Stamp(now))
     if made.pick is None or made.pick is runtime.tier:
         return made
-    smaller = "a smaller size would have held" if made.downgrade else "it needed more"
-    held, decided = and_words(made.limits_held), and_words(list(made.decided_by))
     await announcer.notice(
         runtime,
         Severity.INFO,
-        f"plan: {made.pick} fits the last {PLAN_HISTORY.days} days of {held} (now {runtime.tier})",
-        f"Replayed through every size's budget and limits, {smaller}; decided by {decided}. "
-        f"sbwatch never downsizes by itself; `sbwatch plan {ref}` shows each size.",
-        subject="plan",
+        plan_title(made, PLAN_HISTORY.days, runtime.tier),
+        plan_body(made, ref),
+        subject=Subject.PLAN,
     )
     return made

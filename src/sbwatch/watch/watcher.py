@@ -30,6 +30,7 @@ from sbwatch.core.results import (
     ProviderEmail,
     Severity,
 )
+from sbwatch.core.subjects import Subject
 from sbwatch.core.tiers import Tier
 from sbwatch.policy.plan import Plan
 from sbwatch.probes.base import Probe
@@ -200,7 +201,7 @@ class Watcher:
             await self.auth_limits.check(runtime)
 
     async def notice(
-        self, ref: str, severity: Severity, title: str, body: str, *, subject: str
+        self, ref: str, severity: Severity, title: str, body: str, *, subject: Subject
     ) -> None:
         """A one-shot message about one project (a backup, a refused configuration)."""
         await self.announcer.notice(self.fleet.projects[ref], severity, title, body, subject)
