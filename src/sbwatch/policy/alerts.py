@@ -377,19 +377,17 @@ class _Cycle:
                 began = min(since, cond.since) if cond.since is not None else since
                 return self._action("open", cond, began, None, None)
             return None
+        if cond.severity is Severity.INFO:  # eased: said once at most, never reminded
+            return None if alert.severity is Severity.INFO else self._eased(cond, alert)
         if _RANK[cond.severity] > _RANK[alert.severity]:
             was = None if alert.severity is Severity.INFO else alert.severity  # eased: news
             return self._action("update", cond, alert.opened_at, alert, was)
-        if cond.severity is Severity.INFO and alert.severity is not Severity.INFO:
-            return self._eased(cond, alert)
         if _RANK[cond.severity] < _RANK[alert.severity]:
             # Said nothing of: the alert keeps the cause the person was told, so its resolve
             # names that cause, not a passing state on the way out (an outage ending in an
             # "unknown" cycle).
             lowered = replace(alert, severity=cond.severity)
             return AlertAction("update", lowered, send=False, note="severity lowered")
-        if cond.severity is Severity.INFO:
-            return None  # eased: what eases further waits for the RESOLVED
         if cond.cause != alert.cause:
             action = self._action("update", cond, alert.opened_at, alert, None)
             return replace(action, was=alert.title)
@@ -432,8 +430,6 @@ class _Cycle:
             return False
         if alert.last_sent_at is None:
             return True  # opened under a silence that has ended: say it now
-        if alert.severity is Severity.INFO:
-            return False  # eased: nothing to remind of
         critical = alert.severity is Severity.CRITICAL
         every = self.settings.remind_critical if critical else self.settings.remind_warning
         return every is not None and self.now - alert.last_sent_at >= every
