@@ -22,7 +22,7 @@ from sbwatch.alerting.words import (
 from sbwatch.core.results import BudgetEstimate, Diagnosis, DiagnosisKind, Severity
 from sbwatch.core.subjects import BudgetCause, Family, Subject, named
 from sbwatch.policy.alerts import Condition, service_subjects
-from sbwatch.policy.budget import EXHAUSTED_RATIO, refilling
+from sbwatch.policy.budget import reads_used_up, refilling
 from sbwatch.policy.conditions import FOLDING, IO_KINDS, assess
 from sbwatch.policy.escalation import EscalationDecision, Reach
 from sbwatch.policy.resources import OOM_LINE
@@ -160,11 +160,6 @@ def budget_cause(diagnosis: Diagnosis, budget: BudgetEstimate | None) -> BudgetC
     """What the IO budget alert is about: services failing, used up, or running out."""
     if diagnosis.kind is DiagnosisKind.IO_BUDGET_EXHAUSTED:
         return BudgetCause.FAILING
-    if (
-        budget is not None
-        and budget.ratio <= EXHAUSTED_RATIO
-        and budget.load_known
-        and not budget.overdrawn
-    ):
+    if budget is not None and reads_used_up(budget):
         return BudgetCause.USED_UP
     return BudgetCause.DRAINING if budget is not None else BudgetCause.PROVIDER_WARNING

@@ -29,7 +29,7 @@ from sbwatch.core.results import (
 from sbwatch.core.tiers import Tier, spec
 from sbwatch.policy.auth_limits import AuthAssessment
 from sbwatch.policy.backup import BackupHealth
-from sbwatch.policy.budget import EXHAUSTED_RATIO, refilling
+from sbwatch.policy.budget import reads_used_up, refilling
 from sbwatch.policy.connections import POOL_NAMES, ConnAssessment, pool_line
 from sbwatch.policy.credentials import ExpiryNotice
 from sbwatch.policy.disk import DiskDecision, DiskForecast, DiskReason, DiskWhy
@@ -494,7 +494,7 @@ def budget_title(diagnosis: Diagnosis, budget: BudgetEstimate | None) -> str:
             f"{budget.throughput_mbps:.0f} MB/s over its published baseline: its limits are "
             "higher, the budget not spent"
         )
-    if budget.ratio <= EXHAUSTED_RATIO and budget.load_known:
+    if reads_used_up(budget):  # overdrawn is said above
         held = "IO operations" if ops else "throughput"
         return f"disk IO budget used up: {held} held at the {budget.tier} baseline"
     left = f"disk IO budget {budget.ratio:.0%} left" + (" (IOPS)" if ops else "")

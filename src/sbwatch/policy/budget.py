@@ -475,6 +475,12 @@ def refilling(estimate: BudgetEstimate) -> bool:
     return estimate.refills or estimate.burn_mbps < -margin
 
 
+def reads_used_up(estimate: BudgetEstimate) -> bool:
+    """The estimate reads empty on a measured load and the disks are not seen serving above
+    the baseline as if it were not (``overdrawn``): what an alert calls "used up"."""
+    return estimate.ratio <= EXHAUSTED_RATIO and estimate.load_known and not estimate.overdrawn
+
+
 def used_up_now(estimate: BudgetEstimate) -> bool:
     """The estimate reads used up and nothing says otherwise: not refilling, and the disks not
     serving above the baseline as if the budget were not spent (``overdrawn``)."""
