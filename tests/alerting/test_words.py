@@ -1,4 +1,4 @@
-"""alerting/words.py: every reason the policy can give is said, and the command is built once."""
+"""alerting/words/: every reason the policy can give is said, and the command is built once."""
 
 from __future__ import annotations
 
@@ -149,11 +149,11 @@ def _code_strings(path: Path) -> list[str]:
 
 
 def test_only_the_words_build_the_escalate_command() -> None:
-    """``sbwatch escalate`` is written in code once, in alerting/words.py (docstrings and
+    """``sbwatch escalate`` is written in code once, in alerting/words/sizes.py (docstrings and
     comments may name it; the simulator's scorecard looks for it in what was sent)."""
     builders = sorted(
         str(path.relative_to(SRC))
         for path in SRC.rglob("*.py")
         if any("sbwatch escalate" in text for text in _code_strings(path))
     )
-    assert ["alerting/words.py", "sim/score.py"] == builders
+    assert ["alerting/words/sizes.py", "sim/score.py"] == builders
