@@ -1,4 +1,5 @@
-"""alerting/words/: every reason the policy can give is said, and the command is built once."""
+"""alerting/words/: every reason the policy can give and every fact of a diagnosis is said, and
+the command is built once."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ from sbwatch.alerting.words import (
     bound_text,
     decision_reason,
     disk_reason,
+    fact_line,
     lever_lines,
     reach_line,
 )
-from sbwatch.core.results import DiagnosisKind, EscalationMode, Intent, IntentState
+from sbwatch.core.connections import DIRECT, POOLER, REST
+from sbwatch.core.facts import Fact, FactKind, recorded
+from sbwatch.core.results import DiagnosisKind, EmailKind, EscalationMode, Intent, IntentState
 from sbwatch.core.tiers import Tier
 from sbwatch.policy.disk import DiskDecision, DiskReason, DiskWhy
 from sbwatch.policy.escalation import (
@@ -157,3 +161,105 @@ def test_only_the_words_build_the_escalate_command() -> None:
         if any("sbwatch escalate" in text for text in _code_strings(path))
     )
     assert ["alerting/words/sizes.py", "sim/score.py"] == builders
+
+
+HELD = Fact(FactKind.THROUGHPUT_HELD, rate=11.2, tier=Tier.MICRO, baseline=11.0)
+DOWN = (Fact(FactKind.PROBE_DOWN, service="db"), Fact(FactKind.PG_DOWN))
+F = FactKind
+FACTS = {
+    F.KEY_REJECTED: Fact(F.KEY_REJECTED, service="rest", code=401),
+    F.PROBE_DOWN: DOWN[0],
+    F.ORIGIN_TIMEOUT: Fact(F.ORIGIN_TIMEOUT, service="rest", code=522),
+    F.API_UNHEALTHY: Fact(F.API_UNHEALTHY, service="auth"),
+    F.PG_DOWN: DOWN[1],
+    F.FAILING: Fact(F.FAILING, facts=DOWN),
+    F.ANSWERING: Fact(F.ANSWERING, services=("db", "rest")),
+    F.API_HEALTHY: Fact(F.API_HEALTHY, services=("auth",)),
+    F.API_DISAGREES: Fact(F.API_DISAGREES, services=("db", "rest", "auth")),
+    F.INCOMPLETE: Fact(F.INCOMPLETE),
+    F.NO_SIGNALS: Fact(F.NO_SIGNALS),
+    F.TRANSPORT_FAILED: Fact(F.TRANSPORT_FAILED),
+    F.API_UNREACHABLE: Fact(F.API_UNREACHABLE),
+    F.STATUS_UNREACHABLE: Fact(F.STATUS_UNREACHABLE),
+    F.OTHERS_REACHABLE: Fact(F.OTHERS_REACHABLE),
+    F.NO_OUTSIDE: Fact(F.NO_OUTSIDE),
+    F.WAITING_FOR_API: Fact(F.WAITING_FOR_API),
+    F.PROJECT_STATUS: Fact(F.PROJECT_STATUS, status="INACTIVE"),
+    F.QUOTA_REFUSED: Fact(F.QUOTA_REFUSED, services=("auth", "rest")),
+    F.DISK_USED: Fact(F.DISK_USED, ratio=0.96, full=True),
+    F.WRITES_REFUSED: Fact(F.WRITES_REFUSED),
+    F.BUDGET_EMPTY: Fact(F.BUDGET_EMPTY, ratio=0.01, confidence=0.8),
+    F.THROUGHPUT_HELD: HELD,
+    F.IOPS_HELD: Fact(F.IOPS_HELD, rate=498.0, tier=Tier.MICRO, baseline=500.0),
+    F.THROTTLED_IOWAIT: Fact(F.THROTTLED_IOWAIT, ratio=0.4, facts=(HELD,)),
+    F.THROTTLED_LOW: Fact(F.THROTTLED_LOW, ratio=0.1, facts=(HELD,)),
+    F.BUDGET_RUNS_OUT: Fact(F.BUDGET_RUNS_OUT, seconds=7200.0),
+    F.BUDGET_LEFT: Fact(F.BUDGET_LEFT, ratio=0.15),
+    F.EMAIL: Fact(F.EMAIL, email=EmailKind.IO_BUDGET_WARNING, reason="dkim fails", at=NOW),
+    F.TRUSTED_EMAIL: Fact(F.TRUSTED_EMAIL, email=EmailKind.IO_BUDGET_WARNING, sender="a@b.c"),
+    F.STATUS_GREEN: Fact(F.STATUS_GREEN),
+    F.STATUS_INDICATOR: Fact(F.STATUS_INDICATOR, status="minor"),
+    F.STATUS_BAD: Fact(F.STATUS_BAD, status="major", components=(("auth", "major_outage"),)),
+    F.POOL: Fact(F.POOL, pool=REST, used=10, limit=10, ratio=1.0, full=True, waiting=4),
+    F.POOL_REFUSED: Fact(F.POOL_REFUSED, pool=POOLER),
+    F.REST_ANSWERS: Fact(F.REST_ANSWERS),
+    F.OOM: Fact(F.OOM, since=NOW, at=NOW),
+    F.RAM_HELD: Fact(F.RAM_HELD, ratio=0.85, seconds=1200.0, above=0.75),
+    F.SWAP_HIGH: Fact(F.SWAP_HIGH, ratio=0.8, above=0.7),
+    F.SWAPPING: Fact(F.SWAPPING, rate=4.1, ratio=0.4, seconds=10_800.0),
+    F.LEAK: Fact(F.LEAK, seconds=15_900.0, swap_s=3000.0),
+    F.RAM_USED: Fact(F.RAM_USED, ratio=0.97),
+    F.MEMORY_HOLDS: Fact(
+        F.MEMORY_HOLDS, holds=Tier.SMALL, tier=Tier.MICRO, size_bytes=0.8 * 1024**3, above=0.75
+    ),
+    F.CPU_HELD: Fact(F.CPU_HELD, ratio=0.95, seconds=1200.0, above=0.9),
+    F.CPU_BUSY: Fact(F.CPU_BUSY, ratio=0.93),
+    F.CPU_HOLDS: Fact(F.CPU_HOLDS, holds=Tier.XL, tier=Tier.MICRO),
+    F.RECORDED: recorded("IO budget 0% left"),
+}
+"""One fact of each kind, with figures."""
+
+
+def test_every_fact_kind_has_a_sample() -> None:
+    """The samples cover the closed set of facts: a new kind must be said too."""
+    assert set(FactKind) == set(FACTS)
+    assert all(kind is fact.kind for kind, fact in FACTS.items())
+
+
+@pytest.mark.parametrize("kind", list(FactKind))
+def test_every_fact_is_said_in_one_line(kind: FactKind) -> None:
+    """Each fact renders as one non-empty line, with no figure left unsaid."""
+    said = fact_line(FACTS[kind])
+    assert (True, False, False, False) == (
+        bool(said.strip()),
+        "\n" in said,
+        "{" in said,
+        "None" in said,
+    ), said
+
+
+def test_a_pools_fact_names_its_limit() -> None:
+    """Postgres's pool names max_connections, the size's table its limit, PostgREST's pool the
+    requests waiting."""
+    direct = Fact(F.POOL, pool=DIRECT, used=57, limit=60, ratio=0.95)
+    sized = Fact(F.POOL, pool=POOLER, used=200, limit=200, ratio=1.0, full=True, from_size=True)
+    assert [
+        "Postgres direct connections 95% used: 57 of 60 (max_connections)",
+        "Pooler clients full: 200 of 200 (the size's limit)",
+        "PostgREST's pool full: 10 of 10 (its max), 4 requests waiting",
+    ] == [fact_line(direct), fact_line(sized), fact_line(FACTS[F.POOL])]
+
+
+WORDLESS = ("policy/diagnosis.py", "policy/resources.py", "policy/connections.py")
+"""The diagnosis and its findings: facts out, no words."""
+
+
+@pytest.mark.parametrize("module", WORDLESS)
+def test_the_diagnosis_policy_writes_no_words(module: str) -> None:
+    """No f-string and no string with a space in it outside the docstrings: what the diagnosis
+    finds is said in alerting/words/diagnosis.py."""
+    path = SRC / module
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    formatted = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.JoinedStr)]
+    sentences = [text for text in _code_strings(path) if " " in text]
+    assert ([], []) == (formatted, sentences)

@@ -13,7 +13,7 @@ from typing import cast
 import asyncpg
 import pytest
 
-from sbwatch.alerting.words import connections_lines, connections_title
+from sbwatch.alerting.words import connections_lines, connections_title, evidence_lines
 from sbwatch.core.connections import DIRECT, POOLER, ConnReading
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import (
@@ -70,7 +70,8 @@ def test_the_db_probe_refused_for_slots_is_connections_exhausted(message: str) -
     )
     found = diagnose(signals)
     assert (Outcome.FAIL, DiagnosisKind.CONNECTIONS_EXHAUSTED) == (outcome, found.kind)
-    assert "the database refuses connections: too many connections" in found.evidence
+    said = evidence_lines(found.evidence)
+    assert "the database refuses connections: too many connections" in said
 
 
 def test_a_full_pooler_names_its_pool_size_and_the_bigger_sizes_limit() -> None:
@@ -168,8 +169,8 @@ async def test_the_pooler_refusing_the_db_probe_while_rest_answers_is_connection
     assert (Outcome.FAIL, POOLER_REFUSED) == (outcome, detail)
     found = _diagnose(ProbeResult(REF, ProbeKind.DB, outcome, NOW, 0.1, detail))
     assert (DiagnosisKind.CONNECTIONS_EXHAUSTED, POOLER) == (found.kind, found.refused_by)
-    assert "the pooler refuses clients: max clients reached" in found.evidence
-    assert "REST answers: the database serves" in found.evidence
+    assert "the pooler refuses clients: max clients reached" in evidence_lines(found.evidence)
+    assert "REST answers: the database serves" in evidence_lines(found.evidence)
 
 
 @pytest.mark.integration  # the local PostgreSQL, reached without a server fixture
@@ -188,7 +189,8 @@ async def test_postgres_refusing_a_role_over_its_limit_is_connections_not_the_bu
     outcome, detail = outcome_of(raised.value)
     found = _diagnose(ProbeResult(REF, ProbeKind.DB, outcome, NOW, 0.1, detail))
     assert (DiagnosisKind.CONNECTIONS_EXHAUSTED, DIRECT) == (found.kind, found.refused_by)
-    assert "the database refuses connections: too many connections" in found.evidence
+    said = evidence_lines(found.evidence)
+    assert "the database refuses connections: too many connections" in said
 
 
 def test_refused_while_rest_fails_too_under_a_spent_budget_is_the_budget() -> None:
@@ -206,7 +208,7 @@ def test_the_refused_alert_names_the_lever_without_a_scrape() -> None:
     found = _diagnose(result)
     flow = ConnFlow(Metrics(), cast(Store, None))  # neither saved nor read here
     flow.assess(REF, Tier.MICRO, NOW)
-    evidence = "\n".join(found.evidence)
+    evidence = "\n".join(evidence_lines(found.evidence))
     head = Condition(REF, Subject.DIAGNOSIS, Severity.CRITICAL, "t", evidence, True)
     conditions = [head]
     flow.fold_into(conditions, REF, found)

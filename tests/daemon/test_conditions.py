@@ -10,6 +10,7 @@ import pytest
 from sbwatch.alerting.conditions import conditions
 from sbwatch.alerting.words import budget_title, headline
 from sbwatch.config.settings import AlertingSettings, BudgetSettings
+from sbwatch.core.facts import Fact, FactKind
 from sbwatch.core.results import Alert, BudgetEstimate, Diagnosis, DiagnosisKind, Severity
 from sbwatch.core.tiers import Tier
 from sbwatch.policy.alerts import Condition, PolicyState, evaluate
@@ -24,7 +25,8 @@ REF = "abcdefghijklmnopqrst"
 def diagnosis(
     kind: DiagnosisKind, *, confidence: float = 0.8, service: str | None = None
 ) -> Diagnosis:
-    return Diagnosis(REF, NOW, kind, confidence, ("evidence one", "evidence two"), service)
+    evidence = (Fact(FactKind.PROBE_DOWN, service="rest"), Fact(FactKind.STATUS_GREEN))
+    return Diagnosis(REF, NOW, kind, confidence, evidence, service)
 
 
 def budget(ratio: float, eta_s: float | None) -> BudgetEstimate:

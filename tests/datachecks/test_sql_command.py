@@ -16,6 +16,7 @@ from tests.datachecks.test_migrations import FILES, ledger, write
 from tests.system.conftest import Proc, child_env, run_cli, sbwatch_argv, wait_for
 
 from sbwatch.core.clock import SystemClock
+from sbwatch.core.facts import recorded
 from sbwatch.core.results import Diagnosis, DiagnosisKind
 from sbwatch.core.tiers import Tier
 from sbwatch.store.sqlite import SqliteStore
@@ -135,7 +136,7 @@ async def test_refused_while_the_budget_is_exhausted_and_while_a_resize_runs(
     try:
         now = SystemClock().now()
         await store.record_diagnosis(
-            Diagnosis(REF, now, DiagnosisKind.IO_BUDGET_EXHAUSTED, 0.9, ("budget at 0%",))
+            Diagnosis(REF, now, DiagnosisKind.IO_BUDGET_EXHAUSTED, 0.9, (recorded("budget at 0%"),))
         )
         exhausted = await asyncio.to_thread(setup.sql, "apply", REF, str(setup.migrations), "-y")
         await store.record_diagnosis(

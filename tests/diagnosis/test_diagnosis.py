@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from sbwatch.alerting.words import evidence_lines, fact_line
 from sbwatch.core.connections import DIRECT, ConnReading
 from sbwatch.core.results import (
     BudgetEstimate,
@@ -584,7 +585,7 @@ def test_diagnosis_table(
 ) -> None:
     """Each set of signals gets the one expected kind (and the failing service for service_down)."""
     found = diagnose(signals)
-    assert (kind, service) == (found.kind, found.service), found.evidence
+    assert (kind, service) == (found.kind, found.service), evidence_lines(found.evidence)
 
 
 def test_every_kind_is_covered_by_the_table() -> None:
@@ -603,7 +604,7 @@ def test_an_untrusted_email_never_changes_the_kind(
 
 def test_may26_evidence_names_budget_email_and_green_status() -> None:
     """The May 26 diagnosis cites the empty budget, the trusted email and the green status page."""
-    evidence = " | ".join(diagnose(MAY26).evidence)
+    evidence = " | ".join(evidence_lines(diagnose(MAY26).evidence))
     assert ("IO budget 0% left" in evidence, "trusted io_budget_warning email" in evidence) == (
         True,
         True,
@@ -616,7 +617,7 @@ def test_untrusted_email_appears_as_evidence_only() -> None:
     found = diagnose(sig(emails=(email(trusted=False),)))
     assert (DiagnosisKind.HEALTHY, True) == (
         found.kind,
-        any("untrusted" in e for e in found.evidence),
+        any("untrusted" in e for e in evidence_lines(found.evidence)),
     )
 
 
@@ -640,7 +641,7 @@ def test_rejected_key_is_named_in_the_evidence() -> None:
     found = diagnose(sig(services=services, status_codes={"rest": 401}))
     assert (DiagnosisKind.SERVICE_DOWN, True) == (
         found.kind,
-        any("key is rejected (HTTP 401)" in e for e in found.evidence),
+        any("key is rejected (HTTP 401)" in e for e in evidence_lines(found.evidence)),
     )
 
 
@@ -655,7 +656,7 @@ def test_healthy_says_what_answers_and_the_api_trouble_rides_along() -> None:
         )
     )
     assert DiagnosisKind.HEALTHY == found.kind
-    assert "db, rest, auth healthy (management API)" == found.evidence[0]
+    assert "db, rest, auth healthy (management API)" == fact_line(found.evidence[0])
     assert "rate limited (HTTP 429)" == found.lever
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sbwatch.alerting.words import headline
+from sbwatch.alerting.words import fact_line, headline
 from sbwatch.core.results import (
     DiagnosisKind,
     Outcome,
@@ -34,7 +34,7 @@ def test_402_from_the_project_is_a_quota_restriction() -> None:
     )
     found = diagnose(restricted)
     assert DiagnosisKind.QUOTA_RESTRICTED == found.kind
-    assert "auth, rest answered HTTP 402" in found.evidence[0]
+    assert "auth, rest answered HTTP 402" in fact_line(found.evidence[0])
     assert found.kind not in FIXABLE
     assert "quota (HTTP 402), not an outage" in headline(found)
 

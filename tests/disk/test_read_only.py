@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from sbwatch.alerting.words import cannot_grow, disk_lines, disk_title
+from sbwatch.alerting.words import cannot_grow, disk_lines, disk_title, evidence_lines
 from sbwatch.core.results import (
     DiagnosisKind,
     EscalationMode,
@@ -53,7 +53,7 @@ def test_the_db_probe_seeing_read_only_is_disk_full() -> None:
     found = diagnose(signals)
     assert (DiagnosisKind.DISK_FULL, True) == (
         found.kind,
-        any("read-only transaction" in line for line in found.evidence),
+        any("read-only transaction" in line for line in evidence_lines(found.evidence)),
     )
 
 

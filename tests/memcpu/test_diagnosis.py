@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sbwatch.alerting.conditions import conditions
+from sbwatch.alerting.words import evidence_lines, fact_line
 from sbwatch.config.settings import EscalationSettings
 from sbwatch.core.results import BudgetEstimate, DiagnosisKind, EscalationMode, ProbeState, Severity
 from sbwatch.core.tiers import Tier
@@ -60,7 +61,7 @@ def test_ram_held_high_warns_before_the_services_fail_naming_the_size() -> None:
         "RAM 85% used for 20m (above 75% consistently: the provider's sign of a size too small)",
         "small (2 GB) is the smallest size whose memory holds the 0.8 GB in use under 75%; "
         "micro has 1 GB",
-    ] == list(found.evidence)
+    ] == evidence_lines(found.evidence)
     diag = conditions(found, None, None, None, budget_latched=False)[0]
     assert (Severity.WARNING, True) == (diag.severity, diag.active)
     assert "memory running short: the size is too small for the load" == diag.title
@@ -84,7 +85,7 @@ def test_swapping_says_it_spends_the_io_budget() -> None:
         "(40% left) runs out in ~3h",
         "medium (4 GB) is the smallest size whose memory holds the 1.7 GB in use under 75%; "
         "micro has 1 GB",
-    ] == list(found.evidence)
+    ] == evidence_lines(found.evidence)
 
 
 def test_an_oom_is_the_cause_of_the_failure_before_the_io_budget() -> None:
@@ -97,11 +98,11 @@ def test_an_oom_is_the_cause_of_the_failure_before_the_io_budget() -> None:
     used_up = BudgetEstimate(REF, NOW, Tier.MICRO, 0.0, 5.0, 0.0, 0.9, throughput_mbps=11.0)
     found = diagnose(sig(memory=state, services=DOWN, budget=used_up, iowait_ratio=0.5))
     assert (DiagnosisKind.MEMORY_EXHAUSTED, False) == (found.kind, found.ahead)
-    assert found.evidence[0] == (
+    assert fact_line(found.evidence[0]) == (
         "out of memory at 11:59-12:00 UTC: the OOM killer struck and the machine restarted "
         "(its counters started again)"
     )
-    assert "db probe down; rest probe down" == found.evidence[1]
+    assert "db probe down; rest probe down" == fact_line(found.evidence[1])
     diag = conditions(found, None, None, None, budget_latched=False)[0]
     assert (Severity.CRITICAL, "memory exhausted: services failing") == (diag.severity, diag.title)
 
@@ -116,7 +117,7 @@ def test_a_leak_is_told_before_it_swaps() -> None:
     ]
     found = diagnose(sig(memory=memory.assess(points, NOW, SUSTAIN)))
     assert (DiagnosisKind.MEMORY_EXHAUSTED, True) == (found.kind, found.ahead)
-    assert found.evidence[0] == (
+    assert fact_line(found.evidence[0]) == (
         "free memory falling steadily (a leak?): out of memory (OOM) in ~4h25m, when RAM and "
         "swap are full; RAM full (swapping) after ~50m"
     )
@@ -167,7 +168,7 @@ def test_cpu_saturated_with_services_failing_is_the_cause() -> None:
     ]
     found = diagnose(sig(cpu=cpu.assess(points, SUSTAIN), services=DOWN))
     assert (DiagnosisKind.CPU_EXHAUSTED, False) == (found.kind, found.ahead)
-    assert "db probe down; rest probe down" == found.evidence[1]
+    assert "db probe down; rest probe down" == fact_line(found.evidence[1])
 
 
 def test_ram_held_high_does_not_explain_a_failure() -> None:

@@ -18,6 +18,7 @@ from sbwatch.commands.escalate import escalate_command
 from sbwatch.commands.history import show_history
 from sbwatch.config.settings import EscalationSettings, ProjectSettings
 from sbwatch.core.clock import VirtualClock
+from sbwatch.core.facts import recorded
 from sbwatch.core.results import Diagnosis, DiagnosisKind, IntentState
 from sbwatch.core.tiers import Tier
 from sbwatch.remediation.executor import lock_name
@@ -82,7 +83,7 @@ async def test_escalate_applies_once_and_waits_for_recovery(
     """--yes raises micro to small once, waits through RESIZING and reports the recovery time."""
     at = clock.now()
     await store.record_diagnosis(
-        Diagnosis(REF, at, DiagnosisKind.IO_BUDGET_EXHAUSTED, 0.9, ("IO budget 0% left",))
+        Diagnosis(REF, at, DiagnosisKind.IO_BUDGET_EXHAUSTED, 0.9, (recorded("IO budget 0% left"),))
     )
     code, out = await command(api, store, clock)
     [intent] = await store.intents(REF)

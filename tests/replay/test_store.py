@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from tests.replay.conftest import DATA
 
+from sbwatch.core.facts import recorded
 from sbwatch.core.results import Alert, Diagnosis, DiagnosisKind, IntentState, Severity
 from sbwatch.core.tiers import Tier
 from sbwatch.sim.replay import replay
@@ -50,9 +51,9 @@ async def _journal_and_alerts(store: ReplayStore) -> list[Any]:
     seen: list[Any] = []
     for when, kind in ((at, DiagnosisKind.HEALTHY), (later, DiagnosisKind.SERVICE_DOWN)):
         down = ("rest",) if kind is DiagnosisKind.SERVICE_DOWN else ()
-        diagnosis = Diagnosis(
-            REF, when, kind, 0.9, ("why",), services=down, onsets=tuple((s, at) for s in down)
-        )
+        onsets = tuple((s, at) for s in down)
+        why = (recorded("why"),)
+        diagnosis = Diagnosis(REF, when, kind, 0.9, why, services=down, onsets=onsets)
         await store.record_diagnosis(diagnosis)
         seen += [await store.latest_diagnosis(REF), await store.diagnoses(REF, at)]
     alert = Alert(f"{REF}:diagnosis", REF, Severity.WARNING, "title", "body", at)

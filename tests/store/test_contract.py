@@ -11,6 +11,7 @@ from tests.store.conftest import Backend
 
 from sbwatch.core.connections import ConnReading
 from sbwatch.core.errors import StoreError
+from sbwatch.core.facts import Fact, FactKind, recorded
 from sbwatch.core.results import (
     Alert,
     BudgetEstimate,
@@ -224,13 +225,24 @@ async def test_recent_emails_filter_by_project_and_since(store: Store) -> None:
 async def test_diagnoses_round_trip_latest_and_since(store: Store) -> None:
     """Diagnoses keep evidence and service; latest is newest; since filters."""
     assert await store.latest_diagnosis("p") is None
-    d1 = Diagnosis("p", at(1), DiagnosisKind.IO_BUDGET_EXHAUSTED, 0.9, ("budget 0%", "email"))
+    said = (recorded("budget 0%"), recorded("email"))
+    d1 = Diagnosis("p", at(1), DiagnosisKind.IO_BUDGET_EXHAUSTED, 0.9, said)
     d2 = Diagnosis("p", at(2), DiagnosisKind.SERVICE_DOWN, 0.5, (), "rest")
     for item in (d2, d1, Diagnosis("q", at(3), DiagnosisKind.HEALTHY, 1.0)):
         await store.record_diagnosis(item)
     assert d2 == await store.latest_diagnosis("p")
     assert [d1, d2] == await store.diagnoses("p", T0)
     assert [d2] == await store.diagnoses("p", at(1.5))
+
+
+async def test_a_diagnosis_is_stored_in_the_words_it_was_said_in(store: Store) -> None:
+    """The diagnoses table keeps the evidence as text: a fact not yet said (the store knows no
+    words) is a permanent StoreError and nothing is written."""
+    down = (Fact(FactKind.PROBE_DOWN, service="rest"),)
+    unsaid = Diagnosis("p", at(1), DiagnosisKind.SERVICE_DOWN, 0.5, down, "rest")
+    with pytest.raises(StoreError) as caught:
+        await store.record_diagnosis(unsaid)
+    assert (False, None) == (caught.value.transient, await store.latest_diagnosis("p"))
 
 
 async def test_intent_life_cycle(store: Store) -> None:

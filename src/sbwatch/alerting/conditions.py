@@ -19,13 +19,13 @@ from sbwatch.alerting.words import (
     says_command,
     service_title,
 )
+from sbwatch.core.facts import FactKind
 from sbwatch.core.results import BudgetEstimate, Diagnosis, DiagnosisKind, Severity
 from sbwatch.core.subjects import BudgetCause, Family, Subject, named
 from sbwatch.policy.alerts import Condition, service_subjects
 from sbwatch.policy.budget import reads_used_up, refilling
 from sbwatch.policy.conditions import FOLDING, IO_KINDS, assess
 from sbwatch.policy.escalation import EscalationDecision, Reach
-from sbwatch.policy.resources import OOM_LINE
 
 
 def still_failing() -> tuple[str, ...]:
@@ -133,7 +133,7 @@ def conditions(
 def _cause(diagnosis: Diagnosis) -> str:
     if diagnosis.service:
         return f"{diagnosis.kind}:{diagnosis.service}"
-    oom = any(line.startswith(OOM_LINE) for line in diagnosis.evidence)
+    oom = any(fact.kind is FactKind.OOM for fact in diagnosis.evidence)
     if diagnosis.ahead:
         return f"{diagnosis.kind}:ahead:oom" if oom else f"{diagnosis.kind}:ahead"
     return f"{diagnosis.kind}:oom" if oom else diagnosis.kind

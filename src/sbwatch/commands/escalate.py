@@ -15,6 +15,7 @@ import httpx
 from pydantic import SecretStr
 
 from sbwatch.alerting.incidents import IncidentRecorder
+from sbwatch.alerting.words import evidence_lines
 from sbwatch.commands import HELPS
 from sbwatch.commands.common import settings_or_exit, token_or_exit
 from sbwatch.config.settings import ProjectSettings, Settings
@@ -183,7 +184,7 @@ async def escalate_command(
             f"confidence {diagnosis.confidence:.2f})",
             file=out,
         )
-        for line in diagnosis.evidence:
+        for line in evidence_lines(diagnosis.evidence):  # stored: the lines as they were said
             print(f"  - {line}", file=out)
     plan = await make_plan(project, api, to, out)
     if plan is None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sbwatch.core.connections import ConnReading
 from sbwatch.core.readings import MgmtHealth, Reading, StatusPage
 from sbwatch.core.tiers import Tier
+
+if TYPE_CHECKING:  # core.facts reads EmailKind from here
+    from sbwatch.core.facts import Fact
 
 
 class Outcome(StrEnum):
@@ -317,7 +320,9 @@ class Diagnosis:
     at: datetime
     kind: DiagnosisKind
     confidence: float
-    evidence: tuple[str, ...] = ()
+    evidence: tuple[Fact, ...] = ()
+    """What the kind rests on, as facts (``alerting.words.diagnosis`` says them); a stored
+    diagnosis read back holds its lines as they were said (``FactKind.RECORDED``)."""
     service: str | None = None  # for service_down: db, rest or auth
     services: tuple[str, ...] = ()
     """For service_down, every failing service, the longest down first (``service`` is it)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from sbwatch.alerting.words import evidence_lines
 from sbwatch.config.settings import Settings
 from sbwatch.core.lease import PROJECT_LEASE_PREFIX, ProjectLease
 from sbwatch.core.results import BudgetEstimate, Intent, ProbeStatus
@@ -120,7 +121,8 @@ async def _project(
         "name": project.display_name,
         "diagnosis": diagnosis.kind.value if diagnosis else None,
         "diagnosed_at": diagnosis.at.isoformat() if diagnosis else None,
-        "evidence": list(diagnosis.evidence) if diagnosis else [],
+        # a stored diagnosis: history, its evidence the lines as they were said
+        "evidence": evidence_lines(diagnosis.evidence) if diagnosis else [],
         "probes": [_probe(s) for s in await store.probe_statuses(ref)],
         "budget": None if budget is None else _budget(budget),
         "disk": await disk_report(store, project, now),

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from sbwatch.core.connections import DIRECT, POOLER, POOLS, REST, ConnReading
+from sbwatch.core.facts import Fact, FactKind
 from sbwatch.core.tiers import Tier
 from sbwatch.supabase.connections import (
     RESERVED_SLOTS,
@@ -195,22 +196,15 @@ def assess(points: Sequence[ConnPoint], tier: Tier, now: datetime) -> ConnAssess
     return ConnAssessment(now, tier, pools, worst, level, top)
 
 
-POOL_NAMES = {
-    DIRECT: "Postgres direct connections",
-    REST: "PostgREST's pool",
-    POOLER: "Pooler clients",
-}
-
-
-def pool_line(state: PoolState) -> str:
-    """One line of evidence: the pool, how full, of what limit."""
-    source = "max_connections" if state.pool == DIRECT else "its max"
-    if state.limit_from == "size":
-        source = "the size's limit"
-    used, limit = f"{state.used:.0f}", f"{state.limit:.0f}"
-    at_line = state.full or state.full_eta_s == 0
-    what = "full" if at_line else f"{state.ratio:.0%} used"
-    line = f"{POOL_NAMES[state.pool]} {what}: {used} of {limit} ({source})"
-    if state.pool == REST and state.waiting:
-        line += f", {state.waiting:.0f} requests waiting"
-    return line
+def pool_fact(state: PoolState) -> Fact:
+    """One fact of evidence: the pool, how full, of what limit (``alerting.words`` says it)."""
+    return Fact(
+        FactKind.POOL,
+        pool=state.pool,
+        used=state.used,
+        limit=state.limit,
+        from_size=state.limit_from == "size",
+        ratio=state.ratio,
+        full=state.full or state.full_eta_s == 0,
+        waiting=state.waiting,
+    )

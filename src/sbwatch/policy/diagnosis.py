@@ -1,4 +1,5 @@
-"""Diagnosis: recent signals of one project -> one kind from a closed set, with evidence (pure)."""
+"""Diagnosis: recent signals of one project -> one kind from a closed set, with the facts it
+rests on (pure; ``alerting.words.diagnosis`` says them)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sbwatch.core.connections import DIRECT, POOLER
-from sbwatch.core.durations import format_duration
+from sbwatch.core.facts import Fact, FactKind
 from sbwatch.core.probe_specs import services, throttled_services
 from sbwatch.core.results import (
     BudgetEstimate,
@@ -20,7 +20,7 @@ from sbwatch.core.results import (
 )
 from sbwatch.core.tiers import Tier, spec
 from sbwatch.policy.budget import EXHAUSTED_RATIO, IOWAIT_HIGH, refilling
-from sbwatch.policy.connections import ConnAssessment, pool_line
+from sbwatch.policy.connections import ConnAssessment, pool_fact
 from sbwatch.policy.cpu import CpuState
 from sbwatch.policy.memory import MemoryState
 from sbwatch.policy.resources import Finding, cpu_finding, memory_finding
@@ -107,7 +107,7 @@ class Signals:
         return self.refused_pool is not None
 
 
-Failing = dict[str, str]
+Failing = dict[str, Fact]
 Rule = Callable[[Signals, Failing], Diagnosis | None]
 
 
@@ -138,7 +138,7 @@ def diagnose(signals: Signals) -> Diagnosis:
         found = rule(signals, failing)
         if found is not None:
             return replace(found, lever=signals.mgmt_lever)
-    found = _make(signals, DiagnosisKind.UNKNOWN, 0.3, ["signals are incomplete or contradictory"])
+    found = _make(signals, DiagnosisKind.UNKNOWN, 0.3, [Fact(FactKind.INCOMPLETE)])
     return replace(found, lever=signals.mgmt_lever)
 
 
@@ -150,15 +150,15 @@ def failing_services(s: Signals) -> Failing:
         state = s.services.get(name, ProbeState.UNKNOWN)
         code = s.status_codes.get(name)
         if state is ProbeState.DOWN and code in KEY_REJECTED_STATUSES:
-            failing[name] = f"{name} probe down: the key is rejected (HTTP {code}), check it"
+            failing[name] = Fact(FactKind.KEY_REJECTED, service=name, code=code)
         elif state is ProbeState.DOWN:
-            failing[name] = f"{name} probe down"
-        elif s.status_codes.get(name) in ORIGIN_TIMEOUT_STATUSES:
-            failing[name] = f"{name} answered {s.status_codes[name]} (origin timeout)"
+            failing[name] = Fact(FactKind.PROBE_DOWN, service=name)
+        elif code in ORIGIN_TIMEOUT_STATUSES:
+            failing[name] = Fact(FactKind.ORIGIN_TIMEOUT, service=name, code=code)
         elif state is ProbeState.UNKNOWN and mgmt.get(name) == "UNHEALTHY":
-            failing[name] = f"management API reports {name} UNHEALTHY"
+            failing[name] = Fact(FactKind.API_UNHEALTHY, service=name)
     if s.pg_up is False and "db" not in failing and s.services.get("db") is not ProbeState.UP:
-        failing["db"] = "pg_up = 0"
+        failing["db"] = Fact(FactKind.PG_DOWN)
     return failing
 
 
@@ -166,7 +166,7 @@ def _make(
     s: Signals,
     kind: DiagnosisKind,
     confidence: float,
-    evidence: list[str],
+    evidence: list[Fact],
     service: str | None = None,
 ) -> Diagnosis:
     return Diagnosis(
@@ -193,9 +193,9 @@ def _transport_failed(s: Signals) -> bool:
 def _local_network(s: Signals, failing: Failing) -> Diagnosis | None:
     if _transport_failed(s) and s.mgmt_reachable is False and s.status_reachable is False:
         evidence = [
-            "own probes fail at transport level",
-            "management API unreachable",
-            "status page unreachable",
+            Fact(FactKind.TRANSPORT_FAILED),
+            Fact(FactKind.API_UNREACHABLE),
+            Fact(FactKind.STATUS_UNREACHABLE),
         ]
         return _make(s, DiagnosisKind.LOCAL_NETWORK, 0.8, evidence)
     return None
@@ -205,13 +205,14 @@ def _no_signals(s: Signals, failing: Failing) -> Diagnosis | None:
     own_known = any(st is not ProbeState.UNKNOWN for st in s.services.values())
     if own_known or s.mgmt_services or s.project_status or s.budget or failing:
         return None
-    return _make(s, DiagnosisKind.UNKNOWN, 0.2, ["no probe, management API or budget signal yet"])
+    return _make(s, DiagnosisKind.UNKNOWN, 0.2, [Fact(FactKind.NO_SIGNALS)])
 
 
 def _paused(s: Signals, failing: Failing) -> Diagnosis | None:
     if s.project_status not in PAUSED:
         return None
-    return _make(s, DiagnosisKind.PROJECT_PAUSED, 0.95, [f"project status {s.project_status}"])
+    evidence = [Fact(FactKind.PROJECT_STATUS, status=s.project_status)]
+    return _make(s, DiagnosisKind.PROJECT_PAUSED, 0.95, evidence)
 
 
 def _quota(s: Signals, failing: Failing) -> Diagnosis | None:
@@ -219,7 +220,7 @@ def _quota(s: Signals, failing: Failing) -> Diagnosis | None:
     said = sorted(name for name, code in s.status_codes.items() if code == QUOTA_STATUS)
     if not said:
         return None
-    evidence = [f"{', '.join(said)} answered HTTP 402: the organization's services are restricted"]
+    evidence = [Fact(FactKind.QUOTA_REFUSED, services=tuple(said))]
     return _make(s, DiagnosisKind.QUOTA_RESTRICTED, 0.9, evidence)
 
 
@@ -227,7 +228,7 @@ def _resizing(s: Signals, failing: Failing) -> Diagnosis | None:
     """A compute change under way: failing probes are the restart, not an outage."""
     if s.project_status != RESIZING:
         return None
-    evidence = [f"project status {s.project_status}", *failing.values()]
+    evidence = [Fact(FactKind.PROJECT_STATUS, status=s.project_status), *failing.values()]
     return _make(s, DiagnosisKind.RESIZING, 0.9, evidence)
 
 
@@ -237,11 +238,9 @@ def _disk_full(s: Signals, failing: Failing) -> Diagnosis | None:
         return None
     evidence = []
     if s.disk_used_ratio is not None:
-        evidence.append(
-            f"disk {s.disk_used_ratio:.0%} used" + (" (read-only mode)" if full else "")
-        )
+        evidence.append(Fact(FactKind.DISK_USED, ratio=s.disk_used_ratio, full=full))
     if s.read_only:
-        evidence.append("the database refuses writes: in a read-only transaction")
+        evidence.append(Fact(FactKind.WRITES_REFUSED))
     evidence += failing.values()
     return _make(s, DiagnosisKind.DISK_FULL, 0.95 if full and s.read_only else 0.9, evidence)
 
@@ -253,13 +252,13 @@ def _held_at(served: float, baseline: float) -> bool:
     return -FLAT_TOLERANCE * baseline <= served - baseline <= ABOVE_TOLERANCE * baseline
 
 
-def _budget_facts(s: Signals) -> tuple[bool, bool, list[str]]:
+def _budget_facts(s: Signals) -> tuple[bool, bool, list[Fact]]:
     """(budget at/near zero, throttled: throughput flat at baseline with iowait high or the
     estimate low, evidence)."""
     b = s.budget
     if b is None or not spec(b.tier).has_burst_budget:
         return False, False, []
-    evidence: list[str] = []
+    evidence: list[Fact] = []
     size = spec(b.tier)
     baseline, ops = size.baseline_mbps, size.baseline_iops
     # A load well under both baselines is served whole, spent budget or not: nothing held back.
@@ -269,42 +268,46 @@ def _budget_facts(s: Signals) -> tuple[bool, bool, list[str]]:
     )
     empty = b.ratio <= EXHAUSTED_RATIO and not b.overdrawn and not under
     if empty:
-        evidence.append(f"IO budget {b.ratio:.0%} left (estimate confidence {b.confidence:.2f})")
+        evidence.append(Fact(FactKind.BUDGET_EMPTY, ratio=b.ratio, confidence=b.confidence))
     over = False  # served above the baseline: only a scrape's jitter, if it is held at all
+    held: Fact | None = None
     if _held_at(b.throughput_mbps, baseline):
-        held = (
-            f"throughput {b.throughput_mbps:.1f} MB/s flat at the {b.tier} baseline "
-            f"{baseline:g} MB/s"
+        held = Fact(
+            FactKind.THROUGHPUT_HELD, rate=b.throughput_mbps, tier=b.tier, baseline=baseline
         )
         over = b.throughput_mbps > baseline * (1 + JITTER)
     elif _held_at(b.iops, ops):  # the IO operations balance ran dry
-        held = f"{b.iops:.0f} IOPS flat at the {b.tier} baseline of {ops:g} IOPS"
+        held = Fact(FactKind.IOPS_HELD, rate=b.iops, tier=b.tier, baseline=ops)
         over = b.iops > ops * (1 + JITTER)
-    else:
-        held = ""
     waited = s.iowait_ratio is not None and s.iowait_ratio >= IOWAIT_HIGH
     low = b.ratio <= s.low_ratio and not b.overdrawn  # served above it: not the throttle
     # A load that sits a little above the baseline while the estimate has some left is no
     # throttle: a throttle never serves above it; more than a scrape's wobble over it is
     # believed only when the estimate is empty or the disks wait.
-    throttled = bool(held) and (waited or empty or (low and not over))
-    if throttled and waited:
-        evidence.append(f"iowait {s.iowait_ratio:.0%} with {held}")
-    elif throttled:
-        evidence.append(f"{held} with the IO budget {b.ratio:.0%} left")
+    throttled = held is not None and (waited or empty or (low and not over))
+    if held is not None and throttled and waited:
+        evidence.append(Fact(FactKind.THROTTLED_IOWAIT, ratio=s.iowait_ratio, facts=(held,)))
+    elif held is not None and throttled:
+        evidence.append(Fact(FactKind.THROTTLED_LOW, ratio=b.ratio, facts=(held,)))
     return empty, throttled, evidence
 
 
-def _context(s: Signals) -> list[str]:
+def _context(s: Signals) -> list[Fact]:
     """Supporting facts that never decide a kind on their own: emails and the status page."""
-    notes: list[str] = []
-    for email in _io_emails(s):
-        trust = "trusted" if email.trusted else f"untrusted ({email.trust_reason})"
-        notes.append(f"{trust} {email.kind} email at {email.received_at.isoformat()}")
+    notes = [
+        Fact(
+            FactKind.EMAIL,
+            email=email.kind,
+            trusted=email.trusted,
+            reason=email.trust_reason,
+            at=email.received_at,
+        )
+        for email in _io_emails(s)
+    ]
     if s.status_indicator == "none" and not _status_bad(s):
-        notes.append("status page green (the cause is the project's own)")
+        notes.append(Fact(FactKind.STATUS_GREEN))
     elif s.status_indicator is not None:
-        notes.append(f"status page indicator {s.status_indicator}")
+        notes.append(Fact(FactKind.STATUS_INDICATOR, status=s.status_indicator))
     return notes
 
 
@@ -331,13 +334,6 @@ def _io_exhausted(s: Signals, failing: Failing) -> Diagnosis | None:
     )
 
 
-REFUSED_LINES = {
-    DIRECT: "the database refuses connections: too many connections",
-    POOLER: "the pooler refuses clients: max clients reached",
-}
-"""The evidence of the db probe refused for want of room, by the pool that refused it."""
-
-
 def _refused_while_rest_answers(s: Signals, failing: Failing) -> Diagnosis | None:
     """The db probe refused for want of room while REST answers: the database serves, so it
     is neither the IO budget (which slows REST too) nor the platform. Connections, first."""
@@ -347,7 +343,7 @@ def _refused_while_rest_answers(s: Signals, failing: Failing) -> Diagnosis | Non
     found = _connections(s, failing)
     if found is None:
         return None
-    return replace(found, evidence=(*found.evidence, "REST answers: the database serves"))
+    return replace(found, evidence=(*found.evidence, Fact(FactKind.REST_ANSWERS)))
 
 
 def _connections(s: Signals, failing: Failing) -> Diagnosis | None:
@@ -362,9 +358,9 @@ def _connections(s: Signals, failing: Failing) -> Diagnosis | None:
     full = [p for p in pools if p.full or p.full_eta_s == 0]
     if not full and not s.connections_refused:
         return None
-    evidence = [*failing.values(), *(pool_line(p) for p in full)]
+    evidence = [*failing.values(), *(pool_fact(p) for p in full)]
     if s.refused_pool is not None:
-        evidence.append(REFUSED_LINES[s.refused_pool])
+        evidence.append(Fact(FactKind.POOL_REFUSED, pool=s.refused_pool))
     confidence = 0.95 if full and s.connections_refused else 0.85
     found = _make(s, DiagnosisKind.CONNECTIONS_EXHAUSTED, confidence, evidence)
     return replace(found, refused_by=s.refused_pool)
@@ -443,19 +439,16 @@ def _platform(s: Signals, failing: Failing) -> Diagnosis | None:
     outside_ok = s.status_reachable is True
     shared_down = s.mgmt_reachable is False
     if _status_bad(s):
-        bad = sorted(f"{k}: {v}" for k, v in s.status_components.items() if v != "operational")
-        evidence.append(f"status page indicator {s.status_indicator} {bad}".rstrip())
+        bad = tuple(sorted((k, v) for k, v in s.status_components.items() if v != "operational"))
+        evidence.append(Fact(FactKind.STATUS_BAD, status=s.status_indicator, components=bad))
         if shared_down:
-            evidence.append("management API unreachable")
+            evidence.append(Fact(FactKind.API_UNREACHABLE))
         return _make(s, DiagnosisKind.PLATFORM_OUTAGE, 0.9 if shared_down else 0.75, evidence)
     if shared_down and outside_ok:
-        evidence += ["management API unreachable", "other targets reachable"]
+        evidence += [Fact(FactKind.API_UNREACHABLE), Fact(FactKind.OTHERS_REACHABLE)]
         return _make(s, DiagnosisKind.PLATFORM_OUTAGE, 0.7, evidence)
     if shared_down and _transport_failed(s):
-        evidence += [
-            "management API unreachable",
-            "no outside target to tell our network from the provider's",
-        ]
+        evidence += [Fact(FactKind.API_UNREACHABLE), Fact(FactKind.NO_OUTSIDE)]
         return _make(s, DiagnosisKind.UNKNOWN, 0.4, evidence)
     return None
 
@@ -464,7 +457,7 @@ def _service_down(s: Signals, failing: Failing) -> Diagnosis | None:
     if not failing:
         return None
     if _cause_pending(s, failing):
-        evidence = [*failing.values(), "waiting for the Management API to say why"]
+        evidence = [*failing.values(), Fact(FactKind.WAITING_FOR_API)]
         waiting = tuple(name for name in services() if name in failing)
         return replace(_make(s, DiagnosisKind.UNKNOWN, 0.2, evidence), waiting=waiting)
     never = s.now  # a failure without a recorded start sorts after the ones with one
@@ -504,19 +497,20 @@ def _io_emails(s: Signals) -> list[ProviderEmail]:
 
 
 def _budget_low(s: Signals, failing: Failing) -> Diagnosis | None:
-    evidence: list[str] = []
+    evidence: list[Fact] = []
     confidence = 0.0
     b = s.budget
     if b is not None and spec(b.tier).has_burst_budget:
         if b.eta_s is not None and b.eta_s <= s.warn_horizon_s:
-            evidence.append(f"IO budget forecast to run out in ~{format_duration(b.eta_s)}")
+            evidence.append(Fact(FactKind.BUDGET_RUNS_OUT, seconds=b.eta_s))
         if b.ratio <= s.low_ratio and not refilling(b):  # low and earning back: no risk
-            evidence.append(f"IO budget {b.ratio:.0%} left")
+            evidence.append(Fact(FactKind.BUDGET_LEFT, ratio=b.ratio))
         if evidence:
             confidence = 0.5 + 0.4 * b.confidence
     trusted = [e for e in _io_emails(s) if e.trusted]
     if trusted and not _measured_refilling(b, s.low_ratio):
-        evidence.append(f"trusted {trusted[-1].kind} email from {trusted[-1].sender}")
+        newest = trusted[-1]
+        evidence.append(Fact(FactKind.TRUSTED_EMAIL, email=newest.kind, sender=newest.sender))
         confidence = max(confidence, 0.6) + 0.05
     if not evidence:
         return None
@@ -546,13 +540,13 @@ def _healthy(s: Signals, failing: Failing) -> Diagnosis | None:
         return None
     evidence = []
     if own_up:
-        evidence.append(f"{', '.join(own_up)} answering (own probes)")
+        evidence.append(Fact(FactKind.ANSWERING, services=tuple(own_up)))
     from_api = [n for n in api_ok if n not in own_up]
     if from_api:
-        evidence.append(f"{', '.join(from_api)} healthy (management API)")
+        evidence.append(Fact(FactKind.API_HEALTHY, services=tuple(from_api)))
     if api_bad:
-        evidence.append(f"management API disagrees: {', '.join(api_bad)} UNHEALTHY")
+        evidence.append(Fact(FactKind.API_DISAGREES, services=tuple(api_bad)))
     if s.mgmt_reachable is False:
-        evidence.append("management API unreachable")
+        evidence.append(Fact(FactKind.API_UNREACHABLE))
     confidence = 0.9 if len(own_up) == len(names) and not api_bad else 0.6
     return _make(s, DiagnosisKind.HEALTHY, confidence, [*evidence, *_context(s)])

@@ -24,6 +24,7 @@ from starlette.applications import Starlette
 from sbwatch.alerting.dispatch import Dispatcher
 from sbwatch.alerting.incident_text import incident_doc
 from sbwatch.alerting.messages import Message
+from sbwatch.alerting.words import evidence_lines
 from sbwatch.config.settings import Settings
 from sbwatch.core.clock import VirtualClock
 from sbwatch.core.durations import format_duration
@@ -452,7 +453,7 @@ async def _evaluate(watcher: Watcher, rec: Recorder, ref: str) -> None:
         rec.diagnoses.append(
             {"at_s": round(rec.clock.elapsed, 1), "kind": diagnosis.kind.value, "project": ref}
         )
-        why = "; ".join(diagnosis.evidence[:2])
+        why = "; ".join(evidence_lines(diagnosis.evidence[:2]))
         who = f"{ref[:6]} " if len(rec.refs) > 1 else ""
         rec.say(f"DIAGNOSIS {who}{diagnosis.kind.value} ({why})")
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from sbwatch.core.connections import ConnReading
 from sbwatch.core.errors import StoreError
+from sbwatch.core.facts import Fact, FactKind, recorded
 from sbwatch.core.results import (
     Alert,
     BudgetEstimate,
@@ -322,14 +323,33 @@ def email_from_row(row: Row) -> ProviderEmail:
     )
 
 
+def diagnosis_params(diagnosis: Diagnosis, ts: TimeIn) -> tuple[Any, ...]:
+    """A diagnoses row: the evidence is kept in the words it was said in (the watch records a
+    diagnosis said, its facts ``FactKind.RECORDED``: the store knows no words)."""
+    lines = dump_json([_said(fact) for fact in diagnosis.evidence])
+    return tuple(
+        lines if column == "evidence" else encode(getattr(diagnosis, column), ts)
+        for column in DIAGNOSIS_COLUMNS
+    )
+
+
+def _said(fact: Fact) -> str:
+    if fact.kind is not FactKind.RECORDED or fact.text is None:
+        raise StoreError(
+            f"a diagnosis's {fact.kind} fact is stored in words: record the diagnosis said",
+            transient=False,
+        )
+    return fact.text
+
+
 def diagnosis_from_row(row: Row) -> Diagnosis:
-    """A Diagnosis from a diagnoses row."""
+    """A Diagnosis from a diagnoses row: history, its evidence the lines as they were said."""
     return Diagnosis(
         project=row["project"],
         at=ts_req(row["at"]),
         kind=DiagnosisKind(row["kind"]),
         confidence=row["confidence"],
-        evidence=tuple(load_json(row["evidence"])),
+        evidence=tuple(recorded(line) for line in load_json(row["evidence"])),
         service=row["service"],
     )
 

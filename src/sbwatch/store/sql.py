@@ -280,7 +280,8 @@ class SqlStore(LeaseSql, OncallSql, ABC):
 
     async def record_diagnosis(self, diagnosis: Diagnosis) -> None:
         """Append one diagnosis."""
-        await self._append("diagnoses", codec.DIAGNOSIS_COLUMNS, diagnosis)
+        params = codec.diagnosis_params(diagnosis, self._ts)
+        await self._insert("diagnoses", codec.DIAGNOSIS_COLUMNS, params)
 
     async def latest_diagnosis(self, project: str) -> Diagnosis | None:
         """The newest diagnosis of a project."""

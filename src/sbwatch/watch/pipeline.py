@@ -17,6 +17,7 @@ import httpx
 from sbwatch.alerting.conditions import conditions
 from sbwatch.alerting.data_conditions import data_conditions
 from sbwatch.alerting.dispatch import Dispatcher
+from sbwatch.alerting.words import as_recorded, evidence_lines
 from sbwatch.config.settings import BudgetSettings, ProjectSettings, Settings
 from sbwatch.core.clock import Clock
 from sbwatch.core.errors import SbwatchError
@@ -349,7 +350,7 @@ class Pipeline:
         changed = previous is None or previous.kind is not diagnosis.kind
         last = runtime.diagnosis_recorded_at
         if changed or last is None or diagnosis.at - last >= DIAGNOSIS_RECORD_EVERY:
-            await self.store.record_diagnosis(diagnosis)
+            await self.store.record_diagnosis(as_recorded(diagnosis))
             runtime.diagnosis_recorded_at = diagnosis.at
         if not changed:
             return
@@ -362,7 +363,7 @@ class Pipeline:
             project=diagnosis.project,
             kind=diagnosis.kind.value,
             previous=previous.kind.value if previous else None,
-            evidence=list(diagnosis.evidence),
+            evidence=evidence_lines(diagnosis.evidence),
         )
 
     async def _latch(

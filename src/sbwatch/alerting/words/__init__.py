@@ -2,8 +2,9 @@
 (``sbwatch escalate``): the titles and bodies of the alerts, the notices and the incidents' lines.
 
 Policy answers with closed reasons and their figures (``policy.escalation.Reason``,
-``policy.disk.DiskReason``); this package says them in words, for the phone, the journal and
-the logs alike, one module per family; every name is read from here.
+``policy.disk.DiskReason``) and the diagnosis with closed facts (``core.facts.Fact``); this
+package says them in words, for the phone, the journal and the logs alike, one module per
+family; every name is read from here.
 """
 
 from sbwatch.alerting.words.conditions import (
@@ -24,6 +25,12 @@ from sbwatch.alerting.words.data import (
     backup_skipped_body,
     data_body,
     data_title,
+)
+from sbwatch.alerting.words.diagnosis import (
+    REFUSED_LINES,
+    as_recorded,
+    evidence_lines,
+    fact_line,
 )
 from sbwatch.alerting.words.disk import (
     cannot_grow,
@@ -47,6 +54,7 @@ from sbwatch.alerting.words.events import (
     who,
 )
 from sbwatch.alerting.words.limits import (
+    POOL_NAMES,
     SMTP_LINE,
     SMTP_UNKNOWN_LINE,
     auth_limits_lines,
@@ -54,6 +62,7 @@ from sbwatch.alerting.words.limits import (
     connections_lines,
     connections_title,
     pool_levers,
+    pool_line,
     refused_lines,
 )
 from sbwatch.alerting.words.mail import (
@@ -110,6 +119,8 @@ __all__ = [
     "ESCALATE",
     "LEAK_LINE",
     "LEVER_TITLE",
+    "POOL_NAMES",
+    "REFUSED_LINES",
     "SMTP_LINE",
     "SMTP_UNKNOWN_LINE",
     "STORE_AWAY_TITLE",
@@ -117,6 +128,7 @@ __all__ = [
     "UNRECOVERED_BODY",
     "after_maintenance",
     "after_maintenance_line",
+    "as_recorded",
     "assumed_line",
     "auth_limits_lines",
     "auth_limits_title",
@@ -143,8 +155,10 @@ __all__ = [
     "email_folded_line",
     "email_title",
     "escalate_command",
+    "evidence_lines",
     "expiry_body",
     "expiry_title",
+    "fact_line",
     "failed_disk_body",
     "failed_event",
     "failed_title",
@@ -163,6 +177,7 @@ __all__ = [
     "plan_body",
     "plan_title",
     "pool_levers",
+    "pool_line",
     "raised_event",
     "raising_body",
     "raising_title",

@@ -3,6 +3,7 @@ the Management API's own trouble."""
 
 from __future__ import annotations
 
+from sbwatch.alerting.words.diagnosis import evidence_lines
 from sbwatch.alerting.words.sizes import decision_reason, escalate_command, summary
 from sbwatch.core.durations import format_duration, moment_after
 from sbwatch.core.results import (
@@ -106,7 +107,7 @@ def says_command(diagnosis: Diagnosis, decision: EscalationDecision | None) -> b
 
 def condition_body(diagnosis: Diagnosis, decision: EscalationDecision | None) -> str:
     """The diagnosis's body: its evidence, and what sbwatch proposes or why it does not."""
-    lines = [*diagnosis.evidence[:4]]
+    lines = evidence_lines(diagnosis.evidence[:4])
     ref = diagnosis.project
     if diagnosis.kind in _WAIT:
         lines.append(_WAIT[diagnosis.kind])

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from sbwatch.core.connections import DIRECT, POOLER, REST
 from sbwatch.core.durations import format_duration
+from sbwatch.core.facts import Fact
 from sbwatch.core.tiers import Tier
 from sbwatch.policy.auth_limits import AuthAssessment
-from sbwatch.policy.connections import POOL_NAMES, ConnAssessment, pool_line
+from sbwatch.policy.connections import ConnAssessment, pool_fact
 from sbwatch.supabase.auth_limits import (
     AUTH_CONFIG_PATH,
     BUILTIN_SMTP_PER_HOUR,
@@ -17,6 +18,28 @@ from sbwatch.supabase.auth_limits import (
 from sbwatch.supabase.connections import POOLER_CONFIG_PATH, bigger_limit, size_limit
 
 # --- connections -------------------------------------------------------------------------
+
+POOL_NAMES = {
+    DIRECT: "Postgres direct connections",
+    REST: "PostgREST's pool",
+    POOLER: "Pooler clients",
+}
+
+
+def pool_line(fact: Fact) -> str:
+    """One pool's fact (``FactKind.POOL``, ``policy.connections.pool_fact``): the pool, how
+    full, of what limit."""
+    pool = fact.pool
+    assert pool is not None
+    source = "max_connections" if pool == DIRECT else "its max"
+    if fact.from_size:
+        source = "the size's limit"
+    used, limit = f"{fact.used:.0f}", f"{fact.limit:.0f}"
+    what = "full" if fact.full else f"{fact.ratio:.0%} used"
+    line = f"{POOL_NAMES[pool]} {what}: {used} of {limit} ({source})"
+    if pool == REST and fact.waiting:
+        line += f", {fact.waiting:.0f} requests waiting"
+    return line
 
 
 def connections_title(a: ConnAssessment) -> str:
@@ -83,7 +106,7 @@ def connections_lines(a: ConnAssessment, ref: str) -> list[str]:
     worst = a.worst
     if worst is None:
         return []
-    lines = [f"{pool_line(worst)}."]
+    lines = [f"{pool_line(pool_fact(worst))}."]
     if worst.rate_per_h is not None and worst.rate_per_h > 0 and worst.full_eta_s:
         lines.append(
             f"Climbing {worst.rate_per_h:.0f} an hour: a client opens connections it never closes."
@@ -91,7 +114,7 @@ def connections_lines(a: ConnAssessment, ref: str) -> list[str]:
     if worst.pool == REST and worst.timeouts:
         lines.append(f"{worst.timeouts:.0f} requests timed out waiting for a connection.")
     others = [s for s in a.pools if s is not worst and (s.full or s.near)]
-    lines += [f"{pool_line(s)}." for s in others]
+    lines += [f"{pool_line(pool_fact(s))}." for s in others]
     lines += pool_levers(worst.pool, a.tier, ref, a.top_user)
     lines.append("sbwatch changes nothing itself for connections.")
     return lines
