@@ -352,17 +352,43 @@ def test_a_new_cause_is_said_again_with_what_it_was() -> None:
     assert [] == run.at(2, outage)
 
 
-def test_a_forecast_that_halved_is_said_again_at_most_hourly() -> None:
-    """The budget warning's figures follow the forecast when it halves, not every scrape."""
+def test_a_forecast_that_moved_is_said_again_at_most_hourly() -> None:
+    """The budget warning's figures follow the forecast when it comes nearer than told (under
+    half of what the one told leaves by now), not every scrape, and at most hourly."""
     run = Run()
     run.at(0, replace(cond(), eta_s=86_400.0))
-    run.at(2, replace(cond(), eta_s=86_400.0))
-    assert [] == run.at(30, replace(cond(), eta_s=50_000.0))
+    run.at(2, replace(cond(), eta_s=86_400.0))  # told: ~1d, from minute 2
+    assert [] == run.at(30, replace(cond(), eta_s=50_000.0))  # 84,720 s left as told
     assert [] == run.at(90, replace(cond(), eta_s=60_000.0))
-    (action,) = run.at(120, replace(cond(), eta_s=40_000.0))
-    assert ("update", 40_000.0) == (action.kind, action.alert.eta_s)
-    assert [] == run.at(150, replace(cond(), eta_s=15_000.0))
+    (action,) = run.at(120, replace(cond(), eta_s=35_000.0))  # under half of 79,320 s
+    assert ("update", 35_000.0) == (action.kind, action.alert.eta_s)
+    assert [] == run.at(150, replace(cond(), eta_s=15_000.0))  # moved, but within the hour
     assert ["update"] == [a.kind for a in run.at(190, replace(cond(), eta_s=15_000.0))]
+
+
+def test_a_forecast_counting_down_as_told_is_not_said_again() -> None:
+    """Told "runs out in ~6h" at minute 2: three and five hours on, the forecast reads the
+    same moment (~3h, ~1h): no news, nothing sent; it comes an hour nearer: said."""
+    run = Run()
+    run.at(0, replace(cond(), eta_s=21_600.0))
+    assert ["open"] == [a.kind for a in run.at(2, replace(cond(), eta_s=21_600.0))]
+    assert [] == run.at(182, replace(cond(), eta_s=10_800.0))
+    assert [] == run.at(302, replace(cond(), eta_s=3_600.0))
+    (action,) = run.at(312, replace(cond(), eta_s=1_200.0))  # 3,000 s left as told
+    assert ("update", 1_200.0) == (action.kind, action.alert.eta_s)
+
+
+def test_a_forecast_the_person_must_act_on_is_said_as_it_halves() -> None:
+    """sbwatch will not raise the size itself (a cap, ``ask`` mode): the person must act
+    before it runs out, so the same countdown is said again each time the time left halves."""
+    run = Run()
+    must_act = replace(cond(), countdown=True)
+    run.at(0, replace(must_act, eta_s=21_600.0))
+    run.at(2, replace(must_act, eta_s=21_600.0))
+    (action,) = run.at(182, replace(must_act, eta_s=10_700.0))
+    assert ("update", 10_700.0) == (action.kind, action.alert.eta_s)
+    assert [] == run.at(250, replace(must_act, eta_s=6_600.0))
+    assert ["update"] == [a.kind for a in run.at(272, replace(must_act, eta_s=5_300.0))]
 
 
 def test_a_forecast_whose_moment_passed_is_said_as_it_stands() -> None:

@@ -227,6 +227,19 @@ def test_a_budget_beyond_sbwatchs_reach_carries_why_and_the_command() -> None:
     assert io.active
     assert io.body.endswith(f"\n{ahead}")
     assert 1 == io.body.count("sbwatch escalate")
+    assert io.countdown  # the person must act: its forecast is said as it halves
+    (within,) = (
+        c
+        for c in conditions(
+            diagnosis(DiagnosisKind.HEALTHY),
+            budget(0.6, 19 * 3600.0),
+            Severity.WARNING,
+            None,
+            budget_latched=False,
+        )
+        if c.subject == "io_budget"
+    )
+    assert not within.countdown  # sbwatch raises it itself: a countdown on schedule is no news
 
 
 def test_a_cause_that_ends_while_the_services_keep_failing_is_taken_in() -> None:

@@ -12,7 +12,9 @@ Rules:
   except a critical one, which opens at once;
 - a higher severity on an open alert sends an ``update``; a lower one is recorded silently;
 - a new cause of an open alert (auth down turns out to be a platform outage) sends an
-  ``update`` saying what it is now; so does a forecast that halved since it was last told;
+  ``update`` saying what it is now; so does a forecast that moved: the time left is under
+  half of what the one told leaves by now (a countdown on schedule is no news, unless the
+  person must act before it ends: then each halving is said);
 - reminders every ``remind_warning`` / ``remind_critical`` while open (either may be None:
   never; by default a warning is sent once and speaks again only to turn critical or resolve);
 - one page per project at a time: a critical pages when it opens or turns critical while no
@@ -65,7 +67,10 @@ class Condition:
     cause: str = ""
     """What is wrong, as a value: a different cause on an open alert is said again."""
     eta_s: float | None = None
-    """The forecast behind an IO budget condition: a halving is said again."""
+    """The forecast behind an IO budget condition: one that moved is said again."""
+    countdown: bool = False
+    """The person must act before the forecast runs out (sbwatch will not raise the size
+    itself): the forecast is said again each time the time left halves, as it nears."""
     since: datetime | None = None
     """When the problem began, when known before sbwatch saw it confirmed (a first failure)."""
     absorbs: tuple[str, ...] = ()
@@ -292,24 +297,35 @@ def _by_key(conditions: Iterable[Condition]) -> dict[str, Condition]:
 
 
 FORECAST_MOVED = 0.5
-"""A forecast told to the person is said again once it has shrunk to this fraction."""
+"""A forecast told to the person is said again once the time left is under this fraction of
+what the one told leaves by now."""
 TOLD_EASING = frozenset({BudgetCause.USED_UP, BudgetCause.FAILING})
 """Causes of an IO budget alert whose easing (the budget refilling) is told as good news."""
 FORECAST_QUIET = timedelta(hours=1)
 """A moved forecast is said at most this often: a burst must not page every few minutes."""
 
 
-def _forecast_moved(told: float | None, now: float | None, since_told_s: float) -> bool:
-    """Whether the time to run out moved enough to tell again: it halved, it began, or the
-    moment told has passed without it running out (the forecast proved wrong: a refill, a
-    size changed since, limits above the published ones), so the one standing is said.
+def _forecast_moved(
+    told: float | None, now: float | None, since_told_s: float, *, countdown: bool = False
+) -> bool:
+    """Whether the time to run out moved enough to tell again: it began; the moment told has
+    passed without it running out (the forecast proved wrong: a refill, a size changed since,
+    limits above the published ones), so the one standing is said; or it came nearer than
+    told, the time left under half of what the forecast told leaves by now.
 
-    A forecast already at zero (used up) cannot halve: the hourly reminder says it again."""
+    A forecast counting down as told is no news: "runs out in ~6h" said at noon, "~3h" at
+    three is the same moment said again, unless the person must act before it (``countdown``):
+    then each halving of the time left is said, as the moment nears. A forecast already at
+    zero (used up) cannot move: the hourly reminder says it again."""
     if now is None:
         return False
     if told is None:
         return True
-    return now < told * FORECAST_MOVED or 0 < told <= since_told_s
+    if 0 < told <= since_told_s:
+        return True
+    if countdown and now < told * FORECAST_MOVED:
+        return True
+    return now < (told - since_told_s) * FORECAST_MOVED
 
 
 PART_OF = "Part of it:"
@@ -393,7 +409,7 @@ class _Cycle:
             return replace(action, was=alert.title)
         told_at = alert.last_sent_at or alert.opened_at
         since_told = (self.now - told_at).total_seconds()
-        moved = _forecast_moved(alert.eta_s, cond.eta_s, since_told)
+        moved = _forecast_moved(alert.eta_s, cond.eta_s, since_told, countdown=cond.countdown)
         if moved and self._quiet_since(alert, FORECAST_QUIET):
             return self._action("update", cond, alert.opened_at, alert, None)
         if self._reminder_due(alert):
