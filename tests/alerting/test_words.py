@@ -4,22 +4,32 @@ the command is built once."""
 from __future__ import annotations
 
 import ast
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from sbwatch.alerting.phone import Target
 from sbwatch.alerting.words import (
     bound_text,
     decision_reason,
     disk_reason,
     fact_line,
     lever_lines,
+    passed_on,
     reach_line,
 )
 from sbwatch.core.connections import DIRECT, POOLER, REST
 from sbwatch.core.facts import Fact, FactKind, recorded
-from sbwatch.core.results import DiagnosisKind, EmailKind, EscalationMode, Intent, IntentState
+from sbwatch.core.results import (
+    Alert,
+    DiagnosisKind,
+    EmailKind,
+    EscalationMode,
+    Intent,
+    IntentState,
+    Severity,
+)
 from sbwatch.core.tiers import Tier
 from sbwatch.policy.disk import DiskDecision, DiskReason, DiskWhy
 from sbwatch.policy.escalation import (
@@ -263,3 +273,20 @@ def test_the_diagnosis_policy_writes_no_words(module: str) -> None:
     formatted = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.JoinedStr)]
     sentences = [text for text in _code_strings(path) if " " in text]
     assert ([], []) == (formatted, sentences)
+
+
+def test_a_passed_on_critical_names_what_its_cause_took_in() -> None:
+    """The page passed on says the alert's body, then the alerts it took in, as it was said."""
+    alert = Alert(
+        f"{REF}:diagnosis",
+        REF,
+        Severity.CRITICAL,
+        "Supabase platform outage",
+        "status page indicator major",
+        NOW,
+        last_sent_at=NOW,
+        part_of=("rest is down", "db is down"),
+    )
+    later = NOW + timedelta(minutes=30)
+    lines = passed_on(alert, Target("shop"), NOW, later).body.splitlines()
+    assert ["status page indicator major", "Part of it: rest is down, db is down."] == lines[1:3]

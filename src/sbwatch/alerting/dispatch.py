@@ -37,7 +37,7 @@ import httpx
 from pydantic import SecretStr
 
 from sbwatch.alerting.ack_link import AckLinks, is_ntfy, with_ack_button
-from sbwatch.alerting.messages import Message
+from sbwatch.alerting.phone import Message
 from sbwatch.alerting.words import undelivered_body, undelivered_title
 from sbwatch.config.settings import RouteSettings
 from sbwatch.core.clock import Clock

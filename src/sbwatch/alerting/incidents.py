@@ -17,7 +17,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sbwatch.alerting.incident_text import summary_lines
-from sbwatch.alerting.messages import Message
+from sbwatch.alerting.phone import Message
 from sbwatch.alerting.words import (
     failed_event,
     incident_resolved_title,

@@ -380,6 +380,9 @@ class Alert:
     """What the alert is about, as last sent ("service_down:rest", "platform_outage")."""
     eta_s: float | None = None
     """The forecast (seconds to run out) the person was last told, for IO budget alerts."""
+    part_of: tuple[str, ...] = ()
+    """The titles of the open alerts this one took in when it last spoke (a cause naming what
+    is part of it), said after its body."""
 
 
 @dataclass(frozen=True, slots=True)

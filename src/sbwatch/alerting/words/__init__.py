@@ -53,6 +53,12 @@ from sbwatch.alerting.words.events import (
     unrecovered_event,
     who,
 )
+from sbwatch.alerting.words.frame import (
+    PART_OF,
+    is_part_of_line,
+    one_line,
+    said_body,
+)
 from sbwatch.alerting.words.limits import (
     POOL_NAMES,
     SMTP_LINE,
@@ -119,6 +125,7 @@ __all__ = [
     "ESCALATE",
     "LEAK_LINE",
     "LEVER_TITLE",
+    "PART_OF",
     "POOL_NAMES",
     "REFUSED_LINES",
     "SMTP_LINE",
@@ -168,10 +175,12 @@ __all__ = [
     "held_claims_title",
     "incident_over_title",
     "incident_resolved_title",
+    "is_part_of_line",
     "lever_body",
     "lever_lines",
     "not_raised_body",
     "not_raised_title",
+    "one_line",
     "outlook_line",
     "passed_on",
     "plan_body",
@@ -186,6 +195,7 @@ __all__ = [
     "recovered_event",
     "recovered_title",
     "refused_lines",
+    "said_body",
     "says_command",
     "service_title",
     "store_away_body",

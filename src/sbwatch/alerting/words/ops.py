@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from sbwatch.alerting.messages import Message, Target, one_line
+from sbwatch.alerting.phone import Message, Target
+from sbwatch.alerting.words.frame import one_line, said_body
 from sbwatch.core.durations import format_duration
 from sbwatch.core.oncall import MaintenanceWindow
 from sbwatch.core.results import (
@@ -129,9 +130,10 @@ def passed_on(alert: Alert, target: Target, paged_at: datetime, now: datetime) -
     """The message of a critical nobody acknowledged, to the escalation routes."""
     waited = format_duration((now - paged_at).total_seconds())
     lasted = format_duration((now - alert.opened_at).total_seconds())
+    said = said_body(alert.body, alert.part_of)
     lines = [
         f"Nobody acknowledged this page for {waited}: it is passed on to you.",
-        *(line.rstrip() for line in alert.body.strip().splitlines() if line.strip()),
+        *(line.rstrip() for line in said.strip().splitlines() if line.strip()),
         f"Since {alert.opened_at:%Y-%m-%d %H:%M} UTC ({lasted}).",
         f"Take it: sbwatch ack {alert.key}",
     ]
