@@ -16,6 +16,7 @@ from sbwatch.alerting.words import (
     email_body,
     email_folded_line,
     email_title,
+    held_claims_body,
     held_claims_title,
     incident_over_title,
     passed_on,
@@ -360,10 +361,11 @@ class Announcer:
         if group is None:
             return
         title = held_claims_title(group.count)
+        body = held_claims_body(group.count, group.said_at, *group.shown())
         if runtime is None:
-            await self.provider_notice(Severity.INFO, title, group.describe())
+            await self.provider_notice(Severity.INFO, title, body)
         else:
-            await self.notice(runtime, Severity.INFO, title, group.describe(), subject=Subject.MAIL)
+            await self.notice(runtime, Severity.INFO, title, body, subject=Subject.MAIL)
 
     async def close_all(self, runtime: ProjectRuntime, now: datetime, *, why: str) -> None:
         """Close the project's open alerts without a message (a notice says ``why``); each
