@@ -18,6 +18,7 @@ from sbwatch.alerting.words import (
     lever_lines,
     passed_on,
     reach_line,
+    recovered_note,
 )
 from sbwatch.core.connections import DIRECT, POOLER, REST
 from sbwatch.core.facts import Fact, FactKind, recorded
@@ -290,3 +291,8 @@ def test_a_passed_on_critical_names_what_its_cause_took_in() -> None:
     later = NOW + timedelta(minutes=30)
     lines = passed_on(alert, Target("shop"), NOW, later).body.splitlines()
     assert ["status page indicator major", "Part of it: rest is down, db is down."] == lines[1:3]
+
+
+def test_the_alerts_a_recovery_closes_say_the_size() -> None:
+    """The open alerts closed unsaid by a recovery are noted with the size it recovered on."""
+    assert "closed: recovered on small" == recovered_note(Tier.SMALL)
