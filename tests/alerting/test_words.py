@@ -15,7 +15,9 @@ from sbwatch.alerting.words import (
     decision_reason,
     disk_reason,
     fact_line,
+    lever_body,
     lever_lines,
+    lever_text,
     passed_on,
     reach_line,
     recovered_note,
@@ -24,6 +26,8 @@ from sbwatch.core.connections import DIRECT, POOLER, REST
 from sbwatch.core.facts import Fact, FactKind, recorded
 from sbwatch.core.results import (
     Alert,
+    ApiFault,
+    ApiTrouble,
     DiagnosisKind,
     EmailKind,
     EscalationMode,
@@ -296,3 +300,20 @@ def test_a_passed_on_critical_names_what_its_cause_took_in() -> None:
 def test_the_alerts_a_recovery_closes_say_the_size() -> None:
     """The open alerts closed unsaid by a recovery are noted with the size it recovered on."""
     assert "closed: recovered on small" == recovered_note(Tier.SMALL)
+
+
+LEVERS = {
+    ApiFault.RATE_LIMITED: (ApiTrouble(ApiFault.RATE_LIMITED), "rate limited (HTTP 429)"),
+    ApiFault.SERVER_ERROR: (ApiTrouble(ApiFault.SERVER_ERROR, 503), "failing (HTTP 503)"),
+    ApiFault.NO_ANSWER: (ApiTrouble(ApiFault.NO_ANSWER), "failing (no answer in time)"),
+    ApiFault.UNREACHABLE: (ApiTrouble(ApiFault.UNREACHABLE), "failing (unreachable)"),
+}
+"""Each trouble of the Management API and its words."""
+
+
+@pytest.mark.parametrize("fault", list(ApiFault))
+def test_every_trouble_of_the_management_api_is_said(fault: ApiFault) -> None:
+    """Each fault is said in its few words, inside the lever's body."""
+    trouble, words = LEVERS[fault]
+    assert words == lever_text(trouble)
+    assert lever_body(trouble).startswith(f"It answers: {words}. sbwatch reads the compute")

@@ -16,6 +16,7 @@ from sbwatch.alerting.words.conditions import (
     condition_body,
     headline,
     lever_body,
+    lever_text,
     says_command,
     service_title,
 )
@@ -181,6 +182,7 @@ __all__ = [
     "is_part_of_line",
     "lever_body",
     "lever_lines",
+    "lever_text",
     "not_raised_body",
     "not_raised_title",
     "one_line",
