@@ -6,16 +6,26 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sbwatch.alerting.phone import Message, Target
-from sbwatch.alerting.words import is_part_of_line, one_line, said_body
+from sbwatch.alerting.words import (
+    alert_title,
+    before_line,
+    changed_title,
+    dashboard_line,
+    is_part_of_line,
+    lasted_line,
+    one_line,
+    raised_title,
+    resolved_title,
+    said_body,
+    since_line,
+    still_title,
+)
 from sbwatch.core.durations import format_duration
 from sbwatch.core.results import Severity
 from sbwatch.policy.alerts import ActionKind, AlertAction
 
 MessageKind = ActionKind
 """A message is said for each kind of alert action."""
-
-
-_LABEL = {Severity.CRITICAL: "CRITICAL", Severity.WARNING: "WARNING", Severity.INFO: "INFO"}
 
 
 def format_title(
@@ -30,16 +40,15 @@ def format_title(
 ) -> str:
     """The first line: state, project display name and what is wrong."""
     what = one_line(title)
-    label = _LABEL[severity]
     if kind == "update" and changed:
-        return f"{label} {name}: now {what}"
+        return changed_title(severity, name, what)
     if kind == "resolve":
-        return f"RESOLVED {name}: {what} (lasted {format_duration(lasted_s)})"
+        return resolved_title(name, what, lasted_s)
     if kind == "remind":
-        return f"STILL {label} {name}: {what} ({format_duration(lasted_s)})"
+        return still_title(severity, name, what, lasted_s)
     if kind == "update" and previous is not None:
-        return f"{label} (was {previous.value}) {name}: {what}"
-    return f"{label} {name}: {what}"
+        return raised_title(severity, previous, name, what)
+    return alert_title(severity, name, what)
 
 
 def format_body(
@@ -60,11 +69,11 @@ def format_body(
     if kind == "resolve":
         # What ended and how long it lasted; the opening evidence is no longer true
         lines = [line for line in lines if is_part_of_line(line)]
-        lines.append(f"Lasted {lasted}: {opened_at:%Y-%m-%d %H:%M} to {now:%H:%M} UTC.")
+        lines.append(lasted_line(lasted, opened_at, now))
     elif kind != "notice":
-        lines.append(f"Since {opened_at:%Y-%m-%d %H:%M} UTC ({lasted}).")
+        lines.append(since_line(opened_at, lasted))
     if dashboard_url:
-        lines.append(f"Dashboard: {dashboard_url}")
+        lines.append(dashboard_line(dashboard_url))
     return "\n".join(lines)
 
 
@@ -96,7 +105,7 @@ def format_message(
     )
     body = said_body(body, part_of)
     if was is not None:
-        body = f"{body}\nBefore: {one_line(was)}".strip()
+        body = f"{body}\n{before_line(was)}".strip()
     text = format_body(kind, body=body, opened_at=opened_at, now=now, dashboard_url=dashboard_url)
     return head, text
 
