@@ -34,6 +34,7 @@ from sbwatch.alerting.words.diagnosis import (
     fact_line,
 )
 from sbwatch.alerting.words.disk import (
+    DISK_SPACE_NAME,
     cannot_grow,
     disk_change,
     disk_lines,
@@ -78,6 +79,7 @@ from sbwatch.alerting.words.frame import (
     still_title,
 )
 from sbwatch.alerting.words.limits import (
+    AUTH_LIMITS_NAME,
     POOL_NAMES,
     SMTP_LINE,
     SMTP_UNKNOWN_LINE,
@@ -156,9 +158,11 @@ from sbwatch.alerting.words.sizes import (
 __all__ = [
     "ACK_LABEL",
     "ACK_REFUSED",
+    "AUTH_LIMITS_NAME",
     "BACKUP_SKIPPED_TITLE",
     "CONFIG_REFUSED_TITLE",
     "CONNECTION_FAILED",
+    "DISK_SPACE_NAME",
     "ESCALATE",
     "INVALID_URL",
     "LEAK_LINE",
