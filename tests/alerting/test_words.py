@@ -317,3 +317,76 @@ def test_every_trouble_of_the_management_api_is_said(fault: ApiFault) -> None:
     trouble, words = LEVERS[fault]
     assert words == lever_text(trouble)
     assert lever_body(trouble).startswith(f"It answers: {words}. sbwatch reads the compute")
+
+
+def _unsaid(tree: ast.Module) -> set[int]:
+    """The nodes of a module that are not said to a person: docstrings, and the notes of the
+    actions not sent (``note=...`` or ``note = ...``: why nothing was sent, a log field)."""
+    out: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            out.add(id(node.value))
+        notes = (
+            [k.value for k in node.keywords if k.arg == "note"]
+            if isinstance(node, ast.Call)
+            else []
+        )
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "note" for t in node.targets
+        ):
+            notes.append(node.value)
+        out.update(id(sub) for value in notes for sub in ast.walk(value))
+    return out
+
+
+def test_the_alert_policy_writes_no_words() -> None:
+    """policy/alerts.py answers with values: no string with a space but a docstring or the
+    note of an action not sent (the titles, bodies and lines a phone gets are the words')."""
+    tree = ast.parse((SRC / "policy" / "alerts.py").read_text(encoding="utf-8"))
+    unsaid = _unsaid(tree)
+    said = [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and " " in node.value
+        and id(node) not in unsaid
+    ]
+    assert [] == said
+
+
+MOVED = (
+    "Part of it:",
+    "more unverified email(s)",
+    "closed: recovered on",
+    "rate limited (HTTP",
+    "failing (HTTP",
+    "RESOLVED ",
+    "STILL ",
+    ": now ",
+    "Since ",
+    "Lasted ",
+    "Dashboard: ",
+    "Before: ",
+    "acknowledgement link",
+    "): no more reminders",
+    ": taken by ",
+    "invalid route url",
+    "route no longer configured",
+    "disk IO budget exhausted on",
+    "healthy again",
+)
+"""Words a phone gets that were written outside alerting/words/ once: they stay there."""
+
+
+@pytest.mark.parametrize("words", MOVED)
+def test_the_words_of_a_message_are_written_in_the_words_alone(words: str) -> None:
+    """Each phrase is written in code under alerting/words/ only (the commands print their
+    own help; none of them says these)."""
+    writers = sorted(
+        str(path.relative_to(SRC))
+        for path in SRC.rglob("*.py")
+        if any(words in text for text in _code_strings(path))
+    )
+    assert writers
+    assert [] == [w for w in writers if not w.startswith("alerting/words/")]

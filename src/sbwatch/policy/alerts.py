@@ -456,6 +456,6 @@ class _Cycle:
     def _maybe_silenced(self, action: AlertAction) -> AlertAction:
         if self.silence is None:
             return action
-        until = f"{self.silence.ends_at:%Y-%m-%d %H:%M} UTC"
-        note = f"silenced by #{self.silence.id} until {until}: {self.silence.reason}"
+        by = self.silence
+        note = f"silenced by #{by.id} until {by.ends_at:%Y-%m-%d %H:%M} UTC: {by.reason}"
         return replace(action, send=False, note=note)
