@@ -24,7 +24,7 @@ from sbwatch.alerting.dispatch import (
     deliver,
     route_matches,
 )
-from sbwatch.alerting.messages import Message
+from sbwatch.alerting.phone import Message
 from sbwatch.config.settings import RouteSettings
 from sbwatch.core.clock import VirtualClock
 from sbwatch.core.metrics import Metrics

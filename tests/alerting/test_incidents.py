@@ -17,7 +17,7 @@ from sbwatch.alerting.incidents import (
     closes_every,
     one_summary,
 )
-from sbwatch.alerting.messages import Message
+from sbwatch.alerting.phone import Message
 from sbwatch.cli import main
 from sbwatch.commands.incidents import list_incidents, show_incident, since_of
 from sbwatch.core.clock import VirtualClock

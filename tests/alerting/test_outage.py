@@ -10,7 +10,8 @@ import pytest
 from pydantic import SecretStr
 
 from sbwatch.alerting.dispatch import Dispatcher
-from sbwatch.alerting.messages import Target, render
+from sbwatch.alerting.messages import render
+from sbwatch.alerting.phone import Target
 from sbwatch.config.settings import RouteSettings
 from sbwatch.core.clock import VirtualClock
 from sbwatch.core.metrics import Metrics

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sbwatch.alerting.messages import Message, Target, render
+from sbwatch.alerting.messages import render
+from sbwatch.alerting.phone import Message, Target
 from sbwatch.config.settings import AlertingSettings
 from sbwatch.core.results import Alert, Severity, Silence
 from sbwatch.policy.alerts import (
@@ -484,7 +485,31 @@ def test_a_platform_outage_takes_in_the_services_it_explains() -> None:
     actions = run.at(3, outage)
     assert [("resolve", "service:rest", False), ("open", "diagnosis", True)] == kinds(actions)
     opened = actions[-1].alert
-    assert (T0, True) == (opened.opened_at, opened.body.endswith("Part of it: rest is down."))
+    assert (T0, ("rest is down",)) == (opened.opened_at, opened.part_of)
+    assert said(actions[-1], T0 + timedelta(minutes=3)).body.startswith(
+        "sbwatch did X\nPart of it: rest is down.\nSince "
+    )
+
+
+def test_a_resolve_of_an_alert_stored_before_keeps_what_it_took_in() -> None:
+    """An alert stored by an older version has its part-of line in its body: its RESOLVED
+    names what ended, as one stored since names it from ``part_of``."""
+    old = Alert(
+        f"{P}:diagnosis",
+        P,
+        C,
+        "Supabase platform outage",
+        "status page indicator major\nPart of it: rest is down.",
+        T0,
+        last_sent_at=T0,
+    )
+    new = replace(old, body="status page indicator major", part_of=("rest is down",))
+    ended = T0 + timedelta(minutes=20)
+    bodies = {
+        said(AlertAction("resolve", replace(a, closed_at=ended), ended_at=ended), ended).body
+        for a in (old, new)
+    }
+    assert {"Part of it: rest is down.\nLasted 20m: 2026-05-20 12:00 to 12:20 UTC."} == bodies
 
 
 def severities(actions: Sequence[AlertAction]) -> list[tuple[str, str, Severity]]:
@@ -545,7 +570,8 @@ def test_the_used_up_budget_takes_in_the_services_it_explains() -> None:
     )
     actions = run.at(2, budget)
     assert [("resolve", "service:db", False), ("open", "io_budget", True)] == kinds(actions)
-    assert actions[-1].alert.body.endswith("Part of it: db is down.")
+    assert ("db is down",) == actions[-1].alert.part_of
+    assert "\nPart of it: db is down.\n" in said(actions[-1], T0 + timedelta(minutes=2)).body
     assert W == actions[-1].severity
     assert [] == run.at(20, budget)
 

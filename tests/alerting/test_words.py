@@ -4,22 +4,37 @@ the command is built once."""
 from __future__ import annotations
 
 import ast
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from sbwatch.alerting.phone import Target
 from sbwatch.alerting.words import (
     bound_text,
     decision_reason,
     disk_reason,
     fact_line,
+    lever_body,
     lever_lines,
+    lever_text,
+    passed_on,
     reach_line,
+    recovered_note,
 )
 from sbwatch.core.connections import DIRECT, POOLER, REST
 from sbwatch.core.facts import Fact, FactKind, recorded
-from sbwatch.core.results import DiagnosisKind, EmailKind, EscalationMode, Intent, IntentState
+from sbwatch.core.results import (
+    Alert,
+    ApiFault,
+    ApiTrouble,
+    DiagnosisKind,
+    EmailKind,
+    EscalationMode,
+    Intent,
+    IntentState,
+    Severity,
+)
 from sbwatch.core.tiers import Tier
 from sbwatch.policy.disk import DiskDecision, DiskReason, DiskWhy
 from sbwatch.policy.escalation import (
@@ -263,3 +278,115 @@ def test_the_diagnosis_policy_writes_no_words(module: str) -> None:
     formatted = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.JoinedStr)]
     sentences = [text for text in _code_strings(path) if " " in text]
     assert ([], []) == (formatted, sentences)
+
+
+def test_a_passed_on_critical_names_what_its_cause_took_in() -> None:
+    """The page passed on says the alert's body, then the alerts it took in, as it was said."""
+    alert = Alert(
+        f"{REF}:diagnosis",
+        REF,
+        Severity.CRITICAL,
+        "Supabase platform outage",
+        "status page indicator major",
+        NOW,
+        last_sent_at=NOW,
+        part_of=("rest is down", "db is down"),
+    )
+    later = NOW + timedelta(minutes=30)
+    lines = passed_on(alert, Target("shop"), NOW, later).body.splitlines()
+    assert ["status page indicator major", "Part of it: rest is down, db is down."] == lines[1:3]
+
+
+def test_the_alerts_a_recovery_closes_say_the_size() -> None:
+    """The open alerts closed unsaid by a recovery are noted with the size it recovered on."""
+    assert "closed: recovered on small" == recovered_note(Tier.SMALL)
+
+
+LEVERS = {
+    ApiFault.RATE_LIMITED: (ApiTrouble(ApiFault.RATE_LIMITED), "rate limited (HTTP 429)"),
+    ApiFault.SERVER_ERROR: (ApiTrouble(ApiFault.SERVER_ERROR, 503), "failing (HTTP 503)"),
+    ApiFault.NO_ANSWER: (ApiTrouble(ApiFault.NO_ANSWER), "failing (no answer in time)"),
+    ApiFault.UNREACHABLE: (ApiTrouble(ApiFault.UNREACHABLE), "failing (unreachable)"),
+}
+"""Each trouble of the Management API and its words."""
+
+
+@pytest.mark.parametrize("fault", list(ApiFault))
+def test_every_trouble_of_the_management_api_is_said(fault: ApiFault) -> None:
+    """Each fault is said in its few words, inside the lever's body."""
+    trouble, words = LEVERS[fault]
+    assert words == lever_text(trouble)
+    assert lever_body(trouble).startswith(f"It answers: {words}. sbwatch reads the compute")
+
+
+def _unsaid(tree: ast.Module) -> set[int]:
+    """The nodes of a module that are not said to a person: docstrings, and the notes of the
+    actions not sent (``note=...`` or ``note = ...``: why nothing was sent, a log field)."""
+    out: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            out.add(id(node.value))
+        notes = (
+            [k.value for k in node.keywords if k.arg == "note"]
+            if isinstance(node, ast.Call)
+            else []
+        )
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "note" for t in node.targets
+        ):
+            notes.append(node.value)
+        out.update(id(sub) for value in notes for sub in ast.walk(value))
+    return out
+
+
+def test_the_alert_policy_writes_no_words() -> None:
+    """policy/alerts.py answers with values: no string with a space but a docstring or the
+    note of an action not sent (the titles, bodies and lines a phone gets are the words')."""
+    tree = ast.parse((SRC / "policy" / "alerts.py").read_text(encoding="utf-8"))
+    unsaid = _unsaid(tree)
+    said = [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and " " in node.value
+        and id(node) not in unsaid
+    ]
+    assert [] == said
+
+
+MOVED = (
+    "Part of it:",
+    "more unverified email(s)",
+    "closed: recovered on",
+    "rate limited (HTTP",
+    "failing (HTTP",
+    "RESOLVED ",
+    "STILL ",
+    ": now ",
+    "Since ",
+    "Lasted ",
+    "Dashboard: ",
+    "Before: ",
+    "acknowledgement link",
+    "): no more reminders",
+    ": taken by ",
+    "invalid route url",
+    "route no longer configured",
+    "disk IO budget exhausted on",
+    "healthy again",
+)
+"""Words a phone gets that were written outside alerting/words/ once: they stay there."""
+
+
+@pytest.mark.parametrize("words", MOVED)
+def test_the_words_of_a_message_are_written_in_the_words_alone(words: str) -> None:
+    """Each phrase is written in code under alerting/words/ only (the commands print their
+    own help; none of them says these)."""
+    writers = sorted(
+        str(path.relative_to(SRC))
+        for path in SRC.rglob("*.py")
+        if any(words in text for text in _code_strings(path))
+    )
+    assert writers
+    assert [] == [w for w in writers if not w.startswith("alerting/words/")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -106,6 +107,23 @@ async def test_trusted_budget_email_folds_into_the_open_warning(store: SqliteSto
     assert saved.closed_at is None
     assert saved.body.endswith("Supabase emailed at 2026-05-20 20:00 UTC: " + email().subject)
     assert [(False, FOLDED_NOTE)] == [(a.send, a.note) for a in seen]
+
+
+async def test_a_folded_email_follows_the_alerts_its_budget_took_in(store: SqliteStore) -> None:
+    """The budget alert named what it took in after its body: the email line comes after
+    that line, as the alert said them."""
+    config = settings()
+    alert = await open_budget_alert(store, sent=True)
+    await store.save_alert(replace(alert, part_of=("db is down",)))
+    await announcer(store, config).email(runtime_at(15, config), email())
+    saved = await store.get_alert(f"{REF}:io_budget")
+    assert saved is not None
+    said = [
+        "Estimated from disk throughput 15.0 MB/s on micro.",
+        "Part of it: db is down.",
+        "Supabase emailed at 2026-05-20 20:00 UTC: " + email().subject,
+    ]
+    assert ((), said) == (saved.part_of, saved.body.splitlines())
 
 
 @pytest.mark.parametrize(

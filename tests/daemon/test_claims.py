@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sbwatch.alerting.dispatch import Dispatcher
+from sbwatch.alerting.words import held_claims_body
 from sbwatch.config.settings import Settings
 from sbwatch.core.clock import VirtualClock
 from sbwatch.core.metrics import Metrics
@@ -13,6 +14,7 @@ from sbwatch.core.tiers import Tier
 from sbwatch.policy.budget import BudgetEstimator
 from sbwatch.store.sqlite import SqliteStore
 from sbwatch.watch.announcer import Announcer
+from sbwatch.watch.claims import ClaimGroup
 from sbwatch.watch.provider import say_unmatched
 from sbwatch.watch.runtime import ProjectRuntime
 
@@ -113,3 +115,15 @@ async def test_a_claim_after_a_quiet_hour_is_said_at_once(store: SqliteStore) ->
     clock.advance(3601)
     await announcer.email(runtime, spoof(1))
     assert 2 == len(await titles(store))
+
+
+def test_the_summary_names_five_senders_and_counts_the_others() -> None:
+    """The five most frequent senders are named (an empty sender too), the rest counted."""
+    group = ClaimGroup(T0, count=1_234)
+    group.senders.update({"": 9, **{f"s{i}@evil.example": 8 - i for i in range(6)}})
+    assert (
+        "1,234 more unverified email(s) (not proven to come from Supabase) made claims since "
+        "2026-05-20 20:00 UTC; not counted as evidence. From: (no sender) (9), "
+        "s0@evil.example (8), s1@evil.example (7), s2@evil.example (6), s3@evil.example (5), "
+        "and 2 other sender(s)."
+    ) == held_claims_body(group.count, group.said_at, *group.shown())

@@ -269,7 +269,7 @@ def test_a_cause_that_ends_while_the_services_keep_failing_is_taken_in() -> None
         closed = [a for a in actions if a.alert.key == paused.key]
         assert [("resolve", False)] == [(a.kind, a.send) for a in closed], said
         cause = next(a for a in actions if a.alert.key == f"{REF}:{subject}")
-        assert "Part of it: project is paused." in cause.alert.body
+        assert ("project is paused",) == cause.alert.part_of
 
 
 def test_a_level_never_read_is_said_with_the_command_that_pins_it() -> None:

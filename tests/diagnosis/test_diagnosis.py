@@ -10,6 +10,8 @@ import pytest
 from sbwatch.alerting.words import evidence_lines, fact_line
 from sbwatch.core.connections import DIRECT, ConnReading
 from sbwatch.core.results import (
+    ApiFault,
+    ApiTrouble,
     BudgetEstimate,
     DiagnosisKind,
     EmailKind,
@@ -467,7 +469,7 @@ CASES: list[tuple[str, Signals, DiagnosisKind, str | None]] = [
             outcomes={"rest": Outcome.OK, "auth": Outcome.OK},
             mgmt_services=None,
             project_status=None,
-            mgmt_lever="rate limited (HTTP 429)",
+            mgmt_lever=ApiTrouble(ApiFault.RATE_LIMITED),
         ),
         DiagnosisKind.HEALTHY,
         None,
@@ -652,12 +654,12 @@ def test_healthy_says_what_answers_and_the_api_trouble_rides_along() -> None:
         sig(
             services={},
             outcomes={},
-            mgmt_lever="rate limited (HTTP 429)",
+            mgmt_lever=ApiTrouble(ApiFault.RATE_LIMITED),
         )
     )
     assert DiagnosisKind.HEALTHY == found.kind
     assert "db, rest, auth healthy (management API)" == fact_line(found.evidence[0])
-    assert "rate limited (HTTP 429)" == found.lever
+    assert ApiTrouble(ApiFault.RATE_LIMITED) == found.lever
 
 
 def test_services_not_even_reached_are_not_the_budget() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sbwatch.core.errors import StoreError
-from sbwatch.store.migrations import latest_version
+from sbwatch.store.migrations import VERSION_TABLE, latest_version, migrations
 from sbwatch.store.sqlite import SqliteStore, map_sqlite_error
 
 LOCK_SCRIPT = """
@@ -134,3 +134,40 @@ def test_sqlite_error_mapping(exc: sqlite3.Error, transient: bool) -> None:
     """Busy/locked errors are transient; constraint, syntax and file errors are permanent."""
     mapped = map_sqlite_error(exc, "op")
     assert (transient, True) == (mapped.transient, str(exc) in str(mapped))
+
+
+async def test_an_alert_written_before_part_of_was_kept_apart_loads(tmp_path: Path) -> None:
+    """An alerts row of a store at version 10 (the alerts a cause took in said in its body)
+    loads after the upgrade with its body as written and no titles beside it."""
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(VERSION_TABLE["sqlite"])
+        for migration in migrations("sqlite")[:10]:
+            for statement in migration.statements:
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_migrations (version, description) VALUES (?, ?)",
+                (migration.version, migration.description),
+            )
+        conn.execute(
+            "INSERT INTO alerts (key, project, severity, title, body, opened_at, cause)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                "p:diagnosis",
+                "p",
+                "critical",
+                "Supabase platform outage",
+                "status page major\nPart of it: rest is down.",
+                "2026-05-01T12:00:00.000000+00:00",
+                "platform",
+            ),
+        )
+    conn.close()
+    store = SqliteStore(path)
+    await store.open()
+    try:
+        alert = await store.get_alert("p:diagnosis")
+    finally:
+        await store.close()
+    assert alert is not None
+    assert ("status page major\nPart of it: rest is down.", ()) == (alert.body, alert.part_of)

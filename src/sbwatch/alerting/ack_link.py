@@ -20,6 +20,15 @@ from datetime import datetime
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from sbwatch.alerting.incidents import record_ack
+from sbwatch.alerting.words import (
+    ACK_LABEL,
+    ACK_REFUSED,
+    NO_ACK_LINK,
+    ack_before,
+    ack_closed,
+    ack_taken,
+    acked_by_button,
+)
 from sbwatch.core.log import get_logger
 from sbwatch.core.oncall import Ack
 from sbwatch.core.results import Alert
@@ -62,7 +71,7 @@ def is_ntfy(url: str) -> bool:
 def with_ack_button(route_url: str, link: str) -> str:
     """The ntfy route URL with an Acknowledge button posting to ``link`` (replacing any
     ``actions`` the URL had: at most three are allowed, and this one matters)."""
-    action = f"http, Acknowledge, {link}, method=POST, clear=true"
+    action = f"http, {ACK_LABEL}, {link}, method=POST, clear=true"
     parts = urlsplit(route_url)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "actions"]
     query.append(("actions", action))
@@ -81,24 +90,24 @@ async def take(store: Store, secret: str, path: str, now: datetime) -> Answer:
     """Acknowledge the alert an ``/ack/...`` link names, when its token is right."""
     parsed = _parse(path)
     if parsed is None:
-        return Answer(404, "no such acknowledgement link")
+        return Answer(404, NO_ACK_LINK)
     route, key, opened_at, token = parsed
     if not hmac.compare_digest(token, token_of(secret, route, key, opened_at)):
         log.warning("acknowledgement refused", reason="bad token")
-        return Answer(403, "this link acknowledges nothing")
+        return Answer(403, ACK_REFUSED)
     project = AlertKey.parse(key).project
     found = [a for a in await store.open_alerts(project) if a.key == key]
     alert = next((a for a in found if a.opened_at == opened_at), None)
     if alert is None:
-        return Answer(410, f"{key} is no longer open: nothing to acknowledge")
+        return Answer(410, ack_closed(key))
     taken = await ack_of(store, alert)
     if taken is not None:
-        return Answer(200, f"{key} was already acknowledged by {taken.acked_by}")
-    who = f"{route} (Acknowledge button)"
+        return Answer(200, ack_before(key, taken.acked_by))
+    who = acked_by_button(route)
     ack = await store.ack_alert(key, project, opened_at, now, who)
     await record_ack(store, alert, ack)
     log.info("alert acknowledged", key=key, by=who)
-    return Answer(200, f"acknowledged {key} ({alert.title}): no more reminders")
+    return Answer(200, ack_taken(key, alert.title))
 
 
 async def ack_of(store: Store, alert: Alert) -> Ack | None:

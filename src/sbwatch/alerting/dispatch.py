@@ -37,8 +37,18 @@ import httpx
 from pydantic import SecretStr
 
 from sbwatch.alerting.ack_link import AckLinks, is_ntfy, with_ack_button
-from sbwatch.alerting.messages import Message
-from sbwatch.alerting.words import undelivered_body, undelivered_title
+from sbwatch.alerting.phone import Message
+from sbwatch.alerting.words import (
+    CONNECTION_FAILED,
+    INVALID_URL,
+    ROUTE_GONE,
+    TIMED_OUT,
+    UNRECOGNISED,
+    http_failure,
+    raised_failure,
+    undelivered_body,
+    undelivered_title,
+)
 from sbwatch.config.settings import RouteSettings
 from sbwatch.core.clock import Clock
 from sbwatch.core.lease import LEASE_NAME, Fences
@@ -87,12 +97,12 @@ def classify(timed_out: bool, messages: Iterable[str]) -> SendResult:
             status = int(match.group(1))
             transient = status >= 500 or status in _TRANSIENT_STATUSES
             kind = Delivery.RETRY if transient else Delivery.FAILED
-            return SendResult(kind, f"http {status}", status)
+            return SendResult(kind, http_failure(status), status)
     if timed_out:
-        return SendResult(Delivery.RETRY, "timeout")
+        return SendResult(Delivery.RETRY, TIMED_OUT)
     if any(_CONNECTION.search(line) for line in lines):
-        return SendResult(Delivery.RETRY, "connection error")
-    return SendResult(Delivery.RETRY, "unrecognised failure")
+        return SendResult(Delivery.RETRY, CONNECTION_FAILED)
+    return SendResult(Delivery.RETRY, UNRECOGNISED)
 
 
 def notify_type(severity: Severity, good_news: bool = False) -> apprise.NotifyType:
@@ -106,7 +116,7 @@ def _send_blocking(
     """One apprise call with one URL (blocking; run it in a thread)."""
     ap = apprise.Apprise()
     if not ap.add(url):
-        return SendResult(Delivery.FAILED, "invalid route url")
+        return SendResult(Delivery.FAILED, INVALID_URL)
     result = ap.notify(body=body, title=title, notify_type=kind, timeout=timeout_s)
     if bool(result):
         return SendResult(Delivery.SENT)
@@ -131,9 +141,9 @@ async def deliver(
         async with asyncio.timeout(timeout_s + 5.0):
             return await asyncio.to_thread(_send_blocking, url, title, body, kind, timeout_s)
     except TimeoutError:
-        return SendResult(Delivery.RETRY, "timeout")
+        return SendResult(Delivery.RETRY, TIMED_OUT)
     except Exception as exc:  # library boundary: keep the type only, the text may hold the URL
-        return SendResult(Delivery.RETRY, f"apprise raised {type(exc).__name__}")
+        return SendResult(Delivery.RETRY, raised_failure(type(exc).__name__))
 
 
 def route_matches(route: RouteSettings, project: str, severity: Severity) -> bool:
@@ -306,7 +316,7 @@ class Dispatcher:
     async def _attempt(self, notification: Notification) -> Delivery:
         route = self._routes.get(notification.route)
         if route is None:
-            result = SendResult(Delivery.FAILED, "route no longer configured")
+            result = SendResult(Delivery.FAILED, ROUTE_GONE)
         else:
             route = await self._with_button(route, notification)
             result = await deliver(

@@ -16,13 +16,16 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sbwatch.alerting.incident_text import summary_lines
-from sbwatch.alerting.messages import Message
+from sbwatch.alerting.phone import Message
 from sbwatch.alerting.words import (
+    acked_event,
+    changed_event,
     failed_event,
     incident_resolved_title,
+    io_cause,
     raised_event,
     recovered_event,
+    summary_lines,
     unrecovered_event,
 )
 from sbwatch.core.clock import Clock, VirtualClock
@@ -54,11 +57,12 @@ FAILURE_SUBJECTS = (f"{Family.SERVICE}:", Subject.DIAGNOSIS)
 LOOKBACK = timedelta(hours=24)
 """Emails and compute changes this recent are part of an incident that begins now."""
 _RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
-_IO_CAUSES: dict[str, tuple[str, int]] = {
-    BudgetCause.FAILING: ("disk IO budget exhausted on {tier}", 3),
-    BudgetCause.USED_UP: ("disk IO budget used up on {tier}", 2),
-    BudgetCause.DRAINING: ("disk IO budget running out on {tier}", 1),
+_IO_WEIGHT: dict[str, int] = {
+    BudgetCause.FAILING: 3,
+    BudgetCause.USED_UP: 2,
+    BudgetCause.DRAINING: 1,
 }
+"""The causes of an IO budget alert an incident is said to be about, worse ranking higher."""
 
 
 def subject_of(alert: Alert) -> str:
@@ -69,9 +73,9 @@ def subject_of(alert: Alert) -> str:
 def cause_of(alert: Alert, tier: Tier | None) -> tuple[str, int]:
     """What an alert says is wrong, in words, and how bad that is (worse ranks higher)."""
     words, weight = alert.title, 1 if subject_of(alert) == Subject.DIAGNOSIS else 0
-    if subject_of(alert) == Subject.IO_BUDGET and alert.cause in _IO_CAUSES:
-        template, weight = _IO_CAUSES[alert.cause]
-        words = template.format(tier=tier or "its size")
+    if subject_of(alert) == Subject.IO_BUDGET and alert.cause in _IO_WEIGHT:
+        cause = BudgetCause(alert.cause)
+        words, weight = io_cause(cause, tier), _IO_WEIGHT[cause]
     return words, _RANK[alert.severity] * 10 + weight
 
 
@@ -100,7 +104,7 @@ async def record_ack(store: Store, alert: Alert, ack: Ack) -> None:
     """An acknowledgement, and who made it: a line of the project's open incident, if any."""
     incident = await store.current_incident(alert.project)
     if incident is not None:
-        text = f"{alert.title}: taken by {ack.acked_by}"
+        text = acked_event(alert.title, ack.acked_by)
         await store.add_incident_event(IncidentEvent(incident.id, ack.acked_at, Kind.ACK, text))
 
 
@@ -143,9 +147,7 @@ class IncidentRecorder:
             return message
         now = self.clock.now()
         if action.kind == "update" and action.was is not None:
-            await self._event(
-                incident, now, Kind.DIAGNOSIS, f"now {alert.title} (was {action.was})"
-            )
+            await self._event(incident, now, Kind.DIAGNOSIS, changed_event(alert.title, action.was))
         if action.kind != "notice":
             words, rank = cause_of(alert, tier)
             if rank > incident.cause_rank:

@@ -2,42 +2,30 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
 
+from sbwatch.alerting.phone import Message, Target
+from sbwatch.alerting.words import (
+    alert_title,
+    before_line,
+    changed_title,
+    dashboard_line,
+    is_part_of_line,
+    lasted_line,
+    one_line,
+    raised_title,
+    resolved_title,
+    said_body,
+    since_line,
+    still_title,
+)
 from sbwatch.core.durations import format_duration
 from sbwatch.core.results import Severity
-from sbwatch.policy.alerts import PART_OF, ActionKind, AlertAction
+from sbwatch.policy.alerts import ActionKind, AlertAction
 
 MessageKind = ActionKind
 """A message is said for each kind of alert action."""
-
-
-@dataclass(frozen=True)
-class Target:
-    """How the messages of one project name it and link to it."""
-
-    name: str
-    dashboard_url: str | None = None
-
-
-@dataclass(frozen=True)
-class Message:
-    """What a phone shows: a title line and a body."""
-
-    title: str
-    body: str
-    good_news: bool = False
-    """A resolve or a recovery: phones show it as a success, not a failure."""
-
-
-_LABEL = {Severity.CRITICAL: "CRITICAL", Severity.WARNING: "WARNING", Severity.INFO: "INFO"}
-
-
-def one_line(text: str, limit: int = 120) -> str:
-    """Collapse whitespace and newlines; cut long text with an ellipsis."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
 def format_title(
@@ -52,16 +40,15 @@ def format_title(
 ) -> str:
     """The first line: state, project display name and what is wrong."""
     what = one_line(title)
-    label = _LABEL[severity]
     if kind == "update" and changed:
-        return f"{label} {name}: now {what}"
+        return changed_title(severity, name, what)
     if kind == "resolve":
-        return f"RESOLVED {name}: {what} (lasted {format_duration(lasted_s)})"
+        return resolved_title(name, what, lasted_s)
     if kind == "remind":
-        return f"STILL {label} {name}: {what} ({format_duration(lasted_s)})"
+        return still_title(severity, name, what, lasted_s)
     if kind == "update" and previous is not None:
-        return f"{label} (was {previous.value}) {name}: {what}"
-    return f"{label} {name}: {what}"
+        return raised_title(severity, previous, name, what)
+    return alert_title(severity, name, what)
 
 
 def format_body(
@@ -81,12 +68,12 @@ def format_body(
     lasted = format_duration((now - opened_at).total_seconds())
     if kind == "resolve":
         # What ended and how long it lasted; the opening evidence is no longer true
-        lines = [line for line in lines if line.startswith(PART_OF)]
-        lines.append(f"Lasted {lasted}: {opened_at:%Y-%m-%d %H:%M} to {now:%H:%M} UTC.")
+        lines = [line for line in lines if is_part_of_line(line)]
+        lines.append(lasted_line(lasted, opened_at, now))
     elif kind != "notice":
-        lines.append(f"Since {opened_at:%Y-%m-%d %H:%M} UTC ({lasted}).")
+        lines.append(since_line(opened_at, lasted))
     if dashboard_url:
-        lines.append(f"Dashboard: {dashboard_url}")
+        lines.append(dashboard_line(dashboard_url))
     return "\n".join(lines)
 
 
@@ -102,8 +89,10 @@ def format_message(
     dashboard_url: str | None = None,
     previous: Severity | None = None,
     was: str | None = None,
+    part_of: Sequence[str] = (),
 ) -> tuple[str, str]:
-    """The (title, body) of one notification; ``was``: the title a new cause replaces."""
+    """The (title, body) of one notification; ``was``: the title a new cause replaces;
+    ``part_of``: the titles of the alerts it took in."""
     lasted_s = (now - opened_at).total_seconds()
     head = format_title(
         kind,
@@ -114,8 +103,9 @@ def format_message(
         previous=previous,
         changed=was is not None,
     )
+    body = said_body(body, part_of)
     if was is not None:
-        body = f"{body}\nBefore: {one_line(was)}".strip()
+        body = f"{body}\n{before_line(was)}".strip()
     text = format_body(kind, body=body, opened_at=opened_at, now=now, dashboard_url=dashboard_url)
     return head, text
 
@@ -135,5 +125,6 @@ def render(action: AlertAction, target: Target, now: datetime) -> Message:
         dashboard_url=target.dashboard_url,
         previous=action.previous,
         was=action.was,
+        part_of=alert.part_of,
     )
     return Message(title, body, good_news=action.kind == "resolve" or action.good_news)

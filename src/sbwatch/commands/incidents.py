@@ -8,7 +8,8 @@ import json
 from datetime import UTC, datetime
 from typing import TextIO
 
-from sbwatch.alerting.incident_text import changelog, incident_doc, timeline
+from sbwatch.alerting.incident_text import incident_doc
+from sbwatch.alerting.words import changelog, timeline
 from sbwatch.commands import HELPS
 from sbwatch.commands.common import settings_or_exit
 from sbwatch.config.settings import StateSettings

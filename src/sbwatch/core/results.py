@@ -296,6 +296,27 @@ class BudgetEstimate:
     nothing about whether the budget drains or refills."""
 
 
+class ApiFault(StrEnum):
+    """What ails the Management API once its probe is down: the lever sbwatch acts through."""
+
+    RATE_LIMITED = "rate_limited"
+    """It answers HTTP 429 (a Retry-After)."""
+    SERVER_ERROR = "server_error"
+    """It answers a server error (HTTP ``code``, 5xx)."""
+    NO_ANSWER = "no_answer"
+    """It does not answer in time."""
+    UNREACHABLE = "unreachable"
+    """It cannot be reached."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApiTrouble:
+    """The Management API's own trouble, with the HTTP code of a server error."""
+
+    fault: ApiFault
+    code: int | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class ProviderEmail:
     """A provider email turned into an event."""
@@ -328,9 +349,9 @@ class Diagnosis:
     """For service_down, every failing service, the longest down first (``service`` is it)."""
     onsets: tuple[tuple[str, datetime], ...] = ()
     """When each failing service began to fail (its first failed probe)."""
-    lever: str | None = None
-    """What ails the Management API itself ("rate limited (HTTP 429)"), when it does: the
-    lever sbwatch acts through, not the project."""
+    lever: ApiTrouble | None = None
+    """What ails the Management API itself (rate limited, failing), when it does: the lever
+    sbwatch acts through, not the project."""
     ahead: bool = False
     """Memory or CPU short while the services still answer: a warning of what comes."""
     holds: Tier | None = None
@@ -380,6 +401,9 @@ class Alert:
     """What the alert is about, as last sent ("service_down:rest", "platform_outage")."""
     eta_s: float | None = None
     """The forecast (seconds to run out) the person was last told, for IO budget alerts."""
+    part_of: tuple[str, ...] = ()
+    """The titles of the open alerts this one took in when it last spoke (a cause naming what
+    is part of it), said after its body."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,8 @@ from dataclasses import replace
 from datetime import datetime
 
 from sbwatch.alerting.dispatch import Delivery, Dispatcher, deliver
-from sbwatch.alerting.messages import Target, render
+from sbwatch.alerting.messages import render
+from sbwatch.alerting.phone import Target
 from sbwatch.alerting.words import STORE_AWAY_TITLE, store_away_body
 from sbwatch.config.settings import RouteSettings
 from sbwatch.core.clock import Clock

@@ -27,8 +27,8 @@ Rules:
 - a ``held`` condition (a failure whose cause is awaited) keeps its open alert open, its
   resolve wait starting again, and opens none;
 - a condition that ``absorbs`` subjects (a cause: the used-up IO budget, an outage) closes
-  their open alerts without a word and names them in its own body, as Alertmanager's
-  inhibition would at the source;
+  their open alerts without a word and names them (``Alert.part_of``, said after its body),
+  as Alertmanager's inhibition would at the source;
 - a silence (the project or ``*``, a maintenance window too) suppresses sending; alerts still
   open and close, silently. An alert opened under a silence is sent as a reminder once the
   silence ends, and a critical one pages then: the person has not been told yet;
@@ -78,6 +78,8 @@ class Condition:
     held: bool = False
     """Not known this cycle (the cause of a failure is awaited): an open alert of this
     subject stays open, its resolve wait starting again; none opens."""
+    part_of: tuple[str, ...] = ()
+    """The titles of the open alerts this condition took in this cycle (set by the policy)."""
 
     @property
     def key(self) -> str:
@@ -328,10 +330,6 @@ def _forecast_moved(
     return now < (told - since_told_s) * FORECAST_MOVED
 
 
-PART_OF = "Part of it:"
-"""Begins the line of a cause's alert naming the alerts it took in."""
-
-
 def service_subjects() -> tuple[str, ...]:
     """Alerts a cause explains: a service down under a platform outage, our network, the
     budget; one a service the registry's probes speak for."""
@@ -356,11 +354,9 @@ def _absorb(
         gone = [a for a in gone if all(a.key != c.alert.key for c in closed)]
         if not gone:
             continue
-        names = ", ".join(a.title for a in gone)
         since = min(a.opened_at for a in gone)
-        body = f"{cause.body}\n{PART_OF} {names}.".strip()
         earliest = since if cause.since is None else min(since, cause.since)
-        merged[key] = replace(cause, body=body, since=earliest)
+        merged[key] = replace(cause, part_of=tuple(a.title for a in gone), since=earliest)
         note = f"part of: {cause.title}"
         closed += [
             AlertAction("resolve", replace(a, closed_at=now), send=False, note=note) for a in gone
@@ -469,12 +465,13 @@ class _Cycle:
             last_sent_at=sent_at if self.silence is not None else self.now,
             cause=cond.cause,
             eta_s=cond.eta_s,
+            part_of=cond.part_of,
         )
         return self._maybe_silenced(AlertAction(kind, record, previous=previous))
 
     def _maybe_silenced(self, action: AlertAction) -> AlertAction:
         if self.silence is None:
             return action
-        until = f"{self.silence.ends_at:%Y-%m-%d %H:%M} UTC"
-        note = f"silenced by #{self.silence.id} until {until}: {self.silence.reason}"
+        by = self.silence
+        note = f"silenced by #{by.id} until {by.ends_at:%Y-%m-%d %H:%M} UTC: {by.reason}"
         return replace(action, send=False, note=note)

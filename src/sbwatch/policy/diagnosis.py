@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sbwatch.core.facts import Fact, FactKind
 from sbwatch.core.probe_specs import services, throttled_services
 from sbwatch.core.results import (
+    ApiTrouble,
     BudgetEstimate,
     Diagnosis,
     DiagnosisKind,
@@ -89,7 +90,7 @@ class Signals:
     """When the Management API's probe last ran (None: no such probe)."""
     metrics_seen_at: datetime | None = None
     """When the metrics were last scraped (None: not configured, or not yet)."""
-    mgmt_lever: str | None = None
+    mgmt_lever: ApiTrouble | None = None
     """What ails the Management API itself, once confirmed (rate limited, failing)."""
     warn_horizon_s: float = 86_400.0
     low_ratio: float = 0.2

@@ -23,7 +23,7 @@ from starlette.applications import Starlette
 
 from sbwatch.alerting.dispatch import Dispatcher
 from sbwatch.alerting.incident_text import incident_doc
-from sbwatch.alerting.messages import Message
+from sbwatch.alerting.phone import Message
 from sbwatch.alerting.words import evidence_lines
 from sbwatch.config.settings import Settings
 from sbwatch.core.clock import VirtualClock

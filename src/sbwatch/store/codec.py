@@ -74,7 +74,7 @@ EMAIL_COLUMNS = (
 DIAGNOSIS_COLUMNS = ("project", "at", "kind", "confidence", "evidence", "service")
 ALERT_COLUMNS = (
     "key", "project", "severity", "title", "body", "opened_at", "last_sent_at", "closed_at",
-    "cause", "eta_s",
+    "cause", "eta_s", "part_of",
 )  # fmt: skip
 INTENT_COLUMNS = (
     "project", "from_tier", "to_tier", "reason", "actor", "created_at", "state", "updated_at",
@@ -393,6 +393,7 @@ def alert_from_row(row: Row) -> Alert:
         closed_at=ts_out(row["closed_at"]),
         cause=row["cause"],
         eta_s=row["eta_s"],
+        part_of=tuple(load_json(row["part_of"])),
     )
 
 

@@ -194,6 +194,10 @@ _V10_BUDGET_KNOWLEDGE = (
 """What the estimate knows of itself: overdrawn (limits above the published ones), or a
 level never read (assumed full at first start)."""
 
+_V11_ALERT_PART_OF = ("ALTER TABLE alerts ADD COLUMN part_of {json} NOT NULL DEFAULT '[]'",)
+"""The titles of the alerts a cause's alert took in, kept beside its body (an alert written
+before has them in its body, as it said them)."""
+
 _HISTORY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("initial schema", _V1_INITIAL),
     ("notifications: good news", _V2_GOOD_NEWS),
@@ -205,6 +209,7 @@ _HISTORY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("incidents and their timelines", _V8_INCIDENTS),
     ("io samples: swap and connections in use", _V9_PLAN_READINGS),
     ("budgets: overdrawn and a level assumed", _V10_BUDGET_KNOWLEDGE),
+    ("alerts: the alerts a cause took in", _V11_ALERT_PART_OF),
 )
 
 

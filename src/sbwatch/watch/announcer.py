@@ -9,15 +9,18 @@ from datetime import datetime
 
 from sbwatch.alerting.dispatch import Dispatcher
 from sbwatch.alerting.incidents import IncidentRecorder, closes_every, one_summary
-from sbwatch.alerting.messages import Message, Target, render
+from sbwatch.alerting.messages import render
+from sbwatch.alerting.phone import Message, Target
 from sbwatch.alerting.words import (
     after_maintenance,
     email_body,
     email_folded_line,
     email_title,
+    held_claims_body,
     held_claims_title,
     incident_over_title,
     passed_on,
+    said_body,
 )
 from sbwatch.config.settings import Settings
 from sbwatch.core.clock import Clock
@@ -335,8 +338,10 @@ class Announcer:
             covering = [a for a in open_alerts if a.key == key and a.last_sent_at is not None]
             if covering:
                 alert = covering[0]
+                # after all the alert said, the alerts it took in included
+                told = said_body(alert.body, alert.part_of)
                 said = email_folded_line(email)
-                folded = replace(alert, body=f"{alert.body}\n{said}".strip())
+                folded = replace(alert, body=f"{told}\n{said}".strip(), part_of=())
                 await self._submit(
                     runtime, AlertAction("update", folded, send=False, note=FOLDED_NOTE)
                 )
@@ -356,10 +361,11 @@ class Announcer:
         if group is None:
             return
         title = held_claims_title(group.count)
+        body = held_claims_body(group.count, group.said_at, *group.shown())
         if runtime is None:
-            await self.provider_notice(Severity.INFO, title, group.describe())
+            await self.provider_notice(Severity.INFO, title, body)
         else:
-            await self.notice(runtime, Severity.INFO, title, group.describe(), subject=Subject.MAIL)
+            await self.notice(runtime, Severity.INFO, title, body, subject=Subject.MAIL)
 
     async def close_all(self, runtime: ProjectRuntime, now: datetime, *, why: str) -> None:
         """Close the project's open alerts without a message (a notice says ``why``); each

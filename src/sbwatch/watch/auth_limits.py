@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sbwatch.alerting.words import auth_limits_lines, auth_limits_title
+from sbwatch.alerting.words import AUTH_LIMITS_NAME, auth_limits_lines, auth_limits_title
 from sbwatch.core.errors import ApiError
 from sbwatch.core.log import get_logger
 from sbwatch.core.results import IoSample, Severity
@@ -118,7 +118,7 @@ class AuthFlow:
             ref,
             Subject.AUTH_LIMITS,
             Severity.WARNING,
-            auth_limits_title(found) if active and found is not None else "auth rate limits",
+            auth_limits_title(found) if active and found is not None else AUTH_LIMITS_NAME,
             "\n".join(auth_limits_lines(found, ref, self.configs.get(ref)))
             if active and found is not None
             else "",

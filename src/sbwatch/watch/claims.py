@@ -20,18 +20,11 @@ class ClaimGroup:
     count: int = 0
     senders: Counter[str] = field(default_factory=Counter)
 
-    def describe(self) -> str:
-        """How many and from whom, the most frequent senders first."""
-        shown = [
-            f"{s or '(no sender)'} ({n:,})" for s, n in self.senders.most_common(SENDERS_SHOWN)
-        ]
-        others = len(self.senders) - len(shown)
-        tail = f", and {others:,} other sender(s)" if others > 0 else ""
-        since = f"{self.said_at:%Y-%m-%d %H:%M} UTC"
-        return (
-            f"{self.count:,} more unverified email(s) (not proven to come from Supabase) made "
-            f"claims since {since}; not counted as evidence. From: {', '.join(shown)}{tail}."
-        )
+    def shown(self) -> tuple[list[tuple[str, int]], int]:
+        """The senders to name with their counts, the most frequent first, and how many other
+        senders there were."""
+        shown = self.senders.most_common(SENDERS_SHOWN)
+        return shown, len(self.senders) - len(shown)
 
 
 class UntrustedClaims:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sbwatch.alerting.words import (
+    DISK_SPACE_NAME,
     disk_lines,
     disk_reason,
     disk_title,
@@ -273,7 +274,7 @@ class DiskFlow:
             ref,
             Subject.DISK_SPACE,
             Severity.CRITICAL if critical else Severity.WARNING,
-            disk_title(fc) if fc is not None else "disk space",
+            disk_title(fc) if fc is not None else DISK_SPACE_NAME,
             "\n".join(disk_lines(fc, decision, ref)) if fc is not None else "",
             active,
             cause=_cause(fc),

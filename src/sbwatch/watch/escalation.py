@@ -14,6 +14,7 @@ from sbwatch.alerting.words import (
     raising_body,
     raising_title,
     recovered_body,
+    recovered_note,
     recovered_title,
     unrecovered_title,
 )
@@ -189,7 +190,7 @@ class EscalationFlow:
     async def announce_recovery(self, runtime: ProjectRuntime, intent: Intent) -> None:
         """Close the project's open alerts and say it recovered (the runtime is on the new size)."""
         now = self.clock.now()
-        await self.announcer.close_all(runtime, now, why=f"closed: recovered on {intent.to_tier}")
+        await self.announcer.close_all(runtime, now, why=recovered_note(intent.to_tier))
         await self.announcer.notice(
             runtime,
             Severity.INFO,

@@ -8,6 +8,8 @@ from datetime import datetime
 from sbwatch.core.probe_specs import service_probes
 from sbwatch.core.readings import MgmtHealth, StatusPage
 from sbwatch.core.results import (
+    ApiFault,
+    ApiTrouble,
     BudgetEstimate,
     Outcome,
     ProbeKind,
@@ -40,7 +42,7 @@ def _mgmt(result: ProbeResult | None) -> tuple[dict[str, str] | None, str | None
     return None, None, False
 
 
-def _lever(status: ProbeStatus | None) -> str | None:
+def _lever(status: ProbeStatus | None) -> ApiTrouble | None:
     """What ails the Management API, once confirmed (its probe down): rate limited or failing.
 
     A token it rejects or services it reports unhealthy are answers, not a failing API."""
@@ -48,14 +50,14 @@ def _lever(status: ProbeStatus | None) -> str | None:
         return None
     last = status.last
     if last.retry_after_s is not None:
-        return "rate limited (HTTP 429)"
+        return ApiTrouble(ApiFault.RATE_LIMITED)
     code = last.status_code
     if code is not None and code >= 500:
-        return f"failing (HTTP {code})"
+        return ApiTrouble(ApiFault.SERVER_ERROR, code)
     if last.outcome is Outcome.TIMEOUT:
-        return "failing (no answer in time)"
+        return ApiTrouble(ApiFault.NO_ANSWER)
     if last.outcome is Outcome.ERROR:
-        return "failing (unreachable)"
+        return ApiTrouble(ApiFault.UNREACHABLE)
     return None
 
 

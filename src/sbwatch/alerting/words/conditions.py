@@ -7,6 +7,8 @@ from sbwatch.alerting.words.diagnosis import evidence_lines
 from sbwatch.alerting.words.sizes import decision_reason, escalate_command, summary
 from sbwatch.core.durations import format_duration, moment_after
 from sbwatch.core.results import (
+    ApiFault,
+    ApiTrouble,
     BudgetEstimate,
     Diagnosis,
     DiagnosisKind,
@@ -135,14 +137,27 @@ LEVER_TITLE = "Management API rate limited / failing"
 """The title of the Management API's own trouble."""
 
 
-def lever_body(lever: str | None) -> str:
+def lever_text(trouble: ApiTrouble) -> str:
+    """What ails the Management API, in a few words ("rate limited (HTTP 429)")."""
+    match trouble.fault:
+        case ApiFault.RATE_LIMITED:
+            return "rate limited (HTTP 429)"
+        case ApiFault.SERVER_ERROR:
+            return f"failing (HTTP {trouble.code})"
+        case ApiFault.NO_ANSWER:
+            return "failing (no answer in time)"
+        case ApiFault.UNREACHABLE:
+            return "failing (unreachable)"
+
+
+def lever_body(lever: ApiTrouble | None) -> str:
     """What the Management API answers, and what waits for it ("" when it answers well)."""
-    if not lever:
+    if lever is None:
         return ""
     return (
-        f"It answers: {lever}. sbwatch reads the compute size and changes it through it: "
-        "a change it needs waits until it answers. The project itself is judged by its own "
-        "probes."
+        f"It answers: {lever_text(lever)}. sbwatch reads the compute size and changes it "
+        "through it: a change it needs waits until it answers. The project itself is judged by "
+        "its own probes."
     )
 
 

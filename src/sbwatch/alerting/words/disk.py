@@ -65,6 +65,10 @@ def _disk_held(reason: DiskReason) -> str:
             raise ValueError(f"{reason.why} proposes a size")
 
 
+DISK_SPACE_NAME = "disk space"
+"""The disk space condition's title while nothing forecasts it (an inactive condition)."""
+
+
 def disk_title(fc: DiskForecast) -> str:
     """One line: how full, and when the database goes read-only."""
     if fc.read_only_eta_s == 0:

@@ -132,6 +132,10 @@ SMTP_UNKNOWN_LINE = (
 )
 
 
+AUTH_LIMITS_NAME = "auth rate limits"
+"""The auth limits condition's title while no route is refused (an inactive condition)."""
+
+
 def auth_limits_title(a: AuthAssessment) -> str:
     """One line: the routes refused and how fast."""
     rate = {s.route: s.per_minute for s in a.routes}

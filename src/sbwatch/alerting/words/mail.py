@@ -4,6 +4,7 @@ sbwatch does not watch."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sbwatch.core.results import (
     ProviderEmail,
@@ -40,6 +41,20 @@ def email_body(email: ProviderEmail, budget_left: float | None) -> str:
 def held_claims_title(count: int) -> str:
     """The unverified emails held back for an hour, grouped."""
     return f"UNVERIFIED email claims: {count:,} more in the last hour"
+
+
+def held_claims_body(
+    count: int, since: datetime, senders: Sequence[tuple[str, int]], others: int
+) -> str:
+    """The unverified emails held back: how many and from whom (``senders``: the senders
+    named, with their counts, the most frequent first; ``others``: how many more there were)."""
+    shown = [f"{sender or '(no sender)'} ({n:,})" for sender, n in senders]
+    tail = f", and {others:,} other sender(s)" if others > 0 else ""
+    return (
+        f"{count:,} more unverified email(s) (not proven to come from Supabase) made "
+        f"claims since {since:%Y-%m-%d %H:%M} UTC; not counted as evidence. "
+        f"From: {', '.join(shown)}{tail}."
+    )
 
 
 def unmatched_title(email: ProviderEmail) -> str:

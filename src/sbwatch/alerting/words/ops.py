@@ -1,6 +1,6 @@
 """The daemon's own affairs: high availability, its state store and configuration, a message
-a route refused, the Management API token's expiry, maintenance windows and a critical passed
-on unacknowledged."""
+a route refused, the Management API token's expiry, maintenance windows, a critical passed
+on unacknowledged and the Acknowledge button of an ntfy message with its answers."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from sbwatch.alerting.messages import Message, Target, one_line
+from sbwatch.alerting.phone import Message, Target
+from sbwatch.alerting.words.frame import dashboard_line, one_line, said_body, since_line
 from sbwatch.core.durations import format_duration
 from sbwatch.core.oncall import MaintenanceWindow
 from sbwatch.core.results import (
@@ -17,6 +18,29 @@ from sbwatch.core.results import (
 from sbwatch.policy.credentials import ExpiryNotice
 
 # --- delivery ----------------------------------------------------------------------------
+
+
+TIMED_OUT = "timeout"
+"""Why a send failed: the route did not answer in time."""
+CONNECTION_FAILED = "connection error"
+"""Why a send failed: the route could not be reached."""
+UNRECOGNISED = "unrecognised failure"
+"""Why a send failed, when nothing tells."""
+INVALID_URL = "invalid route url"
+"""Why a route refuses every message: apprise cannot read its URL."""
+ROUTE_GONE = "route no longer configured"
+"""Why a queued message cannot be sent: its route was taken out of the configuration."""
+
+
+def http_failure(status: int) -> str:
+    """Why a send failed: the route answered this HTTP status."""
+    return f"http {status}"
+
+
+def raised_failure(error: str) -> str:
+    """Why a send failed: apprise raised this exception (its type only: the text may hold the
+    route's URL)."""
+    return f"apprise raised {error}"
 
 
 def undelivered_title(route: str, title: str) -> str:
@@ -129,13 +153,42 @@ def passed_on(alert: Alert, target: Target, paged_at: datetime, now: datetime) -
     """The message of a critical nobody acknowledged, to the escalation routes."""
     waited = format_duration((now - paged_at).total_seconds())
     lasted = format_duration((now - alert.opened_at).total_seconds())
+    said = said_body(alert.body, alert.part_of)
     lines = [
         f"Nobody acknowledged this page for {waited}: it is passed on to you.",
-        *(line.rstrip() for line in alert.body.strip().splitlines() if line.strip()),
-        f"Since {alert.opened_at:%Y-%m-%d %H:%M} UTC ({lasted}).",
+        *(line.rstrip() for line in said.strip().splitlines() if line.strip()),
+        since_line(alert.opened_at, lasted),
         f"Take it: sbwatch ack {alert.key}",
     ]
     if target.dashboard_url:
-        lines.append(f"Dashboard: {target.dashboard_url}")
+        lines.append(dashboard_line(target.dashboard_url))
     title = f"UNACKNOWLEDGED CRITICAL {target.name}: {one_line(alert.title)} ({lasted})"
     return Message(title, "\n".join(lines))
+
+
+ACK_LABEL = "Acknowledge"
+"""The label of the ntfy button that acknowledges an open alert."""
+NO_ACK_LINK = "no such acknowledgement link"
+"""The answer to a link that names no alert."""
+ACK_REFUSED = "this link acknowledges nothing"
+"""The answer to a link whose token is wrong."""
+
+
+def acked_by_button(route: str) -> str:
+    """Who acknowledged an alert with the button of one route's message."""
+    return f"{route} ({ACK_LABEL} button)"
+
+
+def ack_closed(key: str) -> str:
+    """The answer to a link of an alert that closed since."""
+    return f"{key} is no longer open: nothing to acknowledge"
+
+
+def ack_before(key: str, acked_by: str) -> str:
+    """The answer to a link of an alert someone already took."""
+    return f"{key} was already acknowledged by {acked_by}"
+
+
+def ack_taken(key: str, title: str) -> str:
+    """The answer to a link that acknowledged its alert."""
+    return f"acknowledged {key} ({title}): no more reminders"

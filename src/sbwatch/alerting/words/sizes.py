@@ -218,6 +218,11 @@ def recovered_title(to_tier: Tier, recovered_s: float) -> str:
     return f"recovered on {to_tier} in {format_duration(recovered_s)}"
 
 
+def recovered_note(to_tier: Tier) -> str:
+    """Why the open alerts of a project that recovered on its new size close unsaid."""
+    return f"closed: recovered on {to_tier}"
+
+
 def recovered_body(from_tier: Tier, to_tier: Tier) -> str:
     """What the recovery closes."""
     return (
