@@ -379,17 +379,20 @@ def test_a_forecast_counting_down_as_told_is_not_said_again() -> None:
     assert ("update", 1_200.0) == (action.kind, action.alert.eta_s)
 
 
-def test_a_forecast_the_person_must_act_on_is_said_as_it_halves() -> None:
-    """sbwatch will not raise the size itself (a cap, ``ask`` mode): the person must act
-    before it runs out, so the same countdown is said again each time the time left halves."""
+def test_a_forecast_the_person_must_act_on_gets_one_last_call() -> None:
+    """sbwatch will not raise the size itself (a cap, ``ask`` mode): the person's change is
+    due two hours before it runs out. Told "~6h" at minute 2, the countdown on schedule is no
+    news until the time left comes within those two hours: said once more, then no more."""
     run = Run()
-    must_act = replace(cond(), countdown=True)
+    must_act = replace(cond(), due_s=7_200.0)
     run.at(0, replace(must_act, eta_s=21_600.0))
     run.at(2, replace(must_act, eta_s=21_600.0))
-    (action,) = run.at(182, replace(must_act, eta_s=10_700.0))
-    assert ("update", 10_700.0) == (action.kind, action.alert.eta_s)
-    assert [] == run.at(250, replace(must_act, eta_s=6_600.0))
-    assert ["update"] == [a.kind for a in run.at(272, replace(must_act, eta_s=5_300.0))]
+    assert [] == run.at(182, replace(must_act, eta_s=10_800.0))
+    assert [] == run.at(240, replace(must_act, eta_s=7_300.0))
+    (action,) = run.at(242, replace(must_act, eta_s=7_100.0))
+    assert ("update", 7_100.0) == (action.kind, action.alert.eta_s)
+    assert [] == run.at(320, replace(must_act, eta_s=2_400.0))
+    assert [] == run.at(350, replace(must_act, eta_s=600.0))
 
 
 def test_a_forecast_whose_moment_passed_is_said_as_it_stands() -> None:

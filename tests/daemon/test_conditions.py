@@ -210,7 +210,7 @@ def test_an_eta_past_the_calendar_is_said_without_a_date(eta: float) -> None:
 
 def test_a_budget_beyond_sbwatchs_reach_carries_why_and_the_command() -> None:
     """The budget warning says why sbwatch will not act and what to run, once."""
-    at_most = Reach(Bound(Limit.MAX_TIER, Tier.SMALL, max_tier=Tier.SMALL), Tier.MEDIUM)
+    at_most = Reach(Bound(Limit.MAX_TIER, Tier.SMALL, max_tier=Tier.SMALL), Tier.MEDIUM, 7200.0)
     ahead = (
         "sbwatch will not raise the size itself (already at small; max_tier is small). "
         f"Run: sbwatch escalate {REF} --to medium"
@@ -227,7 +227,7 @@ def test_a_budget_beyond_sbwatchs_reach_carries_why_and_the_command() -> None:
     assert io.active
     assert io.body.endswith(f"\n{ahead}")
     assert 1 == io.body.count("sbwatch escalate")
-    assert io.countdown  # the person must act: its forecast is said as it halves
+    assert 7200.0 == io.due_s  # the person must act: a last call as the change falls due
     (within,) = (
         c
         for c in conditions(
@@ -239,7 +239,7 @@ def test_a_budget_beyond_sbwatchs_reach_carries_why_and_the_command() -> None:
         )
         if c.subject == "io_budget"
     )
-    assert not within.countdown  # sbwatch raises it itself: a countdown on schedule is no news
+    assert within.due_s is None  # sbwatch raises it itself: nothing falls due for the person
 
 
 def test_a_cause_that_ends_while_the_services_keep_failing_is_taken_in() -> None:

@@ -133,7 +133,7 @@ def test_may26_escalates_before_the_true_budget_runs_out(long_runs: LongRuns) ->
 def test_may26_messages_tell_the_story(long_runs: LongRuns) -> None:
     """A warning before Supabase's email, the burst, the change and its recovery; then, small
     being too small for the whole burst at max_tier small, a warning at once with the command,
-    and the throttling said and resolved."""
+    one last call as the change falls due, and the throttling said and resolved."""
     report = long_runs.may26.report
     messages = report["messages"]
     assert messages == [{k: a[k] for k in messages[0]} for a in report["alerts"]]
@@ -156,6 +156,9 @@ def test_may26_messages_tell_the_story(long_runs: LongRuns) -> None:
     assert "max_tier is small" in after[0]["body"]
     failing = [m for m in after if m["title"].endswith("services throttled and failing")]
     assert failing
+    # between small's outlook and its failure, one last call as the change falls due (2 h)
+    (last_call,) = [m for m in after[1:] if m["at_s"] < failing[0]["at_s"]]
+    assert "runs out in ~1h" in last_call["title"]
     assert after[-1]["title"].startswith("RESOLVED ")
     # over when the burst ends; the budget warning resolves once small's budget has refilled
     assert all(m["at_s"] < 5 * DAY_S + 13 * 3600 for m in after[:-1])

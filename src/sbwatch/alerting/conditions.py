@@ -94,7 +94,7 @@ def conditions(
             io.active,
             cause=io_cause,
             eta_s=forecast,
-            countdown=ahead is not None or asked,
+            due_s=None if ahead is None else ahead.due_s,
             # the used-up budget is why services fail: their alerts, and the one of a cause
             # that ended while they kept failing (a pause, an outage), are lines of this one
             absorbs=still_failing() if io_cause is BudgetCause.FAILING else (),

@@ -13,8 +13,8 @@ Rules:
 - a higher severity on an open alert sends an ``update``; a lower one is recorded silently;
 - a new cause of an open alert (auth down turns out to be a platform outage) sends an
   ``update`` saying what it is now; so does a forecast that moved: the time left is under
-  half of what the one told leaves by now (a countdown on schedule is no news, unless the
-  person must act before it ends: then each halving is said);
+  half of what the one told leaves by now (a countdown on schedule is no news; when the
+  person must act before it ends, it is said once more as the change falls due);
 - reminders every ``remind_warning`` / ``remind_critical`` while open (either may be None:
   never; by default a warning is sent once and speaks again only to turn critical or resolve);
 - one page per project at a time: a critical pages when it opens or turns critical while no
@@ -68,9 +68,10 @@ class Condition:
     """What is wrong, as a value: a different cause on an open alert is said again."""
     eta_s: float | None = None
     """The forecast behind an IO budget condition: one that moved is said again."""
-    countdown: bool = False
+    due_s: float | None = None
     """The person must act before the forecast runs out (sbwatch will not raise the size
-    itself): the forecast is said again each time the time left halves, as it nears."""
+    itself), at the latest this long before it: the forecast is said again once, as a last
+    call, when the time left comes within it. None: nothing is asked of the person."""
     since: datetime | None = None
     """When the problem began, when known before sbwatch saw it confirmed (a first failure)."""
     absorbs: tuple[str, ...] = ()
@@ -308,7 +309,7 @@ FORECAST_QUIET = timedelta(hours=1)
 
 
 def _forecast_moved(
-    told: float | None, now: float | None, since_told_s: float, *, countdown: bool = False
+    told: float | None, now: float | None, since_told_s: float, *, due_s: float | None = None
 ) -> bool:
     """Whether the time to run out moved enough to tell again: it began; the moment told has
     passed without it running out (the forecast proved wrong: a refill, a size changed since,
@@ -316,16 +317,17 @@ def _forecast_moved(
     told, the time left under half of what the forecast told leaves by now.
 
     A forecast counting down as told is no news: "runs out in ~6h" said at noon, "~3h" at
-    three is the same moment said again, unless the person must act before it (``countdown``):
-    then each halving of the time left is said, as the moment nears. A forecast already at
-    zero (used up) cannot move: the hourly reminder says it again."""
+    three is the same moment said again. When the person must act before it (``due_s``: the
+    change is due that long before), a forecast told with more time than that is said once
+    more as the time left comes within it: the last call. A forecast already at zero (used
+    up) cannot move: the hourly reminder says it again."""
     if now is None:
         return False
     if told is None:
         return True
     if 0 < told <= since_told_s:
         return True
-    if countdown and now < told * FORECAST_MOVED:
+    if due_s is not None and now <= due_s < told:
         return True
     return now < (told - since_told_s) * FORECAST_MOVED
 
@@ -405,7 +407,7 @@ class _Cycle:
             return replace(action, was=alert.title)
         told_at = alert.last_sent_at or alert.opened_at
         since_told = (self.now - told_at).total_seconds()
-        moved = _forecast_moved(alert.eta_s, cond.eta_s, since_told, countdown=cond.countdown)
+        moved = _forecast_moved(alert.eta_s, cond.eta_s, since_told, due_s=cond.due_s)
         if moved and self._quiet_since(alert, FORECAST_QUIET):
             return self._action("update", cond, alert.opened_at, alert, None)
         if self._reminder_due(alert):

@@ -162,6 +162,8 @@ class Reach:
 
     bound: Bound
     target: Tier | None
+    due_s: float = 0.0
+    """How long before the budget runs out the person's change is due (``escalate_within``)."""
 
 
 def monthly_price(tier: Tier, prices: Mapping[Tier, float] | None) -> float:
@@ -335,10 +337,11 @@ def beyond_reach(
     if will_raise(budget, policy, current, prices=prices) is not None:
         return None
     target, bound = _target(current, budget.throughput_mbps, policy, prices)
+    due = policy.escalate_within.total_seconds()
     if target is None:
         assert bound is not None
-        return Reach(bound, next_tier(current))
-    return Reach(Bound(Limit.MODE, target, mode=policy.mode), target)
+        return Reach(bound, next_tier(current), due)
+    return Reach(Bound(Limit.MODE, target, mode=policy.mode), target, due)
 
 
 def _target(
