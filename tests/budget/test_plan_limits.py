@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sbwatch.alerting.words import need_name, need_reading
 from sbwatch.core.connections import ConnReading
 from sbwatch.core.results import IoSample
 from sbwatch.core.tiers import Tier
@@ -63,12 +64,12 @@ def test_peak_direct_connections_raise_the_pick_and_decide_it() -> None:
     be nearly full, so medium (120) is named, decided by the connections."""
     made = plan(with_readings(week(28.0, 5.0), direct=85.0, ram_gb=0.5), Tier.MICRO)
     assert (Tier.MEDIUM, ("connections",)) == (made.pick, made.decided_by)
-    by_limit = {n.limit: n for n in made.needs}
+    by_limit = {need_name(n.limit): n for n in made.needs}
     assert Tier.SMALL == by_limit["disk IO"].smallest
     assert (
         "peak 85 direct connections: medium allows 120 (small's 90 would leave less than a "
         "fifth free)"
-    ) == by_limit["connections"].reading
+    ) == need_reading(by_limit["connections"].reading)
 
 
 def test_memory_held_with_swap_decides_the_pick() -> None:
@@ -80,7 +81,7 @@ def test_memory_held_with_swap_decides_the_pick() -> None:
     memory = next(n for n in made.needs if n.limit == "memory")
     assert (
         "2.6 GB in use (RAM and swap) held for 15m: medium's 4 GB holds 3 GB under 75%"
-        == memory.reading
+        == need_reading(memory.reading)
     )
 
 
@@ -93,7 +94,7 @@ def test_a_memory_spike_shorter_than_the_sustain_does_not_count() -> None:
     made = plan(samples, Tier.SMALL)
     memory = next(n for n in made.needs if n.limit == "memory")
     assert (Tier.MICRO, Tier.MICRO) == (memory.smallest, made.pick)
-    assert memory.reading.startswith("0.3 GB in use (RAM and swap) held for 15m")
+    assert need_reading(memory.reading).startswith("0.3 GB in use (RAM and swap) held for 15m")
 
 
 def test_a_pooler_peak_above_a_sizes_limit_says_it_is_fewer() -> None:
@@ -102,7 +103,7 @@ def test_a_pooler_peak_above_a_sizes_limit_says_it_is_fewer() -> None:
     connections = next(n for n in made.needs if n.limit == "connections")
     assert (Tier.SMALL, ("connections",)) == (made.pick, made.decided_by)
     assert "peak 300 pooler clients: small allows 400 (micro's 200 is fewer)" == (
-        connections.reading
+        need_reading(connections.reading)
     )
 
 
@@ -113,7 +114,7 @@ def test_no_size_holds_a_pooler_peak_beyond_every_limit() -> None:
     connections = next(n for n in made.needs if n.limit == "connections")
     assert (
         "peak 7000 pooler clients: no size keeps a fifth of its limit free (8xl allows 6000)"
-        == connections.reading
+        == need_reading(connections.reading)
     )
 
 

@@ -9,6 +9,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sbwatch.alerting.words import limits_words, need_name, need_reading
 from sbwatch.commands import HELPS
 from sbwatch.commands.common import project_or_exit, settings_or_exit
 from sbwatch.config.settings import ProjectSettings, Settings
@@ -16,7 +17,7 @@ from sbwatch.core.clock import SystemClock
 from sbwatch.core.durations import format_duration
 from sbwatch.core.errors import ApiError
 from sbwatch.core.tiers import Tier, spec, tier_for_variant
-from sbwatch.policy.plan import DEFAULT_FLOOR, Plan, and_words, plan
+from sbwatch.policy.plan import DEFAULT_FLOOR, Plan, plan
 from sbwatch.store import open_store
 from sbwatch.store.base import BudgetStore
 
@@ -111,14 +112,14 @@ def plan_doc(project: ProjectSettings, made: Plan) -> dict[str, Any]:
         "observed_s": made.observed_s,
         "enough_history": made.observed_s >= ENOUGH_HISTORY_S,
         "pick": None if made.pick is None else made.pick.value,
-        "decided_by": list(made.decided_by),
+        "decided_by": [need_name(limit) for limit in made.decided_by],
         "downgrade": None if made.downgrade is None else made.downgrade.value,
         "needs": [
             {
-                "limit": n.limit,
+                "limit": need_name(n.limit),
                 "size": None if n.smallest is None else n.smallest.value,
                 "known": n.known,
-                "reading": n.reading,
+                "reading": need_reading(n.reading),
             }
             for n in made.needs
         ],
@@ -172,13 +173,14 @@ def need_lines(made: Plan) -> list[str]:
     for need in made.needs:
         size = "-" if not need.known else (need.smallest or "none")
         note = "" if need.known else " (not weighed)"
-        lines.append(f"    {need.limit:<12} {size:<7} {need.reading}{note}")
-    held = and_words(made.limits_held)
+        said = need_reading(need.reading)
+        lines.append(f"    {need_name(need.limit):<12} {size:<7} {said}{note}")
+    held = limits_words(made.limits_held)
     if made.pick is None:
         lines.append(f"  no size holds {held}")
     else:
         lines.append(
             f"  the cheapest size that holds {held}: {made.pick} "
-            f"(decided by {and_words(list(made.decided_by))})"
+            f"(decided by {limits_words(made.decided_by)})"
         )
     return lines

@@ -7,7 +7,8 @@ The limits are data: the per-size connections (``supabase.connections``) and RAM
 (``supabase.tiers.MEMORY_GB``). A connections peak is one scrape (a client over the limit is
 refused at once); memory's is the use held for ``[memory] sustain``. Memory
 read on a bigger size holds that size's larger buffers too: a smaller size's need is
-overstated, never understated.
+overstated, never understated. Each need carries its reading as figures (``IoReading``,
+``ConnectionsReading``, ``MemoryReading``); ``alerting.words`` says them in words.
 """
 
 from __future__ import annotations
@@ -15,22 +16,30 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from itertools import pairwise
 
 from sbwatch.core.connections import DIRECT, POOLER
-from sbwatch.core.durations import format_duration
 from sbwatch.core.results import IoSample
 from sbwatch.core.tiers import MEMORY_GB, TIERS, Tier, rank
 from sbwatch.policy.connections import NEAR_RATIO
 from sbwatch.policy.memory import GIB, RAM_HIGH
 from sbwatch.supabase.connections import size_limit
 
-DISK_IO = "disk IO"
-CONNECTIONS = "connections"
-MEMORY = "memory"
+
+class NeedLimit(StrEnum):
+    """A limit the plan weighs (``alerting.words`` names it)."""
+
+    DISK_IO = "disk_io"
+    CONNECTIONS = "connections"
+    MEMORY = "memory"
+
+
+DISK_IO = NeedLimit.DISK_IO
+CONNECTIONS = NeedLimit.CONNECTIONS
+MEMORY = NeedLimit.MEMORY
 PAID = tuple(s.tier for s in TIERS if s.variant is not None)
 """The sizes a project can move to, smallest first (nano has no add-on variant)."""
-WHAT = {DIRECT: "direct connections", POOLER: "pooler clients"}
 SUSTAIN = timedelta(minutes=15)
 """Memory held this long is "consistently" in use (the default of ``[memory] sustain``)."""
 MAX_GAP = timedelta(minutes=15)
@@ -38,13 +47,82 @@ MAX_GAP = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
+class IoReading:
+    """The disk IO replayed through every size: whether one stayed above ``floor`` of its
+    budget, never throttled."""
+
+    floor: float
+    """The lowest budget share a size may reach and still count as holding, 0..1."""
+    stays: bool
+    """False: no size stayed above it (or nothing was replayed)."""
+
+
+@dataclass(frozen=True)
+class PoolReading:
+    """One pool's peak (one scrape) and the sizes around it."""
+
+    pool: str
+    """``DIRECT`` or ``POOLER``."""
+    peak: float
+    size: Tier
+    """The smallest size whose limit keeps a fifth free at the peak; the largest when none
+    does (not ``holds``)."""
+    allows: int
+    """``size``'s limit on the pool."""
+    holds: bool = True
+    """False: no size keeps a fifth of its limit free."""
+    under: Tier | None = None
+    """The size just below ``size`` (None: ``size`` is the smallest, or none holds)."""
+    under_allows: int = 0
+    """``under``'s limit on the pool."""
+
+    @property
+    def fewer(self) -> bool:
+        """Whether ``under``'s limit is below the peak itself (else it would leave less than a
+        fifth free)."""
+        return self.peak > self.under_allows
+
+
+@dataclass(frozen=True)
+class ConnectionsReading:
+    """The peak of each pool recorded (none: no connections recorded)."""
+
+    pools: tuple[PoolReading, ...] = ()
+
+
+@dataclass(frozen=True)
+class MemoryReading:
+    """The memory in use (RAM and swap) held for ``sustain`` and the smallest size whose RAM
+    holds it under ``high``."""
+
+    sustain: timedelta
+    gb: float | None = None
+    """The use held, in GB (None: no stretch of readings that long was recorded)."""
+    size: Tier | None = None
+    """The smallest size that holds it (None: none does, or nothing recorded)."""
+    ram_gb: float = 0.0
+    """``size``'s RAM."""
+    high: float = RAM_HIGH
+    """The share of the RAM the use must stay under."""
+
+    @property
+    def room_gb(self) -> float:
+        """How much ``size``'s RAM holds under ``high``."""
+        return self.high * self.ram_gb
+
+
+Reading = IoReading | ConnectionsReading | MemoryReading
+"""The figures a need rests on, one shape per limit."""
+
+
+@dataclass(frozen=True)
 class Need:
     """What one limit asks: the smallest size that holds it, and the reading it rests on."""
 
-    limit: str
+    limit: NeedLimit
     smallest: Tier | None
     """None: no size holds it (``known``), or nothing was recorded (not ``known``)."""
-    reading: str
+    reading: Reading
     known: bool = True
 
 
@@ -57,24 +135,21 @@ def _peak(values: Sequence[float | None]) -> float | None:
     return max(seen) if seen else None
 
 
-def _pool_need(pool: str, peak: float) -> tuple[Tier | None, str]:
-    """The smallest size whose limit on ``pool`` keeps a fifth free at ``peak``, in words."""
+def _pool_need(pool: str, peak: float) -> PoolReading:
+    """The smallest size whose limit on ``pool`` keeps a fifth free at ``peak``, and the size
+    under it."""
 
     def limit(tier: Tier) -> int:
         return size_limit(tier, pool) or 0
 
     smallest = _smallest(lambda tier: peak <= NEAR_RATIO * limit(tier))
-    head = f"peak {peak:.0f} {WHAT[pool]}"
     if smallest is None:
         top = PAID[-1]
-        return None, f"{head}: no size keeps a fifth of its limit free ({top} allows {limit(top)})"
-    words = f"{head}: {smallest} allows {limit(smallest)}"
+        return PoolReading(pool, peak, top, limit(top), holds=False)
     below = [t for t in PAID if rank(t) < rank(smallest)]
-    if below:
-        under, allowed = below[-1], limit(below[-1])
-        short = "is fewer" if peak > allowed else "would leave less than a fifth free"
-        words += f" ({under}'s {allowed} {short})"
-    return smallest, words
+    under = below[-1] if below else None
+    allowed = 0 if under is None else limit(under)
+    return PoolReading(pool, peak, smallest, limit(smallest), under=under, under_allows=allowed)
 
 
 def connections_need(samples: Sequence[IoSample]) -> Need:
@@ -84,13 +159,13 @@ def connections_need(samples: Sequence[IoSample]) -> Need:
         DIRECT: _peak([r.direct_used for r in readings]),
         POOLER: _peak([r.pooler_used for r in readings]),
     }
-    found = [(pool, *_pool_need(pool, peak)) for pool, peak in peaks.items() if peak is not None]
+    found = tuple(_pool_need(pool, peak) for pool, peak in peaks.items() if peak is not None)
+    reading = ConnectionsReading(found)
     if not found:
-        return Need(CONNECTIONS, None, "no connections recorded", known=False)
-    reading = "; ".join(words for _, _, words in found)
-    if any(tier is None for _, tier, _ in found):
+        return Need(CONNECTIONS, None, reading, known=False)
+    if not all(pool.holds for pool in found):
         return Need(CONNECTIONS, None, reading)
-    return Need(CONNECTIONS, max((t for _, t, _ in found if t), key=rank), reading)
+    return Need(CONNECTIONS, max((pool.size for pool in found), key=rank), reading)
 
 
 def held_peak(points: Sequence[tuple[datetime, float]], sustain: timedelta) -> float | None:
@@ -121,15 +196,7 @@ def memory_need(samples: Sequence[IoSample], sustain: timedelta = SUSTAIN) -> Ne
     ]
     peak = held_peak(used, sustain)
     if peak is None:
-        return Need(MEMORY, None, "no memory recorded long enough", known=False)
+        return Need(MEMORY, None, MemoryReading(sustain), known=False)
     smallest = _smallest(lambda tier: peak <= RAM_HIGH * MEMORY_GB[tier] * GIB)
-    held = format_duration(sustain.total_seconds())
-    head = f"{peak / GIB:.1f} GB in use (RAM and swap) held for {held}"
-    if smallest is None:
-        return Need(MEMORY, None, f"{head}: no size holds it under {RAM_HIGH:.0%}")
-    ram = MEMORY_GB[smallest]
-    return Need(
-        MEMORY,
-        smallest,
-        f"{head}: {smallest}'s {ram:g} GB holds {RAM_HIGH * ram:g} GB under {RAM_HIGH:.0%}",
-    )
+    ram = 0.0 if smallest is None else MEMORY_GB[smallest]
+    return Need(MEMORY, smallest, MemoryReading(sustain, peak / GIB, smallest, ram))

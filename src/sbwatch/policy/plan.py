@@ -20,7 +20,15 @@ from itertools import pairwise
 from sbwatch.core.results import IoSample
 from sbwatch.core.tiers import TIERS, Tier, rank, spec
 from sbwatch.policy.escalation import monthly_price
-from sbwatch.policy.needs import DISK_IO, SUSTAIN, Need, connections_need, memory_need
+from sbwatch.policy.needs import (
+    DISK_IO,
+    SUSTAIN,
+    IoReading,
+    Need,
+    NeedLimit,
+    connections_need,
+    memory_need,
+)
 from sbwatch.policy.tokens import Bucket
 
 MB = 1_000_000.0
@@ -52,11 +60,11 @@ class Plan:
     """A size below ``current`` that would have held as well."""
     needs: tuple[Need, ...] = ()
     """Each limit's own smallest size: disk IO, connections, memory."""
-    decided_by: tuple[str, ...] = ()
+    decided_by: tuple[NeedLimit, ...] = ()
     """The limits whose own need is the pick (the ones that made it that big)."""
 
     @property
-    def limits_held(self) -> list[str]:
+    def limits_held(self) -> list[NeedLimit]:
         """The limits the pick rests on: disk IO, and those with readings."""
         return [n.limit for n in self.needs if n.known]
 
@@ -124,9 +132,8 @@ def plan(
         if s.lowest_ratio >= floor and s.throttled_s == 0 and spec(s.tier).variant is not None
     ]
     io = _cheapest(held) if history else None
-    stays = "stays" if io else "no size stays"
     needs = (
-        Need(DISK_IO, io, f"{stays} above {floor:.0%} of its budget, never throttled"),
+        Need(DISK_IO, io, IoReading(floor, stays=io is not None)),
         connections_need(samples),
         memory_need(samples, memory_sustain),
     )
@@ -140,7 +147,7 @@ def _cheapest(sizes: Sequence[SizeOutcome]) -> Tier | None:
     return min(sizes, key=lambda s: (s.monthly_usd, rank(s.tier))).tier if sizes else None
 
 
-Decided = tuple[Tier | None, tuple[str, ...]]
+Decided = tuple[Tier | None, tuple[NeedLimit, ...]]
 
 
 def _pick(held: Sequence[SizeOutcome], needs: Sequence[Need]) -> Decided:
@@ -158,8 +165,3 @@ def _pick(held: Sequence[SizeOutcome], needs: Sequence[Need]) -> Decided:
         biggest = max(known, key=lambda n: rank(n.smallest) if n.smallest else -1)
         decided = (biggest.limit,)
     return pick, decided
-
-
-def and_words(words: list[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
-    return ", ".join(words[:-1]) + f" and {words[-1]}" if len(words) > 1 else "".join(words)

@@ -1,13 +1,12 @@
 """The compute size: the one command a person runs to change a size (``sbwatch escalate``),
 why a size is raised or held, the notices of a change and of its outcome, a change made
-outside sbwatch and the weekly right-sizing plan."""
+outside sbwatch (the weekly right-sizing plan is said in ``words.plan``)."""
 
 from __future__ import annotations
 
 from sbwatch.core.durations import format_duration
 from sbwatch.core.tiers import Tier
 from sbwatch.policy.escalation import Bound, EscalationDecision, Limit, Reach, Reason, Why
-from sbwatch.policy.plan import Plan, and_words
 
 # --- the command -------------------------------------------------------------------------
 
@@ -231,7 +230,7 @@ def recovered_body(from_tier: Tier, to_tier: Tier) -> str:
     )
 
 
-# --- a change outside sbwatch, and the plan ---------------------------------------------
+# --- a change outside sbwatch ------------------------------------------------------------
 
 
 def changed_outside_title(tier: Tier) -> str:
@@ -244,20 +243,4 @@ def changed_outside_body(previous: Tier, tier: Tier) -> str:
     return (
         f"The provider reports {previous} -> {tier}; no change of sbwatch's journal asked "
         f"for it (the dashboard or a colleague?). The IO budget is now estimated on {tier}."
-    )
-
-
-def plan_title(made: Plan, days: int, now: Tier) -> str:
-    """The weekly right-sizing notice: the size that fits the last ``days``."""
-    held = and_words(made.limits_held)
-    return f"plan: {made.pick} fits the last {days} days of {held} (now {now})"
-
-
-def plan_body(made: Plan, ref: str) -> str:
-    """Which way it fits, what decided it, and that sbwatch never downsizes by itself."""
-    smaller = "a smaller size would have held" if made.downgrade else "it needed more"
-    decided = and_words(list(made.decided_by))
-    return (
-        f"Replayed through every size's budget and limits, {smaller}; decided by {decided}. "
-        f"sbwatch never downsizes by itself; `sbwatch plan {ref}` shows each size."
     )
