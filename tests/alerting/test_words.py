@@ -6,11 +6,13 @@ from __future__ import annotations
 import ast
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
 from sbwatch.alerting.phone import Target
 from sbwatch.alerting.words import (
+    NEED_NAMES,
     bound_text,
     decision_reason,
     disk_reason,
@@ -18,6 +20,8 @@ from sbwatch.alerting.words import (
     lever_body,
     lever_lines,
     lever_text,
+    limits_words,
+    need_reading,
     passed_on,
     reach_line,
     recovered_note,
@@ -44,6 +48,14 @@ from sbwatch.policy.escalation import (
     Reach,
     Reason,
     Why,
+)
+from sbwatch.policy.needs import (
+    ConnectionsReading,
+    IoReading,
+    MemoryReading,
+    NeedLimit,
+    PoolReading,
+    Reading,
 )
 
 REF = "abcdefghijklmnopqrst"
@@ -265,14 +277,22 @@ def test_a_pools_fact_names_its_limit() -> None:
     ] == [fact_line(direct), fact_line(sized), fact_line(FACTS[F.POOL])]
 
 
-WORDLESS = ("policy/diagnosis.py", "policy/resources.py", "policy/connections.py")
-"""The diagnosis and its findings: facts out, no words."""
+WORDLESS = (
+    "policy/diagnosis.py",
+    "policy/resources.py",
+    "policy/connections.py",
+    "policy/needs.py",
+    "policy/plan.py",
+)
+"""The diagnosis and its findings, and the plan with each limit's need: facts and figures
+out, no words."""
 
 
 @pytest.mark.parametrize("module", WORDLESS)
 def test_the_diagnosis_policy_writes_no_words(module: str) -> None:
     """No f-string and no string with a space in it outside the docstrings: what the diagnosis
-    finds is said in alerting/words/diagnosis.py."""
+    finds is said in alerting/words/diagnosis.py, what the plan's needs read in
+    alerting/words/plan.py."""
     path = SRC / module
     tree = ast.parse(path.read_text(encoding="utf-8"))
     formatted = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.JoinedStr)]
@@ -390,3 +410,80 @@ def test_the_words_of_a_message_are_written_in_the_words_alone(words: str) -> No
     )
     assert writers
     assert [] == [w for w in writers if not w.startswith("alerting/words/")]
+
+
+DIRECT_85 = PoolReading(DIRECT, 85.0, Tier.MEDIUM, 120, under=Tier.SMALL, under_allows=90)
+POOLER_300 = PoolReading(POOLER, 300.0, Tier.SMALL, 400, under=Tier.MICRO, under_allows=200)
+READINGS: list[tuple[Reading, str]] = [
+    (IoReading(0.2, stays=True), "stays above 20% of its budget, never throttled"),
+    (IoReading(0.35, stays=True), "stays above 35% of its budget, never throttled"),
+    (IoReading(0.2, stays=False), "no size stays above 20% of its budget, never throttled"),
+    (ConnectionsReading(), "no connections recorded"),
+    (
+        ConnectionsReading((PoolReading(DIRECT, 30.0, Tier.MICRO, 60),)),
+        "peak 30 direct connections: micro allows 60",
+    ),
+    (
+        ConnectionsReading(
+            (PoolReading(DIRECT, 70.0, Tier.SMALL, 90, under=Tier.MICRO, under_allows=60),)
+        ),
+        "peak 70 direct connections: small allows 90 (micro's 60 is fewer)",
+    ),
+    (
+        ConnectionsReading((DIRECT_85,)),
+        "peak 85 direct connections: medium allows 120 (small's 90 would leave less than a "
+        "fifth free)",
+    ),
+    (
+        ConnectionsReading((PoolReading(DIRECT, 500.0, Tier.XL8, 490, holds=False),)),
+        "peak 500 direct connections: no size keeps a fifth of its limit free (8xl allows 490)",
+    ),
+    (
+        ConnectionsReading((PoolReading(POOLER, 7000.0, Tier.XL8, 6000, holds=False),)),
+        "peak 7000 pooler clients: no size keeps a fifth of its limit free (8xl allows 6000)",
+    ),
+    (
+        ConnectionsReading((DIRECT_85, POOLER_300)),
+        "peak 85 direct connections: medium allows 120 (small's 90 would leave less than a "
+        "fifth free); peak 300 pooler clients: small allows 400 (micro's 200 is fewer)",
+    ),
+    (MemoryReading(timedelta(minutes=15)), "no memory recorded long enough"),
+    (
+        MemoryReading(timedelta(hours=2), 1.2, Tier.SMALL, 2.0),
+        "1.2 GB in use (RAM and swap) held for 2h: small's 2 GB holds 1.5 GB under 75%",
+    ),
+    (
+        MemoryReading(timedelta(minutes=15), 0.3, Tier.MICRO, 1.0),
+        "0.3 GB in use (RAM and swap) held for 15m: micro's 1 GB holds 0.75 GB under 75%",
+    ),
+    (
+        MemoryReading(timedelta(minutes=15), 900.0),
+        "900.0 GB in use (RAM and swap) held for 15m: no size holds it under 75%",
+    ),
+]
+"""Each shape of a need's reading, in each of its forms, and its words."""
+
+
+def test_every_reading_shape_has_a_sample() -> None:
+    """The samples below cover each reading a need can rest on: a new one must be said too."""
+    assert set(get_args(Reading)) == {type(reading) for reading, _ in READINGS}
+
+
+@pytest.mark.parametrize(("reading", "words"), READINGS)
+def test_every_reading_of_a_need_is_said(reading: Reading, words: str) -> None:
+    """Each reading's figures are said as ``sbwatch plan`` prints them."""
+    assert words == need_reading(reading)
+
+
+def test_every_limit_the_plan_weighs_is_named() -> None:
+    """Each limit has its name, and the limits are joined as a sentence says them."""
+    assert set(NeedLimit) == set(NEED_NAMES)
+    assert [
+        "disk IO",
+        "disk IO and memory",
+        "disk IO, connections and memory",
+    ] == [
+        limits_words([NeedLimit.DISK_IO]),
+        limits_words([NeedLimit.DISK_IO, NeedLimit.MEMORY]),
+        limits_words(list(NeedLimit)),
+    ]
