@@ -33,7 +33,7 @@ from sbwatch.core.results import (
     ProbeStatus,
 )
 from sbwatch.policy.alerts import service_subjects
-from sbwatch.policy.diagnosis import diagnose
+from sbwatch.policy.diagnosis import Signals, diagnose
 from sbwatch.probes.base import ProbeContext
 from sbwatch.sim.replay import replay
 from sbwatch.sim.scenario import parse_scenario
@@ -175,6 +175,24 @@ def test_an_added_service_probe_is_diagnosed_and_alerted(storage: ProbeKind) -> 
     )
     assert f"service:{NAME}" in service_subjects()
     assert storage in recovery_probes()
+
+
+def test_an_added_probe_the_api_does_not_report_on_cannot_outvote_it(storage: ProbeKind) -> None:
+    """Every own probe passes, the storage one among them, while the Management API reports
+    every service it knows (db, rest, auth) UNHEALTHY: the signals contradict each other,
+    unknown, not healthy, as without the added probe."""
+    now = datetime(2026, 5, 20, 12, tzinfo=UTC)
+    up = {name: ProbeState.UP for name in ("db", "rest", "auth", NAME)}
+    bad = {name: "UNHEALTHY" for name in ("db", "rest", "auth")}
+    signals = Signals(
+        ref=REF,
+        now=now,
+        services=up,
+        mgmt_services=bad,
+        project_status="ACTIVE_HEALTHY",
+        mgmt_reachable=True,
+    )
+    assert DiagnosisKind.UNKNOWN is diagnose(signals).kind
 
 
 def test_the_replay_probes_an_added_probe_and_reports_it(storage: ProbeKind) -> None:

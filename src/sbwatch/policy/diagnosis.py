@@ -533,8 +533,11 @@ def _healthy(s: Signals, failing: Failing) -> Diagnosis | None:
     own_up = [n for n in names if s.services.get(n) is ProbeState.UP]
     api_ok = [n for n in names if mgmt.get(n) == "ACTIVE_HEALTHY"]
     api_bad = [n for n in names if mgmt.get(n) == "UNHEALTHY"]
-    if len(own_up) == len(names) and len(api_bad) == len(names):
-        return None  # every own probe passes while the provider says every service is down
+    api_named = [n for n in names if n in mgmt]
+    if len(own_up) == len(names) and api_named and len(api_bad) == len(api_named):
+        # every own probe passes while the provider says every service it reports on is down
+        # (a service it does not report on, an added probe's, cannot outvote it)
+        return None
     reported = [n for n in names if s.services.get(n, ProbeState.UNKNOWN) is not ProbeState.UNKNOWN]
     reported += [n for n in names if n in mgmt and n not in reported]
     if not reported or not all(n in own_up or n in api_ok for n in reported):
