@@ -3,6 +3,8 @@ is the one written before the slots (a store from an older sbwatch reads the sam
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +14,8 @@ from sbwatch.backup.job import health_slot
 from sbwatch.daemon.presence import HEARTBEAT, Heartbeat
 from sbwatch.policy.backup import BackupHealth
 from sbwatch.remediation.disk_journal import changes_slot
-from sbwatch.store.docs import Stamp, slot
+from sbwatch.store.docs import Slot, Stamp, slot
+from sbwatch.watch.host_state import host_slot
 from sbwatch.watch.state import Correction, correction_slot
 
 T0 = datetime(2026, 5, 26, 12, 0, tzinfo=UTC)
@@ -87,3 +90,67 @@ def _iso(value: Any) -> Any:
     if isinstance(value, list):
         return [_iso(v) for v in value]
     return value
+
+
+HOST_DOC: dict[str, Any] = {
+    "tier": "micro",
+    "memory": {
+        "used_ratio": 0.88,
+        "swap_ratio": 0.1,
+        "high_for_s": 2700.0,
+        "held": True,
+        "oom_eta_s": 20820.0,
+        "oom_at": None,
+        "need_gb": 1.0,
+        "holds": "small",
+        "holds_gb": 2,
+    },
+    "cpu": {
+        "busy_ratio": 0.95,
+        "busy_for_s": 1200.0,
+        "held": True,
+        "cpus": 2,
+        "more": "xl",
+        "more_cpus": 4,
+    },
+}
+"""A memory and CPU summary as the daemon has written it."""
+
+TODAYS_DOCS: list[tuple[Slot[Any], dict[str, Any]]] = [
+    (host_slot("r"), HOST_DOC),
+    (host_slot("r"), {**HOST_DOC, "memory": None}),
+    (host_slot("r"), {**HOST_DOC, "cpu": None}),
+]
+"""Each converted document's slot and a document in the shape stored before its slot."""
+
+
+@pytest.mark.parametrize(("where", "stored"), TODAYS_DOCS)
+async def test_a_stored_document_reads_and_is_written_back_the_same(
+    where: Slot[Any], stored: dict[str, Any]
+) -> None:
+    """A document in the stored shape reads as a value; written back, its JSON is the same."""
+    store = DictState()
+    store.docs[(where.namespace, where.key)] = stored
+    value = await where.read(store)
+    assert value is not None
+    await where.write(store, value)
+    assert json.dumps(stored) == json.dumps(store.docs[(where.namespace, where.key)])
+    assert value == await where.read(store)
+
+
+@pytest.mark.parametrize(
+    ("where", "stored", "says"),
+    [
+        (host_slot("r"), {"memory": None, "cpu": None}, "host report: no 'tier'"),
+        (host_slot("r"), {**HOST_DOC, "cpu": {**HOST_DOC["cpu"], "cpus": "2"}}, "'cpus' is str"),
+        (host_slot("r"), {**HOST_DOC, "memory": []}, "'memory' is list"),
+    ],
+)
+async def test_a_malformed_stored_document_names_its_field(
+    where: Slot[Any], stored: dict[str, Any], says: str
+) -> None:
+    """A document of the wrong shape is a ValueError naming the document and the field."""
+    store = DictState()
+    store.docs[(where.namespace, where.key)] = stored
+    with pytest.raises(ValueError, match=re.escape(says)):
+        await where.read(store)
