@@ -15,6 +15,8 @@ from sbwatch.daemon.presence import HEARTBEAT, Heartbeat
 from sbwatch.policy.backup import BackupHealth
 from sbwatch.remediation.disk_journal import changes_slot
 from sbwatch.store.docs import Slot, Stamp, slot
+from sbwatch.watch.auth_limits import auth_limits_slot
+from sbwatch.watch.connections import connections_slot
 from sbwatch.watch.host_state import host_slot
 from sbwatch.watch.state import Correction, correction_slot
 
@@ -116,10 +118,34 @@ HOST_DOC: dict[str, Any] = {
 }
 """A memory and CPU summary as the daemon has written it."""
 
+CONNECTIONS_DOC: dict[str, Any] = {
+    "at": "2026-05-26T12:00:00+00:00",
+    "tier": "micro",
+    "level": "warning",
+    "worst": "direct",
+    "top_user": ["authenticator", 41.0],
+    "pools": [
+        {"pool": "direct", "used": 52.0, "limit": 60, "full": False, "full_eta_s": 5400},
+        {"pool": "pooler", "used": 3, "limit": 200.0, "full": False, "full_eta_s": None},
+    ],
+}
+"""A connections assessment as the daemon has written it."""
+
+AUTH_DOC: dict[str, Any] = {
+    "at": "2026-05-26T12:00:00+00:00",
+    "routes": [{"route": "token", "per_minute": 12.5}, {"route": "otp", "per_minute": 0.5}],
+    "limited": ["token"],
+}
+"""An auth rate limits assessment as the daemon has written it."""
+
 TODAYS_DOCS: list[tuple[Slot[Any], dict[str, Any]]] = [
     (host_slot("r"), HOST_DOC),
     (host_slot("r"), {**HOST_DOC, "memory": None}),
     (host_slot("r"), {**HOST_DOC, "cpu": None}),
+    (connections_slot("r"), CONNECTIONS_DOC),
+    (connections_slot("r"), {**CONNECTIONS_DOC, "worst": None, "top_user": None, "pools": []}),
+    (auth_limits_slot("r"), AUTH_DOC),
+    (auth_limits_slot("r"), {**AUTH_DOC, "routes": [], "limited": []}),
 ]
 """Each converted document's slot and a document in the shape stored before its slot."""
 
@@ -144,6 +170,15 @@ async def test_a_stored_document_reads_and_is_written_back_the_same(
         (host_slot("r"), {"memory": None, "cpu": None}, "host report: no 'tier'"),
         (host_slot("r"), {**HOST_DOC, "cpu": {**HOST_DOC["cpu"], "cpus": "2"}}, "'cpus' is str"),
         (host_slot("r"), {**HOST_DOC, "memory": []}, "'memory' is list"),
+        (connections_slot("r"), {**CONNECTIONS_DOC, "at": 3}, "connections report: 'at' is int"),
+        (connections_slot("r"), {**CONNECTIONS_DOC, "pools": [{}]}, "no 'pool'"),
+        (connections_slot("r"), {**CONNECTIONS_DOC, "top_user": [1, 2]}, "'top_user'"),
+        (auth_limits_slot("r"), {**AUTH_DOC, "limited": [1]}, "auth limits report: 'limited'"),
+        (
+            auth_limits_slot("r"),
+            {"at": AUTH_DOC["at"], "limited": []},
+            "auth limits report: no 'routes'",
+        ),
     ],
 )
 async def test_a_malformed_stored_document_names_its_field(
