@@ -12,6 +12,7 @@ import pytest
 
 from sbwatch.backup.job import health_slot
 from sbwatch.daemon.presence import HEARTBEAT, Heartbeat
+from sbwatch.ingest.watcher_state import MAIL_WATCHER
 from sbwatch.policy.backup import BackupHealth
 from sbwatch.remediation.disk_journal import changes_slot
 from sbwatch.store.docs import Slot, Stamp, slot
@@ -146,6 +147,8 @@ TODAYS_DOCS: list[tuple[Slot[Any], dict[str, Any]]] = [
     (connections_slot("r"), {**CONNECTIONS_DOC, "worst": None, "top_user": None, "pools": []}),
     (auth_limits_slot("r"), AUTH_DOC),
     (auth_limits_slot("r"), {**AUTH_DOC, "routes": [], "limited": []}),
+    (MAIL_WATCHER, {"state": "watching", "at": "2026-05-26T12:00:00+00:00"}),
+    (MAIL_WATCHER, {"state": "stopped", "at": "2026-05-26T12:00:00+00:00", "error": "IMAP: no"}),
 ]
 """Each converted document's slot and a document in the shape stored before its slot."""
 
@@ -173,6 +176,8 @@ async def test_a_stored_document_reads_and_is_written_back_the_same(
         (connections_slot("r"), {**CONNECTIONS_DOC, "at": 3}, "connections report: 'at' is int"),
         (connections_slot("r"), {**CONNECTIONS_DOC, "pools": [{}]}, "no 'pool'"),
         (connections_slot("r"), {**CONNECTIONS_DOC, "top_user": [1, 2]}, "'top_user'"),
+        (MAIL_WATCHER, {"state": "asleep", "at": T0.isoformat()}, "mail watcher state: 'state'"),
+        (MAIL_WATCHER, {"state": "watching", "at": "T"}, "mail watcher state: Invalid isoformat"),
         (auth_limits_slot("r"), {**AUTH_DOC, "limited": [1]}, "auth limits report: 'limited'"),
         (
             auth_limits_slot("r"),
