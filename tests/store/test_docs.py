@@ -12,6 +12,7 @@ import pytest
 
 from sbwatch.backup.job import health_slot
 from sbwatch.daemon.presence import HEARTBEAT, Heartbeat
+from sbwatch.daemon.uptime import cache_slot
 from sbwatch.ingest.watcher_state import MAIL_WATCHER
 from sbwatch.policy.backup import BackupHealth
 from sbwatch.remediation.disk_journal import changes_slot
@@ -139,6 +140,18 @@ AUTH_DOC: dict[str, Any] = {
 }
 """An auth rate limits assessment as the daemon has written it."""
 
+UPTIME_DOC: dict[str, Any] = {
+    "through": "2026-05-26T12:00:00+00:00",
+    "runs": {
+        "rest": [
+            ["2026-05-25T00:00:00+00:00", "2026-05-25T06:10:00+00:00"],
+            ["2026-05-25T07:00:00+00:00", "2026-05-26T12:00:00+00:00"],
+        ],
+        "db": [["2026-05-25T00:00:00+00:00", "2026-05-26T12:00:00+00:00"]],
+    },
+}
+"""The uptime job's slot runs as the daemon has kept them."""
+
 TODAYS_DOCS: list[tuple[Slot[Any], dict[str, Any]]] = [
     (host_slot("r"), HOST_DOC),
     (host_slot("r"), {**HOST_DOC, "memory": None}),
@@ -147,6 +160,8 @@ TODAYS_DOCS: list[tuple[Slot[Any], dict[str, Any]]] = [
     (connections_slot("r"), {**CONNECTIONS_DOC, "worst": None, "top_user": None, "pools": []}),
     (auth_limits_slot("r"), AUTH_DOC),
     (auth_limits_slot("r"), {**AUTH_DOC, "routes": [], "limited": []}),
+    (cache_slot("r"), UPTIME_DOC),
+    (cache_slot("r"), {"through": "2026-05-26T12:00:00+00:00", "runs": {}}),
     (MAIL_WATCHER, {"state": "watching", "at": "2026-05-26T12:00:00+00:00"}),
     (MAIL_WATCHER, {"state": "stopped", "at": "2026-05-26T12:00:00+00:00", "error": "IMAP: no"}),
 ]
@@ -176,6 +191,12 @@ async def test_a_stored_document_reads_and_is_written_back_the_same(
         (connections_slot("r"), {**CONNECTIONS_DOC, "at": 3}, "connections report: 'at' is int"),
         (connections_slot("r"), {**CONNECTIONS_DOC, "pools": [{}]}, "no 'pool'"),
         (connections_slot("r"), {**CONNECTIONS_DOC, "top_user": [1, 2]}, "'top_user'"),
+        (cache_slot("r"), {**UPTIME_DOC, "runs": {"nope": []}}, "uptime cache: 'nope'"),
+        (
+            cache_slot("r"),
+            {**UPTIME_DOC, "runs": {"db": [["2026-05-25T00:00:00", T0.isoformat()]]}},
+            "uptime cache: no offset",
+        ),
         (MAIL_WATCHER, {"state": "asleep", "at": T0.isoformat()}, "mail watcher state: 'state'"),
         (MAIL_WATCHER, {"state": "watching", "at": "T"}, "mail watcher state: Invalid isoformat"),
         (auth_limits_slot("r"), {**AUTH_DOC, "limited": [1]}, "auth limits report: 'limited'"),
