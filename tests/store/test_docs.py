@@ -13,6 +13,7 @@ import pytest
 from sbwatch.backup.job import health_slot
 from sbwatch.daemon.presence import HEARTBEAT, Heartbeat
 from sbwatch.daemon.uptime import cache_slot
+from sbwatch.ingest.imap import cursor_slot
 from sbwatch.ingest.watcher_state import MAIL_WATCHER
 from sbwatch.policy.backup import BackupHealth
 from sbwatch.remediation.disk_journal import changes_slot
@@ -162,6 +163,7 @@ TODAYS_DOCS: list[tuple[Slot[Any], dict[str, Any]]] = [
     (auth_limits_slot("r"), {**AUTH_DOC, "routes": [], "limited": []}),
     (cache_slot("r"), UPTIME_DOC),
     (cache_slot("r"), {"through": "2026-05-26T12:00:00+00:00", "runs": {}}),
+    (cursor_slot("h/u/INBOX"), {"uidvalidity": 1700000000, "last_uid": 42}),
     (MAIL_WATCHER, {"state": "watching", "at": "2026-05-26T12:00:00+00:00"}),
     (MAIL_WATCHER, {"state": "stopped", "at": "2026-05-26T12:00:00+00:00", "error": "IMAP: no"}),
 ]
@@ -197,6 +199,8 @@ async def test_a_stored_document_reads_and_is_written_back_the_same(
             {**UPTIME_DOC, "runs": {"db": [["2026-05-25T00:00:00", T0.isoformat()]]}},
             "uptime cache: no offset",
         ),
+        (cursor_slot("k"), {"uidvalidity": 1}, "mailbox cursor: no 'last_uid'"),
+        (cursor_slot("k"), {"uidvalidity": 1, "last_uid": "2"}, "'last_uid' is str"),
         (MAIL_WATCHER, {"state": "asleep", "at": T0.isoformat()}, "mail watcher state: 'state'"),
         (MAIL_WATCHER, {"state": "watching", "at": "T"}, "mail watcher state: Invalid isoformat"),
         (auth_limits_slot("r"), {**AUTH_DOC, "limited": [1]}, "auth limits report: 'limited'"),
