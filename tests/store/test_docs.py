@@ -13,6 +13,7 @@ import pytest
 from sbwatch.backup.job import health_slot
 from sbwatch.daemon.presence import HEARTBEAT, Heartbeat
 from sbwatch.daemon.uptime import cache_slot
+from sbwatch.data.activity import Samples, samples_slot
 from sbwatch.ingest.imap import cursor_slot
 from sbwatch.ingest.watcher_state import MAIL_WATCHER
 from sbwatch.policy.backup import BackupHealth
@@ -76,6 +77,13 @@ async def test_a_malformed_document_raises_on_reading() -> None:
     store.docs[("budget", "correction:r")] = {"consumed_pct": 120.0, "at": T0.isoformat()}
     with pytest.raises(ValueError, match="out of range"):
         await correction_slot("r").read(store)
+
+
+async def test_db_samples_without_their_list_are_none_kept() -> None:
+    """A samples document without ``samples`` reads as no sample, as ``db report`` read it."""
+    store = DictState()
+    store.docs[("data", "activity:r")] = {}
+    assert Samples(()) == await samples_slot("r").read(store)
 
 
 async def test_the_heartbeat_round_trips_through_its_slot() -> None:
@@ -153,6 +161,18 @@ UPTIME_DOC: dict[str, Any] = {
 }
 """The uptime job's slot runs as the daemon has kept them."""
 
+SAMPLES_DOC: dict[str, Any] = {
+    "samples": [
+        {
+            "at": "2026-05-01T00:00:00+00:00",
+            "stats_reset": "2026-04-01T00:00:00+00:00",
+            "tables": {"public.orders": [120.0, 4.0], "public.old": [0.0, 0.0]},
+        },
+        {"at": "2026-05-26T12:00:00+00:00", "stats_reset": None, "tables": {}},
+    ]
+}
+"""The db activity samples as ``sbwatch db report`` has kept them."""
+
 TODAYS_DOCS: list[tuple[Slot[Any], dict[str, Any]]] = [
     (host_slot("r"), HOST_DOC),
     (host_slot("r"), {**HOST_DOC, "memory": None}),
@@ -164,6 +184,8 @@ TODAYS_DOCS: list[tuple[Slot[Any], dict[str, Any]]] = [
     (cache_slot("r"), UPTIME_DOC),
     (cache_slot("r"), {"through": "2026-05-26T12:00:00+00:00", "runs": {}}),
     (cursor_slot("h/u/INBOX"), {"uidvalidity": 1700000000, "last_uid": 42}),
+    (samples_slot("r"), SAMPLES_DOC),
+    (samples_slot("r"), {"samples": []}),
     (MAIL_WATCHER, {"state": "watching", "at": "2026-05-26T12:00:00+00:00"}),
     (MAIL_WATCHER, {"state": "stopped", "at": "2026-05-26T12:00:00+00:00", "error": "IMAP: no"}),
 ]
@@ -201,6 +223,8 @@ async def test_a_stored_document_reads_and_is_written_back_the_same(
         ),
         (cursor_slot("k"), {"uidvalidity": 1}, "mailbox cursor: no 'last_uid'"),
         (cursor_slot("k"), {"uidvalidity": 1, "last_uid": "2"}, "'last_uid' is str"),
+        (samples_slot("r"), {"samples": [{"at": T0.isoformat()}]}, "db activity samples: no"),
+        (samples_slot("r"), {"samples": ["x"]}, "db activity samples: 'samples' holds"),
         (MAIL_WATCHER, {"state": "asleep", "at": T0.isoformat()}, "mail watcher state: 'state'"),
         (MAIL_WATCHER, {"state": "watching", "at": "T"}, "mail watcher state: Invalid isoformat"),
         (auth_limits_slot("r"), {**AUTH_DOC, "limited": [1]}, "auth limits report: 'limited'"),
