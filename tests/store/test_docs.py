@@ -11,18 +11,20 @@ from typing import Any
 import pytest
 
 from sbwatch.backup.job import health_slot
+from sbwatch.core.tiers import Tier
 from sbwatch.daemon.presence import HEARTBEAT, Heartbeat
 from sbwatch.daemon.uptime import cache_slot
 from sbwatch.data.activity import Samples, samples_slot
 from sbwatch.ingest.imap import cursor_slot
 from sbwatch.ingest.watcher_state import MAIL_WATCHER
 from sbwatch.policy.backup import BackupHealth
+from sbwatch.policy.budget import BudgetEstimator
 from sbwatch.remediation.disk_journal import changes_slot
 from sbwatch.store.docs import Slot, Stamp, slot
 from sbwatch.watch.auth_limits import auth_limits_slot
 from sbwatch.watch.connections import connections_slot
 from sbwatch.watch.host_state import host_slot
-from sbwatch.watch.state import Correction, correction_slot
+from sbwatch.watch.state import Correction, correction_slot, estimator_slot
 
 T0 = datetime(2026, 5, 26, 12, 0, tzinfo=UTC)
 
@@ -84,6 +86,18 @@ async def test_db_samples_without_their_list_are_none_kept() -> None:
     store = DictState()
     store.docs[("data", "activity:r")] = {}
     assert Samples(()) == await samples_slot("r").read(store)
+
+
+async def test_the_estimator_snapshot_round_trips_through_its_slot() -> None:
+    """An estimator written through its slot is its ``to_state``, and reads back the same."""
+    store = DictState()
+    kept = BudgetEstimator("r", Tier.MICRO)
+    kept.learned = {"micro": 13.8}
+    await estimator_slot("r").write(store, kept)
+    assert kept.to_state() == store.docs[("budget", "estimator:r")]
+    again = await estimator_slot("r").read(store)
+    assert again is not None
+    assert kept.to_state() == again.to_state()
 
 
 async def test_the_heartbeat_round_trips_through_its_slot() -> None:
