@@ -80,7 +80,7 @@ async def test_status_says_the_mail_watcher_stopped(store: SqliteStore) -> None:
             "status_page": {"enabled": False},
         }
     )
-    doc = {"state": "stopped", "at": "T", "error": "UnicodeEncodeError"}
+    doc = {"state": "stopped", "at": "2026-05-26T12:00:00+00:00", "error": "UnicodeEncodeError"}
     await store.put_state(NAMESPACE, STATE_KEY, doc)
     lines = render(await gather_status(store, config, VirtualClock().now())).splitlines()
-    assert "mail watcher STOPPED at T: UnicodeEncodeError" in lines
+    assert "mail watcher STOPPED at 2026-05-26T12:00:00+00:00: UnicodeEncodeError" in lines

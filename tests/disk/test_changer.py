@@ -103,6 +103,27 @@ async def test_a_lost_answer_is_reconciled_never_resent(
     assert (1, 1) == (world.disk_attempts, len(transport.journal_at_post))
 
 
+async def test_settling_an_intent_keeps_what_the_journal_holds_beside_it(
+    wire: tuple[ManagementApi, Wire], store: SqliteStore, clock: VirtualClock
+) -> None:
+    """The journal is changed in place: settling one intent keeps the document's other keys
+    (written by a later sbwatch, say) and the other entries as they were stored."""
+    api, _ = wire
+    opened = {
+        "id": 2, "project": REF, "from_gb": 4, "to_gb": 8, "reason": "r", "actor": "a",
+        "created_at": START.isoformat(), "state": "open", "updated_at": START.isoformat(),
+        "detail": "",
+    }  # fmt: skip
+    other = {**opened, "id": 1, "state": "applied", "detail": "as stored"}
+    journal = {"next_id": 3, "intents": [other, opened], "kept_by_a_later_version": [1]}
+    await store.put_state("disk", f"intents:{REF}", journal)
+    assert [] == await changer(store, api, clock).reconcile(REF)
+    doc = await store.get_state("disk", f"intents:{REF}")
+    assert doc is not None
+    assert (3, [1], other) == (doc["next_id"], doc["kept_by_a_later_version"], doc["intents"][0])
+    assert ("applied", "found applied") == (doc["intents"][1]["state"], doc["intents"][1]["detail"])
+
+
 async def test_a_crash_before_the_post_is_settled_as_not_applied(
     wire: tuple[ManagementApi, Wire], store: SqliteStore, world: SimWorld, clock: VirtualClock
 ) -> None:

@@ -124,6 +124,24 @@ async def test_uidvalidity_change_resets_to_newest(
     assert (4, 0.0, 4) == (len(harness.received), harness.count("duplicate"), after["last_uid"])
 
 
+async def test_an_unreadable_cursor_starts_at_the_newest(
+    dovecot: Any, harness: Any, make_email: Any
+) -> None:
+    """A stored cursor that does not read (written by hand) is taken as a changed mailbox:
+    even with backfill the old mail is not read again, and the cursor is written anew."""
+    user = dovecot.add_user()
+    dovecot.write_maildir(user, [make_email_bytes(i) for i in range(3)])
+    watcher = harness.watcher(dovecot.settings(user, backfill=True))
+    await harness.store.put_state(NAMESPACE, watcher.key, {"last_uid": "x"})
+    harness.start(watcher)
+    await wait_until_state(harness, watcher, lambda s: "uidvalidity" in s)
+    await asyncio.sleep(0.2)  # the IDLE command is sent right after
+    await dovecot.aappend(user, [make_email(9)])
+    await wait_for(lambda: len(harness.received) == 1)
+    state = await harness.store.get_state(NAMESPACE, watcher.key)
+    assert (1, 4) == (len(harness.received), state["last_uid"])
+
+
 async def test_first_start_skips_old_mail(dovecot: Any, harness: Any, make_email: Any) -> None:
     """With 10,000 old messages the cursor starts at the newest; only new mail is delivered.
     (The old ones are never read: unsigned, they cost no DKIM signing to write.)"""

@@ -9,8 +9,8 @@ from sbwatch.core.durations import format_duration
 
 
 def connections_line(doc: dict[str, Any]) -> str:
-    """One line from a stored assessment (watch/connections.py ``report_doc``): each pool's use
-    of its limit, when a climb fills it, and who holds the most."""
+    """One line from a stored assessment (watch/connections.py ``ConnectionsReport``): each
+    pool's use of its limit, when a climb fills it, and who holds the most."""
     parts = []
     for pool in doc["pools"]:
         used, limit = pool["used"], pool["limit"]

@@ -20,12 +20,7 @@ from sbwatch.core.tiers import Tier, spec
 from sbwatch.policy.budget import estimate_to_dict
 from sbwatch.store import open_store
 from sbwatch.store.base import Store
-from sbwatch.watch.state import (
-    STATE_NAMESPACE,
-    Correction,
-    correction_slot,
-    estimator_key,
-)
+from sbwatch.watch.state import Correction, correction_slot, estimator_slot
 
 NAME = "budget"
 HELP = HELPS[NAME]
@@ -127,10 +122,12 @@ async def _row(store: Store, project: ProjectSettings, now: datetime) -> dict[st
         pending = _pending(await correction_slot(project.ref).read(store))
     except ValueError as exc:  # written by hand, or by something else
         pending = {"error": str(exc)}
-    saved = await store.get_state(STATE_NAMESPACE, estimator_key(project.ref))
-    learned = (saved or {}).get("learned") or {}
+    try:
+        saved = await estimator_slot(project.ref).read(store)
+    except (KeyError, TypeError, ValueError):  # written by something else: nothing learned
+        saved = None
     return {
-        "learned_baseline_mbps": {str(k): float(v) for k, v in learned.items()},
+        "learned_baseline_mbps": {} if saved is None else dict(saved.learned),
         "project": project.ref,
         "name": project.display_name,
         "tier": str(estimate.tier) if estimate else (str(project.tier) if project.tier else None),

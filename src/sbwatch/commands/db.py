@@ -81,14 +81,13 @@ async def _report(
 ) -> dict[str, Any]:
     store = await open_store(settings.state)
     try:
-        key = activity.state_key(project.ref)
-        kept = await store.get_state(activity.NAMESPACE, key)
-        samples = [activity.Sample.from_doc(d) for d in (kept or {}).get("samples", [])]
+        kept = activity.samples_slot(project.ref)
+        samples = list((await kept.read(store) or activity.Samples(())).samples)
         sample, tables = await _sample(project, now)
         base = activity.baseline(samples, since)
         found = activity.report(base, sample, tables)
         keep = activity.kept(samples, sample)
-        await store.put_state(activity.NAMESPACE, key, {"samples": [s.to_doc() for s in keep]})
+        await kept.write(store, activity.Samples(tuple(keep)))
     finally:
         await store.close()
     return {

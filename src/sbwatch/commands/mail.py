@@ -178,7 +178,7 @@ def _print_report(report: MailboxReport) -> None:
         f"(UIDVALIDITY {report.uidvalidity}, UIDNEXT {report.uidnext})"
     )
     print(f"idle:        {'yes' if report.idle else 'no (polling)'}")
-    cursor = report.cursor
+    cursor = None if report.cursor is None else report.cursor.to_doc()
     print(f"cursor:      {cursor if cursor else 'none yet (starts at the newest message)'}")
     print(f"recent:      {len(report.recent)} classified email(s) in 30 days")
     for email in report.recent:

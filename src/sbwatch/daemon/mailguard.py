@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from sbwatch.core.clock import Clock
 from sbwatch.core.errors import SbwatchError, StoreError
 from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import Severity
-from sbwatch.ingest import MAIL_WATCHER_KEY
-from sbwatch.ingest.imap import NAMESPACE
+from sbwatch.ingest.watcher_state import MAIL_WATCHER, MailWatcher
 from sbwatch.store.base import StateStore
 
-STATE_KEY = MAIL_WATCHER_KEY
+STATE_KEY = MAIL_WATCHER.key
 """The state document (namespace ``imap``) that ``sbwatch status`` reads."""
 RESTART_FIRST_S = 60.0
 RESTART_MAX_S = 3600.0
@@ -50,15 +48,13 @@ class MailGuard:
         said = False
         while True:
             self._metrics.mail_watcher_up.set(1)
-            await self._save({"state": "watching", "at": self._clock.now().isoformat()})
+            await self._save(MailWatcher("watching", self._clock.now()))
             started = self._clock.monotonic()
             detail = await self._watch()
             self._metrics.mail_watcher_up.set(0)
             if self._clock.monotonic() - started > RESTART_MAX_S:
                 delay, said = RESTART_FIRST_S, False  # it ran for long: a new stop is news
-            await self._save(
-                {"state": "stopped", "at": self._clock.now().isoformat(), "error": detail}
-            )
+            await self._save(MailWatcher("stopped", self._clock.now(), detail))
             if not said:
                 said = True
                 await self._say(detail, delay)
@@ -87,8 +83,9 @@ class MailGuard:
         except Exception as exc:  # saying so must not take the guard down with the watcher
             log.error("mail watcher stop not said", error=type(exc).__name__)
 
-    async def _save(self, doc: dict[str, Any]) -> None:
+    async def _save(self, state: MailWatcher) -> None:
+        """Keep the watcher's state (the one ``sbwatch status`` reads)."""
         try:
-            await self._store.put_state(NAMESPACE, STATE_KEY, doc)
+            await MAIL_WATCHER.write(self._store, state)
         except StoreError as exc:
             log.warning("mail watcher state not saved", error=str(exc))

@@ -13,8 +13,7 @@ from sbwatch.daemon.oncall import add_oncall
 from sbwatch.daemon.page_rows import proposed_command
 from sbwatch.daemon.presence import Heartbeat, read_heartbeat
 from sbwatch.daemon.uptime import project_uptime, uptime_doc
-from sbwatch.ingest import MAIL_NAMESPACE
-from sbwatch.ingest import MAIL_WATCHER_KEY as MAIL_STATE_KEY
+from sbwatch.ingest.watcher_state import MAIL_WATCHER
 from sbwatch.remediation.disk_journal import disk_report
 from sbwatch.store.base import LeaseStore, OnCallStore, Store
 from sbwatch.watch.auth_limits import auth_limits_report
@@ -48,7 +47,8 @@ async def gather_status(
         "failed_notifications": failed,
     }
     if settings.mail.enabled:
-        report["mail"] = await store.get_state(MAIL_NAMESPACE, MAIL_STATE_KEY)
+        mail = await MAIL_WATCHER.read(store)
+        report["mail"] = None if mail is None else mail.to_doc()
     if settings.ha.enabled:
         report["ha"] = await _ha(store, settings, now)
     if settings.ha.enabled and settings.ha.share_projects:

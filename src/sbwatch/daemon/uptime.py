@@ -4,7 +4,8 @@ the status document (``sbwatch status``, the status page) and the availability m
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ from sbwatch.policy.uptime import (
     state_spans,
 )
 from sbwatch.store.base import PROBE_SLOT, OnCallStore, Store, slot_start
+from sbwatch.store.docs import Slot, field, moment, reading, slot
 
 if TYPE_CHECKING:  # status reads uptime without loading prometheus_client
     from sbwatch.core.metrics import Metrics
@@ -44,17 +46,15 @@ async def coverage_runs(
     """The runs of ten-minute slots with results of each probe since ``since``: those the
     daemon kept (the past does not change) and the slots after them, read now; ``keep``
     writes the whole back for the next reader."""
-    kept = await store.get_state(CACHE_NAMESPACE, ref)
+    cache = cache_slot(ref)
+    kept = None
+    with contextlib.suppress(ValueError):  # a cache unreadable is read again from the slots
+        kept = await cache.read(store)
     runs: dict[ProbeKind, list[Span]] = {}
     start = since
     if kept is not None:
-        with contextlib.suppress(KeyError, TypeError, ValueError):
-            through = datetime.fromisoformat(kept["through"])
-            runs = {
-                ProbeKind(kind): [(_at(a), _at(b)) for a, b in spans]
-                for kind, spans in kept["runs"].items()
-            }
-            start = max(since, through)
+        runs = {kind: list(spans) for kind, spans in kept.runs.items()}
+        start = max(since, kept.through)
     for kind, at in await store.probe_slots(ref, start, tuple(service_probes())):
         runs.setdefault(kind, []).append((at, at + PROBE_SLOT))
     runs = {
@@ -62,13 +62,45 @@ async def coverage_runs(
         for kind, spans in runs.items()
     }
     if keep:
-        doc = {
-            kind.value: [[a.isoformat(), b.isoformat()] for a, b in s] for kind, s in runs.items()
-        }
-        await store.put_state(
-            CACHE_NAMESPACE, ref, {"through": slot_start(now).isoformat(), "runs": doc}
-        )
+        await cache.write(store, UptimeCache(slot_start(now), runs))
     return runs
+
+
+@dataclass(frozen=True, slots=True)
+class UptimeCache:
+    """The runs of slots with results of each probe, read up to ``through``.
+
+    Stored as ``{"through": ISO, "runs": {"rest": [[ISO, ISO], ...], ...}}``.
+    """
+
+    through: datetime
+    runs: Mapping[ProbeKind, Sequence[Span]]
+
+    def to_doc(self) -> dict[str, Any]:
+        """The stored form."""
+        runs = {
+            kind.value: [[a.isoformat(), b.isoformat()] for a, b in spans]
+            for kind, spans in self.runs.items()
+        }
+        return {"through": self.through.isoformat(), "runs": runs}
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> UptimeCache:
+        """The inverse of :meth:`to_doc`; ValueError naming the field when malformed."""
+
+        def build() -> UptimeCache:
+            runs = {
+                ProbeKind(kind): [(_at(a), _at(b)) for a, b in spans]
+                for kind, spans in field(doc, "runs", dict).items()
+            }
+            return cls(moment(doc, "through"), runs)
+
+        return reading("uptime cache", build)
+
+
+def cache_slot(ref: str) -> Slot[UptimeCache]:
+    """Where a project's slot runs read so far are kept."""
+    return slot(CACHE_NAMESPACE, ref, UptimeCache)
 
 
 def _at(text: str) -> datetime:

@@ -10,11 +10,12 @@ Nothing here changes the database: the report is for people to decide.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sbwatch.store.docs import Slot, field, reading, slot
 from sbwatch.supabase.schemas import PROVIDER_SCHEMAS
 
 NAMESPACE = "data"
@@ -68,7 +69,7 @@ class Sample:
         }
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> Sample:
+    def from_doc(cls, doc: Mapping[str, Any]) -> Sample:
         """The inverse of :meth:`to_doc`."""
         reset = doc.get("stats_reset")
         tables = {name: (float(pair[0]), float(pair[1])) for name, pair in doc["tables"].items()}
@@ -77,6 +78,35 @@ class Sample:
             datetime.fromisoformat(reset) if reset else None,
             tables,
         )
+
+
+@dataclass(frozen=True)
+class Samples:
+    """A project's kept samples, oldest first (``{"samples": [...]}``)."""
+
+    samples: tuple[Sample, ...]
+
+    def to_doc(self) -> dict[str, Any]:
+        """The stored form."""
+        return {"samples": [s.to_doc() for s in self.samples]}
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> Samples:
+        """The inverse of :meth:`to_doc` (no ``samples``: none kept); ValueError naming the
+        field when malformed."""
+
+        def build() -> Samples:
+            kept = field(doc, "samples", list) if "samples" in doc else []
+            if not all(isinstance(d, dict) for d in kept):
+                raise TypeError("'samples' holds a sample that is not an object")
+            return cls(tuple(Sample.from_doc(d) for d in kept))
+
+        return reading("db activity samples", build)
+
+
+def samples_slot(ref: str) -> Slot[Samples]:
+    """Where a project's samples are kept."""
+    return slot(NAMESPACE, state_key(ref), Samples)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -19,6 +19,7 @@ from sbwatch.ingest import MAIL_NAMESPACE
 from sbwatch.ingest.parse import TrustRule, parse_email
 from sbwatch.ingest.session import ImapSession, Selected
 from sbwatch.store.base import Store
+from sbwatch.store.docs import Slot, field, reading, slot
 
 NAMESPACE = MAIL_NAMESPACE
 BATCH = 50
@@ -37,8 +38,34 @@ class MailboxReport:
     uidnext: int
     messages: int
     idle: bool
-    cursor: dict[str, Any] | None
+    cursor: MailCursor | None
     recent: tuple[ProviderEmail, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MailCursor:
+    """The mailbox cursor: the last UID handled, valid while the mailbox keeps its
+    UIDVALIDITY. Stored as ``{"uidvalidity": 1, "last_uid": 42}``."""
+
+    uidvalidity: int
+    last_uid: int
+
+    def to_doc(self) -> dict[str, Any]:
+        """The stored form."""
+        return {"uidvalidity": self.uidvalidity, "last_uid": self.last_uid}
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> MailCursor:
+        """The inverse of :meth:`to_doc`; ValueError naming the field when malformed."""
+        return reading(
+            "mailbox cursor",
+            lambda: cls(field(doc, "uidvalidity", int), field(doc, "last_uid", int)),
+        )
+
+
+def cursor_slot(key: str) -> Slot[MailCursor]:
+    """Where the cursor of one mailbox (``host/username/mailbox``) is kept."""
+    return slot(NAMESPACE, key, MailCursor)
 
 
 def backoff_delay(attempt: int, base_s: float, max_s: float, rng: random.Random) -> float:
@@ -75,6 +102,7 @@ class MailWatcher:
         self._timeout = timeout_s
         self._rng = rng or random.Random()
         self.key = f"{settings.host}/{settings.username}/{settings.mailbox}"
+        self._kept = cursor_slot(self.key)
         self.login_attempts = 0
 
     async def run(self) -> None:
@@ -116,7 +144,7 @@ class MailWatcher:
             idle = session.supports_idle
         finally:
             await session.close()
-        cursor = await self._store.get_state(NAMESPACE, self.key)
+        cursor = await self._kept.read(self._store)
         since = self._clock.now() - timedelta(days=30)
         recent = await self._store.recent_emails(since)
         s = self._settings
@@ -150,20 +178,23 @@ class MailWatcher:
             await self._clock.sleep(self._settings.poll_interval.total_seconds())
 
     async def _cursor(self, selected: Selected) -> int:
-        stored = await self._store.get_state(NAMESPACE, self.key)
         newest = max(selected.uidnext - 1, 0)
-        if stored is not None and stored.get("uidvalidity") == selected.uidvalidity:
-            return int(stored.get("last_uid", 0))
-        if stored is not None:
-            log.warning(
-                "mail uidvalidity changed", old=stored.get("uidvalidity"), new=selected.uidvalidity
-            )
+        try:
+            stored = await self._kept.read(self._store)
+        except ValueError as exc:  # unreadable: as if the mailbox had changed
+            log.warning("mail cursor unreadable", error=str(exc), new=selected.uidvalidity)
             start = newest
         else:
-            start = 0 if self._settings.backfill else newest
-        await self._store.put_state(
-            NAMESPACE, self.key, {"uidvalidity": selected.uidvalidity, "last_uid": start}
-        )
+            if stored is not None and stored.uidvalidity == selected.uidvalidity:
+                return stored.last_uid
+            if stored is not None:
+                log.warning(
+                    "mail uidvalidity changed", old=stored.uidvalidity, new=selected.uidvalidity
+                )
+                start = newest
+            else:
+                start = 0 if self._settings.backfill else newest
+        await self._kept.write(self._store, MailCursor(selected.uidvalidity, start))
         return start
 
     async def _drain(self, session: ImapSession, uidvalidity: int, last_uid: int) -> int:
@@ -181,9 +212,7 @@ class MailWatcher:
         return last_uid
 
     async def _advance(self, uidvalidity: int, uid: int) -> None:
-        await self._store.put_state(
-            NAMESPACE, self.key, {"uidvalidity": uidvalidity, "last_uid": uid}
-        )
+        await self._kept.write(self._store, MailCursor(uidvalidity, uid))
 
     async def _handle(self, session: ImapSession, uid: int, raw: bytes, uidvalidity: int) -> None:
         try:

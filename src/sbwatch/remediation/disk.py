@@ -187,6 +187,8 @@ class DiskChanger:
     async def _create(
         self, ref: str, from_gb: int, to_gb: int, reason: str, actor: str
     ) -> DiskIntent:
+        """Append an OPEN intent to the journal, the entries before it kept as stored (the
+        journal stays a dict: see :func:`~sbwatch.remediation.disk_journal.disk_intents`)."""
         doc = await self._store.get_state(NAMESPACE, f"intents:{ref}") or {}
         items = list(doc.get("intents", []))
         number = int(doc.get("next_id", 1))
@@ -199,6 +201,7 @@ class DiskChanger:
         return intent
 
     async def _update(self, intent: DiskIntent, state: IntentState, detail: str = "") -> DiskIntent:
+        """Settle one intent in place: the other entries and keys are kept as stored."""
         doc = await self._store.get_state(NAMESPACE, f"intents:{intent.project}") or {}
         done = replace(intent, state=state, updated_at=self._clock.now(), detail=detail)
         items = [

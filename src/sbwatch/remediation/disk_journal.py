@@ -56,7 +56,16 @@ class DiskIntent:
 
 
 async def disk_intents(store: StateStore, ref: str) -> list[DiskIntent]:
-    """The project's disk changes, oldest first."""
+    """The project's disk changes, oldest first.
+
+    The journal (``("disk", "intents:REF")``: ``{"next_id": 3, "intents": [...]}``) has no
+    typed slot, unlike the changes seen below: the changer writes it by changing the stored
+    document in place (``DiskChanger._create`` and ``_update``), keeping the entries it does
+    not touch exactly as stored and, on settling an intent, the keys beside ``next_id`` and
+    ``intents`` it does not know (written by a later sbwatch, say). A typed document would
+    read every entry into a :class:`DiskIntent` and write back only what it knows, losing
+    them; so the journal stays a dict there, and only this reading makes values of it.
+    """
     doc = await store.get_state(NAMESPACE, f"intents:{ref}") or {}
     return [DiskIntent.from_dict(item) for item in doc.get("intents", [])]
 

@@ -44,7 +44,7 @@ from sbwatch.policy.thresholds import next_status
 from sbwatch.sim.steady import SteadyProbe
 from sbwatch.watch.pipeline import EMAIL_LOOKBACK
 from sbwatch.watch.runtime import ProjectView
-from sbwatch.watch.state import STATE_NAMESPACE, correction_key
+from sbwatch.watch.state import correction_slot
 from sbwatch.watch.watcher import Watcher
 
 
@@ -150,7 +150,10 @@ class QuietEvaluations:
         now = watcher.clock.now()
         since = now - EMAIL_LOOKBACK
         journal = await store.intents(ref)
-        correction = await store.get_state(STATE_NAMESPACE, correction_key(ref))
+        try:
+            pending = await correction_slot(ref).read(store) is not None
+        except ValueError:  # one written wrong is pending all the same
+            pending = True
         return (  # values compared with ==: equal values are the same inputs
             tuple(_status(kind, s) for kind, s in view.statuses.items()),
             _result(watcher.provider_last),
@@ -160,7 +163,7 @@ class QuietEvaluations:
             len(view.emails),
             journal == view.journal,
             len(journal),
-            correction is None,
+            not pending,
             view.tier,
             view.budget_latched,
             view.data_checks,

@@ -2,7 +2,8 @@
 and a key) and how it is read and written, so its callers hold values, never dicts.
 
 The JSON of every document is what the callers wrote before: a store written by an older
-sbwatch reads the same.
+sbwatch reads the same. A malformed document raises a ValueError naming the document and the
+field (:func:`reading` and the field readers below).
 """
 
 from __future__ import annotations
@@ -54,6 +55,41 @@ class Slot(Generic[T]):
     async def delete(self, store: StateStore) -> None:
         """Remove the document if present."""
         await store.delete_state(self.namespace, self.key)
+
+
+def reading(what: str, build: Callable[[], T]) -> T:
+    """``build()``, its KeyError, TypeError or ValueError a ValueError naming ``what``."""
+    try:
+        return build()
+    except KeyError as exc:
+        raise ValueError(f"malformed {what}: no {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"malformed {what}: {exc}") from None
+
+
+def field(doc: Mapping[str, Any], key: str, *kinds: type) -> Any:
+    """``doc[key]`` as stored, checked to be one of ``kinds`` (a bool is not a number).
+
+    KeyError when missing, TypeError naming the field when of another kind; a number is kept
+    as it is (an int stays an int), so the document written again is the one read.
+    """
+    value = doc[key]
+    if isinstance(value, bool) and bool not in kinds:
+        raise TypeError(f"{key!r} is a bool")
+    if not isinstance(value, kinds):
+        names = " or ".join(k.__name__ for k in kinds)
+        raise TypeError(f"{key!r} is {type(value).__name__}, not {names}")
+    return value
+
+
+def optional(doc: Mapping[str, Any], key: str, *kinds: type) -> Any:
+    """:func:`field`, None allowed."""
+    return None if doc[key] is None else field(doc, key, *kinds)
+
+
+def moment(doc: Mapping[str, Any], key: str) -> datetime:
+    """An ISO time stored under ``key``."""
+    return datetime.fromisoformat(field(doc, key, str))
 
 
 def slot(namespace: str, key: str, kind: type[D]) -> Slot[D]:

@@ -8,6 +8,8 @@ configured limits and whether a custom SMTP server is set. sbwatch pulls no leve
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +21,7 @@ from sbwatch.core.subjects import Subject
 from sbwatch.policy.alerts import Condition
 from sbwatch.policy.auth_limits import KEEP, AuthAssessment, AuthPoint, assess
 from sbwatch.store.base import StateStore, Store
+from sbwatch.store.docs import Slot, field, moment, reading, slot
 from sbwatch.supabase.auth_limits import AuthConfig
 from sbwatch.watch.readings import keep_reading, save_report
 
@@ -31,18 +34,71 @@ NAMESPACE = "auth_limits"
 """Store state namespace of each project's last assessment (read by ``sbwatch status``)."""
 
 
-def report_doc(a: AuthAssessment) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class RouteRate:
+    """A route refusing: its 429s a minute (rounded to a tenth, as stored)."""
+
+    route: str
+    per_minute: float
+
+    def to_doc(self) -> dict[str, Any]:
+        """``{"route": "token", "per_minute": 12.5}``."""
+        return {"route": self.route, "per_minute": self.per_minute}
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> RouteRate:
+        """The inverse of :meth:`to_doc`."""
+        return cls(field(doc, "route", str), field(doc, "per_minute", int, float))
+
+
+@dataclass(frozen=True, slots=True)
+class AuthReport:
     """The stored form of an assessment: each route refusing, and the ones warned about."""
-    return {
-        "at": a.at.isoformat(),
-        "routes": [{"route": s.route, "per_minute": round(s.per_minute, 1)} for s in a.routes],
-        "limited": list(a.limited),
-    }
+
+    at: datetime
+    routes: tuple[RouteRate, ...]
+    limited: tuple[str, ...]
+
+    @classmethod
+    def of(cls, a: AuthAssessment) -> AuthReport:
+        """What status shows of an assessment."""
+        routes = tuple(RouteRate(s.route, round(s.per_minute, 1)) for s in a.routes)
+        return cls(a.at, routes, tuple(a.limited))
+
+    def to_doc(self) -> dict[str, Any]:
+        """The stored form."""
+        return {
+            "at": self.at.isoformat(),
+            "routes": [r.to_doc() for r in self.routes],
+            "limited": list(self.limited),
+        }
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> AuthReport:
+        """The inverse of :meth:`to_doc`; ValueError naming the field when malformed."""
+
+        def build() -> AuthReport:
+            limited = field(doc, "limited", list)
+            if not all(isinstance(route, str) for route in limited):
+                raise TypeError("'limited' holds a route that is not a str")
+            return cls(
+                moment(doc, "at"),
+                tuple(RouteRate.from_doc(r) for r in field(doc, "routes", list)),
+                tuple(limited),
+            )
+
+        return reading("auth limits report", build)
+
+
+def auth_limits_slot(ref: str) -> Slot[AuthReport]:
+    """Where a project's last assessment is kept."""
+    return slot(NAMESPACE, ref, AuthReport)
 
 
 async def auth_limits_report(store: StateStore, ref: str) -> dict[str, Any] | None:
     """The project's last stored assessment (None before two scrapes with GoTrue's series)."""
-    return await store.get_state(NAMESPACE, ref)
+    report = await auth_limits_slot(ref).read(store)
+    return None if report is None else report.to_doc()
 
 
 class AuthFlow:
@@ -108,7 +164,7 @@ class AuthFlow:
         """Keep the assessment for ``sbwatch status`` when it changed (its time apart)."""
         found = self.assessments.get(ref)
         if found is not None:
-            await save_report(self.store, NAMESPACE, ref, report_doc(found), self._saved)
+            await save_report(self.store, auth_limits_slot(ref), AuthReport.of(found), self._saved)
 
     def condition(self, ref: str) -> Condition:
         """The auth rate limits condition of this cycle: a warning, never more."""

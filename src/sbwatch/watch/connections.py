@@ -6,7 +6,8 @@ the trend's window; sbwatch pulls no lever for connections, it names them in the
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ from sbwatch.core.tiers import Tier
 from sbwatch.policy.alerts import Condition
 from sbwatch.policy.connections import TREND_WINDOW, ConnAssessment, ConnPoint, assess
 from sbwatch.store.base import StateStore, Store
+from sbwatch.store.docs import Slot, field, moment, optional, reading, slot
 from sbwatch.watch.readings import keep_reading, save_report
 
 if TYPE_CHECKING:  # status reads the report without loading prometheus_client
@@ -28,30 +30,116 @@ NAMESPACE = "connections"
 """Store state namespace of each project's last assessment (read by ``sbwatch status``)."""
 
 
-def report_doc(a: ConnAssessment) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class PoolReport:
+    """A pool's use of its limit, whether it is full and when a climb fills it (seconds)."""
+
+    pool: str
+    used: float
+    limit: float
+    full: bool
+    full_eta_s: int | None
+
+    def to_doc(self) -> dict[str, Any]:
+        """The stored form."""
+        return {
+            "pool": self.pool,
+            "used": self.used,
+            "limit": self.limit,
+            "full": self.full,
+            "full_eta_s": self.full_eta_s,
+        }
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> PoolReport:
+        """The inverse of :meth:`to_doc`."""
+        return cls(
+            field(doc, "pool", str),
+            field(doc, "used", int, float),
+            field(doc, "limit", int, float),
+            field(doc, "full", bool),
+            optional(doc, "full_eta_s", int, float),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionsReport:
     """The stored form of an assessment: every pool, the worst, the busiest username."""
-    return {
-        "at": a.at.isoformat(),
-        "tier": a.tier.value,
-        "level": a.level,
-        "worst": a.worst.pool if a.worst is not None else None,
-        "top_user": list(a.top_user) if a.top_user is not None else None,
-        "pools": [
-            {
-                "pool": p.pool,
-                "used": p.used,
-                "limit": p.limit,
-                "full": p.full or p.full_eta_s == 0,
-                "full_eta_s": None if p.full_eta_s is None else round(p.full_eta_s),
-            }
-            for p in a.pools
-        ],
-    }
+
+    at: datetime
+    tier: str
+    """The size's tier value."""
+    level: str
+    """``none``, ``warning`` or ``critical``."""
+    worst: str | None
+    """The worst pool's name."""
+    top_user: tuple[str, float] | None
+    """The username holding the most connections, and how many."""
+    pools: tuple[PoolReport, ...]
+
+    @classmethod
+    def of(cls, a: ConnAssessment) -> ConnectionsReport:
+        """What status shows of an assessment."""
+        return cls(
+            a.at,
+            a.tier.value,
+            a.level,
+            a.worst.pool if a.worst is not None else None,
+            a.top_user,
+            tuple(
+                PoolReport(
+                    p.pool,
+                    p.used,
+                    p.limit,
+                    p.full or p.full_eta_s == 0,
+                    None if p.full_eta_s is None else round(p.full_eta_s),
+                )
+                for p in a.pools
+            ),
+        )
+
+    def to_doc(self) -> dict[str, Any]:
+        """The stored form."""
+        return {
+            "at": self.at.isoformat(),
+            "tier": self.tier,
+            "level": self.level,
+            "worst": self.worst,
+            "top_user": list(self.top_user) if self.top_user is not None else None,
+            "pools": [p.to_doc() for p in self.pools],
+        }
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> ConnectionsReport:
+        """The inverse of :meth:`to_doc`; ValueError naming the field when malformed."""
+
+        def build() -> ConnectionsReport:
+            top = optional(doc, "top_user", list)
+            if top is not None:
+                user, count = top
+                if not isinstance(user, str) or not isinstance(count, int | float):
+                    raise TypeError("'top_user' is not a username and a count")
+            return cls(
+                moment(doc, "at"),
+                field(doc, "tier", str),
+                field(doc, "level", str),
+                optional(doc, "worst", str),
+                None if top is None else (top[0], top[1]),
+                tuple(PoolReport.from_doc(p) for p in field(doc, "pools", list)),
+            )
+
+        return reading("connections report", build)
+
+
+def connections_slot(ref: str) -> Slot[ConnectionsReport]:
+    """Where a project's last assessment is kept."""
+    return slot(NAMESPACE, ref, ConnectionsReport)
 
 
 async def connections_report(store: StateStore, ref: str) -> dict[str, Any] | None:
     """The project's last stored assessment (None before the first scrape with connections)."""
-    return await store.get_state(NAMESPACE, ref)
+    report = await connections_slot(ref).read(store)
+    return None if report is None else report.to_doc()
 
 
 class ConnFlow:
@@ -85,7 +173,8 @@ class ConnFlow:
         """Keep the assessment for ``sbwatch status`` when it changed (its time apart)."""
         found = self.assessments.get(ref)
         if found is not None:
-            await save_report(self.store, NAMESPACE, ref, report_doc(found), self._saved)
+            report = ConnectionsReport.of(found)
+            await save_report(self.store, connections_slot(ref), report, self._saved)
 
     def condition(self, ref: str, diagnosis: Diagnosis) -> Condition:
         """The connections condition of this cycle."""

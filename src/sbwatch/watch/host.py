@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sbwatch.config.settings import ProjectSettings
 from sbwatch.core.metrics import Metrics
@@ -19,7 +18,7 @@ from sbwatch.core.results import HostSample
 from sbwatch.core.tiers import CPUS, MEMORY_GB, Tier
 from sbwatch.policy import cpu, memory
 from sbwatch.store.base import StateStore
-from sbwatch.watch.host_state import HOST_NAMESPACE
+from sbwatch.watch.host_state import CpuSummary, HostReport, MemorySummary, host_slot
 from sbwatch.watch.readings import keep_reading
 
 
@@ -41,7 +40,7 @@ class HostFlow:
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
         self.states: dict[str, HostState] = {}
-        self._saved: dict[str, dict[str, Any] | None] = {}
+        self._saved: dict[str, HostReport] = {}
 
     def state(self, ref: str) -> HostState:
         """The project's readings (created empty)."""
@@ -81,40 +80,41 @@ class HostFlow:
     async def save(self, store: StateStore, ref: str, tier: Tier) -> None:
         """Keep the last summary in the store for ``sbwatch status`` (written when it changed)."""
         state = self.state(ref)
-        doc = host_doc(state.last_memory, state.last_cpu, tier)
-        if doc is not None and doc != self._saved.get(ref):
-            await store.put_state(HOST_NAMESPACE, ref, doc)
-            self._saved[ref] = doc
+        report = host_doc(state.last_memory, state.last_cpu, tier)
+        if report is not None and report != self._saved.get(ref):
+            await host_slot(ref).write(store, report)
+            self._saved[ref] = report
 
 
 def host_doc(
     mem: memory.MemoryState | None, busy: cpu.CpuState | None, tier: Tier
-) -> dict[str, Any] | None:
+) -> HostReport | None:
     """What ``sbwatch status`` shows of memory and the CPUs (None: nothing read yet)."""
     if mem is None and busy is None:
         return None
-    doc: dict[str, Any] = {"tier": tier.value, "memory": None, "cpu": None}
+    summary = None
     if mem is not None:
         holds = memory.holding_size(mem.need_bytes, tier) if mem.short else None
-        doc["memory"] = {
-            "used_ratio": round(mem.used_ratio, 2),
-            "swap_ratio": None if mem.swap_ratio is None else round(mem.swap_ratio, 2),
-            "high_for_s": mem.high_for_s,
-            "held": mem.held,
-            "oom_eta_s": None if mem.oom_eta_s is None else round(mem.oom_eta_s / 60) * 60.0,
-            "oom_at": None if mem.oom_at is None else mem.oom_at.isoformat(),
-            "need_gb": round(mem.need_bytes / memory.GIB, 1),
-            "holds": None if holds is None else holds.value,
-            "holds_gb": None if holds is None else MEMORY_GB[holds],
-        }
+        summary = MemorySummary(
+            used_ratio=round(mem.used_ratio, 2),
+            swap_ratio=None if mem.swap_ratio is None else round(mem.swap_ratio, 2),
+            high_for_s=mem.high_for_s,
+            held=mem.held,
+            oom_eta_s=None if mem.oom_eta_s is None else round(mem.oom_eta_s / 60) * 60.0,
+            oom_at=None if mem.oom_at is None else mem.oom_at.isoformat(),
+            need_gb=round(mem.need_bytes / memory.GIB, 1),
+            holds=None if holds is None else holds.value,
+            holds_gb=None if holds is None else MEMORY_GB[holds],
+        )
+    busy_summary = None
     if busy is not None:
         more = cpu.more_cpus(tier) if busy.held else None
-        doc["cpu"] = {
-            "busy_ratio": round(busy.busy_ratio, 2),
-            "busy_for_s": busy.busy_for_s,
-            "held": busy.held,
-            "cpus": busy.cpus,
-            "more": None if more is None else more.value,
-            "more_cpus": None if more is None else CPUS[more],
-        }
-    return doc
+        busy_summary = CpuSummary(
+            busy_ratio=round(busy.busy_ratio, 2),
+            busy_for_s=busy.busy_for_s,
+            held=busy.held,
+            cpus=busy.cpus,
+            more=None if more is None else more.value,
+            more_cpus=None if more is None else CPUS[more],
+        )
+    return HostReport(tier.value, summary, busy_summary)

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from sbwatch.store.base import StateStore
+from sbwatch.store.docs import Slot
 
 
 class _Reading(Protocol):
@@ -14,6 +15,7 @@ class _Reading(Protocol):
 
 
 P = TypeVar("P", bound=_Reading)
+R = TypeVar("R")
 
 
 def keep_reading(points: list[P], point: P | None, keep: timedelta) -> None:
@@ -29,15 +31,14 @@ def keep_reading(points: list[P], point: P | None, keep: timedelta) -> None:
 
 async def save_report(
     store: StateStore,
-    namespace: str,
-    ref: str,
-    doc: dict[str, Any],
+    where: Slot[R],
+    report: R,
     saved: dict[str, dict[str, Any]],
 ) -> None:
     """Write a project's report for ``sbwatch status`` when it changed, its time apart;
-    ``saved`` remembers what was written last, by project."""
-    same = {k: v for k, v in doc.items() if k != "at"}
-    if saved.get(ref) == same:
+    ``saved`` remembers what was written last, by the slot's key (the project)."""
+    same = {k: v for k, v in where.dump(report).items() if k != "at"}
+    if saved.get(where.key) == same:
         return
-    await store.put_state(namespace, ref, doc)
-    saved[ref] = same
+    await where.write(store, report)
+    saved[where.key] = same
