@@ -440,3 +440,20 @@ def test_a_refill_long_enough_to_fill_any_level_pins_it(feed: FeedFactory) -> No
     """Idle for a day and a half on micro: whatever the level was, it is full now."""
     f = feed(BudgetEstimator("p", Tier.MICRO))
     assert not f.run(0.0, 36 * 3600).assumed
+
+
+def test_a_load_holding_one_level_is_flat_and_its_drain_dated(feed: FeedFactory) -> None:
+    """13 MB/s on micro for two hours: flat, draining for those two hours. The same mean
+    swinging between 9 and 17 MB/s minute by minute is no level: not flat."""
+    f = feed(BudgetEstimator("p", Tier.MICRO))
+    est = f.run(13.0, 7200)
+    assert est.flat
+    assert est.drain_s == pytest.approx(7200.0, abs=120.0)
+    g = feed(BudgetEstimator("p", Tier.MICRO))
+    for _ in range(60):
+        g.run(9.0, 60)
+        swinging = g.run(17.0, 60)
+    assert not swinging.flat
+    assert swinging.drain_s is not None
+    idle = feed(BudgetEstimator("p", Tier.MICRO)).run(4.0, 3600)
+    assert idle.drain_s is None

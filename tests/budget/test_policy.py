@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -88,6 +89,27 @@ def test_severity_follows_configured_horizons() -> None:
     assert Severity.CRITICAL == budget_severity(estimate(0.9, 2 * HOUR), settings)
     assert Severity.WARNING == budget_severity(estimate(0.4, None), settings)
     assert None is budget_severity(estimate(0.9, 12 * HOUR), settings)
+
+
+@pytest.mark.parametrize(
+    ("flat", "drain_h", "eta_h", "expected"),
+    [
+        (True, 12, 47, Severity.WARNING),  # held half a day: told two days ahead
+        (True, 12, 49, None),
+        (True, 6, 23, Severity.WARNING),  # the plain horizon still holds
+        (True, 6, 25, None),
+        (True, 30, 71, Severity.WARNING),  # no further than the pattern's three days
+        (True, 30, 73, None),
+        (False, 12, 47, None),  # a load that wanders is not stretched
+    ],
+)
+def test_a_flat_drain_is_warned_of_four_times_as_far_ahead_as_it_has_held(
+    flat: bool, drain_h: float, eta_h: float, expected: Severity | None
+) -> None:
+    """At the current rate the horizon is 24 h, stretched for a load that holds one level to
+    four times how long it has drained, up to the pattern's 72 h."""
+    held = replace(estimate(0.9, eta_h * HOUR), flat=flat, drain_s=drain_h * HOUR)
+    assert expected == budget_severity(held, BudgetSettings())
 
 
 def sample(at: datetime, cpu: float, idle: float, iowait: float, **gauges: Any) -> IoSample:

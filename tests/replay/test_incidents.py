@@ -14,8 +14,8 @@ def test_may26_incident_reads_like_a_changelog(long_runs: LongRuns) -> None:
     lead), the raise to small with its cost, and the recovery time."""
     first = long_runs.may26.report["incidents"][0]
     assert (
-        "May 25 02:05 cause: disk IO budget running out on micro, warned 4d18h ahead "
-        "(sbwatch forecast of May 20 07:11; provider email of May 20 20:00, 4d6h ahead); "
+        "May 25 02:05 cause: disk IO budget running out on micro, warned 4d19h ahead "
+        "(sbwatch forecast of May 20 06:16; provider email of May 20 20:00, 4d6h ahead); "
         "02:05 raised to small (+$5.23/month, $1.17 for the rest of May); 02:07 recovered (2m)"
     ) == first["changelog"]
     assert "May 25 02:05  action: compute raised micro -> small by sbwatch" in [
@@ -31,11 +31,11 @@ def test_each_incident_ends_in_one_summary_message(long_runs: LongRuns) -> None:
     last = alerts[-1]
     assert (
         [
-            "Cause: disk IO budget running out on micro; warned 4d18h ahead (sbwatch forecast "
-            "of May 20 07:11; provider email of May 20 20:00, 4d6h ahead).",
+            "Cause: disk IO budget running out on micro; warned 4d19h ahead (sbwatch forecast "
+            "of May 20 06:16; provider email of May 20 20:00, 4d6h ahead).",
             "sbwatch: raised to small (+$5.23/month, $1.17 for the rest of May); healthy again "
             "2m later.",
-            "Lasted 4d18h: 2026-05-20 07:11 to 2026-05-25 02:07 UTC.",
+            "Lasted 4d19h: 2026-05-20 06:16 to 2026-05-25 02:07 UTC.",
         ],
         "RESOLVED may26-io-exhaustion (abcdef): disk IO budget exhausted on small (lasted 9h57m)",
         # small's outlook, its last call, the page, the easing

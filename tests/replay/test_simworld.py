@@ -105,6 +105,18 @@ def test_slow_pattern_drain_warns_two_days_ahead(variant: Variant) -> None:
     assert 4 * DAY_S < zero < 4.5 * DAY_S  # slow: empty on the morning of day four
 
 
+def test_flat_drain_warns_two_days_ahead(variant: Variant) -> None:
+    """13 MB/s around the clock on micro, empty after about 2.6 days: the first warning comes
+    once the load has held for half a day, two days before the true zero, with the command."""
+    report = passed(variant, "flat-drain")
+    zero = true_zero(report)
+    first = next(m for m in report["messages"] if m["severity"] in ("warning", "critical"))
+    assert 2.5 * DAY_S < zero < 2.7 * DAY_S
+    assert first["at_s"] < 0.55 * DAY_S
+    assert zero - first["at_s"] >= 2 * DAY_S, (zero, first)
+    assert "sbwatch escalate" in first["body"]
+
+
 @pytest.mark.xfail(strict=True, reason=NEEDS_TRUE_LIMIT)
 def test_limits_above_the_published_ones_buy_nothing(variant: Variant) -> None:
     """14 MB/s on a micro that truly sustains 14.3: never exhausted, never a PATCH."""

@@ -294,6 +294,11 @@ class BudgetEstimate:
     load_known: bool = True
     """A load has been measured (two scrapes apart): before that the burn reads 0, which says
     nothing about whether the budget drains or refills."""
+    drain_s: float | None = None
+    """How long the load has been above the size's baseline (None: it is not)."""
+    flat: bool = False
+    """The load holds one level: its scrapes stray from the smoothed rate by no more than a
+    scrape's wobble."""
 
 
 class ApiFault(StrEnum):

@@ -49,6 +49,10 @@ TREND_S = 900.0
 TREND_SHARE = 0.5
 """A younger drain is forecast only once it has lasted this share of its own time to empty:
 a ten-minute spike on a full budget is not a trend, a load that would empty it is by then."""
+FLAT_LEAD = 4.0
+"""A flat drain that has lasted t is warned of up to this many times t ahead (at most the
+pattern's horizon): a steady drain is told two days ahead once it has held half a day, without
+waiting for a day of history."""
 ASSUMED_SPREAD = 0.05
 """A level known to within this share of the capacity is known; wider, it is assumed."""
 EXHAUSTED_RATIO = 0.01
@@ -358,8 +362,17 @@ class BudgetEstimator:
             overdrawn=self._overdrawn,
             assumed=burst and self._limiting().spread > ASSUMED_SPREAD,
             load_known=mb_rate is not None,
+            drain_s=None if self._drain_since is None else (at - self._drain_since).total_seconds(),
+            flat=self._flat_load(),
         )
         return self._estimate
+
+    def _flat_load(self) -> bool:
+        """Whether both rates hold one level: each strays from its smoothed value by no more
+        than ``LEARN_MARGIN`` of it on average."""
+        rates = ((self._mb_rate, self._mb), (self._op_rate, self._ops))
+        seen = [(t, t.value) for t, b in rates if b.capacity > 0 and t.value is not None]
+        return bool(seen) and all(v > 0 and t.noise <= LEARN_MARGIN * v for t, v in seen)
 
     def _limiting(self) -> Bucket:
         """The balance the estimate's ratio reads (the lower one)."""
@@ -487,6 +500,20 @@ def used_up_now(estimate: BudgetEstimate) -> bool:
     return estimate.ratio <= EXHAUSTED_RATIO and not refilling(estimate) and not estimate.overdrawn
 
 
+def warn_horizon_s(estimate: BudgetEstimate, settings: BudgetSettings) -> float:
+    """How far ahead a forecast is warned of: ``pattern_warn_horizon`` at the learned pattern;
+    at the current rate ``warn_horizon``, stretched for a flat drain to ``FLAT_LEAD`` times how
+    long it has held (up to the pattern's horizon): a load that has held one level for half a
+    day is told two days ahead, before a day of history makes it a pattern."""
+    pattern = settings.pattern_warn_horizon.total_seconds()
+    if estimate.basis == "pattern":
+        return pattern
+    horizon = settings.warn_horizon.total_seconds()
+    if estimate.flat and estimate.drain_s is not None:
+        return max(horizon, min(pattern, FLAT_LEAD * estimate.drain_s))
+    return horizon
+
+
 def budget_severity(
     estimate: BudgetEstimate, settings: BudgetSettings, *, raised_in_time: bool = False
 ) -> Severity | None:
@@ -507,10 +534,7 @@ def budget_severity(
     soon = eta is not None and paging is not None and eta <= paging.total_seconds()
     if soon and not raised_in_time:
         return Severity.CRITICAL
-    horizon = (
-        settings.pattern_warn_horizon if estimate.basis == "pattern" else settings.warn_horizon
-    )
-    within = eta is not None and eta <= horizon.total_seconds()
+    within = eta is not None and eta <= warn_horizon_s(estimate, settings)
     if used_up or soon or estimate.ratio <= settings.low_ratio or within:
         return Severity.WARNING
     return None
