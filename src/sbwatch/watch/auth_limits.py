@@ -21,7 +21,7 @@ from sbwatch.core.subjects import Subject
 from sbwatch.policy.alerts import Condition
 from sbwatch.policy.auth_limits import KEEP, AuthAssessment, AuthPoint, assess
 from sbwatch.store.base import StateStore, Store
-from sbwatch.store.docs import Slot, field, moment, reading, slot
+from sbwatch.store.docs import Slot, field, moment, plain, reading, slot
 from sbwatch.supabase.auth_limits import AuthConfig
 from sbwatch.watch.readings import keep_reading, save_report
 
@@ -43,7 +43,7 @@ class RouteRate:
 
     def to_doc(self) -> dict[str, Any]:
         """``{"route": "token", "per_minute": 12.5}``."""
-        return {"route": self.route, "per_minute": self.per_minute}
+        return plain(self)
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> RouteRate:

@@ -18,7 +18,7 @@ from sbwatch.core.tiers import Tier
 from sbwatch.policy.alerts import Condition
 from sbwatch.policy.connections import TREND_WINDOW, ConnAssessment, ConnPoint, assess
 from sbwatch.store.base import StateStore, Store
-from sbwatch.store.docs import Slot, field, moment, optional, reading, slot
+from sbwatch.store.docs import Slot, field, moment, optional, plain, reading, slot
 from sbwatch.watch.readings import keep_reading, save_report
 
 if TYPE_CHECKING:  # status reads the report without loading prometheus_client
@@ -42,13 +42,7 @@ class PoolReport:
 
     def to_doc(self) -> dict[str, Any]:
         """The stored form."""
-        return {
-            "pool": self.pool,
-            "used": self.used,
-            "limit": self.limit,
-            "full": self.full,
-            "full_eta_s": self.full_eta_s,
-        }
+        return plain(self)
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> PoolReport:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sbwatch.store.base import StateStore
-from sbwatch.store.docs import Slot, field, optional, reading, slot
+from sbwatch.store.docs import Slot, field, optional, plain, reading, slot
 
 HOST_NAMESPACE = "host"
 """Store state namespace of the last memory and CPU summary, one document a project."""
@@ -35,17 +35,7 @@ class MemorySummary:
 
     def to_doc(self) -> dict[str, Any]:
         """The stored form."""
-        return {
-            "used_ratio": self.used_ratio,
-            "swap_ratio": self.swap_ratio,
-            "high_for_s": self.high_for_s,
-            "held": self.held,
-            "oom_eta_s": self.oom_eta_s,
-            "oom_at": self.oom_at,
-            "need_gb": self.need_gb,
-            "holds": self.holds,
-            "holds_gb": self.holds_gb,
-        }
+        return plain(self)
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> MemorySummary:
@@ -77,14 +67,7 @@ class CpuSummary:
 
     def to_doc(self) -> dict[str, Any]:
         """The stored form."""
-        return {
-            "busy_ratio": self.busy_ratio,
-            "busy_for_s": self.busy_for_s,
-            "held": self.held,
-            "cpus": self.cpus,
-            "more": self.more,
-            "more_cpus": self.more_cpus,
-        }
+        return plain(self)
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> CpuSummary:
