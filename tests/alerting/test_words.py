@@ -128,9 +128,9 @@ def test_every_bound_is_said_and_reach_gives_the_command(limit: Limit) -> None:
     """Each bound renders with its figures; beyond reach, the command to the next size."""
     bound = BOUNDS[limit]
     assert bound_text(bound).strip()
-    line = reach_line(Reach(bound, Tier.SMALL), REF)
+    line = reach_line(Reach(bound, Tier.SMALL, 7200.0), REF)
     assert line.endswith(f"Run: {COMMAND}")
-    assert reach_line(Reach(bound, None), REF).startswith("sbwatch cannot raise it: ")
+    assert reach_line(Reach(bound, None, 7200.0), REF).startswith("sbwatch cannot raise it: ")
 
 
 DISK = {

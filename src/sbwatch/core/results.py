@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -13,6 +13,12 @@ from sbwatch.core.tiers import Tier
 
 if TYPE_CHECKING:  # core.facts reads EmailKind from here
     from sbwatch.core.facts import Fact
+
+
+def plain(value: Any) -> dict[str, Any]:
+    """A dataclass of plain fields as a dict, each field under its own name, in order
+    (``asdict`` without its deep copies): the stored form of a flat value."""
+    return {f.name: getattr(value, f.name) for f in fields(value)}
 
 
 class Outcome(StrEnum):

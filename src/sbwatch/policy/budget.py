@@ -19,12 +19,12 @@ Choices where the metrics leave a hole:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sbwatch.config.settings import BudgetSettings, ProjectSettings, TierLimits
-from sbwatch.core.results import BudgetEstimate, IoSample, ProbeKind, Severity
+from sbwatch.core.results import BudgetEstimate, IoSample, ProbeKind, Severity, plain
 from sbwatch.core.tiers import Tier, TierSpec, spec
 from sbwatch.policy.forecast import Profile, run_forward
 from sbwatch.policy.tokens import Bucket, BurnTracker
@@ -212,12 +212,14 @@ class BudgetEstimator:
         elif self._drain_since is None:
             self._drain_since = start
 
+    def _drained_s(self, at: datetime) -> float | None:
+        """How long the load has been above a baseline at ``at`` (None while it is not)."""
+        return None if self._drain_since is None else (at - self._drain_since).total_seconds()
+
     def _young(self, at: datetime, eta: float) -> bool:
         """Whether the drain is too young for its forecast to be a trend (``TREND_SHARE``)."""
-        if self._drain_since is None:
-            return False
-        lasted = (at - self._drain_since).total_seconds()
-        return lasted < min(TREND_S, TREND_SHARE * eta)
+        lasted = self._drained_s(at)
+        return lasted is not None and lasted < min(TREND_S, TREND_SHARE * eta)
 
     def _net_mbps(self, mbps: float) -> float:
         """What the throughput takes from the balance (negative: gives back). At a learned
@@ -362,7 +364,7 @@ class BudgetEstimator:
             overdrawn=self._overdrawn,
             assumed=burst and self._limiting().spread > ASSUMED_SPREAD,
             load_known=mb_rate is not None,
-            drain_s=None if self._drain_since is None else (at - self._drain_since).total_seconds(),
+            drain_s=self._drained_s(at),
             flat=self._flat_load(),
         )
         return self._estimate
@@ -407,7 +409,7 @@ class BudgetEstimator:
             "tier": str(self._tier),
             "smoothing_s": self.smoothing_s,
             "max_gap_s": self.max_gap_s,
-            "buckets": [_plain(self._mb), _plain(self._ops)],
+            "buckets": [plain(self._mb), plain(self._ops)],
             "rates": [self._mb_rate.to_state(), self._op_rate.to_state()],
             "last": None
             if last is None
@@ -584,15 +586,10 @@ def pressure(prev: IoSample | None, cur: IoSample) -> Pressure:
 
 def estimate_to_dict(estimate: BudgetEstimate) -> dict[str, Any]:
     """A JSON-serialisable form of an estimate."""
-    out = _plain(estimate)
+    out = plain(estimate)
     out["at"] = estimate.at.isoformat()
     out["tier"] = str(estimate.tier)
     return out
-
-
-def _plain(value: Any) -> dict[str, Any]:
-    """A dataclass of plain fields as a dict (``asdict`` without its deep copies)."""
-    return {f.name: getattr(value, f.name) for f in fields(value)}
 
 
 def estimate_from_dict(data: dict[str, Any]) -> BudgetEstimate:

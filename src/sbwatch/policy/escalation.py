@@ -162,7 +162,7 @@ class Reach:
 
     bound: Bound
     target: Tier | None
-    due_s: float = 0.0
+    due_s: float
     """How long before the budget runs out the person's change is due (``escalate_within``)."""
 
 

@@ -9,7 +9,7 @@ field (:func:`reading` and the field readers below).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Protocol, Self, TypeVar
 
@@ -90,12 +90,6 @@ def optional(doc: Mapping[str, Any], key: str, *kinds: type) -> Any:
 def moment(doc: Mapping[str, Any], key: str) -> datetime:
     """An ISO time stored under ``key``."""
     return datetime.fromisoformat(field(doc, key, str))
-
-
-def plain(value: Any) -> dict[str, Any]:
-    """The stored form of a dataclass whose fields are all plain JSON values: each field under
-    its own name, in order."""
-    return {f.name: getattr(value, f.name) for f in fields(value)}
 
 
 def slot(namespace: str, key: str, kind: type[D]) -> Slot[D]:

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 from sbwatch.alerting.words import AUTH_LIMITS_NAME, auth_limits_lines, auth_limits_title
 from sbwatch.core.errors import ApiError
 from sbwatch.core.log import get_logger
-from sbwatch.core.results import IoSample, Severity
+from sbwatch.core.results import IoSample, Severity, plain
 from sbwatch.core.subjects import Subject
 from sbwatch.policy.alerts import Condition
 from sbwatch.policy.auth_limits import KEEP, AuthAssessment, AuthPoint, assess
 from sbwatch.store.base import StateStore, Store
-from sbwatch.store.docs import Slot, field, moment, plain, reading, slot
+from sbwatch.store.docs import Slot, field, moment, reading, slot
 from sbwatch.supabase.auth_limits import AuthConfig
 from sbwatch.watch.readings import keep_reading, save_report
 

@@ -12,13 +12,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sbwatch.alerting.words import connections_lines, connections_title, refused_lines
-from sbwatch.core.results import Diagnosis, DiagnosisKind, IoSample, Severity
+from sbwatch.core.results import Diagnosis, DiagnosisKind, IoSample, Severity, plain
 from sbwatch.core.subjects import Subject
 from sbwatch.core.tiers import Tier
 from sbwatch.policy.alerts import Condition
 from sbwatch.policy.connections import TREND_WINDOW, ConnAssessment, ConnPoint, assess
 from sbwatch.store.base import StateStore, Store
-from sbwatch.store.docs import Slot, field, moment, optional, plain, reading, slot
+from sbwatch.store.docs import Slot, field, moment, optional, reading, slot
 from sbwatch.watch.readings import keep_reading, save_report
 
 if TYPE_CHECKING:  # status reads the report without loading prometheus_client

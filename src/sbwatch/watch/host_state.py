@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sbwatch.core.results import plain
 from sbwatch.store.base import StateStore
-from sbwatch.store.docs import Slot, field, optional, plain, reading, slot
+from sbwatch.store.docs import Slot, field, optional, reading, slot
 
 HOST_NAMESPACE = "host"
 """Store state namespace of the last memory and CPU summary, one document a project."""
