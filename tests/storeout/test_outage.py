@@ -234,6 +234,32 @@ async def test_rest_outage_inside_a_store_outage_is_said_with_its_true_times(rig
     assert alert.closed_at == T0 + timedelta(seconds=60)
 
 
+async def test_the_store_warning_goes_first_though_an_alert_was_raised_before_it(
+    rig: Rig,
+) -> None:
+    """REST fails as the store goes away: its CRITICAL is raised before the outage has lasted
+    the 10 s that make it worth saying, yet the store's warning reaches the phone first (the
+    outbox sends in the order messages were put in it, not by when each was made)."""
+    await rig.until(10)
+    rig.outage.away = True
+    rig.rest["up"] = False
+    await rig.until(40)
+    held = [h.notification for h in rig.guard.pending_notifications() if h.notification]
+    assert [n.title for n in held] == [
+        "WARNING sbwatch: state store unavailable",
+        f"CRITICAL {REF}: rest is down",
+    ]
+    assert held[1].created_at < held[0].created_at, "the CRITICAL was made first"
+    rig.outage.away = False
+    await rig.until(42)
+    due = await rig.inner.due_notifications(rig.clock.now() + timedelta(days=1))
+    assert [n.title for n in due] == [
+        "WARNING sbwatch: state store unavailable",
+        f"CRITICAL {REF}: rest is down",
+        "RESOLVED sbwatch: state store unavailable (lasted 30s)",
+    ]
+
+
 async def test_messages_held_past_the_bound_are_written_as_sent_not_sent_again(
     rig: Rig,
 ) -> None:

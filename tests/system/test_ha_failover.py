@@ -143,8 +143,7 @@ def run_failovers(pair: Pair, receiver: Receiver, dsn: str) -> list[float]:
     leader = pair.leader()
     pair.sim.event(kind="workload", read_mbps=100)  # drains the budget: an escalation follows
     wait_for("the PATCH", lambda: sim_stats(pair.sim)["patch_attempts"] >= 1, STARTUP_S)
-    states = [r["state"] for r in query(dsn, "SELECT state FROM intents")]
-    assert ["recovered"] != states, "the escalation finished before the first failover"
+    assert ["recovered"] != intent_states(dsn), "the escalation finished before the first failover"
     times = []
     for number in range(FAILOVERS):
         if number == OUTBOX_FULL_AT:
@@ -158,7 +157,11 @@ def run_failovers(pair: Pair, receiver: Receiver, dsn: str) -> list[float]:
 def fail_over_with_full_outbox(
     pair: Pair, leader: str, receiver: Receiver, dsn: str
 ) -> tuple[str, float]:
-    """The receiver refuses (500) while an alert is raised; kill the leader with it owed."""
+    """The receiver refuses (500) while an alert is raised; kill the leader with it owed.
+
+    It waits for the escalation to be over first: during the resize a failing REST is the
+    resize's (no page of its own), after it REST down is its own outage, paged at once."""
+    wait_for("the escalation to recover", lambda: intent_states(dsn) == ["recovered"], 60)
     receiver.status[0] = 500
     pair.sim.event(kind="service", name="rest", up=False)
     owed = "SELECT count(*) AS n FROM notifications WHERE sent_at IS NULL AND attempts > 0"
@@ -171,17 +174,18 @@ def fail_over_with_full_outbox(
 
 def settle(dsn: str, receiver: Receiver) -> None:
     """Wait until the escalation recovered and everything owed was delivered."""
-    wait_for(
-        "the escalation to recover",
-        lambda: [r["state"] for r in query(dsn, "SELECT state FROM intents")] == ["recovered"],
-        60,
-    )
+    wait_for("the escalation to recover", lambda: intent_states(dsn) == ["recovered"], 60)
     wait_for(
         "the outbox to drain",
         lambda: unsent(dsn) == 0 and len(delivered_messages(receiver)) == len(sent_messages(dsn)),
         30,
     )
     assert sent_messages(dsn) == sorted(delivered_messages(receiver))
+
+
+def intent_states(dsn: str) -> list[str]:
+    """The state of each escalation intent in the store."""
+    return [str(r["state"]) for r in query(dsn, "SELECT state FROM intents")]
 
 
 def delivered_messages(receiver: Receiver) -> list[tuple[str, str]]:

@@ -319,7 +319,8 @@ class OutboxStore(Protocol):
         ...
 
     async def due_notifications(self, now: datetime) -> list[Notification]:
-        """Unsent, not permanently failed, whose next attempt is due; oldest first."""
+        """Unsent, not permanently failed, whose next attempt is due; in the order they were
+        put in the outbox."""
         ...
 
     async def mark_sent(self, notification_id: int, at: datetime) -> None:
@@ -335,7 +336,7 @@ class OutboxStore(Protocol):
         ...
 
     async def notifications(self, since: datetime) -> list[Notification]:
-        """All notifications created at or after ``since``, oldest first."""
+        """All notifications created at or after ``since``, in the outbox's order."""
         ...
 
 

@@ -426,12 +426,15 @@ class SqlStore(LeaseSql, OncallSql, ABC):
         return codec.notification_from_row(rows[0])
 
     async def due_notifications(self, now: datetime) -> list[Notification]:
-        """Unsent, not permanently failed, whose next attempt is due; oldest first."""
+        """Unsent, not permanently failed, whose next attempt is due; in the order they were
+        put in the outbox (not by when each was made: what a store outage held is written
+        when it returns, its own warning first, though an alert raised during it was made
+        before the warning was)."""
         sql = (
             "sent_at IS NULL AND failed IS NULL"
             " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
         )
-        rows = await self._select("notifications", (sql, [self._ts(now)]), "created_at, id")
+        rows = await self._select("notifications", (sql, [self._ts(now)]), "id")
         return [codec.notification_from_row(row) for row in rows]
 
     async def mark_sent(self, notification_id: int, at: datetime) -> None:
@@ -456,9 +459,9 @@ class SqlStore(LeaseSql, OncallSql, ABC):
         await self._run("mark_failed", sql, (reason, self._ts(at), notification_id))
 
     async def notifications(self, since: datetime) -> list[Notification]:
-        """All notifications created at or after ``since``, oldest first."""
+        """All notifications created at or after ``since``, in the outbox's order."""
         where = self._where({}, ("created_at", since))
-        rows = await self._select("notifications", where, "created_at, id")
+        rows = await self._select("notifications", where, "id")
         return [codec.notification_from_row(row) for row in rows]
 
     async def add_silence(
