@@ -36,10 +36,14 @@ K = DiagnosisKind
 
 
 def budget(
-    ratio: float = 0.02, eta_s: float | None = 600.0, throughput: float = 15.0, burn: float = 4.0
+    ratio: float = 0.02, eta_s: float | None = 600.0, throughput: float = 22.0, burn: float = 11.0
 ) -> BudgetEstimate:
-    """A budget estimate of the test project on micro."""
-    return BudgetEstimate(REF, NOW, Tier.MICRO, ratio, burn, eta_s, 0.9, throughput_mbps=throughput)
+    """A budget estimate of the test project on micro (11 MB/s baseline): its smoothed load
+    is the baseline plus the burn."""
+    over = (11.0 + burn) / 11.0
+    return BudgetEstimate(
+        REF, NOW, Tier.MICRO, ratio, burn, eta_s, 0.9, throughput_mbps=throughput, load_over=over
+    )
 
 
 def intent(state: IntentState, minutes_ago: float, *, project: str = REF, id: int = 1) -> Intent:
@@ -81,11 +85,47 @@ CASES = [
         reason="the load is not measured yet",
     ),
     Case(
-        "a budget reading empty, the load measured at the baseline: raised",
+        "a budget reading empty, the load measured at the baseline, the services answering: "
+        "held there it is slowed, not refused; not raised",
+        K.IO_BUDGET_LOW,
+        "none",
+        None,
+        budget(0.005, None, throughput=11.0, burn=0.0),
+        reason="served slower, not refused",
+    ),
+    Case(
+        "the budget runs out within the resize and its margin, the load 1.2x the baseline: "
+        "slowed, not refused once held there; not raised ahead",
+        K.IO_BUDGET_LOW,
+        "none",
+        None,
+        budget(0.02, 600.0, throughput=13.2, burn=2.2),
+        reason="raising if the services fail from it",
+    ),
+    Case(
+        "the budget runs out within the resize and its margin, the load 1.4x the published "
+        "baseline: raised once the throttle is seen, not ahead",
+        K.IO_BUDGET_LOW,
+        "none",
+        None,
+        budget(0.02, 600.0, throughput=15.4, burn=4.4),
+        reason="raising once the disks are seen holding it back",
+    ),
+    Case(
+        "used up, held at the baseline, the load 1.4x it (the throttle seen): raised",
         K.IO_BUDGET_LOW,
         "escalate",
         Tier.SMALL,
-        budget(0.005, None, throughput=11.0, burn=0.0),
+        budget(0.0, None, throughput=11.0, burn=4.4),
+    ),
+    Case(
+        "the estimate reads empty, the disks serve 1.4x the published baseline (overdrawn): "
+        "the true budget is not spent; not raised",
+        K.IO_BUDGET_LOW,
+        "none",
+        None,
+        replace(budget(0.0, None, throughput=15.4, burn=4.4), overdrawn=True),
+        reason="the true budget is not spent",
     ),
     Case(
         "a budget reading empty before any load is measured while the services fail: raised",
@@ -212,11 +252,11 @@ CASES = [
         reason="refilling",
     ),
     Case(
-        "used up and held at the baseline (throttled): raise",
+        "used up and held at the baseline, the load before it 1.55x (throttled): raise",
         K.IO_BUDGET_LOW,
         "escalate",
         Tier.SMALL,
-        budget(0.0, None, throughput=11.0, burn=0.0),
+        budget(0.0, None, throughput=11.0, burn=6.0),
     ),
     Case(
         "budget low at 5% but not draining: low, not used up",

@@ -1,9 +1,5 @@
 """Replays against the independent simulated world: IOPS, daily patterns, hidden limits, two
-projects, and the phone's messages checked with [[expect.messages]] and max_messages.
-
-Some expectations need estimator work that is not on this branch yet; those tests are marked
-``xfail(strict=True)`` with the reason, so they turn into failures (to unmark) once it lands.
-"""
+projects, and the phone's messages checked with [[expect.messages]] and max_messages."""
 
 from __future__ import annotations
 
@@ -18,12 +14,6 @@ A = "abcdefghijklmnopqrst"
 B = "qrstuvwxyzabcdefghij"
 DAY_S = 86_400.0
 Variant = Callable[[str], Run]
-
-NEEDS_TRUE_LIMIT = (
-    "the true limit is learned only once the published budget is spent, and the forecast "
-    "spends before then"
-)
-
 
 def passed(variant: Variant, name: str) -> dict[str, Any]:
     """The report of a variant that exited 0 with every check held."""
@@ -117,7 +107,6 @@ def test_flat_drain_warns_two_days_ahead(variant: Variant) -> None:
     assert "sbwatch escalate" in first["body"]
 
 
-@pytest.mark.xfail(strict=True, reason=NEEDS_TRUE_LIMIT)
 def test_limits_above_the_published_ones_buy_nothing(variant: Variant) -> None:
     """14 MB/s on a micro that truly sustains 14.3: never exhausted, never a PATCH."""
     report = passed(variant, "true-limits-above-published")

@@ -305,6 +305,10 @@ class BudgetEstimate:
     flat: bool = False
     """The load holds one level: its scrapes stray from the smoothed rate by no more than a
     scrape's wobble."""
+    load_over: float = 0.0
+    """The smoothed load as a multiple of the size's baseline, on the balance it strains more
+    (bytes or IO operations): 1.5 asks half again what the size sustains once its budget is
+    spent (0 before a load is measured)."""
 
 
 class ApiFault(StrEnum):

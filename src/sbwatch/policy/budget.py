@@ -366,8 +366,16 @@ class BudgetEstimator:
             load_known=mb_rate is not None,
             drain_s=self._drained_s(at),
             flat=self._flat_load(),
+            load_over=self._load_over(s),
         )
         return self._estimate
+
+    def _load_over(self, s: TierSpec) -> float:
+        """The smoothed load over the size's baseline, on the balance it strains more."""
+        pairs = ((self._mb_rate.value, s.baseline_mbps), (self._op_rate.value, s.baseline_iops))
+        return max(
+            (rate / level for rate, level in pairs if rate is not None and level > 0), default=0.0
+        )
 
     def _flat_load(self) -> bool:
         """Whether both rates hold one level: each strays from its smoothed value by no more

@@ -26,6 +26,15 @@ RESIZE_S = 120.0
 RAISE_MARGIN_S = 600.0
 """Beyond the resize: evaluations a scrape apart, the change's own round trips, and the
 estimate's own drift from the truth near the end (minutes)."""
+SLOWED_ONLY = 1.25
+"""Held at its baseline, a load up to a quarter above it is served late, not refused:
+requests wait seconds in the disks' queue and the services answer (the provider: "slow
+responses"). No size is bought for it ahead: one is bought once the services fail from it."""
+SEE_FIRST = 1.5
+"""Up to half above the baseline, the queue takes minutes to make requests time out, longer
+than a throttle takes to show in the metrics. The published limits are minimums and the true
+ones may carry such a load, so the size is bought once the throttle is seen (the estimate
+empty and the disks held at the baseline), not ahead of a zero that may never come."""
 MAX_FORECAST_ERROR = 0.6
 """The forecast's relative error is taken as ``1 - confidence``, capped here."""
 _AUTO = EscalationMode.AUTO
@@ -83,6 +92,13 @@ class Why(StrEnum):
     """Budget low, but nothing drains it now."""
     NOT_DUE = "not_due"
     """The budget runs out later than a raise is due."""
+    SLOWED = "slowed"
+    """The load is at most ``SLOWED_ONLY`` times the baseline: held there, it is slowed, not
+    refused; raised once the services fail from it."""
+    SEE_FIRST = "see_first"
+    """The load is at most ``SEE_FIRST`` times the baseline: raised once the throttle is seen."""
+    NOT_SPENT = "not_spent"
+    """The estimate reads empty, yet the disks serve above the baseline: not spent."""
     BOUND = "bound"
     """No size within the bounds (``Bound`` says which)."""
 
@@ -130,7 +146,10 @@ class Reason:
     left_s: float = 0.0
     """``COOLDOWN``, ``REFUSED``: how long until a change may be made."""
     ratio: float = 0.0
-    """``REFILLING``, ``LOAD_UNKNOWN``, ``NOT_DRAINING``, ``NOT_DUE``: the budget left, 0..1."""
+    """``REFILLING``, ``LOAD_UNKNOWN``, ``NOT_DRAINING``, ``NOT_DUE``, ``SLOWED``,
+    ``SEE_FIRST``: the budget left, 0..1."""
+    load_over: float = 0.0
+    """``SLOWED``, ``SEE_FIRST``: the load as a multiple of the size's baseline."""
     eta_s: float | None = None
     """``NOT_DUE``: when the budget runs out (None: not draining)."""
     lead_s: float = 0.0
@@ -271,11 +290,21 @@ def _not_fixable(
         # The services answer and no load is measured yet: the next scrape (a minute) tells
         # a budget draining from one refilling, and a raise bought now may buy nothing.
         return Reason(Why.LOAD_UNKNOWN, kind, ratio=budget.ratio)
+    over = budget.load_over
     if budget.ratio <= EXHAUSTED_RATIO:
+        # The services answer (failing from it, the diagnosis would be the used-up budget).
+        if over <= SLOWED_ONLY:
+            return Reason(Why.SLOWED, kind, ratio=budget.ratio, load_over=over)
+        if over <= SEE_FIRST and budget.overdrawn:
+            return Reason(Why.NOT_SPENT, kind, ratio=budget.ratio)
         return None
     lead = raise_lead_s(budget, policy)
     if not draining_now(budget):
         return Reason(Why.NOT_DRAINING, kind, ratio=budget.ratio)
+    if over <= SLOWED_ONLY:
+        return Reason(Why.SLOWED, kind, ratio=budget.ratio, load_over=over)
+    if over <= SEE_FIRST:
+        return Reason(Why.SEE_FIRST, kind, ratio=budget.ratio, eta_s=budget.eta_s, load_over=over)
     if budget.eta_s is not None and budget.eta_s <= lead:
         return None
     return Reason(Why.NOT_DUE, kind, ratio=budget.ratio, eta_s=budget.eta_s, lead_s=lead)

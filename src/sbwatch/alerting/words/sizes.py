@@ -92,6 +92,24 @@ def _held(reason: Reason) -> str:
                 f"{reason.kind}: budget {reason.ratio:.0%} left, {eta}; raising "
                 f"{format_duration(reason.lead_s)} before it runs out"
             )
+        case Why.SLOWED:
+            return (
+                f"{reason.kind}: budget {reason.ratio:.0%} left; the load is "
+                f"{reason.load_over:.2f}x the baseline, which held there is served slower, not "
+                "refused; raising if the services fail from it"
+            )
+        case Why.SEE_FIRST:
+            eta = "" if reason.eta_s is None else f", runs out in {format_duration(reason.eta_s)}"
+            return (
+                f"{reason.kind}: budget {reason.ratio:.0%} left{eta}; the load is "
+                f"{reason.load_over:.2f}x the published baseline, a minimum the true one may "
+                "carry: raising once the disks are seen holding it back"
+            )
+        case Why.NOT_SPENT:
+            return (
+                f"{reason.kind}: the estimate reads empty, yet the disks serve above the "
+                "published baseline: the true budget is not spent, a bigger size buys nothing yet"
+            )
         case Why.BOUND:
             assert reason.bound is not None
             return bound_text(reason.bound)
