@@ -231,6 +231,23 @@ def test_a_paged_alert_turning_critical_again_is_a_note() -> None:
     assert ("open", C) == (fresh.kind, fresh.severity)
 
 
+def test_a_service_failing_on_through_a_resize_pages_once() -> None:
+    """db down pages; a resize takes it in, though its own warning waits out min_duration
+    before it opens; the resize ends with db still down: db's alert opens again as a note,
+    not a second page for the same failure."""
+    run = Run()
+    db = replace(cond("service:db", C), absorbs=("diagnosis",))
+    (page,) = run.at(0, db)
+    assert (page.kind, page.severity) == ("open", C)
+    resize = replace(cond("diagnosis", W, folds=True), absorbs=("service:db",))
+    assert [("resolve", "service:db", False)] == kinds(run.at(10, resize))
+    assert [("open", "diagnosis", True)] == kinds(run.at(12, resize))
+    again = run.at(14, db)
+    assert [("resolve", "diagnosis", False), ("open", "service:db", W)] == [
+        (a.kind, a.alert.key.split(":", 1)[1], a.severity if a.send else False) for a in again
+    ]
+
+
 def test_the_pages_made_are_kept_between_cycles() -> None:
     """The policy state carries the alerts that paged through its dict form."""
     state = PolicyState(paged=frozenset({f"{P}:diagnosis"}))

@@ -189,7 +189,9 @@ def evaluate(
     actions: list[AlertAction] = list(absorbed)
     gone = {a.alert.key for a in absorbed}
     paged = _paged(opens.values())
-    was_paged = set(state.paged) & opens.keys()
+    # a cause that took in a paged alert and waits out its own min_duration is not open yet
+    pending = {k for k, c in conds.items() if c.active and k not in opens}
+    was_paged = set(state.paged) & (opens.keys() | pending)
     was_paged |= {key for key, taken in took.items() if taken & was_paged}
     # a warning now (nothing failing, not a resize's restart): the next failure is news
     was_paged -= {
