@@ -15,6 +15,7 @@ B = "qrstuvwxyzabcdefghij"
 DAY_S = 86_400.0
 Variant = Callable[[str], Run]
 
+
 def passed(variant: Variant, name: str) -> dict[str, Any]:
     """The report of a variant that exited 0 with every check held."""
     run = variant(name)
@@ -105,6 +106,18 @@ def test_flat_drain_warns_two_days_ahead(variant: Variant) -> None:
     assert first["at_s"] < 0.55 * DAY_S
     assert zero - first["at_s"] >= 2 * DAY_S, (zero, first)
     assert "sbwatch escalate" in first["body"]
+
+
+def test_a_raise_after_the_page_is_a_note(variant: Variant) -> None:
+    """Memory runs out on micro while the budget drains: the failure pages, and the raise
+    that follows is said as a note: one page for the incident, in that order."""
+    report = passed(variant, "oom-then-raise")
+    said = [(m["severity"], m["title"]) for m in report["messages"]]
+    pages = [title for severity, title in said if severity == "critical"]
+    assert len(pages) == 1 and "memory exhausted: services failing" in pages[0], said
+    raised = next(i for i, (_, title) in enumerate(said) if "raising compute" in title)
+    assert said[raised][0] == "warning"
+    assert said.index(("critical", pages[0])) < raised
 
 
 def test_limits_above_the_published_ones_buy_nothing(variant: Variant) -> None:

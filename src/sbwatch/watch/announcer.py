@@ -154,6 +154,9 @@ class Announcer:
             self._quiet_since.pop(ref, None)
             self._quiet_checked.discard(ref)
         action = notice(ref, subject, severity, title, body, now, good_news=good_news)
+        if severity is Severity.CRITICAL and runtime.policy_state.paged:
+            # one page per project at a time: the person is on its open critical already
+            action = replace(action, note_only=True)
         windows = await self.windows(now)
         silence = active_silence(ref, await self._silences(now, windows), now)
         if silence is not None:
