@@ -122,6 +122,8 @@ class BudgetEstimator:
         self._estimate: BudgetEstimate | None = None
         self._drain_since: datetime | None = None
         self._overdrawn = False
+        self._asked = 0.0
+        """The load asked of the size, over its baseline (``BudgetEstimate.load_over``)."""
 
     def limits(self, tier: Tier) -> TierSpec:
         """The size's limits for this project: the configured ones over the published, and a
@@ -199,7 +201,10 @@ class BudgetEstimator:
         self._profile.add(cur.at, dt, mbps, iops)
         self._follow_drain(prev.at)
         self._learn_baseline(cur.at, mbps, cur.iowait_since(prev))
-        self._follow_overdraft(mbps, iops, cur.iowait_since(prev))
+        held = self._held_back(s, mbps, iops)
+        self._follow_overdraft(mbps, iops, cur.iowait_since(prev), held=held)
+        if not held:
+            self._asked = self._load_over(s)
         self._throughput, self._iops = mbps, iops
         return self._emit(cur.at)
 
@@ -252,11 +257,21 @@ class BudgetEstimator:
             self._flat = None
             self._mb.baseline = self.limits(self._tier).baseline_mbps
 
-    def _follow_overdraft(self, mbps: float, iops: float, iowait: float | None) -> None:
+    def _held_back(self, s: TierSpec, mbps: float, iops: float) -> bool:
+        """Whether the estimate reads empty and the disks serve less than the load asked
+        before: the budget ran out and the throttle holds the load back. The smoothed load
+        would sink to what is served; the load asked before stands instead."""
+        empty = min(self._mb.ratio, self._ops.ratio) <= EXHAUSTED_RATIO
+        served = max(mbps / s.baseline_mbps, iops / s.baseline_iops)
+        return empty and self._asked > 1.0 and served < self._asked * (1 - LEARN_MARGIN)
+
+    def _follow_overdraft(
+        self, mbps: float, iops: float, iowait: float | None, *, held: bool = False
+    ) -> None:
         """Whether a balance's estimate ran out while the disks still serve above its baseline
         (bytes or IO operations) without waiting on IO: then the true budget is not spent (the
         published limits are minimums). It holds until the estimate refills or the disks are
-        seen held back."""
+        seen held back (``held``: served less than the load asked, on the way down to it)."""
         s = self.limits(self._tier)
         balances = ((self._mb, mbps, s.baseline_mbps), (self._ops, iops, s.baseline_iops))
         above = any(
@@ -264,7 +279,7 @@ class BudgetEstimator:
             for bucket, served, baseline in balances
         )
         waited = iowait is not None and iowait >= IOWAIT_HIGH
-        if waited or not above:
+        if waited or held or not above:
             self._overdrawn = False  # refilled, held back, or no longer served above it
         elif iowait is not None:
             self._overdrawn = True
@@ -303,6 +318,7 @@ class BudgetEstimator:
         """The compute size changed at ``at``: the new size starts with full buckets."""
         self._tier = tier
         self._mb, self._ops = self._buckets(tier, 1.0, known=True)
+        self._asked = self._load_over(self.limits(tier))
         self._since = at
         self._observed_s = 0.0
         self._emit(self._now(at))
@@ -366,7 +382,7 @@ class BudgetEstimator:
             load_known=mb_rate is not None,
             drain_s=self._drained_s(at),
             flat=self._flat_load(),
-            load_over=self._load_over(s),
+            load_over=self._asked,
         )
         return self._estimate
 
@@ -429,6 +445,7 @@ class BudgetEstimator:
             "learned": dict(self.learned),
             "drain_since": None if self._drain_since is None else self._drain_since.isoformat(),
             "overdrawn": self._overdrawn,
+            "asked": self._asked,
             "estimate": None if self._estimate is None else estimate_to_dict(self._estimate),
         }
 
@@ -456,6 +473,7 @@ class BudgetEstimator:
         drain = state.get("drain_since")
         est._drain_since = None if drain is None else datetime.fromisoformat(str(drain))
         est._overdrawn = bool(state.get("overdrawn", False))
+        est._asked = float(state.get("asked", 0.0))
         if state["estimate"] is not None:
             est._estimate = estimate_from_dict(state["estimate"])
         return est

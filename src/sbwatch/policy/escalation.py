@@ -20,6 +20,7 @@ from sbwatch.core.results import (
 )
 from sbwatch.core.tiers import Tier, next_tier, rank, spec
 from sbwatch.policy.budget import EXHAUSTED_RATIO, refilling, used_up_now
+from sbwatch.policy.diagnosis import throttle_seen
 
 RESIZE_S = 120.0
 """How long a resize takes: services restart for about two minutes."""
@@ -291,8 +292,9 @@ def _not_fixable(
         # a budget draining from one refilling, and a raise bought now may buy nothing.
         return Reason(Why.LOAD_UNKNOWN, kind, ratio=budget.ratio)
     over = budget.load_over
-    if budget.ratio <= EXHAUSTED_RATIO:
+    if budget.ratio <= EXHAUSTED_RATIO or throttle_seen(diagnosis):
         # The services answer (failing from it, the diagnosis would be the used-up budget).
+        # Seen held at the baseline, the budget is spent whatever the estimate still reads.
         if over <= SLOWED_ONLY:
             return Reason(Why.SLOWED, kind, ratio=budget.ratio, load_over=over)
         if over <= SEE_FIRST and budget.overdrawn:
