@@ -103,12 +103,12 @@ CASES = [
         reason="raising if the services fail from it",
     ),
     Case(
-        "the budget runs out within the resize and its margin, the load 1.4x the published "
+        "the budget runs out within the resize and its margin, the load 1.3x the published "
         "baseline: raised once the throttle is seen, not ahead",
         K.IO_BUDGET_LOW,
         "none",
         None,
-        budget(0.02, 600.0, throughput=15.4, burn=4.4),
+        budget(0.02, 600.0, throughput=14.3, burn=3.3),
         reason="raising once the disks are seen holding it back",
     ),
     Case(
@@ -119,12 +119,12 @@ CASES = [
         budget(0.0, None, throughput=11.0, burn=4.4),
     ),
     Case(
-        "the estimate reads empty, the disks serve 1.4x the published baseline (overdrawn): "
+        "the estimate reads empty, the disks serve 1.3x the published baseline (overdrawn): "
         "the true budget is not spent; not raised",
         K.IO_BUDGET_LOW,
         "none",
         None,
-        replace(budget(0.0, None, throughput=15.4, burn=4.4), overdrawn=True),
+        replace(budget(0.0, None, throughput=14.3, burn=3.3), overdrawn=True),
         reason="the true budget is not spent",
     ),
     Case(

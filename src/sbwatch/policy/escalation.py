@@ -31,11 +31,12 @@ SLOWED_ONLY = 1.25
 """Held at its baseline, a load up to a quarter above it is served late, not refused:
 requests wait seconds in the disks' queue and the services answer (the provider: "slow
 responses"). No size is bought for it ahead: one is bought once the services fail from it."""
-SEE_FIRST = 1.5
-"""Up to half above the baseline, the queue takes minutes to make requests time out, longer
-than a throttle takes to show in the metrics. The published limits are minimums and the true
-ones may carry such a load, so the size is bought once the throttle is seen (the estimate
-empty and the disks held at the baseline), not ahead of a zero that may never come."""
+SEE_FIRST = 1.35
+"""Up to about a third above the baseline, the queue takes over five minutes to make requests
+time out: longer than a throttle takes to show in the metrics, a scrape or two. The published
+limits are minimums and the true ones may carry such a load, so the size is bought once the
+throttle is seen (the estimate empty and the disks held back), not ahead of a zero that may
+never come."""
 MAX_FORECAST_ERROR = 0.6
 """The forecast's relative error is taken as ``1 - confidence``, capped here."""
 _AUTO = EscalationMode.AUTO
