@@ -119,6 +119,9 @@ def test_long_gap_with_counters_applies_the_measured_io(feed: FeedFactory) -> No
     est = f.sample()
     assert 1 - 10 * 3 * 3600 / capacity_mb(Tier.MICRO) == pytest.approx(est.ratio, abs=1e-9)
     assert est.confidence < confident
+    assert (False, None) == (est.load_known, est.eta_s), "the gap's average is not the load now"
+    f.advance(5, 60)
+    assert (True, None) == (f.sample().load_known, f.history[-1].eta_s)  # refilling: measured
 
 
 def test_gap_ending_in_a_counter_reset_caps_the_assumed_burn(feed: FeedFactory) -> None:

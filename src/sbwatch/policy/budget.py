@@ -11,7 +11,9 @@ Choices where the metrics leave a hole:
   ``max_gap_s``; nothing else is invented.
 - A scrape gap longer than ``max_gap_s`` with intact counters: the counters are cumulative, so
   the IO done during the gap is known exactly and is applied as its average rate (only its
-  shape inside the gap is unknown). The forecast and the confidence restart from there.
+  shape inside the gap is unknown). The forecast and the confidence restart from there: the
+  load is unknown until the next scrape measures it (an outage's hours of a burst that ended
+  are no load to raise the size for).
 - A tier change starts both buckets full (provider behaviour after a resize); a correction from
   the dashboard sets the ratio. IO before either moment does not count against the new level.
 """
@@ -196,8 +198,9 @@ class BudgetEstimator:
             self._observed_s += dt
         self._mb.flow(self._net_mbps(mbps) * counted)
         self._ops.flow((iops - self._ops.baseline) * counted)
-        self._mb_rate.add(dt, mbps)
-        self._op_rate.add(dt, iops)
+        if dt <= self.max_gap_s:  # a gap's average is the IO it did, not the load now
+            self._mb_rate.add(dt, mbps)
+            self._op_rate.add(dt, iops)
         self._profile.add(cur.at, dt, mbps, iops)
         self._follow_drain(prev.at)
         self._learn_baseline(cur.at, mbps, cur.iowait_since(prev))
