@@ -119,9 +119,10 @@ def test_long_gap_with_counters_applies_the_measured_io(feed: FeedFactory) -> No
     est = f.sample()
     assert 1 - 10 * 3 * 3600 / capacity_mb(Tier.MICRO) == pytest.approx(est.ratio, abs=1e-9)
     assert est.confidence < confident
-    assert (False, None) == (est.load_known, est.eta_s), "the gap's average is not the load now"
+    assert not est.load_known, "the gap's average is not the load now"
+    assert est.eta_s is not None  # a drain at the gap's average is forecast all the same
     f.advance(5, 60)
-    assert (True, None) == (f.sample().load_known, f.history[-1].eta_s)  # refilling: measured
+    assert f.sample().load_known
 
 
 def test_gap_ending_in_a_counter_reset_caps_the_assumed_burn(feed: FeedFactory) -> None:

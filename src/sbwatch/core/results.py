@@ -298,8 +298,9 @@ class BudgetEstimate:
     or empty it for sure. The estimate starts full and counts what it sees, so it reads the
     most the level can be."""
     load_known: bool = True
-    """A load has been measured (two scrapes apart): before that the burn reads 0, which says
-    nothing about whether the budget drains or refills."""
+    """A load has been measured (two scrapes apart, no gap between them): before that the
+    burn reads 0, which says nothing about whether the budget drains or refills; after a
+    scrape gap it reads the gap's average, which says nothing of the load now."""
     drain_s: float | None = None
     """How long the load has been above the size's baseline (None: it is not)."""
     flat: bool = False

@@ -11,9 +11,10 @@ Choices where the metrics leave a hole:
   ``max_gap_s``; nothing else is invented.
 - A scrape gap longer than ``max_gap_s`` with intact counters: the counters are cumulative, so
   the IO done during the gap is known exactly and is applied as its average rate (only its
-  shape inside the gap is unknown). The forecast and the confidence restart from there: the
-  load is unknown until the next scrape measures it (an outage's hours of a burst that ended
-  are no load to raise the size for).
+  shape inside the gap is unknown). The forecast and the confidence restart from there, at the
+  gap's average; the load now is not known (``load_known``) until the next scrape measures it:
+  a burst that went on through an outage is warned of at once, one that ended in it buys no
+  size.
 - A tier change starts both buckets full (provider behaviour after a resize); a correction from
   the dashboard sets the ratio. IO before either moment does not count against the new level.
 """
@@ -125,6 +126,8 @@ class BudgetEstimator:
         self._drain_since: datetime | None = None
         self._overdrawn = False
         self._asked = 0.0
+        self._gapped = False
+        """The last interval spanned a scrape gap: its average is no measured load."""
         """The load asked of the size, over its baseline (``BudgetEstimate.load_over``)."""
 
     def limits(self, tier: Tier) -> TierSpec:
@@ -198,9 +201,9 @@ class BudgetEstimator:
             self._observed_s += dt
         self._mb.flow(self._net_mbps(mbps) * counted)
         self._ops.flow((iops - self._ops.baseline) * counted)
-        if dt <= self.max_gap_s:  # a gap's average is the IO it did, not the load now
-            self._mb_rate.add(dt, mbps)
-            self._op_rate.add(dt, iops)
+        self._mb_rate.add(dt, mbps)
+        self._op_rate.add(dt, iops)
+        self._gapped = dt > self.max_gap_s
         self._profile.add(cur.at, dt, mbps, iops)
         self._follow_drain(prev.at)
         self._learn_baseline(cur.at, mbps, cur.iowait_since(prev))
@@ -382,7 +385,7 @@ class BudgetEstimator:
             refills=refills,
             overdrawn=self._overdrawn,
             assumed=burst and self._limiting().spread > ASSUMED_SPREAD,
-            load_known=mb_rate is not None,
+            load_known=mb_rate is not None and not self._gapped,
             drain_s=self._drained_s(at),
             flat=self._flat_load(),
             load_over=self._asked,
@@ -449,6 +452,7 @@ class BudgetEstimator:
             "drain_since": None if self._drain_since is None else self._drain_since.isoformat(),
             "overdrawn": self._overdrawn,
             "asked": self._asked,
+            "gapped": self._gapped,
             "estimate": None if self._estimate is None else estimate_to_dict(self._estimate),
         }
 
@@ -477,6 +481,7 @@ class BudgetEstimator:
         est._drain_since = None if drain is None else datetime.fromisoformat(str(drain))
         est._overdrawn = bool(state.get("overdrawn", False))
         est._asked = float(state.get("asked", 0.0))
+        est._gapped = bool(state.get("gapped", False))
         if state["estimate"] is not None:
             est._estimate = estimate_from_dict(state["estimate"])
         return est

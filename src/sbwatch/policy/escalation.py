@@ -288,9 +288,10 @@ def _not_fixable(
         return None
     if budget is None:
         return Reason(Why.NO_ESTIMATE, kind)
-    if budget.ratio <= EXHAUSTED_RATIO and not budget.load_known:
-        # The services answer and no load is measured yet: the next scrape (a minute) tells
-        # a budget draining from one refilling, and a raise bought now may buy nothing.
+    if not budget.load_known:
+        # The services answer and no load is measured yet (or since a scrape gap): the next
+        # scrape (a minute) tells a budget draining from one refilling, and a raise bought
+        # now may buy nothing.
         return Reason(Why.LOAD_UNKNOWN, kind, ratio=budget.ratio)
     over = budget.load_over
     if budget.ratio <= EXHAUSTED_RATIO or throttle_seen(diagnosis):
