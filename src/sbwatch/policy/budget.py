@@ -67,6 +67,15 @@ def _clamp(value: float, low: float, high: float) -> float:
     return max(low, min(high, value))
 
 
+def _over_baseline(s: TierSpec, mbps: float | None, iops: float | None) -> float:
+    """A load as a multiple of the size's baseline, on the balance it strains more (bytes or
+    IO operations); 0 when neither rate is known."""
+    pairs = ((mbps, s.baseline_mbps), (iops, s.baseline_iops))
+    return max(
+        (rate / level for rate, level in pairs if rate is not None and level > 0), default=0.0
+    )
+
+
 @dataclass(frozen=True)
 class _Counters:
     at: datetime
@@ -126,9 +135,9 @@ class BudgetEstimator:
         self._drain_since: datetime | None = None
         self._overdrawn = False
         self._asked = 0.0
+        """The load asked of the size, over its baseline (``BudgetEstimate.load_over``)."""
         self._gapped = False
         """The last interval spanned a scrape gap: its average is no measured load."""
-        """The load asked of the size, over its baseline (``BudgetEstimate.load_over``)."""
 
     def limits(self, tier: Tier) -> TierSpec:
         """The size's limits for this project: the configured ones over the published, and a
@@ -268,7 +277,7 @@ class BudgetEstimator:
         before: the budget ran out and the throttle holds the load back. The smoothed load
         would sink to what is served; the load asked before stands instead."""
         empty = min(self._mb.ratio, self._ops.ratio) <= EXHAUSTED_RATIO
-        served = max(mbps / s.baseline_mbps, iops / s.baseline_iops)
+        served = _over_baseline(s, mbps, iops)
         return empty and self._asked > 1.0 and served < self._asked * (1 - LEARN_MARGIN)
 
     def _follow_overdraft(
@@ -394,10 +403,7 @@ class BudgetEstimator:
 
     def _load_over(self, s: TierSpec) -> float:
         """The smoothed load over the size's baseline, on the balance it strains more."""
-        pairs = ((self._mb_rate.value, s.baseline_mbps), (self._op_rate.value, s.baseline_iops))
-        return max(
-            (rate / level for rate, level in pairs if rate is not None and level > 0), default=0.0
-        )
+        return _over_baseline(s, self._mb_rate.value, self._op_rate.value)
 
     def _flat_load(self) -> bool:
         """Whether both rates hold one level: each strays from its smoothed value by no more

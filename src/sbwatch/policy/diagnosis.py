@@ -517,9 +517,9 @@ def _budget_low(s: Signals, failing: Failing) -> Diagnosis | None:
             evidence.append(Fact(FactKind.BUDGET_LEFT, ratio=b.ratio))
         if evidence:
             confidence = 0.5 + 0.4 * b.confidence
-    _, throttled, facts = _budget_facts(s)
-    if evidence and throttled:  # held at the baseline before the estimate reads empty
-        evidence += [f for f in facts if f.kind in THROTTLE_FACTS]
+            _, throttled, facts = _budget_facts(s)
+            if throttled:  # held at the baseline before the estimate reads empty
+                evidence += [f for f in facts if f.kind in THROTTLE_FACTS]
     trusted = [e for e in _io_emails(s) if e.trusted]
     if trusted and not _measured_refilling(b, s.low_ratio):
         newest = trusted[-1]

@@ -294,21 +294,20 @@ def _not_fixable(
         # now may buy nothing.
         return Reason(Why.LOAD_UNKNOWN, kind, ratio=budget.ratio)
     over = budget.load_over
-    if budget.ratio <= EXHAUSTED_RATIO or throttle_seen(diagnosis):
-        # The services answer (failing from it, the diagnosis would be the used-up budget).
-        # Seen held at the baseline, the budget is spent whatever the estimate still reads.
-        if over <= SLOWED_ONLY:
-            return Reason(Why.SLOWED, kind, ratio=budget.ratio, load_over=over)
-        if over <= SEE_FIRST and budget.overdrawn:
-            return Reason(Why.NOT_SPENT, kind, ratio=budget.ratio)
-        return None
-    lead = raise_lead_s(budget, policy)
-    if not draining_now(budget):
+    # The services answer (failing from it, the diagnosis would be the used-up budget). Seen
+    # held at the baseline, the budget is spent whatever the estimate still reads.
+    spent = budget.ratio <= EXHAUSTED_RATIO or throttle_seen(diagnosis)
+    if not spent and not draining_now(budget):
         return Reason(Why.NOT_DRAINING, kind, ratio=budget.ratio)
     if over <= SLOWED_ONLY:
         return Reason(Why.SLOWED, kind, ratio=budget.ratio, load_over=over)
+    if spent:
+        if over <= SEE_FIRST and budget.overdrawn:
+            return Reason(Why.NOT_SPENT, kind, ratio=budget.ratio)
+        return None
     if over <= SEE_FIRST:
         return Reason(Why.SEE_FIRST, kind, ratio=budget.ratio, eta_s=budget.eta_s, load_over=over)
+    lead = raise_lead_s(budget, policy)
     if budget.eta_s is not None and budget.eta_s <= lead:
         return None
     return Reason(Why.NOT_DUE, kind, ratio=budget.ratio, eta_s=budget.eta_s, lead_s=lead)
