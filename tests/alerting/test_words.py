@@ -223,6 +223,7 @@ FACTS = {
     F.IOPS_HELD: Fact(F.IOPS_HELD, rate=498.0, tier=Tier.MICRO, baseline=500.0),
     F.THROTTLED_IOWAIT: Fact(F.THROTTLED_IOWAIT, ratio=0.4, facts=(HELD,)),
     F.THROTTLED_LOW: Fact(F.THROTTLED_LOW, ratio=0.1, facts=(HELD,)),
+    F.THROTTLED_SLOW: Fact(F.THROTTLED_SLOW, service="rest", seconds=2.4, ratio=0.0),
     F.BUDGET_RUNS_OUT: Fact(F.BUDGET_RUNS_OUT, seconds=7200.0),
     F.BUDGET_LEFT: Fact(F.BUDGET_LEFT, ratio=0.15),
     F.EMAIL: Fact(F.EMAIL, email=EmailKind.IO_BUDGET_WARNING, reason="dkim fails", at=NOW),

@@ -9,6 +9,7 @@ import pytest
 
 from sbwatch.alerting.words import evidence_lines, fact_line
 from sbwatch.core.connections import DIRECT, ConnReading
+from sbwatch.core.facts import FactKind
 from sbwatch.core.results import (
     ApiFault,
     ApiTrouble,
@@ -21,7 +22,7 @@ from sbwatch.core.results import (
 )
 from sbwatch.core.tiers import Tier
 from sbwatch.policy.connections import ConnAssessment, ConnPoint, assess
-from sbwatch.policy.diagnosis import Signals, diagnose
+from sbwatch.policy.diagnosis import Signals, diagnose, throttle_seen
 
 REF = "abcdefghijklmnopqrst"
 NOW = datetime(2026, 5, 26, 12, 0, tzinfo=UTC)
@@ -678,3 +679,42 @@ def test_services_not_even_reached_are_not_the_budget() -> None:
     assert DiagnosisKind.IO_BUDGET_EXHAUSTED is not diagnose(unreached).kind
     timed_out = replace(unreached, outcomes=dict(TIMEOUTS))
     assert DiagnosisKind.IO_BUDGET_EXHAUSTED is diagnose(timed_out).kind
+
+
+def _queue(diagnosis_signals: Signals) -> list[str]:
+    """The queue-building facts of the diagnosis of these signals, as a person reads them."""
+    found = diagnose(diagnosis_signals)
+    return [fact_line(f) for f in found.evidence if f.kind is FactKind.THROTTLED_SLOW]
+
+
+def test_rest_answering_late_at_the_estimates_zero_is_the_throttle_seen() -> None:
+    """REST a second late or more once the estimate reaches zero: the disks' queue, seen before
+    a scrape shows the load held back; the escalation policy takes it as the budget spent."""
+    late = sig(budget=budget(0.005, 0.0, throughput=18.0), answered_s={"rest": 2.4})
+    assert _queue(late) == [
+        "rest answered in 2.4s as the IO budget ran out: the disks' queue building"
+    ]
+    assert throttle_seen(diagnose(late))
+    # The estimate's zero due within a scrape's drift counts; an hour away, it does not.
+    soon = replace(late, budget=replace(late.budget, ratio=0.02, eta_now_s=240.0))
+    assert _queue(soon)
+    far = replace(late, budget=replace(late.budget, ratio=0.3, eta_now_s=3600.0))
+    assert not _queue(far)
+
+
+def test_rest_fast_at_the_estimates_zero_is_no_throttle() -> None:
+    """At the published zero a project whose true limits carry the load answers as before."""
+    fast = sig(budget=budget(0.005, 0.0, throughput=18.0), answered_s={"rest": 0.04})
+    assert _queue(fast) == []
+    assert not throttle_seen(diagnose(fast))
+    unknown = sig(budget=budget(0.005, 0.0, throughput=18.0))  # REST's last run failed
+    assert _queue(unknown) == []
+
+
+def test_an_overdrawn_estimate_with_rest_turning_late_is_the_true_budget_run_out() -> None:
+    """Overdrawn (the disks served above the published baseline after its zero), REST now late:
+    the true budget ran out since."""
+    overdrawn = replace(budget(0.0, None, throughput=18.0), overdrawn=True)
+    late = sig(budget=overdrawn, answered_s={"rest": 1.6})
+    assert _queue(late)
+    assert throttle_seen(diagnose(late))

@@ -9,6 +9,7 @@ import pytest
 
 from sbwatch.alerting.words import decision_reason, reach_line
 from sbwatch.config.settings import EscalationSettings
+from sbwatch.core.facts import Fact, FactKind
 from sbwatch.core.results import (
     BudgetEstimate,
     Diagnosis,
@@ -36,10 +37,11 @@ K = DiagnosisKind
 
 
 def budget(
-    ratio: float = 0.02, eta_s: float | None = 600.0, throughput: float = 22.0, burn: float = 11.0
+    ratio: float = 0.02, eta_s: float | None = 600.0, throughput: float = 33.0, burn: float = 22.0
 ) -> BudgetEstimate:
     """A budget estimate of the test project on micro (11 MB/s baseline): its smoothed load
-    is the baseline plus the burn."""
+    is the baseline plus the burn (by default three times the baseline: true limits above the
+    published ones cannot carry it, so it is raised ahead)."""
     over = (11.0 + burn) / 11.0
     return BudgetEstimate(
         REF, NOW, Tier.MICRO, ratio, burn, eta_s, 0.9, throughput_mbps=throughput, load_over=over
@@ -71,7 +73,11 @@ class Case:
     oom_eta_s: float | None = None
     leaking: bool = False
     """Memory: a leak, now or up to the last OOM."""
+    evidence: tuple[Fact, ...] = ()
 
+
+QUEUE = Fact(FactKind.THROTTLED_SLOW, service="rest", seconds=2.5, ratio=0.0)
+"""REST answering late as the estimate reaches zero (policy.diagnosis)."""
 
 CASES = [
     Case("budget exhausted escalates one step", K.IO_BUDGET_EXHAUSTED, "escalate", Tier.SMALL),
@@ -110,6 +116,33 @@ CASES = [
         None,
         budget(0.02, 600.0, throughput=14.3, burn=3.3),
         reason="raising once the disks are seen holding it back",
+    ),
+    Case(
+        "the budget runs out within the resize and its margin, the load 1.9x the published "
+        "baseline: raised once the throttle is seen, not ahead",
+        K.IO_BUDGET_LOW,
+        "none",
+        None,
+        budget(0.02, 600.0, throughput=20.9, burn=9.9),
+        reason="raising once the disks are seen holding it back",
+    ),
+    Case(
+        "the budget runs out within the resize and its margin, the load 1.9x the published "
+        "baseline, REST answering late (the disks' queue building): raised",
+        K.IO_BUDGET_LOW,
+        "escalate",
+        Tier.SMALL,
+        budget(0.02, 600.0, throughput=20.9, burn=9.9),
+        evidence=(QUEUE,),
+    ),
+    Case(
+        "the estimate ran out while the disks served above the published baseline (overdrawn), "
+        "now REST answers late (the true budget ran out): raised",
+        K.IO_BUDGET_LOW,
+        "escalate",
+        Tier.SMALL,
+        replace(budget(0.0, None, throughput=14.3, burn=3.3), overdrawn=True),
+        evidence=(QUEUE,),
     ),
     Case(
         "used up, held at the baseline, the load 1.4x it (the throttle seen): raised",
@@ -479,6 +512,7 @@ def run(case: Case) -> EscalationDecision:
         ahead=case.ahead,
         oom_eta_s=case.oom_eta_s,
         leaking=case.leaking,
+        evidence=case.evidence,
     )
     return decide(
         diagnosis,

@@ -73,6 +73,8 @@ class FactKind(StrEnum):
     """The disks wait (iowait ``ratio``) while the IO is held (``facts``: the held fact)."""
     THROTTLED_LOW = "throttled_low"
     """The IO is held (``facts``: the held fact) with the estimate at ``ratio``."""
+    THROTTLED_SLOW = "throttled_slow"
+    """``service`` answered in ``seconds`` as the estimate reached zero: the disks' queue."""
     BUDGET_RUNS_OUT = "budget_runs_out"
     """The estimate forecasts the budget to run out in ``seconds``."""
     BUDGET_LEFT = "budget_left"

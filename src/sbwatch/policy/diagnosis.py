@@ -38,6 +38,11 @@ ABOVE_TOLERANCE = 0.05
 JITTER = 0.02
 """Over the baseline by up to this fraction is a scrape's wobble around a held rate; more, with
 the estimate not empty and the disks not waiting, is a load served a little above it."""
+QUEUE_SIGN_S = 1.0
+"""REST taking this long to answer (it answers in tens of milliseconds while the disks keep
+up) as the estimate reaches zero: requests wait in the throttled disks' queue."""
+QUEUE_ZERO_SLACK_S = 300.0
+"""The estimate's zero may come this much later than the true one (a scrape's drift)."""
 EMAIL_WINDOW = timedelta(hours=24)
 CAUSE_WAIT = timedelta(seconds=90)
 """A service failure is not paged as such, nor as the budget, until the Management API (project
@@ -66,6 +71,8 @@ class Signals:
     """Last raw outcome of our own db/rest/auth probes (transport failures tell local trouble)."""
     status_codes: dict[str, int] = field(default_factory=dict)
     """Last HTTP status of rest/auth when they answered (522/544 mean an origin timeout)."""
+    answered_s: dict[str, float] = field(default_factory=dict)
+    """How long our own db/rest/auth probes took, when their last run passed."""
     mgmt_services: dict[str, str] | None = None
     project_status: str | None = None
     mgmt_reachable: bool | None = None
@@ -497,7 +504,9 @@ def _io_emails(s: Signals) -> list[ProviderEmail]:
     ]
 
 
-THROTTLE_FACTS = frozenset({FactKind.THROTTLED_IOWAIT, FactKind.THROTTLED_LOW})
+THROTTLE_FACTS = frozenset(
+    {FactKind.THROTTLED_IOWAIT, FactKind.THROTTLED_LOW, FactKind.THROTTLED_SLOW}
+)
 """The evidence that the disks hold the load at the size's baseline now."""
 
 
@@ -520,6 +529,8 @@ def _budget_low(s: Signals, failing: Failing) -> Diagnosis | None:
             _, throttled, facts = _budget_facts(s)
             if throttled:  # held at the baseline before the estimate reads empty
                 evidence += [f for f in facts if f.kind in THROTTLE_FACTS]
+            elif (queue := _queue_building(s)) is not None:
+                evidence.append(queue)
     trusted = [e for e in _io_emails(s) if e.trusted]
     if trusted and not _measured_refilling(b, s.low_ratio):
         newest = trusted[-1]
@@ -528,6 +539,24 @@ def _budget_low(s: Signals, failing: Failing) -> Diagnosis | None:
     if not evidence:
         return None
     return _make(s, DiagnosisKind.IO_BUDGET_LOW, confidence, [*evidence, *_context(s)])
+
+
+def _queue_building(s: Signals) -> Fact | None:
+    """REST slow once the estimate reaches zero: the throttle, seen before a scrape shows it
+    (the disks' queue builds for minutes before requests time out). A project whose true
+    limits carry the load answers as fast as before at the published zero; when its true
+    budget runs out later (the estimate overdrawn meanwhile), REST slows then."""
+    b = s.budget
+    took = s.answered_s.get("rest")
+    if b is None or took is None or took < QUEUE_SIGN_S:
+        return None
+    since = (s.now - b.at).total_seconds()
+    due = b.ratio <= EXHAUSTED_RATIO or (
+        b.eta_now_s is not None and b.eta_now_s <= since + QUEUE_ZERO_SLACK_S
+    )
+    if not due:
+        return None
+    return Fact(FactKind.THROTTLED_SLOW, service="rest", seconds=took, ratio=b.ratio)
 
 
 def _measured_refilling(b: BudgetEstimate | None, low_ratio: float) -> bool:

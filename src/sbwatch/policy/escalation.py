@@ -31,12 +31,13 @@ SLOWED_ONLY = 1.25
 """Held at its baseline, a load up to a quarter above it is served late, not refused:
 requests wait seconds in the disks' queue and the services answer (the provider: "slow
 responses"). No size is bought for it ahead: one is bought once the services fail from it."""
-SEE_FIRST = 1.35
-"""Up to about a third above the baseline, the queue takes over five minutes to make requests
-time out: longer than a throttle takes to show in the metrics, a scrape or two. The published
-limits are minimums and the true ones may carry such a load, so the size is bought once the
-throttle is seen (the estimate empty and the disks held back), not ahead of a zero that may
-never come."""
+SEE_FIRST = 2.0
+"""Up to twice the baseline, the queue takes a minute and a half or more to make requests time
+out, and REST answers a second late or more within a probe of the zero: the throttle is seen
+before the services fail (``policy.diagnosis``, the queue building; a scrape showing the disks
+held back, when it comes first). The published limits are minimums and the true ones may carry
+such a load, so the size is bought once the throttle is seen, not ahead of a zero that may
+never come; an estimate run out while the disks still serve above it waits for the same sign."""
 MAX_FORECAST_ERROR = 0.6
 """The forecast's relative error is taken as ``1 - confidence``, capped here."""
 _AUTO = EscalationMode.AUTO
@@ -296,13 +297,14 @@ def _not_fixable(
     over = budget.load_over
     # The services answer (failing from it, the diagnosis would be the used-up budget). Seen
     # held at the baseline, the budget is spent whatever the estimate still reads.
-    spent = budget.ratio <= EXHAUSTED_RATIO or throttle_seen(diagnosis)
+    seen = throttle_seen(diagnosis)
+    spent = budget.ratio <= EXHAUSTED_RATIO or seen
     if not spent and not draining_now(budget):
         return Reason(Why.NOT_DRAINING, kind, ratio=budget.ratio)
     if over <= SLOWED_ONLY:
         return Reason(Why.SLOWED, kind, ratio=budget.ratio, load_over=over)
     if spent:
-        if over <= SEE_FIRST and budget.overdrawn:
+        if over <= SEE_FIRST and budget.overdrawn and not seen:
             return Reason(Why.NOT_SPENT, kind, ratio=budget.ratio)
         return None
     if over <= SEE_FIRST:

@@ -37,7 +37,7 @@ from sbwatch.core.results import (
     Severity,
 )
 from sbwatch.policy.alerts import FORECAST_QUIET
-from sbwatch.policy.diagnosis import CAUSE_WAIT
+from sbwatch.policy.diagnosis import CAUSE_WAIT, QUEUE_SIGN_S
 from sbwatch.policy.escalation import CHANGED, FAILED_RETRY, UNFINISHED
 from sbwatch.policy.resources import OOM_NOTICE
 from sbwatch.policy.thresholds import next_status
@@ -236,7 +236,8 @@ def _result(result: ProbeResult | None) -> object:
     """What diagnosis reads of one probe result."""
     if result is None:
         return None
-    return (result.outcome, result.status_code, result.retry_after_s, result.data)
+    slow = result.duration_s >= QUEUE_SIGN_S  # the disks' queue (policy.diagnosis)
+    return (result.outcome, result.status_code, result.retry_after_s, result.data, slow)
 
 
 class UnreadMetrics(Metrics):

@@ -98,6 +98,7 @@ def build_signals(
     down_since: dict[str, datetime] = {}
     outcomes: dict[str, Outcome] = {}
     codes: dict[str, int] = {}
+    answered: dict[str, float] = {}
     for kind, name in service_probes().items():
         status = statuses.get(kind)
         if status is None:
@@ -108,6 +109,8 @@ def build_signals(
             down_since[name] = began
         if status.last is not None:
             outcomes[name] = status.last.outcome
+            if status.last.ok:
+                answered[name] = status.last.duration_s
             if status.last.status_code is not None:
                 codes[name] = status.last.status_code
     mgmt = statuses.get(ProbeKind.MGMT_HEALTH)
@@ -127,6 +130,7 @@ def build_signals(
         down_since=down_since,
         outcomes=outcomes,
         status_codes=codes,
+        answered_s=answered,
         mgmt_services=mgmt_services,
         project_status=project_status,
         mgmt_reachable=mgmt_reachable,

@@ -91,6 +91,11 @@ def fact_line(fact: Fact) -> str:
             return f"iowait {fact.ratio:.0%} with {_held(fact)}"
         case FactKind.THROTTLED_LOW:
             return f"{_held(fact)} with the IO budget {fact.ratio:.0%} left"
+        case FactKind.THROTTLED_SLOW:
+            return (
+                f"{fact.service} answered in {_figure(fact.seconds):.1f}s as the IO budget "
+                "ran out: the disks' queue building"
+            )
         case FactKind.BUDGET_RUNS_OUT:
             return f"IO budget forecast to run out in ~{format_duration(_figure(fact.seconds))}"
         case FactKind.BUDGET_LEFT:
