@@ -19,11 +19,12 @@ from sbwatch.alerting.words import (
     says_command,
     service_title,
 )
+from sbwatch.config.settings import BudgetSettings
 from sbwatch.core.facts import FactKind
 from sbwatch.core.results import BudgetEstimate, Diagnosis, DiagnosisKind, Severity
 from sbwatch.core.subjects import BudgetCause, Family, Subject, named
 from sbwatch.policy.alerts import Condition, service_subjects
-from sbwatch.policy.budget import reads_used_up, refilling
+from sbwatch.policy.budget import eased, reads_used_up
 from sbwatch.policy.conditions import FOLDING, IO_KINDS, assess
 from sbwatch.policy.escalation import EscalationDecision, Reach
 
@@ -42,18 +43,20 @@ def conditions(
     *,
     budget_latched: bool,
     ahead: Reach | None = None,
+    thresholds: BudgetSettings | None = None,
 ) -> list[Condition]:
     """The project's conditions this cycle, in words: its diagnosis and its IO budget.
 
     ``ahead``: why sbwatch will not raise the size itself before the budget runs out
     (``policy.escalation.beyond_reach``); the budget alert carries it, with the command.
+    ``thresholds``: the budget's warn horizons (``policy.budget.alert_thresholds``).
     """
     diag, io = assess(
         diagnosis,
         budget_severity,
         decision,
         budget_latched=budget_latched,
-        refilling=budget is not None and refilling(budget),
+        eased=budget is not None and eased(budget, thresholds or BudgetSettings()),
     )
     project = diagnosis.project
     body = condition_body(diagnosis, decision)

@@ -556,6 +556,20 @@ def warn_horizon_s(estimate: BudgetEstimate, settings: BudgetSettings) -> float:
     return horizon
 
 
+EASED_HORIZONS = 2.0
+"""A latched budget alert eases once nothing is forecast within this many warn horizons: a
+drain hovering at the horizon holds its warning instead of opening and easing by turns."""
+
+
+def eased(estimate: BudgetEstimate, settings: BudgetSettings) -> bool:
+    """Whether a budget alert held open by its latch alone has nothing left to warn of: the
+    budget refills, nothing is forecast, or the forecast is days past the warn horizon (the
+    spike that raised it ended; a slow drain nothing would warn of on its own)."""
+    if refilling(estimate) or estimate.eta_s is None:
+        return True
+    return estimate.eta_s > EASED_HORIZONS * warn_horizon_s(estimate, settings)
+
+
 def budget_severity(
     estimate: BudgetEstimate, settings: BudgetSettings, *, raised_in_time: bool = False
 ) -> Severity | None:

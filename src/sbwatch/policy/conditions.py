@@ -40,14 +40,15 @@ def assess(
     decision: EscalationDecision | None,
     *,
     budget_latched: bool,
-    refilling: bool = False,
+    eased: bool = False,
 ) -> tuple[Assessment, Assessment]:
     """The project's two subjects this cycle: its diagnosis and its IO budget.
 
     The IO budget pages when the services fail from it (or when the budget's own severity is
     critical: a configured ``critical_horizon``); a raise sbwatch may only propose (``ask``
     mode) is said with the command, as a warning until then. Held open only by the latch
-    while ``refilling``, it is INFO (``policy.alerts`` says when that is news).
+    with nothing left to warn of (``eased``: refilling, or a drain days past the horizon), it
+    is INFO (``policy.alerts`` says when that is news).
     """
     kind = diagnosis.kind
     noisy_unknown = kind is DiagnosisKind.UNKNOWN and diagnosis.confidence < 0.3
@@ -64,9 +65,10 @@ def assess(
     exhausted = kind is DiagnosisKind.IO_BUDGET_EXHAUSTED
     raised = kind in IO_KINDS or budget_severity is not None
     critical = exhausted or budget_severity is Severity.CRITICAL
-    # Held open by the latch alone while the budget refills (the load under the baseline,
-    # nothing forecast to run out): it eases to INFO until it has refilled and resolves.
-    easing = budget_latched and not raised and refilling
+    # Held open by the latch alone: it eases to INFO until it has refilled and resolves. A
+    # warning whose forecast proved wrong (the spike ended, the budget earns back) says no
+    # more as the level moves, nor at a drain days away that nothing warns of.
+    easing = budget_latched and not raised and eased
     io = Assessment(
         subject=Subject.IO_BUDGET,
         severity=Severity.INFO if easing else Severity.CRITICAL if critical else Severity.WARNING,

@@ -267,6 +267,7 @@ class Pipeline:
             decision,
             budget_latched=runtime.budget_latched,
             ahead=beyond_reach(budget, project.escalation, runtime.tier, prices=runtime.prices),
+            thresholds=thresholds,
         )
         conds += data_conditions(ref, runtime.data_checks)
         conds.append(await self.disk.evaluate(runtime, diagnosis, acting=True, fence=may.fence))
