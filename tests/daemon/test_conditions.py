@@ -11,7 +11,16 @@ from sbwatch.alerting.conditions import conditions
 from sbwatch.alerting.words import budget_title, headline
 from sbwatch.config.settings import AlertingSettings, BudgetSettings
 from sbwatch.core.facts import Fact, FactKind
-from sbwatch.core.results import Alert, BudgetEstimate, Diagnosis, DiagnosisKind, Severity
+from sbwatch.core.results import (
+    Alert,
+    ApiFault,
+    ApiTrouble,
+    BudgetEstimate,
+    Diagnosis,
+    DiagnosisKind,
+    Severity,
+)
+from sbwatch.core.subjects import Subject
 from sbwatch.core.tiers import Tier
 from sbwatch.policy.alerts import Condition, PolicyState, evaluate
 from sbwatch.policy.budget import budget_severity
@@ -292,3 +301,21 @@ def test_a_level_never_read_is_said_with_the_command_that_pins_it() -> None:
     assert "The level was assumed full when sbwatch began" in body
     assert body.endswith(f"sbwatch budget set {REF} PCT")
     assert "assumed" not in io_body(budget(0.4, 3 * 3600.0))
+
+
+def test_the_api_unreachable_with_everything_else_is_no_lever_warning_of_its_own() -> None:
+    """The Management API failing alone is one warning; unreachable while every service fails
+    and nothing outside was read since (our network or the provider's, not told apart yet),
+    it is part of that failure, not a warning of its own."""
+    trouble = ApiTrouble(ApiFault.UNREACHABLE)
+
+    def lever(kind: DiagnosisKind, *facts: Fact) -> bool:
+        found = replace(diagnosis(kind), evidence=facts, lever=trouble)
+        conds = conditions(found, None, None, None, budget_latched=False)
+        return next(c.active for c in conds if c.subject == Subject.MGMT_API)
+
+    assert lever(DiagnosisKind.HEALTHY, Fact(FactKind.ANSWERING, services=("rest",)))
+    assert not lever(
+        DiagnosisKind.UNKNOWN, Fact(FactKind.API_UNREACHABLE), Fact(FactKind.NO_OUTSIDE)
+    )
+    assert not lever(DiagnosisKind.LOCAL_NETWORK, Fact(FactKind.API_UNREACHABLE))

@@ -718,3 +718,20 @@ def test_an_overdrawn_estimate_with_rest_turning_late_is_the_true_budget_run_out
     late = sig(budget=overdrawn, answered_s={"rest": 1.6})
     assert _queue(late)
     assert throttle_seen(diagnose(late))
+
+
+def test_a_status_page_read_before_the_failures_began_says_nothing_of_the_outside_now() -> None:
+    """Everything failing at once, the Management API unreachable: the status page answering
+    since then means the outside is reachable (the platform); its last answer from before the
+    failures says nothing of our own network now: not yet told apart, no outage paged."""
+    began = NOW - timedelta(minutes=2)
+    down_since = dict.fromkeys(DOWN, began)
+    fresh = replace(PLATFORM_DOWN, down_since=down_since, status_seen_at=NOW)
+    assert diagnose(fresh).kind is DiagnosisKind.PLATFORM_OUTAGE
+    stale = replace(fresh, status_seen_at=began - timedelta(minutes=3))
+    found = diagnose(stale)
+    assert found.kind is DiagnosisKind.UNKNOWN
+    assert (
+        "nothing outside read since the failures began to tell our network from the provider's"
+        in evidence_lines(found.evidence)
+    )

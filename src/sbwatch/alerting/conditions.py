@@ -146,9 +146,11 @@ def _cause(diagnosis: Diagnosis) -> str:
 def lever_condition(diagnosis: Diagnosis) -> Condition:
     """The Management API rate limited or failing: one warning, never a failing project.
 
-    An outage or our own network explains it already: it is said there."""
+    An outage or our own network explains it already: it is said there; so does a failure
+    not yet told from either (nothing outside reached since it began)."""
     lever = diagnosis.lever
-    active = lever is not None and diagnosis.kind not in FOLDING
+    undecided = any(fact.kind is FactKind.NO_OUTSIDE for fact in diagnosis.evidence)
+    active = lever is not None and diagnosis.kind not in FOLDING and not undecided
     return Condition(
         diagnosis.project,
         Subject.MGMT_API,

@@ -79,6 +79,8 @@ class Signals:
     status_indicator: str | None = None
     status_components: dict[str, str] = field(default_factory=dict)
     status_reachable: bool | None = None
+    status_seen_at: datetime | None = None
+    """When the status page was last read (None: never)."""
     budget: BudgetEstimate | None = None
     iowait_ratio: float | None = None
     cpu_busy_ratio: float | None = None
@@ -440,11 +442,20 @@ def _status_bad(s: Signals) -> bool:
     return bad_component or s.status_indicator in BAD_INDICATORS
 
 
+def _outside_reached_since(s: Signals) -> bool:
+    """The status page answered since the failures began: the outside is reachable now. A
+    reading from before them says nothing of our own network now."""
+    began = min(s.down_since.values(), default=None)
+    seen = s.status_seen_at
+    fresh = began is None or (seen is not None and seen >= began)
+    return s.status_reachable is True and fresh
+
+
 def _platform(s: Signals, failing: Failing) -> Diagnosis | None:
     if not failing:
         return None
     evidence = list(failing.values())
-    outside_ok = s.status_reachable is True
+    outside_ok = _outside_reached_since(s)
     shared_down = s.mgmt_reachable is False
     if _status_bad(s):
         bad = tuple(sorted((k, v) for k, v in s.status_components.items() if v != "operational"))

@@ -137,6 +137,7 @@ def build_signals(
         status_indicator=indicator,
         status_components=components,
         status_reachable=status_reachable,
+        status_seen_at=provider.at if provider is not None else None,
         budget=budget,
         iowait_ratio=pressure.iowait_ratio if pressure else None,
         cpu_busy_ratio=pressure.cpu_busy_ratio if pressure else None,

@@ -22,7 +22,9 @@ _SAID: dict[FactKind, str] = {
     FactKind.API_UNREACHABLE: "management API unreachable",
     FactKind.STATUS_UNREACHABLE: "status page unreachable",
     FactKind.OTHERS_REACHABLE: "other targets reachable",
-    FactKind.NO_OUTSIDE: "no outside target to tell our network from the provider's",
+    FactKind.NO_OUTSIDE: (
+        "nothing outside read since the failures began to tell our network from the provider's"
+    ),
     FactKind.WAITING_FOR_API: "waiting for the Management API to say why",
     FactKind.WRITES_REFUSED: "the database refuses writes: in a read-only transaction",
     FactKind.STATUS_GREEN: "status page green (the cause is the project's own)",
