@@ -214,6 +214,7 @@ FACTS = {
     F.OTHERS_REACHABLE: Fact(F.OTHERS_REACHABLE),
     F.NO_OUTSIDE: Fact(F.NO_OUTSIDE),
     F.WAITING_FOR_API: Fact(F.WAITING_FOR_API),
+    F.FAILED_BEFORE: Fact(F.FAILED_BEFORE, services=("auth",)),
     F.PROJECT_STATUS: Fact(F.PROJECT_STATUS, status="INACTIVE"),
     F.QUOTA_REFUSED: Fact(F.QUOTA_REFUSED, services=("auth", "rest")),
     F.DISK_USED: Fact(F.DISK_USED, ratio=0.96, full=True),

@@ -735,3 +735,21 @@ def test_a_status_page_read_before_the_failures_began_says_nothing_of_the_outsid
         "nothing outside read since the failures began to tell our network from the provider's"
         in evidence_lines(found.evidence)
     )
+
+
+def test_a_failure_from_before_the_network_came_back_waits_for_its_next_run() -> None:
+    """Our own network back: REST answered a moment ago, auth's last run (during the outage)
+    got no answer. That failure is not news of auth: its next run tells. One that failed
+    after REST was answered is auth's own."""
+    back = sig(
+        services={**UP, "auth": ProbeState.DOWN},
+        outcomes={"db": Outcome.OK, "rest": Outcome.OK, "auth": Outcome.ERROR},
+        down_since={"auth": NOW - timedelta(minutes=30)},
+        probed_at={"db": NOW, "rest": NOW, "auth": NOW - timedelta(seconds=40)},
+    )
+    found = diagnose(back)
+    assert found.kind is DiagnosisKind.UNKNOWN
+    assert found.waiting == ("auth",)
+    assert any("waiting for their next run" in line for line in evidence_lines(found.evidence))
+    since = replace(back, probed_at={**back.probed_at, "auth": NOW + timedelta(seconds=1)})
+    assert diagnose(since).kind is DiagnosisKind.SERVICE_DOWN

@@ -53,6 +53,9 @@ class FactKind(StrEnum):
     """No outside target tells our network from the provider's."""
     WAITING_FOR_API = "waiting_for_api"
     """The failure is newer than the last reading of the Management API or the metrics."""
+    FAILED_BEFORE = "failed_before"
+    """The failures are ``services``' runs that got no answer before another of our probes
+    was answered: from before our own network came back; their next runs tell."""
     PROJECT_STATUS = "project_status"
     """The Management API's project ``status`` (paused, resizing)."""
     QUOTA_REFUSED = "quota_refused"

@@ -73,6 +73,8 @@ class Signals:
     """Last HTTP status of rest/auth when they answered (522/544 mean an origin timeout)."""
     answered_s: dict[str, float] = field(default_factory=dict)
     """How long our own db/rest/auth probes took, when their last run passed."""
+    probed_at: dict[str, datetime] = field(default_factory=dict)
+    """When our own db/rest/auth probes last ran."""
     mgmt_services: dict[str, str] | None = None
     project_status: str | None = None
     mgmt_reachable: bool | None = None
@@ -193,10 +195,7 @@ def _transport_failed(s: Signals) -> bool:
     """Every own probe failed without any answer (refused, DNS, connect timeout)."""
     known = {n: s.outcomes[n] for n in services() if n in s.outcomes}
     if known:
-        return all(
-            o is Outcome.ERROR or (o is Outcome.TIMEOUT and n not in s.status_codes)
-            for n, o in known.items()
-        )
+        return all(_unanswered(s, n, o) for n, o in known.items())
     return bool(s.services) and all(st is ProbeState.DOWN for st in s.services.values())
 
 
@@ -475,9 +474,11 @@ def _platform(s: Signals, failing: Failing) -> Diagnosis | None:
 def _service_down(s: Signals, failing: Failing) -> Diagnosis | None:
     if not failing:
         return None
-    if _cause_pending(s, failing):
-        evidence = [*failing.values(), Fact(FactKind.WAITING_FOR_API)]
+    before = _failed_before(s, failing)
+    if before or _cause_pending(s, failing):
         waiting = tuple(name for name in services() if name in failing)
+        why = Fact(FactKind.FAILED_BEFORE, services=waiting) if before else None
+        evidence = [*failing.values(), why or Fact(FactKind.WAITING_FOR_API)]
         return replace(_make(s, DiagnosisKind.UNKNOWN, 0.2, evidence), waiting=waiting)
     never = s.now  # a failure without a recorded start sorts after the ones with one
     names = services()
@@ -489,6 +490,30 @@ def _service_down(s: Signals, failing: Failing) -> Diagnosis | None:
     found = _make(s, DiagnosisKind.SERVICE_DOWN, 0.7, evidence, service=ordered[0])
     onsets = tuple((name, s.down_since[name]) for name in ordered if name in s.down_since)
     return replace(found, services=tuple(ordered), onsets=onsets)
+
+
+def _failed_before(s: Signals, failing: Failing) -> bool:
+    """Every failing service's last run got no answer (refused, unreachable), and another of
+    our probes has been answered since: the failures are from before our own network came
+    back (or the provider's edge), and each one's next run tells what is true now."""
+    answered = [
+        s.probed_at[n]
+        for n, outcome in s.outcomes.items()
+        if n in s.probed_at and not _unanswered(s, n, outcome)
+    ]
+    if not failing or not answered:
+        return False
+    return all(
+        name in s.probed_at
+        and _unanswered(s, name, s.outcomes.get(name))
+        and s.probed_at[name] < max(answered)
+        for name in failing
+    )
+
+
+def _unanswered(s: Signals, name: str, outcome: Outcome | None) -> bool:
+    """A run that got no answer at all (as ``_transport_failed`` reads it)."""
+    return outcome is Outcome.ERROR or (outcome is Outcome.TIMEOUT and name not in s.status_codes)
 
 
 def _cause_pending(s: Signals, failing: Failing) -> bool:

@@ -99,6 +99,7 @@ def build_signals(
     outcomes: dict[str, Outcome] = {}
     codes: dict[str, int] = {}
     answered: dict[str, float] = {}
+    probed_at: dict[str, datetime] = {}
     for kind, name in service_probes().items():
         status = statuses.get(kind)
         if status is None:
@@ -109,6 +110,7 @@ def build_signals(
             down_since[name] = began
         if status.last is not None:
             outcomes[name] = status.last.outcome
+            probed_at[name] = status.last.at
             if status.last.ok:
                 answered[name] = status.last.duration_s
             if status.last.status_code is not None:
@@ -131,6 +133,7 @@ def build_signals(
         outcomes=outcomes,
         status_codes=codes,
         answered_s=answered,
+        probed_at=probed_at,
         mgmt_services=mgmt_services,
         project_status=project_status,
         mgmt_reachable=mgmt_reachable,

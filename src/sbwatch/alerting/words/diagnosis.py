@@ -56,6 +56,11 @@ def fact_line(fact: Fact) -> str:
             return "; ".join(fact_line(f) for f in fact.facts)
         case FactKind.ANSWERING:
             return f"{', '.join(fact.services)} answering (own probes)"
+        case FactKind.FAILED_BEFORE:
+            return (
+                f"{', '.join(fact.services)} failed without an answer before our other probes "
+                "were answered again: waiting for their next run"
+            )
         case FactKind.API_HEALTHY:
             return f"{', '.join(fact.services)} healthy (management API)"
         case FactKind.API_DISAGREES:
