@@ -711,17 +711,13 @@ def test_rest_fast_at_the_estimates_zero_is_no_throttle() -> None:
     assert _queue(unknown) == []
 
 
-def test_an_overdrawn_estimate_trusts_rest_turning_late_only_within_its_drift() -> None:
-    """Overdrawn (the disks served above the published baseline after its zero), REST now late.
-    Within the estimate's drift of its zero, the true budget ran out now: the throttle. Hours
-    after it, the true budget was bigger and is held at a true baseline not known yet, where
-    the queue may slow REST without failing it: the scrape's served rate tells, not REST."""
-    overdrawn = replace(budget(0.0, None, throughput=18.0), overdrawn=True, empty_s=60.0)
+def test_an_overdrawn_estimate_with_rest_turning_late_is_the_true_budget_run_out() -> None:
+    """Overdrawn (the disks served above the published baseline after its zero), REST now late:
+    the true budget ran out since."""
+    overdrawn = replace(budget(0.0, None, throughput=18.0), overdrawn=True)
     late = sig(budget=overdrawn, answered_s={"rest": 1.6})
     assert _queue(late)
     assert throttle_seen(diagnose(late))
-    outlasted = replace(late, budget=replace(overdrawn, empty_s=3 * 3600.0))
-    assert _queue(outlasted) == []
 
 
 def test_a_status_page_read_before_the_failures_began_says_nothing_of_the_outside_now() -> None:

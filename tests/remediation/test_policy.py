@@ -145,33 +145,6 @@ CASES = [
         evidence=(QUEUE,),
     ),
     Case(
-        "the estimate read empty for hours, the disks now hold a 1.6x load at 1.45x the "
-        "published baseline (the true one is higher): 1.1x what is served, slowed, not raised",
-        K.IO_BUDGET_LOW,
-        "none",
-        None,
-        replace(
-            budget(0.0, None, throughput=16.0, burn=6.6),
-            load_over=1.6,
-            held_over=1.45,
-            empty_s=3 * 3600.0,
-        ),
-        reason="raising if the services fail from it",
-    ),
-    Case(
-        "the same scrape right at the zero (its average partly before the throttle): not "
-        "taken for a higher baseline; the 1.6x load raised",
-        K.IO_BUDGET_LOW,
-        "escalate",
-        Tier.SMALL,
-        replace(
-            budget(0.0, None, throughput=16.0, burn=6.6),
-            load_over=1.6,
-            held_over=1.45,
-            empty_s=0.0,
-        ),
-    ),
-    Case(
         "used up, held at the baseline, the load 1.4x it (the throttle seen): raised",
         K.IO_BUDGET_LOW,
         "escalate",

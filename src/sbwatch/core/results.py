@@ -310,12 +310,6 @@ class BudgetEstimate:
     """The smoothed load as a multiple of the size's baseline, on the balance it strains more
     (bytes or IO operations): 1.5 asks half again what the size sustains once its budget is
     spent (0 before a load is measured)."""
-    empty_s: float | None = None
-    """How long the estimate has read a balance empty (None: it does not)."""
-    held_over: float | None = None
-    """Held back at the last scrape (the estimate empty, the disks serving less than the load
-    asked): what they served, as a multiple of the size's baseline. Over 1, the throttle
-    holds the load above the published baseline: this project's true one is at least that."""
 
 
 class ApiFault(StrEnum):

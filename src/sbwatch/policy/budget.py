@@ -63,15 +63,6 @@ EXHAUSTED_RATIO = 0.01
 escalation policy and the alert text all read this one value (a 3% budget is low, not used up)."""
 
 
-ZERO_DRIFT_S = 300.0
-"""The estimate's zero may come this much before or after the true one (a scrape's drift):
-an estimate empty for longer while the disks served above the baseline is a true budget
-bigger than the published one, not the estimate's error."""
-EMPTY_RATIO = 0.001
-"""A balance at or below this reads empty (``empty_s``): at a load in the band where the size
-waits for the throttle, a minute or two of IO at most (``EXHAUSTED_RATIO`` is minutes more)."""
-
-
 def _clamp(value: float, low: float, high: float) -> float:
     return max(low, min(high, value))
 
@@ -147,10 +138,6 @@ class BudgetEstimator:
         """The load asked of the size, over its baseline (``BudgetEstimate.load_over``)."""
         self._gapped = False
         """The last interval spanned a scrape gap: its average is no measured load."""
-        self._held: float | None = None
-        """Held back at the last scrape: what the disks served, over the size's baseline."""
-        self._empty_since: datetime | None = None
-        """The scrape at which the estimate first read a balance empty (None: it does not)."""
 
     def limits(self, tier: Tier) -> TierSpec:
         """The size's limits for this project: the configured ones over the published, and a
@@ -228,13 +215,11 @@ class BudgetEstimator:
         self._gapped = dt > self.max_gap_s
         self._profile.add(cur.at, dt, mbps, iops)
         self._follow_drain(prev.at)
-        self._follow_empty(cur.at)
         self._learn_baseline(cur.at, mbps, cur.iowait_since(prev))
         held = self._held_back(s, mbps, iops)
         self._follow_overdraft(mbps, iops, cur.iowait_since(prev), held=held)
         if not held:
             self._asked = self._load_over(s)
-        self._held = _over_baseline(s, mbps, iops) if held else None
         self._throughput, self._iops = mbps, iops
         return self._emit(cur.at)
 
@@ -246,14 +231,6 @@ class BudgetEstimator:
             self._drain_since = None
         elif self._drain_since is None:
             self._drain_since = start
-
-    def _follow_empty(self, at: datetime) -> None:
-        """Note when a balance's estimate first read empty (None again once it holds some)."""
-        empty = any(b.capacity > 0 and b.ratio <= EMPTY_RATIO for b in (self._mb, self._ops))
-        if not empty:
-            self._empty_since = None
-        elif self._empty_since is None:
-            self._empty_since = at
 
     def _drained_s(self, at: datetime) -> float | None:
         """How long the load has been above a baseline at ``at`` (None while it is not)."""
@@ -358,8 +335,6 @@ class BudgetEstimator:
         self._mb, self._ops = self._buckets(tier, 1.0, known=True)
         self._asked = self._load_over(self.limits(tier))
         self._since = at
-        self._empty_since = None
-        self._held = None
         self._observed_s = 0.0
         self._emit(self._now(at))
 
@@ -377,8 +352,6 @@ class BudgetEstimator:
             other.pin(ratio if other.ratio <= lowest else max(other.ratio, ratio))
         if self._last is None or at > self._last.at:
             self._since = at
-        if ratio > 0:
-            self._empty_since = None
         self._emit(self._now(at))
 
     def _now(self, at: datetime) -> datetime:
@@ -425,8 +398,6 @@ class BudgetEstimator:
             drain_s=self._drained_s(at),
             flat=self._flat_load(),
             load_over=self._asked,
-            held_over=self._held,
-            empty_s=None if self._empty_since is None else (at - self._empty_since).total_seconds(),
         )
         return self._estimate
 
@@ -487,8 +458,6 @@ class BudgetEstimator:
             "drain_since": None if self._drain_since is None else self._drain_since.isoformat(),
             "overdrawn": self._overdrawn,
             "asked": self._asked,
-            "held": self._held,
-            "empty_since": None if self._empty_since is None else self._empty_since.isoformat(),
             "gapped": self._gapped,
             "estimate": None if self._estimate is None else estimate_to_dict(self._estimate),
         }
@@ -518,10 +487,6 @@ class BudgetEstimator:
         est._drain_since = None if drain is None else datetime.fromisoformat(str(drain))
         est._overdrawn = bool(state.get("overdrawn", False))
         est._asked = float(state.get("asked", 0.0))
-        held = state.get("held")
-        est._held = None if held is None else float(held)
-        empty = state.get("empty_since")
-        est._empty_since = None if empty is None else datetime.fromisoformat(str(empty))
         est._gapped = bool(state.get("gapped", False))
         if state["estimate"] is not None:
             est._estimate = estimate_from_dict(state["estimate"])

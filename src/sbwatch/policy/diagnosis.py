@@ -20,7 +20,7 @@ from sbwatch.core.results import (
     ProviderEmail,
 )
 from sbwatch.core.tiers import Tier, spec
-from sbwatch.policy.budget import EXHAUSTED_RATIO, IOWAIT_HIGH, ZERO_DRIFT_S, refilling
+from sbwatch.policy.budget import EXHAUSTED_RATIO, IOWAIT_HIGH, refilling
 from sbwatch.policy.connections import ConnAssessment, pool_fact
 from sbwatch.policy.cpu import CpuState
 from sbwatch.policy.memory import MemoryState
@@ -41,6 +41,8 @@ the estimate not empty and the disks not waiting, is a load served a little abov
 QUEUE_SIGN_S = 1.0
 """REST taking this long to answer (it answers in tens of milliseconds while the disks keep
 up) as the estimate reaches zero: requests wait in the throttled disks' queue."""
+QUEUE_ZERO_SLACK_S = 300.0
+"""The estimate's zero may come this much later than the true one (a scrape's drift)."""
 EMAIL_WINDOW = timedelta(hours=24)
 CAUSE_WAIT = timedelta(seconds=90)
 """A service failure is not paged as such, nor as the budget, until the Management API (project
@@ -578,22 +580,16 @@ def _budget_low(s: Signals, failing: Failing) -> Diagnosis | None:
 def _queue_building(s: Signals) -> Fact | None:
     """REST slow once the estimate reaches zero: the throttle, seen before a scrape shows it
     (the disks' queue builds for minutes before requests time out). A project whose true
-    limits carry the load answers as fast as before at the published zero."""
+    limits carry the load answers as fast as before at the published zero; when its true
+    budget runs out later (the estimate overdrawn meanwhile), REST slows then."""
     b = s.budget
     took = s.answered_s.get("rest")
     if b is None or took is None or took < QUEUE_SIGN_S:
         return None
     since = (s.now - b.at).total_seconds()
-    if b.overdrawn:
-        # Served above the published baseline since its zero: a true budget that outlasted
-        # the published one for longer than the estimate's drift is held, when it runs out,
-        # at a true baseline not known yet, where the queue may slow REST and never fail
-        # it. The scrape's served rate tells then.
-        due = b.empty_s is not None and b.empty_s + since <= ZERO_DRIFT_S
-    else:
-        due = b.ratio <= EXHAUSTED_RATIO or (
-            b.eta_now_s is not None and b.eta_now_s <= since + ZERO_DRIFT_S
-        )
+    due = b.ratio <= EXHAUSTED_RATIO or (
+        b.eta_now_s is not None and b.eta_now_s <= since + QUEUE_ZERO_SLACK_S
+    )
     if not due:
         return None
     return Fact(FactKind.THROTTLED_SLOW, service="rest", seconds=took, ratio=b.ratio)

@@ -19,7 +19,7 @@ from sbwatch.core.results import (
     IntentState,
 )
 from sbwatch.core.tiers import Tier, next_tier, rank, spec
-from sbwatch.policy.budget import EXHAUSTED_RATIO, ZERO_DRIFT_S, refilling, used_up_now
+from sbwatch.policy.budget import EXHAUSTED_RATIO, refilling, used_up_now
 from sbwatch.policy.diagnosis import throttle_seen
 
 RESIZE_S = 120.0
@@ -294,7 +294,7 @@ def _not_fixable(
         # scrape (a minute) tells a budget draining from one refilling, and a raise bought
         # now may buy nothing.
         return Reason(Why.LOAD_UNKNOWN, kind, ratio=budget.ratio)
-    over = load_over_held(budget)
+    over = budget.load_over
     # The services answer (failing from it, the diagnosis would be the used-up budget). Seen
     # held at the baseline, the budget is spent whatever the estimate still reads.
     seen = throttle_seen(diagnosis)
@@ -313,20 +313,6 @@ def _not_fixable(
     if budget.eta_s is not None and budget.eta_s <= lead:
         return None
     return Reason(Why.NOT_DUE, kind, ratio=budget.ratio, eta_s=budget.eta_s, lead_s=lead)
-
-
-def load_over_held(budget: BudgetEstimate) -> float:
-    """The load as a multiple of the level the size holds it at once its budget is spent: the
-    published baseline, or the level the disks are seen holding it at when that is higher and
-    the true budget outlasted the published one (the estimate empty for longer than its
-    drift): the true limits are above the published minimums, and the queue grows with the
-    load over what is served. Right at the zero, a scrape's average that is partly before
-    the throttle reads higher than the level held: it is not taken for one."""
-    held = budget.held_over
-    outlasted = budget.empty_s is not None and budget.empty_s > ZERO_DRIFT_S
-    if held is None or held <= 1.0 or not outlasted:
-        return budget.load_over
-    return budget.load_over / held
 
 
 def draining_now(budget: BudgetEstimate) -> bool:
