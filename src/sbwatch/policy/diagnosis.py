@@ -477,8 +477,8 @@ def _service_down(s: Signals, failing: Failing) -> Diagnosis | None:
     before = _failed_before(s, failing)
     if before or _cause_pending(s, failing):
         waiting = tuple(name for name in services() if name in failing)
-        why = Fact(FactKind.FAILED_BEFORE, services=waiting) if before else None
-        evidence = [*failing.values(), why or Fact(FactKind.WAITING_FOR_API)]
+        why = FactKind.FAILED_BEFORE if before else FactKind.WAITING_FOR_API
+        evidence = [*failing.values(), Fact(why, services=waiting if before else ())]
         return replace(_make(s, DiagnosisKind.UNKNOWN, 0.2, evidence), waiting=waiting)
     never = s.now  # a failure without a recorded start sorts after the ones with one
     names = services()
