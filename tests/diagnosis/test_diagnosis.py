@@ -690,15 +690,16 @@ def _queue(diagnosis_signals: Signals) -> list[str]:
 def test_rest_answering_late_at_the_estimates_zero_is_the_throttle_seen() -> None:
     """REST a second late or more once the estimate reaches zero: the disks' queue, seen before
     a scrape shows the load held back; the escalation policy takes it as the budget spent."""
-    late = sig(budget=budget(0.005, 0.0, throughput=18.0), answered_s={"rest": 2.4})
+    empty = budget(0.005, 0.0, throughput=18.0)
+    late = sig(budget=empty, answered_s={"rest": 2.4})
     assert _queue(late) == [
         "rest answered in 2.4s as the IO budget ran out: the disks' queue building"
     ]
     assert throttle_seen(diagnose(late))
     # The estimate's zero due within a scrape's drift counts; an hour away, it does not.
-    soon = replace(late, budget=replace(late.budget, ratio=0.02, eta_now_s=240.0))
+    soon = replace(late, budget=replace(empty, ratio=0.02, eta_now_s=240.0))
     assert _queue(soon)
-    far = replace(late, budget=replace(late.budget, ratio=0.3, eta_now_s=3600.0))
+    far = replace(late, budget=replace(empty, ratio=0.3, eta_now_s=3600.0))
     assert not _queue(far)
 
 
