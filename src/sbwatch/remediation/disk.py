@@ -83,9 +83,11 @@ class DiskChanger:
         return await take_lock(self._store, name, self._owner, self._lock_ttl_s, self._clock.now())
 
     async def reconcile(self, ref: str) -> list[DiskIntent]:
-        """Settle OPEN intents from the disk the provider shows; the ones still OPEN."""
-        if not self._acting() or not await self._lock(lock_name(ref)):
-            return [i for i in await disk_intents(self._store, ref) if i.state is IntentState.OPEN]
+        """Settle OPEN intents from the disk the provider shows; the ones still OPEN (the
+        project's lock is taken only when one waits)."""
+        waiting = [i for i in await disk_intents(self._store, ref) if i.state is IntentState.OPEN]
+        if not waiting or not self._acting() or not await self._lock(lock_name(ref)):
+            return waiting
         try:
             return await self._reconcile(ref)
         finally:

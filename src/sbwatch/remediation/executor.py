@@ -171,12 +171,15 @@ class Escalator:
     async def reconcile(self, ref: str) -> list[Intent]:
         """Settle every OPEN intent of a project from the add-ons; return the unfinished ones.
 
-        Runs under the project's lock; while another process holds it (a change in flight),
-        nothing is settled and the unfinished intents are returned as stored.
+        Runs under the project's lock, taken only when an OPEN intent waits (a change made
+        meanwhile is checked under the lock by the escalation itself); while another process
+        holds it (a change in flight), nothing is settled and the unfinished intents are
+        returned as stored.
         """
         name = lock_name(ref)
-        if not self._acting():
-            return await self._store.unfinished_intents(ref)
+        unfinished = await self._store.unfinished_intents(ref)
+        if not self._acting() or not any(i.state is IntentState.OPEN for i in unfinished):
+            return unfinished
         if not await self._lock(name):
             self._once(("skipped", ref), "reconcile skipped", project=ref, reason="lock held")
             return await self._store.unfinished_intents(ref)
