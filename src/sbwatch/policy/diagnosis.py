@@ -503,10 +503,11 @@ def _failed_before(s: Signals, failing: Failing) -> bool:
     ]
     if not failing or not answered:
         return False
+    latest = max(answered)
     return all(
         name in s.probed_at
         and _unanswered(s, name, s.outcomes.get(name))
-        and s.probed_at[name] < max(answered)
+        and s.probed_at[name] < latest
         for name in failing
     )
 

@@ -182,7 +182,7 @@ class Escalator:
             return unfinished
         if not await self._lock(name):
             self._once(("skipped", ref), "reconcile skipped", project=ref, reason="lock held")
-            return await self._store.unfinished_intents(ref)
+            return unfinished
         self._said.discard(("skipped", ref))
         try:
             return await self._reconcile(ref)
