@@ -388,6 +388,23 @@ async def test_a_lock_left_by_a_dead_local_process_is_taken_at_once(
         )
 
 
+@pytest.mark.parametrize(("holder", "freed"), [("dead", True), ("alive", False)])
+async def test_the_first_reconcile_frees_a_lock_a_killed_process_left(
+    store: SqliteStore, api: FakeComputeApi, metrics: Metrics, holder: str, freed: bool
+) -> None:
+    """A daemon killed between its last write and its release leaves its lock behind; the
+    next daemon's first reconcile frees it even when no OPEN intent needs it (nobody waits
+    out the TTL), and never a living holder's."""
+    owner = {
+        "dead": f"daemon@{socket.gethostname()}:{dead_pid()}",
+        "alive": process_owner("cli:ann"),
+    }[holder]
+    assert await store.acquire_lock(lock_name(REF), owner, 900, api.clock.now())
+    assert [] == await escalator(store, api, metrics, owner="daemon-new").reconcile(REF)
+    left = await store.lock_holder(lock_name(REF), api.clock.now())
+    assert (None if freed else owner) == left
+
+
 @pytest.mark.parametrize(("start", "to"), [(Tier.SMALL, Tier.MICRO), (Tier.SMALL, Tier.SMALL)])
 async def test_no_downgrade_nor_same_size(
     store: SqliteStore, api: FakeComputeApi, metrics: Metrics, start: Tier, to: Tier

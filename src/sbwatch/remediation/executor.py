@@ -95,6 +95,15 @@ async def take_lock(
     return taken
 
 
+async def free_dead_lock(store: JournalStore, name: str, now: datetime) -> None:
+    """Release a lock left by a process of this host that died holding it (killed between
+    its last write and its release), so nobody waits out the lock's TTL for it."""
+    holder = await store.lock_holder(name, now)
+    if holder is not None and dead_here(holder):
+        await store.release_lock(name, holder)
+        log.warning("lock released for a dead process", lock=name, holder=holder)
+
+
 class Escalator:
     """Runs compute changes of projects through the journal and the shared lock."""
 
@@ -135,6 +144,8 @@ class Escalator:
         """What a repeated wait already said at info level (later repeats go to debug)."""
         self._counted: dict[int, IntentState] = {}
         """The state each intent was last counted in (each step is counted once)."""
+        self._checked: set[str] = set()
+        """Projects whose lock this process has checked for a dead holder."""
 
     def _acting(self) -> bool:
         return self._fence is None or self._fence.acting()
@@ -174,9 +185,13 @@ class Escalator:
         Runs under the project's lock, taken only when an OPEN intent waits (a change made
         meanwhile is checked under the lock by the escalation itself); while another process
         holds it (a change in flight), nothing is settled and the unfinished intents are
-        returned as stored.
+        returned as stored. The first reconcile of a project frees a lock that a killed
+        process of this host left behind.
         """
         name = lock_name(ref)
+        if ref not in self._checked and self._acting():
+            await free_dead_lock(self._store, name, self._clock.now())
+            self._checked.add(ref)
         unfinished = await self._store.unfinished_intents(ref)
         if not self._acting() or not any(i.state is IntentState.OPEN for i in unfinished):
             return unfinished
