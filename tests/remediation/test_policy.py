@@ -26,6 +26,7 @@ from sbwatch.policy.escalation import (
     beyond_reach,
     decide,
     raise_lead_s,
+    watch_closely,
     will_raise,
 )
 from sbwatch.remediation.executor import NOT_APPLIED
@@ -37,7 +38,7 @@ K = DiagnosisKind
 
 
 def budget(
-    ratio: float = 0.02, eta_s: float | None = 600.0, throughput: float = 33.0, burn: float = 22.0
+    ratio: float = 0.02, eta_s: float | None = 300.0, throughput: float = 33.0, burn: float = 22.0
 ) -> BudgetEstimate:
     """A budget estimate of the test project on micro (11 MB/s baseline): its smoothed load
     is the baseline plus the burn (by default three times the baseline: true limits above the
@@ -105,7 +106,7 @@ CASES = [
         K.IO_BUDGET_LOW,
         "none",
         None,
-        budget(0.02, 600.0, throughput=13.2, burn=2.2),
+        budget(0.02, 300.0, throughput=13.2, burn=2.2),
         reason="raising if the services fail from it",
     ),
     Case(
@@ -114,7 +115,7 @@ CASES = [
         K.IO_BUDGET_LOW,
         "none",
         None,
-        budget(0.02, 600.0, throughput=14.3, burn=3.3),
+        budget(0.02, 300.0, throughput=14.3, burn=3.3),
         reason="raising once the disks are seen holding it back",
     ),
     Case(
@@ -123,7 +124,7 @@ CASES = [
         K.IO_BUDGET_LOW,
         "none",
         None,
-        budget(0.02, 600.0, throughput=20.9, burn=9.9),
+        budget(0.02, 300.0, throughput=20.9, burn=9.9),
         reason="raising once the disks are seen holding it back",
     ),
     Case(
@@ -132,7 +133,7 @@ CASES = [
         K.IO_BUDGET_LOW,
         "escalate",
         Tier.SMALL,
-        budget(0.02, 600.0, throughput=20.9, burn=9.9),
+        budget(0.02, 300.0, throughput=20.9, burn=9.9),
         evidence=(QUEUE,),
     ),
     Case(
@@ -204,7 +205,7 @@ CASES = [
         K.MEMORY_EXHAUSTED,
         "escalate",
         Tier.SMALL,
-        budget(0.04, 600.0),
+        budget(0.04, 300.0),
         leaking=True,
         reason="io_budget_low: raise micro -> small",
     ),
@@ -239,7 +240,16 @@ CASES = [
         K.IO_BUDGET_LOW,
         "escalate",
         Tier.SMALL,
+        budget(0.4, 300),
+    ),
+    Case(
+        "budget low, runs out in ten minutes: a burst may still end before the zero (the disks "
+        "are read every minute until the raise falls due)",
+        K.IO_BUDGET_LOW,
+        "none",
+        None,
         budget(0.4, 600),
+        reason="raising 5m33s",
     ),
     Case(
         "budget low, runs out in an hour: the old size's budget is still worth spending",
@@ -247,7 +257,7 @@ CASES = [
         "none",
         None,
         budget(0.4, 3600),
-        reason="raising 13m",
+        reason="raising 5m33s",
     ),
     Case(
         "a spike just over: the smoothed rate still drains, the load now does not",
@@ -577,16 +587,36 @@ def test_escalation_never_goes_down_or_past_max_tier() -> None:
                 assert (True, True) == (up, bounded)
 
 
-@pytest.mark.parametrize(("confidence", "lead_s"), [(1.0, 720.0), (0.9, 800.0), (0.0, 1800.0)])
+@pytest.mark.parametrize(("confidence", "lead_s"), [(1.0, 300.0), (0.9, 333.3), (0.4, 750.0)])
 def test_the_raise_lead_is_the_resize_and_a_margin_stretched_by_the_error(
     confidence: float, lead_s: float
 ) -> None:
-    """Auto mode raises just in time: 12 minutes with a sure forecast, more as it is less so,
-    never earlier than escalate_within."""
+    """Auto mode raises just in time: 5 minutes with a sure forecast, more as it is less so
+    (at most 2.5 times), never earlier than escalate_within."""
     sure = BudgetEstimate(REF, NOW, Tier.MICRO, 0.4, 4.0, 3600.0, confidence, 15.0)
-    assert lead_s == pytest.approx(raise_lead_s(sure, AUTO))
-    tight = AUTO.model_copy(update={"escalate_within": timedelta(minutes=5)})
-    assert 300.0 == raise_lead_s(sure, tight)
+    assert lead_s == pytest.approx(raise_lead_s(sure, AUTO), abs=0.1)
+    tight = AUTO.model_copy(update={"escalate_within": timedelta(minutes=4)})
+    assert 240.0 == raise_lead_s(sure, tight)
+
+
+@pytest.mark.parametrize(
+    ("eta_s", "mode", "max_tier", "interval_s", "close"),
+    [
+        (600.0, EscalationMode.AUTO, Tier.LARGE, 300.0, True),  # the raise (5 min ahead)
+        (601.0, EscalationMode.AUTO, Tier.LARGE, 300.0, False),  # the next scrape is in time
+        (200.0, EscalationMode.AUTO, Tier.LARGE, 60.0, True),
+        (None, EscalationMode.AUTO, Tier.LARGE, 300.0, False),  # nothing runs out
+        (200.0, EscalationMode.ASK, Tier.LARGE, 300.0, False),  # a person raises it
+        (200.0, EscalationMode.AUTO, Tier.MICRO, 300.0, False),  # max_tier: no raise to time
+    ],
+)
+def test_the_disks_are_read_closely_while_a_raise_may_fall_due(
+    eta_s: float | None, mode: EscalationMode, max_tier: Tier, interval_s: float, close: bool
+) -> None:
+    """Between two regular scrapes a raise could come minutes late; near it, every minute."""
+    budget = BudgetEstimate(REF, NOW, Tier.MICRO, 0.1, 4.0, eta_s, 1.0, 15.0)
+    policy = AUTO.model_copy(update={"mode": mode, "max_tier": max_tier})
+    assert close == watch_closely(budget, policy, Tier.MICRO, interval_s)
 
 
 @pytest.mark.parametrize(

@@ -194,15 +194,16 @@ def test_policy_knobs_reach_the_watchers_settings() -> None:
 
 def test_escalate_within_and_max_steps_change_the_raise() -> None:
     """A drain of ~2 h: by default sbwatch raises one step just in time (the resize and a
-    margin ahead); escalate_within = 5m, the earliest it may raise, waits until the forecast is
-    that close; max_steps = 2 goes to medium, whose baseline carries 30 MB/s."""
+    margin ahead, about five minutes); escalate_within = 3m, the earliest it may raise, waits
+    until the forecast is that close; max_steps = 2 goes to medium, whose baseline carries 30
+    MB/s."""
     first = _replay("")["escalations"][0]
-    late = _replay('escalate_within = "5m"')["escalations"][0]
+    late = _replay('escalate_within = "3m"')["escalations"][0]
     wide = _replay("max_steps = 2")["escalations"][0]
     assert ("micro", "small") == (first["from"], first["to"])
-    assert first["budget"]["eta_s"] > 300
+    assert first["budget"]["eta_s"] > 180
     assert late["at_s"] > first["at_s"]
-    assert (late["budget"]["eta_s"] or 0.0) <= 300  # that close, or the estimate ran out
+    assert (late["budget"]["eta_s"] or 0.0) <= 180  # that close, or the estimate ran out
     assert ("micro", "medium") == (wide["from"], wide["to"])
 
 

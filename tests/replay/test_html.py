@@ -57,7 +57,8 @@ def test_report_screenshot_keeps_the_layout(long_runs: LongRuns) -> None:
     plot = image.region((0xFA, 0xFA, 0xFA), min_run=100)
     micro = image.region((0xA8, 0xC8, 0xE8), min_run=300)
     small = image.region((0x8F, 0xD1, 0x9E), min_run=20)
-    lanes = image.region((0x3A, 0x9D, 0x5D), min_run=600)
+    # a lane may break where a probe was down (the resize): its runs, not one across it
+    lanes = image.region((0x3A, 0x9D, 0x5D), min_run=60)
     assert plot is not None
     assert micro is not None
     assert small is not None

@@ -14,11 +14,11 @@ def test_may26_incident_reads_like_a_changelog(long_runs: LongRuns) -> None:
     lead), the raise to small with its cost, and the recovery time."""
     first = long_runs.may26.report["incidents"][0]
     assert (
-        "May 25 02:05 cause: disk IO budget running out on micro, warned 4d19h ahead "
+        "May 25 02:10 cause: disk IO budget running out on micro, warned 4d19h ahead "
         "(sbwatch forecast of May 20 06:16; provider email of May 20 20:00, 4d6h ahead); "
-        "02:05 raised to small (+$5.23/month, $1.17 for the rest of May); 02:07 recovered (2m)"
+        "02:10 raised to small (+$5.23/month, $1.17 for the rest of May); 02:12 recovered (2m)"
     ) == first["changelog"]
-    assert "May 25 02:05  action: compute raised micro -> small by sbwatch" in [
+    assert "May 25 02:10  action: compute raised micro -> small by sbwatch" in [
         e["line"] for e in first["timeline"]
     ]
 
@@ -35,9 +35,9 @@ def test_each_incident_ends_in_one_summary_message(long_runs: LongRuns) -> None:
             "of May 20 06:16; provider email of May 20 20:00, 4d6h ahead).",
             "sbwatch: raised to small (+$5.23/month, $1.17 for the rest of May); healthy again "
             "2m later.",
-            "Lasted 4d19h: 2026-05-20 06:16 to 2026-05-25 02:07 UTC.",
+            "Lasted 4d19h: 2026-05-20 06:16 to 2026-05-25 02:12 UTC.",
         ],
-        "RESOLVED may26-io-exhaustion (abcdef): disk IO budget exhausted on small (lasted 9h57m)",
+        "RESOLVED may26-io-exhaustion (abcdef): disk IO budget exhausted on small (lasted 9h52m)",
         # small's outlook, its last call, the page, the easing
         "sbwatch: told you (4 messages); no compute change.",
     ) == (recovered["body"].splitlines(), last["title"], last["body"].splitlines()[1])
@@ -48,8 +48,8 @@ def test_html_report_and_demo_show_the_incidents(long_runs: LongRuns) -> None:
     timeline; the demo prints them after its checks."""
     dom = unescape(dump_dom(long_runs.may26_html.as_uri()))
     assert 2 == dom.count('<details class="incident">')
-    assert "#1 May 25 02:05 cause: disk IO budget running out on micro" in dom
+    assert "#1 May 25 02:10 cause: disk IO budget running out on micro" in dom
     assert "<li>May 20 20:00  provider email: Your project is depleting" in dom
-    assert "Incident #1: May 25 02:05 cause: disk IO budget running out on micro" in (
+    assert "Incident #1: May 25 02:10 cause: disk IO budget running out on micro" in (
         long_runs.demo.stdout
     )

@@ -202,3 +202,33 @@ def test_the_rerun_world_is_the_replayed_world() -> None:
     assert report["final_tier"] == end.tier
     assert report["true_end"][REF]["budget_ratio"] == pytest.approx(end.budget, abs=1e-6)
     assert SAMPLE_S * (len(timeline.samples[REF]) - 1) == sc.duration_s
+
+
+def test_the_replayed_world_is_the_truth_when_slow_answers_sleep_across_an_event() -> None:
+    """A Management API answering slowly makes the replay's jobs sleep for minutes of its
+    clock; a burst due meanwhile starts at its own time in the world sbwatch watches, as in
+    the truth's world, not when the jobs are done (the score would judge another world)."""
+    watched = scenario(
+        """
+[[events]]
+at = "0s"
+kind = "mgmt_api"
+fault = "slow"
+[[events]]
+at = "9060s"
+kind = "workload"
+read_mbps = 187.8
+[[events]]
+at = "9061s"
+kind = "mgmt_api"
+fault = "none"
+""",
+        duration="4h",
+    )
+    report = asyncio.run(replay(watched, fast=True))
+    truth = run_world(watched, report["api_resizes"])
+    points = [(p["at_s"], p["true"]) for p in report["series"] if p["at_s"] >= 9060]
+    assert len(points) >= 5
+    assert [round(truth.at(REF, at).budget, 2) for at, _ in points] == [
+        round(level, 2) for _, level in points
+    ]

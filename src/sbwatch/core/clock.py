@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -47,6 +48,10 @@ class VirtualClock:
         self._start = start or datetime(2026, 5, 20, tzinfo=UTC)
         self._elapsed = 0.0
         self._now = self._start
+        self.on_the_way: Callable[[float], None] | None = None
+        """Told the elapsed seconds a move goes to, before the clock gets there: it may stop
+        the clock on the way (``move_to``) for what happens then (a replay's scheduled
+        events, applied at their own time even when a slow answer sleeps across them)."""
 
     @property
     def elapsed(self) -> float:
@@ -62,11 +67,23 @@ class VirtualClock:
         return self._elapsed
 
     def advance(self, seconds: float) -> None:
-        """Move forward (never back)."""
+        """Move forward (never back), stopping where ``on_the_way`` asks."""
         if seconds < 0:
             raise ValueError("a clock does not go backwards")
-        self._elapsed += seconds
-        self._now = self._start + timedelta(seconds=self._elapsed)
+        target = self._elapsed + seconds
+        hook, self.on_the_way = self.on_the_way, None  # what it does on the way moves no hook
+        try:
+            if hook is not None:
+                hook(target)
+        finally:
+            self.on_the_way = hook
+        self.move_to(target)
+
+    def move_to(self, elapsed: float) -> None:
+        """Move to ``elapsed`` seconds since the start (no earlier than now)."""
+        if elapsed > self._elapsed:
+            self._elapsed = elapsed
+            self._now = self._start + timedelta(seconds=elapsed)
 
     async def sleep(self, seconds: float) -> None:
         """Advance by ``seconds`` and yield to the loop once."""

@@ -58,9 +58,11 @@ from sbwatch.daemon.uptime import (
 from sbwatch.daemon.web import AckHandler, start_server
 from sbwatch.ingest.imap import MailWatcher
 from sbwatch.ingest.parse import rule_from_settings
+from sbwatch.policy.escalation import CLOSE_WATCH_S
 from sbwatch.remediation.executor import process_owner
 from sbwatch.store import Store, open_store
 from sbwatch.store.guard import GuardedStore
+from sbwatch.watch.cadence import close_scrape_due, close_scrapes
 from sbwatch.watch.credentials import TokenExpiryWatch
 from sbwatch.watch.watcher import Watcher
 
@@ -462,11 +464,14 @@ def _schedule(
     for project in settings.projects:
         for kind in watcher.projects[project.ref].probes:
             seconds = project.probes[kind].interval.total_seconds()
-            scheduler.every(
-                JobName("probe", (project.ref, kind.value)),
-                seconds,
-                _probe_job(watcher, project.ref, kind),
-            )
+            job = _probe_job(watcher, project.ref, kind)
+            scheduler.every(JobName("probe", (project.ref, kind.value)), seconds, job)
+            if kind is ProbeKind.METRICS and close_scrapes(seconds):
+                scheduler.every(
+                    JobName("close-scrape", (project.ref,)),
+                    CLOSE_WATCH_S,
+                    _close_scrape_job(watcher, project.ref, seconds, job),
+                )
         scheduler.every(
             JobName("evaluate", (project.ref,)),
             evaluate_every(project),
@@ -520,6 +525,19 @@ def _schedule(
 def _probe_job(watcher: Watcher, ref: str, kind: ProbeKind) -> Callable[[], Awaitable[None]]:
     async def job() -> None:
         await watcher.probe(ref, kind)
+
+    return job
+
+
+def _close_scrape_job(
+    watcher: Watcher, ref: str, interval_s: float, scrape: Callable[[], Awaitable[None]]
+) -> Callable[[], Awaitable[None]]:
+    """Every minute, a scrape while sbwatch's own raise may fall due (watch/cadence.py)."""
+
+    async def job() -> None:
+        view = watcher.projects.get(ref)
+        if view is not None and close_scrape_due(view, interval_s, watcher.clock.now()):
+            await scrape()
 
     return job
 

@@ -389,9 +389,13 @@ def _memory_finding(s: Signals, failing: Failing) -> Finding | None:
 
 
 def _found(s: Signals, kind: DiagnosisKind, found: Finding | None) -> Diagnosis | None:
+    """Memory or the CPUs: their finding, and the IO budget's throttle when REST shows it
+    (a leak's diagnosis must not hide the sign a raise for the budget waits for)."""
     if found is None:
         return None
-    made = _make(s, kind, found.confidence, found.evidence)
+    sign = _queue_building(s)
+    evidence = [*found.evidence, *([sign] if sign is not None else [])]
+    made = _make(s, kind, found.confidence, evidence)
     return replace(
         made,
         ahead=found.ahead,

@@ -24,9 +24,14 @@ from sbwatch.policy.diagnosis import throttle_seen
 
 RESIZE_S = 120.0
 """How long a resize takes: services restart for about two minutes."""
-RAISE_MARGIN_S = 600.0
-"""Beyond the resize: evaluations a scrape apart, the change's own round trips, and the
-estimate's own drift from the truth near the end (minutes)."""
+RAISE_MARGIN_S = 180.0
+"""Beyond the resize: a close scrape apart (``CLOSE_WATCH_S``), the change's own round trips,
+and the estimate's own drift from the truth near the end (within a minute when the published
+limits are the true ones)."""
+CLOSE_WATCH_S = 60.0
+"""While a raise may fall due before the next regular scrape, the disks are read this often
+(the provider's metrics update once a minute): the raise is decided on a reading at most this
+old, so a burst that ends minutes before the zero buys nothing."""
 SLOWED_ONLY = 1.25
 """Held at its baseline, a load up to a quarter above it is served late, not refused:
 requests wait seconds in the disks' queue and the services answer (the provider: "slow
@@ -337,6 +342,17 @@ def raise_lead_s(budget: BudgetEstimate, policy: EscalationSettings) -> float:
         return most
     error = min(MAX_FORECAST_ERROR, max(0.0, 1.0 - budget.confidence))
     return min(most, (RESIZE_S + RAISE_MARGIN_S) / (1.0 - error))
+
+
+def watch_closely(
+    budget: BudgetEstimate | None, policy: EscalationSettings, current: Tier, interval_s: float
+) -> bool:
+    """Whether sbwatch's own raise may fall due before the next scrape ``interval_s`` away:
+    then the disks are read every ``CLOSE_WATCH_S`` until it is decided. A size it will not
+    raise by itself (ask mode, max_tier, the cost cap) keeps its cadence."""
+    if budget is None or budget.eta_s is None or will_raise(budget, policy, current) is None:
+        return False
+    return budget.eta_s <= raise_lead_s(budget, policy) + interval_s
 
 
 def will_raise(

@@ -33,6 +33,7 @@ from sbwatch.core.probe_specs import REGISTRY
 from sbwatch.core.results import BudgetEstimate, DiagnosisKind, IntentState, ProbeKind
 from sbwatch.ingest.parse import TrustRule, parse_email
 from sbwatch.policy.alerts import AlertAction
+from sbwatch.policy.escalation import CLOSE_WATCH_S
 from sbwatch.sim.direct import InProcessClient
 from sbwatch.sim.expect_messages import match_messages, no_messages, per_project
 from sbwatch.sim.invariants import invariant_checks
@@ -46,6 +47,7 @@ from sbwatch.sim.truth import START
 from sbwatch.sim.world import SimWorld, create_app
 from sbwatch.store.sqlite import SqliteStore
 from sbwatch.watch.announcer import FOLDED_NOTE
+from sbwatch.watch.cadence import close_scrape_due, close_scrapes
 from sbwatch.watch.watcher import Watcher
 
 BASE = "http://127.0.0.1:8787"
@@ -335,7 +337,10 @@ async def _run(
         project = settings.project(ref)
         for kind in watcher.projects[ref].probes:
             interval = project.probes[kind].interval.total_seconds()
-            schedule(interval, _probe_job(watcher, rec, ref, kind, fast=fast))
+            probe = _probe_job(watcher, rec, ref, kind, fast=fast)
+            schedule(interval, probe)
+            if kind is ProbeKind.METRICS and close_scrapes(interval):
+                schedule(CLOSE_WATCH_S, _close_scrape_job(watcher, rec, ref, interval, probe))
         schedule(every, _evaluate_job(watcher, rec, ref, quiet))
         schedule(project.escalation.size_check.total_seconds(), _size_job(watcher, ref))
         schedule(project.disk.check.total_seconds(), _disk_job(watcher, ref))
@@ -347,34 +352,47 @@ async def _run(
     )
     seen_emails = 0
     next_series = 0.0
-    while True:
-        next_event = events[0]["at_s"] if events else float("inf")
-        next_job = jobs[0][0] if jobs else float("inf")
-        upcoming = min(next_event, next_job, next_series)
-        if upcoming > scenario.duration_s:
-            break
-        if upcoming > clock.elapsed:
-            clock.advance(upcoming - clock.elapsed)
-        while events and events[0]["at_s"] <= clock.elapsed:
+
+    def apply_due(until: float) -> None:
+        """Every event due by ``until``, each at its own time: the clock stops there, also
+        when a job's slow answer sleeps across it (the world the truth runs, sim/truth.py)."""
+        while events and events[0]["at_s"] <= until:
             event = events.pop(0)
+            clock.move_to(float(event["at_s"]))
             world.apply({k: v for k, v in event.items() if k != "at_s"})
             rec.say(f"EVENT   {_describe(event)}")
-        while seen_emails < len(world.emails):
-            raw = world.emails[seen_emails]
-            seen_emails += 1
-            await _ingest(raw, trust, watcher, rec)
-        if next_series <= clock.elapsed:
-            _sample_series(world, watcher, rec)
-            next_series += SERIES_EVERY_S
-        # Only the jobs due at this step: a job may move the clock itself (a slow answer
-        # sleeps on it), and events due meanwhile must be applied before the next round.
-        step = clock.elapsed
-        while jobs and jobs[0][0] <= step:
-            due, _, interval, job = heapq.heappop(jobs)
-            await job()
-            heapq.heappush(
-                jobs, (next_due(due, interval, clock.elapsed), next(counter), interval, job)
-            )
+
+    clock.on_the_way = apply_due
+    try:
+        while True:
+            next_event = events[0]["at_s"] if events else float("inf")
+            next_job = jobs[0][0] if jobs else float("inf")
+            upcoming = min(next_event, next_job, next_series)
+            if upcoming > scenario.duration_s:
+                break
+            if upcoming > clock.elapsed:
+                clock.advance(upcoming - clock.elapsed)
+            apply_due(clock.elapsed)
+            while seen_emails < len(world.emails):
+                raw = world.emails[seen_emails]
+                seen_emails += 1
+                await _ingest(raw, trust, watcher, rec)
+            if next_series <= clock.elapsed:
+                _sample_series(world, watcher, rec)
+                next_series += SERIES_EVERY_S
+            # Only the jobs due at this step: a job may move the clock itself (a slow answer
+            # sleeps on it; the events on the way are applied at their time), and the jobs
+            # due meanwhile run in the next round.
+            step = clock.elapsed
+            while jobs and jobs[0][0] <= step:
+                due, _, interval, job = heapq.heappop(jobs)
+                await job()
+                heapq.heappush(
+                    jobs, (next_due(due, interval, clock.elapsed), next(counter), interval, job)
+                )
+
+    finally:
+        clock.on_the_way = None
 
 
 def _made(world: SimWorld, rec: Recorder) -> int:
@@ -410,6 +428,22 @@ def _probe_job(
             )
             if before is not None:
                 rec.say(f"PROBE   {kind.value} {before.state.value} -> {after.state.value}")
+
+    return job
+
+
+def _close_scrape_job(
+    watcher: Watcher,
+    rec: Recorder,
+    ref: str,
+    interval_s: float,
+    scrape: Callable[[], Awaitable[None]],
+) -> Callable[[], Awaitable[None]]:
+    """The daemon's close scrape (daemon/app.py): every minute while a raise may fall due."""
+
+    async def job() -> None:
+        if close_scrape_due(watcher.projects[ref], interval_s, rec.clock.now()):
+            await scrape()
 
     return job
 

@@ -1,0 +1,32 @@
+"""The close scrape: the disks read every minute while sbwatch's own raise may fall due.
+
+The metrics probe runs at its configured interval. When that is longer than
+``CLOSE_WATCH_S``, the daemon's schedule and the replay's add a job every ``CLOSE_WATCH_S``
+that scrapes only while the raise may fall due before the next regular scrape
+(``policy.escalation.watch_closely``): the raise is then decided on a reading at most a
+minute old, not on one up to an interval old.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sbwatch.core.results import ProbeKind
+from sbwatch.policy.escalation import CLOSE_WATCH_S, watch_closely
+from sbwatch.watch.runtime import ProjectView
+
+
+def close_scrapes(interval_s: float) -> bool:
+    """Whether a metrics probe this far apart needs the close scrape beside it."""
+    return interval_s > CLOSE_WATCH_S
+
+
+def close_scrape_due(view: ProjectView, interval_s: float, now: datetime) -> bool:
+    """Whether the close scrape's run at ``now`` scrapes: the raise may fall due before the
+    next regular scrape, and no scrape came within half a minute."""
+    status = view.statuses.get(ProbeKind.METRICS)
+    if status is None or status.last is None:
+        return False
+    if (now - status.last.at).total_seconds() < CLOSE_WATCH_S / 2:
+        return False
+    return watch_closely(view.budget, view.settings.escalation, view.tier, interval_s)

@@ -1,0 +1,92 @@
+"""The close scrape: every minute while sbwatch's own raise may fall due, else nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import cast
+
+from sbwatch.config.settings import EscalationSettings
+from sbwatch.core.results import (
+    BudgetEstimate,
+    EscalationMode,
+    Outcome,
+    ProbeKind,
+    ProbeResult,
+    ProbeState,
+    ProbeStatus,
+)
+from sbwatch.core.tiers import Tier
+from sbwatch.watch.cadence import close_scrape_due, close_scrapes
+from sbwatch.watch.runtime import ProjectView
+
+NOW = datetime(2026, 5, 25, tzinfo=UTC)
+REF = "abcdefghijklmnopqrst"
+
+
+@dataclass
+class Escalation:
+    escalation: EscalationSettings
+
+
+@dataclass
+class View:
+    """What the close scrape reads of a project."""
+
+    settings: Escalation
+    budget: BudgetEstimate | None = None
+    tier: Tier = Tier.MICRO
+    statuses: dict[ProbeKind, ProbeStatus] = field(default_factory=dict)
+
+    def scraped(self, at: datetime) -> None:
+        result = ProbeResult(REF, ProbeKind.METRICS, Outcome.OK, at, 0.1)
+        status = ProbeStatus(REF, ProbeKind.METRICS, ProbeState.UP, 1, 0, at, result)
+        self.statuses[ProbeKind.METRICS] = status
+
+
+def view(mode: EscalationMode = EscalationMode.AUTO, tier: Tier = Tier.MICRO) -> View:
+    return View(Escalation(EscalationSettings(mode=mode, max_tier=Tier.SMALL)), tier=tier)
+
+
+def runs(project: View, etas: dict[int, float | None], scrapes: tuple[int, ...]) -> list[int]:
+    """The minutes of a 15-minute stretch at which the close scrape scrapes: the regular
+    scrapes at ``scrapes`` (minutes), each scrape's estimate from ``etas`` when given."""
+    scraped = []
+    for minute in range(15):
+        at = NOW + timedelta(minutes=minute)
+        due = close_scrape_due(cast(ProjectView, project), 300.0, at)
+        if minute in scrapes or due:
+            project.scraped(at)
+            if due:
+                scraped.append(minute)
+            if minute in etas:
+                eta = etas[minute]
+                project.budget = BudgetEstimate(REF, at, Tier.MICRO, 0.1, 20.0, eta, 1.0, 31.0)
+    return scraped
+
+
+def test_near_a_raise_the_disks_are_read_every_minute() -> None:
+    """Far from the zero: only the regular scrapes. From a scrape that puts the raise before
+    the next regular one: every minute, until a scrape shows nothing runs out."""
+    assert [6, 7, 8] == runs(view(), {0: 3600.0, 5: 500.0, 8: None}, scrapes=(0, 5, 10))
+
+
+def test_a_size_sbwatch_will_not_raise_gets_no_close_scrape() -> None:
+    """A person raises in ask mode, and max_tier stops sbwatch: no race to the zero."""
+    assert [] == runs(view(EscalationMode.ASK), {0: 200.0}, scrapes=(0, 5, 10))
+    assert [] == runs(view(tier=Tier.SMALL), {0: 200.0}, scrapes=(0, 5, 10))
+
+
+def test_no_close_scrape_before_the_first_nor_beside_a_regular_one() -> None:
+    """Before any scrape there is nothing to judge; a regular scrape within half a minute
+    is the reading."""
+    project = view()
+    assert not close_scrape_due(cast(ProjectView, project), 300.0, NOW)
+    project.scraped(NOW)
+    project.budget = BudgetEstimate(REF, NOW, Tier.MICRO, 0.1, 20.0, 200.0, 1.0, 31.0)
+    soon, later = NOW + timedelta(seconds=20), NOW + timedelta(seconds=40)
+    assert (False, True) == (
+        close_scrape_due(cast(ProjectView, project), 300.0, soon),
+        close_scrape_due(cast(ProjectView, project), 300.0, later),
+    )
+    assert (True, False) == (close_scrapes(300.0), close_scrapes(60.0))
