@@ -17,6 +17,8 @@ from sbwatch.sim.scenario import Expectations, Scenario, load_scenario, parse_sc
 
 REF = "abcdefghijklmnopqrst"
 SIZE_CHECK_S = 600.0
+RESIZE_S = 120.0
+"""How long the simulator keeps a project RESIZING."""
 
 
 @pytest.fixture(scope="module")
@@ -26,11 +28,13 @@ def outside() -> tuple[Scenario, dict[str, Any]]:
     return scenario, asyncio.run(replay(scenario))
 
 
-def test_an_outside_resize_is_seen_at_the_next_size_check(
+def test_an_outside_resize_is_seen_as_it_ends(
     outside: tuple[Scenario, dict[str, Any]],
 ) -> None:
-    """The dashboard's resize is no PATCH and no change of sbwatch's; the daemon learns it from
-    its periodic size check and says so once; every expectation of the file holds."""
+    """The dashboard's resize is no PATCH and no change of sbwatch's; the daemon reads the size
+    as soon as the Management API's project status leaves RESIZING (not at the next size
+    check minutes on: the new size's budget runs from then) and says so once; every
+    expectation of the file holds."""
     _, report = outside
     assert [] == [c for c in report["checks"] if not c["passed"]]
     assert (0, 0, [], [], "small") == (
@@ -49,8 +53,9 @@ def test_an_outside_resize_is_seen_at_the_next_size_check(
         resize["applied"],
     )
     said = [m["at_s"] for m in report["messages"] if "outside sbwatch" in m["title"]]
-    assert [4200.0] == said  # the size check's next tick on its 10-minute grid
-    assert 0 < said[0] - resize["at_s"] <= SIZE_CHECK_S
+    # RESIZING for two minutes; the first mgmt_health probe after it (a minute apart)
+    assert [3900.0] == said
+    assert RESIZE_S <= said[0] - resize["at_s"] <= RESIZE_S + 60 < SIZE_CHECK_S
 
 
 def _check(scenario: Scenario, report: dict[str, Any], **expect: Any) -> dict[str, Any]:

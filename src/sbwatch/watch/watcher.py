@@ -21,6 +21,7 @@ from sbwatch.core.errors import SbwatchError
 from sbwatch.core.lease import Fences
 from sbwatch.core.log import get_logger
 from sbwatch.core.metrics import Metrics
+from sbwatch.core.readings import MgmtHealth
 from sbwatch.core.results import (
     Diagnosis,
     EmailKind,
@@ -32,6 +33,7 @@ from sbwatch.core.results import (
 )
 from sbwatch.core.subjects import Subject
 from sbwatch.core.tiers import Tier
+from sbwatch.policy.diagnosis import RESIZING
 from sbwatch.policy.plan import Plan
 from sbwatch.probes.base import Probe
 from sbwatch.store.base import Store
@@ -127,7 +129,12 @@ class Watcher:
         runtime = await self.fleet.running(ref)
         if runtime is None:
             return None
+        was = _project_status(runtime) if kind is ProbeKind.MGMT_HEALTH else None
         result, changed = await self.pipeline.probing.probe(runtime, kind, self.fleet.holding(ref))
+        if was == RESIZING and _project_status(runtime) not in (RESIZING, None):
+            # a resize just ended (sbwatch's or one made elsewhere): the new size runs from
+            # now, full; read it at once, not at the next size check minutes on
+            await self.check_size(ref)
         if changed and runtime.diagnosis is not None:  # after start's first evaluation
             await self.evaluate(ref)
         return result
@@ -223,3 +230,10 @@ class Watcher:
         """Move a probe's state on to ``status`` without a run: its answer was known and
         changes nothing else (see ``sim.quiet.settled_probe``)."""
         self.fleet.projects[ref].statuses[kind] = status
+
+
+def _project_status(runtime: ProjectRuntime) -> str | None:
+    """The project's status at the provider, as the Management API last said it."""
+    status = runtime.statuses.get(ProbeKind.MGMT_HEALTH)
+    reading = None if status is None or status.last is None else status.last.reading
+    return reading.project_status if isinstance(reading, MgmtHealth) else None
