@@ -129,3 +129,14 @@ def test_a_resize_made_outside_is_resizing_not_an_outage(variant: Variant) -> No
     report = passed(variant, "outside-resize-seen")
     assert "resizing" in kinds(report)
     assert [] == [m for m in report["messages"] if m["severity"] == "critical"]
+
+
+def test_a_resize_made_outside_during_a_page_pages_no_more(variant: Variant) -> None:
+    """CPU timeouts page on micro; the dashboard raises it to small, whose two CPUs time out
+    the same: the person paged for this failure gets the new size as a notice and the failure
+    going on as notes, not a second page (the score's pages per incident holds)."""
+    report = passed(variant, "outside-resize-during-a-page")
+    changed = next(m for m in report["messages"] if "outside sbwatch" in m["title"])
+    pages = [m for m in report["messages"] if m["severity"] == "critical"]
+    assert pages
+    assert all(m["at_s"] < changed["at_s"] for m in pages)

@@ -65,7 +65,9 @@ class Sizing:
         runtime.estimator.set_tier(tier, now)
         self.host.forget(ref)
         runtime.budget_latched = False
-        runtime.policy_state = PolicyState()
+        # the timers start afresh; who was paged stays paged (a failure going on through
+        # the resize turns critical again as a note, not a second page)
+        runtime.policy_state = PolicyState(paged=runtime.policy_state.paged)
         await estimator_slot(ref).write(self.store, runtime.estimator)
         if runtime.estimator.estimate is not None:  # status shows the new size at once
             await self.store.record_budget(runtime.estimator.estimate)
