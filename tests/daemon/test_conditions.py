@@ -319,3 +319,21 @@ def test_the_api_unreachable_with_everything_else_is_no_lever_warning_of_its_own
         DiagnosisKind.UNKNOWN, Fact(FactKind.API_UNREACHABLE), Fact(FactKind.NO_OUTSIDE)
     )
     assert not lever(DiagnosisKind.LOCAL_NETWORK, Fact(FactKind.API_UNREACHABLE))
+
+
+@pytest.mark.parametrize(("eta_s", "told"), [(600.0, None), (601.0, 601.0), (7200.0, 7200.0)])
+def test_no_forecast_update_just_before_sbwatch_raises(eta_s: float, told: float | None) -> None:
+    """Auto mode raises 5 minutes before the zero: within twice that, the budget alert tells no
+    forecast (no "3% left, runs out in ~6m" two minutes before the raise says it); further
+    out, the forecast stands."""
+    not_due = Reason(Why.NOT_DUE, DiagnosisKind.IO_BUDGET_LOW, ratio=0.3, eta_s=eta_s, lead_s=300.0)
+    decision = EscalationDecision("none", None, not_due)
+    conds = by_subject(
+        DiagnosisKind.IO_BUDGET_LOW,
+        budget=budget(0.3, eta_s),
+        severity=Severity.WARNING,
+        decision=decision,
+    )
+    io = conds[Subject.IO_BUDGET]
+    assert isinstance(io, Condition)
+    assert (True, told) == (io.active, io.eta_s)

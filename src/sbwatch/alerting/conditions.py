@@ -26,13 +26,23 @@ from sbwatch.core.subjects import BudgetCause, Family, Subject, named
 from sbwatch.policy.alerts import Condition, service_subjects
 from sbwatch.policy.budget import eased, reads_used_up
 from sbwatch.policy.conditions import FOLDING, IO_KINDS, assess
-from sbwatch.policy.escalation import EscalationDecision, Reach
+from sbwatch.policy.escalation import EscalationDecision, Reach, Why
 
 
 def still_failing() -> tuple[str, ...]:
     """What a cause under which the services keep failing takes in: their alerts and the alert
     of the cause before it."""
     return (*service_subjects(), Subject.DIAGNOSIS)
+
+
+def raises_soon(decision: EscalationDecision | None) -> bool:
+    """Whether sbwatch raises the size itself within another lead of its raise: a forecast
+    said again now ("3% left, runs out in ~6m") would come two minutes before the raise says
+    the same and what is done about it."""
+    reason = None if decision is None else decision.reason
+    if reason is None or reason.why is not Why.NOT_DUE or reason.eta_s is None:
+        return False
+    return reason.eta_s <= 2 * reason.lead_s
 
 
 def conditions(
@@ -71,6 +81,8 @@ def conditions(
     # Only a draining budget's alert tells a forecast; a used-up or failing one says so, and
     # a forecast flickering there is no news.
     forecast = budget.eta_s if budget is not None and io_cause is BudgetCause.DRAINING else None
+    if raises_soon(decision):
+        forecast = None  # the raise's own message comes within minutes: no update before it
     return [
         Condition(
             project,
