@@ -90,6 +90,7 @@ REASONS = {
     Why.LOAD_UNKNOWN: Reason(Why.LOAD_UNKNOWN, LOW, ratio=0.005),
     Why.NOT_DRAINING: Reason(Why.NOT_DRAINING, LOW, ratio=0.4),
     Why.NOT_DUE: Reason(Why.NOT_DUE, LOW, ratio=0.4, eta_s=7200.0, lead_s=720.0),
+    Why.CONFIRMING: Reason(Why.CONFIRMING, LOW, ratio=0.05, eta_s=240.0),
     Why.SLOWED: Reason(Why.SLOWED, LOW, ratio=0.0, load_over=1.2),
     Why.SEE_FIRST: Reason(Why.SEE_FIRST, LOW, ratio=0.05, eta_s=900.0, load_over=1.4),
     Why.NOT_SPENT: Reason(Why.NOT_SPENT, LOW, ratio=0.0),

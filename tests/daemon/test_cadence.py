@@ -17,6 +17,7 @@ from sbwatch.core.results import (
     ProbeStatus,
 )
 from sbwatch.core.tiers import Tier
+from sbwatch.policy.escalation import EscalationDecision, Reason, Why
 from sbwatch.watch.cadence import close_scrape_due, close_scrapes
 from sbwatch.watch.runtime import ProjectView
 
@@ -37,6 +38,7 @@ class View:
     budget: BudgetEstimate | None = None
     tier: Tier = Tier.MICRO
     statuses: dict[ProbeKind, ProbeStatus] = field(default_factory=dict)
+    decision: EscalationDecision | None = None
 
     def scraped(self, at: datetime) -> None:
         result = ProbeResult(REF, ProbeKind.METRICS, Outcome.OK, at, 0.1)
@@ -90,3 +92,17 @@ def test_no_close_scrape_before_the_first_nor_beside_a_regular_one() -> None:
         close_scrape_due(cast(ProjectView, project), 300.0, later),
     )
     assert (True, False) == (close_scrapes(300.0), close_scrapes(60.0))
+
+
+def test_a_raise_waiting_for_a_minute_s_reading_gets_it() -> None:
+    """A raise due on a five-minute reading waits for a minute's (a burst ending within the
+    five can look like a drain or a throttle): the close scrape brings it, however far the
+    forecast's zero."""
+    project = view()
+    project.scraped(NOW)
+    project.budget = BudgetEstimate(REF, NOW, Tier.MICRO, 0.19, 20.0, 1200.0, 1.0, 31.0)
+    later = NOW + timedelta(minutes=1)
+    assert not close_scrape_due(cast(ProjectView, project), 300.0, later)
+    confirming = Reason(Why.CONFIRMING, ratio=0.19, eta_s=1200.0)
+    project.decision = EscalationDecision("none", None, confirming)
+    assert close_scrape_due(cast(ProjectView, project), 300.0, later)

@@ -78,6 +78,9 @@ class Case:
 
 
 QUEUE = Fact(FactKind.THROTTLED_SLOW, service="rest", seconds=2.5, ratio=0.0)
+HELD = Fact(FactKind.THROTTLED_LOW, ratio=0.19)
+"""A scrape's throughput at a baseline while the estimate is low (a five-minute reading over
+a burst's end can average there)."""
 """REST answering late as the estimate reaches zero (policy.diagnosis)."""
 
 CASES = [
@@ -241,6 +244,40 @@ CASES = [
         "escalate",
         Tier.SMALL,
         budget(0.4, 300),
+    ),
+    Case(
+        "budget low, runs out within the resize and its margin on a five-minute reading: a "
+        "burst ending within those minutes still fills it; a minute's reading confirms first",
+        K.IO_BUDGET_LOW,
+        "none",
+        None,
+        replace(budget(0.4, 300), span_s=300.0),
+        reason="raising once a minute's reading shows the load still draining it",
+    ),
+    Case(
+        "held at a baseline on a five-minute reading while the estimate has a fifth left: a "
+        "burst ending within it averages there too; a minute's reading confirms first",
+        K.IO_BUDGET_LOW,
+        "none",
+        None,
+        replace(budget(0.19, 1200.0), span_s=300.0),
+        evidence=(HELD,),
+        reason="raising once a minute's reading shows the load still draining it",
+    ),
+    Case(
+        "held at a baseline on a minute's reading: the throttle, raised",
+        K.IO_BUDGET_LOW,
+        "escalate",
+        Tier.SMALL,
+        replace(budget(0.19, 1200.0), span_s=60.0),
+        evidence=(HELD,),
+    ),
+    Case(
+        "budget low, runs out within the resize and its margin on a minute's reading: raised",
+        K.IO_BUDGET_LOW,
+        "escalate",
+        Tier.SMALL,
+        replace(budget(0.4, 300), span_s=60.0),
     ),
     Case(
         "budget low, runs out in ten minutes: a burst may still end before the zero (the disks "

@@ -310,6 +310,8 @@ class BudgetEstimate:
     """The smoothed load as a multiple of the size's baseline, on the balance it strains more
     (bytes or IO operations): 1.5 asks half again what the size sustains once its budget is
     spent (0 before a load is measured)."""
+    span_s: float = 0.0
+    """The seconds the last reading's throughput covers (one scrape to the next; 0: none)."""
 
 
 class ApiFault(StrEnum):

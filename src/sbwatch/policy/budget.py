@@ -137,6 +137,7 @@ class BudgetEstimator:
         self._asked = 0.0
         """The load asked of the size, over its baseline (``BudgetEstimate.load_over``)."""
         self._gapped = False
+        self._span_s = 0.0
         """The last interval spanned a scrape gap: its average is no measured load."""
 
     def limits(self, tier: Tier) -> TierSpec:
@@ -213,6 +214,7 @@ class BudgetEstimator:
         self._mb_rate.add(dt, mbps)
         self._op_rate.add(dt, iops)
         self._gapped = dt > self.max_gap_s
+        self._span_s = dt
         self._profile.add(cur.at, dt, mbps, iops)
         self._follow_drain(prev.at)
         self._learn_baseline(cur.at, mbps, cur.iowait_since(prev))
@@ -398,6 +400,7 @@ class BudgetEstimator:
             drain_s=self._drained_s(at),
             flat=self._flat_load(),
             load_over=self._asked,
+            span_s=self._span_s,
         )
         return self._estimate
 

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Literal
 
 from sbwatch.config.settings import EscalationSettings
+from sbwatch.core.facts import FactKind
 from sbwatch.core.results import (
     NOT_APPLIED,
     BudgetEstimate,
@@ -20,7 +21,7 @@ from sbwatch.core.results import (
 )
 from sbwatch.core.tiers import Tier, next_tier, rank, spec
 from sbwatch.policy.budget import EXHAUSTED_RATIO, refilling, used_up_now
-from sbwatch.policy.diagnosis import throttle_seen
+from sbwatch.policy.diagnosis import THROTTLE_FACTS, throttle_seen
 
 RESIZE_S = 120.0
 """How long a resize takes: services restart for about two minutes."""
@@ -43,6 +44,8 @@ before the services fail (``policy.diagnosis``, the queue building; a scrape sho
 held back, when it comes first). The published limits are minimums and the true ones may carry
 such a load, so the size is bought once the throttle is seen, not ahead of a zero that may
 never come; an estimate run out while the disks still serve above it waits for the same sign."""
+SPAN_SLACK = 1.5
+"""A reading over more than this many close scrapes' minutes is not a minute's reading."""
 MAX_FORECAST_ERROR = 0.6
 """The forecast's relative error is taken as ``1 - confidence``, capped here."""
 _AUTO = EscalationMode.AUTO
@@ -100,6 +103,9 @@ class Why(StrEnum):
     """Budget low, but nothing drains it now."""
     NOT_DUE = "not_due"
     """The budget runs out later than a raise is due."""
+    CONFIRMING = "confirming"
+    """The raise is due on a reading over minutes, which a burst ending within them still
+    fills: a close scrape's minute confirms the drain goes on first."""
     SLOWED = "slowed"
     """The load is at most ``SLOWED_ONLY`` times the baseline: held there, it is slowed, not
     refused; raised once the services fail from it."""
@@ -311,13 +317,37 @@ def _not_fixable(
     if spent:
         if over <= SEE_FIRST and budget.overdrawn and not seen:
             return Reason(Why.NOT_SPENT, kind, ratio=budget.ratio)
+        if (
+            budget.ratio > EXHAUSTED_RATIO
+            and _minutes_long(budget, policy)
+            and _held_only(diagnosis)
+        ):
+            # a burst ending within the reading can average to a baseline: a minute tells
+            return Reason(Why.CONFIRMING, kind, ratio=budget.ratio, eta_s=budget.eta_s)
         return None
     if over <= SEE_FIRST:
         return Reason(Why.SEE_FIRST, kind, ratio=budget.ratio, eta_s=budget.eta_s, load_over=over)
     lead = raise_lead_s(budget, policy)
     if budget.eta_s is not None and budget.eta_s <= lead:
+        if _minutes_long(budget, policy):
+            return Reason(Why.CONFIRMING, kind, ratio=budget.ratio, eta_s=budget.eta_s)
         return None
     return Reason(Why.NOT_DUE, kind, ratio=budget.ratio, eta_s=budget.eta_s, lead_s=lead)
+
+
+def _minutes_long(budget: BudgetEstimate, policy: EscalationSettings) -> bool:
+    """Whether sbwatch would raise on a reading over minutes (a regular scrape minutes
+    apart), which a close scrape's minute can confirm first."""
+    return policy.mode is _AUTO and budget.span_s > CLOSE_WATCH_S * SPAN_SLACK
+
+
+def _held_only(diagnosis: Diagnosis) -> bool:
+    """Whether the throttle is seen only as the disks' throughput at a baseline, without the
+    disks waited on or REST answering late."""
+    kinds = {fact.kind for fact in diagnosis.evidence}
+    return FactKind.THROTTLED_LOW in kinds and not kinds & (
+        THROTTLE_FACTS - {FactKind.THROTTLED_LOW}
+    )
 
 
 def draining_now(budget: BudgetEstimate) -> bool:

@@ -3,8 +3,9 @@
 The metrics probe runs at its configured interval. When that is longer than
 ``CLOSE_WATCH_S``, the daemon's schedule and the replay's add a job every ``CLOSE_WATCH_S``
 that scrapes only while the raise may fall due before the next regular scrape
-(``policy.escalation.watch_closely``): the raise is then decided on a reading at most a
-minute old, not on one up to an interval old.
+(``policy.escalation.watch_closely``), or while a raise waits for a minute's reading to
+confirm it (``Why.CONFIRMING``): the raise is then decided on a reading at most a minute old
+and a minute long, not on one up to an interval old and long.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sbwatch.core.results import ProbeKind
-from sbwatch.policy.escalation import CLOSE_WATCH_S, watch_closely
+from sbwatch.policy.escalation import CLOSE_WATCH_S, Why, watch_closely
 from sbwatch.watch.runtime import ProjectView
 
 
@@ -29,4 +30,6 @@ def close_scrape_due(view: ProjectView, interval_s: float, now: datetime) -> boo
         return False
     if (now - status.last.at).total_seconds() < CLOSE_WATCH_S / 2:
         return False
-    return watch_closely(view.budget, view.settings.escalation, view.tier, interval_s)
+    confirming = view.decision is not None and view.decision.reason.why is Why.CONFIRMING
+    policy = view.settings.escalation
+    return confirming or watch_closely(view.budget, policy, view.tier, interval_s)

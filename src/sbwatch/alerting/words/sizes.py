@@ -92,6 +92,12 @@ def _held(reason: Reason) -> str:
                 f"{reason.kind}: budget {reason.ratio:.0%} left, {eta}; raising "
                 f"{format_duration(reason.lead_s)} before it runs out"
             )
+        case Why.CONFIRMING:
+            return (
+                f"{reason.kind}: budget {reason.ratio:.0%} left, runs out in "
+                f"{format_duration(reason.eta_s or 0.0)}; raising once a minute's reading "
+                "shows the load still draining it"
+            )
         case Why.SLOWED:
             return (
                 f"{reason.kind}: budget {reason.ratio:.0%} left; the load is "
