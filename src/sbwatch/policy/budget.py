@@ -137,8 +137,9 @@ class BudgetEstimator:
         self._asked = 0.0
         """The load asked of the size, over its baseline (``BudgetEstimate.load_over``)."""
         self._gapped = False
-        self._span_s = 0.0
         """The last interval spanned a scrape gap: its average is no measured load."""
+        self._span_s = 0.0
+        """The seconds the last interval covers (``BudgetEstimate.span_s``)."""
 
     def limits(self, tier: Tier) -> TierSpec:
         """The size's limits for this project: the configured ones over the published, and a

@@ -23,8 +23,9 @@ def close_scrapes(interval_s: float) -> bool:
 
 
 def close_scrape_due(view: ProjectView, interval_s: float, now: datetime) -> bool:
-    """Whether the close scrape's run at ``now`` scrapes: the raise may fall due before the
-    next regular scrape, and no scrape came within half a minute."""
+    """Whether the close scrape's run at ``now`` scrapes: no scrape came within half a minute,
+    and the raise may fall due before the next regular scrape or waits for a minute's
+    reading."""
     status = view.statuses.get(ProbeKind.METRICS)
     if status is None or status.last is None:
         return False
