@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import cast
 
-from sbwatch.config.settings import EscalationSettings
+import httpx
+import pytest
+
+from sbwatch.alerting.dispatch import Dispatcher
+from sbwatch.config.settings import EscalationSettings, Settings
+from sbwatch.core.clock import VirtualClock
+from sbwatch.core.metrics import Metrics
 from sbwatch.core.results import (
     BudgetEstimate,
     EscalationMode,
@@ -17,9 +24,13 @@ from sbwatch.core.results import (
     ProbeStatus,
 )
 from sbwatch.core.tiers import Tier
+from sbwatch.daemon.app import _schedule
+from sbwatch.daemon.scheduler import Scheduler
 from sbwatch.policy.escalation import EscalationDecision, Reason, Why
+from sbwatch.store.sqlite import SqliteStore
 from sbwatch.watch.cadence import close_scrape_due, close_scrapes
 from sbwatch.watch.runtime import ProjectView
+from sbwatch.watch.watcher import Watcher
 
 NOW = datetime(2026, 5, 25, tzinfo=UTC)
 REF = "abcdefghijklmnopqrst"
@@ -106,3 +117,43 @@ def test_a_raise_waiting_for_a_minute_s_reading_gets_it() -> None:
     confirming = Reason(Why.CONFIRMING, ratio=0.19, eta_s=1200.0)
     project.decision = EscalationDecision("none", None, confirming)
     assert close_scrape_due(cast(ProjectView, project), 300.0, later)
+
+
+@pytest.mark.parametrize(("interval", "close"), [("5m", True), ("1m", False)])
+async def test_the_daemon_runs_a_close_scrape_beside_a_slower_metrics_probe(
+    store: SqliteStore, interval: str, close: bool
+) -> None:
+    """A metrics probe minutes apart gets the close scrape's job beside it; one a minute apart
+    is already close."""
+    settings = Settings.model_validate(
+        {
+            "projects": [
+                {
+                    "ref": REF,
+                    "tier": "micro",
+                    "url": "http://sim.test",
+                    "service_key": "k",
+                    "probes": {"metrics": {"interval": interval}},
+                }
+            ],
+            "status_page": {"enabled": False},
+        }
+    )
+    clock, metrics = VirtualClock(NOW), Metrics()
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(lambda request: httpx.Response(200))
+    ) as http:
+        dispatcher = Dispatcher(store, [], clock=clock, metrics=metrics)
+        watcher = Watcher(
+            settings, store, clock=clock, metrics=metrics, http=http, dispatcher=dispatcher
+        )
+        await watcher.start()
+        try:
+            scheduler = Scheduler(clock)
+            presence = SimpleNamespace(cycle_done=lambda: None)
+            _schedule(scheduler, settings, watcher, dispatcher, presence)  # type: ignore[arg-type]
+            names = scheduler.job_names()
+        finally:
+            await watcher.close()
+    assert f"probe:{REF}:metrics" in names
+    assert close == (f"close-scrape:{REF}" in names)
