@@ -337,3 +337,18 @@ def test_no_forecast_update_just_before_sbwatch_raises(eta_s: float, told: float
     io = conds[Subject.IO_BUDGET]
     assert isinstance(io, Condition)
     assert (True, told) == (io.active, io.eta_s)
+
+
+def test_no_forecast_update_while_a_raise_waits_for_a_minute_s_reading() -> None:
+    """A raise due on a five-minute reading waits a minute for a minute's: no forecast update
+    in that minute either (the raise, or the burst's end, is the news)."""
+    confirming = Reason(Why.CONFIRMING, DiagnosisKind.IO_BUDGET_LOW, ratio=0.03, eta_s=250.0)
+    conds = by_subject(
+        DiagnosisKind.IO_BUDGET_LOW,
+        budget=budget(0.03, 250.0),
+        severity=Severity.WARNING,
+        decision=EscalationDecision("none", None, confirming),
+    )
+    io = conds[Subject.IO_BUDGET]
+    assert isinstance(io, Condition)
+    assert (True, None) == (io.active, io.eta_s)

@@ -36,10 +36,12 @@ def still_failing() -> tuple[str, ...]:
 
 
 def raises_soon(decision: EscalationDecision | None) -> bool:
-    """Whether sbwatch raises the size itself within another lead of its raise: a forecast
-    said again now ("3% left, runs out in ~6m") would come two minutes before the raise says
-    the same and what is done about it."""
+    """Whether sbwatch raises the size itself within another lead of its raise, or waits a
+    minute's reading to raise it: a forecast said again now ("3% left, runs out in ~6m")
+    would come minutes before the raise says the same and what is done about it."""
     reason = None if decision is None else decision.reason
+    if reason is not None and reason.why is Why.CONFIRMING:
+        return True
     if reason is None or reason.why is not Why.NOT_DUE or reason.eta_s is None:
         return False
     return reason.eta_s <= 2 * reason.lead_s
