@@ -62,7 +62,7 @@ from sbwatch.policy.escalation import CLOSE_WATCH_S
 from sbwatch.remediation.executor import process_owner
 from sbwatch.store import Store, open_store
 from sbwatch.store.guard import GuardedStore
-from sbwatch.watch.cadence import close_scrape_due, close_scrapes
+from sbwatch.watch.cadence import close_scrape_job, close_scrapes
 from sbwatch.watch.credentials import TokenExpiryWatch
 from sbwatch.watch.watcher import Watcher
 
@@ -470,7 +470,7 @@ def _schedule(
                 scheduler.every(
                     JobName("close-scrape", (project.ref,)),
                     CLOSE_WATCH_S,
-                    _close_scrape_job(watcher, project.ref, seconds, job),
+                    close_scrape_job(watcher, project.ref, seconds, job),
                 )
         scheduler.every(
             JobName("evaluate", (project.ref,)),
@@ -525,19 +525,6 @@ def _schedule(
 def _probe_job(watcher: Watcher, ref: str, kind: ProbeKind) -> Callable[[], Awaitable[None]]:
     async def job() -> None:
         await watcher.probe(ref, kind)
-
-    return job
-
-
-def _close_scrape_job(
-    watcher: Watcher, ref: str, interval_s: float, scrape: Callable[[], Awaitable[None]]
-) -> Callable[[], Awaitable[None]]:
-    """Every minute, a scrape while sbwatch's own raise may fall due (watch/cadence.py)."""
-
-    async def job() -> None:
-        view = watcher.projects.get(ref)
-        if view is not None and close_scrape_due(view, interval_s, watcher.clock.now()):
-            await scrape()
 
     return job
 

@@ -86,8 +86,8 @@ async def take_lock(
     host (the compute and the disk changes share ``lock_name``, so one way to take it)."""
     if await store.acquire_lock(name, owner, ttl_s, now):
         return True
-    holder = await store.lock_holder(name, now)
-    if holder is None or not dead_here(holder):
+    holder = await _dead_holder(store, name, now)
+    if holder is None:
         return False
     taken = await store.acquire_lock(name, owner, ttl_s, now, replacing=holder)
     if taken:
@@ -98,10 +98,16 @@ async def take_lock(
 async def free_dead_lock(store: JournalStore, name: str, now: datetime) -> None:
     """Release a lock left by a process of this host that died holding it (killed between
     its last write and its release), so nobody waits out the lock's TTL for it."""
-    holder = await store.lock_holder(name, now)
-    if holder is not None and dead_here(holder):
+    holder = await _dead_holder(store, name, now)
+    if holder is not None:
         await store.release_lock(name, holder)
         log.warning("lock released for a dead process", lock=name, holder=holder)
+
+
+async def _dead_holder(store: JournalStore, name: str, now: datetime) -> str | None:
+    """The lock's holder when it is a dead process of this host (None otherwise)."""
+    holder = await store.lock_holder(name, now)
+    return holder if holder is not None and dead_here(holder) else None
 
 
 class Escalator:

@@ -47,7 +47,7 @@ from sbwatch.sim.truth import START
 from sbwatch.sim.world import SimWorld, create_app
 from sbwatch.store.sqlite import SqliteStore
 from sbwatch.watch.announcer import FOLDED_NOTE
-from sbwatch.watch.cadence import close_scrape_due, close_scrapes
+from sbwatch.watch.cadence import close_scrape_job, close_scrapes
 from sbwatch.watch.watcher import Watcher
 
 BASE = "http://127.0.0.1:8787"
@@ -340,7 +340,7 @@ async def _run(
             probe = _probe_job(watcher, rec, ref, kind, fast=fast)
             schedule(interval, probe)
             if kind is ProbeKind.METRICS and close_scrapes(interval):
-                schedule(CLOSE_WATCH_S, _close_scrape_job(watcher, rec, ref, interval, probe))
+                schedule(CLOSE_WATCH_S, close_scrape_job(watcher, ref, interval, probe))
         schedule(every, _evaluate_job(watcher, rec, ref, quiet))
         schedule(project.escalation.size_check.total_seconds(), _size_job(watcher, ref))
         schedule(project.disk.check.total_seconds(), _disk_job(watcher, ref))
@@ -428,22 +428,6 @@ def _probe_job(
             )
             if before is not None:
                 rec.say(f"PROBE   {kind.value} {before.state.value} -> {after.state.value}")
-
-    return job
-
-
-def _close_scrape_job(
-    watcher: Watcher,
-    rec: Recorder,
-    ref: str,
-    interval_s: float,
-    scrape: Callable[[], Awaitable[None]],
-) -> Callable[[], Awaitable[None]]:
-    """The daemon's close scrape (daemon/app.py): every minute while a raise may fall due."""
-
-    async def job() -> None:
-        if close_scrape_due(watcher.projects[ref], interval_s, rec.clock.now()):
-            await scrape()
 
     return job
 
